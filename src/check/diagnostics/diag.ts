@@ -1,0 +1,54 @@
+import type { Span } from "../../language/span.js";
+import { format, type Diagnostic, type MessageDef } from "./types.js";
+
+/** Builds a Diagnostic from a table entry. `help` overrides the table's help template when given. */
+export function diag(
+  def: MessageDef,
+  span: Span,
+  args: readonly (string | number)[] = [],
+  extra: { help?: string; context?: Span; related?: Diagnostic["related"]; severity?: Diagnostic["severity"] } = {},
+): Diagnostic {
+  const d: Diagnostic = { code: def.code, severity: extra.severity ?? def.severity, message: format(def.message, args), span };
+  const help = extra.help ?? (def.help ? format(def.help, args) : undefined);
+  if (help) d.help = help;
+  if (extra.context) d.context = extra.context;
+  if (extra.related) d.related = extra.related;
+  return d;
+}
+
+/** Levenshtein-based suggestion for "did you mean `x`?". */
+export function suggest(name: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestScore = Infinity;
+  const lower = name.toLowerCase();
+  for (const c of candidates) {
+    const d = distance(lower, c.toLowerCase());
+    if (d < bestScore) {
+      bestScore = d;
+      best = c;
+    }
+  }
+  if (best === undefined) return undefined;
+  const limit = Math.max(1, Math.floor(Math.max(name.length, best.length) / 3));
+  return bestScore <= limit ? best : undefined;
+}
+
+export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
+  const s = suggest(name, candidates);
+  return s === undefined ? undefined : `did you mean \`${s}\`?`;
+}
+
+function distance(a: string, b: string): number {
+  const prev = new Array<number>(b.length + 1);
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    let diagPrev = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diagPrev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagPrev = tmp;
+    }
+  }
+  return prev[b.length]!;
+}

@@ -1,0 +1,32 @@
+import type { MessageDef } from "../types.js";
+import { languageMessages } from "./language.js";
+import { projectMessages } from "./project.js";
+import { checkMessages } from "./check.js";
+import { calendarMessages } from "./calendar.js";
+import { contentMessages } from "./content.js";
+import { membersMessages } from "./members.js";
+import { planMessages } from "./plan.js";
+import { testsMessages } from "./tests.js";
+
+/** Every message a user can see, by stable key. A test fails on a duplicate code. */
+export const MESSAGES = {
+  ...languageMessages,
+  ...projectMessages,
+  ...checkMessages,
+  ...calendarMessages,
+  ...contentMessages,
+  ...membersMessages,
+  ...planMessages,
+  ...testsMessages,
+};
+
+export const MESSAGE_TABLES: Record<string, Record<string, MessageDef>> = {
+  language: languageMessages,
+  project: projectMessages,
+  check: checkMessages,
+  calendar: calendarMessages,
+  content: contentMessages,
+  members: membersMessages,
+  plan: planMessages,
+  tests: testsMessages,
+};

@@ -1,0 +1,35 @@
+import type { Span } from "../../language/span.js";
+
+export type Severity = "error" | "warning";
+
+/** One problem in a user's files: plain data, rendered only by src/report. */
+export interface Diagnostic {
+  code: string;
+  severity: Severity;
+  message: string;
+  help?: string;
+  /** The exact thing that is wrong. */
+  span: Span;
+  /** The enclosing construct (a campaign, a clause), when useful for a code frame. */
+  context?: Span;
+  related?: { span: Span; message: string }[];
+}
+
+/** An entry of the message table: a stable code, a severity and a message template with {0}, {1} … slots. */
+export interface MessageDef {
+  code: string;
+  severity: Severity;
+  message: string;
+  /** Optional help template, same slots as the message. */
+  help?: string;
+  /** One-line description, used as the SARIF rule description. */
+  description: string;
+}
+
+export function format(template: string, args: readonly (string | number)[]): string {
+  return template.replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)] ?? ""));
+}
+
+export function hasErrors(diags: readonly Diagnostic[]): boolean {
+  return diags.some((d) => d.severity === "error");
+}

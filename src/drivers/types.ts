@@ -1,0 +1,90 @@
+/**
+ * The one interface every channel driver implements (DESIGN.md "Channels and drivers", CHANNELS.md §1).
+ * A driver sends only what it is handed; it never decides who gets what.
+ */
+import type { ContentKind } from "../project/types.js";
+import type { RenderedContent } from "../content/types.js";
+
+/** One recipient of one send. `key` is the ledger key (campaign, occurrence, member, channel) as one string. */
+export interface SendRequest {
+  key: string;
+  /** First 32 hex chars of sha256(key): the provider-visible id (client_msg_id, OutId, SessionContext, webhook key). */
+  dedupeId: string;
+  campaign: string;
+  /** ISO 8601 with offset, e.g. 2026-11-24T10:00:00+08:00. */
+  occurrence: string;
+  member: string;
+  channel: string;
+  /** external_userid, openid or phone number. */
+  address: string;
+  /** WeCom: the staff userid that sends. */
+  sender?: string;
+  content: RenderedContent;
+}
+
+/** The outcome classes of CHANNELS.md §1.1. */
+export type OutcomeClass = "sent" | "queued" | "retry" | "refresh" | "defer" | "recipient" | "request" | "stop" | "ambiguous";
+
+export type SendOutcome =
+  | { status: "sent"; providerId?: string }
+  /** WeCom: a task created that waits for the staff member to confirm. */
+  | { status: "queued"; providerId: string }
+  | {
+      status: "failed";
+      class: Exclude<OutcomeClass, "sent" | "queued">;
+      /** The provider's error code as a string (`45009`, `isv.BUSINESS_LIMIT_CONTROL`, `http_503`, `timeout`). */
+      code: string;
+      message: string;
+      /** For `defer`: do not try before this epoch ms. */
+      notBefore?: number;
+    };
+
+/** True for outcomes the runner may try again automatically (same request). */
+export function isRetryable(o: SendOutcome): boolean {
+  return o.status === "failed" && (o.class === "retry" || o.class === "refresh" || o.class === "defer");
+}
+
+/** True for outcomes after which the member falls back to the next channel of the campaign. */
+export function isPermanentForRecipient(o: SendOutcome): boolean {
+  return o.status === "failed" && o.class === "recipient";
+}
+
+export interface DriverContext {
+  channel: string;
+  /** Resolved secrets (env var values), by the names of the channel's `env:` map. Never log these. */
+  secrets: Record<string, string>;
+  /** Replaces scheme, host and port of the provider's endpoint. */
+  baseUrl?: string;
+  /** The channel's `options:` map from chuda.yaml. */
+  options: Record<string, unknown>;
+  /** Injectable clock (epoch ms). */
+  now: () => number;
+  /** Request timeout, ms. */
+  timeoutMs: number;
+  /** Project root (the file driver writes relative to it). */
+  root: string;
+}
+
+export interface DriverInstance {
+  /** Sends one batch (at most `batchLimit` requests); returns exactly one outcome per request, in order. */
+  send(batch: SendRequest[]): Promise<SendOutcome[]>;
+  /**
+   * After an `ambiguous` outcome or a crash with sends in flight: asks the provider what became of them.
+   * Returns an outcome per request, or `undefined` for a request the provider cannot tell about (→ `unknown`).
+   */
+  reconcile?(requests: SendRequest[]): Promise<(SendOutcome | undefined)[]>;
+  close(): Promise<void>;
+}
+
+export interface Driver {
+  name: string;
+  /** The template section this driver reads. */
+  contentKind: ContentKind;
+  /** Most recipients in one `send` call. */
+  batchLimit: number;
+  /** Whether requests in one batch must share identical content (Aliyun SendSms, WeCom mass message). */
+  batchSameContent?: boolean;
+  /** Secret names the driver needs in the channel's `env:` map. */
+  secrets: string[];
+  create(ctx: DriverContext): DriverInstance;
+}

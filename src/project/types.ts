@@ -1,0 +1,105 @@
+/** The typed form of chuda.yaml (see ../shared/CONFIG.md). Built by src/project/load.ts. */
+import type { Span } from "../language/span.js";
+
+export type ScalarType = "string" | "number" | "bool" | "date" | "datetime" | "list" | "phone";
+export type FieldType = { kind: ScalarType } | { kind: "enum"; values: string[] };
+
+export interface MemberSchema {
+  key: string;
+  /** In declaration order. */
+  fields: Map<string, FieldType>;
+  /** How `within N km` is measured. */
+  distance?: { kind: "field"; field: string } | { kind: "point"; lon: string; lat: string };
+}
+
+/** A period of a frequency rule: a calendar period in the project timezone, or a rolling window. */
+export type Period = { kind: "calendar"; unit: "day" | "week" | "month" } | { kind: "rolling"; ms: number; text: string };
+
+/** `2 per member per 7 days`, `1 per member per day`. */
+export interface FrequencyRule {
+  count: number;
+  period: Period;
+  text: string;
+  span: Span;
+}
+
+export interface ChannelConfig {
+  name: string;
+  /** A built-in driver name, a path (`./drivers/x.js`) or `npm:<package>`. */
+  driver: string;
+  /** Member field holding the address (openid, mobile, external_userid …). */
+  address: string;
+  /** Member bool field that must be true. */
+  consent?: string;
+  /** Member field naming the sending staff member (wecom). */
+  sender?: string;
+  quota: FrequencyRule[];
+  /** Price in CNY per message, or per SMS segment. */
+  price?: { amount: number; per: "message" | "segment" };
+  rates: { delivered?: number; opened?: number };
+  /** Secret name → environment variable name. Values are read at send time and never printed. */
+  env: Record<string, string>;
+  baseUrl?: string;
+  /** Provider calls per second the runner keeps under. */
+  rateLimit?: number;
+  concurrency?: number;
+  /** Driver-specific settings (`options:` map), passed through untouched. */
+  options: Record<string, unknown>;
+  span: Span;
+}
+
+export type CalendarEventDef = { kind: "yearly"; month: number; day: number; span: Span } | { kind: "once"; date: string; span: Span };
+
+export interface Policy {
+  /** An expression in the campaign language; parsed by the checker. */
+  exclude?: { source: string; span: Span };
+  max: FrequencyRule[];
+  /** Minutes after midnight; `start > end` wraps midnight (21:00-09:00). */
+  quietHours?: { start: number; end: number; span: Span };
+  /** Minutes after midnight, default 10:00. */
+  defaultTime: number;
+  /** How far back a dispatch run still sends a missed occurrence, ms (default 6 hours). */
+  catchUpMs: number;
+}
+
+export interface ConversionsMapping {
+  member: string;
+  kind: string;
+  code: string;
+  amount: string;
+  time: string;
+}
+
+export interface Project {
+  /** Absolute directory holding chuda.yaml. */
+  root: string;
+  /** Absolute path of chuda.yaml. */
+  file: string;
+  timezone: string;
+  mall?: { name?: string; location?: [number, number] };
+  members: MemberSchema;
+  channels: Map<string, ChannelConfig>;
+  policy: Policy;
+  /** Conversion assumptions per goal kind (`redeem`, `visit`, `purchase`, `event`). */
+  assumptions: Record<string, number>;
+  calendar: Map<string, CalendarEventDef>;
+  conversions: ConversionsMapping;
+  /** Span of each key path in chuda.yaml (`channels.sms.driver`), for diagnostics that point into it. */
+  spans: Map<string, Span>;
+}
+
+export const BUILTIN_DRIVERS = ["wecom", "aliyun-sms", "tencent-sms", "wechat-template", "wechat-subscribe", "webhook", "file"] as const;
+export type BuiltinDriver = (typeof BUILTIN_DRIVERS)[number];
+
+/** The template section a driver reads. */
+export type ContentKind = "wecom" | "sms" | "template_message" | "subscribe_message" | "webhook" | "file";
+
+export const DRIVER_CONTENT_KIND: Record<BuiltinDriver, ContentKind> = {
+  wecom: "wecom",
+  "aliyun-sms": "sms",
+  "tencent-sms": "sms",
+  "wechat-template": "template_message",
+  "wechat-subscribe": "subscribe_message",
+  webhook: "webhook",
+  file: "file",
+};
