@@ -58,3 +58,24 @@ export interface FileContent {
 }
 
 export type RenderedContent = WecomContent | SmsContent | TemplateMessageContent | SubscribeMessageContent | WebhookContent | FileContent;
+
+import type { Span } from "../language/span.js";
+import type { ContentKind } from "../project/types.js";
+
+/** One `templates/<name>.yaml`, loaded and parsed (Handlebars compiled lazily by src/content). */
+export interface Template {
+  name: string;
+  /** Relative to the project root: `templates/birthday.yaml`. */
+  file: string;
+  /** Sections by driver kind, as written in the file. */
+  sections: Map<ContentKind, TemplateSection>;
+  /** Every Handlebars variable the template reads (top-level path names), with where. */
+  variables: { name: string; span: Span; kind: ContentKind }[];
+}
+
+export interface TemplateSection {
+  kind: ContentKind;
+  span: Span;
+  /** The section's YAML value as plain data (strings are Handlebars sources). */
+  raw: Record<string, unknown>;
+}

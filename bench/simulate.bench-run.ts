@@ -1,0 +1,66 @@
+/**
+ * `chuda simulate`, 10 campaigns × 30 days over generated snapshots of 1M and 10M members, against one full
+ * DuckDB parse of the same file (target: at most 1.5×, peak memory under 4 GB). BENCH_SIZES=1000000 to choose.
+ */
+import { afterAll, it } from "vitest";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { figure, printFigures } from "./figures.js";
+
+const REPO = path.resolve(import.meta.dirname, "..");
+const BIN = path.join(REPO, "dist/cli/main.js");
+const DATA = path.join(REPO, "bench/data");
+const sizes = (process.env.BENCH_SIZES ?? "1000000,10000000").split(",").map(Number);
+const CAMPAIGNS = [
+  "birthday_gift",
+  "new_member_welcome",
+  "post_purchase_care",
+  "wake_dormant_90",
+  "wake_dormant_180",
+  "community_wednesday",
+  "double12_flash",
+  "points_expiry_reminder",
+  "tier_upgrade_care",
+  "spring_festival",
+];
+
+async function duckdbParseSeconds(file: string): Promise<number> {
+  const db = await DuckDBInstance.create(":memory:", { threads: "2" });
+  const conn = await db.connect();
+  const t0 = performance.now();
+  await conn.run(`CREATE TABLE t AS SELECT * FROM read_csv('${file}', header = true)`);
+  const s = (performance.now() - t0) / 1000;
+  conn.closeSync();
+  return s;
+}
+
+for (const n of sizes) {
+  it(`simulate over ${n.toLocaleString("en-US")} members`, async () => {
+    mkdirSync(DATA, { recursive: true });
+    const file = path.join(DATA, `members-${n}.csv`);
+    if (!existsSync(file)) {
+      const t0 = performance.now();
+      await execa(process.execPath, [BIN, "sample-members", "--count", String(n), "--seed", "42", "--out", file]);
+      figure(`generate ${n.toLocaleString("en-US")} members`, `${((performance.now() - t0) / 1000).toFixed(1)} s`, `${(statSync(file).size / 1e6).toFixed(0)} MB`);
+    }
+    const parse = await duckdbParseSeconds(file);
+    figure(`duckdb full parse, ${n.toLocaleString("en-US")}`, `${parse.toFixed(2)} s`);
+    const t0 = performance.now();
+    const r = await execa(process.execPath, [BIN, "simulate", "--members", file, "--from", "2026-12-01", "--to", "2026-12-30", "--json", ...CAMPAIGNS], {
+      cwd: REPO,
+      env: { CI: "true", CHUDA_STATS: "1" },
+      reject: false,
+      maxBuffer: 1e9,
+    });
+    const sim = (performance.now() - t0) / 1000;
+    if (r.exitCode !== 0) throw new Error(`simulate failed: ${r.stderr}`);
+    const out = JSON.parse(r.stdout);
+    const rss = /chuda-stats (\{.*\})/.exec(r.stderr);
+    figure(`simulate 10 campaigns × 30 days, ${n.toLocaleString("en-US")}`, `${sim.toFixed(2)} s`, `ratio ${(sim / parse).toFixed(2)}× parse (target ≤ 1.5×); ${out.total.sends.toLocaleString("en-US")} sends`);
+    if (rss) figure(`simulate peak memory, ${n.toLocaleString("en-US")}`, `${JSON.parse(rss[1]!).maxRssMB} MB`, "target < 4096 MB");
+  });
+}
+
+afterAll(printFigures);

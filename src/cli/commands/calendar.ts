@@ -1,0 +1,28 @@
+import type { Command } from "commander";
+import { expandAll } from "../../calendar/occurrences.js";
+import { calendarJson, renderCalendarTable } from "../../report/calendar.js";
+import type { Io } from "../io.js";
+import { dateRange } from "../moment.js";
+import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
+
+export function registerCalendar(program: Command, io: Io, done: (code: number) => void): void {
+  program
+    .command("calendar")
+    .description("every occurrence of the campaigns' triggers in a date range, holidays resolved")
+    .argument("[campaigns...]", "only these campaigns")
+    .option("--from <date>", "first day (YYYY-MM-DD; default today)")
+    .option("--to <date>", "last day (YYYY-MM-DD; default 30 days after --from)")
+    .option("--json", "machine-readable output")
+    .action(async (names: string[], opts: { from?: string; to?: string; json?: boolean }) => {
+      const ws = await loadWorkspace(program.opts().project, io);
+      const project = requireValid(ws, io);
+      // Default: today and the next 30 days.
+      const { from, to } = dateRange(opts, io.now(), project.timezone, 31);
+      const campaigns = selectCampaigns(ws, names);
+      const occurrences = expandAll(campaigns, project, from, to);
+      if (opts.json) io.out(JSON.stringify(calendarJson(occurrences), null, 2) + "\n");
+      else io.out(renderCalendarTable(occurrences, project, { color: io.color }));
+      done(0);
+    });
+}
+

@@ -1,0 +1,117 @@
+import { existsSync } from "node:fs";
+import type { Command } from "commander";
+import { Option } from "commander";
+import { acquireLock } from "../../dispatch/lock.js";
+import { Ledger, ledgerPath } from "../../dispatch/ledger.js";
+import { planDue, runDispatch, type DispatchEvent, type LoadedChannel } from "../../dispatch/runner.js";
+import { loadDriver } from "../../drivers/registry.js";
+import { renderDispatchDryRun, renderDispatchSummary } from "../../report/dispatch.js";
+import { UsageError, type Io } from "../io.js";
+import { parseMoment } from "../moment.js";
+import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
+import { openMembers, type MembersOptions } from "../members.js";
+import type { Project } from "../../project/types.js";
+
+export function registerDispatch(program: Command, io: Io, done: (code: number) => void): void {
+  program
+    .command("dispatch")
+    .description("send what is due: resumable, idempotent, locked against a second run")
+    .requiredOption("--members <file>", "member snapshot: CSV (UTF-8 or GBK), JSON Lines or Parquet")
+    .option("--at <moment>", "the run's moment (default now)")
+    .option("--dry-run", "send nothing and write nothing; print what would go out")
+    .option("--only <campaigns...>", "only these campaigns")
+    .option("--json", "machine-readable summary")
+    .addOption(new Option("--encoding <enc>", "snapshot encoding").choices(["auto", "utf-8", "gbk"]).default("auto"))
+    .option("--strict", "any rejected snapshot row stops the run")
+    .action(async (opts: MembersOptions & { at?: string; dryRun?: boolean; only?: string[]; json?: boolean }) => {
+      const ws = await loadWorkspace(program.opts().project, io);
+      const project = requireValid(ws, io);
+      const campaigns = selectCampaigns(ws, opts.only ?? []);
+      const at = opts.at ? parseMoment(opts.at, project.timezone) : io.now();
+
+      const lock = opts.dryRun ? undefined : acquireLock(ws.root, io.now());
+      if (lock && !lock.ok) throw new UsageError(`another dispatch is running (pid ${lock.pid}, since ${lock.since})`, "wait for it to finish; a run killed with kill -9 leaves a lock that the next run takes over");
+      const channels = opts.dryRun ? new Map<string, LoadedChannel>() : await loadChannels(project, ws.root, io);
+      const members = await openMembers(opts, project, io);
+      if (!members) {
+        if (lock?.ok) lock.release();
+        return done(1);
+      }
+      if (opts.strict && members.rejected > 0) {
+        await members.close();
+        if (lock?.ok) lock.release();
+        throw new UsageError(`${members.rejected} snapshot rows were rejected and --strict is set`, "fix the snapshot or run without --strict");
+      }
+      // A dry run reads an existing ledger (caps, occurrences already planned) but writes nothing.
+      const file = ledgerPath(ws.root);
+      const ledger = new Ledger(opts.dryRun && !existsSync(file) ? ":memory:" : file);
+      try {
+        if (opts.dryRun) {
+          const { plan, missed } = await planDue({ project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members.table, at, ledger });
+          members.progress?.finish();
+          if (opts.json) io.out(JSON.stringify({ dry_run: true, at: new Date(at).toISOString(), sends: plan.decisions.filter((d) => d.channel).map((d) => ({ campaign: d.campaign, occurrence: d.occurrence, member: d.member, channel: d.channel })), missed }, null, 2) + "\n");
+          else io.out(renderDispatchDryRun(plan, missed, project, { color: io.color }));
+          return done(0);
+        }
+        const onEvent = (e: DispatchEvent) => {
+          if (e.type === "progress") members.progress?.update(e.channel, e.sent + e.failed, Math.max(e.total, 1), e.failed ? `${e.failed} failed` : undefined);
+          else if (!io.interactive && !opts.json) io.err(eventLine(e));
+        };
+        const summary = await runDispatch({ project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members.table, at, ledger, channels, now: () => Date.now(), onEvent });
+        members.progress?.finish();
+        if (opts.json) io.out(JSON.stringify(summary, null, 2) + "\n");
+        else io.out(renderDispatchSummary(summary, { color: io.color }));
+        done(summary.failed || summary.unknown || summary.stopped.length ? 1 : 0);
+      } finally {
+        members.progress?.finish();
+        for (const c of channels.values()) await c.instance.close().catch(() => undefined);
+        ledger.close();
+        await members.close();
+        if (lock?.ok) lock.release();
+      }
+    });
+}
+
+function eventLine(e: DispatchEvent): string {
+  switch (e.type) {
+    case "planned":
+      return `planned ${e.sends} sends in ${e.occurrences} occurrences (${e.heldOut} held out)\n`;
+    case "retry":
+      return e.count % 100 === 1 ? `retrying on ${e.channel}: ${e.code} (${e.count} retries so far)\n` : "";
+    case "stop":
+      return `channel ${e.channel} stopped for this run: ${e.code} ${e.message}\n`;
+    case "reconciled":
+      return `reconciled sends left in flight: ${e.resolved} resolved, ${e.unknown} unknown (see chuda status)\n`;
+    default:
+      return "";
+  }
+}
+
+/** Loads each channel's driver and reads its secrets from the environment (never printed). */
+async function loadChannels(project: Project, root: string, io: Io): Promise<Map<string, LoadedChannel>> {
+  const out = new Map<string, LoadedChannel>();
+  for (const [name, cfg] of project.channels) {
+    const loaded = await loadDriver(cfg.driver, root);
+    if (!loaded.driver) throw new UsageError(`channel ${name}: ${loaded.error}`, "check `driver:` in chuda.yaml");
+    const secrets: Record<string, string> = {};
+    const missing: string[] = [];
+    for (const [secret, envName] of Object.entries(cfg.env)) {
+      const v = io.env[envName];
+      if (v === undefined || v === "") missing.push(`${envName} (${secret})`);
+      else secrets[secret] = v;
+    }
+    for (const need of loaded.driver.secrets) if (!(need in cfg.env)) missing.push(`env.${need} in chuda.yaml`);
+    if (missing.length) throw new UsageError(`channel ${name} needs ${missing.join(", ")}`, "set the environment variables named under the channel's env: in chuda.yaml");
+    const instance = loaded.driver.create({
+      channel: name,
+      secrets,
+      baseUrl: cfg.baseUrl,
+      options: cfg.options,
+      now: () => Date.now(),
+      timeoutMs: Number(cfg.options.timeout_ms ?? 10_000),
+      root,
+    });
+    out.set(name, { driver: loaded.driver, instance });
+  }
+  return out;
+}

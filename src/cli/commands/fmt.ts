@@ -1,0 +1,41 @@
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Command } from "commander";
+import { formatFile } from "../../language/index.js";
+import { renderPretty } from "../../report/diagnostics/pretty.js";
+import type { Io } from "../io.js";
+import { VERSION } from "../version.js";
+import { listChudaFiles, resolveProjectFile, selectFiles } from "../workspace.js";
+
+export function registerFmt(program: Command, io: Io, done: (code: number) => void): void {
+  program
+    .command("fmt")
+    .description("rewrite campaign files in the canonical layout")
+    .argument("[paths...]", "files or folders (default: all of campaigns/)")
+    .option("--check", "change nothing; list files that differ and exit 1")
+    .action(async (paths: string[], opts: { check?: boolean }) => {
+      const root = path.dirname(resolveProjectFile(program.opts().project, io));
+      const files = (await selectFiles(root, paths, io)) ?? (await listChudaFiles(path.join(root, "campaigns")));
+      let differ = 0;
+      let broken = 0;
+      for (const abs of files) {
+        const rel = path.relative(io.cwd, abs) || abs;
+        const text = await readFile(abs, "utf8");
+        const result = formatFile(text, path.relative(root, abs).split(path.sep).join("/"));
+        if (result.diagnostics.some((d) => d.severity === "error")) {
+          broken++;
+          io.err(renderPretty(result.diagnostics, { sources: new Map([[result.diagnostics[0]!.span.file, text]]), files: 1, color: io.color, version: VERSION }));
+          continue;
+        }
+        if (!result.changed) continue;
+        differ++;
+        if (opts.check) io.out(`${rel}\n`);
+        else {
+          await writeFile(abs, result.text);
+          io.out(`formatted ${rel}\n`);
+        }
+      }
+      if (opts.check && differ) io.err(`${differ} file${differ === 1 ? "" : "s"} not formatted; run \`chuda fmt\` to fix\n`);
+      done(broken || (opts.check && differ) ? 1 : 0);
+    });
+}

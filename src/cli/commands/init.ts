@@ -1,0 +1,27 @@
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Command } from "commander";
+import { UsageError, type Io } from "../io.js";
+import { SCAFFOLD } from "../scaffold.js";
+
+export function registerInit(program: Command, io: Io, done: (code: number) => void): void {
+  program
+    .command("init")
+    .description("create a campaign repository that validates and simulates at once")
+    .argument("[dir]", "folder to create it in", ".")
+    .action(async (dir: string) => {
+      const root = path.resolve(io.cwd, dir);
+      if (existsSync(path.join(root, "chuda.yaml"))) throw new UsageError(`${dir} already has a chuda.yaml`, "init never overwrites; choose an empty folder");
+      for (const [rel, text] of Object.entries(SCAFFOLD)) {
+        const file = path.join(root, rel);
+        if (existsSync(file)) continue;
+        await mkdir(path.dirname(file), { recursive: true });
+        await writeFile(file, text);
+        io.out(`created ${path.relative(io.cwd, file) || rel}\n`);
+      }
+      const cd = path.relative(io.cwd, root);
+      io.out(`\nnext:\n${cd ? `  cd ${cd}\n` : ""}  chuda validate\n  chuda simulate --members members.sample.csv\n`);
+      done(0);
+    });
+}

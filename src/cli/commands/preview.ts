@@ -1,0 +1,91 @@
+import type { Command } from "commander";
+import { Option } from "commander";
+import { plan } from "../../plan/plan.js";
+import { contentKindOf, fieldsFor } from "../../plan/plan.js";
+import { q, readableColumn } from "../../plan/candidates.js";
+import { addDays, epochToZoned } from "../../calendar/time.js";
+import { renderContent, previewText } from "../../content/index.js";
+import { maskPhonesIn } from "../../report/mask.js";
+import { makeStyle } from "../../report/style.js";
+import { UsageError, type Io } from "../io.js";
+import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
+import { openMembers, type MembersOptions } from "../members.js";
+
+const REASONS: Record<string, string> = {
+  held_out: "in the holdout (control) group of this campaign: never sent, used to measure uplift",
+  unreachable: "no channel of the campaign has an address and consent for this member",
+  "capped:repeat": "already received this campaign (repeat rule)",
+  "capped:policy.max": "over the frequency cap (policy.max)",
+  "capped:quota": "every reachable channel's quota is used up",
+  "capped:limit": "beyond the campaign's limit for the occurrence",
+  "capped:budget": "beyond the campaign's budget for the occurrence",
+};
+
+export function registerPreview(program: Command, io: Io, done: (code: number) => void): void {
+  program
+    .command("preview")
+    .description("the message(s) one member would get from a campaign, or why they get none")
+    .argument("<campaign>", "campaign name")
+    .requiredOption("--members <file>", "member snapshot")
+    .requiredOption("--member <id>", "the member's key")
+    .option("--channel <name>", "only this channel")
+    .option("--from <date>", "look for the member's next occurrence from this day (default today)")
+    .option("--json", "machine-readable output")
+    .addOption(new Option("--encoding <enc>", "snapshot encoding").choices(["auto", "utf-8", "gbk"]).default("auto"))
+    .action(async (name: string, opts: MembersOptions & { member: string; channel?: string; from?: string; json?: boolean }) => {
+      const ws = await loadWorkspace(program.opts().project, io);
+      const project = requireValid(ws, io);
+      const [campaign] = selectCampaigns(ws, [name]);
+      if (opts.channel && !campaign!.channels.includes(opts.channel)) throw new UsageError(`campaign ${name} does not use channel ${opts.channel}`, `its channels: ${campaign!.channels.join(" > ")}`);
+      const members = await openMembers({ ...opts, quiet: true }, project, io);
+      if (!members) return done(1);
+      try {
+        const { conn, table } = members.table;
+        const key = q(project.members.key);
+        await conn.run(`CREATE OR REPLACE TEMP TABLE preview_member AS SELECT * FROM ${table} WHERE CAST(${key} AS VARCHAR) = $1`, [opts.member]);
+        const count = Number((await conn.runAndReadAll(`SELECT COUNT(*) FROM preview_member`)).getRows()[0]![0]);
+        if (!count) throw new UsageError(`no member ${opts.member} in ${opts.members}`, `member keys are the ${project.members.key} column`);
+        // The member's fields, for rendering.
+        const fields = fieldsFor(campaign!, project, ws.templates);
+        const cols = fields.map((f) => `${readableColumn(f, project.members.fields.get(f)!)} AS ${q(f)}`).join(", ");
+        const row = cols ? ((await conn.runAndReadAll(`SELECT ${cols} FROM preview_member m`)).getRowObjects()[0] as Record<string, unknown>) : {};
+        const vars: Record<string, unknown> = { ...campaign!.with };
+        for (const f of fields) if (row[f] !== null && row[f] !== undefined) vars[f] = row[f];
+
+        // The planner decides, for the member's next occurrence in the coming year.
+        const from = opts.from ?? epochToZoned(io.now(), project.timezone).date;
+        const p = await plan({ project, campaigns: [campaign!], exclude: ws.check.exclude, templates: ws.templates, members: { conn, table: "preview_member", count: 1 }, from, to: addDays(from, 366), memberRows: true, render: false });
+        const decision = p.decisions[0];
+        const channels = opts.channel ? [opts.channel] : campaign!.channels;
+        const messages = channels.map((ch) => {
+          const kind = contentKindOf(project, ch);
+          const template = ws.templates.get(campaign!.template);
+          if (!kind || !template?.sections.has(kind)) return { channel: ch, error: `template ${campaign!.template} has no section for this channel` };
+          const r = renderContent(template, kind, vars);
+          const price = project.channels.get(ch)?.price;
+          return { channel: ch, content: r.content, problems: r.problems, text: r.content ? previewText(r.content, price ? { price: price.amount } : {}) : "" };
+        });
+        const outcome = decision
+          ? { occurrence: decision.occurrence, send_at: new Date(decision.sendAt).toISOString(), channel: decision.channel ?? null, reason: decision.reason ?? null }
+          : { occurrence: null, send_at: null, channel: null, reason: "not_in_audience" };
+        if (opts.json) io.out(JSON.stringify({ campaign: campaign!.name, member: opts.member, ...outcome, messages }, null, 2) + "\n");
+        else {
+          const st = makeStyle(io.color);
+          io.out(st.bold(`${campaign!.name}${campaign!.title ? ` ${campaign!.title}` : ""} → member ${opts.member}`) + "\n");
+          if (!decision) io.out(`not in the audience of any occurrence from ${from} to ${addDays(from, 366)} (the audience expression, the trigger or policy.exclude leaves this member out)\n\n`);
+          else if (decision.channel) io.out(`next send: ${outcome.send_at} (occurrence ${decision.occurrence}) on ${st.green(decision.channel)}\n\n`);
+          else io.out(`next occurrence ${decision.occurrence}: ${st.yellow("no message")}: ${REASONS[decision.reason!] ?? decision.reason}\n\n`);
+          for (const m of messages) {
+            io.out(st.bold(`[${m.channel}]`) + (decision?.channel === m.channel ? st.green(" ← chosen") : "") + "\n");
+            io.out(m.error ? `${m.error}\n\n` : `${maskPhonesIn(m.text)}\n`);
+            for (const p of m.problems ?? []) io.out(`${p.severity === "error" ? st.red("error") : st.yellow("warning")} ${p.field}: ${p.message}\n`);
+            io.out("\n");
+          }
+        }
+        done(0);
+      } finally {
+        members.progress?.finish();
+        await members.close();
+      }
+    });
+}

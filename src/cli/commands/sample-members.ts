@@ -1,0 +1,26 @@
+import path from "node:path";
+import type { Command } from "commander";
+import { Option } from "commander";
+import { writeSampleMembers } from "../../members/sample.js";
+import { UsageError, type Io } from "../io.js";
+
+export function registerSampleMembers(program: Command, io: Io, done: (code: number) => void): void {
+  program
+    .command("sample-members")
+    .description("generate a realistic member snapshot for demos, tests and benchmarks (deterministic by seed)")
+    .requiredOption("--count <n>", "number of members")
+    .option("--seed <n>", "random seed", "1")
+    .requiredOption("--out <file>", "output file")
+    .addOption(new Option("--format <format>", "file format").choices(["csv", "jsonl"]))
+    .action(async (opts: { count: string; seed: string; out: string; format?: "csv" | "jsonl" }) => {
+      const count = Number(opts.count);
+      const seed = Number(opts.seed);
+      if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count ${opts.count} is not a positive whole number`);
+      if (!Number.isInteger(seed)) throw new UsageError(`--seed ${opts.seed} is not a whole number`);
+      const file = path.resolve(io.cwd, opts.out);
+      const format = opts.format ?? (file.endsWith(".jsonl") || file.endsWith(".ndjson") ? "jsonl" : "csv");
+      await writeSampleMembers(file, { count, seed, format });
+      io.err(`wrote ${count.toLocaleString("en-US")} members to ${opts.out}\n`);
+      done(0);
+    });
+}

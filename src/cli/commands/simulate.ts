@@ -1,0 +1,87 @@
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Command } from "commander";
+import { Option } from "commander";
+import { plan } from "../../plan/plan.js";
+import { summarize } from "../../simulate/summary.js";
+import { renderSimulationText } from "../../report/simulation.js";
+import { renderSimulationHtml } from "../../report/simulation-html.js";
+import { writePlanCsv } from "../../report/plan-csv.js";
+import { epochToZoned, addDays } from "../../calendar/time.js";
+import type { Io } from "../io.js";
+import { dateRange, parseMoment } from "../moment.js";
+import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
+import { openMembers, type MembersOptions } from "../members.js";
+import { readHistory } from "../history.js";
+
+export function registerSimulate(program: Command, io: Io, done: (code: number) => void): void {
+  program
+    .command("simulate")
+    .description("the reach funnel of each campaign against a member snapshot; nothing is sent")
+    .argument("[campaigns...]", "only these campaigns")
+    .requiredOption("--members <file>", "member snapshot: CSV (UTF-8 or GBK), JSON Lines or Parquet")
+    .option("--at <moment>", "what a dispatch at this moment would send (YYYY-MM-DD HH:MM)")
+    .option("--from <date>", "first day (default today)")
+    .option("--to <date>", "last day (default 29 days after --from)")
+    .option("--json", "machine-readable output")
+    .option("--plan <file>", "write the member-level plan as CSV (phones masked)")
+    .option("--report <file>", "write a self-contained HTML report with charts")
+    .addOption(new Option("--encoding <enc>", "snapshot encoding").choices(["auto", "utf-8", "gbk"]).default("auto"))
+    .option("--strict", "any rejected snapshot row is an error")
+    .action(async (names: string[], opts: MembersOptions & { at?: string; from?: string; to?: string; json?: boolean; plan?: string; report?: string }) => {
+      const ws = await loadWorkspace(program.opts().project, io);
+      const project = requireValid(ws, io);
+      const campaigns = selectCampaigns(ws, names);
+      const tz = project.timezone;
+      let range: { from: string; to: string };
+      let due: { fromMs: number; toMs: number } | undefined;
+      if (opts.at) {
+        const at = parseMoment(opts.at, tz);
+        due = { fromMs: at - project.policy.catchUpMs, toMs: at };
+        // Quiet hours and windows can push a send a day or two past its firing day.
+        range = { from: addDays(epochToZoned(due.fromMs, tz).date, -3), to: epochToZoned(at, tz).date };
+      } else range = dateRange(opts, io.now(), tz, 30);
+
+      const members = await openMembers(opts, project, io);
+      if (!members) return done(1);
+      try {
+        const history = opts.at ? await readHistory(ws.root, project, io) : [];
+        const result = await plan({
+          project,
+          campaigns,
+          exclude: ws.check.exclude,
+          templates: ws.templates,
+          members: members.table,
+          from: range.from,
+          to: range.to,
+          due,
+          history,
+          memberRows: !!opts.plan,
+          onProgress: (d, t) => members.progress?.update("planning", d, t),
+        });
+        members.progress?.finish();
+        const summary = summarize(result, project, { members: members.count, rejected: members.rejected }, campaigns);
+        if (opts.at) {
+          summary.from = opts.at;
+          summary.to = opts.at;
+        }
+        if (opts.plan) {
+          await writePlanCsv(path.resolve(io.cwd, opts.plan), result.decisions, project);
+          if (!opts.json) io.err(`plan written to ${opts.plan}\n`);
+        }
+        if (opts.report) {
+          await writeFile(path.resolve(io.cwd, opts.report), renderSimulationHtml(summary, { mallName: project.mall?.name }));
+          if (!opts.json) io.err(`report written to ${opts.report}\n`);
+        }
+        if (opts.json) {
+          const { days: _days, ...contract } = summary;
+          io.out(JSON.stringify({ ...contract, days: summary.days }, null, 2) + "\n");
+        } else io.out(renderSimulationText(summary, { color: io.color }));
+        const contentErrors = summary.campaigns.some((c) => c.problems.some((p) => p.severity === "error"));
+        done(opts.strict && (members.rejected > 0 || contentErrors) ? 1 : 0);
+      } finally {
+        members.progress?.finish();
+        await members.close();
+      }
+    });
+}

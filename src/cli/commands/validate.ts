@@ -1,0 +1,23 @@
+import type { Command } from "commander";
+import { Option } from "commander";
+import { DIAGNOSTIC_FORMATS, renderers, type DiagnosticFormat } from "../../report/diagnostics/index.js";
+import type { Io } from "../io.js";
+import { VERSION } from "../version.js";
+import { loadWorkspace } from "../workspace.js";
+
+export function registerValidate(program: Command, io: Io, done: (code: number) => void): void {
+  program
+    .command("validate")
+    .description("parse and check campaigns, templates and chuda.yaml")
+    .argument("[paths...]", "campaign files or folders to report on (default: all of campaigns/)")
+    .addOption(new Option("--format <format>", "output format").choices(DIAGNOSTIC_FORMATS))
+    .option("--strict", "warnings fail too (exit 1)")
+    .action(async (paths: string[], opts: { format?: DiagnosticFormat; strict?: boolean }) => {
+      const ws = await loadWorkspace(program.opts().project, io, { paths });
+      const format = opts.format ?? "pretty";
+      io.out(renderers[format](ws.diagnostics, { sources: ws.sources, files: ws.files.length, color: io.color, version: VERSION }));
+      const errors = ws.diagnostics.some((d) => d.severity === "error");
+      const warnings = ws.diagnostics.some((d) => d.severity === "warning");
+      done(errors || (opts.strict && warnings) ? 1 : 0);
+    });
+}

@@ -1,0 +1,41 @@
+/**
+ * The one seam for everything impure the commands touch (Prettier's mockable.js): output streams,
+ * TTY and CI detection, colour, the clock. Commands receive an Io; tests run the built binary.
+ */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  /** stdout is a terminal and CI is not set: Ink views, progress bars, colour. */
+  interactive: boolean;
+  color: boolean;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** Epoch ms. `CHUDA_NOW` (ISO 8601) pins it for reproducible runs. */
+  now(): number;
+}
+
+export function processIo(): Io {
+  const env = process.env;
+  const ci = !!env.CI && env.CI !== "false" && env.CI !== "0";
+  const tty = !!process.stdout.isTTY;
+  const pinned = env.CHUDA_NOW ? Date.parse(env.CHUDA_NOW) : NaN;
+  return {
+    out: (t) => void process.stdout.write(t),
+    err: (t) => void process.stderr.write(t),
+    interactive: tty && !ci,
+    color: tty && !ci && !("NO_COLOR" in env) && env.TERM !== "dumb",
+    cwd: process.cwd(),
+    env,
+    now: () => (Number.isNaN(pinned) ? Date.now() : pinned),
+  };
+}
+
+/** A problem that stops a command before it can do its job (exit 2): one line, and a hint. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}

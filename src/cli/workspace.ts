@@ -1,0 +1,171 @@
+/**
+ * Loads a campaign repository for any command: chuda.yaml → campaigns/**.chuda → templates → check → trigger checks.
+ * Returns data and diagnostics; only a missing project or an unreadable path is a UsageError (exit 2).
+ */
+import { existsSync, statSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import type { Diagnostic } from "../check/diagnostics/types.js";
+import type { CheckResult } from "../check/types.js";
+import type { FileNode } from "../language/ast.js";
+import type { Project } from "../project/types.js";
+import type { Template } from "../content/types.js";
+import { parseFile } from "../language/index.js";
+import { findProjectFile, loadProject } from "../project/index.js";
+import { loadTemplates } from "../content/index.js";
+import { checkProject } from "../check/index.js";
+import { BUILTIN_EVENT_NAMES } from "../calendar/events.js";
+import { checkTriggers } from "../calendar/check.js";
+import { sortDiagnostics } from "../report/diagnostics/index.js";
+import { UsageError, type Io } from "./io.js";
+import { renderPretty } from "../report/diagnostics/pretty.js";
+import { VERSION } from "./version.js";
+
+export interface Workspace {
+  root: string;
+  project?: Project;
+  files: { file: string; text: string; ast: FileNode }[];
+  templates: Map<string, Template>;
+  check: CheckResult;
+  diagnostics: Diagnostic[];
+  /** Relative file → text, for code frames. */
+  sources: Map<string, string>;
+}
+
+export function resolveProjectFile(projectOpt: string | undefined, io: Io): string {
+  if (projectOpt) {
+    const dir = path.resolve(io.cwd, projectOpt);
+    const file = existsSync(dir) && statSync(dir).isFile() ? dir : path.join(dir, "chuda.yaml");
+    if (!existsSync(file)) throw new UsageError(`no chuda.yaml in ${projectOpt}`, "pass --project with the folder that holds chuda.yaml, or run `chuda init` to create one");
+    return file;
+  }
+  const found = findProjectFile(io.cwd);
+  if (!found) throw new UsageError("no chuda.yaml found in this folder or any folder above it", "run inside a campaign repository, pass --project DIR, or create one with `chuda init`");
+  return found;
+}
+
+export async function listChudaFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(d: string): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.name.startsWith(".") || e.name === "node_modules") continue;
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.name.endsWith(".chuda")) out.push(p);
+    }
+  }
+  await walk(dir);
+  return out.sort();
+}
+
+/** Files selected by the command-line paths (files or folders); all of campaigns/ when none. */
+export async function selectFiles(root: string, paths: string[], io: Io): Promise<string[] | undefined> {
+  if (!paths.length) return undefined;
+  const selected: string[] = [];
+  for (const p of paths) {
+    const abs = path.resolve(io.cwd, p);
+    if (!existsSync(abs)) throw new UsageError(`cannot read ${p}: no such file or folder`, "check the path; paths are relative to the current folder");
+    if (statSync(abs).isDirectory()) selected.push(...(await listChudaFiles(abs)));
+    else selected.push(abs);
+  }
+  return selected;
+}
+
+export async function loadWorkspace(projectOpt: string | undefined, io: Io, opts: { paths?: string[] } = {}): Promise<Workspace> {
+  const projectFile = resolveProjectFile(projectOpt, io);
+  const root = path.dirname(projectFile);
+  const rel = (p: string) => path.relative(root, p).split(path.sep).join("/");
+  const sources = new Map<string, string>();
+  const diagnostics: Diagnostic[] = [];
+  let yamlText: string;
+  try {
+    yamlText = await readFile(projectFile, "utf8");
+  } catch (e) {
+    throw new UsageError(`cannot read ${projectFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  sources.set(rel(projectFile), yamlText);
+  const loaded = await loadProject(projectFile);
+  diagnostics.push(...loaded.diagnostics);
+
+  // The namespace is always the whole campaigns/ folder; paths only narrow which files are reported.
+  const selected = await selectFiles(root, opts.paths ?? [], io);
+  const all = await listChudaFiles(path.join(root, "campaigns"));
+  const extra = (selected ?? []).filter((f) => !all.includes(f));
+  const files: Workspace["files"] = [];
+  await Promise.all(
+    [...all, ...extra].map(async (abs) => {
+      let text: string;
+      try {
+        text = await readFile(abs, "utf8");
+      } catch (e) {
+        throw new UsageError(`cannot read ${rel(abs)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      const file = rel(abs);
+      sources.set(file, text);
+      const parsed = parseFile(text, file);
+      diagnostics.push(...parsed.diagnostics);
+      files.push({ file, text, ast: parsed.ast });
+    }),
+  );
+  files.sort((a, b) => (a.file < b.file ? -1 : 1));
+
+  const templates = await loadTemplates(root);
+  diagnostics.push(...templates.diagnostics);
+  for (const t of templates.templates.values()) {
+    try {
+      sources.set(t.file, await readFile(path.join(root, t.file), "utf8"));
+    } catch {
+      /* already reported by loadTemplates */
+    }
+  }
+
+  let check: CheckResult = { campaigns: [], diagnostics: [] };
+  if (loaded.project) {
+    const knownEvents = new Set<string>([...BUILTIN_EVENT_NAMES, ...loaded.project.calendar.keys()]);
+    check = checkProject(files, loaded.project, { templates: templates.templates, knownEvents });
+    diagnostics.push(...check.diagnostics, ...checkTriggers(check.campaigns, loaded.project));
+  }
+
+  let reported = diagnostics;
+  if (selected) {
+    const keep = new Set(selected.map(rel));
+    reported = diagnostics.filter((d) => keep.has(d.span.file) || !d.span.file.endsWith(".chuda"));
+  }
+  return { root, project: loaded.project, files, templates: templates.templates, check, diagnostics: sortDiagnostics(dedupe(reported)), sources };
+}
+
+function dedupe(diags: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diags.filter((d) => {
+    const k = `${d.code}|${d.span.file}|${d.span.start.offset}|${d.span.start.line}|${d.span.start.column}|${d.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** The project and its campaigns must be free of errors before anything is planned (Terraform's incomplete plan). */
+export function requireValid(ws: Workspace, io: Io) {
+  const errors = ws.diagnostics.filter((d) => d.severity === "error");
+  if (!ws.project || errors.length) {
+    io.err(renderPretty(errors, { sources: ws.sources, files: ws.files.length, color: io.color, version: VERSION }));
+    throw new UsageError("the campaign repository has errors", "fix them first; `chuda validate` lists them");
+  }
+  return ws.project;
+}
+
+export function selectCampaigns(ws: Workspace, names: string[]) {
+  if (!names.length) return ws.check.campaigns;
+  const known = new Map(ws.check.campaigns.map((c) => [c.name, c]));
+  return names.map((n) => {
+    const c = known.get(n);
+    if (!c) throw new UsageError(`no campaign named ${n}`, `known campaigns: ${[...known.keys()].join(", ")}`);
+    return c;
+  });
+}

@@ -1,0 +1,433 @@
+/**
+ * Carries out a Plan through the drivers. It decides nothing about who gets what: the planner did
+ * (src/plan). What it owns: the ledger protocol (planned → in_flight → sent | queued | failed | unknown),
+ * retries with backoff, fallback to the next channel after a permanent recipient failure, rate limits,
+ * reconciliation of sends left in flight by a crash.
+ */
+import { createHash } from "node:crypto";
+import type { ResolvedCampaign, IR } from "../check/types.js";
+import type { Template, RenderedContent } from "../content/types.js";
+import { renderContent } from "../content/index.js";
+import { expandOccurrences } from "../calendar/occurrences.js";
+import { addDays, epochToZoned } from "../calendar/time.js";
+import type { Driver, DriverInstance, SendOutcome, SendRequest } from "../drivers/types.js";
+import { plan } from "../plan/plan.js";
+import { deferSendTime } from "../plan/defer.js";
+import { contentKindOf } from "../plan/plan.js";
+import type { MemberTable, Plan } from "../plan/types.js";
+import type { Project } from "../project/types.js";
+import { Ledger, sendKey, type SendRow, type SendState } from "./ledger.js";
+
+export interface LoadedChannel {
+  driver: Driver;
+  instance: DriverInstance;
+}
+
+export type DispatchEvent =
+  | { type: "planned"; sends: number; heldOut: number; occurrences: number }
+  | { type: "progress"; channel: string; sent: number; failed: number; total: number }
+  | { type: "retry"; channel: string; code: string; count: number }
+  | { type: "stop"; channel: string; code: string; message: string }
+  | { type: "reconciled"; resolved: number; unknown: number };
+
+export interface DispatchInput {
+  project: Project;
+  campaigns: ResolvedCampaign[];
+  exclude?: IR;
+  templates: Map<string, Template>;
+  members: MemberTable;
+  /** The run's moment T: occurrences whose sends are due at or before T, within the catch-up window. */
+  at: number;
+  ledger: Ledger;
+  channels: Map<string, LoadedChannel>;
+  now: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  maxAttempts?: number;
+  /** Longest wait inside one run for a deferred or backed-off send (ms); longer waits are left to the next run. */
+  maxWaitMs?: number;
+  onEvent?: (e: DispatchEvent) => void;
+}
+
+export interface DispatchSummary {
+  at: string;
+  occurrences: number;
+  planned: number;
+  held_out: number;
+  sent: number;
+  queued: number;
+  failed: number;
+  unknown: number;
+  pending: number;
+  retries: number;
+  fallbacks: number;
+  missed: { campaign: string; occurrence: string; send_at: string }[];
+  by_channel: Record<string, { sent: number; queued: number; failed: number; unknown: number }>;
+  failures: Record<string, number>;
+  stopped: { channel: string; code: string; message: string }[];
+}
+
+export const dedupeId = (key: string) => createHash("sha256").update(key).digest("hex").slice(0, 32);
+
+/** Plans what is due at T (the same planner as `simulate --at T`), without occurrences planned by earlier runs. */
+export async function planDue(input: Omit<DispatchInput, "channels" | "now">, withMembers = true): Promise<{ plan: Plan; missed: DispatchSummary["missed"] }> {
+  const { project, ledger } = input;
+  const tz = project.timezone;
+  const fromMs = input.at - project.policy.catchUpMs;
+  const skip = ledger.plannedOccurrences();
+  const result = await plan({
+    project,
+    campaigns: input.campaigns,
+    exclude: input.exclude,
+    templates: input.templates,
+    members: input.members,
+    from: addDays(epochToZoned(fromMs, tz).date, -3),
+    to: epochToZoned(input.at, tz).date,
+    due: { fromMs, toMs: input.at },
+    skipOccurrences: skip,
+    history: ledger.history(),
+    memberRows: withMembers,
+  });
+  // Occurrences that were due in the week before the catch-up window and never planned: reported, not sent.
+  const missed: DispatchSummary["missed"] = [];
+  const weekAgo = epochToZoned(fromMs - 7 * 86_400_000, tz).date;
+  for (const c of input.campaigns) {
+    for (const o of expandOccurrences(c, project, weekAgo, epochToZoned(fromMs, tz).date)) {
+      const sendAt = deferSendTime(o.at, tz, project.policy.quietHours, c.sendWindow);
+      if (sendAt < fromMs && sendAt >= fromMs - 7 * 86_400_000 && !skip.has(`${c.name}|${o.id}`))
+        missed.push({ campaign: c.name, occurrence: o.id, send_at: new Date(sendAt).toISOString() });
+    }
+  }
+  return { plan: result, missed };
+}
+
+export async function runDispatch(input: DispatchInput): Promise<DispatchSummary> {
+  const { ledger, project } = input;
+  const now = input.now;
+  const sleep = input.sleep ?? ((ms) => new Promise<void>((r) => setTimeout(r, ms)));
+  const maxAttempts = input.maxAttempts ?? 3;
+  const maxWait = input.maxWaitMs ?? 30_000;
+  const runId = ledger.startRun(input.at, now());
+  const summary: DispatchSummary = {
+    at: new Date(input.at).toISOString(),
+    occurrences: 0,
+    planned: 0,
+    held_out: 0,
+    sent: 0,
+    queued: 0,
+    failed: 0,
+    unknown: 0,
+    pending: 0,
+    retries: 0,
+    fallbacks: 0,
+    missed: [],
+    by_channel: {},
+    failures: {},
+    stopped: [],
+  };
+  const chan = (c: string) => (summary.by_channel[c] ??= { sent: 0, queued: 0, failed: 0, unknown: 0 });
+  const campaignsByName = new Map(input.campaigns.map((c) => [c.name, c]));
+
+  // 1. Sends a killed run left in flight: ask the provider, else mark unknown (never re-sent automatically).
+  await reconcileInFlight(input, summary);
+
+  // 2. Plan what is due and record it before any call.
+  const { plan: p, missed } = await planDue(input);
+  summary.missed = missed;
+  const t = now();
+  const rows: Parameters<Ledger["recordPlan"]>[1] = [];
+  for (const d of p.decisions) {
+    if (d.reason === "held_out") {
+      rows.push({ key: sendKey(d.campaign, d.occurrence, d.member, "-"), campaign: d.campaign, occurrence: d.occurrence, member: d.member, channel: "-", state: "held_out", send_at: d.sendAt, address: null, sender: null, content: null, fallbacks: null, vars: null, run_id: runId, updated_at: t });
+      summary.held_out++;
+    } else if (d.channel) {
+      rows.push({
+        key: sendKey(d.campaign, d.occurrence, d.member, d.channel),
+        campaign: d.campaign,
+        occurrence: d.occurrence,
+        member: d.member,
+        channel: d.channel,
+        state: "planned",
+        send_at: d.sendAt,
+        address: d.address ?? null,
+        sender: d.sender ?? null,
+        content: d.content ? JSON.stringify(d.content) : null,
+        fallbacks: d.fallbacks?.length ? JSON.stringify(d.fallbacks) : null,
+        vars: d.vars ? JSON.stringify(d.vars) : null,
+        run_id: runId,
+        updated_at: t,
+      });
+      summary.planned++;
+    }
+  }
+  ledger.recordPlan(
+    p.occurrences.map((o) => ({ campaign: o.campaign.name, occurrence: o.occurrence.id, sendAt: o.sendAt, audience: o.funnel.audience })),
+    rows,
+    runId,
+  );
+  summary.occurrences = p.occurrences.length;
+  input.onEvent?.({ type: "planned", sends: summary.planned, heldOut: summary.held_out, occurrences: summary.occurrences });
+
+  // 3. Send, channel by channel in parallel, until nothing due remains (or only waits longer than maxWait).
+  const stopped = new Set<string>();
+  const sendChannel = async (channel: string) => {
+    const loaded = input.channels.get(channel);
+    if (!loaded) return;
+    const cfg = project.channels.get(channel)!;
+    const limiter = rateLimiter(cfg.rateLimit, now, sleep);
+    const concurrency = Math.max(1, cfg.concurrency ?? 4);
+    const batchSize = Math.max(1, loaded.driver.batchLimit);
+    for (;;) {
+      if (stopped.has(channel)) return;
+      const due = ledger.due(channel, now(), batchSize * concurrency * 4);
+      const ready = due.filter((r) => r.send_at <= input.at);
+      if (!ready.length) {
+        const next = ledger.nextNotBefore(input.at);
+        if (next === undefined || next - now() > maxWait) return;
+        await sleep(Math.max(10, next - now()));
+        continue;
+      }
+      const batches = makeBatches(ready, batchSize, !!loaded.driver.batchSameContent);
+      let cursor = 0;
+      const worker = async () => {
+        while (cursor < batches.length && !stopped.has(channel)) {
+          const batch = batches[cursor++]!;
+          await limiter();
+          await sendBatch(channel, loaded, batch);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
+    }
+  };
+
+  const sendBatch = async (channel: string, loaded: LoadedChannel, batch: SendRow[]) => {
+    const inflight = ledger.markInFlight(batch.map((r) => r.key), runId, now());
+    const rows = batch.filter((r) => inflight.has(r.key));
+    if (!rows.length) return;
+    const requests = rows.map(toRequest);
+    let outcomes: SendOutcome[];
+    try {
+      outcomes = await loaded.instance.send(requests);
+    } catch (e) {
+      // A driver that throws is a bug or a transport surprise: treat like an answer we never got.
+      outcomes = requests.map(() => ({ status: "failed", class: "ambiguous", code: "driver_error", message: (e as Error).message }));
+    }
+    const ambiguous: number[] = [];
+    outcomes.forEach((o, i) => o.status === "failed" && o.class === "ambiguous" && ambiguous.push(i));
+    if (ambiguous.length) {
+      let rec: (SendOutcome | undefined)[] = [];
+      if (loaded.instance.reconcile) {
+        try {
+          rec = await loaded.instance.reconcile(ambiguous.map((i) => requests[i]!));
+        } catch {
+          rec = [];
+        }
+      }
+      ambiguous.forEach((i, j) => {
+        const r = rec[j];
+        outcomes[i] = r ?? { status: "failed", class: "ambiguous", code: outcomes[i]!.status === "failed" ? (outcomes[i] as { code: string }).code : "ambiguous", message: "no answer; the provider cannot tell whether it was sent" };
+      });
+    }
+    const results: Parameters<Ledger["finish"]>[0] = [];
+    const fallbacks: Parameters<Ledger["insertSends"]>[0] = [];
+    const t = now();
+    rows.forEach((row, i) => {
+      const o = outcomes[i] ?? { status: "failed", class: "ambiguous", code: "no_outcome", message: "driver returned no outcome" };
+      const c = chan(channel);
+      if (o.status === "sent") {
+        results.push({ key: row.key, state: "sent", provider_id: o.providerId ?? null });
+        summary.sent++;
+        c.sent++;
+        return;
+      }
+      if (o.status === "queued") {
+        results.push({ key: row.key, state: "queued", provider_id: o.providerId });
+        summary.queued++;
+        c.queued++;
+        return;
+      }
+      const fail = (state: SendState) => {
+        results.push({ key: row.key, state, error_code: o.code, error_message: o.message });
+        if (state === "failed") {
+          summary.failed++;
+          c.failed++;
+          summary.failures[`${channel} ${o.code}`] = (summary.failures[`${channel} ${o.code}`] ?? 0) + 1;
+        } else if (state === "unknown") {
+          summary.unknown++;
+          c.unknown++;
+        }
+      };
+      switch (o.class) {
+        case "retry":
+        case "refresh":
+          if (row.attempts + 1 >= maxAttempts) fail("failed");
+          else {
+            summary.retries++;
+            input.onEvent?.({ type: "retry", channel, code: o.code, count: summary.retries });
+            const backoff = Math.min(30_000, 1000 * 2 ** row.attempts) * (0.5 + Math.random() * 0.5);
+            results.push({ key: row.key, state: "planned", error_code: o.code, error_message: o.message, not_before: t + backoff });
+          }
+          return;
+        case "defer":
+          results.push({ key: row.key, state: "planned", error_code: o.code, error_message: o.message, not_before: o.notBefore ?? t + 60_000 });
+          return;
+        case "stop":
+          // Account-level: nothing in this batch went out. Leave it pending and stop the channel for this run.
+          results.push({ key: row.key, state: "planned", error_code: o.code, error_message: o.message, not_before: null });
+          if (!stopped.has(channel)) {
+            stopped.add(channel);
+            summary.stopped.push({ channel, code: o.code, message: o.message });
+            input.onEvent?.({ type: "stop", channel, code: o.code, message: o.message });
+          }
+          return;
+        case "recipient": {
+          fail("failed");
+          const next = nextFallback(row, campaignsByName.get(row.campaign), input.templates, project, t, runId);
+          if (next) {
+            fallbacks.push(next);
+            summary.fallbacks++;
+          }
+          return;
+        }
+        case "request":
+          fail("failed");
+          return;
+        case "ambiguous":
+        default:
+          fail("unknown");
+      }
+    });
+    ledger.finish(results, t);
+    if (fallbacks.length) ledger.insertSends(fallbacks);
+    const c = chan(channel);
+    input.onEvent?.({ type: "progress", channel, sent: c.sent + c.queued, failed: c.failed, total: summary.planned });
+  };
+
+  const channels = [...new Set([...ledger.dueChannels(input.at)])];
+  await Promise.all(channels.map(sendChannel));
+  // Fallbacks may have opened channels that had nothing due at the start.
+  for (let round = 0; round < 3; round++) {
+    const more = ledger.dueChannels(input.at).filter((c) => !stopped.has(c) && input.channels.has(c));
+    const ready = more.filter((c) => ledger.due(c, now(), 1).length);
+    if (!ready.length) break;
+    await Promise.all(ready.map(sendChannel));
+  }
+  summary.pending = (ledger.db.prepare(`SELECT COUNT(*) AS n FROM sends WHERE state = 'planned'`).get() as { n: number }).n;
+  ledger.finishRun(runId, now(), summary.stopped.length ? "stopped" : "done", summary);
+  return summary;
+}
+
+function toRequest(r: SendRow): SendRequest {
+  const req: SendRequest = {
+    key: r.key,
+    dedupeId: dedupeId(r.key),
+    campaign: r.campaign,
+    occurrence: r.occurrence,
+    member: r.member,
+    channel: r.channel,
+    address: r.address ?? "",
+    content: JSON.parse(r.content ?? "null") as RenderedContent,
+  };
+  if (r.sender) req.sender = r.sender;
+  return req;
+}
+
+/** Batches of at most `size`; drivers that send one body to many recipients get batches of identical content. */
+function makeBatches(rows: SendRow[], size: number, sameContent: boolean): SendRow[][] {
+  const groups = new Map<string, SendRow[]>();
+  for (const r of rows) {
+    const k = sameContent ? `${r.sender ?? ""}\u0000${r.content ?? ""}` : "";
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = []));
+    g.push(r);
+  }
+  const out: SendRow[][] = [];
+  for (const g of groups.values()) for (let i = 0; i < g.length; i += size) out.push(g.slice(i, i + size));
+  return out;
+}
+
+/** After a permanent recipient failure, the member falls back to the next reachable channel of the campaign. */
+function nextFallback(row: SendRow, campaign: ResolvedCampaign | undefined, templates: Map<string, Template>, project: Project, now: number, runId: number) {
+  if (!campaign || !row.fallbacks) return undefined;
+  const rest = JSON.parse(row.fallbacks) as string[];
+  const vars = JSON.parse(row.vars ?? "{}") as Record<string, unknown>;
+  while (rest.length) {
+    const channel = rest.shift()!;
+    const cfg = project.channels.get(channel);
+    const template = templates.get(campaign.template);
+    const kind = contentKindOf(project, channel);
+    if (!cfg || !template || !kind) continue;
+    const r = renderContent(template, kind, vars);
+    if (!r.content) continue;
+    return {
+      key: sendKey(row.campaign, row.occurrence, row.member, channel),
+      campaign: row.campaign,
+      occurrence: row.occurrence,
+      member: row.member,
+      channel,
+      state: "planned" as const,
+      send_at: row.send_at,
+      address: vars[cfg.address] === undefined ? null : String(vars[cfg.address]),
+      sender: cfg.sender && vars[cfg.sender] !== undefined ? String(vars[cfg.sender]) : null,
+      content: JSON.stringify(r.content),
+      fallbacks: rest.length ? JSON.stringify(rest) : null,
+      vars: row.vars,
+      run_id: runId,
+      updated_at: now,
+    };
+  }
+  return undefined;
+}
+
+async function reconcileInFlight(input: DispatchInput, summary: DispatchSummary) {
+  const rows = input.ledger.inFlight();
+  if (!rows.length) return;
+  const byChannel = new Map<string, SendRow[]>();
+  for (const r of rows) {
+    let g = byChannel.get(r.channel);
+    if (!g) byChannel.set(r.channel, (g = []));
+    g.push(r);
+  }
+  let resolved = 0;
+  let unknown = 0;
+  const results: Parameters<Ledger["finish"]>[0] = [];
+  for (const [channel, group] of byChannel) {
+    const loaded = input.channels.get(channel);
+    let outcomes: (SendOutcome | undefined)[] = [];
+    if (loaded?.instance.reconcile) {
+      try {
+        outcomes = await loaded.instance.reconcile(group.map(toRequest));
+      } catch {
+        outcomes = [];
+      }
+    }
+    group.forEach((row, i) => {
+      const o = outcomes[i];
+      if (o?.status === "sent" || o?.status === "queued") {
+        results.push({ key: row.key, state: o.status, provider_id: o.providerId ?? null });
+        resolved++;
+      } else if (o?.status === "failed" && (o.class === "recipient" || o.class === "request")) {
+        results.push({ key: row.key, state: "failed", error_code: o.code, error_message: o.message });
+        resolved++;
+      } else {
+        results.push({ key: row.key, state: "unknown", error_code: "in_flight_at_crash", error_message: "in flight when an earlier run stopped; the provider cannot confirm it" });
+        unknown++;
+      }
+    });
+  }
+  input.ledger.finish(results, input.now());
+  summary.unknown += unknown;
+  input.onEvent?.({ type: "reconciled", resolved, unknown });
+}
+
+/** At most `perSecond` calls a second (token bucket); unlimited when unset. */
+function rateLimiter(perSecond: number | undefined, now: () => number, sleep: (ms: number) => Promise<void>) {
+  if (!perSecond || perSecond <= 0) return async () => {};
+  const interval = 1000 / perSecond;
+  let next = 0;
+  return async () => {
+    const t = now();
+    const at = Math.max(t, next);
+    next = at + interval;
+    if (at > t) await sleep(at - t);
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * Phase one of planning, inside DuckDB: for one campaign, every (occurrence, member) pair in its audience,
+ * with what the sequential phase needs — holdout flag, reachable channels as a bitmask, the limit order
+ * and the template variables. One scan of the member table per campaign, not per occurrence.
+ */
+import type { DuckDBConnection } from "@duckdb/node-api";
+import type { ResolvedCampaign, IR } from "../check/types.js";
+import type { Occurrence } from "../calendar/types.js";
+import type { Project, FieldType } from "../project/types.js";
+import { compileAudience, compileValue } from "../members/compile.js";
+
+export const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/** SQL that is true when the member can be addressed on a channel: address present, consent true, sender present. */
+export function channelReachableSql(project: Project, channel: string, alias = "m"): string {
+  const c = project.channels.get(channel);
+  if (!c) return "FALSE";
+  const parts = [`${alias}.${q(c.address)} IS NOT NULL`, `CAST(${alias}.${q(c.address)} AS VARCHAR) <> ''`];
+  if (c.consent) parts.push(`COALESCE(${alias}.${q(c.consent)}, FALSE)`);
+  if (c.sender) parts.push(`${alias}.${q(c.sender)} IS NOT NULL`, `CAST(${alias}.${q(c.sender)} AS VARCHAR) <> ''`);
+  return `(${parts.join(" AND ")})`;
+}
+
+/** A column read back to JS as a plain value: dates and times as text, lists joined. */
+export function readableColumn(field: string, type: FieldType, alias = "m"): string {
+  const col = `${alias}.${q(field)}`;
+  switch (type.kind) {
+    case "date":
+      return `strftime(${col}, '%Y-%m-%d')`;
+    case "datetime":
+      return `strftime(${col}, '%Y-%m-%d %H:%M:%S')`;
+    case "list":
+      return `array_to_string(${col}, ';')`;
+    case "number":
+      return `CAST(${col} AS DOUBLE)`;
+    default:
+      return `CAST(${col} AS VARCHAR)`;
+  }
+}
+
+export interface CandidateQuery {
+  table: string;
+  /** Columns after the fixed ones (occ, rid, held, chans, mkey): member fields read by templates and channels. */
+  fields: string[];
+}
+
+/**
+ * Builds `cand_<n>`: columns occ (index into `occs`), rid (member row), held, chans (bit j = channel j reachable),
+ * then `fields`. Sorted by occurrence, then the limit order (or member key).
+ */
+export async function buildCandidates(
+  conn: DuckDBConnection,
+  n: number,
+  campaign: ResolvedCampaign,
+  occs: Occurrence[],
+  project: Project,
+  exclude: IR | undefined,
+  membersTable: string,
+  fields: string[],
+): Promise<CandidateQuery> {
+  const table = `cand_${n}`;
+  const occTable = `occ_${n}`;
+  const schema = project.members;
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${occTable} (occ INTEGER, day DATE, now TIMESTAMP)`);
+  if (occs.length) {
+    const values = occs.map((o, i) => `(${i}, DATE '${o.date}', TIMESTAMP '${o.date} ${o.time}:00')`).join(",");
+    await conn.run(`INSERT INTO ${occTable} VALUES ${values}`);
+  }
+  const ctx = { today: "o.day", now: "o.now", alias: "m", project };
+  const params: unknown[] = [];
+  const aud = compileAudience(campaign.audience, schema, ctx);
+  params.push(...aud.params);
+  let where = `(${aud.sql})`;
+  if (exclude) {
+    const ex = compileAudience(exclude, schema, ctx);
+    where += ` AND NOT COALESCE((${ex.sql}), FALSE)`;
+    params.push(...ex.params);
+  }
+  let join = "TRUE";
+  const t = campaign.trigger;
+  if (t.kind === "member_date") join = memberDateJoin(t, project);
+  if (campaign.active) where += ` AND o.day BETWEEN DATE '${campaign.active.from}' AND DATE '${campaign.active.to}'`;
+  const key = `m.${q(schema.key)}`;
+  const holdoutBasis = 10000;
+  const held =
+    campaign.holdout > 0
+      ? `(md5_number_lower(CAST(${key} AS VARCHAR) || ':' || '${campaign.name}') % ${holdoutBasis}) < ${Math.round(campaign.holdout * holdoutBasis)}`
+      : "FALSE";
+  const chans = campaign.channels.map((c, j) => `(CASE WHEN ${channelReachableSql(project, c)} THEN ${1 << j} ELSE 0 END)`).join(" + ") || "0";
+  let order = `${key}`;
+  if (campaign.limit?.orderBy) {
+    const v = compileValue(campaign.limit.orderBy.value, schema, ctx);
+    params.push(...v.params);
+    order = `(${v.sql}) ${campaign.limit.orderBy.direction === "asc" ? "ASC" : "DESC"} NULLS LAST, ${key}`;
+  }
+  const cols = fields.map((f) => `${readableColumn(f, schema.fields.get(f)!)} AS ${q("f_" + f)}`);
+  const sql = `CREATE OR REPLACE TEMP TABLE ${table} AS
+    SELECT o.occ AS occ, CAST(m.rowid AS INTEGER) AS rid, ${held} AS held, CAST(${chans} AS INTEGER) AS chans,
+           CAST(${key} AS VARCHAR) AS mkey${cols.length ? ", " + cols.join(", ") : ""}
+    FROM ${membersTable} m JOIN ${occTable} o ON ${join}
+    WHERE ${where}
+    ORDER BY o.occ, ${order}`;
+  await conn.run(sql, params as never);
+  return { table, fields };
+}
+
+/** The member's own date, shifted by the trigger offset, must be the occurrence day. */
+function memberDateJoin(t: Extract<ResolvedCampaign["trigger"], { kind: "member_date" }>, project: Project): string {
+  const f = `CAST(m.${q(t.field)} AS DATE)`;
+  // Offset applied to the member date gives the firing day: `3 days after x` fires on x + 3 days.
+  const sign = t.offset?.direction === "before" ? "-" : "+";
+  const shift = t.offset ? ` ${sign} INTERVAL ${Math.trunc(t.offset.amount)} ${t.offset.unit.toUpperCase()}` : "";
+  if (!t.anniversary) return `CAST(${f}${shift} AS DATE) = o.day`;
+  // Anniversary: the yearly return of the member date in the occurrence's year (29 Feb → 28 Feb in common years),
+  // shifted by the offset; the first anniversary is a year after the date itself. The un-shifted anniversary may
+  // fall in the neighbouring year, so try y-1, y, y+1.
+  void project;
+  const anniv = (yearExpr: string) =>
+    `make_date(${yearExpr}, month(${f}), CASE WHEN month(${f}) = 2 AND day(${f}) = 29 AND NOT (((${yearExpr}) % 4 = 0 AND (${yearExpr}) % 100 <> 0) OR (${yearExpr}) % 400 = 0) THEN 28 ELSE day(${f}) END)`;
+  const y = "year(o.day)";
+  return `(${f} IS NOT NULL AND (${[`${y} - 1`, y, `${y} + 1`].map((ye) => `(${ye} > year(${f}) AND CAST(${anniv(ye)}${shift} AS DATE) = o.day)`).join(" OR ")}))`;
+}

@@ -1,0 +1,254 @@
+/**
+ * The planner, member by member, on small hand-built snapshots in real DuckDB. Each scenario is worked out
+ * by hand from DESIGN.md's semantics: holdout, fallback order and consent, caps with priorities over a week,
+ * repeat, limit, budget, quotas, deferral across quiet hours.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import { parseProject } from "../project/load.js";
+import type { Project } from "../project/types.js";
+import type { IR, ResolvedCampaign } from "../check/types.js";
+import type { Template } from "../content/types.js";
+import { plan } from "./plan.js";
+import type { MemberDecision, Plan } from "./types.js";
+
+const YAML = `
+timezone: Asia/Shanghai
+members:
+  key: member_id
+  fields:
+    member_id: string
+    name: string
+    mobile: phone
+    tier: { enum: [normal, silver, gold] }
+    spend: number
+    wecom_id: string
+    owner: string
+    sms_ok: bool
+    unsubscribed: bool
+channels:
+  wecom:
+    driver: wecom
+    address: wecom_id
+    sender: owner
+    quota: 1 per member per day
+    env: { corp_id: A, secret: B }
+  sms:
+    driver: aliyun-sms
+    address: mobile
+    consent: sms_ok
+    price: 0.05 CNY per segment
+    env: { access_key_id: C, access_key_secret: D }
+policy:
+  exclude: unsubscribed
+  max: 2 per member per 7 days
+  quiet_hours: "21:00-09:00"
+  default_time: "10:00"
+`;
+
+let project: Project;
+let instance: DuckDBInstance;
+let conn: DuckDBConnection;
+const templates = new Map<string, Template>();
+
+type Row = { id: string; tier?: string; spend?: number; wecom?: string; mobile?: string; sms?: boolean; unsub?: boolean };
+
+async function table(name: string, rows: Row[]) {
+  await conn.run(`CREATE OR REPLACE TABLE ${name} (member_id VARCHAR, name VARCHAR, mobile VARCHAR, tier VARCHAR, spend DOUBLE, wecom_id VARCHAR, owner VARCHAR, sms_ok BOOLEAN, unsubscribed BOOLEAN)`);
+  for (const r of rows)
+    await conn.run(`INSERT INTO ${name} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+      r.id,
+      "会员" + r.id,
+      r.mobile ?? null,
+      r.tier ?? null,
+      r.spend ?? null,
+      r.wecom ?? null,
+      r.wecom ? "staff1" : null,
+      r.sms ?? null,
+      r.unsub ?? false,
+    ] as never);
+  return { conn, table: name, count: rows.length };
+}
+
+const everyone: IR = { op: "const", value: true };
+const excludeUnsub: IR = { op: "truthy", value: { v: "field", name: "unsubscribed", type: { kind: "bool" } } };
+
+function campaign(name: string, over: Partial<ResolvedCampaign> = {}): ResolvedCampaign {
+  return {
+    name,
+    file: "campaigns/t.chuda",
+    span: { file: "campaigns/t.chuda", start: { line: 1, column: 1, offset: 0 }, end: { line: 1, column: 2, offset: 1 } },
+    audience: everyone,
+    trigger: { kind: "every_day", time: 600 },
+    template: "none",
+    with: {},
+    channels: ["wecom", "sms"],
+    priority: 50,
+    holdout: 0,
+    repeat: { kind: "per_occurrence" },
+    ...over,
+  };
+}
+
+async function run(members: { conn: DuckDBConnection; table: string; count: number }, campaigns: ResolvedCampaign[], from: string, to: string): Promise<Plan> {
+  const p = await plan({ project, campaigns, exclude: excludeUnsub, templates, members, from, to, memberRows: true, render: false });
+  for (const o of p.occurrences) {
+    const f = o.funnel;
+    expect(f.audience).toBe(f.holdout + f.unreachable + f.capped + f.sends);
+  }
+  return p;
+}
+
+const by = (p: Plan, member: string) => p.decisions.filter((d) => d.member === member);
+const brief = (d: MemberDecision) => `${d.campaign}@${d.occurrence.slice(0, 10)}:${d.channel ?? d.reason}`;
+
+beforeAll(async () => {
+  const r = parseProject(YAML, "/p/chuda.yaml", "/p");
+  expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+  project = r.project!;
+  instance = await DuckDBInstance.create(":memory:");
+  conn = await instance.connect();
+});
+
+afterAll(() => {
+  conn.closeSync();
+});
+
+describe("the planner", () => {
+  it("chooses the first channel with an address and consent; no channel is unreachable; excluded members are not in the audience", async () => {
+    const m = await table("m1", [
+      { id: "A", wecom: "wA", mobile: "13800000001", sms: true },
+      { id: "B", mobile: "13800000002", sms: true },
+      { id: "C", mobile: "13800000003", sms: false },
+      { id: "D" },
+      { id: "E", wecom: "wE", unsub: true },
+      { id: "F", wecom: "", mobile: "13800000006", sms: null as unknown as boolean },
+    ]);
+    const p = await run(m, [campaign("welcome")], "2026-12-01", "2026-12-01");
+    expect(p.occurrences).toHaveLength(1);
+    expect(p.occurrences[0]!.funnel).toMatchObject({ audience: 5, holdout: 0, unreachable: 3, capped: 0, sends: 2, byChannel: { wecom: 1, sms: 1 } });
+    expect(by(p, "A")[0]).toMatchObject({ channel: "wecom", address: "wA", sender: "staff1", fallbacks: ["sms"] });
+    expect(by(p, "B")[0]).toMatchObject({ channel: "sms", address: "13800000002" });
+    expect(by(p, "C")[0]!.reason).toBe("unreachable");
+    expect(by(p, "D")[0]!.reason).toBe("unreachable");
+    expect(by(p, "E")).toEqual([]);
+    expect(by(p, "F")[0]!.reason).toBe("unreachable"); // empty address, missing consent
+  });
+
+  it("holds out a stable share by member and campaign", async () => {
+    const rows: Row[] = Array.from({ length: 2000 }, (_, i) => ({ id: `M${i}`, wecom: `w${i}` }));
+    const m = await table("m2", rows);
+    const p1 = await run(m, [campaign("bday", { holdout: 0.1 })], "2026-12-01", "2026-12-01");
+    const p2 = await run(m, [campaign("bday", { holdout: 0.1 })], "2026-12-01", "2026-12-01");
+    const p3 = await run(m, [campaign("other", { holdout: 0.1 })], "2026-12-01", "2026-12-01");
+    const held = (p: Plan) => new Set(p.decisions.filter((d) => d.reason === "held_out").map((d) => d.member));
+    const h1 = held(p1);
+    expect(h1.size).toBeGreaterThan(150);
+    expect(h1.size).toBeLessThan(250);
+    expect([...held(p2)]).toEqual([...h1]);
+    const h3 = held(p3);
+    const overlap = [...h3].filter((x) => h1.has(x)).length;
+    expect(overlap).toBeLessThan(h1.size / 2); // a different campaign draws a different control group
+    expect(p1.occurrences[0]!.funnel.holdout).toBe(h1.size);
+  });
+
+  it("applies policy.max in time order; at the same moment higher priority first, then campaign name", async () => {
+    const m = await table("m3", [{ id: "A", wecom: "wA", mobile: "13800000001", sms: true }]);
+    const cs = [
+      campaign("b_second", { trigger: { kind: "once", date: "2026-12-01", time: 600 }, priority: 50 }),
+      campaign("a_first", { trigger: { kind: "once", date: "2026-12-01", time: 600 }, priority: 50 }),
+      campaign("z_top", { trigger: { kind: "once", date: "2026-12-01", time: 600 }, priority: 90 }),
+      // 7 days later at 09:59 the first two sends still count (until t + 7 days, exclusive)...
+      campaign("c_early", { trigger: { kind: "once", date: "2026-12-08", time: 599 } }),
+      // ...and at 10:00 they have expired.
+      campaign("d_ontime", { trigger: { kind: "once", date: "2026-12-08", time: 600 } }),
+    ];
+    const p = await run(m, cs, "2026-12-01", "2026-12-08");
+    expect(by(p, "A").map(brief)).toEqual([
+      "z_top@2026-12-01:wecom",
+      "a_first@2026-12-01:sms", // wecom's quota (1 per member per day) is used: next channel
+      "b_second@2026-12-01:capped:policy.max",
+      "c_early@2026-12-08:capped:policy.max",
+      "d_ontime@2026-12-08:wecom",
+    ]);
+  });
+
+  it("a channel whose quota is used up is skipped; with no channel left the member is capped by quota", async () => {
+    const m = await table("m4", [{ id: "W", wecom: "wW" }]);
+    const cs = [campaign("one", { channels: ["wecom"], priority: 60 }), campaign("two", { channels: ["wecom"] })];
+    const p = await run(m, cs, "2026-12-01", "2026-12-01");
+    expect(by(p, "W").map(brief)).toEqual(["one@2026-12-01:wecom", "two@2026-12-01:capped:quota"]);
+  });
+
+  it("repeat after 3 days re-admits a member on the third day; repeat never only once", async () => {
+    const m = await table("m5", [{ id: "A", mobile: "13800000001", sms: true }]);
+    // No global cap interference: a project copy without policy.max.
+    const saved = project.policy.max;
+    project.policy.max = [];
+    try {
+      const p = await run(m, [campaign("r3", { channels: ["sms"], repeat: { kind: "after", duration: { amount: 3, unit: "day" } } })], "2026-12-01", "2026-12-07");
+      expect(by(p, "A").map((d) => d.channel ?? d.reason)).toEqual(["sms", "capped:repeat", "capped:repeat", "sms", "capped:repeat", "capped:repeat", "sms"]);
+      const n = await run(m, [campaign("rn", { channels: ["sms"], repeat: { kind: "never" } })], "2026-12-01", "2026-12-03");
+      expect(by(n, "A").map((d) => d.channel ?? d.reason)).toEqual(["sms", "capped:repeat", "capped:repeat"]);
+    } finally {
+      project.policy.max = saved;
+    }
+  });
+
+  it("limit keeps the highest by `order by`, and budget stops adding sends once cost would pass it", async () => {
+    const m = await table("m6", [
+      { id: "A", spend: 100, mobile: "13800000001", sms: true },
+      { id: "B", spend: 900, mobile: "13800000002", sms: true },
+      { id: "C", spend: 500, mobile: "13800000003", sms: true },
+      { id: "D", spend: 700, mobile: "13800000004", sms: true },
+      { id: "E", mobile: "13800000005", sms: true },
+    ]);
+    const limited = campaign("top3", {
+      channels: ["sms"],
+      trigger: { kind: "once", date: "2026-12-01", time: 600 },
+      limit: { count: 3, orderBy: { value: { v: "field", name: "spend", type: { kind: "number" } }, direction: "desc" } },
+    });
+    const p = await run(m, [limited], "2026-12-01", "2026-12-01");
+    expect(p.decisions.map((d) => `${d.member}:${d.channel ?? d.reason}`)).toEqual(["B:sms", "D:sms", "C:sms", "A:capped:limit", "E:capped:limit"]);
+
+    // Budget: 0.05 CNY per message (one segment, no template rendered); 0.12 CNY allows two.
+    const budget = campaign("cheap", { channels: ["sms"], trigger: { kind: "once", date: "2026-12-02", time: 600 }, budget: 0.12 });
+    const b = await run(m, [budget], "2026-12-02", "2026-12-02");
+    expect(b.decisions.map((d) => `${d.member}:${d.channel ?? d.reason}`)).toEqual(["A:sms", "B:sms", "C:capped:budget", "D:capped:budget", "E:capped:budget"]);
+    expect(b.occurrences[0]!.funnel.cost).toBeCloseTo(0.1, 6);
+  });
+
+  it("quiet hours and send windows defer a send, never drop it", async () => {
+    const m = await table("m7", [{ id: "A", wecom: "wA" }]);
+    const late = campaign("late", { channels: ["wecom"], trigger: { kind: "once", date: "2026-12-01", time: 22 * 60 } });
+    const windowed = campaign("windowed", { channels: ["wecom"], trigger: { kind: "once", date: "2026-12-03", time: 10 * 60 }, sendWindow: { start: 14 * 60, end: 18 * 60 } });
+    const p = await run(m, [late, windowed], "2026-12-01", "2026-12-03");
+    const [a, b] = p.occurrences;
+    expect(a!.deferred).toBe(true);
+    expect(new Date(a!.sendAt).toISOString()).toBe("2026-12-02T01:00:00.000Z"); // 09:00 in Shanghai
+    expect(a!.funnel).toMatchObject({ sends: 1, deferred: 1 });
+    expect(new Date(b!.sendAt).toISOString()).toBe("2026-12-03T06:00:00.000Z"); // 14:00
+    expect(b!.funnel.sends).toBe(1);
+  });
+
+  it("earlier sends from the ledger count against caps", async () => {
+    const m = await table("m8", [{ id: "A", wecom: "wA", mobile: "13800000001", sms: true }]);
+    const at = Date.parse("2026-12-01T02:00:00Z"); // 10:00 Shanghai
+    const p = await plan({
+      project,
+      campaigns: [campaign("x", { trigger: { kind: "once", date: "2026-12-01", time: 600 } })],
+      exclude: excludeUnsub,
+      templates,
+      members: m,
+      from: "2026-12-01",
+      to: "2026-12-01",
+      memberRows: true,
+      render: false,
+      history: [
+        { member: "A", campaign: "old", channel: "sms", at: at - 86_400_000 },
+        { member: "A", campaign: "old2", channel: "wecom", at: at - 3_600_000 },
+      ],
+    });
+    expect(by(p, "A").map(brief)).toEqual(["x@2026-12-01:capped:policy.max"]);
+  });
+});

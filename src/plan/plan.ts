@@ -1,0 +1,282 @@
+/**
+ * The one planner (DESIGN.md "Semantics that must be exact"). Phase one selects candidates in DuckDB
+ * (candidates.ts); phase two walks occurrences in send-time order — same moment: higher priority first,
+ * then campaign name — and decides each member: holdout → unreachable → repeat → policy.max → channel
+ * quota → limit → budget → send. `audience = holdout + unreachable + capped + sends` by construction.
+ */
+import type { ResolvedCampaign } from "../check/types.js";
+import type { Occurrence } from "../calendar/types.js";
+import { expandOccurrences } from "../calendar/occurrences.js";
+import { epochToZoned, zonedToEpoch } from "../calendar/time.js";
+import type { RenderedContent, Template } from "../content/types.js";
+import { renderContent, smsSegments } from "../content/index.js";
+import { BUILTIN_DRIVERS, DRIVER_CONTENT_KIND, type BuiltinDriver, type ContentKind, type Project } from "../project/types.js";
+import { buildCandidates, q } from "./candidates.js";
+import { periodClock, RuleSet } from "./caps.js";
+import { deferSendTime } from "./defer.js";
+import type { ContentProblemCount, Funnel, MemberDecision, Plan, PlanInput, PlannedOccurrence, SkipReason } from "./types.js";
+
+export function contentKindOf(project: Project, channel: string): ContentKind | undefined {
+  const driver = project.channels.get(channel)?.driver;
+  return driver && (BUILTIN_DRIVERS as readonly string[]).includes(driver) ? DRIVER_CONTENT_KIND[driver as BuiltinDriver] : undefined;
+}
+
+/** Member fields a campaign's sends need: template variables, channel address and sender. */
+export function fieldsFor(campaign: ResolvedCampaign, project: Project, templates: Map<string, Template>): string[] {
+  const fields = new Set<string>();
+  const t = templates.get(campaign.template);
+  for (const v of t?.variables ?? []) if (project.members.fields.has(v.name) && !(v.name in campaign.with)) fields.add(v.name);
+  for (const ch of campaign.channels) {
+    const c = project.channels.get(ch);
+    if (!c) continue;
+    fields.add(c.address);
+    if (c.sender) fields.add(c.sender);
+  }
+  return [...fields];
+}
+
+const DURATION_MS: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000, week: 604_800_000 };
+
+/** t + duration, calendar-correct for months and years in the project timezone. */
+export function addDuration(t: number, d: { amount: number; unit: string }, tz: string): number {
+  const fixed = DURATION_MS[d.unit];
+  if (fixed) return t + d.amount * fixed;
+  const z = epochToZoned(t, tz);
+  const [y, m, day] = z.date.split("-").map(Number) as [number, number, number];
+  const months = d.unit === "year" ? d.amount * 12 : d.amount;
+  const total = y * 12 + (m - 1) + months;
+  const ny = Math.floor(total / 12);
+  const nm = (total % 12) + 1;
+  const last = new Date(Date.UTC(ny, nm, 0)).getUTCDate();
+  const date = `${String(ny).padStart(4, "0")}-${String(nm).padStart(2, "0")}-${String(Math.min(day, last)).padStart(2, "0")}`;
+  return zonedToEpoch(date, z.minutes, tz);
+}
+
+interface OccWork {
+  campaignIndex: number;
+  occIndex: number;
+  occurrence: Occurrence;
+  sendAt: number;
+}
+
+interface RenderResult {
+  content?: RenderedContent;
+  cost: number;
+  problems: { rule: string; field: string; severity: "error" | "warning"; message: string }[];
+}
+
+export async function plan(input: PlanInput): Promise<Plan> {
+  const { project, campaigns, templates, members } = input;
+  const conn = members.conn;
+  const tz = project.timezone;
+  const render = input.render !== false;
+
+  // Occurrences, with the moment their sends go out.
+  const due = input.due;
+  const work: OccWork[] = [];
+  const perCampaign: Occurrence[][] = campaigns.map((c, ci) => {
+    const kept: Occurrence[] = [];
+    for (const o of expandOccurrences(c, project, input.from, input.to)) {
+      if (input.skipOccurrences?.has(`${c.name}|${o.id}`)) continue;
+      const sendAt = deferSendTime(o.at, tz, project.policy.quietHours, c.sendWindow);
+      if (due && (sendAt < due.fromMs || sendAt > due.toMs)) continue;
+      work.push({ campaignIndex: ci, occIndex: kept.length, occurrence: o, sendAt });
+      kept.push(o);
+    }
+    return kept;
+  });
+  work.sort(
+    (a, b) =>
+      a.sendAt - b.sendAt ||
+      campaigns[b.campaignIndex]!.priority - campaigns[a.campaignIndex]!.priority ||
+      (campaigns[a.campaignIndex]!.name < campaigns[b.campaignIndex]!.name ? -1 : campaigns[a.campaignIndex]!.name > campaigns[b.campaignIndex]!.name ? 1 : 0) ||
+      a.occurrence.at - b.occurrence.at,
+  );
+
+  // Phase one: candidates per campaign, in DuckDB.
+  const fieldLists = campaigns.map((c) => fieldsFor(c, project, templates));
+  const tables: string[] = [];
+  for (let ci = 0; ci < campaigns.length; ci++) {
+    if (!perCampaign[ci]!.length) {
+      tables.push("");
+      continue;
+    }
+    const cq = await buildCandidates(conn, ci, campaigns[ci]!, perCampaign[ci]!, project, input.exclude, members.table, fieldLists[ci]!);
+    tables.push(cq.table);
+  }
+
+  // Phase two: sequential decisions with per-member state in typed arrays.
+  const sizeRow = await conn.runAndReadAll(`SELECT COALESCE(MAX(rowid), -1) + 1 AS n FROM ${members.table}`);
+  const size = Number(sizeRow.getRows()[0]![0] ?? 0);
+  const clock = periodClock(tz);
+  const global = new RuleSet(project.policy.max, size, clock);
+  const channelNames = [...project.channels.keys()];
+  const quotas = new Map(channelNames.map((ch) => [ch, new RuleSet(project.channels.get(ch)!.quota, size, clock)]));
+  const lastSend = campaigns.map((c) => (c.repeat.kind === "per_occurrence" ? undefined : new Float64Array(size).fill(-Infinity)));
+  const reached = new Uint8Array(size);
+  if (input.history?.length) await seedHistory(input, size, global, quotas, lastSend);
+
+  const occurrences: PlannedOccurrence[] = [];
+  const decisions: MemberDecision[] = [];
+  let done = 0;
+  for (const w of work) {
+    const campaign = campaigns[w.campaignIndex]!;
+    const funnel: Funnel = { audience: 0, holdout: 0, unreachable: 0, capped: 0, sends: 0, deferred: 0, byChannel: {}, cappedBy: {}, cost: 0 };
+    const problems = new Map<string, ContentProblemCount>();
+    const deferred = w.sendAt !== w.occurrence.at;
+    const renderCache = new Map<string, RenderResult>();
+    const fields = fieldLists[w.campaignIndex]!;
+    const template = templates.get(campaign.template);
+    const channelConfigs = campaign.channels.map((ch) => project.channels.get(ch)!);
+    const repeatArr = lastSend[w.campaignIndex];
+    let budgetSpent = false;
+
+    const skip = (reason: SkipReason) => {
+      funnel.capped += reason.startsWith("capped") ? 1 : 0;
+      funnel.cappedBy[reason] = (funnel.cappedBy[reason] ?? 0) + 1;
+    };
+
+    const result = await conn.stream(`SELECT * EXCLUDE (occ) FROM ${tables[w.campaignIndex]} WHERE occ = ${w.occIndex}`);
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      const rid = chunk.getColumnValues(0) as number[];
+      const held = chunk.getColumnValues(1) as boolean[];
+      const chans = chunk.getColumnValues(2) as number[];
+      const mkeys = chunk.getColumnValues(3) as string[];
+      const fieldCols = fields.map((_, j) => chunk.getColumnValues(4 + j) as unknown[]);
+      for (let r = 0; r < chunk.rowCount; r++) {
+        const row = rid[r]!;
+        funnel.audience++;
+        let reason: SkipReason | undefined;
+        let chosen = -1;
+        if (held[r]) reason = "held_out";
+        else if (!chans[r]) reason = "unreachable";
+        else if (repeatArr && !repeatAllows(campaign, repeatArr[row]!, w.sendAt, tz)) reason = "capped:repeat";
+        else if (!global.allows(row, w.sendAt)) reason = "capped:policy.max";
+        else {
+          for (let j = 0; j < campaign.channels.length; j++) {
+            if (chans[r]! & (1 << j) && quotas.get(campaign.channels[j]!)!.allows(row, w.sendAt)) {
+              chosen = j;
+              break;
+            }
+          }
+          if (chosen < 0) reason = "capped:quota";
+          else if (campaign.limit && funnel.sends >= campaign.limit.count) reason = "capped:limit";
+          else if (budgetSpent) reason = "capped:budget";
+        }
+        let vars: Record<string, unknown> | undefined;
+        let rendered: RenderResult | undefined;
+        if (!reason && chosen >= 0) {
+          const channel = campaign.channels[chosen]!;
+          if (render || campaign.budget !== undefined || input.memberRows) {
+            vars = { ...campaign.with };
+            for (let j = 0; j < fields.length; j++) vars[fields[j]!] = fieldCols[j]![r] ?? undefined;
+            rendered = renderFor(template, project, channel, vars, renderCache);
+          }
+          const cost = rendered?.cost ?? unitPrice(project, channel);
+          if (campaign.budget !== undefined && funnel.cost + cost > campaign.budget + 1e-9) {
+            budgetSpent = true;
+            reason = "capped:budget";
+          } else {
+            funnel.sends++;
+            funnel.byChannel[channel] = (funnel.byChannel[channel] ?? 0) + 1;
+            funnel.cost += cost;
+            if (deferred) funnel.deferred++;
+            global.record(row, w.sendAt);
+            quotas.get(channel)!.record(row, w.sendAt);
+            if (repeatArr) repeatArr[row] = w.sendAt;
+            reached[row] = 1;
+            for (const p of rendered?.problems ?? []) {
+              const k = `${channel}|${p.rule}|${p.field}`;
+              const e = problems.get(k);
+              if (e) e.members++;
+              else problems.set(k, { channel, ...p, members: 1 });
+            }
+          }
+        }
+        if (reason === "held_out") funnel.holdout++;
+        else if (reason === "unreachable") funnel.unreachable++;
+        else if (reason) skip(reason);
+        if (input.memberRows) {
+          const d: MemberDecision = { campaign: campaign.name, occurrence: w.occurrence.id, member: mkeys[r]!, sendAt: w.sendAt };
+          if (reason) d.reason = reason;
+          else {
+            const channel = campaign.channels[chosen]!;
+            const cfg = channelConfigs[chosen]!;
+            d.channel = channel;
+            d.address = String(vars?.[cfg.address] ?? "");
+            if (cfg.sender) d.sender = String(vars?.[cfg.sender] ?? "");
+            d.fallbacks = campaign.channels.filter((_, j) => j > chosen && chans[r]! & (1 << j));
+            if (rendered?.content) d.content = rendered.content;
+            d.vars = vars;
+          }
+          decisions.push(d);
+        }
+      }
+    }
+    funnel.cost = Math.round(funnel.cost * 1e6) / 1e6;
+    occurrences.push({ campaign, occurrence: w.occurrence, sendAt: w.sendAt, deferred, funnel, problems: [...problems.values()] });
+    input.onProgress?.(++done, work.length);
+  }
+  for (const t of tables) if (t) await conn.run(`DROP TABLE IF EXISTS ${t}`);
+  let membersReached = 0;
+  for (let i = 0; i < size; i++) membersReached += reached[i]!;
+  return { from: input.from, to: input.to, occurrences, decisions, membersReached };
+}
+
+function repeatAllows(campaign: ResolvedCampaign, last: number, at: number, tz: string): boolean {
+  if (last === -Infinity) return true;
+  if (campaign.repeat.kind === "never") return false;
+  if (campaign.repeat.kind === "after") return at >= addDuration(last, campaign.repeat.duration, tz);
+  return true;
+}
+
+function unitPrice(project: Project, channel: string): number {
+  const p = project.channels.get(channel)?.price;
+  return p ? p.amount : 0;
+}
+
+function renderFor(template: Template | undefined, project: Project, channel: string, vars: Record<string, unknown>, cache: Map<string, RenderResult>): RenderResult {
+  const kind = contentKindOf(project, channel);
+  const price = project.channels.get(channel)?.price;
+  if (!template || !kind || !template.sections.has(kind)) return { cost: price?.amount ?? 0, problems: [] };
+  const key = channel + "\u0000" + JSON.stringify(vars);
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const r = renderContent(template, kind, vars);
+  let cost = price?.amount ?? 0;
+  if (price?.per === "segment" && r.content?.kind === "sms") cost = price.amount * smsSegments(r.content.sign, r.content.text);
+  const out: RenderResult = { content: r.content, cost, problems: r.problems };
+  if (cache.size > 50_000) cache.clear();
+  cache.set(key, out);
+  return out;
+}
+
+/** Earlier sends (from the ledger) count against caps, quotas and repeat, matched to member rows in DuckDB. */
+async function seedHistory(input: PlanInput, size: number, global: RuleSet, quotas: Map<string, RuleSet>, lastSend: (Float64Array | undefined)[]) {
+  const { conn, table } = input.members;
+  const key = q(input.project.members.key);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE plan_history (member VARCHAR, campaign VARCHAR, channel VARCHAR, at DOUBLE)`);
+  const appender = await conn.createAppender("plan_history");
+  for (const h of input.history!) {
+    appender.appendVarchar(h.member);
+    appender.appendVarchar(h.campaign);
+    appender.appendVarchar(h.channel);
+    appender.appendDouble(h.at);
+    appender.endRow();
+  }
+  appender.closeSync();
+  const res = await conn.runAndReadAll(
+    `SELECT CAST(m.rowid AS INTEGER), h.campaign, h.channel, h.at FROM plan_history h JOIN ${table} m ON CAST(m.${key} AS VARCHAR) = h.member ORDER BY h.at`,
+  );
+  const index = new Map(input.campaigns.map((c, i) => [c.name, i]));
+  for (const [rid, campaign, channel, at] of res.getRows() as [number, string, string, number][]) {
+    if (rid >= size) continue;
+    global.record(rid, at);
+    quotas.get(channel)?.record(rid, at);
+    const ci = index.get(campaign);
+    if (ci !== undefined && lastSend[ci]) lastSend[ci]![rid] = Math.max(lastSend[ci]![rid]!, at);
+  }
+  await conn.run(`DROP TABLE plan_history`);
+}

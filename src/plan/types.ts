@@ -1,0 +1,115 @@
+/**
+ * The Plan: the only record of what would be sent (Terraform's plan). `chuda simulate` renders it,
+ * `chuda dispatch` carries it out, `chuda test` compares it with expectations. Built by plan.ts only.
+ */
+import type { ResolvedCampaign, IR } from "../check/types.js";
+import type { Occurrence } from "../calendar/types.js";
+import type { Project } from "../project/types.js";
+import type { Template, RenderedContent } from "../content/types.js";
+import type { DuckDBConnection } from "@duckdb/node-api";
+
+/** Where members come from: a typed DuckDB table (src/members). */
+export interface MemberTable {
+  conn: DuckDBConnection;
+  /** Table or view name, typed by the member schema. */
+  table: string;
+  count: number;
+}
+
+/** A send that already happened (or is committed to) before this plan: counts against caps, quotas and repeat. */
+export interface HistorySend {
+  member: string;
+  campaign: string;
+  channel: string;
+  /** Epoch ms of the send. */
+  at: number;
+}
+
+export type SkipReason =
+  | "held_out"
+  | "unreachable"
+  | "capped:repeat"
+  | "capped:policy.max"
+  | "capped:quota"
+  | "capped:limit"
+  | "capped:budget";
+
+export interface PlanInput {
+  project: Project;
+  campaigns: ResolvedCampaign[];
+  exclude?: IR;
+  templates: Map<string, Template>;
+  members: MemberTable;
+  /** Occurrences firing on these project-local dates (inclusive). */
+  from: string;
+  to: string;
+  /** Only occurrences whose sends go out in [fromMs, toMs] (dispatch's due window, `--at`); default all of from..to. */
+  due?: { fromMs: number; toMs: number };
+  /** Occurrences to leave out (already planned by an earlier dispatch run): `${campaign}|${occurrence id}`. */
+  skipOccurrences?: Set<string>;
+  history?: HistorySend[];
+  /** Keep one row per member decision (for --plan, dispatch, chuda test). Off for plain simulation. */
+  memberRows?: boolean;
+  /** Render content for every send (cost per SMS segment, content rules). Default true. */
+  render?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ContentProblemCount {
+  channel: string;
+  rule: string;
+  field: string;
+  severity: "error" | "warning";
+  message: string;
+  members: number;
+}
+
+export interface Funnel {
+  audience: number;
+  holdout: number;
+  unreachable: number;
+  capped: number;
+  sends: number;
+  /** Sends whose time moved because of quiet hours or the send window. */
+  deferred: number;
+  byChannel: Record<string, number>;
+  cappedBy: Partial<Record<SkipReason, number>>;
+  /** Estimated cost in CNY. */
+  cost: number;
+}
+
+export interface PlannedOccurrence {
+  campaign: ResolvedCampaign;
+  occurrence: Occurrence;
+  /** When the sends go out (after quiet hours and the send window), epoch ms. */
+  sendAt: number;
+  deferred: boolean;
+  funnel: Funnel;
+  problems: ContentProblemCount[];
+}
+
+export interface MemberDecision {
+  campaign: string;
+  occurrence: string;
+  member: string;
+  /** The chosen channel, when sent. */
+  channel?: string;
+  reason?: SkipReason;
+  sendAt: number;
+  address?: string;
+  sender?: string;
+  /** Further reachable channels, in the campaign's order, for fallback after a permanent failure. */
+  fallbacks?: string[];
+  content?: RenderedContent;
+  /** Member fields the templates read plus `with` values (to render a fallback channel's content). */
+  vars?: Record<string, unknown>;
+}
+
+export interface Plan {
+  from: string;
+  to: string;
+  occurrences: PlannedOccurrence[];
+  decisions: MemberDecision[];
+  /** Distinct members with at least one send. */
+  membersReached: number;
+}

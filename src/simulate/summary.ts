@@ -1,0 +1,118 @@
+/**
+ * Plan → the simulation's figures: funnel per campaign, per channel, per day, and the estimates
+ * (delivered / opened / converted from channel rates and goal assumptions; cost from channel prices).
+ * No side effects: simulate never reaches dispatch or drivers.
+ */
+import { epochToZoned } from "../calendar/time.js";
+import type { Project } from "../project/types.js";
+import type { ResolvedCampaign } from "../check/types.js";
+import type { ContentProblemCount, Plan, SkipReason } from "../plan/types.js";
+
+export interface CampaignSummary {
+  name: string;
+  title?: string;
+  occurrences: number;
+  audience: number;
+  holdout: number;
+  unreachable: number;
+  capped: number;
+  sends: number;
+  deferred: number;
+  by_channel: Record<string, number>;
+  capped_by: Partial<Record<SkipReason, number>>;
+  estimated: { delivered: number; opened: number; converted: number; cost: number };
+  problems: ContentProblemCount[];
+}
+
+export interface SimulationSummary {
+  members: number;
+  rejected: number;
+  from: string;
+  to: string;
+  campaigns: CampaignSummary[];
+  total: { sends: number; members_reached: number; by_channel: Record<string, number>; cost: number };
+  /** Sends per project-local day and channel (for the daily table and the report's stacked chart). */
+  days: { date: string; by_channel: Record<string, number>; sends: number; cost: number }[];
+}
+
+const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
+
+export function summarize(plan: Plan, project: Project, snapshot: { members: number; rejected: number }, campaigns: ResolvedCampaign[]): SimulationSummary {
+  const byName = new Map<string, CampaignSummary & { rawDelivered: number; rawOpened: number; rawConverted: number; rawCost: number }>();
+  const entry = (c: ResolvedCampaign) => ({
+    name: c.name,
+    ...(c.title ? { title: c.title } : {}),
+    occurrences: 0,
+    audience: 0,
+    holdout: 0,
+    unreachable: 0,
+    capped: 0,
+    sends: 0,
+    deferred: 0,
+    by_channel: {},
+    capped_by: {},
+    estimated: { delivered: 0, opened: 0, converted: 0, cost: 0 },
+    problems: [],
+    rawDelivered: 0,
+    rawOpened: 0,
+    rawConverted: 0,
+    rawCost: 0,
+  });
+  for (const c of campaigns) byName.set(c.name, entry(c));
+  const days = new Map<string, { date: string; by_channel: Record<string, number>; sends: number; cost: number }>();
+  for (const po of plan.occurrences) {
+    const c = po.campaign;
+    let s = byName.get(c.name);
+    if (!s) byName.set(c.name, (s = entry(c)));
+    const f = po.funnel;
+    s.occurrences++;
+    s.audience += f.audience;
+    s.holdout += f.holdout;
+    s.unreachable += f.unreachable;
+    s.capped += f.capped;
+    s.sends += f.sends;
+    s.deferred += f.deferred;
+    s.rawCost += f.cost;
+    for (const [k, v] of Object.entries(f.cappedBy)) s.capped_by[k as SkipReason] = (s.capped_by[k as SkipReason] ?? 0) + v;
+    const date = epochToZoned(po.sendAt, project.timezone).date;
+    let day = days.get(date);
+    if (!day) days.set(date, (day = { date, by_channel: {}, sends: 0, cost: 0 }));
+    day.sends += f.sends;
+    day.cost += f.cost;
+    for (const [ch, n] of Object.entries(f.byChannel)) {
+      s.by_channel[ch] = (s.by_channel[ch] ?? 0) + n;
+      day.by_channel[ch] = (day.by_channel[ch] ?? 0) + n;
+      const rates = project.channels.get(ch)?.rates ?? {};
+      const delivered = n * (rates.delivered ?? 1);
+      s.rawDelivered += delivered;
+      s.rawOpened += n * (rates.opened ?? 0);
+      s.rawConverted += delivered * (c.goal?.expect ?? 0);
+    }
+    for (const p of po.problems) {
+      const e = s.problems.find((x) => x.channel === p.channel && x.rule === p.rule && x.field === p.field);
+      if (e) e.members += p.members;
+      else s.problems.push({ ...p });
+    }
+  }
+  const rows = [...byName.values()].map(({ rawDelivered, rawOpened, rawConverted, rawCost, ...s }) => ({
+    ...s,
+    estimated: { delivered: round(rawDelivered, 1), opened: round(rawOpened, 1), converted: round(rawConverted, 1), cost: round(rawCost) },
+  }));
+  rows.sort((a, b) => (a.name < b.name ? -1 : 1));
+  const total = { sends: 0, members_reached: plan.membersReached, by_channel: {} as Record<string, number>, cost: 0 };
+  for (const c of rows) {
+    total.sends += c.sends;
+    total.cost += c.estimated.cost;
+    for (const [ch, n] of Object.entries(c.by_channel)) total.by_channel[ch] = (total.by_channel[ch] ?? 0) + n;
+  }
+  total.cost = round(total.cost);
+  return {
+    members: snapshot.members,
+    rejected: snapshot.rejected,
+    from: plan.from,
+    to: plan.to,
+    campaigns: rows,
+    total,
+    days: [...days.values()].sort((a, b) => (a.date < b.date ? -1 : 1)).map((d) => ({ ...d, cost: round(d.cost) })),
+  };
+}

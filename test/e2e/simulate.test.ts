@@ -1,0 +1,96 @@
+import { describe, expect, it, beforeAll } from "vitest";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import iconv from "iconv-lite";
+import { chuda, copyExampleRepo, hasStackTrace } from "./cli.js";
+
+let dir: string;
+let members: string;
+
+beforeAll(async () => {
+  dir = copyExampleRepo();
+  members = path.join(dir, "members.csv");
+  const g = await chuda(["sample-members", "--count", "3000", "--seed", "11", "--out", members], { cwd: dir });
+  expect(g.exitCode, g.stderr).toBe(0);
+});
+
+describe("chuda simulate (built CLI)", () => {
+  it("prints the JSON contract, and the funnel identity holds for every campaign", async () => {
+    const r = await chuda(["simulate", "--members", members, "--from", "2026-12-01", "--to", "2026-12-30", "--json"], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s).toMatchObject({ members: 3000, rejected: 0, from: "2026-12-01", to: "2026-12-30" });
+    expect(s.campaigns.length).toBeGreaterThanOrEqual(12);
+    let sends = 0;
+    for (const c of s.campaigns) {
+      for (const k of ["name", "occurrences", "audience", "holdout", "unreachable", "capped", "sends", "deferred", "by_channel", "estimated"]) expect(c).toHaveProperty(k);
+      expect(c.audience).toBe(c.holdout + c.unreachable + c.capped + c.sends);
+      expect(Object.values(c.by_channel as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(c.sends);
+      for (const k of ["delivered", "opened", "converted", "cost"]) expect(typeof c.estimated[k]).toBe("number");
+      sends += c.sends;
+    }
+    expect(s.total.sends).toBe(sends);
+    expect(s.total.members_reached).toBeLessThanOrEqual(sends);
+    expect(sends).toBeGreaterThan(0);
+    const d12 = s.campaigns.find((c: { name: string }) => c.name === "double12_flash");
+    expect(d12.occurrences).toBe(1);
+    expect(d12.holdout).toBeGreaterThan(0);
+  });
+
+  it("writes a masked plan CSV and a self-contained HTML report", async () => {
+    const plan = path.join(dir, "plan.csv");
+    const report = path.join(dir, "report.html");
+    const r = await chuda(["simulate", "--members", members, "--from", "2026-12-01", "--to", "2026-12-14", "--plan", plan, "--report", report], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Total/);
+    const csv = readFileSync(plan, "utf8");
+    expect(csv.split("\n")[0]).toBe("campaign,occurrence,member,channel,address,send_at,reason");
+    expect(csv).not.toMatch(/(?<!\d)1[3-9]\d{9}(?!\d)/); // no unmasked mobile number
+    expect(csv).toMatch(/1\d{2}\*{4}\d{4}/);
+    const html = readFileSync(report, "utf8");
+    expect(html).not.toMatch(/<script[^>]+src=/);
+    expect(html).not.toMatch(/https?:\/\/(?!m\.example\.com)[^"'\s]*\.(js|css)/);
+    expect(html).toContain("echarts");
+  });
+
+  it("reads a GBK export with broken rows, reporting them by line", async () => {
+    const header = "member_id,name,mobile,gender,birthday,tier,points,registered_at,last_purchase_at,spend_12m,tags,distance_km,wecom_external_userid,wecom_owner,openid,oa_subscribed,sms_opt_in,unsubscribed\n";
+    const rows = [
+      "G1,王伟,13812341234,M,1990-12-05,gold,100,2020-01-01 10:00:00,2026-11-01 10:00:00,5000,亲子;美妆,1.5,wmG1,staff1,,false,true,false",
+      "G2,李娜,13912341234,F,1991-02-30,silver,100,2020-01-01 10:00:00,2026-11-01 10:00:00,5000,,2.5,,,,false,true,false",
+      "G3,张敏,13712341234,F,1992-12-06,titanium,100,2020-01-01 10:00:00,2026-11-01 10:00:00,5000,,2.5,,,,false,true,false",
+      "G1,重复,13612341234,F,1992-12-06,gold,100,2020-01-01 10:00:00,2026-11-01 10:00:00,5000,,2.5,,,,false,true,false",
+      "G5,赵磊,13512341234,M,1985-12-07,platinum,abc,2020-01-01 10:00:00,2026-11-01 10:00:00,5000,,3.5,,,,false,true,false",
+    ];
+    const gbk = path.join(dir, "gbk.csv");
+    writeFileSync(gbk, iconv.encode(header + rows.join("\n") + "\n", "gbk"));
+    const r = await chuda(["simulate", "--members", gbk, "--from", "2026-12-01", "--to", "2026-12-10", "--json"], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.members).toBe(1);
+    expect(s.rejected).toBe(4);
+    expect(r.stderr).toMatch(/line 3/); // 1991-02-30
+    expect(r.stderr).toMatch(/line 4/); // unknown tier
+    expect(r.stderr).toMatch(/line 5/); // duplicate key
+    expect(r.stderr).toMatch(/line 6/); // bad number
+    const strict = await chuda(["simulate", "--members", gbk, "--from", "2026-12-01", "--to", "2026-12-10", "--strict"], { cwd: dir });
+    expect(strict.exitCode).toBe(1);
+    expect(hasStackTrace(strict.stderr + strict.stdout)).toBe(false);
+  });
+
+  it("a missing snapshot is one clear line, exit 2", async () => {
+    const r = await chuda(["simulate", "--members", "nope.csv"], { cwd: dir });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^chuda: .*nope\.csv/);
+    expect(hasStackTrace(r.stderr)).toBe(false);
+  });
+
+  it("calendar prints the coming occurrences as JSON", async () => {
+    const r = await chuda(["calendar", "--from", "2026-12-01", "--to", "2026-12-31", "--json"], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const occ = JSON.parse(r.stdout).occurrences as { campaign: string; date: string; time: string; event: string; per_member?: boolean }[];
+    expect(occ).toContainEqual(expect.objectContaining({ campaign: "double12_flash", date: "2026-12-12", time: "10:00" }));
+    expect(occ.filter((o) => o.campaign === "community_wednesday").map((o) => o.date)).toEqual(["2026-12-02", "2026-12-09", "2026-12-16", "2026-12-23", "2026-12-30"]);
+    expect(occ.find((o) => o.campaign === "birthday_gift")?.per_member).toBe(true);
+  });
+});
