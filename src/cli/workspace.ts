@@ -17,6 +17,10 @@ import { checkProject } from "../check/index.js";
 import { BUILTIN_EVENT_NAMES } from "../calendar/events.js";
 import { checkTriggers } from "../calendar/check.js";
 import { sortDiagnostics } from "../report/diagnostics/index.js";
+import { MESSAGES } from "../check/diagnostics/messages/index.js";
+import { languageMessages } from "../check/diagnostics/messages/language.js";
+
+const languageCodes = new Set(Object.values(languageMessages).map((m) => m.code));
 import { UsageError, type Io } from "./io.js";
 import { renderPretty } from "../report/diagnostics/pretty.js";
 import { VERSION } from "./version.js";
@@ -132,10 +136,13 @@ export async function loadWorkspace(projectOpt: string | undefined, io: Io, opts
     diagnostics.push(...check.diagnostics, ...checkTriggers(check.campaigns, loaded.project));
   }
 
-  let reported = diagnostics;
+  // A clause the parser could not read is already reported; do not also call it missing.
+  const brokenFiles = new Set(diagnostics.filter((d) => languageCodes.has(d.code)).map((d) => d.span.file));
+  const followOn = new Set([MESSAGES.missingClause.code, MESSAGES.missingGoal.code]);
+  let reported = diagnostics.filter((d) => !(followOn.has(d.code) && brokenFiles.has(d.span.file)));
   if (selected) {
     const keep = new Set(selected.map(rel));
-    reported = diagnostics.filter((d) => keep.has(d.span.file) || !d.span.file.endsWith(".chuda"));
+    reported = reported.filter((d) => keep.has(d.span.file) || !d.span.file.endsWith(".chuda"));
   }
   return { root, project: loaded.project, files, templates: templates.templates, check, diagnostics: sortDiagnostics(dedupe(reported)), sources };
 }

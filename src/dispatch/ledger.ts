@@ -150,20 +150,27 @@ export class Ledger {
     })();
   }
 
-  /** Planned sends due now, by channel, in send-time order. */
-  due(channel: string, now: number, limit: number): SendRow[] {
+  /**
+   * Planned sends of a channel whose send time is at or before `until` (the run's moment, `--at`) and whose
+   * backoff (`not_before`) has passed at `now` (the wall clock), in send-time order.
+   */
+  due(channel: string, until: number, now: number, limit: number): SendRow[] {
     return this.db
       .prepare(`SELECT * FROM sends WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) ORDER BY send_at, key LIMIT ?`)
-      .all(channel, now, now, limit) as SendRow[];
+      .all(channel, until, now, limit) as SendRow[];
   }
 
   dueChannels(now: number): string[] {
     return (this.db.prepare(`SELECT DISTINCT channel FROM sends WHERE state = 'planned' AND send_at <= ?`).all(now) as { channel: string }[]).map((r) => r.channel);
   }
 
-  /** Earliest not_before among planned sends due by `until` (for waiting on deferrals within a run). */
-  nextNotBefore(until: number): number | undefined {
-    const r = this.db.prepare(`SELECT MIN(not_before) AS t FROM sends WHERE state = 'planned' AND send_at <= ? AND not_before IS NOT NULL`).get(until) as { t: number | null };
+  /** Earliest not_before among planned sends due by `until`, of one channel if given (for waiting on deferrals within a run). */
+  nextNotBefore(until: number, channel?: string): number | undefined {
+    const r = (
+      channel === undefined
+        ? this.db.prepare(`SELECT MIN(not_before) AS t FROM sends WHERE state = 'planned' AND send_at <= ? AND not_before IS NOT NULL`).get(until)
+        : this.db.prepare(`SELECT MIN(not_before) AS t FROM sends WHERE state = 'planned' AND channel = ? AND send_at <= ? AND not_before IS NOT NULL`).get(channel, until)
+    ) as { t: number | null };
     return r.t ?? undefined;
   }
 
@@ -176,8 +183,17 @@ export class Ledger {
     return ok;
   }
 
-  finish(results: { key: string; state: SendState; provider_id?: string | null; error_code?: string | null; error_message?: string | null; not_before?: number | null }[], now: number): void {
+  /**
+   * Records a batch's results, and the fallback sends they open, in one transaction: a crash cannot leave a member
+   * failed on one channel without the send on the next.
+   */
+  finish(
+    results: { key: string; state: SendState; provider_id?: string | null; error_code?: string | null; error_message?: string | null; not_before?: number | null }[],
+    now: number,
+    inserts: Omit<SendRow, "attempts" | "provider_id" | "error_code" | "error_message" | "not_before" | "first_attempt_at">[] = [],
+  ): void {
     this.db.transaction(() => {
+      for (const s of inserts) this.stmts.insertSend.run(s);
       for (const r of results)
         this.stmts.finish.run({
           key: r.key,

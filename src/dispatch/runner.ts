@@ -128,17 +128,25 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   const campaignsByName = new Map(input.campaigns.map((c) => [c.name, c]));
 
   // 1. Sends a killed run left in flight: ask the provider, else mark unknown (never re-sent automatically).
-  await reconcileInFlight(input, summary);
+  await reconcileInFlight(input, summary, runId);
 
   // 2. Plan what is due and record it before any call.
   const { plan: p, missed } = await planDue(input);
   summary.missed = missed;
   const t = now();
   const rows: Parameters<Ledger["recordPlan"]>[1] = [];
+  const refused: Parameters<Ledger["finish"]>[0] = [];
   for (const d of p.decisions) {
     if (d.reason === "held_out") {
       rows.push({ key: sendKey(d.campaign, d.occurrence, d.member, "-"), campaign: d.campaign, occurrence: d.occurrence, member: d.member, channel: "-", state: "held_out", send_at: d.sendAt, address: null, sender: null, content: null, fallbacks: null, vars: null, run_id: runId, updated_at: t });
       summary.held_out++;
+    } else if (d.channel && d.contentErrors) {
+      // The provider would refuse this message: record it as failed, never send it.
+      rows.push({ key: sendKey(d.campaign, d.occurrence, d.member, d.channel), campaign: d.campaign, occurrence: d.occurrence, member: d.member, channel: d.channel, state: "failed", send_at: d.sendAt, address: d.address ?? null, sender: d.sender ?? null, content: d.content ? JSON.stringify(d.content) : null, fallbacks: null, vars: null, run_id: runId, updated_at: t });
+      refused.push({ key: sendKey(d.campaign, d.occurrence, d.member, d.channel), state: "failed", error_code: "content_refused", error_message: d.contentErrors.join("; ").slice(0, 500) });
+      summary.failed++;
+      chan(d.channel).failed++;
+      summary.failures[`${d.channel} content_refused`] = (summary.failures[`${d.channel} content_refused`] ?? 0) + 1;
     } else if (d.channel) {
       rows.push({
         key: sendKey(d.campaign, d.occurrence, d.member, d.channel),
@@ -164,6 +172,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     rows,
     runId,
   );
+  if (refused.length) ledger.finish(refused, t);
   summary.occurrences = p.occurrences.length;
   input.onEvent?.({ type: "planned", sends: summary.planned, heldOut: summary.held_out, occurrences: summary.occurrences });
 
@@ -176,26 +185,40 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     const limiter = rateLimiter(cfg.rateLimit, now, sleep);
     const concurrency = Math.max(1, cfg.concurrency ?? 4);
     const batchSize = Math.max(1, loaded.driver.batchLimit);
-    for (;;) {
-      if (stopped.has(channel)) return;
-      const due = ledger.due(channel, now(), batchSize * concurrency * 4);
-      const ready = due.filter((r) => r.send_at <= input.at);
-      if (!ready.length) {
-        const next = ledger.nextNotBefore(input.at);
-        if (next === undefined || next - now() > maxWait) return;
-        await sleep(Math.max(10, next - now()));
-        continue;
-      }
-      const batches = makeBatches(ready, batchSize, !!loaded.driver.batchSameContent);
-      let cursor = 0;
-      const worker = async () => {
-        while (cursor < batches.length && !stopped.has(channel)) {
-          const batch = batches[cursor++]!;
+    // Workers pull batches from one queue that is refilled from the ledger as soon as it runs dry, so that no worker
+    // waits for the slowest batch of a round (that gap cost throughput and a share of a configured rate). `held`:
+    // keys fetched and not finished yet, never fetched twice (a retried key must wait out its backoff).
+    const held = new Set<string>();
+    let batches: SendRow[][] = [];
+    let cursor = 0;
+    const refill = (): boolean => {
+      const rows = ledger.due(channel, input.at, now(), batchSize * concurrency * 4).filter((r) => !held.has(r.key));
+      if (!rows.length) return false;
+      for (const r of rows) held.add(r.key);
+      batches = makeBatches(rows, batchSize, !!loaded.driver.batchSameContent);
+      cursor = 0;
+      return true;
+    };
+    const worker = async () => {
+      for (;;) {
+        if (stopped.has(channel)) return;
+        if (cursor >= batches.length && !refill()) return;
+        const batch = batches[cursor++]!;
+        try {
           await limiter();
           await sendBatch(channel, loaded, batch);
+        } finally {
+          for (const r of batch) held.delete(r.key);
         }
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
+      }
+    };
+    for (;;) {
+      await Promise.all(Array.from({ length: concurrency }, worker));
+      if (stopped.has(channel)) return;
+      if (ledger.due(channel, input.at, now(), 1).length) continue;
+      const next = ledger.nextNotBefore(input.at, channel);
+      if (next === undefined || next - now() > maxWait) return;
+      await sleep(Math.max(10, next - now()));
     }
   };
 
@@ -296,8 +319,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
           fail("unknown");
       }
     });
-    ledger.finish(results, t);
-    if (fallbacks.length) ledger.insertSends(fallbacks);
+    ledger.finish(results, t, fallbacks);
     const c = chan(channel);
     input.onEvent?.({ type: "progress", channel, sent: c.sent + c.queued, failed: c.failed, total: summary.planned });
   };
@@ -307,7 +329,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   // Fallbacks may have opened channels that had nothing due at the start.
   for (let round = 0; round < 3; round++) {
     const more = ledger.dueChannels(input.at).filter((c) => !stopped.has(c) && input.channels.has(c));
-    const ready = more.filter((c) => ledger.due(c, now(), 1).length);
+    const ready = more.filter((c) => ledger.due(c, input.at, now(), 1).length);
     if (!ready.length) break;
     await Promise.all(ready.map(sendChannel));
   }
@@ -328,6 +350,7 @@ function toRequest(r: SendRow): SendRequest {
     content: JSON.parse(r.content ?? "null") as RenderedContent,
   };
   if (r.sender) req.sender = r.sender;
+  if (r.first_attempt_at) req.firstAttemptAt = r.first_attempt_at;
   return req;
 }
 
@@ -378,7 +401,7 @@ function nextFallback(row: SendRow, campaign: ResolvedCampaign | undefined, temp
   return undefined;
 }
 
-async function reconcileInFlight(input: DispatchInput, summary: DispatchSummary) {
+async function reconcileInFlight(input: DispatchInput, summary: DispatchSummary, runId: number) {
   const rows = input.ledger.inFlight();
   if (!rows.length) return;
   const byChannel = new Map<string, SendRow[]>();
@@ -390,6 +413,8 @@ async function reconcileInFlight(input: DispatchInput, summary: DispatchSummary)
   let resolved = 0;
   let unknown = 0;
   const results: Parameters<Ledger["finish"]>[0] = [];
+  const fallbacks: Parameters<Ledger["finish"]>[2] = [];
+  const campaignsByName = new Map(input.campaigns.map((c) => [c.name, c]));
   for (const [channel, group] of byChannel) {
     const loaded = input.channels.get(channel);
     let outcomes: (SendOutcome | undefined)[] = [];
@@ -405,16 +430,26 @@ async function reconcileInFlight(input: DispatchInput, summary: DispatchSummary)
       if (o?.status === "sent" || o?.status === "queued") {
         results.push({ key: row.key, state: o.status, provider_id: o.providerId ?? null });
         resolved++;
+      } else if (o?.status === "failed" && (o.class === "retry" || o.class === "defer")) {
+        // The provider proves it was never created: safe to send again.
+        results.push({ key: row.key, state: "planned", error_code: o.code, error_message: o.message });
+        resolved++;
       } else if (o?.status === "failed" && (o.class === "recipient" || o.class === "request")) {
         results.push({ key: row.key, state: "failed", error_code: o.code, error_message: o.message });
         resolved++;
+        // As in a run: a member the provider refuses falls back to the next channel of the campaign.
+        const next = o.class === "recipient" ? nextFallback(row, campaignsByName.get(row.campaign), input.templates, input.project, input.now(), runId) : undefined;
+        if (next) {
+          fallbacks.push(next);
+          summary.fallbacks++;
+        }
       } else {
         results.push({ key: row.key, state: "unknown", error_code: "in_flight_at_crash", error_message: "in flight when an earlier run stopped; the provider cannot confirm it" });
         unknown++;
       }
     });
   }
-  input.ledger.finish(results, input.now());
+  input.ledger.finish(results, input.now(), fallbacks);
   summary.unknown += unknown;
   input.onEvent?.({ type: "reconciled", resolved, unknown });
 }

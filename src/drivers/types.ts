@@ -20,6 +20,8 @@ export interface SendRequest {
   /** WeCom: the staff userid that sends. */
   sender?: string;
   content: RenderedContent;
+  /** Epoch ms of the first attempt of this key (from the ledger), for reconciliation after a crash. */
+  firstAttemptAt?: number;
 }
 
 /** The outcome classes of CHANNELS.md §1.1. */

@@ -138,9 +138,9 @@ describe("wechat-subscribe driver against the loopback fake", () => {
     const bad = await setup({}, { secret: "definitely-wrong-secret" });
     all.push(...(await bad.inst.send([req("a", "ou_1")])));
     expect(all[0]).toMatchObject({ class: "stop", code: "40125" });
-    const good = await setup({}, { timeoutMs: 200 });
-    good.fake.script(fault.http(500), fault.reset(), fault.badJson(), fault.slow(1000), fault.error(42001), fault.error(42001));
-    for (let i = 0; i < 6; i++) all.push(...(await good.inst.send([req("a", "ou_2")])));
+    const good = await setup();
+    good.fake.script(fault.http(500), fault.reset(), fault.badJson(), fault.error(42001), fault.error(42001));
+    for (let i = 0; i < 5; i++) all.push(...(await good.inst.send([req("a", "ou_2")])));
     expect(all.some((o) => o.status === "failed" && o.class === "stop" && o.code === "42001")).toBe(true);
     const text = JSON.stringify(all);
     expect(text).not.toContain(SECRET);

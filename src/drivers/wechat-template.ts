@@ -81,7 +81,7 @@ function create(ctx: DriverContext): DriverInstance {
     async reconcile(requests) {
       const out: (SendOutcome | undefined)[] = new Array(requests.length).fill(undefined);
       await mapLimit(requests, concurrency, async (r, i) => {
-        const first = firstAttempt.get(r.key);
+        const first = firstAttempt.get(r.key) ?? r.firstAttemptAt;
         if (first === undefined || ctx.now() - first >= DEDUPE_WINDOW_MS - marginMs) return;
         out[i] = await sendOne(r, requests);
       });

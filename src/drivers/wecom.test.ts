@@ -169,11 +169,15 @@ describe("wecom driver against the loopback fake", () => {
   });
 
   it("classifies a non-JSON answer and a timeout as ambiguous", async () => {
-    const { fake, inst } = await setup({}, { timeoutMs: 300 });
-    fake.script(fault.badJson(), fault.slow(3000));
+    const { fake, inst, clock } = await setup();
+    fake.script(fault.badJson());
     const [a] = await inst.send(allMembers().slice(0, 1));
     expect(a).toMatchObject({ status: "failed", class: "ambiguous", code: "http_200" });
-    const [b] = await inst.send(allMembers().slice(1, 2));
+    // A second instance with a short timeout reuses the cached token, so only the slow send can time out.
+    const quick = wecom.create({ channel: "wecom", secrets: { corp_id: CORP, secret: SECRET }, baseUrl: fake.url, options: {}, now: clock.now, timeoutMs: 400, root: "/tmp" });
+    instances.push(quick);
+    fake.script(fault.slow(10_000));
+    const [b] = await quick.send(allMembers().slice(1, 2));
     expect(b).toMatchObject({ status: "failed", class: "ambiguous", code: "timeout" });
   });
 
@@ -257,9 +261,9 @@ describe("wecom driver against the loopback fake", () => {
     const [o] = await bad.inst.send(allMembers().slice(0, 1));
     expect(o).toMatchObject({ status: "failed", class: "stop", code: "40001" });
     messages.push(o);
-    const good = await setup({ recipientErrors: { wm_a2: 84061 } }, { timeoutMs: 300 });
-    good.fake.script(fault.http(500), fault.reset(), fault.acceptThenDrop(), fault.badJson(), fault.slow(2000), fault.error(40001), fault.error(48002));
-    for (let i = 0; i < 8; i++) messages.push(...(await good.inst.send(allMembers().slice(0, 3))));
+    const good = await setup({ recipientErrors: { wm_a2: 84061 } });
+    good.fake.script(fault.http(500), fault.reset(), fault.acceptThenDrop(), fault.badJson(), fault.error(40001), fault.error(48002));
+    for (let i = 0; i < 7; i++) messages.push(...(await good.inst.send(allMembers().slice(0, 3))));
     messages.push(...((await good.inst.reconcile!(allMembers().slice(0, 3))).filter(Boolean) as SendOutcome[]));
     const text = JSON.stringify(messages);
     expect(messages.some((m) => m.status === "failed" && m.class === "stop")).toBe(true);

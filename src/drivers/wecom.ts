@@ -290,7 +290,7 @@ function create(ctx: DriverContext): DriverInstance {
     const sender = reqs[0].sender!;
     const content = reqs[0].content as WecomContent;
     const now = ctx.now();
-    const known = reqs.map((r) => attempts.get(r.key)?.at).filter((x): x is number => x !== undefined);
+    const known = reqs.map((r) => attempts.get(r.key)?.at ?? r.firstAttemptAt).filter((x): x is number => x !== undefined);
     const from = known.length > 0 ? Math.min(...known) - slackMs : now - lookbackMs;
     const to = Math.max(now, from) + slackMs;
     const start = Math.max(from, to - 30 * 86_400_000);

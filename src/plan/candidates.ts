@@ -108,9 +108,12 @@ export async function buildCandidates(
 function memberDateJoin(t: Extract<ResolvedCampaign["trigger"], { kind: "member_date" }>, project: Project): string {
   const f = `CAST(m.${q(t.field)} AS DATE)`;
   // Offset applied to the member date gives the firing day: `3 days after x` fires on x + 3 days.
+  // Hour and minute offsets move the firing moment (date at `time`), which may carry into another day.
   const sign = t.offset?.direction === "before" ? "-" : "+";
+  const sub = t.offset && (t.offset.unit === "hour" || t.offset.unit === "minute");
   const shift = t.offset ? ` ${sign} INTERVAL ${Math.trunc(t.offset.amount)} ${t.offset.unit.toUpperCase()}` : "";
-  if (!t.anniversary) return `CAST(${f}${shift} AS DATE) = o.day`;
+  const fires = (date: string) => (sub ? `CAST(CAST(${date} AS TIMESTAMP) + INTERVAL ${t.time} MINUTE${shift} AS DATE)` : `CAST(${date}${shift} AS DATE)`);
+  if (!t.anniversary) return `${fires(f)} = o.day`;
   // Anniversary: the yearly return of the member date in the occurrence's year (29 Feb → 28 Feb in common years),
   // shifted by the offset; the first anniversary is a year after the date itself. The un-shifted anniversary may
   // fall in the neighbouring year, so try y-1, y, y+1.
@@ -118,5 +121,5 @@ function memberDateJoin(t: Extract<ResolvedCampaign["trigger"], { kind: "member_
   const anniv = (yearExpr: string) =>
     `make_date(${yearExpr}, month(${f}), CASE WHEN month(${f}) = 2 AND day(${f}) = 29 AND NOT (((${yearExpr}) % 4 = 0 AND (${yearExpr}) % 100 <> 0) OR (${yearExpr}) % 400 = 0) THEN 28 ELSE day(${f}) END)`;
   const y = "year(o.day)";
-  return `(${f} IS NOT NULL AND (${[`${y} - 1`, y, `${y} + 1`].map((ye) => `(${ye} > year(${f}) AND CAST(${anniv(ye)}${shift} AS DATE) = o.day)`).join(" OR ")}))`;
+  return `(${f} IS NOT NULL AND (${[`${y} - 1`, y, `${y} + 1`].map((ye) => `(${ye} > year(${f}) AND ${fires(anniv(ye))} = o.day)`).join(" OR ")}))`;
 }

@@ -209,6 +209,8 @@ export async function plan(input: PlanInput): Promise<Plan> {
             if (cfg.sender) d.sender = String(vars?.[cfg.sender] ?? "");
             d.fallbacks = campaign.channels.filter((_, j) => j > chosen && chans[r]! & (1 << j));
             if (rendered?.content) d.content = rendered.content;
+            const errors = rendered?.problems.filter((x) => x.severity === "error").map((x) => `${x.field}: ${x.message}`);
+            if (errors?.length) d.contentErrors = errors;
             d.vars = vars;
           }
           decisions.push(d);
@@ -257,7 +259,7 @@ function renderFor(template: Template | undefined, project: Project, channel: st
 async function seedHistory(input: PlanInput, size: number, global: RuleSet, quotas: Map<string, RuleSet>, lastSend: (Float64Array | undefined)[]) {
   const { conn, table } = input.members;
   const key = q(input.project.members.key);
-  await conn.run(`CREATE OR REPLACE TEMP TABLE plan_history (member VARCHAR, campaign VARCHAR, channel VARCHAR, at DOUBLE)`);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE plan_history (member VARCHAR, campaign VARCHAR, channel VARCHAR, sent_at DOUBLE)`);
   const appender = await conn.createAppender("plan_history");
   for (const h of input.history!) {
     appender.appendVarchar(h.member);
@@ -268,7 +270,7 @@ async function seedHistory(input: PlanInput, size: number, global: RuleSet, quot
   }
   appender.closeSync();
   const res = await conn.runAndReadAll(
-    `SELECT CAST(m.rowid AS INTEGER), h.campaign, h.channel, h.at FROM plan_history h JOIN ${table} m ON CAST(m.${key} AS VARCHAR) = h.member ORDER BY h.at`,
+    `SELECT CAST(m.rowid AS INTEGER), h.campaign, h.channel, h.sent_at FROM plan_history h JOIN ${table} m ON CAST(m.${key} AS VARCHAR) = h.member ORDER BY h.sent_at`,
   );
   const index = new Map(input.campaigns.map((c, i) => [c.name, i]));
   for (const [rid, campaign, channel, at] of res.getRows() as [number, string, string, number][]) {

@@ -101,6 +101,8 @@ export interface MemberDecision {
   /** Further reachable channels, in the campaign's order, for fallback after a permanent failure. */
   fallbacks?: string[];
   content?: RenderedContent;
+  /** Content rules the rendered message breaks with severity error (the provider would refuse it). */
+  contentErrors?: string[];
   /** Member fields the templates read plus `with` values (to render a fallback channel's content). */
   vars?: Record<string, unknown>;
 }

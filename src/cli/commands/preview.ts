@@ -77,7 +77,7 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
           else io.out(`next occurrence ${decision.occurrence}: ${st.yellow("no message")}: ${REASONS[decision.reason!] ?? decision.reason}\n\n`);
           for (const m of messages) {
             io.out(st.bold(`[${m.channel}]`) + (decision?.channel === m.channel ? st.green(" ← chosen") : "") + "\n");
-            io.out(m.error ? `${m.error}\n\n` : `${maskPhonesIn(m.text)}\n`);
+            io.out(m.error ? `${m.error}\n\n` : `${maskPhonesIn(m.text ?? "")}\n`);
             for (const p of m.problems ?? []) io.out(`${p.severity === "error" ? st.red("error") : st.yellow("warning")} ${p.field}: ${p.message}\n`);
             io.out("\n");
           }

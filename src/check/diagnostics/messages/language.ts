@@ -3,4 +3,25 @@ import type { MessageDef } from "../types.js";
 /** Messages of the language stage: codes CH1xxx. Keys are stable identifiers used in code. */
 export const languageMessages = {
   syntaxError: { code: "CH1001", severity: "error", message: "{0}", description: "The file does not follow the campaign grammar." },
+  unexpectedCharacter: {
+    code: "CH1002",
+    severity: "error",
+    message: "unexpected character `{0}`",
+    help: "names are ASCII letters, digits and `_`; text such as Chinese goes inside \"double quotes\"",
+    description: "The file holds a character that starts no token of the language.",
+  },
+  unterminatedString: {
+    code: "CH1003",
+    severity: "error",
+    message: "this string has no closing `\"`",
+    help: "a string ends on the line it starts; write a line break as \\n",
+    description: "A string literal runs to the end of its line without a closing quote.",
+  },
+  unknownEscape: {
+    code: "CH1004",
+    severity: "error",
+    message: "unknown escape `{0}` in a string",
+    help: "only \\\", \\\\ and \\n are escapes; write a backslash as \\\\",
+    description: "A string literal uses a backslash escape the language does not define.",
+  },
 } satisfies Record<string, MessageDef>;

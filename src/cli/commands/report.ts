@@ -1,0 +1,107 @@
+import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Command } from "commander";
+import { Option } from "commander";
+import { smsSegments } from "../../content/index.js";
+import type { RenderedContent } from "../../content/types.js";
+import { ledgerPath } from "../../dispatch/ledger.js";
+import { outcomeSends, readLedgerOutcomeRows, type LedgerOutcomeRow } from "../../outcomes/attribution.js";
+import { readConversions } from "../../outcomes/conversions.js";
+import { buildUpliftReport } from "../../outcomes/uplift.js";
+import type { Project } from "../../project/types.js";
+import { renderUpliftHtml } from "../../report/uplift-html.js";
+import { renderUpliftText, upliftJson } from "../../report/uplift.js";
+import { UsageError, type Io } from "../io.js";
+import { parseDateFlag } from "../moment.js";
+import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
+
+interface ReportOptions {
+  conversions: string;
+  from?: string;
+  to?: string;
+  json?: boolean;
+  html?: string;
+  ledger?: string;
+  encoding: "auto" | "utf-8" | "gbk";
+  strict?: boolean;
+}
+
+/** CNY of one sent ledger row: the channel's price, per SMS segment of the recorded content where priced so. */
+export function rowCost(project: Project, row: LedgerOutcomeRow): number {
+  const price = project.channels.get(row.channel)?.price;
+  if (!price) return 0;
+  if (price.per === "segment" && row.content) {
+    try {
+      const c = JSON.parse(row.content) as RenderedContent;
+      if (c?.kind === "sms") return price.amount * smsSegments(c.sign, c.text);
+    } catch {
+      /* unreadable content: one segment */
+    }
+  }
+  return price.amount;
+}
+
+export function registerReport(program: Command, io: Io, done: (code: number) => void): void {
+  program
+    .command("report")
+    .description("goal attainment and uplift against the holdout: the ledger's sends joined with a conversions export")
+    .argument("[campaigns...]", "only these campaigns")
+    .requiredOption("--conversions <file>", "conversions export: CSV (UTF-8 or GBK), JSON Lines or Parquet; columns mapped in chuda.yaml `conversions:`")
+    .option("--from <date>", "only occurrences sent on or after this day (YYYY-MM-DD)")
+    .option("--to <date>", "only occurrences sent on or before this day")
+    .option("--json", "machine-readable output (contract: src/outcomes/README.md)")
+    .option("--html <file>", "write a self-contained HTML report with the uplift and its interval per campaign")
+    .option("--ledger <file>", "dispatch ledger (default .chuda/state.db of the project)")
+    .addOption(new Option("--encoding <enc>", "CSV / JSON Lines encoding").choices(["auto", "utf-8", "gbk"]).default("auto"))
+    .option("--strict", "any rejected conversions row fails the command (exit 1)")
+    .action(async (names: string[], opts: ReportOptions) => {
+      const ws = await loadWorkspace(program.opts().project, io);
+      const project = requireValid(ws, io);
+      const selected = selectCampaigns(ws, names);
+      const from = opts.from ? parseDateFlag(opts.from, "--from") : undefined;
+      const to = opts.to ? parseDateFlag(opts.to, "--to") : undefined;
+      if (from && to && to < from) throw new UsageError(`--to ${to} is before --from ${from}`);
+
+      const ledgerFile = opts.ledger ? path.resolve(io.cwd, opts.ledger) : ledgerPath(ws.root);
+      if (!existsSync(ledgerFile))
+        throw new UsageError(`no dispatch ledger at ${path.relative(io.cwd, ledgerFile) || ledgerFile}`, "`chuda dispatch` records sends and held-out members there; run it first, or pass --ledger FILE");
+      const convFile = path.resolve(io.cwd, opts.conversions);
+      if (!existsSync(convFile)) throw new UsageError(`cannot read ${opts.conversions}: no such file`, "pass the conversions export with --conversions FILE");
+
+      let conv;
+      try {
+        conv = await readConversions(convFile, project, { encoding: opts.encoding });
+      } catch (e) {
+        throw new UsageError(`cannot read ${opts.conversions}: ${(e as Error).message.split("\n")[0]}`, "conversions are CSV with a header row, JSON Lines, or Parquet");
+      }
+      if (conv.missingColumns.length) {
+        const m = project.conversions;
+        throw new UsageError(
+          `${opts.conversions} has no column ${conv.missingColumns.map((c) => `\`${c}\``).join(", ")}`,
+          `map the export's column names in chuda.yaml, e.g. conversions: { member: ${m.member}, kind: ${m.kind}, code: ${m.code}, amount: ${m.amount}, time: ${m.time} }`,
+        );
+      }
+      for (const r of conv.rejected.slice(0, 10)) io.err(`${opts.conversions}:${r.line}: rejected: ${r.reason}\n`);
+      if (conv.rejected.length > 10) io.err(`… and ${conv.rejected.length - 10} more rejected rows\n`);
+
+      const sends = outcomeSends(readLedgerOutcomeRows(ledgerFile), (r) => rowCost(project, r));
+      const report = buildUpliftReport({
+        sends,
+        conversions: conv.conversions,
+        campaigns: ws.check.campaigns,
+        only: names.length ? selected.map((c) => c.name) : undefined,
+        tz: project.timezone,
+        from,
+        to,
+        rejected: conv.rejected.length,
+      });
+      if (opts.html) {
+        await writeFile(path.resolve(io.cwd, opts.html), renderUpliftHtml(report, { mallName: project.mall?.name, conversionsFile: opts.conversions }));
+        if (!opts.json) io.err(`report written to ${opts.html}\n`);
+      }
+      if (opts.json) io.out(JSON.stringify(upliftJson(report, { conversionsFile: opts.conversions, ledger: path.relative(ws.root, ledgerFile) || ledgerFile }), null, 2) + "\n");
+      else io.out(renderUpliftText(report, { color: io.color, file: opts.conversions }));
+      done(opts.strict && conv.rejected.length ? 1 : 0);
+    });
+}

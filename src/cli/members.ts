@@ -1,0 +1,65 @@
+/**
+ * Opens the member snapshot for a command: DuckDB load with a progress bar on a TTY, rejected rows reported
+ * by reason with line numbers on stderr. A snapshot that cannot be read at all is a UsageError (exit 2).
+ */
+import path from "node:path";
+import os from "node:os";
+import { openSnapshot } from "../members/snapshot.js";
+import type { MemberTable } from "../plan/types.js";
+import type { Project } from "../project/types.js";
+import { renderPretty } from "../report/diagnostics/pretty.js";
+import { startProgress, type ProgressHandle } from "../report/ink/progress.js";
+import { UsageError, type Io } from "./io.js";
+import { VERSION } from "./version.js";
+
+export interface MembersOptions {
+  members: string;
+  encoding?: "auto" | "utf-8" | "gbk";
+  strict?: boolean;
+  quiet?: boolean;
+}
+
+export interface OpenedMembers {
+  table: MemberTable;
+  count: number;
+  rejected: number;
+  progress?: ProgressHandle;
+  close(): Promise<void>;
+}
+
+export async function openMembers(opts: MembersOptions, project: Project, io: Io): Promise<OpenedMembers | undefined> {
+  const file = path.resolve(io.cwd, opts.members);
+  const label = path.relative(io.cwd, file) || opts.members;
+  const progress = io.interactive && !opts.quiet ? startProgress("chuda") : undefined;
+  const opened = await openSnapshot(file, project, {
+    encoding: opts.encoding ?? "auto",
+    strict: opts.strict,
+    label,
+    threads: os.availableParallelism?.() ?? os.cpus().length,
+    onProgress: (f) => progress?.update("loading members", Math.round(f * 1000), 1000),
+  });
+  const snap = opened.snapshot;
+  if (!snap) {
+    progress?.finish();
+    const d = opened.diagnostics[0];
+    throw new UsageError(d ? d.message : `cannot read ${label}`, d?.help ?? "pass --members with a CSV, JSON Lines or Parquet snapshot");
+  }
+  progress?.update("loading members", 1000, 1000, `${snap.count.toLocaleString("en-US")} members`);
+  if (snap.diagnostics.length && !opts.quiet) {
+    io.err(renderPretty(snap.diagnostics, { sources: new Map(), files: 1, color: io.color, version: VERSION }).replace(/\n[^\n]*files? checked[^\n]*\n$/, "\n"));
+  }
+  const errors = opts.strict && snap.diagnostics.some((d) => d.severity === "error");
+  if (errors) {
+    progress?.finish();
+    await snap.close();
+    io.err(`chuda: ${snap.rejectedTotal} snapshot rows were rejected and --strict is set\n`);
+    return undefined;
+  }
+  return {
+    table: { conn: snap.conn, table: snap.table, count: snap.count },
+    count: snap.count,
+    rejected: snap.rejectedTotal,
+    progress,
+    close: () => snap.close(),
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * The content model per driver kind, checked statically on a template section (diagnostics pointing into the
+ * template file) and per rendered message (ContentProblems, counted by the simulation).
+ */
+import { diag, didYouMean } from "../../check/diagnostics/diag.js";
+import type { Diagnostic } from "../../check/diagnostics/types.js";
+import { contentMessages as M } from "../../check/diagnostics/messages/content.js";
+import type { Span } from "../../language/span.js";
+import type { ContentKind } from "../../project/types.js";
+import type { RenderedContent, Template } from "../types.js";
+import { toDiagnostic, toProblem, type ContentProblem, type Finding } from "./common.js";
+import { checkSmsContent, checkSmsSection } from "./sms.js";
+import { checkSubscribeMessageContent, checkSubscribeMessageSection } from "./subscribe_message.js";
+import { checkTemplateMessageContent, checkTemplateMessageSection } from "./template_message.js";
+import { checkWebhookContent, checkWebhookSection } from "./webhook.js";
+import { checkWecomContent, checkWecomSection } from "./wecom.js";
+
+const SECTION_RULES: Record<ContentKind, (raw: Record<string, unknown>) => Finding[]> = {
+  wecom: checkWecomSection,
+  sms: checkSmsSection,
+  template_message: checkTemplateMessageSection,
+  subscribe_message: checkSubscribeMessageSection,
+  webhook: checkWebhookSection,
+  file: checkWebhookSection,
+};
+
+/** The static rules of one section of a template, as diagnostics into the template file. */
+export function checkSection(template: Template, kind: ContentKind): Diagnostic[] {
+  const section = template.sections.get(kind);
+  if (!section) return [];
+  return SECTION_RULES[kind](section.raw).map((f) => toDiagnostic(f, template, kind));
+}
+
+/** A channel of the campaign, for the message when its section is missing. */
+export interface ChannelUse {
+  name: string;
+  driver: string;
+  kind: ContentKind;
+}
+
+export interface TemplateUse {
+  /** The content kinds of the campaign's channels' drivers. */
+  kinds: ContentKind[];
+  /** Member fields plus the campaign's `with` keys. */
+  variables: Set<string>;
+  /** The campaign's `content` clause. */
+  span: Span;
+  /** Optional: the channels behind `kinds`, to name them in "has no `sms` section" messages. */
+  channels?: ChannelUse[];
+}
+
+/**
+ * Checks a campaign's use of a template: a section for every kind its channels need, every variable the used
+ * sections read is provided, and the static rules of each used section. Static section diagnostics are the
+ * same for every campaign using the template: a caller checking several campaigns should drop duplicates
+ * (same code and span).
+ */
+export function checkTemplateUse(template: Template, use: TemplateUse): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const kinds = [...new Set(use.kinds)];
+  for (const kind of kinds) {
+    if (template.sections.has(kind)) continue;
+    const chans = (use.channels ?? []).filter((c) => c.kind === kind);
+    const who = chans.length ? chans.map((c) => `channel \`${c.name}\` (driver ${c.driver})`).join(", ") : `a channel with ${kind} content`;
+    out.push(diag(M.contentMissingSection, use.span, [template.name, kind, who, template.file]));
+  }
+  const used = new Set(kinds.filter((k) => template.sections.has(k)));
+  const seen = new Map<string, Diagnostic>();
+  for (const v of template.variables) {
+    if (!used.has(v.kind) || use.variables.has(v.name)) continue;
+    const key = `${v.kind}\u0000${v.name}`;
+    const prev = seen.get(key);
+    if (prev) {
+      (prev.related ??= []).push({ span: v.span, message: `\`${v.name}\` is also read here` });
+      continue;
+    }
+    const dym = didYouMean(v.name, use.variables);
+    const d = diag(M.contentUnknownVariable, v.span, [template.name, v.name], dym ? { help: dym } : {});
+    seen.set(key, d);
+    out.push(d);
+  }
+  for (const kind of used) out.push(...checkSection(template, kind));
+  return out;
+}
+
+/** The per-member rules of one rendered message. */
+export function checkRendered(content: RenderedContent): ContentProblem[] {
+  let findings: Finding[];
+  switch (content.kind) {
+    case "wecom":
+      findings = checkWecomContent(content);
+      break;
+    case "sms":
+      findings = checkSmsContent(content);
+      break;
+    case "template_message":
+      findings = checkTemplateMessageContent(content);
+      break;
+    case "subscribe_message":
+      findings = checkSubscribeMessageContent(content);
+      break;
+    default:
+      findings = checkWebhookContent(content);
+  }
+  return findings.length ? findings.map(toProblem) : [];
+}

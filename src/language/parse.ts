@@ -1,0 +1,155 @@
+/**
+ * Text → AST + diagnostics: lex, parse with recovery, build the AST. Never throws on user input.
+ * The lexer, the parser and the AST builder are module singletons (building them is the slow part).
+ */
+import { EOF, type IRecognitionException, type IToken } from "chevrotain";
+import type * as A from "./ast.js";
+import type { Diagnostic } from "../check/diagnostics/types.js";
+import { diag, didYouMean } from "../check/diagnostics/diag.js";
+import { languageMessages } from "../check/diagnostics/messages/language.js";
+import { LineIndex, type Span } from "./span.js";
+import { lex, KEYWORDS, Identifier, RCurly, Campaign, Segment, type LexResult } from "./lexer.js";
+import { parser } from "./parser.js";
+import { describeFound } from "./syntax-messages.js";
+import { astBuilder } from "./to-ast.js";
+
+/** Tokens that are safe points to resume at: when one is found where something else was expected, the thing is missing before it. */
+const CLAUSE_STARTS = new Set(["Audience", "Trigger", "Content", "Channel", "Goal", "Priority", "Holdout", "Repeat", "Active", "Send", "Limit", "Budget"]);
+
+function isResyncPoint(t: IToken): boolean {
+  const tt = t.tokenType;
+  return tt === EOF || tt === RCurly || tt === Campaign || tt === Segment || CLAUSE_STARTS.has(tt.name);
+}
+
+function isReal(t: IToken | undefined): t is IToken {
+  return !!t && t.tokenType !== EOF && !t.isInsertedInRecovery && Number.isFinite(t.startOffset);
+}
+
+const CLAUSE_WORDS = [...CLAUSE_STARTS].map((n) => n.toLowerCase());
+const ALL_WORDS = [...KEYWORDS.keys()];
+
+export function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+function lexDiagnostics(r: LexResult, text: string, file: string, lines: LineIndex): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const e of r.errors) {
+    const found = text.slice(e.offset, e.offset + e.length);
+    // One diagnostic per run of unexpected characters, showing the first few.
+    const shown = [...found].length > 8 ? `${[...found].slice(0, 8).join("")}…` : found;
+    out.push(diag(languageMessages.unexpectedCharacter, lines.span(file, e.offset, e.offset + e.length), [shown.replace(/\s+/g, " ")]));
+  }
+  for (const t of r.unterminated) out.push(diag(languageMessages.unterminatedString, lines.span(file, t.startOffset, t.startOffset + t.image.length)));
+  return out;
+}
+
+function parseDiagnostics(errors: IRecognitionException[], text: string, file: string, lines: LineIndex): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const seen = new Set<number>();
+  for (const e of errors) {
+    const t = e.token;
+    const prev = (e as IRecognitionException & { previousToken?: IToken }).previousToken;
+    let span: Span;
+    if (!isReal(t) || (isResyncPoint(t) && isReal(prev) && lines.pos(t.startOffset).line > lines.pos(prev.startOffset).line)) {
+      // Something is missing: point just after what came before it.
+      const at = isReal(prev) ? prev.startOffset + prev.image.length : isReal(t) ? t.startOffset : text.length;
+      span = lines.span(file, at, at);
+    } else {
+      span = lines.span(file, t.startOffset, t.startOffset + t.image.length);
+    }
+    if (seen.has(span.start.offset)) continue;
+    seen.add(span.start.offset);
+    let help: string | undefined;
+    if (isReal(t) && t.tokenType === Identifier && t.image.length >= 4) {
+      help = didYouMean(t.image, e.message.startsWith("expected a clause") ? CLAUSE_WORDS : ALL_WORDS);
+    }
+    out.push(diag(languageMessages.syntaxError, span, [e.message], help ? { help } : {}));
+    // In-repetition recovery skips up to the next clause keyword in one go: a second unknown clause word on a
+    // later line in the skipped stretch is a mistake of its own, so report it too.
+    if (e.message.startsWith("expected a clause") && isReal(t)) {
+      let line = lines.pos(t.startOffset).line;
+      for (const r of e.resyncedTokens ?? []) {
+        if (!isReal(r)) continue;
+        const l = lines.pos(r.startOffset).line;
+        if (l > line && r.tokenType === Identifier && /^[ \t]*$/.test(text.slice(text.lastIndexOf("\n", r.startOffset - 1) + 1, r.startOffset))) {
+          const h = r.image.length >= 4 ? didYouMean(r.image, CLAUSE_WORDS) : undefined;
+          out.push(diag(languageMessages.syntaxError, lines.span(file, r.startOffset, r.startOffset + r.image.length), [`expected a clause or \`}\`, found ${describeFound(r)}`], h ? { help: h } : {}));
+        }
+        line = l;
+      }
+    }
+  }
+  return out;
+}
+
+/** A syntax error on a line that already has an unexpected character is most likely its consequence. */
+function withoutCascades(parse: Diagnostic[], lexical: Diagnostic[]): Diagnostic[] {
+  const lines = new Set(lexical.filter((d) => d.code === languageMessages.unexpectedCharacter.code).map((d) => d.span.start.line));
+  return parse.filter((d) => !lines.has(d.span.start.line));
+}
+
+function sortDiagnostics(d: Diagnostic[]): Diagnostic[] {
+  return d.sort((a, b) => a.span.start.offset - b.span.start.offset);
+}
+
+export function parseFile(text: string, file: string): { ast: A.FileNode; diagnostics: Diagnostic[] } {
+  text = stripBom(text);
+  const lines = new LineIndex(text);
+  const r = lex(text);
+  const diagnostics = lexDiagnostics(r, text, file, lines);
+  parser.input = r.tokens;
+  const cst = parser.file();
+  diagnostics.push(...withoutCascades(parseDiagnostics(parser.errors, text, file, lines), diagnostics));
+  astBuilder.reset(file, lines, r.unterminated);
+  const items = (astBuilder.visit(cst) as A.Item[] | undefined) ?? [];
+  diagnostics.push(...astBuilder.diagnostics);
+  const comments: A.Comment[] = r.comments.map((c) => ({ text: c.image, span: lines.span(file, c.startOffset, c.startOffset + c.image.length) }));
+  return { ast: { kind: "file", items, comments, span: lines.span(file, 0, text.length) }, diagnostics: sortDiagnostics(diagnostics) };
+}
+
+function shiftPos(p: A.Node["span"]["start"], base: Span): A.Node["span"]["start"] {
+  return p.line === 1
+    ? { line: base.start.line, column: base.start.column + p.column - 1, offset: base.start.offset + p.offset }
+    : { line: base.start.line + p.line - 1, column: p.column, offset: base.start.offset + p.offset };
+}
+
+/** Moves every span in `value` (an AST or diagnostics) so that offset 0 of the parsed text sits at `base.start`. */
+function shiftSpans(value: unknown, base: Span, seen = new Set<object>()): void {
+  if (!value || typeof value !== "object" || seen.has(value)) return;
+  seen.add(value);
+  if (Array.isArray(value)) {
+    for (const v of value) shiftSpans(v, base, seen);
+    return;
+  }
+  const o = value as Record<string, unknown>;
+  for (const [k, v] of Object.entries(o)) {
+    if ((k === "span" || k === "context") && v && typeof v === "object" && "start" in v) {
+      const s = v as Span;
+      o[k] = { file: base.file, start: shiftPos(s.start, base), end: shiftPos(s.end, base) };
+    } else shiftSpans(v, base, seen);
+  }
+}
+
+/**
+ * Parses one expression (`policy.exclude` of chuda.yaml). With `base`, spans point into the file of `base`:
+ * the expression's first character is at `base.start`.
+ */
+export function parseExpression(text: string, file: string, base?: Span): { expr?: A.Expr; diagnostics: Diagnostic[] } {
+  const lines = new LineIndex(text);
+  const r = lex(text);
+  const diagnostics = lexDiagnostics(r, text, file, lines);
+  parser.input = r.tokens;
+  const cst = parser.expression();
+  diagnostics.push(...withoutCascades(parseDiagnostics(parser.errors, text, file, lines), diagnostics));
+  astBuilder.reset(file, lines, r.unterminated);
+  const expr = astBuilder.visit(cst, cst) as A.Expr | undefined;
+  diagnostics.push(...astBuilder.diagnostics);
+  if (!expr && diagnostics.length === 0) {
+    diagnostics.push(diag(languageMessages.syntaxError, lines.span(file, 0, text.length), ["expected an expression"]));
+  }
+  const result: { expr?: A.Expr; diagnostics: Diagnostic[] } = { diagnostics: sortDiagnostics(diagnostics) };
+  if (expr) result.expr = expr;
+  if (base) shiftSpans(result, base);
+  return result;
+}

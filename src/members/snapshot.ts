@@ -1,0 +1,463 @@
+/**
+ * Loading a member snapshot into embedded DuckDB, typed by the member schema of chuda.yaml.
+ *
+ * The file is parsed once, in parallel, as text (CSV `all_varchar`, JSON Lines as text/JSON, Parquet as
+ * stored) and converted by one `CREATE TABLE members AS SELECT …` with TRY_CAST: every later query of the
+ * planner hits that typed table, never the file. Rows that do not fit the schema are not loaded:
+ *
+ * - malformed CSV lines (wrong column count, bad quoting, invalid UTF-8), from DuckDB's rejects table;
+ * - rows without a key, rows with a value that does not fit its field (bad number, bool, date, date-time,
+ *   unknown enum value);
+ * - duplicate keys: the first row of a key (among rows that are otherwise valid) is kept, later ones rejected.
+ *
+ * Line numbers: DuckDB's parallel reader does not keep file order, so when (and only when) a file has
+ * rejected values or duplicate keys, a second, ordered scan (`row_number() OVER ()`) locates them. A line
+ * number is that of the source file (CSV header = line 1; JSON Lines and Parquet count records from 1);
+ * it is exact unless quoted CSV cells span several lines or the file has blank lines before the row.
+ */
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import type { FieldType, MemberSchema, Project } from "../project/types.js";
+import type { Diagnostic } from "../check/diagnostics/types.js";
+import { diag } from "../check/diagnostics/diag.js";
+import { MESSAGES } from "../check/diagnostics/messages/index.js";
+import { pointSpan } from "../language/span.js";
+import { detectEncoding, transcodeGbkToUtf8, type SnapshotEncoding } from "./encoding.js";
+import { ident, literal } from "./sql.js";
+
+export type SnapshotFormat = "csv" | "jsonl" | "parquet";
+
+export type RejectKind = "malformed" | "missing_key" | "duplicate_key" | "bad_value";
+
+export interface RejectedGroup {
+  kind: RejectKind;
+  /** The field whose value did not fit (kind `bad_value`). */
+  field?: string;
+  /** One line for people: "`birthday` is not a date (YYYY-MM-DD)". */
+  reason: string;
+  count: number;
+  /** The first few (at most 5) source line numbers, ascending. */
+  lines: number[];
+}
+
+export interface Snapshot {
+  db: DuckDBInstance;
+  conn: DuckDBConnection;
+  /** The typed table: one column per schema field, named and typed by the schema. */
+  table: "members";
+  /** Loaded (accepted) members. */
+  count: number;
+  /** Rejected rows by reason, largest group first. Also in the `rejected` table (line, kind, field, reason). */
+  rejected: RejectedGroup[];
+  rejectedTotal: number;
+  /** Schema fields the file does not have: all-NULL columns. */
+  missingFields: string[];
+  format: SnapshotFormat;
+  /** CSV only: the encoding read (detected or given). */
+  encoding?: SnapshotEncoding;
+  /** Warnings (errors with `strict`) about rejected rows and missing columns, spans pointing into the file. */
+  diagnostics: Diagnostic[];
+  close(): Promise<void>;
+}
+
+export interface OpenSnapshotOptions {
+  encoding?: "utf-8" | "gbk" | "auto";
+  /** Rejected rows and missing columns become errors (the caller fails the run on them). */
+  strict?: boolean;
+  onProgress?: (fraction: number) => void;
+  /** DuckDB `memory_limit`, e.g. "3GB". */
+  memoryLimit?: string;
+  /** How diagnostics name the file (default: the path as given). */
+  label?: string;
+  /** DuckDB threads (default: the machine's cores). */
+  threads?: number;
+}
+
+/** A snapshot, or (for a file that cannot be read at all) only error diagnostics. Never throws for user input. */
+export interface OpenSnapshotResult {
+  snapshot?: Snapshot;
+  diagnostics: Diagnostic[];
+}
+
+export function snapshotFormat(file: string): SnapshotFormat | undefined {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === ".csv" || ext === ".txt") return "csv";
+  if (ext === ".jsonl" || ext === ".ndjson") return "jsonl";
+  if (ext === ".parquet") return "parquet";
+  return undefined;
+}
+
+/** The DuckDB column type of a schema field. */
+export function sqlType(t: FieldType): string {
+  switch (t.kind) {
+    case "number":
+      return "DOUBLE";
+    case "bool":
+      return "BOOLEAN";
+    case "date":
+      return "DATE";
+    case "datetime":
+      return "TIMESTAMP";
+    case "list":
+      return "VARCHAR[]";
+    case "string":
+    case "phone":
+    case "enum":
+      return "VARCHAR";
+  }
+}
+
+const MAX_LINES = 5;
+
+export async function openSnapshot(file: string, project: Project, opts: OpenSnapshotOptions = {}): Promise<OpenSnapshotResult> {
+  const label = opts.label ?? file;
+  const span = (line = 1) => pointSpan(label, line);
+  const format = snapshotFormat(file);
+  if (!format) return { diagnostics: [diag(MESSAGES.membersUnsupportedFormat, span(), [label])] };
+  try {
+    if (!statSync(file).isFile()) return { diagnostics: [diag(MESSAGES.membersCannotRead, span(), [label, "not a file"])] };
+  } catch (e) {
+    return { diagnostics: [diag(MESSAGES.membersCannotRead, span(), [label, (e as NodeJS.ErrnoException).code ?? String(e)])] };
+  }
+
+  const tmp = mkdtempSync(path.join(os.tmpdir(), "chuda-members-"));
+  const cleanup = () => rmSync(tmp, { recursive: true, force: true });
+  const progress = opts.onProgress ?? (() => {});
+  let source = file;
+  let encoding: SnapshotEncoding | undefined;
+  let loadStart = 0;
+  if (format === "csv") {
+    encoding = opts.encoding === "utf-8" || opts.encoding === "gbk" ? opts.encoding : await detectEncoding(file);
+    if (encoding === "gbk") {
+      const size = statSync(file).size || 1;
+      source = path.join(tmp, "snapshot.utf8.csv");
+      try {
+        await transcodeGbkToUtf8(file, source, (n) => progress((0.4 * n) / size));
+      } catch (e) {
+        cleanup();
+        return { diagnostics: [diag(MESSAGES.membersCannotRead, span(), [label, (e as Error).message])] };
+      }
+      loadStart = 0.4;
+    }
+  }
+
+  const threads = opts.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  const config: Record<string, string> = { threads: String(threads), temp_directory: path.join(tmp, "spill") };
+  if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
+  const db = await DuckDBInstance.create(":memory:", config);
+  const conn = await db.connect();
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    conn.closeSync();
+    db.closeSync();
+    cleanup();
+  };
+  try {
+    const result = await load(conn, source, format, project.members, { ...opts, label, strict: !!opts.strict, progress, loadStart });
+    if ("error" in result) {
+      await close();
+      return { diagnostics: [result.error] };
+    }
+    progress(1);
+    const snapshot: Snapshot = { db, conn, table: "members", ...result, format, close };
+    if (encoding) snapshot.encoding = encoding;
+    return { snapshot, diagnostics: result.diagnostics };
+  } catch (e) {
+    await close();
+    const what = format === "csv" ? "CSV" : format === "jsonl" ? "JSON Lines" : "Parquet";
+    return { diagnostics: [diag(MESSAGES.membersUnparsable, span(), [label, firstLine((e as Error).message), what])] };
+  }
+}
+
+function firstLine(message: string): string {
+  return message.split("\n")[0]!.trim();
+}
+
+type Loaded = Pick<Snapshot, "count" | "rejected" | "rejectedTotal" | "missingFields" | "diagnostics">;
+
+interface LoadOptions {
+  label: string;
+  strict: boolean;
+  progress: (fraction: number) => void;
+  loadStart: number;
+}
+
+/** How a source column arrives: text, JSON (JSON Lines list fields), or a native Parquet type. */
+type RawKind = "varchar" | "json" | "native" | "list";
+
+interface Column {
+  field: string;
+  type: FieldType;
+  /** The source column, or undefined when the file lacks it. */
+  source?: string;
+  raw: RawKind;
+}
+
+/** The source relation for a file, given which schema columns it has and how to read them. */
+function relation(file: string, format: SnapshotFormat, columns: Column[], store: "rejects" | "ignore"): string {
+  const f = literal(file);
+  if (format === "csv") {
+    const rejects = store === "rejects" ? "store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_scans'" : "ignore_errors = true";
+    return `read_csv(${f}, all_varchar = true, header = true, delim = ',', quote = '"', escape = '"', ${rejects})`;
+  }
+  if (format === "jsonl") {
+    const cols = columns
+      .filter((c) => c.source !== undefined)
+      .map((c) => `${literal(c.source!)}: ${c.raw === "json" ? "'JSON'" : "'VARCHAR'"}`)
+      .join(", ");
+    return `read_json(${f}, format = 'newline_delimited', ignore_errors = true, columns = {${cols || "'__none': 'VARCHAR'"}})`;
+  }
+  return `read_parquet(${f})`;
+}
+
+/** Column names (and DuckDB types) of the file. */
+async function describe(conn: DuckDBConnection, file: string, format: SnapshotFormat): Promise<Map<string, string>> {
+  const f = literal(file);
+  const rel =
+    format === "csv"
+      ? `read_csv(${f}, all_varchar = true, header = true, delim = ',', quote = '"', escape = '"', ignore_errors = true)`
+      : format === "jsonl"
+        ? `read_json(${f}, format = 'newline_delimited', ignore_errors = true)`
+        : `read_parquet(${f})`;
+  const res = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${rel}`);
+  const out = new Map<string, string>();
+  for (const row of res.getRowsJS()) out.set(String(row[0]), String(row[1]));
+  return out;
+}
+
+const BOOL_WORDS: [string, boolean][] = [
+  ["true", true],
+  ["1", true],
+  ["yes", true],
+  ["y", true],
+  ["是", true],
+  ["false", false],
+  ["0", false],
+  ["no", false],
+  ["n", false],
+  ["否", false],
+];
+
+/**
+ * The typed value of a column and its "does not fit" condition, over `r` (the raw source value).
+ * Blank cells (empty or only spaces) are missing, never bad.
+ */
+function convert(c: Column, r: string, t: string): { typed: string; bad: string | undefined } {
+  const type = c.type;
+  const notBlank = `${r} IS NOT NULL AND ${t} IS NULL AND trim(CAST(${r} AS VARCHAR)) <> ''`;
+  if (c.raw === "native") {
+    // Parquet: a native value converts directly; text-like fields read its text.
+    switch (type.kind) {
+      case "number":
+      case "bool":
+      case "date":
+      case "datetime":
+        return { typed: `TRY_CAST(${r} AS ${sqlType(type)})`, bad: `${r} IS NOT NULL AND ${t} IS NULL` };
+      default:
+        return convert({ ...c, raw: "varchar" }, `CAST(${r} AS VARCHAR)`, t);
+    }
+  }
+  switch (type.kind) {
+    case "string":
+    case "phone":
+      return { typed: r, bad: undefined };
+    case "number":
+      return { typed: `COALESCE(TRY_CAST(${r} AS DOUBLE), TRY_CAST(replace(trim(${r}), ',', '') AS DOUBLE))`, bad: notBlank };
+    case "bool": {
+      const lowerCases = BOOL_WORDS.map(([w, v]) => `WHEN ${literal(w)} THEN ${v ? "TRUE" : "FALSE"}`).join(" ");
+      return { typed: `CASE ${r} WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE ELSE CASE lower(trim(${r})) ${lowerCases} END END`, bad: notBlank };
+    }
+    case "date":
+      return { typed: `TRY_CAST(${r} AS DATE)`, bad: notBlank };
+    case "datetime":
+      return { typed: `TRY_CAST(${r} AS TIMESTAMP)`, bad: notBlank };
+    case "enum": {
+      const exact = type.values.map(literal).join(", ");
+      const loose = type.values.map((v) => `WHEN ${literal(v.toLowerCase())} THEN ${literal(v)}`).join(" ");
+      return { typed: `CASE WHEN ${r} IN (${exact}) THEN ${r} ELSE CASE lower(trim(${r})) ${loose} END END`, bad: notBlank };
+    }
+    case "list": {
+      const split = (s: string) => `list_filter(list_transform(string_split(replace(${s}, '；', ';'), ';'), lambda x: trim(x)), lambda x: x <> '')`;
+      if (c.raw === "list") return { typed: `TRY_CAST(${r} AS VARCHAR[])`, bad: `${r} IS NOT NULL AND ${t} IS NULL` };
+      if (c.raw === "json")
+        return {
+          typed: `CASE json_type(${r}) WHEN 'ARRAY' THEN TRY_CAST(${r} AS VARCHAR[]) WHEN 'NULL' THEN NULL ELSE ${split(`(${r} ->> '$')`)} END`,
+          bad: `${r} IS NOT NULL AND json_type(${r}) <> 'NULL' AND ${t} IS NULL`,
+        };
+      return { typed: split(r), bad: undefined };
+    }
+  }
+}
+
+function reasonText(kind: RejectKind, field: string | undefined, schema: MemberSchema, detail?: string): string {
+  switch (kind) {
+    case "malformed":
+      return detail ? `malformed line (${detail.toLowerCase()})` : "malformed line";
+    case "missing_key":
+      return `no \`${schema.key}\` (the member key)`;
+    case "duplicate_key":
+      return `duplicate \`${schema.key}\` (the first row of each key is kept)`;
+    case "bad_value": {
+      const t = schema.fields.get(field!)!;
+      switch (t.kind) {
+        case "number":
+          return `\`${field}\` is not a number`;
+        case "bool":
+          return `\`${field}\` is not true/false (accepted: true false 1 0 yes no 是 否)`;
+        case "date":
+          return `\`${field}\` is not a date (YYYY-MM-DD)`;
+        case "datetime":
+          return `\`${field}\` is not a date-time (YYYY-MM-DD HH:MM[:SS])`;
+        case "enum":
+          return `\`${field}\` is not one of ${t.values.join(", ")}`;
+        case "list":
+          return `\`${field}\` is not a list`;
+        default:
+          return `\`${field}\` does not fit`;
+      }
+    }
+  }
+}
+
+async function load(conn: DuckDBConnection, file: string, format: SnapshotFormat, schema: MemberSchema, o: LoadOptions): Promise<Loaded | { error: Diagnostic }> {
+  const span = (line = 1) => pointSpan(o.label, line);
+  const fileCols = await describe(conn, file, format);
+  const byLower = new Map<string, string>();
+  for (const name of fileCols.keys()) {
+    const k = name.trim().toLowerCase();
+    if (!byLower.has(k)) byLower.set(k, name);
+  }
+  const columns: Column[] = [];
+  for (const [field, type] of schema.fields) {
+    const source = fileCols.has(field) ? field : byLower.get(field.toLowerCase());
+    let raw: RawKind = "varchar";
+    if (source !== undefined) {
+      const st = fileCols.get(source)!;
+      if (format === "jsonl") raw = type.kind === "list" ? "json" : "varchar";
+      else if (format === "parquet") raw = st === "VARCHAR" ? "varchar" : type.kind === "list" && st.endsWith("[]") ? "list" : "native";
+    }
+    columns.push(source !== undefined ? { field, type, source, raw } : { field, type, raw });
+  }
+  const keyCol = columns.find((c) => c.field === schema.key);
+  if (!keyCol?.source) {
+    const shown = [...fileCols.keys()].slice(0, 12).join(", ");
+    return { error: diag(MESSAGES.membersNoKeyColumn, span(), [schema.key, shown ? `its columns are: ${shown}` : "the file has no columns"]) };
+  }
+  const missingFields = columns.filter((c) => c.source === undefined).map((c) => c.field);
+
+  // One projection computes raw (r_i) and typed (t_i) values; the outer one names fields and finds the reason.
+  const inner: string[] = [];
+  const outer: string[] = [];
+  const reasons: string[] = [];
+  columns.forEach((c, i) => {
+    const r = `r${i}`;
+    const t = `t${i}`;
+    if (c.source === undefined) {
+      outer.push(`CAST(NULL AS ${sqlType(c.type)}) AS ${ident(c.field)}`);
+      return;
+    }
+    const { typed, bad } = convert(c, `src.${ident(c.source)}`, t);
+    inner.push(`src.${ident(c.source)} AS ${r}`, `${typed} AS ${t}`);
+    outer.push(`${t} AS ${ident(c.field)}`);
+    if (bad) reasons.push(`WHEN ${bad.replaceAll(`src.${ident(c.source)}`, r)} THEN ${literal(`bad_value:${c.field}`)}`);
+  });
+  const keyIndex = columns.indexOf(keyCol);
+  const present = columns.map((c, i) => (c.source === undefined ? undefined : `r${i}`)).filter((x): x is string => !!x);
+  const malformedJson = format === "jsonl" ? [`WHEN ${present.map((r) => `${r} IS NULL`).join(" AND ")} THEN 'malformed'`] : [];
+  const reason = `CASE ${[...malformedJson, `WHEN t${keyIndex} IS NULL THEN 'missing_key'`, ...reasons].join(" ")} END AS _reason`;
+  const body = (rel: string) => `SELECT ${outer.join(", ")}, ${reason} FROM (SELECT ${inner.join(", ")} FROM ${rel} AS src)`;
+
+  // Pass 1: the parallel typed load.
+  const stop = pollProgress(conn, (p) => o.progress(o.loadStart + (1 - o.loadStart) * 0.9 * p));
+  try {
+    await conn.run(`CREATE TABLE members AS ${body(relation(file, format, columns, "rejects"))}`);
+  } finally {
+    stop();
+  }
+
+  const key = ident(schema.key);
+  await conn.run(`CREATE TABLE rejected (line BIGINT, kind VARCHAR, field VARCHAR, detail VARCHAR, member VARCHAR)`);
+  let malformedLines = 0;
+  if (format === "csv") {
+    const has = await conn.runAndReadAll(`SELECT count(*) FROM duckdb_tables() WHERE table_name = 'csv_rejects'`);
+    if (Number(has.getRowsJS()[0]![0]) > 0) {
+      await conn.run(
+        `INSERT INTO rejected SELECT line, 'malformed', NULL, min(error_type), NULL FROM csv_rejects GROUP BY line`,
+      );
+      malformedLines = Number((await conn.runAndReadAll(`SELECT count(*) FROM rejected`)).getRowsJS()[0]![0]);
+    }
+  }
+  const problems = Number((await conn.runAndReadAll(`SELECT count(*) FROM members WHERE _reason IS NOT NULL`)).getRowsJS()[0]![0]);
+  await conn.run(`CREATE TEMP TABLE dup_keys AS SELECT ${key} AS k FROM members WHERE _reason IS NULL GROUP BY ${key} HAVING count(*) > 1`);
+  const dupKeys = Number((await conn.runAndReadAll(`SELECT count(*) FROM dup_keys`)).getRowsJS()[0]![0]);
+
+  if (problems > 0 || dupKeys > 0) {
+    // Pass 2 (only for files with problems): an ordered scan numbers the rows to give line numbers and
+    // to tell the first row of a duplicated key from the later ones.
+    const header = format === "csv" ? 1 : 0;
+    await conn.run(`CREATE TEMP TABLE malformed AS SELECT line - row_number() OVER (ORDER BY line) AS before FROM rejected WHERE kind = 'malformed'`);
+    await conn.run(
+      `CREATE TEMP TABLE located AS SELECT * FROM (SELECT row_number() OVER () AS _rn, * FROM (${body(relation(file, format, columns, "ignore"))}))
+       WHERE _reason IS NOT NULL OR ${key} IN (SELECT k FROM dup_keys)`,
+    );
+    const lineOf = `(_rn + ${header} + (SELECT count(*) FROM malformed WHERE before < _rn))`;
+    await conn.run(
+      `CREATE TEMP TABLE located_ranked AS SELECT *, ${lineOf} AS _line,
+         CASE WHEN _reason IS NULL THEN row_number() OVER (PARTITION BY ${key}, _reason IS NULL ORDER BY _rn) END AS _rank
+       FROM located`,
+    );
+    await conn.run(
+      `INSERT INTO rejected SELECT _line,
+         CASE WHEN _reason IS NULL THEN 'duplicate_key' WHEN _reason LIKE 'bad_value:%' THEN 'bad_value' ELSE _reason END,
+         CASE WHEN _reason LIKE 'bad_value:%' THEN substr(_reason, 11) END, NULL, CAST(${key} AS VARCHAR)
+       FROM located_ranked WHERE _reason IS NOT NULL OR _rank > 1`,
+    );
+    await conn.run(`DELETE FROM members WHERE _reason IS NOT NULL OR ${key} IN (SELECT k FROM dup_keys)`);
+    const names = columns.map((c) => ident(c.field)).join(", ");
+    await conn.run(`INSERT INTO members (${names}) SELECT ${names} FROM located_ranked WHERE _reason IS NULL AND _rank = 1 ORDER BY _rn`);
+    await conn.run(`DROP TABLE located_ranked; DROP TABLE located; DROP TABLE malformed`);
+  }
+  await conn.run(`DROP TABLE dup_keys`);
+  await conn.run(`ALTER TABLE members DROP COLUMN _reason`);
+  void malformedLines;
+
+  const count = Number((await conn.runAndReadAll(`SELECT count(*) FROM members`)).getRowsJS()[0]![0]);
+  const groups = await conn.runAndReadAll(
+    `SELECT kind, field, min(detail), count(*) AS n, list(line ORDER BY line)[1:${MAX_LINES}] FROM rejected
+     GROUP BY kind, field, CASE WHEN kind = 'malformed' THEN detail END ORDER BY n DESC, min(line)`,
+  );
+  const rejected: RejectedGroup[] = [];
+  for (const row of groups.getRowsJS()) {
+    const kind = row[0] as RejectKind;
+    const field = (row[1] as string | null) ?? undefined;
+    const g: RejectedGroup = { kind, reason: reasonText(kind, field, schema, (row[2] as string | null) ?? undefined), count: Number(row[3]), lines: (row[4] as bigint[]).map(Number) };
+    if (field) g.field = field;
+    rejected.push(g);
+  }
+  const rejectedTotal = rejected.reduce((s, g) => s + g.count, 0);
+
+  const severity = o.strict ? "error" : "warning";
+  const diagnostics: Diagnostic[] = [];
+  for (const f of missingFields) diagnostics.push(diag(MESSAGES.membersMissingField, span(), [f], { severity }));
+  for (const g of rejected) diagnostics.push(diag(MESSAGES.membersRejectedRows, span(g.lines[0] ?? 1), [g.count, g.reason, g.lines.join(", ")], { severity }));
+  if (count === 0) diagnostics.push(diag(MESSAGES.membersEmpty, span(), [o.label], { severity }));
+  return { count, rejected, rejectedTotal, missingFields, diagnostics };
+}
+
+/** Polls DuckDB's query progress while a long statement runs. */
+function pollProgress(conn: DuckDBConnection, report: (fraction: number) => void): () => void {
+  const timer = setInterval(() => {
+    try {
+      const p = conn.progress;
+      if (p && p.percentage >= 0) report(Math.min(1, p.percentage / 100));
+    } catch {
+      /* progress is best effort */
+    }
+  }, 200);
+  timer.unref?.();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,126 @@
+/**
+ * Crash safety of `chuda dispatch` (issue 7): the built CLI is killed with SIGKILL at seeded random moments — after
+ * the fake has seen k more requests, or after a random delay that may land in start-up or planning — and started
+ * again, many times over; then a run is let finish. Afterwards no recipient was delivered twice, and every send
+ * the dry run listed was either delivered or is reported `unknown` by `chuda status --json`.
+ *
+ * Three drivers: `wechat-template`, whose sends left in flight are reconciled (re-sent with the same client_msg_id
+ * inside the provider's 10-minute dedupe window), and `aliyun-sms` (QuerySendDetails by phone and OutId), so that
+ * nothing of theirs may end unknown; and `wechat-subscribe`, which has no way to ask, so its in-flight sends become
+ * `unknown` and are never re-sent.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { execa } from "execa";
+import { fault, mulberry32 } from "../fakes/common.js";
+import { BIN } from "./cli.js";
+import { cmc, dispatch, duplicates, ledgerRows, makeMembers, makeRepo, startFakes, status, summaryOf, waitFor, type CampaignSpec, type Fakes } from "./dispatch-helpers.js";
+
+const AT = "2026-12-24 10:30";
+const ONCE = "once at 2026-12-24 10:00";
+const CAMPAIGNS: CampaignSpec[] = [
+  { name: "gift", template: "gift", channels: ["template_message"], trigger: ONCE, holdout: 10, with: { coupon: "XMAS50", amount: 50 } },
+  { name: "notice", template: "notice", channels: ["subscribe"], trigger: ONCE },
+  { name: "daily", template: "daily", channels: ["sms"], trigger: ONCE },
+];
+/** Channels whose sends left in flight the driver can settle with the provider: none of them may end unknown. */
+const RECONCILED = ["template_message", "sms"];
+const SCENARIOS = [101, 202, 303, 404];
+const KILLS_PER_SCENARIO = 5;
+/** Stop adding kill points past this much wall time (the suite must stay bounded); at least 10 are required. */
+const BUDGET_MS = 200_000;
+
+const open: Fakes[] = [];
+afterAll(async () => {
+  await Promise.all(open.map((f) => f.close()));
+});
+
+describe("chuda dispatch killed with SIGKILL at random moments", () => {
+  let killsDone = 0;
+  const t0 = Date.now();
+
+  for (const seed of SCENARIOS) {
+    it(`seed ${seed}: no duplicate, and nothing unsent that status does not report unknown`, { timeout: 300_000 }, async () => {
+      const rng = mulberry32(seed);
+      const members = makeMembers(250, seed);
+      // Every message call is answered late: a run takes a few seconds, so kills land mid-send.
+      const fakes = await startFakes(members, {
+        wechat: { script: Array.from({ length: 6000 }, () => fault.slow(15, "/message/")) },
+        sms: { script: Array.from({ length: 2000 }, () => fault.slow(60)) },
+        consents: 3,
+      });
+      open.push(fakes);
+      const channels = {
+        template_message: { ...fakes.channels.template_message!, concurrency: 2, options: { concurrency: 2 } },
+        subscribe: { ...fakes.channels.subscribe!, concurrency: 2, options: { concurrency: 2 } },
+        sms: { ...fakes.channels.sms!, concurrency: 1, options: { concurrency: 1 } },
+      };
+      const repo = makeRepo({ channels, campaigns: CAMPAIGNS, members });
+      const dry = await dispatch(repo, AT, ["--dry-run"]);
+      expect(dry.exitCode, dry.stderr).toBe(0);
+      const planned = (JSON.parse(dry.stdout).sends as { campaign: string; member: string; channel: string }[]).map(cmc).sort();
+      expect(planned.length).toBeGreaterThan(450);
+      const calls = () => fakes.wechat.state.calls.length + fakes.sms.calls().length;
+      const log: string[] = [];
+
+      for (let i = 0; i < KILLS_PER_SCENARIO && (Date.now() - t0 < BUDGET_MS || killsDone < 10); i++) {
+        const byCalls = rng() < 0.7;
+        const k = 1 + Math.floor(rng() * 80);
+        const delay = Math.floor(rng() * 2500);
+        const base = calls();
+        const started = Date.now();
+        const child = execa(process.execPath, [BIN, "dispatch", "--members", repo.members, "--at", AT, "--json"], { cwd: repo.dir, env: { CI: "true", NO_COLOR: "1", ...repo.env }, reject: false });
+        let exited = false;
+        void child.then(() => (exited = true));
+        await waitFor(() => exited || (byCalls ? calls() >= base + k : Date.now() - started >= delay), 120_000, "the kill point");
+        const killed = !exited && child.kill("SIGKILL");
+        const r = await child;
+        log.push(`${byCalls ? `after ${k} calls` : `after ${delay} ms`}: ${killed ? `killed (${calls() - base} calls)` : `finished first (exit ${r.exitCode})`}`);
+        if (killed) {
+          killsDone++;
+          expect(r.signal, log.join("\n")).toBe("SIGKILL");
+        } else expect([0, 1], `${log.join("\n")}\n${r.stderr}`).toContain(r.exitCode);
+        // After every kill: nothing delivered twice so far.
+        expect(duplicates(fakes.deliveries().map(cmc)), log.join("\n")).toEqual([]);
+      }
+
+      // Let it finish (a resumed run sends what was planned and not in flight; a second one would find nothing).
+      for (let run = 0; run < 3; run++) {
+        const r = await dispatch(repo, AT);
+        expect([0, 1], `${log.join("\n")}\n${r.stderr}`).toContain(r.exitCode);
+        summaryOf(r);
+        const st = await status(repo);
+        if (st.sends.planned === 0 && st.sends.in_flight === 0) break;
+      }
+
+      const why = `seed ${seed}, kill points:\n${log.join("\n")}`;
+      const delivered = fakes.deliveries().map(cmc);
+      expect(duplicates(delivered), why).toEqual([]);
+      const st = await status(repo);
+      expect(st.sends, why).toMatchObject({ planned: 0, in_flight: 0, failed: 0 });
+      expect(st.sends.unknown, why).toBeLessThan(50); // status lists at most 50: all of them here
+      const unknown = st.unknown.map(cmc);
+      expect(unknown.length).toBe(st.sends.unknown);
+
+      // Nothing delivered that was not planned; every planned send delivered or reported unknown.
+      const plannedSet = new Set(planned);
+      expect(delivered.filter((d) => !plannedSet.has(d)), why).toEqual([]);
+      const accounted = new Set([...delivered, ...unknown]);
+      expect(planned.filter((p) => !accounted.has(p)), why).toEqual([]);
+      // The template message and Aliyun reconcile: none of their sends may stay unknown, each was delivered once.
+      for (const ch of RECONCILED) {
+        expect(unknown.filter((u) => u.endsWith(`|${ch}`)), why).toEqual([]);
+        expect(delivered.filter((d) => d.endsWith(`|${ch}`)).sort(), why).toEqual(planned.filter((p) => p.endsWith(`|${ch}`)));
+      }
+      // The ledger agrees: sent rows are exactly the delivered ones, except unknown sends the provider may have performed.
+      const rows = ledgerRows(repo);
+      const sent = rows.filter((x) => x.state === "sent").map(cmc);
+      expect(sent.filter((x) => !delivered.includes(x)), why).toEqual([]);
+      expect(delivered.filter((d) => !sent.includes(d) && !unknown.includes(d)), why).toEqual([]);
+      expect(st.runs.length).toBeGreaterThanOrEqual(2);
+    });
+  }
+
+  it("landed enough kill points", () => {
+    expect(killsDone).toBeGreaterThanOrEqual(10);
+  });
+});
