@@ -74,5 +74,20 @@ M003,张敏,15034567890,1995-12-01,platinum,2020-09-09 09:00:00,2026-11-01 19:45
 M004,刘洋,18645678901,2000-02-29,normal,2024-03-03 18:00:00,,12.0,,,true,false
 M005,陈静,13756789012,1992-11-30,gold,2019-11-11 11:11:00,2025-12-24 20:00:00,3.3,wmA005,staff01,true,true
 `,
+  "tests/birthday.yaml": `# Campaign tests: \`chuda test\` plans these members with the real planner and checks what they get.
+campaigns: [birthday_gift]
+tests:
+  - name: a gold member nearby gets the birthday gift by WeCom
+    at: "2026-03-14 09:30"
+    members:
+      - { member_id: T1, tier: gold, birthday: 1990-03-14, distance_km: 2.5, wecom_external_userid: wmT1, wecom_owner: staff01 }
+      - { member_id: T2, tier: normal, birthday: 1990-03-14, distance_km: 2.5, wecom_external_userid: wmT2, wecom_owner: staff01 }
+      - { member_id: T3, tier: gold, birthday: 1990-03-14, distance_km: 2.5, wecom_external_userid: wmT3, wecom_owner: staff01, unsubscribed: true }
+    expect:
+      - member: T1
+        sends: [{ campaign: birthday_gift, channel: wecom, at: "2026-03-14 09:30" }]
+      - { member: T2, nothing: not in audience }
+      - { member: T3, nothing: excluded }
+`,
   ".gitignore": `.chuda/\n`,
 };

@@ -288,7 +288,8 @@ const COLON = 58;
 
 function writeCsv(w: ByteWriter, i: number, m: Draw, date: (d: number) => Uint8Array): void {
   w.byte(77); // M
-  w.padded(i + 1, 7);
+  if (i + 1 < 1e7) w.padded(i + 1, 7);
+  else w.int(i + 1);
   w.byte(COMMA);
   w.bytes(SURNAME_BYTES[m.surname]!);
   w.bytes(GIVEN_BYTES[m.given1]!);

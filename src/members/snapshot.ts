@@ -16,6 +16,7 @@
  * it is exact unless quoted CSV cells span several lines or the file has blank lines before the row.
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { open as openFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
@@ -198,11 +199,15 @@ interface Column {
 }
 
 /** The source relation for a file, given which schema columns it has and how to read them. */
-function relation(file: string, format: SnapshotFormat, columns: Column[], store: "rejects" | "ignore"): string {
+function relation(file: string, format: SnapshotFormat, columns: Column[], store: "rejects" | "ignore", header?: string[]): string {
   const f = literal(file);
   if (format === "csv") {
-    const rejects = store === "rejects" ? "store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_scans'" : "ignore_errors = true";
-    return `read_csv(${f}, all_varchar = true, header = true, delim = ',', quote = '"', escape = '"', ${rejects})`;
+    // The second (ordered) scan stores its rejects apart, so both scans skip exactly the same lines.
+    const rejects =
+      store === "rejects"
+        ? "store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_scans'"
+        : "store_rejects = true, rejects_table = 'csv_rejects_again', rejects_scan = 'csv_scans_again'";
+    return `read_csv(${f}, ${csvOptions(header!)}, ${rejects})`;
   }
   if (format === "jsonl") {
     const cols = columns
@@ -214,17 +219,72 @@ function relation(file: string, format: SnapshotFormat, columns: Column[], store
   return `read_parquet(${f})`;
 }
 
+/**
+ * CSV reading options: no sniffing (a broken line must not stop the scan), every column text, the header's
+ * names as given (read by `csvHeader`).
+ */
+function csvOptions(header: string[]): string {
+  const cols = header.map((h) => `${literal(h)}: 'VARCHAR'`).join(", ");
+  return `auto_detect = false, header = true, delim = ',', quote = '"', escape = '"', columns = {${cols}}, max_line_size = 10000000`;
+}
+
+/** The header line of a CSV file, split into names (quotes honoured; BOM and CR dropped; duplicates suffixed). */
+export async function csvHeader(file: string): Promise<string[]> {
+  const fh = await openFile(file, "r");
+  let text = "";
+  try {
+    const buf = Buffer.alloc(1 << 16);
+    let pos = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) break;
+      const chunk = buf.subarray(0, bytesRead);
+      const nl = chunk.indexOf(10);
+      text += chunk.subarray(0, nl < 0 ? bytesRead : nl).toString("utf8");
+      if (nl >= 0 || text.length > 1 << 20) break;
+      pos += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+  text = text.replace(/^\uFEFF/, "").replace(/\r$/, "");
+  const names: string[] = [];
+  let cur = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cur += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ",") {
+      names.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  names.push(cur);
+  const seen = new Map<string, number>();
+  return names.map((raw, i) => {
+    const n = raw.trim() || `column${i + 1}`;
+    const k = seen.get(n) ?? 0;
+    seen.set(n, k + 1);
+    return k ? `${n}_${k + 1}` : n;
+  });
+}
+
 /** Column names (and DuckDB types) of the file. */
-async function describe(conn: DuckDBConnection, file: string, format: SnapshotFormat): Promise<Map<string, string>> {
-  const f = literal(file);
-  const rel =
-    format === "csv"
-      ? `read_csv(${f}, all_varchar = true, header = true, delim = ',', quote = '"', escape = '"', ignore_errors = true)`
-      : format === "jsonl"
-        ? `read_json(${f}, format = 'newline_delimited', ignore_errors = true)`
-        : `read_parquet(${f})`;
-  const res = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${rel}`);
+async function describe(conn: DuckDBConnection, file: string, format: SnapshotFormat, header?: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
+  if (format === "csv") {
+    for (const h of header!) out.set(h, "VARCHAR");
+    return out;
+  }
+  const f = literal(file);
+  const rel = format === "jsonl" ? `read_json(${f}, format = 'newline_delimited', ignore_errors = true)` : `read_parquet(${f})`;
+  const res = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${rel}`);
   for (const row of res.getRowsJS()) out.set(String(row[0]), String(row[1]));
   return out;
 }
@@ -325,7 +385,8 @@ function reasonText(kind: RejectKind, field: string | undefined, schema: MemberS
 
 async function load(conn: DuckDBConnection, file: string, format: SnapshotFormat, schema: MemberSchema, o: LoadOptions): Promise<Loaded | { error: Diagnostic }> {
   const span = (line = 1) => pointSpan(o.label, line);
-  const fileCols = await describe(conn, file, format);
+  const header = format === "csv" ? await csvHeader(file) : undefined;
+  const fileCols = await describe(conn, file, format, header);
   const byLower = new Map<string, string>();
   for (const name of fileCols.keys()) {
     const k = name.trim().toLowerCase();
@@ -374,7 +435,7 @@ async function load(conn: DuckDBConnection, file: string, format: SnapshotFormat
   // Pass 1: the parallel typed load.
   const stop = pollProgress(conn, (p) => o.progress(o.loadStart + (1 - o.loadStart) * 0.9 * p));
   try {
-    await conn.run(`CREATE TABLE members AS ${body(relation(file, format, columns, "rejects"))}`);
+    await conn.run(`CREATE TABLE members AS ${body(relation(file, format, columns, "rejects", header))}`);
   } finally {
     stop();
   }
@@ -398,13 +459,14 @@ async function load(conn: DuckDBConnection, file: string, format: SnapshotFormat
   if (problems > 0 || dupKeys > 0) {
     // Pass 2 (only for files with problems): an ordered scan numbers the rows to give line numbers and
     // to tell the first row of a duplicated key from the later ones.
-    const header = format === "csv" ? 1 : 0;
-    await conn.run(`CREATE TEMP TABLE malformed AS SELECT line - row_number() OVER (ORDER BY line) AS before FROM rejected WHERE kind = 'malformed'`);
+    const headerLines = format === "csv" ? 1 : 0;
+    // Records before the k-th malformed line m_k: m_k - k - header; a record numbered rn comes after it when rn > that.
+    await conn.run(`CREATE TEMP TABLE malformed AS SELECT line - row_number() OVER (ORDER BY line) - ${headerLines} AS before FROM rejected WHERE kind = 'malformed'`);
     await conn.run(
-      `CREATE TEMP TABLE located AS SELECT * FROM (SELECT row_number() OVER () AS _rn, * FROM (${body(relation(file, format, columns, "ignore"))}))
+      `CREATE TEMP TABLE located AS SELECT * FROM (SELECT row_number() OVER () AS _rn, * FROM (${body(relation(file, format, columns, "ignore", header))}))
        WHERE _reason IS NOT NULL OR ${key} IN (SELECT k FROM dup_keys)`,
     );
-    const lineOf = `(_rn + ${header} + (SELECT count(*) FROM malformed WHERE before < _rn))`;
+    const lineOf = `(_rn + ${headerLines} + (SELECT count(*) FROM malformed WHERE before < _rn))`;
     await conn.run(
       `CREATE TEMP TABLE located_ranked AS SELECT *, ${lineOf} AS _line,
          CASE WHEN _reason IS NULL THEN row_number() OVER (PARTITION BY ${key}, _reason IS NULL ORDER BY _rn) END AS _rank

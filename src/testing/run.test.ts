@@ -3,7 +3,9 @@
  * planner on in-memory tables built from inline rows.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { SCAFFOLD } from "../cli/scaffold.js";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
@@ -132,5 +134,22 @@ tests:
     expect(outcomes.flatMap((o) => o.diagnostics), pretty).toEqual([]);
     expect(summarizeTests(outcomes).failed, pretty).toBe(0);
     expect(summarizeTests(outcomes).tests).toBeGreaterThanOrEqual(files.length);
+  });
+
+  it("scaffolded by `chuda init` passes in the scaffolded repository", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "chuda-init-test-"));
+    try {
+      for (const [f, text] of Object.entries(SCAFFOLD)) {
+        mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+        writeFileSync(path.join(dir, f), text);
+      }
+      const w = await loadWorkspace(dir, { ...io, cwd: dir });
+      expect(w.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+      const o = await runTestFile("tests/birthday.yaml", SCAFFOLD["tests/birthday.yaml"]!, { project: w.project!, campaigns: w.check.campaigns, exclude: w.check.exclude, templates: w.templates, conn });
+      expect(o.diagnostics).toEqual([]);
+      expect(o.results.map((r) => [r.name, r.passed, r.failures])).toEqual([["a gold member nearby gets the birthday gift by WeCom", true, []]]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

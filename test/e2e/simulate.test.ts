@@ -69,10 +69,10 @@ describe("chuda simulate (built CLI)", () => {
     const s = JSON.parse(r.stdout);
     expect(s.members).toBe(1);
     expect(s.rejected).toBe(4);
-    expect(r.stderr).toMatch(/line 3/); // 1991-02-30
-    expect(r.stderr).toMatch(/line 4/); // unknown tier
-    expect(r.stderr).toMatch(/line 5/); // duplicate key
-    expect(r.stderr).toMatch(/line 6/); // bad number
+    expect(r.stderr).toMatch(/gbk\.csv:3:1 warning \w+ 1 snapshot row\(s\) rejected: `birthday` is not a date/); // 1991-02-30
+    expect(r.stderr).toMatch(/gbk\.csv:4:1 .*`tier` is not one of/); // unknown tier
+    expect(r.stderr).toMatch(/gbk\.csv:5:1 .*duplicate `member_id`/); // duplicate key
+    expect(r.stderr).toMatch(/gbk\.csv:6:1 .*`points` is not a number/); // bad number
     const strict = await chuda(["simulate", "--members", gbk, "--from", "2026-12-01", "--to", "2026-12-10", "--strict"], { cwd: dir });
     expect(strict.exitCode).toBe(1);
     expect(hasStackTrace(strict.stderr + strict.stdout)).toBe(false);
