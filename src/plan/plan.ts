@@ -116,6 +116,17 @@ export async function plan(input: PlanInput): Promise<Plan> {
   const reached = new Uint8Array(size);
   if (input.history?.length) await seedHistory(input, size, global, quotas, lastSend);
 
+  // Rendering: one cache per campaign (content does not depend on the occurrence), keyed by the values of
+  // the member fields the channel's template section reads, so a distinct message is rendered once.
+  const renderCaches = campaigns.map(() => new Map<string, RenderResult>());
+  const keyColumns = campaigns.map((c, ci) => {
+    const t = templates.get(c.template);
+    return c.channels.map((ch) => {
+      const kind = contentKindOf(project, ch);
+      const names = new Set((t?.variables ?? []).filter((v) => v.kind === kind).map((v) => v.name));
+      return fieldLists[ci]!.flatMap((f, j) => (names.has(f) ? [j] : []));
+    });
+  });
   const occurrences: PlannedOccurrence[] = [];
   const decisions: MemberDecision[] = [];
   let done = 0;
@@ -124,7 +135,8 @@ export async function plan(input: PlanInput): Promise<Plan> {
     const funnel: Funnel = { audience: 0, holdout: 0, unreachable: 0, capped: 0, sends: 0, deferred: 0, byChannel: {}, cappedBy: {}, cost: 0 };
     const problems = new Map<string, ContentProblemCount>();
     const deferred = w.sendAt !== w.occurrence.at;
-    const renderCache = new Map<string, RenderResult>();
+    const renderCache = renderCaches[w.campaignIndex]!;
+    const keyCols = keyColumns[w.campaignIndex]!;
     const fields = fieldLists[w.campaignIndex]!;
     const template = templates.get(campaign.template);
     const channelConfigs = campaign.channels.map((ch) => project.channels.get(ch)!);
@@ -136,7 +148,11 @@ export async function plan(input: PlanInput): Promise<Plan> {
       funnel.cappedBy[reason] = (funnel.cappedBy[reason] ?? 0) + 1;
     };
 
-    const result = await conn.stream(`SELECT * EXCLUDE (occ) FROM ${tables[w.campaignIndex]} WHERE occ = ${w.occIndex}`);
+    // Strings are the costly part of reading rows back: member keys only when member rows are kept, field
+    // values only when something is rendered.
+    const wantFields = render || campaign.budget !== undefined || !!input.memberRows;
+    const cols = ["rid", "held", "chans", input.memberRows ? "mkey" : "NULL", ...(wantFields ? fields.map((f) => q("f_" + f)) : [])];
+    const result = await conn.stream(`SELECT ${cols.join(", ")} FROM ${tables[w.campaignIndex]} WHERE occ = ${w.occIndex}`);
     for (;;) {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
@@ -144,7 +160,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
       const held = chunk.getColumnValues(1) as boolean[];
       const chans = chunk.getColumnValues(2) as number[];
       const mkeys = chunk.getColumnValues(3) as string[];
-      const fieldCols = fields.map((_, j) => chunk.getColumnValues(4 + j) as unknown[]);
+      const fieldCols = wantFields ? fields.map((_, j) => chunk.getColumnValues(4 + j) as unknown[]) : [];
       for (let r = 0; r < chunk.rowCount; r++) {
         const row = rid[r]!;
         funnel.audience++;
@@ -169,10 +185,22 @@ export async function plan(input: PlanInput): Promise<Plan> {
         let rendered: RenderResult | undefined;
         if (!reason && chosen >= 0) {
           const channel = campaign.channels[chosen]!;
-          if (render || campaign.budget !== undefined || input.memberRows) {
-            vars = { ...campaign.with };
-            for (let j = 0; j < fields.length; j++) vars[fields[j]!] = fieldCols[j]![r] ?? undefined;
-            rendered = renderFor(template, project, channel, vars, renderCache);
+          if (wantFields) {
+            let key = String(chosen);
+            for (const j of keyCols[chosen]!) key += "\u0001" + String(fieldCols[j]![r] ?? "\u0002");
+            rendered = renderCache.get(key);
+            if (!rendered || input.memberRows) {
+              vars = { ...campaign.with };
+              for (let j = 0; j < fields.length; j++) {
+                const v = fieldCols[j]![r];
+                if (v !== null && v !== undefined) vars[fields[j]!] = v;
+              }
+            }
+            if (!rendered) {
+              rendered = renderFor(template, project, channel, vars!);
+              if (renderCache.size > 200_000) renderCache.clear();
+              renderCache.set(key, rendered);
+            }
           }
           const cost = rendered?.cost ?? unitPrice(project, channel);
           if (campaign.budget !== undefined && funnel.cost + cost > campaign.budget + 1e-9) {
@@ -239,20 +267,14 @@ function unitPrice(project: Project, channel: string): number {
   return p ? p.amount : 0;
 }
 
-function renderFor(template: Template | undefined, project: Project, channel: string, vars: Record<string, unknown>, cache: Map<string, RenderResult>): RenderResult {
+function renderFor(template: Template | undefined, project: Project, channel: string, vars: Record<string, unknown>): RenderResult {
   const kind = contentKindOf(project, channel);
   const price = project.channels.get(channel)?.price;
   if (!template || !kind || !template.sections.has(kind)) return { cost: price?.amount ?? 0, problems: [] };
-  const key = channel + "\u0000" + JSON.stringify(vars);
-  const hit = cache.get(key);
-  if (hit) return hit;
   const r = renderContent(template, kind, vars);
   let cost = price?.amount ?? 0;
   if (price?.per === "segment" && r.content?.kind === "sms") cost = price.amount * smsSegments(r.content.sign, r.content.text);
-  const out: RenderResult = { content: r.content, cost, problems: r.problems };
-  if (cache.size > 50_000) cache.clear();
-  cache.set(key, out);
-  return out;
+  return { content: r.content, cost, problems: r.problems };
 }
 
 /** Earlier sends (from the ledger) count against caps, quotas and repeat, matched to member rows in DuckDB. */

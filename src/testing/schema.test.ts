@@ -59,7 +59,7 @@ tests:
     const r = parseTestFile(readFileSync(path.join(ROOT, file), "utf8"), file, ctx);
     const got = r.diagnostics.map((d) => `${d.code} ${d.span.start.line}:${d.span.start.column} ${d.message}`);
     expect(got).toEqual([
-      'CH8007 6:32 `tier` is a enum (normal, silver, gold, platinum, diamond) field; "golden" is not a valid value',
+      'CH8007 6:32 `tier` is a field of type enum (normal, silver, gold, platinum, diamond); "golden" is not a valid value',
       "CH8006 7:26 `tierr` is not a member field of chuda.yaml",
       "CH8010 10:18 unknown reason `capped by frequency`",
       "CH8011 11:17 member `M9` is not one of this test's members",

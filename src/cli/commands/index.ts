@@ -9,6 +9,8 @@ import { registerPreview } from "./preview.js";
 import { registerDispatch } from "./dispatch.js";
 import { registerStatus } from "./status.js";
 import { registerSampleMembers } from "./sample-members.js";
+import { registerReport } from "./report.js";
+import { registerTest } from "./test.js";
 
 /** One file per command: flags → one stage call → a view. */
 export function registerCommands(program: Command, io: Io, done: (code: number) => void): void {
@@ -20,5 +22,7 @@ export function registerCommands(program: Command, io: Io, done: (code: number) 
   registerPreview(program, io, done);
   registerDispatch(program, io, done);
   registerStatus(program, io, done);
+  registerReport(program, io, done);
+  registerTest(program, io, done);
   registerSampleMembers(program, io, done);
 }

@@ -43,7 +43,7 @@ export const testsMessages = {
   testBadValue: {
     code: "CH8007",
     severity: "error",
-    message: "`{0}` is a {1} field; {2} is not a valid value",
+    message: "`{0}` is a field of type {1}; {2} is not a valid value",
     description: "An inline member row has a value that does not fit its field's type.",
   },
   testBadMoment: {
