@@ -184,7 +184,9 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     const cfg = project.channels.get(channel)!;
     const limiter = rateLimiter(cfg.rateLimit, now, sleep);
     const concurrency = Math.max(1, cfg.concurrency ?? 4);
-    const batchSize = Math.max(1, loaded.driver.batchLimit);
+    // A driver that cannot settle an interrupted send (no `reconcile`) gets one request per batch: a crash then
+    // leaves at most `concurrency` sends unknown, not a whole batch marked in flight that mostly never left.
+    const batchSize = loaded.instance.reconcile ? Math.max(1, loaded.driver.batchLimit) : 1;
     // Workers pull batches from one queue that is refilled from the ledger as soon as it runs dry, so that no worker
     // waits for the slowest batch of a round (that gap cost throughput and a share of a configured rate). `held`:
     // keys fetched and not finished yet, never fetched twice (a retried key must wait out its backoff).

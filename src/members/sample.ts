@@ -43,6 +43,10 @@ export const SAMPLE_COLUMNS = [
   "oa_subscribed",
   "sms_opt_in",
   "unsubscribed",
+  "points_expiring",
+  "points_expire_at",
+  "tier_changed_at",
+  "tier_change",
 ] as const;
 
 /** The member schema the sample fits, as it would be written in chuda.yaml. */
@@ -67,6 +71,10 @@ export const SAMPLE_SCHEMA_YAML = `members:
     oa_subscribed: bool
     sms_opt_in: bool
     unsubscribed: bool
+    points_expiring: number
+    points_expire_at: date
+    tier_changed_at: datetime
+    tier_change: { enum: [up, down] }
   distance: distance_km
 `;
 
@@ -160,6 +168,13 @@ interface Draw {
   oa: number;
   sms: number;
   unsub: boolean;
+  /** Points lapsing at peDay (0: none). */
+  pe: number;
+  peDay: number;
+  /** Last tier change (-1: none), its hour, and 0 up / 1 down. */
+  tcDay: number;
+  tcH: number;
+  tcDown: number;
 }
 
 function newDraw(): Draw {
@@ -167,6 +182,7 @@ function newDraw(): Draw {
     surname: 0, given1: 0, given2: -1, prefix: 0, mobile: 0, female: false, birthday: 0, tier: 0, points: 0,
     regDay: 0, regH: 0, regM: 0, regS: 0, lpDay: -1, lpH: 0, lpM: 0, spendCents: 0, tags: 0, distance: 0,
     wecom: new Uint8Array(16), wecomLen: 0, owner: 0, openid: new Uint8Array(27), openidLen: 0, oa: 2, sms: 2, unsub: false,
+    pe: 0, peDay: 0, tcDay: -1, tcH: 0, tcDown: 0,
   };
 }
 
@@ -213,6 +229,15 @@ function draw(m: Draw, r: () => number, asOf: number): void {
   const s = r();
   m.sms = s < 0.8 ? 1 : s < 0.97 ? 0 : 2;
   m.unsub = r() < 0.03;
+  // A quarter of members with points have some lapsing within two months.
+  const lapsing = m.points >= 200 && r() < 0.25;
+  m.pe = lapsing ? Math.max(100, Math.floor(m.points * (0.2 + r() * 0.5))) : 0;
+  m.peDay = lapsing ? asOf + 1 + Math.floor(r() * 60) : 0;
+  // One member in ten changed tier in the last three months, mostly upwards.
+  const changed = r() < 0.1;
+  m.tcDay = changed ? asOf - 1 - Math.floor(r() * 90) : -1;
+  m.tcH = (r() * 24) | 0;
+  m.tcDown = r() < 0.3 ? 1 : 0;
 }
 
 /** Appends bytes to a large buffer; flushes a full chunk to the consumer. */
@@ -352,6 +377,19 @@ function writeCsv(w: ByteWriter, i: number, m: Draw, date: (d: number) => Uint8A
   w.ascii(BOOL_TEXT[m.sms]!);
   w.byte(COMMA);
   w.ascii(m.unsub ? "true" : "false");
+  w.byte(COMMA);
+  if (m.pe) w.int(m.pe);
+  w.byte(COMMA);
+  if (m.pe) w.bytes(date(m.peDay));
+  w.byte(COMMA);
+  if (m.tcDay >= 0) {
+    w.bytes(date(m.tcDay));
+    w.byte(SPACE);
+    w.padded(m.tcH, 2);
+    w.ascii(":00:00");
+  }
+  w.byte(COMMA);
+  if (m.tcDay >= 0) w.ascii(m.tcDown ? "down" : "up");
   w.byte(10);
 }
 
@@ -387,6 +425,10 @@ function jsonLine(i: number, m: Draw, fmt: (d: number) => string): string {
       oa_subscribed: BOOL_JSON[m.oa],
       sms_opt_in: BOOL_JSON[m.sms],
       unsubscribed: m.unsub,
+      points_expiring: m.pe || null,
+      points_expire_at: m.pe ? fmt(m.peDay) : null,
+      tier_changed_at: m.tcDay >= 0 ? `${fmt(m.tcDay)} ${p2(m.tcH)}:00:00` : null,
+      tier_change: m.tcDay >= 0 ? (m.tcDown ? "down" : "up") : null,
     }) + "\n"
   );
 }

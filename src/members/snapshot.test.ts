@@ -144,6 +144,20 @@ describe("openSnapshot: typed loading", () => {
     ]);
   });
 
+  it("reads CRLF line endings (Excel exports) and reports progress up to 1", async () => {
+    const file = path.join(tmp, "crlf.csv");
+    writeFileSync(file, "member_id,points\r\nA,1\r\nB,zz\r\nC,3\r\n");
+    const seen: number[] = [];
+    const { snapshot } = await openSnapshot(file, projectOf(schemaOf({ member_id: { kind: "string" }, points: { kind: "number" } })), { onProgress: (p) => seen.push(p) });
+    open.push(snapshot!);
+    expect(await rows(snapshot!, "member_id, points")).toEqual([
+      { member_id: "A", points: 1 },
+      { member_id: "C", points: 3 },
+    ]);
+    expect(snapshot!.rejected).toEqual([{ kind: "bad_value", field: "points", reason: "`points` is not a number", count: 1, lines: [3] }]);
+    expect(seen.at(-1)).toBe(1);
+  });
+
   it("matches column names case-insensitively", async () => {
     const file = path.join(tmp, "upper.csv");
     writeFileSync(file, "MEMBER_ID,Tier\nM1,Gold\n");

@@ -442,14 +442,12 @@ async function load(conn: DuckDBConnection, file: string, format: SnapshotFormat
 
   const key = ident(schema.key);
   await conn.run(`CREATE TABLE rejected (line BIGINT, kind VARCHAR, field VARCHAR, detail VARCHAR, member VARCHAR)`);
-  let malformedLines = 0;
   if (format === "csv") {
     const has = await conn.runAndReadAll(`SELECT count(*) FROM duckdb_tables() WHERE table_name = 'csv_rejects'`);
     if (Number(has.getRowsJS()[0]![0]) > 0) {
       await conn.run(
         `INSERT INTO rejected SELECT line, 'malformed', NULL, min(error_type), NULL FROM csv_rejects GROUP BY line`,
       );
-      malformedLines = Number((await conn.runAndReadAll(`SELECT count(*) FROM rejected`)).getRowsJS()[0]![0]);
     }
   }
   const problems = Number((await conn.runAndReadAll(`SELECT count(*) FROM members WHERE _reason IS NOT NULL`)).getRowsJS()[0]![0]);
@@ -485,7 +483,6 @@ async function load(conn: DuckDBConnection, file: string, format: SnapshotFormat
   }
   await conn.run(`DROP TABLE dup_keys`);
   await conn.run(`ALTER TABLE members DROP COLUMN _reason`);
-  void malformedLines;
 
   const count = Number((await conn.runAndReadAll(`SELECT count(*) FROM members`)).getRowsJS()[0]![0]);
   const groups = await conn.runAndReadAll(

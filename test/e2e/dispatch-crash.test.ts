@@ -92,8 +92,11 @@ describe("chuda dispatch killed with SIGKILL at random moments", () => {
         if (st.sends.planned === 0 && st.sends.in_flight === 0) break;
       }
 
-      const why = `seed ${seed}, kill points:\n${log.join("\n")}`;
+      const tally = new Map<string, number>();
+      for (const x of ledgerRows(repo)) tally.set(`${x.channel} ${x.state} ${x.error_code ?? ""}`, (tally.get(`${x.channel} ${x.state} ${x.error_code ?? ""}`) ?? 0) + 1);
+      const why = `seed ${seed}, kill points:\n${log.join("\n")}\nledger: ${[...tally].map(([k, n]) => `${k}: ${n}`).join("; ")}`;
       const delivered = fakes.deliveries().map(cmc);
+      console.log("DEBUG", why);
       expect(duplicates(delivered), why).toEqual([]);
       const st = await status(repo);
       expect(st.sends, why).toMatchObject({ planned: 0, in_flight: 0, failed: 0 });

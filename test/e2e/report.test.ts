@@ -11,7 +11,7 @@ function seed(dir: string) {
   const at = Date.UTC(2026, 11, 1, 1, 30);
   const rows = [];
   let csv = "member_id,kind,code,amount,time\n";
-  // 900 treated converting at 30 %, 100 held out converting at 10 %: the true uplift is 20 points.
+  // 900 treated converting at 1/3 (i % 10 in 1..3), 100 held out converting at 10 %: the true uplift is 23⅓ points.
   for (let i = 0; i < 1000; i++) {
     const held = i % 10 === 0;
     const m = `M${i}`;
@@ -41,13 +41,13 @@ describe("chuda report", () => {
     const c = json.campaigns.find((x: { name: string }) => x.name === "birthday_gift");
     expect(c.treated.members).toBe(900);
     expect(c.control.members).toBe(100);
-    expect(c.treated.converted).toBe(270);
+    expect(c.treated.converted).toBe(300);
     expect(c.control.converted).toBe(10);
-    // The 20-point uplift built into the data is recovered, and its interval excludes zero.
-    expect(c.uplift.absolute.estimate).toBeCloseTo(0.2, 10);
+    // The uplift built into the data is recovered, and its interval excludes zero.
+    expect(c.uplift.absolute.estimate).toBeCloseTo(300 / 900 - 10 / 100, 10);
     expect(c.uplift.absolute.lower).toBeGreaterThan(0);
-    expect(c.uplift.absolute.lower).toBeLessThan(0.2);
-    expect(c.uplift.absolute.upper).toBeGreaterThan(0.2);
+    expect(c.uplift.absolute.lower).toBeLessThan(0.2333);
+    expect(c.uplift.absolute.upper).toBeGreaterThan(0.2334);
     expect(json.conversions.rejected).toBe(1);
     expect(json.conversions.unattributed).toBe(1); // M2's redemption after the window
   });

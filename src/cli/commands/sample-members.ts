@@ -3,6 +3,8 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import { writeSampleMembers } from "../../members/sample.js";
 import { UsageError, type Io } from "../io.js";
+import { parseDateFlag } from "../moment.js";
+import { epochToZoned } from "../../calendar/time.js";
 
 export function registerSampleMembers(program: Command, io: Io, done: (code: number) => void): void {
   program
@@ -12,14 +14,17 @@ export function registerSampleMembers(program: Command, io: Io, done: (code: num
     .option("--seed <n>", "random seed", "1")
     .requiredOption("--out <file>", "output file")
     .addOption(new Option("--format <format>", "file format").choices(["csv", "jsonl"]))
-    .action(async (opts: { count: string; seed: string; out: string; format?: "csv" | "jsonl" }) => {
+    .option("--as-of <date>", "the snapshot's day: registrations and purchases lie before it (default today)")
+    .action(async (opts: { count: string; seed: string; out: string; format?: "csv" | "jsonl"; asOf?: string }) => {
       const count = Number(opts.count);
       const seed = Number(opts.seed);
       if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count ${opts.count} is not a positive whole number`);
       if (!Number.isInteger(seed)) throw new UsageError(`--seed ${opts.seed} is not a whole number`);
       const file = path.resolve(io.cwd, opts.out);
       const format = opts.format ?? (file.endsWith(".jsonl") || file.endsWith(".ndjson") ? "jsonl" : "csv");
-      await writeSampleMembers(file, { count, seed, format });
+      // Recency is relative to the snapshot's day, so lifecycle campaigns find members in the coming month.
+      const asOf = opts.asOf ? parseDateFlag(opts.asOf, "--as-of") : epochToZoned(io.now(), "Asia/Shanghai").date;
+      await writeSampleMembers(file, { count, seed, format, asOf });
       io.err(`wrote ${count.toLocaleString("en-US")} members to ${opts.out}\n`);
       done(0);
     });
