@@ -150,6 +150,11 @@ describe("the planner", () => {
     const overlap = [...h3].filter((x) => h1.has(x)).length;
     expect(overlap).toBeLessThan(h1.size / 2); // a different campaign draws a different control group
     expect(p1.occurrences[0]!.funnel.holdout).toBe(h1.size);
+    // Plain simulation (no member rows: counts in DuckDB, rendering after the walk) gives the same funnel.
+    const plain = await plan({ project, campaigns: [campaign("bday", { holdout: 0.1 })], exclude: excludeUnsub, templates, members: m, from: "2026-12-01", to: "2026-12-01" });
+    expect(plain.decisions).toEqual([]);
+    expect(plain.occurrences[0]!.funnel).toEqual(p1.occurrences[0]!.funnel);
+    expect(plain.membersReached).toBe(p1.membersReached);
   });
 
   it("applies policy.max in time order; at the same moment higher priority first, then campaign name", async () => {

@@ -127,7 +127,14 @@ export async function plan(input: PlanInput): Promise<Plan> {
       return fieldLists[ci]!.flatMap((f, j) => (names.has(f) ? [j] : []));
     });
   });
+  // Plain simulation renders after the walk, once per distinct message (see renderSends): the walk itself
+  // then reads only integers back from DuckDB. Campaigns with a budget need each send's cost in order, and
+  // member rows need the content, so those render inline.
+  const inline = campaigns.map((c) => !!input.memberRows || c.budget !== undefined);
+  const sendLog = campaigns.map(() => new SendLog());
+  const settled = await settledCounts(conn, tables, inline);
   const occurrences: PlannedOccurrence[] = [];
+  const byWork = new Map<string, PlannedOccurrence>();
   const decisions: MemberDecision[] = [];
   let done = 0;
   for (const w of work) {
@@ -149,10 +156,18 @@ export async function plan(input: PlanInput): Promise<Plan> {
     };
 
     // Strings are the costly part of reading rows back: member keys only when member rows are kept, field
-    // values only when something is rendered.
-    const wantFields = render || campaign.budget !== undefined || !!input.memberRows;
+    // values only when rendering inline. Without member rows, held-out and unreachable members are counted
+    // in DuckDB and never read back: they touch no cap.
+    const wantFields = inline[w.campaignIndex]!;
     const cols = ["rid", "held", "chans", input.memberRows ? "mkey" : "NULL", ...(wantFields ? fields.map((f) => q("f_" + f)) : [])];
-    const result = await conn.stream(`SELECT ${cols.join(", ")} FROM ${tables[w.campaignIndex]} WHERE occ = ${w.occIndex}`);
+    const pre = settled[w.campaignIndex]?.get(w.occIndex);
+    if (pre) {
+      funnel.audience += pre.holdout + pre.unreachable;
+      funnel.holdout += pre.holdout;
+      funnel.unreachable += pre.unreachable;
+    }
+    const filter = pre ? " AND NOT held AND chans <> 0" : "";
+    const result = await conn.stream(`SELECT ${cols.join(", ")} FROM ${tables[w.campaignIndex]} WHERE occ = ${w.occIndex}${filter}`);
     for (;;) {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
@@ -202,7 +217,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
               renderCache.set(key, rendered);
             }
           }
-          const cost = rendered?.cost ?? unitPrice(project, channel);
+          const cost = wantFields ? (rendered?.cost ?? unitPrice(project, channel)) : 0;
           if (campaign.budget !== undefined && funnel.cost + cost > campaign.budget + 1e-9) {
             budgetSpent = true;
             reason = "capped:budget";
@@ -215,6 +230,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
             quotas.get(channel)!.record(row, w.sendAt);
             if (repeatArr) repeatArr[row] = w.sendAt;
             reached[row] = 1;
+            if (!wantFields) sendLog[w.campaignIndex]!.push(w.occIndex, row, chosen);
             for (const p of rendered?.problems ?? []) {
               const k = `${channel}|${p.rule}|${p.field}`;
               const e = problems.get(k);
@@ -245,10 +261,16 @@ export async function plan(input: PlanInput): Promise<Plan> {
         }
       }
     }
-    funnel.cost = Math.round(funnel.cost * 1e6) / 1e6;
-    occurrences.push({ campaign, occurrence: w.occurrence, sendAt: w.sendAt, deferred, funnel, problems: [...problems.values()] });
+    const po: PlannedOccurrence = { campaign, occurrence: w.occurrence, sendAt: w.sendAt, deferred, funnel, problems: [...problems.values()] };
+    occurrences.push(po);
+    byWork.set(`${w.campaignIndex}|${w.occIndex}`, po);
     input.onProgress?.(++done, work.length);
   }
+  for (let ci = 0; ci < campaigns.length; ci++) {
+    if (inline[ci] || !sendLog[ci]!.length) continue;
+    await renderSends(conn, ci, tables[ci]!, sendLog[ci]!, campaigns[ci]!, fieldLists[ci]!, templates, project, render, byWork);
+  }
+  for (const po of occurrences) po.funnel.cost = Math.round(po.funnel.cost * 1e6) / 1e6;
   for (const t of tables) if (t) await conn.run(`DROP TABLE IF EXISTS ${t}`);
   let membersReached = 0;
   for (let i = 0; i < size; i++) membersReached += reached[i]!;
@@ -303,4 +325,113 @@ async function seedHistory(input: PlanInput, size: number, global: RuleSet, quot
     if (ci !== undefined && lastSend[ci]) lastSend[ci]![rid] = Math.max(lastSend[ci]![rid]!, at);
   }
   await conn.run(`DROP TABLE plan_history`);
+}
+
+/** Sends of one campaign as (occurrence, member row, channel index) triples, in growable typed arrays. */
+class SendLog {
+  private data = new Int32Array(3 * 4096);
+  length = 0;
+  push(occ: number, rid: number, ch: number): void {
+    if (3 * (this.length + 1) > this.data.length) {
+      const next = new Int32Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    const i = 3 * this.length++;
+    this.data[i] = occ;
+    this.data[i + 1] = rid;
+    this.data[i + 2] = ch;
+  }
+  at(i: number): [number, number, number] {
+    return [this.data[3 * i]!, this.data[3 * i + 1]!, this.data[3 * i + 2]!];
+  }
+}
+
+/** Held-out and unreachable members per occurrence, counted in DuckDB (only for campaigns not rendered inline). */
+async function settledCounts(conn: PlanInput["members"]["conn"], tables: string[], inline: boolean[]) {
+  const out: (Map<number, { holdout: number; unreachable: number }> | undefined)[] = [];
+  for (let ci = 0; ci < tables.length; ci++) {
+    if (!tables[ci] || inline[ci]) {
+      out.push(undefined);
+      continue;
+    }
+    const r = await conn.runAndReadAll(
+      `SELECT occ, CAST(count(*) FILTER (WHERE held) AS INTEGER), CAST(count(*) FILTER (WHERE NOT held AND chans = 0) AS INTEGER) FROM ${tables[ci]} GROUP BY occ`,
+    );
+    out.push(new Map((r.getRows() as [number, number, number][]).map(([occ, holdout, unreachable]) => [occ, { holdout, unreachable }])));
+  }
+  return out;
+}
+
+/**
+ * Cost and content rules of a campaign's sends, rendering each distinct message once: the sends go back into
+ * DuckDB, are grouped by occurrence, channel and the member fields the template reads, and each group is
+ * rendered once and counted `n` times.
+ */
+async function renderSends(
+  conn: PlanInput["members"]["conn"],
+  ci: number,
+  table: string,
+  log: SendLog,
+  campaign: ResolvedCampaign,
+  fields: string[],
+  templates: Map<string, Template>,
+  project: Project,
+  render: boolean,
+  byWork: Map<string, PlannedOccurrence>,
+) {
+  const sendsTable = `plan_sends_${ci}`;
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${sendsTable} (occ INTEGER, rid INTEGER, ch INTEGER)`);
+  const appender = await conn.createAppender(sendsTable);
+  for (let i = 0; i < log.length; i++) {
+    const [occ, rid, ch] = log.at(i);
+    appender.appendInteger(occ);
+    appender.appendInteger(rid);
+    appender.appendInteger(ch);
+    appender.endRow();
+  }
+  appender.closeSync();
+  const template = templates.get(campaign.template);
+  const read = render && template ? fields.filter((f) => template.variables.some((v) => v.name === f)) : [];
+  const cols = read.map((f) => `c.${q("f_" + f)}`);
+  const result = await conn.stream(
+    `SELECT s.occ, s.ch, CAST(count(*) AS INTEGER) AS n${cols.length ? ", " + cols.join(", ") : ""}
+     FROM ${sendsTable} s JOIN ${table} c ON c.occ = s.occ AND c.rid = s.rid
+     GROUP BY ALL`,
+  );
+  const cache = new Map<string, RenderResult>();
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const occ = chunk.getColumnValues(0) as number[];
+    const ch = chunk.getColumnValues(1) as number[];
+    const n = chunk.getColumnValues(2) as number[];
+    const values = read.map((_, j) => chunk.getColumnValues(3 + j) as unknown[]);
+    for (let r = 0; r < chunk.rowCount; r++) {
+      const channel = campaign.channels[ch[r]!]!;
+      const po = byWork.get(`${ci}|${occ[r]}`)!;
+      let key = channel;
+      for (const col of values) key += "\u0001" + String(col[r] ?? "\u0002");
+      let rendered = cache.get(key);
+      if (!rendered) {
+        if (render) {
+          const vars: Record<string, unknown> = { ...campaign.with };
+          read.forEach((f, j) => {
+            const v = values[j]![r];
+            if (v !== null && v !== undefined) vars[f] = v;
+          });
+          rendered = renderFor(template, project, channel, vars);
+        } else rendered = { cost: unitPrice(project, channel), problems: [] };
+        if (cache.size > 1_000_000) cache.clear();
+        cache.set(key, rendered);
+      }
+      po.funnel.cost += rendered.cost * n[r]!;
+      for (const p of rendered.problems) {
+        const e = po.problems.find((x) => x.channel === channel && x.rule === p.rule && x.field === p.field);
+        if (e) e.members += n[r]!;
+        else po.problems.push({ channel, ...p, members: n[r]! });
+      }
+    }
+  }
+  await conn.run(`DROP TABLE ${sendsTable}`);
 }

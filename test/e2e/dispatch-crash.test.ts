@@ -36,6 +36,8 @@ afterAll(async () => {
 
 describe("chuda dispatch killed with SIGKILL at random moments", () => {
   let killsDone = 0;
+  let resentDeduped = 0;
+  let smsLookups = 0;
   const t0 = Date.now();
 
   for (const seed of SCENARIOS) {
@@ -96,7 +98,6 @@ describe("chuda dispatch killed with SIGKILL at random moments", () => {
       for (const x of ledgerRows(repo)) tally.set(`${x.channel} ${x.state} ${x.error_code ?? ""}`, (tally.get(`${x.channel} ${x.state} ${x.error_code ?? ""}`) ?? 0) + 1);
       const why = `seed ${seed}, kill points:\n${log.join("\n")}\nledger: ${[...tally].map(([k, n]) => `${k}: ${n}`).join("; ")}`;
       const delivered = fakes.deliveries().map(cmc);
-      console.log("DEBUG", why);
       expect(duplicates(delivered), why).toEqual([]);
       const st = await status(repo);
       expect(st.sends, why).toMatchObject({ planned: 0, in_flight: 0, failed: 0 });
@@ -120,10 +121,17 @@ describe("chuda dispatch killed with SIGKILL at random moments", () => {
       expect(sent.filter((x) => !delivered.includes(x)), why).toEqual([]);
       expect(delivered.filter((d) => !sent.includes(d) && !unknown.includes(d)), why).toEqual([]);
       expect(st.runs.length).toBeGreaterThanOrEqual(2);
+      // Evidence that the reconcilers ran: template messages re-sent under their client_msg_id (answered by the
+      // provider's dedupe, no second delivery), and Aliyun receipts looked up.
+      const templateCalls = fakes.wechat.state.calls.filter((c) => c.path.endsWith("/template/send")).length;
+      resentDeduped += templateCalls - fakes.wechat.deliveries().length;
+      smsLookups += fakes.sms.calls().filter((c) => c.action === "QuerySendDetails").length;
     });
   }
 
-  it("landed enough kill points", () => {
+  it("landed enough kill points, and the reconcilers had sends in flight to settle", () => {
     expect(killsDone).toBeGreaterThanOrEqual(10);
+    expect(resentDeduped).toBeGreaterThan(0);
+    expect(smsLookups).toBeGreaterThan(0);
   });
 });

@@ -11,6 +11,7 @@ import { mulberry32 } from "../fakes/common.js";
 import { startWecomFake, type WecomFake, type WecomFakeOptions } from "../fakes/wecom.js";
 import { startWechatFake, type WechatFake, type WechatFakeOptions } from "../fakes/wechat.js";
 import { startAliyunSmsFake, type AliyunSmsFake, type AliyunSmsFakeOptions } from "../fakes/aliyun-sms.js";
+import { startWebhookFake, type WebhookFake, type WebhookFakeOptions } from "../fakes/webhook.js";
 import { chuda, REPO } from "./cli.js";
 
 export const FIXTURES = path.join(REPO, "test/fixtures/dispatch");
@@ -336,7 +337,8 @@ export interface Fakes {
   wecom: WecomFake;
   wechat: WechatFake;
   sms: AliyunSmsFake;
-  /** Channel specs pointing at the fakes: wecom, template_message, subscribe, sms. */
+  hook: WebhookFake;
+  /** Channel specs pointing at the fakes: wecom, template_message, subscribe, sms, hook. */
   channels: Record<string, ChannelSpec>;
   deliveries(): Delivery[];
   /** Requests that reached the WeChat fake's message APIs, faulted or not. */
@@ -348,6 +350,7 @@ export interface FakeOptions {
   wecom?: WecomFakeOptions;
   wechat?: WechatFakeOptions;
   sms?: AliyunSmsFakeOptions;
+  hook?: WebhookFakeOptions;
   /** Consents granted per (mini-program openid, subscribe template); more than 1 lets a duplicate show. Default 3. */
   consents?: number;
 }
@@ -368,25 +371,29 @@ export async function startFakes(members: Member[], opts: FakeOptions = {}): Pro
   });
   // Receipts final at once, so that a reconcile after a crash sees the send (the default 5 s is a real provider's lag).
   const sms = await startAliyunSmsFake({ receiptDelayMs: 0, ...opts.sms });
+  const hook = await startWebhookFake(opts.hook);
   return {
     wecom,
     wechat,
     sms,
+    hook,
     channels: {
       wecom: { driver: "wecom", baseUrl: wecom.url },
       template_message: { driver: "wechat-template", baseUrl: wechat.url },
       subscribe: { driver: "wechat-subscribe", baseUrl: wechat.url },
       sms: { driver: "aliyun-sms", baseUrl: sms.url },
+      hook: { driver: "webhook", baseUrl: hook.url, options: { url: "https://crm.example.com/chuda/hook" } },
     },
     deliveries: () => [
       ...wecom.deliveries().map((d) => ({ campaign: wecomCampaign(wecom.state.tasks.get(d.msgid)?.text), member: memberOf(d.externalUserid), channel: "wecom" })),
       ...wechat.deliveries().map((d) => ({ campaign: TEMPLATE_CAMPAIGN[d.templateId] ?? d.templateId, member: memberOf(d.openid), channel: "template_message" })),
       ...wechat.subscribeDeliveries().map((d) => ({ campaign: TEMPLATE_CAMPAIGN[d.templateId] ?? d.templateId, member: memberOf(d.openid), channel: "subscribe" })),
       ...sms.deliveries().map((d) => ({ campaign: TEMPLATE_CAMPAIGN[d.template] ?? d.template, member: memberOf(d.phone), channel: "sms" })),
+      ...hook.deliveries().map((d) => ({ campaign: String(d.body.campaign), member: String(d.body.member), channel: String(d.body.channel) })),
     ],
     wechatRequests: () => wechat.state.calls.length + wechat.faults().length,
     close: async () => {
-      await Promise.all([wecom.close(), wechat.close(), sms.close()]);
+      await Promise.all([wecom.close(), wechat.close(), sms.close(), hook.close()]);
     },
   };
 }
