@@ -93,6 +93,13 @@ export async function plan(input: PlanInput): Promise<Plan> {
       a.occurrence.at - b.occurrence.at,
   );
 
+  const timings: Record<string, number> = {};
+  let mark = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    timings[name] = (timings[name] ?? 0) + Math.round(now - mark);
+    mark = now;
+  };
   // Phase one: candidates per campaign, in DuckDB.
   const fieldLists = campaigns.map((c) => fieldsFor(c, project, templates));
   const tables: string[] = [];
@@ -105,6 +112,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
     tables.push(cq.table);
   }
 
+  lap("candidates");
   // Phase two: sequential decisions with per-member state in typed arrays.
   const sizeRow = await conn.runAndReadAll(`SELECT COALESCE(MAX(rowid), -1) + 1 AS n FROM ${members.table}`);
   const size = Number(sizeRow.getRows()[0]![0] ?? 0);
@@ -266,15 +274,17 @@ export async function plan(input: PlanInput): Promise<Plan> {
     byWork.set(`${w.campaignIndex}|${w.occIndex}`, po);
     input.onProgress?.(++done, work.length);
   }
+  lap("walk");
   for (let ci = 0; ci < campaigns.length; ci++) {
     if (inline[ci] || !sendLog[ci]!.length) continue;
     await renderSends(conn, ci, tables[ci]!, sendLog[ci]!, campaigns[ci]!, fieldLists[ci]!, templates, project, render, byWork);
   }
   for (const po of occurrences) po.funnel.cost = Math.round(po.funnel.cost * 1e6) / 1e6;
+  lap("render");
   for (const t of tables) if (t) await conn.run(`DROP TABLE IF EXISTS ${t}`);
   let membersReached = 0;
   for (let i = 0; i < size; i++) membersReached += reached[i]!;
-  return { from: input.from, to: input.to, occurrences, decisions, membersReached };
+  return { from: input.from, to: input.to, occurrences, decisions, membersReached, timings };
 }
 
 function repeatAllows(campaign: ResolvedCampaign, last: number, at: number, tz: string): boolean {

@@ -114,4 +114,6 @@ export interface Plan {
   decisions: MemberDecision[];
   /** Distinct members with at least one send. */
   membersReached: number;
+  /** Milliseconds spent per phase (candidates in DuckDB, the walk, rendering), for `npm run bench`. */
+  timings: Record<string, number>;
 }

@@ -42,7 +42,9 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
         range = { from: addDays(epochToZoned(due.fromMs, tz).date, -3), to: epochToZoned(at, tz).date };
       } else range = dateRange(opts, io.now(), tz, 30);
 
+      const t0 = performance.now();
       const members = await openMembers(opts, project, io);
+      const loadMs = Math.round(performance.now() - t0);
       if (!members) return done(1);
       try {
         const history = opts.at ? await readHistory(ws.root, project, io) : [];
@@ -60,6 +62,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
           onProgress: (d, t) => members.progress?.update("planning", d, t),
         });
         members.progress?.finish();
+        if (io.env.CHUDA_TIMING) io.err(`chuda-timing ${JSON.stringify({ load: loadMs, ...result.timings })}\n`);
         const summary = summarize(result, project, { members: members.count, rejected: members.rejected }, campaigns);
         if (opts.at) {
           summary.from = opts.at;
