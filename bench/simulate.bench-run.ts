@@ -42,7 +42,7 @@ for (const n of sizes) {
     const file = path.join(DATA, `members-${n}.csv`);
     if (!existsSync(file)) {
       const t0 = performance.now();
-      await execa(process.execPath, [BIN, "sample-members", "--count", String(n), "--seed", "42", "--out", file]);
+      await execa(process.execPath, [BIN, "sample-members", "--count", String(n), "--seed", "42", "--as-of", "2026-11-20", "--out", file]);
       figure(`generate ${n.toLocaleString("en-US")} members`, `${((performance.now() - t0) / 1000).toFixed(1)} s`, `${(statSync(file).size / 1e6).toFixed(0)} MB`);
     }
     const parse = await duckdbParseSeconds(file);
@@ -50,7 +50,7 @@ for (const n of sizes) {
     const t0 = performance.now();
     const r = await execa(process.execPath, [BIN, "simulate", "--members", file, "--from", "2026-12-01", "--to", "2026-12-30", "--json", ...CAMPAIGNS], {
       cwd: REPO,
-      env: { CI: "true", CHUDA_STATS: "1" },
+      env: { CI: "true", CHUDA_STATS: "1", CHUDA_TIMING: "1" },
       reject: false,
       maxBuffer: 1e9,
     });
@@ -58,6 +58,8 @@ for (const n of sizes) {
     if (r.exitCode !== 0) throw new Error(`simulate failed: ${r.stderr}`);
     const out = JSON.parse(r.stdout);
     const rss = /chuda-stats (\{.*\})/.exec(r.stderr);
+    const timing = /chuda-timing (\{.*\})/.exec(r.stderr);
+    if (timing) figure(`simulate phases (ms), ${n.toLocaleString("en-US")}`, timing[1]!);
     figure(`simulate 10 campaigns × 30 days, ${n.toLocaleString("en-US")}`, `${sim.toFixed(2)} s`, `ratio ${(sim / parse).toFixed(2)}× parse (target ≤ 1.5×); ${out.total.sends.toLocaleString("en-US")} sends`);
     if (rss) figure(`simulate peak memory, ${n.toLocaleString("en-US")}`, `${JSON.parse(rss[1]!).maxRssMB} MB`, "target < 4096 MB");
   });
