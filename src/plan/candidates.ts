@@ -46,7 +46,10 @@ export interface CandidateQuery {
 
 /**
  * Builds `cand_<n>`: columns occ (index into `occs`), rid (member row), held, chans (bit j = channel j reachable),
- * then `fields`. Sorted by occurrence, then the limit order (or member key).
+ * then `fields`. Sorted by occurrence (so that each occurrence is a contiguous, zone-map-pruned range), then —
+ * where the order inside an occurrence matters (limit, budget, member rows) — the limit order or member key.
+ * Without limit or budget the order inside an occurrence cannot change any decision: each member appears
+ * once per occurrence and caps are per member.
  */
 export async function buildCandidates(
   conn: DuckDBConnection,
@@ -57,6 +60,8 @@ export async function buildCandidates(
   exclude: IR | undefined,
   membersTable: string,
   fields: string[],
+  /** Keep members in a stable order inside each occurrence (member rows, limit, budget). */
+  memberOrder: boolean,
 ): Promise<CandidateQuery> {
   const table = `cand_${n}`;
   const occTable = `occ_${n}`;
@@ -99,7 +104,7 @@ export async function buildCandidates(
            CAST(${key} AS VARCHAR) AS mkey${cols.length ? ", " + cols.join(", ") : ""}
     FROM ${membersTable} m JOIN ${occTable} o ON ${join}
     WHERE ${where}
-    ORDER BY o.occ, ${order}`;
+    ORDER BY o.occ${memberOrder || campaign.limit || campaign.budget !== undefined ? `, ${order}` : ""}`;
   await conn.run(sql, params as never);
   return { table, fields };
 }

@@ -10,6 +10,7 @@ import type { Project } from "../project/types.js";
 import type { IR, ResolvedCampaign } from "../check/types.js";
 import type { Template } from "../content/types.js";
 import { plan } from "./plan.js";
+import { parseTemplate } from "../content/index.js";
 import type { MemberDecision, Plan } from "./types.js";
 
 const YAML = `
@@ -255,5 +256,36 @@ describe("the planner", () => {
       ],
     });
     expect(by(p, "A").map(brief)).toEqual(["x@2026-12-01:capped:policy.max"]);
+  });
+
+  it("prices SMS per segment of each member's text and counts broken content, the same with or without member rows", async () => {
+    const yaml = `sms:\n  sign: "示例广场"\n  code: "SMS_1"\n  body: "\${name}您好，您的会员积分即将到期，请在本月内到店使用，逾期将自动清零，感谢您对示例广场的支持。拒收请回复R"\n  params: { name: "{{name}}" }\n`;
+    const { template, diagnostics } = parseTemplate(yaml, "templates/points.yaml", "points");
+    expect(diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const local = new Map([["points", template]]);
+    const m = await table("m9", [
+      { id: "A", mobile: "13800000001", sms: true },
+      { id: "B", mobile: "13800000002", sms: true },
+      { id: "C", mobile: "13800000003", sms: true },
+    ]);
+    await conn.run(`UPDATE m9 SET name = CASE member_id WHEN 'A' THEN '王伟' WHEN 'B' THEN '${"长".repeat(30)}' ELSE '${"名".repeat(40)}' END`);
+    const c = campaign("points", { channels: ["sms"], template: "points", trigger: { kind: "once", date: "2026-12-01", time: 600 } });
+    const base = { project, campaigns: [c], exclude: excludeUnsub, templates: local, members: m, from: "2026-12-01", to: "2026-12-01" };
+    const rows = await plan({ ...base, memberRows: true });
+    const plain = await plan(base);
+    // 【示例广场】 + body: A fits one segment; B's 30-character name makes two; C's 40 makes two and breaks the 35-character parameter rule.
+    const segments = (name: string) => {
+      const n = [...`【示例广场】${name}您好，您的会员积分即将到期，请在本月内到店使用，逾期将自动清零，感谢您对示例广场的支持。拒收请回复R`].length;
+      return n <= 70 ? 1 : Math.ceil(n / 67);
+    };
+    const expected = 0.05 * (segments("王伟") + segments("长".repeat(30)) + segments("名".repeat(40)));
+    expect(segments("王伟")).toBe(1);
+    expect(segments("长".repeat(30))).toBe(2);
+    expect(rows.occurrences[0]!.funnel.cost).toBeCloseTo(expected, 9);
+    expect(plain.occurrences[0]!.funnel).toEqual(rows.occurrences[0]!.funnel);
+    const problems = (p: Plan) => p.occurrences[0]!.problems.map((x) => `${x.rule}:${x.members}`).sort();
+    expect(problems(plain)).toEqual(problems(rows));
+    expect(problems(plain).some((x) => x.startsWith("sms.param.length:1"))).toBe(true);
+    expect(rows.decisions.find((d) => d.member === "C")!.contentErrors?.length).toBeGreaterThan(0);
   });
 });

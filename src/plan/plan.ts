@@ -108,7 +108,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
       tables.push("");
       continue;
     }
-    const cq = await buildCandidates(conn, ci, campaigns[ci]!, perCampaign[ci]!, project, input.exclude, members.table, fieldLists[ci]!);
+    const cq = await buildCandidates(conn, ci, campaigns[ci]!, perCampaign[ci]!, project, input.exclude, members.table, fieldLists[ci]!, !!input.memberRows);
     tables.push(cq.table);
   }
 
@@ -374,9 +374,10 @@ async function settledCounts(conn: PlanInput["members"]["conn"], tables: string[
 }
 
 /**
- * Cost and content rules of a campaign's sends, rendering each distinct message once: the sends go back into
- * DuckDB, are grouped by occurrence, channel and the member fields the template reads, and each group is
- * rendered once and counted `n` times.
+ * Cost and content rules of a campaign's sends, rendering each distinct message once. The sends go back into
+ * DuckDB and are grouped by occurrence, channel and the member fields the template reads; only the distinct
+ * messages come back to be rendered. Counts per occurrence are then a small aggregate, and only messages that
+ * break a rule or cost other than the plain price (an SMS of several segments) are counted per occurrence.
  */
 async function renderSends(
   conn: PlanInput["members"]["conn"],
@@ -390,9 +391,12 @@ async function renderSends(
   render: boolean,
   byWork: Map<string, PlannedOccurrence>,
 ) {
-  const sendsTable = `plan_sends_${ci}`;
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${sendsTable} (occ INTEGER, rid INTEGER, ch INTEGER)`);
-  const appender = await conn.createAppender(sendsTable);
+  const sends = `plan_sends_${ci}`;
+  const groups = `plan_groups_${ci}`;
+  const tuples = `plan_tuples_${ci}`;
+  const special = `plan_special_${ci}`;
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${sends} (occ INTEGER, rid INTEGER, ch INTEGER)`);
+  const appender = await conn.createAppender(sends);
   for (let i = 0; i < log.length; i++) {
     const [occ, rid, ch] = log.at(i);
     appender.appendInteger(occ);
@@ -403,45 +407,65 @@ async function renderSends(
   appender.closeSync();
   const template = templates.get(campaign.template);
   const read = render && template ? fields.filter((f) => template.variables.some((v) => v.name === f)) : [];
-  const cols = read.map((f) => `c.${q("f_" + f)}`);
-  const result = await conn.stream(
-    `SELECT s.occ, s.ch, CAST(count(*) AS INTEGER) AS n${cols.length ? ", " + cols.join(", ") : ""}
-     FROM ${sendsTable} s JOIN ${table} c ON c.occ = s.occ AND c.rid = s.rid
+  const vcols = read.map((_, j) => `v${j}`);
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE ${groups} AS
+     SELECT s.occ, s.ch${read.map((f, j) => `, c.${q("f_" + f)} AS v${j}`).join("")}, CAST(count(*) AS INTEGER) AS n
+     FROM ${sends} s JOIN ${table} c ON c.occ = s.occ AND c.rid = s.rid
      GROUP BY ALL`,
   );
-  const cache = new Map<string, RenderResult>();
+  // The plain price of every send.
+  const plain = (ch: number) => unitPrice(project, campaign.channels[ch]!);
+  const counts = await conn.runAndReadAll(`SELECT occ, ch, CAST(sum(n) AS INTEGER) FROM ${groups} GROUP BY ALL`);
+  for (const [occ, ch, n] of counts.getRows() as [number, number, number][]) byWork.get(`${ci}|${occ}`)!.funnel.cost += plain(ch) * n;
+
+  // Each distinct message, rendered once.
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE ${tuples} AS SELECT CAST(row_number() OVER () AS INTEGER) AS tid, * FROM (SELECT DISTINCT ch${vcols.map((v) => `, ${v}`).join("")} FROM ${groups})`,
+  );
+  const results = new Map<number, RenderResult & { channel: string }>();
+  const result = await conn.stream(`SELECT tid, ch${vcols.map((v) => `, ${v}`).join("")} FROM ${tuples}`);
   for (;;) {
     const chunk = await result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) break;
-    const occ = chunk.getColumnValues(0) as number[];
+    const tid = chunk.getColumnValues(0) as number[];
     const ch = chunk.getColumnValues(1) as number[];
-    const n = chunk.getColumnValues(2) as number[];
-    const values = read.map((_, j) => chunk.getColumnValues(3 + j) as unknown[]);
+    const values = read.map((_, j) => chunk.getColumnValues(2 + j) as unknown[]);
     for (let r = 0; r < chunk.rowCount; r++) {
       const channel = campaign.channels[ch[r]!]!;
-      const po = byWork.get(`${ci}|${occ[r]}`)!;
-      let key = channel;
-      for (const col of values) key += "\u0001" + String(col[r] ?? "\u0002");
-      let rendered = cache.get(key);
-      if (!rendered) {
-        if (render) {
-          const vars: Record<string, unknown> = { ...campaign.with };
-          read.forEach((f, j) => {
-            const v = values[j]![r];
-            if (v !== null && v !== undefined) vars[f] = v;
-          });
-          rendered = renderFor(template, project, channel, vars);
-        } else rendered = { cost: unitPrice(project, channel), problems: [] };
-        if (cache.size > 1_000_000) cache.clear();
-        cache.set(key, rendered);
-      }
-      po.funnel.cost += rendered.cost * n[r]!;
-      for (const p of rendered.problems) {
-        const e = po.problems.find((x) => x.channel === channel && x.rule === p.rule && x.field === p.field);
-        if (e) e.members += n[r]!;
-        else po.problems.push({ channel, ...p, members: n[r]! });
-      }
+      const vars: Record<string, unknown> = { ...campaign.with };
+      read.forEach((f, j) => {
+        const v = values[j]![r];
+        if (v !== null && v !== undefined) vars[f] = v;
+      });
+      const rendered = render ? renderFor(template, project, channel, vars) : { cost: plain(ch[r]!), problems: [] };
+      // Only messages that differ from the plain case need counting per occurrence.
+      if (rendered.problems.length || Math.abs(rendered.cost - plain(ch[r]!)) > 1e-12) results.set(tid[r]!, { ...rendered, channel });
     }
   }
-  await conn.run(`DROP TABLE ${sendsTable}`);
+  if (results.size) {
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${special} (tid INTEGER)`);
+    const a = await conn.createAppender(special);
+    for (const t of results.keys()) {
+      a.appendInteger(t);
+      a.endRow();
+    }
+    a.closeSync();
+    const match = ["g.ch = t.ch", ...vcols.map((v) => `g.${v} IS NOT DISTINCT FROM t.${v}`)].join(" AND ");
+    const perOcc = await conn.runAndReadAll(
+      `SELECT g.occ, t.tid, CAST(sum(g.n) AS INTEGER) FROM ${groups} g JOIN ${tuples} t ON ${match} WHERE t.tid IN (SELECT tid FROM ${special}) GROUP BY ALL`,
+    );
+    for (const [occ, tid, n] of perOcc.getRows() as [number, number, number][]) {
+      const r = results.get(tid)!;
+      const po = byWork.get(`${ci}|${occ}`)!;
+      po.funnel.cost += (r.cost - unitPrice(project, r.channel)) * n;
+      for (const p of r.problems) {
+        const e = po.problems.find((x) => x.channel === r.channel && x.rule === p.rule && x.field === p.field);
+        if (e) e.members += n;
+        else po.problems.push({ channel: r.channel, ...p, members: n });
+      }
+    }
+    await conn.run(`DROP TABLE ${special}`);
+  }
+  for (const t of [sends, groups, tuples]) await conn.run(`DROP TABLE ${t}`);
 }

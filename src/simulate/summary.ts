@@ -36,6 +36,8 @@ export interface SimulationSummary {
 }
 
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
+/** Keys in a stable order, so that the JSON does not depend on the order members were read. */
+const sorted = <T>(o: Record<string, T>): Record<string, T> => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
 export function summarize(plan: Plan, project: Project, snapshot: { members: number; rejected: number }, campaigns: ResolvedCampaign[]): SimulationSummary {
   const byName = new Map<string, CampaignSummary & { rawDelivered: number; rawOpened: number; rawConverted: number; rawCost: number }>();
@@ -96,6 +98,9 @@ export function summarize(plan: Plan, project: Project, snapshot: { members: num
   }
   const rows = [...byName.values()].map(({ rawDelivered, rawOpened, rawConverted, rawCost, ...s }) => ({
     ...s,
+    by_channel: sorted(s.by_channel),
+    capped_by: sorted(s.capped_by),
+    problems: s.problems.sort((a, b) => (a.channel + a.rule + a.field < b.channel + b.rule + b.field ? -1 : 1)),
     estimated: { delivered: round(rawDelivered, 1), opened: round(rawOpened, 1), converted: round(rawConverted, 1), cost: round(rawCost) },
   }));
   rows.sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -106,6 +111,7 @@ export function summarize(plan: Plan, project: Project, snapshot: { members: num
     for (const [ch, n] of Object.entries(c.by_channel)) total.by_channel[ch] = (total.by_channel[ch] ?? 0) + n;
   }
   total.cost = round(total.cost);
+  total.by_channel = sorted(total.by_channel);
   return {
     members: snapshot.members,
     rejected: snapshot.rejected,
@@ -113,6 +119,6 @@ export function summarize(plan: Plan, project: Project, snapshot: { members: num
     to: plan.to,
     campaigns: rows,
     total,
-    days: [...days.values()].sort((a, b) => (a.date < b.date ? -1 : 1)).map((d) => ({ ...d, cost: round(d.cost) })),
+    days: [...days.values()].sort((a, b) => (a.date < b.date ? -1 : 1)).map((d) => ({ ...d, by_channel: sorted(d.by_channel), cost: round(d.cost) })),
   };
 }
