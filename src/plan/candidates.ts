@@ -81,9 +81,14 @@ export async function buildCandidates(
     where += ` AND NOT COALESCE((${ex.sql}), FALSE)`;
     params.push(...ex.params);
   }
-  let join = "TRUE";
+  let from = `${membersTable} m JOIN ${occTable} o ON TRUE`;
   const t = campaign.trigger;
-  if (t.kind === "member_date") join = memberDateJoin(t, project);
+  if (t.kind === "member_date") {
+    const years: [number, number] = occs.length ? [Number(occs[0]!.date.slice(0, 4)) - 1, Number(occs[occs.length - 1]!.date.slice(0, 4)) + 1] : [0, -1];
+    const j = memberDateJoin(t, years);
+    from = `${membersTable} m${j.yearsFrom} JOIN ${occTable} o ON ${j.on}`;
+    if (j.where) where += ` AND ${j.where}`;
+  }
   if (campaign.active) where += ` AND o.day BETWEEN DATE '${campaign.active.from}' AND DATE '${campaign.active.to}'`;
   const key = `m.${q(schema.key)}`;
   const holdoutBasis = 10000;
@@ -102,15 +107,18 @@ export async function buildCandidates(
   const sql = `CREATE OR REPLACE TEMP TABLE ${table} AS
     SELECT o.occ AS occ, CAST(m.rowid AS INTEGER) AS rid, ${held} AS held, CAST(${chans} AS INTEGER) AS chans,
            CAST(${key} AS VARCHAR) AS mkey${cols.length ? ", " + cols.join(", ") : ""}
-    FROM ${membersTable} m JOIN ${occTable} o ON ${join}
+    FROM ${from}
     WHERE ${where}
     ORDER BY o.occ${memberOrder || campaign.limit || campaign.budget !== undefined ? `, ${order}` : ""}`;
   await conn.run(sql, params as never);
   return { table, fields };
 }
 
-/** The member's own date, shifted by the trigger offset, must be the occurrence day. */
-function memberDateJoin(t: Extract<ResolvedCampaign["trigger"], { kind: "member_date" }>, project: Project): string {
+/**
+ * The member's own date, shifted by the trigger offset, must be the occurrence day — as an equality, so DuckDB
+ * joins by hash instead of testing every member against every day.
+ */
+function memberDateJoin(t: Extract<ResolvedCampaign["trigger"], { kind: "member_date" }>, years: [number, number]): { yearsFrom: string; on: string; where?: string } {
   const f = `CAST(m.${q(t.field)} AS DATE)`;
   // Offset applied to the member date gives the firing day: `3 days after x` fires on x + 3 days.
   // Hour and minute offsets move the firing moment (date at `time`), which may carry into another day.
@@ -118,13 +126,16 @@ function memberDateJoin(t: Extract<ResolvedCampaign["trigger"], { kind: "member_
   const sub = t.offset && (t.offset.unit === "hour" || t.offset.unit === "minute");
   const shift = t.offset ? ` ${sign} INTERVAL ${Math.trunc(t.offset.amount)} ${t.offset.unit.toUpperCase()}` : "";
   const fires = (date: string) => (sub ? `CAST(CAST(${date} AS TIMESTAMP) + INTERVAL ${t.time} MINUTE${shift} AS DATE)` : `CAST(${date}${shift} AS DATE)`);
-  if (!t.anniversary) return `${fires(f)} = o.day`;
-  // Anniversary: the yearly return of the member date in the occurrence's year (29 Feb → 28 Feb in common years),
-  // shifted by the offset; the first anniversary is a year after the date itself. The un-shifted anniversary may
-  // fall in the neighbouring year, so try y-1, y, y+1.
-  void project;
-  const anniv = (yearExpr: string) =>
-    `make_date(${yearExpr}, month(${f}), CASE WHEN month(${f}) = 2 AND day(${f}) = 29 AND NOT (((${yearExpr}) % 4 = 0 AND (${yearExpr}) % 100 <> 0) OR (${yearExpr}) % 400 = 0) THEN 28 ELSE day(${f}) END)`;
-  const y = "year(o.day)";
-  return `(${f} IS NOT NULL AND (${[`${y} - 1`, y, `${y} + 1`].map((ye) => `(${ye} > year(${f}) AND ${fires(anniv(ye))} = o.day)`).join(" OR ")}))`;
+  if (!t.anniversary) return { yearsFrom: "", on: `${fires(f)} = o.day` };
+  // Anniversary: the yearly return of the member date (29 Feb → 28 Feb in common years), shifted by the offset,
+  // for each year around the range (an offset can move it across New Year); the first anniversary is a year
+  // after the date itself.
+  const yr = "yy.y";
+  const leap = `((${yr} % 4 = 0 AND ${yr} % 100 <> 0) OR ${yr} % 400 = 0)`;
+  const anniv = `make_date(${yr}, month(${f}), CASE WHEN month(${f}) = 2 AND day(${f}) = 29 AND NOT ${leap} THEN 28 ELSE day(${f}) END)`;
+  return {
+    yearsFrom: ` CROSS JOIN (SELECT CAST(unnest(range(${years[0]}, ${years[1] + 1})) AS INTEGER) AS y) yy`,
+    on: `${fires(anniv)} = o.day`,
+    where: `${f} IS NOT NULL AND ${yr} > year(${f})`,
+  };
 }

@@ -288,4 +288,31 @@ describe("the planner", () => {
     expect(problems(plain).some((x) => x.startsWith("sms.param.length:1"))).toBe(true);
     expect(rows.decisions.find((d) => d.member === "C")!.contentErrors?.length).toBeGreaterThan(0);
   });
+
+  it("anniversaries: 29 February falls on 28 February in common years, and the first is a year after the date", async () => {
+    await conn.run(`CREATE OR REPLACE TABLE m10 (member_id VARCHAR, mobile VARCHAR, sms_ok BOOLEAN, unsubscribed BOOLEAN, birthday DATE)`);
+    await conn.run(`INSERT INTO m10 VALUES ('LEAP', '13800000001', true, false, DATE '2000-02-29'), ('MAR1', '13800000002', true, false, DATE '1990-03-01'), ('NEW', '13800000003', true, false, DATE '2027-02-28')`);
+    const yaml = YAML.replace("    unsubscribed: bool", "    unsubscribed: bool\n    birthday: date");
+    const p2 = parseProject(yaml, "/p/chuda.yaml", "/p").project!;
+    const c = campaign("bday", { channels: ["sms"], trigger: { kind: "member_date", field: "birthday", fieldType: "date", anniversary: true, time: 600 } });
+    const run2 = (from: string, to: string) =>
+      plan({ project: { ...p2, policy: { ...p2.policy, max: [] } }, campaigns: [c], exclude: excludeUnsub, templates, members: { conn, table: "m10", count: 3 }, from, to, memberRows: true, render: false });
+    const common = await run2("2027-02-27", "2027-03-01");
+    expect(common.decisions.map((d) => `${d.member}@${d.occurrence.slice(0, 10)}`)).toEqual(["LEAP@2027-02-28", "MAR1@2027-03-01"]);
+    const leap = await run2("2028-02-27", "2028-03-01");
+    expect(leap.decisions.map((d) => `${d.member}@${d.occurrence.slice(0, 10)}`)).toEqual(["NEW@2028-02-28", "LEAP@2028-02-29", "MAR1@2028-03-01"]);
+    // With an offset: three days before each anniversary.
+    const dec = await plan({
+      project: { ...p2, policy: { ...p2.policy, max: [] } },
+      campaigns: [campaign("early", { channels: ["sms"], trigger: { kind: "member_date", field: "birthday", fieldType: "date", anniversary: true, offset: { amount: 3, unit: "day", direction: "before" }, time: 600 } })],
+      exclude: excludeUnsub,
+      templates,
+      members: { conn, table: "m10", count: 3 },
+      from: "2027-02-24",
+      to: "2027-02-27",
+      memberRows: true,
+      render: false,
+    });
+    expect(dec.decisions.map((d) => `${d.member}@${d.occurrence.slice(0, 10)}`)).toEqual(["LEAP@2027-02-25", "MAR1@2027-02-26"]);
+  });
 });

@@ -11,7 +11,7 @@ import { epochToZoned, zonedToEpoch } from "../calendar/time.js";
 import type { RenderedContent, Template } from "../content/types.js";
 import { renderContent, smsSegments } from "../content/index.js";
 import { BUILTIN_DRIVERS, DRIVER_CONTENT_KIND, type BuiltinDriver, type ContentKind, type Project } from "../project/types.js";
-import { buildCandidates, q } from "./candidates.js";
+import { buildCandidates, q, readableColumn } from "./candidates.js";
 import { periodClock, RuleSet } from "./caps.js";
 import { deferSendTime } from "./defer.js";
 import type { ContentProblemCount, Funnel, MemberDecision, Plan, PlanInput, PlannedOccurrence, SkipReason } from "./types.js";
@@ -108,8 +108,12 @@ export async function plan(input: PlanInput): Promise<Plan> {
       tables.push("");
       continue;
     }
-    const cq = await buildCandidates(conn, ci, campaigns[ci]!, perCampaign[ci]!, project, input.exclude, members.table, fieldLists[ci]!, !!input.memberRows);
+    // Field values are carried in the candidates only where the walk renders inline; otherwise renderSends
+    // reads them from the member table for the sends alone.
+    const carry = input.memberRows || campaigns[ci]!.budget !== undefined ? fieldLists[ci]! : [];
+    const cq = await buildCandidates(conn, ci, campaigns[ci]!, perCampaign[ci]!, project, input.exclude, members.table, carry, !!input.memberRows);
     tables.push(cq.table);
+    if (process.env.CHUDA_TIMING) lap(`candidates:${campaigns[ci]!.name}`);
   }
 
   lap("candidates");
@@ -277,7 +281,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
   lap("walk");
   for (let ci = 0; ci < campaigns.length; ci++) {
     if (inline[ci] || !sendLog[ci]!.length) continue;
-    await renderSends(conn, ci, tables[ci]!, sendLog[ci]!, campaigns[ci]!, fieldLists[ci]!, templates, project, render, byWork);
+    await renderSends(conn, ci, members.table, sendLog[ci]!, campaigns[ci]!, fieldLists[ci]!, templates, project, render, byWork);
   }
   for (const po of occurrences) po.funnel.cost = Math.round(po.funnel.cost * 1e6) / 1e6;
   lap("render");
@@ -382,7 +386,7 @@ async function settledCounts(conn: PlanInput["members"]["conn"], tables: string[
 async function renderSends(
   conn: PlanInput["members"]["conn"],
   ci: number,
-  table: string,
+  membersTable: string,
   log: SendLog,
   campaign: ResolvedCampaign,
   fields: string[],
@@ -410,8 +414,8 @@ async function renderSends(
   const vcols = read.map((_, j) => `v${j}`);
   await conn.run(
     `CREATE OR REPLACE TEMP TABLE ${groups} AS
-     SELECT s.occ, s.ch${read.map((f, j) => `, c.${q("f_" + f)} AS v${j}`).join("")}, CAST(count(*) AS INTEGER) AS n
-     FROM ${sends} s JOIN ${table} c ON c.occ = s.occ AND c.rid = s.rid
+     SELECT s.occ, s.ch${read.map((f, j) => `, ${readableColumn(f, project.members.fields.get(f)!)} AS v${j}`).join("")}, CAST(count(*) AS INTEGER) AS n
+     FROM ${sends} s ${read.length ? `JOIN ${membersTable} m ON m.rowid = s.rid` : ""}
      GROUP BY ALL`,
   );
   // The plain price of every send.
