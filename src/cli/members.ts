@@ -30,7 +30,7 @@ export interface OpenedMembers {
 export async function openMembers(opts: MembersOptions, project: Project, io: Io): Promise<OpenedMembers | undefined> {
   const file = path.resolve(io.cwd, opts.members);
   const label = path.relative(io.cwd, file) || opts.members;
-  const progress = io.interactive && !opts.quiet ? startProgress("chuda") : undefined;
+  const progress = io.interactive && !opts.quiet ? startProgress("chuda", { color: io.color }) : undefined;
   const opened = await openSnapshot(file, project, {
     encoding: opts.encoding ?? "auto",
     strict: opts.strict,
@@ -46,7 +46,10 @@ export async function openMembers(opts: MembersOptions, project: Project, io: Io
   }
   progress?.update("loading members", 1000, 1000, `${snap.count.toLocaleString("en-US")} members`);
   if (snap.diagnostics.length && !opts.quiet) {
-    io.err(renderPretty(snap.diagnostics, { sources: new Map(), files: 1, color: io.color, version: VERSION }).replace(/\n[^\n]*files? checked[^\n]*\n$/, "\n"));
+    const text = renderPretty(snap.diagnostics, { sources: new Map(), files: 1, color: io.color, version: VERSION }).replace(/\n[^\n]*files? checked[^\n]*\n$/, "\n");
+    // While the bars are live, the diagnostics go above them instead of tearing them.
+    if (progress) progress.log(text);
+    else io.err(text);
   }
   const errors = opts.strict && snap.diagnostics.some((d) => d.severity === "error");
   if (errors) {

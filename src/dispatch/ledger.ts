@@ -75,8 +75,12 @@ CREATE TABLE IF NOT EXISTS sends (
   first_attempt_at INTEGER,
   updated_at INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS sends_state ON sends (state, channel);
+-- Partial indexes: only rows in the two working states are indexed, so a state change touches a small, hot part of
+-- an index instead of an index over every send ever made (the old sends_state index is dropped below).
+CREATE INDEX IF NOT EXISTS sends_due ON sends (channel, send_at) WHERE state = 'planned';
+CREATE INDEX IF NOT EXISTS sends_in_flight ON sends (channel) WHERE state = 'in_flight';
 CREATE INDEX IF NOT EXISTS sends_member ON sends (member);
+DROP INDEX IF EXISTS sends_state;
 CREATE TABLE IF NOT EXISTS tokens (
   key TEXT PRIMARY KEY,
   token TEXT NOT NULL,
@@ -84,31 +88,90 @@ CREATE TABLE IF NOT EXISTS tokens (
 );
 `;
 
+/** A send row as the plan records it (the columns a run fills in later start empty). */
+export type SendInsert = Omit<SendRow, "attempts" | "provider_id" | "error_code" | "error_message" | "not_before" | "first_attempt_at">;
+
+/** What a run reads of a due send: only the columns a provider call needs. `id` is the row's rowid. */
+export interface DueSend {
+  id: number;
+  key: string;
+  campaign: string;
+  occurrence: string;
+  member: string;
+  channel: string;
+  address: string | null;
+  sender: string | null;
+  content: string | null;
+  attempts: number;
+  first_attempt_at: number | null;
+}
+
+/** The result of one send. Rows are found by `id` (rowid) when given, else by `key`. */
+export interface SendResult {
+  id?: number;
+  key: string;
+  state: SendState;
+  provider_id?: string | null;
+  error_code?: string | null;
+  error_message?: string | null;
+  not_before?: number | null;
+}
+
+interface PendingMark {
+  ids: number[];
+  runId: number;
+  now: number;
+  ok: Set<number>;
+  resolve: (ok: Set<number>) => void;
+  reject: (e: unknown) => void;
+}
+
 export class Ledger {
   readonly db: Database.Database;
   private readonly stmts;
+  /** Group commit: in-flight marks and results queued by concurrent workers, written by the next `flush`. */
+  private marks: PendingMark[] = [];
+  private results: { r: SendResult; now: number }[] = [];
+  private inserts: SendInsert[] = [];
+  private flushScheduled = false;
+  private writeError: unknown;
 
   constructor(file: string) {
     if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
-    // FULL: a send marked in-flight is on disk before the provider call leaves the process.
+    // FULL: every commit syncs the WAL, so a send marked in flight is on disk (power loss included) before its
+    // provider call leaves the process. Kept for all commits: group commit (below) makes them few.
     this.db.pragma("synchronous = FULL");
     this.db.pragma("busy_timeout = 5000");
+    // A larger page cache and fewer checkpoints while a run writes: each checkpoint syncs the database file.
+    this.db.pragma("cache_size = -32768");
+    this.db.pragma("wal_autocheckpoint = 4000");
+    this.db.pragma("temp_store = MEMORY");
     this.db.exec(SCHEMA);
+    const db = this.db;
     this.stmts = {
-      insertSend: this.db.prepare(
+      insertSend: db.prepare(
         `INSERT OR IGNORE INTO sends (key, campaign, occurrence, member, channel, state, send_at, address, sender, content, fallbacks, vars, run_id, updated_at)
-         VALUES (@key, @campaign, @occurrence, @member, @channel, @state, @send_at, @address, @sender, @content, @fallbacks, @vars, @run_id, @updated_at)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      insertOcc: this.db.prepare(`INSERT OR IGNORE INTO occurrences (campaign, occurrence, send_at, run_id, audience) VALUES (?, ?, ?, ?, ?)`),
-      setState: this.db.prepare(`UPDATE sends SET state = ?, updated_at = ? WHERE key = ?`),
-      markInFlight: this.db.prepare(
-        `UPDATE sends SET state = 'in_flight', attempts = attempts + 1, run_id = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? WHERE key = ? AND state = 'planned'`,
+      insertOcc: db.prepare(`INSERT OR IGNORE INTO occurrences (campaign, occurrence, send_at, run_id, audience) VALUES (?, ?, ?, ?, ?)`),
+      markInFlight: db.prepare(
+        `UPDATE sends SET state = 'in_flight', attempts = attempts + 1, run_id = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? WHERE rowid = ? AND state = 'planned'`,
       ),
-      finish: this.db.prepare(
-        `UPDATE sends SET state = @state, provider_id = COALESCE(@provider_id, provider_id), error_code = @error_code, error_message = @error_message, not_before = @not_before, updated_at = @updated_at WHERE key = @key`,
+      finishById: db.prepare(
+        `UPDATE sends SET state = ?, provider_id = COALESCE(?, provider_id), error_code = ?, error_message = ?, not_before = ?, updated_at = ? WHERE rowid = ?`,
       ),
+      finishByKey: db.prepare(
+        `UPDATE sends SET state = ?, provider_id = COALESCE(?, provider_id), error_code = ?, error_message = ?, not_before = ?, updated_at = ? WHERE key = ?`,
+      ),
+      due: db.prepare(
+        `SELECT rowid AS id, key, campaign, occurrence, member, channel, address, sender, content, attempts, first_attempt_at FROM sends
+         WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) ORDER BY send_at, rowid LIMIT ?`,
+      ),
+      hasDue: db.prepare(`SELECT 1 FROM sends WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) LIMIT 1`),
+      byId: db.prepare(`SELECT * FROM sends WHERE rowid = ?`),
+      plannedCount: db.prepare(`SELECT COUNT(*) AS n FROM sends WHERE state = 'planned'`),
     };
   }
 
@@ -118,6 +181,7 @@ export class Ledger {
   }
 
   finishRun(id: number, now: number, status: string, summary: unknown): void {
+    this.flush();
     this.db.prepare(`UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?`).run(now, status, JSON.stringify(summary), id);
   }
 
@@ -129,43 +193,73 @@ export class Ledger {
 
   /** Sends that count against caps, quotas and repeat: everything committed to, not what failed. */
   history(): HistorySend[] {
+    this.flush();
     const rows = this.db
       .prepare(`SELECT member, campaign, channel, send_at AS at FROM sends WHERE state IN ('planned','in_flight','sent','queued','unknown') ORDER BY send_at`)
       .all() as HistorySend[];
     return rows;
   }
 
-  /** Records a whole plan (its occurrences and every send and held-out member) in one transaction. */
-  recordPlan(occurrences: { campaign: string; occurrence: string; sendAt: number; audience: number }[], sends: Omit<SendRow, "attempts" | "provider_id" | "error_code" | "error_message" | "not_before" | "first_attempt_at">[], runId: number): void {
-    const tx = this.db.transaction(() => {
-      for (const o of occurrences) this.stmts.insertOcc.run(o.campaign, o.occurrence, o.sendAt, runId, o.audience);
-      for (const s of sends) this.stmts.insertSend.run(s);
-    });
-    tx();
+  private insert(s: SendInsert): void {
+    this.stmts.insertSend.run(s.key, s.campaign, s.occurrence, s.member, s.channel, s.state, s.send_at, s.address, s.sender, s.content, s.fallbacks, s.vars, s.run_id, s.updated_at);
   }
 
-  insertSends(sends: Omit<SendRow, "attempts" | "provider_id" | "error_code" | "error_message" | "not_before" | "first_attempt_at">[]): void {
+  private apply(r: SendResult, now: number): void {
+    const args = [r.state, r.provider_id ?? null, r.error_code ?? null, r.error_message ?? null, r.not_before ?? null, now] as const;
+    if (r.id !== undefined) this.stmts.finishById.run(...args, r.id);
+    else this.stmts.finishByKey.run(...args, r.key);
+  }
+
+  /** Records a whole plan (its occurrences and every send and held-out member) in one transaction. */
+  recordPlan(occurrences: { campaign: string; occurrence: string; sendAt: number; audience: number }[], sends: SendInsert[], runId: number): void {
+    this.flush();
     this.db.transaction(() => {
-      for (const s of sends) this.stmts.insertSend.run(s);
+      for (const o of occurrences) this.stmts.insertOcc.run(o.campaign, o.occurrence, o.sendAt, runId, o.audience);
+      for (const s of sends) this.insert(s);
+    })();
+  }
+
+  insertSends(sends: SendInsert[]): void {
+    this.flush();
+    this.db.transaction(() => {
+      for (const s of sends) this.insert(s);
     })();
   }
 
   /**
    * Planned sends of a channel whose send time is at or before `until` (the run's moment, `--at`) and whose
-   * backoff (`not_before`) has passed at `now` (the wall clock), in send-time order.
+   * backoff (`not_before`) has passed at `now` (the wall clock), in send-time order. Writes still queued are
+   * committed first, so what this returns is what the ledger holds.
    */
-  due(channel: string, until: number, now: number, limit: number): SendRow[] {
-    return this.db
-      .prepare(`SELECT * FROM sends WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) ORDER BY send_at, key LIMIT ?`)
-      .all(channel, until, now, limit) as SendRow[];
+  due(channel: string, until: number, now: number, limit: number): DueSend[] {
+    this.flush();
+    return this.stmts.due.all(channel, until, now, limit) as DueSend[];
+  }
+
+  /** Whether `due` would return anything. */
+  hasDue(channel: string, until: number, now: number): boolean {
+    this.flush();
+    return this.stmts.hasDue.get(channel, until, now) !== undefined;
+  }
+
+  /** The whole row of a send (for a fallback after a permanent failure: its `fallbacks` and `vars`). */
+  row(id: number): SendRow | undefined {
+    return this.stmts.byId.get(id) as SendRow | undefined;
+  }
+
+  plannedCount(): number {
+    this.flush();
+    return (this.stmts.plannedCount.get() as { n: number }).n;
   }
 
   dueChannels(now: number): string[] {
+    this.flush();
     return (this.db.prepare(`SELECT DISTINCT channel FROM sends WHERE state = 'planned' AND send_at <= ?`).all(now) as { channel: string }[]).map((r) => r.channel);
   }
 
   /** Earliest not_before among planned sends due by `until`, of one channel if given (for waiting on deferrals within a run). */
   nextNotBefore(until: number, channel?: string): number | undefined {
+    this.flush();
     const r = (
       channel === undefined
         ? this.db.prepare(`SELECT MIN(not_before) AS t FROM sends WHERE state = 'planned' AND send_at <= ? AND not_before IS NOT NULL`).get(until)
@@ -174,48 +268,113 @@ export class Ledger {
     return r.t ?? undefined;
   }
 
-  /** Marks a batch in flight in one durable transaction; returns the keys that were still planned. */
+  /** Marks sends in flight (by key) in one durable transaction; returns the keys that were still planned. */
   markInFlight(keys: string[], runId: number, now: number): Set<string> {
+    const ids = new Map<number, string>();
+    const find = this.db.prepare(`SELECT rowid AS id FROM sends WHERE key = ?`);
+    for (const k of keys) {
+      const r = find.get(k) as { id: number } | undefined;
+      if (r) ids.set(r.id, k);
+    }
     const ok = new Set<string>();
+    this.flush();
     this.db.transaction(() => {
-      for (const k of keys) if (this.stmts.markInFlight.run(runId, now, now, k).changes) ok.add(k);
+      for (const [id, k] of ids) if (this.stmts.markInFlight.run(runId, now, now, id).changes) ok.add(k);
     })();
     return ok;
   }
 
   /**
-   * Records a batch's results, and the fallback sends they open, in one transaction: a crash cannot leave a member
+   * Group commit. Queues an in-flight mark of the sends `ids` (rowids); resolves, with the ids that were still
+   * planned, once the mark is durable. Marks and results queued by every worker within one turn of the event loop
+   * are written by one transaction (one WAL sync) instead of one each. A provider call may be made only after this
+   * resolves: that is the crash-safety protocol (a key is durably in flight before its call leaves the process).
+   */
+  markInFlightQueued(ids: number[], runId: number, now: number): Promise<Set<number>> {
+    if (this.writeError !== undefined) return Promise.reject(this.writeError);
+    return new Promise((resolve, reject) => {
+      this.marks.push({ ids, runId, now, ok: new Set(), resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /**
+   * Queues a batch's results and the fallback sends they open: they are committed together by the next flush (with
+   * the marks of other batches), in one transaction, so a crash cannot leave a member failed on one channel without
+   * the send on the next. Until then the rows stay `in_flight`: a crash before the flush leaves them to
+   * reconciliation (or `unknown`), never to a second send.
+   */
+  queueFinish(results: SendResult[], now: number, inserts: SendInsert[] = []): void {
+    if (this.writeError !== undefined) throw this.writeError;
+    for (const r of results) this.results.push({ r, now });
+    for (const s of inserts) this.inserts.push(s);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      try {
+        this.flush();
+      } catch {
+        /* kept in writeError: rethrown by the next call that writes or flushes */
+      }
+    });
+  }
+
+  /** Commits everything queued (results and fallback inserts first, then in-flight marks) in one transaction. */
+  flush(): void {
+    if (this.writeError !== undefined) throw this.writeError;
+    if (!this.marks.length && !this.results.length && !this.inserts.length) return;
+    const marks = this.marks;
+    const results = this.results;
+    const inserts = this.inserts;
+    this.marks = [];
+    this.results = [];
+    this.inserts = [];
+    try {
+      this.db.transaction(() => {
+        for (const s of inserts) this.insert(s);
+        for (const { r, now } of results) this.apply(r, now);
+        for (const m of marks) {
+          m.ok.clear();
+          for (const id of m.ids) if (this.stmts.markInFlight.run(m.runId, m.now, m.now, id).changes) m.ok.add(id);
+        }
+      })();
+    } catch (e) {
+      this.writeError = e;
+      for (const m of marks) m.reject(e);
+      throw e;
+    }
+    for (const m of marks) m.resolve(m.ok);
+  }
+
+  /**
+   * Records results, and the fallback sends they open, in one transaction: a crash cannot leave a member
    * failed on one channel without the send on the next.
    */
-  finish(
-    results: { key: string; state: SendState; provider_id?: string | null; error_code?: string | null; error_message?: string | null; not_before?: number | null }[],
-    now: number,
-    inserts: Omit<SendRow, "attempts" | "provider_id" | "error_code" | "error_message" | "not_before" | "first_attempt_at">[] = [],
-  ): void {
+  finish(results: SendResult[], now: number, inserts: SendInsert[] = []): void {
+    this.flush();
     this.db.transaction(() => {
-      for (const s of inserts) this.stmts.insertSend.run(s);
-      for (const r of results)
-        this.stmts.finish.run({
-          key: r.key,
-          state: r.state,
-          provider_id: r.provider_id ?? null,
-          error_code: r.error_code ?? null,
-          error_message: r.error_message ?? null,
-          not_before: r.not_before ?? null,
-          updated_at: now,
-        });
+      for (const s of inserts) this.insert(s);
+      for (const r of results) this.apply(r, now);
     })();
   }
 
   inFlight(): SendRow[] {
+    this.flush();
     return this.db.prepare(`SELECT * FROM sends WHERE state = 'in_flight' ORDER BY channel, key`).all() as SendRow[];
   }
 
   get(key: string): SendRow | undefined {
+    this.flush();
     return this.db.prepare(`SELECT * FROM sends WHERE key = ?`).get(key) as SendRow | undefined;
   }
 
   counts(): { campaign: string; channel: string; state: SendState; n: number }[] {
+    this.flush();
     return this.db.prepare(`SELECT campaign, channel, state, COUNT(*) AS n FROM sends GROUP BY campaign, channel, state ORDER BY campaign, channel, state`).all() as never;
   }
 
@@ -224,10 +383,12 @@ export class Ledger {
   }
 
   unknownSends(limit = 50): SendRow[] {
+    this.flush();
     return this.db.prepare(`SELECT * FROM sends WHERE state = 'unknown' ORDER BY send_at, key LIMIT ?`).all(limit) as SendRow[];
   }
 
   failuresByCode(): { channel: string; error_code: string; n: number }[] {
+    this.flush();
     return this.db.prepare(`SELECT channel, error_code, COUNT(*) AS n FROM sends WHERE state = 'failed' GROUP BY channel, error_code ORDER BY n DESC`).all() as never;
   }
 
@@ -240,8 +401,13 @@ export class Ledger {
     this.db.prepare(`INSERT INTO tokens (key, token, expires_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at`).run(key, token, expiresAt);
   }
 
+  /** Commits what is queued, then closes. */
   close(): void {
-    this.db.close();
+    try {
+      if (this.writeError === undefined) this.flush();
+    } finally {
+      this.db.close();
+    }
   }
 }
 

@@ -16,12 +16,20 @@ import { deferSendTime } from "../plan/defer.js";
 import { contentKindOf } from "../plan/plan.js";
 import type { MemberTable, Plan } from "../plan/types.js";
 import type { Project } from "../project/types.js";
-import { Ledger, sendKey, type SendRow, type SendState } from "./ledger.js";
+import { Ledger, sendKey, type DueSend, type SendInsert, type SendResult, type SendRow, type SendState } from "./ledger.js";
 
 export interface LoadedChannel {
   driver: Driver;
   instance: DriverInstance;
+  /**
+   * The channel's rate gate when the instance was created with `acquire: gate.acquire` in its DriverContext
+   * (see `rateGate`): the driver then paces every provider call itself. Without it the runner paces per batch.
+   */
+  gate?: RateGate;
 }
+
+/** Built-in drivers that await `DriverContext.acquire` before every provider call (not token calls). */
+const PACED_BUILTINS = new Set(["wecom", "aliyun-sms", "tencent-sms", "wechat-template", "wechat-subscribe", "webhook"]);
 
 export type DispatchEvent =
   | { type: "planned"; sends: number; heldOut: number; occurrences: number }
@@ -134,15 +142,23 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   const { plan: p, missed } = await planDue(input);
   summary.missed = missed;
   const t = now();
-  const rows: Parameters<Ledger["recordPlan"]>[1] = [];
-  const refused: Parameters<Ledger["finish"]>[0] = [];
+  const rows: SendInsert[] = [];
+  const refused: SendResult[] = [];
+  // The planner renders each distinct message once and shares the object: serialise each once.
+  const json = new Map<object, string>();
+  const contentJson = (c: RenderedContent | undefined) => {
+    if (!c) return null;
+    let j = json.get(c);
+    if (j === undefined) json.set(c, (j = JSON.stringify(c)));
+    return j;
+  };
   for (const d of p.decisions) {
     if (d.reason === "held_out") {
       rows.push({ key: sendKey(d.campaign, d.occurrence, d.member, "-"), campaign: d.campaign, occurrence: d.occurrence, member: d.member, channel: "-", state: "held_out", send_at: d.sendAt, address: null, sender: null, content: null, fallbacks: null, vars: null, run_id: runId, updated_at: t });
       summary.held_out++;
     } else if (d.channel && d.contentErrors) {
       // The provider would refuse this message: record it as failed, never send it.
-      rows.push({ key: sendKey(d.campaign, d.occurrence, d.member, d.channel), campaign: d.campaign, occurrence: d.occurrence, member: d.member, channel: d.channel, state: "failed", send_at: d.sendAt, address: d.address ?? null, sender: d.sender ?? null, content: d.content ? JSON.stringify(d.content) : null, fallbacks: null, vars: null, run_id: runId, updated_at: t });
+      rows.push({ key: sendKey(d.campaign, d.occurrence, d.member, d.channel), campaign: d.campaign, occurrence: d.occurrence, member: d.member, channel: d.channel, state: "failed", send_at: d.sendAt, address: d.address ?? null, sender: d.sender ?? null, content: contentJson(d.content), fallbacks: null, vars: null, run_id: runId, updated_at: t });
       refused.push({ key: sendKey(d.campaign, d.occurrence, d.member, d.channel), state: "failed", error_code: "content_refused", error_message: d.contentErrors.join("; ").slice(0, 500) });
       summary.failed++;
       chan(d.channel).failed++;
@@ -158,9 +174,10 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
         send_at: d.sendAt,
         address: d.address ?? null,
         sender: d.sender ?? null,
-        content: d.content ? JSON.stringify(d.content) : null,
+        content: contentJson(d.content),
         fallbacks: d.fallbacks?.length ? JSON.stringify(d.fallbacks) : null,
-        vars: d.vars ? JSON.stringify(d.vars) : null,
+        // Vars serve only to render a fallback channel's content.
+        vars: d.fallbacks?.length && d.vars ? JSON.stringify(d.vars) : null,
         run_id: runId,
         updated_at: t,
       });
@@ -182,23 +199,30 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     const loaded = input.channels.get(channel);
     if (!loaded) return;
     const cfg = project.channels.get(channel)!;
-    const limiter = rateLimiter(cfg.rateLimit, now, sleep);
+    // Rate: a driver created with the channel's gate as `acquire` paces each provider call (exact for drivers that
+    // make one call per recipient or split a batch). Otherwise the runner takes one token per batch (exact only when
+    // a batch is one call).
+    const gate = loaded.gate ?? rateGate(cfg.rateLimit, now, sleep);
+    const builtinPaced = loaded.gate !== undefined && PACED_BUILTINS.has(cfg.driver);
+    const paced = () => builtinPaced || (loaded.gate?.hooked ?? false);
     const concurrency = Math.max(1, cfg.concurrency ?? 4);
     // A driver that cannot settle an interrupted send (no `reconcile`) gets one request per batch: a crash then
     // leaves at most `concurrency` sends unknown, not a whole batch marked in flight that mostly never left.
     const batchSize = loaded.instance.reconcile ? Math.max(1, loaded.driver.batchLimit) : 1;
     // Workers pull batches from one queue that is refilled from the ledger as soon as it runs dry, so that no worker
     // waits for the slowest batch of a round (that gap cost throughput and a share of a configured rate). `held`:
-    // keys fetched and not finished yet, never fetched twice (a retried key must wait out its backoff).
-    const held = new Set<string>();
-    let batches: SendRow[][] = [];
+    // sends fetched and not finished yet, never fetched twice (a retried send must wait out its backoff).
+    const held = new Set<number>();
+    const parsed = new Map<string, RenderedContent>();
+    let batches: DueSend[][] = [];
     let cursor = 0;
     const refill = (): boolean => {
-      const rows = ledger.due(channel, input.at, now(), batchSize * concurrency * 4).filter((r) => !held.has(r.key));
+      const rows = ledger.due(channel, input.at, now(), batchSize * concurrency * 4).filter((r) => !held.has(r.id));
       if (!rows.length) return false;
-      for (const r of rows) held.add(r.key);
+      for (const r of rows) held.add(r.id);
       batches = makeBatches(rows, batchSize, !!loaded.driver.batchSameContent);
       cursor = 0;
+      if (parsed.size > 10_000) parsed.clear();
       return true;
     };
     const worker = async () => {
@@ -207,28 +231,33 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
         if (cursor >= batches.length && !refill()) return;
         const batch = batches[cursor++]!;
         try {
-          await limiter();
-          await sendBatch(channel, loaded, batch);
+          if (!paced()) await gate.take();
+          await sendBatch(channel, loaded, batch, parsed);
         } finally {
-          for (const r of batch) held.delete(r.key);
+          for (const r of batch) held.delete(r.id);
         }
       }
     };
     for (;;) {
       await Promise.all(Array.from({ length: concurrency }, worker));
       if (stopped.has(channel)) return;
-      if (ledger.due(channel, input.at, now(), 1).length) continue;
+      if (ledger.hasDue(channel, input.at, now())) continue;
       const next = ledger.nextNotBefore(input.at, channel);
       if (next === undefined || next - now() > maxWait) return;
       await sleep(Math.max(10, next - now()));
     }
   };
 
-  const sendBatch = async (channel: string, loaded: LoadedChannel, batch: SendRow[]) => {
-    const inflight = ledger.markInFlight(batch.map((r) => r.key), runId, now());
-    const rows = batch.filter((r) => inflight.has(r.key));
+  const sendBatch = async (channel: string, loaded: LoadedChannel, batch: DueSend[], parsed: Map<string, RenderedContent>) => {
+    // Durably in flight before the call leaves (group commit with the other workers' marks and results).
+    const inflight = await ledger.markInFlightQueued(
+      batch.map((r) => r.id),
+      runId,
+      now(),
+    );
+    const rows = inflight.size === batch.length ? batch : batch.filter((r) => inflight.has(r.id));
     if (!rows.length) return;
-    const requests = rows.map(toRequest);
+    const requests = rows.map((r) => toRequest(r, parsed));
     let outcomes: SendOutcome[];
     try {
       outcomes = await loaded.instance.send(requests);
@@ -252,26 +281,27 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
         outcomes[i] = r ?? { status: "failed", class: "ambiguous", code: outcomes[i]!.status === "failed" ? (outcomes[i] as { code: string }).code : "ambiguous", message: "no answer; the provider cannot tell whether it was sent" };
       });
     }
-    const results: Parameters<Ledger["finish"]>[0] = [];
-    const fallbacks: Parameters<Ledger["insertSends"]>[0] = [];
+    const results: SendResult[] = [];
+    const fallbacks: SendInsert[] = [];
     const t = now();
-    rows.forEach((row, i) => {
-      const o = outcomes[i] ?? { status: "failed", class: "ambiguous", code: "no_outcome", message: "driver returned no outcome" };
-      const c = chan(channel);
+    const c = chan(channel);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const o: SendOutcome = outcomes[i] ?? { status: "failed", class: "ambiguous", code: "no_outcome", message: "driver returned no outcome" };
       if (o.status === "sent") {
-        results.push({ key: row.key, state: "sent", provider_id: o.providerId ?? null });
+        results.push({ id: row.id, key: row.key, state: "sent", provider_id: o.providerId ?? null });
         summary.sent++;
         c.sent++;
-        return;
+        continue;
       }
       if (o.status === "queued") {
-        results.push({ key: row.key, state: "queued", provider_id: o.providerId });
+        results.push({ id: row.id, key: row.key, state: "queued", provider_id: o.providerId });
         summary.queued++;
         c.queued++;
-        return;
+        continue;
       }
       const fail = (state: SendState) => {
-        results.push({ key: row.key, state, error_code: o.code, error_message: o.message });
+        results.push({ id: row.id, key: row.key, state, error_code: o.code, error_message: o.message });
         if (state === "failed") {
           summary.failed++;
           c.failed++;
@@ -289,40 +319,41 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
             summary.retries++;
             input.onEvent?.({ type: "retry", channel, code: o.code, count: summary.retries });
             const backoff = Math.min(30_000, 1000 * 2 ** row.attempts) * (0.5 + Math.random() * 0.5);
-            results.push({ key: row.key, state: "planned", error_code: o.code, error_message: o.message, not_before: t + backoff });
+            results.push({ id: row.id, key: row.key, state: "planned", error_code: o.code, error_message: o.message, not_before: t + backoff });
           }
-          return;
+          break;
         case "defer":
-          results.push({ key: row.key, state: "planned", error_code: o.code, error_message: o.message, not_before: o.notBefore ?? t + 60_000 });
-          return;
+          results.push({ id: row.id, key: row.key, state: "planned", error_code: o.code, error_message: o.message, not_before: o.notBefore ?? t + 60_000 });
+          break;
         case "stop":
           // Account-level: nothing in this batch went out. Leave it pending and stop the channel for this run.
-          results.push({ key: row.key, state: "planned", error_code: o.code, error_message: o.message, not_before: null });
+          results.push({ id: row.id, key: row.key, state: "planned", error_code: o.code, error_message: o.message, not_before: null });
           if (!stopped.has(channel)) {
             stopped.add(channel);
             summary.stopped.push({ channel, code: o.code, message: o.message });
             input.onEvent?.({ type: "stop", channel, code: o.code, message: o.message });
           }
-          return;
+          break;
         case "recipient": {
           fail("failed");
-          const next = nextFallback(row, campaignsByName.get(row.campaign), input.templates, project, t, runId);
+          const full = ledger.row(row.id);
+          const next = full && nextFallback(full, campaignsByName.get(row.campaign), input.templates, project, t, runId);
           if (next) {
             fallbacks.push(next);
             summary.fallbacks++;
           }
-          return;
+          break;
         }
         case "request":
           fail("failed");
-          return;
+          break;
         case "ambiguous":
         default:
           fail("unknown");
       }
-    });
-    ledger.finish(results, t, fallbacks);
-    const c = chan(channel);
+    }
+    // Committed with the next group commit; until then the rows stay in flight (never re-sent after a crash).
+    ledger.queueFinish(results, t, fallbacks);
     input.onEvent?.({ type: "progress", channel, sent: c.sent + c.queued, failed: c.failed, total: summary.planned });
   };
 
@@ -331,16 +362,22 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   // Fallbacks may have opened channels that had nothing due at the start.
   for (let round = 0; round < 3; round++) {
     const more = ledger.dueChannels(input.at).filter((c) => !stopped.has(c) && input.channels.has(c));
-    const ready = more.filter((c) => ledger.due(c, input.at, now(), 1).length);
+    const ready = more.filter((c) => ledger.hasDue(c, input.at, now()));
     if (!ready.length) break;
     await Promise.all(ready.map(sendChannel));
   }
-  summary.pending = (ledger.db.prepare(`SELECT COUNT(*) AS n FROM sends WHERE state = 'planned'`).get() as { n: number }).n;
+  summary.pending = ledger.plannedCount();
   ledger.finishRun(runId, now(), summary.stopped.length ? "stopped" : "done", summary);
   return summary;
 }
 
-function toRequest(r: SendRow): SendRequest {
+/** The provider request of a send. `parsed` caches parsed content by its JSON (sends of one message share it). */
+function toRequest(r: DueSend | SendRow, parsed?: Map<string, RenderedContent>): SendRequest {
+  let content: RenderedContent | undefined;
+  if (r.content !== null && parsed) {
+    content = parsed.get(r.content);
+    if (content === undefined) parsed.set(r.content, (content = JSON.parse(r.content) as RenderedContent));
+  } else content = JSON.parse(r.content ?? "null") as RenderedContent;
   const req: SendRequest = {
     key: r.key,
     dedupeId: dedupeId(r.key),
@@ -349,7 +386,7 @@ function toRequest(r: SendRow): SendRequest {
     member: r.member,
     channel: r.channel,
     address: r.address ?? "",
-    content: JSON.parse(r.content ?? "null") as RenderedContent,
+    content: content!,
   };
   if (r.sender) req.sender = r.sender;
   if (r.first_attempt_at) req.firstAttemptAt = r.first_attempt_at;
@@ -357,21 +394,26 @@ function toRequest(r: SendRow): SendRequest {
 }
 
 /** Batches of at most `size`; drivers that send one body to many recipients get batches of identical content. */
-function makeBatches(rows: SendRow[], size: number, sameContent: boolean): SendRow[][] {
-  const groups = new Map<string, SendRow[]>();
+function makeBatches<R extends { sender: string | null; content: string | null }>(rows: R[], size: number, sameContent: boolean): R[][] {
+  if (!sameContent) {
+    const out: R[][] = [];
+    for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+    return out;
+  }
+  const groups = new Map<string, R[]>();
   for (const r of rows) {
-    const k = sameContent ? `${r.sender ?? ""}\u0000${r.content ?? ""}` : "";
+    const k = `${r.sender ?? ""}\u0000${r.content ?? ""}`;
     let g = groups.get(k);
     if (!g) groups.set(k, (g = []));
     g.push(r);
   }
-  const out: SendRow[][] = [];
+  const out: R[][] = [];
   for (const g of groups.values()) for (let i = 0; i < g.length; i += size) out.push(g.slice(i, i + size));
   return out;
 }
 
 /** After a permanent recipient failure, the member falls back to the next reachable channel of the campaign. */
-function nextFallback(row: SendRow, campaign: ResolvedCampaign | undefined, templates: Map<string, Template>, project: Project, now: number, runId: number) {
+function nextFallback(row: SendRow, campaign: ResolvedCampaign | undefined, templates: Map<string, Template>, project: Project, now: number, runId: number): SendInsert | undefined {
   if (!campaign || !row.fallbacks) return undefined;
   const rest = JSON.parse(row.fallbacks) as string[];
   const vars = JSON.parse(row.vars ?? "{}") as Record<string, unknown>;
@@ -414,15 +456,15 @@ async function reconcileInFlight(input: DispatchInput, summary: DispatchSummary,
   }
   let resolved = 0;
   let unknown = 0;
-  const results: Parameters<Ledger["finish"]>[0] = [];
-  const fallbacks: Parameters<Ledger["finish"]>[2] = [];
+  const results: SendResult[] = [];
+  const fallbacks: SendInsert[] = [];
   const campaignsByName = new Map(input.campaigns.map((c) => [c.name, c]));
   for (const [channel, group] of byChannel) {
     const loaded = input.channels.get(channel);
     let outcomes: (SendOutcome | undefined)[] = [];
     if (loaded?.instance.reconcile) {
       try {
-        outcomes = await loaded.instance.reconcile(group.map(toRequest));
+        outcomes = await loaded.instance.reconcile(group.map((r) => toRequest(r)));
       } catch {
         outcomes = [];
       }
@@ -456,15 +498,49 @@ async function reconcileInFlight(input: DispatchInput, summary: DispatchSummary,
   input.onEvent?.({ type: "reconciled", resolved, unknown });
 }
 
-/** At most `perSecond` calls a second (token bucket); unlimited when unset. */
-function rateLimiter(perSecond: number | undefined, now: () => number, sleep: (ms: number) => Promise<void>) {
-  if (!perSecond || perSecond <= 0) return async () => {};
-  const interval = 1000 / perSecond;
-  let next = 0;
-  return async () => {
-    const t = now();
-    const at = Math.max(t, next);
-    next = at + interval;
-    if (at > t) await sleep(at - t);
+export interface RateGate {
+  /**
+   * For drivers, as `DriverContext.acquire`: resolves when the next provider call may leave. Marks the gate as used
+   * by its driver (the runner then stops pacing per batch).
+   */
+  acquire: () => Promise<void>;
+  /** The same bucket, for the runner's per-batch pacing of drivers that do not call `acquire`. */
+  take: () => Promise<void>;
+  /** Whether a driver has called `acquire`. */
+  readonly hooked: boolean;
+}
+
+const RESOLVED = Promise.resolve();
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * A channel's provider-call pacing from its `rate_limit` (calls per second); unlimited when unset. Calls get slots
+ * `1000 / perSecond` ms apart, each scheduled from the previous slot, not from when a waiter woke up, so timer
+ * lateness does not accumulate while callers wait; an idle gate grants the next call at once (a burst of one).
+ * Over any window of `w` ms at most `1 + w * perSecond / 1000` calls get a slot.
+ */
+export function rateGate(perSecond: number | undefined, now: () => number = Date.now, sleep: (ms: number) => Promise<void> = realSleep): RateGate {
+  let hooked = false;
+  let take: () => Promise<void>;
+  if (!perSecond || perSecond <= 0 || !Number.isFinite(perSecond)) take = () => RESOLVED;
+  else {
+    const interval = 1000 / perSecond;
+    let next = -Infinity;
+    take = () => {
+      const t = now();
+      const at = Math.max(t, next);
+      next = at + interval;
+      return at > t ? sleep(at - t) : RESOLVED;
+    };
+  }
+  return {
+    acquire: () => {
+      hooked = true;
+      return take();
+    },
+    take,
+    get hooked() {
+      return hooked;
+    },
   };
 }

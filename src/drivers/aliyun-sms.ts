@@ -158,6 +158,7 @@ function create(ctx: DriverContext): DriverInstance {
 
   /** One signed RPC call (POST, form body). */
   async function rpc(action: string, extra: Record<string, string>) {
+    await ctx.acquire?.();
     const params: Record<string, string> = {
       AccessKeyId: keyId,
       Action: action,

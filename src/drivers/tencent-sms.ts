@@ -139,6 +139,7 @@ function create(ctx: DriverContext): DriverInstance {
   const retriedOnce = new Set<string>();
 
   async function api(action: string, payload: Record<string, unknown>): Promise<HttpResult> {
+    await ctx.acquire?.();
     const body = JSON.stringify(payload);
     const timestamp = Math.floor(ctx.now() / 1000);
     const headers: Record<string, string> = { "content-type": TC3_CONTENT_TYPE, host, "x-tc-action": action };

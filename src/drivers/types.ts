@@ -65,6 +65,12 @@ export interface DriverContext {
   timeoutMs: number;
   /** Project root (the file driver writes relative to it). */
   root: string;
+  /**
+   * The channel's `rate_limit` pacing: a driver awaits it right before EVERY HTTP call to the provider (sends,
+   * retries within a send, reconciliation queries; not access-token calls). Resolves at once when the channel has
+   * no rate limit; absent when the caller paces batches itself.
+   */
+  acquire?: () => Promise<void>;
 }
 
 export interface DriverInstance {

@@ -55,6 +55,7 @@ function create(ctx: DriverContext): DriverInstance {
   async function sendOne(r: SendRequest): Promise<SendOutcome> {
     if (r.content?.kind !== "webhook") return failed("request", "content_kind", `webhook: content of kind ${r.content?.kind} cannot be sent by this driver`);
     const body = webhookBody(r);
+    await ctx.acquire?.();
     const ts = Math.floor(ctx.now() / 1000);
     const res = await http.call({
       method: "POST",

@@ -146,6 +146,7 @@ export async function callWechat(ctx: DriverContext, http: HttpClient, tokens: W
   if (!tok.ok) return tok;
   const safe = (s: string) => redact(s, [ctx.secrets.app_secret]);
   for (let attempt = 0; ; attempt++) {
+    await ctx.acquire?.();
     const r: HttpResult = await http.call({ method: "POST", url: providerUrl(ctx.baseUrl, WECHAT_ORIGIN, path), searchParams: { access_token: tok.token }, json: body });
     if (!r.ok) {
       return { ok: false, outcome: r.sent ? fail("ambiguous", r.code, `wechat ${what}: ${r.message}; the message may have been sent`) : fail("retry", r.code, `wechat ${what}: ${r.message}`) };

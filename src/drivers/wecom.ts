@@ -158,6 +158,7 @@ function create(ctx: DriverContext): DriverInstance {
     if (!tok.ok) return tok;
     const what = path.slice(path.lastIndexOf("/") + 1);
     for (let attempt = 0; ; attempt++) {
+      await ctx.acquire?.();
       const r = await http.call({ method: "POST", url: url(path), searchParams: { access_token: tok.token }, json: body });
       if (!r.ok) return { ok: false, outcome: transportOutcome(r, mutating, what) };
       const j = r.json;

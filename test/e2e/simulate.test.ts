@@ -32,6 +32,8 @@ describe("chuda simulate (built CLI)", () => {
     expect(s.total.sends).toBe(sends);
     expect(s.total.members_reached).toBeLessThanOrEqual(sends);
     expect(sends).toBeGreaterThan(0);
+    // The example templates render for every member of the sample without breaking a provider rule.
+    expect(s.campaigns.flatMap((c: { problems: unknown[] }) => c.problems)).toEqual([]);
     const d12 = s.campaigns.find((c: { name: string }) => c.name === "double12_flash");
     expect(d12.occurrences).toBe(1);
     expect(d12.holdout).toBeGreaterThan(0);
@@ -76,6 +78,28 @@ describe("chuda simulate (built CLI)", () => {
     const strict = await chuda(["simulate", "--members", gbk, "--from", "2026-12-01", "--to", "2026-12-10", "--strict"], { cwd: dir });
     expect(strict.exitCode).toBe(1);
     expect(hasStackTrace(strict.stderr + strict.stdout)).toBe(false);
+  });
+
+  it("a template broken for some members shows up in validate (what is known without members) and in the simulation's counts", async () => {
+    const broken = copyExampleRepo();
+    writeFileSync(path.join(broken, "members.csv"), readFileSync(members));
+    // thing1 of a template message holds at most 20 characters: a name (2 or 3 characters) repeated 11 times fits no one,
+    // and a fixed 21-character text is caught before any member is read.
+    const file = path.join(broken, "templates/double12.yaml");
+    writeFileSync(file, readFileSync(file, "utf8").replace('thing1: "双12会员闪购"', 'thing1: "{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}"'));
+    const v = await chuda(["validate", "--format", "json"], { cwd: broken });
+    expect(v.exitCode, v.stdout).toBe(0); // nothing is wrong before rendering with members
+    const r = await chuda(["simulate", "--members", "members.csv", "--from", "2026-12-12", "--to", "2026-12-12", "--json", "double12_flash"], { cwd: broken });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const c = JSON.parse(r.stdout).campaigns[0];
+    const p = c.problems.find((x: { field: string }) => x.field === "data.thing1");
+    expect(p).toBeDefined();
+    expect(p.channel).toBe("template_message");
+    expect(p.members).toBe(c.by_channel.template_message);
+    writeFileSync(file, readFileSync(file, "utf8").replace(/thing1: "[^"]*"/, 'thing1: "双12会员闪购：全场满一百元减三十元仅限本周末"'));
+    const v2 = await chuda(["validate", "--format", "json"], { cwd: broken });
+    expect(v2.exitCode).toBe(1);
+    expect(JSON.parse(v2.stdout).diagnostics.some((d: { file: string; line: number }) => d.file === "templates/double12.yaml" && d.line === 7)).toBe(true);
   });
 
   it("a missing snapshot is one clear line, exit 2", async () => {

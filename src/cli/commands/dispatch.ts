@@ -6,6 +6,7 @@ import { Ledger, ledgerPath } from "../../dispatch/ledger.js";
 import { planDue, runDispatch, type DispatchEvent, type LoadedChannel } from "../../dispatch/runner.js";
 import { loadDriver } from "../../drivers/registry.js";
 import { renderDispatchDryRun, renderDispatchSummary } from "../../report/dispatch.js";
+import { startDispatchView } from "../../report/ink/dispatch.js";
 import { UsageError, type Io } from "../io.js";
 import { parseMoment } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
@@ -45,6 +46,7 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
       // A dry run reads an existing ledger (caps, occurrences already planned) but writes nothing.
       const file = ledgerPath(ws.root);
       const ledger = new Ledger(opts.dryRun && !existsSync(file) ? ":memory:" : file);
+      let view: ReturnType<typeof startDispatchView> | undefined;
       try {
         if (opts.dryRun) {
           const { plan, missed } = await planDue({ project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members.table, at, ledger });
@@ -53,17 +55,21 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
           else io.out(renderDispatchDryRun(plan, missed, project, { color: io.color }));
           return done(0);
         }
+        // On a TTY: the live Ink view of the run (stderr); otherwise plain log lines.
+        members.progress?.finish();
+        view = io.interactive ? startDispatchView({ color: io.color, title: `chuda dispatch · ${new Date(at).toISOString()}`, secrets: secretValues(project, io) }) : undefined;
         const onEvent = (e: DispatchEvent) => {
-          if (e.type === "progress") members.progress?.update(e.channel, e.sent + e.failed, Math.max(e.total, 1), e.failed ? `${e.failed} failed` : undefined);
-          else if (!io.interactive && !opts.json) io.err(eventLine(e));
+          if (view) view.event(e);
+          else if (!opts.json) io.err(eventLine(e));
         };
         const summary = await runDispatch({ project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members.table, at, ledger, channels, now: () => Date.now(), onEvent });
-        members.progress?.finish();
+        view?.finish(summary);
         if (opts.json) io.out(JSON.stringify(summary, null, 2) + "\n");
         else io.out(renderDispatchSummary(summary, { color: io.color }));
         done(summary.failed || summary.unknown || summary.stopped.length ? 1 : 0);
       } finally {
         members.progress?.finish();
+        view?.finish();
         for (const c of channels.values()) await c.instance.close().catch(() => undefined);
         ledger.close();
         await members.close();
@@ -85,6 +91,11 @@ function eventLine(e: DispatchEvent): string {
     default:
       return "";
   }
+}
+
+/** The values of the channels' secrets, so that the TTY view can redact them from provider messages. */
+function secretValues(project: Project, io: Io): string[] {
+  return [...project.channels.values()].flatMap((c) => Object.values(c.env).map((name) => io.env[name] ?? "")).filter((v) => v.length >= 4);
 }
 
 /** Loads each channel's driver and reads its secrets from the environment (never printed). */

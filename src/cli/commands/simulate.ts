@@ -5,6 +5,7 @@ import { Option } from "commander";
 import { plan } from "../../plan/plan.js";
 import { summarize } from "../../simulate/summary.js";
 import { renderSimulationText } from "../../report/simulation.js";
+import { renderSimulationInk } from "../../report/ink/simulation.js";
 import { renderSimulationHtml } from "../../report/simulation-html.js";
 import { writePlanCsv } from "../../report/plan-csv.js";
 import { epochToZoned, addDays } from "../../calendar/time.js";
@@ -59,7 +60,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
           due,
           history,
           memberRows: !!opts.plan,
-          onProgress: (d, t) => members.progress?.update("planning", d, t),
+          onProgress: (d, t) => members.progress?.update("planning", d, t, `${d.toLocaleString("en-US")}/${t.toLocaleString("en-US")} occurrences`),
         });
         members.progress?.finish();
         if (io.env.CHUDA_TIMING) io.err(`chuda-timing ${JSON.stringify({ load: loadMs, ...result.timings })}\n`);
@@ -79,7 +80,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
         if (opts.json) {
           const { days: _days, ...contract } = summary;
           io.out(JSON.stringify({ ...contract, days: summary.days }, null, 2) + "\n");
-        } else io.out(renderSimulationText(summary, { color: io.color }));
+        } else io.out(io.interactive ? renderSimulationInk(summary, { color: io.color }) : renderSimulationText(summary, { color: io.color }));
         const contentErrors = summary.campaigns.some((c) => c.problems.some((p) => p.severity === "error"));
         done(opts.strict && (members.rejected > 0 || contentErrors) ? 1 : 0);
       } finally {

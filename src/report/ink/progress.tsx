@@ -1,60 +1,62 @@
 /**
- * The Ink view for long work on a TTY: a titled progress bar per task. Off a TTY (or with CI set) the CLI
- * never creates it, and output stays plain.
+ * The Ink view for long work on a TTY: a titled progress bar per task (loading members, planning). Off a TTY
+ * (or with CI set) the CLI never creates it, and output stays plain. With colour off (NO_COLOR) the bars are
+ * drawn with `█`/`░` and no escape codes for colour.
  */
-import React, { useEffect, useState } from "react";
-import { Box, Text, render } from "ink";
+import React from "react";
+import { Box, Text } from "ink";
+import { mountLive, type LiveOptions } from "./live.js";
+import { Line, barSegs, Styled } from "./parts.js";
+import { padEnd } from "../style.js";
 
 export interface ProgressHandle {
   update(task: string, done: number, total: number, note?: string): void;
+  /** Text shown above the bars (a diagnostic printed while they are live). */
+  log(text: string): void;
   finish(): void;
 }
 
-interface Task {
+export interface ProgressTask {
   name: string;
   done: number;
   total: number;
   note?: string;
 }
 
-type Listener = (tasks: Task[]) => void;
-
-function Bar({ done, total, width = 30 }: { done: number; total: number; width?: number }) {
-  const f = total > 0 ? Math.min(1, done / total) : 0;
-  const full = Math.round(f * width);
-  return (
-    <Text>
-      <Text color="green">{"█".repeat(full)}</Text>
-      <Text dimColor>{"░".repeat(width - full)}</Text>
-      <Text> {Math.round(f * 100)}%</Text>
-    </Text>
-  );
+export interface ProgressOptions extends LiveOptions {
+  /** Colour (io.color). Default true. */
+  color?: boolean;
 }
 
-function View({ subscribe, title }: { subscribe: (l: Listener) => void; title: string }) {
-  const [tasks, setTasks] = useState<Task[]>([]);
-  useEffect(() => subscribe((t) => setTasks([...t])), [subscribe]);
+export const BAR_WIDTH = 30;
+
+export function ProgressView({ title, tasks, color }: { title: string; tasks: ProgressTask[]; color: boolean }) {
   return (
     <Box flexDirection="column">
-      <Text bold>{title}</Text>
+      <Text>
+        <Styled text={title} tone="bold" color={color} />
+      </Text>
       {tasks.map((t) => (
-        <Box key={t.name} gap={1}>
-          <Box width={22}>
-            <Text>{t.name}</Text>
-          </Box>
-          <Bar done={t.done} total={t.total} />
-          {t.note ? <Text dimColor>{t.note}</Text> : null}
-        </Box>
+        <Line
+          key={t.name}
+          color={color}
+          segs={[
+            { text: padEnd(t.name, 22) + " " },
+            ...barSegs(t.done, t.total, BAR_WIDTH),
+            ...(t.note ? [{ text: `  ${t.note}`, tone: "dim" as const }] : []),
+          ]}
+        />
       ))}
     </Box>
   );
 }
 
-export function startProgress(title: string): ProgressHandle {
-  const tasks: Task[] = [];
-  let listener: Listener | undefined;
-  const instance = render(<View title={title} subscribe={(l) => void (listener = l)} />, { stdout: process.stderr, exitOnCtrlC: true });
-  let last = 0;
+export function startProgress(title: string, opts: ProgressOptions = {}): ProgressHandle {
+  const color = opts.color ?? true;
+  const tasks: ProgressTask[] = [];
+  const live = mountLive(opts);
+  const view = () => <ProgressView title={title} tasks={tasks.map((t) => ({ ...t }))} color={color} />;
+  live.show(view);
   return {
     update(name, done, total, note) {
       let t = tasks.find((x) => x.name === name);
@@ -62,15 +64,9 @@ export function startProgress(title: string): ProgressHandle {
       t.done = done;
       t.total = total;
       t.note = note;
-      const now = Date.now();
-      if (now - last > 80 || done >= total) {
-        last = now;
-        listener?.(tasks);
-      }
+      live.show(view);
     },
-    finish() {
-      listener?.(tasks);
-      instance.unmount();
-    },
+    log: (text) => live.log(text),
+    finish: () => live.finish(view),
   };
 }
