@@ -95,6 +95,18 @@ describe("progress view", () => {
   });
 });
 
+describe("live region", () => {
+  it("draws nothing on a stream that is not a terminal, but still passes logged text through", () => {
+    const out = tty();
+    out.isTTY = false as never;
+    const p = startProgress("chuda", { stream: out, color: false });
+    p.update("planning", 1, 2);
+    p.log("a warning\n");
+    p.finish();
+    expect(out.raw).toBe("a warning\n");
+  });
+});
+
 const SECRET = "wecom_test_secret_0123456789";
 
 function summary(): DispatchSummary {

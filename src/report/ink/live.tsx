@@ -52,6 +52,11 @@ export function mountLive(opts: LiveOptions = {}): Live {
     timer = undefined;
   };
 
+  // A redirected stderr (`2>log`) gets no live region: its escape codes would only litter the file.
+  if (!stream.isTTY) {
+    return { show() {}, log: (text) => void stream.write(text), finish() {} };
+  }
+
   return {
     show(view) {
       if (closed) return;
