@@ -6,6 +6,7 @@ import { Ledger, ledgerPath } from "../../dispatch/ledger.js";
 import { planDue, runDispatch, type DispatchEvent, type LoadedChannel } from "../../dispatch/runner.js";
 import { loadDriver } from "../../drivers/registry.js";
 import { renderDispatchDryRun, renderDispatchSummary } from "../../report/dispatch.js";
+import { maskPhonesIn } from "../../report/mask.js";
 import { startDispatchView } from "../../report/ink/dispatch.js";
 import { UsageError, type Io } from "../io.js";
 import { parseMoment } from "../moment.js";
@@ -85,7 +86,7 @@ function eventLine(e: DispatchEvent): string {
     case "retry":
       return e.count % 100 === 1 ? `retrying on ${e.channel}: ${e.code} (${e.count} retries so far)\n` : "";
     case "stop":
-      return `channel ${e.channel} stopped for this run: ${e.code} ${e.message}\n`;
+      return `channel ${e.channel} stopped for this run: ${e.code} ${maskPhonesIn(e.message)}\n`;
     case "reconciled":
       return `reconciled sends left in flight: ${e.resolved} resolved, ${e.unknown} unknown (see chuda status)\n`;
     default:

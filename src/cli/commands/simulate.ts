@@ -77,10 +77,8 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
           await writeFile(path.resolve(io.cwd, opts.report), renderSimulationHtml(summary, { mallName: project.mall?.name }));
           if (!opts.json) io.err(`report written to ${opts.report}\n`);
         }
-        if (opts.json) {
-          const { days: _days, ...contract } = summary;
-          io.out(JSON.stringify({ ...contract, days: summary.days }, null, 2) + "\n");
-        } else io.out(io.interactive ? renderSimulationInk(summary, { color: io.color }) : renderSimulationText(summary, { color: io.color }));
+        if (opts.json) io.out(JSON.stringify(summary, null, 2) + "\n");
+        else io.out(io.interactive ? renderSimulationInk(summary, { color: io.color }) : renderSimulationText(summary, { color: io.color }));
         const contentErrors = summary.campaigns.some((c) => c.problems.some((p) => p.severity === "error"));
         done(opts.strict && (members.rejected > 0 || contentErrors) ? 1 : 0);
       } finally {
