@@ -3,7 +3,7 @@
  * Returns data and diagnostics; only a missing project or an unreadable path is a UsageError (exit 2).
  */
 import { existsSync, statSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Diagnostic } from "../check/diagnostics/types.js";
 import type { CheckResult } from "../check/types.js";
@@ -11,7 +11,7 @@ import type { FileNode } from "../language/ast.js";
 import type { Project } from "../project/types.js";
 import type { Template } from "../content/types.js";
 import { parseFile } from "../language/index.js";
-import { findProjectFile, loadProject } from "../project/index.js";
+import { findProjectFile, listProjectFiles, loadProject } from "../project/index.js";
 import { loadTemplates } from "../content/index.js";
 import { checkProject } from "../check/index.js";
 import { BUILTIN_EVENT_NAMES } from "../calendar/events.js";
@@ -48,24 +48,8 @@ export function resolveProjectFile(projectOpt: string | undefined, io: Io): stri
   return found;
 }
 
-export async function listChudaFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  async function walk(d: string): Promise<void> {
-    let entries;
-    try {
-      entries = await readdir(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (e.name.startsWith(".") || e.name === "node_modules") continue;
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.name.endsWith(".chuda")) out.push(p);
-    }
-  }
-  await walk(dir);
-  return out.sort();
+export function listChudaFiles(dir: string): Promise<string[]> {
+  return listProjectFiles(dir, (name) => name.endsWith(".chuda"));
 }
 
 /** Files selected by the command-line paths (files or folders); all of campaigns/ when none. */

@@ -1,7 +1,6 @@
 /** `chuda test`: finds test files, reads them, and runs each test (README.md here documents the file shape). */
 import { existsSync, statSync } from "node:fs";
-import { readdir } from "node:fs/promises";
-import path from "node:path";
+import { listProjectFiles } from "../project/find.js";
 import type { Diagnostic } from "../check/diagnostics/types.js";
 import { parseTestFile } from "./schema.js";
 import { runTest, type RunContext, type TestResult } from "./run.js";
@@ -19,24 +18,8 @@ export interface FileOutcome {
 
 /** tests/*.yaml (and .yml) under a folder, recursively, sorted. */
 export async function listTestFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  async function walk(d: string): Promise<void> {
-    let entries;
-    try {
-      entries = await readdir(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (e.name.startsWith(".") || e.name === "node_modules") continue;
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (/\.ya?ml$/.test(e.name)) out.push(p);
-    }
-  }
   if (existsSync(dir) && statSync(dir).isFile()) return [dir];
-  await walk(dir);
-  return out.sort();
+  return listProjectFiles(dir, (name) => /\.ya?ml$/.test(name));
 }
 
 /** Parses and runs one file's tests. Files with errors are reported and not run; warnings do not stop them. */
