@@ -144,6 +144,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
   // member rows need the content, so those render inline.
   const inline = campaigns.map((c) => !!input.memberRows || c.budget !== undefined);
   const sendLog = campaigns.map(() => new SendLog());
+  const sendCount = campaigns.map(() => 0);
   const settled = await settledCounts(conn, tables, inline);
   const occurrences: PlannedOccurrence[] = [];
   const byWork = new Map<string, PlannedOccurrence>();
@@ -242,7 +243,9 @@ export async function plan(input: PlanInput): Promise<Plan> {
             quotas.get(channel)!.record(row, w.sendAt);
             if (repeatArr) repeatArr[row] = w.sendAt;
             reached[row] = 1;
-            if (!wantFields) sendLog[w.campaignIndex]!.push(w.occIndex, row, chosen);
+            // Only the exceptions are logged: a send on the member's first reachable channel is derived in SQL.
+            if (!wantFields && (chans[r]! & ((1 << chosen) - 1)) !== 0) sendLog[w.campaignIndex]!.push(w.occIndex, row, chosen);
+            if (!wantFields) sendCount[w.campaignIndex]!++;
             for (const p of rendered?.problems ?? []) {
               const k = `${channel}|${p.rule}|${p.field}`;
               const e = problems.get(k);
@@ -253,7 +256,10 @@ export async function plan(input: PlanInput): Promise<Plan> {
         }
         if (reason === "held_out") funnel.holdout++;
         else if (reason === "unreachable") funnel.unreachable++;
-        else if (reason) skip(reason);
+        else if (reason) {
+          skip(reason);
+          if (!wantFields) sendLog[w.campaignIndex]!.push(w.occIndex, row, -1);
+        }
         if (input.memberRows) {
           const d: MemberDecision = { campaign: campaign.name, occurrence: w.occurrence.id, member: mkeys[r]!, sendAt: w.sendAt };
           if (reason) d.reason = reason;
@@ -280,8 +286,8 @@ export async function plan(input: PlanInput): Promise<Plan> {
   }
   lap("walk");
   for (let ci = 0; ci < campaigns.length; ci++) {
-    if (inline[ci] || !sendLog[ci]!.length) continue;
-    await renderSends(conn, ci, members.table, sendLog[ci]!, campaigns[ci]!, fieldLists[ci]!, templates, project, render, byWork);
+    if (inline[ci] || !sendCount[ci]) continue;
+    await renderSends(conn, ci, members.table, tables[ci]!, sendLog[ci]!, campaigns[ci]!, fieldLists[ci]!, templates, project, render, byWork);
   }
   for (const po of occurrences) po.funnel.cost = Math.round(po.funnel.cost * 1e6) / 1e6;
   lap("render");
@@ -341,7 +347,10 @@ async function seedHistory(input: PlanInput, size: number, global: RuleSet, quot
   await conn.run(`DROP TABLE plan_history`);
 }
 
-/** Sends of one campaign as (occurrence, member row, channel index) triples, in growable typed arrays. */
+/**
+ * The walk's exceptions for one campaign as (occurrence, member row, channel index) triples in growable typed
+ * arrays: members capped (channel -1) and members sent on a channel other than their first reachable one.
+ */
 class SendLog {
   private data = new Int32Array(3 * 4096);
   length = 0;
@@ -387,6 +396,7 @@ async function renderSends(
   conn: PlanInput["members"]["conn"],
   ci: number,
   membersTable: string,
+  candidates: string,
   log: SendLog,
   campaign: ResolvedCampaign,
   fields: string[],
@@ -395,12 +405,13 @@ async function renderSends(
   render: boolean,
   byWork: Map<string, PlannedOccurrence>,
 ) {
+  const exceptions = `plan_exceptions_${ci}`;
   const sends = `plan_sends_${ci}`;
   const groups = `plan_groups_${ci}`;
   const tuples = `plan_tuples_${ci}`;
   const special = `plan_special_${ci}`;
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${sends} (occ INTEGER, rid INTEGER, ch INTEGER)`);
-  const appender = await conn.createAppender(sends);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${exceptions} (occ INTEGER, rid INTEGER, ch INTEGER)`);
+  const appender = await conn.createAppender(exceptions);
   for (let i = 0; i < log.length; i++) {
     const [occ, rid, ch] = log.at(i);
     appender.appendInteger(occ);
@@ -409,6 +420,15 @@ async function renderSends(
     appender.endRow();
   }
   appender.closeSync();
+  // Every sendable candidate goes out on its first reachable channel unless the walk said otherwise.
+  const first = `CASE ${campaign.channels.map((_, j) => `WHEN c.chans & ${1 << j} <> 0 THEN ${j}`).join(" ")} END`;
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE ${sends} AS
+     SELECT c.occ, c.rid, ${first} AS ch FROM ${candidates} c ANTI JOIN ${exceptions} e ON e.occ = c.occ AND e.rid = c.rid
+     WHERE NOT c.held AND c.chans <> 0
+     UNION ALL SELECT occ, rid, ch FROM ${exceptions} WHERE ch >= 0`,
+  );
+  await conn.run(`DROP TABLE ${exceptions}`);
   const template = templates.get(campaign.template);
   const read = render && template ? fields.filter((f) => template.variables.some((v) => v.name === f)) : [];
   const vcols = read.map((_, j) => `v${j}`);
