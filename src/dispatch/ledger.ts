@@ -33,6 +33,9 @@ export interface SendRow {
   updated_at: number;
 }
 
+/** How long a send that kept failing transiently in a run waits: beyond the run, so the next run retries it. */
+export const NEXT_RUN_MS = 120_000;
+
 export const sendKey = (campaign: string, occurrence: string, member: string, channel: string) => `${campaign}|${occurrence}|${member}|${channel}`;
 
 const SCHEMA = `
@@ -162,13 +165,26 @@ export class Ledger {
       finishById: db.prepare(
         `UPDATE sends SET state = ?, provider_id = COALESCE(?, provider_id), error_code = ?, error_message = ?, not_before = ?, updated_at = ? WHERE rowid = ?`,
       ),
+      // One statement for many rows (a JSON array of rowids): far fewer statement runs than one per row.
+      markInFlightMany: db
+        .prepare(
+          `UPDATE sends SET state = 'in_flight', attempts = attempts + 1, run_id = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ?
+           WHERE rowid IN (SELECT value FROM json_each(?)) AND state = 'planned' RETURNING rowid`,
+        )
+        .pluck(),
+      finishMany: db.prepare(
+        `UPDATE sends SET state = ?, provider_id = COALESCE(?, provider_id), error_code = ?, error_message = ?, not_before = ?, updated_at = ? WHERE rowid IN (SELECT value FROM json_each(?))`,
+      ),
       finishByKey: db.prepare(
         `UPDATE sends SET state = ?, provider_id = COALESCE(?, provider_id), error_code = ?, error_message = ?, not_before = ?, updated_at = ? WHERE key = ?`,
       ),
-      due: db.prepare(
-        `SELECT rowid AS id, key, campaign, occurrence, member, channel, address, sender, content, attempts, first_attempt_at FROM sends
-         WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) ORDER BY send_at, rowid LIMIT ?`,
-      ),
+      // Raw rows (arrays): a third cheaper to read than objects with named columns.
+      due: db
+        .prepare(
+          `SELECT rowid, key, campaign, occurrence, member, channel, address, sender, content, attempts, first_attempt_at FROM sends
+           WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) ORDER BY send_at, rowid LIMIT ?`,
+        )
+        .raw(true),
       hasDue: db.prepare(`SELECT 1 FROM sends WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) LIMIT 1`),
       byId: db.prepare(`SELECT * FROM sends WHERE rowid = ?`),
       plannedCount: db.prepare(`SELECT COUNT(*) AS n FROM sends WHERE state = 'planned'`),
@@ -210,6 +226,26 @@ export class Ledger {
     else this.stmts.finishByKey.run(...args, r.key);
   }
 
+  /** Applies results, rows with identical outcomes (a batch's "sent" with one provider id) by one statement. */
+  private applyMany(results: { r: SendResult; now: number }[]): void {
+    const groups = new Map<string, { r: SendResult; now: number; ids: number[] }>();
+    for (const x of results) {
+      const r = x.r;
+      if (r.id === undefined || (r.not_before !== undefined && r.not_before !== null)) {
+        this.apply(r, x.now);
+        continue;
+      }
+      const k = `${r.state}\u0000${r.provider_id ?? ""}\u0000${r.error_code ?? ""}\u0000${r.error_message ?? ""}\u0000${x.now}\u0000${r.provider_id == null ? 0 : 1}`;
+      const g = groups.get(k);
+      if (g) g.ids.push(r.id);
+      else groups.set(k, { r, now: x.now, ids: [r.id] });
+    }
+    for (const { r, now, ids } of groups.values()) {
+      if (ids.length === 1) this.apply(r, now);
+      else this.stmts.finishMany.run(r.state, r.provider_id ?? null, r.error_code ?? null, r.error_message ?? null, null, now, JSON.stringify(ids));
+    }
+  }
+
   /** Records a whole plan (its occurrences and every send and held-out member) in one transaction. */
   recordPlan(occurrences: { campaign: string; occurrence: string; sendAt: number; audience: number }[], sends: SendInsert[], runId: number): void {
     this.flush();
@@ -233,7 +269,25 @@ export class Ledger {
    */
   due(channel: string, until: number, now: number, limit: number): DueSend[] {
     this.flush();
-    return this.stmts.due.all(channel, until, now, limit) as DueSend[];
+    const raw = this.stmts.due.all(channel, until, now, limit) as unknown[][];
+    const out: DueSend[] = new Array(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const r = raw[i]!;
+      out[i] = {
+        id: r[0] as number,
+        key: r[1] as string,
+        campaign: r[2] as string,
+        occurrence: r[3] as string,
+        member: r[4] as string,
+        channel: r[5] as string,
+        address: r[6] as string | null,
+        sender: r[7] as string | null,
+        content: r[8] as string | null,
+        attempts: r[9] as number,
+        first_attempt_at: r[10] as number | null,
+      };
+    }
+    return out;
   }
 
   /** Whether `due` would return anything. */
@@ -245,6 +299,15 @@ export class Ledger {
   /** The whole row of a send (for a fallback after a permanent failure: its `fallbacks` and `vars`). */
   row(id: number): SendRow | undefined {
     return this.stmts.byId.get(id) as SendRow | undefined;
+  }
+
+  /**
+   * Sends a run gave up on for now after repeated transient failures wait exactly NEXT_RUN_MS after their last
+   * update (that exact offset is the marker); the next run makes them due again at once.
+   */
+  releaseForNextRun(): number {
+    this.flush();
+    return this.db.prepare(`UPDATE sends SET not_before = NULL WHERE state = 'planned' AND not_before = updated_at + ?`).run(NEXT_RUN_MS).changes;
   }
 
   plannedCount(): number {
@@ -337,10 +400,10 @@ export class Ledger {
     try {
       this.db.transaction(() => {
         for (const s of inserts) this.insert(s);
-        for (const { r, now } of results) this.apply(r, now);
+        this.applyMany(results);
         for (const m of marks) {
           m.ok.clear();
-          for (const id of m.ids) if (this.stmts.markInFlight.run(m.runId, m.now, m.now, id).changes) m.ok.add(id);
+          for (const id of this.stmts.markInFlightMany.all(m.runId, m.now, m.now, JSON.stringify(m.ids)) as number[]) m.ok.add(id);
         }
       })();
     } catch (e) {

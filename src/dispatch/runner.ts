@@ -16,7 +16,7 @@ import { deferSendTime } from "../plan/defer.js";
 import { contentKindOf } from "../plan/plan.js";
 import type { MemberTable, Plan } from "../plan/types.js";
 import type { Project } from "../project/types.js";
-import { Ledger, sendKey, type DueSend, type SendInsert, type SendResult, type SendRow, type SendState } from "./ledger.js";
+import { Ledger, NEXT_RUN_MS, sendKey, type DueSend, type SendInsert, type SendResult, type SendRow, type SendState } from "./ledger.js";
 
 export interface LoadedChannel {
   driver: Driver;
@@ -30,6 +30,8 @@ export interface LoadedChannel {
 
 /** Built-in drivers that await `DriverContext.acquire` before every provider call (not token calls). */
 const PACED_BUILTINS = new Set(["wecom", "aliyun-sms", "tencent-sms", "wechat-template", "wechat-subscribe", "webhook"]);
+/** Built-in drivers that make one provider call per recipient. */
+const PER_RECIPIENT_BUILTINS = new Set(["wechat-template", "wechat-subscribe", "webhook"]);
 
 export type DispatchEvent =
   | { type: "planned"; sends: number; heldOut: number; occurrences: number }
@@ -113,8 +115,10 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   const now = input.now;
   const sleep = input.sleep ?? ((ms) => new Promise<void>((r) => setTimeout(r, ms)));
   const maxAttempts = input.maxAttempts ?? 3;
+  const triesThisRun = new Map<string, number>();
   const maxWait = input.maxWaitMs ?? 30_000;
   const runId = ledger.startRun(input.at, now());
+  ledger.releaseForNextRun();
   const summary: DispatchSummary = {
     at: new Date(input.at).toISOString(),
     occurrences: 0,
@@ -208,7 +212,10 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     const concurrency = Math.max(1, cfg.concurrency ?? 4);
     // A driver that cannot settle an interrupted send (no `reconcile`) gets one request per batch: a crash then
     // leaves at most `concurrency` sends unknown, not a whole batch marked in flight that mostly never left.
-    const batchSize = loaded.instance.reconcile ? Math.max(1, loaded.driver.batchLimit) : 1;
+    // A rate-limited per-recipient driver the runner paces per batch (its instance was created without the gate):
+    // batches of one, so that one token is one provider call.
+    const perBatchOnly = !!cfg.rateLimit && !paced() && PER_RECIPIENT_BUILTINS.has(cfg.driver);
+    const batchSize = loaded.instance.reconcile && !perBatchOnly ? Math.max(1, loaded.driver.batchLimit) : 1;
     // Workers pull batches from one queue that is refilled from the ledger as soon as it runs dry, so that no worker
     // waits for the slowest batch of a round (that gap cost throughput and a share of a configured rate). `held`:
     // sends fetched and not finished yet, never fetched twice (a retried send must wait out its backoff).
@@ -314,14 +321,17 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
       switch (o.class) {
         case "retry":
         case "refresh":
-          if (row.attempts + 1 >= maxAttempts) fail("failed");
-          else {
-            summary.retries++;
-            input.onEvent?.({ type: "retry", channel, code: o.code, count: summary.retries });
-            const backoff = Math.min(30_000, 1000 * 2 ** row.attempts) * (0.5 + Math.random() * 0.5);
-            results.push({ id: row.id, key: row.key, state: "planned", error_code: o.code, error_message: o.message, not_before: t + backoff });
-          }
+        {
+          // A transient failure never loses the send: after `maxAttempts` tries in this run it stays pending
+          // for the next run (an outage outlasting a run is not a reason to drop anyone).
+          const tries = (triesThisRun.get(row.key) ?? 0) + 1;
+          triesThisRun.set(row.key, tries);
+          summary.retries++;
+          input.onEvent?.({ type: "retry", channel, code: o.code, count: summary.retries });
+          const backoff = tries >= maxAttempts ? NEXT_RUN_MS : Math.min(30_000, 1000 * 2 ** (tries - 1)) * (0.5 + Math.random() * 0.5);
+          results.push({ id: row.id, key: row.key, state: "planned", error_code: o.code, error_message: o.message, not_before: t + backoff });
           break;
+        }
         case "defer":
           results.push({ id: row.id, key: row.key, state: "planned", error_code: o.code, error_message: o.message, not_before: o.notBefore ?? t + 60_000 });
           break;

@@ -35,6 +35,7 @@ export function renderDispatchSummary(s: DispatchSummary, opts: { color: boolean
   if (f.length) out.push(st.bold("Failures by code"), table(["channel code", "sends"], f.map(([k, v]) => [k, n(v)]), { right: [1] }));
   for (const x of s.stopped) out.push(st.red(`channel ${x.channel} stopped: ${x.code} ${maskPhonesIn(x.message)}`));
   if (s.missed.length) out.push(st.yellow(`${s.missed.length} missed occurrences (older than policy.catch_up) were not sent:`), ...s.missed.map((m) => `  ${m.campaign} ${m.occurrence}`));
+  if (s.pending) out.push(st.yellow(`${s.pending} sends are still pending (the provider failed transiently or a quota was reached); the next run retries them — nothing is dropped`));
   if (s.unknown) out.push(st.yellow(`${s.unknown} sends are unknown: they were in flight when a run stopped and are never re-sent automatically; see \`chuda status\``));
   return out.join("\n") + "\n";
 }

@@ -32,6 +32,8 @@ export interface WebhookFake {
   script(...faults: Fault[]): void;
   /** Queues `n` plain answers with this status and headers for the next requests. */
   respond(status: number, headers?: Record<string, string>, n?: number): void;
+  /** An outage: every request answered with this status until `down(undefined)`. */
+  down(status: number | undefined): void;
   /** One entry per distinct key. */
   deliveries(): WebhookDelivery[];
   /** Every verified POST that reached the handler, duplicates included. */
@@ -48,6 +50,7 @@ export async function startWebhookFake(opts: WebhookFakeOptions = {}): Promise<W
   const secret = opts.secret ?? "whsecret";
   const tolerance = opts.toleranceSeconds ?? 300;
   const queue: { status: number; headers: Record<string, string> }[] = [];
+  let outage: number | undefined;
   const byKey = new Map<string, WebhookDelivery>();
   const rejected: { reason: string; at: number }[] = [];
   let received = 0;
@@ -69,6 +72,7 @@ export async function startWebhookFake(opts: WebhookFakeOptions = {}): Promise<W
       rejected.push({ reason: "signature", at: clock() });
       return { status: 401, body: { error: "bad_signature" } };
     }
+    if (outage !== undefined) return { status: outage, body: { error: `status_${outage}` } };
     const q = queue.shift();
     if (q) return { status: q.status, body: { error: `status_${q.status}` }, headers: q.headers };
     if (limiter.hit()) return { status: 429, body: { error: "rate_limited" }, headers: { "retry-after": String(opts.retryAfterSeconds ?? 30) } };
@@ -94,6 +98,9 @@ export async function startWebhookFake(opts: WebhookFakeOptions = {}): Promise<W
     script: (...f) => injector.push(...f),
     respond: (status, headers = {}, n = 1) => {
       for (let i = 0; i < n; i++) queue.push({ status, headers });
+    },
+    down: (status) => {
+      outage = status;
     },
     deliveries: () => [...byKey.values()],
     received: () => received,

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import { acquireLock } from "../../dispatch/lock.js";
 import { Ledger, ledgerPath } from "../../dispatch/ledger.js";
-import { planDue, runDispatch, type DispatchEvent, type LoadedChannel } from "../../dispatch/runner.js";
+import { planDue, rateGate, runDispatch, type DispatchEvent, type LoadedChannel } from "../../dispatch/runner.js";
 import { loadDriver } from "../../drivers/registry.js";
 import { renderDispatchDryRun, renderDispatchSummary } from "../../report/dispatch.js";
 import { maskPhonesIn } from "../../report/mask.js";
@@ -67,7 +67,8 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
         view?.finish(summary);
         if (opts.json) io.out(JSON.stringify(summary, null, 2) + "\n");
         else io.out(renderDispatchSummary(summary, { color: io.color }));
-        done(summary.failed || summary.unknown || summary.stopped.length ? 1 : 0);
+        // Anything left pending (a provider outage, a quota reached) or failed needs a look: exit 1 for cron's mail.
+        done(summary.failed || summary.unknown || summary.pending || summary.stopped.length ? 1 : 0);
       } finally {
         members.progress?.finish();
         view?.finish();
@@ -114,6 +115,8 @@ async function loadChannels(project: Project, root: string, io: Io): Promise<Map
     }
     for (const need of loaded.driver.secrets) if (!(need in cfg.env)) missing.push(`env.${need} in chuda.yaml`);
     if (missing.length) throw new UsageError(`channel ${name} needs ${missing.join(", ")}`, "set the environment variables named under the channel's env: in chuda.yaml");
+    // The channel's rate_limit, paced by the driver before every provider call (the runner reads the same gate).
+    const gate = rateGate(cfg.rateLimit);
     const instance = loaded.driver.create({
       channel: name,
       secrets,
@@ -122,8 +125,9 @@ async function loadChannels(project: Project, root: string, io: Io): Promise<Map
       now: () => Date.now(),
       timeoutMs: Number(cfg.options.timeout_ms ?? 10_000),
       root,
+      acquire: gate.acquire,
     });
-    out.set(name, { driver: loaded.driver, instance });
+    out.set(name, { driver: loaded.driver, instance, gate });
   }
   return out;
 }
