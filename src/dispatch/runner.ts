@@ -34,8 +34,8 @@ const PACED_BUILTINS = new Set(["wecom", "aliyun-sms", "tencent-sms", "wechat-te
 const PER_RECIPIENT_BUILTINS = new Set(["wechat-template", "wechat-subscribe", "webhook"]);
 
 export type DispatchEvent =
-  | { type: "planned"; sends: number; heldOut: number; occurrences: number }
-  | { type: "progress"; channel: string; sent: number; failed: number; total: number }
+  | { type: "planned"; sends: number; heldOut: number; occurrences: number; byChannel: Record<string, number> }
+  | { type: "progress"; channel: string; sent: number; failed: number; total: number; failures: Record<string, number> }
   | { type: "retry"; channel: string; code: string; count: number }
   | { type: "stop"; channel: string; code: string; message: string }
   | { type: "reconciled"; resolved: number; unknown: number };
@@ -195,7 +195,9 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   );
   if (refused.length) ledger.finish(refused, t);
   summary.occurrences = p.occurrences.length;
-  input.onEvent?.({ type: "planned", sends: summary.planned, heldOut: summary.held_out, occurrences: summary.occurrences });
+  const byChannel: Record<string, number> = {};
+  for (const r of rows) if (r.state === "planned") byChannel[r.channel] = (byChannel[r.channel] ?? 0) + 1;
+  input.onEvent?.({ type: "planned", sends: summary.planned, heldOut: summary.held_out, occurrences: summary.occurrences, byChannel });
 
   // 3. Send, channel by channel in parallel, until nothing due remains (or only waits longer than maxWait).
   const stopped = new Set<string>();
@@ -364,7 +366,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     }
     // Committed with the next group commit; until then the rows stay in flight (never re-sent after a crash).
     ledger.queueFinish(results, t, fallbacks);
-    input.onEvent?.({ type: "progress", channel, sent: c.sent + c.queued, failed: c.failed, total: summary.planned });
+    input.onEvent?.({ type: "progress", channel, sent: c.sent + c.queued, failed: c.failed, total: summary.planned, failures: summary.failures });
   };
 
   const channels = [...new Set([...ledger.dueChannels(input.at)])];

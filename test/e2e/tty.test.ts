@@ -157,7 +157,7 @@ describe.skipIf(!hasScript)("chuda dispatch on a terminal", () => {
     const line = (re: RegExp) => s.find((l) => re.test(l)) ?? "";
     expect(line(/^chuda dispatch · /)).toBe("chuda dispatch · 2026-12-24T02:30:00.000Z");
     expect(line(/^planned /)).toMatch(/^planned [\d,]+ sends in 2 occurrences \(\d+ held out\)$/);
-    for (const ch of ["wecom", "template_message", "hook"]) expect(line(new RegExp(`^  ${ch}\\s`))).toMatch(/[█░]{30} {2}sent [\d,]+.* sends\/s/);
+    for (const ch of ["wecom", "template_message", "hook"]) expect(line(new RegExp(`^  ${ch}\\s`))).toMatch(/[█░]{30} +100% {2}sent [\d,]+ .*of [\d,]+ .* sends\/s/); // per-channel progress, complete at the end
     expect(line(/^  template_message\s/)).toMatch(/failed 3/);
     expect(line(/^  all channels\s/)).toMatch(/\d+ of [\d,]+\s+[\d.,]+ sends\/s$/);
     expect(line(/^retries /)).toMatch(/^retries 1: hook \S+ ×1$/);

@@ -46,9 +46,8 @@ export function reduceDispatch(s: DispatchViewState, e: DispatchEvent, now: numb
     case "planned": {
       s.planned = { sends: e.sends, heldOut: e.heldOut, occurrences: e.occurrences };
       s.sendingSince = now;
-      // Forward-compatible: a runner that reports sends planned per channel gets true per-channel progress.
-      const byChannel = (e as { byChannel?: Record<string, number> }).byChannel;
-      if (byChannel) for (const [name, count] of Object.entries(byChannel)) chan(s, name).planned = count;
+      // Sends planned per channel: the bars show true per-channel progress.
+      for (const [name, count] of Object.entries(e.byChannel ?? {})) chan(s, name).planned = count;
       break;
     }
     case "progress": {
@@ -57,6 +56,7 @@ export function reduceDispatch(s: DispatchViewState, e: DispatchEvent, now: numb
       c.sent = e.sent;
       c.failed = e.failed;
       c.total = e.total;
+      if (e.failures) s.failures = { ...e.failures };
       break;
     }
     case "retry": {
