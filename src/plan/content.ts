@@ -1,0 +1,169 @@
+/**
+ * What the planner needs of content: which template section a channel reads, the cost of a rendered message
+ * (per message, or per SMS segment), and the cost and content rules of a whole campaign's sends, rendering
+ * each distinct message once.
+ */
+import type { ResolvedCampaign } from "../check/types.js";
+import type { RenderedContent, Template } from "../content/types.js";
+import { renderContent, smsSegments } from "../content/index.js";
+import { BUILTIN_DRIVERS, DRIVER_CONTENT_KIND, type BuiltinDriver, type ContentKind, type Project } from "../project/types.js";
+import { readableColumn } from "./candidates.js";
+import type { PlanInput, PlannedOccurrence } from "./types.js";
+
+export function contentKindOf(project: Project, channel: string): ContentKind | undefined {
+  const driver = project.channels.get(channel)?.driver;
+  return driver && (BUILTIN_DRIVERS as readonly string[]).includes(driver) ? DRIVER_CONTENT_KIND[driver as BuiltinDriver] : undefined;
+}
+
+/** A rendered message, what it costs, and the content rules it breaks. */
+export interface RenderResult {
+  content?: RenderedContent;
+  cost: number;
+  problems: { rule: string; field: string; severity: "error" | "warning"; message: string }[];
+}
+
+export function unitPrice(project: Project, channel: string): number {
+  const p = project.channels.get(channel)?.price;
+  return p ? p.amount : 0;
+}
+
+export function renderFor(template: Template | undefined, project: Project, channel: string, vars: Record<string, unknown>): RenderResult {
+  const kind = contentKindOf(project, channel);
+  const price = project.channels.get(channel)?.price;
+  if (!template || !kind || !template.sections.has(kind)) return { cost: price?.amount ?? 0, problems: [] };
+  const r = renderContent(template, kind, vars);
+  let cost = price?.amount ?? 0;
+  if (price?.per === "segment" && r.content?.kind === "sms") cost = price.amount * smsSegments(r.content.sign, r.content.text);
+  return { content: r.content, cost, problems: r.problems };
+}
+
+export /**
+ * The walk's exceptions for one campaign as (occurrence, member row, channel index) triples in growable typed
+ * arrays: members capped (channel -1) and members sent on a channel other than their first reachable one.
+ */
+class SendLog {
+  private data = new Int32Array(3 * 4096);
+  length = 0;
+  push(occ: number, rid: number, ch: number): void {
+    if (3 * (this.length + 1) > this.data.length) {
+      const next = new Int32Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    const i = 3 * this.length++;
+    this.data[i] = occ;
+    this.data[i + 1] = rid;
+    this.data[i + 2] = ch;
+  }
+  at(i: number): [number, number, number] {
+    return [this.data[3 * i]!, this.data[3 * i + 1]!, this.data[3 * i + 2]!];
+  }
+}
+
+export /**
+ * Cost and content rules of a campaign's sends, rendering each distinct message once. The sends go back into
+ * DuckDB and are grouped by occurrence, channel and the member fields the template reads; only the distinct
+ * messages come back to be rendered. Counts per occurrence are then a small aggregate, and only messages that
+ * break a rule or cost other than the plain price (an SMS of several segments) are counted per occurrence.
+ */
+async function renderSends(
+  conn: PlanInput["members"]["conn"],
+  ci: number,
+  membersTable: string,
+  candidates: string,
+  log: SendLog,
+  campaign: ResolvedCampaign,
+  fields: string[],
+  templates: Map<string, Template>,
+  project: Project,
+  render: boolean,
+  byWork: Map<string, PlannedOccurrence>,
+) {
+  const exceptions = `plan_exceptions_${ci}`;
+  const sends = `plan_sends_${ci}`;
+  const groups = `plan_groups_${ci}`;
+  const tuples = `plan_tuples_${ci}`;
+  const special = `plan_special_${ci}`;
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${exceptions} (occ INTEGER, rid INTEGER, ch INTEGER)`);
+  const appender = await conn.createAppender(exceptions);
+  for (let i = 0; i < log.length; i++) {
+    const [occ, rid, ch] = log.at(i);
+    appender.appendInteger(occ);
+    appender.appendInteger(rid);
+    appender.appendInteger(ch);
+    appender.endRow();
+  }
+  appender.closeSync();
+  // Every sendable candidate goes out on its first reachable channel unless the walk said otherwise.
+  const first = `CASE ${campaign.channels.map((_, j) => `WHEN c.chans & ${1 << j} <> 0 THEN ${j}`).join(" ")} END`;
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE ${sends} AS
+     SELECT c.occ, c.rid, ${first} AS ch FROM ${candidates} c ANTI JOIN ${exceptions} e ON e.occ = c.occ AND e.rid = c.rid
+     WHERE NOT c.held AND c.chans <> 0
+     UNION ALL SELECT occ, rid, ch FROM ${exceptions} WHERE ch >= 0`,
+  );
+  await conn.run(`DROP TABLE ${exceptions}`);
+  const template = templates.get(campaign.template);
+  const read = render && template ? fields.filter((f) => template.variables.some((v) => v.name === f)) : [];
+  const vcols = read.map((_, j) => `v${j}`);
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE ${groups} AS
+     SELECT s.occ, s.ch${read.map((f, j) => `, ${readableColumn(f, project.members.fields.get(f)!)} AS v${j}`).join("")}, CAST(count(*) AS INTEGER) AS n
+     FROM ${sends} s ${read.length ? `JOIN ${membersTable} m ON m.rowid = s.rid` : ""}
+     GROUP BY ALL`,
+  );
+  // The plain price of every send.
+  const plain = (ch: number) => unitPrice(project, campaign.channels[ch]!);
+  const counts = await conn.runAndReadAll(`SELECT occ, ch, CAST(sum(n) AS INTEGER) FROM ${groups} GROUP BY ALL`);
+  for (const [occ, ch, n] of counts.getRows() as [number, number, number][]) byWork.get(`${ci}|${occ}`)!.funnel.cost += plain(ch) * n;
+
+  // Each distinct message, rendered once.
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE ${tuples} AS SELECT CAST(row_number() OVER () AS INTEGER) AS tid, * FROM (SELECT DISTINCT ch${vcols.map((v) => `, ${v}`).join("")} FROM ${groups})`,
+  );
+  const results = new Map<number, RenderResult & { channel: string }>();
+  const result = await conn.stream(`SELECT tid, ch${vcols.map((v) => `, ${v}`).join("")} FROM ${tuples}`);
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const tid = chunk.getColumnValues(0) as number[];
+    const ch = chunk.getColumnValues(1) as number[];
+    const values = read.map((_, j) => chunk.getColumnValues(2 + j) as unknown[]);
+    for (let r = 0; r < chunk.rowCount; r++) {
+      const channel = campaign.channels[ch[r]!]!;
+      const vars: Record<string, unknown> = { ...campaign.with };
+      read.forEach((f, j) => {
+        const v = values[j]![r];
+        if (v !== null && v !== undefined) vars[f] = v;
+      });
+      const rendered = render ? renderFor(template, project, channel, vars) : { cost: plain(ch[r]!), problems: [] };
+      // Only messages that differ from the plain case need counting per occurrence.
+      if (rendered.problems.length || Math.abs(rendered.cost - plain(ch[r]!)) > 1e-12) results.set(tid[r]!, { ...rendered, channel });
+    }
+  }
+  if (results.size) {
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${special} (tid INTEGER)`);
+    const a = await conn.createAppender(special);
+    for (const t of results.keys()) {
+      a.appendInteger(t);
+      a.endRow();
+    }
+    a.closeSync();
+    const match = ["g.ch = t.ch", ...vcols.map((v) => `g.${v} IS NOT DISTINCT FROM t.${v}`)].join(" AND ");
+    const perOcc = await conn.runAndReadAll(
+      `SELECT g.occ, t.tid, CAST(sum(g.n) AS INTEGER) FROM ${groups} g JOIN ${tuples} t ON ${match} WHERE t.tid IN (SELECT tid FROM ${special}) GROUP BY ALL`,
+    );
+    for (const [occ, tid, n] of perOcc.getRows() as [number, number, number][]) {
+      const r = results.get(tid)!;
+      const po = byWork.get(`${ci}|${occ}`)!;
+      po.funnel.cost += (r.cost - unitPrice(project, r.channel)) * n;
+      for (const p of r.problems) {
+        const e = po.problems.find((x) => x.channel === r.channel && x.rule === p.rule && x.field === p.field);
+        if (e) e.members += n;
+        else po.problems.push({ channel: r.channel, ...p, members: n });
+      }
+    }
+    await conn.run(`DROP TABLE ${special}`);
+  }
+  for (const t of [sends, groups, tuples]) await conn.run(`DROP TABLE ${t}`);
+}
