@@ -80,7 +80,6 @@ async function renderSends(
   byWork: Map<string, PlannedOccurrence>,
 ) {
   const exceptions = `plan_exceptions_${ci}`;
-  const sends = `plan_sends_${ci}`;
   const groups = `plan_groups_${ci}`;
   const tuples = `plan_tuples_${ci}`;
   const special = `plan_special_${ci}`;
@@ -96,22 +95,19 @@ async function renderSends(
   appender.closeSync();
   // Every sendable candidate goes out on its first reachable channel unless the walk said otherwise.
   const first = `CASE ${campaign.channels.map((_, j) => `WHEN c.chans & ${1 << j} <> 0 THEN ${j}`).join(" ")} END`;
-  await conn.run(
-    `CREATE OR REPLACE TEMP TABLE ${sends} AS
-     SELECT c.occ, c.rid, ${first} AS ch FROM ${candidates} c ANTI JOIN ${exceptions} e ON e.occ = c.occ AND e.rid = c.rid
+  const sendsSql = `SELECT c.occ, c.rid, ${first} AS ch FROM ${candidates} c ANTI JOIN ${exceptions} e ON e.occ = c.occ AND e.rid = c.rid
      WHERE NOT c.held AND c.chans <> 0
-     UNION ALL SELECT occ, rid, ch FROM ${exceptions} WHERE ch >= 0`,
-  );
-  await conn.run(`DROP TABLE ${exceptions}`);
+     UNION ALL SELECT occ, rid, ch FROM ${exceptions} WHERE ch >= 0`;
   const template = templates.get(campaign.template);
   const read = render && template ? fields.filter((f) => template.variables.some((v) => v.name === f)) : [];
   const vcols = read.map((_, j) => `v${j}`);
   await conn.run(
     `CREATE OR REPLACE TEMP TABLE ${groups} AS
      SELECT s.occ, s.ch${read.map((f, j) => `, ${readableColumn(f, project.members.fields.get(f)!)} AS v${j}`).join("")}, CAST(count(*) AS INTEGER) AS n
-     FROM ${sends} s ${read.length ? `JOIN ${membersTable} m ON m.rowid = s.rid` : ""}
+     FROM (${sendsSql}) s ${read.length ? `JOIN ${membersTable} m ON m.rowid = s.rid` : ""}
      GROUP BY ALL`,
   );
+  await conn.run(`DROP TABLE ${exceptions}`);
   // The plain price of every send.
   const plain = (ch: number) => unitPrice(project, campaign.channels[ch]!);
   const counts = await conn.runAndReadAll(`SELECT occ, ch, CAST(sum(n) AS INTEGER) FROM ${groups} GROUP BY ALL`);
@@ -165,5 +161,5 @@ async function renderSends(
     }
     await conn.run(`DROP TABLE ${special}`);
   }
-  for (const t of [sends, groups, tuples]) await conn.run(`DROP TABLE ${t}`);
+  for (const t of [groups, tuples]) await conn.run(`DROP TABLE ${t}`);
 }

@@ -149,6 +149,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
     const fields = fieldLists[w.campaignIndex]!;
     const template = templates.get(campaign.template);
     const channelConfigs = campaign.channels.map((ch) => project.channels.get(ch)!);
+    const channelQuotas = campaign.channels.map((ch) => quotas.get(ch)!);
     const repeatArr = lastSend[w.campaignIndex];
     let budgetSpent = false;
 
@@ -178,7 +179,8 @@ export async function plan(input: PlanInput): Promise<Plan> {
       const chans = chunk.getColumnValues(2) as number[];
       const mkeys = chunk.getColumnValues(3) as string[];
       const fieldCols = wantFields ? fields.map((_, j) => chunk.getColumnValues(4 + j) as unknown[]) : [];
-      for (let r = 0; r < chunk.rowCount; r++) {
+      const rows = chunk.rowCount;
+      for (let r = 0; r < rows; r++) {
         const row = rid[r]!;
         funnel.audience++;
         let reason: SkipReason | undefined;
@@ -188,8 +190,8 @@ export async function plan(input: PlanInput): Promise<Plan> {
         else if (repeatArr && !repeatAllows(campaign, repeatArr[row]!, w.sendAt, tz)) reason = "capped:repeat";
         else if (!global.allows(row, w.sendAt)) reason = "capped:policy.max";
         else {
-          for (let j = 0; j < campaign.channels.length; j++) {
-            if (chans[r]! & (1 << j) && quotas.get(campaign.channels[j]!)!.allows(row, w.sendAt)) {
+          for (let j = 0; j < channelQuotas.length; j++) {
+            if (chans[r]! & (1 << j) && channelQuotas[j]!.allows(row, w.sendAt)) {
               chosen = j;
               break;
             }
@@ -229,7 +231,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
             funnel.cost += cost;
             if (deferred) funnel.deferred++;
             global.record(row, w.sendAt);
-            quotas.get(channel)!.record(row, w.sendAt);
+            channelQuotas[chosen]!.record(row, w.sendAt);
             if (repeatArr) repeatArr[row] = w.sendAt;
             reached[row] = 1;
             // Only the exceptions are logged: a send on the member's first reachable channel is derived in SQL.
