@@ -1,40 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import type * as A from "./ast.js";
 import { parseExpression, parseFile, stripSpans } from "./index.js";
 
-const COMPLETE = `segment dormant   = days_since(last_purchase_at) >= 180
-segment nearby    = within 5 km
-segment reachable = not unsubscribed
-
-campaign birthday_gift "会员生日礼" {
-  audience tier >= gold and nearby and reachable
-  trigger  on anniversary of birthday at 09:30
-  content  "birthday" with { coupon: "BDAY50", amount: 50 }
-  channel  wecom > template_message > sms
-  goal     redeem "BDAY50" within 7 days
-  holdout  10%
-  priority 80
-}
-
-campaign wake_dormant "沉睡会员唤醒" {
-  audience dormant and tier >= silver and nearby
-  trigger  180 days after last_purchase_at at 10:00
-  content  "wake_up" with { coupon: "BACK30" }
-  channel  wecom > sms
-  goal     visit within 14 days
-  repeat   after 90 days
-}
-
-campaign mid_autumn "中秋会员积分翻倍" {
-  audience tier in [silver, gold, platinum, diamond] and nearby
-  trigger  3 days before mid_autumn at 10:00
-  content  "points_double"
-  channel  template_message > sms
-  goal     purchase >= 200 CNY within 7 days
-  send between 09:00 and 20:00
-}
-`;
+const COMPLETE = readFileSync(fileURLToPath(new URL("../../test/fixtures/language/complete-example.chuda", import.meta.url)), "utf8");
 
 function ok(src: string): A.FileNode {
   const r = parseFile(src, "t.chuda");
