@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { compileField, dateHelper, defaultHelper, hbs, maskHelper, readDate, truncateHelper, yuanHelper } from "./helpers.js";
 
 const render = (src: string, vars: Record<string, unknown>) => compileField(src).fn!(vars);
@@ -103,5 +104,28 @@ describe("rendering", () => {
   it("caches compiled fields and reports parse errors instead of throwing", () => {
     expect(compileField("{{a}}!")).toBe(compileField("{{a}}!"));
     expect(compileField("{{a").error).toMatch(/Parse error/);
+  });
+  it("renders plain {{name}} substitutions exactly as Handlebars does, whatever the values", () => {
+    const piece = fc.oneof(
+      fc.constantFrom("您好", " ", "，", "{", "}", "\\", "${x}", "{{! note }}", "{{~name~}}", " {{{name}}} "),
+      fc.constantFrom("name", "amount", "toString", "truncate", "this", "a.b", "@index", "[name]").map((n) => `{{${n}}}`),
+      fc.string({ maxLength: 4 }),
+    );
+    const value = fc.oneof(fc.string({ maxLength: 6 }), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.array(fc.string({ maxLength: 3 }), { maxLength: 3 }));
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 6 }), fc.dictionary(fc.constantFrom("name", "amount", "a", "toString"), value), (pieces, vars) => {
+        const source = pieces.join("");
+        let expected: string | undefined;
+        try {
+          expected = hbs.compile(source, { noEscape: true, strict: false, compat: false })(vars);
+        } catch {
+          expected = undefined;
+        }
+        const c = compileField(source);
+        if (c.error !== undefined || expected === undefined) return;
+        expect(c.fn!(vars)).toBe(expected);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -206,6 +206,46 @@ export type CompiledField = (vars: Record<string, unknown>) => string;
 
 const cache = new Map<string, { fn?: CompiledField; error?: string }>();
 
+type HbsNode = { type: string; value?: string; params?: unknown[]; hash?: unknown; path?: { type: string; parts?: string[]; original?: string; data?: boolean; depth?: number } };
+
+/**
+ * A source made only of text and plain `{{name}}` substitutions renders without Handlebars' per-call setup
+ * (half the cost of rendering millions of messages), with exactly Handlebars' result (noEscape): an own
+ * property of the context, `null`/`undefined` as "", the pieces joined by JavaScript `+` from the first
+ * (so, as in Handlebars, `{{a}}{{b}}` adds two numbers). Names that could mean something else — a helper,
+ * an Object.prototype member, a path — and values that are functions go through Handlebars.
+ */
+function plainSubstitution(ast: ReturnType<typeof hbs.parse>, full: CompiledField): CompiledField | undefined {
+  // Non-empty text as a string, a substitution as { name }.
+  const items: (string | { name: string })[] = [];
+  for (const node of ast.body as unknown as HbsNode[]) {
+    if (node.type === "ContentStatement") {
+      if (node.value) items.push(node.value);
+    } else if (node.type === "CommentStatement") continue;
+    else if (node.type === "MustacheStatement") {
+      const p = node.path;
+      if (!p || p.type !== "PathExpression" || node.params?.length || node.hash || p.data || p.depth !== 0) return undefined;
+      const name = p.parts?.length === 1 ? p.parts[0]! : undefined;
+      if (name === undefined || p.original !== name || name in hbs.helpers || name in Object.prototype) return undefined;
+      items.push({ name });
+    } else return undefined;
+  }
+  return (vars) => {
+    let acc: unknown = undefined;
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      let v: unknown = it;
+      if (typeof it !== "string") {
+        v = Object.hasOwn(vars, it.name) ? vars[it.name] : undefined;
+        if (typeof v === "function") return full(vars);
+        if (v === null || v === undefined) v = "";
+      }
+      acc = i === 0 ? v : (acc as string) + (v as string);
+    }
+    return acc === undefined ? "" : String(acc);
+  };
+}
+
 /**
  * Compiles a Handlebars source once (cached by source text; a plain string without `{{` is returned as is).
  * `error` is set when the source does not parse.
@@ -217,9 +257,9 @@ export function compileField(source: string): { fn?: CompiledField; error?: stri
     hit = { fn: () => source };
   } else {
     try {
-      hbs.parse(source);
+      const ast = hbs.parse(source);
       const t = hbs.compile(source, { noEscape: true, strict: false, compat: false });
-      hit = { fn: (vars) => t(vars) };
+      hit = { fn: plainSubstitution(ast, t) ?? ((vars) => t(vars)) };
     } catch (e) {
       hit = { error: (e as Error).message };
     }

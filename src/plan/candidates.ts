@@ -46,10 +46,10 @@ export interface CandidateQuery {
 
 /**
  * Builds `cand_<n>`: columns occ (index into `occs`), rid (member row), held, chans (bit j = channel j reachable),
- * then `fields`. Sorted by occurrence (so that each occurrence is a contiguous, zone-map-pruned range), then —
- * where the order inside an occurrence matters (limit, budget, member rows) — the limit order or member key.
- * Without limit or budget the order inside an occurrence cannot change any decision: each member appears
- * once per occurrence and caps are per member.
+ * mkey (member key, with member rows only), then `fields`. Where the order inside an occurrence matters (limit,
+ * budget, member rows) it is sorted by occurrence, then the limit order or member key. Otherwise it is not
+ * sorted at all: each member appears once per occurrence and caps are per member, so no order inside an
+ * occurrence can change a decision.
  */
 export async function buildCandidates(
   conn: DuckDBConnection,
@@ -60,7 +60,7 @@ export async function buildCandidates(
   exclude: IR | undefined,
   membersTable: string,
   fields: string[],
-  /** Keep members in a stable order inside each occurrence (member rows, limit, budget). */
+  /** Member rows are kept: carry member keys and keep members in key order inside each occurrence. */
   memberOrder: boolean,
 ): Promise<CandidateQuery> {
   const table = `cand_${n}`;
@@ -97,6 +97,9 @@ export async function buildCandidates(
       ? `(md5_number_lower(CAST(${key} AS VARCHAR) || ':' || '${campaign.name}') % ${holdoutBasis}) < ${Math.round(campaign.holdout * holdoutBasis)}`
       : "FALSE";
   const chans = campaign.channels.map((c, j) => `(CASE WHEN ${channelReachableSql(project, c)} THEN ${1 << j} ELSE 0 END)`).join(" + ") || "0";
+  // Order matters only where a decision depends on who comes first inside an occurrence (limit, budget) or
+  // member rows are listed; otherwise the walk buckets rows by occurrence itself and no sort is paid for.
+  const ordered = memberOrder || !!campaign.limit || campaign.budget !== undefined;
   let order = `${key}`;
   if (campaign.limit?.orderBy) {
     const v = compileValue(campaign.limit.orderBy.value, schema, ctx);
@@ -105,11 +108,9 @@ export async function buildCandidates(
   }
   const cols = fields.map((f) => `${readableColumn(f, schema.fields.get(f)!)} AS ${q("f_" + f)}`);
   const sql = `CREATE OR REPLACE TEMP TABLE ${table} AS
-    SELECT o.occ AS occ, CAST(m.rowid AS INTEGER) AS rid, ${held} AS held, CAST(${chans} AS INTEGER) AS chans,
-           CAST(${key} AS VARCHAR) AS mkey${cols.length ? ", " + cols.join(", ") : ""}
+    SELECT o.occ AS occ, CAST(m.rowid AS INTEGER) AS rid, ${held} AS held, CAST(${chans} AS INTEGER) AS chans${memberOrder ? `, CAST(${key} AS VARCHAR) AS mkey` : ""}${cols.length ? ", " + cols.join(", ") : ""}
     FROM ${from}
-    WHERE ${where}
-    ORDER BY o.occ${memberOrder || campaign.limit || campaign.budget !== undefined ? `, ${order}` : ""}`;
+    WHERE ${where}${ordered ? `\n    ORDER BY o.occ, ${order}` : ""}`;
   await conn.run(sql, params as never);
   return { table, fields };
 }

@@ -15,8 +15,12 @@ export interface PeriodClock {
 
 export function periodClock(tz: string): PeriodClock {
   const cache = new Map<number, { day: number; week: number; month: number }>();
+  // The walk asks about one moment many times in a row.
+  let lastAt = NaN;
+  let last = { day: 0, week: 0, month: 0 };
   return {
     index(unit, at) {
+      if (at === lastAt) return last[unit];
       let e = cache.get(at);
       if (!e) {
         const { date } = epochToZoned(at, tz);
@@ -26,6 +30,8 @@ export function periodClock(tz: string): PeriodClock {
         e = { day, week: Math.floor((day + 3) / 7), month: y * 12 + (m - 1) };
         cache.set(at, e);
       }
+      lastAt = at;
+      last = e;
       return e[unit];
     },
   };
@@ -43,9 +49,11 @@ export class RuleState {
     private readonly clock: PeriodClock,
   ) {
     if (rule.period.kind === "rolling") {
-      this.times = new Float64Array(size * rule.count).fill(-Infinity);
+      // Zero-filled (no pass over 17 million members): a time of 0 is a send in 1970, expired long ago.
+      this.times = new Float64Array(size * rule.count);
     } else {
-      this.period = new Int32Array(size).fill(-1);
+      // The period index + 1; 0 means no send yet.
+      this.period = new Int32Array(size);
       this.counts = new Uint16Array(size);
     }
   }
@@ -61,7 +69,7 @@ export class RuleState {
       for (let i = 0; i < r.count; i++) oldest = Math.min(oldest, this.times![base + i]!);
       return !(at < oldest + r.period.ms);
     }
-    const p = this.clock.index(r.period.unit, at);
+    const p = this.clock.index(r.period.unit, at) + 1;
     return this.period![row] !== p || this.counts![row]! < r.count;
   }
 
@@ -75,7 +83,7 @@ export class RuleState {
       this.times![slot] = at;
       return;
     }
-    const p = this.clock.index(r.period.unit, at);
+    const p = this.clock.index(r.period.unit, at) + 1;
     if (this.period![row] !== p) {
       this.period![row] = p;
       this.counts![row] = 0;

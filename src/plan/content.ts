@@ -99,11 +99,20 @@ async function renderSends(
      WHERE NOT c.held AND c.chans <> 0
      UNION ALL SELECT occ, rid, ch FROM ${exceptions} WHERE ch >= 0`;
   const template = templates.get(campaign.template);
-  const read = render && template ? fields.filter((f) => template.variables.some((v) => v.name === f)) : [];
+  // Each variable is read only for the channels whose section uses it: messages that differ only in a field
+  // another channel's section reads are one message.
+  const kinds = campaign.channels.map((ch) => contentKindOf(project, ch));
+  const users = (f: string) => campaign.channels.flatMap((_, j) => (template?.variables.some((v) => v.name === f && v.kind === kinds[j]) ? [j] : []));
+  const read = render && template ? fields.filter((f) => users(f).length > 0) : [];
   const vcols = read.map((_, j) => `v${j}`);
+  const readFor = (f: string) => {
+    const col = readableColumn(f, project.members.fields.get(f)!);
+    const u = users(f);
+    return u.length === campaign.channels.length ? col : `CASE WHEN s.ch IN (${u.join(", ")}) THEN ${col} END`;
+  };
   await conn.run(
     `CREATE OR REPLACE TEMP TABLE ${groups} AS
-     SELECT s.occ, s.ch${read.map((f, j) => `, ${readableColumn(f, project.members.fields.get(f)!)} AS v${j}`).join("")}, CAST(count(*) AS INTEGER) AS n
+     SELECT s.occ, s.ch${read.map((f, j) => `, ${readFor(f)} AS v${j}`).join("")}, CAST(count(*) AS INTEGER) AS n
      FROM (${sendsSql}) s ${read.length ? `JOIN ${membersTable} m ON m.rowid = s.rid` : ""}
      GROUP BY ALL`,
   );

@@ -10,6 +10,7 @@ import { expandOccurrences } from "../calendar/occurrences.js";
 import { epochToZoned, zonedToEpoch } from "../calendar/time.js";
 import type { Template } from "../content/types.js";
 import type { Project } from "../project/types.js";
+import type { DuckDBDataChunk } from "@duckdb/node-api";
 import { buildCandidates, q } from "./candidates.js";
 import { contentKindOf, renderFor, renderSends, SendLog, unitPrice, type RenderResult } from "./content.js";
 import { periodClock, RuleSet } from "./caps.js";
@@ -113,9 +114,11 @@ export async function plan(input: PlanInput): Promise<Plan> {
   const global = new RuleSet(project.policy.max, size, clock);
   const channelNames = [...project.channels.keys()];
   const quotas = new Map(channelNames.map((ch) => [ch, new RuleSet(project.channels.get(ch)!.quota, size, clock)]));
-  const lastSend = campaigns.map((c) => (c.repeat.kind === "per_occurrence" ? undefined : new Float64Array(size).fill(-Infinity)));
+  // The last send per member for campaigns with `repeat`; 0 (zero-filled, no pass over the members) = never.
+  const lastSend = campaigns.map((c, ci) => (c.repeat.kind === "per_occurrence" || !perCampaign[ci]!.length ? undefined : new Float64Array(size)));
   const reached = new Uint8Array(size);
   if (input.history?.length) await seedHistory(input, size, global, quotas, lastSend);
+  lap("walk:state");
 
   // Rendering: one cache per campaign (content does not depend on the occurrence), keyed by the values of
   // the member fields the channel's template section reads, so a distinct message is rendered once.
@@ -135,6 +138,10 @@ export async function plan(input: PlanInput): Promise<Plan> {
   const sendLog = campaigns.map(() => new SendLog());
   const sendCount = campaigns.map(() => 0);
   const settled = await settledCounts(conn, tables, inline);
+  const sendable: (Awaited<ReturnType<typeof readSendable>> | undefined)[] = [];
+  lap("walk:settled");
+  for (let ci = 0; ci < tables.length; ci++) if (settled[ci]) sendable[ci] = await readSendable(conn, tables[ci]!, perCampaign[ci]!.length);
+  lap("walk:read");
   const occurrences: PlannedOccurrence[] = [];
   const byWork = new Map<string, PlannedOccurrence>();
   const decisions: MemberDecision[] = [];
@@ -152,6 +159,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
     const channelQuotas = campaign.channels.map((ch) => quotas.get(ch)!);
     const repeatArr = lastSend[w.campaignIndex];
     let budgetSpent = false;
+    const sentOn = campaign.channels.map(() => 0);
 
     const skip = (reason: SkipReason) => {
       funnel.capped += reason.startsWith("capped") ? 1 : 0;
@@ -160,32 +168,24 @@ export async function plan(input: PlanInput): Promise<Plan> {
 
     // Strings are the costly part of reading rows back: member keys only when member rows are kept, field
     // values only when rendering inline. Without member rows, held-out and unreachable members are counted
-    // in DuckDB and never read back: they touch no cap.
+    // in DuckDB and never read back (they touch no cap), and the sendable ones were read up front.
     const wantFields = inline[w.campaignIndex]!;
-    const cols = ["rid", "held", "chans", input.memberRows ? "mkey" : "NULL", ...(wantFields ? fields.map((f) => q("f_" + f)) : [])];
     const pre = settled[w.campaignIndex]?.get(w.occIndex);
     if (pre) {
       funnel.audience += pre.holdout + pre.unreachable;
       funnel.holdout += pre.holdout;
       funnel.unreachable += pre.unreachable;
     }
-    const filter = pre ? " AND NOT held AND chans <> 0" : "";
-    const result = await conn.stream(`SELECT ${cols.join(", ")} FROM ${tables[w.campaignIndex]} WHERE occ = ${w.occIndex}${filter}`);
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
-      const rid = chunk.getColumnValues(0) as number[];
-      const held = chunk.getColumnValues(1) as boolean[];
-      const chans = chunk.getColumnValues(2) as number[];
-      const mkeys = chunk.getColumnValues(3) as string[];
-      const fieldCols = wantFields ? fields.map((_, j) => chunk.getColumnValues(4 + j) as unknown[]) : [];
-      const rows = chunk.rowCount;
+    const ready = sendable[w.campaignIndex];
+    const batches = ready ? ready.batches(w.occIndex) : streamCandidates(conn, tables[w.campaignIndex]!, w.occIndex, !!input.memberRows, wantFields ? fields : []);
+    for await (const batch of batches) {
+      const { rid, held, chans, mkeys, fieldCols, rows } = batch;
       for (let r = 0; r < rows; r++) {
         const row = rid[r]!;
         funnel.audience++;
         let reason: SkipReason | undefined;
         let chosen = -1;
-        if (held[r]) reason = "held_out";
+        if (held?.[r]) reason = "held_out";
         else if (!chans[r]) reason = "unreachable";
         else if (repeatArr && !repeatAllows(campaign, repeatArr[row]!, w.sendAt, tz)) reason = "capped:repeat";
         else if (!global.allows(row, w.sendAt)) reason = "capped:policy.max";
@@ -227,7 +227,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
             reason = "capped:budget";
           } else {
             funnel.sends++;
-            funnel.byChannel[channel] = (funnel.byChannel[channel] ?? 0) + 1;
+            sentOn[chosen]!++;
             funnel.cost += cost;
             if (deferred) funnel.deferred++;
             global.record(row, w.sendAt);
@@ -237,7 +237,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
             // Only the exceptions are logged: a send on the member's first reachable channel is derived in SQL.
             if (!wantFields && (chans[r]! & ((1 << chosen) - 1)) !== 0) sendLog[w.campaignIndex]!.push(w.occIndex, row, chosen);
             if (!wantFields) sendCount[w.campaignIndex]!++;
-            for (const p of rendered?.problems ?? []) {
+            if (rendered?.problems.length) for (const p of rendered.problems) {
               const k = `${channel}|${p.rule}|${p.field}`;
               const e = problems.get(k);
               if (e) e.members++;
@@ -270,6 +270,9 @@ export async function plan(input: PlanInput): Promise<Plan> {
         }
       }
     }
+    campaign.channels.forEach((ch, j) => {
+      if (sentOn[j]) funnel.byChannel[ch] = sentOn[j]!;
+    });
     const po: PlannedOccurrence = { campaign, occurrence: w.occurrence, sendAt: w.sendAt, deferred, funnel, problems: [...problems.values()] };
     occurrences.push(po);
     byWork.set(`${w.campaignIndex}|${w.occIndex}`, po);
@@ -288,8 +291,112 @@ export async function plan(input: PlanInput): Promise<Plan> {
   return { from: input.from, to: input.to, occurrences, decisions, membersReached, timings };
 }
 
+/** One batch of an occurrence's candidates, as the walk reads them. */
+interface CandidateBatch {
+  rows: number;
+  rid: ArrayLike<number>;
+  /** Absent when only sendable members were read (held-out ones were counted in DuckDB). */
+  held?: ArrayLike<boolean>;
+  chans: ArrayLike<number>;
+  mkeys: ArrayLike<string | null>;
+  fieldCols: ArrayLike<unknown>[];
+}
+
+/** An occurrence's candidates with member keys and field values, streamed from DuckDB in chunks. */
+async function* streamCandidates(conn: PlanInput["members"]["conn"], table: string, occ: number, memberKeys: boolean, fields: string[]): AsyncGenerator<CandidateBatch> {
+  const cols = ["rid", "held", "chans", memberKeys ? "mkey" : "NULL", ...fields.map((f) => q("f_" + f))];
+  const result = await conn.stream(`SELECT ${cols.join(", ")} FROM ${table} WHERE occ = ${occ}`);
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) return;
+    yield {
+      rows: chunk.rowCount,
+      rid: chunk.getColumnValues(0) as number[],
+      held: chunk.getColumnValues(1) as boolean[],
+      chans: chunk.getColumnValues(2) as number[],
+      mkeys: chunk.getColumnValues(3) as string[],
+      fieldCols: fields.map((_, j) => chunk.getColumnValues(4 + j) as unknown[]),
+    };
+  }
+}
+
+/**
+ * A campaign's sendable candidates (not held out, some channel reachable) for all its occurrences, read in one
+ * scan into typed arrays straight from DuckDB's vectors: the walk then never waits on a query. Rows are
+ * bucketed by occurrence, keeping the table's order inside each (the limit order, where there is one).
+ */
+async function readSendable(conn: PlanInput["members"]["conn"], table: string, occCount: number) {
+  let rid = new Int32Array(1 << 16);
+  let chans = new Int32Array(1 << 16);
+  let occ = new Int32Array(1 << 16);
+  let sorted = true;
+  let lastOcc = 0;
+  const start = new Int32Array(occCount + 1);
+  let n = 0;
+  const result = await conn.stream(`SELECT occ, rid, chans FROM ${table} WHERE NOT held AND chans <> 0`);
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const rows = chunk.rowCount;
+    if (n + rows > rid.length) {
+      const size = Math.max(rid.length * 2, n + rows);
+      const r2 = new Int32Array(size);
+      r2.set(rid.subarray(0, n));
+      rid = r2;
+      const c2 = new Int32Array(size);
+      c2.set(chans.subarray(0, n));
+      chans = c2;
+      const o2 = new Int32Array(size);
+      o2.set(occ.subarray(0, n));
+      occ = o2;
+    }
+    const occV = int32Column(chunk, 0);
+    rid.set(int32Column(chunk, 1), n);
+    chans.set(int32Column(chunk, 2), n);
+    for (let r = 0; r < rows; r++) {
+      const o = occV[r]!;
+      if (o < lastOcc) sorted = false;
+      lastOcc = o;
+      occ[n + r] = o;
+      start[o + 1]!++;
+    }
+    n += rows;
+  }
+  for (let o = 0; o < occCount; o++) start[o + 1]! += start[o]!;
+  if (!sorted) {
+    // A stable counting sort by occurrence (the table is unsorted when order inside an occurrence is free).
+    const next = start.slice(0, occCount);
+    const r2 = new Int32Array(n);
+    const c2 = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const at = next[occ[i]!]!++;
+      r2[at] = rid[i]!;
+      c2[at] = chans[i]!;
+    }
+    rid = r2;
+    chans = c2;
+  }
+  const none: ArrayLike<string | null> = { length: 0 };
+  return {
+    *batches(occ: number): Generator<CandidateBatch> {
+      const from = start[occ]!;
+      const to = start[occ + 1]!;
+      if (to > from) yield { rows: to - from, rid: rid.subarray(from, to), chans: chans.subarray(from, to), mkeys: none, fieldCols: [] };
+    },
+  };
+}
+
+/**
+ * An INTEGER column of a chunk without NULLs as an Int32Array: the vector's own typed view when the library
+ * exposes one at run time (not in its types), else its values.
+ */
+function int32Column(chunk: DuckDBDataChunk, column: number): ArrayLike<number> {
+  const items = (chunk.getColumnVector(column) as unknown as { items?: unknown }).items;
+  return items instanceof Int32Array && items.length === chunk.rowCount ? items : (chunk.getColumnValues(column) as number[]);
+}
+
 function repeatAllows(campaign: ResolvedCampaign, last: number, at: number, tz: string): boolean {
-  if (last === -Infinity) return true;
+  if (last === 0) return true;
   if (campaign.repeat.kind === "never") return false;
   if (campaign.repeat.kind === "after") return at >= addDuration(last, campaign.repeat.duration, tz);
   return true;
