@@ -38,70 +38,109 @@ export function periodClock(tz: string): PeriodClock {
 }
 
 /** One rule over all members. */
-export class RuleState {
-  private readonly times?: Float64Array;
-  private readonly period?: Int32Array;
-  private readonly counts?: Uint16Array;
+export interface RuleState {
+  readonly rule: FrequencyRule;
+  /** Would one more send at `at` stay within the rule? */
+  allows(row: number, at: number): boolean;
+  record(row: number, at: number): void;
+}
 
+/**
+ * "n per 7 days": the last `count` send times per member (a send at t counts until t + period, exclusive).
+ * Zero-filled (no pass over 17 million members): a time of 0 is a send in 1970, expired long ago.
+ */
+class RollingRule implements RuleState {
+  private readonly times: Float64Array;
+  private readonly count: number;
+  private readonly ms: number;
+  constructor(
+    readonly rule: FrequencyRule,
+    size: number,
+  ) {
+    this.count = rule.count;
+    this.ms = rule.period.kind === "rolling" ? rule.period.ms : 0;
+    this.times = new Float64Array(size * Math.max(rule.count, 0));
+  }
+  allows(row: number, at: number): boolean {
+    const n = this.count;
+    if (n <= 0) return false;
+    // The oldest of the last `count` sends must have expired.
+    const base = row * n;
+    let oldest = this.times[base]!;
+    for (let i = 1; i < n; i++) if (this.times[base + i]! < oldest) oldest = this.times[base + i]!;
+    return !(at < oldest + this.ms);
+  }
+  record(row: number, at: number): void {
+    const n = this.count;
+    if (n <= 0) return;
+    const base = row * n;
+    let slot = base;
+    for (let i = 1; i < n; i++) if (this.times[base + i]! < this.times[slot]!) slot = base + i;
+    this.times[slot] = at;
+  }
+}
+
+/**
+ * "n per member per day/week/month": per member, (period index + 1) × 2^16 + sends in it, in one number so
+ * that a decision touches one place in memory (0 = no send yet).
+ */
+class CalendarRule implements RuleState {
+  private readonly state: Float64Array;
+  private readonly unit: "day" | "week" | "month";
+  private readonly count: number;
+  // The walk asks about one moment many times in a row.
+  private lastAt = NaN;
+  private lastBase = 0;
   constructor(
     readonly rule: FrequencyRule,
     size: number,
     private readonly clock: PeriodClock,
   ) {
-    if (rule.period.kind === "rolling") {
-      // Zero-filled (no pass over 17 million members): a time of 0 is a send in 1970, expired long ago.
-      this.times = new Float64Array(size * rule.count);
-    } else {
-      // The period index + 1; 0 means no send yet.
-      this.period = new Int32Array(size);
-      this.counts = new Uint16Array(size);
-    }
+    this.unit = rule.period.kind === "rolling" ? "day" : rule.period.unit;
+    this.count = Math.min(rule.count, 0xffff);
+    this.state = new Float64Array(size);
   }
-
-  /** Would one more send at `at` stay within the rule? */
+  /** (period index + 1) × 2^16 for the period holding `at`. */
+  private baseOf(at: number): number {
+    if (at !== this.lastAt) {
+      this.lastAt = at;
+      this.lastBase = (this.clock.index(this.unit, at) + 1) * 0x10000;
+    }
+    return this.lastBase;
+  }
   allows(row: number, at: number): boolean {
-    const r = this.rule;
-    if (r.count <= 0) return false;
-    if (r.period.kind === "rolling") {
-      // The oldest of the last `count` sends (slot at the ring head) must have expired.
-      const base = row * r.count;
-      let oldest = Infinity;
-      for (let i = 0; i < r.count; i++) oldest = Math.min(oldest, this.times![base + i]!);
-      return !(at < oldest + r.period.ms);
-    }
-    const p = this.clock.index(r.period.unit, at) + 1;
-    return this.period![row] !== p || this.counts![row]! < r.count;
+    if (this.count <= 0) return false;
+    const d = this.state[row]! - this.baseOf(at);
+    // Another period (d outside [0, 2^16)) has no sends in this one.
+    return d < 0 || d >= 0x10000 || d < this.count;
   }
-
   record(row: number, at: number): void {
-    const r = this.rule;
-    if (r.count <= 0) return;
-    if (r.period.kind === "rolling") {
-      const base = row * r.count;
-      let slot = base;
-      for (let i = 1; i < r.count; i++) if (this.times![base + i]! < this.times![slot]!) slot = base + i;
-      this.times![slot] = at;
-      return;
-    }
-    const p = this.clock.index(r.period.unit, at) + 1;
-    if (this.period![row] !== p) {
-      this.period![row] = p;
-      this.counts![row] = 0;
-    }
-    this.counts![row]!++;
+    if (this.count <= 0) return;
+    const base = this.baseOf(at);
+    const d = this.state[row]! - base;
+    if (d < 0 || d >= 0x10000) this.state[row] = base + 1;
+    else if (d < 0xffff) this.state[row] = base + d + 1;
   }
+}
+
+export function ruleState(rule: FrequencyRule, size: number, clock: PeriodClock): RuleState {
+  return rule.period.kind === "rolling" ? new RollingRule(rule, size) : new CalendarRule(rule, size, clock);
 }
 
 export class RuleSet {
   readonly states: RuleState[];
+  private readonly only: RuleState | undefined;
   constructor(rules: FrequencyRule[], size: number, clock: PeriodClock) {
-    this.states = rules.map((r) => new RuleState(r, size, clock));
+    this.states = rules.map((r) => ruleState(r, size, clock));
+    this.only = this.states.length === 1 ? this.states[0] : undefined;
   }
   allows(row: number, at: number): boolean {
-    for (const s of this.states) if (!s.allows(row, at)) return false;
+    if (this.only) return this.only.allows(row, at);
+    for (let i = 0; i < this.states.length; i++) if (!this.states[i]!.allows(row, at)) return false;
     return true;
   }
   record(row: number, at: number): void {
-    for (const s of this.states) s.record(row, at);
+    if (this.only) return this.only.record(row, at);
+    for (let i = 0; i < this.states.length; i++) this.states[i]!.record(row, at);
   }
 }

@@ -137,10 +137,10 @@ async function renderSends(
     for (let r = 0; r < chunk.rowCount; r++) {
       const channel = campaign.channels[ch[r]!]!;
       const vars: Record<string, unknown> = { ...campaign.with };
-      read.forEach((f, j) => {
+      for (let j = 0; j < read.length; j++) {
         const v = values[j]![r];
-        if (v !== null && v !== undefined) vars[f] = v;
-      });
+        if (v !== null && v !== undefined) vars[read[j]!] = v;
+      }
       const rendered = render ? renderFor(template, project, channel, vars) : { cost: plain(ch[r]!), problems: [] };
       // Only messages that differ from the plain case need counting per occurrence.
       if (rendered.problems.length || Math.abs(rendered.cost - plain(ch[r]!)) > 1e-12) results.set(tid[r]!, { ...rendered, channel });
