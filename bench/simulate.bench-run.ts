@@ -3,7 +3,7 @@
  * DuckDB parse of the same file (target: at most 1.5×, peak memory under 4 GB). BENCH_SIZES=1000000 to choose.
  */
 import { afterAll, it } from "vitest";
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, statSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -42,25 +42,45 @@ for (const n of sizes) {
     const file = path.join(DATA, `members-${n}.csv`);
     if (!existsSync(file)) {
       const t0 = performance.now();
-      await execa(process.execPath, [BIN, "sample-members", "--count", String(n), "--seed", "42", "--as-of", "2026-11-20", "--out", file]);
+      // Written aside and renamed, so that an interrupted run never leaves a half file to be measured.
+      await execa(process.execPath, [BIN, "sample-members", "--count", String(n), "--seed", "42", "--as-of", "2026-11-20", "--out", `${file}.part.csv`]);
+      renameSync(`${file}.part.csv`, file);
       figure(`generate ${n.toLocaleString("en-US")} members`, `${((performance.now() - t0) / 1000).toFixed(1)} s`, `${(statSync(file).size / 1e6).toFixed(0)} MB`);
     }
-    const parse = await duckdbParseSeconds(file);
-    figure(`duckdb full parse, ${n.toLocaleString("en-US")}`, `${parse.toFixed(2)} s`);
-    const t0 = performance.now();
-    const r = await execa(process.execPath, [BIN, "simulate", "--members", file, "--from", "2026-12-01", "--to", "2026-12-30", "--json", ...CAMPAIGNS], {
-      cwd: REPO,
-      env: { CI: "true", CHUDA_STATS: "1", CHUDA_TIMING: "1" },
-      reject: false,
-      maxBuffer: 1e9,
-    });
-    const sim = (performance.now() - t0) / 1000;
-    if (r.exitCode !== 0) throw new Error(`simulate failed: ${r.stderr}`);
-    const out = JSON.parse(r.stdout);
-    const rss = /chuda-stats (\{.*\})/.exec(r.stderr);
-    const timing = /chuda-timing (\{.*\})/.exec(r.stderr);
+    // Parse and simulate alternate, BENCH_REPEAT times each (default 2), and the best of each is compared: on a
+    // shared machine a single run of either can be slowed by a neighbour by a third or more.
+    const repeat = Math.max(1, Number(process.env.BENCH_REPEAT ?? 2));
+    const parses: number[] = [];
+    const sims: number[] = [];
+    let out: { total: { sends: number } } | undefined;
+    let rss: RegExpExecArray | null = null;
+    let timing: RegExpExecArray | null = null;
+    for (let i = 0; i < repeat; i++) {
+      parses.push(await duckdbParseSeconds(file));
+      const t0 = performance.now();
+      const r = await execa(process.execPath, [BIN, "simulate", "--members", file, "--from", "2026-12-01", "--to", "2026-12-30", "--json", ...CAMPAIGNS], {
+        cwd: REPO,
+        env: { CI: "true", CHUDA_STATS: "1", CHUDA_TIMING: "1" },
+        reject: false,
+        maxBuffer: 1e9,
+      });
+      sims.push((performance.now() - t0) / 1000);
+      if (r.exitCode !== 0) throw new Error(`simulate failed: ${r.stderr}`);
+      out = JSON.parse(r.stdout);
+      const m = /chuda-stats (\{.*\})/.exec(r.stderr);
+      if (m && (!rss || JSON.parse(m[1]!).maxRssMB > JSON.parse(rss[1]!).maxRssMB)) rss = m;
+      if (sims[i] === Math.min(...sims)) timing = /chuda-timing (\{.*\})/.exec(r.stderr);
+    }
+    const parse = Math.min(...parses);
+    const sim = Math.min(...sims);
+    const runs = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(", ");
+    figure(`duckdb full parse, ${n.toLocaleString("en-US")}`, `${parse.toFixed(2)} s`, `best of ${runs(parses)}`);
     if (timing) figure(`simulate phases (ms), ${n.toLocaleString("en-US")}`, timing[1]!);
-    figure(`simulate 10 campaigns × 30 days, ${n.toLocaleString("en-US")}`, `${sim.toFixed(2)} s`, `ratio ${(sim / parse).toFixed(2)}× parse (target ≤ 1.5×); ${out.total.sends.toLocaleString("en-US")} sends`);
+    figure(
+      `simulate 10 campaigns × 30 days, ${n.toLocaleString("en-US")}`,
+      `${sim.toFixed(2)} s`,
+      `ratio ${(sim / parse).toFixed(2)}× parse (target ≤ 1.5×), best of ${runs(sims)}; ${out!.total.sends.toLocaleString("en-US")} sends`,
+    );
     if (rss) figure(`simulate peak memory, ${n.toLocaleString("en-US")}`, `${JSON.parse(rss[1]!).maxRssMB} MB`, "target < 4096 MB");
   });
 }

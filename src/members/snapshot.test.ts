@@ -75,6 +75,15 @@ describe("openSnapshot: typed loading", () => {
     expect(await rows(snapshot!, READABLE)).toEqual(EXPECTED);
   });
 
+  it("reads list cells as written by people: `a;b`, spaces, full-width ；, doubled or trailing separators", async () => {
+    const file = path.join(tmp, "tags.csv");
+    const cells = ["亲子;美妆", " 亲子 ; 美妆 ", "亲子；美妆", ";亲子;;美妆;", "亲子", "  ", "亲子 美妆"];
+    writeFileSync(file, "member_id,tags\n" + cells.map((c, i) => `M${i + 1},${c}`).join("\n") + "\n");
+    const { snapshot } = await load(file);
+    const got = (await rows(snapshot!, "member_id, tags")).map((r) => r.tags);
+    expect(got).toEqual([["亲子", "美妆"], ["亲子", "美妆"], ["亲子", "美妆"], ["亲子", "美妆"], ["亲子"], [], ["亲子 美妆"]]);
+  });
+
   it("reads UTF-8 with a BOM (the first column name is not garbled)", async () => {
     const file = path.join(tmp, "bom.csv");
     writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), readFileSync(path.join(FIX, "members.csv"))]));
