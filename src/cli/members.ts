@@ -36,6 +36,8 @@ export async function openMembers(opts: MembersOptions, project: Project, io: Io
     strict: opts.strict,
     label,
     threads: os.availableParallelism?.() ?? os.cpus().length,
+    // DuckDB's own cap (it spills beyond it); by default 80% of the machine's memory.
+    ...(process.env.CHUDA_MEMORY_LIMIT ? { memoryLimit: process.env.CHUDA_MEMORY_LIMIT } : {}),
     onProgress: (f) => progress?.update("loading members", Math.round(f * 1000), 1000),
   });
   const snap = opened.snapshot;
