@@ -8,6 +8,7 @@ import type { RenderedContent, Template } from "../content/types.js";
 import { renderContent, smsSegments } from "../content/index.js";
 import { BUILTIN_DRIVERS, DRIVER_CONTENT_KIND, type BuiltinDriver, type ContentKind, type Project } from "../project/types.js";
 import { readableColumn } from "./candidates.js";
+import { POOL_MIN_MESSAGES, type RenderPool } from "./render-pool.js";
 import type { PlanInput, PlannedOccurrence } from "./types.js";
 
 export function contentKindOf(project: Project, channel: string): ContentKind | undefined {
@@ -35,6 +36,52 @@ export function renderFor(template: Template | undefined, project: Project, chan
   let cost = price?.amount ?? 0;
   if (price?.per === "segment" && r.content?.kind === "sms") cost = price.amount * smsSegments(r.content.sign, r.content.text);
   return { content: r.content, cost, problems: r.problems };
+}
+
+/** What rendering one campaign's messages needs, as plain data: it crosses to worker threads. */
+export interface RenderJob {
+  template: Template | undefined;
+  /** The campaign's channels in order, with what rendering reads of each. */
+  channels: { name: string; driver: string; price?: { amount: number; per: "message" | "segment" } }[];
+  with: Record<string, unknown>;
+  /** The member fields in the value columns, in order. */
+  read: string[];
+  render: boolean;
+}
+
+/** A distinct message whose cost differs from the plain price or that breaks a content rule. */
+export interface SpecialMessage {
+  tid: number;
+  ch: number;
+  cost: number;
+  problems: RenderResult["problems"];
+}
+
+const jobProjects = new WeakMap<RenderJob, Project>();
+
+/** Renders distinct messages (values column by column) and returns the ones that are not plain. */
+export function renderTuples(job: RenderJob, tids: ArrayLike<number>, chs: ArrayLike<number>, values: ArrayLike<unknown>[]): SpecialMessage[] {
+  let project = jobProjects.get(job);
+  if (!project) {
+    // renderFor reads a channel's driver and price only.
+    project = { channels: new Map(job.channels.map((c) => [c.name, c])) } as unknown as Project;
+    jobProjects.set(job, project);
+  }
+  const out: SpecialMessage[] = [];
+  for (let r = 0; r < tids.length; r++) {
+    const ch = chs[r]!;
+    const channel = job.channels[ch]!;
+    const plain = channel.price?.amount ?? 0;
+    if (!job.render) continue;
+    const vars: Record<string, unknown> = { ...job.with };
+    for (let j = 0; j < job.read.length; j++) {
+      const v = values[j]![r];
+      if (v !== null && v !== undefined) vars[job.read[j]!] = v;
+    }
+    const rendered = renderFor(job.template, project, channel.name, vars);
+    if (rendered.problems.length || Math.abs(rendered.cost - plain) > 1e-12) out.push({ tid: tids[r]!, ch, cost: rendered.cost, problems: rendered.problems });
+  }
+  return out;
 }
 
 export /**
@@ -78,6 +125,8 @@ async function renderSends(
   project: Project,
   render: boolean,
   byWork: Map<string, PlannedOccurrence>,
+  /** Worker threads for rendering, started on first use. */
+  pool?: () => RenderPool | undefined,
 ) {
   const exceptions = `plan_exceptions_${ci}`;
   const groups = `plan_groups_${ci}`;
@@ -126,7 +175,27 @@ async function renderSends(
   await conn.run(
     `CREATE OR REPLACE TEMP TABLE ${tuples} AS SELECT CAST(row_number() OVER () AS INTEGER) AS tid, * FROM (SELECT DISTINCT ch${vcols.map((v) => `, ${v}`).join("")} FROM ${groups})`,
   );
-  const results = new Map<number, RenderResult & { channel: string }>();
+  const job: RenderJob = {
+    template,
+    channels: campaign.channels.map((name) => {
+      const c = project.channels.get(name);
+      return { name, driver: c?.driver ?? "", ...(c?.price ? { price: c.price } : {}) };
+    }),
+    with: campaign.with,
+    read,
+    render,
+  };
+  // Many distinct messages are shared with worker threads (DuckDB is idle meanwhile); the main thread keeps
+  // reading chunks and renders its own share.
+  // CHUDA_RENDER_POOL=off renders on the main thread only; =always sends every batch to the workers.
+  const mode = process.env.CHUDA_RENDER_POOL;
+  const total = Number((await conn.runAndReadAll(`SELECT count(*) FROM ${tuples}`)).getRows()[0]![0]);
+  const workers = render && mode !== "off" && (mode === "always" || total >= POOL_MIN_MESSAGES) ? pool?.() : undefined;
+  if (mode === "always" && render && !workers) throw new Error("CHUDA_RENDER_POOL=always, but no render worker could start");
+  const jobId = workers?.start(job);
+  const specials: SpecialMessage[] = [];
+  const waiting: Promise<SpecialMessage[]>[] = [];
+  let batches = 0;
   const result = await conn.stream(`SELECT tid, ch${vcols.map((v) => `, ${v}`).join("")} FROM ${tuples}`);
   for (;;) {
     const chunk = await result.fetchChunk();
@@ -134,18 +203,14 @@ async function renderSends(
     const tid = chunk.getColumnValues(0) as number[];
     const ch = chunk.getColumnValues(1) as number[];
     const values = read.map((_, j) => chunk.getColumnValues(2 + j) as unknown[]);
-    for (let r = 0; r < chunk.rowCount; r++) {
-      const channel = campaign.channels[ch[r]!]!;
-      const vars: Record<string, unknown> = { ...campaign.with };
-      for (let j = 0; j < read.length; j++) {
-        const v = values[j]![r];
-        if (v !== null && v !== undefined) vars[read[j]!] = v;
-      }
-      const rendered = render ? renderFor(template, project, channel, vars) : { cost: plain(ch[r]!), problems: [] };
-      // Only messages that differ from the plain case need counting per occurrence.
-      if (rendered.problems.length || Math.abs(rendered.cost - plain(ch[r]!)) > 1e-12) results.set(tid[r]!, { ...rendered, channel });
-    }
+    if (workers && jobId !== undefined && (mode === "always" || batches++ % (workers.size + 1) !== 0)) waiting.push(workers.render(jobId, tid, ch, values));
+    else specials.push(...renderTuples(job, tid, ch, values));
   }
+  for (const s of await Promise.all(waiting)) specials.push(...s);
+  if (jobId !== undefined) workers?.finish(jobId);
+  // Only messages that differ from the plain case need counting per occurrence.
+  const results = new Map<number, { cost: number; problems: RenderResult["problems"]; channel: string }>();
+  for (const s of specials) results.set(s.tid, { cost: s.cost, problems: s.problems, channel: campaign.channels[s.ch]! });
   if (results.size) {
     await conn.run(`CREATE OR REPLACE TEMP TABLE ${special} (tid INTEGER)`);
     const a = await conn.createAppender(special);

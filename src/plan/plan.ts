@@ -14,6 +14,7 @@ import type { DuckDBDataChunk } from "@duckdb/node-api";
 import { buildCandidates, q } from "./candidates.js";
 import { contentKindOf, renderFor, renderSends, SendLog, unitPrice, type RenderResult } from "./content.js";
 import { periodClock, RuleSet } from "./caps.js";
+import { RenderPool } from "./render-pool.js";
 import { deferSendTime } from "./defer.js";
 import type { ContentProblemCount, Funnel, MemberDecision, Plan, PlanInput, PlannedOccurrence, SkipReason } from "./types.js";
 
@@ -279,9 +280,20 @@ export async function plan(input: PlanInput): Promise<Plan> {
     input.onProgress?.(++done, work.length);
   }
   lap("walk");
-  for (let ci = 0; ci < campaigns.length; ci++) {
-    if (inline[ci] || !sendCount[ci]) continue;
-    await renderSends(conn, ci, members.table, tables[ci]!, sendLog[ci]!, campaigns[ci]!, fieldLists[ci]!, templates, project, render, byWork);
+  let pool: RenderPool | undefined;
+  let poolTried = false;
+  const workers = () => {
+    if (!poolTried) pool = RenderPool.create();
+    poolTried = true;
+    return pool;
+  };
+  try {
+    for (let ci = 0; ci < campaigns.length; ci++) {
+      if (inline[ci] || !sendCount[ci]) continue;
+      await renderSends(conn, ci, members.table, tables[ci]!, sendLog[ci]!, campaigns[ci]!, fieldLists[ci]!, templates, project, render, byWork, workers);
+    }
+  } finally {
+    await pool?.close();
   }
   for (const po of occurrences) po.funnel.cost = Math.round(po.funnel.cost * 1e6) / 1e6;
   lap("render");

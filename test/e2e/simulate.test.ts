@@ -102,6 +102,30 @@ describe("chuda simulate (built CLI)", () => {
     expect(JSON.parse(v2.stdout).diagnostics.some((d: { file: string; line: number }) => d.file === "templates/double12.yaml" && d.line === 7)).toBe(true);
   });
 
+  it("renders on worker threads exactly as on the main thread: SMS priced per segment, content problems counted", async () => {
+    const repo = copyExampleRepo();
+    writeFileSync(path.join(repo, "members.csv"), readFileSync(members));
+    const file = path.join(repo, "templates/double12.yaml");
+    let t = readFileSync(file, "utf8");
+    // SMS of more than one segment; a template-message field too long for some names.
+    t = t.replace("双12会员闪购${amount}元礼券已到账，满100元可用。", "双12会员闪购${amount}元礼券已到账，满100元可用，全场会员专享满300减50、积分翻倍、停车免费三小时，欢迎到一楼服务台领取礼品，详情请咨询服务台工作人员。");
+    t = t.replace('params: { name: "{{truncate name 10}}"', 'params: { name: "{{name}}{{name}}{{name}}"');
+    t = t.replace('thing1: "双12会员闪购"', 'thing1: "{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}"');
+    writeFileSync(file, t);
+    const run = (pool: string) =>
+      chuda(["simulate", "--members", "members.csv", "--from", "2026-12-12", "--to", "2026-12-12", "--json", "double12_flash"], { cwd: repo, env: { CHUDA_RENDER_POOL: pool } });
+    const [main, workers] = await Promise.all([run("off"), run("always")]);
+    expect(main.exitCode, main.stderr).toBe(0);
+    expect(workers.exitCode, workers.stderr).toBe(0);
+    const c = JSON.parse(main.stdout).campaigns[0];
+    // The special cases are there to be counted: SMS dearer than one segment each, thing1 too long for some.
+    expect(c.estimated.cost).toBeGreaterThan(c.by_channel.sms * 0.045 * 1.5);
+    const p = c.problems.find((x: { field: string }) => x.field === "data.thing1");
+    expect(p.members).toBeGreaterThan(0);
+    expect(p.members).toBeLessThan(c.by_channel.template_message);
+    expect(JSON.parse(workers.stdout)).toEqual(JSON.parse(main.stdout));
+  });
+
   it("a missing snapshot is one clear line, exit 2", async () => {
     const r = await chuda(["simulate", "--members", "nope.csv"], { cwd: dir });
     expect(r.exitCode).toBe(2);
