@@ -85,7 +85,8 @@ export async function buildCandidates(
   const t = campaign.trigger;
   if (t.kind === "member_date") {
     const years: [number, number] = occs.length ? [Number(occs[0]!.date.slice(0, 4)) - 1, Number(occs[occs.length - 1]!.date.slice(0, 4)) + 1] : [0, -1];
-    const j = memberDateJoin(t, years);
+    const days = occs.map((o) => o.date).sort();
+    const j = memberDateJoin(t, years, days.length ? [days[0]!, days[days.length - 1]!] : undefined);
     from = `${membersTable} m${j.yearsFrom} JOIN ${occTable} o ON ${j.on}`;
     if (j.where) where += ` AND ${j.where}`;
   }
@@ -119,7 +120,11 @@ export async function buildCandidates(
  * The member's own date, shifted by the trigger offset, must be the occurrence day — as an equality, so DuckDB
  * joins by hash instead of testing every member against every day.
  */
-function memberDateJoin(t: Extract<ResolvedCampaign["trigger"], { kind: "member_date" }>, years: [number, number]): { yearsFrom: string; on: string; where?: string } {
+function memberDateJoin(
+  t: Extract<ResolvedCampaign["trigger"], { kind: "member_date" }>,
+  years: [number, number],
+  days: [string, string] | undefined,
+): { yearsFrom: string; on: string; where?: string } {
   const f = `CAST(m.${q(t.field)} AS DATE)`;
   // Offset applied to the member date gives the firing day: `3 days after x` fires on x + 3 days.
   // Hour and minute offsets move the firing moment (date at `time`), which may carry into another day.
@@ -127,7 +132,7 @@ function memberDateJoin(t: Extract<ResolvedCampaign["trigger"], { kind: "member_
   const sub = t.offset && (t.offset.unit === "hour" || t.offset.unit === "minute");
   const shift = t.offset ? ` ${sign} INTERVAL ${Math.trunc(t.offset.amount)} ${t.offset.unit.toUpperCase()}` : "";
   const fires = (date: string) => (sub ? `CAST(CAST(${date} AS TIMESTAMP) + INTERVAL ${t.time} MINUTE${shift} AS DATE)` : `CAST(${date}${shift} AS DATE)`);
-  if (!t.anniversary) return { yearsFrom: "", on: `${fires(f)} = o.day` };
+  if (!t.anniversary) return { yearsFrom: "", on: `${fires(f)} = o.day`, ...(days ? { where: dateWindow(t, days) } : {}) };
   // Anniversary: the yearly return of the member date (29 Feb → 28 Feb in common years), shifted by the offset,
   // for each year around the range (an offset can move it across New Year); the first anniversary is a year
   // after the date itself.
@@ -139,4 +144,19 @@ function memberDateJoin(t: Extract<ResolvedCampaign["trigger"], { kind: "member_
     on: `${fires(anniv)} = o.day`,
     where: `${f} IS NOT NULL AND ${yr} > year(${f})`,
   };
+}
+
+/**
+ * A condition the member date must meet to fire on one of `days`, with constants on one side, so that DuckDB
+ * filters the member table in its scan (skipping row groups by their min and max) before the join instead of
+ * computing the firing day of every member: the day moved back by the offset, widened by a few days (a
+ * calendar month can move a month end by up to three days; an hour offset and the send time by one).
+ */
+function dateWindow(t: Extract<ResolvedCampaign["trigger"], { kind: "member_date" }>, days: [string, string]): string {
+  const col = `m.${q(t.field)}`;
+  const back = t.offset ? ` ${t.offset.direction === "before" ? "+" : "-"} INTERVAL ${Math.trunc(t.offset.amount)} ${t.offset.unit.toUpperCase()}` : "";
+  const slack = t.offset && (t.offset.unit === "month" || t.offset.unit === "year") ? 7 : 2;
+  const from = `(CAST(DATE '${days[0]}'${back} AS DATE) - ${slack})`;
+  const to = `(CAST(DATE '${days[1]}'${back} AS DATE) + ${slack})`;
+  return t.fieldType === "date" ? `${col} BETWEEN ${from} AND ${to}` : `${col} >= CAST(${from} AS TIMESTAMP) AND ${col} < CAST(${to} + 1 AS TIMESTAMP)`;
 }
