@@ -203,7 +203,9 @@ async function renderSends(
     const tid = chunk.getColumnValues(0) as number[];
     const ch = chunk.getColumnValues(1) as number[];
     const values = read.map((_, j) => chunk.getColumnValues(2 + j) as unknown[]);
-    if (workers && jobId !== undefined && (mode === "always" || batches++ % (workers.size + 1) !== 0)) waiting.push(workers.render(jobId, tid, ch, values));
+    // The main thread also reads from DuckDB: it renders a batch itself only while the workers have a backlog.
+    batches++;
+    if (workers && jobId !== undefined && (mode === "always" || workers.pending < 2 * workers.size)) waiting.push(workers.render(jobId, tid, ch, values));
     else specials.push(...renderTuples(job, tid, ch, values));
   }
   for (const s of await Promise.all(waiting)) specials.push(...s);

@@ -16,16 +16,16 @@ export class RenderPool {
   private next = 0;
   private nextJob = 0;
   private nextBatch = 0;
-  private readonly pending = new Map<number, { resolve: (s: SpecialMessage[]) => void; reject: (e: Error) => void }>();
+  private readonly pending_ = new Map<number, { resolve: (s: SpecialMessage[]) => void; reject: (e: Error) => void }>();
   private failure: Error | undefined;
   private closing = false;
 
   private constructor(private readonly workers: Worker[]) {
     for (const w of workers) {
       w.on("message", (m: { batch: number; special?: SpecialMessage[]; error?: string }) => {
-        const p = this.pending.get(m.batch);
+        const p = this.pending_.get(m.batch);
         if (!p) return;
-        this.pending.delete(m.batch);
+        this.pending_.delete(m.batch);
         if (m.error !== undefined) p.reject(new Error(m.error));
         else p.resolve(m.special ?? []);
       });
@@ -45,6 +45,11 @@ export class RenderPool {
     return new RenderPool(Array.from({ length: size }, () => new Worker(url)));
   }
 
+  /** Batches sent and not yet rendered. */
+  get pending(): number {
+    return this.pending_.size;
+  }
+
   get size(): number {
     return this.workers.length;
   }
@@ -61,7 +66,7 @@ export class RenderPool {
     const batch = this.nextBatch++;
     const w = this.workers[this.next++ % this.workers.length]!;
     return new Promise((resolve, reject) => {
-      this.pending.set(batch, { resolve, reject });
+      this.pending_.set(batch, { resolve, reject });
       w.postMessage({ kind: "batch", job, batch, tids, chs, values });
     });
   }
@@ -77,7 +82,7 @@ export class RenderPool {
 
   private fail(e: Error): void {
     this.failure ??= e;
-    for (const p of this.pending.values()) p.reject(e);
-    this.pending.clear();
+    for (const p of this.pending_.values()) p.reject(e);
+    this.pending_.clear();
   }
 }
