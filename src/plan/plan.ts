@@ -141,7 +141,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
   const settled = await settledCounts(conn, tables, inline);
   const sendable: (Awaited<ReturnType<typeof readSendable>> | undefined)[] = [];
   lap("walk:settled");
-  for (let ci = 0; ci < tables.length; ci++) if (settled[ci]) sendable[ci] = await readSendable(conn, tables[ci]!, perCampaign[ci]!.length, campaigns[ci]!.channels.length, !!campaigns[ci]!.limit);
+  for (let ci = 0; ci < tables.length; ci++) if (settled[ci]) sendable[ci] = await readSendable(conn, tables[ci]!, perCampaign[ci]!.length, !!campaigns[ci]!.limit);
   lap("walk:read");
   const occurrences: PlannedOccurrence[] = [];
   const byWork = new Map<string, PlannedOccurrence>();
@@ -334,18 +334,19 @@ async function* streamCandidates(conn: PlanInput["members"]["conn"], table: stri
 
 /**
  * A campaign's sendable candidates (not held out, some channel reachable) for all its occurrences, read in one
- * scan into typed arrays straight from DuckDB's vectors: the walk then never waits on a query. Rows are
- * bucketed by occurrence, keeping the table's order inside each (the limit order, where there is one).
+ * scan into typed arrays straight from DuckDB's vectors: the walk then never waits on a query.
  */
-async function readSendable(conn: PlanInput["members"]["conn"], table: string, occCount: number, channelCount: number, orderMatters: boolean) {
+async function readSendable(conn: PlanInput["members"]["conn"], table: string, occCount: number, orderMatters: boolean) {
   let rid = new Int32Array(1 << 16);
   let chans = new Int32Array(1 << 16);
-  let occ = new Int32Array(1 << 16);
   let sorted = true;
   let lastOcc = 0;
   const start = new Int32Array(occCount + 1);
   let n = 0;
-  const result = await conn.stream(`SELECT occ, rid, chans FROM ${table} WHERE NOT held AND chans <> 0`);
+  // Where order inside an occurrence is free, members come in row order: the walk then reads and writes the
+  // per-member state arrays in ascending order (memory access, not arithmetic, is what the walk spends its
+  // time on). Otherwise the table is already in occurrence, then limit, order.
+  const result = await conn.stream(`SELECT occ, rid, chans FROM ${table} WHERE NOT held AND chans <> 0${orderMatters ? "" : " ORDER BY occ, rid"}`);
   for (;;) {
     const chunk = await result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) break;
@@ -358,9 +359,6 @@ async function readSendable(conn: PlanInput["members"]["conn"], table: string, o
       const c2 = new Int32Array(size);
       c2.set(chans.subarray(0, n));
       chans = c2;
-      const o2 = new Int32Array(size);
-      o2.set(occ.subarray(0, n));
-      occ = o2;
     }
     const occV = int32Column(chunk, 0);
     rid.set(int32Column(chunk, 1), n);
@@ -369,32 +367,12 @@ async function readSendable(conn: PlanInput["members"]["conn"], table: string, o
       const o = occV[r]!;
       if (o < lastOcc) sorted = false;
       lastOcc = o;
-      occ[n + r] = o;
       start[o + 1]!++;
     }
     n += rows;
   }
   for (let o = 0; o < occCount; o++) start[o + 1]! += start[o]!;
-  if (!orderMatters) {
-    // Order inside an occurrence is free: bucket by occurrence and sort each bucket by member row, so that
-    // the walk reads and writes the per-member state arrays in ascending order (memory access, not
-    // arithmetic, is what the walk spends its time on). Row and channel mask sort together as one number.
-    const next = start.slice(0, occCount);
-    const packed = new Float64Array(n);
-    // Exact in a double while rows < 2^31 and channels ≤ 22 (a campaign lists a handful).
-    const shift = 2 ** Math.min(channelCount, 22);
-    for (let i = 0; i < n; i++) packed[next[occ[i]!]!++] = rid[i]! * shift + chans[i]!;
-    rid = new Int32Array(n);
-    chans = new Int32Array(n);
-    for (let o = 0; o < occCount; o++) {
-      const bucket = packed.subarray(start[o]!, start[o + 1]!).sort();
-      for (let i = 0, at = start[o]!; i < bucket.length; i++, at++) {
-        const v = bucket[i]!;
-        rid[at] = Math.floor(v / shift);
-        chans[at] = v % shift;
-      }
-    }
-  } else if (!sorted) throw new Error(`internal: candidates of ${table} are not in occurrence order`);
+  if (!sorted) throw new Error(`internal: candidates of ${table} are not in occurrence order`);
   const none: ArrayLike<string | null> = { length: 0 };
   return {
     *batches(occ: number): Generator<CandidateBatch> {
