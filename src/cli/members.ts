@@ -8,7 +8,7 @@ import { openSnapshot } from "../members/snapshot.js";
 import type { MemberTable } from "../plan/types.js";
 import type { Project } from "../project/types.js";
 import { renderPretty } from "../report/diagnostics/pretty.js";
-import { startProgress, type ProgressHandle } from "../report/ink/progress.js";
+import type { ProgressHandle } from "../report/ink/progress.js";
 import { UsageError, type Io } from "./io.js";
 import { VERSION } from "./version.js";
 
@@ -30,7 +30,8 @@ export interface OpenedMembers {
 export async function openMembers(opts: MembersOptions, project: Project, io: Io): Promise<OpenedMembers | undefined> {
   const file = path.resolve(io.cwd, opts.members);
   const label = path.relative(io.cwd, file) || opts.members;
-  const progress = io.interactive && !opts.quiet ? startProgress("chuda", { color: io.color }) : undefined;
+  // Ink (half a second to import) is loaded only for a terminal.
+  const progress = io.interactive && !opts.quiet ? (await import("../report/ink/progress.js")).startProgress("chuda", { color: io.color }) : undefined;
   const opened = await openSnapshot(file, project, {
     encoding: opts.encoding ?? "auto",
     strict: opts.strict,

@@ -7,7 +7,7 @@ import { planDue, rateGate, runDispatch, type DispatchEvent, type LoadedChannel 
 import { loadDriver } from "../../drivers/registry.js";
 import { renderDispatchDryRun, renderDispatchSummary } from "../../report/dispatch.js";
 import { maskPhonesIn } from "../../report/mask.js";
-import { startDispatchView } from "../../report/ink/dispatch.js";
+import type { startDispatchView } from "../../report/ink/dispatch.js";
 import { UsageError, type Io } from "../io.js";
 import { parseMoment } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
@@ -58,7 +58,8 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
         }
         // On a TTY: the live Ink view of the run (stderr); otherwise plain log lines.
         members.progress?.finish();
-        view = io.interactive ? startDispatchView({ color: io.color, title: `chuda dispatch · ${new Date(at).toISOString()}`, secrets: secretValues(project, io) }) : undefined;
+        // Ink (half a second to import) is loaded only for a terminal.
+        view = io.interactive ? (await import("../../report/ink/dispatch.js")).startDispatchView({ color: io.color, title: `chuda dispatch · ${new Date(at).toISOString()}`, secrets: secretValues(project, io) }) : undefined;
         const onEvent = (e: DispatchEvent) => {
           if (view) view.event(e);
           else if (!opts.json) io.err(eventLine(e));

@@ -5,7 +5,6 @@ import { Option } from "commander";
 import { plan } from "../../plan/plan.js";
 import { summarize } from "../../simulate/summary.js";
 import { renderSimulationText } from "../../report/simulation.js";
-import { renderSimulationInk } from "../../report/ink/simulation.js";
 import { renderSimulationHtml } from "../../report/simulation-html.js";
 import { writePlanCsv } from "../../report/plan-csv.js";
 import { epochToZoned, addDays } from "../../calendar/time.js";
@@ -78,7 +77,9 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
           if (!opts.json) io.err(`report written to ${opts.report}\n`);
         }
         if (opts.json) io.out(JSON.stringify(summary, null, 2) + "\n");
-        else io.out(io.interactive ? renderSimulationInk(summary, { color: io.color }) : renderSimulationText(summary, { color: io.color }));
+        // Ink (half a second to import) is loaded only for a terminal.
+        else if (io.interactive) io.out((await import("../../report/ink/simulation.js")).renderSimulationInk(summary, { color: io.color }));
+        else io.out(renderSimulationText(summary, { color: io.color }));
         const contentErrors = summary.campaigns.some((c) => c.problems.some((p) => p.severity === "error"));
         done(opts.strict && (members.rejected > 0 || contentErrors) ? 1 : 0);
       } finally {
