@@ -105,15 +105,30 @@ describe("rendering", () => {
     expect(compileField("{{a}}!")).toBe(compileField("{{a}}!"));
     expect(compileField("{{a").error).toMatch(/Parse error/);
   });
-  it("renders plain {{name}} substitutions exactly as Handlebars does, whatever the values", () => {
+  it("renders plain {{name}} substitutions and helper calls exactly as Handlebars does, whatever the values", () => {
     const piece = fc.oneof(
       fc.constantFrom("您好", " ", "，", "{", "}", "\\", "${x}", "{{! note }}", "{{~name~}}", " {{{name}}} "),
       fc.constantFrom("name", "amount", "toString", "truncate", "this", "a.b", "@index", "[name]").map((n) => `{{${n}}}`),
+      fc.constantFrom(
+        "{{truncate name 3}}",
+        "{{truncate amount 2}}",
+        '{{default name "会员"}}',
+        "{{default amount 0}}",
+        "{{yuan amount}}",
+        "{{mask name}}",
+        '{{date name "M月D日"}}',
+        "{{date amount}}",
+        "{{truncate truncate 2}}",
+        "{{default name null}}",
+        "{{default toString 1}}",
+        "{{truncate name (default amount 3)}}",
+        '{{default name fallback="x"}}',
+      ),
       fc.string({ maxLength: 4 }),
     );
-    const value = fc.oneof(fc.string({ maxLength: 6 }), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.array(fc.string({ maxLength: 3 }), { maxLength: 3 }));
+    const value = fc.oneof(fc.constantFrom("1990-03-14", "2026-12-01 10:00:00", "12.5", " ", "王小明"), fc.string({ maxLength: 6 }), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.array(fc.string({ maxLength: 3 }), { maxLength: 3 }));
     fc.assert(
-      fc.property(fc.array(piece, { maxLength: 6 }), fc.dictionary(fc.constantFrom("name", "amount", "a", "toString"), value), (pieces, vars) => {
+      fc.property(fc.array(piece, { maxLength: 6 }), fc.dictionary(fc.constantFrom("name", "amount", "a", "toString", "truncate"), value), (pieces, vars) => {
         const source = pieces.join("");
         let expected: string | undefined;
         try {
