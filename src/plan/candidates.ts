@@ -120,7 +120,7 @@ export async function buildCandidates(
  * The member's own date, shifted by the trigger offset, must be the occurrence day — as an equality, so DuckDB
  * joins by hash instead of testing every member against every day.
  */
-function memberDateJoin(
+export function memberDateJoin(
   t: Extract<ResolvedCampaign["trigger"], { kind: "member_date" }>,
   years: [number, number],
   days: [string, string] | undefined,
