@@ -68,11 +68,11 @@ export function renderTuples(job: RenderJob, tids: ArrayLike<number>, chs: Array
     jobProjects.set(job, project);
   }
   const out: SpecialMessage[] = [];
+  if (!job.render) return out;
   for (let r = 0; r < tids.length; r++) {
     const ch = chs[r]!;
     const channel = job.channels[ch]!;
     const plain = channel.price?.amount ?? 0;
-    if (!job.render) continue;
     const vars: Record<string, unknown> = { ...job.with };
     for (let j = 0; j < job.read.length; j++) {
       const v = values[j]![r];
@@ -195,7 +195,6 @@ async function renderSends(
   const jobId = workers?.start(job);
   const specials: SpecialMessage[] = [];
   const waiting: Promise<SpecialMessage[]>[] = [];
-  let batches = 0;
   const result = await conn.stream(`SELECT tid, ch${vcols.map((v) => `, ${v}`).join("")} FROM ${tuples}`);
   for (;;) {
     const chunk = await result.fetchChunk();
@@ -204,7 +203,6 @@ async function renderSends(
     const ch = chunk.getColumnValues(1) as number[];
     const values = read.map((_, j) => chunk.getColumnValues(2 + j) as unknown[]);
     // The main thread also reads from DuckDB: it renders a batch itself only while the workers have a backlog.
-    batches++;
     if (workers && jobId !== undefined && (mode === "always" || workers.pending < 2 * workers.size)) waiting.push(workers.render(jobId, tid, ch, values));
     else specials.push(...renderTuples(job, tid, ch, values));
   }
