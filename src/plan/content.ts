@@ -203,7 +203,15 @@ async function renderSends(
     const ch = chunk.getColumnValues(1) as number[];
     const values = read.map((_, j) => chunk.getColumnValues(2 + j) as unknown[]);
     // The main thread also reads from DuckDB: it renders a batch itself only while the workers have a backlog.
-    if (workers && jobId !== undefined && (mode === "always" || workers.pending < 2 * workers.size)) waiting.push(workers.render(jobId, tid, ch, values));
+    // A batch a worker could not render (it died) is rendered here: no message is lost to a worker. (Not with
+    // `always`, which is there to test the workers.)
+    if (workers && jobId !== undefined && (mode === "always" || workers.pending < 2 * workers.size))
+      waiting.push(
+        workers.render(jobId, tid, ch, values).catch((e: unknown) => {
+          if (mode === "always") throw e;
+          return renderTuples(job, tid, ch, values);
+        }),
+      );
     else specials.push(...renderTuples(job, tid, ch, values));
   }
   for (const s of await Promise.all(waiting)) specials.push(...s);

@@ -42,7 +42,16 @@ export class RenderPool {
     if (url.protocol !== "file:" || !existsSync(fileURLToPath(url))) return undefined;
     const cores = os.availableParallelism?.() ?? os.cpus().length;
     const size = Math.max(1, Math.min(3, cores - 1));
-    return new RenderPool(Array.from({ length: size }, () => new Worker(url)));
+    // As many as can start (resource limits); with none, the main thread renders everything.
+    const workers: Worker[] = [];
+    for (let i = 0; i < size; i++) {
+      try {
+        workers.push(new Worker(url));
+      } catch {
+        break;
+      }
+    }
+    return workers.length ? new RenderPool(workers) : undefined;
   }
 
   /** Batches sent and not yet rendered. */
