@@ -287,10 +287,12 @@ export async function plan(input: PlanInput): Promise<Plan> {
     poolTried = true;
     return pool;
   };
+  const toRender = campaigns.flatMap((_, ci) => (inline[ci] || !sendCount[ci] ? [] : [ci]));
+  if (toRender.length) input.onRenderProgress?.(0, toRender.length);
   try {
-    for (let ci = 0; ci < campaigns.length; ci++) {
-      if (inline[ci] || !sendCount[ci]) continue;
+    for (const [k, ci] of toRender.entries()) {
       await renderSends(conn, ci, members.table, tables[ci]!, sendLog[ci]!, campaigns[ci]!, fieldLists[ci]!, templates, project, render, byWork, workers);
+      input.onRenderProgress?.(k + 1, toRender.length);
     }
   } finally {
     await pool?.close();

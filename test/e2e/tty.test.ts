@@ -82,7 +82,7 @@ beforeAll(async () => {
 });
 
 describe.skipIf(!hasScript)("chuda simulate on a terminal", () => {
-  it("shows progress bars for loading and planning, then the tables in colour, and exits 0", async () => {
+  it("shows progress bars for loading, planning and rendering, then the tables in colour, and exits 0", async () => {
     const r = await onTty(["simulate", "--members", "members.csv", ...RANGE], dir);
     expect(r.exitCode, r.raw).toBe(0);
     const s = screen(r.raw);
@@ -90,6 +90,7 @@ describe.skipIf(!hasScript)("chuda simulate on a terminal", () => {
     // The bars' last frame stays on screen above the results.
     expect(s[at(/^chuda$/) + 1]).toMatch(/^loading members\s+█{30} 100%\s+2,000 members$/);
     expect(s[at(/^chuda$/) + 2]).toMatch(/^planning\s+█{30} 100%\s+(\d+)\/\1 occurrences$/);
+    expect(s[at(/^chuda$/) + 3]).toMatch(/^rendering\s+█{30} 100%\s+(\d+)\/\1 campaigns$/);
     const order = ["Simulation 2026-12-01 → 2026-12-07  members 2,000", "Funnel per campaign", "By channel", "By day", "Total: "].map((t) => at(new RegExp("^" + t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))));
     expect(order.every((i) => i > at(/^planning/))).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);

@@ -60,6 +60,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
           history,
           memberRows: !!opts.plan,
           onProgress: (d, t) => members.progress?.update("planning", d, t, `${d.toLocaleString("en-US")}/${t.toLocaleString("en-US")} occurrences`),
+          onRenderProgress: (d, t) => members.progress?.update("rendering", d, t, `${d}/${t} campaigns`),
         });
         members.progress?.finish();
         if (io.env.CHUDA_TIMING) io.err(`chuda-timing ${JSON.stringify({ load: loadMs, ...result.timings })}\n`);
