@@ -187,20 +187,15 @@ function args(list: unknown[]): unknown[] {
   return list.length && isOptions(list[list.length - 1]) ? list.slice(0, -1) : list;
 }
 
-hbs.registerHelper("date", (...a: unknown[]) => {
-  const [v, f] = args(a);
-  return dateHelper(v, f);
-});
-hbs.registerHelper("yuan", (...a: unknown[]) => yuanHelper(args(a)[0]));
-hbs.registerHelper("mask", (...a: unknown[]) => maskHelper(args(a)[0]));
-hbs.registerHelper("truncate", (...a: unknown[]) => {
-  const [v, n] = args(a);
-  return truncateHelper(v, n);
-});
-hbs.registerHelper("default", (...a: unknown[]) => {
-  const [v, f] = args(a);
-  return defaultHelper(v, f);
-});
+/** chuda's helpers over their arguments (Handlebars' options argument dropped): registered, and called directly by plain fields. */
+const DIRECT: Record<string, (a: unknown[]) => unknown> = {
+  date: (a) => dateHelper(a[0], a[1]),
+  yuan: (a) => yuanHelper(a[0]),
+  mask: (a) => maskHelper(a[0]),
+  truncate: (a) => truncateHelper(a[0], a[1]),
+  default: (a) => defaultHelper(a[0], a[1]),
+};
+for (const [name, fn] of Object.entries(DIRECT)) hbs.registerHelper(name, (...a: unknown[]) => fn(args(a)));
 
 export type CompiledField = (vars: Record<string, unknown>) => string;
 
@@ -209,14 +204,6 @@ const cache = new Map<string, { fn?: CompiledField; error?: string }>();
 type HbsPath = { type: string; parts?: string[]; original?: string; data?: boolean; depth?: number; value?: unknown };
 type HbsNode = { type: string; value?: string; params?: HbsPath[]; hash?: unknown; path?: HbsPath };
 
-/** chuda's helpers as the registered ones call them (the options argument dropped). */
-const DIRECT: Record<string, (a: unknown[]) => unknown> = {
-  date: (a) => dateHelper(a[0], a[1]),
-  yuan: (a) => yuanHelper(a[0]),
-  mask: (a) => maskHelper(a[0]),
-  truncate: (a) => truncateHelper(a[0], a[1]),
-  default: (a) => defaultHelper(a[0], a[1]),
-};
 
 /** A top-level name, or undefined for anything else (`this`, `@data`, `../x`, `a.b`, `[a b]`, prototype names). */
 function plainName(p: HbsPath | undefined): string | undefined {

@@ -15,12 +15,8 @@ export interface PeriodClock {
 
 export function periodClock(tz: string): PeriodClock {
   const cache = new Map<number, { day: number; week: number; month: number }>();
-  // The walk asks about one moment many times in a row.
-  let lastAt = NaN;
-  let last = { day: 0, week: 0, month: 0 };
   return {
     index(unit, at) {
-      if (at === lastAt) return last[unit];
       let e = cache.get(at);
       if (!e) {
         const { date } = epochToZoned(at, tz);
@@ -30,8 +26,6 @@ export function periodClock(tz: string): PeriodClock {
         e = { day, week: Math.floor((day + 3) / 7), month: y * 12 + (m - 1) };
         cache.set(at, e);
       }
-      lastAt = at;
-      last = e;
       return e[unit];
     },
   };
