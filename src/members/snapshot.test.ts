@@ -256,3 +256,52 @@ describe("openSnapshot: files it cannot read", () => {
     expect(diagnostics.map((d) => d.code)).toContain("CH6007");
   });
 });
+
+describe("openSnapshot: the strict first read of a CSV file", () => {
+  // Cells a CSV export may hold for numbers, dates and date-times: plain, unusual but readable, blank, broken.
+  const NUMBER = ["12", "1.5", " 7", "8 ", "+1", "-0", "1e3", ".5", "5.", "00012", "1_000", "inf", "NaN", "", "  ", "1,234", "abc", "0x10", "1.2.3", "１２"];
+  const DATE = ["2024-01-05", "2024-1-5", "2024/01/05", " 2024-01-05", "2024-01-05 ", "2024-01-05 10:00", "2024-01-05T00:00:00", "2024-02-29", "", "  ", "2024-02-30", "20240105", "5/1/2024", "infinity"];
+  const DATETIME = ["2024-01-05 10:00", "2024-01-05 10:00:00", "2024-01-05T10:00:00", "2024-01-05", "2024-1-5 1:2:3", " 2024-01-05 10:00", "2024-01-05 10:00:00+08", "2024-01-05 24:00:00", "", "2024-01-05 10", "2024-01-05 25:00", "2024-01-05 10:00 "];
+  const BOOL = ["true", "FALSE", "1", "0", "yes", "是", "否", "t", "", " true"];
+  const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
+
+  it("loads every file exactly as the tolerant read does: same members, same values, same rejected lines", async () => {
+    const fc = (await import("fast-check")).default;
+    const cell = (pool: string[]) => fc.constantFrom(...pool);
+    // Half the files draw only readable cells (the strict read succeeds), half may hold broken ones (it falls back).
+    const row = (clean: boolean) =>
+      fc.tuple(
+        cell(clean ? NUMBER.slice(0, 13) : NUMBER),
+        cell(clean ? DATE.slice(0, 8) : DATE),
+        cell(clean ? DATETIME.slice(0, 8) : DATETIME),
+        cell(BOOL),
+        fc.constantFrom("gold", "silver", "nope", ""),
+      );
+    const file = fc.boolean().chain((clean) => fc.array(row(clean), { minLength: 1, maxLength: 12 }));
+    let n = 0;
+    const reads = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(file, async (cells) => {
+        const f = path.join(tmp, `strict-${n++}.csv`);
+        const lines = cells.map(([p, b, l, s, t], i) => [`M${i % 9}`, csvCell(p), csvCell(b), csvCell(l), csvCell(s), t].join(","));
+        writeFileSync(f, `member_id,points,birthday,last_purchase_at,sms_opt_in,tier\n${lines.join("\n")}\n`);
+        const a = (await openSnapshot(f, project)).snapshot!;
+        const b = (await openSnapshot(f, project, { tolerantOnly: true })).snapshot!;
+        const cols = `member_id, points, strftime(birthday, '%Y-%m-%d') AS birthday, strftime(last_purchase_at, '%Y-%m-%d %H:%M:%S.%f') AS last_purchase_at, sms_opt_in, tier`;
+        try {
+          expect(await rows(a, cols)).toEqual(await rows(b, cols));
+          expect(a.rejected).toEqual(b.rejected);
+          expect(a.count).toBe(b.count);
+          expect(b.csvRead).toBe("tolerant");
+          reads.add(a.csvRead!);
+        } finally {
+          await a.close();
+          await b.close();
+        }
+      }),
+      { numRuns: 40, seed: 20261130 },
+    );
+    // Both ways were exercised: clean files read strictly, broken ones again tolerantly.
+    expect([...reads].sort()).toEqual(["strict", "tolerant"]);
+  });
+});
