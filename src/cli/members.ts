@@ -27,7 +27,8 @@ export interface OpenedMembers {
   close(): Promise<void>;
 }
 
-export async function openMembers(opts: MembersOptions, project: Project, io: Io): Promise<OpenedMembers | undefined> {
+/** `presenceOnly`: text fields the command tests only for presence (see `OpenSnapshotOptions`). */
+export async function openMembers(opts: MembersOptions, project: Project, io: Io, presenceOnly?: readonly string[]): Promise<OpenedMembers | undefined> {
   const file = path.resolve(io.cwd, opts.members);
   const label = path.relative(io.cwd, file) || opts.members;
   // Ink (half a second to import) is loaded only for a terminal.
@@ -39,6 +40,7 @@ export async function openMembers(opts: MembersOptions, project: Project, io: Io
     threads: os.availableParallelism?.() ?? os.cpus().length,
     // DuckDB's own cap (it spills beyond it); by default 80% of the machine's memory.
     ...(process.env.CHUDA_MEMORY_LIMIT ? { memoryLimit: process.env.CHUDA_MEMORY_LIMIT } : {}),
+    ...(presenceOnly?.length ? { presenceOnly } : {}),
     onProgress: (f) => progress?.update("loading members", Math.round(f * 1000), 1000),
   });
   const snap = opened.snapshot;

@@ -305,3 +305,17 @@ describe("openSnapshot: the strict first read of a CSV file", () => {
     expect([...reads].sort()).toEqual(["strict", "tolerant"]);
   });
 });
+
+describe("openSnapshot: presence-only fields", () => {
+  it("keeps absent, empty and present apart, and only that, for a text field read for its presence", async () => {
+    const f = path.join(tmp, "presence.csv");
+    writeFileSync(f, `member_id,mobile,name\nA,13800000001,甲\nB,,乙\nC,"",丙\nD," ",丁\nE,+86 138,戊\n`);
+    const whole = (await load(f)).snapshot!;
+    const mark = (await load(f, { presenceOnly: ["mobile", "member_id"] })).snapshot!;
+    const reach = `member_id, name, mobile IS NOT NULL AND CAST(mobile AS VARCHAR) <> '' AS reachable, mobile IS NULL AS absent`;
+    expect(await rows(mark, reach)).toEqual(await rows(whole, reach));
+    expect((await rows(mark, "mobile")).map((r) => r.mobile)).toEqual(["+", null, (await rows(whole, "mobile"))[2]!.mobile === "" ? "" : null, "+", "+"]);
+    // The member key is never reduced to a mark, whatever the caller asks.
+    expect((await rows(mark, "member_id")).map((r) => r.member_id)).toEqual(["A", "B", "C", "D", "E"]);
+  });
+});

@@ -78,6 +78,11 @@ export interface OpenSnapshotOptions {
   threads?: number;
   /** CSV: skip the strict first read (tests compare both ways of reading). */
   tolerantOnly?: boolean;
+  /**
+   * Text fields the caller only tests for presence (a channel address nobody reads, in a simulation): stored
+   * as a one-character mark that keeps NULL and '' apart from any other value, instead of the text itself.
+   */
+  presenceOnly?: readonly string[];
 }
 
 /** A snapshot, or (for a file that cannot be read at all) only error diagnostics. Never throws for user input. */
@@ -186,6 +191,7 @@ type Loaded = Pick<Snapshot, "count" | "rejected" | "rejectedTotal" | "missingFi
 
 interface LoadOptions {
   tolerantOnly?: boolean;
+  presenceOnly?: readonly string[];
   label: string;
   strict: boolean;
   progress: (fraction: number) => void;
@@ -201,6 +207,8 @@ type RawKind = "varchar" | "json" | "native" | "list" | "typed";
 interface Column {
   field: string;
   type: FieldType;
+  /** Only its presence is kept (see `presenceOnly`). */
+  presence?: boolean;
   /** The source column, or undefined when the file lacks it. */
   source?: string;
   raw: RawKind;
@@ -323,6 +331,7 @@ const BOOL_WORDS: [string, boolean][] = [
 function convert(c: Column, r: string, t: string): { typed: string; bad: string | undefined } {
   const type = c.type;
   if (c.raw === "typed") return { typed: r, bad: undefined };
+  if (c.presence) return { typed: `CASE WHEN ${r} IS NULL THEN NULL WHEN CAST(${r} AS VARCHAR) = '' THEN '' ELSE '+' END`, bad: undefined };
   const notBlank = `${r} IS NOT NULL AND ${t} IS NULL AND trim(CAST(${r} AS VARCHAR)) <> ''`;
   if (c.raw === "native") {
     // Parquet: a native value converts directly; text-like fields read its text.
@@ -418,7 +427,8 @@ async function load(conn: DuckDBConnection, file: string, format: SnapshotFormat
       if (format === "jsonl") raw = type.kind === "list" ? "json" : "varchar";
       else if (format === "parquet") raw = st === "VARCHAR" ? "varchar" : type.kind === "list" && st.endsWith("[]") ? "list" : "native";
     }
-    columns.push(source !== undefined ? { field, type, source, raw } : { field, type, raw });
+    const presence = (type.kind === "string" || type.kind === "phone") && field !== schema.key && !!o.presenceOnly?.includes(field);
+    columns.push({ field, type, raw, ...(source !== undefined ? { source } : {}), ...(presence ? { presence } : {}) });
   }
   const keyCol = columns.find((c) => c.field === schema.key);
   if (!keyCol?.source) {

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import { Option } from "commander";
 import { plan } from "../../plan/plan.js";
+import { presenceOnlyFields } from "../../plan/fields.js";
 import { summarize } from "../../simulate/summary.js";
 import { renderSimulationText } from "../../report/simulation.js";
 import { renderSimulationHtml } from "../../report/simulation-html.js";
@@ -43,7 +44,10 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
       } else range = dateRange(opts, io.now(), tz, 30);
 
       const t0 = performance.now();
-      const members = await openMembers(opts, project, io);
+      // Without a member-level plan (which lists addresses), an address or sender nothing else reads is loaded
+      // as present or absent only.
+      const presence = opts.plan ? [] : presenceOnlyFields(project, campaigns, ws.templates, ws.check.exclude);
+      const members = await openMembers(opts, project, io, presence);
       const loadMs = Math.round(performance.now() - t0);
       if (!members) return done(1);
       try {
