@@ -126,18 +126,19 @@ class Compiler {
         return nullFalse(frag(`${lhs!.sql} ${ir.negated ? "NOT IN" : "IN"} (${list.sql})`, [...lhs!.params, ...list.params], "bool"));
       }
       case "has": {
+        // Lists are stored as `;`-joined text (list-text.ts): an item is in the list when the text equals it, or
+        // starts, ends or holds it between separators. No per-row concatenation.
         const l = this.value(ir.list);
-        const vals = ir.values.map((x) => this.text(this.value(x)));
-        if (ir.mode === "one" && vals.length === 1) return nullFalse(frag(`list_contains(${l.sql}, ${vals[0]!.sql})`, [...l.params, ...vals[0]!.params], "bool"));
-        // `has any` as list_contains joined by OR: the same result once NULL counts as false, and 2.5× faster
-        // over millions of members than list_has_any, which builds a set per row.
-        if (ir.mode !== "all") {
-          const any = vals.map((v) => `list_contains(${l.sql}, ${v.sql})`).join(" OR ");
-          return nullFalse(frag(`(${any})`, vals.flatMap((v) => [...l.params, ...v.params]), "bool"));
-        }
-        const arr = join(vals, ", ", "list");
-        const fn = ir.mode === "all" ? "list_has_all" : "list_has_any";
-        return nullFalse(frag(`${fn}(${l.sql}, [${arr.sql}])`, [...l.params, ...arr.params], "bool"));
+        const tests = ir.values.map((x) => {
+          const lit = x.v === "lit" ? String(x.value) : undefined;
+          const clean = lit !== undefined && lit !== "" && !lit.includes(";");
+          if (lit !== undefined && !clean) return frag("FALSE", [], "bool"); // an empty item, or one holding `;`, is in no list
+          const v = this.text(this.value(x));
+          const has = tpl`(${l} = ${v} OR starts_with(${l}, ${v} || ';') OR ends_with(${l}, ';' || ${v}) OR contains(${l}, ';' || ${v} || ';'))`;
+          return clean ? has : tpl`(${has} AND ${v} <> '' AND NOT contains(${v}, ';'))`;
+        });
+        if (tests.length === 0) return ir.mode === "all" ? frag(`(${l.sql} IS NOT NULL)`, l.params, "bool") : frag("FALSE", [], "bool");
+        return nullFalse(join(tests, ir.mode === "all" ? " AND " : " OR ", "bool", true));
       }
       case "between": {
         const [v, lo, hi] = alignAll([this.value(ir.value), this.value(ir.low), this.value(ir.high)]) as [Frag, Frag, Frag];
@@ -145,7 +146,7 @@ class Compiler {
       }
       case "is_set": {
         const v = this.value(ir.value);
-        const set = v.kind === "list" ? `(${v.sql} IS NOT NULL AND len(${v.sql}) > 0)` : `(${v.sql} IS NOT NULL)`;
+        const set = v.kind === "list" ? `(${v.sql} IS NOT NULL AND ${v.sql} <> '')` : `(${v.sql} IS NOT NULL)`;
         const params = v.kind === "list" ? [...v.params, ...v.params] : v.params;
         return frag(ir.negated ? `(NOT ${set})` : set, params, "bool");
       }
@@ -231,8 +232,10 @@ class Compiler {
         return num(`isodow(${a.sql})`, a.params);
       }
       case "len": {
+        // The stored text's separators, plus one (list-text.ts).
         const a = arg();
-        return num(`len(${a.sql})`, a.params);
+        const n = tpl`CASE WHEN ${a} = '' THEN 0 ELSE length(${a}) - length(replace(${a}, ';', '')) + 1 END`;
+        return num(n.sql, n.params);
       }
       case "lower": {
         const a = arg();

@@ -52,7 +52,8 @@ export function readableSql(expr: string, type: FieldType): string {
     case "number":
       return `CAST(${expr} AS DOUBLE)`;
     case "list":
-      return `CAST(${expr} AS VARCHAR[])`;
+      // Stored as `a;b` (list-text.ts); read back as an array.
+      return `CASE WHEN ${expr} = '' THEN []::VARCHAR[] ELSE string_split(${expr}, ';') END`;
     case "bool":
       return `CAST(${expr} AS BOOLEAN)`;
     default:

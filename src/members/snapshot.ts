@@ -27,6 +27,7 @@ import { MESSAGES } from "../check/diagnostics/messages/index.js";
 import { pointSpan } from "../language/span.js";
 import { detectEncoding, transcodeGbkToUtf8, type SnapshotEncoding } from "./encoding.js";
 import { ident, literal } from "./sql.js";
+import { cleanListSql, normalizedListSql } from "./list-text.js";
 
 export type SnapshotFormat = "csv" | "jsonl" | "parquet";
 
@@ -111,7 +112,7 @@ export function sqlType(t: FieldType): string {
     case "datetime":
       return "TIMESTAMP";
     case "list":
-      return "VARCHAR[]";
+      return "VARCHAR"; // items joined by `;`: see list-text.ts
     case "string":
     case "phone":
     case "enum":
@@ -365,16 +366,16 @@ function convert(c: Column, r: string, t: string): { typed: string; bad: string 
       return { typed: `CASE WHEN ${r} IN (${exact}) THEN ${r} ELSE CASE lower(trim(${r})) ${loose} END END`, bad: notBlank };
     }
     case "list": {
-      const split = (s: string) => `list_filter(list_transform(string_split(replace(${s}, '；', ';'), ';'), lambda x: trim(x)), lambda x: x <> '')`;
-      if (c.raw === "list") return { typed: `TRY_CAST(${r} AS VARCHAR[])`, bad: `${r} IS NOT NULL AND ${t} IS NULL` };
+      // Stored as text (list-text.ts). Arrays (JSON, Parquet) are joined and normalized like a CSV cell.
+      const joined = (a: string) => normalizedListSql(`array_to_string(${a}, ';')`);
+      if (c.raw === "list") return { typed: joined(`TRY_CAST(${r} AS VARCHAR[])`), bad: `${r} IS NOT NULL AND ${t} IS NULL` };
       if (c.raw === "json")
         return {
-          typed: `CASE json_type(${r}) WHEN 'ARRAY' THEN TRY_CAST(${r} AS VARCHAR[]) WHEN 'NULL' THEN NULL ELSE ${split(`(${r} ->> '$')`)} END`,
+          typed: `CASE json_type(${r}) WHEN 'ARRAY' THEN ${joined(`TRY_CAST(${r} AS VARCHAR[])`)} WHEN 'NULL' THEN NULL ELSE ${normalizedListSql(`(${r} ->> '$')`)} END`,
           bad: `${r} IS NOT NULL AND json_type(${r}) <> 'NULL' AND ${t} IS NULL`,
         };
-      // Most cells are already clean (`a;b`): split them directly, normalise only the others.
-      const clean = `NOT (contains(${r}, '；') OR contains(${r}, ' ') OR contains(${r}, ';;') OR starts_with(${r}, ';') OR ends_with(${r}, ';') OR ${r} = '')`;
-      return { typed: `CASE WHEN ${r} IS NULL THEN NULL WHEN ${clean} THEN string_split(${r}, ';') ELSE ${split(r)} END`, bad: undefined };
+      // Most cells are already clean (`a;b`) and are stored as they are; only the others are normalized.
+      return { typed: `CASE WHEN ${r} IS NULL THEN NULL WHEN ${cleanListSql(r)} THEN ${r} ELSE ${normalizedListSql(r)} END`, bad: undefined };
     }
   }
 }

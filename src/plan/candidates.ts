@@ -30,7 +30,7 @@ export function readableColumn(field: string, type: FieldType, alias = "m"): str
     case "datetime":
       return `strftime(${col}, '%Y-%m-%d %H:%M:%S')`;
     case "list":
-      return `array_to_string(${col}, ';')`;
+      return col; // stored as `a;b` (list-text.ts)
     case "number":
       return `CAST(${col} AS DOUBLE)`;
     default:

@@ -7,13 +7,14 @@ import type { FieldType, MemberSchema } from "../project/types.js";
 import type { MemberTable } from "../plan/types.js";
 import type { CellValue, MemberRow } from "./schema.js";
 import { sqlType } from "../members/snapshot.js";
+import { listText } from "../members/list-text.js";
 
 const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const str = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 function literal(v: CellValue | undefined, t: FieldType): string {
   if (v === null || v === undefined) return "NULL";
-  if (Array.isArray(v)) return v.length ? `[${v.map(str).join(", ")}]::VARCHAR[]` : "[]::VARCHAR[]";
+  if (Array.isArray(v)) return str(listText(v.map(String))); // stored as `a;b` (list-text.ts)
   if (typeof v === "boolean") return v ? "TRUE" : "FALSE";
   if (typeof v === "number") return t.kind === "number" ? String(v) : str(String(v));
   if (t.kind === "date") return `DATE ${str(v)}`;
