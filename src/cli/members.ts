@@ -23,12 +23,25 @@ export interface OpenedMembers {
   table: MemberTable;
   count: number;
   rejected: number;
+  /**
+   * With `deferKeyCheck`: whether the snapshot's keys are unique, checked on a connection of its own (start it
+   * when DuckDB is idle). Resolves true at once when the load already checked them.
+   */
+  keysUnique(): Promise<boolean>;
+  /** Removes duplicate keys found by `keysUnique`, reports them like any rejected row, and updates the counts. */
+  repairKeys(): Promise<void>;
   progress?: ProgressHandle;
   close(): Promise<void>;
 }
 
 /** `presenceOnly`: text fields the command tests only for presence (see `OpenSnapshotOptions`). */
-export async function openMembers(opts: MembersOptions, project: Project, io: Io, presenceOnly?: readonly string[]): Promise<OpenedMembers | undefined> {
+export async function openMembers(
+  opts: MembersOptions,
+  project: Project,
+  io: Io,
+  presenceOnly?: readonly string[],
+  deferKeyCheck = false,
+): Promise<OpenedMembers | undefined> {
   const file = path.resolve(io.cwd, opts.members);
   const label = path.relative(io.cwd, file) || opts.members;
   // Ink (half a second to import) is loaded only for a terminal.
@@ -41,6 +54,8 @@ export async function openMembers(opts: MembersOptions, project: Project, io: Io
     // DuckDB's own cap (it spills beyond it); by default 80% of the machine's memory.
     ...(process.env.CHUDA_MEMORY_LIMIT ? { memoryLimit: process.env.CHUDA_MEMORY_LIMIT } : {}),
     ...(presenceOnly?.length ? { presenceOnly } : {}),
+    // --strict fails on any rejected row before planning: it checks keys at once.
+    deferKeyCheck: deferKeyCheck && !opts.strict,
     onProgress: (f) => progress?.update("loading members", Math.round(f * 1000), 1000),
   });
   const snap = opened.snapshot;
@@ -50,12 +65,18 @@ export async function openMembers(opts: MembersOptions, project: Project, io: Io
     throw new UsageError(d ? d.message : `cannot read ${label}`, d?.help ?? "pass --members with a CSV, JSON Lines or Parquet snapshot");
   }
   progress?.update("loading members", 1000, 1000, `${snap.count.toLocaleString("en-US")} members`);
-  if (snap.diagnostics.length && !opts.quiet) {
-    const text = renderPretty(snap.diagnostics, { sources: new Map(), files: 1, color: io.color, version: VERSION }).replace(/\n[^\n]*files? checked[^\n]*\n$/, "\n");
+  // Diagnostics are printed once each (a key repair adds to them).
+  const printed = new Set<string>();
+  const report = () => {
+    const fresh = snap.diagnostics.filter((d) => !printed.has(d.message));
+    for (const d of fresh) printed.add(d.message);
+    if (!fresh.length || opts.quiet) return;
+    const text = renderPretty(fresh, { sources: new Map(), files: 1, color: io.color, version: VERSION }).replace(/\n[^\n]*files? checked[^\n]*\n$/, "\n");
     // While the bars are live, the diagnostics go above them instead of tearing them.
     if (progress) progress.log(text);
     else io.err(text);
-  }
+  };
+  report();
   const errors = opts.strict && snap.diagnostics.some((d) => d.severity === "error");
   if (errors) {
     progress?.finish();
@@ -63,11 +84,21 @@ export async function openMembers(opts: MembersOptions, project: Project, io: Io
     io.err(`chuda: ${snap.rejectedTotal} snapshot rows were rejected and --strict is set\n`);
     return undefined;
   }
-  return {
+  let unique: Promise<boolean> | undefined;
+  const opened_: OpenedMembers = {
     table: { conn: snap.conn, table: snap.table, count: snap.count },
     count: snap.count,
     rejected: snap.rejectedTotal,
     progress,
+    keysUnique: () => (unique ??= snap.keyCheck ? snap.keyCheck.run() : Promise.resolve(true)),
+    repairKeys: async () => {
+      if (!snap.keyCheck) return;
+      await snap.keyCheck.repair();
+      Object.assign(opened_, { count: snap.count, rejected: snap.rejectedTotal });
+      opened_.table.count = snap.count;
+      report();
+    },
     close: () => snap.close(),
   };
+  return opened_;
 }

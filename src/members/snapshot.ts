@@ -61,6 +61,13 @@ export interface Snapshot {
   encoding?: SnapshotEncoding;
   /** CSV only: whether the strict first read loaded the file, or it was read again the tolerant way. */
   csvRead?: "strict" | "tolerant";
+  /**
+   * Only with `deferKeyCheck` (and a file with no other problem): the duplicate-key check still to run. `run`
+   * (on a connection of its own, so it may overlap other queries) says whether every key is unique; if not,
+   * `repair` (when nothing else uses the snapshot) removes the duplicates and updates count, rejected and
+   * diagnostics, exactly as a load without deferral would have.
+   */
+  keyCheck?: { run(): Promise<boolean>; repair(): Promise<void> };
   /** Warnings (errors with `strict`) about rejected rows and missing columns, spans pointing into the file. */
   diagnostics: Diagnostic[];
   close(): Promise<void>;
@@ -77,6 +84,8 @@ export interface OpenSnapshotOptions {
   label?: string;
   /** DuckDB threads (default: the machine's cores). */
   threads?: number;
+  /** Leave the duplicate-key check to the caller (`Snapshot.keyCheck`), to run it while DuckDB is idle. */
+  deferKeyCheck?: boolean;
   /** CSV: skip the strict first read (tests compare both ways of reading). */
   tolerantOnly?: boolean;
   /**
@@ -168,13 +177,23 @@ export async function openSnapshot(file: string, project: Project, opts: OpenSna
     cleanup();
   };
   try {
-    const result = await load(conn, source, format, project.members, { ...opts, label, strict: !!opts.strict, progress, loadStart });
+    const result = await load(db, conn, source, format, project.members, { ...opts, label, strict: !!opts.strict, progress, loadStart });
     if ("error" in result) {
       await close();
       return { diagnostics: [result.error] };
     }
     progress(1);
-    const snapshot: Snapshot = { db, conn, table: "members", ...result, format, close };
+    const { keyCheck, ...loaded } = result;
+    const snapshot: Snapshot = { db, conn, table: "members", ...loaded, format, close };
+    if (keyCheck)
+      snapshot.keyCheck = {
+        run: () => keyCheck.run(),
+        repair: async () => {
+          const { count, rejected, rejectedTotal, diagnostics } = await keyCheck.repair();
+          Object.assign(snapshot, { count, rejected, rejectedTotal, diagnostics });
+          delete snapshot.keyCheck;
+        },
+      };
     if (encoding) snapshot.encoding = encoding;
     return { snapshot, diagnostics: result.diagnostics };
   } catch (e) {
@@ -188,9 +207,12 @@ function firstLine(message: string): string {
   return message.split("\n")[0]!.trim();
 }
 
-type Loaded = Pick<Snapshot, "count" | "rejected" | "rejectedTotal" | "missingFields" | "diagnostics" | "csvRead">;
+type Loaded = Pick<Snapshot, "count" | "rejected" | "rejectedTotal" | "missingFields" | "diagnostics" | "csvRead"> & {
+  keyCheck?: { run(): Promise<boolean>; repair(): Promise<Loaded> };
+};
 
 interface LoadOptions {
+  deferKeyCheck?: boolean;
   tolerantOnly?: boolean;
   presenceOnly?: readonly string[];
   label: string;
@@ -410,7 +432,7 @@ function reasonText(kind: RejectKind, field: string | undefined, schema: MemberS
   }
 }
 
-async function load(conn: DuckDBConnection, file: string, format: SnapshotFormat, schema: MemberSchema, o: LoadOptions): Promise<Loaded | { error: Diagnostic }> {
+async function load(db: DuckDBInstance, conn: DuckDBConnection, file: string, format: SnapshotFormat, schema: MemberSchema, o: LoadOptions): Promise<Loaded | { error: Diagnostic }> {
   const span = (line = 1) => pointSpan(o.label, line);
   const header = format === "csv" ? await csvHeader(file) : undefined;
   const fileCols = await describe(conn, file, format, header);
@@ -474,75 +496,98 @@ async function load(conn: DuckDBConnection, file: string, format: SnapshotFormat
       );
     }
   }
+  const [problems, valid] = (
+    await conn.runAndReadAll(`SELECT count(*) FILTER (WHERE _reason IS NOT NULL), count(*) FILTER (WHERE _reason IS NULL) FROM members`)
+  ).getRowsJS()[0]!.map(Number) as [number, number];
   // Duplicate keys: as many distinct key hashes as rows proves there are none (the usual case) at the cost of
   // an integer aggregate; fewer (a duplicate, or a hash collision) runs the exact search on the keys.
-  const counts = (
-    await conn.runAndReadAll(
-      `SELECT (SELECT count(*) FROM members WHERE _reason IS NOT NULL), (SELECT count(*) FROM members WHERE _reason IS NULL),
-         (SELECT count(*) FROM (SELECT hash(${key}) FROM members WHERE _reason IS NULL GROUP BY 1))`,
-    )
-  ).getRowsJS()[0]!;
-  const problems = Number(counts[0]);
-  const unique = Number(counts[2]) === Number(counts[1]);
-  await conn.run(
-    unique
-      ? `CREATE TEMP TABLE dup_keys AS SELECT ${key} AS k FROM members WHERE FALSE`
-      : `CREATE TEMP TABLE dup_keys AS SELECT ${key} AS k FROM members WHERE _reason IS NULL GROUP BY ${key} HAVING count(*) > 1`,
-  );
-  const dupKeys = unique ? 0 : Number((await conn.runAndReadAll(`SELECT count(*) FROM dup_keys`)).getRowsJS()[0]![0]);
+  const distinctHashes = async (c: DuckDBConnection, where: string) =>
+    Number((await c.runAndReadAll(`SELECT count(*) FROM (SELECT hash(${key}) FROM members ${where} GROUP BY 1)`)).getRowsJS()[0]![0]);
 
-  if (problems > 0 || dupKeys > 0) {
-    // Pass 2 (only for files with problems): an ordered scan numbers the rows to give line numbers and
-    // to tell the first row of a duplicated key from the later ones.
-    const headerLines = format === "csv" ? 1 : 0;
-    // Records before the k-th malformed line m_k: m_k - k - header; a record numbered rn comes after it when rn > that.
-    await conn.run(`CREATE TEMP TABLE malformed AS SELECT line - row_number() OVER (ORDER BY line) - ${headerLines} AS before FROM rejected WHERE kind = 'malformed'`);
+  /** Removes duplicate keys (when `unique` is false) and rows with problems, and counts what was rejected. */
+  const settle = async (unique: boolean): Promise<Loaded> => {
     await conn.run(
-      `CREATE TEMP TABLE located AS SELECT * FROM (SELECT row_number() OVER () AS _rn, * FROM (${body(relation(file, format, read, store === "strict" ? "strict" : "ignore", header))}))
-       WHERE _reason IS NOT NULL OR ${key} IN (SELECT k FROM dup_keys)`,
+      unique
+        ? `CREATE TEMP TABLE dup_keys AS SELECT ${key} AS k FROM members WHERE FALSE`
+        : `CREATE TEMP TABLE dup_keys AS SELECT ${key} AS k FROM members WHERE _reason IS NULL GROUP BY ${key} HAVING count(*) > 1`,
     );
-    const lineOf = `(_rn + ${headerLines} + (SELECT count(*) FROM malformed WHERE before < _rn))`;
-    await conn.run(
-      `CREATE TEMP TABLE located_ranked AS SELECT *, ${lineOf} AS _line,
-         CASE WHEN _reason IS NULL THEN row_number() OVER (PARTITION BY ${key}, _reason IS NULL ORDER BY _rn) END AS _rank
-       FROM located`,
-    );
-    await conn.run(
-      `INSERT INTO rejected SELECT _line,
-         CASE WHEN _reason IS NULL THEN 'duplicate_key' WHEN _reason LIKE 'bad_value:%' THEN 'bad_value' ELSE _reason END,
-         CASE WHEN _reason LIKE 'bad_value:%' THEN substr(_reason, 11) END, NULL, CAST(${key} AS VARCHAR)
-       FROM located_ranked WHERE _reason IS NOT NULL OR _rank > 1`,
-    );
-    await conn.run(`DELETE FROM members WHERE _reason IS NOT NULL OR ${key} IN (SELECT k FROM dup_keys)`);
-    const names = columns.map((c) => ident(c.field)).join(", ");
-    await conn.run(`INSERT INTO members (${names}) SELECT ${names} FROM located_ranked WHERE _reason IS NULL AND _rank = 1 ORDER BY _rn`);
-    await conn.run(`DROP TABLE located_ranked; DROP TABLE located; DROP TABLE malformed`);
-  }
-  await conn.run(`DROP TABLE dup_keys`);
-  await conn.run(`ALTER TABLE members DROP COLUMN _reason`);
+    const dupKeys = unique ? 0 : Number((await conn.runAndReadAll(`SELECT count(*) FROM dup_keys`)).getRowsJS()[0]![0]);
 
-  const count = Number((await conn.runAndReadAll(`SELECT count(*) FROM members`)).getRowsJS()[0]![0]);
-  const groups = await conn.runAndReadAll(
-    `SELECT kind, field, min(detail), count(*) AS n, list(line ORDER BY line)[1:${MAX_LINES}] FROM rejected
-     GROUP BY kind, field, CASE WHEN kind = 'malformed' THEN detail END ORDER BY n DESC, min(line)`,
-  );
-  const rejected: RejectedGroup[] = [];
-  for (const row of groups.getRowsJS()) {
-    const kind = row[0] as RejectKind;
-    const field = (row[1] as string | null) ?? undefined;
-    const g: RejectedGroup = { kind, reason: reasonText(kind, field, schema, (row[2] as string | null) ?? undefined), count: Number(row[3]), lines: (row[4] as bigint[]).map(Number) };
-    if (field) g.field = field;
-    rejected.push(g);
-  }
-  const rejectedTotal = rejected.reduce((s, g) => s + g.count, 0);
+    if (problems > 0 || dupKeys > 0) {
+      // Pass 2 (only for files with problems): an ordered scan numbers the rows to give line numbers and
+      // to tell the first row of a duplicated key from the later ones.
+      const headerLines = format === "csv" ? 1 : 0;
+      // Records before the k-th malformed line m_k: m_k - k - header; a record numbered rn comes after it when rn > that.
+      await conn.run(`CREATE TEMP TABLE malformed AS SELECT line - row_number() OVER (ORDER BY line) - ${headerLines} AS before FROM rejected WHERE kind = 'malformed'`);
+      await conn.run(
+        `CREATE TEMP TABLE located AS SELECT * FROM (SELECT row_number() OVER () AS _rn, * FROM (${body(relation(file, format, read, store === "strict" ? "strict" : "ignore", header))}))
+         WHERE _reason IS NOT NULL OR ${key} IN (SELECT k FROM dup_keys)`,
+      );
+      const lineOf = `(_rn + ${headerLines} + (SELECT count(*) FROM malformed WHERE before < _rn))`;
+      await conn.run(
+        `CREATE TEMP TABLE located_ranked AS SELECT *, ${lineOf} AS _line,
+           CASE WHEN _reason IS NULL THEN row_number() OVER (PARTITION BY ${key}, _reason IS NULL ORDER BY _rn) END AS _rank
+         FROM located`,
+      );
+      await conn.run(
+        `INSERT INTO rejected SELECT _line,
+           CASE WHEN _reason IS NULL THEN 'duplicate_key' WHEN _reason LIKE 'bad_value:%' THEN 'bad_value' ELSE _reason END,
+           CASE WHEN _reason LIKE 'bad_value:%' THEN substr(_reason, 11) END, NULL, CAST(${key} AS VARCHAR)
+         FROM located_ranked WHERE _reason IS NOT NULL OR _rank > 1`,
+      );
+      await conn.run(`DELETE FROM members WHERE _reason IS NOT NULL OR ${key} IN (SELECT k FROM dup_keys)`);
+      const names = columns.map((c) => ident(c.field)).join(", ");
+      await conn.run(`INSERT INTO members (${names}) SELECT ${names} FROM located_ranked WHERE _reason IS NULL AND _rank = 1 ORDER BY _rn`);
+      await conn.run(`DROP TABLE located_ranked; DROP TABLE located; DROP TABLE malformed`);
+    }
+    await conn.run(`DROP TABLE dup_keys`);
+    await conn.run(`ALTER TABLE members DROP COLUMN _reason`);
 
-  const severity = o.strict ? "error" : "warning";
-  const diagnostics: Diagnostic[] = [];
-  for (const f of missingFields) diagnostics.push(diag(MESSAGES.membersMissingField, span(), [f], { severity }));
-  for (const g of rejected) diagnostics.push(diag(MESSAGES.membersRejectedRows, span(g.lines[0] ?? 1), [g.count, g.reason, g.lines.join(", ")], { severity }));
-  if (count === 0) diagnostics.push(diag(MESSAGES.membersEmpty, span(), [o.label], { severity }));
-  const loaded: Loaded = { count, rejected, rejectedTotal, missingFields, diagnostics };
-  if (format === "csv") loaded.csvRead = store === "strict" ? "strict" : "tolerant";
+    const count = Number((await conn.runAndReadAll(`SELECT count(*) FROM members`)).getRowsJS()[0]![0]);
+    const groups = await conn.runAndReadAll(
+      `SELECT kind, field, min(detail), count(*) AS n, list(line ORDER BY line)[1:${MAX_LINES}] FROM rejected
+       GROUP BY kind, field, CASE WHEN kind = 'malformed' THEN detail END ORDER BY n DESC, min(line)`,
+    );
+    const rejected: RejectedGroup[] = [];
+    for (const row of groups.getRowsJS()) {
+      const kind = row[0] as RejectKind;
+      const field = (row[1] as string | null) ?? undefined;
+      const g: RejectedGroup = { kind, reason: reasonText(kind, field, schema, (row[2] as string | null) ?? undefined), count: Number(row[3]), lines: (row[4] as bigint[]).map(Number) };
+      if (field) g.field = field;
+      rejected.push(g);
+    }
+    const rejectedTotal = rejected.reduce((s, g) => s + g.count, 0);
+
+    const severity = o.strict ? "error" : "warning";
+    const diagnostics: Diagnostic[] = [];
+    for (const f of missingFields) diagnostics.push(diag(MESSAGES.membersMissingField, span(), [f], { severity }));
+    for (const g of rejected) diagnostics.push(diag(MESSAGES.membersRejectedRows, span(g.lines[0] ?? 1), [g.count, g.reason, g.lines.join(", ")], { severity }));
+    if (count === 0) diagnostics.push(diag(MESSAGES.membersEmpty, span(), [o.label], { severity }));
+    const loaded: Loaded = { count, rejected, rejectedTotal, missingFields, diagnostics };
+    if (format === "csv") loaded.csvRead = store === "strict" ? "strict" : "tolerant";
+    return loaded;
+  };
+
+  if (!o.deferKeyCheck || problems > 0) return settle((await distinctHashes(conn, "WHERE _reason IS NULL")) === valid);
+  // Deferred: the table is taken as free of duplicates now, and the caller runs the check when DuckDB would
+  // otherwise be idle (on a connection of its own); should it find any, `repair` removes them as above.
+  const loaded = await settle(true);
+  loaded.keyCheck = {
+    run: async () => {
+      const own = await db.connect();
+      try {
+        return (await distinctHashes(own, "")) === loaded.count;
+      } finally {
+        own.closeSync();
+      }
+    },
+    repair: async () => {
+      await conn.run(`ALTER TABLE members ADD COLUMN _reason VARCHAR`);
+      const again = await settle(false);
+      delete again.keyCheck;
+      return again;
+    },
+  };
   return loaded;
 }
 

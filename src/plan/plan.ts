@@ -143,6 +143,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
   lap("walk:settled");
   for (let ci = 0; ci < tables.length; ci++) if (settled[ci]) sendable[ci] = await readSendable(conn, tables[ci]!, perCampaign[ci]!.length, !!campaigns[ci]!.limit);
   lap("walk:read");
+  input.onWalk?.();
   const occurrences: PlannedOccurrence[] = [];
   const byWork = new Map<string, PlannedOccurrence>();
   const decisions: MemberDecision[] = [];

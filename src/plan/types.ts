@@ -53,6 +53,8 @@ export interface PlanInput {
   /** Render content for every send (cost per SMS segment, content rules). Default true. */
   render?: boolean;
   onProgress?: (done: number, total: number) => void;
+  /** Called as the walk over occurrences starts: it runs in JS, and DuckDB is free for other work meanwhile. */
+  onWalk?: () => void;
   /** Campaigns whose messages are rendered after the walk (plain simulation), as they finish. */
   onRenderProgress?: (done: number, total: number) => void;
 }

@@ -80,6 +80,24 @@ describe("chuda simulate (built CLI)", () => {
     expect(hasStackTrace(strict.stderr + strict.stdout)).toBe(false);
   });
 
+  it("a file whose only fault is duplicate keys: the later rows are rejected by line, the plan is the one without them", async () => {
+    // Duplicate keys alone are looked for while the planner runs; when some are found the plan is made again.
+    const lines = readFileSync(members, "utf8").trimEnd().split("\n");
+    const dupes = [lines[1]!, lines[7]!].map((l) => l.replace(/,(normal|silver|gold|platinum|diamond),/, ",diamond,").replace(/,(true|false),(true|false),(true|false)$/, ",true,true,false"));
+    const withDupes = path.join(dir, "dupes.csv");
+    writeFileSync(withDupes, [...lines, ...dupes].join("\n") + "\n");
+    const args = ["--from", "2026-12-01", "--to", "2026-12-30", "--json"];
+    const [clean, dup] = await Promise.all([chuda(["simulate", "--members", members, ...args], { cwd: dir }), chuda(["simulate", "--members", withDupes, ...args], { cwd: dir })]);
+    expect(dup.exitCode, dup.stderr).toBe(0);
+    const a = JSON.parse(clean.stdout);
+    const b = JSON.parse(dup.stdout);
+    expect(b.members).toBe(3000);
+    expect(b.rejected).toBe(2);
+    expect({ ...b, rejected: 0 }).toEqual(a);
+    expect(dup.stderr).toMatch(new RegExp(`dupes\\.csv:${lines.length + 1}:1 warning \\w+ 2 snapshot row\\(s\\) rejected: duplicate \`member_id\`[\\s\\S]*${lines.length + 1}, ${lines.length + 2}`));
+    expect(dup.stderr.match(/snapshot row\(s\) rejected/g)).toHaveLength(1); // reported once
+  });
+
   it("a template broken for some members shows up in validate (what is known without members) and in the simulation's counts", async () => {
     const broken = copyExampleRepo();
     writeFileSync(path.join(broken, "members.csv"), readFileSync(members));

@@ -47,12 +47,14 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
       // Without a member-level plan (which lists addresses), an address or sender nothing else reads is loaded
       // as present or absent only.
       const presence = opts.plan ? [] : presenceOnlyFields(project, campaigns, ws.templates, ws.check.exclude);
-      const members = await openMembers(opts, project, io, presence);
+      // Duplicate keys are looked for while the planner's walk keeps DuckDB idle; in the rare file that has
+      // some, they are removed (and reported) and the plan is made again.
+      const members = await openMembers(opts, project, io, presence, true);
       const loadMs = Math.round(performance.now() - t0);
       if (!members) return done(1);
       try {
         const history = opts.at ? await readHistory(ws.root, project, io) : [];
-        const result = await plan({
+        const planOnce = () => plan({
           project,
           campaigns,
           exclude: ws.check.exclude,
@@ -65,7 +67,13 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
           memberRows: !!opts.plan,
           onProgress: (d, t) => members.progress?.update("planning", d, t, `${d.toLocaleString("en-US")}/${t.toLocaleString("en-US")} occurrences`),
           onRenderProgress: (d, t) => members.progress?.update("rendering", d, t, `${d}/${t} campaigns`),
+          onWalk: () => void members.keysUnique().catch(() => false),
         });
+        let result = await planOnce();
+        if (!(await members.keysUnique())) {
+          await members.repairKeys();
+          result = await planOnce();
+        }
         members.progress?.finish();
         if (io.env.CHUDA_TIMING) io.err(`chuda-timing ${JSON.stringify({ load: loadMs, ...result.timings })}\n`);
         const summary = summarize(result, project, { members: members.count, rejected: members.rejected }, campaigns);
