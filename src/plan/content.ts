@@ -109,9 +109,10 @@ class SendLog {
 
 export /**
  * Cost and content rules of a campaign's sends, rendering each distinct message once. The sends go back into
- * DuckDB and are grouped by occurrence, channel and the member fields the template reads; only the distinct
- * messages come back to be rendered. Counts per occurrence are then a small aggregate, and only messages that
- * break a rule or cost other than the plain price (an SMS of several segments) are counted per occurrence.
+ * DuckDB: their plain price is counted per occurrence and channel from the sends alone; the distinct messages
+ * (channel and the member fields the template reads) come back to be rendered; and only messages that break a
+ * rule or cost other than the plain price (an SMS of several segments) are matched back to their sends, on
+ * their channels only, to be counted per occurrence.
  */
 async function renderSends(
   conn: PlanInput["members"]["conn"],
@@ -129,7 +130,6 @@ async function renderSends(
   pool?: () => RenderPool | undefined,
 ) {
   const exceptions = `plan_exceptions_${ci}`;
-  const groups = `plan_groups_${ci}`;
   const tuples = `plan_tuples_${ci}`;
   const special = `plan_special_${ci}`;
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${exceptions} (occ INTEGER, rid INTEGER, ch INTEGER)`);
@@ -147,6 +147,9 @@ async function renderSends(
   const sendsSql = `SELECT c.occ, c.rid, ${first} AS ch FROM ${candidates} c ANTI JOIN ${exceptions} e ON e.occ = c.occ AND e.rid = c.rid
      WHERE NOT c.held AND c.chans <> 0
      UNION ALL SELECT occ, rid, ch FROM ${exceptions} WHERE ch >= 0`;
+  const sends = `plan_sends_${ci}`;
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${sends} AS ${sendsSql}`);
+  await conn.run(`DROP TABLE ${exceptions}`);
   const template = templates.get(campaign.template);
   // Each variable is read only for the channels whose section uses it: messages that differ only in a field
   // another channel's section reads are one message.
@@ -159,21 +162,17 @@ async function renderSends(
     const u = users(f);
     return u.length === campaign.channels.length ? col : `CASE WHEN s.ch IN (${u.join(", ")}) THEN ${col} END`;
   };
-  await conn.run(
-    `CREATE OR REPLACE TEMP TABLE ${groups} AS
-     SELECT s.occ, s.ch${read.map((f, j) => `, ${readFor(f)} AS v${j}`).join("")}, CAST(count(*) AS INTEGER) AS n
-     FROM (${sendsSql}) s ${read.length ? `JOIN ${membersTable} m ON m.rowid = s.rid` : ""}
-     GROUP BY ALL`,
-  );
-  await conn.run(`DROP TABLE ${exceptions}`);
-  // The plain price of every send.
+  // A send with its message's values.
+  const withValues = (where = "") =>
+    `SELECT s.occ, s.ch${read.map((f, j) => `, ${readFor(f)} AS v${j}`).join("")} FROM ${sends} s ${read.length ? `JOIN ${membersTable} m ON m.rowid = s.rid` : ""} ${where}`;
+  // The plain price of every send, counted per occurrence and channel without the members.
   const plain = (ch: number) => unitPrice(project, campaign.channels[ch]!);
-  const counts = await conn.runAndReadAll(`SELECT occ, ch, CAST(sum(n) AS INTEGER) FROM ${groups} GROUP BY ALL`);
+  const counts = await conn.runAndReadAll(`SELECT occ, ch, CAST(count(*) AS INTEGER) FROM ${sends} GROUP BY ALL`);
   for (const [occ, ch, n] of counts.getRows() as [number, number, number][]) byWork.get(`${ci}|${occ}`)!.funnel.cost += plain(ch) * n;
 
   // Each distinct message, rendered once.
   await conn.run(
-    `CREATE OR REPLACE TEMP TABLE ${tuples} AS SELECT CAST(row_number() OVER () AS INTEGER) AS tid, * FROM (SELECT DISTINCT ch${vcols.map((v) => `, ${v}`).join("")} FROM ${groups})`,
+    `CREATE OR REPLACE TEMP TABLE ${tuples} AS SELECT CAST(row_number() OVER () AS INTEGER) AS tid, * FROM (SELECT DISTINCT ch${vcols.map((v) => `, ${v}`).join("")} FROM (${withValues()}))`,
   );
   const job: RenderJob = {
     template,
@@ -227,9 +226,11 @@ async function renderSends(
       a.endRow();
     }
     a.closeSync();
+    // Only the sends on the channels of those messages are matched back to them, per occurrence.
+    const chans = [...new Set(specials.map((x) => x.ch))].join(", ");
     const match = ["g.ch = t.ch", ...vcols.map((v) => `g.${v} IS NOT DISTINCT FROM t.${v}`)].join(" AND ");
     const perOcc = await conn.runAndReadAll(
-      `SELECT g.occ, t.tid, CAST(sum(g.n) AS INTEGER) FROM ${groups} g JOIN ${tuples} t ON ${match} WHERE t.tid IN (SELECT tid FROM ${special}) GROUP BY ALL`,
+      `SELECT g.occ, t.tid, CAST(count(*) AS INTEGER) FROM (${withValues(`WHERE s.ch IN (${chans})`)}) g JOIN ${tuples} t ON ${match} WHERE t.tid IN (SELECT tid FROM ${special}) GROUP BY ALL`,
     );
     for (const [occ, tid, n] of perOcc.getRows() as [number, number, number][]) {
       const r = results.get(tid)!;
@@ -243,5 +244,5 @@ async function renderSends(
     }
     await conn.run(`DROP TABLE ${special}`);
   }
-  for (const t of [groups, tuples]) await conn.run(`DROP TABLE ${t}`);
+  for (const t of [sends, tuples]) await conn.run(`DROP TABLE ${t}`);
 }
