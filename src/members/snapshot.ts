@@ -177,7 +177,7 @@ export async function openSnapshot(file: string, project: Project, opts: OpenSna
     cleanup();
   };
   try {
-    const result = await load(db, conn, source, format, project.members, { ...opts, label, strict: !!opts.strict, progress, loadStart });
+    const result = await load(db, conn, source, format, project.members, { ...opts, label, strict: !!opts.strict, progress, loadStart, threads });
     if ("error" in result) {
       await close();
       return { diagnostics: [result.error] };
@@ -213,6 +213,7 @@ type Loaded = Pick<Snapshot, "count" | "rejected" | "rejectedTotal" | "missingFi
 
 interface LoadOptions {
   deferKeyCheck?: boolean;
+  threads: number;
   tolerantOnly?: boolean;
   presenceOnly?: readonly string[];
   label: string;
@@ -501,8 +502,8 @@ async function load(db: DuckDBInstance, conn: DuckDBConnection, file: string, fo
   ).getRowsJS()[0]!.map(Number) as [number, number];
   // Duplicate keys: as many distinct key hashes as rows proves there are none (the usual case) at the cost of
   // an integer aggregate; fewer (a duplicate, or a hash collision) runs the exact search on the keys.
-  const distinctHashes = async (c: DuckDBConnection, where: string) =>
-    Number((await c.runAndReadAll(`SELECT count(*) FROM (SELECT hash(${key}) FROM members ${where} GROUP BY 1)`)).getRowsJS()[0]![0]);
+  const distinctHashes = async (c: DuckDBConnection, where: string, before = "") =>
+    Number((await c.runAndReadAll(`${before} SELECT count(*) FROM (SELECT hash(${key}) FROM members ${where} GROUP BY 1)`)).getRowsJS()[0]![0]);
 
   /** Removes duplicate keys (when `unique` is false) and rows with problems, and counts what was rejected. */
   const settle = async (unique: boolean): Promise<Loaded> => {
@@ -572,12 +573,16 @@ async function load(db: DuckDBInstance, conn: DuckDBConnection, file: string, fo
   // Deferred: the table is taken as free of duplicates now, and the caller runs the check when DuckDB would
   // otherwise be idle (on a connection of its own); should it find any, `repair` removes them as above.
   const loaded = await settle(true);
+  // Connected now: `run` is then called from a walk that does not yield to the event loop, and issues its
+  // query at once (an `await connect()` there would wait for the walk to end).
+  const own = await db.connect();
   loaded.keyCheck = {
+    // One thread: the walk it overlaps is JavaScript on the other core; DuckDB gets its threads back after.
     run: async () => {
-      const own = await db.connect();
       try {
-        return (await distinctHashes(own, "")) === loaded.count;
+        return (await distinctHashes(own, "", "SET threads = 1;")) === loaded.count;
       } finally {
+        await own.run(`SET threads = ${o.threads}`);
         own.closeSync();
       }
     },
