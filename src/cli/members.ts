@@ -85,7 +85,7 @@ export async function openMembers(
     return undefined;
   }
   let unique: Promise<boolean> | undefined;
-  const opened_: OpenedMembers = {
+  const handle: OpenedMembers = {
     table: { conn: snap.conn, table: snap.table, count: snap.count },
     count: snap.count,
     rejected: snap.rejectedTotal,
@@ -94,11 +94,11 @@ export async function openMembers(
     repairKeys: async () => {
       if (!snap.keyCheck) return;
       await snap.keyCheck.repair();
-      Object.assign(opened_, { count: snap.count, rejected: snap.rejectedTotal });
-      opened_.table.count = snap.count;
+      Object.assign(handle, { count: snap.count, rejected: snap.rejectedTotal });
+      handle.table.count = snap.count;
       report();
     },
     close: () => snap.close(),
   };
-  return opened_;
+  return handle;
 }
