@@ -7,7 +7,7 @@
  * more than testing lists.
  */
 
-export const LIST_SEPARATOR = ";";
+const SEPARATOR = ";";
 
 /** SQL: any text (`a; b；;c`) normalized to the stored form (`a;b;c`); NULL stays NULL. */
 export function normalizedListSql(text: string): string {
@@ -19,16 +19,11 @@ export function cleanListSql(text: string): string {
   return `NOT (contains(${text}, '；') OR contains(${text}, ' ') OR contains(${text}, ';;') OR starts_with(${text}, ';') OR ends_with(${text}, ';') OR ${text} = '')`;
 }
 
-/** The items of a stored list, as JS. */
-export function listItems(text: string): string[] {
-  return text === "" ? [] : text.split(LIST_SEPARATOR);
-}
-
 /** A list of JS strings in the stored form (the same normalizing as a CSV cell). */
 export function listText(items: readonly string[]): string {
   return items
     .flatMap((i) => i.split(/[;；]/))
     .map((i) => i.trim())
     .filter((i) => i !== "")
-    .join(LIST_SEPARATOR);
+    .join(SEPARATOR);
 }

@@ -471,12 +471,14 @@ async function load(db: DuckDBInstance, conn: DuckDBConnection, file: string, fo
     reached = from + (1 - from) * p;
     o.progress(o.loadStart + (1 - o.loadStart) * 0.9 * reached);
   };
+  const createMembers = (cols: Column[], how: "strict" | "rejects") =>
+    runWithProgress(conn, `CREATE TABLE members AS ${projection(cols, format, keyCol)(relation(file, format, cols, how, header))}`, progress);
   let store: "strict" | "rejects" = "rejects";
   let read = columns;
   if (format === "csv" && !o.tolerantOnly) {
     const strict = columns.map((c): Column => (c.source !== undefined && FIELD_READ_BY_CSV.has(c.type.kind) ? { ...c, raw: "typed" } : c));
     try {
-      await runWithProgress(conn, `CREATE TABLE members AS ${projection(strict, format, keyCol)(relation(file, format, strict, "strict", header))}`, progress);
+      await createMembers(strict, "strict");
       store = "strict";
       read = strict;
     } catch {
@@ -484,7 +486,7 @@ async function load(db: DuckDBInstance, conn: DuckDBConnection, file: string, fo
       from = reached; // the bar goes on from where the strict read stopped
     }
   }
-  if (store === "rejects") await runWithProgress(conn, `CREATE TABLE members AS ${projection(columns, format, keyCol)(relation(file, format, columns, "rejects", header))}`, progress);
+  if (store === "rejects") await createMembers(columns, "rejects");
   const body = projection(read, format, keyCol);
 
   const key = ident(schema.key);
