@@ -2,6 +2,10 @@
  * Frequency state per member, in typed arrays indexed by the member's row number, so that 17 million
  * members cost a few bytes each. Rolling rules keep the last `count` send times (a send at t counts
  * until t + period, exclusive); calendar rules keep the current period's index and count.
+ *
+ * Bytes matter beyond memory: every page of a fresh array costs a page fault on first touch, and the walk
+ * touches its state arrays all over (on this machine, a fault a page: ~4 ms per MB). So times are whole
+ * seconds in 32 bits, not milliseconds in 64.
  */
 import type { FrequencyRule } from "../project/types.js";
 import { epochToZoned } from "../calendar/time.js";
@@ -40,20 +44,23 @@ export interface RuleState {
 }
 
 /**
- * "n per 7 days": the last `count` send times per member (a send at t counts until t + period, exclusive).
- * Zero-filled (no pass over 17 million members): a time of 0 is a send in 1970, expired long ago.
+ * "n per 7 days": the last `count` send times per member (a send at t counts until t + period, exclusive), as
+ * seconds since 1970 rounded up. That is exact for the moments the planner decides at, which are whole minutes
+ * (occurrence times, their deferrals, and earlier planned sends from the ledger): for a whole second x,
+ * x >= t exactly when x >= ceil(t). A time with a fraction of a second could only be kept a moment longer,
+ * never shorter. Zero-filled (no pass over 17 million members): 0 is a send in 1970, expired long ago.
  */
 class RollingRule implements RuleState {
-  private readonly times: Float64Array;
+  private readonly times: Uint32Array;
   private readonly count: number;
-  private readonly ms: number;
+  private readonly seconds: number;
   constructor(
     readonly rule: FrequencyRule,
     size: number,
   ) {
     this.count = rule.count;
-    this.ms = rule.period.kind === "rolling" ? rule.period.ms : 0;
-    this.times = new Float64Array(size * Math.max(rule.count, 0));
+    this.seconds = rule.period.kind === "rolling" ? rule.period.ms / 1000 : 0;
+    this.times = new Uint32Array(size * Math.max(rule.count, 0));
   }
   allows(row: number, at: number): boolean {
     const n = this.count;
@@ -62,7 +69,7 @@ class RollingRule implements RuleState {
     const base = row * n;
     let oldest = this.times[base]!;
     for (let i = 1; i < n; i++) if (this.times[base + i]! < oldest) oldest = this.times[base + i]!;
-    return !(at < oldest + this.ms);
+    return !(at < (oldest + this.seconds) * 1000);
   }
   record(row: number, at: number): void {
     const n = this.count;
@@ -70,16 +77,18 @@ class RollingRule implements RuleState {
     const base = row * n;
     let slot = base;
     for (let i = 1; i < n; i++) if (this.times[base + i]! < this.times[slot]!) slot = base + i;
-    this.times[slot] = at;
+    const seconds = Math.ceil(at / 1000);
+    if (seconds > 0xffffffff) throw new Error(`frequency caps keep times until 2106; ${new Date(at).toISOString()} is later`);
+    this.times[slot] = seconds;
   }
 }
 
 /**
- * "n per member per day/week/month": per member, (period index + 1) × 2^16 + sends in it, in one number so
- * that a decision touches one place in memory (0 = no send yet).
+ * "n per member per day/week/month": per member, (period index + 1) × 2^16 + sends in it, in one 32-bit number
+ * so that a decision touches one place in memory (0 = no send yet). Day indexes fit until the year 2149.
  */
 class CalendarRule implements RuleState {
-  private readonly state: Float64Array;
+  private readonly state: Uint32Array;
   private readonly unit: "day" | "week" | "month";
   private readonly count: number;
   // The walk asks about one moment many times in a row.
@@ -92,13 +101,15 @@ class CalendarRule implements RuleState {
   ) {
     this.unit = rule.period.kind === "rolling" ? "day" : rule.period.unit;
     this.count = Math.min(rule.count, 0xffff);
-    this.state = new Float64Array(size);
+    this.state = new Uint32Array(size);
   }
   /** (period index + 1) × 2^16 for the period holding `at`. */
   private baseOf(at: number): number {
     if (at !== this.lastAt) {
       this.lastAt = at;
-      this.lastBase = (this.clock.index(this.unit, at) + 1) * 0x10000;
+      const index = this.clock.index(this.unit, at);
+      if (index < 0 || index >= 0xfffe) throw new Error(`frequency caps count ${this.unit}s from 1970 to 2149; ${new Date(at).toISOString()} is outside`);
+      this.lastBase = (index + 1) * 0x10000;
     }
     return this.lastBase;
   }
@@ -136,5 +147,27 @@ export class RuleSet {
   record(row: number, at: number): void {
     if (this.only) return this.only.record(row, at);
     for (let i = 0; i < this.states.length; i++) this.states[i]!.record(row, at);
+  }
+}
+
+/**
+ * The last send per member of one campaign with `repeat` (epoch ms; 0 = never). A campaign that can reach few
+ * of the members (a daily lifecycle trigger reaches a few thousand a day) keeps them in a map: a typed array
+ * over ten million members would fault in 80 MB of pages to hold a few thousand times.
+ */
+export class LastSends {
+  private readonly dense: Float64Array | undefined;
+  private readonly sparse: Map<number, number> | undefined;
+  /** `expected`: at most how many members it will hold (sendable candidates plus earlier sends). */
+  constructor(size: number, expected: number) {
+    if (expected * 16 < size) this.sparse = new Map();
+    else this.dense = new Float64Array(size);
+  }
+  get(row: number): number {
+    return this.dense !== undefined ? this.dense[row]! : (this.sparse!.get(row) ?? 0);
+  }
+  set(row: number, at: number): void {
+    if (this.dense !== undefined) this.dense[row] = at;
+    else this.sparse!.set(row, at);
   }
 }

@@ -12,6 +12,7 @@ import type { Template } from "../content/types.js";
 import { plan } from "./plan.js";
 import { parseTemplate } from "../content/index.js";
 import type { MemberDecision, Plan } from "./types.js";
+import fc from "fast-check";
 
 const YAML = `
 timezone: Asia/Shanghai
@@ -314,5 +315,93 @@ describe("the planner", () => {
       render: false,
     });
     expect(dec.decisions.map((d) => `${d.member}@${d.occurrence.slice(0, 10)}`)).toEqual(["LEAP@2027-02-25", "MAR1@2027-02-26"]);
+  });
+});
+
+/**
+ * Plain simulation walks a faster path (only sendable members, read up front as integers; per-member state in
+ * 32-bit seconds; a campaign that reaches few members keeps its last sends in a map). Member rows take the
+ * general path. Both must decide alike: every occurrence's funnel, and who was reached, on random members,
+ * triggers, caps, quotas, repeat, limit, holdout and earlier sends.
+ */
+describe("the planner's two walks", () => {
+  const sendAt = (day: number, minutes: number) => Date.parse(`2026-11-${String(day).padStart(2, "0")}T00:00:00+08:00`) + minutes * 60_000;
+  const member = fc.record({
+    wecom: fc.boolean(),
+    mobile: fc.boolean(),
+    sms: fc.constantFrom(true, false, null),
+    unsub: fc.boolean(),
+  });
+  const trigger = fc.oneof(
+    fc.constantFrom(600, 1230, 1290).map((time) => ({ kind: "every_day" as const, time })),
+    fc.constantFrom([3], [1, 3, 5]).map((days) => ({ kind: "weekly" as const, days, time: 600 })),
+    fc.integer({ min: 1, max: 9 }).map((d) => ({ kind: "once" as const, date: `2026-12-0${d}`, time: 660 })),
+  );
+  const repeat = fc.constantFrom<ResolvedCampaign["repeat"]>(
+    { kind: "per_occurrence" },
+    { kind: "never" },
+    { kind: "after", duration: { amount: 2, unit: "day" } },
+    { kind: "after", duration: { amount: 36, unit: "hour" } },
+    { kind: "after", duration: { amount: 1, unit: "month" } },
+  );
+  const camp = fc.record({
+    trigger,
+    repeat,
+    channels: fc.constantFrom(["wecom", "sms"], ["sms", "wecom"], ["sms"], ["wecom"]),
+    priority: fc.integer({ min: 10, max: 90 }),
+    holdout: fc.constantFrom(0, 0.3),
+    limit: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
+    consentOnly: fc.boolean(),
+  });
+  const scenario = fc.record({
+    members: fc.array(member, { minLength: 1, maxLength: 70 }),
+    reachable: fc.double({ min: 0, max: 1, noNaN: true }),
+    campaigns: fc.array(camp, { minLength: 1, maxLength: 3 }),
+    max: fc.constantFrom("2 per member per 7 days", "1 per member per week", "3 per member per 2 days", ""),
+    quota: fc.constantFrom("1 per member per day", "2 per member per 3 days"),
+    days: fc.integer({ min: 1, max: 9 }),
+    history: fc.array(fc.record({ m: fc.nat(69), c: fc.nat(2), day: fc.integer({ min: 25, max: 30 }), min: fc.integer({ min: 540, max: 1260 }), wecom: fc.boolean() }), { maxLength: 20 }),
+  });
+  let n = 0;
+  it("decide every occurrence alike with and without member rows", async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async (sc) => {
+        const name = `w${n++}`;
+        // Reachability thinned by `reachable`, so that some campaigns reach few members (the map) and some many.
+        const rows: Row[] = sc.members.map((m, i) => {
+          const keep = (i * 0.618) % 1 < sc.reachable;
+          return { id: `M${String(i).padStart(3, "0")}`, ...(keep && m.wecom ? { wecom: `w${i}` } : {}), ...(keep && m.mobile ? { mobile: `1380000${String(i).padStart(4, "0")}` } : {}), ...(m.sms !== null ? { sms: m.sms } : {}), unsub: m.unsub && i % 5 === 0 };
+        });
+        const members = await table(name, rows);
+        const yaml = YAML.replace("max: 2 per member per 7 days", sc.max ? `max: ${sc.max}` : "max: []").replace("quota: 1 per member per day", `quota: ${sc.quota}`);
+        const parsed = parseProject(yaml, "/p/chuda.yaml", "/p");
+        expect(parsed.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+        const campaigns = sc.campaigns.map((c, i) =>
+          campaign(`c${i}`, {
+            trigger: c.trigger,
+            repeat: c.repeat,
+            channels: c.channels,
+            priority: c.priority,
+            holdout: c.holdout,
+            ...(c.limit ? { limit: { count: c.limit } } : {}),
+            ...(c.consentOnly ? { audience: { op: "truthy", value: { v: "field", name: "sms_ok", type: { kind: "bool" } } } as IR } : {}),
+          }),
+        );
+        const history = sc.history
+          .filter((h) => h.m < rows.length && h.c < campaigns.length)
+          .map((h) => ({ member: rows[h.m]!.id, campaign: `c${h.c}`, channel: h.wecom ? "wecom" : "sms", at: sendAt(h.day, h.min) }));
+        const base = { project: parsed.project!, campaigns, exclude: excludeUnsub, templates, members, from: "2026-12-01", to: `2026-12-0${sc.days}`, history, render: false };
+        const general = await plan({ ...base, memberRows: true });
+        const fast = await plan(base);
+        const funnels = (p: Plan) =>
+          p.occurrences
+            .map((o) => ({ id: `${o.campaign.name}|${o.occurrence.id}`, ...o.funnel, cappedBy: Object.entries(o.funnel.cappedBy).filter(([, v]) => v).sort() }))
+            .sort((a, b) => (a.id < b.id ? -1 : 1));
+        expect(funnels(fast)).toEqual(funnels(general));
+        expect(fast.membersReached).toBe(general.membersReached);
+        await conn.run(`DROP TABLE ${name}`);
+      }),
+      { numRuns: 80 },
+    );
   });
 });

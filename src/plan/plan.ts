@@ -13,7 +13,7 @@ import type { Project } from "../project/types.js";
 import type { DuckDBDataChunk } from "@duckdb/node-api";
 import { buildCandidates, q } from "./candidates.js";
 import { contentKindOf, renderFor, renderSends, SendLog, unitPrice, type RenderResult } from "./content.js";
-import { periodClock, RuleSet } from "./caps.js";
+import { LastSends, periodClock, RuleSet } from "./caps.js";
 import { RenderPool } from "./render-pool.js";
 import { deferSendTime } from "./defer.js";
 import type { ContentProblemCount, Funnel, MemberDecision, Plan, PlanInput, PlannedOccurrence, SkipReason } from "./types.js";
@@ -108,6 +108,13 @@ export async function plan(input: PlanInput): Promise<Plan> {
   }
 
   lap("candidates");
+  // Plain simulation renders after the walk, once per distinct message (see renderSends): the walk itself
+  // then reads only integers back from DuckDB. Campaigns with a budget need each send's cost in order, and
+  // member rows need the content, so those render inline.
+  const inline = campaigns.map((c) => !!input.memberRows || c.budget !== undefined);
+  const settled = await settledCounts(conn, tables, inline);
+  lap("walk:settled");
+
   // Phase two: sequential decisions with per-member state in typed arrays.
   const sizeRow = await conn.runAndReadAll(`SELECT COALESCE(MAX(rowid), -1) + 1 AS n FROM ${members.table}`);
   const size = Number(sizeRow.getRows()[0]![0] ?? 0);
@@ -115,8 +122,18 @@ export async function plan(input: PlanInput): Promise<Plan> {
   const global = new RuleSet(project.policy.max, size, clock);
   const channelNames = [...project.channels.keys()];
   const quotas = new Map(channelNames.map((ch) => [ch, new RuleSet(project.channels.get(ch)!.quota, size, clock)]));
-  // The last send per member for campaigns with `repeat`; 0 (zero-filled, no pass over the members) = never.
-  const lastSend = campaigns.map((c, ci) => (c.repeat.kind === "per_occurrence" || !perCampaign[ci]!.length ? undefined : new Float64Array(size)));
+  // The last send per member for campaigns with `repeat`, sized by how many members the campaign can reach.
+  const earlier = new Map<string, number>();
+  for (const h of input.history ?? []) earlier.set(h.campaign, (earlier.get(h.campaign) ?? 0) + 1);
+  const lastSend: (LastSends | undefined)[] = [];
+  for (const [ci, c] of campaigns.entries()) {
+    if (c.repeat.kind === "per_occurrence" || !perCampaign[ci]!.length) {
+      lastSend.push(undefined);
+      continue;
+    }
+    const reachable = settled[ci] ? sumSendable(settled[ci]!) : Number((await conn.runAndReadAll(`SELECT count(*) FROM ${tables[ci]}`)).getRows()[0]![0]);
+    lastSend.push(new LastSends(size, reachable + (earlier.get(c.name) ?? 0)));
+  }
   const reached = new Uint8Array(size);
   if (input.history?.length) await seedHistory(input, size, global, quotas, lastSend);
   lap("walk:state");
@@ -132,16 +149,11 @@ export async function plan(input: PlanInput): Promise<Plan> {
       return fieldLists[ci]!.flatMap((f, j) => (names.has(f) ? [j] : []));
     });
   });
-  // Plain simulation renders after the walk, once per distinct message (see renderSends): the walk itself
-  // then reads only integers back from DuckDB. Campaigns with a budget need each send's cost in order, and
-  // member rows need the content, so those render inline.
-  const inline = campaigns.map((c) => !!input.memberRows || c.budget !== undefined);
   const sendLog = campaigns.map(() => new SendLog());
   const sendCount = campaigns.map(() => 0);
-  const settled = await settledCounts(conn, tables, inline);
   const sendable: (Awaited<ReturnType<typeof readSendable>> | undefined)[] = [];
-  lap("walk:settled");
-  for (let ci = 0; ci < tables.length; ci++) if (settled[ci]) sendable[ci] = await readSendable(conn, tables[ci]!, perCampaign[ci]!.length, !!campaigns[ci]!.limit);
+  for (let ci = 0; ci < tables.length; ci++)
+    if (settled[ci]) sendable[ci] = await readSendable(conn, tables[ci]!, perCampaign[ci]!.length, sumSendable(settled[ci]!), !!campaigns[ci]!.limit);
   lap("walk:read");
   input.onWalk?.();
   const occurrences: PlannedOccurrence[] = [];
@@ -179,7 +191,23 @@ export async function plan(input: PlanInput): Promise<Plan> {
       funnel.unreachable += pre.unreachable;
     }
     const ready = sendable[w.campaignIndex];
-    const batches = ready ? ready.batches(w.occIndex) : streamCandidates(conn, tables[w.campaignIndex]!, w.occIndex, !!input.memberRows, wantFields ? fields : []);
+    if (ready) {
+      // Only sendable members, no strings, nothing rendered inline: the tight loop of walkSendable.
+      const { rid, chans } = ready.slice(w.occIndex);
+      const repeat = repeatArr ? (last: number) => repeatAllows(campaign, last, w.sendAt, tz) : undefined;
+      const limit = campaign.limit ? campaign.limit.count : Infinity;
+      const c = walkSendable(rid, chans, w.sendAt, global, channelQuotas, repeatArr, repeat, limit, reached, sendLog[w.campaignIndex]!, w.occIndex);
+      funnel.audience += rid.length;
+      funnel.sends += c.sends;
+      if (deferred) funnel.deferred += c.sends;
+      sendCount[w.campaignIndex]! += c.sends;
+      c.sentOn.forEach((n, j) => (sentOn[j]! += n));
+      for (const [reason, n] of c.capped) if (n) {
+        funnel.capped += n;
+        funnel.cappedBy[reason] = (funnel.cappedBy[reason] ?? 0) + n;
+      }
+    }
+    const batches = ready ? [] : streamCandidates(conn, tables[w.campaignIndex]!, w.occIndex, !!input.memberRows, wantFields ? fields : []);
     for await (const batch of batches) {
       const { rid, held, chans, mkeys, fieldCols, rows } = batch;
       for (let r = 0; r < rows; r++) {
@@ -189,7 +217,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
         let chosen = -1;
         if (held?.[r]) reason = "held_out";
         else if (!chans[r]) reason = "unreachable";
-        else if (repeatArr && !repeatAllows(campaign, repeatArr[row]!, w.sendAt, tz)) reason = "capped:repeat";
+        else if (repeatArr && !repeatAllows(campaign, repeatArr.get(row), w.sendAt, tz)) reason = "capped:repeat";
         else if (!global.allows(row, w.sendAt)) reason = "capped:policy.max";
         else {
           for (let j = 0; j < channelQuotas.length; j++) {
@@ -234,7 +262,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
             if (deferred) funnel.deferred++;
             global.record(row, w.sendAt);
             channelQuotas[chosen]!.record(row, w.sendAt);
-            if (repeatArr) repeatArr[row] = w.sendAt;
+            if (repeatArr) repeatArr.set(row, w.sendAt);
             reached[row] = 1;
             // Only the exceptions are logged: a send on the member's first reachable channel is derived in SQL.
             if (!wantFields && (chans[r]! & ((1 << chosen) - 1)) !== 0) sendLog[w.campaignIndex]!.push(w.occIndex, row, chosen);
@@ -339,9 +367,10 @@ async function* streamCandidates(conn: PlanInput["members"]["conn"], table: stri
  * A campaign's sendable candidates (not held out, some channel reachable) for all its occurrences, read in one
  * scan into typed arrays straight from DuckDB's vectors: the walk then never waits on a query.
  */
-async function readSendable(conn: PlanInput["members"]["conn"], table: string, occCount: number, orderMatters: boolean) {
-  let rid = new Int32Array(1 << 16);
-  let chans = new Int32Array(1 << 16);
+async function readSendable(conn: PlanInput["members"]["conn"], table: string, occCount: number, total: number, orderMatters: boolean) {
+  // Sized once from the count (fresh memory costs a page fault a page; doubling would touch twice as much).
+  let rid = new Int32Array(Math.max(total, 1));
+  let chans = new Int32Array(Math.max(total, 1));
   let sorted = true;
   let lastOcc = 0;
   const start = new Int32Array(occCount + 1);
@@ -376,14 +405,78 @@ async function readSendable(conn: PlanInput["members"]["conn"], table: string, o
   }
   for (let o = 0; o < occCount; o++) start[o + 1]! += start[o]!;
   if (!sorted) throw new Error(`internal: candidates of ${table} are not in occurrence order`);
-  const none: ArrayLike<string | null> = { length: 0 };
   return {
-    *batches(occ: number): Generator<CandidateBatch> {
-      const from = start[occ]!;
-      const to = start[occ + 1]!;
-      if (to > from) yield { rows: to - from, rid: rid.subarray(from, to), chans: chans.subarray(from, to), mkeys: none, fieldCols: [] };
+    slice(occ: number): { rid: Int32Array; chans: Int32Array } {
+      return { rid: rid.subarray(start[occ]!, start[occ + 1]!), chans: chans.subarray(start[occ]!, start[occ + 1]!) };
     },
   };
+}
+
+/**
+ * The walk's decisions for one occurrence's sendable members (not held out, some channel reachable) when nothing
+ * is rendered inline and no member rows are kept: the same order of rules as the general loop in `plan` —
+ * repeat → policy.max → channel quota → limit → send — over typed arrays alone, in one small function the
+ * engine keeps optimized. Sends on a channel other than the member's first reachable one, and capped members
+ * (channel -1), go to the log; the rest are derived in SQL.
+ */
+function walkSendable(
+  rid: Int32Array,
+  chans: Int32Array,
+  at: number,
+  global: RuleSet,
+  quotas: RuleSet[],
+  lastSend: LastSends | undefined,
+  repeatAllows: ((last: number) => boolean) | undefined,
+  limit: number,
+  reached: Uint8Array,
+  log: SendLog,
+  occ: number,
+): { sends: number; sentOn: number[]; capped: [SkipReason, number][] } {
+  const sentOn = quotas.map(() => 0);
+  let sends = 0;
+  let repeat = 0;
+  let policy = 0;
+  let quota = 0;
+  let limited = 0;
+  for (let r = 0; r < rid.length; r++) {
+    const row = rid[r]!;
+    const c = chans[r]!;
+    if (lastSend !== undefined && !repeatAllows!(lastSend.get(row))) {
+      repeat++;
+      log.push(occ, row, -1);
+      continue;
+    }
+    if (!global.allows(row, at)) {
+      policy++;
+      log.push(occ, row, -1);
+      continue;
+    }
+    let chosen = -1;
+    for (let j = 0; j < quotas.length; j++) {
+      if (c & (1 << j) && quotas[j]!.allows(row, at)) {
+        chosen = j;
+        break;
+      }
+    }
+    if (chosen < 0) {
+      quota++;
+      log.push(occ, row, -1);
+      continue;
+    }
+    if (sends >= limit) {
+      limited++;
+      log.push(occ, row, -1);
+      continue;
+    }
+    sends++;
+    sentOn[chosen]!++;
+    global.record(row, at);
+    quotas[chosen]!.record(row, at);
+    if (lastSend !== undefined) lastSend.set(row, at);
+    reached[row] = 1;
+    if ((c & ((1 << chosen) - 1)) !== 0) log.push(occ, row, chosen);
+  }
+  return { sends, sentOn, capped: [["capped:repeat", repeat], ["capped:policy.max", policy], ["capped:quota", quota], ["capped:limit", limited]] };
 }
 
 /**
@@ -403,7 +496,7 @@ function repeatAllows(campaign: ResolvedCampaign, last: number, at: number, tz: 
 }
 
 /** Earlier sends (from the ledger) count against caps, quotas and repeat, matched to member rows in DuckDB. */
-async function seedHistory(input: PlanInput, size: number, global: RuleSet, quotas: Map<string, RuleSet>, lastSend: (Float64Array | undefined)[]) {
+async function seedHistory(input: PlanInput, size: number, global: RuleSet, quotas: Map<string, RuleSet>, lastSend: (LastSends | undefined)[]) {
   const { conn, table } = input.members;
   const key = q(input.project.members.key);
   await conn.run(`CREATE OR REPLACE TEMP TABLE plan_history (member VARCHAR, campaign VARCHAR, channel VARCHAR, sent_at DOUBLE)`);
@@ -425,23 +518,40 @@ async function seedHistory(input: PlanInput, size: number, global: RuleSet, quot
     global.record(rid, at);
     quotas.get(channel)?.record(rid, at);
     const ci = index.get(campaign);
-    if (ci !== undefined && lastSend[ci]) lastSend[ci]![rid] = Math.max(lastSend[ci]![rid]!, at);
+    if (ci !== undefined && lastSend[ci]) lastSend[ci]!.set(rid, Math.max(lastSend[ci]!.get(rid), at));
   }
   await conn.run(`DROP TABLE plan_history`);
 }
 
-/** Held-out and unreachable members per occurrence, counted in DuckDB (only for campaigns not rendered inline). */
+interface Settled {
+  holdout: number;
+  unreachable: number;
+  /** Candidates the walk decides: not held out, some channel reachable. */
+  sendable: number;
+}
+
+function sumSendable(perOcc: Map<number, Settled>): number {
+  let n = 0;
+  for (const s of perOcc.values()) n += s.sendable;
+  return n;
+}
+
+/**
+ * Held-out and unreachable members per occurrence, counted in DuckDB (only for campaigns not rendered inline),
+ * and how many the walk will decide.
+ */
 async function settledCounts(conn: PlanInput["members"]["conn"], tables: string[], inline: boolean[]) {
-  const out: (Map<number, { holdout: number; unreachable: number }> | undefined)[] = [];
+  const out: (Map<number, Settled> | undefined)[] = [];
   for (let ci = 0; ci < tables.length; ci++) {
     if (!tables[ci] || inline[ci]) {
       out.push(undefined);
       continue;
     }
     const r = await conn.runAndReadAll(
-      `SELECT occ, CAST(count(*) FILTER (WHERE held) AS INTEGER), CAST(count(*) FILTER (WHERE NOT held AND chans = 0) AS INTEGER) FROM ${tables[ci]} GROUP BY occ`,
+      `SELECT occ, CAST(count(*) FILTER (WHERE held) AS INTEGER), CAST(count(*) FILTER (WHERE NOT held AND chans = 0) AS INTEGER),
+         CAST(count(*) FILTER (WHERE NOT held AND chans <> 0) AS INTEGER) FROM ${tables[ci]} GROUP BY occ`,
     );
-    out.push(new Map((r.getRows() as [number, number, number][]).map(([occ, holdout, unreachable]) => [occ, { holdout, unreachable }])));
+    out.push(new Map((r.getRows() as [number, number, number, number][]).map(([occ, holdout, unreachable, sendable]) => [occ, { holdout, unreachable, sendable }])));
   }
   return out;
 }
