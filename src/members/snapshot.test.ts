@@ -233,6 +233,43 @@ describe("openSnapshot: rejected rows", () => {
   });
 });
 
+describe("openSnapshot: duplicate keys", () => {
+  // Keys that ascend are proven unique by one pass; any other order takes the hash count. Either way, with the
+  // check at load or deferred to the caller, exactly the later rows of each repeated key are rejected.
+  it("rejects exactly the later rows of each repeated key, whatever the order of the keys, text or number", async () => {
+    const fc = (await import("fast-check")).default;
+    const order = fc.constantFrom("ascending", "descending", "as drawn");
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 25 }), order, fc.boolean(), fc.boolean(), async (ids, how, text, defer) => {
+        const keys = how === "as drawn" ? ids : [...ids].sort((a, b) => (how === "ascending" ? a - b : b - a));
+        const file = path.join(tmp, `keys-${n++}.csv`);
+        // Text keys M1 … M30: ascending by number is ascending by length first (M9 < M10), not as strings.
+        writeFileSync(file, "member_id,points\n" + keys.map((k, i) => `${text ? `M${k}` : k},${i}`).join("\n") + "\n");
+        const schema = schemaOf({ member_id: text ? { kind: "string" } : { kind: "number" }, points: { kind: "number" } });
+        const { snapshot } = await openSnapshot(file, projectOf(schema), { deferKeyCheck: defer });
+        const s = snapshot!;
+        try {
+          if (s.keyCheck && !(await s.keyCheck.run())) await s.keyCheck.repair();
+          const expected = new Set<number>();
+          const later: number[] = [];
+          keys.forEach((k, i) => (expected.has(k) ? later.push(i + 2) : expected.add(k)));
+          expect(s.count).toBe(expected.size);
+          const dup = s.rejected.find((g) => g.kind === "duplicate_key");
+          expect(dup?.count ?? 0).toBe(later.length);
+          if (later.length) expect(dup!.lines).toEqual(later.slice(0, dup!.lines.length));
+          // The first row of each key is the one kept.
+          const kept = (await s.conn.runAndReadAll(`SELECT points FROM members ORDER BY points`)).getRowsJS().map((r) => Number(r[0]));
+          expect(kept).toEqual(keys.flatMap((k, i) => (keys.indexOf(k) === i ? [i] : [])));
+        } finally {
+          await s.close();
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
 describe("openSnapshot: files it cannot read", () => {
   it("returns a diagnostic (no throw) for a missing file, an unknown extension and a file without the key column", async () => {
     const missing = await openSnapshot(path.join(tmp, "nope.csv"), project);
