@@ -107,7 +107,11 @@ export async function buildCandidates(
     params.push(...v.params);
     order = `(${v.sql}) ${campaign.limit.orderBy.direction === "asc" ? "ASC" : "DESC"} NULLS LAST, ${key}`;
   }
-  const cols = fields.map((f) => `${readableColumn(f, schema.fields.get(f)!)} AS ${q("f_" + f)}`);
+  // Field values are read only for members the walk may send to: held-out and unreachable rows carry NULLs,
+  // which cost next to nothing to store (the repeated expressions are computed once: DuckDB eliminates common
+  // subexpressions).
+  const sendable = `NOT (${held}) AND (${chans}) <> 0`;
+  const cols = fields.map((f) => `CASE WHEN ${sendable} THEN ${readableColumn(f, schema.fields.get(f)!)} END AS ${q("f_" + f)}`);
   const sql = `CREATE OR REPLACE TEMP TABLE ${table} AS
     SELECT o.occ AS occ, CAST(m.rowid AS INTEGER) AS rid, ${held} AS held, CAST(${chans} AS INTEGER) AS chans${memberOrder ? `, CAST(${key} AS VARCHAR) AS mkey` : ""}${cols.length ? ", " + cols.join(", ") : ""}
     FROM ${from}

@@ -7,7 +7,7 @@ import type { ResolvedCampaign } from "../check/types.js";
 import type { RenderedContent, Template } from "../content/types.js";
 import { renderContent, smsSegments } from "../content/index.js";
 import { BUILTIN_DRIVERS, DRIVER_CONTENT_KIND, type BuiltinDriver, type ContentKind, type Project } from "../project/types.js";
-import { readableColumn } from "./candidates.js";
+import { q } from "./candidates.js";
 import { POOL_MIN_MESSAGES, type RenderPool } from "./render-pool.js";
 import type { PlanInput, PlannedOccurrence } from "./types.js";
 
@@ -107,17 +107,30 @@ class SendLog {
   }
 }
 
+/**
+ * The member fields a campaign's rendering reads, each with the channels (indexes into the campaign's) whose
+ * template section uses it: messages that differ only in a field another channel's section reads are one message.
+ */
+export function renderedFields(campaign: ResolvedCampaign, fields: string[], templates: Map<string, Template>, project: Project): { field: string; channels: number[] }[] {
+  const template = templates.get(campaign.template);
+  if (!template) return [];
+  const kinds = campaign.channels.map((ch) => contentKindOf(project, ch));
+  return fields
+    .map((field) => ({ field, channels: campaign.channels.flatMap((_, j) => (template.variables.some((v) => v.name === field && v.kind === kinds[j]) ? [j] : [])) }))
+    .filter((f) => f.channels.length > 0);
+}
+
 export /**
- * Cost and content rules of a campaign's sends, rendering each distinct message once. The sends go back into
- * DuckDB: their plain price is counted per occurrence and channel from the sends alone; the distinct messages
- * (channel and the member fields the template reads) come back to be rendered; and only messages that break a
- * rule or cost other than the plain price (an SMS of several segments) are matched back to their sends, on
- * their channels only, to be counted per occurrence.
+ * Cost and content rules of a campaign's sends, rendering each distinct message once. The plain price of every
+ * send comes from the walk's counts per occurrence and channel; the distinct messages (channel and the values of
+ * the fields its section reads, carried in the candidates as `f_<field>`) come from the sends, derived in DuckDB
+ * from the candidates and the walk's exceptions; only messages that break a rule or cost other than the plain
+ * price (an SMS of several segments) are matched back to their sends, on their channels only, to be counted per
+ * occurrence.
  */
 async function renderSends(
   conn: PlanInput["members"]["conn"],
   ci: number,
-  membersTable: string,
   candidates: string,
   log: SendLog,
   campaign: ResolvedCampaign,
@@ -132,6 +145,14 @@ async function renderSends(
   const exceptions = `plan_exceptions_${ci}`;
   const tuples = `plan_tuples_${ci}`;
   const special = `plan_special_${ci}`;
+  // The plain price of every send, from the walk's counts.
+  for (const [key, po] of byWork) {
+    if (!key.startsWith(`${ci}|`)) continue;
+    for (const [ch, n] of Object.entries(po.funnel.byChannel)) po.funnel.cost += unitPrice(project, ch) * n;
+  }
+  const template = templates.get(campaign.template);
+  const readSpec = render ? renderedFields(campaign, fields, templates, project) : [];
+  if (!render || !template) return;
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${exceptions} (occ INTEGER, rid INTEGER, ch INTEGER)`);
   const appender = await conn.createAppender(exceptions);
   for (let i = 0; i < log.length; i++) {
@@ -142,33 +163,22 @@ async function renderSends(
     appender.endRow();
   }
   appender.closeSync();
-  // Every sendable candidate goes out on its first reachable channel unless the walk said otherwise.
-  const first = `CASE ${campaign.channels.map((_, j) => `WHEN c.chans & ${1 << j} <> 0 THEN ${j}`).join(" ")} END`;
-  const sendsSql = `SELECT c.occ, c.rid, ${first} AS ch FROM ${candidates} c ANTI JOIN ${exceptions} e ON e.occ = c.occ AND e.rid = c.rid
-     WHERE NOT c.held AND c.chans <> 0
-     UNION ALL SELECT occ, rid, ch FROM ${exceptions} WHERE ch >= 0`;
-  const sends = `plan_sends_${ci}`;
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${sends} AS ${sendsSql}`);
-  await conn.run(`DROP TABLE ${exceptions}`);
-  const template = templates.get(campaign.template);
-  // Each variable is read only for the channels whose section uses it: messages that differ only in a field
-  // another channel's section reads are one message.
-  const kinds = campaign.channels.map((ch) => contentKindOf(project, ch));
-  const users = (f: string) => campaign.channels.flatMap((_, j) => (template?.variables.some((v) => v.name === f && v.kind === kinds[j]) ? [j] : []));
-  const read = render && template ? fields.filter((f) => users(f).length > 0) : [];
+  const read = readSpec.map((f) => f.field);
   const vcols = read.map((_, j) => `v${j}`);
-  const readFor = (f: string) => {
-    const col = readableColumn(f, project.members.fields.get(f)!);
-    const u = users(f);
-    return u.length === campaign.channels.length ? col : `CASE WHEN s.ch IN (${u.join(", ")}) THEN ${col} END`;
+  // A send with its message's values: every sendable candidate goes out on its first reachable channel unless
+  // the walk logged otherwise.
+  const first = `CASE ${campaign.channels.map((_, j) => `WHEN c.chans & ${1 << j} <> 0 THEN ${j}`).join(" ")} END`;
+  const carried = read.map((f) => `, c.${q("f_" + f)}`).join("");
+  const valueOf = (j: number) => {
+    const u = readSpec[j]!.channels;
+    const col = q("f_" + read[j]!);
+    return u.length === campaign.channels.length ? col : `CASE WHEN ch IN (${u.join(", ")}) THEN ${col} END`;
   };
-  // A send with its message's values.
   const withValues = (where = "") =>
-    `SELECT s.occ, s.ch${read.map((f, j) => `, ${readFor(f)} AS v${j}`).join("")} FROM ${sends} s ${read.length ? `JOIN ${membersTable} m ON m.rowid = s.rid` : ""} ${where}`;
-  // The plain price of every send, counted per occurrence and channel without the members.
-  const plain = (ch: number) => unitPrice(project, campaign.channels[ch]!);
-  const counts = await conn.runAndReadAll(`SELECT occ, ch, CAST(count(*) AS INTEGER) FROM ${sends} GROUP BY ALL`);
-  for (const [occ, ch, n] of counts.getRows() as [number, number, number][]) byWork.get(`${ci}|${occ}`)!.funnel.cost += plain(ch) * n;
+    `SELECT occ, ch${vcols.map((v, j) => `, ${valueOf(j)} AS ${v}`).join("")} FROM (
+       SELECT c.occ, ${first} AS ch${carried} FROM ${candidates} c ANTI JOIN ${exceptions} e ON e.occ = c.occ AND e.rid = c.rid WHERE NOT c.held AND c.chans <> 0
+       UNION ALL SELECT e.occ, e.ch${carried} FROM ${exceptions} e JOIN ${candidates} c ON c.occ = e.occ AND c.rid = e.rid WHERE e.ch >= 0
+     ) ${where}`;
 
   // Each distinct message, rendered once.
   await conn.run(
@@ -230,7 +240,7 @@ async function renderSends(
     const chans = [...new Set(specials.map((x) => x.ch))].join(", ");
     const match = ["g.ch = t.ch", ...vcols.map((v) => `g.${v} IS NOT DISTINCT FROM t.${v}`)].join(" AND ");
     const perOcc = await conn.runAndReadAll(
-      `SELECT g.occ, t.tid, CAST(count(*) AS INTEGER) FROM (${withValues(`WHERE s.ch IN (${chans})`)}) g JOIN ${tuples} t ON ${match} WHERE t.tid IN (SELECT tid FROM ${special}) GROUP BY ALL`,
+      `SELECT g.occ, t.tid, CAST(count(*) AS INTEGER) FROM (${withValues(`WHERE ch IN (${chans})`)}) g JOIN ${tuples} t ON ${match} WHERE t.tid IN (SELECT tid FROM ${special}) GROUP BY ALL`,
     );
     for (const [occ, tid, n] of perOcc.getRows() as [number, number, number][]) {
       const r = results.get(tid)!;
@@ -244,5 +254,5 @@ async function renderSends(
     }
     await conn.run(`DROP TABLE ${special}`);
   }
-  for (const t of [sends, tuples]) await conn.run(`DROP TABLE ${t}`);
+  for (const t of [exceptions, tuples]) await conn.run(`DROP TABLE ${t}`);
 }

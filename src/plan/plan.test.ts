@@ -354,25 +354,38 @@ describe("the planner's two walks", () => {
     consentOnly: fc.boolean(),
   });
   const scenario = fc.record({
-    members: fc.array(member, { minLength: 1, maxLength: 70 }),
-    reachable: fc.double({ min: 0, max: 1, noNaN: true }),
+    members: fc.integer({ min: 5, max: 70 }).chain((n) => fc.array(member, { minLength: n, maxLength: n })),
+    reachable: fc.constantFrom(0.03, 0.1, 0.4, 0.8, 1),
     campaigns: fc.array(camp, { minLength: 1, maxLength: 3 }),
     max: fc.constantFrom("2 per member per 7 days", "1 per member per week", "3 per member per 2 days", ""),
     quota: fc.constantFrom("1 per member per day", "2 per member per 3 days"),
     days: fc.integer({ min: 1, max: 9 }),
     history: fc.array(fc.record({ m: fc.nat(69), c: fc.nat(2), day: fc.integer({ min: 25, max: 30 }), min: fc.integer({ min: 540, max: 1260 }), wecom: fc.boolean() }), { maxLength: 20 }),
+    render: fc.boolean(),
   });
+  // Rendered, the sends are priced per SMS segment of each member's text and checked by the content rules: names
+  // of 2 to 40 characters make one or two segments and, past 35, break the parameter rule; the WeCom text reads
+  // the name too. Plain simulation derives the sends in DuckDB and renders each distinct message once.
+  const yaml = [
+    `wecom:\n  text: "{{name}}您好，本周三中庭有活动。"`,
+    `sms:\n  sign: "示例广场"\n  code: "SMS_1"\n  body: "\${name}您好，您的会员积分即将到期，请在本月内到店使用，逾期将自动清零，感谢您的支持。拒收请回复R"\n  params: { name: "{{name}}" }`,
+  ].join("\n");
+  const rendered = new Map([["both", parseTemplate(yaml + "\n", "templates/both.yaml", "both").template]]);
   let n = 0;
-  it("decide every occurrence alike with and without member rows", async () => {
+  it("decide every occurrence alike with and without member rows, and price and check its messages alike", async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (sc) => {
         const name = `w${n++}`;
         // Reachability thinned by `reachable`, so that some campaigns reach few members (the map) and some many.
         const rows: Row[] = sc.members.map((m, i) => {
           const keep = (i * 0.618) % 1 < sc.reachable;
-          return { id: `M${String(i).padStart(3, "0")}`, ...(keep && m.wecom ? { wecom: `w${i}` } : {}), ...(keep && m.mobile ? { mobile: `1380000${String(i).padStart(4, "0")}` } : {}), ...(m.sms !== null ? { sms: m.sms } : {}), unsub: m.unsub && i % 5 === 0 };
+          // Rendered scenarios give most members a number and SMS consent, so that many messages are priced.
+          const mobile = keep && (m.mobile || sc.render);
+          const sms = sc.render ? m.sms !== false : m.sms;
+          return { id: `M${String(i).padStart(3, "0")}`, ...(keep && m.wecom ? { wecom: `w${i}` } : {}), ...(mobile ? { mobile: `1380000${String(i).padStart(4, "0")}` } : {}), ...(sms !== null ? { sms } : {}), unsub: m.unsub && i % 5 === 0 };
         });
         const members = await table(name, rows);
+        await conn.run(`UPDATE ${name} SET name = repeat('名', 2 + CAST(substr(member_id, 2) AS INTEGER) % 39)`);
         const yaml = YAML.replace("max: 2 per member per 7 days", sc.max ? `max: ${sc.max}` : "max: []").replace("quota: 1 per member per day", `quota: ${sc.quota}`);
         const parsed = parseProject(yaml, "/p/chuda.yaml", "/p");
         expect(parsed.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
@@ -385,23 +398,47 @@ describe("the planner's two walks", () => {
             holdout: c.holdout,
             ...(c.limit ? { limit: { count: c.limit } } : {}),
             ...(c.consentOnly ? { audience: { op: "truthy", value: { v: "field", name: "sms_ok", type: { kind: "bool" } } } as IR } : {}),
+            ...(sc.render ? { template: "both" } : {}),
           }),
         );
         const history = sc.history
           .filter((h) => h.m < rows.length && h.c < campaigns.length)
           .map((h) => ({ member: rows[h.m]!.id, campaign: `c${h.c}`, channel: h.wecom ? "wecom" : "sms", at: sendAt(h.day, h.min) }));
-        const base = { project: parsed.project!, campaigns, exclude: excludeUnsub, templates, members, from: "2026-12-01", to: `2026-12-0${sc.days}`, history, render: false };
+        const base = { project: parsed.project!, campaigns, exclude: excludeUnsub, templates: sc.render ? rendered : templates, members, from: "2026-12-01", to: `2026-12-0${sc.days}`, history, render: sc.render };
         const general = await plan({ ...base, memberRows: true });
         const fast = await plan(base);
         const funnels = (p: Plan) =>
           p.occurrences
-            .map((o) => ({ id: `${o.campaign.name}|${o.occurrence.id}`, ...o.funnel, cappedBy: Object.entries(o.funnel.cappedBy).filter(([, v]) => v).sort() }))
+            .map((o) => ({
+              id: `${o.campaign.name}|${o.occurrence.id}`,
+              ...o.funnel,
+              cappedBy: Object.entries(o.funnel.cappedBy).filter(([, v]) => v).sort(),
+              problems: o.problems.map((x) => `${x.channel}:${x.rule}:${x.field}:${x.members}`).sort(),
+            }))
             .sort((a, b) => (a.id < b.id ? -1 : 1));
         expect(funnels(fast)).toEqual(funnels(general));
         expect(fast.membersReached).toBe(general.membersReached);
         await conn.run(`DROP TABLE ${name}`);
       }),
-      { numRuns: 80 },
+      {
+        numRuns: 80,
+        // And always: two campaigns the same morning, WeCom first under a daily WeCom quota, so that the second one's
+        // sends go out by SMS as the walk's exceptions, most of them long enough for two segments.
+        examples: [
+          [
+            {
+              members: Array.from({ length: 40 }, () => ({ wecom: true, mobile: true, sms: true, unsub: false })),
+              reachable: 1,
+              campaigns: [0, 1].map((i) => ({ trigger: { kind: "every_day" as const, time: 600 }, repeat: { kind: "per_occurrence" as const }, channels: ["wecom", "sms"], priority: 50 - i, holdout: 0, limit: undefined, consentOnly: false })),
+              max: "",
+              quota: "1 per member per day",
+              days: 2,
+              history: [],
+              render: true,
+            },
+          ],
+        ],
+      },
     );
   });
 });

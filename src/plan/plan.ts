@@ -12,7 +12,7 @@ import type { Template } from "../content/types.js";
 import type { Project } from "../project/types.js";
 import type { DuckDBDataChunk } from "@duckdb/node-api";
 import { buildCandidates, q } from "./candidates.js";
-import { contentKindOf, renderFor, renderSends, SendLog, unitPrice, type RenderResult } from "./content.js";
+import { contentKindOf, renderedFields, renderFor, renderSends, SendLog, unitPrice, type RenderResult } from "./content.js";
 import { LastSends, periodClock, RuleSet } from "./caps.js";
 import { RenderPool } from "./render-pool.js";
 import { deferSendTime } from "./defer.js";
@@ -99,9 +99,10 @@ export async function plan(input: PlanInput): Promise<Plan> {
       tables.push("");
       continue;
     }
-    // Field values are carried in the candidates only where the walk renders inline; otherwise renderSends
-    // reads them from the member table for the sends alone.
-    const carry = input.memberRows || campaigns[ci]!.budget !== undefined ? fieldLists[ci]! : [];
+    // Field values are carried in the candidates: all of them where the walk renders inline, otherwise those
+    // renderSends reads to tell distinct messages apart (a join of the sends with ten million members costs more).
+    const inlineRender = input.memberRows || campaigns[ci]!.budget !== undefined;
+    const carry = inlineRender ? fieldLists[ci]! : render ? renderedFields(campaigns[ci]!, fieldLists[ci]!, templates, project).map((f) => f.field) : [];
     const cq = await buildCandidates(conn, ci, campaigns[ci]!, perCampaign[ci]!, project, input.exclude, members.table, carry, !!input.memberRows);
     tables.push(cq.table);
     if (process.env.CHUDA_TIMING) lap(`candidates:${campaigns[ci]!.name}`);
@@ -320,7 +321,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
   if (toRender.length) input.onRenderProgress?.(0, toRender.length);
   try {
     for (const [k, ci] of toRender.entries()) {
-      await renderSends(conn, ci, members.table, tables[ci]!, sendLog[ci]!, campaigns[ci]!, fieldLists[ci]!, templates, project, render, byWork, workers);
+      await renderSends(conn, ci, tables[ci]!, sendLog[ci]!, campaigns[ci]!, fieldLists[ci]!, templates, project, render, byWork, workers);
       input.onRenderProgress?.(k + 1, toRender.length);
     }
   } finally {
