@@ -57,29 +57,32 @@ export interface SpecialMessage {
   problems: RenderResult["problems"];
 }
 
-const jobProjects = new WeakMap<RenderJob, Project>();
-
 /** Renders distinct messages (values column by column) and returns the ones that are not plain. */
 export function renderTuples(job: RenderJob, tids: ArrayLike<number>, chs: ArrayLike<number>, values: ArrayLike<unknown>[]): SpecialMessage[] {
-  let project = jobProjects.get(job);
-  if (!project) {
-    // renderFor reads a channel's driver and price only.
-    project = { channels: new Map(job.channels.map((c) => [c.name, c])) } as unknown as Project;
-    jobProjects.set(job, project);
-  }
   const out: SpecialMessage[] = [];
-  if (!job.render) return out;
+  const template = job.template;
+  if (!job.render || !template) return out;
+  // Per channel, once: the section it renders (none: the plain price, never special) and its price.
+  const channels = job.channels.map((c) => {
+    const kind = (BUILTIN_DRIVERS as readonly string[]).includes(c.driver) ? DRIVER_CONTENT_KIND[c.driver as BuiltinDriver] : undefined;
+    return { kind: kind && template.sections.has(kind) ? kind : undefined, price: c.price, plain: c.price?.amount ?? 0 };
+  });
+  // One variables object, refilled per message: fields never share a name with `with` (those are not read from
+  // members), and a missing value reads as undefined, like an absent one, in every lookup and helper.
+  const vars: Record<string, unknown> = { ...job.with };
+  for (const f of job.read) vars[f] = undefined;
   for (let r = 0; r < tids.length; r++) {
     const ch = chs[r]!;
-    const channel = job.channels[ch]!;
-    const plain = channel.price?.amount ?? 0;
-    const vars: Record<string, unknown> = { ...job.with };
+    const channel = channels[ch]!;
+    if (!channel.kind) continue;
     for (let j = 0; j < job.read.length; j++) {
       const v = values[j]![r];
-      if (v !== null && v !== undefined) vars[job.read[j]!] = v;
+      vars[job.read[j]!] = v === null ? undefined : v;
     }
-    const rendered = renderFor(job.template, project, channel.name, vars);
-    if (rendered.problems.length || Math.abs(rendered.cost - plain) > 1e-12) out.push({ tid: tids[r]!, ch, cost: rendered.cost, problems: rendered.problems });
+    const rendered = renderContent(template, channel.kind, vars);
+    let cost = channel.plain;
+    if (channel.price?.per === "segment" && rendered.content?.kind === "sms") cost = channel.price.amount * smsSegments(rendered.content.sign, rendered.content.text);
+    if (rendered.problems.length || Math.abs(cost - channel.plain) > 1e-12) out.push({ tid: tids[r]!, ch, cost, problems: rendered.problems });
   }
   return out;
 }
