@@ -6,6 +6,7 @@
 import type { ResolvedCampaign } from "../check/types.js";
 import type { RenderedContent, Template } from "../content/types.js";
 import { renderContent, smsSegments } from "../content/index.js";
+import { shapeSafeVariables, shapeSql } from "../content/shape.js";
 import { BUILTIN_DRIVERS, DRIVER_CONTENT_KIND, type BuiltinDriver, type ContentKind, type Project } from "../project/types.js";
 import { q } from "./candidates.js";
 import { POOL_MIN_MESSAGES, type RenderPool } from "./render-pool.js";
@@ -183,10 +184,23 @@ async function renderSends(
        UNION ALL SELECT e.occ, e.ch${carried} FROM ${exceptions} e JOIN ${candidates} c ON c.occ = e.occ AND c.rid = e.rid WHERE e.ch >= 0
      ) ${where}`;
 
-  // Each distinct message, rendered once.
-  await conn.run(
-    `CREATE OR REPLACE TEMP TABLE ${tuples} AS SELECT CAST(row_number() OVER () AS INTEGER) AS tid, * FROM (SELECT DISTINCT ch${vcols.map((v) => `, ${v}`).join("")} FROM (${withValues()}))`,
+  // Each distinct message, and the one that stands for its shape (`rep`): a text field that every section
+  // reading it uses only as written (src/content/shape.ts) is compared by shape, so one message is rendered
+  // for all the members' values of one shape.
+  const kinds = campaign.channels.map((ch) => contentKindOf(project, ch));
+  const shaped = readSpec.map(
+    ({ field, channels }) =>
+      project.members.fields.get(field)?.kind === "string" && channels.every((j) => shapeSafeVariables(template.sections.get(kinds[j]!)!).has(field)),
   );
+  const scols = vcols.map((v, j) => (shaped[j] ? `s${j}` : v));
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE ${tuples} AS SELECT CAST(row_number() OVER () AS INTEGER) AS tid, ch${vcols.map((v, j) => `, ${v}${shaped[j] ? `, ${shapeSql(v)} AS s${j}` : ""}`).join("")}
+     FROM (SELECT DISTINCT ch${vcols.map((v) => `, ${v}`).join("")} FROM (${withValues()}))`,
+  );
+  // The message rendered for each shape: its first distinct message.
+  const reps = `plan_reps_${ci}`;
+  if (shaped.some(Boolean)) await conn.run(`CREATE OR REPLACE TEMP TABLE ${reps} AS SELECT min(tid) AS rep, ch${scols.map((c) => `, ${c}`).join("")} FROM ${tuples} GROUP BY ALL`);
+  else await conn.run(`CREATE OR REPLACE TEMP VIEW ${reps} AS SELECT tid AS rep, * FROM ${tuples}`);
   const job: RenderJob = {
     template,
     channels: campaign.channels.map((name) => {
@@ -201,13 +215,13 @@ async function renderSends(
   // reading chunks and renders its own share.
   // CHUDA_RENDER_POOL=off renders on the main thread only; =always sends every batch to the workers.
   const mode = process.env.CHUDA_RENDER_POOL;
-  const total = Number((await conn.runAndReadAll(`SELECT count(*) FROM ${tuples}`)).getRows()[0]![0]);
+  const total = Number((await conn.runAndReadAll(`SELECT count(*) FROM ${reps}`)).getRows()[0]![0]);
   const workers = render && mode !== "off" && (mode === "always" || total >= POOL_MIN_MESSAGES) ? pool?.() : undefined;
   if (mode === "always" && render && !workers) throw new Error("CHUDA_RENDER_POOL=always, but no render worker could start");
   const jobId = workers?.start(job);
   const specials: SpecialMessage[] = [];
   const waiting: Promise<SpecialMessage[]>[] = [];
-  const result = await conn.stream(`SELECT tid, ch${vcols.map((v) => `, ${v}`).join("")} FROM ${tuples}`);
+  const result = await conn.stream(`SELECT tid, ch${vcols.map((v) => `, ${v}`).join("")} FROM ${tuples} WHERE tid IN (SELECT rep FROM ${reps})`);
   for (;;) {
     const chunk = await result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) break;
@@ -241,9 +255,12 @@ async function renderSends(
     a.closeSync();
     // Only the sends on the channels of those messages are matched back to them, per occurrence.
     const chans = [...new Set(specials.map((x) => x.ch))].join(", ");
+    // A send → its distinct message → that message's shape → the shape's rendered message.
     const match = ["g.ch = t.ch", ...vcols.map((v) => `g.${v} IS NOT DISTINCT FROM t.${v}`)].join(" AND ");
+    const sameShape = ["r.ch = t.ch", ...scols.map((c) => `r.${c} IS NOT DISTINCT FROM t.${c}`)].join(" AND ");
     const perOcc = await conn.runAndReadAll(
-      `SELECT g.occ, t.tid, CAST(count(*) AS INTEGER) FROM (${withValues(`WHERE ch IN (${chans})`)}) g JOIN ${tuples} t ON ${match} WHERE t.tid IN (SELECT tid FROM ${special}) GROUP BY ALL`,
+      `SELECT g.occ, r.rep, CAST(count(*) AS INTEGER) FROM (${withValues(`WHERE ch IN (${chans})`)}) g JOIN ${tuples} t ON ${match} JOIN ${reps} r ON ${sameShape}
+       WHERE r.rep IN (SELECT tid FROM ${special}) GROUP BY ALL`,
     );
     for (const [occ, tid, n] of perOcc.getRows() as [number, number, number][]) {
       const r = results.get(tid)!;
@@ -257,5 +274,6 @@ async function renderSends(
     }
     await conn.run(`DROP TABLE ${special}`);
   }
+  await conn.run(shaped.some(Boolean) ? `DROP TABLE ${reps}` : `DROP VIEW ${reps}`);
   for (const t of [exceptions, tuples]) await conn.run(`DROP TABLE ${t}`);
 }
