@@ -234,18 +234,24 @@ describe("openSnapshot: rejected rows", () => {
 });
 
 describe("openSnapshot: duplicate keys", () => {
-  // Keys that ascend are proven unique by one pass; any other order takes the hash count. Either way, with the
-  // check at load or deferred to the caller, exactly the later rows of each repeated key are rejected.
+  // Keys that map to distinct numbers are proven unique by a bitmap; any other keys take the hash count. Either
+  // way, with the check at load or deferred to the caller, exactly the later rows of each repeated key are rejected.
   it("rejects exactly the later rows of each repeated key, whatever the order of the keys, text or number", async () => {
     const fc = (await import("fast-check")).default;
     const order = fc.constantFrom("ascending", "descending", "as drawn");
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 25 }), order, fc.boolean(), fc.boolean(), async (ids, how, text, defer) => {
+      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 25 }), order, fc.constantFrom("M", "mixed", "number", "negative", "wide"), fc.boolean(), async (ids, how, kind, defer) => {
+        const text = kind === "M" || kind === "mixed";
         const keys = how === "as drawn" ? ids : [...ids].sort((a, b) => (how === "ascending" ? a - b : b - a));
         const file = path.join(tmp, `keys-${n++}.csv`);
-        // Text keys M1 … M30: ascending by number is ascending by length first (M9 < M10), not as strings.
-        writeFileSync(file, "member_id,points\n" + keys.map((k, i) => `${text ? `M${k}` : k},${i}`).join("\n") + "\n");
+        // Text keys M1 … M30: ascending by number is ascending by length first (M9 < M10), not as strings. Mixed
+        // keys span scripts and planes, where UTF-8 and UTF-16 order differ (U+E000 against a surrogate pair).
+        const MIXED = ["a", "Z", "é", "汉", "汉汉", "\uE000", "\uFFFD", "😀", "𠀋", "M9", "M10"];
+        // Number keys: small, negative (below the first bitmap's range) and far apart (too wide for any bitmap).
+        const keyOf = (k: number) =>
+          kind === "M" ? `M${k}` : kind === "mixed" ? MIXED[k % MIXED.length]! + (k >= MIXED.length ? String(k) : "") : String(kind === "negative" ? -k : kind === "wide" ? k * 100000007 : k);
+        writeFileSync(file, "member_id,points\n" + keys.map((k, i) => `${keyOf(k)},${i}`).join("\n") + "\n");
         const schema = schemaOf({ member_id: text ? { kind: "string" } : { kind: "number" }, points: { kind: "number" } });
         const { snapshot } = await openSnapshot(file, projectOf(schema), { deferKeyCheck: defer });
         const s = snapshot!;
