@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { ResolvedCampaign } from "../check/types.js";
-import { memberDateJoin } from "./candidates.js";
+import { anniversaryYears, memberDateJoin } from "./candidates.js";
 
 type MemberDate = Extract<ResolvedCampaign["trigger"], { kind: "member_date" }>;
 
@@ -64,5 +64,24 @@ describe("member-date window", () => {
         }
       });
     }
+  }
+});
+
+describe("anniversary years", () => {
+  // Every offset, even one longer than a year (13 months before: two years on), finds the anniversaries that
+  // fire in the range among the years the join is given.
+  for (const offset of OFFSETS) {
+    it(`cover the returns that fire: ${offset ? `${offset.amount} ${offset.unit} ${offset.direction}` : "on the day"}`, async () => {
+      for (const [from, to] of [...RANGES, ["2026-12-01", "2026-12-30"] as [string, string]]) {
+        const t: MemberDate = { kind: "member_date", field: "d", fieldType: "date", anniversary: true, time: 600, ...(offset ? { offset } : {}) };
+        const j = memberDateJoin(t, anniversaryYears(t, Number(from.slice(0, 4)), Number(to.slice(0, 4))), [from, to]);
+        const wide = memberDateJoin(t, [2000, 2040], [from, to]);
+        const days = `(SELECT CAST(x AS DATE) AS day FROM range(DATE '${from}', DATE '${to}' + 1, INTERVAL 1 DAY) r(x)) o`;
+        const count = async (jj: typeof j) => Number((await conn.runAndReadAll(`SELECT count(*) FROM m${jj.yearsFrom} JOIN ${days} ON ${jj.on} WHERE ${jj.where}`)).getRows()[0]![0]);
+        const fired = await count(wide);
+        expect(fired).toBeGreaterThan(0);
+        expect(await count(j)).toBe(fired);
+      }
+    });
   }
 });

@@ -84,7 +84,7 @@ export async function buildCandidates(
   let from = `${membersTable} m JOIN ${occTable} o ON TRUE`;
   const t = campaign.trigger;
   if (t.kind === "member_date") {
-    const years: [number, number] = occs.length ? [Number(occs[0]!.date.slice(0, 4)) - 1, Number(occs[occs.length - 1]!.date.slice(0, 4)) + 1] : [0, -1];
+    const years: [number, number] = occs.length ? anniversaryYears(t, Number(occs[0]!.date.slice(0, 4)), Number(occs[occs.length - 1]!.date.slice(0, 4))) : [0, -1];
     const days = occs.map((o) => o.date).sort();
     const j = memberDateJoin(t, years, days.length ? [days[0]!, days[days.length - 1]!] : undefined);
     from = `${membersTable} m${j.yearsFrom} JOIN ${occTable} o ON ${j.on}`;
@@ -118,6 +118,17 @@ export async function buildCandidates(
     WHERE ${where}${ordered ? `\n    ORDER BY o.occ, ${order}` : ""}`;
   await conn.run(sql, params as never);
   return { table, fields };
+}
+
+/**
+ * The years whose anniversaries can fire between two years' occurrences: one either side (an offset of days can
+ * move a return across New Year), and as many more as the offset spans (13 months before: two years on).
+ */
+export function anniversaryYears(t: Extract<ResolvedCampaign["trigger"], { kind: "member_date" }>, first: number, last: number): [number, number] {
+  const o = t.offset;
+  const DAYS: Record<string, number> = { minute: 1 / 1440, hour: 1 / 24, day: 1, week: 7, month: 31, year: 366 };
+  const extra = o ? Math.ceil((Math.trunc(o.amount) * DAYS[o.unit]!) / 365) : 0;
+  return [first - 1 - extra, last + 1 + extra];
 }
 
 /**
