@@ -42,6 +42,12 @@ export interface CandidateQuery {
   table: string;
   /** Columns after the fixed ones (occ, rid, held, chans, mkey): member fields read by templates and channels. */
   fields: string[];
+  /**
+   * One row per member for every occurrence alike (occ = -1): the audience does not depend on the occurrence
+   * (no `today`/`now`, not a member date, no active window) and nothing is ordered inside an occurrence. A
+   * weekly campaign then stores its audience once, not once a week.
+   */
+  shared: boolean;
 }
 
 /**
@@ -112,12 +118,13 @@ export async function buildCandidates(
   // subexpressions).
   const sendable = `NOT (${held}) AND (${chans}) <> 0`;
   const cols = fields.map((f) => `CASE WHEN ${sendable} THEN ${readableColumn(f, schema.fields.get(f)!)} END AS ${q("f_" + f)}`);
+  const shared = !ordered && t.kind !== "member_date" && !/\bo\.(day|now)\b/.test(where) && occs.length > 1;
   const sql = `CREATE OR REPLACE TEMP TABLE ${table} AS
-    SELECT o.occ AS occ, CAST(m.rowid AS INTEGER) AS rid, ${held} AS held, CAST(${chans} AS INTEGER) AS chans${memberOrder ? `, CAST(${key} AS VARCHAR) AS mkey` : ""}${cols.length ? ", " + cols.join(", ") : ""}
-    FROM ${from}
+    SELECT ${shared ? "CAST(-1 AS INTEGER)" : "o.occ"} AS occ, CAST(m.rowid AS INTEGER) AS rid, ${held} AS held, CAST(${chans} AS INTEGER) AS chans${memberOrder ? `, CAST(${key} AS VARCHAR) AS mkey` : ""}${cols.length ? ", " + cols.join(", ") : ""}
+    FROM ${shared ? `${membersTable} m` : from}
     WHERE ${where}${ordered ? `\n    ORDER BY o.occ, ${order}` : ""}`;
   await conn.run(sql, params as never);
-  return { table, fields };
+  return { table, fields, shared };
 }
 
 /**

@@ -94,9 +94,11 @@ export async function plan(input: PlanInput): Promise<Plan> {
   // Phase one: candidates per campaign, in DuckDB.
   const fieldLists = campaigns.map((c) => fieldsFor(c, project, templates));
   const tables: string[] = [];
+  const shared: boolean[] = [];
   for (let ci = 0; ci < campaigns.length; ci++) {
     if (!perCampaign[ci]!.length) {
       tables.push("");
+      shared.push(false);
       continue;
     }
     // Field values are carried in the candidates: all of them where the walk renders inline, otherwise those
@@ -105,6 +107,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
     const carry = inlineRender ? fieldLists[ci]! : render ? renderedFields(campaigns[ci]!, fieldLists[ci]!, templates, project).map((f) => f.field) : [];
     const cq = await buildCandidates(conn, ci, campaigns[ci]!, perCampaign[ci]!, project, input.exclude, members.table, carry, !!input.memberRows);
     tables.push(cq.table);
+    shared.push(cq.shared);
     if (process.env.CHUDA_TIMING) lap(`candidates:${campaigns[ci]!.name}`);
   }
 
@@ -113,7 +116,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
   // then reads only integers back from DuckDB. Campaigns with a budget need each send's cost in order, and
   // member rows need the content, so those render inline.
   const inline = campaigns.map((c) => !!input.memberRows || c.budget !== undefined);
-  const settled = await settledCounts(conn, tables, inline);
+  const settled = await settledCounts(conn, tables, inline, shared, perCampaign.map((o) => o.length));
   lap("walk:settled");
 
   // Phase two: sequential decisions with per-member state in typed arrays.
@@ -154,7 +157,10 @@ export async function plan(input: PlanInput): Promise<Plan> {
   const sendCount = campaigns.map(() => 0);
   const sendable: (Awaited<ReturnType<typeof readSendable>> | undefined)[] = [];
   for (let ci = 0; ci < tables.length; ci++)
-    if (settled[ci]) sendable[ci] = await readSendable(conn, tables[ci]!, perCampaign[ci]!.length, sumSendable(settled[ci]!), !!campaigns[ci]!.limit);
+    if (settled[ci])
+      sendable[ci] = shared[ci]
+        ? await readSendable(conn, tables[ci]!, 1, settled[ci]!.get(0)?.sendable ?? 0, false, true)
+        : await readSendable(conn, tables[ci]!, perCampaign[ci]!.length, sumSendable(settled[ci]!), !!campaigns[ci]!.limit);
   lap("walk:read");
   input.onWalk?.();
   const occurrences: PlannedOccurrence[] = [];
@@ -321,7 +327,9 @@ export async function plan(input: PlanInput): Promise<Plan> {
   if (toRender.length) input.onRenderProgress?.(0, toRender.length);
   try {
     for (const [k, ci] of toRender.entries()) {
-      await renderSends(conn, ci, tables[ci]!, sendLog[ci]!, campaigns[ci]!, fieldLists[ci]!, templates, project, render, byWork, workers);
+      // A shared table's rows stand for every occurrence: the sends are derived from them once per occurrence.
+      const candidates = shared[ci] ? `(SELECT o.occ, c.* EXCLUDE (occ) FROM ${tables[ci]} c CROSS JOIN occ_${ci} o)` : tables[ci]!;
+      await renderSends(conn, ci, candidates, sendLog[ci]!, campaigns[ci]!, fieldLists[ci]!, templates, project, render, byWork, workers);
       input.onRenderProgress?.(k + 1, toRender.length);
     }
   } finally {
@@ -368,7 +376,7 @@ async function* streamCandidates(conn: PlanInput["members"]["conn"], table: stri
  * A campaign's sendable candidates (not held out, some channel reachable) for all its occurrences, read in one
  * scan into typed arrays straight from DuckDB's vectors: the walk then never waits on a query.
  */
-async function readSendable(conn: PlanInput["members"]["conn"], table: string, occCount: number, total: number, orderMatters: boolean) {
+async function readSendable(conn: PlanInput["members"]["conn"], table: string, occCount: number, total: number, orderMatters: boolean, everyOccurrence = false) {
   // Sized once from the count (fresh memory costs a page fault a page; doubling would touch twice as much).
   let rid = new Int32Array(Math.max(total, 1));
   let chans = new Int32Array(Math.max(total, 1));
@@ -379,7 +387,8 @@ async function readSendable(conn: PlanInput["members"]["conn"], table: string, o
   // Where order inside an occurrence is free, members come in row order: the walk then reads and writes the
   // per-member state arrays in ascending order (memory access, not arithmetic, is what the walk spends its
   // time on). Otherwise the table is already in occurrence, then limit, order.
-  const result = await conn.stream(`SELECT occ, rid, chans FROM ${table} WHERE NOT held AND chans <> 0${orderMatters ? "" : " ORDER BY occ, rid"}`);
+  // A shared table (occ = -1) is read as the one occurrence 0 that every occurrence's slice returns.
+  const result = await conn.stream(`SELECT ${everyOccurrence ? "0" : "occ"} AS occ, rid, chans FROM ${table} WHERE NOT held AND chans <> 0${orderMatters ? "" : " ORDER BY occ, rid"}`);
   for (;;) {
     const chunk = await result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) break;
@@ -408,7 +417,8 @@ async function readSendable(conn: PlanInput["members"]["conn"], table: string, o
   if (!sorted) throw new Error(`internal: candidates of ${table} are not in occurrence order`);
   return {
     slice(occ: number): { rid: Int32Array; chans: Int32Array } {
-      return { rid: rid.subarray(start[occ]!, start[occ + 1]!), chans: chans.subarray(start[occ]!, start[occ + 1]!) };
+      const o = everyOccurrence ? 0 : occ;
+      return { rid: rid.subarray(start[o]!, start[o + 1]!), chans: chans.subarray(start[o]!, start[o + 1]!) };
     },
   };
 }
@@ -541,7 +551,7 @@ function sumSendable(perOcc: Map<number, Settled>): number {
  * Held-out and unreachable members per occurrence, counted in DuckDB (only for campaigns not rendered inline),
  * and how many the walk will decide.
  */
-async function settledCounts(conn: PlanInput["members"]["conn"], tables: string[], inline: boolean[]) {
+async function settledCounts(conn: PlanInput["members"]["conn"], tables: string[], inline: boolean[], shared: boolean[], occCounts: number[]) {
   const out: (Map<number, Settled> | undefined)[] = [];
   for (let ci = 0; ci < tables.length; ci++) {
     if (!tables[ci] || inline[ci]) {
@@ -552,7 +562,10 @@ async function settledCounts(conn: PlanInput["members"]["conn"], tables: string[
       `SELECT occ, CAST(count(*) FILTER (WHERE held) AS INTEGER), CAST(count(*) FILTER (WHERE NOT held AND chans = 0) AS INTEGER),
          CAST(count(*) FILTER (WHERE NOT held AND chans <> 0) AS INTEGER) FROM ${tables[ci]} GROUP BY occ`,
     );
-    out.push(new Map((r.getRows() as [number, number, number, number][]).map(([occ, holdout, unreachable, sendable]) => [occ, { holdout, unreachable, sendable }])));
+    const counts = new Map((r.getRows() as [number, number, number, number][]).map(([occ, holdout, unreachable, sendable]) => [occ, { holdout, unreachable, sendable }]));
+    // A shared table's counts (occ = -1) hold for every occurrence.
+    const every = counts.get(-1);
+    out.push(shared[ci] ? new Map(every ? Array.from({ length: occCounts[ci]! }, (_, o) => [o, every] as const) : []) : counts);
   }
   return out;
 }
