@@ -13,8 +13,17 @@ import { POOL_MIN_MESSAGES, type RenderPool } from "./render-pool.js";
 import type { PlanInput, PlannedOccurrence } from "./types.js";
 
 export function contentKindOf(project: Project, channel: string): ContentKind | undefined {
-  const driver = project.channels.get(channel)?.driver;
+  return driverContentKind(project.channels.get(channel)?.driver);
+}
+
+function driverContentKind(driver: string | undefined): ContentKind | undefined {
   return driver && (BUILTIN_DRIVERS as readonly string[]).includes(driver) ? DRIVER_CONTENT_KIND[driver as BuiltinDriver] : undefined;
+}
+
+/** What a rendered message costs: the channel's price, per message or per SMS segment of its text. */
+function messageCost(price: { amount: number; per: "message" | "segment" } | undefined, content: RenderedContent | undefined): number {
+  if (price?.per === "segment" && content?.kind === "sms") return price.amount * smsSegments(content.sign, content.text);
+  return price?.amount ?? 0;
 }
 
 /** A rendered message, what it costs, and the content rules it breaks. */
@@ -34,9 +43,7 @@ export function renderFor(template: Template | undefined, project: Project, chan
   const price = project.channels.get(channel)?.price;
   if (!template || !kind || !template.sections.has(kind)) return { cost: price?.amount ?? 0, problems: [] };
   const r = renderContent(template, kind, vars);
-  let cost = price?.amount ?? 0;
-  if (price?.per === "segment" && r.content?.kind === "sms") cost = price.amount * smsSegments(r.content.sign, r.content.text);
-  return { content: r.content, cost, problems: r.problems };
+  return { content: r.content, cost: messageCost(price, r.content), problems: r.problems };
 }
 
 /** What rendering one campaign's messages needs, as plain data: it crosses to worker threads. */
@@ -65,7 +72,7 @@ export function renderTuples(job: RenderJob, tids: ArrayLike<number>, chs: Array
   if (!job.render || !template) return out;
   // Per channel, once: the section it renders (none: the plain price, never special) and its price.
   const channels = job.channels.map((c) => {
-    const kind = (BUILTIN_DRIVERS as readonly string[]).includes(c.driver) ? DRIVER_CONTENT_KIND[c.driver as BuiltinDriver] : undefined;
+    const kind = driverContentKind(c.driver);
     return { kind: kind && template.sections.has(kind) ? kind : undefined, price: c.price, plain: c.price?.amount ?? 0 };
   });
   // One variables object, refilled per message: fields never share a name with `with` (those are not read from
@@ -81,8 +88,7 @@ export function renderTuples(job: RenderJob, tids: ArrayLike<number>, chs: Array
       vars[job.read[j]!] = v === null ? undefined : v;
     }
     const rendered = renderContent(template, channel.kind, vars);
-    let cost = channel.plain;
-    if (channel.price?.per === "segment" && rendered.content?.kind === "sms") cost = channel.price.amount * smsSegments(rendered.content.sign, rendered.content.text);
+    const cost = messageCost(channel.price, rendered.content);
     if (rendered.problems.length || Math.abs(cost - channel.plain) > 1e-12) out.push({ tid: tids[r]!, ch, cost, problems: rendered.problems });
   }
   return out;
