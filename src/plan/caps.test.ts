@@ -45,10 +45,12 @@ describe("frequency state", () => {
         fc.constantFrom(...rules),
         // Steps forward in time (minutes) and the member each decision is about.
         fc.array(fc.tuple(fc.integer({ min: 0, max: 3 * 24 * 60 }), fc.nat(4)), { minLength: 1, maxLength: 60 }),
-        (text, steps) => {
-          const set = new RuleSet([parseFrequencyRule(text)!], 5, periodClock(TZ));
+        // A wide plan (64-bit state) in 2150, past what the compact state holds (2106 for times, 2149 for days).
+        fc.boolean(),
+        (text, steps, wide) => {
+          const set = new RuleSet([parseFrequencyRule(text)!], 5, periodClock(TZ), wide);
           const m = model(text);
-          let at = START;
+          let at = wide ? Date.parse("2150-11-20T00:00:00+08:00") : START;
           for (const [step, row] of steps) {
             at += step * MINUTE;
             const allowed = m.allows(row, at);

@@ -51,16 +51,20 @@ export interface RuleState {
  * never shorter. Zero-filled (no pass over 17 million members): 0 is a send in 1970, expired long ago.
  */
 class RollingRule implements RuleState {
-  private readonly times: Uint32Array;
+  private readonly times: Uint32Array | Float64Array;
   private readonly count: number;
-  private readonly seconds: number;
+  /** Milliseconds in a stored unit: 1000 (seconds, 32 bits), or 1 for a wide plan (milliseconds, 64 bits). */
+  private readonly unit: number;
+  private readonly period: number;
   constructor(
     readonly rule: FrequencyRule,
     size: number,
+    private readonly wide: boolean,
   ) {
     this.count = rule.count;
-    this.seconds = rule.period.kind === "rolling" ? rule.period.ms / 1000 : 0;
-    this.times = new Uint32Array(size * Math.max(rule.count, 0));
+    this.unit = wide ? 1 : 1000;
+    this.period = rule.period.kind === "rolling" ? rule.period.ms / this.unit : 0;
+    this.times = wide ? new Float64Array(size * Math.max(rule.count, 0)) : new Uint32Array(size * Math.max(rule.count, 0));
   }
   allows(row: number, at: number): boolean {
     const n = this.count;
@@ -69,7 +73,7 @@ class RollingRule implements RuleState {
     const base = row * n;
     let oldest = this.times[base]!;
     for (let i = 1; i < n; i++) if (this.times[base + i]! < oldest) oldest = this.times[base + i]!;
-    return !(at < (oldest + this.seconds) * 1000);
+    return !(at < (oldest + this.period) * this.unit);
   }
   record(row: number, at: number): void {
     const n = this.count;
@@ -77,9 +81,9 @@ class RollingRule implements RuleState {
     const base = row * n;
     let slot = base;
     for (let i = 1; i < n; i++) if (this.times[base + i]! < this.times[slot]!) slot = base + i;
-    const seconds = Math.ceil(at / 1000);
-    if (seconds > 0xffffffff) throw new Error(`frequency caps keep times until 2106; ${new Date(at).toISOString()} is later`);
-    this.times[slot] = seconds;
+    const t = Math.ceil(at / this.unit);
+    if (!this.wide && t > 0xffffffff) throw new Error(`internal: a compact frequency state got ${new Date(at).toISOString()} (plan it wide)`);
+    this.times[slot] = t;
   }
 }
 
@@ -88,7 +92,7 @@ class RollingRule implements RuleState {
  * so that a decision touches one place in memory (0 = no send yet). Day indexes fit until the year 2149.
  */
 class CalendarRule implements RuleState {
-  private readonly state: Uint32Array;
+  private readonly state: Uint32Array | Float64Array;
   private readonly unit: "day" | "week" | "month";
   private readonly count: number;
   // The walk asks about one moment many times in a row.
@@ -98,17 +102,18 @@ class CalendarRule implements RuleState {
     readonly rule: FrequencyRule,
     size: number,
     private readonly clock: PeriodClock,
+    private readonly wide: boolean,
   ) {
     this.unit = rule.period.kind === "rolling" ? "day" : rule.period.unit;
     this.count = Math.min(rule.count, 0xffff);
-    this.state = new Uint32Array(size);
+    this.state = wide ? new Float64Array(size) : new Uint32Array(size);
   }
   /** (period index + 1) × 2^16 for the period holding `at`. */
   private baseOf(at: number): number {
     if (at !== this.lastAt) {
       this.lastAt = at;
       const index = this.clock.index(this.unit, at);
-      if (index < 0 || index >= 0xfffe) throw new Error(`frequency caps count ${this.unit}s from 1970 to 2149; ${new Date(at).toISOString()} is outside`);
+      if (!this.wide && (index < 0 || index >= 0xfffe)) throw new Error(`internal: a compact frequency state got ${new Date(at).toISOString()} (plan it wide)`);
       this.lastBase = (index + 1) * 0x10000;
     }
     return this.lastBase;
@@ -128,15 +133,19 @@ class CalendarRule implements RuleState {
   }
 }
 
-export function ruleState(rule: FrequencyRule, size: number, clock: PeriodClock): RuleState {
-  return rule.period.kind === "rolling" ? new RollingRule(rule, size) : new CalendarRule(rule, size, clock);
+/** `wide`: for a plan reaching past COMPACT_UNTIL, 64-bit state that holds any time. */
+export function ruleState(rule: FrequencyRule, size: number, clock: PeriodClock, wide = false): RuleState {
+  return rule.period.kind === "rolling" ? new RollingRule(rule, size, wide) : new CalendarRule(rule, size, clock, wide);
 }
+
+/** Compact (32-bit) state holds times until 2106 and days until 2149: plans up to here use it. */
+export const COMPACT_UNTIL = Date.UTC(2100, 0, 1);
 
 export class RuleSet {
   readonly states: RuleState[];
   private readonly only: RuleState | undefined;
-  constructor(rules: FrequencyRule[], size: number, clock: PeriodClock) {
-    this.states = rules.map((r) => ruleState(r, size, clock));
+  constructor(rules: FrequencyRule[], size: number, clock: PeriodClock, wide = false) {
+    this.states = rules.map((r) => ruleState(r, size, clock, wide));
     this.only = this.states.length === 1 ? this.states[0] : undefined;
   }
   allows(row: number, at: number): boolean {

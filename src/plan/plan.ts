@@ -13,7 +13,7 @@ import type { Project } from "../project/types.js";
 import type { DuckDBDataChunk } from "@duckdb/node-api";
 import { buildCandidates, q } from "./candidates.js";
 import { contentKindOf, renderedFields, renderFor, renderSends, SendLog, unitPrice, type RenderResult } from "./content.js";
-import { LastSends, periodClock, RuleSet } from "./caps.js";
+import { COMPACT_UNTIL, LastSends, periodClock, RuleSet } from "./caps.js";
 import { RenderPool } from "./render-pool.js";
 import { deferSendTime } from "./defer.js";
 import type { ContentProblemCount, Funnel, MemberDecision, Plan, PlanInput, PlannedOccurrence, SkipReason } from "./types.js";
@@ -123,9 +123,11 @@ export async function plan(input: PlanInput): Promise<Plan> {
   const sizeRow = await conn.runAndReadAll(`SELECT COALESCE(MAX(rowid), -1) + 1 AS n FROM ${members.table}`);
   const size = Number(sizeRow.getRows()[0]![0] ?? 0);
   const clock = periodClock(tz);
-  const global = new RuleSet(project.policy.max, size, clock);
+  // 32-bit state unless the plan (or an earlier send) reaches the next century.
+  const wide = Date.parse(input.to) >= COMPACT_UNTIL || (input.history ?? []).some((h) => h.at >= COMPACT_UNTIL);
+  const global = new RuleSet(project.policy.max, size, clock, wide);
   const channelNames = [...project.channels.keys()];
-  const quotas = new Map(channelNames.map((ch) => [ch, new RuleSet(project.channels.get(ch)!.quota, size, clock)]));
+  const quotas = new Map(channelNames.map((ch) => [ch, new RuleSet(project.channels.get(ch)!.quota, size, clock, wide)]));
   // The last send per member for campaigns with `repeat`, sized by how many members the campaign can reach.
   const earlier = new Map<string, number>();
   for (const h of input.history ?? []) earlier.set(h.campaign, (earlier.get(h.campaign) ?? 0) + 1);
