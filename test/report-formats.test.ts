@@ -40,7 +40,7 @@ describe("diagnostic formats", () => {
     const text = renderers.sarif(diags, { sources, files: 1, color: false, version: "0.0.0-test" });
     const log = JSON.parse(text);
     const schema = JSON.parse(readFileSync(path.join(import.meta.dirname, "fixtures/sarif/sarif-schema-2.1.0.json"), "utf8"));
-    const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, unicodeRegExp: false });
+    const ajv = new (Ajv as unknown as typeof Ajv.default)({ allErrors: true, strict: false, validateFormats: false, unicodeRegExp: false });
     const validate = ajv.compile(schema);
     const ok = validate(log);
     expect(validate.errors ?? []).toEqual([]);

@@ -151,7 +151,7 @@ export function truncateHelper(value: unknown, n?: unknown): string {
   if (count <= limit) return s;
   const cps = [...s].slice(0, limit - 1);
   // Never leave half of a joined emoji (a trailing zero-width joiner or variation selector).
-  while (cps.length && /^[\u200d\ufe0e\ufe0f]$/.test(cps[cps.length - 1]!)) cps.pop();
+  while (cps.length && /^(?:\u200d|\ufe0e|\ufe0f)$/.test(cps[cps.length - 1]!)) cps.pop();
   return cps.join("") + "…";
 }
 

@@ -391,9 +391,9 @@ describe("the planner's two walks", () => {
         expect(parsed.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
         const campaigns = sc.campaigns.map((c, i) =>
           campaign(`c${i}`, {
-            trigger: c.trigger,
+            trigger: c.trigger as never,
             repeat: c.repeat,
-            channels: c.channels,
+            channels: [...c.channels],
             priority: c.priority,
             holdout: c.holdout,
             ...(c.limit ? { limit: { count: c.limit } } : {}),
@@ -429,7 +429,7 @@ describe("the planner's two walks", () => {
             {
               members: Array.from({ length: 40 }, () => ({ wecom: true, mobile: true, sms: true, unsub: false })),
               reachable: 1,
-              campaigns: [0, 1].map((i) => ({ trigger: { kind: "every_day" as const, time: 600 }, repeat: { kind: "per_occurrence" as const }, channels: ["wecom", "sms"], priority: 50 - i, holdout: 0, limit: undefined, consentOnly: false })),
+              campaigns: [0, 1].map((i) => ({ trigger: { kind: "every_day" as const, time: 600 as const }, repeat: { kind: "per_occurrence" as const }, channels: ["wecom", "sms"] as const, priority: 50 - i, holdout: 0, limit: undefined, consentOnly: false })) as never,
               max: "",
               quota: "1 per member per day",
               days: 2,

@@ -1,5 +1,5 @@
 /** Runs the built CLI as a user would: a child process, CI=true, real files. */
-import { execa, type Result } from "execa";
+import { execa } from "execa";
 import { cpSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,14 +8,23 @@ import { fileURLToPath } from "node:url";
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const BIN = path.join(REPO, "dist/cli/main.js");
 
-export async function chuda(args: string[], opts: { cwd?: string; env?: Record<string, string>; input?: string } = {}): Promise<Result> {
-  return execa(process.execPath, [BIN, ...args], {
+/** What a test reads of a finished run: text output and the exit code (-1 when killed by a signal). */
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  signal?: string;
+}
+
+export async function chuda(args: string[], opts: { cwd?: string; env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {
+  const r = await execa(process.execPath, [BIN, ...args], {
     cwd: opts.cwd ?? REPO,
     env: { CI: "true", NO_COLOR: "1", ...opts.env },
     reject: false,
     input: opts.input,
     timeout: 240_000,
   });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? ""), signal: r.signal ?? undefined };
 }
 
 /** A private copy of the example repository (chuda.yaml, campaigns/, templates/, tests/). */

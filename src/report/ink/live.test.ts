@@ -135,15 +135,15 @@ describe("dispatch view", () => {
     let clock = 1_000_000;
     const v = startDispatchView({ stream: out, color: false, title: "chuda dispatch · 2026-12-24T02:30:00.000Z", now: () => clock, secrets: [SECRET] });
     v.event({ type: "reconciled", resolved: 3, unknown: 1 });
-    v.event({ type: "planned", sends: 100, heldOut: 10, occurrences: 2 });
+    v.event({ type: "planned", sends: 100, heldOut: 10, occurrences: 2, byChannel: {} });
     clock += 1000;
-    v.event({ type: "progress", channel: "wecom", sent: 30, failed: 0, total: 100 });
+    v.event({ type: "progress", channel: "wecom", sent: 30, failed: 0, total: 100, failures: {} });
     v.event({ type: "retry", channel: "sms", code: "isv.BUSINESS_LIMIT_CONTROL", count: 1 });
     v.event({ type: "retry", channel: "sms", code: "isv.BUSINESS_LIMIT_CONTROL", count: 2 });
     v.event({ type: "retry", channel: "wecom", code: "-1", count: 3 });
-    v.event({ type: "progress", channel: "sms", sent: 30, failed: 6, total: 100 });
+    v.event({ type: "progress", channel: "sms", sent: 30, failed: 6, total: 100, failures: {} });
     clock += 1000;
-    v.event({ type: "progress", channel: "wecom", sent: 62, failed: 0, total: 100 });
+    v.event({ type: "progress", channel: "wecom", sent: 62, failed: 0, total: 100, failures: {} });
     v.event({ type: "stop", channel: "template_message", code: "45009", message: `api freq out of limit for ${SECRET} 13912345678` });
     v.finish(summary());
     v.finish();
@@ -172,8 +172,8 @@ describe("dispatch view", () => {
   it("redraws often reported events from the latest state only", () => {
     const out = tty();
     const v = startDispatchView({ stream: out, color: false, minIntervalMs: 60_000, now: () => 0 });
-    v.event({ type: "planned", sends: 5000, heldOut: 0, occurrences: 1 });
-    for (let i = 1; i <= 5000; i++) v.event({ type: "progress", channel: "hook", sent: i, failed: 0, total: 5000 });
+    v.event({ type: "planned", sends: 5000, heldOut: 0, occurrences: 1, byChannel: {} });
+    for (let i = 1; i <= 5000; i++) v.event({ type: "progress", channel: "hook", sent: i, failed: 0, total: 5000, failures: {} });
     v.finish();
     const frames = out.raw.split("chuda dispatch").length - 1;
     expect(frames).toBeLessThanOrEqual(3); // the first frame, the final one; never one per event

@@ -1,0 +1,20 @@
+// Lint: ESLint's and typescript-eslint's recommended rules (syntax-level, fast); layout is Prettier's job.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/", "node_modules/", "demo-out/", "bench/data/", "test/output/", "editors/**/out/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: "readonly", console: "readonly", Buffer: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", setImmediate: "readonly", URL: "readonly", TextDecoder: "readonly", TextEncoder: "readonly", AbortController: "readonly", performance: "readonly", structuredClone: "readonly", queueMicrotask: "readonly", fetch: "readonly", globalThis: "readonly", window: "readonly", document: "readonly" } },
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
+      "@typescript-eslint/no-explicit-any": "off",
+      "@typescript-eslint/no-non-null-assertion": "off",
+      "no-control-regex": "off",
+      "no-regex-spaces": "off",
+      "no-empty": ["error", { allowEmptyCatch: true }],
+    },
+  },
+);
