@@ -100,6 +100,8 @@ export interface ResolvedCampaign {
   /** Inclusive dates. */
   active?: { from: string; to: string };
   sendWindow?: { start: Minutes; end: Minutes };
+  /** `expire after`: how long after its planned time a send may still go out, ms (default: policy.expire_after). */
+  expireAfterMs?: number;
   limit?: { count: number; orderBy?: { value: IRValue; direction: "asc" | "desc" } };
   /** CNY per occurrence. */
   budget?: number;

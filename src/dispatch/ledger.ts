@@ -8,7 +8,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { HistorySend } from "../plan/types.js";
 
-export type SendState = "planned" | "in_flight" | "sent" | "queued" | "failed" | "unknown" | "held_out";
+export type SendState = "planned" | "in_flight" | "sent" | "queued" | "failed" | "unknown" | "held_out" | "expired";
 
 export interface SendRow {
   key: string;
@@ -35,6 +35,11 @@ export interface SendRow {
 
 /** How long a send that kept failing transiently in a run waits: beyond the run, so the next run retries it. */
 export const NEXT_RUN_MS = 120_000;
+
+/** A clause of the queries a run sends from: the campaign is in the run's scope (two parameters, both `scopeJson`). */
+const IN_SCOPE = `(? IS NULL OR campaign IN (SELECT value FROM json_each(?)))`;
+
+const expiredMessage = (ms: number) => `not sent within ${Math.round(ms / 60_000)} minutes of its planned time`;
 
 export const sendKey = (campaign: string, occurrence: string, member: string, channel: string) => `${campaign}|${occurrence}|${member}|${channel}`;
 
@@ -107,6 +112,8 @@ export interface DueSend {
   content: string | null;
   attempts: number;
   first_attempt_at: number | null;
+  /** The planned send time (a send expires a set time after it). */
+  send_at: number;
 }
 
 /** The result of one send. Rows are found by `id` (rowid) when given, else by `key`. */
@@ -138,6 +145,8 @@ export class Ledger {
   private inserts: SendInsert[] = [];
   private flushScheduled = false;
   private writeError: unknown;
+  /** `restrictTo`'s campaigns as a JSON array, or null for every campaign. */
+  private scopeJson: string | null = null;
 
   constructor(file: string) {
     if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true });
@@ -181,13 +190,13 @@ export class Ledger {
       // Raw rows (arrays): a third cheaper to read than objects with named columns.
       due: db
         .prepare(
-          `SELECT rowid, key, campaign, occurrence, member, channel, address, sender, content, attempts, first_attempt_at FROM sends
-           WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) ORDER BY send_at, rowid LIMIT ?`,
+          `SELECT rowid, key, campaign, occurrence, member, channel, address, sender, content, attempts, first_attempt_at, send_at FROM sends
+           WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) AND ${IN_SCOPE} ORDER BY send_at, rowid LIMIT ?`,
         )
         .raw(true),
-      hasDue: db.prepare(`SELECT 1 FROM sends WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) LIMIT 1`),
+      hasDue: db.prepare(`SELECT 1 FROM sends WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) AND ${IN_SCOPE} LIMIT 1`),
       byId: db.prepare(`SELECT * FROM sends WHERE rowid = ?`),
-      plannedCount: db.prepare(`SELECT COUNT(*) AS n FROM sends WHERE state = 'planned'`),
+      plannedCount: db.prepare(`SELECT COUNT(*) AS n FROM sends WHERE state = 'planned' AND ${IN_SCOPE}`),
     };
   }
 
@@ -269,7 +278,7 @@ export class Ledger {
    */
   due(channel: string, until: number, now: number, limit: number): DueSend[] {
     this.flush();
-    const raw = this.stmts.due.all(channel, until, now, limit) as unknown[][];
+    const raw = this.stmts.due.all(channel, until, now, this.scopeJson, this.scopeJson, limit) as unknown[][];
     const out: DueSend[] = new Array(raw.length);
     for (let i = 0; i < raw.length; i++) {
       const r = raw[i]!;
@@ -285,6 +294,7 @@ export class Ledger {
         content: r[8] as string | null,
         attempts: r[9] as number,
         first_attempt_at: r[10] as number | null,
+        send_at: r[11] as number,
       };
     }
     return out;
@@ -293,7 +303,7 @@ export class Ledger {
   /** Whether `due` would return anything. */
   hasDue(channel: string, until: number, now: number): boolean {
     this.flush();
-    return this.stmts.hasDue.get(channel, until, now) !== undefined;
+    return this.stmts.hasDue.get(channel, until, now, this.scopeJson, this.scopeJson) !== undefined;
   }
 
   /** The whole row of a send (for a fallback after a permanent failure: its `fallbacks` and `vars`). */
@@ -312,12 +322,60 @@ export class Ledger {
 
   plannedCount(): number {
     this.flush();
-    return (this.stmts.plannedCount.get() as { n: number }).n;
+    return (this.stmts.plannedCount.get(this.scopeJson, this.scopeJson) as { n: number }).n;
   }
 
   dueChannels(now: number): string[] {
     this.flush();
-    return (this.db.prepare(`SELECT DISTINCT channel FROM sends WHERE state = 'planned' AND send_at <= ?`).all(now) as { channel: string }[]).map((r) => r.channel);
+    return (this.db.prepare(`SELECT DISTINCT channel FROM sends WHERE state = 'planned' AND send_at <= ? AND ${IN_SCOPE}`).all(now, this.scopeJson, this.scopeJson) as { channel: string }[]).map((r) => r.channel);
+  }
+
+  /**
+   * Narrows what this ledger hands a run to send (`due`, `hasDue`, `dueChannels`, `nextNotBefore`, `plannedCount`,
+   * `expire`, `pendingDue`) to these campaigns: `dispatch --only` sends nothing of the others, pending or not.
+   */
+  restrictTo(campaigns: string[]): void {
+    this.scopeJson = JSON.stringify(campaigns);
+  }
+
+  /**
+   * Marks pending sends whose expiry has passed at `now` as `expired` (never sent): a send expires `afterMs` after its
+   * planned time, by its campaign's rule, else `defaultMs` (campaigns no longer in the project included, unless the
+   * ledger is restricted). Returns how many expired.
+   */
+  expire(rules: { campaign: string; afterMs: number }[], defaultMs: number, now: number): number {
+    this.flush();
+    const one = this.db.prepare(
+      `UPDATE sends SET state = 'expired', error_code = 'expired', error_message = ?, updated_at = ? WHERE state = 'planned' AND campaign = ? AND send_at + ? <= ?`,
+    );
+    const rest = this.db.prepare(
+      `UPDATE sends SET state = 'expired', error_code = 'expired', error_message = ?, updated_at = ?
+       WHERE state = 'planned' AND campaign NOT IN (SELECT value FROM json_each(?)) AND send_at + ? <= ? AND ${IN_SCOPE}`,
+    );
+    let n = 0;
+    this.db.transaction(() => {
+      for (const r of rules) n += one.run(expiredMessage(r.afterMs), now, r.campaign, r.afterMs, now).changes;
+      n += rest.run(expiredMessage(defaultMs), now, JSON.stringify(rules.map((r) => r.campaign)), defaultMs, now, this.scopeJson, this.scopeJson).changes;
+    })();
+    return n;
+  }
+
+  /** Moves pending sends (rowids) to wait until `notBefore` (quiet hours, a send window), touching nothing else. */
+  postpone(ids: number[], notBefore: number): void {
+    if (!ids.length) return;
+    this.flush();
+    this.db.prepare(`UPDATE sends SET not_before = ? WHERE rowid IN (SELECT value FROM json_each(?)) AND state = 'planned'`).run(notBefore, JSON.stringify(ids));
+  }
+
+  /** Pending sends planned by earlier runs that are due by `until` (for a dry run: what a real run would also send). */
+  pendingDue(until: number): (Pick<SendRow, "key" | "campaign" | "occurrence" | "member" | "channel" | "address" | "send_at" | "not_before" | "updated_at">)[] {
+    this.flush();
+    return this.db
+      .prepare(
+        `SELECT key, campaign, occurrence, member, channel, address, send_at, not_before, updated_at FROM sends
+         WHERE state = 'planned' AND send_at <= ? AND ${IN_SCOPE} ORDER BY send_at, rowid`,
+      )
+      .all(until, this.scopeJson, this.scopeJson) as never;
   }
 
   /** Earliest not_before among planned sends due by `until`, of one channel if given (for waiting on deferrals within a run). */
@@ -325,8 +383,8 @@ export class Ledger {
     this.flush();
     const r = (
       channel === undefined
-        ? this.db.prepare(`SELECT MIN(not_before) AS t FROM sends WHERE state = 'planned' AND send_at <= ? AND not_before IS NOT NULL`).get(until)
-        : this.db.prepare(`SELECT MIN(not_before) AS t FROM sends WHERE state = 'planned' AND channel = ? AND send_at <= ? AND not_before IS NOT NULL`).get(channel, until)
+        ? this.db.prepare(`SELECT MIN(not_before) AS t FROM sends WHERE state = 'planned' AND send_at <= ? AND not_before IS NOT NULL AND ${IN_SCOPE}`).get(until, this.scopeJson, this.scopeJson)
+        : this.db.prepare(`SELECT MIN(not_before) AS t FROM sends WHERE state = 'planned' AND channel = ? AND send_at <= ? AND not_before IS NOT NULL AND ${IN_SCOPE}`).get(channel, until, this.scopeJson, this.scopeJson)
     ) as { t: number | null };
     return r.t ?? undefined;
   }

@@ -13,6 +13,7 @@ import { addDays, epochToZoned } from "../calendar/time.js";
 import type { Driver, DriverInstance, SendOutcome, SendRequest } from "../drivers/types.js";
 import { plan } from "../plan/plan.js";
 import { deferSendTime } from "../plan/defer.js";
+import { DEFAULT_EXPIRE_AFTER_MS } from "../project/policy.js";
 import { contentKindOf } from "../plan/plan.js";
 import type { MemberTable, Plan } from "../plan/types.js";
 import type { Project } from "../project/types.js";
@@ -50,7 +51,13 @@ export interface DispatchInput {
   at: number;
   ledger: Ledger;
   channels: Map<string, LoadedChannel>;
+  /** The wall clock: the runs table, and what providers see (first attempts). The run's own clock is `runClock`. */
   now: () => number;
+  /**
+   * The run's moment was given (`--at`, `CHUDA_NOW`): the run's clock starts at `at` and advances only by what the run
+   * waits, so the same inputs give the same ledger every time. Otherwise it follows the wall clock from `at`.
+   */
+  pinned?: boolean;
   sleep?: (ms: number) => Promise<void>;
   maxAttempts?: number;
   /** Longest wait inside one run for a deferred or backed-off send (ms); longer waits are left to the next run. */
@@ -68,6 +75,8 @@ export interface DispatchSummary {
   failed: number;
   unknown: number;
   pending: number;
+  /** Pending sends this run found past their expiry: never sent (state `expired`). */
+  expired: number;
   retries: number;
   fallbacks: number;
   missed: { campaign: string; occurrence: string; send_at: string }[];
@@ -75,6 +84,9 @@ export interface DispatchSummary {
   failures: Record<string, number>;
   stopped: { channel: string; code: string; message: string }[];
 }
+
+const expiredMessage = (ms: number) => `expired: not sent within ${formatSpan(ms)} of its planned time`;
+const formatSpan = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} hours` : `${Math.round(ms / 60_000)} minutes`);
 
 export const dedupeId = (key: string) => createHash("sha256").update(key).digest("hex").slice(0, 32);
 
@@ -110,14 +122,96 @@ export async function planDue(input: Omit<DispatchInput, "channels" | "now">, wi
   return { plan: result, missed };
 }
 
+/** How long after its planned time a send of this campaign may still go out: `expire after`, else policy.expire_after. */
+export function expireAfterMs(project: Project, campaign: ResolvedCampaign | undefined): number {
+  return campaign?.expireAfterMs ?? project.policy.expireAfterMs ?? DEFAULT_EXPIRE_AFTER_MS;
+}
+
+/** The first moment at or after `t` when a send of this campaign may go out: outside quiet hours, inside its window. */
+export function allowedAt(project: Project, campaign: ResolvedCampaign | undefined, t: number): number {
+  return deferSendTime(t, project.timezone, project.policy.quietHours, campaign?.sendWindow);
+}
+
+/** A run's clock: its moment T, advanced by the run's waits (pinned) or by the wall clock since the run began. */
+export function runClock(at: number, wall: () => number, pinned: boolean, sleep: (ms: number) => Promise<void>) {
+  const wall0 = wall();
+  let waited = 0;
+  const now = () => (pinned ? at + waited : at + (wall() - wall0));
+  return {
+    now,
+    /** Waits until the run's clock reads `t`. */
+    async sleepUntil(t: number): Promise<void> {
+      await sleep(Math.max(10, t - now()));
+      if (pinned) waited = Math.max(waited, t - at);
+    },
+  };
+}
+
+/** The backoff of a send's `tries`-th transient failure in a run: 1 s, 2 s, 4 s … (cap 30 s), less a jitter of up
+ * to half, drawn from the send's key so that the same run gives the same ledger. */
+export function backoffMs(key: string, tries: number): number {
+  const jitter = createHash("sha256").update(`${key}|${tries}`).digest().readUInt32BE(0) / 2 ** 32;
+  return Math.round(Math.min(30_000, 1000 * 2 ** (tries - 1)) * (0.5 + jitter * 0.5));
+}
+
+/** One send a dry run shows: planned now, or pending since an earlier run. */
+export interface DrySend {
+  campaign: string;
+  occurrence: string;
+  member: string;
+  channel: string;
+  address: string | null;
+  /** Planned by an earlier run and still pending. */
+  earlier: boolean;
+}
+
+/**
+ * What a real run at T would send (`dispatch --dry-run`): the sends it would plan and those pending since earlier runs,
+ * less what it would expire or hold back for quiet hours or a send window. `waiting`: sends held back.
+ */
+export function drySends(input: Omit<DispatchInput, "channels" | "now">, p: Plan): { sends: DrySend[]; waiting: number; expiring: number } {
+  const { project, ledger } = input;
+  const byName = new Map(input.campaigns.map((c) => [c.name, c]));
+  const t = input.at;
+  const sends: DrySend[] = [];
+  let waiting = 0;
+  let expiring = 0;
+  const keep = (campaign: string, sendAt: number): boolean => {
+    const c = byName.get(campaign);
+    if (t >= sendAt + expireAfterMs(project, c)) expiring++;
+    else if (allowedAt(project, c, t) > t) waiting++;
+    else return true;
+    return false;
+  };
+  const planned = new Set<string>();
+  for (const d of p.decisions) {
+    if (!d.channel || d.contentErrors) continue;
+    planned.add(sendKey(d.campaign, d.occurrence, d.member, d.channel));
+    if (keep(d.campaign, d.sendAt)) sends.push({ campaign: d.campaign, occurrence: d.occurrence, member: d.member, channel: d.channel, address: d.address ?? null, earlier: false });
+  }
+  for (const r of ledger.pendingDue(input.at)) {
+    if (planned.has(r.key)) continue;
+    // A backoff still running (not the marker of a send left for the next run) keeps it back.
+    if (r.not_before !== null && r.not_before > t && r.not_before !== r.updated_at + NEXT_RUN_MS) {
+      waiting++;
+      continue;
+    }
+    if (keep(r.campaign, r.send_at)) sends.push({ campaign: r.campaign, occurrence: r.occurrence, member: r.member, channel: r.channel, address: r.address, earlier: true });
+  }
+  return { sends, waiting, expiring };
+}
+
 export async function runDispatch(input: DispatchInput): Promise<DispatchSummary> {
   const { ledger, project } = input;
-  const now = input.now;
+  const wall = input.now;
   const sleep = input.sleep ?? ((ms) => new Promise<void>((r) => setTimeout(r, ms)));
+  // Send times, backoff, deferrals and expiry are read on the run's clock, never mixed with the wall clock.
+  const clock = runClock(input.at, wall, input.pinned ?? false, sleep);
+  const now = clock.now;
   const maxAttempts = input.maxAttempts ?? 3;
   const triesThisRun = new Map<string, number>();
   const maxWait = input.maxWaitMs ?? 30_000;
-  const runId = ledger.startRun(input.at, now());
+  const runId = ledger.startRun(input.at, wall());
   ledger.releaseForNextRun();
   const summary: DispatchSummary = {
     at: new Date(input.at).toISOString(),
@@ -129,6 +223,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     failed: 0,
     unknown: 0,
     pending: 0,
+    expired: 0,
     retries: 0,
     fallbacks: 0,
     missed: [],
@@ -198,6 +293,12 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   const byChannel: Record<string, number> = {};
   for (const r of rows) if (r.state === "planned") byChannel[r.channel] = (byChannel[r.channel] ?? 0) + 1;
   input.onEvent?.({ type: "planned", sends: summary.planned, heldOut: summary.held_out, occurrences: summary.occurrences, byChannel });
+  // Pending sends past their expiry (planned by this run or an earlier one) are never sent.
+  summary.expired += ledger.expire(
+    input.campaigns.map((c) => ({ campaign: c.name, afterMs: expireAfterMs(project, c) })),
+    expireAfterMs(project, undefined),
+    now(),
+  );
 
   // 3. Send, channel by channel in parallel, until nothing due remains (or only waits longer than maxWait).
   const stopped = new Set<string>();
@@ -208,7 +309,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     // Rate: a driver created with the channel's gate as `acquire` paces each provider call (exact for drivers that
     // make one call per recipient or split a batch). Otherwise the runner takes one token per batch (exact only when
     // a batch is one call).
-    const gate = loaded.gate ?? rateGate(cfg.rateLimit, now, sleep);
+    const gate = loaded.gate ?? rateGate(cfg.rateLimit, wall, sleep);
     const builtinPaced = loaded.gate !== undefined && PACED_BUILTINS.has(cfg.driver);
     const paced = () => builtinPaced || (loaded.gate?.hooked ?? false);
     const concurrency = Math.max(1, cfg.concurrency ?? 4);
@@ -226,8 +327,12 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     let batches: DueSend[][] = [];
     let cursor = 0;
     const refill = (): boolean => {
-      const rows = ledger.due(channel, input.at, now(), batchSize * concurrency * 4).filter((r) => !held.has(r.id));
-      if (!rows.length) return false;
+      let rows: DueSend[] = [];
+      while (!rows.length) {
+        const due = ledger.due(channel, input.at, now(), batchSize * concurrency * 4).filter((r) => !held.has(r.id));
+        if (!due.length) return false;
+        rows = sendableNow(due);
+      }
       for (const r of rows) held.add(r.id);
       batches = makeBatches(rows, batchSize, !!loaded.driver.batchSameContent);
       cursor = 0;
@@ -253,8 +358,42 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
       if (ledger.hasDue(channel, input.at, now())) continue;
       const next = ledger.nextNotBefore(input.at, channel);
       if (next === undefined || next - now() > maxWait) return;
-      await sleep(Math.max(10, next - now()));
+      await clock.sleepUntil(next);
     }
+  };
+
+  /**
+   * Every attempt keeps the send-time rules, not only the first: of due sends, those past their expiry become
+   * `expired`, those in quiet hours or outside their campaign's window wait for the next allowed moment (a retry, a
+   * send left pending by an earlier run, an occurrence found late). Returns the rest.
+   */
+  const sendableNow = (due: DueSend[]): DueSend[] => {
+    const t = now();
+    const ready: DueSend[] = [];
+    const expired: SendResult[] = [];
+    const waiting = new Map<number, number[]>();
+    const allowed = new Map<string, number>();
+    for (const r of due) {
+      const c = campaignsByName.get(r.campaign);
+      const after = expireAfterMs(project, c);
+      if (t >= r.send_at + after) {
+        expired.push({ id: r.id, key: r.key, state: "expired", error_code: "expired", error_message: expiredMessage(after) });
+        continue;
+      }
+      let at = allowed.get(r.campaign);
+      if (at === undefined) allowed.set(r.campaign, (at = allowedAt(project, c, t)));
+      if (at > t) {
+        const ids = waiting.get(at);
+        if (ids) ids.push(r.id);
+        else waiting.set(at, [r.id]);
+      } else ready.push(r);
+    }
+    if (expired.length) {
+      ledger.finish(expired, t);
+      summary.expired += expired.length;
+    }
+    for (const [at, ids] of waiting) ledger.postpone(ids, at);
+    return ready;
   };
 
   const sendBatch = async (channel: string, loaded: LoadedChannel, batch: DueSend[], parsed: Map<string, RenderedContent>) => {
@@ -262,7 +401,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     const inflight = await ledger.markInFlightQueued(
       batch.map((r) => r.id),
       runId,
-      now(),
+      wall(),
     );
     const rows = inflight.size === batch.length ? batch : batch.filter((r) => inflight.has(r.id));
     if (!rows.length) return;
@@ -309,6 +448,14 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
         c.queued++;
         continue;
       }
+      // A retry that could not leave before the send expires is expired instead.
+      const retryAt = (r: DueSend, notBefore: number, o: { code: string; message: string }) => {
+        const after = expireAfterMs(project, campaignsByName.get(r.campaign));
+        if (notBefore >= r.send_at + after) {
+          results.push({ id: r.id, key: r.key, state: "expired", error_code: "expired", error_message: `${expiredMessage(after)}; last: ${o.code} ${o.message}`.slice(0, 500) });
+          summary.expired++;
+        } else results.push({ id: r.id, key: r.key, state: "planned", error_code: o.code, error_message: o.message, not_before: notBefore });
+      };
       const fail = (state: SendState) => {
         results.push({ id: row.id, key: row.key, state, error_code: o.code, error_message: o.message });
         if (state === "failed") {
@@ -330,12 +477,13 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
           triesThisRun.set(row.key, tries);
           summary.retries++;
           input.onEvent?.({ type: "retry", channel, code: o.code, count: summary.retries });
-          const backoff = tries >= maxAttempts ? NEXT_RUN_MS : Math.min(30_000, 1000 * 2 ** (tries - 1)) * (0.5 + Math.random() * 0.5);
-          results.push({ id: row.id, key: row.key, state: "planned", error_code: o.code, error_message: o.message, not_before: t + backoff });
+          const backoff = tries >= maxAttempts ? NEXT_RUN_MS : backoffMs(row.key, tries);
+          retryAt(row, t + backoff, o);
           break;
         }
         case "defer":
-          results.push({ id: row.id, key: row.key, state: "planned", error_code: o.code, error_message: o.message, not_before: o.notBefore ?? t + 60_000 });
+          // The provider's moment is on the wall clock: its distance from now, in whole seconds, moves the run's clock.
+          retryAt(row, t + (o.notBefore === undefined ? 60_000 : Math.ceil(Math.max(0, o.notBefore - wall()) / 1000) * 1000), o);
           break;
         case "stop":
           // Account-level: nothing in this batch went out. Leave it pending and stop the channel for this run.
@@ -379,7 +527,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     await Promise.all(ready.map(sendChannel));
   }
   summary.pending = ledger.plannedCount();
-  ledger.finishRun(runId, now(), summary.stopped.length ? "stopped" : "done", summary);
+  ledger.finishRun(runId, wall(), summary.stopped.length ? "stopped" : "done", summary);
   return summary;
 }
 

@@ -1,6 +1,7 @@
 /**
  * The `policy:` section: exclude (an expression, parsed by the checker), max (frequency rules across all campaigns
- * and channels), quiet_hours, default_time (default 10:00) and catch_up (the project's addition, default 6 hours).
+ * and channels), quiet_hours, default_time (default 10:00), catch_up (the project's addition, default 6 hours) and expire_after
+ * (default 24 hours).
  */
 import { isScalar, Scalar } from "yaml";
 import { MESSAGES } from "../check/diagnostics/messages/index.js";
@@ -9,10 +10,12 @@ import { parseClock, parseClockRange, parseDuration } from "./duration.js";
 import type { Policy } from "./types.js";
 import type { Entry, YamlReader } from "./yaml-reader.js";
 
-export const POLICY_KEYS = ["exclude", "max", "quiet_hours", "default_time", "catch_up"] as const;
+export const POLICY_KEYS = ["exclude", "max", "quiet_hours", "default_time", "catch_up", "expire_after"] as const;
 
 export const DEFAULT_TIME = 10 * 60;
 export const DEFAULT_CATCH_UP_MS = 6 * 60 * 60 * 1000;
+/** A send not made within this long after its planned time is never made (state `expired`). */
+export const DEFAULT_EXPIRE_AFTER_MS = 24 * 60 * 60 * 1000;
 
 /** A time-like value as written: the source text of a plain scalar (YAML 1.1 would read `10:00` as 600), else the string. */
 function timeText(r: YamlReader, x: Entry, expected: string): string | undefined {
@@ -63,6 +66,15 @@ export function readPolicy(r: YamlReader, e: Entry | undefined): Policy {
         const ms = parseDuration(text);
         if (ms !== undefined) policy.catchUpMs = ms;
         else r.report(MESSAGES.projectBadDuration, x.span, [text]);
+        break;
+      }
+      case "expire_after": {
+        const text = r.str(x, "a duration such as `24 hours`");
+        if (text === undefined) break;
+        const ms = parseDuration(text);
+        if (ms === undefined) r.report(MESSAGES.projectBadDuration, x.span, [text]);
+        else if (ms <= 0) r.report(MESSAGES.projectExpireAfterZero, x.span, [text]);
+        else policy.expireAfterMs = ms;
         break;
       }
     }

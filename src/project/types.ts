@@ -60,6 +60,9 @@ export interface Policy {
   defaultTime: number;
   /** How far back a dispatch run still sends a missed occurrence, ms (default 6 hours). */
   catchUpMs: number;
+  /** How long after its planned time a send may still go out, ms; later it expires. Unset: 24 hours
+   * (DEFAULT_EXPIRE_AFTER_MS). */
+  expireAfterMs?: number;
 }
 
 export interface ConversionsMapping {

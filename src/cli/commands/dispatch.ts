@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import { acquireLock } from "../../dispatch/lock.js";
 import { Ledger, ledgerPath } from "../../dispatch/ledger.js";
-import { planDue, rateGate, runDispatch, type DispatchEvent, type LoadedChannel } from "../../dispatch/runner.js";
+import { drySends, planDue, rateGate, runDispatch, type DispatchEvent, type LoadedChannel } from "../../dispatch/runner.js";
 import { loadDriver } from "../../drivers/registry.js";
 import { renderDispatchDryRun, renderDispatchSummary } from "../../report/dispatch.js";
 import { maskPhonesIn } from "../../report/mask.js";
@@ -13,6 +13,9 @@ import { parseMoment } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { openMembers, type MembersOptions } from "../members.js";
 import type { Project } from "../../project/types.js";
+
+/** How far past the clock `--at` may be (clock skew between machines) before a real run refuses it. */
+const FUTURE_TOLERANCE_MS = 5 * 60_000;
 
 export function registerDispatch(program: Command, io: Io, done: (code: number) => void): void {
   program
@@ -30,6 +33,9 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
       const project = requireValid(ws, io);
       const campaigns = selectCampaigns(ws, opts.only ?? []);
       const at = opts.at ? parseMoment(opts.at, project.timezone) : io.now();
+      // A real run at a later moment would send what is not due yet (and its sends would never be sent at T again).
+      if (!opts.dryRun && at > io.now() + FUTURE_TOLERANCE_MS)
+        throw new UsageError(`--at ${opts.at} is in the future (now is ${new Date(io.now()).toISOString()}): dispatch sends what is due now`, "use --dry-run to see what a later run would send, or `chuda simulate --at`");
 
       const lock = opts.dryRun ? undefined : acquireLock(ws.root, io.now());
       if (lock && !lock.ok) throw new UsageError(`another dispatch is running (pid ${lock.pid}, since ${lock.since})`, "wait for it to finish; a run killed with kill -9 leaves a lock that the next run takes over");
@@ -37,7 +43,7 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
       const members = await openMembers(opts, project, io);
       if (!members) {
         if (lock?.ok) lock.release();
-        return done(1);
+        return done(2);
       }
       if (opts.strict && members.rejected > 0) {
         await members.close();
@@ -47,13 +53,20 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
       // A dry run reads an existing ledger (caps, occurrences already planned) but writes nothing.
       const file = ledgerPath(ws.root);
       const ledger = new Ledger(opts.dryRun && !existsSync(file) ? ":memory:" : file);
+      // `--only`: the run sends nothing of other campaigns, not even their sends pending since an earlier run.
+      if (opts.only?.length) ledger.restrictTo(campaigns.map((c) => c.name));
       let view: ReturnType<typeof startDispatchView> | undefined;
       try {
         if (opts.dryRun) {
-          const { plan, missed } = await planDue({ project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members.table, at, ledger });
+          const input = { project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members.table, at, ledger };
+          const { plan, missed } = await planDue(input);
           members.progress?.finish();
-          if (opts.json) io.out(JSON.stringify({ dry_run: true, at: new Date(at).toISOString(), sends: plan.decisions.filter((d) => d.channel).map((d) => ({ campaign: d.campaign, occurrence: d.occurrence, member: d.member, channel: d.channel })), missed }, null, 2) + "\n");
-          else io.out(renderDispatchDryRun(plan, missed, project, { color: io.color }));
+          // Sends pending since earlier runs go out too: shown with the new ones.
+          const dry = drySends(input, plan);
+          if (opts.json) {
+            const sends = dry.sends.map((d) => ({ campaign: d.campaign, occurrence: d.occurrence, member: d.member, channel: d.channel, ...(d.earlier ? { pending_since_earlier_run: true } : {}) }));
+            io.out(JSON.stringify({ dry_run: true, at: new Date(at).toISOString(), sends, pending_from_earlier_runs: dry.sends.filter((d) => d.earlier).length, waiting: dry.waiting, expiring: dry.expiring, missed }, null, 2) + "\n");
+          } else io.out(renderDispatchDryRun(dry, missed, project, { color: io.color }));
           return done(0);
         }
         // On a TTY: the live Ink view of the run (stderr); otherwise plain log lines.
@@ -64,12 +77,14 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
           if (view) view.event(e);
           else if (!opts.json) io.err(eventLine(e));
         };
-        const summary = await runDispatch({ project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members.table, at, ledger, channels, now: () => Date.now(), onEvent });
+        const summary = await runDispatch({ project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members.table, at, ledger, channels, now: () => Date.now(), pinned: opts.at !== undefined || !!io.env.CHUDA_NOW, onEvent });
         view?.finish(summary);
         if (opts.json) io.out(JSON.stringify(summary, null, 2) + "\n");
         else io.out(renderDispatchSummary(summary, { color: io.color }));
-        // Anything left pending (a provider outage, a quota reached) or failed needs a look: exit 1 for cron's mail.
-        done(summary.failed || summary.unknown || summary.pending || summary.stopped.length ? 1 : 0);
+        // Exit 1 for cron's mail when something is left to retry or to look at: sends pending (an outage, a quota, quiet
+        // hours), unknown or expired, a stopped channel, occurrences missed. A member's own failure (an invalid number)
+        // is listed but is not the run's: exit 0.
+        done(summary.unknown || summary.pending || summary.expired || summary.stopped.length || summary.missed.length ? 1 : 0);
       } finally {
         members.progress?.finish();
         view?.finish();

@@ -7,7 +7,7 @@ import { makeStyle, table } from "../../report/style.js";
 import type { Io } from "../io.js";
 import { resolveProjectFile } from "../workspace.js";
 
-const STATES = ["planned", "in_flight", "sent", "queued", "failed", "unknown", "held_out"] as const;
+const STATES = ["planned", "in_flight", "sent", "queued", "failed", "unknown", "expired", "held_out"] as const;
 
 export function registerStatus(program: Command, io: Io, done: (code: number) => void): void {
   program

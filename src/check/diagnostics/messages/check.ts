@@ -299,6 +299,13 @@ export const checkMessages = {
     help: "write `repeat never` to send a member this campaign only once",
     description: "`repeat after` with a zero duration.",
   },
+  expireNonPositive: {
+    code: "CH3071",
+    severity: "error",
+    message: "`expire after` needs a positive duration of minutes, hours, days or weeks, found {0}",
+    help: "write how long a send may still go out after its planned time, e.g. `expire after 6 hours`",
+    description: "`expire after` with a zero duration, or months or years (which have no fixed length).",
+  },
   goalWithinPositive: {
     code: "CH3057",
     severity: "error",

@@ -211,4 +211,11 @@ export const projectMessages = {
     message: "cannot read {0}: {1}",
     description: "chuda.yaml cannot be read from disk.",
   },
+  projectExpireAfterZero: {
+    code: "CH2047",
+    severity: "error",
+    message: "`policy.expire_after` must be longer than zero, found `{0}`",
+    help: "write how long a send may still go out after its planned time, e.g. `24 hours`",
+    description: "`policy.expire_after` of zero would expire every send before it could be sent.",
+  },
 } satisfies Record<string, MessageDef>;
