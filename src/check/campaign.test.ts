@@ -55,6 +55,13 @@ describe("clause values", () => {
     expect(codes(extra("send between 09:00 and 24:00"))).toEqual(["CH3025 7:26 `24:00` is not a valid time"]);
     expect(extra("send between 20:00 and 08:00").campaigns[0]!.sendWindow).toEqual({ start: 1200, end: 480 });
   });
+  it("expire after: a positive fixed-length duration, in ms", () => {
+    expect(extra("expire after 6 hours").campaigns[0]!.expireAfterMs).toBe(6 * 3_600_000);
+    expect(extra("expire after 30 minutes").campaigns[0]!.expireAfterMs).toBe(30 * 60_000);
+    expect(extra("priority 10").campaigns[0]!.expireAfterMs).toBeUndefined();
+    expect(codes(extra("expire after 0 hours"))[0]).toMatch(/^CH3071 7:16 `expire after` needs a positive duration/);
+    expect(codes(extra("expire after 2 months"))[0]).toMatch(/^CH3071 /);
+  });
   it("limits", () => {
     expect(codes(extra("limit 0 members"))).toEqual(["CH3054 7:9 limit must be a positive whole number of members, found 0"]);
     expect(codes(extra("limit 2.5 members"))).toEqual(["CH3054 7:9 limit must be a positive whole number of members, found 2.5"]);

@@ -41,6 +41,7 @@ const CLAUSE_WORD: Record<ClauseKind, string> = {
   send_window: "send between",
   limit: "limit",
   budget: "budget",
+  expire: "expire after",
 };
 const ORDERED = new Set(["number", "string", "date", "datetime", "enum"]);
 
@@ -154,6 +155,13 @@ export function checkCampaign(c: CampaignDecl, env: CampaignEnv, diagnostics: Di
     else resolved.budget = budget.amount.value;
   }
 
+  const expire = get("expire");
+  if (expire) {
+    const ms = durationMs(expire.after.amount, expire.after.unit);
+    if (ms === undefined || !(ms > 0)) out.push(diag(M.expireNonPositive, expire.after.span, [expire.after.raw]));
+    else resolved.expireAfterMs = ms;
+  }
+
   for (const d of out) if (!d.context && d.span.file === c.span.file) d.context = c.span;
   diagnostics.push(...out);
   if (out.some((d) => d.severity === "error")) return undefined;
@@ -178,7 +186,14 @@ export function checkCampaign(c: CampaignDecl, env: CampaignEnv, diagnostics: Di
   if (resolved.sendWindow) campaign.sendWindow = resolved.sendWindow;
   if (resolved.limit) campaign.limit = resolved.limit;
   if (resolved.budget !== undefined) campaign.budget = resolved.budget;
+  if (resolved.expireAfterMs !== undefined) campaign.expireAfterMs = resolved.expireAfterMs;
   return campaign;
+}
+
+/** A fixed-length duration in ms; months and years have no fixed length. */
+function durationMs(amount: number, unit: string): number | undefined {
+  const ms: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 };
+  return ms[unit] === undefined ? undefined : amount * ms[unit]!;
 }
 
 export function resolveGoal(g: Goal, project: Project, out: Diagnostic[]): ResolvedGoal | undefined {

@@ -53,7 +53,8 @@ export type Clause =
   | ActiveClause
   | SendWindowClause
   | LimitClause
-  | BudgetClause;
+  | BudgetClause
+  | ExpireClause;
 
 export type ClauseKind = Clause["kind"];
 
@@ -120,6 +121,12 @@ export interface LimitClause extends Node {
   kind: "limit";
   count: NumberLit;
   orderBy?: { expr: Expr; direction: "asc" | "desc"; span: Span };
+}
+
+/** `expire after <duration>`: a send not made this long after its planned time is never made. */
+export interface ExpireClause extends Node {
+  kind: "expire";
+  after: DurationLit;
 }
 
 export interface BudgetClause extends Node {

@@ -106,7 +106,7 @@ describe("formatFile", () => {
 
 const S = { file: "gen", start: { line: 1, column: 1, offset: 0 }, end: { line: 1, column: 1, offset: 0 } };
 const KEYWORDS = new Set(
-  "segment campaign audience trigger content within with channel goal priority holdout repeat never active send between limit members order by asc desc budget every once on at before after anniversary of redeem visit purchase event expect minute minutes hour hours day days week weeks month months year years and any all or not now in is set has today true false km".split(" "),
+  "segment campaign audience trigger content within with channel goal priority holdout repeat never active send between limit members order by asc desc budget expire every once on at before after anniversary of redeem visit purchase event expect minute minutes hour hours day days week weeks month months year years and any all or not now in is set has today true false km".split(" "),
 );
 const name = fc.stringMatching(/^[a-z_][a-z0-9_]{0,8}$/).filter((n) => !KEYWORDS.has(n));
 const ident = name.map((n): A.Ident => ({ kind: "ident", name: n, span: S }));
@@ -216,6 +216,7 @@ const clause: fc.Arbitrary<A.Clause> = fc.oneof(
     o ? { kind: "limit", count, orderBy: { expr: o[0], direction: o[1], span: S }, span: S } : { kind: "limit", count, span: S },
   ),
   moneyLit.map((amount): A.Clause => ({ kind: "budget", amount, span: S })),
+  durationLit.map((after): A.Clause => ({ kind: "expire", after, span: S })),
 );
 const item: fc.Arbitrary<A.Item> = fc.oneof(
   fc.tuple(ident, expr).map(([n, e]): A.Item => ({ kind: "segment", name: n, expr: e, span: S })),

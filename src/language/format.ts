@@ -167,6 +167,8 @@ export function printClause(c: A.Clause): string {
       return `${pad("limit")}${c.count.raw} members${c.orderBy ? ` order by ${printExpr(c.orderBy.expr)} ${c.orderBy.direction}` : ""}`;
     case "budget":
       return pad("budget") + c.amount.raw;
+    case "expire":
+      return `expire after ${c.after.raw}`;
   }
 }
 

@@ -49,6 +49,7 @@ export const By = kw("by", "By");
 export const Asc = kw("asc", "Asc");
 export const Desc = kw("desc", "Desc");
 export const Budget = kw("budget", "Budget");
+export const Expire = kw("expire", "Expire");
 // Triggers
 export const Every = kw("every", "Every");
 export const Once = kw("once", "Once"); // before `on`

@@ -182,6 +182,7 @@ describe("clauses", () => {
     expect(clause("limit 5 members order by days_since(x) asc", "limit").orderBy?.direction).toBe("asc");
     expect(clause("budget 2000 CNY", "budget").amount).toEqual({ kind: "money", value: 2000, raw: "2000 CNY" });
     expect(clause("budget ¥ 300", "budget").amount).toEqual({ kind: "money", value: 300, raw: "¥300" });
+    expect(clause("expire after 6 hours", "expire").after).toEqual({ kind: "duration", amount: 6, unit: "hour", raw: "6 hours" });
   });
 
   it("needs no separators between clauses, even on one line", () => {

@@ -56,6 +56,7 @@ export class ChudaParser extends CstParser {
       { ALT: () => this.SUBRULE(this.sendClause) },
       { ALT: () => this.SUBRULE(this.limitClause) },
       { ALT: () => this.SUBRULE(this.budgetClause) },
+      { ALT: () => this.SUBRULE(this.expireClause) },
     ]);
   });
 
@@ -188,6 +189,12 @@ export class ChudaParser extends CstParser {
       this.SUBRULE(this.expression);
       this.OPTION2(() => this.OR([{ ALT: () => this.CONSUME(T.Asc) }, { ALT: () => this.CONSUME(T.Desc) }]));
     });
+  });
+
+  expireClause = this.RULE("expireClause", () => {
+    this.CONSUME(T.Expire);
+    this.CONSUME(T.After);
+    this.SUBRULE(this.duration);
   });
 
   budgetClause = this.RULE("budgetClause", () => {

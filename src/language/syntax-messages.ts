@@ -8,7 +8,7 @@ import { DurationUnit, Identifier } from "./lexer.js";
 /** What a rule is, for "expected …" when none of its alternatives fits. */
 const RULES: Record<string, string> = {
   file: "`campaign` or `segment`",
-  clause: "a clause (audience, trigger, content, channel, goal, priority, holdout, repeat, active, send, limit, budget)",
+  clause: "a clause (audience, trigger, content, channel, goal, priority, holdout, repeat, active, send, limit, budget, expire)",
   trigger: "a trigger (`every …`, `once at …`, `on <event>` or `<N> <unit> before|after <event>`)",
   everyTrigger: "`day`, `month on <N>` or weekday names",
   eventRef: "an event (a name, `520`, `618`, or `anniversary of <field>`)",

@@ -320,6 +320,11 @@ export class AstBuilder extends BaseVisitor {
     return c;
   }
 
+  expireClause(ctx: Ctx, self: CstNode): A.ExpireClause | undefined {
+    const after = this.sub<A.DurationLit>(node(ctx, "duration"));
+    return after && { kind: "expire", after, span: this.nodeSpan(self) };
+  }
+
   budgetClause(ctx: Ctx, self: CstNode): A.BudgetClause | undefined {
     const m = tok(ctx, "MoneyLiteral");
     return m && { kind: "budget", amount: this.money(m), span: this.nodeSpan(self) };

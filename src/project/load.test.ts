@@ -309,11 +309,20 @@ describe("errors, each with its code, line and column", () => {
     expect(diagnostics.filter((d) => d.code === C("projectUnknownField")).map((d) => d.help)).toEqual(["did you mean `member_id`?", "did you mean `mobile`?"]);
   });
 
+  it("reads policy.expire_after as a positive duration", () => {
+    const ok = parse(BASE + "channels: { hook: { driver: webhook, address: member_id } }\npolicy: { expire_after: 6 hours }\n");
+    expect(ok.project?.policy.expireAfterMs).toBe(6 * 3_600_000);
+    const zero = parse(BASE + "channels: {}\npolicy: { expire_after: 0 hours }\n");
+    expect(zero.diagnostics.some((d) => d.code === C("projectExpireAfterZero"))).toBe(true);
+    const bad = parse(BASE + "channels: {}\npolicy: { expire_after: soon }\n");
+    expect(bad.diagnostics.some((d) => d.code === C("projectBadDuration"))).toBe(true);
+  });
+
   it("lists the allowed keys when nothing is close", () => {
     const { diagnostics } = parse(BASE + "channels: {}\npolicy: { zzz: 1 }\n");
     const d = diagnostics.find((x) => x.code === C("projectUnknownKey"))!;
     expect(d.message).toBe("unknown key `zzz` in `policy`");
-    expect(d.help).toBe("allowed keys: `exclude`, `max`, `quiet_hours`, `default_time`, `catch_up`");
+    expect(d.help).toBe("allowed keys: `exclude`, `max`, `quiet_hours`, `default_time`, `catch_up`, `expire_after`");
   });
 
   it("reports all three errors of a file with three mistakes, and still returns the project with defaults", () => {

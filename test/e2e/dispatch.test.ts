@@ -163,7 +163,8 @@ describe("chuda dispatch: a full run, then the same moment again", () => {
     writeFileSync(file, read(file, "utf8") + "\n" + campaignText(DAILY));
     const before = new Set(s.fakes.deliveries().map(key));
     const r = await dispatch(s.repo, "2026-12-25 10:30");
-    expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+    // A missed occurrence needs a look: exit 1.
+    expect(r.exitCode, r.stderr + r.stdout).toBe(1);
     const sum = summaryOf(r);
     const fresh = s.fakes.deliveries().filter((d) => !before.has(key(d)));
     expect(fresh.length).toBeGreaterThan(0);
@@ -289,7 +290,9 @@ describe("chuda dispatch under provider trouble", () => {
     const repo = makeRepo({ channels: fakes.channels, campaigns: [{ ...GIFT, holdout: undefined }, NOTICE], members });
     const planned = new Set(await dryRunList(repo));
     const r = await dispatch(repo, AT);
-    expect(r.exitCode, r.stderr + r.stdout).toBe(1); // failures are reported
+    // Members' own failures (an invalid number, a non-follower) are listed, but the run is done: exit 0.
+    expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+    expect(summaryOf(r).failed).toBeGreaterThan(0);
     const sum = summaryOf(r);
     const { delivered, rows } = expectLedgerMatchesFakes(repo, fakes);
     const got = new Set(delivered);
