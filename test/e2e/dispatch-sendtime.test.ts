@@ -142,7 +142,7 @@ describe("sends expire", () => {
     const { repo } = await hookRepo(2, [c], { expireAfter: "0 hours" });
     const v = await run(repo, ["validate"]);
     expect(v.exitCode).toBe(1);
-    expect(v.stdout + v.stderr).toMatch(/expire_after/);
+    expect(v.stdout + v.stderr).toMatch(/`policy.expire_after` must be longer than zero/);
   });
 });
 
@@ -196,12 +196,18 @@ describe("exit codes and the run's moment", () => {
     expect(fakes.hook.deliveries()).toHaveLength(5);
   });
 
-  it("a snapshot that cannot be read: exit 2 (the run could not run)", async () => {
+  it("a snapshot that cannot be used: exit 2 (the run could not run), nothing sent", async () => {
     const c: CampaignSpec = { name: "ping", template: "daily", channels: ["hook"], trigger: "once at 2026-11-25 10:00" };
-    const { repo } = await hookRepo(3, [c]);
-    const r = await run(repo, ["dispatch", "--members", path.join(repo.dir, "missing.csv"), "--at", "2026-11-25 10:30"]);
-    expect(r.exitCode).toBe(2);
-    expect(hasStackTrace(r.stderr)).toBe(false);
+    const { fakes, repo } = await hookRepo(3, [c]);
+    const missing = await run(repo, ["dispatch", "--members", path.join(repo.dir, "missing.csv"), "--at", "2026-11-25 10:30"]);
+    expect(missing.exitCode).toBe(2);
+    expect(hasStackTrace(missing.stderr)).toBe(false);
+    // A rejected row under --strict.
+    writeFileSync(repo.members, readFileSync(repo.members, "utf8") + "M999999,王伟,13900000001,platinum,,,,,true,true,false\n");
+    const strict = await dispatch(repo, "2026-11-25 10:30", ["--strict"]);
+    expect(strict.exitCode, strict.stderr).toBe(2);
+    expect(hasStackTrace(strict.stderr)).toBe(false);
+    expect(fakes.hook.deliveries()).toEqual([]);
   });
 });
 
