@@ -120,6 +120,7 @@ function summary(): DispatchSummary {
     failed: 6,
     unknown: 0,
     pending: 2,
+    expired: 0,
     retries: 3,
     fallbacks: 4,
     missed: [],
