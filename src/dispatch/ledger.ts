@@ -216,11 +216,11 @@ export class Ledger {
     return new Set(rows.map((r) => `${r.campaign}|${r.occurrence}`));
   }
 
-  /** Sends that count against caps, quotas and repeat: everything committed to, not what failed. */
+  /** Sends that count against caps, quotas and repeat: everything committed to, not what failed; held-out members for repeat. */
   history(): HistorySend[] {
     this.flush();
     const rows = this.db
-      .prepare(`SELECT member, campaign, channel, send_at AS at FROM sends WHERE state IN ('planned','in_flight','sent','queued','unknown') ORDER BY send_at`)
+      .prepare(`SELECT member, campaign, channel, send_at AS at FROM sends WHERE state IN ('planned','in_flight','sent','queued','unknown','held_out') ORDER BY send_at`)
       .all() as HistorySend[];
     return rows;
   }

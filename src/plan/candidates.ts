@@ -113,10 +113,10 @@ export async function buildCandidates(
     params.push(...v.params);
     order = `(${v.sql}) ${campaign.limit.orderBy.direction === "asc" ? "ASC" : "DESC"} NULLS LAST, ${key}`;
   }
-  // Field values are read only for members the walk may send to: held-out and unreachable rows carry NULLs,
-  // which cost next to nothing to store (the repeated expressions are computed once: DuckDB eliminates common
-  // subexpressions).
-  const sendable = `NOT (${held}) AND (${chans}) <> 0`;
+  // Field values are read only for members the walk may send to (held-out ones too: the holdout is drawn among
+  // them, and a budget prices them like the rest): unreachable rows carry NULLs, which cost next to nothing to
+  // store (the repeated expressions are computed once: DuckDB eliminates common subexpressions).
+  const sendable = `(${chans}) <> 0`;
   const cols = fields.map((f) => `CASE WHEN ${sendable} THEN ${readableColumn(f, schema.fields.get(f)!)} END AS ${q("f_" + f)}`);
   const shared = !ordered && t.kind !== "member_date" && !/\bo\.(day|now)\b/.test(where) && occs.length > 1;
   const sql = `CREATE OR REPLACE TEMP TABLE ${table} AS

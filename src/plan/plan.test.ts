@@ -159,6 +159,56 @@ describe("the planner", () => {
     expect(plain.membersReached).toBe(p1.membersReached);
   });
 
+  it("draws the holdout from the members who would be sent: never the unreachable, with limit from the same top of the ranking", async () => {
+    // 60 members ranked by spend; every third has no channel at all.
+    const rows: Row[] = Array.from({ length: 60 }, (_, i) => ({ id: `H${i}`, spend: 1000 - i, ...(i % 3 === 2 ? {} : { mobile: `138000${String(i).padStart(5, "0")}`, sms: true }) }));
+    const m = await table("m_h", rows);
+    const spend = new Map(rows.map((r) => [r.id, r.spend!]));
+    const open = campaign("draw", { channels: ["sms"], holdout: 0.4, trigger: { kind: "once", date: "2026-12-01", time: 600 } });
+    const all = await run(m, [open], "2026-12-01", "2026-12-01");
+    const drawn = new Set(all.decisions.filter((d) => d.reason === "held_out").map((d) => d.member));
+    expect(drawn.size).toBeGreaterThan(5);
+    for (const d of all.decisions) if (d.reason === "unreachable") expect(drawn.has(d.member)).toBe(false);
+    expect(all.occurrences[0]!.funnel).toMatchObject({ audience: 60, unreachable: 20, holdout: drawn.size, sends: 40 - drawn.size });
+
+    // limit 10: ten sends; held-out members are the same draw among the members ranked above the last send.
+    const top = { ...open, limit: { count: 10, orderBy: { value: { v: "field" as const, name: "spend", type: { kind: "number" as const } }, direction: "desc" as const } } };
+    const p = await run(m, [top], "2026-12-01", "2026-12-01");
+    const sent = p.decisions.filter((d) => d.channel).map((d) => d.member);
+    const held = p.decisions.filter((d) => d.reason === "held_out").map((d) => d.member);
+    expect(sent).toHaveLength(10);
+    const cut = Math.min(...sent.map((x) => spend.get(x)!));
+    const reachableAbove = rows.filter((r) => r.mobile && r.spend! >= cut).map((r) => r.id);
+    expect(new Set([...sent, ...held])).toEqual(new Set(reachableAbove));
+    expect(new Set(held)).toEqual(new Set(reachableAbove.filter((x) => drawn.has(x))));
+    for (const d of p.decisions) if (d.reason === "capped:limit") expect(spend.get(d.member)!).toBeLessThan(cut);
+  });
+
+  it("held-out members use up no cap or quota: a later campaign reaches them", async () => {
+    const rows: Row[] = Array.from({ length: 200 }, (_, i) => ({ id: `Q${i}`, wecom: `w${i}` }));
+    const m = await table("m_q", rows);
+    // WeCom's quota is one a member a day: whoever the first campaign sends to, the second cannot reach.
+    const first = campaign("first", { channels: ["wecom"], holdout: 0.5, priority: 60, trigger: { kind: "once", date: "2026-12-01", time: 600 } });
+    const second = campaign("second", { channels: ["wecom"], trigger: { kind: "once", date: "2026-12-01", time: 600 } });
+    const p = await run(m, [first, second], "2026-12-01", "2026-12-01");
+    const held = new Set(p.decisions.filter((d) => d.campaign === "first" && d.reason === "held_out").map((d) => d.member));
+    expect(held.size).toBeGreaterThan(50);
+    for (const d of p.decisions.filter((x) => x.campaign === "second")) expect(d.channel ? "sent" : d.reason).toBe(held.has(d.member) ? "sent" : "capped:quota");
+  });
+
+  it("repeat counts a holdout decision like a send, so a repeated campaign does not draw the same control members again", async () => {
+    const m = await table("m_r", Array.from({ length: 100 }, (_, i) => ({ id: `R${i}`, wecom: `w${i}` })));
+    const daily = campaign("daily", { channels: ["wecom"], holdout: 0.5, repeat: { kind: "never" } });
+    const p = await run(m, [daily], "2026-12-01", "2026-12-02");
+    const [d1, d2] = p.occurrences.map((o) => o.funnel);
+    expect(d1!.holdout + d1!.sends).toBe(100);
+    expect(d2).toMatchObject({ holdout: 0, sends: 0, capped: 100 });
+    // The same from the ledger's history: a held-out row (channel `-`) on the first day.
+    const history = p.decisions.filter((d) => d.occurrence.startsWith("2026-12-01")).map((d) => ({ member: d.member, campaign: "daily", channel: d.channel ?? "-", at: d.sendAt }));
+    const next = await plan({ project, campaigns: [daily], exclude: excludeUnsub, templates, members: m, from: "2026-12-02", to: "2026-12-02", history, memberRows: true, render: false });
+    expect(next.occurrences[0]!.funnel).toMatchObject({ holdout: 0, sends: 0, capped: 100 });
+  });
+
   it("applies policy.max in time order; at the same moment higher priority first, then campaign name", async () => {
     const m = await table("m3", [{ id: "A", wecom: "wA", mobile: "13800000001", sms: true }]);
     const cs = [
@@ -417,6 +467,11 @@ describe("the planner's two walks", () => {
             }))
             .sort((a, b) => (a.id < b.id ? -1 : 1));
         expect(funnels(fast)).toEqual(funnels(general));
+        // The holdout is drawn among the members the walk would send to: a held-out member is never unreachable,
+        // and with a limit the held-out ones are counted beside the sends, never in place of them.
+        const unreachable = new Set(general.decisions.filter((d) => d.reason === "unreachable").map((d) => `${d.campaign}|${d.occurrence}|${d.member}`));
+        for (const d of general.decisions) if (d.reason === "held_out") expect(unreachable.has(`${d.campaign}|${d.occurrence}|${d.member}`)).toBe(false);
+        for (const o of general.occurrences) if (o.campaign.limit && o.funnel.cappedBy["capped:limit"]) expect(o.funnel.sends).toBe(o.campaign.limit.count);
         expect(fast.membersReached).toBe(general.membersReached);
         await conn.run(`DROP TABLE ${name}`);
       }),

@@ -1,8 +1,11 @@
 /**
  * The one planner (DESIGN.md "Semantics that must be exact"). Phase one selects candidates in DuckDB
  * (candidates.ts); phase two walks occurrences in send-time order — same moment: higher priority first,
- * then campaign name — and decides each member: holdout → unreachable → repeat → policy.max → channel
- * quota → limit → budget → send. `audience = holdout + unreachable + capped + sends` by construction.
+ * then campaign name — and decides each member: unreachable → repeat → policy.max → channel quota → limit →
+ * budget → holdout → send. The holdout is drawn last, from exactly the members who would be sent, so that the
+ * control group is comparable with the treated one; a held-out member uses up no cap, quota, limit or budget
+ * (only `repeat`, the campaign's own rhythm, counts the decision). `audience = holdout + unreachable + capped +
+ * sends` by construction.
  */
 import type { ResolvedCampaign } from "../check/types.js";
 import type { Occurrence } from "../calendar/types.js";
@@ -48,6 +51,9 @@ export function addDuration(t: number, d: { amount: number; unit: string }, tz: 
   const date = `${String(ny).padStart(4, "0")}-${String(nm).padStart(2, "0")}-${String(Math.min(day, last)).padStart(2, "0")}`;
   return zonedToEpoch(date, z.minutes, tz);
 }
+
+/** The channel of a held-out member's row in the ledger and in history: no channel, nothing sent. */
+export const HELD_OUT_CHANNEL = "-";
 
 interface OccWork {
   campaignIndex: number;
@@ -195,18 +201,18 @@ export async function plan(input: PlanInput): Promise<Plan> {
     const wantFields = inline[w.campaignIndex]!;
     const pre = settled[w.campaignIndex]?.get(w.occIndex);
     if (pre) {
-      funnel.audience += pre.holdout + pre.unreachable;
-      funnel.holdout += pre.holdout;
+      funnel.audience += pre.unreachable;
       funnel.unreachable += pre.unreachable;
     }
     const ready = sendable[w.campaignIndex];
     if (ready) {
       // Only sendable members, no strings, nothing rendered inline: the tight loop of walkSendable.
-      const { rid, chans } = ready.slice(w.occIndex);
+      const { rid, chans, held } = ready.slice(w.occIndex);
       const repeat = repeatArr ? (last: number) => repeatAllows(campaign, last, w.sendAt, tz) : undefined;
       const limit = campaign.limit ? campaign.limit.count : Infinity;
-      const c = walkSendable(rid, chans, w.sendAt, global, channelQuotas, repeatArr, repeat, limit, reached, sendLog[w.campaignIndex]!, w.occIndex);
+      const c = walkSendable(rid, chans, held, w.sendAt, global, channelQuotas, repeatArr, repeat, limit, reached, sendLog[w.campaignIndex]!, w.occIndex);
       funnel.audience += rid.length;
+      funnel.holdout += c.heldOut;
       funnel.sends += c.sends;
       if (deferred) funnel.deferred += c.sends;
       sendCount[w.campaignIndex]! += c.sends;
@@ -224,8 +230,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
         funnel.audience++;
         let reason: SkipReason | undefined;
         let chosen = -1;
-        if (held?.[r]) reason = "held_out";
-        else if (!chans[r]) reason = "unreachable";
+        if (!chans[r]) reason = "unreachable";
         else if (repeatArr && !repeatAllows(campaign, repeatArr.get(row), w.sendAt, tz)) reason = "capped:repeat";
         else if (!global.allows(row, w.sendAt)) reason = "capped:policy.max";
         else {
@@ -264,6 +269,10 @@ export async function plan(input: PlanInput): Promise<Plan> {
           if (campaign.budget !== undefined && funnel.cost + cost > campaign.budget + 1e-9) {
             budgetSpent = true;
             reason = "capped:budget";
+          } else if (held[r]) {
+            // Would be sent: held out instead. Nothing is sent, so no cap, quota, limit or budget is used up.
+            reason = "held_out";
+            if (repeatArr) repeatArr.set(row, w.sendAt);
           } else {
             funnel.sends++;
             sentOn[chosen]!++;
@@ -349,8 +358,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
 interface CandidateBatch {
   rows: number;
   rid: ArrayLike<number>;
-  /** Absent when only sendable members were read (held-out ones were counted in DuckDB). */
-  held?: ArrayLike<boolean>;
+  held: ArrayLike<boolean>;
   chans: ArrayLike<number>;
   mkeys: ArrayLike<string | null>;
   fieldCols: ArrayLike<unknown>[];
@@ -375,13 +383,15 @@ async function* streamCandidates(conn: PlanInput["members"]["conn"], table: stri
 }
 
 /**
- * A campaign's sendable candidates (not held out, some channel reachable) for all its occurrences, read in one
- * scan into typed arrays straight from DuckDB's vectors: the walk then never waits on a query.
+ * A campaign's sendable candidates (some channel reachable; held out or not, since the holdout is drawn from those
+ * the walk would send) for all its occurrences, read in one scan into typed arrays straight from DuckDB's
+ * vectors: the walk then never waits on a query.
  */
 async function readSendable(conn: PlanInput["members"]["conn"], table: string, occCount: number, total: number, orderMatters: boolean, everyOccurrence = false) {
   // Sized once from the count (fresh memory costs a page fault a page; doubling would touch twice as much).
   let rid = new Int32Array(Math.max(total, 1));
   let chans = new Int32Array(Math.max(total, 1));
+  let held = new Uint8Array(Math.max(total, 1));
   let sorted = true;
   let lastOcc = 0;
   const start = new Int32Array(occCount + 1);
@@ -390,7 +400,7 @@ async function readSendable(conn: PlanInput["members"]["conn"], table: string, o
   // per-member state arrays in ascending order (memory access, not arithmetic, is what the walk spends its
   // time on). Otherwise the table is already in occurrence, then limit, order.
   // A shared table (occ = -1) is read as the one occurrence 0 that every occurrence's slice returns.
-  const result = await conn.stream(`SELECT ${everyOccurrence ? "0" : "occ"} AS occ, rid, chans FROM ${table} WHERE NOT held AND chans <> 0${orderMatters ? "" : " ORDER BY occ, rid"}`);
+  const result = await conn.stream(`SELECT ${everyOccurrence ? "0" : "occ"} AS occ, rid, chans, CAST(held AS UTINYINT) AS held FROM ${table} WHERE chans <> 0${orderMatters ? "" : " ORDER BY occ, rid"}`);
   for (;;) {
     const chunk = await result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) break;
@@ -403,10 +413,14 @@ async function readSendable(conn: PlanInput["members"]["conn"], table: string, o
       const c2 = new Int32Array(size);
       c2.set(chans.subarray(0, n));
       chans = c2;
+      const h2 = new Uint8Array(size);
+      h2.set(held.subarray(0, n));
+      held = h2;
     }
     const occV = int32Column(chunk, 0);
     rid.set(int32Column(chunk, 1), n);
     chans.set(int32Column(chunk, 2), n);
+    held.set(chunk.getColumnValues(3) as number[], n);
     for (let r = 0; r < rows; r++) {
       const o = occV[r]!;
       if (o < lastOcc) sorted = false;
@@ -418,23 +432,24 @@ async function readSendable(conn: PlanInput["members"]["conn"], table: string, o
   for (let o = 0; o < occCount; o++) start[o + 1]! += start[o]!;
   if (!sorted) throw new Error(`internal: candidates of ${table} are not in occurrence order`);
   return {
-    slice(occ: number): { rid: Int32Array; chans: Int32Array } {
+    slice(occ: number): { rid: Int32Array; chans: Int32Array; held: Uint8Array } {
       const o = everyOccurrence ? 0 : occ;
-      return { rid: rid.subarray(start[o]!, start[o + 1]!), chans: chans.subarray(start[o]!, start[o + 1]!) };
+      return { rid: rid.subarray(start[o]!, start[o + 1]!), chans: chans.subarray(start[o]!, start[o + 1]!), held: held.subarray(start[o]!, start[o + 1]!) };
     },
   };
 }
 
 /**
- * The walk's decisions for one occurrence's sendable members (not held out, some channel reachable) when nothing
- * is rendered inline and no member rows are kept: the same order of rules as the general loop in `plan` —
- * repeat → policy.max → channel quota → limit → send — over typed arrays alone, in one small function the
+ * The walk's decisions for one occurrence's sendable members (some channel reachable) when nothing is rendered
+ * inline and no member rows are kept: the same order of rules as the general loop in `plan` — repeat →
+ * policy.max → channel quota → limit → holdout → send — over typed arrays alone, in one small function the
  * engine keeps optimized. Sends on a channel other than the member's first reachable one, and capped members
- * (channel -1), go to the log; the rest are derived in SQL.
+ * (channel -1), go to the log; the rest are derived in SQL (which leaves held-out members out).
  */
 function walkSendable(
   rid: Int32Array,
   chans: Int32Array,
+  held: Uint8Array,
   at: number,
   global: RuleSet,
   quotas: RuleSet[],
@@ -444,9 +459,10 @@ function walkSendable(
   reached: Uint8Array,
   log: SendLog,
   occ: number,
-): { sends: number; sentOn: number[]; capped: [SkipReason, number][] } {
+): { sends: number; heldOut: number; sentOn: number[]; capped: [SkipReason, number][] } {
   const sentOn = quotas.map(() => 0);
   let sends = 0;
+  let heldOut = 0;
   let repeat = 0;
   let policy = 0;
   let quota = 0;
@@ -481,6 +497,12 @@ function walkSendable(
       log.push(occ, row, -1);
       continue;
     }
+    if (held[r]) {
+      // Would be sent: held out instead, using up no cap, quota or limit; `repeat` counts the decision.
+      heldOut++;
+      if (lastSend !== undefined) lastSend.set(row, at);
+      continue;
+    }
     sends++;
     sentOn[chosen]!++;
     global.record(row, at);
@@ -489,7 +511,7 @@ function walkSendable(
     reached[row] = 1;
     if ((c & ((1 << chosen) - 1)) !== 0) log.push(occ, row, chosen);
   }
-  return { sends, sentOn, capped: [["capped:repeat", repeat], ["capped:policy.max", policy], ["capped:quota", quota], ["capped:limit", limited]] };
+  return { sends, heldOut, sentOn, capped: [["capped:repeat", repeat], ["capped:policy.max", policy], ["capped:quota", quota], ["capped:limit", limited]] };
 }
 
 /**
@@ -508,7 +530,10 @@ function repeatAllows(campaign: ResolvedCampaign, last: number, at: number, tz: 
   return true;
 }
 
-/** Earlier sends (from the ledger) count against caps, quotas and repeat, matched to member rows in DuckDB. */
+/**
+ * Earlier sends (from the ledger) count against caps, quotas and repeat, matched to member rows in DuckDB. An
+ * earlier holdout decision (channel `-`) counts for the campaign's repeat only: nothing was sent.
+ */
 async function seedHistory(input: PlanInput, size: number, global: RuleSet, quotas: Map<string, RuleSet>, lastSend: (LastSends | undefined)[]) {
   const { conn, table } = input.members;
   const key = q(input.project.members.key);
@@ -528,8 +553,10 @@ async function seedHistory(input: PlanInput, size: number, global: RuleSet, quot
   const index = new Map(input.campaigns.map((c, i) => [c.name, i]));
   for (const [rid, campaign, channel, at] of res.getRows() as [number, string, string, number][]) {
     if (rid >= size) continue;
-    global.record(rid, at);
-    quotas.get(channel)?.record(rid, at);
+    if (channel !== HELD_OUT_CHANNEL) {
+      global.record(rid, at);
+      quotas.get(channel)?.record(rid, at);
+    }
     const ci = index.get(campaign);
     if (ci !== undefined && lastSend[ci]) lastSend[ci]!.set(rid, Math.max(lastSend[ci]!.get(rid), at));
   }
@@ -537,9 +564,8 @@ async function seedHistory(input: PlanInput, size: number, global: RuleSet, quot
 }
 
 interface Settled {
-  holdout: number;
   unreachable: number;
-  /** Candidates the walk decides: not held out, some channel reachable. */
+  /** Candidates the walk decides: some channel reachable (the holdout is drawn among them). */
   sendable: number;
 }
 
@@ -550,8 +576,8 @@ function sumSendable(perOcc: Map<number, Settled>): number {
 }
 
 /**
- * Held-out and unreachable members per occurrence, counted in DuckDB (only for campaigns not rendered inline),
- * and how many the walk will decide.
+ * Unreachable members per occurrence, counted in DuckDB (only for campaigns not rendered inline), and how many
+ * the walk will decide.
  */
 async function settledCounts(conn: PlanInput["members"]["conn"], tables: string[], inline: boolean[], shared: boolean[], occCounts: number[]) {
   const out: (Map<number, Settled> | undefined)[] = [];
@@ -561,10 +587,9 @@ async function settledCounts(conn: PlanInput["members"]["conn"], tables: string[
       continue;
     }
     const r = await conn.runAndReadAll(
-      `SELECT occ, CAST(count(*) FILTER (WHERE held) AS INTEGER), CAST(count(*) FILTER (WHERE NOT held AND chans = 0) AS INTEGER),
-         CAST(count(*) FILTER (WHERE NOT held AND chans <> 0) AS INTEGER) FROM ${tables[ci]} GROUP BY occ`,
+      `SELECT occ, CAST(count(*) FILTER (WHERE chans = 0) AS INTEGER), CAST(count(*) FILTER (WHERE chans <> 0) AS INTEGER) FROM ${tables[ci]} GROUP BY occ`,
     );
-    const counts = new Map((r.getRows() as [number, number, number, number][]).map(([occ, holdout, unreachable, sendable]) => [occ, { holdout, unreachable, sendable }]));
+    const counts = new Map((r.getRows() as [number, number, number][]).map(([occ, unreachable, sendable]) => [occ, { unreachable, sendable }]));
     // A shared table's counts (occ = -1) hold for every occurrence.
     const every = counts.get(-1);
     out.push(shared[ci] ? new Map(every ? Array.from({ length: occCounts[ci]! }, (_, o) => [o, every] as const) : []) : counts);

@@ -16,7 +16,10 @@ export interface MemberTable {
   count: number;
 }
 
-/** A send that already happened (or is committed to) before this plan: counts against caps, quotas and repeat. */
+/**
+ * A send that already happened (or is committed to) before this plan: counts against caps, quotas and repeat. A
+ * member held out of a campaign has channel `-` and counts for that campaign's repeat only.
+ */
 export interface HistorySend {
   member: string;
   campaign: string;
