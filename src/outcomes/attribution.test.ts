@@ -36,7 +36,7 @@ describe("goals", () => {
 });
 
 describe("ledger rows", () => {
-  it("are read read-only and folded per member and occurrence: sent and queued are treated, held_out is control, the rest neither", () => {
+  it("are read read-only and folded per member and occurrence: every member assigned a send is treated (intention to treat), held_out is control", () => {
     const file = path.join(dir, "state.db");
     const ledger = new Ledger(file);
     const occ = "2026-12-01T10:00+08:00";
@@ -67,12 +67,15 @@ describe("ledger rows", () => {
     ]);
     ledger.close();
     const rows = readLedgerOutcomeRows(file);
-    expect(rows.map((r) => `${r.member}:${r.channel}:${r.state}`)).toEqual(["A:sms:sent", "B:wecom:queued", "C:-:held_out"]);
+    expect(rows.map((r) => `${r.member}:${r.channel}:${r.state}`)).toEqual(["A:sms:sent", "A:wecom:failed", "B:wecom:queued", "C:-:held_out", "D:sms:planned", "E:sms:unknown"]);
     const sends = outcomeSends(rows, (r) => (r.channel === "sms" ? 0.045 : 0));
     expect(sends).toEqual([
-      { campaign: "bday", occurrence: occ, member: "A", group: "treated", sendAt: at, channels: ["sms"], cost: 0.045, delivered: null, opened: null },
-      { campaign: "bday", occurrence: occ, member: "B", group: "treated", sendAt: at, channels: ["wecom"], cost: 0, delivered: null, opened: null },
-      { campaign: "bday", occurrence: occ, member: "C", group: "control", sendAt: at, channels: [], cost: 0, delivered: null, opened: null },
+      { campaign: "bday", occurrence: occ, member: "A", group: "treated", sendAt: at, channels: ["sms", "wecom"], cost: 0.045, sent: true, delivered: null, opened: null },
+      { campaign: "bday", occurrence: occ, member: "B", group: "treated", sendAt: at, channels: ["wecom"], cost: 0, sent: true, delivered: null, opened: null },
+      { campaign: "bday", occurrence: occ, member: "C", group: "control", sendAt: at, channels: [], cost: 0, sent: false, delivered: null, opened: null },
+      // Assigned but never sent (still planned, or unknown): treated all the same, costing nothing.
+      { campaign: "bday", occurrence: occ, member: "D", group: "treated", sendAt: at, channels: ["sms"], cost: 0, sent: false, delivered: null, opened: null },
+      { campaign: "bday", occurrence: occ, member: "E", group: "treated", sendAt: at, channels: ["sms"], cost: 0, sent: false, delivered: null, opened: null },
     ]);
   });
 

@@ -1,8 +1,8 @@
 /**
  * Last-touch attribution of conversions to sends (README.md in this folder is the rule, in words).
  *
- * Every send of the ledger — treated (`sent`, `queued`) or control (`held_out`, the moment the send would have
- * gone out) — opens its campaign's goal window `[sendAt, sendAt + within)`. A conversion belongs to the LATEST
+ * Every send of the ledger — treated (every member assigned a send, whatever became of it: intention to treat) or
+ * control (`held_out`, the moment the send would have gone out) — opens its campaign's goal window `[sendAt, sendAt + within)`. A conversion belongs to the LATEST
  * send to the same member whose window contains it and whose goal it matches; it counts once, for that send only.
  * Control records compete exactly like sends, so that a member held out of one campaign and reached by another
  * is credited the same way in both groups.
@@ -26,6 +26,8 @@ export interface OutcomeSend {
   channels: string[];
   /** CNY spent on this member for this occurrence (sum of the channel prices of its sent rows). */
   cost: number;
+  /** Treated and a send went out (`sent` or `queued`): the sent-only figure beside the intention-to-treat one. */
+  sent: boolean;
   /** Provider-reported delivery and opening; `null` when the provider reported nothing. */
   delivered: boolean | null;
   opened: boolean | null;
@@ -125,7 +127,14 @@ export function attribute(sends: readonly OutcomeSend[], conversions: readonly C
   return { bySend, byConversion, attributed, unattributed: conversions.length - attributed };
 }
 
-const TREATED = new Set(["sent", "queued"]);
+/**
+ * Intention to treat: every member the plan assigned a send is treated, whatever became of the send — still
+ * pending, failed, unknown, expired, or withdrawn because the member left the audience after the plan (dropping
+ * those would drop from one group only the members the control keeps). Only `sent` and `queued` went out.
+ */
+export const ASSIGNED_STATES = ["planned", "in_flight", "sent", "queued", "failed", "unknown", "expired", "withdrawn"] as const;
+const TREATED = new Set<string>(ASSIGNED_STATES);
+const WENT_OUT = new Set(["sent", "queued"]);
 
 /** A ledger row as read for outcomes. */
 export interface LedgerOutcomeRow {
@@ -141,8 +150,8 @@ export interface LedgerOutcomeRow {
 }
 
 /**
- * Folds ledger rows into one OutcomeSend per (campaign, occurrence, member): treated when any row was sent or
- * queued, control when held out. Planned, failed and unknown rows are neither. `costOf` prices one sent row.
+ * Folds ledger rows into one OutcomeSend per (campaign, occurrence, member): treated when the member was assigned
+ * a send (any state of ASSIGNED_STATES), control when held out. `costOf` prices one sent or queued row.
  */
 export function outcomeSends(rows: Iterable<LedgerOutcomeRow>, costOf: (row: LedgerOutcomeRow) => number): OutcomeSend[] {
   const byKey = new Map<string, OutcomeSend>();
@@ -154,13 +163,16 @@ export function outcomeSends(rows: Iterable<LedgerOutcomeRow>, costOf: (row: Led
     const key = `${r.campaign}\u0000${r.occurrence}\u0000${r.member}`;
     let s = byKey.get(key);
     if (!s) {
-      s = { campaign: r.campaign, occurrence: r.occurrence, member: r.member, group, sendAt: r.send_at, channels: [], cost: 0, delivered: null, opened: null };
+      s = { campaign: r.campaign, occurrence: r.occurrence, member: r.member, group, sendAt: r.send_at, channels: [], cost: 0, sent: false, delivered: null, opened: null };
       byKey.set(key, s);
     } else if (group === "treated" && s.group === "control") s.group = "treated"; // should not happen; sends win
     if (group === "treated") {
       s.channels.push(r.channel);
-      s.cost += costOf(r);
       s.sendAt = Math.min(s.sendAt, r.send_at);
+      if (WENT_OUT.has(r.state)) {
+        s.sent = true;
+        s.cost += costOf(r);
+      }
       if (r.delivered !== undefined && r.delivered !== null) s.delivered = !!s.delivered || !!r.delivered;
       if (r.opened !== undefined && r.opened !== null) s.opened = !!s.opened || !!r.opened;
     }
@@ -182,7 +194,7 @@ export function readLedgerOutcomeRows(file: string): LedgerOutcomeRow[] {
     return db
       .prepare(
         `SELECT campaign, occurrence, member, channel, state, send_at, content, ${delivered} AS delivered, ${opened} AS opened
-         FROM sends WHERE state IN ('sent', 'queued', 'held_out') ORDER BY campaign, occurrence, member, channel`,
+         FROM sends WHERE state IN (${[...ASSIGNED_STATES, "held_out"].map((x) => `'${x}'`).join(", ")}) ORDER BY campaign, occurrence, member, channel`,
       )
       .all() as LedgerOutcomeRow[];
   } finally {

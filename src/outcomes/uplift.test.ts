@@ -21,6 +21,7 @@ const send = (campaign: string, occurrence: string, member: string, group: Outco
   sendAt: t(at),
   channels: group === "treated" ? ["sms"] : [],
   cost: group === "treated" ? cost : 0,
+  sent: group === "treated",
   delivered: null,
   opened: null,
 });
@@ -199,6 +200,20 @@ describe("the uplift report", () => {
     expect(ra.treated).toMatchObject({ converted: 1, conversions: 1, revenue: 120 });
     expect(rb.control).toMatchObject({ converted: 1, conversions: 2, revenue: 200 });
     expect(r.conversions.attributed).toBe(3);
+  });
+
+  it("counts every member assigned a send as treated (intention to treat); the sent-only figure stands beside it", () => {
+    const c = { name: "bday", holdout: 0.5, goal: goal({ kind: "visit" }) };
+    const failed = (m: string): OutcomeSend => ({ ...send("bday", OCC1, m, "treated", "2026-12-01 10:00"), sent: false, cost: 0 });
+    const sends = [send("bday", OCC1, "S1", "treated", "2026-12-01 10:00"), failed("F1"), failed("F2"), failed("F3"), send("bday", OCC1, "C1", "control", "2026-12-01 10:00"), send("bday", OCC1, "C2", "control", "2026-12-01 10:00")];
+    const conversions = [conv("S1", "visit", "2026-12-02 10:00"), conv("F1", "visit", "2026-12-02 10:00"), conv("C1", "visit", "2026-12-02 10:00")];
+    const r = buildUpliftReport({ sends, conversions, campaigns: [c], tz: TZ }).campaigns[0]!;
+    expect(r.treated).toMatchObject({ members: 4, converted: 2, rate: 0.5 });
+    expect(r.control).toMatchObject({ members: 2, converted: 1, rate: 0.5 });
+    expect(r.uplift!.absolute.estimate).toBeCloseTo(0, 12);
+    expect(r.cost).toBeCloseTo(0.05, 9); // only the send that went out costs anything
+    expect(r.sentOnly).toMatchObject({ members: 1, converted: 1, rate: 1 });
+    expect(r.sentOnly.absolute!.estimate).toBeCloseTo(0.5, 12);
   });
 
   it("reports only occurrences sent within --from/--to, but attributes with every send", () => {

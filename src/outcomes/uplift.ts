@@ -77,7 +77,20 @@ export interface UpliftFigures {
   costPerIncrementalConversion: number | null;
 }
 
+/**
+ * The treated members whose send went out, against the same control group. Labelled, never the measure: which
+ * sends fail depends on the member (a stale number, a WeCom contact lost), so the group is not comparable.
+ */
+export interface SentOnlyFigures {
+  members: number;
+  converted: number;
+  rate: number | null;
+  /** null when there is no control group (or no goal). */
+  absolute: Interval | null;
+}
+
 export interface OutcomeFigures {
+  /** Intention to treat: every member assigned a send, whatever became of it. */
   treated: GroupFigures;
   control: GroupFigures;
   /** CNY: channel prices of the treated sends. */
@@ -86,6 +99,7 @@ export interface OutcomeFigures {
   attainment: number | null;
   /** null with a reason in `note` (no holdout, empty group). */
   uplift: UpliftFigures | null;
+  sentOnly: SentOnlyFigures;
   note?: string;
 }
 
@@ -209,6 +223,7 @@ function minSendAt(sends: OutcomeSend[], idx: number[]): number {
 function figures(sends: OutcomeSend[], idx: number[], bySend: Map<number, { conversions: number; revenue: number }>, goal: ResolvedGoal | undefined, holdout: number): OutcomeFigures {
   const treated = emptyGroup();
   const control = emptyGroup();
+  const sentOnly: SentOnlyFigures = { members: 0, converted: 0, rate: null, absolute: null };
   let cost = 0;
   for (const i of idx) {
     const s = sends[i]!;
@@ -219,6 +234,10 @@ function figures(sends: OutcomeSend[], idx: number[], bySend: Map<number, { conv
       g.converted++;
       g.conversions += o.conversions;
       g.revenue += o.revenue;
+    }
+    if (s.group === "treated" && s.sent) {
+      sentOnly.members++;
+      if (o) sentOnly.converted++;
     }
     if (s.group === "treated") {
       cost += s.cost;
@@ -232,10 +251,12 @@ function figures(sends: OutcomeSend[], idx: number[], bySend: Map<number, { conv
   }
   cost = round(cost, 6);
   const attainment = goal && treated.rate !== null && goal.expect > 0 ? treated.rate / goal.expect : null;
-  const base = { treated, control, cost, attainment };
+  sentOnly.rate = sentOnly.members ? sentOnly.converted / sentOnly.members : null;
+  if (goal && control.members && sentOnly.members) sentOnly.absolute = newcombeDifference(sentOnly.converted, sentOnly.members, control.converted, control.members);
+  const base = { treated, control, cost, attainment, sentOnly };
   if (!goal) return { ...base, uplift: null };
   if (control.members === 0) return { ...base, uplift: null, note: holdout > 0 ? "no held-out members in this period: no control group to compare with" : NO_HOLDOUT };
-  if (treated.members === 0) return { ...base, uplift: null, note: "no member was sent to: nothing to compare with the control group" };
+  if (treated.members === 0) return { ...base, uplift: null, note: "no member was assigned a send: nothing to compare with the control group" };
   const absolute = newcombeDifference(treated.converted, treated.members, control.converted, control.members);
   const rr = control.converted > 0 ? riskRatioKatz(treated.converted, treated.members, control.converted, control.members) : undefined;
   const relative = control.converted > 0 ? { estimate: treated.rate! / control.rate! - 1, lower: rr ? rr.lower - 1 : null, upper: rr ? rr.upper - 1 : null } : null;

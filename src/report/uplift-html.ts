@@ -5,7 +5,7 @@
  * compares the treated and control rates.
  */
 import { htmlTable, renderHtmlReport, type ChartSpec } from "./html.js";
-import { goalText } from "./uplift.js";
+import { goalText, UPLIFT_METHOD } from "./uplift.js";
 import type { UpliftReport } from "../outcomes/uplift.js";
 
 const pct = (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);
@@ -69,7 +69,7 @@ export function renderUpliftHtml(r: UpliftReport, opts: { mallName?: string; con
       },
     });
   }
-  const header = ["campaign", "goal", "treated", "converted", "rate", "control", "converted", "rate", "uplift (pp)", "95% CI (pp)", "incr. conv.", "incr. revenue", "cost", "cost / incr."];
+  const header = ["campaign", "goal", "treated (assigned)", "converted", "rate", "control", "converted", "rate", "uplift (pp)", "95% CI (pp)", "incr. conv.", "incr. revenue", "cost", "cost / incr.", "sent only", "sent-only uplift (pp)"];
   const rows = r.campaigns.map((c) => {
     const u = c.uplift;
     return [
@@ -87,18 +87,23 @@ export function renderUpliftHtml(r: UpliftReport, opts: { mallName?: string; con
       u ? yuan(u.incrementalRevenue) : "–",
       yuan(c.cost),
       u ? yuan(u.costPerIncrementalConversion) : "–",
+      c.sentOnly.members,
+      c.sentOnly.absolute ? `${pp(c.sentOnly.absolute.estimate).toFixed(2)} [${pp(c.sentOnly.absolute.lower).toFixed(2)} … ${pp(c.sentOnly.absolute.upper).toFixed(2)}]` : "–",
     ];
   });
   const notes = r.campaigns
     .filter((c) => c.note)
     .map((c) => `<p><b>${escape(c.name)}</b>: ${escape(c.note!)}</p>`)
     .join("");
+  const method =
+    `<p><b>Method</b>: intention to treat. Treated: ${escape(UPLIFT_METHOD.treated)}. Control: ${escape(UPLIFT_METHOD.control)}. ` +
+    `Sent only: ${escape(UPLIFT_METHOD.sent_only)}.</p>`;
   const conv = r.conversions;
   const range = r.from || r.to ? `${r.from ?? "…"} → ${r.to ?? "…"} · ` : "";
   return renderHtmlReport({
     title: `${opts.mallName ? opts.mallName + " · " : ""}活动效果报告 · Campaign outcomes`,
     subtitle: `${range}${conv.accepted} conversions read${conv.rejected ? `, ${conv.rejected} rejected` : ""}, ${conv.attributed} attributed (last touch). Uplift = treated rate − control rate; 95% CI by Newcombe's hybrid score method.`,
-    summaryHtml: htmlTable(header, rows) + notes,
+    summaryHtml: htmlTable(header, rows) + notes + method,
     charts,
   });
 }

@@ -6,7 +6,7 @@ import { renderUpliftText, upliftJson } from "./uplift.js";
 import { renderUpliftHtml } from "./uplift-html.js";
 
 const at = Date.UTC(2026, 11, 1, 2, 0);
-const s = (campaign: string, member: string, group: OutcomeSend["group"]): OutcomeSend => ({ campaign, occurrence: "2026-12-01T10:00+08:00", member, group, sendAt: at, channels: [], cost: group === "treated" ? 0.5 : 0, delivered: null, opened: null });
+const s = (campaign: string, member: string, group: OutcomeSend["group"]): OutcomeSend => ({ campaign, occurrence: "2026-12-01T10:00+08:00", member, group, sendAt: at, channels: [], cost: group === "treated" ? 0.5 : 0, sent: group === "treated", delivered: null, opened: null });
 const sends = [...Array.from({ length: 10 }, (_, i) => s("bday", `T${i}`, "treated")), ...Array.from({ length: 10 }, (_, i) => s("bday", `C${i}`, "control")), s("welcome", "W1", "treated")];
 const conversions: Conversion[] = [
   ...Array.from({ length: 5 }, (_, i) => ({ member: `T${i}`, kind: "redeem" as const, code: "B", amount: 100, at: at + 3_600_000, line: i + 2 })),
@@ -34,7 +34,8 @@ describe("report views", () => {
   it("json: the documented snake_case contract", () => {
     const j = upliftJson(report, { conversionsFile: "c.csv", ledger: ".chuda/state.db" }) as Record<string, any>;
     expect(j.version).toBe(1);
-    expect(j.method).toEqual({ interval: "newcombe-hybrid-score", relative_interval: "katz-log", level: 0.95, attribution: "last-touch" });
+    expect(j.method).toMatchObject({ interval: "newcombe-hybrid-score", relative_interval: "katz-log", level: 0.95, attribution: "last-touch", groups: "intention-to-treat" });
+    expect(j.method.control).toContain("use up no cap, quota");
     const c = j.campaigns[0];
     expect(Object.keys(c.uplift).sort()).toEqual(["absolute", "cost_per_incremental_conversion", "incremental_conversions", "incremental_revenue", "relative"]);
     expect(c.occurrences[0].send_at).toBe("2026-12-01T02:00:00.000Z");

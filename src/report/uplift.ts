@@ -66,6 +66,20 @@ export function renderUpliftText(r: UpliftReport, opts: UpliftTextOptions): stri
       { right, style: st },
     ),
   );
+  const sentOnly = r.campaigns.filter((x) => x.sentOnly.absolute && x.sentOnly.members !== x.treated.members);
+  if (sentOnly.length) {
+    out.push(st.bold("Sent only (treated members whose send went out; not comparable with the control, shown for reference)"));
+    out.push(
+      table(
+        ["campaign", "assigned", "sent", "conv", "rate", "uplift", "95% CI (pp)"],
+        sentOnly.map((x) => {
+          const a = x.sentOnly.absolute!;
+          return [x.name, n(x.treated.members), n(x.sentOnly.members), n(x.sentOnly.converted), pct(x.sentOnly.rate), `${pp(a.estimate)} pp`, `${pp(a.lower)} … ${pp(a.upper)}`];
+        }),
+        { right: [1, 2, 3, 4, 5, 6] },
+      ),
+    );
+  }
   const delivered = r.campaigns.filter((x) => x.treated.delivered !== null || x.treated.opened !== null);
   if (delivered.length) {
     out.push(st.bold("Delivery (where the provider reported it)"));
@@ -77,6 +91,7 @@ export function renderUpliftText(r: UpliftReport, opts: UpliftTextOptions): stri
     out.push(table(["campaign", "expected", "treated rate", "attainment"], goals.map((x) => [x.name, pct(x.goal!.expect), pct(x.treated.rate), pct(x.attainment)]), { right: [1, 2, 3] }));
   }
   out.push(st.dim("uplift: treated rate − control rate in percentage points, 95% CI by Newcombe's hybrid score method; relative: Katz log interval in --json"));
+  out.push(st.dim("treated: every member assigned a send, sent or not (intention to treat); control: held out from exactly the members the plan would send to, using up no cap or quota"));
   return out.join("\n") + "\n";
 }
 
@@ -86,6 +101,15 @@ export function goalText(c: Pick<CampaignOutcome, "goal">): string {
   const what = g.kind === "redeem" ? `redeem ${g.code ?? ""}` : g.kind === "event" ? `event ${g.code ?? ""}` : g.kind === "purchase" && g.minAmount !== undefined ? `purchase ≥ ¥${g.minAmount}` : g.kind;
   return `${what.trim()} ≤ ${g.within}`;
 }
+
+/** How the groups are formed, in words (the `method` of `--json`; the HTML report prints the same). */
+export const UPLIFT_METHOD = {
+  groups: "intention-to-treat",
+  treated: "every member assigned a send, whatever became of it (planned, in flight, sent, queued, failed, unknown, expired, withdrawn)",
+  control:
+    "held-out members, drawn by a stable hash from exactly the members the plan would send to (after exclusion, reachability, caps, quotas, repeat, limit and budget); they use up no cap, quota, limit or budget, since nothing is sent to them",
+  sent_only: "beside it, labelled: treated members whose send went out (sent, queued) against the same control; not comparable, since which sends fail depends on the member",
+};
 
 const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
@@ -104,7 +128,7 @@ export function upliftJson(r: UpliftReport, meta: { conversionsFile: string; led
     ...(r.to ? { to: r.to } : {}),
     ledger: meta.ledger,
     conversions: { file: meta.conversionsFile, ...r.conversions, latest: iso(r.conversions.latest) },
-    method: { interval: "newcombe-hybrid-score", relative_interval: "katz-log", level: 0.95, attribution: "last-touch" },
+    method: { interval: "newcombe-hybrid-score", relative_interval: "katz-log", level: 0.95, attribution: "last-touch", ...UPLIFT_METHOD },
     campaigns: r.campaigns.map((c) => ({
       ...c,
       occurrences: c.occurrences.map((o) => ({ ...o, sendAt: iso(o.sendAt), windowEnd: iso(o.windowEnd) })),
