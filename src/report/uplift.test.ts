@@ -55,4 +55,22 @@ describe("report views", () => {
     expect(box[0]).toBeLessThan(40);
     expect(box[4]).toBeGreaterThan(40);
   });
+
+  it("all three views say the groups are by intention to treat, and show the sent-only uplift beside it, labelled", () => {
+    // Two of the ten treated members' sends failed (one of them converted): treated stays 10, sent only is 8.
+    const failed = sends.map((x) => (x.member === "T0" || x.member === "T9" ? { ...x, sent: false, cost: 0 } : x));
+    const r = buildUpliftReport({ sends: failed, conversions, tz: "Asia/Shanghai", campaigns: [{ name: "bday", holdout: 0.5, goal: { kind: "redeem", code: "B", within: { amount: 7, unit: "day" }, expect: 0.2 } }], only: ["bday"] });
+    const text = renderUpliftText(r, { color: false });
+    expect(text).toMatch(/Sent only/);
+    expect(text.split("\n").find((l) => l.startsWith("bday") && l.includes("pp") && /\s10\s+8\s+4\s+50\.0%/.test(l))).toBeDefined();
+    expect(text).toContain("intention to treat");
+    const j = upliftJson(r, { conversionsFile: "c.csv", ledger: ".chuda/state.db" }) as Record<string, any>;
+    expect(j.campaigns[0].treated.members).toBe(10);
+    expect(j.campaigns[0].sent_only).toMatchObject({ members: 8, converted: 4, rate: 0.5 });
+    expect(j.campaigns[0].sent_only.absolute.estimate).toBeCloseTo(0.4, 9);
+    const html = renderUpliftHtml(r, {});
+    expect(html).toContain("sent-only uplift");
+    expect(html).toContain("intention to treat");
+    expect(html).toContain("use up no cap, quota");
+  });
 });

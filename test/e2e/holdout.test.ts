@@ -116,10 +116,13 @@ describe("a comparable control group, end to end", () => {
     }
     writeFileSync(path.join(dir, "conversions.csv"), csv);
 
-    const rep = await chuda(["report", "--conversions", "conversions.csv", "--json"], { cwd: dir });
+    const rep = await chuda(["report", "--conversions", "conversions.csv", "--json", "--html", "outcomes.html"], { cwd: dir });
     expect(rep.exitCode, rep.stderr).toBe(0);
     expect(hasStackTrace(rep.stderr)).toBe(false);
     const report = JSON.parse(rep.stdout);
+    const html = readFileSync(path.join(dir, "outcomes.html"), "utf8");
+    expect(html).toContain("intention to treat");
+    expect(html).toContain("use up no cap, quota");
     expect(report.method.groups).toBe("intention-to-treat");
     for (const name of ["top_spenders", "wecom_invite"]) {
       const c = report.campaigns.find((x: { name: string }) => x.name === name);
