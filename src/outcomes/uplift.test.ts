@@ -216,6 +216,15 @@ describe("the uplift report", () => {
     expect(r.sentOnly.absolute!.estimate).toBeCloseTo(0.5, 12);
   });
 
+  it("reports an occurrence of 300,000 members (no argument list as long as the occurrence)", () => {
+    const c = { name: "big", holdout: 0.2, goal: goal({ kind: "visit" }) };
+    const [treated, control] = [send("big", OCC1, "", "treated", "2026-12-01 10:00"), send("big", OCC1, "", "control", "2026-12-01 10:00")];
+    const sends = Array.from({ length: 300_000 }, (_, i) => ({ ...(i % 5 === 0 ? control : treated), member: `M${i}` }));
+    const r = buildUpliftReport({ sends, conversions: [], campaigns: [c], tz: TZ }).campaigns[0]!;
+    expect(r.treated.members).toBe(240_000);
+    expect(r.control.members).toBe(60_000);
+  });
+
   it("reports only occurrences sent within --from/--to, but attributes with every send", () => {
     const weekly = { name: "w", holdout: 0.5, goal: goal({ kind: "visit" }) };
     const sends = [send("w", OCC1, "W", "treated", "2026-12-01 10:00"), send("w", "2026-12-04T10:00+08:00", "W", "treated", "2026-12-04 10:00")];

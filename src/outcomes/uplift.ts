@@ -182,7 +182,7 @@ export function buildUpliftReport(input: UpliftInput): UpliftReport {
     for (const [occurrence, idx] of [...occMap.entries()].sort((a, b) => minSendAt(sends, a[1]) - minSendAt(sends, b[1]) || (a[0] < b[0] ? -1 : 1))) {
       const sendAt = minSendAt(sends, idx);
       if (!inRange(sendAt)) continue;
-      all.push(...idx);
+      for (const i of idx) all.push(i); // not push(...idx): an occurrence of 200,000 members overflows the stack
       const lastAt = idx.reduce((m, i) => Math.max(m, sends[i]!.sendAt), -Infinity);
       const windowEnd = goal ? goalWindowEnd(lastAt, goal.within, tz) : lastAt;
       const z = epochToZoned(sendAt, tz);
