@@ -184,6 +184,19 @@ describe("the planner", () => {
     for (const d of p.decisions) if (d.reason === "capped:limit") expect(spend.get(d.member)!).toBeLessThan(cut);
   });
 
+  it("with a budget, held-out members are priced like the rest but spend none of it", async () => {
+    const m = await table("m_b", Array.from({ length: 40 }, (_, i) => ({ id: `B${String(i).padStart(2, "0")}`, mobile: `138000000${String(i).padStart(2, "0")}`, sms: true })));
+    // 0.05 CNY a message: 0.32 CNY buys six sends; held-out members are drawn among the members before the cut.
+    const p = await run(m, [campaign("budgeted", { channels: ["sms"], holdout: 0.5, budget: 0.32, trigger: { kind: "once", date: "2026-12-01", time: 600 } })], "2026-12-01", "2026-12-01");
+    const order = p.decisions.map((d) => d.channel ?? d.reason);
+    expect(order.filter((x) => x === "sms")).toHaveLength(6);
+    expect(p.occurrences[0]!.funnel.cost).toBeCloseTo(0.3, 9);
+    const firstCut = order.indexOf("capped:budget");
+    expect(order.slice(0, firstCut).every((x) => x === "sms" || x === "held_out")).toBe(true);
+    expect(order.slice(firstCut).every((x) => x === "capped:budget")).toBe(true);
+    expect(order.slice(0, firstCut).filter((x) => x === "held_out").length).toBeGreaterThan(1);
+  });
+
   it("held-out members use up no cap or quota: a later campaign reaches them", async () => {
     const rows: Row[] = Array.from({ length: 200 }, (_, i) => ({ id: `Q${i}`, wecom: `w${i}` }));
     const m = await table("m_q", rows);

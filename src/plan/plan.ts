@@ -420,7 +420,7 @@ async function readSendable(conn: PlanInput["members"]["conn"], table: string, o
     const occV = int32Column(chunk, 0);
     rid.set(int32Column(chunk, 1), n);
     chans.set(int32Column(chunk, 2), n);
-    held.set(chunk.getColumnValues(3) as number[], n);
+    held.set(uint8Column(chunk, 3), n);
     for (let r = 0; r < rows; r++) {
       const o = occV[r]!;
       if (o < lastOcc) sorted = false;
@@ -521,6 +521,12 @@ function walkSendable(
 function int32Column(chunk: DuckDBDataChunk, column: number): ArrayLike<number> {
   const items = (chunk.getColumnVector(column) as unknown as { items?: unknown }).items;
   return items instanceof Int32Array && items.length === chunk.rowCount ? items : (chunk.getColumnValues(column) as number[]);
+}
+
+/** A UTINYINT column of a chunk without NULLs, the same way as int32Column. */
+function uint8Column(chunk: DuckDBDataChunk, column: number): ArrayLike<number> {
+  const items = (chunk.getColumnVector(column) as unknown as { items?: unknown }).items;
+  return items instanceof Uint8Array && items.length === chunk.rowCount ? items : (chunk.getColumnValues(column) as number[]);
 }
 
 function repeatAllows(campaign: ResolvedCampaign, last: number, at: number, tz: string): boolean {
