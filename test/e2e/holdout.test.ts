@@ -134,3 +134,37 @@ describe("a comparable control group, end to end", () => {
     }
   });
 });
+
+describe("a repeated campaign's holdout across dispatch runs", () => {
+  it("repeat never: a member held out on the first day is not drawn into the control again on the second", async () => {
+    const d2 = mkdtempSync(path.join(os.tmpdir(), "chuda-holdout-repeat-"));
+    try {
+      mkdirSync(path.join(d2, "campaigns"));
+      mkdirSync(path.join(d2, "templates"));
+      writeFileSync(path.join(d2, "chuda.yaml"), YAML.replace("max: 1 per member per day", "max: []"));
+      writeFileSync(
+        path.join(d2, "campaigns/daily.chuda"),
+        `campaign daily_tip "每日提示" {\n  audience member_id is set\n  trigger  every day at 10:00\n  content  "note"\n  channel  sms_outbox\n  goal     visit within 1 day\n  holdout  50%\n  repeat   never\n}\n`,
+      );
+      writeFileSync(path.join(d2, "templates/note.yaml"), `file:\n  text: "{{name}}您好"\n`);
+      expect((await chuda(["sample-members", "--count", "2000", "--out", "members.csv", "--seed", "5", "--as-of", "2026-12-01"], { cwd: d2 })).exitCode).toBe(0);
+      const first = await chuda(["dispatch", "--members", "members.csv", "--at", "2026-12-01 10:05"], { cwd: d2 });
+      expect(first.exitCode, first.stderr).toBe(0);
+      // simulate reads the ledger's history as dispatch does: nobody is left to send to or to hold out on day two.
+      const sim = await chuda(["simulate", "--members", "members.csv", "--at", "2026-12-02 10:05", "--json"], { cwd: d2 });
+      expect(sim.exitCode, sim.stderr).toBe(0);
+      expect(JSON.parse(sim.stdout).campaigns[0]).toMatchObject({ holdout: 0, sends: 0 });
+      const second = await chuda(["dispatch", "--members", "members.csv", "--at", "2026-12-02 10:05"], { cwd: d2 });
+      expect(second.exitCode, second.stderr).toBe(0);
+      const db = new Database(path.join(d2, ".chuda/state.db"), { readonly: true });
+      const byDay = db.prepare(`SELECT substr(occurrence, 1, 10) AS day, state, count(*) AS n FROM sends GROUP BY day, state ORDER BY day, state`).all() as { day: string; state: string; n: number }[];
+      db.close();
+      const day1 = byDay.filter((r) => r.day === "2026-12-01");
+      expect(day1.find((r) => r.state === "held_out")!.n).toBeGreaterThan(500);
+      expect(day1.find((r) => r.state === "sent")!.n).toBeGreaterThan(500);
+      expect(byDay.filter((r) => r.day === "2026-12-02")).toEqual([]);
+    } finally {
+      rmSync(d2, { recursive: true, force: true });
+    }
+  });
+});
