@@ -144,7 +144,7 @@ describe("a repeated campaign's holdout across dispatch runs", () => {
       writeFileSync(path.join(d2, "chuda.yaml"), YAML.replace("max: 1 per member per day", "max: []"));
       writeFileSync(
         path.join(d2, "campaigns/daily.chuda"),
-        `campaign daily_tip "每日提示" {\n  audience member_id is set\n  trigger  every day at 10:00\n  content  "note"\n  channel  sms_outbox\n  goal     visit within 1 day\n  holdout  50%\n  repeat   never\n}\n`,
+        `campaign daily_tip "每日提示" {\n  audience member_id is set\n  trigger  every day at 10:00\n  content  "note"\n  channel  sms_outbox\n  goal     visit within 1 day\n  holdout  50%\n  repeat   never\n  active   2026-12-01 .. 2026-12-31\n}\n`,
       );
       writeFileSync(path.join(d2, "templates/note.yaml"), `file:\n  text: "{{name}}您好"\n`);
       expect((await chuda(["sample-members", "--count", "2000", "--out", "members.csv", "--seed", "5", "--as-of", "2026-12-01"], { cwd: d2 })).exitCode).toBe(0);
