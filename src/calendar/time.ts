@@ -263,3 +263,13 @@ export function zonedId(ms: number, tz: string): string {
   const z = epochToZoned(ms, tz);
   return `${z.date}T${z.time}${formatOffset(z.offsetMinutes)}`;
 }
+
+/**
+ * An instant for people to read, in the project's zone: `2026-11-24 10:00 +08:00` (`10:00:05` when it is not
+ * a whole minute).
+ */
+export function formatLocalTime(ms: number, tz: string): string {
+  const z = epochToZoned(ms, tz);
+  const s = Math.floor((((ms % MS_PER_MINUTE) + MS_PER_MINUTE) % MS_PER_MINUTE) / 1000);
+  return `${z.date} ${z.time}${s ? `:${String(s).padStart(2, "0")}` : ""} ${formatOffset(z.offsetMinutes)}`;
+}

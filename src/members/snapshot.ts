@@ -26,7 +26,7 @@ import { diag } from "../check/diagnostics/diag.js";
 import { MESSAGES } from "../check/diagnostics/messages/index.js";
 import { pointSpan } from "../language/span.js";
 import { detectEncoding, transcodeGbkToUtf8, type SnapshotEncoding } from "./encoding.js";
-import { ident, literal } from "./sql.js";
+import { escapeGlob, ident, literal, looksLikeGlob } from "./sql.js";
 import { cleanListSql, normalizedListSql } from "./list-text.js";
 
 export type SnapshotFormat = "csv" | "jsonl" | "parquet";
@@ -139,7 +139,10 @@ export async function openSnapshot(file: string, project: Project, opts: OpenSna
   try {
     if (!statSync(file).isFile()) return { diagnostics: [diag(MESSAGES.membersCannotRead, span(), [label, "not a file"])] };
   } catch (e) {
-    return { diagnostics: [diag(MESSAGES.membersCannotRead, span(), [label, (e as NodeJS.ErrnoException).code ?? String(e)])] };
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    // The path is read as written: a pattern is not expanded, and says so rather than "no such file" alone.
+    const why = code === "ENOENT" && looksLikeGlob(label) ? "no such file (the path is read as written: `*`, `?` and `[…]` are not expanded; give one file)" : code;
+    return { diagnostics: [diag(MESSAGES.membersCannotRead, span(), [label, why])] };
   }
 
   const tmp = mkdtempSync(path.join(os.tmpdir(), "chuda-members-"));
@@ -244,7 +247,7 @@ interface Column {
  * line) fails the statement.
  */
 function relation(file: string, format: SnapshotFormat, columns: Column[], store: "rejects" | "ignore" | "strict", header?: string[]): string {
-  const f = literal(file);
+  const f = literal(escapeGlob(file)); // read as written, never as a pattern
   if (format === "csv") {
     if (store === "strict") return `read_csv(${f}, ${csvOptions(header!, columns)})`;
     // The second (ordered) scan stores its rejects apart, so both scans skip exactly the same lines.
@@ -328,7 +331,7 @@ async function describe(conn: DuckDBConnection, file: string, format: SnapshotFo
     for (const h of header!) out.set(h, "VARCHAR");
     return out;
   }
-  const f = literal(file);
+  const f = literal(escapeGlob(file)); // read as written, never as a pattern
   const rel = format === "jsonl" ? `read_json(${f}, format = 'newline_delimited', ignore_errors = true)` : `read_parquet(${f})`;
   const res = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${rel}`);
   for (const row of res.getRowsJS()) out.set(String(row[0]), String(row[1]));

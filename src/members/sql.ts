@@ -9,3 +9,15 @@ export function ident(name: string): string {
 export function literal(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
+
+/**
+ * A file path that DuckDB's readers take literally. They expand `*`, `?`, `[…]` (and `**`) in any path, so
+ * `m[1].csv` would read `m1.csv`; each such character becomes a one-character class (`[` → `[[]`) that matches
+ * only itself.
+ */
+export function escapeGlob(file: string): string {
+  return file.replace(/[*?[]/g, (c) => `[${c}]`);
+}
+
+/** Whether a path has characters a shell or DuckDB would take as a pattern. */
+export const looksLikeGlob = (file: string): boolean => /[*?[\]{}]/.test(file);

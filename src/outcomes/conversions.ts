@@ -10,6 +10,7 @@ import iconv from "iconv-lite";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { isValidDate, zonedToEpoch } from "../calendar/time.js";
 import type { ConversionsMapping, Project } from "../project/types.js";
+import { escapeGlob } from "../members/sql.js";
 
 export const CONVERSION_KINDS = ["redeem", "visit", "purchase", "event"] as const;
 export type ConversionKind = (typeof CONVERSION_KINDS)[number];
@@ -97,7 +98,7 @@ export function parseConversionRow(row: Record<string, unknown>, mapping: Conver
   let amount: number | undefined;
   const amountRaw = row[mapping.amount];
   if (!isBlank(amountRaw)) {
-    const a = typeof amountRaw === "number" ? amountRaw : Number(String(amountRaw).trim().replace(/^¥/, "").replace(/,/g, ""));
+    const a = typeof amountRaw === "number" ? amountRaw : parseAmount(String(amountRaw));
     if (!Number.isFinite(a) || a < 0) return reject(`amount ${JSON.stringify(String(amountRaw))} is not a number of CNY`);
     amount = a;
   }
@@ -111,7 +112,17 @@ export function parseConversionRow(row: Record<string, unknown>, mapping: Conver
   return out;
 }
 
-const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
+/**
+ * An amount as exports write it: `1234.5`, `¥1,234.50`, and as GBK exports from Excel write it, with the
+ * full-width `￥` and `，` (a trailing `元` too). NaN when it is not a number.
+ */
+export function parseAmount(text: string): number {
+  const t = text.trim().replace(/^[¥￥]\s*/, "").replace(/\s*元$/, "").replace(/[,，]/g, "");
+  return /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i.test(t) ? Number(t) : NaN;
+}
+
+/** A SQL string literal of a file path that DuckDB reads as written: its glob characters are escaped (`*` → `[*]`). */
+const sqlString = (s: string) => `'${escapeGlob(s).replace(/'/g, "''")}'`;
 
 /** Reads and checks a conversions export. I/O errors (no such file) are thrown for the CLI to report. */
 export async function readConversions(

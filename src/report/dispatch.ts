@@ -1,16 +1,18 @@
 /** Plain-text views of dispatch: the dry run's list, a run's summary, and `chuda status`. */
 import type { DispatchSummary, DrySend } from "../dispatch/runner.js";
 import type { Project } from "../project/types.js";
+import { formatLocalTime } from "../calendar/time.js";
 import { maskPhone, maskPhonesIn } from "./mask.js";
 import { makeStyle, table } from "./style.js";
 
 const n = (x: number) => x.toLocaleString("en-US");
 
-export function renderDispatchDryRun(dry: { sends: DrySend[]; waiting: number; expiring: number }, missed: DispatchSummary["missed"], project: Project, opts: { color: boolean }): string {
+export function renderDispatchDryRun(dry: { sends: DrySend[]; waiting: number; expiring: number }, missed: DispatchSummary["missed"], project: Project, opts: { color: boolean; at?: number }): string {
   const st = makeStyle(opts.color);
   const sends = dry.sends;
   const earlier = sends.filter((d) => d.earlier).length;
   const out: string[] = [st.bold(`Dry run: ${n(sends.length)} sends would go out (nothing sent, nothing written)`)];
+  if (opts.at !== undefined) out.push(`at ${formatLocalTime(opts.at, project.timezone)}`);
   if (earlier) out.push(`${n(earlier)} of them pending since an earlier run`);
   out.push("");
   const byKey = new Map<string, number>();
@@ -28,15 +30,17 @@ export function renderDispatchDryRun(dry: { sends: DrySend[]; waiting: number; e
   return out.join("\n") + "\n";
 }
 
-export function renderDispatchSummary(s: DispatchSummary, opts: { color: boolean }): string {
+/** `timezone`: the project's, for the run's moment (the JSON summary keeps it in UTC). */
+export function renderDispatchSummary(s: DispatchSummary, opts: { color: boolean; timezone?: string }): string {
   const st = makeStyle(opts.color);
   const out: string[] = [];
-  out.push(st.bold(`Dispatch at ${s.at}`) + `: ${n(s.occurrences)} occurrences planned, ${n(s.planned)} sends, ${n(s.held_out)} held out`);
+  const at = opts.timezone && !Number.isNaN(Date.parse(s.at)) ? formatLocalTime(Date.parse(s.at), opts.timezone) : s.at;
+  out.push(st.bold(`Dispatch at ${at}`) + `: ${n(s.occurrences)} occurrences planned, ${n(s.planned)} sends, ${n(s.held_out)} held out`);
   out.push(`sent ${n(s.sent)}, queued ${n(s.queued)} (WeCom: waiting for staff to confirm), failed ${n(s.failed)}, unknown ${n(s.unknown)}, pending ${n(s.pending)}, expired ${n(s.expired)}, retries ${n(s.retries)}, fallbacks ${n(s.fallbacks)}\n`);
   const ch = Object.entries(s.by_channel);
   if (ch.length) out.push(table(["channel", "sent", "queued", "failed", "unknown"], ch.map(([c, v]) => [c, n(v.sent), n(v.queued), n(v.failed), n(v.unknown)]), { right: [1, 2, 3, 4], style: st }));
   const f = Object.entries(s.failures);
-  if (f.length) out.push(st.bold("Failures by code"), table(["channel code", "sends"], f.map(([k, v]) => [k, n(v)]), { right: [1] }));
+  if (f.length) out.push(st.bold("Failures by code"), table(["channel code", "sends"], f.map(([k, v]) => [maskPhonesIn(k), n(v)]), { right: [1] }));
   for (const x of s.stopped) out.push(st.red(`channel ${x.channel} stopped: ${x.code} ${maskPhonesIn(x.message)}`));
   if (s.missed.length) out.push(st.yellow(`${s.missed.length} missed occurrences (older than policy.catch_up) were not sent:`), ...s.missed.map((m) => `  ${m.campaign} ${m.occurrence}`));
   if (s.pending) out.push(st.yellow(`${s.pending} sends are still pending (the provider failed transiently, a quota was reached, or they wait for quiet hours or a send window); the next run retries them — nothing is dropped`));

@@ -1,21 +1,30 @@
-/** `--plan out.csv`: the member-level plan, phone numbers masked. */
+/**
+ * `--plan out.csv`: the member-level plan. Phone numbers are masked in every column, and every cell is written
+ * so that a spreadsheet cannot run it as a formula (src/report/csv.ts). `send_at` is UTC; `send_at_local` is the
+ * same instant in the project's timezone.
+ */
 import { createWriteStream } from "node:fs";
+import { formatLocalTime } from "../calendar/time.js";
 import type { MemberDecision } from "../plan/types.js";
 import type { Project } from "../project/types.js";
+import { csvRow } from "./csv.js";
 import { maskPhone, maskPhonesIn } from "./mask.js";
 
-const csv = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+export const PLAN_CSV_HEADER = ["campaign", "occurrence", "member", "channel", "address", "send_at", "send_at_local", "reason"];
 
 export async function writePlanCsv(file: string, decisions: MemberDecision[], project: Project): Promise<void> {
   const phoneAddress = new Set([...project.channels.values()].filter((c) => project.members.fields.get(c.address)?.kind === "phone").map((c) => c.name));
   const keyIsPhone = project.members.fields.get(project.members.key)?.kind === "phone";
   const out = createWriteStream(file, { encoding: "utf8" });
-  const write = (line: string) => new Promise<void>((res) => (out.write(line) ? res() : out.once("drain", () => res())));
-  await write("campaign,occurrence,member,channel,address,send_at,reason\n");
+  const failed = new Promise<never>((_, rej) => out.once("error", rej));
+  failed.catch(() => undefined);
+  const write = (line: string) => Promise.race([failed, new Promise<void>((res) => (out.write(line) ? res() : out.once("drain", () => res())))]);
+  await write(csvRow(PLAN_CSV_HEADER));
   for (const d of decisions) {
-    const addr = d.address === undefined ? "" : d.channel && phoneAddress.has(d.channel) ? maskPhone(d.address) : maskPhonesIn(d.address);
-    const member = keyIsPhone ? maskPhone(d.member) : maskPhonesIn(d.member);
-    await write([d.campaign, d.occurrence, member, d.channel ?? "", addr, new Date(d.sendAt).toISOString(), d.reason ?? ""].map(csv).join(",") + "\n");
+    const addr = d.address === undefined ? "" : d.channel && phoneAddress.has(d.channel) ? maskPhone(d.address) : d.address;
+    const member = keyIsPhone ? maskPhone(d.member) : d.member;
+    const cells = [d.campaign, d.occurrence, member, d.channel ?? "", addr, new Date(d.sendAt).toISOString(), formatLocalTime(d.sendAt, project.timezone), d.reason ?? ""];
+    await write(csvRow(cells.map(maskPhonesIn)));
   }
-  await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
+  await Promise.race([failed, new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())))]);
 }

@@ -1,5 +1,6 @@
 import type { SimulationSummary } from "../simulate/summary.js";
 import { htmlTable, renderHtmlReport, type ChartSpec } from "./html.js";
+import { formatYuan, roundYuan, yuanDecimal } from "./money.js";
 
 /** `chuda simulate --report out.html`: funnel per campaign, sends per day stacked by channel, cost. */
 export function renderSimulationHtml(s: SimulationSummary, project: { mallName?: string }): string {
@@ -45,17 +46,17 @@ export function renderSimulationHtml(s: SimulationSummary, project: { mallName?:
         grid: { left: 160, right: 24 },
         xAxis: { type: "value" },
         yAxis: { type: "category", data: names, inverse: true },
-        series: [{ name: "cost", type: "bar", data: s.campaigns.map((c) => c.estimated.cost) }],
+        series: [{ name: "cost", type: "bar", data: s.campaigns.map((c) => roundYuan(c.estimated.cost)) }],
       },
     },
   ];
   const table = htmlTable(
     ["campaign", "occurrences", "audience", "holdout", "unreachable", "capped", "sends", "deferred", "delivered", "opened", "converted", "cost ¥"],
-    s.campaigns.map((c) => [c.name, c.occurrences, c.audience, c.holdout, c.unreachable, c.capped, c.sends, c.deferred, c.estimated.delivered, c.estimated.opened, c.estimated.converted, c.estimated.cost.toFixed(2)]),
+    s.campaigns.map((c) => [c.name, c.occurrences, c.audience, c.holdout, c.unreachable, c.capped, c.sends, c.deferred, c.estimated.delivered, c.estimated.opened, c.estimated.converted, yuanDecimal(c.estimated.cost)]),
   );
   return renderHtmlReport({
     title: `${project.mallName ?? "chuda"} · 触达模拟 Reach simulation`,
-    subtitle: `${s.from} → ${s.to} · ${s.members.toLocaleString("en-US")} members · ${s.total.sends.toLocaleString("en-US")} sends to ${s.total.members_reached.toLocaleString("en-US")} members · ¥${s.total.cost.toFixed(2)}`,
+    subtitle: `${s.from} → ${s.to} · ${s.members.toLocaleString("en-US")} members · ${s.total.sends.toLocaleString("en-US")} sends to ${s.total.members_reached.toLocaleString("en-US")} members · ${formatYuan(s.total.cost)}`,
     summaryHtml: table,
     charts,
   });

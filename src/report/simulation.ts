@@ -1,9 +1,10 @@
 /** Plain-text view of a simulation (what a non-TTY or CI run prints; the Ink view shows the same tables). */
 import type { SimulationSummary } from "../simulate/summary.js";
+import { formatYuan } from "./money.js";
 import { makeStyle, table } from "./style.js";
 
 const n = (x: number) => x.toLocaleString("en-US");
-const yuan = (x: number) => `¥${x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+const yuan = formatYuan;
 
 export function renderSimulationText(s: SimulationSummary, opts: { color: boolean }): string {
   const st = makeStyle(opts.color);

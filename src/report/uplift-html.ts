@@ -6,11 +6,12 @@
  */
 import { htmlTable, renderHtmlReport, type ChartSpec } from "./html.js";
 import { goalText, UPLIFT_METHOD } from "./uplift.js";
+import { formatYuan } from "./money.js";
 import type { UpliftReport } from "../outcomes/uplift.js";
 
 const pct = (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);
 const pp = (x: number) => Math.round(x * 10000) / 100;
-const yuan = (x: number | null) => (x === null ? "–" : `¥${x.toFixed(2)}`);
+const yuan = formatYuan;
 
 export function renderUpliftHtml(r: UpliftReport, opts: { mallName?: string; conversionsFile?: string }): string {
   const measured = r.campaigns.filter((c) => c.uplift);

@@ -1,11 +1,12 @@
 /** Views of `chuda report`: plain-text tables (TTY and pipes alike) and the `--json` contract (src/outcomes/README.md). */
+import { formatYuan, roundYuan } from "./money.js";
 import { makeStyle, table } from "./style.js";
 import type { CampaignOutcome, OutcomeFigures, UpliftReport } from "../outcomes/uplift.js";
 
 const n = (x: number) => x.toLocaleString("en-US", { maximumFractionDigits: 0 });
 const pct = (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);
 const pp = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}`;
-const yuan = (x: number | null) => (x === null ? "–" : `¥${x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`);
+const yuan = formatYuan;
 const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toLocaleString("en-US", { maximumFractionDigits: 1 })}`;
 
 export interface UpliftTextOptions {
@@ -122,7 +123,7 @@ function toSnake(v: unknown): unknown {
 /** The `--json` contract, version 1 (documented in src/outcomes/README.md): snake_case keys, times as epoch ms and ISO text. */
 export function upliftJson(r: UpliftReport, meta: { conversionsFile: string; ledger: string }): unknown {
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-  return toSnake({
+  return roundMoney(toSnake({
     version: 1,
     ...(r.from ? { from: r.from } : {}),
     ...(r.to ? { to: r.to } : {}),
@@ -133,5 +134,13 @@ export function upliftJson(r: UpliftReport, meta: { conversionsFile: string; led
       ...c,
       occurrences: c.occurrences.map((o) => ({ ...o, sendAt: iso(o.sendAt), windowEnd: iso(o.windowEnd) })),
     })),
-  });
+  }));
+}
+
+/** Amounts of money in the JSON, rounded to the fen as the text and HTML show them. */
+const MONEY_KEYS = new Set(["cost", "revenue", "incremental_revenue", "cost_per_incremental_conversion"]);
+function roundMoney(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(roundMoney);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, MONEY_KEYS.has(k) && typeof x === "number" ? roundYuan(x) : roundMoney(x)]));
+  return v;
 }

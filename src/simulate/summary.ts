@@ -3,6 +3,7 @@
  * (delivered / opened / converted from channel rates and goal assumptions; cost from channel prices).
  * No side effects: simulate never reaches dispatch or drivers.
  */
+import { roundYuan } from "../report/money.js";
 import { epochToZoned } from "../calendar/time.js";
 import type { Project } from "../project/types.js";
 import type { ResolvedCampaign } from "../check/types.js";
@@ -101,7 +102,7 @@ export function summarize(plan: Plan, project: Project, snapshot: { members: num
     by_channel: sorted(s.by_channel),
     capped_by: sorted(s.capped_by),
     problems: s.problems.sort((a, b) => (a.channel + a.rule + a.field < b.channel + b.rule + b.field ? -1 : 1)),
-    estimated: { delivered: round(rawDelivered, 1), opened: round(rawOpened, 1), converted: round(rawConverted, 1), cost: round(rawCost) },
+    estimated: { delivered: round(rawDelivered, 1), opened: round(rawOpened, 1), converted: round(rawConverted, 1), cost: roundYuan(rawCost) },
   }));
   rows.sort((a, b) => (a.name < b.name ? -1 : 1));
   const total = { sends: 0, members_reached: plan.membersReached, by_channel: {} as Record<string, number>, cost: 0 };
@@ -110,7 +111,7 @@ export function summarize(plan: Plan, project: Project, snapshot: { members: num
     total.cost += c.estimated.cost;
     for (const [ch, n] of Object.entries(c.by_channel)) total.by_channel[ch] = (total.by_channel[ch] ?? 0) + n;
   }
-  total.cost = round(total.cost);
+  total.cost = roundYuan(total.cost);
   total.by_channel = sorted(total.by_channel);
   return {
     members: snapshot.members,
@@ -119,6 +120,6 @@ export function summarize(plan: Plan, project: Project, snapshot: { members: num
     to: plan.to,
     campaigns: rows,
     total,
-    days: [...days.values()].sort((a, b) => (a.date < b.date ? -1 : 1)).map((d) => ({ ...d, by_channel: sorted(d.by_channel), cost: round(d.cost) })),
+    days: [...days.values()].sort((a, b) => (a.date < b.date ? -1 : 1)).map((d) => ({ ...d, by_channel: sorted(d.by_channel), cost: roundYuan(d.cost) })),
   };
 }

@@ -6,7 +6,8 @@ import { Ledger, ledgerPath } from "../../dispatch/ledger.js";
 import { drySends, planDue, rateGate, runDispatch, type DispatchEvent, type LoadedChannel } from "../../dispatch/runner.js";
 import { loadDriver } from "../../drivers/registry.js";
 import { renderDispatchDryRun, renderDispatchSummary } from "../../report/dispatch.js";
-import { maskPhonesIn } from "../../report/mask.js";
+import { maskDeep, maskPhonesIn } from "../../report/mask.js";
+import { formatLocalTime } from "../../calendar/time.js";
 import type { startDispatchView } from "../../report/ink/dispatch.js";
 import { UsageError, type Io } from "../io.js";
 import { parseMoment } from "../moment.js";
@@ -65,22 +66,22 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
           const dry = drySends(input, plan);
           if (opts.json) {
             const sends = dry.sends.map((d) => ({ campaign: d.campaign, occurrence: d.occurrence, member: d.member, channel: d.channel, ...(d.earlier ? { pending_since_earlier_run: true } : {}) }));
-            io.out(JSON.stringify({ dry_run: true, at: new Date(at).toISOString(), sends, pending_from_earlier_runs: dry.sends.filter((d) => d.earlier).length, waiting: dry.waiting, expiring: dry.expiring, missed }, null, 2) + "\n");
-          } else io.out(renderDispatchDryRun(dry, missed, project, { color: io.color }));
+            io.out(JSON.stringify(maskDeep({ dry_run: true, at: new Date(at).toISOString(), sends, pending_from_earlier_runs: dry.sends.filter((d) => d.earlier).length, waiting: dry.waiting, expiring: dry.expiring, missed }), null, 2) + "\n");
+          } else io.out(renderDispatchDryRun(dry, missed, project, { color: io.color, at }));
           return done(0);
         }
         // On a TTY: the live Ink view of the run (stderr); otherwise plain log lines.
         members.progress?.finish();
         // Ink (half a second to import) is loaded only for a terminal.
-        view = io.interactive ? (await import("../../report/ink/dispatch.js")).startDispatchView({ color: io.color, title: `chuda dispatch · ${new Date(at).toISOString()}`, secrets: secretValues(project, io) }) : undefined;
+        view = io.interactive ? (await import("../../report/ink/dispatch.js")).startDispatchView({ color: io.color, title: `chuda dispatch · ${formatLocalTime(at, project.timezone)}`, secrets: secretValues(project, io) }) : undefined;
         const onEvent = (e: DispatchEvent) => {
           if (view) view.event(e);
           else if (!opts.json) io.err(eventLine(e));
         };
         const summary = await runDispatch({ project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members.table, at, ledger, channels, now: () => Date.now(), pinned: opts.at !== undefined || !!io.env.CHUDA_NOW, onEvent });
         view?.finish(summary);
-        if (opts.json) io.out(JSON.stringify(summary, null, 2) + "\n");
-        else io.out(renderDispatchSummary(summary, { color: io.color }));
+        if (opts.json) io.out(JSON.stringify(maskDeep(summary), null, 2) + "\n");
+        else io.out(renderDispatchSummary(summary, { color: io.color, timezone: project.timezone }));
         // Exit 1 for cron's mail when something is left to retry or to look at: sends pending (an outage, a quota, quiet
         // hours), unknown or expired, a stopped channel, occurrences missed. A member's own failure (an invalid number)
         // is listed but is not the run's: exit 0.

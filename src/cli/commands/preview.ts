@@ -3,9 +3,9 @@ import { Option } from "commander";
 import { plan } from "../../plan/plan.js";
 import { contentKindOf, fieldsFor } from "../../plan/plan.js";
 import { q, readableColumn } from "../../plan/candidates.js";
-import { addDays, epochToZoned } from "../../calendar/time.js";
+import { addDays, epochToZoned, formatLocalTime } from "../../calendar/time.js";
 import { renderContent, previewText } from "../../content/index.js";
-import { maskPhonesIn } from "../../report/mask.js";
+import { maskDeep, maskPhonesIn } from "../../report/mask.js";
 import { makeStyle } from "../../report/style.js";
 import { UsageError, type Io } from "../io.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
@@ -68,12 +68,12 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
         const outcome = decision
           ? { occurrence: decision.occurrence, send_at: new Date(decision.sendAt).toISOString(), channel: decision.channel ?? null, reason: decision.reason ?? null }
           : { occurrence: null, send_at: null, channel: null, reason: "not_in_audience" };
-        if (opts.json) io.out(JSON.stringify({ campaign: campaign!.name, member: opts.member, ...outcome, messages }, null, 2) + "\n");
+        if (opts.json) io.out(JSON.stringify(maskDeep({ campaign: campaign!.name, member: opts.member, ...outcome, messages }), null, 2) + "\n");
         else {
           const st = makeStyle(io.color);
-          io.out(st.bold(`${campaign!.name}${campaign!.title ? ` ${campaign!.title}` : ""} → member ${opts.member}`) + "\n");
+          io.out(st.bold(`${campaign!.name}${campaign!.title ? ` ${campaign!.title}` : ""} → member ${maskPhonesIn(opts.member)}`) + "\n");
           if (!decision) io.out(`not in the audience of any occurrence from ${from} to ${addDays(from, 366)} (the audience expression, the trigger or policy.exclude leaves this member out)\n\n`);
-          else if (decision.channel) io.out(`next send: ${outcome.send_at} (occurrence ${decision.occurrence}) on ${st.green(decision.channel)}\n\n`);
+          else if (decision.channel) io.out(`next send: ${formatLocalTime(decision.sendAt, project.timezone)} (occurrence ${decision.occurrence}) on ${st.green(decision.channel)}\n\n`);
           else io.out(`next occurrence ${decision.occurrence}: ${st.yellow("no message")}: ${REASONS[decision.reason!] ?? decision.reason}\n\n`);
           for (const m of messages) {
             io.out(st.bold(`[${m.channel}]`) + (decision?.channel === m.channel ? st.green(" ← chosen") : "") + "\n");

@@ -15,6 +15,7 @@ import { renderUpliftText, upliftJson } from "../../report/uplift.js";
 import { UsageError, type Io } from "../io.js";
 import { parseDateFlag } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
+import { prepareOutput, writeOutput } from "../output.js";
 
 interface ReportOptions {
   conversions: string;
@@ -69,6 +70,8 @@ export function registerReport(program: Command, io: Io, done: (code: number) =>
       const convFile = path.resolve(io.cwd, opts.conversions);
       if (!existsSync(convFile)) throw new UsageError(`cannot read ${opts.conversions}: no such file`, "pass the conversions export with --conversions FILE");
 
+      const htmlFile = opts.html ? prepareOutput(opts.html, "--html", io) : undefined;
+
       let conv;
       try {
         conv = await readConversions(convFile, project, { encoding: opts.encoding });
@@ -96,8 +99,8 @@ export function registerReport(program: Command, io: Io, done: (code: number) =>
         to,
         rejected: conv.rejected.length,
       });
-      if (opts.html) {
-        await writeFile(path.resolve(io.cwd, opts.html), renderUpliftHtml(report, { mallName: project.mall?.name, conversionsFile: opts.conversions }));
+      if (opts.html && htmlFile) {
+        await writeOutput(opts.html, "--html", () => writeFile(htmlFile, renderUpliftHtml(report, { mallName: project.mall?.name, conversionsFile: opts.conversions })));
         if (!opts.json) io.err(`report written to ${opts.html}\n`);
       }
       if (opts.json) io.out(JSON.stringify(upliftJson(report, { conversionsFile: opts.conversions, ledger: path.relative(ws.root, ledgerFile) || ledgerFile }), null, 2) + "\n");

@@ -1,10 +1,10 @@
-import path from "node:path";
 import type { Command } from "commander";
 import { Option } from "commander";
 import { writeSampleMembers } from "../../members/sample.js";
 import { UsageError, type Io } from "../io.js";
 import { parseDateFlag } from "../moment.js";
 import { epochToZoned } from "../../calendar/time.js";
+import { prepareOutput } from "../output.js";
 
 export function registerSampleMembers(program: Command, io: Io, done: (code: number) => void): void {
   program
@@ -20,7 +20,7 @@ export function registerSampleMembers(program: Command, io: Io, done: (code: num
       const seed = Number(opts.seed);
       if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count ${opts.count} is not a positive whole number`);
       if (!Number.isInteger(seed)) throw new UsageError(`--seed ${opts.seed} is not a whole number`);
-      const file = path.resolve(io.cwd, opts.out);
+      const file = prepareOutput(opts.out, "--out", io);
       const format = opts.format ?? (file.endsWith(".jsonl") || file.endsWith(".ndjson") ? "jsonl" : "csv");
       // Recency is relative to the snapshot's day, so lifecycle campaigns find members in the coming month.
       const asOf = opts.asOf ? parseDateFlag(opts.asOf, "--as-of") : epochToZoned(io.now(), "Asia/Shanghai").date;

@@ -1,5 +1,4 @@
 import { writeFile } from "node:fs/promises";
-import path from "node:path";
 import type { Command } from "commander";
 import { Option } from "commander";
 import { plan } from "../../plan/plan.js";
@@ -13,6 +12,7 @@ import type { Io } from "../io.js";
 import { dateRange, parseMoment } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { openMembers, type MembersOptions } from "../members.js";
+import { prepareOutput, writeOutput } from "../output.js";
 import { readHistory } from "../history.js";
 
 export function registerSimulate(program: Command, io: Io, done: (code: number) => void): void {
@@ -42,6 +42,10 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
         // Quiet hours and windows can push a send a day or two past its firing day.
         range = { from: addDays(epochToZoned(due.fromMs, tz).date, -3), to: epochToZoned(at, tz).date };
       } else range = dateRange(opts, io.now(), tz, 30);
+
+      // Output folders are made (or the paths refused) before the work, not after it.
+      const planFile = opts.plan ? prepareOutput(opts.plan, "--plan", io) : undefined;
+      const reportFile = opts.report ? prepareOutput(opts.report, "--report", io) : undefined;
 
       const t0 = performance.now();
       // Without a member-level plan (which lists addresses), an address or sender nothing else reads is loaded
@@ -81,12 +85,12 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
           summary.from = opts.at;
           summary.to = opts.at;
         }
-        if (opts.plan) {
-          await writePlanCsv(path.resolve(io.cwd, opts.plan), result.decisions, project);
+        if (opts.plan && planFile) {
+          await writeOutput(opts.plan, "--plan", () => writePlanCsv(planFile, result.decisions, project));
           if (!opts.json) io.err(`plan written to ${opts.plan}\n`);
         }
-        if (opts.report) {
-          await writeFile(path.resolve(io.cwd, opts.report), renderSimulationHtml(summary, { mallName: project.mall?.name }));
+        if (opts.report && reportFile) {
+          await writeOutput(opts.report, "--report", () => writeFile(reportFile, renderSimulationHtml(summary, { mallName: project.mall?.name })));
           if (!opts.json) io.err(`report written to ${opts.report}\n`);
         }
         if (opts.json) io.out(JSON.stringify(summary, null, 2) + "\n");

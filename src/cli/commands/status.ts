@@ -2,7 +2,9 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { Ledger, ledgerPath } from "../../dispatch/ledger.js";
-import { maskPhone } from "../../report/mask.js";
+import { maskDeep, maskPhone, maskPhonesIn } from "../../report/mask.js";
+import { formatLocalTime } from "../../calendar/time.js";
+import { loadProject } from "../../project/index.js";
 import { makeStyle, table } from "../../report/style.js";
 import type { Io } from "../io.js";
 import { resolveProjectFile } from "../workspace.js";
@@ -15,7 +17,8 @@ export function registerStatus(program: Command, io: Io, done: (code: number) =>
     .description("runs, and sends by state per campaign and channel; unknown sends to follow up")
     .option("--json", "machine-readable output")
     .action(async (opts: { json?: boolean }) => {
-      const root = path.dirname(resolveProjectFile(program.opts().project, io));
+      const projectFile = resolveProjectFile(program.opts().project, io);
+      const root = path.dirname(projectFile);
       const file = ledgerPath(root);
       const totals = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<(typeof STATES)[number], number>;
       if (!existsSync(file)) {
@@ -28,7 +31,7 @@ export function registerStatus(program: Command, io: Io, done: (code: number) =>
         const counts = ledger.counts();
         for (const c of counts) if (c.state in totals) totals[c.state as keyof typeof totals] += c.n;
         const runs = ledger.runs(10).map((r) => ({ id: r.id, started_at: new Date(r.started_at).toISOString(), finished_at: r.finished_at ? new Date(r.finished_at).toISOString() : null, at: new Date(r.at).toISOString(), status: r.status }));
-        const unknown = ledger.unknownSends(50).map((u) => ({ campaign: u.campaign, occurrence: u.occurrence, member: u.member, channel: u.channel, address: u.address ? maskPhone(u.address) : null, attempts: u.attempts, error_code: u.error_code }));
+        const unknown = ledger.unknownSends(50).map((u) => ({ campaign: u.campaign, occurrence: u.occurrence, member: maskPhonesIn(u.member), channel: u.channel, address: u.address ? maskPhone(u.address) : null, attempts: u.attempts, error_code: u.error_code }));
         const byCampaign = new Map<string, Record<string, number>>();
         for (const c of counts) {
           const k = `${c.campaign}\u0000${c.channel}`;
@@ -38,10 +41,13 @@ export function registerStatus(program: Command, io: Io, done: (code: number) =>
         }
         const rows = [...byCampaign].map(([k, v]) => ({ campaign: k.split("\u0000")[0]!, channel: k.split("\u0000")[1]!, ...v }));
         const failures = ledger.failuresByCode();
-        if (opts.json) io.out(JSON.stringify({ runs, sends: totals, by_campaign: rows, failures, unknown }, null, 2) + "\n");
+        if (opts.json) io.out(JSON.stringify(maskDeep({ runs, sends: totals, by_campaign: rows, failures, unknown }), null, 2) + "\n");
         else {
           const st = makeStyle(io.color);
-          io.out(st.bold("Runs") + "\n" + table(["id", "started", "at", "status"], runs.map((r) => [String(r.id), r.started_at, r.at, r.status])) + "\n");
+          // People read times in the project's timezone (the JSON keeps UTC).
+          const tz = (await loadProject(projectFile).catch(() => undefined))?.project?.timezone;
+          const local = (iso: string) => (tz ? formatLocalTime(Date.parse(iso), tz) : iso);
+          io.out(st.bold("Runs") + "\n" + table(["id", "started", "at", "status"], runs.map((r) => [String(r.id), local(r.started_at), local(r.at), r.status])) + "\n");
           io.out(st.bold("Sends") + "\n" + table(["campaign", "channel", ...STATES], rows.map((r) => [r.campaign, r.channel, ...STATES.map((s) => String((r as Record<string, unknown>)[s] ?? 0))]), { right: STATES.map((_, i) => i + 2) }) + "\n");
           if (failures.length) io.out(st.bold("Failures by code") + "\n" + table(["channel", "code", "sends"], failures.map((f) => [f.channel, f.error_code ?? "", String(f.n)]), { right: [2] }) + "\n");
           if (unknown.length) io.out(st.yellow(`${totals.unknown} unknown sends need a person to check with the provider (never re-sent automatically):`) + "\n" + table(["campaign", "occurrence", "member", "channel", "address"], unknown.map((u) => [u.campaign, u.occurrence, u.member, u.channel, u.address ?? ""])));

@@ -7,10 +7,11 @@ import React from "react";
 import { Box, Text, renderToString } from "ink";
 import type { SimulationSummary } from "../../simulate/summary.js";
 import { maskPhonesIn } from "../mask.js";
+import { formatYuan } from "../money.js";
 import { Line, Table, Styled, barSegs, linesWidth, tableLines, type Cell, type Column, type Seg, type Tone } from "./parts.js";
 
 const n = (x: number) => x.toLocaleString("en-US");
-const yuan = (x: number) => `¥${x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+const yuan = formatYuan;
 const num = (x: number, tone?: Tone): Cell => ({ text: n(x), tone: x === 0 ? "dim" : tone });
 
 interface Section {
