@@ -8,6 +8,7 @@ import {
   dayNumber,
   diffDays,
   epochToZoned,
+  formatLocalTime,
   formatOffset,
   fromDayNumber,
   isValidDate,
@@ -133,5 +134,13 @@ describe("zoned conversions", () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe("formatLocalTime", () => {
+  it("shows an instant in the zone, with its offset, and seconds only when there are some", () => {
+    expect(formatLocalTime(Date.UTC(2026, 11, 24, 2, 30), "Asia/Shanghai")).toBe("2026-12-24 10:30 +08:00");
+    expect(formatLocalTime(Date.UTC(2026, 11, 23, 18, 5, 7, 900), "Asia/Shanghai")).toBe("2026-12-24 02:05:07 +08:00");
+    expect(formatLocalTime(Date.UTC(2026, 6, 1, 12), "America/New_York")).toBe("2026-07-01 08:00 -04:00");
   });
 });

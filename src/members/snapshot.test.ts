@@ -364,3 +364,23 @@ describe("openSnapshot: presence-only fields", () => {
     expect((await rows(mark, "member_id")).map((r) => r.member_id)).toEqual(["A", "B", "C", "D", "E"]);
   });
 });
+
+describe("openSnapshot: the path is read as written", () => {
+  it("never as a DuckDB glob, in CSV and JSON Lines; a pattern naming no file says patterns are not expanded", async () => {
+    const dir = mkdtempSync(path.join(tmp, "glob-"));
+    for (const [name, id] of [["m1", "WRONG"], ["m[1]", "RIGHT"], ["mx", "WRONG2"]] as const) {
+      writeFileSync(path.join(dir, `${name}.csv`), `member_id\n${id}\n`);
+      writeFileSync(path.join(dir, `${name}.jsonl`), `{"member_id":"${id}"}\n`);
+    }
+    writeFileSync(path.join(dir, "m*.csv"), "member_id\nSTAR\n");
+    for (const ext of ["csv", "jsonl"]) {
+      const r = await load(path.join(dir, `m[1].${ext}`));
+      expect((await rows(r.snapshot!, "member_id")).map((x) => x.member_id), ext).toEqual(["RIGHT"]);
+    }
+    const star = await load(path.join(dir, "m*.csv"));
+    expect((await rows(star.snapshot!, "member_id")).map((x) => x.member_id)).toEqual(["STAR"]);
+    const none = await load(path.join(dir, "q?.csv"));
+    expect(none.snapshot).toBeUndefined();
+    expect(none.diagnostics[0]!.message).toMatch(/not expanded/);
+  });
+});

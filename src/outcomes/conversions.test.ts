@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import iconv from "iconv-lite";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { parseConversionTime, readConversions } from "./conversions.js";
+import { parseAmount, parseConversionTime, readConversions } from "./conversions.js";
 import type { ConversionsMapping } from "../project/types.js";
 
 const FIX = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../test/fixtures/outcomes");
@@ -103,5 +103,31 @@ describe("reading a conversions export", () => {
     expect(r.format).toBe("parquet");
     expect(r.conversions).toEqual([{ member: "M1", kind: "purchase", amount: 199.5, at: Date.UTC(2026, 11, 2, 2, 0), line: 1 }]);
     expect(r.rejected.map((x) => x.line)).toEqual([2]);
+  });
+});
+
+describe("amounts", () => {
+  it("accept ¥ and ￥, , and ， separators and a trailing 元; refuse anything else", () => {
+    expect(parseAmount("1234.5")).toBe(1234.5);
+    expect(parseAmount("¥1,234.50")).toBe(1234.5);
+    expect(parseAmount("￥1，234.50")).toBe(1234.5);
+    expect(parseAmount(" ￥ 88 ")).toBe(88);
+    expect(parseAmount("320元")).toBe(320);
+    for (const bad of ["", "￥", "abc", "1.2.3", "¥¥5", "12 34"]) expect(parseAmount(bad), bad).toBeNaN();
+  });
+
+  it("read from a GBK export whose amounts carry the full-width ￥", async () => {
+    const file = path.join(tmp, "gbk-yen.csv");
+    await writeFile(file, iconv.encode("member_id,kind,code,amount,time\nM1,purchase,,￥1，299.00,2026-12-02 10:00\nM2,purchase,,￥88,2026-12-02 11:00\n", "gbk"));
+    const r = await readConversions(file, project);
+    expect(r.rejected).toEqual([]);
+    expect(r.conversions.map((c) => c.amount)).toEqual([1299, 88]);
+  });
+
+  it("a conversions file is read as written: `c[1].csv` is not `c1.csv`", async () => {
+    await writeFile(path.join(tmp, "c1.csv"), "member_id,kind,code,amount,time\nWRONG,visit,,,2026-12-02 10:00\n");
+    await writeFile(path.join(tmp, "c[1].csv"), "member_id,kind,code,amount,time\nRIGHT,visit,,,2026-12-02 10:00\n");
+    const r = await readConversions(path.join(tmp, "c[1].csv"), project);
+    expect(r.conversions.map((c) => c.member)).toEqual(["RIGHT"]);
   });
 });

@@ -198,7 +198,7 @@ describe("chuda dispatch --dry-run", () => {
     const sim = await run(s.repo, ["simulate", "--members", s.repo.members, "--at", AT, "--plan", plan, "--json"]);
     expect(sim.exitCode, sim.stderr).toBe(0);
     const lines = readFileSync(plan, "utf8").trim().split("\n");
-    expect(lines[0]).toBe("campaign,occurrence,member,channel,address,send_at,reason");
+    expect(lines[0]).toBe("campaign,occurrence,member,channel,address,send_at,send_at_local,reason");
     const simSends = lines
       .slice(1)
       .map((l) => l.split(","))

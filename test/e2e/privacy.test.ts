@@ -27,7 +27,7 @@ channels:
   outbox:
     driver: file
     address: contact
-    price: 0.585 CNY per message
+    price: 1.005 CNY per message
     rates: { delivered: 1, opened: 0.2 }
   texts:
     driver: file
@@ -68,7 +68,7 @@ function makeRepo(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), "chuda-privacy-"));
   writeFileSync(path.join(dir, "chuda.yaml"), YAML);
   mkdirSync(path.join(dir, "campaigns"));
-  // `hello` reaches the one member on `outbox` (so that its cost is one send at ¥0.585); `texts` and `reach` all four.
+  // `hello` reaches the one member on `outbox` (so that its cost is one send at ¥1.005, which a float rounding makes ¥1.00); `texts` and `reach` all four.
   const text = [campaign("hello", "outbox", 'name == "王伟"'), campaign("texts", "texts", "member_id is set"), campaign("reach", "contacts", "member_id is set")];
   writeFileSync(path.join(dir, "campaigns/c.chuda"), text.join("\n"));
   mkdirSync(path.join(dir, "templates"));
@@ -138,17 +138,17 @@ describe("the plan CSV and output folders", () => {
 });
 
 describe("money rounds one way", () => {
-  it("¥0.585 is ¥0.59 in the text, the JSON and the HTML of simulate", async () => {
+  it("¥1.005 (100.4999… fen as a float) is ¥1.01 in the text, the JSON and the HTML of simulate", async () => {
     const t = await chuda(["simulate", "--members", "members.csv", "--at", AT, "hello", "--report", "sim.html"], { cwd: dir });
     expect(t.exitCode, t.stderr).toBe(0);
-    expect(t.stdout).toMatch(/estimated cost ¥0\.59$/m);
+    expect(t.stdout).toMatch(/estimated cost ¥1\.01$/m);
     const j = await chuda(["simulate", "--members", "members.csv", "--at", AT, "hello", "--json"], { cwd: dir });
     const s = JSON.parse(j.stdout);
-    expect(s.total.cost).toBe(0.59);
-    expect(s.campaigns[0].estimated.cost).toBe(0.59);
+    expect(s.total.cost).toBe(1.01);
+    expect(s.campaigns[0].estimated.cost).toBe(1.01);
     const html = readFileSync(path.join(dir, "sim.html"), "utf8");
-    expect(html).toContain("¥0.59");
-    expect(html).not.toMatch(/0\.58(?!\d)/);
+    expect(html).toContain("¥1.01");
+    expect(html).not.toContain("¥1.00");
   });
 });
 
@@ -219,7 +219,7 @@ describe("--members is read as written", () => {
 });
 
 describe("chuda report: money and full-width amounts", () => {
-  it("reads ￥1，234.50 from a GBK export; cost ¥0.585 is ¥0.59 in text, JSON and HTML", async () => {
+  it("reads ￥1，234.50 from a GBK export; cost ¥1.005 is ¥1.01 in text, JSON and HTML", async () => {
     const d = makeRepo();
     const ledger = new Ledger(path.join(d, ".chuda/state.db"));
     const at = Date.UTC(2026, 11, 24, 2);
@@ -237,12 +237,12 @@ describe("chuda report: money and full-width amounts", () => {
     const c = JSON.parse(j.stdout).campaigns.find((x: { name: string }) => x.name === "hello");
     expect(c.treated.revenue).toBe(1234.5);
     expect(c.control.revenue).toBe(12.5);
-    expect(c.cost).toBe(0.59);
+    expect(c.cost).toBe(1.01);
     const t = await chuda(["report", "--conversions", "conv.csv", "--html", "r/report.html"], { cwd: d });
     expect(t.exitCode, t.stderr).toBe(0);
-    expect(t.stdout).toMatch(/¥0\.59/);
+    expect(t.stdout).toMatch(/¥1\.01/);
     const html = readFileSync(path.join(d, "r/report.html"), "utf8");
-    expect(html).toContain("¥0.59");
-    expect(html).not.toContain("¥0.58");
+    expect(html).toContain("¥1.01");
+    expect(html).not.toContain("¥1.00");
   });
 });

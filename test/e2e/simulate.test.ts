@@ -46,7 +46,7 @@ describe("chuda simulate (built CLI)", () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Total/);
     const csv = readFileSync(plan, "utf8");
-    expect(csv.split("\n")[0]).toBe("campaign,occurrence,member,channel,address,send_at,reason");
+    expect(csv.split("\n")[0]).toBe("campaign,occurrence,member,channel,address,send_at,send_at_local,reason");
     expect(csv).not.toMatch(/(?<!\d)1[3-9]\d{9}(?!\d)/); // no unmasked mobile number
     expect(csv).toMatch(/1\d{2}\*{4}\d{4}/);
     const html = readFileSync(report, "utf8");

@@ -156,7 +156,7 @@ describe.skipIf(!hasScript)("chuda dispatch on a terminal", () => {
     expect(r.exitCode, r.raw).toBe(0); // the rejected recipients are the members' failures, not the run's
     const s = screen(r.raw);
     const line = (re: RegExp) => s.find((l) => re.test(l)) ?? "";
-    expect(line(/^chuda dispatch · /)).toBe("chuda dispatch · 2026-12-24T02:30:00.000Z");
+    expect(line(/^chuda dispatch · /)).toBe("chuda dispatch · 2026-12-24 10:30 +08:00");
     expect(line(/^planned /)).toMatch(/^planned [\d,]+ sends in 2 occurrences \(\d+ held out\)$/);
     for (const ch of ["wecom", "template_message", "hook"]) expect(line(new RegExp(`^  ${ch}\\s`))).toMatch(/[█░]{30} +100% {2}sent [\d,]+ .*of [\d,]+ .* sends\/s/); // per-channel progress, complete at the end
     expect(line(/^  template_message\s/)).toMatch(/failed 3/);
@@ -166,7 +166,7 @@ describe.skipIf(!hasScript)("chuda dispatch on a terminal", () => {
     expect(line(/^  template_message 43004\s/)).toMatch(/ 3$/);
     expect(line(/^done: /)).toMatch(/failed 3/);
     // The run's summary follows on stdout, as off a terminal.
-    expect(line(/^Dispatch at 2026-12-24T02:30:00.000Z: 2 occurrences planned/)).not.toBe("");
+    expect(line(/^Dispatch at 2026-12-24 10:30 \+08:00: 2 occurrences planned/)).not.toBe("");
     for (const secret of Object.values(ENV).filter((v) => v.length >= 6)) expect(r.raw).not.toContain(secret);
     expect(r.raw).not.toMatch(/(?<!\d)1[3-9]\d{9}(?!\d)/);
   });
