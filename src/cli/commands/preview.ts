@@ -44,7 +44,7 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
         const key = q(project.members.key);
         await conn.run(`CREATE OR REPLACE TEMP TABLE preview_member AS SELECT * FROM ${table} WHERE CAST(${key} AS VARCHAR) = $1`, [opts.member]);
         const count = Number((await conn.runAndReadAll(`SELECT COUNT(*) FROM preview_member`)).getRows()[0]![0]);
-        if (!count) throw new UsageError(`no member ${opts.member} in ${opts.members}`, `member keys are the ${project.members.key} column`);
+        if (!count) throw new UsageError(`no member ${maskPhonesIn(opts.member)} in ${opts.members}`, `member keys are the ${project.members.key} column`);
         // The member's fields, for rendering.
         const fields = fieldsFor(campaign!, project, ws.templates);
         const cols = fields.map((f) => `${readableColumn(f, project.members.fields.get(f)!)} AS ${q(f)}`).join(", ");
