@@ -1,5 +1,6 @@
 /** Plain-text view of a simulation (what a non-TTY or CI run prints; the Ink view shows the same tables). */
 import type { SimulationSummary } from "../simulate/summary.js";
+import { maskPhonesIn } from "./mask.js";
 import { formatYuan } from "./money.js";
 import { makeStyle, table } from "./style.js";
 
@@ -52,7 +53,7 @@ export function renderSimulationText(s: SimulationSummary, opts: { color: boolea
   const problems = s.campaigns.flatMap((c) => c.problems.map((p) => ({ c: c.name, ...p })));
   if (problems.length) {
     out.push(st.bold("Content problems after rendering"));
-    for (const p of problems) out.push(`${p.severity === "error" ? st.red("error") : st.yellow("warning")} ${p.c} · ${p.channel}: ${n(p.members)} members: ${p.message}`);
+    for (const p of problems) out.push(`${p.severity === "error" ? st.red("error") : st.yellow("warning")} ${p.c} · ${p.channel}: ${n(p.members)} members: ${maskPhonesIn(p.message)}`);
     out.push("");
   }
   out.push(`${st.bold("Total")}: ${n(s.total.sends)} sends to ${n(s.total.members_reached)} members, estimated cost ${yuan(s.total.cost)}\n`);

@@ -7,6 +7,7 @@ import { summarize } from "../../simulate/summary.js";
 import { renderSimulationText } from "../../report/simulation.js";
 import { renderSimulationHtml } from "../../report/simulation-html.js";
 import { writePlanCsv } from "../../report/plan-csv.js";
+import { maskDeep } from "../../report/mask.js";
 import { epochToZoned, addDays } from "../../calendar/time.js";
 import type { Io } from "../io.js";
 import { dateRange, parseMoment } from "../moment.js";
@@ -93,7 +94,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
           await writeOutput(opts.report, "--report", () => writeFile(reportFile, renderSimulationHtml(summary, { mallName: project.mall?.name })));
           if (!opts.json) io.err(`report written to ${opts.report}\n`);
         }
-        if (opts.json) io.out(JSON.stringify(summary, null, 2) + "\n");
+        if (opts.json) io.out(JSON.stringify(maskDeep(summary), null, 2) + "\n");
         // Ink (half a second to import) is loaded only for a terminal.
         else if (io.interactive) io.out((await import("../../report/ink/simulation.js")).renderSimulationInk(summary, { color: io.color }));
         else io.out(renderSimulationText(summary, { color: io.color }));
