@@ -7,7 +7,7 @@ import { createWriteStream } from "node:fs";
 import { formatLocalTime } from "../calendar/time.js";
 import type { MemberDecision } from "../plan/types.js";
 import type { Project } from "../project/types.js";
-import { csvRow } from "./csv.js";
+import { csvCell, csvRow } from "./csv.js";
 import { maskPhone, maskPhonesIn } from "./mask.js";
 
 export const PLAN_CSV_HEADER = ["campaign", "occurrence", "member", "channel", "address", "send_at", "send_at_local", "reason"];
@@ -20,11 +20,18 @@ export async function writePlanCsv(file: string, decisions: MemberDecision[], pr
   failed.catch(() => undefined);
   const write = (line: string) => Promise.race([failed, new Promise<void>((res) => (out.write(line) ? res() : out.once("drain", () => res())))]);
   await write(csvRow(PLAN_CSV_HEADER));
+  // Sends share a handful of moments: each is formatted once.
+  const times = new Map<number, string>();
+  const timesOf = (ms: number) => {
+    let t = times.get(ms);
+    if (t === undefined) times.set(ms, (t = `${csvCell(new Date(ms).toISOString())},${csvCell(formatLocalTime(ms, project.timezone))}`));
+    return t;
+  };
   for (const d of decisions) {
-    const addr = d.address === undefined ? "" : d.channel && phoneAddress.has(d.channel) ? maskPhone(d.address) : d.address;
-    const member = keyIsPhone ? maskPhone(d.member) : d.member;
-    const cells = [d.campaign, d.occurrence, member, d.channel ?? "", addr, new Date(d.sendAt).toISOString(), formatLocalTime(d.sendAt, project.timezone), d.reason ?? ""];
-    await write(csvRow(cells.map(maskPhonesIn)));
+    // Member data (the key and the address) is masked whatever its field's type; the other columns are chuda's own.
+    const addr = d.address === undefined ? "" : d.channel && phoneAddress.has(d.channel) ? maskPhone(d.address) : maskPhonesIn(d.address);
+    const member = keyIsPhone ? maskPhone(d.member) : maskPhonesIn(d.member);
+    await write(`${csvRow([d.campaign, d.occurrence, member, d.channel ?? "", addr]).slice(0, -1)},${timesOf(d.sendAt)},${csvCell(d.reason ?? "")}\n`);
   }
   await Promise.race([failed, new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())))]);
 }
