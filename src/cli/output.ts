@@ -14,7 +14,10 @@ export function prepareOutput(file: string, flag: string, io: Io): string {
     mkdirSync(dir, { recursive: true });
     accessSync(dir, constants.W_OK);
   } catch (e) {
-    throw new UsageError(`${flag} ${file}: cannot write into ${path.relative(io.cwd, dir) || dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "give a path in a folder you can write to");
+    throw new UsageError(
+      `${flag} ${file}: cannot write into ${path.relative(io.cwd, dir) || dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      "give a path in a folder you can write to",
+    );
   }
   let isDir = false;
   try {

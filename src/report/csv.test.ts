@@ -3,7 +3,7 @@ import { csvCell, csvRow } from "./csv.js";
 
 describe("csvCell", () => {
   it("neutralises what a spreadsheet would run as a formula, and quotes it", () => {
-    expect(csvCell("=HYPERLINK(\"http://x\",\"y\")")).toBe(`"'=HYPERLINK(""http://x"",""y"")"`);
+    expect(csvCell('=HYPERLINK("http://x","y")')).toBe(`"'=HYPERLINK(""http://x"",""y"")"`);
     expect(csvCell("=cmd|' /C calc'!A0")).toBe(`"'=cmd|' /C calc'!A0"`);
     expect(csvCell("+86138****1234")).toBe(`"'+86138****1234"`);
     expect(csvCell("-2+3")).toBe(`"'-2+3"`);

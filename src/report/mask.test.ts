@@ -14,7 +14,8 @@ describe("maskPhonesIn", () => {
   });
 
   it("leaves other numbers alone", () => {
-    for (const s of ["M000001", "12812341234", "1381234123", "138123412345", "2026-12-24T02:30:00.000Z", "1764583200000", "¥1,234.50"]) expect(maskPhonesIn(s)).toBe(s);
+    for (const s of ["M000001", "12812341234", "1381234123", "138123412345", "2026-12-24T02:30:00.000Z", "1764583200000", "¥1,234.50"])
+      expect(maskPhonesIn(s)).toBe(s);
   });
 });
 

