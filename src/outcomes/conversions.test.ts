@@ -113,6 +113,7 @@ describe("amounts", () => {
     expect(parseAmount("￥1，234.50")).toBe(1234.5);
     expect(parseAmount(" ￥ 88 ")).toBe(88);
     expect(parseAmount("320元")).toBe(320);
+    expect(parseAmount("￥１，２３４．５")).toBe(1234.5);
     for (const bad of ["", "￥", "abc", "1.2.3", "¥¥5", "12 34"]) expect(parseAmount(bad), bad).toBeNaN();
   });
 

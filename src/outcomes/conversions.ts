@@ -114,10 +114,12 @@ export function parseConversionRow(row: Record<string, unknown>, mapping: Conver
 
 /**
  * An amount as exports write it: `1234.5`, `¥1,234.50`, and as GBK exports from Excel write it, with the
- * full-width `￥` and `，` (a trailing `元` too). NaN when it is not a number.
+ * full-width `￥` and `，` (full-width digits and a trailing `元` too). NaN when it is not a number.
  */
 export function parseAmount(text: string): number {
-  const t = text.trim().replace(/^[¥￥]\s*/, "").replace(/\s*元$/, "").replace(/[,，]/g, "");
+  // Full-width digits and point (０-９, ．) are their ASCII selves.
+  const ascii = text.replace(/[０-９．]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0));
+  const t = ascii.trim().replace(/^[¥￥]\s*/, "").replace(/\s*元$/, "").replace(/[,，]/g, "");
   return /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i.test(t) ? Number(t) : NaN;
 }
 
