@@ -18,8 +18,13 @@ export async function writePlanCsv(file: string, decisions: MemberDecision[], pr
   const out = createWriteStream(file, { encoding: "utf8" });
   const failed = new Promise<never>((_, rej) => out.once("error", rej));
   failed.catch(() => undefined);
-  const write = (line: string) => Promise.race([failed, new Promise<void>((res) => (out.write(line) ? res() : out.once("drain", () => res())))]);
-  await write(csvRow(PLAN_CSV_HEADER));
+  // Lines are written in chunks of about 64 KB, waiting only when the stream asks to.
+  let chunk = csvRow(PLAN_CSV_HEADER);
+  const flush = async () => {
+    const text = chunk;
+    chunk = "";
+    if (!out.write(text)) await Promise.race([failed, new Promise<void>((res) => out.once("drain", () => res()))]);
+  };
   // Sends share a handful of moments: each is formatted once.
   const times = new Map<number, string>();
   const timesOf = (ms: number) => {
@@ -31,7 +36,9 @@ export async function writePlanCsv(file: string, decisions: MemberDecision[], pr
     // Member data (the key and the address) is masked whatever its field's type; the other columns are chuda's own.
     const addr = d.address === undefined ? "" : d.channel && phoneAddress.has(d.channel) ? maskPhone(d.address) : maskPhonesIn(d.address);
     const member = keyIsPhone ? maskPhone(d.member) : maskPhonesIn(d.member);
-    await write(`${csvRow([d.campaign, d.occurrence, member, d.channel ?? "", addr]).slice(0, -1)},${timesOf(d.sendAt)},${csvCell(d.reason ?? "")}\n`);
+    chunk += `${csvRow([d.campaign, d.occurrence, member, d.channel ?? "", addr]).slice(0, -1)},${timesOf(d.sendAt)},${csvCell(d.reason ?? "")}\n`;
+    if (chunk.length >= 65_536) await flush();
   }
+  await flush();
   await Promise.race([failed, new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())))]);
 }
