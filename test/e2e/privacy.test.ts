@@ -175,7 +175,7 @@ describe("masking in dispatch, status and preview; times in the project's zone",
     expect(JSON.parse(dryJson.stdout).sends.length).toBe(9);
     expect(dryJson.stdout).not.toMatch(CLEAR_PHONE);
 
-    const run = await chuda(["dispatch", "--members", "members.csv", "--at", AT], { cwd: dir });
+    const run = await chuda(["dispatch", "--members", "members.csv", "--at", AT], { cwd: dir, env: { CHUDA_NOW: "2026-12-24T02:30:00Z" } });
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout).toContain("Dispatch at 2026-12-24 10:30 +08:00");
     expect(run.stdout + run.stderr).not.toMatch(CLEAR_PHONE);
