@@ -62,8 +62,9 @@ export function checkCampaign(c: CampaignDecl, env: CampaignEnv, diagnostics: Di
     } else clauses.set(cl.kind, cl);
   }
   const get = <K extends ClauseKind>(k: K) => clauses.get(k) as ClauseOf<K> | undefined;
-  for (const k of REQUIRED) if (!clauses.has(k)) out.push(diag(M.missingClause, c.name.span, [name, k]));
-  if (!clauses.has("goal")) out.push(diag(M.missingGoal, c.name.span, [name]));
+  const written = new Set(c.broken ?? []);
+  for (const k of REQUIRED) if (!clauses.has(k) && !written.has(k)) out.push(diag(M.missingClause, c.name.span, [name, k]));
+  if (!clauses.has("goal") && !written.has("goal")) out.push(diag(M.missingGoal, c.name.span, [name]));
 
   const exprEnv = env.segments.envFor(out);
 

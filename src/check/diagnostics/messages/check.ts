@@ -324,4 +324,11 @@ export const checkMessages = {
     message: "`order by` needs a number, date, text or enum value, found {0}",
     description: "`limit … order by` with something that has no order.",
   },
+  withKeyIsHelper: {
+    code: "CH3060",
+    severity: "error",
+    message: "`{0}` in `with` has the name of the template helper `{0}`: a template reading `{{{0}}}` calls the helper, not this value",
+    help: "give the value another name, e.g. `{0}_text: …`, and write `{{{0}_text}}` in the template",
+    description: "A `with` key shadows a template helper (date, yuan, mask, truncate, default, lookup).",
+  },
 } satisfies Record<string, MessageDef>;
