@@ -331,4 +331,25 @@ export const checkMessages = {
     help: "give the value another name, e.g. `{0}_text: …`, and write `{{{0}_text}}` in the template",
     description: "A `with` key shadows a template helper (date, yuan, mask, truncate, default, lookup).",
   },
+  sendWindowInQuietHours: {
+    code: "CH3061",
+    severity: "warning",
+    message: "the send window {0} lies inside quiet hours {1}: no send can go out in it",
+    help: "choose a window that overlaps {2}, the hours outside policy.quiet_hours of chuda.yaml",
+    description: "A campaign's `send between` window has no minute outside the project's quiet hours.",
+  },
+  triggerOutsideSendWindow: {
+    code: "CH3062",
+    severity: "warning",
+    message: "fires at {0}, outside the send window {1}; sends will be deferred to {2}",
+    help: "choose a trigger time inside the window, e.g. `at {3}`",
+    description: "A trigger time falls outside the campaign's own send window.",
+  },
+  goalShorterThanDeferral: {
+    code: "CH3063",
+    severity: "warning",
+    message: "sends planned at {0} go out at {1}, {2} later: longer than the goal window `within {3}`",
+    help: "choose a trigger time when sends may go out, or a longer goal window",
+    description: "Quiet hours or the send window defer sends by more than the goal's window lasts.",
+  },
 } satisfies Record<string, MessageDef>;
