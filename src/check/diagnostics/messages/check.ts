@@ -6,7 +6,7 @@ export const checkMessages = {
   duplicateName: {
     code: "CH3001",
     severity: "error",
-    message: "the name `{0}` is already used by a {1}",
+    message: "the name `{0}` is already used by a {1} at {2}",
     help: "segments and campaigns of all files under campaigns/ share one namespace; rename one of them",
     description: "Two segments or campaigns (in any files) have the same name.",
   },
