@@ -1,0 +1,74 @@
+/** Messages that name an author's mistake and the fix, on the built CLI, in a repository made by `chuda init`. */
+import { describe, expect, it } from "vitest";
+import { mkdtempSync, utimesSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chuda, hasStackTrace } from "./cli.js";
+
+async function initRepo(): Promise<string> {
+  const dir = path.join(mkdtempSync(path.join(os.tmpdir(), "chuda-authoring-")), "mall");
+  expect((await chuda(["init", dir])).exitCode).toBe(0);
+  return dir;
+}
+
+const CAMPAIGN = (name: string, content: string) => `campaign ${name} {
+  audience tier >= silver
+  trigger  every day at 10:00
+  content  ${content}
+  channel  wecom
+  goal     visit within 7 days
+}
+`;
+
+describe("authoring messages (built CLI)", () => {
+  it("preview of a member outside the audience names the failing conditions with the member's values", async () => {
+    const dir = await initRepo();
+    const env = { CHUDA_NOW: "2026-12-03T10:00:00+08:00" };
+    const out = await chuda(["preview", "birthday_gift", "--members", "members.sample.csv", "--member", "M004"], { cwd: dir, env });
+    expect(out.exitCode).toBe(0);
+    expect(out.stdout).toContain("not in the audience on 2026-12-03:\n  tier >= silver: tier is normal\n  within 10 km: distance_km is 12.0\n");
+    const excluded = await chuda(["preview", "birthday_gift", "--members", "members.sample.csv", "--member", "M005", "--json"], { cwd: dir, env });
+    expect(JSON.parse(excluded.stdout).why).toEqual(["excluded by policy.exclude (unsubscribed): unsubscribed is true"]);
+  });
+
+  it("a tab in a template is one error at the tab, with nothing cascading into the campaigns that use it", async () => {
+    const dir = await initRepo();
+    writeFileSync(path.join(dir, "templates/tabbed.yaml"), 'wecom:\n\ttext: "{{name}}您好"\n');
+    writeFileSync(path.join(dir, "campaigns/tabbed.chuda"), CAMPAIGN("tabbed_a", '"tabbed"') + CAMPAIGN("tabbed_b", '"tabbed"'));
+    const r = await chuda(["validate", "--format", "json"], { cwd: dir });
+    expect(r.exitCode).toBe(1);
+    const d = JSON.parse(r.stdout).diagnostics;
+    expect(d).toHaveLength(1);
+    expect(d[0]).toMatchObject({ file: "templates/tabbed.yaml", line: 2, column: 1, code: "CH5001", help: "indent with spaces: YAML does not allow a tab in indentation" });
+  });
+
+  it("a `with` key named like a helper, and a template reading `{{date}}`, say so", async () => {
+    const dir = await initRepo();
+    writeFileSync(path.join(dir, "templates/dated.yaml"), 'wecom:\n  text: "{{name}}您好，活动日期 {{date}}"\n');
+    writeFileSync(path.join(dir, "campaigns/dated.chuda"), CAMPAIGN("dated", '"dated" with { date: "12月24日" }'));
+    const r = await chuda(["validate", "--format", "json"], { cwd: dir });
+    expect(r.exitCode).toBe(1);
+    const d = JSON.parse(r.stdout).diagnostics.map((x: { code: string; message: string }) => `${x.code} ${x.message}`);
+    expect(d).toEqual([
+      "CH3060 `date` in `with` has the name of the template helper `date`: a template reading `{{date}}` calls the helper, not this value",
+      "CH5064 `{{date}}` calls the helper `date` without its argument: a variable cannot be named `date`",
+    ]);
+  });
+
+  it("a duplicate campaign is reported in the newer file, naming both places, also when only that file is validated", async () => {
+    const dir = await initRepo();
+    const newer = path.join(dir, "campaigns/a_new.chuda");
+    writeFileSync(newer, CAMPAIGN("birthday_gift", '"birthday" with { coupon: "X", amount: 5 }'));
+    utimesSync(path.join(dir, "campaigns/birthday.chuda"), new Date("2026-01-01"), new Date("2026-01-01"));
+    utimesSync(newer, new Date("2026-06-01"), new Date("2026-06-01"));
+    for (const args of [["validate", "--format", "json"], ["validate", "campaigns/a_new.chuda", "--format", "json"]]) {
+      const r = await chuda(args, { cwd: dir });
+      expect(r.exitCode).toBe(1);
+      expect(hasStackTrace(r.stderr)).toBe(false);
+      const d = JSON.parse(r.stdout).diagnostics;
+      expect(d.map((x: { file: string; line: number; code: string; message: string }) => `${x.file}:${x.line} ${x.code} ${x.message}`)).toEqual([
+        "campaigns/a_new.chuda:1 CH3001 the name `birthday_gift` is already used by a campaign at campaigns/birthday.chuda:2:10",
+      ]);
+    }
+  });
+});
