@@ -1,5 +1,5 @@
 /**
- * Test support for the checker's unit tests: the project of CONFIG.md built by hand (independent of the
+ * Test support for the checker's unit tests: the project of docs/configuration.md built by hand (independent of the
  * YAML loader), templates with the sections the examples need, and a one-call `check(text)`.
  */
 import { parseFile } from "../language/index.js";
