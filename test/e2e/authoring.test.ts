@@ -71,4 +71,17 @@ describe("authoring messages (built CLI)", () => {
       ]);
     }
   });
+
+  it("chuda init's schema takes every row of chuda sample-members, and its own sample sends today", async () => {
+    const env = { CHUDA_NOW: "2026-12-03T08:00:00+08:00" };
+    const dir = path.join(mkdtempSync(path.join(os.tmpdir(), "chuda-authoring-")), "mall");
+    expect((await chuda(["init", dir], { env })).exitCode).toBe(0);
+    expect((await chuda(["sample-members", "--count", "1000", "--seed", "7", "--out", "sample.csv"], { cwd: dir, env })).exitCode).toBe(0);
+    const big = await chuda(["simulate", "--members", "sample.csv", "--json"], { cwd: dir, env });
+    expect(big.exitCode, big.stderr).toBe(0);
+    expect(JSON.parse(big.stdout)).toMatchObject({ members: 1000, rejected: 0 });
+    const today = await chuda(["simulate", "--members", "members.sample.csv", "--from", "2026-12-03", "--to", "2026-12-03", "--json"], { cwd: dir, env });
+    expect(today.exitCode, today.stderr).toBe(0);
+    expect(JSON.parse(today.stdout).total.sends).toBeGreaterThan(0);
+  });
 });
