@@ -29,6 +29,9 @@ describe("authoring messages (built CLI)", () => {
     expect(out.stdout).toContain("not in the audience on 2026-12-03:\n  tier >= silver: tier is normal\n  within 10 km: distance_km is 12.0\n");
     const excluded = await chuda(["preview", "birthday_gift", "--members", "members.sample.csv", "--member", "M005", "--json"], { cwd: dir, env });
     expect(JSON.parse(excluded.stdout).why).toEqual(["excluded by policy.exclude (unsubscribed): unsubscribed is true"]);
+    writeFileSync(path.join(dir, "no-birthday.csv"), "member_id,name,tier,distance_km,wecom_external_userid,wecom_owner,birthday\nM9,王伟,gold,1.0,wm9,staff01,\n");
+    const undated = await chuda(["preview", "birthday_gift", "--members", "no-birthday.csv", "--member", "M9"], { cwd: dir, env });
+    expect(undated.stdout).toContain("not in the audience on 2026-12-03:\n  the trigger needs birthday: birthday is missing\n");
   });
 
   it("a tab in a template is one error at the tab, with nothing cascading into the campaigns that use it", async () => {

@@ -71,6 +71,12 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
         const failed = decision ? [] : await failedConditions(campaign!.audience, project, conn, "preview_member", from, now);
         const excluded = decision || failed.length || !ws.check.exclude ? [] : (await failedConditions({ op: "not", arg: ws.check.exclude }, project, conn, "preview_member", from, now));
         const why = [...failed.map((f) => (f.values ? `${f.condition}: ${f.values}` : f.condition)), ...excluded.map((f) => `excluded by policy.exclude (${irText(ws.check.exclude!)})${f.values ? `: ${f.values}` : ""}`)];
+        const trigger = campaign!.trigger;
+        if (!decision && !why.length && trigger.kind === "member_date") {
+          // The trigger is the member's own date: without one there is no occurrence for them.
+          const [value] = (await conn.runAndReadAll(`SELECT CAST(${q(trigger.field)} AS VARCHAR) FROM preview_member`)).getRows()[0] ?? [];
+          if (value === null || value === undefined || value === "") why.push(`the trigger needs ${trigger.field}: ${trigger.field} is missing`);
+        }
         const outcome = decision
           ? { occurrence: decision.occurrence, send_at: new Date(decision.sendAt).toISOString(), channel: decision.channel ?? null, reason: decision.reason ?? null }
           : { occurrence: null, send_at: null, channel: null, reason: "not_in_audience", why };
