@@ -20,9 +20,10 @@ export interface CheckOptions {
   knownEvents: Set<string>;
   /**
    * Files in the order they were introduced (oldest first, by git history or modification time): of two
-   * definitions of one name, the one in the later file is reported. Default: the order of `files`.
+   * definitions of one name, the one in the later file is reported. Default: the order of `files`. A function is
+   * called only when some name is defined twice (finding the order may ask git).
    */
-  introduced?: readonly string[];
+  introduced?: readonly string[] | (() => readonly string[]);
 }
 
 /** `files[].file` is relative to the project root, as in every Span. */

@@ -15,9 +15,11 @@ export interface Symbols {
   campaigns: CampaignDecl[];
 }
 
-export function collectSymbols(files: readonly { file: string; ast: FileNode }[], out: Diagnostic[], introduced?: readonly string[]): Symbols {
+export function collectSymbols(files: readonly { file: string; ast: FileNode }[], out: Diagnostic[], introduced?: readonly string[] | (() => readonly string[])): Symbols {
   // Which definition of a name is "first": the one in the file introduced earlier, then the one written earlier.
-  const rank = new Map((introduced ?? files.map((f) => f.file)).map((f, i) => [f, i]));
+  const names = files.flatMap((f) => f.ast.items.map((i) => i.name.name));
+  const order = typeof introduced === "function" ? (new Set(names).size < names.length ? introduced() : undefined) : introduced;
+  const rank = new Map((order ?? files.map((f) => f.file)).map((f, i) => [f, i]));
   const ordered = files.map((f, i) => ({ ...f, i })).sort((a, b) => (rank.get(a.file) ?? Infinity) - (rank.get(b.file) ?? Infinity) || a.i - b.i);
   const seen = new Map<string, SegmentDecl | CampaignDecl>();
   const dropped = new Set<SegmentDecl | CampaignDecl>();

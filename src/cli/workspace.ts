@@ -117,7 +117,7 @@ export async function loadWorkspace(projectOpt: string | undefined, io: Io, opts
   let check: CheckResult = { campaigns: [], diagnostics: [] };
   if (loaded.project) {
     const knownEvents = new Set<string>([...BUILTIN_EVENT_NAMES, ...loaded.project.calendar.keys()]);
-    const introduced = introducedOrder(root, files.map((f) => f.file));
+    const introduced = () => introducedOrder(root, files.map((f) => f.file));
     check = checkProject(files, loaded.project, { templates: templates.templates, knownEvents, introduced });
     diagnostics.push(...check.diagnostics, ...checkTriggers(check.campaigns, loaded.project));
   }
