@@ -36,7 +36,7 @@ describe("full-width characters and Chinese punctuation", () => {
   it("reports a full-width name once, with no syntax error cascading from it on that line", () => {
     const r = parseFile("segment s = ｔｉｅｒ >= gold\n", "s.chuda");
     expect(r.diagnostics.map((d) => `${d.code} ${d.message} | ${d.help}`)).toEqual([
-      "CH1005 U+FF54 FULLWIDTH LATIN SMALL LETTER T `ｔ` (and 3 more full-width characters) is not ASCII | type the ASCII `tier` instead",
+      "CH1020 U+FF54 FULLWIDTH LATIN SMALL LETTER T `ｔ` (and 3 more full-width characters) is not ASCII | type the ASCII `tier` instead",
     ]);
   });
 });

@@ -53,8 +53,8 @@ describe("authoring messages (built CLI)", () => {
     expect(r.exitCode).toBe(1);
     const d = JSON.parse(r.stdout).diagnostics.map((x: { code: string; message: string }) => `${x.code} ${x.message}`);
     expect(d).toEqual([
-      "CH3060 `date` in `with` has the name of the template helper `date`: a template reading `{{date}}` calls the helper, not this value",
-      "CH5064 `{{date}}` calls the helper `date` without its argument: a variable cannot be named `date`",
+      "CH3080 `date` in `with` has the name of the template helper `date`: a template reading `{{date}}` calls the helper, not this value",
+      "CH5080 `{{date}}` calls the helper `date` without its argument: a variable cannot be named `date`",
     ]);
   });
 

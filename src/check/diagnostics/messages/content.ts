@@ -275,7 +275,7 @@ export const contentMessages = {
     description: "A subscribe-message data key has an unknown type prefix.",
   },
   contentHelperAsVariable: {
-    code: "CH5064",
+    code: "CH5080",
     severity: "error",
     message: "`{{{0}}}` calls the helper `{0}` without its argument: a variable cannot be named `{0}`",
     help: "to print a value of your own, give it another name, e.g. `with { {0}_text: … }` and `{{{0}_text}}`",

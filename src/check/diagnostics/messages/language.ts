@@ -25,7 +25,7 @@ export const languageMessages = {
     description: "A string literal uses a backslash escape the language does not define.",
   },
   wideCharacter: {
-    code: "CH1005",
+    code: "CH1020",
     severity: "error",
     message: "{0} is not ASCII",
     help: "type the ASCII character instead",
