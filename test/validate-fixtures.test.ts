@@ -1,6 +1,6 @@
 /**
  * Golden tests of the checker: every `test/fixtures/validate/<case>.chuda` is parsed and checked against
- * test/fixtures/project/chuda.yaml (the CONFIG.md example) with the templates of test/fixtures/validate/templates/,
+ * test/fixtures/project/chuda.yaml (the example of docs/configuration.md) with the templates of test/fixtures/validate/templates/,
  * and its diagnostics are compared with `<case>.diagnostics.txt` (a TypeScript-like baseline: summary lines, then
  * the source with each diagnostic underlined). Update with UPDATE_GOLDEN=1 and review the diff.
  */
@@ -82,7 +82,7 @@ describe("validate fixtures", () => {
     });
   }
 
-  it("checks the complete example of LANGUAGE.md clean and resolves its three campaigns", () => {
+  it("checks the complete example of docs/language.md clean and resolves its three campaigns", () => {
     const text = readFileSync(path.join(dir, "example.chuda"), "utf8");
     const parsed = parseFile(text, "example.chuda");
     const r = checkProject([{ file: "example.chuda", ast: parsed.ast }], project, { templates, knownEvents: new Set(BUILTIN_EVENTS) });

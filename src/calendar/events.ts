@@ -1,5 +1,5 @@
 /**
- * Calendar events usable in triggers: the built-ins of LANGUAGE.md (lunar ones from the lunar calendar,
+ * Calendar events usable in triggers: the built-ins of docs/language.md (lunar ones from the lunar calendar,
  * Qingming from the solar term) and the project's own `calendar:` entries of chuda.yaml.
  */
 import type { Project } from "../project/types.js";
@@ -38,7 +38,7 @@ const BUILTIN_LIST: [string, Builtin][] = [
 // A Map keeps the listed order (an object would put "520" and "618" first).
 const BUILTINS = new Map<string, Builtin>(BUILTIN_LIST);
 
-/** The built-in event names, in the order LANGUAGE.md lists them. */
+/** The built-in event names, in the order docs/language.md lists them. */
 export const BUILTIN_EVENT_NAMES: readonly string[] = Object.freeze(BUILTIN_LIST.map(([name]) => name));
 
 /** Years built-in events are computed for. */

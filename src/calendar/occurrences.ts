@@ -2,7 +2,7 @@
  * Trigger expansion: every occurrence (campaign, date, time) of a campaign's trigger in a date range.
  *
  * All dates are project-local ("YYYY-MM-DD" in `project.timezone`); `at` is the epoch instant of the local
- * date and time. Choices made where LANGUAGE.md is silent:
+ * date and time. Choices made where docs/language.md is silent:
  *
  * - `every month on N` skips months without day N (no moving to the month's last day).
  * - Offsets of a day or more (`day`, `week`, `month`, `year`) move the date and keep the trigger's time;

@@ -1,4 +1,4 @@
-/** An occurrence: a trigger firing (DESIGN.md). Produced by src/calendar, consumed by src/plan and the `calendar` command. */
+/** An occurrence: a trigger firing (docs/language.md). Produced by src/calendar, consumed by src/plan and the `calendar` command. */
 export interface Occurrence {
   campaign: string;
   /** Project-local date and time of the firing. */

@@ -12,6 +12,7 @@ import { checkMessages as M } from "./diagnostics/messages/check.js";
 import type { IR, ResolvedCampaign, ResolvedGoal, ResolvedTrigger } from "./types.js";
 import type { Segments } from "./segments.js";
 import { checkCondition, checkValue } from "./expr.js";
+import { timingWarnings } from "./timing.js";
 import { resolveTrigger } from "./trigger.js";
 import { resolveChannels, resolveTemplate, resolveWith, type TemplateDiagnostics } from "./content.js";
 import { checkDate, checkTime, formatMinutes } from "./literals.js";
@@ -62,8 +63,9 @@ export function checkCampaign(c: CampaignDecl, env: CampaignEnv, diagnostics: Di
     } else clauses.set(cl.kind, cl);
   }
   const get = <K extends ClauseKind>(k: K) => clauses.get(k) as ClauseOf<K> | undefined;
-  for (const k of REQUIRED) if (!clauses.has(k)) out.push(diag(M.missingClause, c.name.span, [name, k]));
-  if (!clauses.has("goal")) out.push(diag(M.missingGoal, c.name.span, [name]));
+  const written = new Set(c.broken ?? []);
+  for (const k of REQUIRED) if (!clauses.has(k) && !written.has(k)) out.push(diag(M.missingClause, c.name.span, [name, k]));
+  if (!clauses.has("goal") && !written.has("goal")) out.push(diag(M.missingGoal, c.name.span, [name]));
 
   const exprEnv = env.segments.envFor(out);
 
@@ -162,6 +164,19 @@ export function checkCampaign(c: CampaignDecl, env: CampaignEnv, diagnostics: Di
     else resolved.expireAfterMs = ms;
   }
 
+  if (trigger && triggerClause) {
+    const at = triggerClause.trigger.at;
+    timingWarnings(
+      {
+        time: trigger.time,
+        timeSpan: at?.span ?? triggerClause.span,
+        ...(project.policy.quietHours ? { quiet: project.policy.quietHours } : {}),
+        ...(resolved.sendWindow && window ? { window: resolved.sendWindow, windowSpan: window.span } : {}),
+        ...(goal && goalClause ? { goal: { within: goal.within, span: goalClause.goal.within.span, raw: goalClause.goal.within.raw } } : {}),
+      },
+      out,
+    );
+  }
   for (const d of out) if (!d.context && d.span.file === c.span.file) d.context = c.span;
   diagnostics.push(...out);
   if (out.some((d) => d.severity === "error")) return undefined;

@@ -13,6 +13,8 @@ import { checkMessages as M } from "./diagnostics/messages/check.js";
 import { checkDate, checkDateTime, checkTime, formatMinutes } from "./literals.js";
 
 const BUILTIN = new Set<string>(BUILTIN_DRIVERS);
+/** Template helpers: `{{date}}` in a template calls the helper, so a `with` value of that name could never be read. */
+const HELPER_NAMES = new Set(["date", "yuan", "mask", "truncate", "default", "lookup"]);
 
 /** Channel names in order, or undefined after reporting unknown or repeated ones. */
 export function resolveChannels(c: ChannelClause, project: Project, out: Diagnostic[]): string[] | undefined {
@@ -54,6 +56,11 @@ export function resolveWith(c: ContentClause, out: Diagnostic[]): Record<string,
       continue;
     }
     seen.set(key, entry);
+    if (HELPER_NAMES.has(key)) {
+      out.push(diag(M.withKeyIsHelper, entry.key.span, [key]));
+      ok = false;
+      continue;
+    }
     const v = entry.value;
     switch (v.kind) {
       case "string":
@@ -120,6 +127,8 @@ export function resolveTemplate(
     out.push(diag(M.unknownTemplate, c.template.span, [name], { help }));
     return false;
   }
+  // A template that is not valid YAML is reported once by the loader; checking its use would only cascade.
+  if (template.failed) return false;
   const variables = new Set<string>([...project.members.fields.keys(), ...withKeys]);
   const uses = channelUses(channels, project);
   const found = checkTemplateUse(template, { kinds: uses.map((u) => u.kind), variables, span: c.span, channels: uses });

@@ -9,7 +9,7 @@ import { BUILTIN_EVENTS, testTemplates } from "./test-support.js";
 const EXAMPLE = readFileSync(fileURLToPath(new URL("../../test/fixtures/language/complete-example.chuda", import.meta.url)), "utf8");
 
 describe("checkProject", () => {
-  it("resolves the complete example of LANGUAGE.md", () => {
+  it("resolves the complete example of docs/language.md", () => {
     const r = check(EXAMPLE);
     expect(r.diagnostics).toEqual([]);
     const [bday, wake, mid] = r.campaigns;

@@ -18,12 +18,18 @@ export interface CheckOptions {
   templates: Map<string, Template>;
   /** Built-in calendar event names (the project's `calendar:` names are added here). */
   knownEvents: Set<string>;
+  /**
+   * Files in the order they were introduced (oldest first, by git history or modification time): of two
+   * definitions of one name, the one in the later file is reported. Default: the order of `files`. A function is
+   * called only when some name is defined twice (finding the order may ask git).
+   */
+  introduced?: readonly string[] | (() => readonly string[]);
 }
 
 /** `files[].file` is relative to the project root, as in every Span. */
 export function checkProject(files: { file: string; ast: FileNode }[], project: Project, opts: CheckOptions): CheckResult {
   const diagnostics: Diagnostic[] = [];
-  const symbols = collectSymbols(files, diagnostics);
+  const symbols = collectSymbols(files, diagnostics, opts.introduced);
   const segments = new Segments(symbols.segments, project.members.fields, project.members.distance !== undefined, diagnostics);
   segments.checkAll();
 

@@ -61,14 +61,22 @@ describe("one namespace", () => {
   it("reports a duplicate name across files, naming both places", () => {
     const r = checkFiles({ "campaigns/a.chuda": "segment vip = tier >= gold\n", "campaigns/b.chuda": campaign({}, "vip") });
     const d = r.diagnostics.filter((d) => d.code === "CH3001");
-    expect(d.map(summary)).toEqual(["CH3001 1:10 the name `vip` is already used by a segment"]);
+    expect(d.map(summary)).toEqual(["CH3001 1:10 the name `vip` is already used by a segment at campaigns/a.chuda:1:9"]);
     expect(d[0]!.span.file).toBe("campaigns/b.chuda");
     expect(d[0]!.related).toEqual([{ span: expect.objectContaining({ file: "campaigns/a.chuda", start: expect.objectContaining({ line: 1, column: 9 }) }), message: "`vip` is first defined here (campaigns/a.chuda:1:9), as a segment" }]);
   });
 
+  it("reports a duplicate in the file introduced later, whatever the files' names", () => {
+    const files = { "campaigns/a_new.chuda": campaign({}, "vip"), "campaigns/b_old.chuda": campaign({}, "vip") };
+    const r = checkFiles(files, undefined, undefined, { introduced: ["campaigns/b_old.chuda", "campaigns/a_new.chuda"] });
+    const d = r.diagnostics.filter((d) => d.code === "CH3001");
+    expect(d.map((x) => x.span.file)).toEqual(["campaigns/a_new.chuda"]);
+    expect(d[0]!.message).toBe("the name `vip` is already used by a campaign at campaigns/b_old.chuda:1:10");
+  });
+
   it("reports a duplicate campaign and resolves only the first", () => {
     const r = check(campaign({}, "x") + campaign({}, "x"));
-    expect(r.diagnostics.filter((d) => d.severity === "error").map(summary)).toEqual(["CH3001 8:10 the name `x` is already used by a campaign"]);
+    expect(r.diagnostics.filter((d) => d.severity === "error").map(summary)).toEqual(["CH3001 8:10 the name `x` is already used by a campaign at campaigns/a.chuda:1:10"]);
     expect(r.campaigns.map((c) => c.name)).toEqual(["x"]);
   });
 });

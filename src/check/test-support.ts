@@ -1,5 +1,5 @@
 /**
- * Test support for the checker's unit tests: the project of CONFIG.md built by hand (independent of the
+ * Test support for the checker's unit tests: the project of docs/configuration.md built by hand (independent of the
  * YAML loader), templates with the sections the examples need, and a one-call `check(text)`.
  */
 import { parseFile } from "../language/index.js";
@@ -91,13 +91,13 @@ export function testTemplates(): Map<string, Template> {
 }
 
 /** Checks the given files (name → text) against the test project. */
-export function checkFiles(files: Record<string, string>, project = testProject(), templates = testTemplates()): CheckResult {
+export function checkFiles(files: Record<string, string>, project = testProject(), templates = testTemplates(), opts: { introduced?: string[] } = {}): CheckResult {
   const parsed = Object.entries(files).map(([file, text]) => {
     const r = parseFile(text, file);
     if (r.diagnostics.length) throw new Error(`test input does not parse: ${r.diagnostics.map((d) => d.message).join("; ")}`);
     return { file, ast: r.ast };
   });
-  return checkProject(parsed, project, { templates, knownEvents: BUILTIN_EVENTS });
+  return checkProject(parsed, project, { templates, knownEvents: BUILTIN_EVENTS, ...opts });
 }
 
 export function check(text: string, project?: Project): CheckResult {

@@ -7,7 +7,7 @@
  *   must name a date or datetime field.
  * - Without `at`, the time is `policy.default_time`.
  * - A firing time inside `policy.quiet_hours` is a warning: those sends are deferred to the end of quiet hours.
- * Monthly days outside 1..31 and offsets that skip years are reported by src/calendar/check.ts.
+ * Monthly days outside 1..31 are reported at the day; offsets that skip years by src/calendar/check.ts.
  */
 import type { DurationUnit, EventRef, TimeLit, Trigger } from "../language/ast.js";
 import type { Project } from "../project/types.js";
@@ -15,8 +15,10 @@ import type { Diagnostic } from "./diagnostics/types.js";
 import { diag } from "./diagnostics/diag.js";
 import { suggestion as didYouMean } from "./suggest.js";
 import { checkMessages as M } from "./diagnostics/messages/check.js";
+import { calendarMessages } from "./diagnostics/messages/calendar.js";
 import type { ResolvedTrigger } from "./types.js";
 import { checkDateTime, checkTime, formatMinutes } from "./literals.js";
+import { eventForAlias } from "../calendar/aliases.js";
 
 const WEEKDAYS: Record<string, number> = {
   monday: 1, tuesday: 2, wednesday: 3, thursday: 4, friday: 5, saturday: 6, sunday: 7,
@@ -57,6 +59,11 @@ export function resolveTrigger(t: Trigger, env: TriggerEnv): ResolvedTrigger | u
       break;
     }
     case "every_month": {
+      if (!Number.isInteger(t.day.value) || t.day.value < 1 || t.day.value > 31) {
+        // Here the day's own span is known: point at `32`, not at the whole campaign.
+        out.push(diag(calendarMessages.calendarMonthDayOutOfRange, t.day.span, [t.day.raw]));
+        break;
+      }
       const tm = time(t.at);
       if (tm !== undefined) r = { kind: "monthly", day: t.day.value, time: tm };
       break;
@@ -113,6 +120,11 @@ function resolveEvent(e: EventRef, env: TriggerEnv): Event | undefined {
     return undefined;
   }
   if (env.events.has(e.name)) return { kind: "event", event: e.name };
+  const alias = eventForAlias(e.name);
+  if (alias !== undefined && env.events.has(alias)) {
+    env.out.push(diag(M.unknownEvent, e.span, [e.name], { help: `\`${e.name}\` is the built-in event \`${alias}\`: write \`${alias}\`` }));
+    return undefined;
+  }
   const help = didYouMean(e.name, [...env.events, ...dateFields()]);
   env.out.push(diag(M.unknownEvent, e.span, [e.name], help ? { help } : {}));
   return undefined;

@@ -11,7 +11,7 @@ members:
     name: string
     mobile: phone
     birthday: date
-    tier: { enum: [normal, silver, gold, platinum] }
+    tier: { enum: [normal, silver, gold, platinum, diamond] }   # the tiers of \`chuda sample-members\`
     registered_at: datetime
     last_purchase_at: datetime
     distance_km: number
@@ -91,3 +91,13 @@ tests:
 `,
   ".gitignore": `.chuda/\n`,
 };
+
+/**
+ * The scaffold for a repository created on `today` ("YYYY-MM-DD" in the project timezone): the sample's first
+ * member (gold, nearby, on WeCom) has their birthday today, so `chuda simulate` shows a send at once.
+ */
+export function scaffoldFor(today: string): Record<string, string> {
+  const monthDay = today.slice(5);
+  const born = `${monthDay === "02-29" ? "1992" : "1990"}-${monthDay}`;
+  return { ...SCAFFOLD, "members.sample.csv": SCAFFOLD["members.sample.csv"]!.replace("M001,王伟,13812341234,1990-03-14,", `M001,王伟,13812341234,${born},`) };
+}

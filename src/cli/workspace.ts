@@ -16,6 +16,7 @@ import { loadTemplates } from "../content/index.js";
 import { checkProject } from "../check/index.js";
 import { BUILTIN_EVENT_NAMES } from "../calendar/events.js";
 import { checkTriggers } from "../calendar/check.js";
+import { introducedOrder } from "./introduced.js";
 import { sortDiagnostics } from "../report/diagnostics/index.js";
 import { MESSAGES } from "../check/diagnostics/messages/index.js";
 import { languageMessages } from "../check/diagnostics/messages/language.js";
@@ -116,7 +117,8 @@ export async function loadWorkspace(projectOpt: string | undefined, io: Io, opts
   let check: CheckResult = { campaigns: [], diagnostics: [] };
   if (loaded.project) {
     const knownEvents = new Set<string>([...BUILTIN_EVENT_NAMES, ...loaded.project.calendar.keys()]);
-    check = checkProject(files, loaded.project, { templates: templates.templates, knownEvents });
+    const introduced = () => introducedOrder(root, files.map((f) => f.file));
+    check = checkProject(files, loaded.project, { templates: templates.templates, knownEvents, introduced });
     diagnostics.push(...check.diagnostics, ...checkTriggers(check.campaigns, loaded.project));
   }
 

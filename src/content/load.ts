@@ -128,8 +128,17 @@ class TemplateReader {
 
   read(): { template: Template; diagnostics: Diagnostic[] } {
     this.doc = parseDocument(this.text, { lineCounter: this.lc, prettyErrors: false, uniqueKeys: true });
-    for (const e of this.doc.errors) this.report(M.contentYamlSyntax, this.span(e.pos[0], e.pos[1]), [firstLine(e.message)]);
+    for (const e of this.doc.errors) {
+      // YAML forbids tabs in indentation; a tab typed by habit gives one error at the tab, with the fix.
+      const tab = e.code === "TAB_AS_INDENT" || /tab/i.test(e.message);
+      this.report(M.contentYamlSyntax, this.span(e.pos[0], e.pos[1]), [firstLine(e.message)], tab ? { help: "indent with spaces: YAML does not allow a tab in indentation" } : {});
+    }
     for (const w of this.doc.warnings) this.report(M.contentYamlWarning, this.span(w.pos[0], w.pos[1]), [firstLine(w.message)]);
+    if (this.doc.errors.length) {
+      // What the parser recovered from a broken file is guesswork: everything reported from it would cascade.
+      this.template.failed = true;
+      return { template: this.template, diagnostics: this.diagnostics };
+    }
     const top = this.resolve(this.doc.contents);
     if (top === null || (isScalar(top) && (top.value === null || top.value === undefined))) {
       this.report(M.contentNoSections, pointAt(this.file), [this.name]);
@@ -251,6 +260,8 @@ class TemplateReader {
       else if (issue.kind === "unknown") {
         const dym = didYouMean(issue.name, ["date", "yuan", "mask", "truncate", "default", "if", "unless", "each", "with", "lookup"]);
         this.report(M.contentUnknownHelper, at(issue.loc), [issue.name], dym ? { help: dym } : {});
+      } else if (issue.found === 0 && VALUE_HELPERS.has(issue.name)) {
+        this.report(M.contentHelperAsVariable, at(issue.loc), [issue.name]);
       } else {
         const takes = issue.min === issue.max ? `${issue.min} argument${issue.min === 1 ? "" : "s"}` : `${issue.min}–${issue.max} arguments`;
         this.report(M.contentHelperArity, at(issue.loc), [issue.name, takes, issue.found, issue.usage]);
@@ -286,6 +297,9 @@ class TemplateReader {
     this.diagnostics.push(diag(def, span, args, extra));
   }
 }
+
+/** Helpers that format a value: `{{date}}` alone reads as a call without its argument, never as a variable. */
+const VALUE_HELPERS = new Set(["date", "yuan", "mask", "truncate", "default", "lookup"]);
 
 function firstLine(s: string): string {
   return s.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");

@@ -71,6 +71,8 @@ export interface Template {
   sections: Map<ContentKind, TemplateSection>;
   /** Every Handlebars variable the template reads (top-level path names), with where. */
   variables: { name: string; span: Span; kind: ContentKind }[];
+  /** The file is not valid YAML: its errors are reported once, and no campaign's use of it is checked further. */
+  failed?: boolean;
 }
 
 export interface TemplateSection {

@@ -1,5 +1,5 @@
 /**
- * Driver `aliyun-sms`: Aliyun SMS, dysmsapi RPC with the HMAC-SHA1 signature (CHANNELS.md §7).
+ * Driver `aliyun-sms`: Aliyun SMS, dysmsapi RPC with the HMAC-SHA1 signature (docs/channels.md, `aliyun-sms`).
  *
  * A batch (≤100) is split into calls: recipients of one (campaign, occurrence) with identical sign, template and
  * params go out in one `SendSms` (≤1000 numbers); the rest of one (campaign, occurrence, template) go out in one

@@ -1,6 +1,6 @@
 /**
  * Driver `file`: JSON Lines at `options.path` (relative to the project root, default `.chuda/outbox.jsonl`), the
- * project's own format (CHANNELS.md §11). One line per send:
+ * project's own format (docs/channels.md, `file`). One line per send:
  * `{"key","campaign","occurrence","member","channel","address","content","at"}`, UTF-8 without BOM, `\n`-terminated,
  * append-only. A batch is written in one append and fsynced before any of it is reported `sent`.
  *

@@ -1,5 +1,5 @@
 /**
- * The HTTP seam every built-in driver shares (CHANNELS.md §1): one `got` instance per driver instance with a
+ * The HTTP seam every built-in driver shares (docs/channels.md): one `got` instance per driver instance with a
  * keep-alive agent, the channel's request timeout, no automatic retries (the runner retries), no throwing on
  * HTTP errors, and JSON parsed whatever the `Content-Type` says (WeChat answers `application/json; encoding=utf-8`
  * and sometimes `text/plain`).

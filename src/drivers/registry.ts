@@ -1,5 +1,5 @@
 /**
- * The driver registry (DESIGN.md "Channels and drivers"): built-in drivers by name, loaded lazily, and third-party
+ * The driver registry (docs/channels.md): built-in drivers by name, loaded lazily, and third-party
  * drivers from a path (relative to the project root) or an installed package (`npm:<package>`, resolved from the
  * project root). Whatever is loaded must have the `Driver` shape; a problem is returned as a clear error value,
  * never thrown.

@@ -1,6 +1,6 @@
 /**
  * Request signatures of the SMS providers and of the project's webhook protocol, as pure functions
- * (CHANNELS.md §7.2 Aliyun RPC HMAC-SHA1, §8.2 Tencent TC3-HMAC-SHA256, §10 webhook HMAC-SHA256).
+ * (docs/channels.md, `aliyun-sms` Aliyun RPC HMAC-SHA1, §8.2 Tencent TC3-HMAC-SHA256, §10 webhook HMAC-SHA256).
  * The drivers sign with these; the loopback fakes verify with the same functions over what they received.
  */
 import { createHash, createHmac } from "node:crypto";

@@ -1,5 +1,5 @@
 /**
- * Driver `tencent-sms`: Tencent Cloud SMS, API 3.0 `SendSms` version 2021-01-11 with TC3-HMAC-SHA256 (CHANNELS.md §8).
+ * Driver `tencent-sms`: Tencent Cloud SMS, API 3.0 `SendSms` version 2021-01-11 with TC3-HMAC-SHA256 (docs/channels.md).
  *
  * `TemplateParamSet` is one list for every number of a call, so a batch is split into calls of recipients of one
  * (campaign, occurrence) with identical sign, template and params, all domestic or all international, ≤200 numbers.

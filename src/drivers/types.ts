@@ -1,5 +1,5 @@
 /**
- * The one interface every channel driver implements (DESIGN.md "Channels and drivers", CHANNELS.md §1).
+ * The one interface every channel driver implements (docs/channels.md, "Shared conventions").
  * A driver sends only what it is handed; it never decides who gets what.
  */
 import type { ContentKind } from "../project/types.js";
@@ -24,7 +24,7 @@ export interface SendRequest {
   firstAttemptAt?: number;
 }
 
-/** The outcome classes of CHANNELS.md §1.1. */
+/** The outcome classes of docs/channels.md, "Outcome classes". */
 export type OutcomeClass = "sent" | "queued" | "retry" | "refresh" | "defer" | "recipient" | "request" | "stop" | "ambiguous";
 
 export type SendOutcome =

@@ -1,5 +1,5 @@
 /**
- * Driver `webhook`: the project's own HTTP JSON protocol (CHANNELS.md §10). One signed POST per recipient to
+ * Driver `webhook`: the project's own HTTP JSON protocol (docs/channels.md). One signed POST per recipient to
  * `options.url` (required), with the body `{"key","campaign","occurrence","member","channel","content"}` where `key`
  * is the request's dedupeId and `content` the rendered `webhook:` section. Receivers dedupe on `key`, so a timeout
  * or a reset is a plain `retry` with the same body and key, and `reconcile` simply sends again.

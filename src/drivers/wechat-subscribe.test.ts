@@ -97,7 +97,7 @@ describe("wechat-subscribe driver against the loopback fake", () => {
     expect(fake.state.calls.map((c) => c.errcode)).toEqual([0, 0, 43101]);
   });
 
-  it("maps the error table of CHANNELS.md §6", async () => {
+  it("maps the error table of docs/channels.md, `wechat-subscribe`", async () => {
     const { fake, inst } = await setup({ recipientErrors: { ou_3: 43108 } });
     const cases: [SendRequest, Record<string, unknown>][] = [
       [req("a", "ou_nobody"), { class: "recipient", code: "40003" }],

@@ -1,5 +1,5 @@
 /**
- * Driver `wechat-subscribe`: mini-program subscribe message (CHANNELS.md §6). One call per recipient; calls to the
+ * Driver `wechat-subscribe`: mini-program subscribe message (docs/channels.md). One call per recipient; calls to the
  * same openid are serialised (43108), other calls of a batch run with a small concurrency bound. There is no
  * provider dedupe and no query API: an ambiguous send stays ambiguous (no `reconcile`).
  */
@@ -8,7 +8,7 @@ import type { SubscribeMessageContent } from "../content/types.js";
 import { createHttpClient, mapLimit } from "./http.js";
 import { type Failed, callWechat, classify47003, fail, nextShanghaiMidnight, optNumber, wechatTokens, wrapData } from "./wechat-token.js";
 
-/** The error code → class table of CHANNELS.md §6 (47003 and the token codes are handled apart). Others: `request`. */
+/** The error code → class table of docs/channels.md (47003 and the token codes are handled apart). Others: `request`. */
 export const SUBSCRIBE_ERROR_CLASSES: Record<number, Failed["class"]> = {
   [-1]: "retry",
   40003: "recipient",

@@ -130,7 +130,7 @@ describe("wechat-template driver against the loopback fake", () => {
     expect(fake.deliveries().filter((d) => d.openid === "o_f1")).toHaveLength(1);
   });
 
-  it("maps the error table of CHANNELS.md §5", async () => {
+  it("maps the error table of docs/channels.md, `wechat-template`", async () => {
     const { fake, inst, clock } = await setup({ rateLimit: { perMinute: 100 }, recipientErrors: { o_f4: -1 } });
     const cases: [SendRequest, Partial<SendOutcome> & Record<string, unknown>][] = [
       [req("a", "o_unknown"), { class: "recipient", code: "40003" }],

@@ -1,5 +1,5 @@
 /**
- * Driver `wechat-template`: 服务号 template message (CHANNELS.md §5). One call per recipient, a batch's calls run
+ * Driver `wechat-template`: 服务号 template message (docs/channels.md). One call per recipient, a batch's calls run
  * with a small concurrency bound. `client_msg_id` = the request's dedupeId, so a re-send of the same request within
  * 10 minutes of its first attempt is delivered once (§1.2).
  */
@@ -8,7 +8,7 @@ import type { TemplateMessageContent } from "../content/types.js";
 import { createHttpClient, mapLimit } from "./http.js";
 import { type Failed, callWechat, classify47003, fail, nextShanghaiMidnight, optNumber, wechatTokens, wrapData } from "./wechat-token.js";
 
-/** The error code → class table of CHANNELS.md §5 (47003 and the token codes are handled apart). Others: `request`. */
+/** The error code → class table of docs/channels.md (47003 and the token codes are handled apart). Others: `request`. */
 export const TEMPLATE_ERROR_CLASSES: Record<number, Failed["class"]> = {
   [-1]: "retry",
   40003: "recipient",

@@ -1,5 +1,5 @@
 /**
- * What the two WeChat drivers share (CHANNELS.md §1.3, §4): the access-token cache (one token per appid in this
+ * What the two WeChat drivers share (docs/channels.md): the access-token cache (one token per appid in this
  * process, `stable_token` with `force_refresh: false` by default, refreshed at `expires_in` − 300 s and on
  * 40001/40014/42001), the authenticated POST with one refresh-and-retry, and the parts of error classification both
  * message APIs have in common.
@@ -31,7 +31,7 @@ export function nextShanghaiMidnight(now: number): number {
   return Math.floor((now + offset) / 86_400_000) * 86_400_000 + 86_400_000 - offset;
 }
 
-/** Token codes of WeChat (CHANNELS.md §1.3): refresh once, retry once. */
+/** Token codes of WeChat (docs/channels.md, "Access tokens"): refresh once, retry once. */
 export const WECHAT_TOKEN_CODES = new Set([40001, 40014, 42001]);
 
 /** Errors of the token endpoints (§4). `-1` → retry, quotas → defer, everything else account-level → stop. */

@@ -1,5 +1,5 @@
 /**
- * Driver `wecom`: WeCom customer mass message (CHANNELS.md §3). A send creates a task per (sender, content) that the
+ * Driver `wecom`: WeCom customer mass message (docs/channels.md). A send creates a task per (sender, content) that the
  * staff member confirms in the WeCom client; accepted customers are `queued` with the task's `msgid`.
  */
 import { createHash } from "node:crypto";
@@ -14,7 +14,7 @@ const EP = "/cgi-bin/externalcontact";
 type Failed = Extract<SendOutcome, { status: "failed" }>;
 
 // ---------------------------------------------------------------------------------------------------------------
-// Token cache: one token per (origin, corpid, secret) in this process, shared by every instance (CHANNELS.md §1.3).
+// Token cache: one token per (origin, corpid, secret) in this process, shared by every instance (docs/channels.md).
 
 type TokenResult = { ok: true; token: string } | { ok: false; outcome: Failed };
 interface TokenSlot {
@@ -29,7 +29,7 @@ export function clearWecomTokens(): void {
   tokenSlots.clear();
 }
 
-/** The error code → outcome-class table of CHANNELS.md §3.6. Codes not listed are `request` (needs a person). */
+/** The error code → outcome-class table of docs/channels.md. Codes not listed are `request` (needs a person). */
 export const WECOM_ERROR_CLASSES: Record<number, Failed["class"]> = {
   [-1]: "retry",
   40014: "refresh",
@@ -262,7 +262,7 @@ function create(ctx: DriverContext): DriverInstance {
     return out;
   }
 
-  // ------------------------------------------------------------------ reconcile (CHANNELS.md §1.2, §3.5)
+  // ------------------------------------------------------------------ reconcile (docs/channels.md, "Idempotency")
   async function pages(path: string, body: Record<string, unknown>, listField: string): Promise<Record<string, unknown>[] | undefined> {
     const all: Record<string, unknown>[] = [];
     let cursor = "";

@@ -37,6 +37,8 @@ export interface CampaignDecl extends Node {
   name: Ident;
   title?: StringLit;
   clauses: Clause[];
+  /** Clauses written with a syntax error (`audience`, `goal`, …): reported by the parser, not missing. */
+  broken?: string[];
 }
 
 // ---------------------------------------------------------------- clauses

@@ -33,7 +33,7 @@ function clause<K extends A.ClauseKind>(body: string, kind: K): Extract<A.Clause
 const ref = (name: string) => ({ kind: "ref", name });
 const num = (n: number) => ({ kind: "number", value: n, raw: String(n) });
 
-describe("the complete example of LANGUAGE.md", () => {
+describe("the complete example of docs/language.md", () => {
   it("parses with no diagnostics into the expected shape", () => {
     const ast = ok(COMPLETE);
     expect(ast.items.map((i) => `${i.kind} ${i.name.name}`)).toEqual([

@@ -8,7 +8,9 @@ import type { Diagnostic } from "../check/diagnostics/types.js";
 import { diag, didYouMean } from "../check/diagnostics/diag.js";
 import { languageMessages } from "../check/diagnostics/messages/language.js";
 import { LineIndex, type Span } from "./span.js";
-import { lex, KEYWORDS, Identifier, RCurly, Campaign, Segment, type LexResult } from "./lexer.js";
+import { lex, KEYWORDS, Identifier, RCurly, Campaign, Segment, TimeLiteral, type LexResult } from "./lexer.js";
+import { describeWideRun } from "./wide-chars.js";
+import { eventForAlias } from "../calendar/aliases.js";
 import { parser } from "./parser.js";
 import { describeFound } from "./syntax-messages.js";
 import { astBuilder } from "./to-ast.js";
@@ -37,8 +39,17 @@ function lexDiagnostics(r: LexResult, text: string, file: string, lines: LineInd
   for (const e of r.errors) {
     const found = text.slice(e.offset, e.offset + e.length);
     // One diagnostic per run of unexpected characters, showing the first few.
+    const span = lines.span(file, e.offset, e.offset + e.length);
+    const wide = describeWideRun(found);
+    if (wide) {
+      const help = wide.ascii === " " ? "type a plain space instead" : `type the ASCII \`${wide.ascii}\` instead`;
+      out.push(diag(languageMessages.wideCharacter, span, [wide.what], { help }));
+      continue;
+    }
     const shown = [...found].length > 8 ? `${[...found].slice(0, 8).join("")}…` : found;
-    out.push(diag(languageMessages.unexpectedCharacter, lines.span(file, e.offset, e.offset + e.length), [shown.replace(/\s+/g, " ")]));
+    const alias = eventForAlias(found);
+    const help = alias ? `\`${found}\` is the built-in event \`${alias}\`: write \`${alias}\`` : undefined;
+    out.push(diag(languageMessages.unexpectedCharacter, span, [shown.replace(/\s+/g, " ")], help ? { help } : {}));
   }
   for (const t of r.unterminated) out.push(diag(languageMessages.unterminatedString, lines.span(file, t.startOffset, t.startOffset + t.image.length)));
   return out;
@@ -61,7 +72,8 @@ function parseDiagnostics(errors: IRecognitionException[], text: string, file: s
     if (seen.has(span.start.offset)) continue;
     seen.add(span.start.offset);
     let help: string | undefined;
-    if (isReal(t) && t.tokenType === Identifier && t.image.length >= 4) {
+    help = commonMistake(t, prev, e.message);
+    if (!help && isReal(t) && t.tokenType === Identifier && t.image.length >= 4) {
       help = didYouMean(t.image, e.message.startsWith("expected a clause") ? CLAUSE_WORDS : ALL_WORDS);
     }
     out.push(diag(languageMessages.syntaxError, span, [e.message], help ? { help } : {}));
@@ -83,9 +95,22 @@ function parseDiagnostics(errors: IRecognitionException[], text: string, file: s
   return out;
 }
 
+/** Help for the syntax errors authors make most, which say exactly what to type. */
+function commonMistake(t: IToken, prev: IToken | undefined, message: string): string | undefined {
+  if (!isReal(t)) return undefined;
+  // `goal redeem BDAY`: a coupon code is text, and text goes in quotes.
+  if (isReal(prev) && (prev.image === "redeem" || prev.image === "event") && message.includes("a string in double quotes")) {
+    return `the ${prev.image === "redeem" ? "code" : "event name"} goes in double quotes: \`${prev.image} "${t.image}"\``;
+  }
+  // `every wednesday 10:00`: a time follows `at`.
+  if (t.tokenType === TimeLiteral && isReal(prev) && prev.image !== "at") return `a time follows \`at\`: write \`at ${t.image}\``;
+  return undefined;
+}
+
 /** A syntax error on a line that already has an unexpected character is most likely its consequence. */
 function withoutCascades(parse: Diagnostic[], lexical: Diagnostic[]): Diagnostic[] {
-  const lines = new Set(lexical.filter((d) => d.code === languageMessages.unexpectedCharacter.code).map((d) => d.span.start.line));
+  const codes = new Set([languageMessages.unexpectedCharacter.code, languageMessages.wideCharacter.code]);
+  const lines = new Set(lexical.filter((d) => codes.has(d.code)).map((d) => d.span.start.line));
   return parse.filter((d) => !lines.has(d.span.start.line));
 }
 

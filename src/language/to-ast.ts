@@ -195,12 +195,19 @@ export class AstBuilder extends BaseVisitor {
     const name = tok(ctx, "Identifier");
     if (!name || !tok(ctx, "Campaign")) return undefined;
     const clauses: A.Clause[] = [];
+    const broken: string[] = [];
     for (const n of nodes(ctx, "clause")) {
       const c = this.sub<A.Clause>(n);
       if (c) clauses.push(c);
+      else {
+        // Remember which clause was written but broken, so the checker does not also call it missing.
+        const inner = Object.values(n.children).flat().find((x) => !isToken(x)) as CstNode | undefined;
+        if (inner) broken.push(inner.name.replace(/Clause$/, ""));
+      }
     }
     const title = tok(ctx, "StringLiteral");
     const d: A.CampaignDecl = { kind: "campaign", name: this.ident(name), clauses, span: this.nodeSpan(self) };
+    if (broken.length) d.broken = broken;
     if (title) d.title = this.str(title);
     return d;
   }

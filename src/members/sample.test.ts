@@ -1,4 +1,4 @@
-/** The sample generator: deterministic by seed, shaped like CONFIG.md's schema, and loadable without rejects. */
+/** The sample generator: deterministic by seed, in the schema of docs/configuration.md, loadable without rejects. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -47,7 +47,7 @@ describe("generateMembers", () => {
     expect(text({ count: 300, seed: 7, format: "jsonl" })).toBe(text({ count: 300, seed: 7, format: "jsonl" }));
   });
 
-  it("writes the CONFIG.md columns with plausible values", () => {
+  it("writes the columns of docs/configuration.md with plausible values", () => {
     const lines = text({ count: 20_000, seed: 1 }).trimEnd().split("\n");
     expect(lines[0]).toBe(SAMPLE_COLUMNS.join(","));
     const rows = lines.slice(1).map((l) => l.split(","));
@@ -76,7 +76,7 @@ describe("generateMembers", () => {
     expect(share("tags", (v) => v.includes(";"))).toBeGreaterThan(0.05);
   });
 
-  it("loads into the CONFIG.md schema with no rejected rows, as CSV and as JSON Lines", async () => {
+  it("loads into the schema of docs/configuration.md with no rejected rows, as CSV and as JSON Lines", async () => {
     for (const format of ["csv", "jsonl"] as const) {
       const file = path.join(tmp, `sample.${format}`);
       await writeSampleMembers(file, { count: 5000, seed: 3, format });

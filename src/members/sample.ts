@@ -1,5 +1,5 @@
 /**
- * A realistic, deterministic member snapshot for demos, tests and benchmarks, shaped like CONFIG.md's
+ * A realistic, deterministic member snapshot for demos, tests and benchmarks, shaped like docs/configuration.md's
  * example schema: member_id M0000001…, Chinese names, 11-digit mobiles, birthdays (some on 29 February),
  * a tier mix (normal 55 %, silver 25 %, gold 12 %, platinum 6 %, diamond 2 %), points, registration over
  * five years, purchase recency with a long tail (some never), tags, distance with far-away fans, WeCom
@@ -23,7 +23,7 @@ export interface SampleOptions {
   chunkRows?: number;
 }
 
-/** The columns, in CONFIG.md's order. */
+/** The columns, in the order of docs/configuration.md. */
 export const SAMPLE_COLUMNS = [
   "member_id",
   "name",

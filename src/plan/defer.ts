@@ -1,5 +1,5 @@
 /**
- * Quiet hours and send windows defer a send, never drop it (DESIGN.md): the send moves to the first moment
+ * Quiet hours and send windows defer a send, never drop it (docs/language.md): the send moves to the first moment
  * that is outside quiet hours and inside the campaign's window.
  */
 import { addDays, epochToZoned, zonedToEpoch } from "../calendar/time.js";

@@ -1,6 +1,6 @@
 /**
  * The planner, member by member, on small hand-built snapshots in real DuckDB. Each scenario is worked out
- * by hand from DESIGN.md's semantics: holdout, fallback order and consent, caps with priorities over a week,
+ * by hand from the semantics of docs/language.md: holdout, fallback order and consent, caps with priorities over a week,
  * repeat, limit, budget, quotas, deferral across quiet hours.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

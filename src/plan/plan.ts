@@ -1,5 +1,5 @@
 /**
- * The one planner (DESIGN.md "Semantics that must be exact"). Phase one selects candidates in DuckDB
+ * The one planner (docs/language.md, "Delivery semantics"). Phase one selects candidates in DuckDB
  * (candidates.ts); phase two walks occurrences in send-time order — same moment: higher priority first,
  * then campaign name — and decides each member: unreachable → repeat → policy.max → channel quota → limit →
  * budget → holdout → send. The holdout is drawn last, from exactly the members who would be sent, so that the

@@ -1,5 +1,5 @@
 /**
- * The `channels:` section. Keys of a channel (CONFIG.md plus the project's own additions):
+ * The `channels:` section. Keys of a channel (docs/configuration.md):
  *   driver (required)  a built-in driver name, a path (`./x.js`, `../x.js`, `/abs/x.js`) or `npm:<package>`
  *   address (required) member field holding the address
  *   consent            member bool field that must be true

@@ -36,7 +36,7 @@ function where(diags: Diagnostic[]): [string, number, number][] {
 
 const C = (k: keyof typeof MESSAGES) => MESSAGES[k].code;
 
-describe("the CONFIG.md example (test/fixtures/project/chuda.yaml)", () => {
+describe("the example of docs/configuration.md (test/fixtures/project/chuda.yaml)", () => {
   it("loads with no diagnostics and every typed value right", async () => {
     const { project, diagnostics } = await loadProject(FIXTURE);
     expect(diagnostics).toEqual([]);
@@ -157,13 +157,13 @@ conversions: { member: vip_no, time: redeemed_at }
       BASE.replace("members:\n", "mall: { location: [121.47, 31.23] }\nmembers:\n  distance: { point: [lon, lat] }\n") +
         `channels:
   a: { driver: ./drivers/mine.js, address: openid, rates: {} }
-  b: { driver: ../shared/x.js, address: openid, rates: {} }
+  b: { driver: ../drivers/x.js, address: openid, rates: {} }
   c: { driver: /opt/x.js, address: openid, rates: {} }
   d: { driver: "npm:@acme/chuda-driver", address: openid, rates: {} }
 `,
     );
     expect(diagnostics).toEqual([]);
-    expect([...project!.channels.values()].map((c) => c.driver)).toEqual(["./drivers/mine.js", "../shared/x.js", "/opt/x.js", "npm:@acme/chuda-driver"]);
+    expect([...project!.channels.values()].map((c) => c.driver)).toEqual(["./drivers/mine.js", "../drivers/x.js", "/opt/x.js", "npm:@acme/chuda-driver"]);
     expect(project!.members.distance).toEqual({ kind: "point", lon: "lon", lat: "lat" });
   });
 

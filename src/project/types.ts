@@ -1,4 +1,4 @@
-/** The typed form of chuda.yaml (see ../shared/CONFIG.md). Built by src/project/load.ts. */
+/** The typed form of chuda.yaml (docs/configuration.md). Built by src/project/load.ts. */
 import type { Span } from "../language/span.js";
 
 export type ScalarType = "string" | "number" | "bool" | "date" | "datetime" | "list" | "phone";

@@ -1,5 +1,5 @@
 /**
- * Loopback fake of Aliyun SMS, dysmsapi RPC (CHANNELS.md §0.2 `aliyun-sms`, §7): `GET|POST /` with `Action` =
+ * Loopback fake of Aliyun SMS, dysmsapi RPC (docs/channels.md): `GET|POST /` with `Action` =
  * `SendSms`, `SendBatchSms`, `QuerySendDetails`.
  *
  * Verifies the RPC signature (recomputed from the received parameters and method), the AccessKeyId, the

@@ -1,5 +1,5 @@
 /**
- * Shared machinery of the loopback provider fakes (CHANNELS.md §0.1): an injectable clock, a script of faults and
+ * Shared machinery of the loopback provider fakes (docs/channels.md): an injectable clock, a script of faults and
  * a seeded fault rate, a fault log, fixed-window rate limits, a token store with TTL / max uses, and a node:http
  * server on 127.0.0.1:<random port> that applies transport faults around a provider-specific handler.
  *

@@ -1,5 +1,5 @@
 /**
- * Loopback fake of Tencent Cloud SMS, API 3.0 version 2021-01-11 (CHANNELS.md §0.2 `tencent-sms`, §8):
+ * Loopback fake of Tencent Cloud SMS, API 3.0 version 2021-01-11 (docs/channels.md):
  * `POST /` with `X-TC-Action` = `SendSms`, `PullSmsSendStatus`, `PullSmsSendStatusByPhoneNumber`.
  *
  * Verifies TC3-HMAC-SHA256 over exactly the `SignedHeaders` the request lists (the port stripped from `Host`),

@@ -1,5 +1,5 @@
 /**
- * Loopback fake of a webhook receiver speaking the project's own protocol (CHANNELS.md §0.2 `webhook`, §10):
+ * Loopback fake of a webhook receiver speaking the project's own protocol (docs/channels.md):
  * `POST <any path>` with `X-Chuda-Timestamp` / `X-Chuda-Signature`, verified over `timestamp.body` within ±300 s of
  * the fake clock. Deliveries are kept by `key`: a repeated key is answered 2xx and not counted twice.
  *

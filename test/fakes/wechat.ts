@@ -1,5 +1,5 @@
 /**
- * Loopback fake of WeChat (CHANNELS.md §0.2 `wechat-template`, `wechat-subscribe`, §4–§6): `/cgi-bin/token`,
+ * Loopback fake of WeChat (docs/channels.md–§6): `/cgi-bin/token`,
  * `/cgi-bin/stable_token`, `/cgi-bin/message/template/send`, `/cgi-bin/message/subscribe/send`.
  *
  * One fake plays both the 服务号 (followers, templates, `client_msg_id` dedupe for 10 minutes of fake time, a daily
@@ -169,7 +169,7 @@ export function keyType(key: string): string | undefined {
 }
 
 /**
- * Checks a value against CHANNELS.md §6.2 for its key's type. Returns `undefined` if it passes, `empty` or `invalid`.
+ * Checks a value against docs/templates.md for its key's type. Returns `undefined` if it passes, `empty` or `invalid`.
  * Keys without a known type prefix (`keyword1`, legacy templates) only refuse line breaks and control characters.
  */
 export function checkTypedValue(key: string, value: string, enums?: string[]): "empty" | "invalid" | undefined {

@@ -1,5 +1,5 @@
 /**
- * Loopback fake of WeCom's customer mass message (CHANNELS.md §0.2 `wecom`, §3): gettoken, add_msg_template,
+ * Loopback fake of WeCom's customer mass message (docs/channels.md): gettoken, add_msg_template,
  * get_groupmsg_list_v2, get_groupmsg_task, get_groupmsg_send_result, remind_groupmsg_send, cancel_groupmsg_send.
  *
  * A created task waits for its staff member; `confirm(msgid, userid)` plays them pressing send, after which non-friends
@@ -29,7 +29,7 @@ export interface WecomFakeOptions extends CommonFakeOptions {
   capPolicy?: WecomCapPolicy;
   /**
    * What an id that is no customer of anyone does: lands in `fail_list` (default) or fails the whole call with
-   * `40096` (the behaviour CHANNELS.md §3.3 could not verify).
+   * `40096` (a behaviour WeCom does not document).
    */
   unknownIdMode?: "fail_list" | "40096";
   /** The records APIs answer `41063` for this long (fake ms) after a task's creation. Default 0. */

@@ -16,8 +16,24 @@ export function diag(
   return d;
 }
 
-/** Levenshtein-based suggestion for "did you mean `x`?". */
+/**
+ * The one "did you mean `x`?" of the program: the closest candidate by Levenshtein distance, and failing that, a
+ * candidate that differs by one swap of adjacent letters (`teir` → `tier`, `nmae` → `name`), the commonest typo,
+ * which plain Levenshtein counts as two edits.
+ */
 export function suggest(name: string, candidates: Iterable<string>): string | undefined {
+  const list = [...candidates];
+  return closest(name, list) ?? list.find((c) => isAdjacentSwap(name.toLowerCase(), c.toLowerCase()));
+}
+
+function isAdjacentSwap(a: string, b: string): boolean {
+  if (a.length !== b.length || a === b) return false;
+  let i = 0;
+  while (a[i] === b[i]) i++;
+  return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
+}
+
+function closest(name: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestScore = Infinity;
   const lower = name.toLowerCase();

@@ -3,7 +3,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
 import { UsageError, type Io } from "../io.js";
-import { SCAFFOLD } from "../scaffold.js";
+import { scaffoldFor } from "../scaffold.js";
+import { epochToZoned } from "../../calendar/time.js";
 
 export function registerInit(program: Command, io: Io, done: (code: number) => void): void {
   program
@@ -13,7 +14,8 @@ export function registerInit(program: Command, io: Io, done: (code: number) => v
     .action(async (dir: string) => {
       const root = path.resolve(io.cwd, dir);
       if (existsSync(path.join(root, "chuda.yaml"))) throw new UsageError(`${dir} already has a chuda.yaml`, "init never overwrites; choose an empty folder");
-      for (const [rel, text] of Object.entries(SCAFFOLD)) {
+      // The scaffold's chuda.yaml is in Asia/Shanghai: "today" there.
+      for (const [rel, text] of Object.entries(scaffoldFor(epochToZoned(io.now(), "Asia/Shanghai").date))) {
         const file = path.join(root, rel);
         if (existsSync(file)) continue;
         await mkdir(path.dirname(file), { recursive: true });

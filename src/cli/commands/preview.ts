@@ -10,6 +10,7 @@ import { makeStyle } from "../../report/style.js";
 import { UsageError, type Io } from "../io.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { openMembers, type MembersOptions } from "../members.js";
+import { failedConditions, irText } from "../../members/explain.js";
 
 const REASONS: Record<string, string> = {
   held_out: "in the holdout (control) group of this campaign: never sent, used to measure uplift",
@@ -65,14 +66,26 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
           const price = project.channels.get(ch)?.price;
           return { channel: ch, content: r.content, problems: r.problems, text: r.content ? previewText(r.content, price ? { price: price.amount } : {}) : "" };
         });
+        // Not in the audience: which of its conditions (or policy.exclude) leaves the member out, with their values.
+        const now = `${from} ${String(Math.floor(project.policy.defaultTime / 60)).padStart(2, "0")}:${String(project.policy.defaultTime % 60).padStart(2, "0")}:00`;
+        const failed = decision ? [] : await failedConditions(campaign!.audience, project, conn, "preview_member", from, now);
+        const excluded = decision || failed.length || !ws.check.exclude ? [] : (await failedConditions({ op: "not", arg: ws.check.exclude }, project, conn, "preview_member", from, now));
+        const why = [...failed.map((f) => (f.values ? `${f.condition}: ${f.values}` : f.condition)), ...excluded.map((f) => `excluded by policy.exclude (${irText(ws.check.exclude!)})${f.values ? `: ${f.values}` : ""}`)];
+        const trigger = campaign!.trigger;
+        if (!decision && !why.length && trigger.kind === "member_date") {
+          // The trigger is the member's own date: without one there is no occurrence for them.
+          const [value] = (await conn.runAndReadAll(`SELECT CAST(${q(trigger.field)} AS VARCHAR) FROM preview_member`)).getRows()[0] ?? [];
+          if (value === null || value === undefined || value === "") why.push(`the trigger needs ${trigger.field}: ${trigger.field} is missing`);
+        }
         const outcome = decision
           ? { occurrence: decision.occurrence, send_at: new Date(decision.sendAt).toISOString(), channel: decision.channel ?? null, reason: decision.reason ?? null }
-          : { occurrence: null, send_at: null, channel: null, reason: "not_in_audience" };
+          : { occurrence: null, send_at: null, channel: null, reason: "not_in_audience", why };
         if (opts.json) io.out(JSON.stringify(maskDeep({ campaign: campaign!.name, member: opts.member, ...outcome, messages }), null, 2) + "\n");
         else {
           const st = makeStyle(io.color);
           io.out(st.bold(`${campaign!.name}${campaign!.title ? ` ${campaign!.title}` : ""} → member ${maskPhonesIn(opts.member)}`) + "\n");
-          if (!decision) io.out(`not in the audience of any occurrence from ${from} to ${addDays(from, 366)} (the audience expression, the trigger or policy.exclude leaves this member out)\n\n`);
+          if (!decision && why.length) io.out(`not in the audience on ${from}:\n${why.map((w) => `  ${maskPhonesIn(w)}\n`).join("")}\n`);
+          else if (!decision) io.out(`not in the audience of any occurrence from ${from} to ${addDays(from, 366)} (the audience expression, the trigger or policy.exclude leaves this member out)\n\n`);
           else if (decision.channel) io.out(`next send: ${formatLocalTime(decision.sendAt, project.timezone)} (occurrence ${decision.occurrence}) on ${st.green(decision.channel)}\n\n`);
           else io.out(`next occurrence ${decision.occurrence}: ${st.yellow("no message")}: ${REASONS[decision.reason!] ?? decision.reason}\n\n`);
           for (const m of messages) {

@@ -18,7 +18,7 @@ describe("smsSegments", () => {
     expect(smsSegments("示例广场", textOf(135))).toBe(3);
     expect(smsSegments("示例广场", textOf(160))).toBe(3);
   });
-  it("matches the two examples of CHANNELS.md §9 (n = 55 and n = 99)", () => {
+  it("matches the two worked examples of docs/templates.md (n = 55 and n = 99)", () => {
     expect(smsSegments("示例广场", "王伟会员生日快乐！50元生日礼券已放入您的账户，11月30日前到店出示会员码即可使用。拒收请回复R")).toBe(1);
     expect(
       smsSegments("示例广场", "王伟会员您好，双11会员日全场满300减50，积分最高10倍，11月11日10:00-22:00在一楼中庭等您。礼券BDAY50限本人使用，详询客服400-000-0000。拒收请回复R"),

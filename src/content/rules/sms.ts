@@ -1,4 +1,4 @@
-/** SMS content rules shared by aliyun-sms and tencent-sms (CHANNELS.md §9). */
+/** SMS content rules shared by aliyun-sms and tencent-sms (docs/templates.md, "sms"). */
 import { contentMessages as M } from "../../check/diagnostics/messages/content.js";
 import type { SmsContent } from "../types.js";
 import { asText, chars, finding, isRecord, LINK_RE, type Finding } from "./common.js";

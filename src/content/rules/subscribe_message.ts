@@ -1,4 +1,4 @@
-/** Mini-program subscribe message (CHANNELS.md §6). */
+/** Mini-program subscribe message (docs/channels.md, `wechat-subscribe`). */
 import { contentMessages as M } from "../../check/diagnostics/messages/content.js";
 import type { SubscribeMessageContent } from "../types.js";
 import { CONTROL_RE, finding, isRecord, type Finding } from "./common.js";

@@ -1,4 +1,4 @@
-/** 服务号 template message (CHANNELS.md §5). */
+/** 服务号 template message (docs/channels.md, `wechat-template`). */
 import { contentMessages as M } from "../../check/diagnostics/messages/content.js";
 import type { TemplateMessageContent } from "../types.js";
 import { chars, CONTROL_RE, finding, isRecord, type Finding } from "./common.js";

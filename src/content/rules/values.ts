@@ -1,5 +1,5 @@
 /**
- * WeChat typed data values (CHANNELS.md §6.2): keys are `<type><n>` (`thing1`, `amount4`) and each type has a
+ * WeChat typed data values (docs/templates.md): keys are `<type><n>` (`thing1`, `amount4`) and each type has a
  * length limit, a character set and for some a format. Used by subscribe messages, and by template messages
  * for typed keys (类目模板).
  */

@@ -26,7 +26,7 @@ describe("static WeCom rules", () => {
   });
 
   const wecom = (yaml: string) => checkSection(parseTemplate(`wecom:\n${yaml}`, "templates/w.yaml", "w").template, "wecom").map((x) => x.code);
-  it("accepts the LANGUAGE.md shorthand `link:` under wecom", () => {
+  it("accepts the shorthand `link:` under wecom", () => {
     expect(wecom('  text: "{{name}}您好"\n  link: { title: "领取", url: "https://m.example.com/?c={{coupon}}" }\n')).toEqual([]);
     expect(wecom('  link: { title: "领取" }\n')).toEqual(["CH5030"]);
   });

@@ -1,4 +1,4 @@
-/** WeCom customer mass message (`add_msg_template`, CHANNELS.md §3.3). */
+/** WeCom customer mass message (`add_msg_template`, docs/channels.md, `wecom`). */
 import { contentMessages as M } from "../../check/diagnostics/messages/content.js";
 import type { WecomAttachment, WecomContent } from "../types.js";
 import { bytes, finding, isHttpUrl, isRecord, type Finding } from "./common.js";

@@ -6,7 +6,7 @@ export const checkMessages = {
   duplicateName: {
     code: "CH3001",
     severity: "error",
-    message: "the name `{0}` is already used by a {1}",
+    message: "the name `{0}` is already used by a {1} at {2}",
     help: "segments and campaigns of all files under campaigns/ share one namespace; rename one of them",
     description: "Two segments or campaigns (in any files) have the same name.",
   },
@@ -323,5 +323,33 @@ export const checkMessages = {
     severity: "error",
     message: "`order by` needs a number, date, text or enum value, found {0}",
     description: "`limit … order by` with something that has no order.",
+  },
+  withKeyIsHelper: {
+    code: "CH3080",
+    severity: "error",
+    message: "`{0}` in `with` has the name of the template helper `{0}`: a template reading `{{{0}}}` calls the helper, not this value",
+    help: "give the value another name, e.g. `{0}_text: …`, and write `{{{0}_text}}` in the template",
+    description: "A `with` key shadows a template helper (date, yuan, mask, truncate, default, lookup).",
+  },
+  sendWindowInQuietHours: {
+    code: "CH3081",
+    severity: "warning",
+    message: "the send window {0} lies inside quiet hours {1}: no send can go out in it",
+    help: "choose a window that overlaps {2}, the hours outside policy.quiet_hours of chuda.yaml",
+    description: "A campaign's `send between` window has no minute outside the project's quiet hours.",
+  },
+  triggerOutsideSendWindow: {
+    code: "CH3082",
+    severity: "warning",
+    message: "fires at {0}, outside the send window {1}; sends will be deferred to {2}",
+    help: "choose a trigger time inside the window, e.g. `at {3}`",
+    description: "A trigger time falls outside the campaign's own send window.",
+  },
+  goalShorterThanDeferral: {
+    code: "CH3083",
+    severity: "warning",
+    message: "sends planned at {0} go out at {1}, {2} later: longer than the goal window `within {3}`",
+    help: "choose a trigger time when sends may go out, or a longer goal window",
+    description: "Quiet hours or the send window defer sends by more than the goal's window lasts.",
   },
 } satisfies Record<string, MessageDef>;

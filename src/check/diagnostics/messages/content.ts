@@ -274,4 +274,11 @@ export const contentMessages = {
     help: "keys are `<type><n>`: thing, number, letter, symbol, character_string, time, date, amount, phone_number, car_number, name, phrase, enum",
     description: "A subscribe-message data key has an unknown type prefix.",
   },
+  contentHelperAsVariable: {
+    code: "CH5080",
+    severity: "error",
+    message: "`{{{0}}}` calls the helper `{0}` without its argument: a variable cannot be named `{0}`",
+    help: "to print a value of your own, give it another name, e.g. `with { {0}_text: … }` and `{{{0}_text}}`",
+    description: "A template reads a variable named like a helper (`{{date}}`); Handlebars calls the helper instead.",
+  },
 } satisfies Record<string, MessageDef>;

@@ -24,4 +24,11 @@ export const languageMessages = {
     help: "only \\\", \\\\ and \\n are escapes; write a backslash as \\\\",
     description: "A string literal uses a backslash escape the language does not define.",
   },
+  wideCharacter: {
+    code: "CH1020",
+    severity: "error",
+    message: "{0} is not ASCII",
+    help: "type the ASCII character instead",
+    description: "A full-width character or Chinese punctuation (typed with a Chinese input method) where the language needs ASCII.",
+  },
 } satisfies Record<string, MessageDef>;
