@@ -1,60 +1,80 @@
 /**
- * One dispatch at a time per repository: `.chuda/dispatch.lock` holds the pid and start time. A lock whose
- * process is gone (a kill -9) is taken over; a live one makes the second run stop with a clear message.
+ * One dispatch at a time per repository. The lock is a write transaction held open for the whole run on a small
+ * SQLite database, `.chuda/dispatch.lock.db`: the kernel holds the file lock behind it and drops it when the
+ * process ends, however it ends (kill -9 included). Nothing is inferred from pids: a pid recorded by a dead run that
+ * now belongs to another process (pid 1 after a container restart) cannot block anyone.
+ *
+ * Who holds the lock (pid, since) is written to the same database for the refusal message only. The holder commits
+ * that row and then takes the write transaction again at once; should another process slip in between, it is the
+ * one that holds the lock and this one is refused: exactly one of any number of racing runs proceeds.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 
-export type LockResult = { ok: true; release: () => void; tookOverFrom?: number } | { ok: false; pid: number; since: string };
+export type LockResult = { ok: true; release: () => void } | { ok: false; pid: number | undefined; since: string | undefined };
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
+export function lockPath(root: string): string {
+  return path.join(root, ".chuda", "dispatch.lock.db");
 }
 
+const busy = (e: unknown) => {
+  const code = (e as { code?: string }).code ?? "";
+  return code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED");
+};
+
 export function acquireLock(root: string, now: number): LockResult {
-  const dir = path.join(root, ".chuda");
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, "dispatch.lock");
-  let tookOverFrom: number | undefined;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(file, "wx");
-      writeSync(fd, JSON.stringify({ pid: process.pid, since: new Date(now).toISOString() }));
-      closeSync(fd);
-      return {
-        ok: true,
-        tookOverFrom,
-        release: () => {
-          try {
-            const held = JSON.parse(readFileSync(file, "utf8")) as { pid: number };
-            if (held.pid === process.pid) unlinkSync(file);
-          } catch {
-            /* already gone */
-          }
-        },
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      let held: { pid: number; since: string } | undefined;
-      try {
-        held = JSON.parse(readFileSync(file, "utf8"));
-      } catch {
-        held = undefined; // half-written by a process killed mid-write
-      }
-      if (held && held.pid !== process.pid && alive(held.pid)) return { ok: false, pid: held.pid, since: held.since };
-      tookOverFrom = held?.pid;
-      try {
-        unlinkSync(file);
-      } catch {
-        /* another process took it over first; retry */
-      }
-    }
+  const file = lockPath(root);
+  mkdirSync(path.dirname(file), { recursive: true });
+  let db: Database.Database;
+  try {
+    db = new Database(file, { timeout: 0 });
+    db.pragma("busy_timeout = 0");
+    // WAL: a refused run can still read who holds the lock while the holder's write transaction is open.
+    db.pragma("journal_mode = WAL");
+    db.exec("CREATE TABLE IF NOT EXISTS holder (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, since TEXT NOT NULL)");
+  } catch (e) {
+    // Another run is creating or holding the database at this very moment.
+    if (busy(e)) return refused(file);
+    throw e;
   }
-  const held = JSON.parse(readFileSync(file, "utf8")) as { pid: number; since: string };
-  return { ok: false, pid: held.pid, since: held.since };
+  try {
+    db.exec("BEGIN EXCLUSIVE");
+    db.prepare("INSERT OR REPLACE INTO holder (id, pid, since) VALUES (1, ?, ?)").run(process.pid, new Date(now).toISOString());
+    db.exec("COMMIT");
+    db.exec("BEGIN EXCLUSIVE");
+  } catch (e) {
+    if (db.inTransaction) db.exec("ROLLBACK");
+    db.close();
+    if (busy(e)) return refused(file);
+    throw e;
+  }
+  let released = false;
+  return {
+    ok: true,
+    release: () => {
+      if (released) return;
+      released = true;
+      try {
+        db.exec("ROLLBACK");
+      } finally {
+        db.close();
+      }
+    },
+  };
+}
+
+/** Who holds the lock, as far as the lock database says (for the message only). */
+function refused(file: string): LockResult {
+  try {
+    const db = new Database(file, { readonly: true, timeout: 0 });
+    try {
+      const row = db.prepare("SELECT pid, since FROM holder WHERE id = 1").get() as { pid: number; since: string } | undefined;
+      return { ok: false, pid: row?.pid, since: row?.since };
+    } finally {
+      db.close();
+    }
+  } catch {
+    return { ok: false, pid: undefined, since: undefined };
+  }
 }

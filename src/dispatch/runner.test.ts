@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { mulberry32 } from "../../test/fakes/common.js";
 import { rateGate } from "./runner.js";
 
 /** A manual clock whose sleep advances it: the times at which calls are let through, without real waiting. */
@@ -14,7 +15,7 @@ function clock() {
 }
 
 describe("rateGate", () => {
-  it("lets calls through 1000/rate ms apart, scheduled from the previous slot", async () => {
+  it("lets calls through (1000 + margin)/rate ms apart, scheduled from the previous slot", async () => {
     const c = clock();
     const gate = rateGate(50, c.now, c.sleep);
     const at: number[] = [];
@@ -22,7 +23,7 @@ describe("rateGate", () => {
       await gate.acquire();
       at.push(c.now());
     }
-    expect(at.map((t) => t - at[0]!)).toEqual([0, 20, 40, 60, 80]);
+    expect(at.map((t) => t - at[0]!)).toEqual([0, 21, 42, 63, 84]);
   });
 
   it("never exceeds the rate in any window, also with concurrent waiters", async () => {
@@ -38,15 +39,15 @@ describe("rateGate", () => {
     });
     for (let i = 0; i < 10; i++) sleeps.push(g2.take());
     await Promise.all(sleeps);
-    expect(waits).toEqual([100, 200, 300, 400, 500, 600, 700, 800, 900]);
+    expect(waits).toEqual([105, 210, 315, 420, 525, 630, 735, 840, 945]);
     // An idle gate grants the next call at once; it does not bank unused slots as a burst.
     c.advance(10_000);
     for (let i = 0; i < 3; i++) {
       await gate.take();
       slots.push(c.now() - t0);
     }
-    expect(slots[1]! - slots[0]!).toBe(100);
-    expect(slots[2]! - slots[1]!).toBe(100);
+    expect(slots[1]! - slots[0]!).toBe(105);
+    expect(slots[2]! - slots[1]!).toBe(105);
   });
 
   it("is unlimited without a rate, and tells whether a driver used it", async () => {
@@ -59,4 +60,55 @@ describe("rateGate", () => {
     await gate.acquire();
     expect(gate.hooked).toBe(true);
   });
+
+  it("never lets more than the rate through in any one-second window, for random rates, arrivals and timer lateness", async () => {
+    const rnd = mulberry32(15);
+    for (let trial = 0; trial < 150; trial++) {
+      const s = scheduler();
+      // Integer and fractional rates from 1 to 600 calls per second.
+      const rate = rnd() < 0.5 ? 1 + Math.floor(rnd() * 600) : 1 + rnd() * 600;
+      const gate = rateGate(rate, s.now, s.sleep(() => Math.floor(rnd() * 40)));
+      const grants: number[] = [];
+      // Arrivals: bursts at one instant, steady streams, idle gaps longer than a second.
+      let t = s.now();
+      const calls = 50 + Math.floor(rnd() * 700);
+      for (let i = 0; i < calls; i++) {
+        const r = rnd();
+        t += r < 0.4 ? 0 : r < 0.8 ? rnd() * (2000 / rate) : r < 0.95 ? rnd() * 300 : 1000 + rnd() * 2000;
+        s.at(t, () => void (rnd() < 0.5 ? gate.take() : gate.acquire()).then(() => grants.push(s.now())));
+      }
+      await s.drain();
+      expect(grants.length).toBe(calls);
+      const n = Math.floor(rate);
+      grants.sort((a, b) => a - b);
+      for (let i = 0; i + n < grants.length; i++) expect(grants[i + n]! - grants[i]!, `rate ${rate}, grants ${i}..${i + n}`).toBeGreaterThan(1000);
+    }
+  });
 });
+
+/**
+ * A fake timer: sleepers and scheduled callbacks run in time order, the clock jumping to each; `lateness()` makes a
+ * sleeper wake that many ms after it asked to (a busy event loop).
+ */
+function scheduler() {
+  let t = 1_000_000;
+  let seq = 0;
+  const timers: { at: number; seq: number; run: () => void }[] = [];
+  const at = (when: number, run: () => void) => void timers.push({ at: when, seq: seq++, run });
+  return {
+    now: () => t,
+    at,
+    sleep: (lateness: () => number) => (ms: number) => new Promise<void>((resolve) => at(t + ms + lateness(), resolve)),
+    async drain() {
+      for (;;) {
+        await new Promise((r) => setImmediate(r));
+        if (!timers.length) return;
+        let k = 0;
+        for (let i = 1; i < timers.length; i++) if (timers[i]!.at < timers[k]!.at || (timers[i]!.at === timers[k]!.at && timers[i]!.seq < timers[k]!.seq)) k = i;
+        const [next] = timers.splice(k, 1);
+        t = Math.max(t, next!.at);
+        next!.run();
+      }
+    },
+  };
+}

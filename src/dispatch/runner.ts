@@ -674,17 +674,26 @@ const RESOLVED = Promise.resolve();
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
+ * Slack added to the one-second window of a `rate_limit`: calls are paced as if a second lasted this much longer, so
+ * that timer lateness and network jitter between the gate and the provider cannot squeeze one call too many into any
+ * second the provider measures.
+ */
+export const RATE_MARGIN_MS = 50;
+
+/**
  * A channel's provider-call pacing from its `rate_limit` (calls per second); unlimited when unset. Calls get slots
- * `1000 / perSecond` ms apart, each scheduled from the previous slot, not from when a waiter woke up, so timer
+ * `(1000 + RATE_MARGIN_MS) / n` ms apart, where n is the rate rounded down (a fractional rate cannot be exceeded in
+ * whole calls otherwise); each slot is scheduled from the previous slot, not from when a waiter woke up, so timer
  * lateness does not accumulate while callers wait; an idle gate grants the next call at once (a burst of one).
- * Over any window of `w` ms at most `1 + w * perSecond / 1000` calls get a slot.
+ * Any n + 1 slots span at least 1000 + RATE_MARGIN_MS ms: no window of one second (closed or open) holds more than n
+ * calls. A rate below 1 paces one call per `1000 / rate + RATE_MARGIN_MS` ms.
  */
 export function rateGate(perSecond: number | undefined, now: () => number = Date.now, sleep: (ms: number) => Promise<void> = realSleep): RateGate {
   let hooked = false;
   let take: () => Promise<void>;
   if (!perSecond || perSecond <= 0 || !Number.isFinite(perSecond)) take = () => RESOLVED;
   else {
-    const interval = 1000 / perSecond;
+    const interval = perSecond >= 1 ? (1000 + RATE_MARGIN_MS) / Math.floor(perSecond) : 1000 / perSecond + RATE_MARGIN_MS;
     let next = -Infinity;
     take = () => {
       const t = now();

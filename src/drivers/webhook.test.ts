@@ -94,6 +94,10 @@ describe("webhook driver", () => {
     expect(summary(await inst.send([req("M1")]))).toEqual(["retry:http_503"]);
     fake.respond(422);
     expect(summary(await inst.send([req("M1")]))).toEqual(["request:http_422"]);
+    fake.respond(403);
+    expect(summary(await inst.send([req("M1")]))).toEqual(["stop:http_403"]);
+    fake.respond(404);
+    expect(summary(await inst.send([req("M1")]))).toEqual(["stop:http_404"]);
     fake.script(fault.slow(1500));
     expect(summary(await inst.send([req("M1")]))).toEqual(["retry:timeout"]);
   });
@@ -101,7 +105,8 @@ describe("webhook driver", () => {
   it("is refused by the receiver with a wrong secret, and never leaks the secret", async () => {
     const { inst, fake } = await setup({}, { secret: "wrong-Secret-value-0000" });
     const out = await inst.send([req("M1")]);
-    expect(summary(out)).toEqual(["request:http_401"]);
+    // A credentials error is the channel's, not the send's: the channel stops and the send stays pending.
+    expect(summary(out)).toEqual(["stop:http_401"]);
     expect(fake.rejected().map((r) => r.reason)).toEqual(["signature"]);
     expect(JSON.stringify(out)).not.toContain("wrong-Secret-value-0000");
   });

@@ -76,6 +76,9 @@ function create(ctx: DriverContext): DriverInstance {
       return failed("defer", "http_429", "webhook: the receiver asked to slow down (429)", nb);
     }
     if (res.status >= 500) return failed("retry", `http_${res.status}`, `webhook: HTTP ${res.status} ${detail}`);
+    // Credentials (401, 403) and routing (404) are wrong for every send alike: stop the channel, keep the sends.
+    if (res.status === 401 || res.status === 403 || res.status === 404)
+      return failed("stop", `http_${res.status}`, `webhook: HTTP ${res.status} ${detail} (check the channel's secret and options.url)`);
     return failed("request", `http_${res.status}`, `webhook: HTTP ${res.status} ${detail}`);
   }
 

@@ -39,7 +39,11 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
         throw new UsageError(`--at ${opts.at} is in the future (now is ${new Date(io.now()).toISOString()}): dispatch sends what is due now`, "use --dry-run to see what a later run would send, or `chuda simulate --at`");
 
       const lock = opts.dryRun ? undefined : acquireLock(ws.root, io.now());
-      if (lock && !lock.ok) throw new UsageError(`another dispatch is running (pid ${lock.pid}, since ${lock.since})`, "wait for it to finish; a run killed with kill -9 leaves a lock that the next run takes over");
+      if (lock && !lock.ok)
+        throw new UsageError(
+          `another dispatch is running in this repository (${lock.pid ? `pid ${lock.pid}, since ${lock.since}` : "holder unknown"})`,
+          "wait for it to finish; the lock is released when that process ends, however it ends",
+        );
       const channels = opts.dryRun ? new Map<string, LoadedChannel>() : await loadChannels(project, ws.root, io);
       const members = await openMembers(opts, project, io);
       if (!members) {
