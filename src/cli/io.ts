@@ -19,9 +19,14 @@ export function processIo(): Io {
   const ci = !!env.CI && env.CI !== "false" && env.CI !== "0";
   const tty = !!process.stdout.isTTY;
   const pinned = env.CHUDA_NOW ? Date.parse(env.CHUDA_NOW) : NaN;
+  // A reader that went away (`chuda status | head -5`: EPIPE) is no error of ours: the rest of the output is dropped.
+  let stdoutOpen = true;
+  let stderrOpen = true;
+  process.stdout.on("error", () => void (stdoutOpen = false));
+  process.stderr.on("error", () => void (stderrOpen = false));
   return {
-    out: (t) => void process.stdout.write(t),
-    err: (t) => void process.stderr.write(t),
+    out: (t) => void (stdoutOpen && process.stdout.write(t)),
+    err: (t) => void (stderrOpen && process.stderr.write(t)),
     interactive: tty && !ci,
     color: tty && !ci && !("NO_COLOR" in env) && env.TERM !== "dumb",
     cwd: process.cwd(),

@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from "commander";
 import { processIo, UsageError, type Io } from "./io.js";
 import { VERSION } from "./version.js";
 import { registerCommands } from "./commands/index.js";
+import { installSignalHandlers } from "./signals.js";
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const program = new Command();
@@ -40,6 +41,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
 }
 
+installSignalHandlers();
 const io = processIo();
 run(process.argv.slice(2), io).then(
   (code) => {

@@ -4,7 +4,8 @@
  * in transactions so that the ledger is never the bottleneck.
  */
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { HistorySend } from "../plan/types.js";
 
@@ -89,6 +90,10 @@ CREATE INDEX IF NOT EXISTS sends_due ON sends (channel, send_at) WHERE state = '
 CREATE INDEX IF NOT EXISTS sends_in_flight ON sends (channel) WHERE state = 'in_flight';
 CREATE INDEX IF NOT EXISTS sends_member ON sends (member);
 DROP INDEX IF EXISTS sends_state;
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS tokens (
   key TEXT PRIMARY KEY,
   token TEXT NOT NULL,
@@ -136,8 +141,15 @@ interface PendingMark {
   reject: (e: unknown) => void;
 }
 
+/** The ledger's file was removed or replaced while a run had it open: what the run records would be lost. */
+export class LedgerFileError extends Error {}
+
 export class Ledger {
   readonly db: Database.Database;
+  /** A random id given to the ledger when it is created (table `meta`): its history's identity. */
+  readonly id: string;
+  /** Device and inode of the file when opened: a run notices a ledger deleted or replaced under it. */
+  private readonly fileId: string | undefined;
   private readonly stmts;
   /** Group commit: in-flight marks and results queued by concurrent workers, written by the next `flush`. */
   private marks: PendingMark[] = [];
@@ -147,6 +159,7 @@ export class Ledger {
   private writeError: unknown;
   /** `restrictTo`'s campaigns as a JSON array, or null for every campaign. */
   private scopeJson: string | null = null;
+  private readonly file: string;
 
   constructor(file: string) {
     if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true });
@@ -161,6 +174,10 @@ export class Ledger {
     this.db.pragma("wal_autocheckpoint = 4000");
     this.db.pragma("temp_store = MEMORY");
     this.db.exec(SCHEMA);
+    this.db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('ledger_id', ?)`).run(randomUUID());
+    this.id = (this.db.prepare(`SELECT value FROM meta WHERE key = 'ledger_id'`).get() as { value: string }).value;
+    this.file = file;
+    this.fileId = file === ":memory:" ? undefined : fileIdOf(file);
     const db = this.db;
     this.stmts = {
       insertSend: db.prepare(
@@ -208,6 +225,14 @@ export class Ledger {
   finishRun(id: number, now: number, status: string, summary: unknown): void {
     this.flush();
     this.db.prepare(`UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?`).run(now, status, JSON.stringify(summary), id);
+  }
+
+  /**
+   * Runs still marked `running` other than `current` become `interrupted`. Only for a caller holding the dispatch
+   * lock: no other run is alive then, so such a row is a run whose process died.
+   */
+  markDeadRunsInterrupted(current: number, now: number): number {
+    return this.db.prepare(`UPDATE runs SET status = 'interrupted', finished_at = COALESCE(finished_at, ?) WHERE status = 'running' AND id <> ?`).run(now, current).changes;
   }
 
   /** Occurrences an earlier run planned already: `${campaign}|${occurrence}`. */
@@ -448,6 +473,7 @@ export class Ledger {
   /** Commits everything queued (results and fallback inserts first, then in-flight marks) in one transaction. */
   flush(): void {
     if (this.writeError !== undefined) throw this.writeError;
+    this.checkFile();
     if (!this.marks.length && !this.results.length && !this.inserts.length) return;
     const marks = this.marks;
     const results = this.results;
@@ -522,6 +548,22 @@ export class Ledger {
     this.db.prepare(`INSERT INTO tokens (key, token, expires_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at`).run(key, token, expiresAt);
   }
 
+  /**
+   * Throws LedgerFileError (and refuses every later write) when the ledger's file is no longer the one this run
+   * opened: deleted, or replaced by another file. Checked at every group commit, hence before every batch.
+   */
+  checkFile(): void {
+    if (this.fileId === undefined || this.writeError !== undefined) return;
+    const now = fileIdOf(this.file);
+    if (now === this.fileId) return;
+    const e = new LedgerFileError(`the ledger ${this.file} was ${now === undefined ? "deleted" : "replaced by another file"} during the run; the run stopped`);
+    this.writeError = e;
+    const marks = this.marks;
+    this.marks = [];
+    for (const m of marks) m.reject(e);
+    throw e;
+  }
+
   /** Commits what is queued, then closes. */
   close(): void {
     try {
@@ -534,4 +576,50 @@ export class Ledger {
 
 export function ledgerPath(root: string): string {
   return path.join(root, ".chuda", "state.db");
+}
+
+function fileIdOf(file: string): string | undefined {
+  try {
+    const st = statSync(file);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Next to the ledger: the id of the ledger this repository's dispatches have written to. */
+export function ledgerMarkerPath(root: string): string {
+  return path.join(root, ".chuda", "ledger-id");
+}
+
+export type LedgerIdentity =
+  | { ok: true }
+  | { ok: false; problem: "missing" | "mismatch"; expected: string; found?: string };
+
+/**
+ * Whether the ledger at `root` is the one this repository's dispatches wrote (see `ledgerMarkerPath`): a ledger
+ * that is missing although the marker says there was one, or whose id differs from the marker (a ledger copied in
+ * from elsewhere, an old backup of another history), would make a run send again what was sent. Without a marker
+ * (no dispatch yet, or one from before the marker existed) any ledger is accepted.
+ */
+export function checkLedgerIdentity(root: string): LedgerIdentity {
+  const marker = ledgerMarkerPath(root);
+  if (!existsSync(marker)) return { ok: true };
+  const expected = readFileSync(marker, "utf8").trim();
+  const file = ledgerPath(root);
+  if (!existsSync(file)) return { ok: false, problem: "missing", expected };
+  let found: string | undefined;
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const hasMeta = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).get();
+    found = hasMeta ? (db.prepare(`SELECT value FROM meta WHERE key = 'ledger_id'`).get() as { value: string } | undefined)?.value : undefined;
+  } finally {
+    db.close();
+  }
+  return found === expected ? { ok: true } : { ok: false, problem: "mismatch", expected, found };
+}
+
+/** Records the ledger's id in the marker (after a run opened it, or when `--new-ledger` starts a new history). */
+export function writeLedgerMarker(root: string, id: string): void {
+  writeFileSync(ledgerMarkerPath(root), id + "\n");
 }

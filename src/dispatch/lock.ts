@@ -64,8 +64,20 @@ export function acquireLock(root: string, now: number): LockResult {
   };
 }
 
-/** Who holds the lock, as far as the lock database says (for the message only). */
+/**
+ * Who holds the lock, as far as the lock database says (for the message only). A holder that has just taken the
+ * lock may not have committed its row yet: the row is read again for a short while before giving up on it.
+ */
 function refused(file: string): LockResult {
+  for (let i = 0; i < 20; i++) {
+    const r = readHolder(file);
+    if (r.pid !== undefined) return r;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+  }
+  return readHolder(file);
+}
+
+function readHolder(file: string): LockResult & { ok: false } {
   try {
     const db = new Database(file, { readonly: true, timeout: 0 });
     try {

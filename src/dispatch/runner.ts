@@ -63,7 +63,19 @@ export interface DispatchInput {
   /** Longest wait inside one run for a deferred or backed-off send (ms); longer waits are left to the next run. */
   maxWaitMs?: number;
   onEvent?: (e: DispatchEvent) => void;
+  /**
+   * Aborted on SIGTERM or SIGINT: no new provider call leaves; the calls in flight finish and are recorded, and the
+   * run is marked `interrupted`.
+   */
+  signal?: AbortSignal;
 }
+
+/** A provider's "slow down" is honoured for at least this long (a `Retry-After: 0` must not make a busy loop). */
+export const MIN_DEFER_MS = 1000;
+/** Deferrals of one send within a run; past it the send waits for the next run. */
+export const MAX_DEFERS_PER_SEND = 5;
+/** Deferrals within a run; past it the channel that deferred stops for this run and its sends wait for the next. */
+export const MAX_DEFERS_PER_RUN = 1000;
 
 export interface DispatchSummary {
   at: string;
@@ -83,6 +95,8 @@ export interface DispatchSummary {
   by_channel: Record<string, { sent: number; queued: number; failed: number; unknown: number }>;
   failures: Record<string, number>;
   stopped: { channel: string; code: string; message: string }[];
+  /** Set when SIGTERM or SIGINT ended the run early. */
+  interrupted?: boolean;
 }
 
 const expiredMessage = (ms: number) => `expired: not sent within ${formatSpan(ms)} of its planned time`;
@@ -212,6 +226,11 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   const triesThisRun = new Map<string, number>();
   const maxWait = input.maxWaitMs ?? 30_000;
   const runId = ledger.startRun(input.at, wall());
+  // The caller holds the dispatch lock: a run still marked running is one whose process died (kill -9, power loss).
+  ledger.markDeadRunsInterrupted(runId, wall());
+  const aborted = () => input.signal?.aborted ?? false;
+  const defersThisRun = new Map<string, number>();
+  let defers = 0;
   ledger.releaseForNextRun();
   const summary: DispatchSummary = {
     at: new Date(input.at).toISOString(),
@@ -234,11 +253,19 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   const chan = (c: string) => (summary.by_channel[c] ??= { sent: 0, queued: 0, failed: 0, unknown: 0 });
   const campaignsByName = new Map(input.campaigns.map((c) => [c.name, c]));
 
+  const interrupted = () => {
+    summary.interrupted = true;
+    summary.pending = ledger.plannedCount();
+    ledger.finishRun(runId, wall(), "interrupted", summary);
+    return summary;
+  };
   // 1. Sends a killed run left in flight: ask the provider, else mark unknown (never re-sent automatically).
   await reconcileInFlight(input, summary, runId);
+  if (aborted()) return interrupted();
 
   // 2. Plan what is due and record it before any call.
   const { plan: p, missed } = await planDue(input);
+  if (aborted()) return interrupted();
   summary.missed = missed;
   const t = now();
   const rows: SendInsert[] = [];
@@ -341,7 +368,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     };
     const worker = async () => {
       for (;;) {
-        if (stopped.has(channel)) return;
+        if (stopped.has(channel) || aborted()) return;
         if (cursor >= batches.length && !refill()) return;
         const batch = batches[cursor++]!;
         try {
@@ -354,7 +381,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     };
     for (;;) {
       await Promise.all(Array.from({ length: concurrency }, worker));
-      if (stopped.has(channel)) return;
+      if (stopped.has(channel) || aborted()) return;
       if (ledger.hasDue(channel, input.at, now())) continue;
       const next = ledger.nextNotBefore(input.at, channel);
       if (next === undefined || next - now() > maxWait) return;
@@ -481,10 +508,23 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
           retryAt(row, t + backoff, o);
           break;
         }
-        case "defer":
+        case "defer": {
           // The provider's moment is on the wall clock: its distance from now, in whole seconds, moves the run's clock.
-          retryAt(row, t + (o.notBefore === undefined ? 60_000 : Math.ceil(Math.max(0, o.notBefore - wall()) / 1000) * 1000), o);
+          // Honoured for at least MIN_DEFER_MS; capped per send and per run, after which the send waits for the next
+          // run (a provider that keeps answering "slow down" must not keep the run, and the lock, for ever).
+          const mine = (defersThisRun.get(row.key) ?? 0) + 1;
+          defersThisRun.set(row.key, mine);
+          defers++;
+          const wait = o.notBefore === undefined ? 60_000 : Math.ceil(Math.max(0, o.notBefore - wall()) / 1000) * 1000;
+          retryAt(row, t + (mine > MAX_DEFERS_PER_SEND || defers > MAX_DEFERS_PER_RUN ? NEXT_RUN_MS : Math.max(MIN_DEFER_MS, wait)), o);
+          if (defers > MAX_DEFERS_PER_RUN && !stopped.has(channel)) {
+            const message = `the provider asked to slow down ${defers} times in this run (${o.code}); the rest waits for the next run`;
+            stopped.add(channel);
+            summary.stopped.push({ channel, code: "deferred_too_often", message });
+            input.onEvent?.({ type: "stop", channel, code: "deferred_too_often", message });
+          }
           break;
+        }
         case "stop":
           // Account-level: nothing in this batch went out. Leave it pending and stop the channel for this run.
           results.push({ id: row.id, key: row.key, state: "planned", error_code: o.code, error_message: o.message, not_before: null });
@@ -520,12 +560,13 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   const channels = [...new Set([...ledger.dueChannels(input.at)])];
   await Promise.all(channels.map(sendChannel));
   // Fallbacks may have opened channels that had nothing due at the start.
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < 3 && !aborted(); round++) {
     const more = ledger.dueChannels(input.at).filter((c) => !stopped.has(c) && input.channels.has(c));
     const ready = more.filter((c) => ledger.hasDue(c, input.at, now()));
     if (!ready.length) break;
     await Promise.all(ready.map(sendChannel));
   }
+  if (aborted()) return interrupted();
   summary.pending = ledger.plannedCount();
   ledger.finishRun(runId, wall(), summary.stopped.length ? "stopped" : "done", summary);
   return summary;

@@ -131,6 +131,17 @@ export function sqlType(t: FieldType): string {
 
 const MAX_LINES = 5;
 
+/**
+ * Temporary directories of open snapshots (a decoded GBK copy, DuckDB's spill files). Removed when the snapshot is
+ * closed, and by an exit hook on every other way out of the process (an error, a signal handled by process.exit).
+ */
+const liveTempDirs = new Set<string>();
+let exitHook = false;
+function removeLiveTempDirs(): void {
+  for (const dir of liveTempDirs) rmSync(dir, { recursive: true, force: true });
+  liveTempDirs.clear();
+}
+
 export async function openSnapshot(file: string, project: Project, opts: OpenSnapshotOptions = {}): Promise<OpenSnapshotResult> {
   const label = opts.label ?? file;
   const span = (line = 1) => pointSpan(label, line);
@@ -145,8 +156,16 @@ export async function openSnapshot(file: string, project: Project, opts: OpenSna
     return { diagnostics: [diag(MESSAGES.membersCannotRead, span(), [label, why])] };
   }
 
+  if (!exitHook) {
+    exitHook = true;
+    process.on("exit", removeLiveTempDirs);
+  }
   const tmp = mkdtempSync(path.join(os.tmpdir(), "chuda-members-"));
-  const cleanup = () => rmSync(tmp, { recursive: true, force: true });
+  liveTempDirs.add(tmp);
+  const cleanup = () => {
+    liveTempDirs.delete(tmp);
+    rmSync(tmp, { recursive: true, force: true });
+  };
   const progress = opts.onProgress ?? (() => {});
   let source = file;
   let encoding: SnapshotEncoding | undefined;

@@ -38,6 +38,8 @@ export interface WebhookFake {
   deliveries(): WebhookDelivery[];
   /** Every verified POST that reached the handler, duplicates included. */
   received(): number;
+  /** Every verified POST, whatever it was answered (429s and queued answers included). */
+  requests(): number;
   /** Requests refused for a bad signature or timestamp. */
   rejected(): { reason: string; at: number }[];
   faults(): FaultLogEntry[];
@@ -54,6 +56,7 @@ export async function startWebhookFake(opts: WebhookFakeOptions = {}): Promise<W
   const byKey = new Map<string, WebhookDelivery>();
   const rejected: { reason: string; at: number }[] = [];
   let received = 0;
+  let verified = 0;
 
   const header = (req: FakeRequest, n: string) => {
     const v = req.headers[n];
@@ -72,6 +75,7 @@ export async function startWebhookFake(opts: WebhookFakeOptions = {}): Promise<W
       rejected.push({ reason: "signature", at: clock() });
       return { status: 401, body: { error: "bad_signature" } };
     }
+    verified++;
     if (outage !== undefined) return { status: outage, body: { error: `status_${outage}` } };
     const q = queue.shift();
     if (q) return { status: q.status, body: { error: `status_${q.status}` }, headers: q.headers };
@@ -104,6 +108,7 @@ export async function startWebhookFake(opts: WebhookFakeOptions = {}): Promise<W
     },
     deliveries: () => [...byKey.values()],
     received: () => received,
+    requests: () => verified,
     rejected: () => [...rejected],
     faults: () => [...injector.log],
   };

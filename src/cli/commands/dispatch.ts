@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { Option } from "commander";
 import { acquireLock } from "../../dispatch/lock.js";
-import { Ledger, ledgerPath } from "../../dispatch/ledger.js";
+import { checkLedgerIdentity, Ledger, LedgerFileError, ledgerPath, writeLedgerMarker } from "../../dispatch/ledger.js";
 import { drySends, planDue, rateGate, runDispatch, type DispatchEvent, type LoadedChannel } from "../../dispatch/runner.js";
 import { loadDriver } from "../../drivers/registry.js";
 import { renderDispatchDryRun, renderDispatchSummary } from "../../report/dispatch.js";
@@ -12,6 +12,7 @@ import type { startDispatchView } from "../../report/ink/dispatch.js";
 import { UsageError, type Io } from "../io.js";
 import { parseMoment } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
+import { onInterrupt, type InterruptSignal } from "../signals.js";
 import { openMembers, type MembersOptions } from "../members.js";
 import type { Project } from "../../project/types.js";
 
@@ -29,7 +30,8 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
     .option("--json", "machine-readable summary")
     .addOption(new Option("--encoding <enc>", "snapshot encoding").choices(["auto", "utf-8", "gbk"]).default("auto"))
     .option("--strict", "any rejected snapshot row stops the run")
-    .action(async (opts: MembersOptions & { at?: string; dryRun?: boolean; only?: string[]; json?: boolean }) => {
+    .option("--new-ledger", "accept a missing or different ledger (.chuda/state.db) and make it this repository's")
+    .action(async (opts: MembersOptions & { at?: string; dryRun?: boolean; only?: string[]; json?: boolean; newLedger?: boolean }) => {
       const ws = await loadWorkspace(program.opts().project, io);
       const project = requireValid(ws, io);
       const campaigns = selectCampaigns(ws, opts.only ?? []);
@@ -38,17 +40,38 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
       if (!opts.dryRun && at > io.now() + FUTURE_TOLERANCE_MS)
         throw new UsageError(`--at ${opts.at} is in the future (now is ${new Date(io.now()).toISOString()}): dispatch sends what is due now`, "use --dry-run to see what a later run would send, or `chuda simulate --at`");
 
+      // SIGTERM / SIGINT during a real run: no new provider call; the calls in flight finish and are recorded, the
+      // run is marked interrupted, the lock released, temporary files removed (a second signal exits at once).
+      const abort = new AbortController();
+      let signalled: InterruptSignal | undefined;
+      const unhook = opts.dryRun ? () => undefined : onInterrupt((sig) => {
+        signalled = sig;
+        abort.abort();
+      });
+      const interruptedBeforeRun = () => new UsageError(`interrupted by ${signalled} before the run started; nothing was sent`);
       const lock = opts.dryRun ? undefined : acquireLock(ws.root, io.now());
       if (lock && !lock.ok)
         throw new UsageError(
           `another dispatch is running in this repository (${lock.pid ? `pid ${lock.pid}, since ${lock.since}` : "holder unknown"})`,
           "wait for it to finish; the lock is released when that process ends, however it ends",
         );
+      try {
+        requireLedgerIdentity(ws.root, !!opts.newLedger);
+      } catch (e) {
+        if (lock?.ok) lock.release();
+        throw e;
+      }
       const channels = opts.dryRun ? new Map<string, LoadedChannel>() : await loadChannels(project, ws.root, io);
       const members = await openMembers(opts, project, io);
       if (!members) {
         if (lock?.ok) lock.release();
+        unhook();
         return done(2);
+      }
+      if (signalled) {
+        await members.close();
+        if (lock?.ok) lock.release();
+        throw interruptedBeforeRun();
       }
       if (opts.strict && members.rejected > 0) {
         await members.close();
@@ -60,6 +83,7 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
       const ledger = new Ledger(opts.dryRun && !existsSync(file) ? ":memory:" : file);
       // `--only`: the run sends nothing of other campaigns, not even their sends pending since an earlier run.
       if (opts.only?.length) ledger.restrictTo(campaigns.map((c) => c.name));
+      if (!opts.dryRun) writeLedgerMarker(ws.root, ledger.id);
       let view: ReturnType<typeof startDispatchView> | undefined;
       try {
         if (opts.dryRun) {
@@ -82,14 +106,21 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
           if (view) view.event(e);
           else if (!opts.json) io.err(eventLine(e));
         };
-        const summary = await runDispatch({ project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members.table, at, ledger, channels, now: () => Date.now(), pinned: opts.at !== undefined || !!io.env.CHUDA_NOW, onEvent });
+        const summary = await runDispatch({ project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members.table, at, ledger, channels, now: () => Date.now(), pinned: opts.at !== undefined || !!io.env.CHUDA_NOW, onEvent, signal: abort.signal });
         view?.finish(summary);
         if (opts.json) io.out(JSON.stringify(maskDeep(summary), null, 2) + "\n");
         else io.out(renderDispatchSummary(summary, { color: io.color, timezone: project.timezone }));
+        if (summary.interrupted) {
+          io.err(`chuda: interrupted by ${signalled}: the calls in flight finished and were recorded; ${summary.pending} sends wait for the next run\n`);
+          return done(2);
+        }
         // Exit 1 for cron's mail when something is left to retry or to look at: sends pending (an outage, a quota, quiet
         // hours), unknown or expired, a stopped channel, occurrences missed. A member's own failure (an invalid number)
         // is listed but is not the run's: exit 0.
         done(summary.unknown || summary.pending || summary.expired || summary.stopped.length || summary.missed.length ? 1 : 0);
+      } catch (e) {
+        if (e instanceof LedgerFileError) throw new UsageError(e.message, "restore the ledger from a backup before the next run; `chuda status` shows what it holds");
+        throw e;
       } finally {
         members.progress?.finish();
         view?.finish();
@@ -97,8 +128,28 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
         ledger.close();
         await members.close();
         if (lock?.ok) lock.release();
+        unhook();
       }
     });
+}
+
+/**
+ * Refuses (exit 2) a ledger that is not the one this repository's dispatches wrote: missing although one existed,
+ * or of another history. `--new-ledger` accepts it on purpose.
+ */
+export function requireLedgerIdentity(root: string, newLedger: boolean): void {
+  if (newLedger) return;
+  const id = checkLedgerIdentity(root);
+  if (id.ok) return;
+  if (id.problem === "missing")
+    throw new UsageError(
+      `the ledger .chuda/state.db is missing, but this repository has dispatched before (ledger ${id.expected}); a new ledger would send everything again`,
+      "restore .chuda/state.db from a backup, or pass --new-ledger to start a new history on purpose",
+    );
+  throw new UsageError(
+    `the ledger .chuda/state.db is not this repository's (ledger ${id.found ?? "without an id"}, expected ${id.expected}); its history does not match what was sent`,
+    "restore this repository's .chuda/state.db, or pass --new-ledger to adopt this one on purpose",
+  );
 }
 
 function eventLine(e: DispatchEvent): string {

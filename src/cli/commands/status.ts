@@ -5,9 +5,13 @@ import { Ledger, ledgerPath } from "../../dispatch/ledger.js";
 import { maskDeep, maskPhone, maskPhonesIn } from "../../report/mask.js";
 import { formatLocalTime } from "../../calendar/time.js";
 import { loadProject } from "../../project/index.js";
+import { requireLedgerIdentity } from "./dispatch.js";
 import { makeStyle, table } from "../../report/style.js";
 import type { Io } from "../io.js";
 import { resolveProjectFile } from "../workspace.js";
+
+/** Unknown sends listed without --all. */
+const UNKNOWN_SHOWN = 50;
 
 const STATES = ["planned", "in_flight", "sent", "queued", "failed", "unknown", "expired", "held_out"] as const;
 
@@ -16,13 +20,16 @@ export function registerStatus(program: Command, io: Io, done: (code: number) =>
     .command("status")
     .description("runs, and sends by state per campaign and channel; unknown sends to follow up")
     .option("--json", "machine-readable output")
-    .action(async (opts: { json?: boolean }) => {
+    .option("--all", `list every unknown send (default: the first ${UNKNOWN_SHOWN})`)
+    .option("--new-ledger", "show a missing or different ledger (.chuda/state.db) anyway")
+    .action(async (opts: { json?: boolean; all?: boolean; newLedger?: boolean }) => {
       const projectFile = resolveProjectFile(program.opts().project, io);
       const root = path.dirname(projectFile);
+      requireLedgerIdentity(root, !!opts.newLedger);
       const file = ledgerPath(root);
       const totals = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<(typeof STATES)[number], number>;
       if (!existsSync(file)) {
-        if (opts.json) io.out(JSON.stringify({ runs: [], sends: totals, by_campaign: [], unknown: [] }, null, 2) + "\n");
+        if (opts.json) io.out(JSON.stringify({ runs: [], sends: totals, by_campaign: [], unknown: [], unknown_total: 0 }, null, 2) + "\n");
         else io.out("no dispatch has run in this repository yet (.chuda/state.db does not exist)\n");
         return done(0);
       }
@@ -31,7 +38,7 @@ export function registerStatus(program: Command, io: Io, done: (code: number) =>
         const counts = ledger.counts();
         for (const c of counts) if (c.state in totals) totals[c.state as keyof typeof totals] += c.n;
         const runs = ledger.runs(10).map((r) => ({ id: r.id, started_at: new Date(r.started_at).toISOString(), finished_at: r.finished_at ? new Date(r.finished_at).toISOString() : null, at: new Date(r.at).toISOString(), status: r.status }));
-        const unknown = ledger.unknownSends(50).map((u) => ({ campaign: u.campaign, occurrence: u.occurrence, member: maskPhonesIn(u.member), channel: u.channel, address: u.address ? maskPhone(u.address) : null, attempts: u.attempts, error_code: u.error_code }));
+        const unknown = ledger.unknownSends(opts.all ? Number.MAX_SAFE_INTEGER : UNKNOWN_SHOWN).map((u) => ({ campaign: u.campaign, occurrence: u.occurrence, member: maskPhonesIn(u.member), channel: u.channel, address: u.address ? maskPhone(u.address) : null, attempts: u.attempts, error_code: u.error_code }));
         const byCampaign = new Map<string, Record<string, number>>();
         for (const c of counts) {
           const k = `${c.campaign}\u0000${c.channel}`;
@@ -41,7 +48,7 @@ export function registerStatus(program: Command, io: Io, done: (code: number) =>
         }
         const rows = [...byCampaign].map(([k, v]) => ({ campaign: k.split("\u0000")[0]!, channel: k.split("\u0000")[1]!, ...v }));
         const failures = ledger.failuresByCode();
-        if (opts.json) io.out(JSON.stringify(maskDeep({ runs, sends: totals, by_campaign: rows, failures, unknown }), null, 2) + "\n");
+        if (opts.json) io.out(JSON.stringify(maskDeep({ runs, sends: totals, by_campaign: rows, failures, unknown, unknown_total: totals.unknown }), null, 2) + "\n");
         else {
           const st = makeStyle(io.color);
           // People read times in the project's timezone (the JSON keeps UTC).
@@ -51,6 +58,7 @@ export function registerStatus(program: Command, io: Io, done: (code: number) =>
           io.out(st.bold("Sends") + "\n" + table(["campaign", "channel", ...STATES], rows.map((r) => [r.campaign, r.channel, ...STATES.map((s) => String((r as Record<string, unknown>)[s] ?? 0))]), { right: STATES.map((_, i) => i + 2) }) + "\n");
           if (failures.length) io.out(st.bold("Failures by code") + "\n" + table(["channel", "code", "sends"], failures.map((f) => [f.channel, f.error_code ?? "", String(f.n)]), { right: [2] }) + "\n");
           if (unknown.length) io.out(st.yellow(`${totals.unknown} unknown sends need a person to check with the provider (never re-sent automatically):`) + "\n" + table(["campaign", "occurrence", "member", "channel", "address"], unknown.map((u) => [u.campaign, u.occurrence, u.member, u.channel, u.address ?? ""])));
+          if (totals.unknown > unknown.length) io.out(`… and ${totals.unknown - unknown.length} more (chuda status --all)\n`);
         }
         done(0);
       } finally {
