@@ -1,0 +1,36 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { acquireLock } from "./lock.js";
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const repo = () => {
+  const d = mkdtempSync(path.join(os.tmpdir(), "chuda-lock-test-"));
+  dirs.push(d);
+  return d;
+};
+
+describe("acquireLock", () => {
+  it("refuses a second holder, naming the first, until the first releases", () => {
+    const root = repo();
+    const first = acquireLock(root, Date.UTC(2026, 11, 24, 2, 30));
+    expect(first.ok).toBe(true);
+    const second = acquireLock(root, Date.now());
+    expect(second).toEqual({ ok: false, pid: process.pid, since: "2026-12-24T02:30:00.000Z" });
+    if (first.ok) first.release();
+    const third = acquireLock(root, Date.now());
+    expect(third.ok).toBe(true);
+    if (third.ok) third.release();
+  });
+
+  it("ignores an old pid file naming a live process (pid 1)", () => {
+    const root = repo();
+    mkdirSync(path.join(root, ".chuda"));
+    writeFileSync(path.join(root, ".chuda/dispatch.lock"), JSON.stringify({ pid: 1, since: "2026-01-01T00:00:00.000Z" }));
+    const lock = acquireLock(root, Date.now());
+    expect(lock.ok).toBe(true);
+    if (lock.ok) lock.release();
+  });
+});
