@@ -2,7 +2,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { acquireLock } from "./lock.js";
+import Database from "better-sqlite3";
+import { acquireLock, lockPath } from "./lock.js";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -29,6 +30,23 @@ describe("acquireLock", () => {
     const root = repo();
     mkdirSync(path.join(root, ".chuda"));
     writeFileSync(path.join(root, ".chuda/dispatch.lock"), JSON.stringify({ pid: 1, since: "2026-01-01T00:00:00.000Z" }));
+    const lock = acquireLock(root, Date.now());
+    expect(lock.ok).toBe(true);
+    if (lock.ok) lock.release();
+  });
+
+  it("is held by the transaction, not by the holder row: a holder that has not written its row yet still blocks", () => {
+    const root = repo();
+    mkdirSync(path.join(root, ".chuda"));
+    const other = new Database(lockPath(root));
+    other.pragma("journal_mode = WAL");
+    other.exec("BEGIN EXCLUSIVE");
+    try {
+      expect(acquireLock(root, Date.now())).toEqual({ ok: false, pid: undefined, since: undefined });
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+    }
     const lock = acquireLock(root, Date.now());
     expect(lock.ok).toBe(true);
     if (lock.ok) lock.release();

@@ -202,6 +202,22 @@ describe("signals", () => {
     expect(fakes.hook.received()).toBe(expected);
   });
 
+  it("SIGTERM during simulate: exit 143, the temporary snapshot directory removed", { timeout: 120_000 }, async () => {
+    const members = makeMembers(30_000, 23);
+    const repo = makeRepo({ channels: { hook: { driver: "webhook", options: { url: "https://crm.example.com/chuda/hook" } } }, campaigns: [PING], members });
+    const tmp = mkdtempSync(path.join(os.tmpdir(), "chuda-sigterm-"));
+    const child = execa(process.execPath, [BIN, "simulate", "--members", repo.members, "--from", "2026-12-01", "--to", "2026-12-31"], { cwd: repo.dir, env: { CI: "true", NO_COLOR: "1", TMPDIR: tmp }, reject: false });
+    let exited = false;
+    void child.then(() => (exited = true));
+    await waitFor(() => exited || readdirSync(tmp).some((f) => f.startsWith("chuda-members-")), 60_000, "the snapshot's temporary directory");
+    expect(exited).toBe(false);
+    process.kill(child.pid!, "SIGTERM");
+    const r = await child;
+    expect(r.exitCode).toBe(143);
+    expect(readdirSync(tmp)).toEqual([]);
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
   it("after kill -9 the next run marks the dead run interrupted", { timeout: 120_000 }, async () => {
     const { fakes, repo } = await hookRepo(40, 18, { hook: { script: Array.from({ length: 40 }, () => fault.slow(150)) } }, { concurrency: 1, options: { url: "https://crm.example.com/chuda/hook", concurrency: 1 } });
     const child = startDispatch(repo);
