@@ -12,7 +12,14 @@ import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 
-export type LockResult = { ok: true; release: () => void } | { ok: false; pid: number | undefined; since: string | undefined };
+/** A lock this process holds: `held()` stays true until `release()`. */
+export interface HeldLock {
+  ok: true;
+  held: () => boolean;
+  release: () => void;
+}
+
+export type LockResult = HeldLock | { ok: false; pid: number | undefined; since: string | undefined };
 
 export function lockPath(root: string): string {
   return path.join(root, ".chuda", "dispatch.lock.db");
@@ -52,6 +59,7 @@ export function acquireLock(root: string, now: number): LockResult {
   let released = false;
   return {
     ok: true,
+    held: () => !released && db.inTransaction,
     release: () => {
       if (released) return;
       released = true;

@@ -63,6 +63,8 @@ export interface DispatchInput {
   /** Longest wait inside one run for a deferred or backed-off send (ms); longer waits are left to the next run. */
   maxWaitMs?: number;
   onEvent?: (e: DispatchEvent) => void;
+  /** The dispatch lock, held by this process (see lock.ts): no other run is alive while this one works. */
+  lock: { held: () => boolean };
   /**
    * Aborted on SIGTERM or SIGINT: no new provider call leaves; the calls in flight finish and are recorded, and the
    * run is marked `interrupted`.
@@ -105,7 +107,7 @@ const formatSpan = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} ho
 export const dedupeId = (key: string) => createHash("sha256").update(key).digest("hex").slice(0, 32);
 
 /** Plans what is due at T (the same planner as `simulate --at T`), without occurrences planned by earlier runs. */
-export async function planDue(input: Omit<DispatchInput, "channels" | "now">, withMembers = true): Promise<{ plan: Plan; missed: DispatchSummary["missed"] }> {
+export async function planDue(input: Omit<DispatchInput, "channels" | "now" | "lock">, withMembers = true): Promise<{ plan: Plan; missed: DispatchSummary["missed"] }> {
   const { project, ledger } = input;
   const tz = project.timezone;
   const fromMs = input.at - project.policy.catchUpMs;
@@ -259,7 +261,9 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     ledger.finishRun(runId, wall(), "interrupted", summary);
     return summary;
   };
-  // 1. Sends a killed run left in flight: ask the provider, else mark unknown (never re-sent automatically).
+  // 1. Sends a killed run left in flight: ask the provider, else mark unknown (never re-sent automatically). Only
+  // under the lock: sends in flight of a run that is still alive must never be settled, let alone sent again.
+  if (!input.lock.held()) throw new Error("the dispatch lock is not held: sends in flight are not reconciled");
   await reconcileInFlight(input, summary, runId);
   if (aborted()) return interrupted();
 

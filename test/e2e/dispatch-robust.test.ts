@@ -13,7 +13,21 @@ import Database from "better-sqlite3";
 import { execa } from "execa";
 import { fault } from "../fakes/common.js";
 import { BIN, REPO, hasStackTrace } from "./cli.js";
-import { dispatch, duplicates, ledgerRows, makeMembers, makeRepo, run, startFakes, status, summaryOf, waitFor, type CampaignSpec, type Fakes, type TestRepo } from "./dispatch-helpers.js";
+import {
+  dispatch,
+  duplicates,
+  ledgerRows,
+  makeMembers,
+  makeRepo,
+  run,
+  startFakes,
+  status,
+  summaryOf,
+  waitFor,
+  type CampaignSpec,
+  type Fakes,
+  type TestRepo,
+} from "./dispatch-helpers.js";
 
 const AT = "2026-12-24 10:30";
 const ONCE = "once at 2026-12-24 10:00";
@@ -37,7 +51,11 @@ async function hookRepo(n: number, seed: number, fakeOpts: Parameters<typeof sta
 
 /** Starts `chuda dispatch` in the background. */
 function startDispatch(repo: TestRepo, env: Record<string, string> = {}) {
-  return execa(process.execPath, [BIN, "dispatch", "--members", repo.members, "--at", AT, "--json"], { cwd: repo.dir, env: { CI: "true", NO_COLOR: "1", ...repo.env, ...env }, reject: false });
+  return execa(process.execPath, [BIN, "dispatch", "--members", repo.members, "--at", AT, "--json"], {
+    cwd: repo.dir,
+    env: { CI: "true", NO_COLOR: "1", ...repo.env, ...env },
+    reject: false,
+  });
 }
 
 describe("the dispatch lock", () => {
@@ -79,7 +97,12 @@ describe("the dispatch lock", () => {
   });
 
   it("names the holder of the lock, and frees it when the holder is killed with kill -9", { timeout: 120_000 }, async () => {
-    const { fakes, repo, expected } = await hookRepo(40, 22, { hook: { script: Array.from({ length: 40 }, () => fault.slow(200)) } }, { concurrency: 1, options: { url: "https://crm.example.com/chuda/hook", concurrency: 1 } });
+    const { fakes, repo, expected } = await hookRepo(
+      40,
+      22,
+      { hook: { script: Array.from({ length: 40 }, () => fault.slow(200)) } },
+      { concurrency: 1, options: { url: "https://crm.example.com/chuda/hook", concurrency: 1 } },
+    );
     const first = startDispatch(repo);
     await waitFor(() => fakes.hook.received() >= 1, 60_000, "the first delivery");
     const second = await dispatch(repo, AT);
@@ -132,7 +155,12 @@ describe("a provider that keeps answering 429 Retry-After: 0", () => {
 describe("the ledger deleted or replaced", () => {
   it("a run whose ledger is deleted under it stops with exit 2; the next run refuses without --new-ledger", { timeout: 120_000 }, async () => {
     // Batches of 50 (the webhook driver's), two at a time, each call answered after 20 ms.
-    const { fakes, repo, expected } = await hookRepo(400, 14, { hook: { script: Array.from({ length: 400 }, () => fault.slow(20)) } }, { concurrency: 2, options: { url: "https://crm.example.com/chuda/hook", concurrency: 1 } });
+    const { fakes, repo, expected } = await hookRepo(
+      400,
+      14,
+      { hook: { script: Array.from({ length: 400 }, () => fault.slow(20)) } },
+      { concurrency: 2, options: { url: "https://crm.example.com/chuda/hook", concurrency: 1 } },
+    );
     const child = startDispatch(repo);
     await waitFor(() => fakes.hook.received() >= 3, 60_000, "the first deliveries");
     unlinkSync(path.join(repo.dir, ".chuda/state.db"));
@@ -175,7 +203,12 @@ describe("the ledger deleted or replaced", () => {
 
 describe("signals", () => {
   it("SIGTERM: the calls in flight finish and are recorded, the run is marked interrupted, lock and temp files freed", { timeout: 120_000 }, async () => {
-    const { fakes, repo, expected } = await hookRepo(300, 17, { hook: { script: Array.from({ length: 300 }, () => fault.slow(20)) } }, { concurrency: 2, options: { url: "https://crm.example.com/chuda/hook", concurrency: 1 } });
+    const { fakes, repo, expected } = await hookRepo(
+      300,
+      17,
+      { hook: { script: Array.from({ length: 300 }, () => fault.slow(20)) } },
+      { concurrency: 2, options: { url: "https://crm.example.com/chuda/hook", concurrency: 1 } },
+    );
     const tmp = mkdtempSync(path.join(os.tmpdir(), "chuda-sigterm-"));
     const child = startDispatch(repo, { TMPDIR: tmp });
     await waitFor(() => fakes.hook.received() >= 4, 60_000, "the first deliveries");
@@ -206,7 +239,11 @@ describe("signals", () => {
     const members = makeMembers(30_000, 23);
     const repo = makeRepo({ channels: { hook: { driver: "webhook", options: { url: "https://crm.example.com/chuda/hook" } } }, campaigns: [PING], members });
     const tmp = mkdtempSync(path.join(os.tmpdir(), "chuda-sigterm-"));
-    const child = execa(process.execPath, [BIN, "simulate", "--members", repo.members, "--from", "2026-12-01", "--to", "2026-12-31"], { cwd: repo.dir, env: { CI: "true", NO_COLOR: "1", TMPDIR: tmp }, reject: false });
+    const child = execa(process.execPath, [BIN, "simulate", "--members", repo.members, "--from", "2026-12-01", "--to", "2026-12-31"], {
+      cwd: repo.dir,
+      env: { CI: "true", NO_COLOR: "1", TMPDIR: tmp },
+      reject: false,
+    });
     let exited = false;
     void child.then(() => (exited = true));
     await waitFor(() => exited || readdirSync(tmp).some((f) => f.startsWith("chuda-members-")), 60_000, "the snapshot's temporary directory");
@@ -219,7 +256,12 @@ describe("signals", () => {
   });
 
   it("after kill -9 the next run marks the dead run interrupted", { timeout: 120_000 }, async () => {
-    const { fakes, repo } = await hookRepo(40, 18, { hook: { script: Array.from({ length: 40 }, () => fault.slow(150)) } }, { concurrency: 1, options: { url: "https://crm.example.com/chuda/hook", concurrency: 1 } });
+    const { fakes, repo } = await hookRepo(
+      40,
+      18,
+      { hook: { script: Array.from({ length: 40 }, () => fault.slow(150)) } },
+      { concurrency: 1, options: { url: "https://crm.example.com/chuda/hook", concurrency: 1 } },
+    );
     const child = startDispatch(repo);
     await waitFor(() => fakes.hook.received() >= 2, 60_000, "the first deliveries");
     child.kill("SIGKILL");
@@ -287,7 +329,10 @@ describe("rate_limit measured at the receiver", () => {
     const { fakes, repo, expected } = await hookRepo(90, 21, {}, { rateLimit: 20, concurrency: 4 });
     const r = await dispatch(repo, AT);
     expect(r.exitCode, r.stderr).toBe(0);
-    const at = fakes.hook.deliveries().map((d) => d.at).sort((a, b) => a - b);
+    const at = fakes.hook
+      .deliveries()
+      .map((d) => d.at)
+      .sort((a, b) => a - b);
     expect(at.length).toBe(expected);
     let max = 0;
     for (let i = 0, j = 0; i < at.length; i++) {

@@ -106,7 +106,8 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
           if (view) view.event(e);
           else if (!opts.json) io.err(eventLine(e));
         };
-        const summary = await runDispatch({ project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members.table, at, ledger, channels, now: () => Date.now(), pinned: opts.at !== undefined || !!io.env.CHUDA_NOW, onEvent, signal: abort.signal });
+        if (!lock?.ok) throw new Error("a run without the dispatch lock");
+        const summary = await runDispatch({ project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members.table, at, ledger, channels, now: () => Date.now(), pinned: opts.at !== undefined || !!io.env.CHUDA_NOW, onEvent, signal: abort.signal, lock });
         view?.finish(summary);
         if (opts.json) io.out(JSON.stringify(maskDeep(summary), null, 2) + "\n");
         else io.out(renderDispatchSummary(summary, { color: io.color, timezone: project.timezone }));
