@@ -33,18 +33,8 @@ const busy = (e: unknown) => {
 export function acquireLock(root: string, now: number): LockResult {
   const file = lockPath(root);
   mkdirSync(path.dirname(file), { recursive: true });
-  let db: Database.Database;
-  try {
-    db = new Database(file, { timeout: 0 });
-    db.pragma("busy_timeout = 0");
-    // WAL: a refused run can still read who holds the lock while the holder's write transaction is open.
-    db.pragma("journal_mode = WAL");
-    db.exec("CREATE TABLE IF NOT EXISTS holder (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, since TEXT NOT NULL)");
-  } catch (e) {
-    // Another run is creating or holding the database at this very moment.
-    if (busy(e)) return refused(file);
-    throw e;
-  }
+  const db = openLockDb(file);
+  if (!db) return refused(file);
   try {
     db.exec("BEGIN EXCLUSIVE");
     db.prepare("INSERT OR REPLACE INTO holder (id, pid, since) VALUES (1, ?, ?)").run(process.pid, new Date(now).toISOString());
@@ -64,13 +54,39 @@ export function acquireLock(root: string, now: number): LockResult {
       if (released) return;
       released = true;
       try {
-        db.exec("ROLLBACK");
+        if (db.inTransaction) db.exec("ROLLBACK");
       } finally {
         db.close();
       }
     },
   };
 }
+
+/**
+ * Opens (creating on first use) the lock database. Only the write transaction is the lock: a moment's contention
+ * while another run creates the file or switches it to WAL is waited out briefly, not taken for a refusal.
+ */
+function openLockDb(file: string): Database.Database | undefined {
+  for (let attempt = 0; attempt < 40; attempt++) {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(file, { timeout: 0 });
+      db.pragma("busy_timeout = 0");
+      // WAL: a refused run can still read who holds the lock while the holder's write transaction is open.
+      if (db.pragma("journal_mode", { simple: true }) !== "wal") db.pragma("journal_mode = WAL");
+      if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'holder'").get())
+        db.exec("CREATE TABLE IF NOT EXISTS holder (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, since TEXT NOT NULL)");
+      return db;
+    } catch (e) {
+      db?.close();
+      if (!busy(e)) throw e;
+      sleepSync(25);
+    }
+  }
+  return undefined;
+}
+
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 /**
  * Who holds the lock, as far as the lock database says (for the message only). A holder that has just taken the
@@ -80,7 +96,7 @@ function refused(file: string): LockResult {
   for (let i = 0; i < 20; i++) {
     const r = readHolder(file);
     if (r.pid !== undefined) return r;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+    sleepSync(25);
   }
   return readHolder(file);
 }

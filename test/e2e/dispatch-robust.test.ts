@@ -150,6 +150,20 @@ describe("a provider that keeps answering 429 Retry-After: 0", () => {
     expect(fakes.hook.deliveries()).toEqual([]);
     expect((await status(repo)).sends).toMatchObject({ planned: expected, in_flight: 0, failed: 0 });
   });
+
+  it("stops the channel after 1,000 deferrals in a run", { timeout: 120_000 }, async () => {
+    const { fakes, repo, expected } = await hookRepo(260, 24, {}, { concurrency: 4 });
+    fakes.hook.respond(429, { "retry-after": "0" }, 1_000_000);
+    const r = await dispatch(repo, AT);
+    expect(r.exitCode, r.stderr).toBe(1);
+    const s = summaryOf(r) as ReturnType<typeof summaryOf> & { stopped: { channel: string; code: string }[] };
+    expect(s.stopped).toMatchObject([{ channel: "hook", code: "deferred_too_often" }]);
+    expect(s.pending).toBe(expected);
+    // The batches already in flight when the cap was reached (4 of at most 50) finish; nothing after them.
+    expect(fakes.hook.requests()).toBeGreaterThan(1000);
+    expect(fakes.hook.requests()).toBeLessThanOrEqual(1000 + 4 * 50);
+    expect((await status(repo)).sends).toMatchObject({ planned: expected, in_flight: 0, failed: 0 });
+  });
 });
 
 describe("the ledger deleted or replaced", () => {
