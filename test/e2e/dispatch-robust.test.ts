@@ -216,38 +216,39 @@ describe("the ledger deleted or replaced", () => {
 });
 
 describe("signals", () => {
-  it("SIGTERM: the calls in flight finish and are recorded, the run is marked interrupted, lock and temp files freed", { timeout: 120_000 }, async () => {
-    const { fakes, repo, expected } = await hookRepo(
-      300,
-      17,
-      { hook: { script: Array.from({ length: 300 }, () => fault.slow(20)) } },
-      { concurrency: 2, options: { url: "https://crm.example.com/chuda/hook", concurrency: 1 } },
-    );
-    const tmp = mkdtempSync(path.join(os.tmpdir(), "chuda-sigterm-"));
-    const child = startDispatch(repo, { TMPDIR: tmp });
-    await waitFor(() => fakes.hook.received() >= 4, 60_000, "the first deliveries");
-    process.kill(child.pid!, "SIGTERM");
-    const r = await child;
-    expect(r.exitCode, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/interrupted by SIGTERM/);
-    expect(hasStackTrace(r.stderr)).toBe(false);
-    expect(summaryOf(r)).toMatchObject({ interrupted: true });
-    expect(readdirSync(tmp).filter((f) => f.startsWith("chuda-members-"))).toEqual([]);
-    rmSync(tmp, { recursive: true, force: true });
+  for (const signal of ["SIGTERM", "SIGINT"] as const)
+    it(`${signal}: the calls in flight finish and are recorded, the run is marked interrupted, lock and temp files freed`, { timeout: 120_000 }, async () => {
+      const { fakes, repo, expected } = await hookRepo(
+        300,
+        signal === "SIGTERM" ? 17 : 25,
+        { hook: { script: Array.from({ length: 300 }, () => fault.slow(20)) } },
+        { concurrency: 2, options: { url: "https://crm.example.com/chuda/hook", concurrency: 1 } },
+      );
+      const tmp = mkdtempSync(path.join(os.tmpdir(), "chuda-sigterm-"));
+      const child = startDispatch(repo, { TMPDIR: tmp });
+      await waitFor(() => fakes.hook.received() >= 4, 60_000, "the first deliveries");
+      process.kill(child.pid!, signal);
+      const r = await child;
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`interrupted by ${signal}`);
+      expect(hasStackTrace(r.stderr)).toBe(false);
+      expect(summaryOf(r)).toMatchObject({ interrupted: true });
+      expect(readdirSync(tmp).filter((f) => f.startsWith("chuda-members-"))).toEqual([]);
+      rmSync(tmp, { recursive: true, force: true });
 
-    // Everything the receiver got is recorded as sent; nothing is left in flight.
-    const delivered = fakes.hook.deliveries().length;
-    expect(delivered).toBeLessThan(expected);
-    const st = await status(repo);
-    expect(st.runs[0]!.status).toBe("interrupted");
-    expect(st.sends).toMatchObject({ in_flight: 0, unknown: 0, sent: delivered, planned: expected - delivered });
+      // Everything the receiver got is recorded as sent; nothing is left in flight.
+      const delivered = fakes.hook.deliveries().length;
+      expect(delivered).toBeLessThan(expected);
+      const st = await status(repo);
+      expect(st.runs[0]!.status).toBe("interrupted");
+      expect(st.sends).toMatchObject({ in_flight: 0, unknown: 0, sent: delivered, planned: expected - delivered });
 
-    // The lock is free: the next run sends the rest, each once.
-    const next = await dispatch(repo, AT);
-    expect(next.exitCode, next.stderr).toBe(0);
-    expect(fakes.hook.deliveries().length).toBe(expected);
-    expect(fakes.hook.received()).toBe(expected);
-  });
+      // The lock is free: the next run sends the rest, each once.
+      const next = await dispatch(repo, AT);
+      expect(next.exitCode, next.stderr).toBe(0);
+      expect(fakes.hook.deliveries().length).toBe(expected);
+      expect(fakes.hook.received()).toBe(expected);
+    });
 
   it("SIGTERM during simulate: exit 143, the temporary snapshot directory removed", { timeout: 120_000 }, async () => {
     const members = makeMembers(30_000, 23);
