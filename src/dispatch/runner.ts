@@ -220,7 +220,7 @@ export function drySends(input: Omit<DispatchInput, "channels" | "now">, p: Plan
 export async function runDispatch(input: DispatchInput): Promise<DispatchSummary> {
   const { ledger, project } = input;
   const wall = input.now;
-  const sleep = input.sleep ?? ((ms) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = input.sleep ?? ((ms) => timerSleep(ms, input.signal));
   // Send times, backoff, deferrals and expiry are read on the run's clock, never mixed with the wall clock.
   const clock = runClock(input.at, wall, input.pinned ?? false, sleep);
   const now = clock.now;
@@ -377,6 +377,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
         const batch = batches[cursor++]!;
         try {
           if (!paced()) await gate.take();
+          if (aborted()) return;
           await sendBatch(channel, loaded, batch, parsed);
         } finally {
           for (const r of batch) held.delete(r.id);
@@ -574,6 +575,20 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   summary.pending = ledger.plannedCount();
   ledger.finishRun(runId, wall(), summary.stopped.length ? "stopped" : "done", summary);
   return summary;
+}
+
+/** A real timer, cleared when `signal` aborts (a pending timer would keep an interrupted process alive). */
+function timerSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done);
+  });
 }
 
 /** The provider request of a send. `parsed` caches parsed content by its JSON (sends of one message share it). */
