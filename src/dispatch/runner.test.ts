@@ -30,16 +30,15 @@ describe("rateGate", () => {
     const c = clock();
     const gate = rateGate(10, c.now, c.sleep);
     const slots: number[] = [];
-    // Ten callers ask at the same instant: each sleeps until its own slot.
+    // Ten callers ask at the same instant: each is let through at its own slot.
     const t0 = c.now();
-    const waits: number[] = [];
-    const sleeps: Promise<void>[] = [];
-    const g2 = rateGate(10, c.now, async (ms) => {
-      waits.push(ms);
-    });
-    for (let i = 0; i < 10; i++) sleeps.push(g2.take());
-    await Promise.all(sleeps);
-    expect(waits).toEqual([105, 210, 315, 420, 525, 630, 735, 840, 945]);
+    const s = scheduler();
+    const g2 = rateGate(10, s.now, s.sleep(() => 0));
+    const granted: number[] = [];
+    const s0 = s.now();
+    for (let i = 0; i < 10; i++) void g2.take().then(() => granted.push(s.now() - s0));
+    await s.drain();
+    expect(granted).toEqual([0, 105, 210, 315, 420, 525, 630, 735, 840, 945]);
     // An idle gate grants the next call at once; it does not bank unused slots as a burst.
     c.advance(10_000);
     for (let i = 0; i < 3; i++) {
@@ -67,7 +66,8 @@ describe("rateGate", () => {
       const s = scheduler();
       // Integer and fractional rates from 1 to 600 calls per second.
       const rate = rnd() < 0.5 ? 1 + Math.floor(rnd() * 600) : 1 + rnd() * 600;
-      const gate = rateGate(rate, s.now, s.sleep(() => Math.floor(rnd() * 40)));
+      // Timers fire up to 300 ms late (a busy event loop): the bound holds on when calls actually leave.
+      const gate = rateGate(rate, s.now, s.sleep(() => (rnd() < 0.2 ? Math.floor(rnd() * 300) : 0)));
       const grants: number[] = [];
       // Arrivals: bursts at one instant, steady streams, idle gaps longer than a second.
       let t = s.now();

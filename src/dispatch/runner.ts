@@ -735,32 +735,55 @@ const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Slack added to the one-second window of a `rate_limit`: calls are paced as if a second lasted this much longer, so
- * that timer lateness and network jitter between the gate and the provider cannot squeeze one call too many into any
- * second the provider measures.
+ * that network jitter between the gate and the provider cannot squeeze one call too many into a second the provider
+ * measures.
  */
 export const RATE_MARGIN_MS = 50;
+/** Past this many calls per window the gate relies on spacing alone (a longer history would cost memory for nothing). */
+const MAX_HISTORY = 100_000;
 
 /**
- * A channel's provider-call pacing from its `rate_limit` (calls per second); unlimited when unset. Calls get slots
- * `(1000 + RATE_MARGIN_MS) / n` ms apart, where n is the rate rounded down (a fractional rate cannot be exceeded in
- * whole calls otherwise); each slot is scheduled from the previous slot, not from when a waiter woke up, so timer
- * lateness does not accumulate while callers wait; an idle gate grants the next call at once (a burst of one).
- * Any n + 1 slots span at least 1000 + RATE_MARGIN_MS ms: no window of one second (closed or open) holds more than n
- * calls. A rate below 1 paces one call per `1000 / rate + RATE_MARGIN_MS` ms.
+ * A channel's provider-call pacing from its `rate_limit` (calls per second); unlimited when unset. With n the rate
+ * rounded down (a fractional rate cannot be met in whole calls otherwise) and W = 1000 + RATE_MARGIN_MS ms:
+ *
+ * - calls get slots W / n ms apart, each scheduled from the previous slot, so that timer lateness does not pile up
+ *   while callers wait; an idle gate grants the next call at once (a burst of one), it banks no unused slots;
+ * - a call is let through only when the time it actually leaves is at least W after the call n places before it
+ *   actually left. Slots alone would not do: a waiter whose timer fires late (a busy event loop) followed by one on
+ *   time would put n + 1 calls within a second.
+ *
+ * So no window of one second (closed or open) holds more than n calls, whatever the timers do. Callers are served
+ * in order, one decision at a time. A rate below 1 lets one call through per `1000 / rate + RATE_MARGIN_MS` ms.
  */
 export function rateGate(perSecond: number | undefined, now: () => number = Date.now, sleep: (ms: number) => Promise<void> = realSleep): RateGate {
   let hooked = false;
   let take: () => Promise<void>;
   if (!perSecond || perSecond <= 0 || !Number.isFinite(perSecond)) take = () => RESOLVED;
   else {
-    const interval = perSecond >= 1 ? (1000 + RATE_MARGIN_MS) / Math.floor(perSecond) : 1000 / perSecond + RATE_MARGIN_MS;
-    let next = -Infinity;
-    take = () => {
-      const t = now();
-      const at = Math.max(t, next);
-      next = at + interval;
-      return at > t ? sleep(at - t) : RESOLVED;
+    const n = Math.max(1, Math.floor(perSecond));
+    const window = perSecond >= 1 ? 1000 + RATE_MARGIN_MS : 1000 / perSecond + RATE_MARGIN_MS;
+    const interval = window / n;
+    // When the last n calls actually left (a ring buffer), and the last slot.
+    const size = Math.min(n, MAX_HISTORY);
+    const left = new Float64Array(size).fill(-Infinity);
+    let head = 0;
+    let slot = -Infinity;
+    let tail: Promise<void> = RESOLVED;
+    const pass = async () => {
+      for (;;) {
+        const t = now();
+        const at = Math.max(slot + interval, n <= MAX_HISTORY ? left[head]! + window : -Infinity);
+        if (t >= at) {
+          // Late by more than a slot (an idle gate, or a stall): start again from now rather than burst to catch up.
+          slot = t - at > interval ? t : at;
+          left[head] = t;
+          head = (head + 1) % size;
+          return;
+        }
+        await sleep(at - t);
+      }
     };
+    take = () => (tail = tail.then(pass));
   }
   return {
     acquire: () => {
