@@ -23,7 +23,7 @@ describe("rateGate", () => {
       await gate.acquire();
       at.push(c.now());
     }
-    expect(at.map((t) => t - at[0]!)).toEqual([0, 21, 42, 63, 84]);
+    expect(at.map((t) => t - at[0]!)).toEqual([0, 22, 44, 66, 88]);
   });
 
   it("never exceeds the rate in any window, also with concurrent waiters", async () => {
@@ -38,15 +38,15 @@ describe("rateGate", () => {
     const s0 = s.now();
     for (let i = 0; i < 10; i++) void g2.take().then(() => granted.push(s.now() - s0));
     await s.drain();
-    expect(granted).toEqual([0, 105, 210, 315, 420, 525, 630, 735, 840, 945]);
+    expect(granted).toEqual([0, 110, 220, 330, 440, 550, 660, 770, 880, 990]);
     // An idle gate grants the next call at once; it does not bank unused slots as a burst.
     c.advance(10_000);
     for (let i = 0; i < 3; i++) {
       await gate.take();
       slots.push(c.now() - t0);
     }
-    expect(slots[1]! - slots[0]!).toBe(105);
-    expect(slots[2]! - slots[1]!).toBe(105);
+    expect(slots[1]! - slots[0]!).toBe(110);
+    expect(slots[2]! - slots[1]!).toBe(110);
   });
 
   it("is unlimited without a rate, and tells whether a driver used it", async () => {

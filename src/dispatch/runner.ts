@@ -738,7 +738,7 @@ const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * that network jitter between the gate and the provider cannot squeeze one call too many into a second the provider
  * measures.
  */
-export const RATE_MARGIN_MS = 50;
+export const RATE_MARGIN_MS = 100;
 /** Past this many calls per window the gate relies on spacing alone (a longer history would cost memory for nothing). */
 const MAX_HISTORY = 100_000;
 
