@@ -185,7 +185,7 @@ export interface DrySend {
  * What a real run at T would send (`dispatch --dry-run`): the sends it would plan and those pending since earlier runs,
  * less what it would expire or hold back for quiet hours or a send window. `waiting`: sends held back.
  */
-export function drySends(input: Omit<DispatchInput, "channels" | "now">, p: Plan): { sends: DrySend[]; waiting: number; expiring: number } {
+export function drySends(input: Omit<DispatchInput, "channels" | "now" | "lock">, p: Plan): { sends: DrySend[]; waiting: number; expiring: number } {
   const { project, ledger } = input;
   const byName = new Map(input.campaigns.map((c) => [c.name, c]));
   const t = input.at;
