@@ -10,7 +10,7 @@ import type { Template, RenderedContent } from "../content/types.js";
 import { renderContent } from "../content/index.js";
 import { expandOccurrences } from "../calendar/occurrences.js";
 import { addDays, epochToZoned } from "../calendar/time.js";
-import type { Driver, DriverInstance, SendOutcome, SendRequest } from "../drivers/types.js";
+import type { Driver, DriverInstance, QueuedRequest, SendOutcome, SendRequest } from "../drivers/types.js";
 import { plan } from "../plan/plan.js";
 import { deferSendTime } from "../plan/defer.js";
 import { DEFAULT_EXPIRE_AFTER_MS } from "../project/policy.js";
@@ -39,7 +39,8 @@ export type DispatchEvent =
   | { type: "progress"; channel: string; sent: number; failed: number; total: number; failures: Record<string, number> }
   | { type: "retry"; channel: string; code: string; count: number }
   | { type: "stop"; channel: string; code: string; message: string }
-  | { type: "reconciled"; resolved: number; unknown: number };
+  | { type: "reconciled"; resolved: number; unknown: number }
+  | { type: "staff"; sent: number; failed: number; expired: number; waiting: number };
 
 export interface DispatchInput {
   project: Project;
@@ -83,6 +84,8 @@ export interface DispatchSummary {
   by_channel: Record<string, { sent: number; queued: number; failed: number; unknown: number }>;
   failures: Record<string, number>;
   stopped: { channel: string; code: string; message: string }[];
+  /** WeCom tasks waiting for staff, asked about at the start of the run: what their sends became. */
+  staff_tasks: { sent: number; failed: number; expired: number; waiting: number };
 }
 
 const expiredMessage = (ms: number) => `expired: not sent within ${formatSpan(ms)} of its planned time`;
@@ -230,12 +233,15 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     by_channel: {},
     failures: {},
     stopped: [],
+    staff_tasks: { sent: 0, failed: 0, expired: 0, waiting: 0 },
   };
   const chan = (c: string) => (summary.by_channel[c] ??= { sent: 0, queued: 0, failed: 0, unknown: 0 });
   const campaignsByName = new Map(input.campaigns.map((c) => [c.name, c]));
 
   // 1. Sends a killed run left in flight: ask the provider, else mark unknown (never re-sent automatically).
   await reconcileInFlight(input, summary, runId);
+  // 1b. WeCom tasks waiting for a staff member: confirmed, refused, or past their expiry (then canceled).
+  await reconcileQueued(input, summary, runId);
 
   // 2. Plan what is due and record it before any call.
   const { plan: p, missed } = await planDue(input);
@@ -656,6 +662,82 @@ async function reconcileInFlight(input: DispatchInput, summary: DispatchSummary,
   input.ledger.finish(results, input.now(), fallbacks);
   summary.unknown += unknown;
   input.onEvent?.({ type: "reconciled", resolved, unknown });
+}
+
+/** How long a WeCom task may wait for its staff member after the send's planned time (default 24 hours). */
+function queuedExpiryMs(project: Project): number {
+  const v = (project.policy as { expireAfterMs?: unknown }).expireAfterMs;
+  return typeof v === "number" && v > 0 ? v : 86_400_000;
+}
+
+/**
+ * Every run asks the provider about sends `queued` in a staff member's task (get_groupmsg_task and
+ * get_groupmsg_send_result): sent once confirmed; failed when the customer is not a contact (with fallback to the
+ * next channel) or over the provider's cap. A task still unconfirmed when its sends expire (the run's moment past
+ * planned time + expiry) is canceled, and its sends become `expired`: never sent, and not counted as delivered.
+ */
+async function reconcileQueued(input: DispatchInput, summary: DispatchSummary, runId: number) {
+  const rows = input.ledger.queued();
+  if (!rows.length) return;
+  const results: SendResult[] = [];
+  const fallbacks: SendInsert[] = [];
+  const campaignsByName = new Map(input.campaigns.map((c) => [c.name, c]));
+  const tally = summary.staff_tasks;
+  const expiry = queuedExpiryMs(input.project);
+  const byChannel = new Map<string, SendRow[]>();
+  for (const r of rows) {
+    let g = byChannel.get(r.channel);
+    if (!g) byChannel.set(r.channel, (g = []));
+    g.push(r);
+  }
+  for (const [channel, group] of byChannel) {
+    const instance = input.channels.get(channel)?.instance;
+    if (!instance?.poll) {
+      tally.waiting += group.length;
+      continue;
+    }
+    const requests: QueuedRequest[] = group.map((r) => ({ ...toRequest(r), providerId: r.provider_id ?? "" }));
+    let outcomes: (SendOutcome | undefined)[] = [];
+    try {
+      outcomes = await instance.poll(requests);
+    } catch {
+      outcomes = [];
+    }
+    // Tasks whose every still-waiting send is past expiry: canceled as a whole (a task cannot be canceled in part).
+    const waitingByTask = new Map<string, SendRow[]>();
+    group.forEach((row, i) => {
+      const o = outcomes[i];
+      if (o?.status === "sent") {
+        results.push({ key: row.key, state: "sent", provider_id: o.providerId ?? row.provider_id });
+        tally.sent++;
+      } else if (o?.status === "failed") {
+        results.push({ key: row.key, state: "failed", error_code: o.code, error_message: o.message });
+        tally.failed++;
+        summary.failures[`${channel} ${o.code}`] = (summary.failures[`${channel} ${o.code}`] ?? 0) + 1;
+        const next = o.class === "recipient" ? nextFallback(row, campaignsByName.get(row.campaign), input.templates, input.project, input.now(), runId) : undefined;
+        if (next) {
+          fallbacks.push(next);
+          summary.fallbacks++;
+        }
+      } else {
+        const k = row.provider_id ?? "";
+        const g = waitingByTask.get(k);
+        if (g) g.push(row);
+        else waitingByTask.set(k, [row]);
+      }
+    });
+    for (const [msgid, waiting] of waitingByTask) {
+      const due = waiting.every((r) => r.send_at + expiry <= input.at);
+      if (due && instance.cancel && msgid && (await instance.cancel(msgid).catch(() => false))) {
+        for (const r of waiting) {
+          results.push({ key: r.key, state: "expired", error_code: "not_confirmed", error_message: `staff member ${r.sender ?? "?"} did not confirm the task in time; task canceled` });
+        }
+        tally.expired += waiting.length;
+      } else tally.waiting += waiting.length;
+    }
+  }
+  input.ledger.finish(results, input.now(), fallbacks);
+  input.onEvent?.({ type: "staff", ...tally });
 }
 
 export interface RateGate {

@@ -105,6 +105,10 @@ function eventLine(e: DispatchEvent): string {
       return e.count % 100 === 1 ? `retrying on ${e.channel}: ${e.code} (${e.count} retries so far)\n` : "";
     case "stop":
       return `channel ${e.channel} stopped for this run: ${e.code} ${maskPhonesIn(e.message)}\n`;
+    case "staff":
+      return e.sent + e.failed + e.expired + e.waiting > 0
+        ? `WeCom tasks waiting for staff: ${e.sent} sent, ${e.failed} failed, ${e.expired} expired (canceled), ${e.waiting} still waiting\n`
+        : "";
     case "reconciled":
       return `reconciled sends left in flight: ${e.resolved} resolved, ${e.unknown} unknown (see chuda status)\n`;
     default:
