@@ -38,7 +38,7 @@ export type DispatchEvent =
   | { type: "planned"; sends: number; heldOut: number; occurrences: number; byChannel: Record<string, number> }
   | { type: "progress"; channel: string; sent: number; failed: number; total: number; failures: Record<string, number> }
   | { type: "retry"; channel: string; code: string; count: number }
-  | { type: "stop"; channel: string; code: string; message: string }
+  | { type: "stop"; channel: string; code: string; message: string; reason: string }
   | { type: "reconciled"; resolved: number; unknown: number }
   | { type: "staff"; sent: number; failed: number; expired: number; waiting: number };
 
@@ -83,7 +83,11 @@ export interface DispatchSummary {
   missed: { campaign: string; occurrence: string; send_at: string }[];
   by_channel: Record<string, { sent: number; queued: number; failed: number; unknown: number }>;
   failures: Record<string, number>;
-  stopped: { channel: string; code: string; message: string }[];
+  /**
+   * Channels stopped for the run, with why in words (`reason`), and where their due sends went when the channel
+   * names a `failover` channel.
+   */
+  stopped: { channel: string; code: string; message: string; reason: string; failover?: { channel: string; sends: number } }[];
   /** WeCom tasks waiting for staff, asked about at the start of the run: what their sends became. */
   staff_tasks: { sent: number; failed: number; expired: number; waiting: number };
 }
@@ -281,8 +285,8 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
         sender: d.sender ?? null,
         content: contentJson(d.content),
         fallbacks: d.fallbacks?.length ? JSON.stringify(d.fallbacks) : null,
-        // Vars serve only to render a fallback channel's content.
-        vars: d.fallbacks?.length && d.vars ? JSON.stringify(d.vars) : null,
+        // Vars serve only to render a fallback (or failover) channel's content.
+        vars: (d.fallbacks?.length || project.channels.get(d.channel)?.failover) && d.vars ? JSON.stringify(d.vars) : null,
         run_id: runId,
         updated_at: t,
       });
@@ -308,7 +312,37 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
 
   // 3. Send, channel by channel in parallel, until nothing due remains (or only waits longer than maxWait).
   const stopped = new Set<string>();
+  const stopChannel = (channel: string, code: string, message: string, reason: string) => {
+    if (stopped.has(channel)) return;
+    stopped.add(channel);
+    summary.stopped.push({ channel, code, message, reason });
+    input.onEvent?.({ type: "stop", channel, code, message, reason });
+  };
+  /** A stopped channel's due sends move to its `failover` channel (same content kind), unless that one stopped too. */
+  const failOver = (channel: string) => {
+    const to = project.channels.get(channel)?.failover;
+    const entry = summary.stopped.find((x) => x.channel === channel);
+    if (!to || !entry || stopped.has(to) || !input.channels.has(to)) return;
+    const t = now();
+    const results: SendResult[] = [];
+    const inserts: SendInsert[] = [];
+    for (const due of ledger.due(channel, input.at, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) {
+      const row = ledger.row(due.id);
+      if (!row) continue;
+      const rest = row.fallbacks ? (JSON.parse(row.fallbacks) as string[]) : [];
+      const next = nextFallback({ ...row, fallbacks: JSON.stringify([to, ...rest]) }, campaignsByName.get(row.campaign), input.templates, project, t, runId);
+      if (!next || next.channel !== to) continue;
+      inserts.push(next);
+      results.push({ id: due.id, key: due.key, state: "failed", error_code: "failover", error_message: `channel ${channel} stopped (${entry.reason}); sent through ${to} instead` });
+    }
+    ledger.finish(results, t, inserts);
+    entry.failover = { channel: to, sends: inserts.length };
+  };
   const sendChannel = async (channel: string) => {
+    await sendChannelOnce(channel);
+    if (stopped.has(channel)) failOver(channel);
+  };
+  const sendChannelOnce = async (channel: string) => {
     const loaded = input.channels.get(channel);
     if (!loaded) return;
     const cfg = project.channels.get(channel)!;
@@ -485,6 +519,8 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
           input.onEvent?.({ type: "retry", channel, code: o.code, count: summary.retries });
           const backoff = tries >= maxAttempts ? NEXT_RUN_MS : backoffMs(row.key, tries);
           retryAt(row, t + backoff, o);
+          // With a failover channel, an outage that outlasts the retry budget stops this one for the run.
+          if (tries >= maxAttempts && project.channels.get(channel)?.failover) stopChannel(channel, o.code, o.message, "an outage past the retry budget");
           break;
         }
         case "defer":
@@ -494,11 +530,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
         case "stop":
           // Account-level: nothing in this batch went out. Leave it pending and stop the channel for this run.
           results.push({ id: row.id, key: row.key, state: "planned", error_code: o.code, error_message: o.message, not_before: null });
-          if (!stopped.has(channel)) {
-            stopped.add(channel);
-            summary.stopped.push({ channel, code: o.code, message: o.message });
-            input.onEvent?.({ type: "stop", channel, code: o.code, message: o.message });
-          }
+          stopChannel(channel, o.code, o.message, stopReason(o.code));
           break;
         case "recipient": {
           fail("failed");
@@ -662,6 +694,16 @@ async function reconcileInFlight(input: DispatchInput, summary: DispatchSummary,
   input.ledger.finish(results, input.now(), fallbacks);
   summary.unknown += unknown;
   input.onEvent?.({ type: "reconciled", resolved, unknown });
+}
+
+/** Why a channel stopped, in words: refused or missing credentials are not a transient failure. */
+export function stopReason(code: string): string {
+  if (/^(missing_credentials|missing_secret|no_credentials|40001|40013|40125|40164|40243|41004|InvalidAccessKeyId|SignatureDoesNotMatch|AuthFailure|UnauthorizedOperation\.SmsSdkAppIdVerifyFail)/.test(code)) {
+    return code.startsWith("missing") || code === "no_credentials" ? "credentials missing" : "credentials refused";
+  }
+  if (/AMOUNT_NOT_ENOUGH|InsufficientBalance|Arrears/i.test(code)) return "balance exhausted";
+  if (/DAY_LIMIT|MONTH_LIMIT|DailyLimit/.test(code)) return "the provider's daily or monthly limit is reached";
+  return "the provider refused the account";
 }
 
 /** How long a WeCom task may wait for its staff member after the send's planned time (default 24 hours). */
