@@ -31,7 +31,7 @@ const PLANS = new WeakMap<TemplateSection, SectionFn>();
  * Renders `template`'s section for `kind` with `vars` (member fields plus the campaign's `with` values). Member
  * values are data: they are inserted, never compiled.
  */
-export function renderContent(template: Template, kind: ContentKind, vars: Record<string, unknown>): RenderResult {
+export function renderContent(template: Template, kind: string, vars: Record<string, unknown>): RenderResult {
   const section = template.sections.get(kind);
   if (!section) {
     return {

@@ -14,7 +14,7 @@ import type { Driver, DriverInstance, QueuedRequest, SendOutcome, SendRequest } 
 import { plan } from "../plan/plan.js";
 import { deferSendTime } from "../plan/defer.js";
 import { DEFAULT_EXPIRE_AFTER_MS } from "../project/policy.js";
-import { contentKindOf } from "../plan/plan.js";
+import { sectionKeyOf } from "../plan/content.js";
 import type { MemberTable, Plan } from "../plan/types.js";
 import type { Project } from "../project/types.js";
 import { Ledger, NEXT_RUN_MS, sendKey, type DueSend, type SendInsert, type SendResult, type SendRow, type SendState } from "./ledger.js";
@@ -619,7 +619,7 @@ function nextFallback(row: SendRow, campaign: ResolvedCampaign | undefined, temp
     const channel = rest.shift()!;
     const cfg = project.channels.get(channel);
     const template = templates.get(campaign.template);
-    const kind = contentKindOf(project, channel);
+    const kind = sectionKeyOf(template, project, channel);
     if (!cfg || !template || !kind) continue;
     const r = renderContent(template, kind, vars);
     if (!r.content) continue;

@@ -15,7 +15,7 @@ import type { Template } from "../content/types.js";
 import type { Project } from "../project/types.js";
 import type { DuckDBDataChunk } from "@duckdb/node-api";
 import { buildCandidates, q } from "./candidates.js";
-import { contentKindOf, renderedFields, renderFor, renderSends, SendLog, unitPrice, type RenderResult } from "./content.js";
+import { contentKindOf, renderedFields, sectionKeyOf, renderFor, renderSends, SendLog, unitPrice, type RenderResult } from "./content.js";
 import { COMPACT_UNTIL, LastSends, periodClock, RuleSet } from "./caps.js";
 import { RenderPool } from "./render-pool.js";
 import { deferSendTime } from "./defer.js";
@@ -156,7 +156,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
   const keyColumns = campaigns.map((c, ci) => {
     const t = templates.get(c.template);
     return c.channels.map((ch) => {
-      const kind = contentKindOf(project, ch);
+      const kind = sectionKeyOf(t, project, ch);
       const names = new Set((t?.variables ?? []).filter((v) => v.kind === kind).map((v) => v.name));
       return fieldLists[ci]!.flatMap((f, j) => (names.has(f) ? [j] : []));
     });

@@ -36,7 +36,7 @@ export function toProblem(f: Finding): ContentProblem {
   return { rule: f.rule, severity: f.severity ?? f.def.severity, field: f.field, message: format(f.def.message, f.args) };
 }
 
-export function toDiagnostic(f: Finding, template: Template, kind: ContentKind): Diagnostic {
+export function toDiagnostic(f: Finding, template: Template, kind: string): Diagnostic {
   return diag(f.def, fieldSpan(template, kind, f.field), f.args, { ...(f.help ? { help: f.help } : {}), ...(f.severity ? { severity: f.severity } : {}) });
 }
 
