@@ -75,8 +75,11 @@ export interface TemplateUse {
 export function checkTemplateUse(template: Template, use: TemplateUse): Diagnostic[] {
   const out: Diagnostic[] = [];
   // Channels with their own section read it instead of their kind's; the others need the kind's section.
-  const own = (use.channels ?? []).filter((c) => sectionKey(template, c.name, c.kind) === c.name);
-  const kinds = [...new Set(use.kinds)].filter((k) => !use.channels || use.channels.some((c) => c.kind === k && !own.includes(c)));
+  const own = (use.channels ?? []).filter((c) => c.name !== c.kind && sectionKey(template, c.name, c.kind) === c.name);
+  const kinds = [...new Set(use.kinds)].filter((k) => {
+    const readers = (use.channels ?? []).filter((c) => c.kind === k);
+    return readers.length === 0 || readers.some((c) => !own.includes(c));
+  });
   for (const kind of kinds) {
     if (template.sections.has(kind)) continue;
     const chans = (use.channels ?? []).filter((c) => c.kind === kind);
