@@ -5,6 +5,8 @@
  * staff: staff_a confirms at the first poll, staff_c at the second, staff_b never.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
 import { hasStackTrace } from "./cli.js";
 import { dispatch, ledgerRows, makeMembers, makeRepo, run, startFakes, status, summaryOf, type CampaignSpec, type Fakes, type Member, type TestRepo } from "./dispatch-helpers.js";
 
@@ -103,5 +105,49 @@ describe("WeCom tasks: one per staff member and message, reconciled every run, c
     expect(text.stdout).toContain("员工执行率");
     expect(text.stdout).toMatch(/gift\s+wecom\s+staff_b\s+1\s+0\s+0\.0%/);
     expect(text.stdout).toMatch(/gift\s+wecom\s+staff_a\s+1\s+1\s+100\.0%/);
+  });
+});
+
+describe("a WeCom section that reads member fields: validate warns, simulate counts the tasks per staff member", () => {
+  let fakes: Fakes;
+  afterAll(async () => {
+    await fakes?.close();
+  });
+
+  it("warns in validate, and simulate's tasks per staff member are the add_msg_template calls dispatch makes", async () => {
+    const members = makeMembers(90, 31);
+    fakes = await startFakes(members);
+    const greet: CampaignSpec = { name: "greet", template: "greet", channels: ["wecom"], trigger: "once at 2026-12-24 10:00" };
+    const repo = makeRepo({ channels: { wecom: fakes.channels.wecom! }, campaigns: [greet, { ...GIFT, channels: ["wecom"] }], members });
+    writeFileSync(path.join(repo.dir, "templates/greet.yaml"), 'wecom:\n  text: "{{name}}您好，{{tier}}会员专享手作活动本周六开放报名。"\n');
+
+    const v = await run(repo, ["validate"]);
+    expect(v.exitCode, v.stdout).toBe(0);
+    const out = v.stdout + v.stderr;
+    expect(out).toContain("warning CH3081 the `wecom` section of template `greet` reads member fields (`name`)");
+    expect(out).toContain("campaign `greet` sends it on channel `wecom`");
+    expect(out).not.toContain("template `gift` reads member fields");
+    expect((await run(repo, ["validate", "--strict"])).exitCode).toBe(1);
+
+    const sim = await run(repo, ["simulate", "--members", repo.members, "--at", "2026-12-24 10:30", "--json"]);
+    expect(sim.exitCode, sim.stderr).toBe(0);
+    const tasks = (JSON.parse(sim.stdout) as { wecom_tasks: { campaign: string; channel: string; staff: string; sends: number; tasks: number }[] }).wecom_tasks;
+    const of = (campaign: string) => Object.fromEntries(tasks.filter((t) => t.campaign === campaign).map((t) => [t.staff, t]));
+    expect(Object.values(of("gift")).map((t) => t.tasks)).toEqual([1, 1, 1]);
+    const greetTasks = of("greet");
+    expect(Object.keys(greetTasks).sort()).toEqual(["staff_a", "staff_b", "staff_c"]);
+    for (const t of Object.values(greetTasks)) expect(t.tasks).toBeGreaterThan(1);
+    const text = await run(repo, ["simulate", "--members", repo.members, "--at", "2026-12-24 10:30"]);
+    expect(text.stdout).toContain("WeCom tasks per staff member");
+    expect(text.stdout).toMatch(/greet\s+wecom\s+staff_a\s+\d+\s+\d+/);
+
+    const r = await dispatch(repo, "2026-12-24 10:30");
+    expect(r.exitCode, r.stderr).toBe(0);
+    const calls = fakes.wecom.state.createCalls;
+    for (const staff of ["staff_a", "staff_b", "staff_c"]) {
+      const simulated = (greetTasks[staff]?.tasks ?? 0) + (of("gift")[staff]?.tasks ?? 0);
+      expect(calls.filter((c) => c.sender === staff).length, staff).toBe(simulated);
+      expect(calls.filter((c) => c.sender === staff).reduce((a, c) => a + c.count, 0)).toBe((greetTasks[staff]?.sends ?? 0) + (of("gift")[staff]?.sends ?? 0));
+    }
   });
 });

@@ -4,6 +4,7 @@ import { Option } from "commander";
 import { plan } from "../../plan/plan.js";
 import { presenceOnlyFields } from "../../plan/fields.js";
 import { summarize } from "../../simulate/summary.js";
+import { wecomTasks } from "../../simulate/wecom-tasks.js";
 import { renderSimulationText } from "../../report/simulation.js";
 import { renderSimulationHtml } from "../../report/simulation-html.js";
 import { writePlanCsv } from "../../report/plan-csv.js";
@@ -51,7 +52,10 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
       const t0 = performance.now();
       // Without a member-level plan (which lists addresses), an address or sender nothing else reads is loaded
       // as present or absent only.
-      const presence = opts.plan ? [] : presenceOnlyFields(project, campaigns, ws.templates, ws.check.exclude);
+      // WeCom tasks per staff member need the member-level plan (who is sent which message by whom).
+      const usesWecom = campaigns.some((c) => c.channels.some((ch) => project.channels.get(ch)?.driver === "wecom"));
+      const memberRows = !!opts.plan || usesWecom;
+      const presence = memberRows ? [] : presenceOnlyFields(project, campaigns, ws.templates, ws.check.exclude);
       // Duplicate keys are looked for while the planner's walk keeps DuckDB idle; in the rare file that has
       // some, they are removed (and reported) and the plan is made again.
       const members = await openMembers(opts, project, io, presence, true);
@@ -69,7 +73,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
           to: range.to,
           due,
           history,
-          memberRows: !!opts.plan,
+          memberRows,
           onProgress: (d, t) => members.progress?.update("planning", d, t, `${d.toLocaleString("en-US")}/${t.toLocaleString("en-US")} occurrences`),
           onRenderProgress: (d, t) => members.progress?.update("rendering", d, t, `${d}/${t} campaigns`),
           onWalk: () => void members.keysUnique().catch(() => false),
@@ -82,6 +86,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
         members.progress?.finish();
         if (io.env.CHUDA_TIMING) io.err(`chuda-timing ${JSON.stringify({ load: loadMs, ...result.timings })}\n`);
         const summary = summarize(result, project, { members: members.count, rejected: members.rejected }, campaigns);
+        if (usesWecom) summary.wecom_tasks = wecomTasks(result.decisions, project);
         if (opts.at) {
           summary.from = opts.at;
           summary.to = opts.at;

@@ -324,4 +324,11 @@ export const checkMessages = {
     message: "`order by` needs a number, date, text or enum value, found {0}",
     description: "`limit … order by` with something that has no order.",
   },
+  wecomPerMember: {
+    code: "CH3081",
+    severity: "warning",
+    message: "the `{1}` section of template `{0}` reads member fields ({2}): every member gets a different WeCom message, so each becomes its own task the staff member confirms one by one",
+    help: "keep member fields out of the WeCom text (or use campaign `with` values) so that one task per staff member carries every customer",
+    description: "A WeCom section renders per member: one add_msg_template task per member instead of one per staff member.",
+  },
 } satisfies Record<string, MessageDef>;
