@@ -5,7 +5,6 @@
  */
 import { format } from "../check/diagnostics/types.js";
 import { contentMessages as M } from "../check/diagnostics/messages/content.js";
-import type { ContentKind } from "../project/types.js";
 import { compileField } from "./helpers.js";
 import { asText, isRecord, type ContentProblem } from "./rules/common.js";
 import { checkRendered } from "./rules/index.js";

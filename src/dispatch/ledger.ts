@@ -501,10 +501,10 @@ export class Ledger {
     return this.db.prepare(`SELECT * FROM sends WHERE state = 'in_flight' ORDER BY channel, key`).all() as SendRow[];
   }
 
-  /** WeCom sends whose task waits for a staff member, by channel. */
+  /** WeCom sends whose task waits for a staff member, by channel (of the run's campaigns, see `restrictTo`). */
   queued(): SendRow[] {
     this.flush();
-    return this.db.prepare(`SELECT * FROM sends WHERE state = 'queued' ORDER BY channel, provider_id, key`).all() as SendRow[];
+    return this.db.prepare(`SELECT * FROM sends WHERE state = 'queued' AND ${IN_SCOPE} ORDER BY channel, provider_id, key`).all(this.scopeJson, this.scopeJson) as SendRow[];
   }
 
   /**

@@ -38,7 +38,7 @@ export type DispatchEvent =
   | { type: "planned"; sends: number; heldOut: number; occurrences: number; byChannel: Record<string, number> }
   | { type: "progress"; channel: string; sent: number; failed: number; total: number; failures: Record<string, number> }
   | { type: "retry"; channel: string; code: string; count: number }
-  | { type: "stop"; channel: string; code: string; message: string; reason: string }
+  | { type: "stop"; channel: string; code: string; message: string; reason?: string }
   | { type: "reconciled"; resolved: number; unknown: number }
   | { type: "staff"; sent: number; failed: number; expired: number; waiting: number };
 
@@ -89,7 +89,7 @@ export interface DispatchSummary {
    */
   stopped: { channel: string; code: string; message: string; reason: string; failover?: { channel: string; sends: number } }[];
   /** WeCom tasks waiting for staff, asked about at the start of the run: what their sends became. */
-  staff_tasks: { sent: number; failed: number; expired: number; waiting: number };
+  staff_tasks?: { sent: number; failed: number; expired: number; waiting: number };
 }
 
 const expiredMessage = (ms: number) => `expired: not sent within ${formatSpan(ms)} of its planned time`;
@@ -245,7 +245,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   // 1. Sends a killed run left in flight: ask the provider, else mark unknown (never re-sent automatically).
   await reconcileInFlight(input, summary, runId);
   // 1b. WeCom tasks waiting for a staff member: confirmed, refused, or past their expiry (then canceled).
-  await reconcileQueued(input, summary, runId);
+  await reconcileQueued(input, summary, runId, now);
 
   // 2. Plan what is due and record it before any call.
   const { plan: p, missed } = await planDue(input);
@@ -706,26 +706,19 @@ export function stopReason(code: string): string {
   return "the provider refused the account";
 }
 
-/** How long a WeCom task may wait for its staff member after the send's planned time (default 24 hours). */
-function queuedExpiryMs(project: Project): number {
-  const v = (project.policy as { expireAfterMs?: unknown }).expireAfterMs;
-  return typeof v === "number" && v > 0 ? v : 86_400_000;
-}
-
 /**
  * Every run asks the provider about sends `queued` in a staff member's task (get_groupmsg_task and
  * get_groupmsg_send_result): sent once confirmed; failed when the customer is not a contact (with fallback to the
  * next channel) or over the provider's cap. A task still unconfirmed when its sends expire (the run's moment past
  * planned time + expiry) is canceled, and its sends become `expired`: never sent, and not counted as delivered.
  */
-async function reconcileQueued(input: DispatchInput, summary: DispatchSummary, runId: number) {
+async function reconcileQueued(input: DispatchInput, summary: DispatchSummary, runId: number, now: () => number) {
   const rows = input.ledger.queued();
   if (!rows.length) return;
   const results: SendResult[] = [];
   const fallbacks: SendInsert[] = [];
   const campaignsByName = new Map(input.campaigns.map((c) => [c.name, c]));
-  const tally = summary.staff_tasks;
-  const expiry = queuedExpiryMs(input.project);
+  const tally = (summary.staff_tasks ??= { sent: 0, failed: 0, expired: 0, waiting: 0 });
   const byChannel = new Map<string, SendRow[]>();
   for (const r of rows) {
     let g = byChannel.get(r.channel);
@@ -756,7 +749,7 @@ async function reconcileQueued(input: DispatchInput, summary: DispatchSummary, r
         results.push({ key: row.key, state: "failed", error_code: o.code, error_message: o.message });
         tally.failed++;
         summary.failures[`${channel} ${o.code}`] = (summary.failures[`${channel} ${o.code}`] ?? 0) + 1;
-        const next = o.class === "recipient" ? nextFallback(row, campaignsByName.get(row.campaign), input.templates, input.project, input.now(), runId) : undefined;
+        const next = o.class === "recipient" ? nextFallback(row, campaignsByName.get(row.campaign), input.templates, input.project, now(), runId) : undefined;
         if (next) {
           fallbacks.push(next);
           summary.fallbacks++;
@@ -769,16 +762,17 @@ async function reconcileQueued(input: DispatchInput, summary: DispatchSummary, r
       }
     });
     for (const [msgid, waiting] of waitingByTask) {
-      const due = waiting.every((r) => r.send_at + expiry <= input.at);
+      const due = waiting.every((r) => r.send_at + expireAfterMs(input.project, campaignsByName.get(r.campaign)) <= now());
       if (due && instance.cancel && msgid && (await instance.cancel(msgid).catch(() => false))) {
         for (const r of waiting) {
           results.push({ key: r.key, state: "expired", error_code: "not_confirmed", error_message: `staff member ${r.sender ?? "?"} did not confirm the task in time; task canceled` });
         }
         tally.expired += waiting.length;
+        summary.expired += waiting.length;
       } else tally.waiting += waiting.length;
     }
   }
-  input.ledger.finish(results, input.now(), fallbacks);
+  input.ledger.finish(results, now(), fallbacks);
   input.onEvent?.({ type: "staff", ...tally });
 }
 

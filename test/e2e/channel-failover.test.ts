@@ -53,7 +53,7 @@ describe("dispatch needs credentials only for channels with due sends", () => {
     expect(hasStackTrace(all.stderr)).toBe(false);
     expect(all.stdout).toContain("channel wecom stopped for this run (credentials missing)");
     expect(all.stdout + all.stderr).toContain("WECOM_SECRET");
-    expect(all.stdout).toContain("still pending (stopped: wecom, credentials missing;");
+    expect(all.stdout).toContain("still pending (wecom stopped: credentials missing;");
     expect(fakes.wecom.state.createCalls).toEqual([]);
     // Pending, not dropped: with the secret back, the next run sends them.
     repo.env.WECOM_SECRET = "wecom_test_secret_0123456789";

@@ -347,7 +347,7 @@ export async function startWecomFake(opts: WecomFakeOptions = {}): Promise<Wecom
       const creator = typeof b.creator === "string" ? b.creator : undefined;
       const items = [...state.tasks.values()]
         .filter((t) => chatType === "single" && t.createTime >= st && t.createTime <= et)
-        .filter((t) => filterType !== 1) // every task of this fake is created by the enterprise (API)
+        .filter(() => filterType !== 1) // every task of this fake is created by the enterprise (API)
         .filter(() => creator === undefined) // API-created tasks carry no creator
         .sort((a, c) => c.createTime - a.createTime);
       const { page, next } = paged(items, b, 100);

@@ -40,7 +40,7 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
 
       const lock = opts.dryRun ? undefined : acquireLock(ws.root, io.now());
       if (lock && !lock.ok) throw new UsageError(`another dispatch is running (pid ${lock.pid}, since ${lock.since})`, "wait for it to finish; a run killed with kill -9 leaves a lock that the next run takes over");
-      const channels = opts.dryRun ? new Map<string, LoadedChannel>() : await loadChannels(project, ws.root, io, unsettledChannels(ws.root));
+      const channels = opts.dryRun ? new Map<string, LoadedChannel>() : await loadChannels(project, ws.root, io, unsettledChannels(ws.root, opts.only?.length ? campaigns.map((c) => c.name) : undefined));
       const members = await openMembers(opts, project, io);
       if (!members) {
         if (lock?.ok) lock.release();
@@ -97,12 +97,13 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
     });
 }
 
-/** Channels with sends in flight or queued in the ledger (from earlier runs). */
-function unsettledChannels(root: string): Set<string> {
+/** Channels with sends in flight (any campaign) or queued (of the run's campaigns) in the ledger, from earlier runs. */
+function unsettledChannels(root: string, only: string[] | undefined): Set<string> {
   const file = ledgerPath(root);
   if (!existsSync(file)) return new Set();
   const ledger = new Ledger(file);
   try {
+    if (only) ledger.restrictTo(only);
     return new Set([...ledger.inFlight(), ...ledger.queued()].map((r) => r.channel));
   } finally {
     ledger.close();
@@ -116,7 +117,7 @@ function eventLine(e: DispatchEvent): string {
     case "retry":
       return e.count % 100 === 1 ? `retrying on ${e.channel}: ${e.code} (${e.count} retries so far)\n` : "";
     case "stop":
-      return `channel ${e.channel} stopped for this run (${e.reason}): ${e.code} ${maskPhonesIn(e.message)}\n`;
+      return `channel ${e.channel} stopped for this run${e.reason ? ` (${e.reason})` : ""}: ${e.code} ${maskPhonesIn(e.message)}\n`;
     case "staff":
       return e.sent + e.failed + e.expired + e.waiting > 0
         ? `WeCom tasks waiting for staff: ${e.sent} sent, ${e.failed} failed, ${e.expired} expired (canceled), ${e.waiting} still waiting\n`

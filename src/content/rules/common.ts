@@ -4,7 +4,6 @@
  */
 import { diag } from "../../check/diagnostics/diag.js";
 import { format, type Diagnostic, type MessageDef } from "../../check/diagnostics/types.js";
-import type { ContentKind } from "../../project/types.js";
 import { fieldSpan } from "../spans.js";
 import type { Template } from "../types.js";
 
