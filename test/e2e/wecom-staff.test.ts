@@ -79,7 +79,9 @@ describe("WeCom tasks: one per staff member and message, reconciled every run, c
     expect([...fakes.wecom.state.tasks.values()].some((t) => t.canceled)).toBe(false);
 
     const r3 = await dispatch(repo, "2026-12-25 10:30");
-    expect(r3.exitCode, r3.stderr).toBe(0);
+    // Sends that expired in this run are something to look at: exit 1 (the exit codes for cron).
+    expect(r3.exitCode, r3.stderr).toBe(1);
+    expect(summaryOf(r3).expired).toBe(rowsOf("staff_b").length);
     const b = rowsOf("staff_b");
     expect(b.length).toBeGreaterThan(0);
     expect(b.every((x) => x.state === "expired")).toBe(true);

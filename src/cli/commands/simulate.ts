@@ -53,9 +53,11 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
       // Without a member-level plan (which lists addresses), an address or sender nothing else reads is loaded
       // as present or absent only.
       // WeCom tasks per staff member need the member-level plan (who is sent which message by whom).
-      const usesWecom = campaigns.some((c) => c.channels.some((ch) => project.channels.get(ch)?.driver === "wecom"));
-      const memberRows = !!opts.plan || usesWecom;
-      const presence = memberRows ? [] : presenceOnlyFields(project, campaigns, ws.templates, ws.check.exclude);
+      const wecomCampaigns = new Set(campaigns.filter((c) => c.channels.some((ch) => project.channels.get(ch)?.driver === "wecom")).map((c) => c.name));
+      const usesWecom = wecomCampaigns.size > 0;
+      // WeCom senders are read as text: tasks are counted per staff member.
+      const senders = new Set([...project.channels.values()].filter((c) => c.driver === "wecom" && c.sender).map((c) => c.sender!));
+      const presence = opts.plan ? [] : presenceOnlyFields(project, campaigns, ws.templates, ws.check.exclude).filter((f) => !senders.has(f));
       // Duplicate keys are looked for while the planner's walk keeps DuckDB idle; in the rare file that has
       // some, they are removed (and reported) and the plan is made again.
       const members = await openMembers(opts, project, io, presence, true);
@@ -73,7 +75,8 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
           to: range.to,
           due,
           history,
-          memberRows,
+          memberRows: !!opts.plan,
+          memberRowsFor: wecomCampaigns,
           onProgress: (d, t) => members.progress?.update("planning", d, t, `${d.toLocaleString("en-US")}/${t.toLocaleString("en-US")} occurrences`),
           onRenderProgress: (d, t) => members.progress?.update("rendering", d, t, `${d}/${t} campaigns`),
           onWalk: () => void members.keysUnique().catch(() => false),
