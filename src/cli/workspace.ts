@@ -12,7 +12,8 @@ import type { Project } from "../project/types.js";
 import type { Template } from "../content/types.js";
 import { parseFile } from "../language/index.js";
 import { findProjectFile, listProjectFiles, loadProject } from "../project/index.js";
-import { loadTemplates } from "../content/index.js";
+import { CONTENT_KINDS, loadTemplates } from "../content/index.js";
+import { DRIVER_CONTENT_KIND, type BuiltinDriver, type ContentKind } from "../project/types.js";
 import { checkProject } from "../check/index.js";
 import { BUILTIN_EVENT_NAMES } from "../calendar/events.js";
 import { checkTriggers } from "../calendar/check.js";
@@ -104,7 +105,13 @@ export async function loadWorkspace(projectOpt: string | undefined, io: Io, opts
   );
   files.sort((a, b) => (a.file < b.file ? -1 : 1));
 
-  const templates = await loadTemplates(root);
+  // Template sections may be keyed by a channel name (that channel's own section, of its driver's kind).
+  const channelKinds = new Map<string, ContentKind>();
+  for (const c of loaded.project?.channels.values() ?? []) {
+    const kind = DRIVER_CONTENT_KIND[c.driver as BuiltinDriver];
+    if (kind && !(CONTENT_KINDS as readonly string[]).includes(c.name)) channelKinds.set(c.name, kind);
+  }
+  const templates = await loadTemplates(root, undefined, channelKinds);
   diagnostics.push(...templates.diagnostics);
   for (const t of templates.templates.values()) {
     try {

@@ -60,7 +60,7 @@ export interface LoadedTemplates {
  * Reads `templates/*.yaml` (and `.yml`) under `root`, or only the named ones. A missing templates/ folder is
  * not an error (the checker reports templates a campaign names but that do not exist).
  */
-export async function loadTemplates(root: string, names?: string[]): Promise<LoadedTemplates> {
+export async function loadTemplates(root: string, names?: string[], channelKinds?: ReadonlyMap<string, ContentKind>): Promise<LoadedTemplates> {
   const dir = path.join(root, "templates");
   const out: LoadedTemplates = { templates: new Map(), diagnostics: [] };
   let entries: string[];
@@ -94,7 +94,7 @@ export async function loadTemplates(root: string, names?: string[]): Promise<Loa
       continue;
     }
     fileOf.set(name, file);
-    const parsed = parseTemplate(r.text!, file, name);
+    const parsed = parseTemplate(r.text!, file, name, channelKinds);
     out.diagnostics.push(...parsed.diagnostics);
     out.templates.set(name, parsed.template);
   }
@@ -105,9 +105,12 @@ function pointAt(file: string): Span {
   return { file, start: { line: 1, column: 1, offset: 0 }, end: { line: 1, column: 1, offset: 0 } };
 }
 
-/** Parses one template file's text. Always returns a Template (possibly without sections) and diagnostics. */
-export function parseTemplate(source: string, file: string, name: string): { template: Template; diagnostics: Diagnostic[] } {
-  const reader = new TemplateReader(source, file, name);
+/**
+ * Parses one template file's text. Always returns a Template (possibly without sections) and diagnostics.
+ * `channelKinds` (channel name → its driver's content kind) allows sections keyed by a channel name.
+ */
+export function parseTemplate(source: string, file: string, name: string, channelKinds?: ReadonlyMap<string, ContentKind>): { template: Template; diagnostics: Diagnostic[] } {
+  const reader = new TemplateReader(source, file, name, channelKinds);
   return reader.read();
 }
 
@@ -122,6 +125,7 @@ class TemplateReader {
     private readonly text: string,
     private readonly file: string,
     private readonly name: string,
+    private readonly channelKinds?: ReadonlyMap<string, ContentKind>,
   ) {
     this.template = { name, file, sections: new Map(), variables: [] };
   }
@@ -150,19 +154,23 @@ class TemplateReader {
         if (!key || !isScalar(key)) continue;
         const kindName = String(key.value);
         const keySpan = this.nodeSpan(key);
-        if (!(CONTENT_KINDS as readonly string[]).includes(kindName)) {
-          const dym = didYouMean(kindName, CONTENT_KINDS);
+        // A driver kind, or a channel's own section (read by that channel instead of its kind's section).
+        const isKind = (CONTENT_KINDS as readonly string[]).includes(kindName);
+        const kind = isKind ? (kindName as ContentKind) : this.channelKinds?.get(kindName);
+        if (kind === undefined) {
+          const names = [...CONTENT_KINDS, ...(this.channelKinds?.keys() ?? [])];
+          const dym = didYouMean(kindName, names);
           this.report(M.contentUnknownSection, keySpan, [kindName, this.name], dym ? { help: dym } : {});
           continue;
         }
-        const kind = kindName as ContentKind;
+        const sectionKey = isKind ? kind : kindName;
         const value = this.resolve(pair.value as Node);
         const shape = SECTION_SHAPES[kind];
         if (!value || (isScalar(value) && (value.value === null || value.value === undefined)) || !isMap(value)) {
-          this.report(M.contentWrongType, value ? this.nodeSpan(value) : keySpan, [kind, "a mapping", value ? describe(value) : "nothing"]);
+          this.report(M.contentWrongType, value ? this.nodeSpan(value) : keySpan, [sectionKey, "a mapping", value ? describe(value) : "nothing"]);
           continue;
         }
-        this.visit(value, "", shape, kind);
+        this.visit(value, "", shape, sectionKey);
         let raw: Record<string, unknown> = {};
         try {
           raw = (value.toJS(this.doc) ?? {}) as Record<string, unknown>;
@@ -170,7 +178,7 @@ class TemplateReader {
           /* reported as a YAML error */
         }
         const section: TemplateSection = { kind, span: keySpan, raw };
-        this.template.sections.set(kind, section);
+        this.template.sections.set(sectionKey, section);
       }
       if (!top.items.length) this.report(M.contentNoSections, pointAt(this.file), [this.name]);
     }
@@ -180,7 +188,8 @@ class TemplateReader {
 
   // ---------------------------------------------------------------------------------------------- walking
 
-  private visit(node: Node | null, p: string, shape: Shape, kind: ContentKind): void {
+  /** `kind` is the section key (a driver kind or a channel name): it prefixes field spans and tags variables. */
+  private visit(node: Node | null, p: string, shape: Shape, kind: string): void {
     node = this.resolve(node);
     if (node === null) return;
     if (p) this.spans.set(`${kind}.${p}`, this.nodeSpan(node));
@@ -240,7 +249,7 @@ class TemplateReader {
   }
 
   /** Parses a text field as Handlebars: syntax errors, unknown helpers, partials; collects the variables. */
-  private handlebars(node: Scalar, where: string, kind: ContentKind): void {
+  private handlebars(node: Scalar, where: string, kind: string): void {
     const value = node.value as string;
     const a = analyze(value);
     if (a.constant) return;

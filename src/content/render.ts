@@ -5,7 +5,6 @@
  */
 import { format } from "../check/diagnostics/types.js";
 import { contentMessages as M } from "../check/diagnostics/messages/content.js";
-import type { ContentKind } from "../project/types.js";
 import { compileField } from "./helpers.js";
 import { asText, isRecord, type ContentProblem } from "./rules/common.js";
 import { checkRendered } from "./rules/index.js";
@@ -31,7 +30,7 @@ const PLANS = new WeakMap<TemplateSection, SectionFn>();
  * Renders `template`'s section for `kind` with `vars` (member fields plus the campaign's `with` values). Member
  * values are data: they are inserted, never compiled.
  */
-export function renderContent(template: Template, kind: ContentKind, vars: Record<string, unknown>): RenderResult {
+export function renderContent(template: Template, kind: string, vars: Record<string, unknown>): RenderResult {
   const section = template.sections.get(kind);
   if (!section) {
     return {

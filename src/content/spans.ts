@@ -4,7 +4,6 @@
  * has no field spans and its diagnostics point at the section.
  */
 import type { Span } from "../language/span.js";
-import type { ContentKind } from "../project/types.js";
 import type { Template } from "./types.js";
 
 const FIELD_SPANS = new WeakMap<Template, Map<string, Span>>();
@@ -17,7 +16,7 @@ export function setFieldSpans(t: Template, spans: Map<string, Span>): void {
  * The span of `path` (`params.name`, `attachments.0.link.title`) in a section; the nearest enclosing field's
  * span when the field is absent; the section's span at worst.
  */
-export function fieldSpan(t: Template, kind: ContentKind, path: string): Span {
+export function fieldSpan(t: Template, kind: string, path: string): Span {
   const spans = FIELD_SPANS.get(t);
   let p = path;
   while (spans && p) {

@@ -67,15 +67,19 @@ export interface Template {
   name: string;
   /** Relative to the project root: `templates/birthday.yaml`. */
   file: string;
-  /** Sections by driver kind, as written in the file. */
-  sections: Map<ContentKind, TemplateSection>;
-  /** Every Handlebars variable the template reads (top-level path names), with where. */
-  variables: { name: string; span: Span; kind: ContentKind }[];
+  /**
+   * Sections as written in the file, by key: a driver kind (`sms:`), read by every channel of that kind, or a
+   * channel name (`tencent:`), read by that channel only, in place of its kind's section.
+   */
+  sections: Map<string, TemplateSection>;
+  /** Every Handlebars variable the template reads (top-level path names), with where; `kind` is the section key. */
+  variables: { name: string; span: Span; kind: string }[];
   /** The file is not valid YAML: its errors are reported once, and no campaign's use of it is checked further. */
   failed?: boolean;
 }
 
 export interface TemplateSection {
+  /** The driver kind whose shape and rules the section follows (a channel's section: its driver's kind). */
   kind: ContentKind;
   span: Span;
   /** The section's YAML value as plain data (strings are Handlebars sources). */

@@ -101,6 +101,18 @@ CREATE TABLE IF NOT EXISTS tokens (
 );
 `;
 
+export interface StaffConfirmation {
+  campaign: string;
+  channel: string;
+  staff: string;
+  tasks: number;
+  confirmed: number;
+  sends: number;
+  sent: number;
+  waiting: number;
+  expired: number;
+}
+
 /** A send row as the plan records it (the columns a run fills in later start empty). */
 export type SendInsert = Omit<SendRow, "attempts" | "provider_id" | "error_code" | "error_message" | "not_before" | "first_attempt_at">;
 
@@ -513,6 +525,28 @@ export class Ledger {
   inFlight(): SendRow[] {
     this.flush();
     return this.db.prepare(`SELECT * FROM sends WHERE state = 'in_flight' ORDER BY channel, key`).all() as SendRow[];
+  }
+
+  /** WeCom sends whose task waits for a staff member, by channel (of the run's campaigns, see `restrictTo`). */
+  queued(): SendRow[] {
+    this.flush();
+    return this.db.prepare(`SELECT * FROM sends WHERE state = 'queued' AND ${IN_SCOPE} ORDER BY channel, provider_id, key`).all(this.scopeJson, this.scopeJson) as SendRow[];
+  }
+
+  /**
+   * The staff confirmation rate (员工执行率) of WeCom tasks per campaign and staff member: tasks created, tasks the
+   * staff member confirmed (a send of it is sent, or refused at confirmation: status 2 or 3), and their sends.
+   */
+  staffConfirmation(): StaffConfirmation[] {
+    this.flush();
+    return this.db
+      .prepare(
+        `SELECT campaign, channel, sender AS staff, COUNT(DISTINCT provider_id) AS tasks,
+           COUNT(DISTINCT CASE WHEN state = 'sent' OR error_code IN ('status_2', 'status_3') THEN provider_id END) AS confirmed,
+           COUNT(*) AS sends, SUM(state = 'sent') AS sent, SUM(state = 'queued') AS waiting, SUM(state = 'expired') AS expired
+         FROM sends WHERE sender IS NOT NULL AND provider_id IS NOT NULL GROUP BY campaign, channel, sender ORDER BY campaign, channel, sender`,
+      )
+      .all() as StaffConfirmation[];
   }
 
   get(key: string): SendRow | undefined {

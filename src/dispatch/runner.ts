@@ -10,11 +10,11 @@ import type { Template, RenderedContent } from "../content/types.js";
 import { renderContent } from "../content/index.js";
 import { expandOccurrences } from "../calendar/occurrences.js";
 import { addDays, epochToZoned } from "../calendar/time.js";
-import type { Driver, DriverInstance, SendOutcome, SendRequest } from "../drivers/types.js";
+import type { Driver, DriverInstance, QueuedRequest, SendOutcome, SendRequest } from "../drivers/types.js";
 import { plan } from "../plan/plan.js";
 import { deferSendTime } from "../plan/defer.js";
 import { DEFAULT_EXPIRE_AFTER_MS } from "../project/policy.js";
-import { contentKindOf } from "../plan/plan.js";
+import { sectionKeyOf } from "../plan/content.js";
 import type { MemberTable, Plan } from "../plan/types.js";
 import type { Project } from "../project/types.js";
 import { Ledger, NEXT_RUN_MS, sendKey, type DueSend, type SendInsert, type SendResult, type SendRow, type SendState } from "./ledger.js";
@@ -38,8 +38,9 @@ export type DispatchEvent =
   | { type: "planned"; sends: number; heldOut: number; occurrences: number; byChannel: Record<string, number> }
   | { type: "progress"; channel: string; sent: number; failed: number; total: number; failures: Record<string, number> }
   | { type: "retry"; channel: string; code: string; count: number }
-  | { type: "stop"; channel: string; code: string; message: string }
-  | { type: "reconciled"; resolved: number; unknown: number };
+  | { type: "stop"; channel: string; code: string; message: string; reason?: string }
+  | { type: "reconciled"; resolved: number; unknown: number }
+  | { type: "staff"; sent: number; failed: number; expired: number; waiting: number };
 
 export interface DispatchInput {
   project: Project;
@@ -96,7 +97,13 @@ export interface DispatchSummary {
   missed: { campaign: string; occurrence: string; send_at: string }[];
   by_channel: Record<string, { sent: number; queued: number; failed: number; unknown: number }>;
   failures: Record<string, number>;
-  stopped: { channel: string; code: string; message: string }[];
+  /**
+   * Channels stopped for the run, with why in words (`reason`), and where their due sends went when the channel
+   * names a `failover` channel.
+   */
+  stopped: { channel: string; code: string; message: string; reason: string; failover?: { channel: string; sends: number } }[];
+  /** WeCom tasks waiting for staff, asked about at the start of the run: what their sends became. */
+  staff_tasks?: { sent: number; failed: number; expired: number; waiting: number };
   /** Set when SIGTERM or SIGINT ended the run early. */
   interrupted?: boolean;
 }
@@ -251,6 +258,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     by_channel: {},
     failures: {},
     stopped: [],
+    staff_tasks: { sent: 0, failed: 0, expired: 0, waiting: 0 },
   };
   const chan = (c: string) => (summary.by_channel[c] ??= { sent: 0, queued: 0, failed: 0, unknown: 0 });
   const campaignsByName = new Map(input.campaigns.map((c) => [c.name, c]));
@@ -265,6 +273,8 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   // under the lock: sends in flight of a run that is still alive must never be settled, let alone sent again.
   if (!input.lock.held()) throw new Error("the dispatch lock is not held: sends in flight are not reconciled");
   await reconcileInFlight(input, summary, runId);
+  // 1b. WeCom tasks waiting for a staff member: confirmed, refused, or past their expiry (then canceled).
+  await reconcileQueued(input, summary, runId, now);
   if (aborted()) return interrupted();
 
   // 2. Plan what is due and record it before any call.
@@ -306,8 +316,8 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
         sender: d.sender ?? null,
         content: contentJson(d.content),
         fallbacks: d.fallbacks?.length ? JSON.stringify(d.fallbacks) : null,
-        // Vars serve only to render a fallback channel's content.
-        vars: d.fallbacks?.length && d.vars ? JSON.stringify(d.vars) : null,
+        // Vars serve only to render a fallback (or failover) channel's content.
+        vars: (d.fallbacks?.length || project.channels.get(d.channel)?.failover) && d.vars ? JSON.stringify(d.vars) : null,
         run_id: runId,
         updated_at: t,
       });
@@ -333,7 +343,37 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
 
   // 3. Send, channel by channel in parallel, until nothing due remains (or only waits longer than maxWait).
   const stopped = new Set<string>();
+  const stopChannel = (channel: string, code: string, message: string, reason: string) => {
+    if (stopped.has(channel)) return;
+    stopped.add(channel);
+    summary.stopped.push({ channel, code, message, reason });
+    input.onEvent?.({ type: "stop", channel, code, message, reason });
+  };
+  /** A stopped channel's due sends move to its `failover` channel (same content kind), unless that one stopped too. */
+  const failOver = (channel: string) => {
+    const to = project.channels.get(channel)?.failover;
+    const entry = summary.stopped.find((x) => x.channel === channel);
+    if (!to || !entry || stopped.has(to) || !input.channels.has(to)) return;
+    const t = now();
+    const results: SendResult[] = [];
+    const inserts: SendInsert[] = [];
+    for (const due of ledger.due(channel, input.at, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) {
+      const row = ledger.row(due.id);
+      if (!row) continue;
+      const rest = row.fallbacks ? (JSON.parse(row.fallbacks) as string[]) : [];
+      const next = nextFallback({ ...row, fallbacks: JSON.stringify([to, ...rest]) }, campaignsByName.get(row.campaign), input.templates, project, t, runId);
+      if (!next || next.channel !== to) continue;
+      inserts.push(next);
+      results.push({ id: due.id, key: due.key, state: "failed", error_code: "failover", error_message: `channel ${channel} stopped (${entry.reason}); sent through ${to} instead` });
+    }
+    ledger.finish(results, t, inserts);
+    entry.failover = { channel: to, sends: inserts.length };
+  };
   const sendChannel = async (channel: string) => {
+    await sendChannelOnce(channel);
+    if (stopped.has(channel)) failOver(channel);
+  };
+  const sendChannelOnce = async (channel: string) => {
     const loaded = input.channels.get(channel);
     if (!loaded) return;
     const cfg = project.channels.get(channel)!;
@@ -511,6 +551,8 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
           input.onEvent?.({ type: "retry", channel, code: o.code, count: summary.retries });
           const backoff = tries >= maxAttempts ? NEXT_RUN_MS : backoffMs(row.key, tries);
           retryAt(row, t + backoff, o);
+          // With a failover channel, an outage that outlasts the retry budget stops this one for the run.
+          if (tries >= maxAttempts && project.channels.get(channel)?.failover) stopChannel(channel, o.code, o.message, "an outage past the retry budget");
           break;
         }
         case "defer": {
@@ -524,20 +566,14 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
           retryAt(row, t + (mine > MAX_DEFERS_PER_SEND || defers > MAX_DEFERS_PER_RUN ? NEXT_RUN_MS : Math.max(MIN_DEFER_MS, wait)), o);
           if (defers > MAX_DEFERS_PER_RUN && !stopped.has(channel)) {
             const message = `the provider asked to slow down ${defers} times in this run (${o.code}); the rest waits for the next run`;
-            stopped.add(channel);
-            summary.stopped.push({ channel, code: "deferred_too_often", message });
-            input.onEvent?.({ type: "stop", channel, code: "deferred_too_often", message });
+            stopChannel(channel, "deferred_too_often", message, "the provider kept asking to slow down");
           }
           break;
         }
         case "stop":
           // Account-level: nothing in this batch went out. Leave it pending and stop the channel for this run.
           results.push({ id: row.id, key: row.key, state: "planned", error_code: o.code, error_message: o.message, not_before: null });
-          if (!stopped.has(channel)) {
-            stopped.add(channel);
-            summary.stopped.push({ channel, code: o.code, message: o.message });
-            input.onEvent?.({ type: "stop", channel, code: o.code, message: o.message });
-          }
+          stopChannel(channel, o.code, o.message, stopReason(o.code));
           break;
         case "recipient": {
           fail("failed");
@@ -641,7 +677,7 @@ function nextFallback(row: SendRow, campaign: ResolvedCampaign | undefined, temp
     const channel = rest.shift()!;
     const cfg = project.channels.get(channel);
     const template = templates.get(campaign.template);
-    const kind = contentKindOf(project, channel);
+    const kind = sectionKeyOf(template, project, channel);
     if (!cfg || !template || !kind) continue;
     const r = renderContent(template, kind, vars);
     if (!r.content) continue;
@@ -716,6 +752,86 @@ async function reconcileInFlight(input: DispatchInput, summary: DispatchSummary,
   input.ledger.finish(results, input.now(), fallbacks);
   summary.unknown += unknown;
   input.onEvent?.({ type: "reconciled", resolved, unknown });
+}
+
+/** Why a channel stopped, in words: refused or missing credentials are not a transient failure. */
+export function stopReason(code: string): string {
+  if (/^(missing_credentials|missing_secret|no_credentials|40001|40013|40125|40164|40243|41004|InvalidAccessKeyId|SignatureDoesNotMatch|AuthFailure|UnauthorizedOperation\.SmsSdkAppIdVerifyFail)/.test(code)) {
+    return code.startsWith("missing") || code === "no_credentials" ? "credentials missing" : "credentials refused";
+  }
+  if (/AMOUNT_NOT_ENOUGH|InsufficientBalance|Arrears/i.test(code)) return "balance exhausted";
+  if (/DAY_LIMIT|MONTH_LIMIT|DailyLimit/.test(code)) return "the provider's daily or monthly limit is reached";
+  return "the provider refused the account";
+}
+
+/**
+ * Every run asks the provider about sends `queued` in a staff member's task (get_groupmsg_task and
+ * get_groupmsg_send_result): sent once confirmed; failed when the customer is not a contact (with fallback to the
+ * next channel) or over the provider's cap. A task still unconfirmed when its sends expire (the run's moment past
+ * planned time + expiry) is canceled, and its sends become `expired`: never sent, and not counted as delivered.
+ */
+async function reconcileQueued(input: DispatchInput, summary: DispatchSummary, runId: number, now: () => number) {
+  const rows = input.ledger.queued();
+  if (!rows.length) return;
+  const results: SendResult[] = [];
+  const fallbacks: SendInsert[] = [];
+  const campaignsByName = new Map(input.campaigns.map((c) => [c.name, c]));
+  const tally = (summary.staff_tasks ??= { sent: 0, failed: 0, expired: 0, waiting: 0 });
+  const byChannel = new Map<string, SendRow[]>();
+  for (const r of rows) {
+    let g = byChannel.get(r.channel);
+    if (!g) byChannel.set(r.channel, (g = []));
+    g.push(r);
+  }
+  for (const [channel, group] of byChannel) {
+    const instance = input.channels.get(channel)?.instance;
+    if (!instance?.poll) {
+      tally.waiting += group.length;
+      continue;
+    }
+    const requests: QueuedRequest[] = group.map((r) => ({ ...toRequest(r), providerId: r.provider_id ?? "" }));
+    let outcomes: (SendOutcome | undefined)[] = [];
+    try {
+      outcomes = await instance.poll(requests);
+    } catch {
+      outcomes = [];
+    }
+    // Tasks whose every still-waiting send is past expiry: canceled as a whole (a task cannot be canceled in part).
+    const waitingByTask = new Map<string, SendRow[]>();
+    group.forEach((row, i) => {
+      const o = outcomes[i];
+      if (o?.status === "sent") {
+        results.push({ key: row.key, state: "sent", provider_id: o.providerId ?? row.provider_id });
+        tally.sent++;
+      } else if (o?.status === "failed") {
+        results.push({ key: row.key, state: "failed", error_code: o.code, error_message: o.message });
+        tally.failed++;
+        summary.failures[`${channel} ${o.code}`] = (summary.failures[`${channel} ${o.code}`] ?? 0) + 1;
+        const next = o.class === "recipient" ? nextFallback(row, campaignsByName.get(row.campaign), input.templates, input.project, now(), runId) : undefined;
+        if (next) {
+          fallbacks.push(next);
+          summary.fallbacks++;
+        }
+      } else {
+        const k = row.provider_id ?? "";
+        const g = waitingByTask.get(k);
+        if (g) g.push(row);
+        else waitingByTask.set(k, [row]);
+      }
+    });
+    for (const [msgid, waiting] of waitingByTask) {
+      const due = waiting.every((r) => r.send_at + expireAfterMs(input.project, campaignsByName.get(r.campaign)) <= now());
+      if (due && instance.cancel && msgid && (await instance.cancel(msgid).catch(() => false))) {
+        for (const r of waiting) {
+          results.push({ key: r.key, state: "expired", error_code: "not_confirmed", error_message: `staff member ${r.sender ?? "?"} did not confirm the task in time; task canceled` });
+        }
+        tally.expired += waiting.length;
+        summary.expired += waiting.length;
+      } else tally.waiting += waiting.length;
+    }
+  }
+  input.ledger.finish(results, now(), fallbacks);
+  input.onEvent?.({ type: "staff", ...tally });
 }
 
 export interface RateGate {

@@ -27,6 +27,11 @@ export interface SendRequest {
 /** The outcome classes of docs/channels.md, "Outcome classes". */
 export type OutcomeClass = "sent" | "queued" | "retry" | "refresh" | "defer" | "recipient" | "request" | "stop" | "ambiguous";
 
+/** A send that was queued: its request and the provider's task id. */
+export interface QueuedRequest extends SendRequest {
+  providerId: string;
+}
+
 export type SendOutcome =
   | { status: "sent"; providerId?: string }
   /** WeCom: a task created that waits for the staff member to confirm. */
@@ -81,6 +86,13 @@ export interface DriverInstance {
    * Returns an outcome per request, or `undefined` for a request the provider cannot tell about (→ `unknown`).
    */
   reconcile?(requests: SendRequest[]): Promise<(SendOutcome | undefined)[]>;
+  /**
+   * WeCom: what became of `queued` sends (tasks waiting for a staff member). One outcome per request: `sent`,
+   * `failed`, or `undefined` while the task still waits (or the provider cannot tell yet).
+   */
+  poll?(requests: QueuedRequest[]): Promise<(SendOutcome | undefined)[]>;
+  /** WeCom: stops a task nobody confirmed in time. True once the provider accepted the cancellation. */
+  cancel?(providerId: string): Promise<boolean>;
   close(): Promise<void>;
 }
 

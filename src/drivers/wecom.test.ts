@@ -272,3 +272,35 @@ describe("wecom driver against the loopback fake", () => {
     expect(text).not.toContain("access_token=");
   });
 });
+
+describe("wecom poll and cancel (queued tasks)", () => {
+  it("leaves a task unconfirmed by its staff member queued; once confirmed: 1 sent, 2 not a contact (recipient), 3 over the cap", async () => {
+    const { fake, inst, clock } = await setup({ capPolicy: "1/day", confirmAfterPolls: { zhangsan: 2 } });
+    const reqs = STAFF.zhangsan.map((id, i) => req(`m_a${i}`, id, "zhangsan"));
+    const sent = await inst.send(reqs);
+    const msgid = (sent[0] as { providerId: string }).providerId;
+    expect(sent.every((o) => o.status === "queued")).toBe(true);
+    const queued = reqs.map((r) => ({ ...r, providerId: msgid }));
+    expect(await inst.poll!(queued)).toEqual(reqs.map(() => undefined));
+    // wm_a2 leaves the staff member's contacts; wm_a3 already got a mass message today.
+    fake.removeFriend("zhangsan", "wm_a2");
+    fake.state.received.set("wm_a3", [clock.now()]);
+    const polled = await inst.poll!(queued);
+    const byId = Object.fromEntries(reqs.map((r, i) => [r.address, polled[i]]));
+    expect(byId.wm_a1).toEqual({ status: "sent", providerId: msgid });
+    expect(byId.wm_a2).toMatchObject({ status: "failed", class: "recipient", code: "status_2" });
+    expect(byId.wm_a3).toMatchObject({ status: "failed", class: "request", code: "status_3" });
+    expect(byId.wm_a4).toEqual({ status: "sent", providerId: msgid });
+    expect(fake.state.tasks.get(msgid)!.polls).toBe(2);
+  });
+
+  it("cancels a task: the fake records it, and the staff member can no longer send it", async () => {
+    const { fake, inst } = await setup();
+    const [o] = await inst.send([req("m_b0", "wm_b1", "lisi")]);
+    const msgid = (o as { providerId: string }).providerId;
+    expect(await inst.cancel!(msgid)).toBe(true);
+    expect(fake.state.tasks.get(msgid)!.canceled).toBe(true);
+    expect(fake.confirm(msgid)).toBe(false);
+    expect(await inst.cancel!("msg_unknown")).toBe(false);
+  });
+});

@@ -3,7 +3,7 @@
  * staff member confirms in the WeCom client; accepted customers are `queued` with the task's `msgid`.
  */
 import { createHash } from "node:crypto";
-import type { Driver, DriverContext, DriverInstance, SendOutcome, SendRequest } from "./types.js";
+import type { Driver, DriverContext, DriverInstance, QueuedRequest, SendOutcome, SendRequest } from "./types.js";
 import type { WecomAttachment, WecomContent } from "../content/types.js";
 import { type HttpClient, type HttpResult, createHttpClient, mapLimit, providerUrl, redact } from "./http.js";
 
@@ -355,9 +355,59 @@ function create(ctx: DriverContext): DriverInstance {
     return out;
   }
 
+  // ------------------------------------------------------------------ queued tasks (CHANNELS.md §3.5)
+  /**
+   * Each task (msgid, sender) once: get_groupmsg_task tells whether the staff member confirmed; only then does
+   * get_groupmsg_send_result say, per customer, 1 sent, 2 not a contact, 3 already received a mass message.
+   */
+  async function poll(requests: QueuedRequest[]): Promise<(SendOutcome | undefined)[]> {
+    const out: (SendOutcome | undefined)[] = new Array(requests.length).fill(undefined);
+    const tasks = new Map<string, number[]>();
+    requests.forEach((r, i) => {
+      if (!r.sender || !r.providerId) return;
+      const k = `${r.providerId}\u0000${r.sender}`;
+      const g = tasks.get(k);
+      if (g) g.push(i);
+      else tasks.set(k, [i]);
+    });
+    await mapLimit([...tasks.values()], concurrency, async (idxs) => {
+      const { providerId: msgid, sender } = requests[idxs[0]!]!;
+      const staff = await pages(`${EP}/get_groupmsg_task`, { msgid, limit: 1000 }, "task_list");
+      // Not readable yet (41063 right after creation, a transport error): still queued, asked again next run.
+      if (!staff || !staff.some((x) => x.userid === sender && Number(x.status) === 2)) return;
+      const results = await pages(`${EP}/get_groupmsg_send_result`, { msgid, userid: sender, limit: 1000 }, "send_list");
+      if (!results) return;
+      const byId = new Map(results.map((x) => [String(x.external_userid ?? ""), Number(x.status)]));
+      for (const i of idxs) {
+        const r = requests[i]!;
+        switch (byId.get(r.address)) {
+          case 1:
+            out[i] = { status: "sent", providerId: msgid };
+            break;
+          case 2:
+            out[i] = fail("recipient", "status_2", `wecom: the customer is not a contact of ${sender}`);
+            break;
+          case 3:
+            // Over the provider's per-customer cap (possibly by the staff member's own mass messages): this send is
+            // over, and another channel would only add to the messages the customer got today.
+            out[i] = fail("request", "status_3", "wecom: the customer already received a mass message (provider cap)");
+            break;
+        }
+      }
+    });
+    return out;
+  }
+
+  async function cancel(msgid: string): Promise<boolean> {
+    const res = await callApi(`${EP}/cancel_groupmsg_send`, { msgid }, true);
+    return res.ok && res.errcode === 0;
+  }
+
   return {
     send,
     reconcile,
+    poll,
+    cancel,
     async close() {
       http.close();
     },

@@ -16,6 +16,15 @@ export function contentKindOf(project: Project, channel: string): ContentKind | 
   return driverContentKind(project.channels.get(channel)?.driver);
 }
 
+/**
+ * The template section a channel reads: the channel's own (a top-level key named after it) when the template has
+ * one of the channel's kind, else its driver kind's; undefined for a driver without a known kind.
+ */
+export function sectionKeyOf(template: Template | undefined, project: Project, channel: string): string | undefined {
+  const kind = contentKindOf(project, channel);
+  return kind && template?.sections.get(channel)?.kind === kind ? channel : kind;
+}
+
 function driverContentKind(driver: string | undefined): ContentKind | undefined {
   return driver && (BUILTIN_DRIVERS as readonly string[]).includes(driver) ? DRIVER_CONTENT_KIND[driver as BuiltinDriver] : undefined;
 }
@@ -39,7 +48,7 @@ export function unitPrice(project: Project, channel: string): number {
 }
 
 export function renderFor(template: Template | undefined, project: Project, channel: string, vars: Record<string, unknown>): RenderResult {
-  const kind = contentKindOf(project, channel);
+  const kind = sectionKeyOf(template, project, channel);
   const price = project.channels.get(channel)?.price;
   if (!template || !kind || !template.sections.has(kind)) return { cost: price?.amount ?? 0, problems: [] };
   const r = renderContent(template, kind, vars);
@@ -72,7 +81,8 @@ export function renderTuples(job: RenderJob, tids: ArrayLike<number>, chs: Array
   if (!job.render || !template) return out;
   // Per channel, once: the section it renders (none: the plain price, never special) and its price.
   const channels = job.channels.map((c) => {
-    const kind = driverContentKind(c.driver);
+    const base = driverContentKind(c.driver);
+    const kind = base && template.sections.get(c.name)?.kind === base ? c.name : base;
     return { kind: kind && template.sections.has(kind) ? kind : undefined, price: c.price, plain: c.price?.amount ?? 0 };
   });
   // One variables object, refilled per message: fields never share a name with `with` (those are not read from
@@ -124,7 +134,7 @@ class SendLog {
 export function renderedFields(campaign: ResolvedCampaign, fields: string[], templates: Map<string, Template>, project: Project): { field: string; channels: number[] }[] {
   const template = templates.get(campaign.template);
   if (!template) return [];
-  const kinds = campaign.channels.map((ch) => contentKindOf(project, ch));
+  const kinds = campaign.channels.map((ch) => sectionKeyOf(template, project, ch));
   return fields
     .map((field) => ({ field, channels: campaign.channels.flatMap((_, j) => (template.variables.some((v) => v.name === field && v.kind === kinds[j]) ? [j] : [])) }))
     .filter((f) => f.channels.length > 0);
@@ -193,7 +203,7 @@ async function renderSends(
   // Each distinct message, and the one that stands for its shape (`rep`): a text field that every section
   // reading it uses only as written (src/content/shape.ts) is compared by shape, so one message is rendered
   // for all the members' values of one shape.
-  const kinds = campaign.channels.map((ch) => contentKindOf(project, ch));
+  const kinds = campaign.channels.map((ch) => sectionKeyOf(template, project, ch));
   const shaped = readSpec.map(
     ({ field, channels }) =>
       project.members.fields.get(field)?.kind === "string" && channels.every((j) => shapeSafeVariables(template.sections.get(kinds[j]!)!).has(field)),

@@ -15,7 +15,7 @@ import type { Template } from "../content/types.js";
 import type { Project } from "../project/types.js";
 import type { DuckDBDataChunk } from "@duckdb/node-api";
 import { buildCandidates, q } from "./candidates.js";
-import { contentKindOf, renderedFields, renderFor, renderSends, SendLog, unitPrice, type RenderResult } from "./content.js";
+import { contentKindOf, renderedFields, sectionKeyOf, renderFor, renderSends, SendLog, unitPrice, type RenderResult } from "./content.js";
 import { COMPACT_UNTIL, LastSends, periodClock, RuleSet } from "./caps.js";
 import { RenderPool } from "./render-pool.js";
 import { deferSendTime } from "./defer.js";
@@ -101,6 +101,8 @@ export async function plan(input: PlanInput): Promise<Plan> {
   const fieldLists = campaigns.map((c) => fieldsFor(c, project, templates));
   const tables: string[] = [];
   const shared: boolean[] = [];
+  // Campaigns whose member decisions are kept (all with memberRows).
+  const rowsOf = campaigns.map((c) => !!input.memberRows || !!input.memberRowsFor?.has(c.name));
   for (let ci = 0; ci < campaigns.length; ci++) {
     if (!perCampaign[ci]!.length) {
       tables.push("");
@@ -109,9 +111,9 @@ export async function plan(input: PlanInput): Promise<Plan> {
     }
     // Field values are carried in the candidates: all of them where the walk renders inline, otherwise those
     // renderSends reads to tell distinct messages apart (a join of the sends with ten million members costs more).
-    const inlineRender = input.memberRows || campaigns[ci]!.budget !== undefined;
+    const inlineRender = rowsOf[ci]! || campaigns[ci]!.budget !== undefined;
     const carry = inlineRender ? fieldLists[ci]! : render ? renderedFields(campaigns[ci]!, fieldLists[ci]!, templates, project).map((f) => f.field) : [];
-    const cq = await buildCandidates(conn, ci, campaigns[ci]!, perCampaign[ci]!, project, input.exclude, members.table, carry, !!input.memberRows);
+    const cq = await buildCandidates(conn, ci, campaigns[ci]!, perCampaign[ci]!, project, input.exclude, members.table, carry, rowsOf[ci]!);
     tables.push(cq.table);
     shared.push(cq.shared);
     if (process.env.CHUDA_TIMING) lap(`candidates:${campaigns[ci]!.name}`);
@@ -121,7 +123,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
   // Plain simulation renders after the walk, once per distinct message (see renderSends): the walk itself
   // then reads only integers back from DuckDB. Campaigns with a budget need each send's cost in order, and
   // member rows need the content, so those render inline.
-  const inline = campaigns.map((c) => !!input.memberRows || c.budget !== undefined);
+  const inline = campaigns.map((c, ci) => rowsOf[ci]! || c.budget !== undefined);
   const settled = await settledCounts(conn, tables, inline, shared, perCampaign.map((o) => o.length));
   lap("walk:settled");
 
@@ -156,7 +158,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
   const keyColumns = campaigns.map((c, ci) => {
     const t = templates.get(c.template);
     return c.channels.map((ch) => {
-      const kind = contentKindOf(project, ch);
+      const kind = sectionKeyOf(t, project, ch);
       const names = new Set((t?.variables ?? []).filter((v) => v.kind === kind).map((v) => v.name));
       return fieldLists[ci]!.flatMap((f, j) => (names.has(f) ? [j] : []));
     });
@@ -222,7 +224,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
         funnel.cappedBy[reason] = (funnel.cappedBy[reason] ?? 0) + n;
       }
     }
-    const batches = ready ? [] : streamCandidates(conn, tables[w.campaignIndex]!, w.occIndex, !!input.memberRows, wantFields ? fields : []);
+    const batches = ready ? [] : streamCandidates(conn, tables[w.campaignIndex]!, w.occIndex, rowsOf[w.campaignIndex]!, wantFields ? fields : []);
     for await (const batch of batches) {
       const { rid, held, chans, mkeys, fieldCols, rows } = batch;
       for (let r = 0; r < rows; r++) {
@@ -252,7 +254,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
             let key = String(chosen);
             for (const j of keyCols[chosen]!) key += "\u0001" + String(fieldCols[j]![r] ?? "\u0002");
             rendered = renderCache.get(key);
-            if (!rendered || input.memberRows) {
+            if (!rendered || rowsOf[w.campaignIndex]) {
               vars = { ...campaign.with };
               for (let j = 0; j < fields.length; j++) {
                 const v = fieldCols[j]![r];
@@ -299,7 +301,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
           skip(reason);
           if (!wantFields) sendLog[w.campaignIndex]!.push(w.occIndex, row, -1);
         }
-        if (input.memberRows) {
+        if (rowsOf[w.campaignIndex]) {
           const d: MemberDecision = { campaign: campaign.name, occurrence: w.occurrence.id, member: mkeys[r]!, sendAt: w.sendAt };
           if (reason) d.reason = reason;
           else {

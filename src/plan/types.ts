@@ -53,6 +53,8 @@ export interface PlanInput {
   history?: HistorySend[];
   /** Keep one row per member decision (for --plan, dispatch, chuda test). Off for plain simulation. */
   memberRows?: boolean;
+  /** Keep member rows of these campaigns only (simulate: the WeCom campaigns, to count tasks per staff member). */
+  memberRowsFor?: ReadonlySet<string>;
   /** Render content for every send (cost per SMS segment, content rules). Default true. */
   render?: boolean;
   onProgress?: (done: number, total: number) => void;

@@ -12,6 +12,8 @@
  *   rate_limit         provider calls per second the runner keeps under (> 0)
  *   concurrency        concurrent provider calls (integer ≥ 1)
  *   options            free mapping passed to the driver untouched
+ *   failover           another channel of the same content kind that takes the due sends when this one is stopped
+ *                      for a run (credentials refused, balance exhausted, an outage past the retry budget)
  */
 import { isMap, isScalar } from "yaml";
 import { didYouMean } from "../check/diagnostics/diag.js";
@@ -19,7 +21,7 @@ import { MESSAGES } from "../check/diagnostics/messages/index.js";
 import { parseFrequencyRule } from "./duration.js";
 import { describeFieldType, fieldRef } from "./member-schema.js";
 import { parsePrice } from "./price.js";
-import { BUILTIN_DRIVERS, type ChannelConfig, type FieldType, type FrequencyRule } from "./types.js";
+import { BUILTIN_DRIVERS, DRIVER_CONTENT_KIND, type BuiltinDriver, type ChannelConfig, type FieldType, type FrequencyRule } from "./types.js";
 import { IDENTIFIER, type Entry, type YamlReader } from "./yaml-reader.js";
 
 export const CHANNEL_KEYS = [
@@ -35,6 +37,7 @@ export const CHANNEL_KEYS = [
   "rate_limit",
   "concurrency",
   "options",
+  "failover",
 ] as const;
 
 const ENV_VAR_NAME = /^[A-Z_][A-Z0-9_]*$/;
@@ -175,6 +178,14 @@ function readChannel(r: YamlReader, e: Entry, fields: Map<string, FieldType> | u
         else r.report(MESSAGES.projectBadNumber, x.span, [x.path, "a whole number of 1 or more", n]);
         break;
       }
+      case "failover": {
+        const f = r.str(x, "a channel name");
+        if (f !== undefined) {
+          ch.failover = f;
+          r.spans.set(x.path, x.span);
+        }
+        break;
+      }
       case "options": {
         if (r.isNull(x.node)) break;
         if (!isMap(x.node)) r.wrongType(x, "a mapping");
@@ -199,5 +210,37 @@ export function readChannels(r: YamlReader, e: Entry | undefined, fields: Map<st
     const ch = readChannel(r, x, fields);
     if (ch) channels.set(ch.name, ch);
   }
+  checkFailovers(r, channels);
   return channels;
+}
+
+const kindOf = (c: ChannelConfig) => DRIVER_CONTENT_KIND[c.driver as BuiltinDriver] as string | undefined;
+
+/** `failover:` names another channel, of the same content kind, and no chain of failovers comes back to its start. */
+function checkFailovers(r: YamlReader, channels: Map<string, ChannelConfig>): void {
+  for (const ch of channels.values()) {
+    if (ch.failover === undefined) continue;
+    const span = r.spans.get(`channels.${ch.name}.failover`) ?? ch.span;
+    const to = channels.get(ch.failover);
+    if (!to || to === ch) {
+      const help = didYouMean(ch.failover, [...channels.keys()].filter((n) => n !== ch.name));
+      r.report(MESSAGES.projectFailoverUnknown, span, [ch.name, ch.failover], help ? { help } : {});
+      continue;
+    }
+    const a = kindOf(ch);
+    const b = kindOf(to);
+    if (a !== undefined && b !== undefined && a !== b) {
+      r.report(MESSAGES.projectFailoverKind, span, [ch.name, to.name, `${ch.driver} (${a})`, `${to.driver} (${b})`]);
+      continue;
+    }
+    const path = [ch.name];
+    for (let c: ChannelConfig | undefined = to; c; c = c.failover ? channels.get(c.failover) : undefined) {
+      if (c === ch) {
+        r.report(MESSAGES.projectFailoverCycle, span, [[...path, ch.name].join(" → ")]);
+        break;
+      }
+      if (path.includes(c.name)) break; // a cycle that does not pass through `ch`: reported at its own channels
+      path.push(c.name);
+    }
+  }
 }

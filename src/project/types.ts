@@ -45,6 +45,8 @@ export interface ChannelConfig {
   concurrency?: number;
   /** Driver-specific settings (`options:` map), passed through untouched. */
   options: Record<string, unknown>;
+  /** The channel of the same content kind that takes this channel's due sends when it is stopped for a run. */
+  failover?: string;
   span: Span;
 }
 

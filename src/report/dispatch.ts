@@ -41,9 +41,15 @@ export function renderDispatchSummary(s: DispatchSummary, opts: { color: boolean
   if (ch.length) out.push(table(["channel", "sent", "queued", "failed", "unknown"], ch.map(([c, v]) => [c, n(v.sent), n(v.queued), n(v.failed), n(v.unknown)]), { right: [1, 2, 3, 4], style: st }));
   const f = Object.entries(s.failures);
   if (f.length) out.push(st.bold("Failures by code"), table(["channel code", "sends"], f.map(([k, v]) => [maskPhonesIn(k), n(v)]), { right: [1] }));
-  for (const x of s.stopped) out.push(st.red(`channel ${x.channel} stopped: ${x.code} ${maskPhonesIn(x.message)}`));
+  for (const x of s.stopped) {
+    const moved = x.failover ? `; ${n(x.failover.sends)} due sends went to ${x.failover.channel}` : "";
+    out.push(st.red(`channel ${x.channel} stopped for this run (${x.reason}): ${x.code} ${maskPhonesIn(x.message)}${moved}`));
+  }
   if (s.missed.length) out.push(st.yellow(`${s.missed.length} missed occurrences (older than policy.catch_up) were not sent:`), ...s.missed.map((m) => `  ${m.campaign} ${m.occurrence}`));
-  if (s.pending) out.push(st.yellow(`${s.pending} sends are still pending (the provider failed transiently, a quota was reached, or they wait for quiet hours or a send window); the next run retries them — nothing is dropped`));
+  // Why sends wait: a stopped channel says its own reason (refused credentials are not a transient failure).
+  const stops = s.stopped.map((x) => `${x.channel} stopped: ${x.reason}`).join("; ");
+  const why = `${stops ? `${stops}; or ` : ""}the provider failed transiently, a quota was reached, or they wait for quiet hours or a send window`;
+  if (s.pending) out.push(st.yellow(`${s.pending} sends are still pending (${why}); the next run retries them — nothing is dropped`));
   if (s.expired) out.push(st.yellow(`${s.expired} sends expired (not sent within their expiry after the planned time); they are never sent`));
   if (s.unknown) out.push(st.yellow(`${s.unknown} sends are unknown: they were in flight when a run stopped and are never re-sent automatically; see \`chuda status\``));
   return out.join("\n") + "\n";

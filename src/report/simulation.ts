@@ -56,6 +56,13 @@ export function renderSimulationText(s: SimulationSummary, opts: { color: boolea
     for (const p of problems) out.push(`${p.severity === "error" ? st.red("error") : st.yellow("warning")} ${p.c} · ${p.channel}: ${n(p.members)} members: ${maskPhonesIn(p.message)}`);
     out.push("");
   }
+  if (s.wecom_tasks?.length) {
+    out.push(st.bold("WeCom tasks per staff member (each confirmed one by one in the WeCom client)"));
+    out.push(table(["campaign", "channel", "staff", "sends", "tasks"], s.wecom_tasks.map((t) => [t.campaign, t.channel, t.staff || "-", n(t.sends), n(t.tasks)]), { right: [3, 4] }));
+    const perMember = s.wecom_tasks.filter((t) => t.tasks > 1 && t.tasks * 2 > t.sends);
+    if (perMember.length) out.push(st.yellow(`${[...new Set(perMember.map((t) => t.campaign))].join(", ")}: about one task per member (the WeCom section reads member fields); see chuda validate`));
+    out.push("");
+  }
   out.push(`${st.bold("Total")}: ${n(s.total.sends)} sends to ${n(s.total.members_reached)} members, estimated cost ${yuan(s.total.cost)}\n`);
   return out.join("\n");
 }

@@ -4,6 +4,7 @@
  * No side effects: simulate never reaches dispatch or drivers.
  */
 import { roundYuan } from "../report/money.js";
+import type { WecomTaskCount } from "./wecom-tasks.js";
 import { epochToZoned } from "../calendar/time.js";
 import type { Project } from "../project/types.js";
 import type { ResolvedCampaign } from "../check/types.js";
@@ -34,6 +35,8 @@ export interface SimulationSummary {
   total: { sends: number; members_reached: number; by_channel: Record<string, number>; cost: number };
   /** Sends per project-local day and channel (for the daily table and the report's stacked chart). */
   days: { date: string; by_channel: Record<string, number>; sends: number; cost: number }[];
+  /** WeCom tasks per staff member (campaigns with a wecom channel only). */
+  wecom_tasks?: WecomTaskCount[];
 }
 
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;

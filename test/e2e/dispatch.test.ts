@@ -71,7 +71,8 @@ function expectLedgerMatchesFakes(repo: TestRepo, fakes: Fakes) {
   expect(duplicates(delivered), "recipients a fake accepted twice").toEqual([]);
   const rows = ledgerRows(repo);
   const done = rows.filter((r) => r.state === "sent" || r.state === "queued").map(cmc);
-  const unknown = new Set(rows.filter((r) => r.state === "unknown").map(cmc));
+  // A WeCom task nobody confirmed before expiry is canceled: its sends are `expired`, never delivered.
+  const unknown = new Set(rows.filter((r) => r.state === "unknown" || r.state === "expired").map(cmc));
   const got = new Set(delivered);
   expect(done.filter((k) => !got.has(k)), "sent in the ledger, never accepted by the fake").toEqual([]);
   const doneSet = new Set(done);
@@ -173,6 +174,11 @@ describe("chuda dispatch: a full run, then the same moment again", () => {
     expect(sum.sent).toBe(fresh.length);
     expect((sum.missed as { campaign: string; occurrence: string }[]).some((m) => m.campaign === "daily" && m.occurrence.startsWith("2026-12-24"))).toBe(true);
     expectLedgerMatchesFakes(s.repo, s.fakes);
+    // The gift's WeCom tasks, never confirmed by staff, expired 24 hours after 12-24 10:00: canceled.
+    const wecom = ledgerRows(s.repo).filter((x) => x.channel === "wecom");
+    expect(wecom.length).toBeGreaterThan(0);
+    expect(wecom.every((x) => x.state === "expired")).toBe(true);
+    expect([...s.fakes.wecom.state.tasks.values()].every((t) => t.canceled)).toBe(true);
   });
 });
 

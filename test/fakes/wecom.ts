@@ -36,6 +36,12 @@ export interface WecomFakeOptions extends CommonFakeOptions {
   recordsDelayMs?: number;
   /** Confirm every task as soon as it is created. Default false. */
   autoConfirm?: boolean;
+  /**
+   * The staff script: staff userid → the number of `get_groupmsg_task` polls of one of its tasks after which the
+   * staff member confirms it (the poll that reaches N sees it confirmed; 0 = at creation). Staff not listed never
+   * confirm (unless `autoConfirm`).
+   */
+  confirmAfterPolls?: Record<string, number>;
 }
 
 export interface WecomTask {
@@ -53,6 +59,8 @@ export interface WecomTask {
   results: Map<string, { status: 0 | 1 | 2 | 3; sendTime?: number }>;
   canceled: boolean;
   reminders: number[];
+  /** `get_groupmsg_task` calls about this task. */
+  polls: number;
 }
 
 export interface WecomDelivery {
@@ -291,10 +299,11 @@ export async function startWecomFake(opts: WecomFakeOptions = {}): Promise<Wecom
       results: new Map(accepted.map((id) => [id, { status: 0 as const }])),
       canceled: false,
       reminders: [],
+      polls: 0,
     };
     state.tasks.set(msgid, task);
     for (const id of accepted) ledger.push({ msgid, sender, externalUserid: id, at: now });
-    if (opts.autoConfirm) confirm(msgid);
+    if (opts.autoConfirm || (sender !== undefined && opts.confirmAfterPolls?.[sender] === 0)) confirm(msgid);
     return record(0, { body: { errcode: 0, errmsg: "ok", fail_list: failList, msgid } });
   }
 
@@ -338,7 +347,7 @@ export async function startWecomFake(opts: WecomFakeOptions = {}): Promise<Wecom
       const creator = typeof b.creator === "string" ? b.creator : undefined;
       const items = [...state.tasks.values()]
         .filter((t) => chatType === "single" && t.createTime >= st && t.createTime <= et)
-        .filter((t) => filterType !== 1) // every task of this fake is created by the enterprise (API)
+        .filter(() => filterType !== 1) // every task of this fake is created by the enterprise (API)
         .filter(() => creator === undefined) // API-created tasks carry no creator
         .sort((a, c) => c.createTime - a.createTime);
       const { page, next } = paged(items, b, 100);
@@ -364,6 +373,9 @@ export async function startWecomFake(opts: WecomFakeOptions = {}): Promise<Wecom
 
     if (p.endsWith("/get_groupmsg_task")) {
       if (!recordsReady(task)) return err(41063);
+      task.polls++;
+      const after = task.sender !== undefined ? opts.confirmAfterPolls?.[task.sender] : undefined;
+      if (after !== undefined && task.polls >= after) confirm(task.msgid);
       const list = [{ userid: task.sender ?? "", status: task.staffStatus, ...(task.staffSendTime ? { send_time: task.staffSendTime } : {}) }];
       const { page, next } = paged(list, b, 1000);
       return { body: { errcode: 0, errmsg: "ok", next_cursor: next, task_list: page } };

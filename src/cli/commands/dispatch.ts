@@ -61,7 +61,7 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
         if (lock?.ok) lock.release();
         throw e;
       }
-      const channels = opts.dryRun ? new Map<string, LoadedChannel>() : await loadChannels(project, ws.root, io);
+      const channels = opts.dryRun ? new Map<string, LoadedChannel>() : await loadChannels(project, ws.root, io, unsettledChannels(ws.root, opts.only?.length ? campaigns.map((c) => c.name) : undefined));
       const members = await openMembers(opts, project, io);
       if (!members) {
         if (lock?.ok) lock.release();
@@ -153,6 +153,19 @@ export function requireLedgerIdentity(root: string, newLedger: boolean): void {
   );
 }
 
+/** Channels with sends in flight (any campaign) or queued (of the run's campaigns) in the ledger, from earlier runs. */
+function unsettledChannels(root: string, only: string[] | undefined): Set<string> {
+  const file = ledgerPath(root);
+  if (!existsSync(file)) return new Set();
+  const ledger = new Ledger(file);
+  try {
+    if (only) ledger.restrictTo(only);
+    return new Set([...ledger.inFlight(), ...ledger.queued()].map((r) => r.channel));
+  } finally {
+    ledger.close();
+  }
+}
+
 function eventLine(e: DispatchEvent): string {
   switch (e.type) {
     case "planned":
@@ -160,7 +173,11 @@ function eventLine(e: DispatchEvent): string {
     case "retry":
       return e.count % 100 === 1 ? `retrying on ${e.channel}: ${e.code} (${e.count} retries so far)\n` : "";
     case "stop":
-      return `channel ${e.channel} stopped for this run: ${e.code} ${maskPhonesIn(e.message)}\n`;
+      return `channel ${e.channel} stopped for this run${e.reason ? ` (${e.reason})` : ""}: ${e.code} ${maskPhonesIn(e.message)}\n`;
+    case "staff":
+      return e.sent + e.failed + e.expired + e.waiting > 0
+        ? `WeCom tasks waiting for staff: ${e.sent} sent, ${e.failed} failed, ${e.expired} expired (canceled), ${e.waiting} still waiting\n`
+        : "";
     case "reconciled":
       return `reconciled sends left in flight: ${e.resolved} resolved, ${e.unknown} unknown (see chuda status)\n`;
     default:
@@ -173,8 +190,18 @@ function secretValues(project: Project, io: Io): string[] {
   return [...project.channels.values()].flatMap((c) => Object.values(c.env).map((name) => io.env[name] ?? "")).filter((v) => v.length >= 4);
 }
 
+/** A channel whose secrets are not in the environment: every send stops it for the run, saying which are missing. */
+function missingCredentials(why: string): LoadedChannel["instance"] {
+  return {
+    async send(batch) {
+      return batch.map(() => ({ status: "failed", class: "stop", code: "missing_credentials", message: `${why}; set them in the environment` }));
+    },
+    async close() {},
+  };
+}
+
 /** Loads each channel's driver and reads its secrets from the environment (never printed). */
-async function loadChannels(project: Project, root: string, io: Io): Promise<Map<string, LoadedChannel>> {
+async function loadChannels(project: Project, root: string, io: Io, unsettled: Set<string>): Promise<Map<string, LoadedChannel>> {
   const out = new Map<string, LoadedChannel>();
   for (const [name, cfg] of project.channels) {
     const loaded = await loadDriver(cfg.driver, root);
@@ -187,7 +214,14 @@ async function loadChannels(project: Project, root: string, io: Io): Promise<Map
       else secrets[secret] = v;
     }
     for (const need of loaded.driver.secrets) if (!(need in cfg.env)) missing.push(`env.${need} in chuda.yaml`);
-    if (missing.length) throw new UsageError(`channel ${name} needs ${missing.join(", ")}`, "set the environment variables named under the channel's env: in chuda.yaml");
+    if (missing.length) {
+      const why = `channel ${name} needs ${missing.join(", ")}`;
+      // Sends it left in flight or queued must be asked about with its credentials: nothing else can settle them.
+      if (unsettled.has(name)) throw new UsageError(`${why}: it has sends to settle from an earlier run`, "set the environment variables named under the channel's env: in chuda.yaml");
+      // Otherwise a channel is needed only if it has sends due: without credentials it stops for the run with why.
+      out.set(name, { driver: loaded.driver, instance: missingCredentials(why) });
+      continue;
+    }
     // The channel's rate_limit, paced by the driver before every provider call (the runner reads the same gate).
     const gate = rateGate(cfg.rateLimit);
     const instance = loaded.driver.create({

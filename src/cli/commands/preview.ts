@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { Option } from "commander";
 import { plan } from "../../plan/plan.js";
-import { contentKindOf, fieldsFor } from "../../plan/plan.js";
+import { fieldsFor } from "../../plan/plan.js";
+import { sectionKeyOf } from "../../plan/content.js";
 import { q, readableColumn } from "../../plan/candidates.js";
 import { addDays, epochToZoned, formatLocalTime } from "../../calendar/time.js";
 import { renderContent, previewText } from "../../content/index.js";
@@ -59,8 +60,8 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
         const decision = p.decisions[0];
         const channels = opts.channel ? [opts.channel] : campaign!.channels;
         const messages = channels.map((ch) => {
-          const kind = contentKindOf(project, ch);
           const template = ws.templates.get(campaign!.template);
+          const kind = sectionKeyOf(template, project, ch);
           if (!kind || !template?.sections.has(kind)) return { channel: ch, error: `template ${campaign!.template} has no section for this channel` };
           const r = renderContent(template, kind, vars);
           const price = project.channels.get(ch)?.price;

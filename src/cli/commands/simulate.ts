@@ -4,6 +4,7 @@ import { Option } from "commander";
 import { plan } from "../../plan/plan.js";
 import { presenceOnlyFields } from "../../plan/fields.js";
 import { summarize } from "../../simulate/summary.js";
+import { wecomTasks } from "../../simulate/wecom-tasks.js";
 import { renderSimulationText } from "../../report/simulation.js";
 import { renderSimulationHtml } from "../../report/simulation-html.js";
 import { writePlanCsv } from "../../report/plan-csv.js";
@@ -51,7 +52,12 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
       const t0 = performance.now();
       // Without a member-level plan (which lists addresses), an address or sender nothing else reads is loaded
       // as present or absent only.
-      const presence = opts.plan ? [] : presenceOnlyFields(project, campaigns, ws.templates, ws.check.exclude);
+      // WeCom tasks per staff member need the member-level plan (who is sent which message by whom).
+      const wecomCampaigns = new Set(campaigns.filter((c) => c.channels.some((ch) => project.channels.get(ch)?.driver === "wecom")).map((c) => c.name));
+      const usesWecom = wecomCampaigns.size > 0;
+      // WeCom senders are read as text: tasks are counted per staff member.
+      const senders = new Set([...project.channels.values()].filter((c) => c.driver === "wecom" && c.sender).map((c) => c.sender!));
+      const presence = opts.plan ? [] : presenceOnlyFields(project, campaigns, ws.templates, ws.check.exclude).filter((f) => !senders.has(f));
       // Duplicate keys are looked for while the planner's walk keeps DuckDB idle; in the rare file that has
       // some, they are removed (and reported) and the plan is made again.
       const members = await openMembers(opts, project, io, presence, true);
@@ -70,6 +76,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
           due,
           history,
           memberRows: !!opts.plan,
+          memberRowsFor: wecomCampaigns,
           onProgress: (d, t) => members.progress?.update("planning", d, t, `${d.toLocaleString("en-US")}/${t.toLocaleString("en-US")} occurrences`),
           onRenderProgress: (d, t) => members.progress?.update("rendering", d, t, `${d}/${t} campaigns`),
           onWalk: () => void members.keysUnique().catch(() => false),
@@ -82,6 +89,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
         members.progress?.finish();
         if (io.env.CHUDA_TIMING) io.err(`chuda-timing ${JSON.stringify({ load: loadMs, ...result.timings })}\n`);
         const summary = summarize(result, project, { members: members.count, rejected: members.rejected }, campaigns);
+        if (usesWecom) summary.wecom_tasks = wecomTasks(result.decisions, project);
         if (opts.at) {
           summary.from = opts.at;
           summary.to = opts.at;

@@ -4,6 +4,7 @@ import { DIAGNOSTIC_FORMATS, renderers, type DiagnosticFormat } from "../../repo
 import type { Io } from "../io.js";
 import { VERSION } from "../version.js";
 import { loadWorkspace } from "../workspace.js";
+import { perMemberWecomWarnings } from "../../check/wecom.js";
 
 export function registerValidate(program: Command, io: Io, done: (code: number) => void): void {
   program
@@ -14,6 +15,7 @@ export function registerValidate(program: Command, io: Io, done: (code: number) 
     .option("--strict", "warnings fail too (exit 1)")
     .action(async (paths: string[], opts: { format?: DiagnosticFormat; strict?: boolean }) => {
       const ws = await loadWorkspace(program.opts().project, io, { paths });
+      if (ws.project) ws.diagnostics.push(...perMemberWecomWarnings(ws.check.campaigns, ws.project, ws.templates));
       const format = opts.format ?? "pretty";
       io.out(renderers[format](ws.diagnostics, { sources: ws.sources, files: ws.files.length, color: io.color, version: VERSION }));
       const errors = ws.diagnostics.some((d) => d.severity === "error");

@@ -4,7 +4,6 @@
  */
 import { diag } from "../../check/diagnostics/diag.js";
 import { format, type Diagnostic, type MessageDef } from "../../check/diagnostics/types.js";
-import type { ContentKind } from "../../project/types.js";
 import { fieldSpan } from "../spans.js";
 import type { Template } from "../types.js";
 
@@ -36,7 +35,7 @@ export function toProblem(f: Finding): ContentProblem {
   return { rule: f.rule, severity: f.severity ?? f.def.severity, field: f.field, message: format(f.def.message, f.args) };
 }
 
-export function toDiagnostic(f: Finding, template: Template, kind: ContentKind): Diagnostic {
+export function toDiagnostic(f: Finding, template: Template, kind: string): Diagnostic {
   return diag(f.def, fieldSpan(template, kind, f.field), f.args, { ...(f.help ? { help: f.help } : {}), ...(f.severity ? { severity: f.severity } : {}) });
 }
 

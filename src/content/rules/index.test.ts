@@ -11,7 +11,7 @@ const fields = new Set(["name", "coupon", "amount", "expire_at", "tier", "mobile
 describe("checkTemplateUse", () => {
   it("a valid template used by all its kinds is clean", async () => {
     const t = (await loadTemplates(root, ["good"])).templates.get("good")!;
-    expect(checkTemplateUse(t, { kinds: [...t.sections.keys()], variables: fields, span: clause })).toEqual([]);
+    expect(checkTemplateUse(t, { kinds: [...t.sections.values()].map((s) => s.kind), variables: fields, span: clause })).toEqual([]);
   });
 
   it("a kind without a section is an error at the campaign's content clause, naming channel and driver", () => {
@@ -62,5 +62,39 @@ describe("checkTemplateUse", () => {
     const d = checkTemplateUse(t, { kinds: ["sms"], variables: fields, span: clause });
     expect(d.map((x) => x.code)).toEqual(["CH5030", "CH5047"]);
     expect(d[0]!.span).toBe(clause);
+  });
+
+  describe("per channel: a section keyed by the channel, and each driver's own rules", () => {
+    const SMS = 'sms:\n  sign: "测试广场"\n  code: "SMS_2009"\n  body: "礼券${coupon}已到账。拒收请回复R"\n  params: { coupon: "{{coupon}}" }\n';
+    const TENCENT = 'tencent:\n  sign: "测试广场"\n  code: "1000001"\n  body: "礼券${1}已到账。拒收请回复R"\n  params: { 1: "{{coupon}}" }\n';
+    const kinds = new Map([["tencent", "sms" as const]]);
+    const channels = [
+      { name: "sms", driver: "aliyun-sms", kind: "sms" as const },
+      { name: "tencent", driver: "tencent-sms", kind: "sms" as const },
+    ];
+
+    it("the shared `sms:` section with an Aliyun code is an error for the Tencent channel only", () => {
+      const t = parseTemplate(SMS, "templates/flat.yaml", "flat", kinds).template;
+      const d = checkTemplateUse(t, { kinds: ["sms"], variables: fields, span: clause, channels });
+      expect(d.map((x) => x.code).sort()).toEqual(["CH5083", "CH5084"]);
+      expect(d.every((x) => x.message.startsWith("channel `tencent` (driver tencent-sms)"))).toBe(true);
+      expect(d.every((x) => x.span.file === "templates/flat.yaml")).toBe(true);
+    });
+
+    it("a `tencent:` section is read by that channel instead of `sms:`, and checked against Tencent's rules", () => {
+      const parsed = parseTemplate(SMS + TENCENT, "templates/flat.yaml", "flat", kinds);
+      expect(parsed.diagnostics).toEqual([]);
+      expect(parsed.template.sections.get("tencent")?.kind).toBe("sms");
+      expect(checkTemplateUse(parsed.template, { kinds: ["sms"], variables: fields, span: clause, channels })).toEqual([]);
+      // Aliyun's rules hold for an Aliyun channel's own section: a numeric code is refused there.
+      const aliyun = parseTemplate(TENCENT.replace("tencent:", "ali:"), "templates/flat.yaml", "flat", new Map([["ali", "sms" as const]])).template;
+      const d = checkTemplateUse(aliyun, { kinds: ["sms"], variables: fields, span: clause, channels: [{ name: "ali", driver: "aliyun-sms", kind: "sms" }] });
+      expect(d.map((x) => x.code).sort()).toEqual(["CH5081", "CH5082"]);
+    });
+
+    it("without the channel names, a channel key is an unknown section", () => {
+      const parsed = parseTemplate(SMS + TENCENT, "templates/flat.yaml", "flat");
+      expect(parsed.diagnostics.map((x) => x.code)).toEqual(["CH5004"]);
+    });
   });
 });

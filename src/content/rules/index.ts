@@ -9,7 +9,7 @@ import type { Span } from "../../language/span.js";
 import type { ContentKind } from "../../project/types.js";
 import type { RenderedContent, Template } from "../types.js";
 import { toDiagnostic, toProblem, type ContentProblem, type Finding } from "./common.js";
-import { checkSmsContent, checkSmsSection } from "./sms.js";
+import { checkAliyunSmsSection, checkSmsContent, checkSmsSection, checkTencentSmsSection } from "./sms.js";
 import { checkSubscribeMessageContent, checkSubscribeMessageSection } from "./subscribe_message.js";
 import { checkTemplateMessageContent, checkTemplateMessageSection } from "./template_message.js";
 import { checkWebhookContent, checkWebhookSection } from "./webhook.js";
@@ -24,11 +24,28 @@ const SECTION_RULES: Record<ContentKind, (raw: Record<string, unknown>) => Findi
   file: checkWebhookSection,
 };
 
-/** The static rules of one section of a template, as diagnostics into the template file. */
-export function checkSection(template: Template, kind: ContentKind): Diagnostic[] {
-  const section = template.sections.get(kind);
+/** Rules of one provider on top of its kind's: `who` names the channel in messages. */
+const DRIVER_SECTION_RULES: Record<string, ((raw: Record<string, unknown>, who: string) => Finding[]) | undefined> = {
+  "aliyun-sms": checkAliyunSmsSection,
+  "tencent-sms": checkTencentSmsSection,
+};
+
+/**
+ * The static rules of one section of a template (by its key: a kind or a channel name), as diagnostics into the
+ * template file; with `driver`, also the rules of that driver (a Tencent SMS template is not an Aliyun one).
+ */
+export function checkSection(template: Template, key: string, driver?: string): Diagnostic[] {
+  const section = template.sections.get(key);
   if (!section) return [];
-  return SECTION_RULES[kind](section.raw).map((f) => toDiagnostic(f, template, kind));
+  const findings = SECTION_RULES[section.kind](section.raw);
+  const own = driver ? DRIVER_SECTION_RULES[driver] : undefined;
+  if (own) findings.push(...own(section.raw, `a ${driver} channel`));
+  return findings.map((f) => toDiagnostic(f, template, key));
+}
+
+/** The section key a channel reads: its own section when the template has one, else its driver kind's. */
+export function sectionKey(template: Template, channel: string, kind: ContentKind): string {
+  return template.sections.get(channel)?.kind === kind ? channel : kind;
 }
 
 /** A channel of the campaign, for the message when its section is missing. */
@@ -57,14 +74,19 @@ export interface TemplateUse {
  */
 export function checkTemplateUse(template: Template, use: TemplateUse): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const kinds = [...new Set(use.kinds)];
+  // Channels with their own section read it instead of their kind's; the others need the kind's section.
+  const own = (use.channels ?? []).filter((c) => c.name !== c.kind && sectionKey(template, c.name, c.kind) === c.name);
+  const kinds = [...new Set(use.kinds)].filter((k) => {
+    const readers = (use.channels ?? []).filter((c) => c.kind === k);
+    return readers.length === 0 || readers.some((c) => !own.includes(c));
+  });
   for (const kind of kinds) {
     if (template.sections.has(kind)) continue;
     const chans = (use.channels ?? []).filter((c) => c.kind === kind);
     const who = chans.length ? chans.map((c) => `channel \`${c.name}\` (driver ${c.driver})`).join(", ") : `a channel with ${kind} content`;
     out.push(diag(M.contentMissingSection, use.span, [template.name, kind, who, template.file]));
   }
-  const used = new Set(kinds.filter((k) => template.sections.has(k)));
+  const used = new Set<string>([...kinds.filter((k) => template.sections.has(k)), ...own.map((c) => c.name)]);
   const seen = new Map<string, Diagnostic>();
   for (const v of template.variables) {
     if (!used.has(v.kind) || use.variables.has(v.name)) continue;
@@ -79,7 +101,26 @@ export function checkTemplateUse(template: Template, use: TemplateUse): Diagnost
     seen.set(key, d);
     out.push(d);
   }
-  for (const kind of used) out.push(...checkSection(template, kind));
+  if (!use.channels) {
+    for (const kind of used) out.push(...checkSection(template, kind));
+    return out;
+  }
+  // The kind's rules once per section; each driver's own rules once per (section, driver) that reads it: the `sms`
+  // section read by an Aliyun and a Tencent channel must fit both providers.
+  const keys = new Set<string>();
+  const drivers = new Map<string, ChannelUse>();
+  for (const c of use.channels) {
+    const key = sectionKey(template, c.name, c.kind);
+    if (!template.sections.has(key)) continue;
+    keys.add(key);
+    if (DRIVER_SECTION_RULES[c.driver] && !drivers.has(`${key}\u0000${c.driver}`)) drivers.set(`${key}\u0000${c.driver}`, c);
+  }
+  for (const key of keys) out.push(...checkSection(template, key));
+  for (const [k, c] of drivers) {
+    const key = k.slice(0, k.indexOf("\u0000"));
+    const section = template.sections.get(key)!;
+    out.push(...DRIVER_SECTION_RULES[c.driver]!(section.raw, `channel \`${c.name}\` (driver ${c.driver})`).map((f) => toDiagnostic(f, template, key)));
+  }
   return out;
 }
 

@@ -117,3 +117,29 @@ export function checkSmsContent(c: SmsContent): Finding[] {
   if (smsLength(c.sign, c.text) > SMS_MAX_CHARS) out.push(finding("sms.length", "text", M.contentTooLong, ["【sign】 + text", SMS_MAX_CHARS, "characters"]));
   return out;
 }
+
+/** A literal `code` when the section's code is constant text, else undefined (a Handlebars code is checked per send). */
+function literalCode(raw: Record<string, unknown>): string | undefined {
+  const code = staticMeasure(raw.code);
+  return code?.constant && code.literal.trim() !== "" ? code.literal.trim() : undefined;
+}
+
+/** Aliyun's own rules: a `SMS_…` template code and named variables. `who` names the channel. */
+export function checkAliyunSmsSection(raw: Record<string, unknown>, who: string): Finding[] {
+  const out: Finding[] = [];
+  const code = literalCode(raw);
+  if (code !== undefined && !/^SMS_\d+$/.test(code)) out.push(finding("sms.aliyun.code", "code", M.contentSmsAliyunCode, [who, code]));
+  const params = isRecord(raw.params) ? Object.keys(raw.params) : [];
+  for (const k of params) if (/^\d+$/.test(k)) out.push(finding("sms.aliyun.params", `params.${k}`, M.contentSmsAliyunParams, [who, k]));
+  return out;
+}
+
+/** Tencent's own rules: a numeric TemplateId and positional variables `1`, `2` … in order. `who` names the channel. */
+export function checkTencentSmsSection(raw: Record<string, unknown>, who: string): Finding[] {
+  const out: Finding[] = [];
+  const code = literalCode(raw);
+  if (code !== undefined && !/^\d+$/.test(code)) out.push(finding("sms.tencent.code", "code", M.contentSmsTencentCode, [who, code]));
+  const params = isRecord(raw.params) ? Object.keys(raw.params) : [];
+  if (params.some((k, i) => k !== String(i + 1))) out.push(finding("sms.tencent.params", "params", M.contentSmsTencentParams, [who, params.map((k) => `\`${k}\``).join(", ")]));
+  return out;
+}

@@ -28,7 +28,7 @@ export interface DispatchViewState {
   retriesByCode: Record<string, number>;
   /** Failures by `channel code`: known once the run's summary arrives. */
   failures: Record<string, number>;
-  stops: { channel: string; code: string; message: string }[];
+  stops: { channel: string; code: string; message: string; reason?: string }[];
   reconciled?: { resolved: number; unknown: number };
   summary?: DispatchSummary;
 }
@@ -69,7 +69,7 @@ export function reduceDispatch(s: DispatchViewState, e: DispatchEvent, now: numb
     }
     case "stop":
       chan(s, e.channel).stopped = { code: e.code, message: e.message };
-      s.stops.push({ channel: e.channel, code: e.code, message: e.message });
+      s.stops.push({ channel: e.channel, code: e.code, message: e.message, reason: e.reason });
       break;
     case "reconciled":
       s.reconciled = { resolved: e.resolved, unknown: e.unknown };

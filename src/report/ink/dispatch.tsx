@@ -65,7 +65,7 @@ export function dispatchLines(s: DispatchViewState, opts: { title?: string; secr
     const w = Math.max(...failures.map(([k]) => clean(k).length));
     for (const [k, v] of failures) lines.push([{ text: "  " + padEnd(clean(k), w) + "  " }, { text: n(v), tone: "red" }]);
   }
-  for (const x of s.stops) lines.push([{ text: `channel ${x.channel} stopped for this run: ${clean(x.code)} ${clean(x.message)}`, tone: "red" }]);
+  for (const x of s.stops) lines.push([{ text: `channel ${x.channel} stopped for this run${x.reason ? ` (${x.reason})` : ""}: ${clean(x.code)} ${clean(x.message)}`, tone: "red" }]);
   if (s.summary) {
     const u = s.summary;
     lines.push([{ text: `done: sent ${n(u.sent)}, queued ${n(u.queued)}, failed ${n(u.failed)}, unknown ${n(u.unknown)}, pending ${n(u.pending)}`, tone: u.failed || u.unknown || u.stopped.length ? "yellow" : "green" }]);

@@ -352,4 +352,11 @@ export const checkMessages = {
     help: "choose a trigger time when sends may go out, or a longer goal window",
     description: "Quiet hours or the send window defer sends by more than the goal's window lasts.",
   },
+  wecomPerMember: {
+    code: "CH3084",
+    severity: "warning",
+    message: "the `{1}` section of template `{0}` reads member fields ({2}): every member gets a different WeCom message, so each becomes its own task the staff member confirms one by one",
+    help: "keep member fields out of the WeCom text (or use campaign `with` values) so that one task per staff member carries every customer",
+    description: "A WeCom section renders per member: one add_msg_template task per member instead of one per staff member.",
+  },
 } satisfies Record<string, MessageDef>;

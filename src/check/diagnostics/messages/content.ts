@@ -25,7 +25,7 @@ export const contentMessages = {
     code: "CH5004",
     severity: "error",
     message: "unknown section `{0}` in template `{1}`",
-    help: "sections are: wecom, sms, template_message, subscribe_message, webhook, file",
+    help: "sections are: wecom, sms, template_message, subscribe_message, webhook, file, or the name of a channel of chuda.yaml",
     description: "A template has a top-level key that is not a driver content kind.",
   },
   contentUnknownKey: {
@@ -280,5 +280,33 @@ export const contentMessages = {
     message: "`{{{0}}}` calls the helper `{0}` without its argument: a variable cannot be named `{0}`",
     help: "to print a value of your own, give it another name, e.g. `with { {0}_text: … }` and `{{{0}_text}}`",
     description: "A template reads a variable named like a helper (`{{date}}`); Handlebars calls the helper instead.",
+  },
+  contentSmsAliyunCode: {
+    code: "CH5081",
+    severity: "error",
+    message: "{0} sends through Aliyun, which needs a template code such as `SMS_123456789` in `code`, found `{1}`",
+    help: "give this channel its own section (a top-level key named after the channel) with its provider's template",
+    description: "An SMS section read by an aliyun-sms channel has a code that is not an Aliyun template code.",
+  },
+  contentSmsAliyunParams: {
+    code: "CH5082",
+    severity: "error",
+    message: "{0} sends through Aliyun, whose template variables are named (`${name}`), but `params.{1}` is a position",
+    help: "name each param after the Aliyun template's variable",
+    description: "An SMS section read by an aliyun-sms channel has positional params.",
+  },
+  contentSmsTencentCode: {
+    code: "CH5083",
+    severity: "error",
+    message: "{0} sends through Tencent, which needs a numeric TemplateId (such as `1000001`) in `code`, found `{1}`",
+    help: "give this channel its own section (a top-level key named after the channel) with its provider's template",
+    description: "An SMS section read by a tencent-sms channel has a code that is not a Tencent TemplateId.",
+  },
+  contentSmsTencentParams: {
+    code: "CH5084",
+    severity: "error",
+    message: "{0} sends through Tencent, whose template variables are numbered in order, but the params are named {1}",
+    help: "name the params 1, 2 … in the order of the Tencent template's variables, and use those numbers in the body",
+    description: "An SMS section read by a tencent-sms channel has named params.",
   },
 } satisfies Record<string, MessageDef>;

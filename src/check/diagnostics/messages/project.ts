@@ -218,4 +218,24 @@ export const projectMessages = {
     help: "write how long a send may still go out after its planned time, e.g. `24 hours`",
     description: "`policy.expire_after` of zero would expire every send before it could be sent.",
   },
+  projectFailoverUnknown: {
+    code: "CH2041",
+    severity: "error",
+    message: "channel `{0}` fails over to `{1}`, which is not another channel of chuda.yaml",
+    description: "A channel's `failover` names no other channel.",
+  },
+  projectFailoverKind: {
+    code: "CH2042",
+    severity: "error",
+    message: "channel `{0}` fails over to `{1}`, a channel of another kind: {2} against {3}",
+    help: "a failover channel sends the same template section, so it must use the same kind of driver (an SMS channel fails over to another SMS channel)",
+    description: "A channel's `failover` is a channel of another content kind.",
+  },
+  projectFailoverCycle: {
+    code: "CH2043",
+    severity: "error",
+    message: "failover channels form a cycle: {0}",
+    help: "a chain of failovers must end at a channel without `failover`",
+    description: "Channels fail over to each other in a cycle.",
+  },
 } satisfies Record<string, MessageDef>;
