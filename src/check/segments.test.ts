@@ -80,3 +80,22 @@ describe("one namespace", () => {
     expect(r.campaigns.map((c) => c.name)).toEqual(["x"]);
   });
 });
+
+describe("segment chains", () => {
+  it("refuses a chain of segments deeper than an expression may be, once, at its first segment", () => {
+    const chain = Array.from({ length: 1127 }, (_, i) => `segment s${i} = ${i === 1126 ? "unsubscribed" : `s${i + 1}`}\n`).join("");
+    const r = check(`${chain}${campaign({ audience: "s0" })}`);
+    const errors = r.diagnostics.filter((d) => d.severity === "error");
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.every((d) => d.code === "CH3080")).toBe(true);
+    expect(summary(errors[0]!)).toBe("CH3080 1:9 segment `s0` is too deep with the segments it uses inlined: more than 200 levels (s0 → s1 → … → s200)");
+    expect(r.campaigns).toEqual([]);
+  });
+
+  it("accepts a chain within the limit", () => {
+    const chain = Array.from({ length: 90 }, (_, i) => `segment s${i} = ${i === 89 ? "unsubscribed" : `s${i + 1} and points > ${i}`}\n`).join("");
+    const r = check(`${chain}${campaign({ audience: "s0" })}`);
+    expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    expect(r.campaigns).toHaveLength(1);
+  });
+});

@@ -351,5 +351,11 @@ export const checkMessages = {
     message: "sends planned at {0} go out at {1}, {2} later: longer than the goal window `within {3}`",
     help: "choose a trigger time when sends may go out, or a longer goal window",
     description: "Quiet hours or the send window defer sends by more than the goal's window lasts.",
+  segmentChainTooDeep: {
+    code: "CH3080",
+    severity: "error",
+    message: "segment `{0}` is too deep with the segments it uses inlined: more than {1} levels ({2})",
+    help: "refer to fewer segments in a chain, or combine conditions side by side (`a and b`) rather than one inside another",
+    description: "Segments that refer to segments nest deeper than an audience can be evaluated.",
   },
 } satisfies Record<string, MessageDef>;

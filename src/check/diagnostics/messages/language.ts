@@ -30,5 +30,18 @@ export const languageMessages = {
     message: "{0} is not ASCII",
     help: "type the ASCII character instead",
     description: "A full-width character or Chinese punctuation (typed with a Chinese input method) where the language needs ASCII.",
+  nestedTooDeep: {
+    code: "CH1005",
+    severity: "error",
+    message: "parentheses and brackets nest {0} deep here; at most {1} are allowed",
+    help: "split the condition into named segments (`segment name = ...`) and combine those",
+    description: "Parentheses, brackets and call arguments nest deeper than the language allows.",
+  },
+  expressionTooDeep: {
+    code: "CH1006",
+    severity: "error",
+    message: "this expression is {0} levels deep; at most {1} are allowed",
+    help: "every `and`, `or`, `+`, `-`, comparison, `not` and parenthesised group counts one level; use `in [..]` for long lists of alternatives, or split the condition into segments",
+    description: "An expression is deeper than the checker, the formatter and the member database can evaluate.",
   },
 } satisfies Record<string, MessageDef>;
