@@ -99,3 +99,19 @@ describe("segment chains", () => {
     expect(r.campaigns).toHaveLength(1);
   });
 });
+
+describe("literal bounds", () => {
+  const errors = (audience: string) =>
+    check(campaign({ audience }))
+      .diagnostics.filter((d) => d.severity === "error")
+      .map(summary);
+
+  it("refuses the year 0", () => {
+    expect(errors("birthday > 0000-12-31").map((s) => s.split(" ")[0])).toEqual(["CH3024"]);
+  });
+
+  it("accepts the largest of each", () => {
+    expect(errors("days_since(birthday) <= 9007199254740991")).toEqual([]);
+    expect(errors("birthday > today - 3652425 days and birthday < today + 10000 years and birthday > 0001-01-01")).toEqual([]);
+  });
+});

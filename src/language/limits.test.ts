@@ -57,3 +57,20 @@ describe("expression depth limits", () => {
     expect(parseExpression(`${"not ".repeat(986)}vip`, "chuda.yaml").diagnostics.map((d) => d.code)).toEqual(["CH1006"]);
   });
 });
+
+describe("literal bounds", () => {
+  const errors = (audience: string) => parseFile(campaign(audience), "c.chuda").diagnostics.map((d) => `${d.code} ${d.span.start.line}:${d.span.start.column} ${d.message}`);
+
+  it("refuses numbers beyond 2^53 − 1 and durations beyond 10,000 years at the literal", () => {
+    expect(errors("days_since(birthday) >= 99999999999999999999")).toEqual(["CH1007 2:36 `99999999999999999999` is too large: numbers go up to 9007199254740991"]);
+    expect(errors("birthday > today - 3000000000 days")).toEqual(["CH1008 2:31 `3000000000 days` is too long: a duration is at most 3,652,425 days (10,000 years)"]);
+    expect(errors("birthday > today - 2147483647 days").map((s) => s.split(" ")[0])).toEqual(["CH1008"]);
+    expect(errors("birthday > today + 10001 years").map((s) => s.split(" ")[0])).toEqual(["CH1008"]);
+    expect(errors("spend_12m > 99999999999999999 CNY").map((s) => s.split(" ")[0])).toEqual(["CH1007"]);
+    expect(parseFile("campaign c {\n  trigger 5000000 days after birthday\n}\n", "c.chuda").diagnostics.map((d) => d.code)).toEqual(["CH1008"]);
+  });
+
+  it("accepts the largest of each", () => {
+    expect(errors("days_since(birthday) <= 9007199254740991 and birthday > today - 3652425 days and birthday < today + 10000 years")).toEqual([]);
+  });
+});

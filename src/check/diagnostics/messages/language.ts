@@ -44,4 +44,16 @@ export const languageMessages = {
     help: "every `and`, `or`, `+`, `-`, comparison, `not` and parenthesised group counts one level; use `in [..]` for long lists of alternatives, or split the condition into segments",
     description: "An expression is deeper than the checker, the formatter and the member database can evaluate.",
   },
+  numberTooLarge: {
+    code: "CH1007",
+    severity: "error",
+    message: "`{0}` is too large: numbers go up to {1}",
+    description: "A number beyond the largest integer that is computed exactly (2^53 − 1).",
+  },
+  durationTooLong: {
+    code: "CH1008",
+    severity: "error",
+    message: "`{0}` is too long: a duration is at most {1} (10,000 years)",
+    description: "A duration so long that date arithmetic with it would leave the years 0001–9999.",
+  },
 } satisfies Record<string, MessageDef>;
