@@ -428,6 +428,7 @@ export class AstBuilder extends BaseVisitor {
     const event = this.sub<A.EventRef>(node(ctx, "eventRef"));
     const at = this.at(ctx);
     if (!n || !u || !dir || !event || at === null) return undefined;
+    this.durationOf(n, u); // bounds the offset like any duration
     const t: A.OffsetTrigger = {
       kind: "offset",
       amount: this.num(n),
