@@ -8,6 +8,7 @@ import { renderContent, previewText } from "../../content/index.js";
 import { maskDeep, maskPhonesIn } from "../../report/mask.js";
 import { makeStyle } from "../../report/style.js";
 import { UsageError, type Io } from "../io.js";
+import { parseDateFlag } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { openMembers, type MembersOptions } from "../members.js";
 import { failedConditions, irText } from "../../members/explain.js";
@@ -54,7 +55,7 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
         for (const f of fields) if (row[f] !== null && row[f] !== undefined) vars[f] = row[f];
 
         // The planner decides, for the member's next occurrence in the coming year.
-        const from = opts.from ?? epochToZoned(io.now(), project.timezone).date;
+        const from = opts.from !== undefined ? parseDateFlag(opts.from, "--from") : epochToZoned(io.now(), project.timezone).date;
         const p = await plan({ project, campaigns: [campaign!], exclude: ws.check.exclude, templates: ws.templates, members: { conn, table: "preview_member", count: 1 }, from, to: addDays(from, 366), memberRows: true, render: false });
         const decision = p.decisions[0];
         const channels = opts.channel ? [opts.channel] : campaign!.channels;
