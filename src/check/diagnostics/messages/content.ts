@@ -280,5 +280,11 @@ export const contentMessages = {
     message: "`{{{0}}}` calls the helper `{0}` without its argument: a variable cannot be named `{0}`",
     help: "to print a value of your own, give it another name, e.g. `with { {0}_text: … }` and `{{{0}_text}}`",
     description: "A template reads a variable named like a helper (`{{date}}`); Handlebars calls the helper instead.",
+  contentControlCharacter: {
+    code: "CH5080",
+    severity: "error",
+    message: "`{0}` contains the control character {1}",
+    help: "control characters (ESC, NUL, …) are never sent; clean the member data or the template",
+    description: "A rendered message contains a control character (from member data or the template), which no channel sends.",
   },
 } satisfies Record<string, MessageDef>;

@@ -1,0 +1,122 @@
+/** Hostile and extreme inputs: every one is a clear message with exit 1 or 2, never an internal error. */
+import { beforeAll, describe, expect, it } from "vitest";
+import { existsSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { chuda, copyExampleRepo, hasStackTrace } from "./cli.js";
+
+let dir: string;
+let members: string;
+
+beforeAll(async () => {
+  dir = copyExampleRepo();
+  members = path.join(dir, "members.csv");
+  const g = await chuda(["sample-members", "--count", "50", "--out", members], { cwd: dir });
+  expect(g.exitCode, g.stderr).toBe(0);
+}, 120_000);
+
+function clean(r: { stdout: string; stderr: string }): void {
+  const all = r.stdout + r.stderr;
+  expect(all).not.toMatch(/internal error|this is a bug/);
+  expect(hasStackTrace(all)).toBe(false);
+}
+
+const campaignWith = (audience: string) =>
+  `campaign extreme {\n  audience ${audience}\n  trigger every day at 10:00\n  content "birthday" with { coupon: "BDAY50", amount: 50 }\n  channel sms\n}\n`;
+
+describe("invalid dates and moments in flags", () => {
+  for (const [args, value] of [
+    [["simulate", "--at", "2026-02-30 10:00"], "2026-02-30 10:00"],
+    [["simulate", "--at", "2026-02-29"], "2026-02-29"],
+    [["simulate", "--at", ""], ""],
+    [["simulate", "--at", "2026-03-01 24:00"], "2026-03-01 24:00"],
+    [["calendar", "--from", "2026-02-30"], "2026-02-30"],
+    [["calendar", "--to", "2026-04-31"], "2026-04-31"],
+    [["dispatch", "--dry-run", "--at", "2026-02-30 10:00"], "2026-02-30 10:00"],
+  ] as const) {
+    it(`${args.join(" ")} is a usage error naming the value`, async () => {
+      const extra = args[0] === "calendar" ? [] : ["--members", members];
+      const r = await chuda([...args, ...extra], { cwd: dir });
+      clean(r);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toContain(`"${value}"`);
+      expect(r.stdout).not.toMatch(/No occurrences/);
+    });
+  }
+
+  it("a valid leap day and an ISO moment with an offset still work", async () => {
+    const r = await chuda(["calendar", "--from", "2028-02-29", "--to", "2028-03-01"], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const s = await chuda(["simulate", "--members", members, "--at", "2026-03-01T10:00:00+08:00", "--json"], { cwd: dir });
+    expect(s.exitCode, s.stderr).toBe(0);
+  });
+
+  it("CHUDA_NOW that is not a moment is refused, not ignored", async () => {
+    const r = await chuda(["calendar"], { cwd: dir, env: { CHUDA_NOW: "garbage" } });
+    clean(r);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('CHUDA_NOW="garbage" is not a moment');
+  });
+});
+
+describe("unbounded numbers", () => {
+  it("sample-members --count 1e12 is refused before writing anything", async () => {
+    const out = path.join(dir, "huge.csv");
+    const r = await chuda(["sample-members", "--count", "1e12", "--out", out], { cwd: dir });
+    clean(r);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/--count 1e12 is more than 50,000,000 members/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("concurrency: 100000000 in chuda.yaml is a diagnostic at the value", async () => {
+    const d = copyExampleRepo();
+    const yaml = path.join(d, "chuda.yaml");
+    const text = (await import("node:fs")).readFileSync(yaml, "utf8").replace("    driver: aliyun-sms\n", "    driver: aliyun-sms\n    concurrency: 100000000\n");
+    writeFileSync(yaml, text);
+    const r = await chuda(["validate"], { cwd: d });
+    clean(r);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/`channels\.sms\.concurrency` must be a whole number from 1 to 64, found 100000000/);
+  });
+});
+
+describe("expressions and literals that validate must simulate", () => {
+  for (const [name, audience, code] of [
+    ["211 nested parentheses", `${"(".repeat(211)}unsubscribed${")".repeat(211)}`, "CH1005"],
+    ["1,049 nots", `${"not ".repeat(1049)}unsubscribed`, "CH1006"],
+    ["3,479 and terms", Array(3479).fill("unsubscribed").join(" and "), "CH1006"],
+    ["2,628 + terms", `points > ${Array(2628).fill("1").join(" + ")}`, "CH1006"],
+    ["today - 3000000000 days", "birthday > today - 3000000000 days", "CH1008"],
+    ["today - 2147483647 days", "birthday > today - 2147483647 days", "CH1008"],
+    ["an integer beyond int64", "days_since(birthday) >= 99999999999999999999", "CH1007"],
+  ] as const) {
+    it(`${name}: validate, fmt --check and simulate report ${code}`, async () => {
+      const d = copyExampleRepo();
+      writeFileSync(path.join(d, "campaigns/extreme.chuda"), campaignWith(audience));
+      const runs = [["validate"], ["fmt", "--check"]];
+      // simulate refuses a repository with errors (exit 2) before it plans anything.
+      if (code !== "CH1006") runs.push(["simulate", "--members", members]);
+      for (const args of runs) {
+        const r = await chuda(args, { cwd: d });
+        clean(r);
+        expect(r.exitCode, `${args[0]}: ${(r.stdout + r.stderr).slice(0, 500)}`).toBe(args[0] === "simulate" ? 2 : 1);
+        expect(r.stdout + r.stderr).toContain(`campaigns/extreme.chuda:2:`);
+        expect(r.stdout + r.stderr).toContain(code);
+      }
+    });
+  }
+
+  it("1,127 chained segments are refused, and 100 nested parentheses simulate", async () => {
+    const d = copyExampleRepo();
+    const chain = Array.from({ length: 1127 }, (_, i) => `segment s${i} = ${i === 1126 ? "unsubscribed" : `s${i + 1}`}\n`).join("");
+    writeFileSync(path.join(d, "campaigns/extreme.chuda"), chain + campaignWith("not s0"));
+    const v = await chuda(["validate"], { cwd: d });
+    clean(v);
+    expect(v.exitCode).toBe(1);
+    expect(v.stdout).toContain("CH3080");
+    writeFileSync(path.join(d, "campaigns/extreme.chuda"), campaignWith(`${"(".repeat(100)}not unsubscribed${")".repeat(100)}`));
+    const s = await chuda(["simulate", "--members", members, "--json"], { cwd: d });
+    clean(s);
+    expect(s.exitCode, s.stderr).toBe(0);
+  });
+});
