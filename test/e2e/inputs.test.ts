@@ -120,3 +120,21 @@ describe("expressions and literals that validate must simulate", () => {
     expect(s.exitCode, s.stderr).toBe(0);
   });
 });
+
+describe("terminal escapes in member data", () => {
+  it("preview shows control characters of a member's name by code point and refuses the message", async () => {
+    const { readFileSync } = await import("node:fs");
+    const lines = readFileSync(members, "utf8").split("\n");
+    const cols = lines[1]!.split(",");
+    cols[1] = "范\u001b]52;c;ZXZpbA==\u0007强\u001b[2J";
+    lines[1] = cols.join(",");
+    const hostile = path.join(dir, "hostile.csv");
+    writeFileSync(hostile, lines.join("\n"));
+    const r = await chuda(["preview", "birthday_gift", "--members", hostile, "--member", cols[0]!], { cwd: dir });
+    clean(r);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(r.stdout).toContain("<U+001B>]52;c;");
+    expect(r.stdout).toMatch(/error text: `text` contains the control character <U\+001B>/);
+  });
+});
