@@ -142,10 +142,10 @@ export function parseFile(text: string, file: string): { ast: A.FileNode; diagno
   }
   parser.input = r.tokens;
   const cst = parser.file();
-  diagnostics.push(...withoutCascades(parseDiagnostics(parser.errors, text, file, lines), diagnostics));
+  for (const d of withoutCascades(parseDiagnostics(parser.errors, text, file, lines), diagnostics)) diagnostics.push(d);
   astBuilder.reset(file, lines, r.unterminated);
   const items = (astBuilder.visit(cst) as A.Item[] | undefined) ?? [];
-  diagnostics.push(...astBuilder.diagnostics);
+  for (const d of astBuilder.diagnostics) diagnostics.push(d);
   const comments: A.Comment[] = r.comments.map((c) => ({ text: c.image, span: lines.span(file, c.startOffset, c.startOffset + c.image.length) }));
   return { ast: { kind: "file", items, comments, span: lines.span(file, 0, text.length) }, diagnostics: sortDiagnostics(diagnostics) };
 }

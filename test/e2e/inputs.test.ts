@@ -138,3 +138,52 @@ describe("terminal escapes in member data", () => {
     expect(r.stdout).toMatch(/error text: `text` contains the control character <U\+001B>/);
   });
 });
+
+describe("size and encoding of campaign files", () => {
+  it("a 10 MB garbage file is refused by its size, without parsing it", async () => {
+    const d = copyExampleRepo();
+    const garbage = Buffer.alloc(10 * 1024 * 1024);
+    for (let i = 0; i < garbage.length; i++) garbage[i] = (i * 7919) % 251;
+    writeFileSync(path.join(d, "campaigns/garbage.chuda"), garbage);
+    const r = await chuda(["validate"], { cwd: d });
+    clean(r);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/campaigns\/garbage\.chuda:1:1 error CH1009 this file is 10\.0 MB; a campaign file may be at most 2\.0 MB/);
+  });
+
+  it("a file with thousands of problems shows 100 and counts the rest, in every format", async () => {
+    const d = copyExampleRepo();
+    const lines = Array.from({ length: 3000 }, (_, i) => `campaign c${i} { audience ? }`).join("\n");
+    writeFileSync(path.join(d, "campaigns/broken.chuda"), lines);
+    const j = await chuda(["validate", "--format", "json"], { cwd: d });
+    clean(j);
+    expect(j.exitCode).toBe(1);
+    const out = JSON.parse(j.stdout) as { diagnostics: { file: string; code: string; message: string }[] };
+    const mine = out.diagnostics.filter((x) => x.file === "campaigns/broken.chuda");
+    expect(mine).toHaveLength(101);
+    expect(mine[100]!.code).toBe("CH1012");
+    expect(mine[100]!.message).toMatch(/^and \d+ more problems in this file$/);
+    const p = await chuda(["validate"], { cwd: d });
+    clean(p);
+    expect(p.stdout).toMatch(/CH1012 and \d+ more problems in this file/);
+  });
+
+  it("invalid UTF-8 is a diagnostic at its line and column, and invisible characters are shown by code point", async () => {
+    const d = copyExampleRepo();
+    const text = Buffer.concat([
+      Buffer.from('campaign x {\n  audience tier >= gold\n  trigger every day at 10:00\n  content "birthday" with { coupon: "BD'),
+      Buffer.from([0xff]),
+      Buffer.from('AY50", amount: 50 }\n  channel sms\n}\n'),
+    ]);
+    writeFileSync(path.join(d, "campaigns/x.chuda"), text);
+    writeFileSync(path.join(d, "campaigns/y.chuda"), `campaign y\u0000z\u200d${"q".repeat(5000)} {\n}\n`);
+    const r = await chuda(["validate"], { cwd: d });
+    clean(r);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/campaigns\/x\.chuda:4:40 error CH1011 invalid UTF-8 at byte 105/);
+    expect(r.stdout).toContain("unexpected character `<U+0000>`");
+    expect(r.stdout).toContain("<U+200D>");
+    expect(r.stdout).not.toContain("\u0000");
+    expect(r.stdout).not.toContain("q".repeat(200));
+  });
+});

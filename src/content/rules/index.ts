@@ -25,11 +25,19 @@ const SECTION_RULES: Record<ContentKind, (raw: Record<string, unknown>) => Findi
   file: checkWebhookSection,
 };
 
+/** Section diagnostics per template and kind: every campaign using a template asks again (10,000 campaigns did). */
+const SECTION_DIAGNOSTICS = new WeakMap<Template, Map<ContentKind, Diagnostic[]>>();
+
 /** The static rules of one section of a template, as diagnostics into the template file. */
 export function checkSection(template: Template, kind: ContentKind): Diagnostic[] {
   const section = template.sections.get(kind);
   if (!section) return [];
-  return SECTION_RULES[kind](section.raw).map((f) => toDiagnostic(f, template, kind));
+  let byKind = SECTION_DIAGNOSTICS.get(template);
+  if (!byKind) SECTION_DIAGNOSTICS.set(template, (byKind = new Map()));
+  let found = byKind.get(kind);
+  if (!found) byKind.set(kind, (found = SECTION_RULES[kind](section.raw).map((f) => toDiagnostic(f, template, kind))));
+  // Copies: callers attach `related` notes to what they get.
+  return found.map((d) => ({ ...d }));
 }
 
 /** A channel of the campaign, for the message when its section is missing. */

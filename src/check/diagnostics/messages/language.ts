@@ -56,4 +56,32 @@ export const languageMessages = {
     message: "`{0}` is too long: a duration is at most {1} (10,000 years)",
     description: "A duration so long that date arithmetic with it would leave the years 0001–9999.",
   },
+  fileTooLarge: {
+    code: "CH1009",
+    severity: "error",
+    message: "this file is {0}; a campaign file may be at most {1}",
+    help: "split the campaigns into several files under campaigns/",
+    description: "A `.chuda` file too large to check; it is not read.",
+  },
+  repositoryTooLarge: {
+    code: "CH1010",
+    severity: "error",
+    message: "the campaign files exceed {0} together, so this file is not read",
+    help: "`chuda validate` checks repositories of up to about 40,000 campaigns; split the repository",
+    description: "The `.chuda` files of the repository are larger together than chuda checks.",
+  },
+  invalidUtf8: {
+    code: "CH1011",
+    severity: "error",
+    message: "invalid UTF-8 at byte {0}{1}",
+    help: "save the file as UTF-8; a broken byte would be shown as � and sent that way",
+    description: "A source file holds bytes that are not UTF-8.",
+  },
+  moreDiagnostics: {
+    code: "CH1012",
+    severity: "error",
+    message: "and {0} more problems in this file",
+    help: "fix the ones shown first, then check again",
+    description: "More diagnostics in one file than are shown.",
+  },
 } satisfies Record<string, MessageDef>;
