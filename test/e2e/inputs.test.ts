@@ -185,5 +185,11 @@ describe("size and encoding of campaign files", () => {
     expect(r.stdout).toContain("<U+200D>");
     expect(r.stdout).not.toContain("\u0000");
     expect(r.stdout).not.toContain("q".repeat(200));
+    const f = await chuda(["fmt", "campaigns/x.chuda"], { cwd: d });
+    clean(f);
+    expect(f.exitCode).toBe(1);
+    expect(f.stderr).toContain("CH1011");
+    const { readFileSync } = await import("node:fs");
+    expect(readFileSync(path.join(d, "campaigns/x.chuda")).equals(text)).toBe(true);
   });
 });
