@@ -28,3 +28,25 @@ export function shortened(text: string, max = 60): string {
   const chars = [...text];
   return showInvisible(chars.length > max ? `${chars.slice(0, max).join("")}…` : text);
 }
+
+/** SGR colour sequences (what src/report/style.ts writes); anything else starting with ESC is escaped. */
+const SGR = /\u001b\[[0-9;]*m/y;
+
+/** Like escapeControls, but keeps colour codes: for table cells that a report may have styled itself. */
+export function escapeControlsKeepingColor(text: string): string {
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (ch === "\u001b") {
+      SGR.lastIndex = i;
+      const m = SGR.exec(text);
+      if (m) {
+        out += m[0];
+        i += m[0].length - 1;
+        continue;
+      }
+    }
+    out += escapeControls(ch);
+  }
+  return out;
+}
