@@ -185,6 +185,14 @@ describe("size and encoding of campaign files", () => {
     expect(r.stdout).toContain("<U+200D>");
     expect(r.stdout).not.toContain("\u0000");
     expect(r.stdout).not.toContain("q".repeat(200));
+    const tpl = path.join(d, "templates/birthday.yaml");
+    const { readFileSync: read } = await import("node:fs");
+    const original = read(tpl);
+    const at = original.indexOf(Buffer.from("\n")) + 1;
+    writeFileSync(tpl, Buffer.concat([original.subarray(0, at), Buffer.from("# caf"), Buffer.from([0xc3, 0x28]), Buffer.from("\n"), original.subarray(at)]));
+    const t = await chuda(["validate"], { cwd: d });
+    clean(t);
+    expect(t.stdout).toMatch(/templates\/birthday\.yaml:2:6 error CH1011 invalid UTF-8 at byte \d+/);
     const f = await chuda(["fmt", "campaigns/x.chuda"], { cwd: d });
     clean(f);
     expect(f.exitCode).toBe(1);
