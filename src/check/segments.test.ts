@@ -87,8 +87,8 @@ describe("segment chains", () => {
     const r = check(`${chain}${campaign({ audience: "s0" })}`);
     const errors = r.diagnostics.filter((d) => d.severity === "error");
     expect(errors.length).toBeGreaterThan(0);
-    expect(errors.every((d) => d.code === "CH3080")).toBe(true);
-    expect(summary(errors[0]!)).toBe("CH3080 1:9 segment `s0` is too deep with the segments it uses inlined: more than 200 levels (s0 → s1 → … → s200)");
+    expect(errors.every((d) => d.code === "CH3090")).toBe(true);
+    expect(summary(errors[0]!)).toBe("CH3090 1:9 segment `s0` is too deep with the segments it uses inlined: more than 200 levels (s0 → s1 → … → s200)");
     expect(r.campaigns).toEqual([]);
   });
 

@@ -24,9 +24,9 @@ describe("expression depth limits", () => {
   });
 
   it("refuses parentheses nested past the limit at the first one too many, before parsing", () => {
-    expect(codes(campaign(parens(211)))).toEqual([`CH1005 2:${12 + MAX_NESTING}`]);
+    expect(codes(campaign(parens(211)))).toEqual([`CH1030 2:${12 + MAX_NESTING}`]);
     expect(parseFile(campaign(parens(5000)), "c.chuda").diagnostics[0]!.message).toBe(`parentheses and brackets nest ${MAX_NESTING + 1} deep here; at most ${MAX_NESTING} are allowed`);
-    expect(codes(campaign(`len(${"[".repeat(300)}`))).toEqual([`CH1005 2:${15 + MAX_NESTING}`]);
+    expect(codes(campaign(`len(${"[".repeat(300)}`))).toEqual([`CH1030 2:${15 + MAX_NESTING}`]);
   });
 
   it("refuses long chains and runs of not at the expression, and the formatter does not crash", () => {
@@ -40,7 +40,7 @@ describe("expression depth limits", () => {
       const text = campaign(audience);
       const d = parseFile(text, "c.chuda").diagnostics;
       expect(d.map((x) => `${x.code} ${x.span.start.line}:${x.span.start.column}-${x.span.end.line}:${x.span.end.column}`)).toEqual([
-        `CH1006 2:12-2:${12 + audience.length}`,
+        `CH1031 2:12-2:${12 + audience.length}`,
       ]);
       expect(d[0]!.message).toMatch(new RegExp(`^this expression is \\d+ levels deep; at most ${MAX_EXPRESSION_DEPTH} are allowed$`));
       expect(formatFile(text, "c.chuda")).toMatchObject({ changed: false, text });
@@ -53,8 +53,8 @@ describe("expression depth limits", () => {
   });
 
   it("applies to policy.exclude", () => {
-    expect(parseExpression(parens(300), "chuda.yaml").diagnostics.map((d) => d.code)).toEqual(["CH1005"]);
-    expect(parseExpression(`${"not ".repeat(986)}vip`, "chuda.yaml").diagnostics.map((d) => d.code)).toEqual(["CH1006"]);
+    expect(parseExpression(parens(300), "chuda.yaml").diagnostics.map((d) => d.code)).toEqual(["CH1030"]);
+    expect(parseExpression(`${"not ".repeat(986)}vip`, "chuda.yaml").diagnostics.map((d) => d.code)).toEqual(["CH1031"]);
   });
 });
 
@@ -62,12 +62,12 @@ describe("literal bounds", () => {
   const errors = (audience: string) => parseFile(campaign(audience), "c.chuda").diagnostics.map((d) => `${d.code} ${d.span.start.line}:${d.span.start.column} ${d.message}`);
 
   it("refuses numbers beyond 2^53 − 1 and durations beyond 10,000 years at the literal", () => {
-    expect(errors("days_since(birthday) >= 99999999999999999999")).toEqual(["CH1007 2:36 `99999999999999999999` is too large: numbers go up to 9007199254740991"]);
-    expect(errors("birthday > today - 3000000000 days")).toEqual(["CH1008 2:31 `3000000000 days` is too long: a duration is at most 3,652,425 days (10,000 years)"]);
-    expect(errors("birthday > today - 2147483647 days").map((s) => s.split(" ")[0])).toEqual(["CH1008"]);
-    expect(errors("birthday > today + 10001 years").map((s) => s.split(" ")[0])).toEqual(["CH1008"]);
-    expect(errors("spend_12m > 99999999999999999 CNY").map((s) => s.split(" ")[0])).toEqual(["CH1007"]);
-    expect(parseFile("campaign c {\n  trigger 5000000 days after birthday\n}\n", "c.chuda").diagnostics.map((d) => d.code)).toEqual(["CH1008"]);
+    expect(errors("days_since(birthday) >= 99999999999999999999")).toEqual(["CH1032 2:36 `99999999999999999999` is too large: numbers go up to 9007199254740991"]);
+    expect(errors("birthday > today - 3000000000 days")).toEqual(["CH1033 2:31 `3000000000 days` is too long: a duration is at most 3,652,425 days (10,000 years)"]);
+    expect(errors("birthday > today - 2147483647 days").map((s) => s.split(" ")[0])).toEqual(["CH1033"]);
+    expect(errors("birthday > today + 10001 years").map((s) => s.split(" ")[0])).toEqual(["CH1033"]);
+    expect(errors("spend_12m > 99999999999999999 CNY").map((s) => s.split(" ")[0])).toEqual(["CH1032"]);
+    expect(parseFile("campaign c {\n  trigger 5000000 days after birthday\n}\n", "c.chuda").diagnostics.map((d) => d.code)).toEqual(["CH1033"]);
   });
 
   it("accepts the largest of each", () => {

@@ -82,20 +82,20 @@ describe("unbounded numbers", () => {
 
 describe("expressions and literals that validate must simulate", () => {
   for (const [name, audience, code] of [
-    ["211 nested parentheses", `${"(".repeat(211)}unsubscribed${")".repeat(211)}`, "CH1005"],
-    ["1,049 nots", `${"not ".repeat(1049)}unsubscribed`, "CH1006"],
-    ["3,479 and terms", Array(3479).fill("unsubscribed").join(" and "), "CH1006"],
-    ["2,628 + terms", `points > ${Array(2628).fill("1").join(" + ")}`, "CH1006"],
-    ["today - 3000000000 days", "birthday > today - 3000000000 days", "CH1008"],
-    ["today - 2147483647 days", "birthday > today - 2147483647 days", "CH1008"],
-    ["an integer beyond int64", "days_since(birthday) >= 99999999999999999999", "CH1007"],
+    ["211 nested parentheses", `${"(".repeat(211)}unsubscribed${")".repeat(211)}`, "CH1030"],
+    ["1,049 nots", `${"not ".repeat(1049)}unsubscribed`, "CH1031"],
+    ["3,479 and terms", Array(3479).fill("unsubscribed").join(" and "), "CH1031"],
+    ["2,628 + terms", `points > ${Array(2628).fill("1").join(" + ")}`, "CH1031"],
+    ["today - 3000000000 days", "birthday > today - 3000000000 days", "CH1033"],
+    ["today - 2147483647 days", "birthday > today - 2147483647 days", "CH1033"],
+    ["an integer beyond int64", "days_since(birthday) >= 99999999999999999999", "CH1032"],
   ] as const) {
     it(`${name}: validate, fmt --check and simulate report ${code}`, async () => {
       const d = copyExampleRepo();
       writeFileSync(path.join(d, "campaigns/extreme.chuda"), campaignWith(audience));
       const runs = [["validate"], ["fmt", "--check"]];
       // simulate refuses a repository with errors (exit 2) before it plans anything.
-      if (code !== "CH1006") runs.push(["simulate", "--members", members]);
+      if (code !== "CH1031") runs.push(["simulate", "--members", members]);
       for (const args of runs) {
         const r = await chuda(args, { cwd: d });
         clean(r);
@@ -113,7 +113,7 @@ describe("expressions and literals that validate must simulate", () => {
     const v = await chuda(["validate"], { cwd: d });
     clean(v);
     expect(v.exitCode).toBe(1);
-    expect(v.stdout).toContain("CH3080");
+    expect(v.stdout).toContain("CH3090");
     writeFileSync(path.join(d, "campaigns/extreme.chuda"), campaignWith(`${"(".repeat(100)}not unsubscribed${")".repeat(100)}`));
     const s = await chuda(["simulate", "--members", members, "--json"], { cwd: d });
     clean(s);
@@ -148,7 +148,7 @@ describe("size and encoding of campaign files", () => {
     const r = await chuda(["validate"], { cwd: d });
     clean(r);
     expect(r.exitCode).toBe(1);
-    expect(r.stdout).toMatch(/campaigns\/garbage\.chuda:1:1 error CH1009 this file is 10\.0 MB; a campaign file may be at most 2\.0 MB/);
+    expect(r.stdout).toMatch(/campaigns\/garbage\.chuda:1:1 error CH1034 this file is 10\.0 MB; a campaign file may be at most 2\.0 MB/);
   });
 
   it("a file with thousands of problems shows 100 and counts the rest, in every format", async () => {
@@ -161,11 +161,11 @@ describe("size and encoding of campaign files", () => {
     const out = JSON.parse(j.stdout) as { diagnostics: { file: string; code: string; message: string }[] };
     const mine = out.diagnostics.filter((x) => x.file === "campaigns/broken.chuda");
     expect(mine).toHaveLength(101);
-    expect(mine[100]!.code).toBe("CH1012");
+    expect(mine[100]!.code).toBe("CH1037");
     expect(mine[100]!.message).toMatch(/^and \d+ more problems in this file$/);
     const p = await chuda(["validate"], { cwd: d });
     clean(p);
-    expect(p.stdout).toMatch(/CH1012 and \d+ more problems in this file/);
+    expect(p.stdout).toMatch(/CH1037 and \d+ more problems in this file/);
   });
 
   it("invalid UTF-8 is a diagnostic at its line and column, and invisible characters are shown by code point", async () => {
@@ -180,7 +180,7 @@ describe("size and encoding of campaign files", () => {
     const r = await chuda(["validate"], { cwd: d });
     clean(r);
     expect(r.exitCode).toBe(1);
-    expect(r.stdout).toMatch(/campaigns\/x\.chuda:4:40 error CH1011 invalid UTF-8 at byte 105/);
+    expect(r.stdout).toMatch(/campaigns\/x\.chuda:4:40 error CH1036 invalid UTF-8 at byte 105/);
     expect(r.stdout).toContain("unexpected character `<U+0000>`");
     expect(r.stdout).toContain("<U+200D>");
     expect(r.stdout).not.toContain("\u0000");
@@ -192,11 +192,11 @@ describe("size and encoding of campaign files", () => {
     writeFileSync(tpl, Buffer.concat([original.subarray(0, at), Buffer.from("# caf"), Buffer.from([0xc3, 0x28]), Buffer.from("\n"), original.subarray(at)]));
     const t = await chuda(["validate"], { cwd: d });
     clean(t);
-    expect(t.stdout).toMatch(/templates\/birthday\.yaml:2:6 error CH1011 invalid UTF-8 at byte \d+/);
+    expect(t.stdout).toMatch(/templates\/birthday\.yaml:2:6 error CH1036 invalid UTF-8 at byte \d+/);
     const f = await chuda(["fmt", "campaigns/x.chuda"], { cwd: d });
     clean(f);
     expect(f.exitCode).toBe(1);
-    expect(f.stderr).toContain("CH1011");
+    expect(f.stderr).toContain("CH1036");
     const { readFileSync } = await import("node:fs");
     expect(readFileSync(path.join(d, "campaigns/x.chuda")).equals(text)).toBe(true);
   });

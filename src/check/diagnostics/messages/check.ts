@@ -352,7 +352,7 @@ export const checkMessages = {
     help: "choose a trigger time when sends may go out, or a longer goal window",
     description: "Quiet hours or the send window defer sends by more than the goal's window lasts.",
   segmentChainTooDeep: {
-    code: "CH3080",
+    code: "CH3090",
     severity: "error",
     message: "segment `{0}` is too deep with the segments it uses inlined: more than {1} levels ({2})",
     help: "refer to fewer segments in a chain, or combine conditions side by side (`a and b`) rather than one inside another",

@@ -281,7 +281,7 @@ export const contentMessages = {
     help: "to print a value of your own, give it another name, e.g. `with { {0}_text: … }` and `{{{0}_text}}`",
     description: "A template reads a variable named like a helper (`{{date}}`); Handlebars calls the helper instead.",
   contentControlCharacter: {
-    code: "CH5080",
+    code: "CH5090",
     severity: "error",
     message: "`{0}` contains the control character {1}",
     help: "control characters (ESC, NUL, …) are never sent; clean the member data or the template",
