@@ -351,6 +351,7 @@ export const checkMessages = {
     message: "sends planned at {0} go out at {1}, {2} later: longer than the goal window `within {3}`",
     help: "choose a trigger time when sends may go out, or a longer goal window",
     description: "Quiet hours or the send window defer sends by more than the goal's window lasts.",
+  },
   segmentChainTooDeep: {
     code: "CH3090",
     severity: "error",

@@ -280,6 +280,7 @@ export const contentMessages = {
     message: "`{{{0}}}` calls the helper `{0}` without its argument: a variable cannot be named `{0}`",
     help: "to print a value of your own, give it another name, e.g. `with { {0}_text: … }` and `{{{0}_text}}`",
     description: "A template reads a variable named like a helper (`{{date}}`); Handlebars calls the helper instead.",
+  },
   contentControlCharacter: {
     code: "CH5090",
     severity: "error",

@@ -30,6 +30,7 @@ export const languageMessages = {
     message: "{0} is not ASCII",
     help: "type the ASCII character instead",
     description: "A full-width character or Chinese punctuation (typed with a Chinese input method) where the language needs ASCII.",
+  },
   nestedTooDeep: {
     code: "CH1030",
     severity: "error",
