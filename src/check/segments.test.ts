@@ -80,3 +80,38 @@ describe("one namespace", () => {
     expect(r.campaigns.map((c) => c.name)).toEqual(["x"]);
   });
 });
+
+describe("segment chains", () => {
+  it("refuses a chain of segments deeper than an expression may be, once, at its first segment", () => {
+    const chain = Array.from({ length: 1127 }, (_, i) => `segment s${i} = ${i === 1126 ? "unsubscribed" : `s${i + 1}`}\n`).join("");
+    const r = check(`${chain}${campaign({ audience: "s0" })}`);
+    const errors = r.diagnostics.filter((d) => d.severity === "error");
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.every((d) => d.code === "CH3090")).toBe(true);
+    expect(summary(errors[0]!)).toBe("CH3090 1:9 segment `s0` is too deep with the segments it uses inlined: more than 200 levels (s0 → s1 → … → s200)");
+    expect(r.campaigns).toEqual([]);
+  });
+
+  it("accepts a chain within the limit", () => {
+    const chain = Array.from({ length: 90 }, (_, i) => `segment s${i} = ${i === 89 ? "unsubscribed" : `s${i + 1} and points > ${i}`}\n`).join("");
+    const r = check(`${chain}${campaign({ audience: "s0" })}`);
+    expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    expect(r.campaigns).toHaveLength(1);
+  });
+});
+
+describe("literal bounds", () => {
+  const errors = (audience: string) =>
+    check(campaign({ audience }))
+      .diagnostics.filter((d) => d.severity === "error")
+      .map(summary);
+
+  it("refuses the year 0", () => {
+    expect(errors("birthday > 0000-12-31").map((s) => s.split(" ")[0])).toEqual(["CH3024"]);
+  });
+
+  it("accepts the largest of each", () => {
+    expect(errors("days_since(birthday) <= 9007199254740991")).toEqual([]);
+    expect(errors("birthday > today - 3652425 days and birthday < today + 10000 years and birthday > 0001-01-01")).toEqual([]);
+  });
+});

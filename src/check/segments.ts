@@ -11,12 +11,33 @@ import { checkMessages as M } from "./diagnostics/messages/check.js";
 import type { IR } from "./types.js";
 import { typeOf, reportUnknownName, type ExprEnv } from "./expr.js";
 import { operandText } from "./describe.js";
+import { MAX_EXPRESSION_DEPTH } from "../language/limits.js";
+
+/** The depth of an expression's syntax tree (nodes with a `kind`), walked without recursion. */
+export function exprDepth(root: unknown): number {
+  let max = 0;
+  const todo: [unknown, number][] = [[root, 0]];
+  while (todo.length > 0) {
+    const [v, d] = todo.pop()!;
+    if (!v || typeof v !== "object") continue;
+    if (Array.isArray(v)) {
+      for (const x of v) todo.push([x, d]);
+      continue;
+    }
+    const here = "kind" in v ? d + 1 : d;
+    max = Math.max(max, here);
+    for (const [k, x] of Object.entries(v)) if (k !== "span") todo.push([x, here]);
+  }
+  return max;
+}
 
 type State = { s: "resolving" } | { s: "done"; ir?: IR };
 
 export class Segments {
   private readonly states = new Map<string, State>();
   private readonly stack: string[] = [];
+  /** The summed expression depths of the segments being resolved (each inlines the next). */
+  private stackDepth = 0;
   private readonly env: ExprEnv;
 
   /**
@@ -57,9 +78,22 @@ export class Segments {
       this.reportCycle(name);
       return "error";
     }
+    // What inlining this segment adds below the one that refers to it (its root node replaces the reference).
+    const depth = Math.max(1, exprDepth(decl.expr) - 1);
+    if (this.stackDepth + depth > MAX_EXPRESSION_DEPTH) {
+      // Checked before resolving it: chains of segments are resolved recursively.
+      const outer = this.stack[0] ?? name;
+      const path = [...this.stack, name].length > 6 ? `${this.stack.slice(0, 2).join(" → ")} → … → ${name}` : [...this.stack, name].join(" → ");
+      const report = this.decls.get(outer)!;
+      this.env.out.push(diag(M.segmentChainTooDeep, report.name.span, [outer, MAX_EXPRESSION_DEPTH, path]));
+      this.states.set(name, { s: "done" });
+      return "error";
+    }
     this.states.set(name, { s: "resolving" });
     this.stack.push(name);
+    this.stackDepth += depth;
     const ir = this.check(decl);
+    this.stackDepth -= depth;
     this.stack.pop();
     // A segment found inside a cycle while resolving stays broken even if its expression typed.
     const after = this.states.get(name);

@@ -18,7 +18,9 @@ export function processIo(): Io {
   const env = process.env;
   const ci = !!env.CI && env.CI !== "false" && env.CI !== "0";
   const tty = !!process.stdout.isTTY;
-  const pinned = env.CHUDA_NOW ? Date.parse(env.CHUDA_NOW) : NaN;
+  const pinned = env.CHUDA_NOW !== undefined && env.CHUDA_NOW !== "" ? Date.parse(env.CHUDA_NOW) : NaN;
+  // A clock pinned to something that is not a moment must not silently fall back to the real clock.
+  const badPin = env.CHUDA_NOW !== undefined && env.CHUDA_NOW !== "" && Number.isNaN(pinned);
   // A reader that went away (`chuda status | head -5`: EPIPE) is no error of ours: the rest of the output is dropped.
   let stdoutOpen = true;
   let stderrOpen = true;
@@ -31,7 +33,10 @@ export function processIo(): Io {
     color: tty && !ci && !("NO_COLOR" in env) && env.TERM !== "dumb",
     cwd: process.cwd(),
     env,
-    now: () => (Number.isNaN(pinned) ? Date.now() : pinned),
+    now: () => {
+      if (badPin) throw new UsageError(`CHUDA_NOW=${JSON.stringify(env.CHUDA_NOW!.slice(0, 60))} is not a moment`, "set it to ISO 8601 with an offset, e.g. 2026-12-12T10:00:00+08:00, or unset it");
+      return Number.isNaN(pinned) ? Date.now() : pinned;
+    },
   };
 }
 

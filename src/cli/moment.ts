@@ -1,34 +1,55 @@
 import { addDays, epochToZoned, zonedToEpoch } from "../calendar/time.js";
+import { isValidDate } from "../check/literals.js";
 import { UsageError } from "./io.js";
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const LOCAL = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}):(\d{2})(?::\d{2})?$/;
+/** ISO 8601 with an explicit offset, the only other form: `2026-12-12T10:00:00+08:00`, `…Z`. */
+const ISO = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:[zZ]|[+-]\d{2}:?\d{2})$/;
+
+/** How a value reads in a message: quoted, control characters escaped, at most 60 characters. */
+export function shown(text: string): string {
+  return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
+}
 
 /** `--at`: `2026-12-12 10:00` (project-local), `2026-12-12` (00:00 local… end of nothing: taken as 23:59), or ISO 8601 with an offset. */
 export function parseMoment(text: string, tz: string, flag = "--at"): number {
-  const local = LOCAL.exec(text);
-  if (local) {
+  const t = text.trim();
+  const local = LOCAL.exec(t);
+  const iso = ISO.exec(t);
+  const bad = (why: string) =>
+    new UsageError(`${flag} ${shown(text)} is not a moment: ${why}`, `write it as "YYYY-MM-DD HH:MM" in the project timezone (${tz}), or ISO 8601 with an offset`);
+  if (local && !iso) {
     const h = Number(local[2]);
     const m = Number(local[3]);
-    if (h < 24 && m < 60 && !Number.isNaN(Date.parse(local[1]!))) return zonedToEpoch(local[1]!, h * 60 + m, tz);
+    if (!isValidDate(local[1]!)) throw bad(`${local[1]} is no day of the calendar`);
+    if (h > 23 || m > 59) throw bad(`${local[2]}:${local[3]} is no time of day`);
+    return zonedToEpoch(local[1]!, h * 60 + m, tz);
   }
-  if (DATE.test(text) && !Number.isNaN(Date.parse(text))) return zonedToEpoch(text, 23 * 60 + 59, tz);
-  if (/[zZ]|[+-]\d{2}:?\d{2}$/.test(text)) {
-    const ms = Date.parse(text);
+  if (DATE.test(t)) {
+    if (!isValidDate(t)) throw bad(`${t} is no day of the calendar`);
+    return zonedToEpoch(t, 23 * 60 + 59, tz);
+  }
+  if (iso) {
+    if (!isValidDate(iso[1]!)) throw bad(`${iso[1]} is no day of the calendar`);
+    if (Number(iso[2]) > 23 || Number(iso[3]) > 59 || Number(iso[4] ?? 0) > 59) throw bad("that is no time of day");
+    const ms = Date.parse(t);
     if (!Number.isNaN(ms)) return ms;
   }
-  throw new UsageError(`${flag} ${text} is not a moment`, `write it as "YYYY-MM-DD HH:MM" in the project timezone (${tz}), or ISO 8601 with an offset`);
+  throw bad(t === "" ? "it is empty" : "unknown format");
 }
 
 export function parseDateFlag(text: string, flag: string): string {
-  if (!DATE.test(text) || Number.isNaN(Date.parse(text))) throw new UsageError(`${flag} ${text} is not a date`, "write dates as YYYY-MM-DD, e.g. 2026-12-01");
+  if (!DATE.test(text) || !isValidDate(text)) {
+    throw new UsageError(`${flag} ${shown(text)} is not a date${DATE.test(text) ? ": no such day in the calendar" : ""}`, "write dates as YYYY-MM-DD, e.g. 2026-12-01");
+  }
   return text;
 }
 
 /** The date range of a command: --from/--to, or today and the next `days - 1` days. */
 export function dateRange(opts: { from?: string; to?: string }, now: number, tz: string, days = 30): { from: string; to: string } {
-  const from = opts.from ? parseDateFlag(opts.from, "--from") : epochToZoned(now, tz).date;
-  const to = opts.to ? parseDateFlag(opts.to, "--to") : addDays(from, days - 1);
+  const from = opts.from !== undefined ? parseDateFlag(opts.from, "--from") : epochToZoned(now, tz).date;
+  const to = opts.to !== undefined ? parseDateFlag(opts.to, "--to") : addDays(from, days - 1);
   if (to < from) throw new UsageError(`--to ${to} is before --from ${from}`);
   return { from, to };
 }

@@ -26,6 +26,49 @@ const languageCodes = new Set(Object.values(languageMessages).map((m) => m.code)
 import { UsageError, type Io } from "./io.js";
 import { renderPretty } from "../report/diagnostics/pretty.js";
 import { VERSION } from "./version.js";
+import { diag } from "../check/diagnostics/diag.js";
+import { pointSpan, type Span } from "../language/span.js";
+import { decodeSource, MAX_DIAGNOSTICS_PER_FILE, MAX_REPOSITORY_BYTES, MAX_SOURCE_FILE_BYTES, positionOfByte } from "../language/source.js";
+
+const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
+
+/** A source file's text, with a diagnostic at the first byte that is not UTF-8. */
+export function decodeWithDiagnostic(bytes: Uint8Array, file: string, out: Diagnostic[]): string {
+  const d = decodeSource(bytes);
+  if (d.invalid) {
+    const at = positionOfByte(bytes, d.invalid.offset);
+    const span: Span = { file, start: at, end: { ...at, column: at.column + 1, offset: at.offset + 1 } };
+    const more = d.invalid.count > 1 ? ` (and ${d.invalid.count - 1} more invalid byte${d.invalid.count === 2 ? "" : "s"})` : "";
+    out.push(diag(languageMessages.invalidUtf8, span, [d.invalid.offset, more]));
+  }
+  return d.text;
+}
+
+/** At most MAX_DIAGNOSTICS_PER_FILE diagnostics per file (in order), then one that counts the rest. */
+export function capPerFile(sorted: Diagnostic[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const shown = new Map<string, number>();
+  const dropped = new Map<string, Diagnostic[]>();
+  for (const d of sorted) {
+    const n = shown.get(d.span.file) ?? 0;
+    if (n < MAX_DIAGNOSTICS_PER_FILE) {
+      shown.set(d.span.file, n + 1);
+      out.push(d);
+    } else {
+      let list = dropped.get(d.span.file);
+      if (!list) dropped.set(d.span.file, (list = []));
+      list.push(d);
+    }
+  }
+  for (const [file, rest] of dropped) {
+    const last = rest[rest.length - 1]!;
+    const severity = rest.some((d) => d.severity === "error") ? "error" : "warning";
+    let at = out.length - 1;
+    while (at >= 0 && out[at]!.span.file !== file) at--;
+    out.splice(at + 1, 0, diag(languageMessages.moreDiagnostics, { ...last.span, file }, [rest.length], { severity }));
+  }
+  return out;
+}
 
 export interface Workspace {
   root: string;
@@ -88,18 +131,34 @@ export async function loadWorkspace(projectOpt: string | undefined, io: Io, opts
   const all = await listChudaFiles(path.join(root, "campaigns"));
   const extra = (selected ?? []).filter((f) => !all.includes(f));
   const files: Workspace["files"] = [];
+  // Sizes first: a file or a repository too large to check is refused before anything reads it.
+  const sized = [...all, ...extra].sort().map((abs) => {
+    try {
+      return { abs, size: statSync(abs).size };
+    } catch (e) {
+      throw new UsageError(`cannot read ${rel(abs)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  });
+  let total = 0;
+  const toRead: string[] = [];
+  for (const { abs, size } of sized) {
+    if (size > MAX_SOURCE_FILE_BYTES) diagnostics.push(diag(languageMessages.fileTooLarge, pointSpan(rel(abs)), [mb(size), mb(MAX_SOURCE_FILE_BYTES)]));
+    else if ((total += size) > MAX_REPOSITORY_BYTES) diagnostics.push(diag(languageMessages.repositoryTooLarge, pointSpan(rel(abs)), [mb(MAX_REPOSITORY_BYTES)]));
+    else toRead.push(abs);
+  }
   await Promise.all(
-    [...all, ...extra].map(async (abs) => {
-      let text: string;
+    toRead.map(async (abs) => {
+      let bytes: Buffer;
       try {
-        text = await readFile(abs, "utf8");
+        bytes = await readFile(abs);
       } catch (e) {
         throw new UsageError(`cannot read ${rel(abs)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
       const file = rel(abs);
+      const text = decodeWithDiagnostic(bytes, file, diagnostics);
       sources.set(file, text);
       const parsed = parseFile(text, file);
-      diagnostics.push(...parsed.diagnostics);
+      for (const d of parsed.diagnostics) diagnostics.push(d);
       files.push({ file, text, ast: parsed.ast });
     }),
   );
@@ -112,10 +171,10 @@ export async function loadWorkspace(projectOpt: string | undefined, io: Io, opts
     if (kind && !(CONTENT_KINDS as readonly string[]).includes(c.name)) channelKinds.set(c.name, kind);
   }
   const templates = await loadTemplates(root, undefined, channelKinds);
-  diagnostics.push(...templates.diagnostics);
+  for (const d of templates.diagnostics) diagnostics.push(d);
   for (const t of templates.templates.values()) {
     try {
-      sources.set(t.file, await readFile(path.join(root, t.file), "utf8"));
+      sources.set(t.file, decodeWithDiagnostic(await readFile(path.join(root, t.file)), t.file, diagnostics));
     } catch {
       /* already reported by loadTemplates */
     }
@@ -126,7 +185,8 @@ export async function loadWorkspace(projectOpt: string | undefined, io: Io, opts
     const knownEvents = new Set<string>([...BUILTIN_EVENT_NAMES, ...loaded.project.calendar.keys()]);
     const introduced = () => introducedOrder(root, files.map((f) => f.file));
     check = checkProject(files, loaded.project, { templates: templates.templates, knownEvents, introduced });
-    diagnostics.push(...check.diagnostics, ...checkTriggers(check.campaigns, loaded.project));
+    for (const d of check.diagnostics) diagnostics.push(d);
+    for (const d of checkTriggers(check.campaigns, loaded.project)) diagnostics.push(d);
   }
 
   // A clause the parser could not read is already reported; do not also call it missing.
@@ -137,7 +197,7 @@ export async function loadWorkspace(projectOpt: string | undefined, io: Io, opts
     const keep = new Set(selected.map(rel));
     reported = reported.filter((d) => keep.has(d.span.file) || !d.span.file.endsWith(".chuda"));
   }
-  return { root, project: loaded.project, files, templates: templates.templates, check, diagnostics: sortDiagnostics(dedupe(reported)), sources };
+  return { root, project: loaded.project, files, templates: templates.templates, check, diagnostics: capPerFile(sortDiagnostics(dedupe(reported))), sources };
 }
 
 function dedupe(diags: Diagnostic[]): Diagnostic[] {

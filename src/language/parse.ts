@@ -14,6 +14,7 @@ import { eventForAlias } from "../calendar/aliases.js";
 import { parser } from "./parser.js";
 import { describeFound } from "./syntax-messages.js";
 import { astBuilder } from "./to-ast.js";
+import { findTooDeep, MAX_EXPRESSION_DEPTH, MAX_NESTING } from "./limits.js";
 
 /** Tokens that are safe points to resume at: when one is found where something else was expected, the thing is missing before it. */
 const CLAUSE_STARTS = new Set(["Audience", "Trigger", "Content", "Channel", "Goal", "Priority", "Holdout", "Repeat", "Active", "Send", "Limit", "Budget"]);
@@ -118,17 +119,33 @@ function sortDiagnostics(d: Diagnostic[]): Diagnostic[] {
   return d.sort((a, b) => a.span.start.offset - b.span.start.offset);
 }
 
+/** A diagnostic when an expression is too deep to parse or walk safely (then the parser must not run). */
+function depthDiagnostic(r: LexResult, file: string, lines: LineIndex): Diagnostic | undefined {
+  const p = findTooDeep(r.tokens);
+  if (!p) return undefined;
+  const span = lines.span(file, p.startOffset, p.endOffset);
+  return p.kind === "nesting"
+    ? diag(languageMessages.nestedTooDeep, span, [p.depth, MAX_NESTING])
+    : diag(languageMessages.expressionTooDeep, span, [p.depth, MAX_EXPRESSION_DEPTH]);
+}
+
 export function parseFile(text: string, file: string): { ast: A.FileNode; diagnostics: Diagnostic[] } {
   text = stripBom(text);
   const lines = new LineIndex(text);
   const r = lex(text);
   const diagnostics = lexDiagnostics(r, text, file, lines);
+  const tooDeep = depthDiagnostic(r, file, lines);
+  if (tooDeep) {
+    diagnostics.push(tooDeep);
+    const comments: A.Comment[] = [];
+    return { ast: { kind: "file", items: [], comments, span: lines.span(file, 0, text.length) }, diagnostics: sortDiagnostics(diagnostics) };
+  }
   parser.input = r.tokens;
   const cst = parser.file();
-  diagnostics.push(...withoutCascades(parseDiagnostics(parser.errors, text, file, lines), diagnostics));
+  for (const d of withoutCascades(parseDiagnostics(parser.errors, text, file, lines), diagnostics)) diagnostics.push(d);
   astBuilder.reset(file, lines, r.unterminated);
   const items = (astBuilder.visit(cst) as A.Item[] | undefined) ?? [];
-  diagnostics.push(...astBuilder.diagnostics);
+  for (const d of astBuilder.diagnostics) diagnostics.push(d);
   const comments: A.Comment[] = r.comments.map((c) => ({ text: c.image, span: lines.span(file, c.startOffset, c.startOffset + c.image.length) }));
   return { ast: { kind: "file", items, comments, span: lines.span(file, 0, text.length) }, diagnostics: sortDiagnostics(diagnostics) };
 }
@@ -164,6 +181,12 @@ export function parseExpression(text: string, file: string, base?: Span): { expr
   const lines = new LineIndex(text);
   const r = lex(text);
   const diagnostics = lexDiagnostics(r, text, file, lines);
+  const tooDeep = depthDiagnostic(r, file, lines);
+  if (tooDeep) {
+    const result = { diagnostics: sortDiagnostics([...diagnostics, tooDeep]) };
+    if (base) shiftSpans(result, base);
+    return result;
+  }
   parser.input = r.tokens;
   const cst = parser.expression();
   diagnostics.push(...withoutCascades(parseDiagnostics(parser.errors, text, file, lines), diagnostics));

@@ -53,6 +53,22 @@ export function moneyRaw(image: string): { raw: string; value: number } {
   return { raw: `${n} CNY`, value: Number(n) };
 }
 
+/** The largest number a literal may hold: integers up to it are exact in JavaScript and fit DuckDB's BIGINT. */
+export const MAX_LITERAL_NUMBER = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The longest duration per unit: 10,000 years, so that a date of 0001–9999 plus or minus one stays a date every
+ * part of the engine computes (DuckDB intervals hold 32-bit day and month counts).
+ */
+export const MAX_DURATION: Record<A.DurationUnit, number> = {
+  minute: 3_652_425 * 1440,
+  hour: 3_652_425 * 24,
+  day: 3_652_425,
+  week: 521_775,
+  month: 120_000,
+  year: 10_000,
+};
+
 export class AstBuilder extends BaseVisitor {
   path = "";
   lines!: LineIndex;
@@ -138,16 +154,26 @@ export class AstBuilder extends BaseVisitor {
     return { kind: "string", value, raw, span: this.tokSpan(t) };
   }
 
+  /** Reports a number beyond MAX_LITERAL_NUMBER at its token (the value is kept: nothing runs with errors). */
+  private bounded(value: number, t: IToken, shown: string): number {
+    if (!(value <= MAX_LITERAL_NUMBER)) {
+      this.diagnostics.push(diag(languageMessages.numberTooLarge, this.tokSpan(t), [shown.length > 40 ? `${shown.slice(0, 40)}…` : shown, MAX_LITERAL_NUMBER]));
+    }
+    return value;
+  }
+
   num(t: IToken): A.NumberLit {
-    return { kind: "number", value: Number(t.image), raw: t.image, span: this.tokSpan(t) };
+    return { kind: "number", value: this.bounded(Number(t.image), t, t.image), raw: t.image, span: this.tokSpan(t) };
   }
 
   percent(t: IToken): A.PercentLit {
-    return { kind: "percent", value: Number(t.image.slice(0, -1)), raw: t.image, span: this.tokSpan(t) };
+    return { kind: "percent", value: this.bounded(Number(t.image.slice(0, -1)), t, t.image), raw: t.image, span: this.tokSpan(t) };
   }
 
   money(t: IToken): A.MoneyLit {
-    return { kind: "money", ...moneyRaw(t.image), span: this.tokSpan(t) };
+    const m = moneyRaw(t.image);
+    this.bounded(m.value, t, m.raw);
+    return { kind: "money", ...m, span: this.tokSpan(t) };
   }
 
   time(t: IToken): A.TimeLit {
@@ -164,13 +190,19 @@ export class AstBuilder extends BaseVisitor {
   }
 
   durationOf(n: IToken, unit: IToken): A.DurationLit {
-    return {
+    const d: A.DurationLit = {
       kind: "duration",
       amount: Number(n.image),
       unit: unitOf(unit.image),
       raw: `${n.image} ${unit.image}`,
       span: this.span(n.startOffset, unit.startOffset + unit.image.length),
     };
+    const max = MAX_DURATION[d.unit];
+    if (!(d.amount <= max)) {
+      const shown = d.raw.length > 40 ? `${d.raw.slice(0, 40)}…` : d.raw;
+      this.diagnostics.push(diag(languageMessages.durationTooLong, d.span, [shown, `${max.toLocaleString("en-US")} ${d.unit}s`]));
+    }
+    return d;
   }
 
   // ---------------------------------------------------------------- file
@@ -396,6 +428,7 @@ export class AstBuilder extends BaseVisitor {
     const event = this.sub<A.EventRef>(node(ctx, "eventRef"));
     const at = this.at(ctx);
     if (!n || !u || !dir || !event || at === null) return undefined;
+    this.durationOf(n, u); // bounds the offset like any duration
     const t: A.OffsetTrigger = {
       kind: "offset",
       amount: this.num(n),

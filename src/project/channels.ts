@@ -9,8 +9,8 @@
  *   rates              { delivered, opened }, fractions 0..1
  *   env                secret name → ENVIRONMENT_VARIABLE_NAME (never the secret itself)
  *   base_url           the provider's base URL (point it at a local fake in tests)
- *   rate_limit         provider calls per second the runner keeps under (> 0)
- *   concurrency        concurrent provider calls (integer ≥ 1)
+ *   rate_limit         provider calls per second the runner keeps under (0.01 … 10,000)
+ *   concurrency        concurrent provider calls (integer 1 … 64)
  *   options            free mapping passed to the driver untouched
  *   failover           another channel of the same content kind that takes the due sends when this one is stopped
  *                      for a run (credentials refused, balance exhausted, an outage past the retry budget)
@@ -41,6 +41,15 @@ export const CHANNEL_KEYS = [
 ] as const;
 
 const ENV_VAR_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+/** Concurrent provider calls per channel: beyond this a run only contends for sockets (100,000,000 spun a core). */
+export const MAX_CONCURRENCY = 64;
+/** Provider calls per second: at least one every 100 s (a run must end), at most 10,000. */
+export const MIN_RATE_LIMIT = 0.01;
+export const MAX_RATE_LIMIT = 10_000;
+/** Sends per member in one frequency rule, and the longest rolling window (10 years). */
+export const MAX_RULE_COUNT = 1000;
+export const MAX_RULE_WINDOW_DAYS = 3660;
 const NPM_NAME = /^npm:(@[a-z0-9~][a-z0-9._~-]*\/)?[a-z0-9~][a-z0-9._~-]*$/;
 
 /** Whether `driver` names a built-in driver, a path, or an npm package. */
@@ -55,7 +64,11 @@ export function readRules(r: YamlReader, e: Entry): FrequencyRule[] {
     if (text === undefined) return undefined;
     const rule = parseFrequencyRule(text, x.span);
     if (!rule) r.report(MESSAGES.projectBadFrequencyRule, x.span, [text]);
-    return rule;
+    else if (rule.count > MAX_RULE_COUNT) r.report(MESSAGES.projectBadNumber, x.span, [x.path, `at most ${MAX_RULE_COUNT} sends per member`, rule.count]);
+    else if (rule.period.kind === "rolling" && rule.period.ms > MAX_RULE_WINDOW_DAYS * 86_400_000) {
+      r.report(MESSAGES.projectBadNumber, x.span, [x.path, `a window of at most ${MAX_RULE_WINDOW_DAYS} days`, rule.period.text]);
+    } else return rule;
+    return undefined;
   };
   if (r.isNull(e.node)) return [];
   if (isScalar(e.node)) {
@@ -167,15 +180,15 @@ function readChannel(r: YamlReader, e: Entry, fields: Map<string, FieldType> | u
       case "rate_limit": {
         const n = r.num(x, "a number of calls per second");
         if (n === undefined) break;
-        if (n > 0) ch.rateLimit = n;
-        else r.report(MESSAGES.projectBadNumber, x.span, [x.path, "a number of calls per second above 0", n]);
+        if (n >= MIN_RATE_LIMIT && n <= MAX_RATE_LIMIT) ch.rateLimit = n;
+        else r.report(MESSAGES.projectBadNumber, x.span, [x.path, `a number of calls per second from ${MIN_RATE_LIMIT} to ${MAX_RATE_LIMIT.toLocaleString("en-US")}`, n]);
         break;
       }
       case "concurrency": {
         const n = r.num(x, "a whole number");
         if (n === undefined) break;
-        if (Number.isInteger(n) && n >= 1) ch.concurrency = n;
-        else r.report(MESSAGES.projectBadNumber, x.span, [x.path, "a whole number of 1 or more", n]);
+        if (Number.isInteger(n) && n >= 1 && n <= MAX_CONCURRENCY) ch.concurrency = n;
+        else r.report(MESSAGES.projectBadNumber, x.span, [x.path, `a whole number from 1 to ${MAX_CONCURRENCY}`, n]);
         break;
       }
       case "failover": {

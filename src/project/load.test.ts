@@ -280,6 +280,21 @@ describe("errors, each with its code, line and column", () => {
       expect: [["projectBadNumber", 17, 17], ["projectBadNumber", 18, 18], ["projectBadUrl", 19, 15], ["projectWrongType", 20, 14]],
     },
     {
+      name: "unbounded settings: concurrency, rate_limit, quota, catch_up",
+      yaml:
+        BASE +
+        "channels:\n  h:\n    driver: webhook\n    address: openid\n    rates: {}\n    rate_limit: 1000000\n    concurrency: 100000000\n    quota: [1001 per member per day, 1 per member per 4000 days]\n  g:\n    driver: webhook\n    address: openid\n    rates: {}\n    rate_limit: 0.001\n    concurrency: 65\npolicy: { catch_up: 400 days }\n",
+      expect: [
+        ["projectBadNumber", 17, 17],
+        ["projectBadNumber", 18, 18],
+        ["projectBadNumber", 19, 13],
+        ["projectBadNumber", 19, 38],
+        ["projectBadNumber", 24, 17],
+        ["projectBadNumber", 25, 18],
+        ["projectBadNumber", 26, 21],
+      ],
+    },
+    {
       name: "a channel name that is not an identifier",
       yaml: BASE + "channels:\n  sms-1: { driver: file, address: mobile, rates: {} }\n",
       expect: [["projectBadName", 13, 3]],

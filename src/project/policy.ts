@@ -7,6 +7,9 @@ import { isScalar, Scalar } from "yaml";
 import { MESSAGES } from "../check/diagnostics/messages/index.js";
 import { readRules } from "./channels.js";
 import { parseClock, parseClockRange, parseDuration } from "./duration.js";
+
+/** How far back a run still sends an occurrence it missed: a year at most. */
+export const MAX_CATCH_UP_DAYS = 366;
 import type { Policy } from "./types.js";
 import type { Entry, YamlReader } from "./yaml-reader.js";
 
@@ -64,8 +67,9 @@ export function readPolicy(r: YamlReader, e: Entry | undefined): Policy {
         const text = r.str(x, "a duration such as `6 hours`");
         if (text === undefined) break;
         const ms = parseDuration(text);
-        if (ms !== undefined) policy.catchUpMs = ms;
-        else r.report(MESSAGES.projectBadDuration, x.span, [text]);
+        if (ms === undefined) r.report(MESSAGES.projectBadDuration, x.span, [text]);
+        else if (ms > MAX_CATCH_UP_DAYS * 86_400_000) r.report(MESSAGES.projectBadNumber, x.span, [x.path, `at most ${MAX_CATCH_UP_DAYS} days`, text]);
+        else policy.catchUpMs = ms;
         break;
       }
       case "expire_after": {

@@ -1,3 +1,5 @@
+import { escapeControlsKeepingColor } from "./escape.js";
+
 /** ANSI styling that turns itself off: colour only on a TTY and never with NO_COLOR (decided by the CLI seam). */
 export interface Style {
   red(s: string): string;
@@ -52,7 +54,9 @@ export function padStart(s: string, width: number): string {
 }
 
 /** A plain table: header row, rows, right-aligned columns by index. */
-export function table(header: string[], rows: string[][], opts: { right?: number[]; style?: Style } = {}): string {
+export function table(header: string[], rawRows: string[][], opts: { right?: number[]; style?: Style } = {}): string {
+  // Cells carry member data (keys, addresses): control characters are shown, never sent to the terminal.
+  const rows = rawRows.map((r) => r.map(escapeControlsKeepingColor));
   const widths = header.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ""))));
   const right = new Set(opts.right ?? []);
   const line = (cells: string[]) =>

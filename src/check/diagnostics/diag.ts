@@ -1,5 +1,14 @@
 import type { Span } from "../../language/span.js";
 import { format, type Diagnostic, type MessageDef } from "./types.js";
+import { shortened, showInvisible } from "../../report/escape.js";
+
+/**
+ * What a file's text puts into a message is shown safely: invisible characters by code point, and a quoted
+ * name or value longer than 80 characters cut to 60 (a 1 MB identifier is not echoed).
+ */
+function readable(text: string): string {
+  return showInvisible(text.replace(/`([^`\n]{81,})`/g, (_, inner: string) => `\`${shortened(inner)}\``));
+}
 
 /** Builds a Diagnostic from a table entry. `help` overrides the table's help template when given. */
 export function diag(
@@ -8,9 +17,9 @@ export function diag(
   args: readonly (string | number)[] = [],
   extra: { help?: string; context?: Span; related?: Diagnostic["related"]; severity?: Diagnostic["severity"] } = {},
 ): Diagnostic {
-  const d: Diagnostic = { code: def.code, severity: extra.severity ?? def.severity, message: format(def.message, args), span };
+  const d: Diagnostic = { code: def.code, severity: extra.severity ?? def.severity, message: readable(format(def.message, args)), span };
   const help = extra.help ?? (def.help ? format(def.help, args) : undefined);
-  if (help) d.help = help;
+  if (help) d.help = readable(help);
   if (extra.context) d.context = extra.context;
   if (extra.related) d.related = extra.related;
   return d;

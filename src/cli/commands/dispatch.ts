@@ -35,7 +35,7 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
       const ws = await loadWorkspace(program.opts().project, io);
       const project = requireValid(ws, io);
       const campaigns = selectCampaigns(ws, opts.only ?? []);
-      const at = opts.at ? parseMoment(opts.at, project.timezone) : io.now();
+      const at = opts.at !== undefined ? parseMoment(opts.at, project.timezone) : io.now();
       // A real run at a later moment would send what is not due yet (and its sends would never be sent at T again).
       if (!opts.dryRun && at > io.now() + FUTURE_TOLERANCE_MS)
         throw new UsageError(`--at ${opts.at} is in the future (now is ${new Date(io.now()).toISOString()}): dispatch sends what is due now`, "use --dry-run to see what a later run would send, or `chuda simulate --at`");

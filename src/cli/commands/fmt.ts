@@ -5,7 +5,12 @@ import { formatFile } from "../../language/index.js";
 import { renderPretty } from "../../report/diagnostics/pretty.js";
 import type { Io } from "../io.js";
 import { VERSION } from "../version.js";
-import { listChudaFiles, resolveProjectFile, selectFiles } from "../workspace.js";
+import { capPerFile, decodeWithDiagnostic, listChudaFiles, resolveProjectFile, selectFiles } from "../workspace.js";
+import type { Diagnostic } from "../../check/diagnostics/types.js";
+import { diag } from "../../check/diagnostics/diag.js";
+import { languageMessages } from "../../check/diagnostics/messages/language.js";
+import { pointSpan } from "../../language/span.js";
+import { MAX_SOURCE_FILE_BYTES } from "../../language/source.js";
 
 export function registerFmt(program: Command, io: Io, done: (code: number) => void): void {
   program
@@ -20,11 +25,19 @@ export function registerFmt(program: Command, io: Io, done: (code: number) => vo
       let broken = 0;
       for (const abs of files) {
         const rel = path.relative(io.cwd, abs) || abs;
-        const text = await readFile(abs, "utf8");
-        const result = formatFile(text, path.relative(root, abs).split(path.sep).join("/"));
+        const file = path.relative(root, abs).split(path.sep).join("/");
+        const bytes = await readFile(abs);
+        // Too large, or not UTF-8: reported, never rewritten (a rewrite would turn broken bytes into U+FFFD).
+        const refused: Diagnostic[] = [];
+        if (bytes.length > MAX_SOURCE_FILE_BYTES) {
+          const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
+          refused.push(diag(languageMessages.fileTooLarge, pointSpan(file), [mb(bytes.length), mb(MAX_SOURCE_FILE_BYTES)]));
+        }
+        const text = refused.length ? "" : decodeWithDiagnostic(bytes, file, refused);
+        const result = refused.length ? { diagnostics: refused, changed: false, text } : formatFile(text, file);
         if (result.diagnostics.some((d) => d.severity === "error")) {
           broken++;
-          io.err(renderPretty(result.diagnostics, { sources: new Map([[result.diagnostics[0]!.span.file, text]]), files: 1, color: io.color, version: VERSION }));
+          io.err(renderPretty(capPerFile(result.diagnostics), { sources: new Map([[file, text]]), files: 1, color: io.color, version: VERSION }));
           continue;
         }
         if (!result.changed) continue;

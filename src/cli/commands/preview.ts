@@ -7,8 +7,10 @@ import { q, readableColumn } from "../../plan/candidates.js";
 import { addDays, epochToZoned, formatLocalTime } from "../../calendar/time.js";
 import { renderContent, previewText } from "../../content/index.js";
 import { maskDeep, maskPhonesIn } from "../../report/mask.js";
+import { escapeControls } from "../../report/escape.js";
 import { makeStyle } from "../../report/style.js";
 import { UsageError, type Io } from "../io.js";
+import { parseDateFlag } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { openMembers, type MembersOptions } from "../members.js";
 import { failedConditions, irText } from "../../members/explain.js";
@@ -55,7 +57,7 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
         for (const f of fields) if (row[f] !== null && row[f] !== undefined) vars[f] = row[f];
 
         // The planner decides, for the member's next occurrence in the coming year.
-        const from = opts.from ?? epochToZoned(io.now(), project.timezone).date;
+        const from = opts.from !== undefined ? parseDateFlag(opts.from, "--from") : epochToZoned(io.now(), project.timezone).date;
         const p = await plan({ project, campaigns: [campaign!], exclude: ws.check.exclude, templates: ws.templates, members: { conn, table: "preview_member", count: 1 }, from, to: addDays(from, 366), memberRows: true, render: false });
         const decision = p.decisions[0];
         const channels = opts.channel ? [opts.channel] : campaign!.channels;
@@ -84,15 +86,17 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
         if (opts.json) io.out(JSON.stringify(maskDeep({ campaign: campaign!.name, member: opts.member, ...outcome, messages }), null, 2) + "\n");
         else {
           const st = makeStyle(io.color);
-          io.out(st.bold(`${campaign!.name}${campaign!.title ? ` ${campaign!.title}` : ""} → member ${maskPhonesIn(opts.member)}`) + "\n");
-          if (!decision && why.length) io.out(`not in the audience on ${from}:\n${why.map((w) => `  ${maskPhonesIn(w)}\n`).join("")}\n`);
+          io.out(st.bold(escapeControls(`${campaign!.name}${campaign!.title ? ` ${campaign!.title}` : ""} → member ${maskPhonesIn(opts.member)}`)) + "\n");
+          // The member's values in the failing conditions are member data too.
+          if (!decision && why.length) io.out(`not in the audience on ${from}:\n${why.map((w) => `  ${escapeControls(maskPhonesIn(w))}\n`).join("")}\n`);
           else if (!decision) io.out(`not in the audience of any occurrence from ${from} to ${addDays(from, 366)} (the audience expression, the trigger or policy.exclude leaves this member out)\n\n`);
           else if (decision.channel) io.out(`next send: ${formatLocalTime(decision.sendAt, project.timezone)} (occurrence ${decision.occurrence}) on ${st.green(decision.channel)}\n\n`);
           else io.out(`next occurrence ${decision.occurrence}: ${st.yellow("no message")}: ${REASONS[decision.reason!] ?? decision.reason}\n\n`);
           for (const m of messages) {
             io.out(st.bold(`[${m.channel}]`) + (decision?.channel === m.channel ? st.green(" ← chosen") : "") + "\n");
-            io.out(m.error ? `${m.error}\n\n` : `${maskPhonesIn(m.text ?? "")}\n`);
-            for (const p of m.problems ?? []) io.out(`${p.severity === "error" ? st.red("error") : st.yellow("warning")} ${p.field}: ${p.message}\n`);
+            // Member data reaches the terminal here: control characters are shown, not obeyed.
+            io.out(m.error ? `${escapeControls(m.error)}\n\n` : `${escapeControls(maskPhonesIn(m.text ?? ""))}\n`);
+            for (const p of m.problems ?? []) io.out(`${p.severity === "error" ? st.red("error") : st.yellow("warning")} ${escapeControls(`${p.field}: ${p.message}`)}\n`);
             io.out("\n");
           }
         }

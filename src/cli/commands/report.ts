@@ -60,8 +60,8 @@ export function registerReport(program: Command, io: Io, done: (code: number) =>
       const ws = await loadWorkspace(program.opts().project, io);
       const project = requireValid(ws, io);
       const selected = selectCampaigns(ws, names);
-      const from = opts.from ? parseDateFlag(opts.from, "--from") : undefined;
-      const to = opts.to ? parseDateFlag(opts.to, "--to") : undefined;
+      const from = opts.from !== undefined ? parseDateFlag(opts.from, "--from") : undefined;
+      const to = opts.to !== undefined ? parseDateFlag(opts.to, "--to") : undefined;
       if (from && to && to < from) throw new UsageError(`--to ${to} is before --from ${from}`);
 
       const ledgerFile = opts.ledger ? path.resolve(io.cwd, opts.ledger) : ledgerPath(ws.root);

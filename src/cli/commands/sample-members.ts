@@ -2,9 +2,12 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import { writeSampleMembers } from "../../members/sample.js";
 import { UsageError, type Io } from "../io.js";
-import { parseDateFlag } from "../moment.js";
+import { parseDateFlag, shown } from "../moment.js";
 import { epochToZoned } from "../../calendar/time.js";
 import { prepareOutput } from "../output.js";
+
+/** The largest sample (about 10 GB of CSV): `--count 1e12` once filled a disk. */
+export const MAX_SAMPLE_MEMBERS = 50_000_000;
 
 export function registerSampleMembers(program: Command, io: Io, done: (code: number) => void): void {
   program
@@ -18,12 +21,15 @@ export function registerSampleMembers(program: Command, io: Io, done: (code: num
     .action(async (opts: { count: string; seed: string; out: string; format?: "csv" | "jsonl"; asOf?: string }) => {
       const count = Number(opts.count);
       const seed = Number(opts.seed);
-      if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count ${opts.count} is not a positive whole number`);
-      if (!Number.isInteger(seed)) throw new UsageError(`--seed ${opts.seed} is not a whole number`);
+      if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count ${shown(opts.count)} is not a positive whole number`);
+      if (count > MAX_SAMPLE_MEMBERS) {
+        throw new UsageError(`--count ${opts.count} is more than ${MAX_SAMPLE_MEMBERS.toLocaleString("en-US")} members`, "a sample is for demos, tests and benchmarks; larger snapshots come from the CRM");
+      }
+      if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed ${shown(opts.seed)} is not a whole number`);
       const file = prepareOutput(opts.out, "--out", io);
       const format = opts.format ?? (file.endsWith(".jsonl") || file.endsWith(".ndjson") ? "jsonl" : "csv");
       // Recency is relative to the snapshot's day, so lifecycle campaigns find members in the coming month.
-      const asOf = opts.asOf ? parseDateFlag(opts.asOf, "--as-of") : epochToZoned(io.now(), "Asia/Shanghai").date;
+      const asOf = opts.asOf !== undefined ? parseDateFlag(opts.asOf, "--as-of") : epochToZoned(io.now(), "Asia/Shanghai").date;
       await writeSampleMembers(file, { count, seed, format, asOf });
       io.err(`wrote ${count.toLocaleString("en-US")} members to ${opts.out}\n`);
       done(0);

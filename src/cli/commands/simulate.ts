@@ -38,7 +38,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
       const tz = project.timezone;
       let range: { from: string; to: string };
       let due: { fromMs: number; toMs: number } | undefined;
-      if (opts.at) {
+      if (opts.at !== undefined) {
         const at = parseMoment(opts.at, tz);
         due = { fromMs: at - project.policy.catchUpMs, toMs: at };
         // Quiet hours and windows can push a send a day or two past its firing day.
@@ -64,7 +64,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
       const loadMs = Math.round(performance.now() - t0);
       if (!members) return done(1);
       try {
-        const history = opts.at ? await readHistory(ws.root, project, io) : [];
+        const history = opts.at !== undefined ? await readHistory(ws.root, project, io) : [];
         const planOnce = () => plan({
           project,
           campaigns,
@@ -90,7 +90,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
         if (io.env.CHUDA_TIMING) io.err(`chuda-timing ${JSON.stringify({ load: loadMs, ...result.timings })}\n`);
         const summary = summarize(result, project, { members: members.count, rejected: members.rejected }, campaigns);
         if (usesWecom) summary.wecom_tasks = wecomTasks(result.decisions, project);
-        if (opts.at) {
+        if (opts.at !== undefined) {
           summary.from = opts.at;
           summary.to = opts.at;
         }

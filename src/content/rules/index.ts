@@ -8,7 +8,8 @@ import { contentMessages as M } from "../../check/diagnostics/messages/content.j
 import type { Span } from "../../language/span.js";
 import type { ContentKind } from "../../project/types.js";
 import type { RenderedContent, Template } from "../types.js";
-import { toDiagnostic, toProblem, type ContentProblem, type Finding } from "./common.js";
+import { finding, toDiagnostic, toProblem, type ContentProblem, type Finding } from "./common.js";
+import { codePointText } from "../../report/escape.js";
 import { checkAliyunSmsSection, checkSmsContent, checkSmsSection, checkTencentSmsSection } from "./sms.js";
 import { checkSubscribeMessageContent, checkSubscribeMessageSection } from "./subscribe_message.js";
 import { checkTemplateMessageContent, checkTemplateMessageSection } from "./template_message.js";
@@ -30,6 +31,9 @@ const DRIVER_SECTION_RULES: Record<string, ((raw: Record<string, unknown>, who: 
   "tencent-sms": checkTencentSmsSection,
 };
 
+/** Section diagnostics per template, section key and driver: every campaign using a template asks again (10,000 campaigns did). */
+const SECTION_DIAGNOSTICS = new WeakMap<Template, Map<string, Diagnostic[]>>();
+
 /**
  * The static rules of one section of a template (by its key: a kind or a channel name), as diagnostics into the
  * template file; with `driver`, also the rules of that driver (a Tencent SMS template is not an Aliyun one).
@@ -37,10 +41,18 @@ const DRIVER_SECTION_RULES: Record<string, ((raw: Record<string, unknown>, who: 
 export function checkSection(template: Template, key: string, driver?: string): Diagnostic[] {
   const section = template.sections.get(key);
   if (!section) return [];
-  const findings = SECTION_RULES[section.kind](section.raw);
-  const own = driver ? DRIVER_SECTION_RULES[driver] : undefined;
-  if (own) findings.push(...own(section.raw, `a ${driver} channel`));
-  return findings.map((f) => toDiagnostic(f, template, key));
+  let byKey = SECTION_DIAGNOSTICS.get(template);
+  if (!byKey) SECTION_DIAGNOSTICS.set(template, (byKey = new Map()));
+  const cacheKey = `${key}\u0000${driver ?? ""}`;
+  let found = byKey.get(cacheKey);
+  if (!found) {
+    const findings = SECTION_RULES[section.kind](section.raw);
+    const own = driver ? DRIVER_SECTION_RULES[driver] : undefined;
+    if (own) for (const f of own(section.raw, `a ${driver} channel`)) findings.push(f);
+    byKey.set(cacheKey, (found = findings.map((f) => toDiagnostic(f, template, key))));
+  }
+  // Copies: callers attach `related` notes to what they get.
+  return found.map((d) => ({ ...d }));
 }
 
 /** The section key a channel reads: its own section when the template has one, else its driver kind's. */
@@ -143,5 +155,28 @@ export function checkRendered(content: RenderedContent): ContentProblem[] {
     default:
       findings = checkWebhookContent(content);
   }
+  // A field a channel rule already refused for a line break or control character is not reported twice.
+  const refused = new Set(findings.filter((f) => f.def === M.contentLineBreak).map((f) => f.field));
+  findings.push(...controlCharacters(content).filter((f) => !refused.has(f.field)));
   return findings.length ? findings.map(toProblem) : [];
+}
+
+/** C0 controls but line feed and tab, DEL and C1 controls: no channel sends them (an ESC would reach terminals). */
+const SENT_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+/** Every string of a rendered message with a control character, by field (`text.content`, `params.name`). */
+function controlCharacters(content: RenderedContent): Finding[] {
+  const out: Finding[] = [];
+  const todo: [unknown, string][] = [[content, ""]];
+  while (todo.length > 0) {
+    const [v, path] = todo.pop()!;
+    if (typeof v === "string") {
+      const m = SENT_CONTROL.exec(v);
+      if (m) out.push(finding("content.control", path, M.contentControlCharacter, [path || "content", codePointText(m[0])]));
+    } else if (Array.isArray(v)) v.forEach((x, i) => todo.push([x, path ? `${path}.${i}` : String(i)]));
+    else if (v && typeof v === "object") {
+      for (const [k, x] of Object.entries(v)) if (k !== "kind") todo.push([x, path ? `${path}.${k}` : k]);
+    }
+  }
+  return out.reverse();
 }

@@ -2,6 +2,11 @@ import type { Diagnostic } from "../../check/diagnostics/types.js";
 import { LineIndex } from "../../language/span.js";
 import { displayWidth, makeStyle } from "../style.js";
 import type { RenderContext } from "./context.js";
+import { showInvisible } from "../escape.js";
+
+/** Characters of a source line shown around a span: a minified or garbage line is not printed whole. */
+const FRAME_BEFORE = 40;
+const FRAME_WIDTH = 120;
 
 /**
  * Human output: `file:line:col error CODE message`, a code frame with the line and a caret under the span,
@@ -19,12 +24,19 @@ export function renderPretty(diags: readonly Diagnostic[], ctx: RenderContext): 
       let idx = indexes.get(d.span.file);
       if (!idx) indexes.set(d.span.file, (idx = new LineIndex(src)));
       const lineNo = d.span.start.line;
-      const text = idx.lineText(lineNo).replace(/\t/g, " ");
+      const chars = [...idx.lineText(lineNo).replace(/\t/g, " ")];
       const gutter = String(lineNo).length;
-      const before = [...text].slice(0, d.span.start.column - 1).join("");
-      const endCol = d.span.end.line === lineNo ? d.span.end.column : [...text].length + 1;
-      const under = [...text].slice(d.span.start.column - 1, Math.max(endCol - 1, d.span.start.column)).join("");
+      const startCol = Math.min(d.span.start.column, chars.length + 1);
+      const endCol = d.span.end.line === lineNo ? d.span.end.column : chars.length + 1;
+      // A window of the line around the span's start, with `…` where it is cut; invisible characters by code point.
+      const from = Math.max(0, startCol - 1 - FRAME_BEFORE);
+      const to = Math.min(chars.length, from + FRAME_WIDTH);
+      const lead = from > 0 ? "…" : "";
+      const tail = to < chars.length ? "…" : "";
+      const before = lead + showInvisible(chars.slice(from, startCol - 1).join(""));
+      const under = showInvisible(chars.slice(startCol - 1, Math.min(to, Math.max(endCol - 1, startCol))).join("")) || " ";
       const caret = "^".repeat(Math.max(1, displayWidth(under)));
+      const text = lead + showInvisible(chars.slice(from, to).join("")) + tail;
       out.push(`${s.dim(`${lineNo} |`)} ${text}`);
       out.push(`${s.dim(`${" ".repeat(gutter)} |`)} ${" ".repeat(displayWidth(before))}${d.severity === "error" ? s.red(caret) : s.yellow(caret)}`);
     }

@@ -359,4 +359,11 @@ export const checkMessages = {
     help: "keep member fields out of the WeCom text (or use campaign `with` values) so that one task per staff member carries every customer",
     description: "A WeCom section renders per member: one add_msg_template task per member instead of one per staff member.",
   },
+  segmentChainTooDeep: {
+    code: "CH3090",
+    severity: "error",
+    message: "segment `{0}` is too deep with the segments it uses inlined: more than {1} levels ({2})",
+    help: "refer to fewer segments in a chain, or combine conditions side by side (`a and b`) rather than one inside another",
+    description: "Segments that refer to segments nest deeper than an audience can be evaluated.",
+  },
 } satisfies Record<string, MessageDef>;

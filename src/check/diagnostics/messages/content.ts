@@ -309,4 +309,11 @@ export const contentMessages = {
     help: "name the params 1, 2 … in the order of the Tencent template's variables, and use those numbers in the body",
     description: "An SMS section read by a tencent-sms channel has named params.",
   },
+  contentControlCharacter: {
+    code: "CH5090",
+    severity: "error",
+    message: "`{0}` contains the control character {1}",
+    help: "control characters (ESC, NUL, …) are never sent; clean the member data or the template",
+    description: "A rendered message contains a control character (from member data or the template), which no channel sends.",
+  },
 } satisfies Record<string, MessageDef>;
