@@ -60,7 +60,7 @@ campaign birthday_gift "会员生日礼" {
 }
 `,
   "templates/birthday.yaml": `wecom:
-  text: "{{name}}您好，生日快乐！{{amount}}元生日礼券（{{coupon}}）已放入卡包，7天内到店可用。"
+  text: "亲爱的会员，生日快乐！{{amount}}元生日礼券（{{coupon}}）已放入卡包，7天内到店可用。"
 sms:
   sign: "我的商场"
   code: "SMS_0001"

@@ -36,7 +36,7 @@ describe("authoring messages (built CLI)", () => {
 
   it("a tab in a template is one error at the tab, with nothing cascading into the campaigns that use it", async () => {
     const dir = await initRepo();
-    writeFileSync(path.join(dir, "templates/tabbed.yaml"), 'wecom:\n\ttext: "{{name}}您好"\n');
+    writeFileSync(path.join(dir, "templates/tabbed.yaml"), 'wecom:\n\ttext: "会员您好"\n');
     writeFileSync(path.join(dir, "campaigns/tabbed.chuda"), CAMPAIGN("tabbed_a", '"tabbed"') + CAMPAIGN("tabbed_b", '"tabbed"'));
     const r = await chuda(["validate", "--format", "json"], { cwd: dir });
     expect(r.exitCode).toBe(1);
@@ -47,7 +47,7 @@ describe("authoring messages (built CLI)", () => {
 
   it("a `with` key named like a helper, and a template reading `{{date}}`, say so", async () => {
     const dir = await initRepo();
-    writeFileSync(path.join(dir, "templates/dated.yaml"), 'wecom:\n  text: "{{name}}您好，活动日期 {{date}}"\n');
+    writeFileSync(path.join(dir, "templates/dated.yaml"), 'wecom:\n  text: "会员您好，活动日期 {{date}}"\n');
     writeFileSync(path.join(dir, "campaigns/dated.chuda"), CAMPAIGN("dated", '"dated" with { date: "12月24日" }'));
     const r = await chuda(["validate", "--format", "json"], { cwd: dir });
     expect(r.exitCode).toBe(1);

@@ -3,12 +3,12 @@ import { format, type Diagnostic, type MessageDef } from "./types.js";
 import { shortened, showInvisible } from "../../report/escape.js";
 
 /**
- * What a file's text puts into a message is shown safely: invisible characters by code point, and a quoted
- * name or value longer than 80 characters cut to 60 (a 1 MB identifier is not echoed).
+ * What a file's text puts into a message is shown safely: invisible characters by code point, and an argument (a
+ * name or value) longer than 120 characters cut to 60 (a 1 MB identifier is not echoed). Arguments are cut, never
+ * the message around them.
  */
-function readable(text: string): string {
-  return showInvisible(text.replace(/`([^`\n]{81,})`/g, (_, inner: string) => `\`${shortened(inner)}\``));
-}
+const readable = (text: string): string => showInvisible(text);
+const argument = (a: string | number): string | number => (typeof a === "string" && a.length > 120 ? shortened(a) : a);
 
 /** Builds a Diagnostic from a table entry. `help` overrides the table's help template when given. */
 export function diag(
@@ -17,8 +17,8 @@ export function diag(
   args: readonly (string | number)[] = [],
   extra: { help?: string; context?: Span; related?: Diagnostic["related"]; severity?: Diagnostic["severity"] } = {},
 ): Diagnostic {
-  const d: Diagnostic = { code: def.code, severity: extra.severity ?? def.severity, message: readable(format(def.message, args)), span };
-  const help = extra.help ?? (def.help ? format(def.help, args) : undefined);
+  const d: Diagnostic = { code: def.code, severity: extra.severity ?? def.severity, message: readable(format(def.message, args.map(argument))), span };
+  const help = extra.help ?? (def.help ? format(def.help, args.map(argument)) : undefined);
   if (help) d.help = readable(help);
   if (extra.context) d.context = extra.context;
   if (extra.related) d.related = extra.related;
