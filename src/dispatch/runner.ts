@@ -35,7 +35,7 @@ const PACED_BUILTINS = new Set(["wecom", "aliyun-sms", "tencent-sms", "wechat-te
 const PER_RECIPIENT_BUILTINS = new Set(["wechat-template", "wechat-subscribe", "webhook"]);
 
 export type DispatchEvent =
-  | { type: "planned"; sends: number; heldOut: number; occurrences: number; byChannel: Record<string, number> }
+  | { type: "planned"; sends: number; heldOut: number; occurrences: number; byChannel: Record<string, number>; replanned?: number; withdrawn?: number }
   | { type: "progress"; channel: string; sent: number; failed: number; total: number; failures: Record<string, number> }
   | { type: "retry"; channel: string; code: string; count: number }
   | { type: "stop"; channel: string; code: string; message: string; reason?: string }
@@ -95,6 +95,11 @@ export interface DispatchSummary {
   retries: number;
   fallbacks: number;
   missed: { campaign: string; occurrence: string; send_at: string }[];
+  /** Occurrences an earlier run planned, planned again against this run's snapshot, and the new sends they got. */
+  replanned: number;
+  replanned_sends: number;
+  /** Pending sends of members no longer eligible when their occurrence was planned again: never sent. */
+  withdrawn: number;
   by_channel: Record<string, { sent: number; queued: number; failed: number; unknown: number }>;
   failures: Record<string, number>;
   /**
@@ -113,12 +118,16 @@ const formatSpan = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} ho
 
 export const dedupeId = (key: string) => createHash("sha256").update(key).digest("hex").slice(0, 32);
 
-/** Plans what is due at T (the same planner as `simulate --at T`), without occurrences planned by earlier runs. */
+/**
+ * Plans what is due at T (the same planner as `simulate --at T`). An occurrence an earlier run planned is planned
+ * again against this snapshot: the members that run planned are left as they are (see `Ledger.committed`).
+ */
 export async function planDue(input: Omit<DispatchInput, "channels" | "now" | "lock">, withMembers = true): Promise<{ plan: Plan; missed: DispatchSummary["missed"] }> {
   const { project, ledger } = input;
   const tz = project.timezone;
   const fromMs = input.at - project.policy.catchUpMs;
   const skip = ledger.plannedOccurrences();
+  const committed = ledger.committed(fromMs, input.at);
   const result = await plan({
     project,
     campaigns: input.campaigns,
@@ -128,7 +137,7 @@ export async function planDue(input: Omit<DispatchInput, "channels" | "now" | "l
     from: addDays(epochToZoned(fromMs, tz).date, -3),
     to: epochToZoned(input.at, tz).date,
     due: { fromMs, toMs: input.at },
-    skipOccurrences: skip,
+    committed,
     history: ledger.history(),
     memberRows: withMembers,
   });
@@ -234,7 +243,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   const maxAttempts = input.maxAttempts ?? 3;
   const triesThisRun = new Map<string, number>();
   const maxWait = input.maxWaitMs ?? 30_000;
-  const runId = ledger.startRun(input.at, wall());
+  const runId = ledger.startRun(input.at, wall(), input.members.count);
   // The caller holds the dispatch lock: a run still marked running is one whose process died (kill -9, power loss).
   ledger.markDeadRunsInterrupted(runId, wall());
   const aborted = () => input.signal?.aborted ?? false;
@@ -255,6 +264,9 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     retries: 0,
     fallbacks: 0,
     missed: [],
+    replanned: 0,
+    replanned_sends: 0,
+    withdrawn: 0,
     by_channel: {},
     failures: {},
     stopped: [],
@@ -278,10 +290,20 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   if (aborted()) return interrupted();
 
   // 2. Plan what is due and record it before any call.
+  const plannedBefore = ledger.plannedOccurrences();
   const { plan: p, missed } = await planDue(input);
   if (aborted()) return interrupted();
   summary.missed = missed;
   const t = now();
+  // Occurrences planned again: pending sends of members no longer eligible are withdrawn, never sent.
+  const replanned = new Set<string>();
+  for (const o of p.occurrences) {
+    const k = `${o.campaign.name}|${o.occurrence.id}`;
+    if (!plannedBefore.has(k)) continue;
+    replanned.add(k);
+    summary.withdrawn += ledger.withdraw(o.campaign.name, o.occurrence.id, (m) => p.kept?.has(`${k}|${m}`) ?? false, t);
+  }
+  summary.replanned = replanned.size;
   const rows: SendInsert[] = [];
   const refused: SendResult[] = [];
   // The planner renders each distinct message once and shares the object: serialise each once.
@@ -322,18 +344,21 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
         updated_at: t,
       });
       summary.planned++;
+      if (replanned.has(`${d.campaign}|${d.occurrence}`)) summary.replanned_sends++;
     }
   }
-  ledger.recordPlan(
+  const recorded = ledger.recordPlan(
     p.occurrences.map((o) => ({ campaign: o.campaign.name, occurrence: o.occurrence.id, sendAt: o.sendAt, audience: o.funnel.audience })),
     rows,
     runId,
   );
+  // Held-out members of an occurrence planned again were recorded by the run that first planned it.
+  summary.held_out = recorded.heldOut;
   if (refused.length) ledger.finish(refused, t);
   summary.occurrences = p.occurrences.length;
   const byChannel: Record<string, number> = {};
   for (const r of rows) if (r.state === "planned") byChannel[r.channel] = (byChannel[r.channel] ?? 0) + 1;
-  input.onEvent?.({ type: "planned", sends: summary.planned, heldOut: summary.held_out, occurrences: summary.occurrences, byChannel });
+  input.onEvent?.({ type: "planned", sends: summary.planned, heldOut: summary.held_out, occurrences: summary.occurrences, byChannel, replanned: summary.replanned, withdrawn: summary.withdrawn });
   // Pending sends past their expiry (planned by this run or an earlier one) are never sent.
   summary.expired += ledger.expire(
     input.campaigns.map((c) => ({ campaign: c.name, afterMs: expireAfterMs(project, c) })),

@@ -169,7 +169,7 @@ function unsettledChannels(root: string, only: string[] | undefined): Set<string
 function eventLine(e: DispatchEvent): string {
   switch (e.type) {
     case "planned":
-      return `planned ${e.sends} sends in ${e.occurrences} occurrences (${e.heldOut} held out)\n`;
+      return `planned ${e.sends} sends in ${e.occurrences} occurrences (${e.heldOut} held out)${e.replanned ? `; ${e.replanned} planned again` : ""}${e.withdrawn ? `; ${e.withdrawn} pending sends withdrawn (no longer eligible)` : ""}\n`;
     case "retry":
       return e.count % 100 === 1 ? `retrying on ${e.channel}: ${e.code} (${e.count} retries so far)\n` : "";
     case "stop":
