@@ -278,6 +278,14 @@ export class Ledger {
     return out;
   }
 
+  /** Occurrences planned to go out before `before` that still have pending sends (a run left them after an outage). */
+  pendingOccurrences(before: number): { campaign: string; occurrence: string; send_at: number }[] {
+    this.flush();
+    return this.db
+      .prepare(`SELECT DISTINCT s.campaign, s.occurrence, o.send_at FROM sends s JOIN occurrences o ON o.campaign = s.campaign AND o.occurrence = s.occurrence WHERE s.state = 'planned' AND o.send_at < ? ORDER BY o.send_at`)
+      .all(before) as { campaign: string; occurrence: string; send_at: number }[];
+  }
+
   /** Withdraws the pending sends of an occurrence whose member `keep` rejects; returns how many. */
   withdraw(campaign: string, occurrence: string, keep: (member: string) => boolean, now: number): number {
     this.flush();

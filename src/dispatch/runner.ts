@@ -304,6 +304,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     summary.withdrawn += ledger.withdraw(o.campaign.name, o.occurrence.id, (m) => p.kept?.has(`${k}|${m}`) ?? false, t);
   }
   summary.replanned = replanned.size;
+  summary.withdrawn += await withdrawStale(input, t);
   const rows: SendInsert[] = [];
   const refused: SendResult[] = [];
   // The planner renders each distinct message once and shares the object: serialise each once.
@@ -650,6 +651,43 @@ function timerSleep(ms: number, signal: AbortSignal | undefined): Promise<void> 
     const timer = setTimeout(done, ms);
     signal?.addEventListener("abort", done);
   });
+}
+
+/**
+ * Pending sends of occurrences older than the catch-up window (left by an outage): those occurrences get no new
+ * members, but their members' eligibility is checked against this snapshot all the same, and a pending send of a
+ * member no longer eligible is withdrawn. Returns how many.
+ */
+async function withdrawStale(input: DispatchInput, now: number): Promise<number> {
+  const { project, ledger } = input;
+  const tz = project.timezone;
+  const fromMs = input.at - project.policy.catchUpMs;
+  const names = new Set(input.campaigns.map((c) => c.name));
+  const stale = ledger.pendingOccurrences(fromMs).filter((o) => names.has(o.campaign));
+  if (!stale.length) return 0;
+  const due = { fromMs: stale[0]!.send_at, toMs: fromMs - 1 };
+  const p = await plan({
+    project,
+    campaigns: input.campaigns.filter((c) => stale.some((o) => o.campaign === c.name)),
+    exclude: input.exclude,
+    templates: input.templates,
+    members: input.members,
+    from: addDays(epochToZoned(due.fromMs, tz).date, -3),
+    to: epochToZoned(due.toMs, tz).date,
+    due,
+    committed: ledger.committed(due.fromMs, due.toMs),
+    history: ledger.history(),
+    memberRows: true,
+    render: false,
+  });
+  const planned = new Set(p.occurrences.map((o) => `${o.campaign.name}|${o.occurrence.id}`));
+  let withdrawn = 0;
+  for (const o of stale) {
+    const k = `${o.campaign}|${o.occurrence}`;
+    // An occurrence the calendar no longer has (its campaign's trigger changed) is left alone.
+    if (planned.has(k)) withdrawn += ledger.withdraw(o.campaign, o.occurrence, (m) => p.kept?.has(`${k}|${m}`) ?? false, now);
+  }
+  return withdrawn;
 }
 
 /** The provider request of a send. `parsed` caches parsed content by its JSON (sends of one message share it). */

@@ -128,6 +128,30 @@ describe("chuda dispatch: an occurrence planned again against a later snapshot",
   });
 });
 
+describe("chuda dispatch: pending sends older than the catch-up window", () => {
+  it("are still withdrawn for members no longer eligible; the occurrence gets no new members", async () => {
+    const { members, fakes, repo } = await setup(40, 28, [PING]);
+    fakes.hook.down(503);
+    const first = await dispatch(repo, "2026-12-24 10:05");
+    expect(summaryOf(first).pending).toBe(eligible(members).length);
+    fakes.hook.down(undefined);
+
+    // Seven hours later (the catch-up window is six): five members have unsubscribed, one new member joined.
+    const gone = new Set(eligible(members).slice(0, 5));
+    const joined = { ...makeMembers(41, 28)[40]!, unsubscribed: false };
+    const next = [...members.map((m) => (gone.has(m.member_id) ? { ...m, unsubscribed: true } : m)), joined];
+    const file = snapshot(repo, "members-1705.csv", next);
+    const second = await run(repo, ["dispatch", "--members", file, "--at", "2026-12-24 17:05", "--json"]);
+    expect(second.exitCode, second.stderr).toBe(0);
+    const s = summaryOf(second) as ReturnType<typeof summaryOf> & { withdrawn: number };
+    expect(s.withdrawn).toBe(5);
+    expect(s.planned).toBe(0);
+    const got = deliveredTo(fakes, "ping");
+    expect(duplicates(got)).toEqual([]);
+    expect(got.sort()).toEqual(eligible(members).filter((m) => !gone.has(m)));
+  });
+});
+
 describe("chuda dispatch: a snapshot much smaller than the last one", () => {
   it("stops with exit 2 and a clear message unless --allow-shrink", async () => {
     const { members, repo } = await setup(200, 23, [{ ...PING, trigger: "every day at 10:00" }]);
