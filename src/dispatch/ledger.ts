@@ -286,12 +286,12 @@ export class Ledger {
       .all(before) as { campaign: string; occurrence: string; send_at: number }[];
   }
 
-  /** Withdraws the pending sends of an occurrence whose member `keep` rejects; returns how many. */
-  withdraw(campaign: string, occurrence: string, keep: (member: string) => boolean, now: number): number {
+  /** Withdraws the pending sends of an occurrence that `keep` rejects (by member and channel); returns how many. */
+  withdraw(campaign: string, occurrence: string, keep: (member: string, channel: string) => boolean, now: number): number {
     this.flush();
     const [lo, hi] = occurrenceKeyRange(campaign, occurrence);
-    const pending = this.db.prepare(`SELECT rowid AS id, member FROM sends WHERE key >= ? AND key < ? AND state = 'planned'`).all(lo, hi) as { id: number; member: string }[];
-    const ids = pending.filter((r) => !keep(r.member)).map((r) => r.id);
+    const pending = this.db.prepare(`SELECT rowid AS id, member, channel FROM sends WHERE key >= ? AND key < ? AND state = 'planned'`).all(lo, hi) as { id: number; member: string; channel: string }[];
+    const ids = pending.filter((r) => !keep(r.member, r.channel)).map((r) => r.id);
     if (ids.length)
       this.db
         .prepare(`UPDATE sends SET state = 'withdrawn', error_code = 'not_eligible', error_message = 'no longer eligible when the occurrence was planned again', updated_at = ? WHERE rowid IN (SELECT value FROM json_each(?)) AND state = 'planned'`)

@@ -301,7 +301,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     const k = `${o.campaign.name}|${o.occurrence.id}`;
     if (!plannedBefore.has(k)) continue;
     replanned.add(k);
-    summary.withdrawn += ledger.withdraw(o.campaign.name, o.occurrence.id, (m) => p.kept?.has(`${k}|${m}`) ?? false, t);
+    summary.withdrawn += ledger.withdraw(o.campaign.name, o.occurrence.id, (m, ch) => p.kept?.has(`${k}|${m}|${ch}`) ?? false, t);
   }
   summary.replanned = replanned.size;
   summary.withdrawn += await withdrawStale(input, t);
@@ -685,7 +685,7 @@ async function withdrawStale(input: DispatchInput, now: number): Promise<number>
   for (const o of stale) {
     const k = `${o.campaign}|${o.occurrence}`;
     // An occurrence the calendar no longer has (its campaign's trigger changed) is left alone.
-    if (planned.has(k)) withdrawn += ledger.withdraw(o.campaign, o.occurrence, (m) => p.kept?.has(`${k}|${m}`) ?? false, now);
+    if (planned.has(k)) withdrawn += ledger.withdraw(o.campaign, o.occurrence, (m, ch) => p.kept?.has(`${k}|${m}|${ch}`) ?? false, now);
   }
   return withdrawn;
 }

@@ -347,9 +347,15 @@ describe("the planner", () => {
       if (memberRows) {
         expect(p.decisions.map((d) => `${d.member}:${d.channel ?? d.reason}`)).toEqual(["D:sms", "C:capped:limit", "A:capped:limit"]);
         // B is still sendable; E (excluded now) is not, so dispatch withdraws E's pending send.
-        expect([...p.kept!]).toEqual(["top3|2026-12-01T10:00+08:00|B"]);
+        expect([...p.kept!]).toEqual(["top3|2026-12-01T10:00+08:00|B|sms"]);
       }
     }
+    // A member planned before who has withdrawn SMS consent since is kept only on the channels that still reach them.
+    const f = await table("m10", [{ id: "F", wecom: "wF", mobile: "13800000006", sms: false }]);
+    const two = campaign("two", { trigger: { kind: "once", date: "2026-12-02", time: 600 } });
+    const again = await plan({ project, campaigns: [two], exclude: excludeUnsub, templates, members: f, from: "2026-12-02", to: "2026-12-02", memberRows: true, render: false, committed: new Map([["two|2026-12-02T10:00+08:00", new Set(["F"])]]) });
+    expect([...again.kept!]).toEqual(["two|2026-12-02T10:00+08:00|F|wecom"]);
+    expect(again.decisions).toEqual([]);
   });
 
   it("prices SMS per segment of each member's text and counts broken content, the same with or without member rows", async () => {

@@ -238,7 +238,8 @@ export async function plan(input: PlanInput): Promise<Plan> {
         const row = rid[r]!;
         if (skipRows !== undefined && !held?.[r] && chans[r] && skipRows.has(row)) {
           funnel.plannedBefore!++;
-          if (kept) kept.add(`${campaign.name}|${w.occurrence.id}|${mkeys[r]}`);
+          // Still sendable, on the channels that reach the member now (a consent withdrawn since is not).
+          if (kept) for (let j = 0; j < campaign.channels.length; j++) if (chans[r]! & (1 << j)) kept.add(`${campaign.name}|${w.occurrence.id}|${mkeys[r]}|${campaign.channels[j]}`);
           if (!wantFields) sendLog[w.campaignIndex]!.push(w.occIndex, row, -1);
           continue;
         }

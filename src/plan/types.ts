@@ -135,9 +135,9 @@ export interface Plan {
   occurrences: PlannedOccurrence[];
   decisions: MemberDecision[];
   /**
-   * With `committed` and member rows: `${campaign}|${occurrence}|${member}` of the members planned before who are
-   * still sendable (in the audience, not excluded, reachable). A pending send of any other member planned before
-   * is withdrawn by dispatch.
+   * With `committed` and member rows: `${campaign}|${occurrence}|${member}|${channel}` of the members planned before
+   * who are still sendable (in the audience, not excluded, not held out), on each channel that reaches them now. A
+   * pending send of a member planned before on any other channel is withdrawn by dispatch.
    */
   kept?: Set<string>;
   /** Distinct members with at least one send. */

@@ -84,7 +84,7 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
             render: false,
           });
           const first = decision;
-          plannedBefore = whole.kept?.has(`${campaign!.name}|${first.occurrence}|${opts.member}`) ?? false;
+          plannedBefore = campaign!.channels.some((ch) => whole.kept?.has(`${campaign!.name}|${first.occurrence}|${opts.member}|${ch}`));
           decision = whole.decisions.find((d) => d.campaign === campaign!.name && d.occurrence === first.occurrence) ?? first;
         }
         const channels = opts.channel ? [opts.channel] : campaign!.channels;
