@@ -261,4 +261,23 @@ describe("simulate --at and preview read the ledger as dispatch does", () => {
     expect(sim.exitCode, sim.stderr).toBe(0);
     expect(readFileSync(plan, "utf8")).toMatch(new RegExp(`pong,[^,]+,${id},,,[^,]+,capped:quota`));
   });
+
+  it("preview agrees with the plan where a campaign's limit depends on the other members", async () => {
+    const { repo } = await setup(20, 29, [PING]);
+    const file = path.join(repo.dir, "campaigns/test.chuda");
+    writeFileSync(file, readFileSync(file, "utf8") + '\ncampaign top "top" {\n  audience member_id is set\n  trigger  once at 2026-12-24 11:00\n  content  "daily"\n  channel  hook\n  goal     visit within 3 days\n  limit    5 members\n}\n');
+    const plan = path.join(repo.dir, "plan.csv");
+    const sim = await run(repo, ["simulate", "--members", repo.members, "--from", "2026-12-24", "--to", "2026-12-24", "--plan", plan]);
+    expect(sim.exitCode, sim.stderr).toBe(0);
+    const top = readFileSync(plan, "utf8").split("\n").filter((l) => l.startsWith("top,")).map((l) => l.split(","));
+    const chosen = top.filter((r) => r[3] === "hook").map((r) => r[2]!);
+    const limited = top.filter((r) => r[6] === "capped:limit").map((r) => r[2]!);
+    expect(chosen).toHaveLength(5);
+    expect(limited.length).toBeGreaterThan(5);
+    for (const [id, want] of [[limited[0]!, { channel: null, reason: "capped:limit" }], [limited[limited.length - 1]!, { channel: null, reason: "capped:limit" }], [chosen[0]!, { channel: "hook", reason: null }]] as const) {
+      const r = await run(repo, ["preview", "top", "--members", repo.members, "--member", id, "--from", "2026-12-24", "--json"]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout), id).toMatchObject(want);
+    }
+  });
 });
