@@ -278,6 +278,13 @@ export class Ledger {
     return out;
   }
 
+  /** Channel and content of an occurrence's sends that cost (committed to, not failed or withdrawn). */
+  committedContent(campaign: string, occurrence: string): { channel: string; content: string | null }[] {
+    this.flush();
+    const [lo, hi] = occurrenceKeyRange(campaign, occurrence);
+    return this.db.prepare(`SELECT channel, content FROM sends WHERE key >= ? AND key < ? AND state IN ('planned','in_flight','sent','queued','unknown')`).all(lo, hi) as { channel: string; content: string | null }[];
+  }
+
   /** Occurrences planned to go out before `before` that still have pending sends (a run left them after an outage). */
   pendingOccurrences(before: number): { campaign: string; occurrence: string; send_at: number }[] {
     this.flush();

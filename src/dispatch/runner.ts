@@ -14,7 +14,7 @@ import type { Driver, DriverInstance, QueuedRequest, SendOutcome, SendRequest } 
 import { plan } from "../plan/plan.js";
 import { deferSendTime } from "../plan/defer.js";
 import { DEFAULT_EXPIRE_AFTER_MS } from "../project/policy.js";
-import { sectionKeyOf } from "../plan/content.js";
+import { messageCost, sectionKeyOf } from "../plan/content.js";
 import type { MemberTable, Plan } from "../plan/types.js";
 import type { Project } from "../project/types.js";
 import { Ledger, NEXT_RUN_MS, sendKey, type DueSend, type SendInsert, type SendResult, type SendRow, type SendState } from "./ledger.js";
@@ -138,6 +138,7 @@ export async function planDue(input: Omit<DispatchInput, "channels" | "now" | "l
     to: epochToZoned(input.at, tz).date,
     due: { fromMs, toMs: input.at },
     committed,
+    spent: committedSpend(ledger, project, input.campaigns, committed),
     history: ledger.history(),
     memberRows: withMembers,
   });
@@ -651,6 +652,20 @@ function timerSleep(ms: number, signal: AbortSignal | undefined): Promise<void> 
     const timer = setTimeout(done, ms);
     signal?.addEventListener("abort", done);
   });
+}
+
+/** What the sends an earlier run planned cost, per occurrence of a campaign with a budget (see `PlanInput.spent`). */
+export function committedSpend(ledger: Ledger, project: Project, campaigns: ResolvedCampaign[], committed: Map<string, Set<string>>): Map<string, number> {
+  const budgeted = new Set(campaigns.filter((c) => c.budget !== undefined).map((c) => c.name));
+  const out = new Map<string, number>();
+  for (const k of committed.keys()) {
+    const [campaign, occurrence] = [k.slice(0, k.indexOf("|")), k.slice(k.indexOf("|") + 1)];
+    if (!budgeted.has(campaign)) continue;
+    let cost = 0;
+    for (const r of ledger.committedContent(campaign, occurrence)) cost += messageCost(project.channels.get(r.channel)?.price, r.content ? (JSON.parse(r.content) as RenderedContent) : undefined);
+    out.set(k, cost);
+  }
+  return out;
 }
 
 /**

@@ -197,6 +197,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
     const skipRows = committedRows?.get(`${w.campaignIndex}|${w.occIndex}`);
     if (skipRows) funnel.plannedBefore = 0;
     const limitTaken = skipRows ? (input.committed!.get(`${campaign.name}|${w.occurrence.id}`)?.size ?? 0) : 0;
+    const spentBefore = input.spent?.get(`${campaign.name}|${w.occurrence.id}`) ?? 0;
 
     const skip = (reason: SkipReason) => {
       funnel.capped += reason.startsWith("capped") ? 1 : 0;
@@ -282,7 +283,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
             }
           }
           const cost = wantFields ? (rendered?.cost ?? unitPrice(project, channel)) : 0;
-          if (campaign.budget !== undefined && funnel.cost + cost > campaign.budget + 1e-9) {
+          if (campaign.budget !== undefined && spentBefore + funnel.cost + cost > campaign.budget + 1e-9) {
             budgetSpent = true;
             reason = "capped:budget";
           } else if (held[r]) {

@@ -57,6 +57,8 @@ export interface PlanInput {
    * `history`, so caps and quotas count them), counted in `funnel.plannedBefore` and never decided again.
    */
   committed?: Map<string, Set<string>>;
+  /** What the sends of `committed` cost, per `${campaign}|${occurrence id}`: a campaign's budget counts it as spent. */
+  spent?: Map<string, number>;
   /** Keep member rows of this member only (preview: the whole repository is planned for one member's sake). */
   onlyMember?: string;
   /** Keep one row per member decision (for --plan, dispatch, chuda test). Off for plain simulation. */

@@ -128,6 +128,25 @@ describe("chuda dispatch: an occurrence planned again against a later snapshot",
   });
 });
 
+describe("chuda dispatch: a budget across runs", () => {
+  it("an occurrence planned again spends only what the earlier run left of its budget", async () => {
+    const { members, fakes, repo } = await setup(60, 30, []);
+    const yaml = path.join(repo.dir, "chuda.yaml");
+    writeFileSync(yaml, readFileSync(yaml, "utf8").replace("    driver: webhook\n", "    driver: webhook\n    price: 0.1 CNY per message\n"));
+    writeFileSync(path.join(repo.dir, "campaigns/test.chuda"), 'campaign capped "capped" {\n  audience member_id is set\n  trigger  once at 2026-12-24 10:00\n  content  "daily"\n  channel  hook\n  goal     visit within 3 days\n  budget   1 CNY\n}\n');
+    const staff = snapshot(repo, "staff.csv", members.filter((m) => !m.unsubscribed).slice(0, 4));
+    const first = await run(repo, ["dispatch", "--members", staff, "--at", "2026-12-24 10:05", "--json"]);
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(summaryOf(first).sent).toBe(4);
+    const second = await dispatch(repo, "2026-12-24 10:10");
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(summaryOf(second).sent).toBe(6);
+    const got = deliveredTo(fakes, "capped");
+    expect(duplicates(got)).toEqual([]);
+    expect(got).toHaveLength(10);
+  });
+});
+
 describe("chuda dispatch: pending sends older than the catch-up window", () => {
   it("are still withdrawn for members no longer eligible; the occurrence gets no new members", async () => {
     const { members, fakes, repo } = await setup(40, 28, [PING]);

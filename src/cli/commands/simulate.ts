@@ -66,7 +66,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
       try {
         // With --at, the ledger is read as dispatch reads it: earlier sends count against caps, and occurrences an
         // earlier run planned are planned again for their new members only.
-        const ledger = opts.at !== undefined ? readLedgerView(ws.root, due) : { history: [], committed: undefined };
+        const ledger = opts.at !== undefined ? readLedgerView(ws.root, project, campaigns, due) : { history: [], committed: undefined, spent: undefined };
         const planOnce = () => plan({
           project,
           campaigns,
@@ -78,6 +78,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
           due,
           history: ledger.history,
           committed: ledger.committed,
+          spent: ledger.spent,
           memberRows: !!opts.plan,
           memberRowsFor: wecomCampaigns,
           onProgress: (d, t) => members.progress?.update("planning", d, t, `${d.toLocaleString("en-US")}/${t.toLocaleString("en-US")} occurrences`),
