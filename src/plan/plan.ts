@@ -194,9 +194,11 @@ export async function plan(input: PlanInput): Promise<Plan> {
     let budgetSpent = false;
     const sentOn = campaign.channels.map(() => 0);
     // Members an earlier run planned in this occurrence: left as they are, and their places count against `limit`.
+    // (Counted from the ledger: a member who has left the snapshot since keeps their place too.)
     const skipRows = committedRows?.get(`${w.campaignIndex}|${w.occIndex}`);
-    if (skipRows) funnel.plannedBefore = 0;
-    const limitTaken = skipRows ? (input.committed!.get(`${campaign.name}|${w.occurrence.id}`)?.size ?? 0) : 0;
+    const committedHere = input.committed?.get(`${campaign.name}|${w.occurrence.id}`);
+    if (committedHere) funnel.plannedBefore = 0;
+    const limitTaken = committedHere?.size ?? 0;
     const spentBefore = input.spent?.get(`${campaign.name}|${w.occurrence.id}`) ?? 0;
 
     const skip = (reason: SkipReason) => {
@@ -222,7 +224,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
       const c = walkSendable(rid, chans, held, w.sendAt, global, channelQuotas, repeatArr, repeat, limit, reached, sendLog[w.campaignIndex]!, w.occIndex, skipRows);
       funnel.audience += rid.length - c.kept;
       funnel.holdout += c.heldOut;
-      if (skipRows) funnel.plannedBefore! += c.kept;
+      if (committedHere) funnel.plannedBefore! += c.kept;
       funnel.sends += c.sends;
       if (deferred) funnel.deferred += c.sends;
       sendCount[w.campaignIndex]! += c.sends;
