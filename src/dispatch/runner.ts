@@ -202,13 +202,16 @@ export interface DrySend {
  * What a real run at T would send (`dispatch --dry-run`): the sends it would plan and those pending since earlier runs,
  * less what it would expire or hold back for quiet hours or a send window. `waiting`: sends held back.
  */
-export function drySends(input: Omit<DispatchInput, "channels" | "now" | "lock">, p: Plan): { sends: DrySend[]; waiting: number; expiring: number } {
+export function drySends(input: Omit<DispatchInput, "channels" | "now" | "lock">, p: Plan): { sends: DrySend[]; waiting: number; expiring: number; withdrawing: number } {
   const { project, ledger } = input;
   const byName = new Map(input.campaigns.map((c) => [c.name, c]));
   const t = input.at;
   const sends: DrySend[] = [];
   let waiting = 0;
   let expiring = 0;
+  // Occurrences planned again: a pending send of a member no longer eligible would be withdrawn, not sent.
+  const replanned = new Set(p.occurrences.filter((o) => o.funnel.plannedBefore !== undefined).map((o) => `${o.campaign.name}|${o.occurrence.id}`));
+  let withdrawing = 0;
   const keep = (campaign: string, sendAt: number): boolean => {
     const c = byName.get(campaign);
     if (t >= sendAt + expireAfterMs(project, c)) expiring++;
@@ -224,6 +227,10 @@ export function drySends(input: Omit<DispatchInput, "channels" | "now" | "lock">
   }
   for (const r of ledger.pendingDue(input.at)) {
     if (planned.has(r.key)) continue;
+    if (replanned.has(`${r.campaign}|${r.occurrence}`) && !p.kept?.has(`${r.campaign}|${r.occurrence}|${r.member}|${r.channel}`)) {
+      withdrawing++;
+      continue;
+    }
     // A backoff still running (not the marker of a send left for the next run) keeps it back.
     if (r.not_before !== null && r.not_before > t && r.not_before !== r.updated_at + NEXT_RUN_MS) {
       waiting++;
@@ -231,7 +238,7 @@ export function drySends(input: Omit<DispatchInput, "channels" | "now" | "lock">
     }
     if (keep(r.campaign, r.send_at)) sends.push({ campaign: r.campaign, occurrence: r.occurrence, member: r.member, channel: r.channel, address: r.address, earlier: true });
   }
-  return { sends, waiting, expiring };
+  return { sends, waiting, expiring, withdrawing };
 }
 
 export async function runDispatch(input: DispatchInput): Promise<DispatchSummary> {

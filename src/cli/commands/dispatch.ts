@@ -109,7 +109,7 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
           const dry = drySends(input, plan);
           if (opts.json) {
             const sends = dry.sends.map((d) => ({ campaign: d.campaign, occurrence: d.occurrence, member: d.member, channel: d.channel, ...(d.earlier ? { pending_since_earlier_run: true } : {}) }));
-            io.out(JSON.stringify(maskDeep({ dry_run: true, at: new Date(at).toISOString(), sends, pending_from_earlier_runs: dry.sends.filter((d) => d.earlier).length, waiting: dry.waiting, expiring: dry.expiring, missed }), null, 2) + "\n");
+            io.out(JSON.stringify(maskDeep({ dry_run: true, at: new Date(at).toISOString(), sends, pending_from_earlier_runs: dry.sends.filter((d) => d.earlier).length, waiting: dry.waiting, expiring: dry.expiring, withdrawing: dry.withdrawing, missed }), null, 2) + "\n");
           } else io.out(renderDispatchDryRun(dry, missed, project, { color: io.color, at }));
           return done(0);
         }
