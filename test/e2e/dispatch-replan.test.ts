@@ -285,7 +285,7 @@ describe("simulate --at and preview read the ledger as dispatch does", () => {
     const plan = path.join(repo.dir, "plan.csv");
     const sim = await run(repo, ["simulate", "--members", repo.members, "--from", "2026-12-24", "--to", "2026-12-24", "--plan", plan]);
     expect(sim.exitCode, sim.stderr).toBe(0);
-    expect(readFileSync(plan, "utf8")).toMatch(new RegExp(`pong,[^,]+,${id},,,[^,]+,capped:quota`));
+    expect(readFileSync(plan, "utf8")).toMatch(new RegExp(`^pong,[^,]+,${id},,,.*,capped:quota$`, "m"));
   });
 
   it("preview agrees with the plan where a campaign's limit depends on the other members", async () => {
@@ -297,7 +297,7 @@ describe("simulate --at and preview read the ledger as dispatch does", () => {
     expect(sim.exitCode, sim.stderr).toBe(0);
     const top = readFileSync(plan, "utf8").split("\n").filter((l) => l.startsWith("top,")).map((l) => l.split(","));
     const chosen = top.filter((r) => r[3] === "hook").map((r) => r[2]!);
-    const limited = top.filter((r) => r[6] === "capped:limit").map((r) => r[2]!);
+    const limited = top.filter((r) => r[r.length - 1] === "capped:limit").map((r) => r[2]!);
     expect(chosen).toHaveLength(5);
     expect(limited.length).toBeGreaterThan(5);
     for (const [id, want] of [[limited[0]!, { channel: null, reason: "capped:limit" }], [limited[limited.length - 1]!, { channel: null, reason: "capped:limit" }], [chosen[0]!, { channel: "hook", reason: null }]] as const) {
