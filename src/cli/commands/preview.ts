@@ -109,7 +109,7 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
           if (value === null || value === undefined || value === "") why.push(`the trigger needs ${trigger.field}: ${trigger.field} is missing`);
         }
         const outcome = decision
-          ? { occurrence: decision.occurrence, send_at: new Date(decision.sendAt).toISOString(), channel: plannedBefore ? null : (decision.channel ?? null), reason: plannedBefore ? "planned_before" : (decision.reason ?? null) }
+          ? { occurrence: decision.occurrence, send_at: new Date(decision.sendAt).toISOString(), channel: decision.channel ?? null, reason: decision.reason ?? null, ...(plannedBefore ? { planned_before: true } : {}) }
           : { occurrence: null, send_at: null, channel: null, reason: "not_in_audience", why };
         if (opts.json) io.out(JSON.stringify(maskDeep({ campaign: campaign!.name, member: opts.member, ...outcome, messages }), null, 2) + "\n");
         else {
@@ -118,8 +118,7 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
           // The member's values in the failing conditions are member data too.
           if (!decision && why.length) io.out(`not in the audience on ${from}:\n${why.map((w) => `  ${escapeControls(maskPhonesIn(w))}\n`).join("")}\n`);
           else if (!decision) io.out(`not in the audience of any occurrence from ${from} to ${addDays(from, 366)} (the audience expression, the trigger or policy.exclude leaves this member out)\n\n`);
-          else if (plannedBefore) io.out(`occurrence ${decision.occurrence}: already planned for this member by an earlier dispatch run (see chuda status)\n\n`);
-          else if (decision.channel) io.out(`next send: ${formatLocalTime(decision.sendAt, project.timezone)} (occurrence ${decision.occurrence}) on ${st.green(decision.channel)}\n\n`);
+          else if (decision.channel) io.out(`next send: ${formatLocalTime(decision.sendAt, project.timezone)} (occurrence ${decision.occurrence}) on ${st.green(decision.channel)}${plannedBefore ? " (already planned by an earlier dispatch run; see chuda status)" : ""}\n\n`);
           else io.out(`next occurrence ${decision.occurrence}: ${st.yellow("no message")}: ${REASONS[decision.reason!] ?? decision.reason}\n\n`);
           for (const m of messages) {
             io.out(st.bold(`[${m.channel}]`) + (decision?.channel === m.channel ? st.green(" ← chosen") : "") + "\n");
