@@ -1,16 +1,30 @@
 import { existsSync } from "node:fs";
 import { Ledger, ledgerPath } from "../dispatch/ledger.js";
+import { committedSpend } from "../dispatch/runner.js";
+import type { ResolvedCampaign } from "../check/types.js";
 import type { HistorySend } from "../plan/types.js";
 import type { Project } from "../project/types.js";
-import type { Io } from "./io.js";
 
-/** Sends an earlier dispatch committed to, so that `simulate --at T` plans exactly what `dispatch --at T` would. */
-export async function readHistory(root: string, _project: Project, _io: Io): Promise<HistorySend[]> {
+/** What the planner reads of the ledger: earlier sends (caps, quotas, repeat) and the members already planned. */
+export interface LedgerView {
+  history: HistorySend[];
+  /** Per occurrence an earlier run planned, its members (see `Ledger.committed`). */
+  committed: Map<string, Set<string>>;
+  /** What those members' sends cost, for budgets. */
+  spent: Map<string, number>;
+}
+
+/**
+ * The ledger as dispatch reads it for a run whose due window is `due`: `simulate --at T` and `preview` then plan
+ * exactly what `dispatch --at T` would (a repository that never dispatched has an empty view).
+ */
+export function readLedgerView(root: string, project: Project, campaigns: ResolvedCampaign[], due?: { fromMs: number; toMs: number }): LedgerView {
   const file = ledgerPath(root);
-  if (!existsSync(file)) return [];
+  if (!existsSync(file)) return { history: [], committed: new Map(), spent: new Map() };
   const ledger = new Ledger(file);
   try {
-    return ledger.history();
+    const committed = due ? ledger.committed(due.fromMs, due.toMs) : new Map<string, Set<string>>();
+    return { history: ledger.history(), committed, spent: committedSpend(ledger, project, campaigns, committed) };
   } finally {
     ledger.close();
   }

@@ -9,7 +9,11 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "no
 import path from "node:path";
 import type { HistorySend } from "../plan/types.js";
 
-export type SendState = "planned" | "in_flight" | "sent" | "queued" | "failed" | "unknown" | "held_out" | "expired";
+/**
+ * `withdrawn`: a pending send whose member is no longer eligible when a later run plans the occurrence again (left
+ * the snapshot, unsubscribed, excluded, unreachable): never sent.
+ */
+export type SendState = "planned" | "in_flight" | "sent" | "queued" | "failed" | "unknown" | "held_out" | "expired" | "withdrawn";
 
 export interface SendRow {
   key: string;
@@ -93,6 +97,20 @@ DROP INDEX IF EXISTS sends_state;
 CREATE TABLE IF NOT EXISTS meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
+);
+-- Test sends to staff before a launch (dispatch --test-to): apart from the campaign's sends, so that no report,
+-- cap, quota or occurrence ever counts them.
+CREATE TABLE IF NOT EXISTS test_sends (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  campaign TEXT NOT NULL,
+  member TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  address TEXT,
+  state TEXT NOT NULL,
+  provider_id TEXT,
+  error_code TEXT,
+  error_message TEXT,
+  at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS tokens (
   key TEXT PRIMARY KEY,
@@ -190,6 +208,9 @@ export class Ledger {
     this.id = (this.db.prepare(`SELECT value FROM meta WHERE key = 'ledger_id'`).get() as { value: string }).value;
     this.file = file;
     this.fileId = file === ":memory:" ? undefined : fileIdOf(file);
+    // The snapshot size of each run (for the shrink guard), added to ledgers made before it was recorded.
+    const runColumns = (this.db.prepare(`PRAGMA table_info(runs)`).all() as { name: string }[]).map((c) => c.name);
+    if (!runColumns.includes("members")) this.db.exec(`ALTER TABLE runs ADD COLUMN members INTEGER`);
     const db = this.db;
     this.stmts = {
       insertSend: db.prepare(
@@ -229,9 +250,66 @@ export class Ledger {
     };
   }
 
-  startRun(at: number, now: number): number {
-    const r = this.db.prepare(`INSERT INTO runs (started_at, at, pid, status) VALUES (?, ?, ?, 'running')`).run(now, at, process.pid);
+  startRun(at: number, now: number, members: number | null = null): number {
+    const r = this.db.prepare(`INSERT INTO runs (started_at, at, pid, status, members) VALUES (?, ?, ?, 'running', ?)`).run(now, at, process.pid, members);
     return Number(r.lastInsertRowid);
+  }
+
+  /** The member count of the snapshot the latest run used, if any run recorded one. */
+  lastSnapshotSize(): number | undefined {
+    const r = this.db.prepare(`SELECT members FROM runs WHERE members IS NOT NULL ORDER BY id DESC LIMIT 1`).get() as { members: number } | undefined;
+    return r?.members;
+  }
+
+  /**
+   * Members with a send (any state but held_out) in the occurrences an earlier run planned whose send time is in
+   * [fromMs, toMs]: `${campaign}|${occurrence}` → member keys. A later run plans those occurrences again and leaves
+   * these members as they are.
+   */
+  committed(fromMs: number, toMs: number): Map<string, Set<string>> {
+    this.flush();
+    const occs = this.db.prepare(`SELECT campaign, occurrence FROM occurrences WHERE send_at BETWEEN ? AND ?`).all(fromMs, toMs) as { campaign: string; occurrence: string }[];
+    const members = this.db.prepare(`SELECT DISTINCT member FROM sends WHERE key >= ? AND key < ? AND state <> 'held_out'`).pluck();
+    const out = new Map<string, Set<string>>();
+    for (const o of occs) {
+      const [lo, hi] = occurrenceKeyRange(o.campaign, o.occurrence);
+      out.set(`${o.campaign}|${o.occurrence}`, new Set(members.all(lo, hi) as string[]));
+    }
+    return out;
+  }
+
+  /** Channel and content of an occurrence's sends that cost (committed to, not failed or withdrawn). */
+  committedContent(campaign: string, occurrence: string): { channel: string; content: string | null }[] {
+    this.flush();
+    const [lo, hi] = occurrenceKeyRange(campaign, occurrence);
+    return this.db.prepare(`SELECT channel, content FROM sends WHERE key >= ? AND key < ? AND state IN ('planned','in_flight','sent','queued','unknown')`).all(lo, hi) as { channel: string; content: string | null }[];
+  }
+
+  /** Occurrences planned to go out before `before` that still have pending sends (a run left them after an outage). */
+  pendingOccurrences(before: number): { campaign: string; occurrence: string; send_at: number }[] {
+    this.flush();
+    return this.db
+      .prepare(`SELECT DISTINCT s.campaign, s.occurrence, o.send_at FROM sends s JOIN occurrences o ON o.campaign = s.campaign AND o.occurrence = s.occurrence WHERE s.state = 'planned' AND o.send_at < ? ORDER BY o.send_at`)
+      .all(before) as { campaign: string; occurrence: string; send_at: number }[];
+  }
+
+  /** Withdraws the pending sends of an occurrence that `keep` rejects (by member and channel); returns how many. */
+  withdraw(campaign: string, occurrence: string, keep: (member: string, channel: string) => boolean, now: number): number {
+    this.flush();
+    const [lo, hi] = occurrenceKeyRange(campaign, occurrence);
+    const pending = this.db.prepare(`SELECT rowid AS id, member, channel FROM sends WHERE key >= ? AND key < ? AND state = 'planned'`).all(lo, hi) as { id: number; member: string; channel: string }[];
+    const ids = pending.filter((r) => !keep(r.member, r.channel)).map((r) => r.id);
+    if (ids.length)
+      this.db
+        .prepare(`UPDATE sends SET state = 'withdrawn', error_code = 'not_eligible', error_message = 'no longer eligible when the occurrence was planned again', updated_at = ? WHERE rowid IN (SELECT value FROM json_each(?)) AND state = 'planned'`)
+        .run(now, JSON.stringify(ids));
+    return ids.length;
+  }
+
+  recordTestSend(t: { campaign: string; member: string; channel: string; address: string | null; state: string; provider_id?: string | null; error_code?: string | null; error_message?: string | null; at: number }): void {
+    this.db
+      .prepare(`INSERT INTO test_sends (campaign, member, channel, address, state, provider_id, error_code, error_message, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(t.campaign, t.member, t.channel, t.address, t.state, t.provider_id ?? null, t.error_code ?? null, t.error_message ?? null, t.at);
   }
 
   finishRun(id: number, now: number, status: string, summary: unknown): void {
@@ -262,8 +340,9 @@ export class Ledger {
     return rows;
   }
 
-  private insert(s: SendInsert): void {
-    this.stmts.insertSend.run(s.key, s.campaign, s.occurrence, s.member, s.channel, s.state, s.send_at, s.address, s.sender, s.content, s.fallbacks, s.vars, s.run_id, s.updated_at);
+  /** Inserts a send unless its key is recorded already; whether it was new. */
+  private insert(s: SendInsert): boolean {
+    return this.stmts.insertSend.run(s.key, s.campaign, s.occurrence, s.member, s.channel, s.state, s.send_at, s.address, s.sender, s.content, s.fallbacks, s.vars, s.run_id, s.updated_at).changes > 0;
   }
 
   private apply(r: SendResult, now: number): void {
@@ -292,13 +371,18 @@ export class Ledger {
     }
   }
 
-  /** Records a whole plan (its occurrences and every send and held-out member) in one transaction. */
-  recordPlan(occurrences: { campaign: string; occurrence: string; sendAt: number; audience: number }[], sends: SendInsert[], runId: number): void {
+  /**
+   * Records a whole plan (its occurrences and every send and held-out member) in one transaction. Keys recorded
+   * already (an occurrence planned again) are left as they are; returns how many held-out members are new.
+   */
+  recordPlan(occurrences: { campaign: string; occurrence: string; sendAt: number; audience: number }[], sends: SendInsert[], runId: number): { heldOut: number } {
     this.flush();
+    let heldOut = 0;
     this.db.transaction(() => {
       for (const o of occurrences) this.stmts.insertOcc.run(o.campaign, o.occurrence, o.sendAt, runId, o.audience);
-      for (const s of sends) this.insert(s);
+      for (const s of sends) if (this.insert(s) && s.state === "held_out") heldOut++;
     })();
+    return { heldOut };
   }
 
   insertSends(sends: SendInsert[]): void {
@@ -606,6 +690,11 @@ export class Ledger {
       this.db.close();
     }
   }
+}
+
+/** Bounds of the send keys of one occurrence (`campaign|occurrence|…`): '}' sorts right after '|'. */
+function occurrenceKeyRange(campaign: string, occurrence: string): [string, string] {
+  return [`${campaign}|${occurrence}|`, `${campaign}|${occurrence}}`];
 }
 
 export function ledgerPath(root: string): string {

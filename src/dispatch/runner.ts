@@ -14,7 +14,7 @@ import type { Driver, DriverInstance, QueuedRequest, SendOutcome, SendRequest } 
 import { plan } from "../plan/plan.js";
 import { deferSendTime } from "../plan/defer.js";
 import { DEFAULT_EXPIRE_AFTER_MS } from "../project/policy.js";
-import { sectionKeyOf } from "../plan/content.js";
+import { messageCost, sectionKeyOf } from "../plan/content.js";
 import type { MemberTable, Plan } from "../plan/types.js";
 import type { Project } from "../project/types.js";
 import { Ledger, NEXT_RUN_MS, sendKey, type DueSend, type SendInsert, type SendResult, type SendRow, type SendState } from "./ledger.js";
@@ -35,7 +35,7 @@ const PACED_BUILTINS = new Set(["wecom", "aliyun-sms", "tencent-sms", "wechat-te
 const PER_RECIPIENT_BUILTINS = new Set(["wechat-template", "wechat-subscribe", "webhook"]);
 
 export type DispatchEvent =
-  | { type: "planned"; sends: number; heldOut: number; occurrences: number; byChannel: Record<string, number> }
+  | { type: "planned"; sends: number; heldOut: number; occurrences: number; byChannel: Record<string, number>; replanned?: number; withdrawn?: number }
   | { type: "progress"; channel: string; sent: number; failed: number; total: number; failures: Record<string, number> }
   | { type: "retry"; channel: string; code: string; count: number }
   | { type: "stop"; channel: string; code: string; message: string; reason?: string }
@@ -95,6 +95,11 @@ export interface DispatchSummary {
   retries: number;
   fallbacks: number;
   missed: { campaign: string; occurrence: string; send_at: string }[];
+  /** Occurrences an earlier run planned, planned again against this run's snapshot, and the new sends they got. */
+  replanned: number;
+  replanned_sends: number;
+  /** Pending sends of members no longer eligible when their occurrence was planned again: never sent. */
+  withdrawn: number;
   by_channel: Record<string, { sent: number; queued: number; failed: number; unknown: number }>;
   failures: Record<string, number>;
   /**
@@ -113,12 +118,16 @@ const formatSpan = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} ho
 
 export const dedupeId = (key: string) => createHash("sha256").update(key).digest("hex").slice(0, 32);
 
-/** Plans what is due at T (the same planner as `simulate --at T`), without occurrences planned by earlier runs. */
+/**
+ * Plans what is due at T (the same planner as `simulate --at T`). An occurrence an earlier run planned is planned
+ * again against this snapshot: the members that run planned are left as they are (see `Ledger.committed`).
+ */
 export async function planDue(input: Omit<DispatchInput, "channels" | "now" | "lock">, withMembers = true): Promise<{ plan: Plan; missed: DispatchSummary["missed"] }> {
   const { project, ledger } = input;
   const tz = project.timezone;
   const fromMs = input.at - project.policy.catchUpMs;
   const skip = ledger.plannedOccurrences();
+  const committed = ledger.committed(fromMs, input.at);
   const result = await plan({
     project,
     campaigns: input.campaigns,
@@ -128,7 +137,8 @@ export async function planDue(input: Omit<DispatchInput, "channels" | "now" | "l
     from: addDays(epochToZoned(fromMs, tz).date, -3),
     to: epochToZoned(input.at, tz).date,
     due: { fromMs, toMs: input.at },
-    skipOccurrences: skip,
+    committed,
+    spent: committedSpend(ledger, project, input.campaigns, committed),
     history: ledger.history(),
     memberRows: withMembers,
   });
@@ -192,13 +202,16 @@ export interface DrySend {
  * What a real run at T would send (`dispatch --dry-run`): the sends it would plan and those pending since earlier runs,
  * less what it would expire or hold back for quiet hours or a send window. `waiting`: sends held back.
  */
-export function drySends(input: Omit<DispatchInput, "channels" | "now" | "lock">, p: Plan): { sends: DrySend[]; waiting: number; expiring: number } {
+export function drySends(input: Omit<DispatchInput, "channels" | "now" | "lock">, p: Plan): { sends: DrySend[]; waiting: number; expiring: number; withdrawing: number } {
   const { project, ledger } = input;
   const byName = new Map(input.campaigns.map((c) => [c.name, c]));
   const t = input.at;
   const sends: DrySend[] = [];
   let waiting = 0;
   let expiring = 0;
+  // Occurrences planned again: a pending send of a member no longer eligible would be withdrawn, not sent.
+  const replanned = new Set(p.occurrences.filter((o) => o.funnel.plannedBefore !== undefined).map((o) => `${o.campaign.name}|${o.occurrence.id}`));
+  let withdrawing = 0;
   const keep = (campaign: string, sendAt: number): boolean => {
     const c = byName.get(campaign);
     if (t >= sendAt + expireAfterMs(project, c)) expiring++;
@@ -214,6 +227,10 @@ export function drySends(input: Omit<DispatchInput, "channels" | "now" | "lock">
   }
   for (const r of ledger.pendingDue(input.at)) {
     if (planned.has(r.key)) continue;
+    if (replanned.has(`${r.campaign}|${r.occurrence}`) && !p.kept?.has(`${r.campaign}|${r.occurrence}|${r.member}|${r.channel}`)) {
+      withdrawing++;
+      continue;
+    }
     // A backoff still running (not the marker of a send left for the next run) keeps it back.
     if (r.not_before !== null && r.not_before > t && r.not_before !== r.updated_at + NEXT_RUN_MS) {
       waiting++;
@@ -221,7 +238,7 @@ export function drySends(input: Omit<DispatchInput, "channels" | "now" | "lock">
     }
     if (keep(r.campaign, r.send_at)) sends.push({ campaign: r.campaign, occurrence: r.occurrence, member: r.member, channel: r.channel, address: r.address, earlier: true });
   }
-  return { sends, waiting, expiring };
+  return { sends, waiting, expiring, withdrawing };
 }
 
 export async function runDispatch(input: DispatchInput): Promise<DispatchSummary> {
@@ -234,7 +251,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   const maxAttempts = input.maxAttempts ?? 3;
   const triesThisRun = new Map<string, number>();
   const maxWait = input.maxWaitMs ?? 30_000;
-  const runId = ledger.startRun(input.at, wall());
+  const runId = ledger.startRun(input.at, wall(), input.members.count);
   // The caller holds the dispatch lock: a run still marked running is one whose process died (kill -9, power loss).
   ledger.markDeadRunsInterrupted(runId, wall());
   const aborted = () => input.signal?.aborted ?? false;
@@ -255,6 +272,9 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     retries: 0,
     fallbacks: 0,
     missed: [],
+    replanned: 0,
+    replanned_sends: 0,
+    withdrawn: 0,
     by_channel: {},
     failures: {},
     stopped: [],
@@ -278,10 +298,21 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   if (aborted()) return interrupted();
 
   // 2. Plan what is due and record it before any call.
+  const plannedBefore = ledger.plannedOccurrences();
   const { plan: p, missed } = await planDue(input);
   if (aborted()) return interrupted();
   summary.missed = missed;
   const t = now();
+  // Occurrences planned again: pending sends of members no longer eligible are withdrawn, never sent.
+  const replanned = new Set<string>();
+  for (const o of p.occurrences) {
+    const k = `${o.campaign.name}|${o.occurrence.id}`;
+    if (!plannedBefore.has(k)) continue;
+    replanned.add(k);
+    summary.withdrawn += ledger.withdraw(o.campaign.name, o.occurrence.id, (m, ch) => p.kept?.has(`${k}|${m}|${ch}`) ?? false, t);
+  }
+  summary.replanned = replanned.size;
+  summary.withdrawn += await withdrawStale(input, t);
   const rows: SendInsert[] = [];
   const refused: SendResult[] = [];
   // The planner renders each distinct message once and shares the object: serialise each once.
@@ -322,18 +353,21 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
         updated_at: t,
       });
       summary.planned++;
+      if (replanned.has(`${d.campaign}|${d.occurrence}`)) summary.replanned_sends++;
     }
   }
-  ledger.recordPlan(
+  const recorded = ledger.recordPlan(
     p.occurrences.map((o) => ({ campaign: o.campaign.name, occurrence: o.occurrence.id, sendAt: o.sendAt, audience: o.funnel.audience })),
     rows,
     runId,
   );
+  // Held-out members of an occurrence planned again were recorded by the run that first planned it.
+  summary.held_out = recorded.heldOut;
   if (refused.length) ledger.finish(refused, t);
   summary.occurrences = p.occurrences.length;
   const byChannel: Record<string, number> = {};
   for (const r of rows) if (r.state === "planned") byChannel[r.channel] = (byChannel[r.channel] ?? 0) + 1;
-  input.onEvent?.({ type: "planned", sends: summary.planned, heldOut: summary.held_out, occurrences: summary.occurrences, byChannel });
+  input.onEvent?.({ type: "planned", sends: summary.planned, heldOut: summary.held_out, occurrences: summary.occurrences, byChannel, replanned: summary.replanned, withdrawn: summary.withdrawn });
   // Pending sends past their expiry (planned by this run or an earlier one) are never sent.
   summary.expired += ledger.expire(
     input.campaigns.map((c) => ({ campaign: c.name, afterMs: expireAfterMs(project, c) })),
@@ -625,6 +659,57 @@ function timerSleep(ms: number, signal: AbortSignal | undefined): Promise<void> 
     const timer = setTimeout(done, ms);
     signal?.addEventListener("abort", done);
   });
+}
+
+/** What the sends an earlier run planned cost, per occurrence of a campaign with a budget (see `PlanInput.spent`). */
+export function committedSpend(ledger: Ledger, project: Project, campaigns: ResolvedCampaign[], committed: Map<string, Set<string>>): Map<string, number> {
+  const budgeted = new Set(campaigns.filter((c) => c.budget !== undefined).map((c) => c.name));
+  const out = new Map<string, number>();
+  for (const k of committed.keys()) {
+    const [campaign, occurrence] = [k.slice(0, k.indexOf("|")), k.slice(k.indexOf("|") + 1)];
+    if (!budgeted.has(campaign)) continue;
+    let cost = 0;
+    for (const r of ledger.committedContent(campaign, occurrence)) cost += messageCost(project.channels.get(r.channel)?.price, r.content ? (JSON.parse(r.content) as RenderedContent) : undefined);
+    out.set(k, cost);
+  }
+  return out;
+}
+
+/**
+ * Pending sends of occurrences older than the catch-up window (left by an outage): those occurrences get no new
+ * members, but their members' eligibility is checked against this snapshot all the same, and a pending send of a
+ * member no longer eligible is withdrawn. Returns how many.
+ */
+async function withdrawStale(input: DispatchInput, now: number): Promise<number> {
+  const { project, ledger } = input;
+  const tz = project.timezone;
+  const fromMs = input.at - project.policy.catchUpMs;
+  const names = new Set(input.campaigns.map((c) => c.name));
+  const stale = ledger.pendingOccurrences(fromMs).filter((o) => names.has(o.campaign));
+  if (!stale.length) return 0;
+  const due = { fromMs: stale[0]!.send_at, toMs: fromMs - 1 };
+  const p = await plan({
+    project,
+    campaigns: input.campaigns.filter((c) => stale.some((o) => o.campaign === c.name)),
+    exclude: input.exclude,
+    templates: input.templates,
+    members: input.members,
+    from: addDays(epochToZoned(due.fromMs, tz).date, -3),
+    to: epochToZoned(due.toMs, tz).date,
+    due,
+    committed: ledger.committed(due.fromMs, due.toMs),
+    history: ledger.history(),
+    memberRows: true,
+    render: false,
+  });
+  const planned = new Set(p.occurrences.map((o) => `${o.campaign.name}|${o.occurrence.id}`));
+  let withdrawn = 0;
+  for (const o of stale) {
+    const k = `${o.campaign}|${o.occurrence}`;
+    // An occurrence the calendar no longer has (its campaign's trigger changed) is left alone.
+    if (planned.has(k)) withdrawn += ledger.withdraw(o.campaign, o.occurrence, (m, ch) => p.kept?.has(`${k}|${m}|${ch}`) ?? false, now);
+  }
+  return withdrawn;
 }
 
 /** The provider request of a send. `parsed` caches parsed content by its JSON (sends of one message share it). */

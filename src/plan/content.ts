@@ -30,7 +30,7 @@ function driverContentKind(driver: string | undefined): ContentKind | undefined 
 }
 
 /** What a rendered message costs: the channel's price, per message or per SMS segment of its text. */
-function messageCost(price: { amount: number; per: "message" | "segment" } | undefined, content: RenderedContent | undefined): number {
+export function messageCost(price: { amount: number; per: "message" | "segment" } | undefined, content: RenderedContent | undefined): number {
   if (price?.per === "segment" && content?.kind === "sms") return price.amount * smsSegments(content.sign, content.text);
   return price?.amount ?? 0;
 }

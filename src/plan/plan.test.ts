@@ -322,6 +322,42 @@ describe("the planner", () => {
     expect(by(p, "A").map(brief)).toEqual(["x@2026-12-01:capped:policy.max"]);
   });
 
+  it("an occurrence planned again leaves members planned before as they are; their places count against limit", async () => {
+    const m = await table("m9", [
+      { id: "A", spend: 100, mobile: "13800000001", sms: true },
+      { id: "B", spend: 900, mobile: "13800000002", sms: true },
+      { id: "C", spend: 500, mobile: "13800000003", sms: true },
+      { id: "D", spend: 700, mobile: "13800000004", sms: true },
+      { id: "E", spend: 800, mobile: "13800000005", sms: true, unsub: true },
+    ]);
+    const top3 = campaign("top3", {
+      channels: ["sms"],
+      trigger: { kind: "once", date: "2026-12-01", time: 600 },
+      limit: { count: 3, orderBy: { value: { v: "field", name: "spend", type: { kind: "number" } }, direction: "desc" } },
+    });
+    const at = Date.parse("2026-12-01T02:00:00Z");
+    // An earlier run planned B and E (E has unsubscribed since): two of the three places are taken.
+    const committed = new Map([["top3|2026-12-01T10:00+08:00", new Set(["B", "E"])]]);
+    const history = ["B", "E"].map((member) => ({ member, campaign: "top3", channel: "sms", at }));
+    for (const memberRows of [true, false]) {
+      const p = await plan({ project, campaigns: [top3], exclude: excludeUnsub, templates, members: m, from: "2026-12-01", to: "2026-12-01", memberRows, render: false, history, committed });
+      const f = p.occurrences[0]!.funnel;
+      expect(f).toMatchObject({ audience: 3, sends: 1, capped: 2, plannedBefore: 1 });
+      expect(f.audience).toBe(f.holdout + f.unreachable + f.capped + f.sends);
+      if (memberRows) {
+        expect(p.decisions.map((d) => `${d.member}:${d.channel ?? d.reason}`)).toEqual(["D:sms", "C:capped:limit", "A:capped:limit"]);
+        // B is still sendable; E (excluded now) is not, so dispatch withdraws E's pending send.
+        expect([...p.kept!]).toEqual(["top3|2026-12-01T10:00+08:00|B|sms"]);
+      }
+    }
+    // A member planned before who has withdrawn SMS consent since is kept only on the channels that still reach them.
+    const f = await table("m10", [{ id: "F", wecom: "wF", mobile: "13800000006", sms: false }]);
+    const two = campaign("two", { trigger: { kind: "once", date: "2026-12-02", time: 600 } });
+    const again = await plan({ project, campaigns: [two], exclude: excludeUnsub, templates, members: f, from: "2026-12-02", to: "2026-12-02", memberRows: true, render: false, committed: new Map([["two|2026-12-02T10:00+08:00", new Set(["F"])]]) });
+    expect([...again.kept!]).toEqual(["two|2026-12-02T10:00+08:00|F|wecom"]);
+    expect(again.decisions).toEqual([]);
+  });
+
   it("prices SMS per segment of each member's text and counts broken content, the same with or without member rows", async () => {
     const yaml = `sms:\n  sign: "示例广场"\n  code: "SMS_1"\n  body: "\${name}您好，您的会员积分即将到期，请在本月内到店使用，逾期将自动清零，感谢您对示例广场的支持。拒收请回复R"\n  params: { name: "{{name}}" }\n`;
     const { template, diagnostics } = parseTemplate(yaml, "templates/points.yaml", "points");

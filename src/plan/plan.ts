@@ -150,6 +150,8 @@ export async function plan(input: PlanInput): Promise<Plan> {
   }
   const reached = new Uint8Array(size);
   if (input.history?.length) await seedHistory(input, size, global, quotas, lastSend);
+  const committedRows = input.committed?.size ? await committedRowsOf(input, work) : undefined;
+  const kept = input.committed && input.memberRows ? new Set<string>() : undefined;
   lap("walk:state");
 
   // Rendering: one cache per campaign (content does not depend on the occurrence), keyed by the values of
@@ -191,6 +193,13 @@ export async function plan(input: PlanInput): Promise<Plan> {
     const repeatArr = lastSend[w.campaignIndex];
     let budgetSpent = false;
     const sentOn = campaign.channels.map(() => 0);
+    // Members an earlier run planned in this occurrence: left as they are, and their places count against `limit`.
+    // (Counted from the ledger: a member who has left the snapshot since keeps their place too.)
+    const skipRows = committedRows?.get(`${w.campaignIndex}|${w.occIndex}`);
+    const committedHere = input.committed?.get(`${campaign.name}|${w.occurrence.id}`);
+    if (committedHere) funnel.plannedBefore = 0;
+    const limitTaken = committedHere?.size ?? 0;
+    const spentBefore = input.spent?.get(`${campaign.name}|${w.occurrence.id}`) ?? 0;
 
     const skip = (reason: SkipReason) => {
       funnel.capped += reason.startsWith("capped") ? 1 : 0;
@@ -211,10 +220,11 @@ export async function plan(input: PlanInput): Promise<Plan> {
       // Only sendable members, no strings, nothing rendered inline: the tight loop of walkSendable.
       const { rid, chans, held } = ready.slice(w.occIndex);
       const repeat = repeatArr ? (last: number) => repeatAllows(campaign, last, w.sendAt, tz) : undefined;
-      const limit = campaign.limit ? campaign.limit.count : Infinity;
-      const c = walkSendable(rid, chans, held, w.sendAt, global, channelQuotas, repeatArr, repeat, limit, reached, sendLog[w.campaignIndex]!, w.occIndex);
-      funnel.audience += rid.length;
+      const limit = campaign.limit ? Math.max(0, campaign.limit.count - limitTaken) : Infinity;
+      const c = walkSendable(rid, chans, held, w.sendAt, global, channelQuotas, repeatArr, repeat, limit, reached, sendLog[w.campaignIndex]!, w.occIndex, skipRows);
+      funnel.audience += rid.length - c.kept;
       funnel.holdout += c.heldOut;
+      if (committedHere) funnel.plannedBefore! += c.kept;
       funnel.sends += c.sends;
       if (deferred) funnel.deferred += c.sends;
       sendCount[w.campaignIndex]! += c.sends;
@@ -229,6 +239,13 @@ export async function plan(input: PlanInput): Promise<Plan> {
       const { rid, held, chans, mkeys, fieldCols, rows } = batch;
       for (let r = 0; r < rows; r++) {
         const row = rid[r]!;
+        if (skipRows !== undefined && !held?.[r] && chans[r] && skipRows.has(row)) {
+          funnel.plannedBefore!++;
+          // Still sendable, on the channels that reach the member now (a consent withdrawn since is not).
+          if (kept) for (let j = 0; j < campaign.channels.length; j++) if (chans[r]! & (1 << j)) kept.add(`${campaign.name}|${w.occurrence.id}|${mkeys[r]}|${campaign.channels[j]}`);
+          if (!wantFields) sendLog[w.campaignIndex]!.push(w.occIndex, row, -1);
+          continue;
+        }
         funnel.audience++;
         let reason: SkipReason | undefined;
         let chosen = -1;
@@ -243,7 +260,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
             }
           }
           if (chosen < 0) reason = "capped:quota";
-          else if (campaign.limit && funnel.sends >= campaign.limit.count) reason = "capped:limit";
+          else if (campaign.limit && funnel.sends + limitTaken >= campaign.limit.count) reason = "capped:limit";
           else if (budgetSpent) reason = "capped:budget";
         }
         let vars: Record<string, unknown> | undefined;
@@ -268,7 +285,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
             }
           }
           const cost = wantFields ? (rendered?.cost ?? unitPrice(project, channel)) : 0;
-          if (campaign.budget !== undefined && funnel.cost + cost > campaign.budget + 1e-9) {
+          if (campaign.budget !== undefined && spentBefore + funnel.cost + cost > campaign.budget + 1e-9) {
             budgetSpent = true;
             reason = "capped:budget";
           } else if (held[r]) {
@@ -301,7 +318,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
           skip(reason);
           if (!wantFields) sendLog[w.campaignIndex]!.push(w.occIndex, row, -1);
         }
-        if (rowsOf[w.campaignIndex]) {
+        if (rowsOf[w.campaignIndex] && (input.onlyMember === undefined || mkeys[r] === input.onlyMember)) {
           const d: MemberDecision = { campaign: campaign.name, occurrence: w.occurrence.id, member: mkeys[r]!, sendAt: w.sendAt };
           if (reason) d.reason = reason;
           else {
@@ -353,7 +370,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
   for (const t of tables) if (t) await conn.run(`DROP TABLE IF EXISTS ${t}`);
   let membersReached = 0;
   for (let i = 0; i < size; i++) membersReached += reached[i]!;
-  return { from: input.from, to: input.to, occurrences, decisions, membersReached, timings };
+  return { from: input.from, to: input.to, occurrences, decisions, membersReached, timings, ...(kept ? { kept } : {}) };
 }
 
 /** One batch of an occurrence's candidates, as the walk reads them. */
@@ -461,10 +478,12 @@ function walkSendable(
   reached: Uint8Array,
   log: SendLog,
   occ: number,
-): { sends: number; heldOut: number; sentOn: number[]; capped: [SkipReason, number][] } {
+  skipRows?: Set<number>,
+): { sends: number; heldOut: number; sentOn: number[]; capped: [SkipReason, number][]; kept: number } {
   const sentOn = quotas.map(() => 0);
   let sends = 0;
   let heldOut = 0;
+  let kept = 0;
   let repeat = 0;
   let policy = 0;
   let quota = 0;
@@ -472,6 +491,11 @@ function walkSendable(
   for (let r = 0; r < rid.length; r++) {
     const row = rid[r]!;
     const c = chans[r]!;
+    if (skipRows !== undefined && !held[r] && skipRows.has(row)) {
+      kept++;
+      log.push(occ, row, -1);
+      continue;
+    }
     if (lastSend !== undefined && !repeatAllows!(lastSend.get(row))) {
       repeat++;
       log.push(occ, row, -1);
@@ -513,7 +537,7 @@ function walkSendable(
     reached[row] = 1;
     if ((c & ((1 << chosen) - 1)) !== 0) log.push(occ, row, chosen);
   }
-  return { sends, heldOut, sentOn, capped: [["capped:repeat", repeat], ["capped:policy.max", policy], ["capped:quota", quota], ["capped:limit", limited]] };
+  return { sends, heldOut, sentOn, capped: [["capped:repeat", repeat], ["capped:policy.max", policy], ["capped:quota", quota], ["capped:limit", limited]], kept };
 }
 
 /**
@@ -569,6 +593,36 @@ async function seedHistory(input: PlanInput, size: number, global: RuleSet, quot
     if (ci !== undefined && lastSend[ci]) lastSend[ci]!.set(rid, Math.max(lastSend[ci]!.get(rid), at));
   }
   await conn.run(`DROP TABLE plan_history`);
+}
+
+/** Rows of the members an earlier dispatch run planned, per occurrence of the walk (`${campaign index}|${occ index}`). */
+async function committedRowsOf(input: PlanInput, work: OccWork[]): Promise<Map<string, Set<number>>> {
+  const { conn, table } = input.members;
+  const key = q(input.project.members.key);
+  const out = new Map<string, Set<number>>();
+  const items = new Map<string, string>();
+  for (const w of work) {
+    const k = `${input.campaigns[w.campaignIndex]!.name}|${w.occurrence.id}`;
+    if (input.committed!.get(k)?.size) items.set(k, `${w.campaignIndex}|${w.occIndex}`);
+  }
+  if (!items.size) return out;
+  await conn.run(`CREATE OR REPLACE TEMP TABLE plan_committed (item VARCHAR, member VARCHAR)`);
+  const appender = await conn.createAppender("plan_committed");
+  for (const [k, item] of items)
+    for (const m of input.committed!.get(k)!) {
+      appender.appendVarchar(item);
+      appender.appendVarchar(m);
+      appender.endRow();
+    }
+  appender.closeSync();
+  const res = await conn.runAndReadAll(`SELECT p.item, CAST(m.rowid AS INTEGER) FROM plan_committed p JOIN ${table} m ON CAST(m.${key} AS VARCHAR) = p.member`);
+  for (const [item, rid] of res.getRows() as [string, number][]) {
+    let rows = out.get(item);
+    if (!rows) out.set(item, (rows = new Set()));
+    rows.add(rid);
+  }
+  await conn.run(`DROP TABLE plan_committed`);
+  return out;
 }
 
 interface Settled {

@@ -51,6 +51,16 @@ export interface PlanInput {
   /** Occurrences to leave out (already planned by an earlier dispatch run): `${campaign}|${occurrence id}`. */
   skipOccurrences?: Set<string>;
   history?: HistorySend[];
+  /**
+   * Members an earlier dispatch run already planned in an occurrence (`${campaign}|${occurrence id}` → member keys).
+   * The occurrence is planned again against this snapshot: those members are left as they are (their sends are in
+   * `history`, so caps and quotas count them), counted in `funnel.plannedBefore` and never decided again.
+   */
+  committed?: Map<string, Set<string>>;
+  /** What the sends of `committed` cost, per `${campaign}|${occurrence id}`: a campaign's budget counts it as spent. */
+  spent?: Map<string, number>;
+  /** Keep member rows of this member only (preview: the whole repository is planned for one member's sake). */
+  onlyMember?: string;
   /** Keep one row per member decision (for --plan, dispatch, chuda test). Off for plain simulation. */
   memberRows?: boolean;
   /** Keep member rows of these campaigns only (simulate: the WeCom campaigns, to count tasks per staff member). */
@@ -85,6 +95,11 @@ export interface Funnel {
   cappedBy: Partial<Record<SkipReason, number>>;
   /** Estimated cost in CNY. */
   cost: number;
+  /**
+   * Sendable members an earlier dispatch run already planned in this occurrence: outside `audience` (which counts
+   * what this plan decides), so a plan made again counts only its new sends.
+   */
+  plannedBefore?: number;
 }
 
 export interface PlannedOccurrence {
@@ -121,6 +136,12 @@ export interface Plan {
   to: string;
   occurrences: PlannedOccurrence[];
   decisions: MemberDecision[];
+  /**
+   * With `committed` and member rows: `${campaign}|${occurrence}|${member}|${channel}` of the members planned before
+   * who are still sendable (in the audience, not excluded, not held out), on each channel that reaches them now. A
+   * pending send of a member planned before on any other channel is withdrawn by dispatch.
+   */
+  kept?: Set<string>;
   /** Distinct members with at least one send. */
   membersReached: number;
   /** Milliseconds spent per phase (candidates in DuckDB, the walk, rendering), for `npm run bench`. */

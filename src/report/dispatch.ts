@@ -35,7 +35,9 @@ export function renderDispatchSummary(s: DispatchSummary, opts: { color: boolean
   const st = makeStyle(opts.color);
   const out: string[] = [];
   const at = opts.timezone && !Number.isNaN(Date.parse(s.at)) ? formatLocalTime(Date.parse(s.at), opts.timezone) : s.at;
-  out.push(st.bold(`Dispatch at ${at}`) + `: ${n(s.occurrences)} occurrences planned, ${n(s.planned)} sends, ${n(s.held_out)} held out`);
+  const again = s.replanned ? ` (${n(s.replanned)} planned again: ${n(s.replanned_sends)} new sends)` : "";
+  out.push(st.bold(`Dispatch at ${at}`) + `: ${n(s.occurrences)} occurrences planned${again}, ${n(s.planned)} sends, ${n(s.held_out)} held out`);
+  if (s.withdrawn) out.push(st.yellow(`${n(s.withdrawn)} pending sends withdrawn: their members are no longer eligible (left the snapshot, unsubscribed, excluded or unreachable)`));
   out.push(`sent ${n(s.sent)}, queued ${n(s.queued)} (WeCom: waiting for staff to confirm), failed ${n(s.failed)}, unknown ${n(s.unknown)}, pending ${n(s.pending)}, expired ${n(s.expired)}, retries ${n(s.retries)}, fallbacks ${n(s.fallbacks)}\n`);
   const ch = Object.entries(s.by_channel);
   if (ch.length) out.push(table(["channel", "sent", "queued", "failed", "unknown"], ch.map(([c, v]) => [c, n(v.sent), n(v.queued), n(v.failed), n(v.unknown)]), { right: [1, 2, 3, 4], style: st }));

@@ -31,6 +31,8 @@ export function renderSimulationText(s: SimulationSummary, opts: { color: boolea
       { right: [1, 2, 3, 4, 5, 6, 7, ...channels.map((_, i) => 8 + i), 8 + channels.length, 9 + channels.length], style: st },
     ),
   );
+  const before = s.campaigns.filter((c) => c.planned_before);
+  if (before.length) out.push(...before.map((c) => `${c.name}: ${n(c.planned_before!)} members were planned by an earlier dispatch run and are left as they are`), "");
   const capped = s.campaigns.filter((c) => c.capped);
   if (capped.length) {
     out.push(st.bold("Capped, by rule"));

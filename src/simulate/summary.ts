@@ -22,6 +22,8 @@ export interface CampaignSummary {
   deferred: number;
   by_channel: Record<string, number>;
   capped_by: Partial<Record<SkipReason, number>>;
+  /** With `--at` on a repository that dispatched: members an earlier run planned already (outside `audience`). */
+  planned_before?: number;
   estimated: { delivered: number; opened: number; converted: number; cost: number };
   problems: ContentProblemCount[];
 }
@@ -78,6 +80,7 @@ export function summarize(plan: Plan, project: Project, snapshot: { members: num
     s.capped += f.capped;
     s.sends += f.sends;
     s.deferred += f.deferred;
+    if (f.plannedBefore !== undefined) s.planned_before = (s.planned_before ?? 0) + f.plannedBefore;
     s.rawCost += f.cost;
     for (const [k, v] of Object.entries(f.cappedBy)) s.capped_by[k as SkipReason] = (s.capped_by[k as SkipReason] ?? 0) + v;
     const date = epochToZoned(po.sendAt, project.timezone).date;

@@ -15,6 +15,7 @@ import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { onInterrupt, type InterruptSignal } from "../signals.js";
 import { openMembers, type MembersOptions } from "../members.js";
 import type { Project } from "../../project/types.js";
+import { dispatchTests, type TestSendOptions } from "./test-send.js";
 
 /** How far past the clock `--at` may be (clock skew between machines) before a real run refuses it. */
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
@@ -23,7 +24,8 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
   program
     .command("dispatch")
     .description("send what is due: resumable, idempotent, locked against a second run")
-    .requiredOption("--members <file>", "member snapshot: CSV (UTF-8 or GBK), JSON Lines or Parquet")
+    .argument("[campaign]", "with --test-to: the campaign whose message the staff get")
+    .option("--members <file>", "member snapshot: CSV (UTF-8 or GBK), JSON Lines or Parquet (required)")
     .option("--at <moment>", "the run's moment (default now)")
     .option("--dry-run", "send nothing and write nothing; print what would go out")
     .option("--only <campaigns...>", "only these campaigns")
@@ -31,9 +33,14 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
     .addOption(new Option("--encoding <enc>", "snapshot encoding").choices(["auto", "utf-8", "gbk"]).default("auto"))
     .option("--strict", "any rejected snapshot row stops the run")
     .option("--new-ledger", "accept a missing or different ledger (.chuda/state.db) and make it this repository's")
-    .action(async (opts: MembersOptions & { at?: string; dryRun?: boolean; only?: string[]; json?: boolean; newLedger?: boolean }) => {
+    .option("--allow-shrink", "run even if the snapshot has half the members of the last run's or fewer")
+    .option("--test-to <file>", "send CAMPAIGN's message for real to the staff in this member-format file (a test before launch)")
+    .action(async (campaignName: string | undefined, opts: MembersOptions & { at?: string; dryRun?: boolean; only?: string[]; json?: boolean; allowShrink?: boolean; testTo?: string; newLedger?: boolean }) => {
       const ws = await loadWorkspace(program.opts().project, io);
       const project = requireValid(ws, io);
+      if (opts.testTo) return done(await dispatchTests(ws, project, campaignName, opts as TestSendOptions, io));
+      if (campaignName) throw new UsageError(`dispatch takes a campaign name only with --test-to`, `to dispatch some campaigns only, use --only ${campaignName}`);
+      if (!opts.members) throw new UsageError("dispatch needs --members <file>", "the member snapshot to plan against: chuda dispatch --members members.csv");
       const campaigns = selectCampaigns(ws, opts.only ?? []);
       const at = opts.at !== undefined ? parseMoment(opts.at, project.timezone) : io.now();
       // A real run at a later moment would send what is not due yet (and its sends would never be sent at T again).
@@ -86,6 +93,14 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
       if (!opts.dryRun) writeLedgerMarker(ws.root, ledger.id);
       let view: ReturnType<typeof startDispatchView> | undefined;
       try {
+        // A truncated nightly export must not quietly narrow every campaign: half the last run's members or fewer stops.
+        const last = ledger.lastSnapshotSize();
+        if (last && members.count * 2 <= last && !opts.allowShrink) {
+          const message = `the snapshot has ${members.count.toLocaleString("en-US")} members, half or less of the ${last.toLocaleString("en-US")} the last dispatch used`;
+          const hint = "check that the export is complete; if the members really left, run again with --allow-shrink";
+          if (!opts.dryRun) throw new UsageError(message, hint);
+          io.err(`warning: ${message}; a real run would stop (${hint})\n`);
+        }
         if (opts.dryRun) {
           const input = { project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members.table, at, ledger };
           const { plan, missed } = await planDue(input);
@@ -94,7 +109,7 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
           const dry = drySends(input, plan);
           if (opts.json) {
             const sends = dry.sends.map((d) => ({ campaign: d.campaign, occurrence: d.occurrence, member: d.member, channel: d.channel, ...(d.earlier ? { pending_since_earlier_run: true } : {}) }));
-            io.out(JSON.stringify(maskDeep({ dry_run: true, at: new Date(at).toISOString(), sends, pending_from_earlier_runs: dry.sends.filter((d) => d.earlier).length, waiting: dry.waiting, expiring: dry.expiring, missed }), null, 2) + "\n");
+            io.out(JSON.stringify(maskDeep({ dry_run: true, at: new Date(at).toISOString(), sends, pending_from_earlier_runs: dry.sends.filter((d) => d.earlier).length, waiting: dry.waiting, expiring: dry.expiring, withdrawing: dry.withdrawing, missed }), null, 2) + "\n");
           } else io.out(renderDispatchDryRun(dry, missed, project, { color: io.color, at }));
           return done(0);
         }
@@ -169,7 +184,7 @@ function unsettledChannels(root: string, only: string[] | undefined): Set<string
 function eventLine(e: DispatchEvent): string {
   switch (e.type) {
     case "planned":
-      return `planned ${e.sends} sends in ${e.occurrences} occurrences (${e.heldOut} held out)\n`;
+      return `planned ${e.sends} sends in ${e.occurrences} occurrences (${e.heldOut} held out)${e.replanned ? `; ${e.replanned} planned again` : ""}${e.withdrawn ? `; ${e.withdrawn} pending sends withdrawn (no longer eligible)` : ""}\n`;
     case "retry":
       return e.count % 100 === 1 ? `retrying on ${e.channel}: ${e.code} (${e.count} retries so far)\n` : "";
     case "stop":
@@ -201,9 +216,10 @@ function missingCredentials(why: string): LoadedChannel["instance"] {
 }
 
 /** Loads each channel's driver and reads its secrets from the environment (never printed). */
-async function loadChannels(project: Project, root: string, io: Io, unsettled: Set<string>): Promise<Map<string, LoadedChannel>> {
+export async function loadChannels(project: Project, root: string, io: Io, unsettled: Set<string>, only?: string[]): Promise<Map<string, LoadedChannel>> {
   const out = new Map<string, LoadedChannel>();
   for (const [name, cfg] of project.channels) {
+    if (only && !only.includes(name)) continue;
     const loaded = await loadDriver(cfg.driver, root);
     if (!loaded.driver) throw new UsageError(`channel ${name}: ${loaded.error}`, "check `driver:` in chuda.yaml");
     const secrets: Record<string, string> = {};

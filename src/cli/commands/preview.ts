@@ -4,7 +4,7 @@ import { plan } from "../../plan/plan.js";
 import { fieldsFor } from "../../plan/plan.js";
 import { sectionKeyOf } from "../../plan/content.js";
 import { q, readableColumn } from "../../plan/candidates.js";
-import { addDays, epochToZoned, formatLocalTime } from "../../calendar/time.js";
+import { addDays, epochToZoned, formatLocalTime, zonedToEpoch } from "../../calendar/time.js";
 import { renderContent, previewText } from "../../content/index.js";
 import { maskDeep, maskPhonesIn } from "../../report/mask.js";
 import { escapeControls } from "../../report/escape.js";
@@ -14,6 +14,7 @@ import { parseDateFlag } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { openMembers, type MembersOptions } from "../members.js";
 import { failedConditions, irText } from "../../members/explain.js";
+import { readLedgerView } from "../history.js";
 
 const REASONS: Record<string, string> = {
   held_out: "in the holdout (control) group of this campaign: never sent, used to measure uplift",
@@ -59,7 +60,34 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
         // The planner decides, for the member's next occurrence in the coming year.
         const from = opts.from !== undefined ? parseDateFlag(opts.from, "--from") : epochToZoned(io.now(), project.timezone).date;
         const p = await plan({ project, campaigns: [campaign!], exclude: ws.check.exclude, templates: ws.templates, members: { conn, table: "preview_member", count: 1 }, from, to: addDays(from, 366), memberRows: true, render: false });
-        const decision = p.decisions[0];
+        let decision = p.decisions[0];
+        let plannedBefore = false;
+        if (decision) {
+          // Then the whole repository decides that occurrence, as dispatch would: every campaign up to it (their sends
+          // count against caps and quotas), the ledger's earlier sends, and every member when some campaign's limit
+          // or budget makes one member's fate depend on the others.
+          const all = ws.check.campaigns;
+          const everyone = all.some((c) => c.limit || c.budget !== undefined);
+          const ledger = readLedgerView(ws.root, project, all, { fromMs: zonedToEpoch(from, 0, project.timezone), toMs: decision.sendAt });
+          const whole = await plan({
+            project,
+            campaigns: all,
+            exclude: ws.check.exclude,
+            templates: ws.templates,
+            members: everyone ? members.table : { conn, table: "preview_member", count: 1 },
+            from,
+            to: epochToZoned(decision.sendAt, project.timezone).date,
+            history: ledger.history,
+            committed: ledger.committed,
+            spent: ledger.spent,
+            memberRows: true,
+            onlyMember: opts.member,
+            render: false,
+          });
+          const first = decision;
+          plannedBefore = campaign!.channels.some((ch) => whole.kept?.has(`${campaign!.name}|${first.occurrence}|${opts.member}|${ch}`));
+          decision = whole.decisions.find((d) => d.campaign === campaign!.name && d.occurrence === first.occurrence) ?? first;
+        }
         const channels = opts.channel ? [opts.channel] : campaign!.channels;
         const messages = channels.map((ch) => {
           const template = ws.templates.get(campaign!.template);
@@ -81,7 +109,7 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
           if (value === null || value === undefined || value === "") why.push(`the trigger needs ${trigger.field}: ${trigger.field} is missing`);
         }
         const outcome = decision
-          ? { occurrence: decision.occurrence, send_at: new Date(decision.sendAt).toISOString(), channel: decision.channel ?? null, reason: decision.reason ?? null }
+          ? { occurrence: decision.occurrence, send_at: new Date(decision.sendAt).toISOString(), channel: decision.channel ?? null, reason: decision.reason ?? null, ...(plannedBefore ? { planned_before: true } : {}) }
           : { occurrence: null, send_at: null, channel: null, reason: "not_in_audience", why };
         if (opts.json) io.out(JSON.stringify(maskDeep({ campaign: campaign!.name, member: opts.member, ...outcome, messages }), null, 2) + "\n");
         else {
@@ -90,7 +118,7 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
           // The member's values in the failing conditions are member data too.
           if (!decision && why.length) io.out(`not in the audience on ${from}:\n${why.map((w) => `  ${escapeControls(maskPhonesIn(w))}\n`).join("")}\n`);
           else if (!decision) io.out(`not in the audience of any occurrence from ${from} to ${addDays(from, 366)} (the audience expression, the trigger or policy.exclude leaves this member out)\n\n`);
-          else if (decision.channel) io.out(`next send: ${formatLocalTime(decision.sendAt, project.timezone)} (occurrence ${decision.occurrence}) on ${st.green(decision.channel)}\n\n`);
+          else if (decision.channel) io.out(`next send: ${formatLocalTime(decision.sendAt, project.timezone)} (occurrence ${decision.occurrence}) on ${st.green(decision.channel)}${plannedBefore ? " (already planned by an earlier dispatch run; see chuda status)" : ""}\n\n`);
           else io.out(`next occurrence ${decision.occurrence}: ${st.yellow("no message")}: ${REASONS[decision.reason!] ?? decision.reason}\n\n`);
           for (const m of messages) {
             io.out(st.bold(`[${m.channel}]`) + (decision?.channel === m.channel ? st.green(" ← chosen") : "") + "\n");

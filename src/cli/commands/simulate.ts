@@ -15,7 +15,7 @@ import { dateRange, parseMoment } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { openMembers, type MembersOptions } from "../members.js";
 import { prepareOutput, writeOutput } from "../output.js";
-import { readHistory } from "../history.js";
+import { readLedgerView } from "../history.js";
 
 export function registerSimulate(program: Command, io: Io, done: (code: number) => void): void {
   program
@@ -64,7 +64,9 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
       const loadMs = Math.round(performance.now() - t0);
       if (!members) return done(1);
       try {
-        const history = opts.at !== undefined ? await readHistory(ws.root, project, io) : [];
+        // With --at, the ledger is read as dispatch reads it: earlier sends count against caps, and occurrences an
+        // earlier run planned are planned again for their new members only.
+        const ledger = opts.at !== undefined ? readLedgerView(ws.root, project, campaigns, due) : { history: [], committed: undefined, spent: undefined };
         const planOnce = () => plan({
           project,
           campaigns,
@@ -74,7 +76,9 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
           from: range.from,
           to: range.to,
           due,
-          history,
+          history: ledger.history,
+          committed: ledger.committed,
+          spent: ledger.spent,
           memberRows: !!opts.plan,
           memberRowsFor: wecomCampaigns,
           onProgress: (d, t) => members.progress?.update("planning", d, t, `${d.toLocaleString("en-US")}/${t.toLocaleString("en-US")} occurrences`),

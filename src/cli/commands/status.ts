@@ -13,7 +13,7 @@ import { resolveProjectFile } from "../workspace.js";
 /** Unknown sends listed without --all. */
 const UNKNOWN_SHOWN = 50;
 
-const STATES = ["planned", "in_flight", "sent", "queued", "failed", "unknown", "expired", "held_out"] as const;
+const STATES = ["planned", "in_flight", "sent", "queued", "failed", "unknown", "expired", "held_out", "withdrawn"] as const;
 
 export function registerStatus(program: Command, io: Io, done: (code: number) => void): void {
   program

@@ -1,0 +1,60 @@
+/**
+ * `chuda dispatch --test-to staff.csv CAMPAIGN`: the campaign's message, rendered for each staff member, sent for
+ * real on its channels before the launch. Recorded apart from the campaign's sends (src/dispatch/test-send.ts).
+ */
+import { Ledger, ledgerPath } from "../../dispatch/ledger.js";
+import { sendTests } from "../../dispatch/test-send.js";
+import { q, readableColumn } from "../../plan/candidates.js";
+import { fieldsFor } from "../../plan/plan.js";
+import type { Project } from "../../project/types.js";
+import { maskPhonesIn } from "../../report/mask.js";
+import { table } from "../../report/style.js";
+import { UsageError, type Io } from "../io.js";
+import { openMembers, type MembersOptions } from "../members.js";
+import { selectCampaigns, type Workspace } from "../workspace.js";
+import { loadChannels } from "./dispatch.js";
+
+export type TestSendOptions = Omit<MembersOptions, "members"> & { testTo: string; members?: string; json?: boolean; dryRun?: boolean };
+
+/** A staff list is small; a file this long is a member snapshot given by mistake. */
+const MAX_STAFF = 200;
+
+export async function dispatchTests(ws: Workspace, project: Project, campaignName: string | undefined, opts: TestSendOptions, io: Io): Promise<number> {
+  if (!campaignName) throw new UsageError("--test-to needs the campaign to test", `chuda dispatch --test-to ${opts.testTo} CAMPAIGN`);
+  if (opts.members) throw new UsageError("--test-to sends to the staff list only; --members does not go with it", "run the test and the dispatch as two commands");
+  if (opts.dryRun) throw new UsageError("--test-to sends for real; --dry-run does not go with it", `to see the message without sending it: chuda preview ${campaignName} --members FILE --member ID`);
+  const [campaign] = selectCampaigns(ws, [campaignName]);
+  const staff = await openMembers({ members: opts.testTo, encoding: opts.encoding, strict: opts.strict, quiet: true }, project, io);
+  if (!staff) return 1;
+  let rows: { member: string; fields: Record<string, unknown> }[];
+  try {
+    if (staff.count > MAX_STAFF) throw new UsageError(`${opts.testTo} has ${staff.count} rows: a test goes to a staff list of at most ${MAX_STAFF}`, "list the staff who should get the test message, in the member format");
+    if (!staff.count) throw new UsageError(`${opts.testTo} has no rows`, "list the staff who should get the test message, in the member format");
+    const fields = fieldsFor(campaign!, project, ws.templates);
+    const cols = [`CAST(m.${q(project.members.key)} AS VARCHAR) AS __key`, ...fields.map((f) => `${readableColumn(f, project.members.fields.get(f)!)} AS ${q(f)}`)];
+    const result = await staff.table.conn.runAndReadAll(`SELECT ${cols.join(", ")} FROM ${staff.table.table} m ORDER BY m.rowid`);
+    rows = (result.getRowObjects() as Record<string, unknown>[]).map((r) => {
+      const values: Record<string, unknown> = {};
+      for (const f of fields) if (r[f] !== null && r[f] !== undefined) values[f] = r[f];
+      return { member: String(r.__key), fields: values };
+    });
+  } finally {
+    staff.progress?.finish();
+    await staff.close();
+  }
+  const channels = await loadChannels(project, ws.root, io, new Set(), campaign!.channels);
+  const ledger = new Ledger(ledgerPath(ws.root));
+  try {
+    const results = await sendTests({ project, campaign: campaign!, templates: ws.templates, staff: rows, channels, ledger, now: () => Date.now() });
+    const ok = results.filter((r) => r.state === "sent" || r.state === "queued").length;
+    if (opts.json) io.out(JSON.stringify({ test: true, campaign: campaign!.name, sends: results }, null, 2) + "\n");
+    else {
+      io.out(`Test of ${campaign!.name}: ${ok} of ${results.length} messages accepted by the providers (recorded apart: no occurrence, report, cap or quota counts them)\n`);
+      io.out(table(["member", "channel", "state", "detail"], results.map((r) => [r.member, r.channel, r.state, maskPhonesIn(r.message ?? "")])) + "\n");
+    }
+    return results.some((r) => r.state === "failed") || ok === 0 ? 1 : 0;
+  } finally {
+    for (const c of channels.values()) await c.instance.close().catch(() => undefined);
+    ledger.close();
+  }
+}
