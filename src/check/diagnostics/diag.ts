@@ -4,11 +4,11 @@ import { shortened, showInvisible } from "../../report/escape.js";
 
 /**
  * What a file's text puts into a message is shown safely: invisible characters by code point, and an argument (a
- * name or value) longer than 120 characters cut to 60 (a 1 MB identifier is not echoed). Arguments are cut, never
+ * name or value) longer than 240 characters cut to 60 (a 1 MB identifier is not echoed). Arguments are cut, never
  * the message around them.
  */
 const readable = (text: string): string => showInvisible(text);
-const argument = (a: string | number): string | number => (typeof a === "string" && a.length > 120 ? shortened(a) : a);
+const argument = (a: string | number): string | number => (typeof a === "string" && a.length > 240 ? shortened(a) : a);
 
 /** Builds a Diagnostic from a table entry. `help` overrides the table's help template when given. */
 export function diag(
