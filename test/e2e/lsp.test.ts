@@ -11,6 +11,7 @@ import {
   RenameRequest,
   type CompletionItem,
   type CompletionList,
+  type Diagnostic,
   type Location,
   type MarkupContent,
 } from "vscode-languageserver-protocol/node";
@@ -35,6 +36,9 @@ function at(text: string, needle: string, delta = 0) {
   return { line, character: before.length - before.lastIndexOf("\n") - 1 };
 }
 
+/** A diagnostic's message as text (LSP 3.18 allows Markdown there; chuda sends text). */
+const msg = (d: Diagnostic) => (typeof d.message === "string" ? d.message : d.message.value);
+
 let client: LspClient | undefined;
 afterEach(async () => {
   if (client && client.exitCode === null) client.child.kill();
@@ -56,14 +60,14 @@ describe("chuda lsp --stdio", () => {
     expect(init.capabilities.documentFormattingProvider).toBe(true);
     const uri = await c.open("campaigns/lsp.chuda", CAMPAIGN);
     const diags = await c.waitDiagnostics(uri, (d) => d.length > 0);
-    const unknown = diags.find((d) => d.message.includes("valuble"));
+    const unknown = diags.find((d) => msg(d).includes("valuble"));
     expect(unknown, JSON.stringify(diags)).toBeDefined();
     // `🎁` is two UTF-16 code units: the range is in UTF-16 columns, as LSP counts.
     const pos = at(CAMPAIGN, "valuble");
     expect(unknown!.range).toEqual({ start: pos, end: { line: pos.line, character: pos.character + "valuble".length } });
     expect(unknown!.severity).toBe(1);
     expect(unknown!.source).toBe("chuda");
-    expect(unknown!.message).toMatch(/valuable/); // the help names the segment
+    expect(msg(unknown!)).toMatch(/valuable/); // the help names the segment
 
     const cleared = c.nextDiagnostics(uri, (d) => d.length === 0);
     await c.change(uri, CAMPAIGN.replace("valuble", "valuable"));
@@ -79,7 +83,7 @@ describe("chuda lsp --stdio", () => {
 
     // The template loses its wecom section (unsaved): the campaign sending it by wecom is now wrong.
     const template = await c.open("templates/community.yaml");
-    const broken = c.nextDiagnostics(campaign, (d) => d.some((x) => /community/.test(x.message)));
+    const broken = c.nextDiagnostics(campaign, (d) => d.some((x) => /community/.test(msg(x))));
     await c.change(template, "sms:\n  sign: \"示例\"\n  code: \"SMS_1\"\n  body: \"hi 拒收请回复R\"\n");
     expect((await broken).length).toBeGreaterThan(0);
     const fixed = c.nextDiagnostics(campaign, (d) => d.length === 0);
@@ -89,12 +93,12 @@ describe("chuda lsp --stdio", () => {
     // chuda.yaml drops the wecom channel: every campaign naming it is re-checked.
     const yaml = await c.open("chuda.yaml");
     const yamlText = readFileSync(path.join(dir, "chuda.yaml"), "utf8");
-    const noWecom = c.nextDiagnostics(campaign, (d) => d.some((x) => x.message.includes("wecom")));
+    const noWecom = c.nextDiagnostics(campaign, (d) => d.some((x) => msg(x).includes("wecom")));
     await c.change(yaml, yamlText.replace(/\n  wecom:\n(    .*\n)+/, "\n"));
     const d = await noWecom;
-    expect(d.find((x) => x.message.includes("wecom"))!.range.start).toEqual(at(CAMPAIGN, "wecom"));
+    expect(d.find((x) => msg(x).includes("wecom"))!.range.start).toEqual(at(CAMPAIGN, "wecom"));
     const weekly = c.uri("campaigns/weekly.chuda");
-    await c.waitDiagnostics(weekly, (x) => x.some((y) => y.message.includes("wecom")));
+    await c.waitDiagnostics(weekly, (x) => x.some((y) => msg(y).includes("wecom")));
     expect(c.errors).toEqual([]);
   });
 

@@ -7,7 +7,7 @@ declare module "vscode" {
   export interface ExtensionContext {
     subscriptions: Disposable[];
   }
-  export interface FileSystemWatcher extends Disposable {}
+  export type FileSystemWatcher = Disposable;
   export const workspace: {
     workspaceFolders: readonly { uri: { fsPath: string } }[] | undefined;
     getConfiguration(section: string): { get<T>(key: string): T | undefined };
