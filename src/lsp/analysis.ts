@@ -37,6 +37,8 @@ export interface Analysis {
   root: string;
   project?: Project;
   files: ParsedFile[];
+  /** The same files by relative path. */
+  fileByPath: Map<string, ParsedFile>;
   templates: Map<string, Template>;
   check: CheckResult;
   /** Relative file → diagnostics (every analysed file has an entry, possibly empty). */
@@ -158,7 +160,7 @@ export class ProjectState {
     if (project) {
       const knownEvents = new Set<string>([...BUILTIN_EVENT_NAMES, ...project.calendar.keys()]);
       check = checkProject(files, project, { templates, knownEvents });
-      diagnostics.push(...check.diagnostics, ...checkTriggers(check.campaigns, project));
+      diagnostics.push(...check.diagnostics, ...this.triggerDiagnostics(check, project));
     }
 
     // As `chuda validate`: a clause the parser could not read is already reported; do not also call it missing.
@@ -178,9 +180,30 @@ export class ProjectState {
       list.push(d);
       byFile.set(d.span.file, list);
     }
-    this.last = { root: this.root, files, templates, check, diagnostics: byFile };
+    this.last = { root: this.root, files, fileByPath: new Map(files.map((f) => [f.file, f])), templates, check, diagnostics: byFile };
     if (project) this.last.project = project;
     return this.last;
+  }
+
+  /**
+   * checkTriggers campaign by campaign, remembered while chuda.yaml is unchanged: expanding a campaign's active
+   * range is the dearest part of a check, and an edit changes one campaign of many.
+   */
+  private triggerMemo = new WeakMap<Project, Map<string, Diagnostic[]>>();
+  private triggerDiagnostics(check: CheckResult, project: Project): Diagnostic[] {
+    let memo = this.triggerMemo.get(project);
+    if (!memo) this.triggerMemo.set(project, (memo = new Map()));
+    const out: Diagnostic[] = [];
+    const used = new Set<string>();
+    for (const c of check.campaigns) {
+      const key = JSON.stringify([c.name, c.file, c.span, c.trigger, c.active]);
+      used.add(key);
+      let found = memo.get(key);
+      if (!found) memo.set(key, (found = checkTriggers([c], project)));
+      out.push(...found);
+    }
+    for (const k of memo.keys()) if (!used.has(k)) memo.delete(k);
+    return out;
   }
 }
 

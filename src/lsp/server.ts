@@ -50,6 +50,8 @@ class ChudaServer {
   private readonly pending = new Map<ProjectState, Set<string>>();
   private timer?: NodeJS.Timeout;
   private rootHint?: string;
+  private readonly uris = new Map<string, string>();
+  private readonly paths = new Map<string, string>();
 
   constructor(
     private readonly connection: Connection,
@@ -226,6 +228,8 @@ class ChudaServer {
   }
 
   private publish(uri: string, diags: Diagnostic[], text: string | undefined, force: boolean): void {
+    // Most files of a large repository are clean and never were otherwise: nothing to say about them.
+    if (!force && diags.length === 0 && !this.published.has(uri)) return;
     const out = diags.map((d) => toLspDiagnostic(d, text, (file) => this.relatedUri(uri, file)));
     const key = JSON.stringify(out);
     if (!force && this.published.get(uri) === key) return;
@@ -243,12 +247,21 @@ class ChudaServer {
   private uriOf(a: Analysis, file: string): string {
     const abs = path.join(a.root, ...file.split("/"));
     // Answer with the client's own spelling of an open document's URI.
-    for (const d of this.documents.all()) if (d.uri.startsWith("file:") && fileURLToPath(d.uri) === abs) return d.uri;
-    return pathToFileURL(abs).href;
+    for (const d of this.documents.all()) if (this.fsPath(d.uri) === abs) return d.uri;
+    let uri = this.uris.get(abs);
+    if (!uri) this.uris.set(abs, (uri = pathToFileURL(abs).href));
+    return uri;
+  }
+
+  private fsPath(uri: string): string | undefined {
+    if (!uri.startsWith("file:")) return undefined;
+    let p = this.paths.get(uri);
+    if (!p) this.paths.set(uri, (p = fileURLToPath(uri)));
+    return p;
   }
 
   private textOf(a: Analysis, file: string): string | undefined {
-    return a.files.find((f) => f.file === file)?.text ?? this.projects.get(a.root)?.text(file);
+    return a.fileByPath.get(file)?.text ?? this.projects.get(a.root)?.text(file);
   }
 
   private location(a: Analysis, span: Span): Location {
@@ -263,7 +276,7 @@ class ChudaServer {
       if (!doc || !at || !uri.endsWith(".chuda")) return fallback;
       at.state.setOverlay(at.rel, doc.getText());
       const a = await at.state.analyze();
-      const f = a.files.find((x) => x.file === at.rel);
+      const f = a.fileByPath.get(at.rel);
       if (!f) return fallback;
       return fn(a, f, doc);
     } catch (e) {
