@@ -30,6 +30,7 @@ import { definitionOf, segmentDecl, targetAt, usesOf } from "./nodes.js";
 import { complete, completeTemplate } from "./complete.js";
 import { hover } from "./hover.js";
 import { toRange } from "./range.js";
+import { semanticTokens, TOKEN_TYPES } from "./semantic.js";
 
 const isTemplateUri = (uri: string) => /\/templates\/[^/]+\.ya?ml$/.test(uri);
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -73,6 +74,7 @@ class ChudaServer {
           definitionProvider: true,
           referencesProvider: true,
           renameProvider: { prepareProvider: true },
+          semanticTokensProvider: { legend: { tokenTypes: [...TOKEN_TYPES], tokenModifiers: [] }, full: true },
         },
         serverInfo: { name: "chuda" },
       };
@@ -169,6 +171,7 @@ class ChudaServer {
         return { changes };
       }),
     );
+    c.languages.semanticTokens.on((p) => this.withFile(p.textDocument.uri, { data: [] }, (a, _f, doc) => ({ data: semanticTokens(a, doc.getText()) })));
     this.documents.listen(c);
     c.listen();
   }

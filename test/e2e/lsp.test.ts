@@ -9,6 +9,7 @@ import {
   HoverRequest,
   ReferencesRequest,
   RenameRequest,
+  SemanticTokensRequest,
   type CompletionItem,
   type CompletionList,
   type Diagnostic,
@@ -200,6 +201,44 @@ describe("chuda lsp --stdio", () => {
     expect(changes[uri]).toEqual([{ range: { start: at(text, "valuable"), end: at(text, "valuable", 8) }, newText: "high_value" }]);
     expect(changes[segUri]).toContainEqual({ range: { start: at(segments, "valuable"), end: at(segments, "valuable", 8) }, newText: "high_value" });
     expect(Object.keys(changes).length).toBe(refs.length > 0 ? new Set(refs.map((r) => r.uri)).size : 0);
+    expect(c.errors).toEqual([]);
+  });
+
+  it("classifies names with semantic tokens, completes helpers and fields in templates, and goes to a project calendar event", async () => {
+    const { c, dir, init } = await start();
+    const text = `campaign lsp_s {\n  audience valuable and tier >= gold\n  trigger  3 days before store_anniversary at 10:00\n  content  "community"\n  channel  wecom\n  goal     visit within 1 day\n}\n`;
+    const uri = await c.open("campaigns/s.chuda", text);
+    const legend = init.capabilities.semanticTokensProvider!.legend.tokenTypes;
+    const tokens = await c.connection.sendRequest(SemanticTokensRequest.type, { textDocument: { uri } });
+    const data = tokens!.data;
+    const kinds = new Map<string, string>();
+    const lines = text.split("\n");
+    for (let i = 0, line = 0, ch = 0; i < data.length; i += 5) {
+      line += data[i]!;
+      ch = data[i] === 0 ? ch + data[i + 1]! : data[i + 1]!;
+      kinds.set(lines[line]!.slice(ch, ch + data[i + 2]!), legend[data[i + 3]!]!);
+    }
+    expect(Object.fromEntries(["campaign", "valuable", "tier", "gold", "store_anniversary", "wecom", '"community"'].map((k) => [k, kinds.get(k)]))).toEqual({
+      campaign: "keyword",
+      valuable: "variable",
+      tier: "property",
+      gold: "enumMember",
+      store_anniversary: "event",
+      wecom: "namespace",
+      '"community"': "string",
+    });
+
+    const yaml = readFileSync(path.join(dir, "chuda.yaml"), "utf8");
+    const ev = (await c.connection.sendRequest(DefinitionRequest.type, { textDocument: { uri }, position: at(text, "store_anniversary", 1) })) as Location;
+    expect(ev).toMatchObject({ uri: c.uri("chuda.yaml"), range: { start: at(yaml, "store_anniversary:") } });
+
+    const tplText = readFileSync(path.join(dir, "templates/community.yaml"), "utf8");
+    const tpl = await c.open("templates/community.yaml", tplText + "# {{tru");
+    const lastLine = (tplText + "# {{tru").split("\n");
+    const r = (await c.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: tpl }, position: { line: lastLine.length - 1, character: lastLine.at(-1)!.length } })) as CompletionItem[];
+    const labels = new Map(r.map((x) => [x.label, x]));
+    expect(labels.get("truncate")?.detail).toBe("{{truncate name 8}}");
+    expect(labels.get("tier")?.detail).toContain("enum");
     expect(c.errors).toEqual([]);
   });
 
