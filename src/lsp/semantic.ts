@@ -28,7 +28,11 @@ export function semanticTokens(a: Analysis, text: string): number[] {
   let prevLine = 0;
   let prevChar = 0;
   const lineAt = (offset: number) => {
-    for (; scanned < offset; scanned++) if (text.charCodeAt(scanned) === 10) (line++, (lineStart = scanned + 1));
+    for (; scanned < offset; scanned++) {
+      if (text.charCodeAt(scanned) !== 10) continue;
+      line++;
+      lineStart = scanned + 1;
+    }
   };
   for (let i = 0; i < all.length; i++) {
     const t = all[i]!;
