@@ -4,7 +4,9 @@ import { describeEvent, eventDatesBetween } from "../calendar/events.js";
 import { describeTrigger, expandOccurrences } from "../calendar/occurrences.js";
 import { addDays, epochToZoned } from "../calendar/time.js";
 import { printExpr } from "../language/index.js";
-import type { FieldType } from "../project/types.js";
+import { DRIVER_CONTENT_KIND, type BuiltinDriver, type ContentKind, type FieldType, type Project } from "../project/types.js";
+import { previewText, renderContent, type Template } from "../content/index.js";
+import type { ResolvedCampaign } from "../check/types.js";
 import type { Analysis, ParsedFile } from "./analysis.js";
 import { segmentDecl, targetAt } from "./nodes.js";
 import { toRange } from "./range.js";
@@ -16,6 +18,33 @@ const LOOK_AHEAD_DAYS = 366 * 6;
 
 export function fieldTypeText(t: FieldType): string {
   return t.kind === "enum" ? `enum (${t.values.join(", ")})` : t.kind;
+}
+
+/** A member with made-up values of every field's type, for showing what a template renders to. */
+function sampleMember(project: Project, today: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, t] of project.members.fields) {
+    if (t.kind === "enum") out[name] = t.values[0];
+    else if (t.kind === "number") out[name] = 100;
+    else if (t.kind === "bool") out[name] = true;
+    else if (t.kind === "date") out[name] = today;
+    else if (t.kind === "datetime") out[name] = `${today} 10:00`;
+    else if (t.kind === "phone") out[name] = "13800138000";
+    else if (t.kind === "list") out[name] = [];
+    else out[name] = "示例";
+  }
+  return out;
+}
+
+/** The template rendered for a sample member, for the campaign's first channel (with its `with` values). */
+function renderedSample(tpl: Template, project: Project, campaign: ResolvedCampaign | undefined, now: number): string[] {
+  const driver = campaign?.channels.map((c) => project.channels.get(c)?.driver).find((d) => d !== undefined);
+  const kind: ContentKind | undefined = driver && driver in DRIVER_CONTENT_KIND ? DRIVER_CONTENT_KIND[driver as BuiltinDriver] : [...tpl.sections.keys()][0];
+  if (!kind || !tpl.sections.has(kind)) return [];
+  const vars = { ...sampleMember(project, epochToZoned(now, project.timezone).date), ...(campaign?.with ?? {}) };
+  const r = renderContent(tpl, kind, vars);
+  if (!r.content) return [];
+  return [`rendered for a sample member (made-up values), ${kind}:`, "```", previewText(r.content), "```"];
 }
 
 export function hover(a: Analysis, f: ParsedFile, offset: number, now: number): Hover | null {
@@ -49,6 +78,7 @@ export function hover(a: Analysis, f: ParsedFile, offset: number, now: number): 
       lines.push(`template \`${t.name}\` (${tpl.file})`, `sections: ${[...tpl.sections.keys()].join(", ") || "none"}`);
       const vars = [...new Set(tpl.variables.map((v) => v.name))];
       if (vars.length) lines.push(`reads: ${vars.join(", ")}`);
+      if (project) lines.push(...renderedSample(tpl, project, a.check.campaigns.find((c) => c.name === t.campaign), now));
       break;
     }
     case "event": {

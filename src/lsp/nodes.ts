@@ -40,7 +40,7 @@ export function nodeAt(ast: FileNode, offset: number): { node?: AnyNode; parents
 export type Target =
   | { kind: "segment"; name: string; span: Span }
   | { kind: "field"; name: string; span: Span }
-  | { kind: "template"; name: string; span: Span }
+  | { kind: "template"; name: string; span: Span; campaign?: string }
   | { kind: "channel"; name: string; span: Span }
   | { kind: "event"; name: string; span: Span; anniversary: boolean }
   | { kind: "campaign"; name: string; span: Span; decl: CampaignDecl }
@@ -55,7 +55,7 @@ export function targetAt(a: Analysis, ast: FileNode, offset: number): Target | u
   if (node.kind === "ident" && parent?.kind === "segment" && (parent as SegmentDecl).name === node) return { kind: "segment", name: (node as Ident).name, span: node.span };
   if (node.kind === "ident" && parent?.kind === "campaign" && (parent as CampaignDecl).name === node) return { kind: "campaign", name: (node as Ident).name, span: node.span, decl: parent as CampaignDecl };
   if (node.kind === "ident" && parent?.kind === "channel") return { kind: "channel", name: (node as Ident).name, span: node.span };
-  if (node.kind === "string" && parent?.kind === "content" && (parent as ContentClause).template === node) return { kind: "template", name: (node as ContentClause["template"]).value, span: node.span };
+  if (node.kind === "string" && parent?.kind === "content" && (parent as ContentClause).template === node) return { kind: "template", name: (node as ContentClause["template"]).value, span: node.span, ...(campaign ? { campaign: campaign.name.name } : {}) };
   if (node.kind === "ref") {
     const name = (node as RefExpr).name;
     if (fields?.has(name)) return { kind: "field", name, span: node.span };

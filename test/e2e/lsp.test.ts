@@ -166,6 +166,10 @@ describe("chuda lsp --stdio", () => {
     };
     expect(await hover("tier")).toContain("enum (normal, silver, gold, platinum, diamond)");
     expect(await hover("valuable")).toContain("segment valuable = tier >= gold or spend_12m >= 5000");
+    const tpl = await hover('"community"');
+    expect(tpl).toContain("templates/community.yaml");
+    expect(tpl).toMatch(/rendered for a sample member .*wecom/);
+    expect(tpl).toContain("示例您好，本周三下午"); // {{name}} filled with the sample member's text
     const trig = await hover("every monday");
     // CHUDA_NOW is Monday 2026-03-02 08:00 in Shanghai: the next five Mondays from that day on.
     expect(trig).toContain("every monday");
