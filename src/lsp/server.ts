@@ -8,7 +8,6 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   createConnection,
   DiagnosticSeverity,
-  FileChangeType,
   ProposedFeatures,
   SymbolKind,
   TextDocuments,
@@ -97,7 +96,6 @@ class ChudaServer {
         if (!at) continue;
         if (path.basename(at.rel) === "chuda.yaml" && at.rel !== "chuda.yaml") continue;
         at.state.diskChanged(at.rel);
-        if (ch.type === FileChangeType.Deleted) this.published.delete(ch.uri);
         this.schedule(at.state, []);
       }
     });
@@ -220,9 +218,17 @@ class ChudaServer {
     for (const [state, force] of work) {
       try {
         const a = await state.analyze();
+        const current = new Set<string>();
         for (const [file, diags] of a.diagnostics) {
           const uri = this.uriOf(a, file);
+          current.add(uri);
           this.publish(uri, diags, this.textOf(a, file), force.has(uri));
+        }
+        // A file that left the project (deleted, closed and gone from disk) keeps no stale diagnostics.
+        for (const uri of [...this.published.keys()]) {
+          if (current.has(uri) || this.locate(uri)?.state !== state) continue;
+          this.published.delete(uri);
+          void this.connection.sendDiagnostics({ uri, diagnostics: [] });
         }
       } catch (e) {
         this.connection.console.error(`chuda: analysis failed: ${(e as Error)?.stack ?? String(e)}`);

@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import {
   CompletionRequest,
   DefinitionRequest,
+  DidChangeWatchedFilesNotification,
+  FileChangeType,
   DocumentFormattingRequest,
   DocumentSymbolRequest,
   HoverRequest,
@@ -100,6 +102,23 @@ describe("chuda lsp --stdio", () => {
     expect(d.find((x) => msg(x).includes("wecom"))!.range.start).toEqual(at(CAMPAIGN, "wecom"));
     const weekly = c.uri("campaigns/weekly.chuda");
     await c.waitDiagnostics(weekly, (x) => x.some((y) => msg(y).includes("wecom")));
+    expect(c.errors).toEqual([]);
+  });
+
+  it("reads files changed on disk when the client reports them, and clears a deleted file's diagnostics", async () => {
+    const { c, dir } = await start();
+    const uri = await c.open("campaigns/weekly.chuda");
+    await c.waitDiagnostics(uri);
+    const file = path.join(dir, "campaigns/disk.chuda");
+    const diskUri = c.uri("campaigns/disk.chuda");
+    writeFileSync(file, CAMPAIGN);
+    await c.connection.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri: diskUri, type: FileChangeType.Created }] });
+    const d = await c.waitDiagnostics(diskUri, (x) => x.length > 0);
+    expect(d.some((x) => msg(x).includes("valuble"))).toBe(true);
+    rmSync(file);
+    const cleared = c.nextDiagnostics(diskUri, (x) => x.length === 0);
+    await c.connection.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri: diskUri, type: FileChangeType.Deleted }] });
+    await cleared;
     expect(c.errors).toEqual([]);
   });
 
