@@ -16,6 +16,7 @@ import { parseTemplate } from "../content/index.js";
 import { checkProject } from "../check/index.js";
 import { BUILTIN_EVENT_NAMES } from "../calendar/events.js";
 import { checkTriggers } from "../calendar/check.js";
+import { introducedOrder } from "../cli/introduced.js";
 import { sortDiagnostics } from "../report/diagnostics/index.js";
 import { MESSAGES } from "../check/diagnostics/messages/index.js";
 import { languageMessages } from "../check/diagnostics/messages/language.js";
@@ -82,6 +83,7 @@ export class ProjectState {
   /** A file changed, appeared or went away on disk. */
   diskChanged(rel: string): void {
     this.disk.delete(rel);
+    this.introduced = undefined;
     this.campaignList = undefined;
     this.templateList = undefined;
     this.last = undefined;
@@ -159,7 +161,9 @@ export class ProjectState {
     let check: CheckResult = { campaigns: [], diagnostics: [] };
     if (project) {
       const knownEvents = new Set<string>([...BUILTIN_EVENT_NAMES, ...project.calendar.keys()]);
-      check = checkProject(files, project, { templates, knownEvents });
+      // As the CLI: of two definitions of one name, the newer file's is reported (asked only when there are two).
+      const introduced = () => this.introducedOrder(files.map((f) => f.file));
+      check = checkProject(files, project, { templates, knownEvents, introduced });
       diagnostics.push(...check.diagnostics, ...this.triggerDiagnostics(check, project));
     }
 
@@ -183,6 +187,14 @@ export class ProjectState {
     this.last = { root: this.root, files, fileByPath: new Map(files.map((f) => [f.file, f])), templates, check, diagnostics: byFile };
     if (project) this.last.project = project;
     return this.last;
+  }
+
+  private introduced?: { key: string; order: string[] };
+  /** introducedOrder asks git: remembered until the file list or the disk changes. */
+  private introducedOrder(files: string[]): string[] {
+    const key = files.join("\n");
+    if (this.introduced?.key !== key) this.introduced = { key, order: introducedOrder(this.root, files) };
+    return this.introduced.order;
   }
 
   /**
