@@ -7,6 +7,7 @@ import {
   DidChangeWatchedFilesNotification,
   FileChangeType,
   DocumentFormattingRequest,
+  DidOpenTextDocumentNotification,
   DocumentSymbolRequest,
   HoverRequest,
   ReferencesRequest,
@@ -262,6 +263,28 @@ describe("chuda lsp --stdio", () => {
     const labels = new Map(r.map((x) => [x.label, x]));
     expect(labels.get("truncate")?.detail).toBe("{{truncate name 8}}");
     expect(labels.get("tier")?.detail).toContain("enum");
+    expect(c.errors).toEqual([]);
+  });
+
+  it("keeps hover, definition and completion working in a file with a syntax error; a file outside any repository gets its syntax errors", async () => {
+    const { c, dir } = await start();
+    const text = `campaign half {\n  audience tier >= \n  trigger  every\n}\n\ncampaign lsp_ok {\n  audience valuable and tier >= gold\n  trigger  every day at 10:00\n  content  "community"\n  channel  wecom\n  goal     visit within 1 day\n}\n`;
+    const uri = await c.open("campaigns/half.chuda", text);
+    const d = await c.waitDiagnostics(uri, (x) => x.length > 0);
+    expect(d.some((x) => x.severity === 1)).toBe(true);
+    const h = await c.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: at(text, "tier >= gold", 1) });
+    expect((h?.contents as MarkupContent).value).toContain("enum (normal");
+    const def = (await c.connection.sendRequest(DefinitionRequest.type, { textDocument: { uri }, position: at(text, "valuable", 1) })) as Location;
+    expect(def.uri).toBe(c.uri("campaigns/segments.chuda"));
+    const items = (await c.connection.sendRequest(CompletionRequest.type, { textDocument: { uri }, position: { line: 1, character: "  audience tier >= ".length } })) as CompletionItem[];
+    expect(items.map((i) => i.label)).toContain("platinum");
+
+    // Outside the repository (no chuda.yaml above it): syntax only.
+    const outside = path.join(path.dirname(dir), `${path.basename(dir)}-loose.chuda`);
+    const looseUri = new URL(`file://${outside}`).href;
+    await c.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri: looseUri, languageId: "chuda", version: 1, text: "campaign x {\n  audience\n}\n" } });
+    const loose = await c.waitDiagnostics(looseUri, (x) => x.length > 0);
+    expect(loose[0]!.range.start.line).toBeGreaterThanOrEqual(1);
     expect(c.errors).toEqual([]);
   });
 
