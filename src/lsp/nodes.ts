@@ -5,6 +5,7 @@
 import type { CampaignDecl, ContentClause, EventRef, FileNode, Ident, Node, RefExpr, SegmentDecl } from "../language/ast.js";
 import type { Span } from "../language/span.js";
 import type { Analysis } from "./analysis.js";
+import { parseExpression } from "../language/index.js";
 
 type AnyNode = Node & { kind?: string };
 
@@ -92,8 +93,15 @@ export function isSegment(a: Analysis, name: string): boolean {
 export function usesOf(a: Analysis, kind: Target["kind"], name: string): Span[] {
   const out: Span[] = [];
   const fields = a.project?.members.fields;
-  for (const f of a.files) {
-    walk(f.ast.items, (n, parents) => {
+  const trees: unknown[] = a.files.map((f) => f.ast.items);
+  // chuda.yaml's policy.exclude is an expression too: renaming a segment must reach it.
+  const exclude = a.project?.policy.exclude;
+  if (exclude && (kind === "segment" || kind === "field")) {
+    const parsed = parseExpression(exclude.source, exclude.span.file, exclude.span);
+    if (parsed.expr) trees.push(parsed.expr);
+  }
+  for (const tree of trees) {
+    walk(tree, (n, parents) => {
       const parent = parents[parents.length - 1];
       if (kind === "segment" && n.kind === "ref" && (n as RefExpr).name === name && !fields?.has(name) && parent?.kind !== "list") out.push(n.span);
       if (kind === "field" && n.kind === "ref" && (n as RefExpr).name === name) out.push(n.span);

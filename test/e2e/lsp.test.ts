@@ -288,6 +288,16 @@ describe("chuda lsp --stdio", () => {
     expect(c.errors).toEqual([]);
   });
 
+  it("renames a segment used in chuda.yaml's policy.exclude there too", async () => {
+    const yaml0 = readFileSync(path.join(copyExampleRepo(), "chuda.yaml"), "utf8");
+    const { c, dir } = await start({ "chuda.yaml": yaml0.replace("exclude: unsubscribed", "exclude: not reachable") });
+    const yaml = readFileSync(path.join(dir, "chuda.yaml"), "utf8");
+    const segments = readFileSync(path.join(dir, "campaigns/segments.chuda"), "utf8");
+    const uri = await c.open("campaigns/segments.chuda");
+    const edit = await c.connection.sendRequest(RenameRequest.type, { textDocument: { uri }, position: at(segments, "reachable", 1), newName: "contactable" });
+    expect(edit!.changes![c.uri("chuda.yaml")]).toEqual([{ range: { start: at(yaml, "reachable"), end: at(yaml, "reachable", 9) }, newText: "contactable" }]);
+  });
+
   it("survives a campaign typed character by character: no error response, no crash", async () => {
     const { c } = await start();
     const uri = await c.open("campaigns/typed.chuda", "");
