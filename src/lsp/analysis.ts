@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Diagnostic } from "../check/diagnostics/types.js";
-import type { CheckResult } from "../check/types.js";
+import type { CheckResult, ResolvedCampaign } from "../check/types.js";
 import type { FileNode } from "../language/ast.js";
 import type { Project } from "../project/types.js";
 import type { Template } from "../content/types.js";
@@ -164,7 +164,7 @@ export class ProjectState {
       // As the CLI: of two definitions of one name, the newer file's is reported (asked only when there are two).
       const introduced = () => this.introducedOrder(files.map((f) => f.file));
       check = checkProject(files, project, { templates, knownEvents, introduced });
-      diagnostics.push(...check.diagnostics, ...this.triggerDiagnostics(check, project));
+      diagnostics.push(...check.diagnostics, ...this.triggerDiagnostics(check, project, new Map(files.map((f) => [f.file, f]))));
     }
 
     // As `chuda validate`: a clause the parser could not read is already reported; do not also call it missing.
@@ -198,23 +198,32 @@ export class ProjectState {
   }
 
   /**
-   * checkTriggers campaign by campaign, remembered while chuda.yaml is unchanged: expanding a campaign's active
-   * range is the dearest part of a check, and an edit changes one campaign of many.
+   * checkTriggers file by file, remembered while chuda.yaml and the file are unchanged and the same campaigns of it
+   * resolve: expanding a campaign's active range is the dearest part of a check, and an edit changes one file.
    */
-  private triggerMemo = new WeakMap<Project, Map<string, Diagnostic[]>>();
-  private triggerDiagnostics(check: CheckResult, project: Project): Diagnostic[] {
+  private triggerMemo = new WeakMap<Project, WeakMap<ParsedFile, { names: string; diagnostics: Diagnostic[] }>>();
+  private triggerDiagnostics(check: CheckResult, project: Project, files: Map<string, ParsedFile>): Diagnostic[] {
     let memo = this.triggerMemo.get(project);
-    if (!memo) this.triggerMemo.set(project, (memo = new Map()));
-    const out: Diagnostic[] = [];
-    const used = new Set<string>();
+    if (!memo) this.triggerMemo.set(project, (memo = new WeakMap()));
+    const byFile = new Map<string, ResolvedCampaign[]>();
     for (const c of check.campaigns) {
-      const key = JSON.stringify([c.name, c.file, c.span, c.trigger, c.active]);
-      used.add(key);
-      let found = memo.get(key);
-      if (!found) memo.set(key, (found = checkTriggers([c], project)));
-      out.push(...found);
+      const list = byFile.get(c.file);
+      if (list) list.push(c);
+      else byFile.set(c.file, [c]);
     }
-    for (const k of memo.keys()) if (!used.has(k)) memo.delete(k);
+    const out: Diagnostic[] = [];
+    for (const [file, campaigns] of byFile) {
+      const parsed = files.get(file);
+      const names = campaigns.map((c) => c.name).join(",");
+      const known = parsed ? memo.get(parsed) : undefined;
+      if (known && known.names === names) {
+        out.push(...known.diagnostics);
+        continue;
+      }
+      const diagnostics = checkTriggers(campaigns, project);
+      if (parsed) memo.set(parsed, { names, diagnostics });
+      out.push(...diagnostics);
+    }
     return out;
   }
 }

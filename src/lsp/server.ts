@@ -78,8 +78,8 @@ class ChudaServer {
         serverInfo: { name: "chuda" },
       };
     });
-    this.documents.onDidOpen((e) => this.changed(e.document, true));
-    this.documents.onDidChangeContent((e) => this.changed(e.document, false));
+    // Fired on open too.
+    this.documents.onDidChangeContent((e) => this.changed(e.document));
     this.documents.onDidClose((e) => {
       const at = this.locate(e.document.uri);
       if (at) {
@@ -188,18 +188,19 @@ class ChudaServer {
     return { state, rel };
   }
 
-  private changed(doc: TextDocument, opened: boolean): void {
+  private changed(doc: TextDocument): void {
     const at = this.locate(doc.uri);
     if (!at || !at.state.owns(at.rel)) {
       // Outside a campaign repository: a `.chuda` file still gets its syntax errors.
       if (doc.uri.endsWith(".chuda")) {
         const text = doc.getText();
-        this.publish(doc.uri, parseFile(text, "file.chuda").diagnostics, text, opened);
+        this.publish(doc.uri, parseFile(text, "file.chuda").diagnostics, text, true);
       }
       return;
     }
     at.state.setOverlay(at.rel, doc.getText());
-    this.schedule(at.state, opened ? [doc.uri] : []);
+    // The edited document always hears back, with its version, even when its diagnostics did not change.
+    this.schedule(at.state, [doc.uri]);
   }
 
   /** Edits come in bursts (one per keystroke): analyse once the burst is over. */

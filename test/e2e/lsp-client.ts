@@ -24,6 +24,8 @@ export class LspClient {
   readonly child: ChildProcess;
   /** uri → every diagnostics notification received, in order. */
   readonly diagnostics = new Map<string, Diagnostic[][]>();
+  /** uri → the document version of each of those notifications. */
+  readonly diagnosticVersions = new Map<string, (number | undefined)[]>();
   /** Errors the server logged (it logs instead of failing a request). */
   readonly errors: string[] = [];
   private waiters: (() => void)[] = [];
@@ -38,6 +40,7 @@ export class LspClient {
       const list = this.diagnostics.get(p.uri) ?? [];
       list.push(p.diagnostics);
       this.diagnostics.set(p.uri, list);
+      this.diagnosticVersions.set(p.uri, [...(this.diagnosticVersions.get(p.uri) ?? []), p.version ?? undefined]);
       for (const w of this.waiters.splice(0)) w();
     });
     this.connection.onNotification(LogMessageNotification.type, (p) => {
@@ -95,6 +98,27 @@ export class LspClient {
       const list = this.diagnostics.get(uri) ?? [];
       for (let i = start; i < list.length; i++) if (ok(list[i]!)) return list[i]!;
       if (Date.now() > deadline) throw new Error(`no new matching diagnostics for ${uri}; got ${JSON.stringify(list.at(-1))}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 200);
+        this.waiters.push(() => (clearTimeout(t), resolve()));
+      });
+    }
+  }
+
+  /** The version of the open document's text last sent. */
+  version(uri: string): number {
+    return this.versions.get(uri) ?? 0;
+  }
+
+  /** The diagnostics of the document's current text (the notification carrying its version). */
+  async currentDiagnostics(uri: string): Promise<Diagnostic[]> {
+    const want = this.version(uri);
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const versions = this.diagnosticVersions.get(uri) ?? [];
+      const i = versions.lastIndexOf(want);
+      if (i >= 0) return this.diagnostics.get(uri)![i]!;
+      if (Date.now() > deadline) throw new Error(`no diagnostics for version ${want} of ${uri}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 200);
         this.waiters.push(() => (clearTimeout(t), resolve()));
