@@ -40,8 +40,12 @@ export function complete(a: Analysis, offset: number, text: string): CompletionI
       return expression(a, head);
     case "trigger":
       return trigger(a, words.slice(1), last!);
-    case "content":
-      return words.length === 1 ? templates(a, true) : keywords(["with"]);
+    case "content": {
+      if (words.length === 1) return templates(a, true);
+      const name = /content\s+"([^"]*)"/.exec(head)?.[1];
+      if (/\bwith\s*\{[^}]*$/.test(head) && !/:\s*$/.test(head)) return name ? withKeys(a, name, head) : [];
+      return keywords(["with"]);
+    }
     case "channel":
       return words.length === 1 || last === ">" || last!.endsWith(",") ? channels(a) : [];
     case "goal":
@@ -115,6 +119,15 @@ function templates(a: Analysis, quoted: boolean): CompletionItem[] {
     kind: CompletionItemKind.File,
     detail: `${t.file} (${[...t.sections.keys()].join(", ")})`,
   }));
+}
+
+/** `with { … }` keys: the names the template reads that are not member fields, and not given yet. */
+function withKeys(a: Analysis, template: string, head: string): CompletionItem[] {
+  const t = a.templates.get(template);
+  const fields = a.project?.members.fields;
+  const given = new Set([...head.matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*:/g)].map((m) => m[1]!));
+  const names = [...new Set(t?.variables.map((v) => v.name) ?? [])].filter((n) => !fields?.has(n) && !given.has(n));
+  return names.map((n) => ({ label: n, kind: CompletionItemKind.Property, detail: `read by templates/${template}`, insertText: `${n}: ` }));
 }
 
 function channels(a: Analysis): CompletionItem[] {

@@ -170,6 +170,11 @@ describe("chuda lsp --stdio", () => {
     expect(ev.has("mid_autumn")).toBe(true);
     expect(ev.has("store_anniversary")).toBe(true); // the project's calendar
     expect(ev.has("birthday")).toBe(true); // a member date field
+    const withLine = `  content  "welcome" with { coupon: "X", `;
+    await c.change(uri, text.replace("  content  \n", `${withLine}\n`));
+    const keys = await labels(4, withLine.length);
+    expect([...keys.keys()]).toEqual(["amount"]); // welcome reads coupon and amount; coupon is given
+    await c.change(uri, text);
     const units = await labels(7, "  goal     visit within 3 ".length);
     expect(units.has("days")).toBe(true);
     expect(c.errors).toEqual([]);
