@@ -260,6 +260,9 @@ describe("chuda lsp --stdio", () => {
     const yaml = readFileSync(path.join(dir, "chuda.yaml"), "utf8");
     const ev = (await c.connection.sendRequest(DefinitionRequest.type, { textDocument: { uri }, position: at(text, "store_anniversary", 1) })) as Location;
     expect(ev).toMatchObject({ uri: c.uri("chuda.yaml"), range: { start: at(yaml, "store_anniversary:") } });
+    const evHover = await c.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: at(text, "store_anniversary", 1) });
+    // chuda.yaml: store_anniversary "09-28", yearly; CHUDA_NOW is 2026-03-02.
+    expect((evHover?.contents as MarkupContent).value).toContain("next: 2026-09-28, 2027-09-28, 2028-09-28, 2029-09-28, 2030-09-28");
 
     const tplText = readFileSync(path.join(dir, "templates/community.yaml"), "utf8");
     const tpl = await c.open("templates/community.yaml", tplText + "# {{tru");
