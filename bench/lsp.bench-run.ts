@@ -59,7 +59,10 @@ it("lsp: diagnostics and completion in a 1,000-file repository", async () => {
   const completion: number[] = [];
   for (let k = 0; k < 20; k++) {
     const t = performance.now();
-    await client.connection.sendRequest(CompletionRequest.type, { textDocument: { uri }, position: { line, character: text.split("\n")[line]!.indexOf("audience ") + 9 } });
+    await client.connection.sendRequest(CompletionRequest.type, {
+      textDocument: { uri },
+      position: { line, character: text.split("\n")[line]!.indexOf("audience ") + 9 },
+    });
     completion.push(performance.now() - t);
   }
   figure("lsp: completion (1,000 files, median of 20)", `${Math.round(median(completion))} ms`, "target < 50 ms");

@@ -111,7 +111,8 @@ export class ProjectState {
 
   async analyze(): Promise<Analysis> {
     if (this.last) return this.last;
-    if (!this.campaignList) this.campaignList = (await listProjectFiles(path.join(this.root, "campaigns"), (n) => n.endsWith(".chuda"))).map((f) => this.rel(f));
+    if (!this.campaignList)
+      this.campaignList = (await listProjectFiles(path.join(this.root, "campaigns"), (n) => n.endsWith(".chuda"))).map((f) => this.rel(f));
     if (!this.templateList) this.templateList = listTemplates(this.root);
     const all = new Set<string>(this.campaignList);
     for (const rel of this.overlay.keys()) if (isCampaignFile(rel)) all.add(rel);

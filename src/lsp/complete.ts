@@ -11,9 +11,39 @@ import { printExpr } from "../language/index.js";
 import type { Analysis } from "./analysis.js";
 import { fieldTypeText } from "./hover.js";
 
-export const CLAUSE_KEYWORDS = ["audience", "trigger", "content", "channel", "goal", "priority", "holdout", "repeat", "active", "send between", "limit", "budget", "expire after"];
+export const CLAUSE_KEYWORDS = [
+  "audience",
+  "trigger",
+  "content",
+  "channel",
+  "goal",
+  "priority",
+  "holdout",
+  "repeat",
+  "active",
+  "send between",
+  "limit",
+  "budget",
+  "expire after",
+];
 const TOP_KEYWORDS = ["segment", "campaign"];
-const EXPRESSION_KEYWORDS = ["and", "or", "not", "in", "has", "has any", "has all", "between", "is set", "is not set", "within", "today", "now", "true", "false"];
+const EXPRESSION_KEYWORDS = [
+  "and",
+  "or",
+  "not",
+  "in",
+  "has",
+  "has any",
+  "has all",
+  "between",
+  "is set",
+  "is not set",
+  "within",
+  "today",
+  "now",
+  "true",
+  "false",
+];
 const FUNCTIONS = ["days_since", "days_until", "years_since", "month", "day", "weekday", "len", "lower"];
 const DURATION_UNITS = ["minutes", "hours", "days", "weeks", "months", "years"];
 const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
@@ -98,7 +128,13 @@ function expression(a: Analysis, head: string): CompletionItem[] {
   const cmp = COMPARISON.exec(head) ?? IN_LIST.exec(head);
   if (cmp) {
     const type = fields?.get(cmp[1]!);
-    if (type?.kind === "enum") return type.values.map((v, i) => ({ label: v, kind: CompletionItemKind.EnumMember, detail: `${cmp[1]}: ${fieldTypeText(type)}`, sortText: String(i).padStart(3, "0") }));
+    if (type?.kind === "enum")
+      return type.values.map((v, i) => ({
+        label: v,
+        kind: CompletionItemKind.EnumMember,
+        detail: `${cmp[1]}: ${fieldTypeText(type)}`,
+        sortText: String(i).padStart(3, "0"),
+      }));
   }
   if (/\bwithin\s+\d+(?:\.\d+)?\s+$/.test(head)) return keywords(["km"]);
   if (/[-+]\s*\d+\s+$/.test(head)) return keywords(DURATION_UNITS);
@@ -106,7 +142,8 @@ function expression(a: Analysis, head: string): CompletionItem[] {
   for (const [name, type] of fields ?? []) items.push({ label: name, kind: CompletionItemKind.Field, detail: fieldTypeText(type) });
   for (const f of a.files)
     for (const item of f.ast.items)
-      if (item.kind === "segment" && !fields?.has(item.name.name)) items.push({ label: item.name.name, kind: CompletionItemKind.Variable, detail: `segment = ${printExpr(item.expr)}` });
+      if (item.kind === "segment" && !fields?.has(item.name.name))
+        items.push({ label: item.name.name, kind: CompletionItemKind.Variable, detail: `segment = ${printExpr(item.expr)}` });
   for (const fn of FUNCTIONS) items.push({ label: fn, kind: CompletionItemKind.Function, insertText: `${fn}(` });
   items.push(...keywords(EXPRESSION_KEYWORDS));
   return items;
@@ -131,7 +168,11 @@ function withKeys(a: Analysis, template: string, head: string): CompletionItem[]
 }
 
 function channels(a: Analysis): CompletionItem[] {
-  return [...(a.project?.channels.values() ?? [])].map((c) => ({ label: c.name, kind: CompletionItemKind.Module, detail: `driver ${c.driver}, address ${c.address}` }));
+  return [...(a.project?.channels.values() ?? [])].map((c) => ({
+    label: c.name,
+    kind: CompletionItemKind.Module,
+    detail: `driver ${c.driver}, address ${c.address}`,
+  }));
 }
 
 function events(a: Analysis): CompletionItem[] {
@@ -140,7 +181,9 @@ function events(a: Analysis): CompletionItem[] {
 }
 
 function dateFields(a: Analysis): CompletionItem[] {
-  return [...(a.project?.members.fields ?? [])].filter(([, t]) => t.kind === "date" || t.kind === "datetime").map(([name, t]) => ({ label: name, kind: CompletionItemKind.Field, detail: t.kind }));
+  return [...(a.project?.members.fields ?? [])]
+    .filter(([, t]) => t.kind === "date" || t.kind === "datetime")
+    .map(([name, t]) => ({ label: name, kind: CompletionItemKind.Field, detail: t.kind }));
 }
 
 function keywords(words: string[]): CompletionItem[] {

@@ -78,7 +78,15 @@ export function hover(a: Analysis, f: ParsedFile, offset: number, now: number): 
       lines.push(`template \`${t.name}\` (${tpl.file})`, `sections: ${[...tpl.sections.keys()].join(", ") || "none"}`);
       const vars = [...new Set(tpl.variables.map((v) => v.name))];
       if (vars.length) lines.push(`reads: ${vars.join(", ")}`);
-      if (project) lines.push(...renderedSample(tpl, project, a.check.campaigns.find((c) => c.name === t.campaign), now));
+      if (project)
+        lines.push(
+          ...renderedSample(
+            tpl,
+            project,
+            a.check.campaigns.find((c) => c.name === t.campaign),
+            now,
+          ),
+        );
       break;
     }
     case "event": {

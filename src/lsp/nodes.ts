@@ -53,10 +53,13 @@ export function targetAt(a: Analysis, ast: FileNode, offset: number): Target | u
   const parent = parents[parents.length - 1];
   const campaign = parents.find((p) => p.kind === "campaign") as CampaignDecl | undefined;
   const fields = a.project?.members.fields;
-  if (node.kind === "ident" && parent?.kind === "segment" && (parent as SegmentDecl).name === node) return { kind: "segment", name: (node as Ident).name, span: node.span };
-  if (node.kind === "ident" && parent?.kind === "campaign" && (parent as CampaignDecl).name === node) return { kind: "campaign", name: (node as Ident).name, span: node.span, decl: parent as CampaignDecl };
+  if (node.kind === "ident" && parent?.kind === "segment" && (parent as SegmentDecl).name === node)
+    return { kind: "segment", name: (node as Ident).name, span: node.span };
+  if (node.kind === "ident" && parent?.kind === "campaign" && (parent as CampaignDecl).name === node)
+    return { kind: "campaign", name: (node as Ident).name, span: node.span, decl: parent as CampaignDecl };
   if (node.kind === "ident" && parent?.kind === "channel") return { kind: "channel", name: (node as Ident).name, span: node.span };
-  if (node.kind === "string" && parent?.kind === "content" && (parent as ContentClause).template === node) return { kind: "template", name: (node as ContentClause["template"]).value, span: node.span, ...(campaign ? { campaign: campaign.name.name } : {}) };
+  if (node.kind === "string" && parent?.kind === "content" && (parent as ContentClause).template === node)
+    return { kind: "template", name: (node as ContentClause["template"]).value, span: node.span, ...(campaign ? { campaign: campaign.name.name } : {}) };
   if (node.kind === "ref") {
     const name = (node as RefExpr).name;
     if (fields?.has(name)) return { kind: "field", name, span: node.span };
@@ -108,7 +111,14 @@ export function usesOf(a: Analysis, kind: Target["kind"], name: string): Span[] 
       if (kind === "field" && n.kind === "event" && (n as EventRef).name === name) out.push(nameSpan(n as EventRef));
       if (kind === "event" && n.kind === "event" && (n as EventRef).name === name && !fields?.has(name)) out.push(nameSpan(n as EventRef));
       if (kind === "channel" && n.kind === "ident" && parent?.kind === "channel" && (n as Ident).name === name) out.push(n.span);
-      if (kind === "template" && n.kind === "string" && parent?.kind === "content" && (parent as ContentClause).template === n && (n as ContentClause["template"]).value === name) out.push(n.span);
+      if (
+        kind === "template" &&
+        n.kind === "string" &&
+        parent?.kind === "content" &&
+        (parent as ContentClause).template === n &&
+        (n as ContentClause["template"]).value === name
+      )
+        out.push(n.span);
     });
   }
   return out;

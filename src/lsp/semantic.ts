@@ -7,7 +7,19 @@ import { isBuiltinEvent } from "../calendar/events.js";
 import { KEYWORDS, lex } from "../language/lexer.js";
 import type { Analysis } from "./analysis.js";
 
-export const TOKEN_TYPES = ["keyword", "string", "number", "comment", "operator", "property", "variable", "enumMember", "namespace", "event", "function"] as const;
+export const TOKEN_TYPES = [
+  "keyword",
+  "string",
+  "number",
+  "comment",
+  "operator",
+  "property",
+  "variable",
+  "enumMember",
+  "namespace",
+  "event",
+  "function",
+] as const;
 type TokenTypeName = (typeof TOKEN_TYPES)[number];
 const INDEX = new Map<string, number>(TOKEN_TYPES.map((t, i) => [t, i]));
 const KEYWORD_TYPES = new Set(KEYWORDS.values());

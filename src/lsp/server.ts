@@ -124,7 +124,13 @@ class ChudaServer {
             selectionRange: toRange(item.name.span, text),
           };
           if (item.kind === "campaign")
-            symbol.children = item.clauses.map((cl) => ({ name: cl.kind, kind: SymbolKind.Property, detail: printClause(cl), range: toRange(cl.span, text), selectionRange: toRange(cl.span, text) }));
+            symbol.children = item.clauses.map((cl) => ({
+              name: cl.kind,
+              kind: SymbolKind.Property,
+              detail: printClause(cl),
+              range: toRange(cl.span, text),
+              selectionRange: toRange(cl.span, text),
+            }));
           return symbol;
         });
       }),

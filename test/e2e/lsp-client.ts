@@ -32,8 +32,15 @@ export class LspClient {
   private versions = new Map<string, number>();
   exitCode: number | null = null;
 
-  constructor(readonly root: string, env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [BIN, "lsp", "--stdio"], { cwd: root, env: { ...process.env, CI: "true", NO_COLOR: "1", ...env }, stdio: ["pipe", "pipe", "pipe"] });
+  constructor(
+    readonly root: string,
+    env: Record<string, string> = {},
+  ) {
+    this.child = spawn(process.execPath, [BIN, "lsp", "--stdio"], {
+      cwd: root,
+      env: { ...process.env, CI: "true", NO_COLOR: "1", ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     this.child.on("exit", (code) => (this.exitCode = code));
     this.connection = createProtocolConnection(this.child.stdout!, this.child.stdin!);
     this.connection.onNotification(PublishDiagnosticsNotification.type, (p) => {
@@ -54,7 +61,12 @@ export class LspClient {
   }
 
   async initialize() {
-    const r = await this.connection.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: pathToFileURL(this.root).href, capabilities: {}, workspaceFolders: null });
+    const r = await this.connection.sendRequest(InitializeRequest.type, {
+      processId: process.pid,
+      rootUri: pathToFileURL(this.root).href,
+      capabilities: {},
+      workspaceFolders: null,
+    });
     await this.connection.sendNotification(InitializedNotification.type, {});
     return r;
   }
@@ -64,7 +76,9 @@ export class LspClient {
     const uri = this.uri(rel);
     this.versions.set(uri, 1);
     const languageId = rel.endsWith(".chuda") ? "chuda" : "yaml";
-    await this.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId, version: 1, text: text ?? readFileSync(path.join(this.root, rel), "utf8") } });
+    await this.connection.sendNotification(DidOpenTextDocumentNotification.type, {
+      textDocument: { uri, languageId, version: 1, text: text ?? readFileSync(path.join(this.root, rel), "utf8") },
+    });
     return uri;
   }
 

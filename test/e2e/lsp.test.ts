@@ -88,7 +88,7 @@ describe("chuda lsp --stdio", () => {
     // The template loses its wecom section (unsaved): the campaign sending it by wecom is now wrong.
     const template = await c.open("templates/community.yaml");
     const broken = c.nextDiagnostics(campaign, (d) => d.some((x) => /community/.test(msg(x))));
-    await c.change(template, "sms:\n  sign: \"示例\"\n  code: \"SMS_1\"\n  body: \"hi 拒收请回复R\"\n");
+    await c.change(template, 'sms:\n  sign: "示例"\n  code: "SMS_1"\n  body: "hi 拒收请回复R"\n');
     expect((await broken).length).toBeGreaterThan(0);
     const fixed = c.nextDiagnostics(campaign, (d) => d.length === 0);
     await c.change(template, readFileSync(path.join(dir, "templates/community.yaml"), "utf8"));
@@ -133,7 +133,10 @@ describe("chuda lsp --stdio", () => {
     expect(edits![0]!.newText).toContain("segment big = spend_12m >= 5000\n");
     expect(edits![0]!.newText).toContain("  trigger  every day at 10:00\n");
 
-    const symbols = (await c.connection.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri } })) as { name: string; children?: { name: string }[] }[];
+    const symbols = (await c.connection.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri } })) as {
+      name: string;
+      children?: { name: string }[];
+    }[];
     expect(symbols.map((s) => s.name)).toEqual(["big", "lsp_fmt"]);
     expect(symbols[1]!.children!.map((x) => x.name)).toEqual(["audience", "trigger", "content", "channel", "goal"]);
 
@@ -148,7 +151,8 @@ describe("chuda lsp --stdio", () => {
     const text = `campaign lsp_c {\n  \n  audience tier >= \n  audience \n  content  \n  channel  wecom > \n  trigger  3 days before \n  goal     visit within 3 \n}\n`;
     const uri = await c.open("campaigns/c.chuda", text);
     const labels = async (line: number, character: number) => {
-      const r = (await c.connection.sendRequest(CompletionRequest.type, { textDocument: { uri }, position: { line, character } })) as CompletionItem[] | CompletionList | null;
+      const r = (await c.connection.sendRequest(CompletionRequest.type, { textDocument: { uri }, position: { line, character } })) as
+        CompletionItem[] | CompletionList | null;
       const items = Array.isArray(r) ? r : (r?.items ?? []);
       return new Map(items.map((i) => [i.label, i]));
     };
@@ -219,7 +223,11 @@ describe("chuda lsp --stdio", () => {
     expect(ch.uri).toBe(c.uri("chuda.yaml"));
     expect(ch.range.start).toEqual(at(yaml, "\n  wecom:", 3));
 
-    const refs = (await c.connection.sendRequest(ReferencesRequest.type, { textDocument: { uri }, position: at(text, "valuable", 1), context: { includeDeclaration: true } })) as Location[];
+    const refs = (await c.connection.sendRequest(ReferencesRequest.type, {
+      textDocument: { uri },
+      position: at(text, "valuable", 1),
+      context: { includeDeclaration: true },
+    })) as Location[];
     const files = new Set(refs.map((r) => r.uri));
     expect(files.has(uri)).toBe(true);
     expect(files.has(segUri)).toBe(true);
@@ -267,7 +275,10 @@ describe("chuda lsp --stdio", () => {
     const tplText = readFileSync(path.join(dir, "templates/community.yaml"), "utf8");
     const tpl = await c.open("templates/community.yaml", tplText + "# {{tru");
     const lastLine = (tplText + "# {{tru").split("\n");
-    const r = (await c.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: tpl }, position: { line: lastLine.length - 1, character: lastLine.at(-1)!.length } })) as CompletionItem[];
+    const r = (await c.connection.sendRequest(CompletionRequest.type, {
+      textDocument: { uri: tpl },
+      position: { line: lastLine.length - 1, character: lastLine.at(-1)!.length },
+    })) as CompletionItem[];
     const labels = new Map(r.map((x) => [x.label, x]));
     expect(labels.get("truncate")?.detail).toBe("{{truncate name 8}}");
     expect(labels.get("tier")?.detail).toContain("enum");
@@ -284,13 +295,18 @@ describe("chuda lsp --stdio", () => {
     expect((h?.contents as MarkupContent).value).toContain("enum (normal");
     const def = (await c.connection.sendRequest(DefinitionRequest.type, { textDocument: { uri }, position: at(text, "valuable", 1) })) as Location;
     expect(def.uri).toBe(c.uri("campaigns/segments.chuda"));
-    const items = (await c.connection.sendRequest(CompletionRequest.type, { textDocument: { uri }, position: { line: 1, character: "  audience tier >= ".length } })) as CompletionItem[];
+    const items = (await c.connection.sendRequest(CompletionRequest.type, {
+      textDocument: { uri },
+      position: { line: 1, character: "  audience tier >= ".length },
+    })) as CompletionItem[];
     expect(items.map((i) => i.label)).toContain("platinum");
 
     // Outside the repository (no chuda.yaml above it): syntax only.
     const outside = path.join(path.dirname(dir), `${path.basename(dir)}-loose.chuda`);
     const looseUri = new URL(`file://${outside}`).href;
-    await c.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri: looseUri, languageId: "chuda", version: 1, text: "campaign x {\n  audience\n}\n" } });
+    await c.connection.sendNotification(DidOpenTextDocumentNotification.type, {
+      textDocument: { uri: looseUri, languageId: "chuda", version: 1, text: "campaign x {\n  audience\n}\n" },
+    });
     const loose = await c.waitDiagnostics(looseUri, (x) => x.length > 0);
     expect(loose[0]!.range.start.line).toBeGreaterThanOrEqual(1);
     expect(c.errors).toEqual([]);

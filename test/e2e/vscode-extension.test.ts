@@ -36,13 +36,21 @@ describe("the VS Code extension", () => {
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     const entries = unzip(readFileSync(path.join(REPO, "dist/chuda-vscode.vsix")));
     expect([...entries.keys()]).toEqual(
-      expect.arrayContaining(["extension.vsixmanifest", "extension/package.json", "extension/dist/extension.js", "extension/syntaxes/chuda.tmLanguage.json", "extension/language-configuration.json"]),
+      expect.arrayContaining([
+        "extension.vsixmanifest",
+        "extension/package.json",
+        "extension/dist/extension.js",
+        "extension/syntaxes/chuda.tmLanguage.json",
+        "extension/language-configuration.json",
+      ]),
     );
     const manifest = JSON.parse(entries.get("extension/package.json")!.toString("utf8"));
     expect(manifest.contributes.languages[0]).toMatchObject({ id: "chuda", extensions: [".chuda"], configuration: "./language-configuration.json" });
     expect(manifest.contributes.grammars[0]).toMatchObject({ language: "chuda", scopeName: "source.chuda", path: "./syntaxes/chuda.tmLanguage.json" });
     // The grammar is the repository's own, and the client is bundled (no node_modules in the package).
-    expect(entries.get("extension/syntaxes/chuda.tmLanguage.json")!.toString("utf8")).toBe(readFileSync(path.join(REPO, "grammar/chuda.tmLanguage.json"), "utf8"));
+    expect(entries.get("extension/syntaxes/chuda.tmLanguage.json")!.toString("utf8")).toBe(
+      readFileSync(path.join(REPO, "grammar/chuda.tmLanguage.json"), "utf8"),
+    );
     const client = entries.get("extension/dist/extension.js")!.toString("utf8");
     expect(client).toContain("lsp");
     expect(client).not.toMatch(/require\(["']vscode-languageclient/);
