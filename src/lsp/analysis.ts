@@ -12,7 +12,9 @@ import type { Project } from "../project/types.js";
 import type { Template } from "../content/types.js";
 import { parseFile } from "../language/index.js";
 import { listProjectFiles, parseProject } from "../project/index.js";
-import { parseTemplate } from "../content/index.js";
+import { CONTENT_KINDS, parseTemplate } from "../content/index.js";
+import { DRIVER_CONTENT_KIND, type BuiltinDriver, type ContentKind } from "../project/types.js";
+import { capPerFile, decodeWithDiagnostic } from "../cli/workspace.js";
 import { checkProject } from "../check/index.js";
 import { BUILTIN_EVENT_NAMES } from "../calendar/events.js";
 import { checkTriggers } from "../calendar/check.js";
@@ -51,6 +53,8 @@ export class ProjectState {
   private readonly overlay = new Map<string, string>();
   /** Relative file → text on disk, read once and dropped when the client says the file changed. */
   private readonly disk = new Map<string, string | undefined>();
+  /** Relative file → the invalid-UTF-8 diagnostic of its disk text (the editor's text is already decoded). */
+  private readonly decoding = new Map<string, Diagnostic[]>();
   private campaignList?: string[];
   private templateList?: string[];
   private readonly parsed = new Map<string, ParsedFile>();
@@ -89,17 +93,24 @@ export class ProjectState {
     this.last = undefined;
   }
 
+  /** Diagnostics of reading the file, when its text came from the disk. */
+  private readDiagnostics(rel: string): Diagnostic[] {
+    return this.overlay.has(rel) ? [] : (this.decoding.get(rel) ?? []);
+  }
+
   text(rel: string): string | undefined {
     const o = this.overlay.get(rel);
     if (o !== undefined) return o;
     if (!this.disk.has(rel)) {
       let t: string | undefined;
+      const decoding: Diagnostic[] = [];
       try {
-        t = readFileSync(this.abs(rel), "utf8");
+        t = decodeWithDiagnostic(readFileSync(this.abs(rel)), rel, decoding);
       } catch {
         t = undefined;
       }
       this.disk.set(rel, t);
+      this.decoding.set(rel, decoding);
     }
     return this.disk.get(rel);
   }
@@ -140,10 +151,16 @@ export class ProjectState {
         this.parsed.set(rel, p);
       }
       files.push(p);
-      diagnostics.push(...p.diagnostics);
+      diagnostics.push(...this.readDiagnostics(rel), ...p.diagnostics);
     }
 
     // As loadTemplates does, from the overlaid texts: one template per name, the first file wins.
+    // As the CLI: template sections may be keyed by a channel name (that channel's own section, of its driver's kind).
+    const channelKinds = new Map<string, ContentKind>();
+    for (const c of project?.channels.values() ?? []) {
+      const kind = DRIVER_CONTENT_KIND[c.driver as BuiltinDriver];
+      if (kind && !(CONTENT_KINDS as readonly string[]).includes(c.name)) channelKinds.set(c.name, kind);
+    }
     const templates = new Map<string, Template>();
     for (const rel of [...templateFiles].sort()) {
       const text = this.text(rel);
@@ -154,8 +171,8 @@ export class ProjectState {
         diagnostics.push(diag(contentMessages.contentDuplicateTemplate, point(rel), [name, prev.file, rel]));
         continue;
       }
-      const parsed = parseTemplate(text, rel, name);
-      diagnostics.push(...parsed.diagnostics);
+      const parsed = parseTemplate(text, rel, name, channelKinds);
+      diagnostics.push(...this.readDiagnostics(rel), ...parsed.diagnostics);
       templates.set(name, parsed.template);
     }
 
@@ -176,11 +193,14 @@ export class ProjectState {
     for (const f of files) byFile.set(f.file, []);
     for (const t of templateFiles) byFile.set(t, []);
     const seen = new Set<string>();
-    for (const d of sortDiagnostics(diagnostics)) {
-      if (followOn.has(d.code) && brokenFiles.has(d.span.file)) continue;
+    const kept = sortDiagnostics(diagnostics).filter((d) => {
+      if (followOn.has(d.code) && brokenFiles.has(d.span.file)) return false;
       const k = `${d.code}|${d.span.file}|${d.span.start.offset}|${d.span.start.line}|${d.span.start.column}|${d.message}`;
-      if (seen.has(k)) continue;
+      if (seen.has(k)) return false;
       seen.add(k);
+      return true;
+    });
+    for (const d of capPerFile(kept)) {
       const list = byFile.get(d.span.file) ?? [];
       list.push(d);
       byFile.set(d.span.file, list);

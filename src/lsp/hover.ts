@@ -4,7 +4,7 @@ import { describeEvent, eventDatesBetween } from "../calendar/events.js";
 import { describeTrigger, expandOccurrences } from "../calendar/occurrences.js";
 import { addDays, epochToZoned } from "../calendar/time.js";
 import { printExpr } from "../language/index.js";
-import { DRIVER_CONTENT_KIND, type BuiltinDriver, type ContentKind, type FieldType, type Project } from "../project/types.js";
+import { DRIVER_CONTENT_KIND, type BuiltinDriver, type FieldType, type Project } from "../project/types.js";
 import { previewText, renderContent, type Template } from "../content/index.js";
 import type { ResolvedCampaign } from "../check/types.js";
 import type { Analysis, ParsedFile } from "./analysis.js";
@@ -38,13 +38,15 @@ function sampleMember(project: Project, today: string): Record<string, unknown> 
 
 /** The template rendered for a sample member, for the campaign's first channel (with its `with` values). */
 function renderedSample(tpl: Template, project: Project, campaign: ResolvedCampaign | undefined, now: number): string[] {
-  const driver = campaign?.channels.map((c) => project.channels.get(c)?.driver).find((d) => d !== undefined);
-  const kind: ContentKind | undefined = driver && driver in DRIVER_CONTENT_KIND ? DRIVER_CONTENT_KIND[driver as BuiltinDriver] : [...tpl.sections.keys()][0];
-  if (!kind || !tpl.sections.has(kind)) return [];
+  // A section keyed by the channel's name wins over its driver's kind, as when sending.
+  const channel = campaign?.channels.map((c) => project.channels.get(c)).find((c) => c !== undefined);
+  const kind = channel && channel.driver in DRIVER_CONTENT_KIND ? DRIVER_CONTENT_KIND[channel.driver as BuiltinDriver] : undefined;
+  const key = channel && tpl.sections.has(channel.name) ? channel.name : kind && tpl.sections.has(kind) ? kind : [...tpl.sections.keys()][0];
+  if (!key) return [];
   const vars = { ...sampleMember(project, epochToZoned(now, project.timezone).date), ...(campaign?.with ?? {}) };
-  const r = renderContent(tpl, kind, vars);
+  const r = renderContent(tpl, key, vars);
   if (!r.content) return [];
-  return [`rendered for a sample member (made-up values), ${kind}:`, "```", previewText(r.content), "```"];
+  return [`rendered for a sample member (made-up values), ${key}:`, "```", previewText(r.content), "```"];
 }
 
 export function hover(a: Analysis, f: ParsedFile, offset: number, now: number): Hover | null {

@@ -116,6 +116,13 @@ describe("chuda lsp --stdio", () => {
     await c.connection.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri: diskUri, type: FileChangeType.Created }] });
     const d = await c.waitDiagnostics(diskUri, (x) => x.length > 0);
     expect(d.some((x) => msg(x).includes("valuble"))).toBe(true);
+    // A file on disk that is not UTF-8 is reported as the CLI reports it.
+    const badUri = c.uri("campaigns/bad.chuda");
+    writeFileSync(path.join(dir, "campaigns/bad.chuda"), Buffer.concat([Buffer.from("# caf"), Buffer.from([0xff]), Buffer.from("\n")]));
+    await c.connection.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri: badUri, type: FileChangeType.Created }] });
+    const bad = await c.waitDiagnostics(badUri, (x) => x.length > 0);
+    expect(bad[0]!.range.start).toEqual({ line: 0, character: 5 });
+    expect(msg(bad[0]!)).toMatch(/UTF-8/);
     rmSync(file);
     const cleared = c.nextDiagnostics(diskUri, (x) => x.length === 0);
     await c.connection.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri: diskUri, type: FileChangeType.Deleted }] });
@@ -186,7 +193,7 @@ describe("chuda lsp --stdio", () => {
 
   it("hovers a field's type, a segment's expression and a trigger's next five occurrences", async () => {
     const { c } = await start();
-    const text = `campaign lsp_h {\n  audience valuable and tier >= gold\n  trigger  every monday at 10:00\n  content  "community"\n  channel  wecom\n  goal     visit within 1 day\n}\n`;
+    const text = `campaign lsp_h {\n  audience valuable and tier >= gold\n  trigger  every monday at 10:00\n  content  "welcome" with { coupon: "NEW20", amount: 20 }\n  channel  wecom\n  goal     visit within 1 day\n}\n`;
     const uri = await c.open("campaigns/h.chuda", text);
     await c.waitDiagnostics(uri, (d) => d.length === 0);
     const hover = async (needle: string, delta = 1) => {
@@ -195,10 +202,10 @@ describe("chuda lsp --stdio", () => {
     };
     expect(await hover("tier")).toContain("enum (normal, silver, gold, platinum, diamond)");
     expect(await hover("valuable")).toContain("segment valuable = tier >= gold or spend_12m >= 5000");
-    const tpl = await hover('"community"');
-    expect(tpl).toContain("templates/community.yaml");
+    const tpl = await hover('"welcome"');
+    expect(tpl).toContain("templates/welcome.yaml");
     expect(tpl).toMatch(/rendered for a sample member .*wecom/);
-    expect(tpl).toContain("示例您好，本周三下午"); // {{name}} filled with the sample member's text
+    expect(tpl).toContain("20元新人礼券（NEW20）"); // {{amount}} and {{coupon}} from the campaign's `with`
     const trig = await hover("every monday");
     // CHUDA_NOW is Monday 2026-03-02 08:00 in Shanghai: the next five Mondays from that day on.
     expect(trig).toContain("every monday");
