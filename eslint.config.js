@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "demo-out/", "bench/data/", "test/output/", "editors/**/out/"] },
+  { ignores: ["dist/", "node_modules/", "demo-out/", "bench/data/", "test/output/", "editors/**/out/", "editors/**/dist/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -39,8 +39,24 @@ const BUILTIN_ARITY: Record<string, { min: number; max: number; usage: string }>
   lookup: { min: 2, max: 2, usage: "{{lookup map key}}" },
 };
 
+/**
+ * Analyses of sources seen before: the checker asks once per campaign using a template (a thousand campaigns
+ * re-parse the same few texts), and the language server re-checks the project on every edit. Results are read-only.
+ */
+const MEMO = new Map<string, Analysis>();
+const MEMO_MAX = 5000;
+
 /** Parses and analyses one text field. Never throws. */
 export function analyze(source: string): Analysis {
+  const known = MEMO.get(source);
+  if (known) return known;
+  const a = analyzeSource(source);
+  if (MEMO.size >= MEMO_MAX) MEMO.clear();
+  MEMO.set(source, a);
+  return a;
+}
+
+function analyzeSource(source: string): Analysis {
   if (!source.includes("{{")) return { variables: [], issues: [], literal: source, constant: true };
   let ast: AST;
   try {

@@ -11,6 +11,7 @@ import { registerStatus } from "./status.js";
 import { registerSampleMembers } from "./sample-members.js";
 import { registerReport } from "./report.js";
 import { registerTest } from "./test.js";
+import { registerLsp } from "./lsp.js";
 
 /** One file per command: flags → one stage call → a view. */
 export function registerCommands(program: Command, io: Io, done: (code: number) => void): void {
@@ -25,4 +26,5 @@ export function registerCommands(program: Command, io: Io, done: (code: number) 
   registerReport(program, io, done);
   registerTest(program, io, done);
   registerSampleMembers(program, io, done);
+  registerLsp(program, io, done);
 }
