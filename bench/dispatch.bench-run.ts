@@ -76,7 +76,11 @@ it(`dispatch at a configured rate of ${RATE} calls/s`, async () => {
     if (r.exitCode !== 0) throw new Error(`dispatch failed (${r.exitCode}): ${r.stderr}`);
     expect(fake.deliveries().length).toBe(n);
     const { achieved, span, peak } = rateOf(stamps);
-    figure(`aliyun-sms calls at rate_limit ${RATE}/s`, `${achieved.toFixed(1)} calls/s`, `${((achieved / RATE) * 100).toFixed(1)} % of the configured rate (goal ≥ 95 %), busiest 1 s window ${peak} calls, ${stamps.length} calls over ${span.toFixed(2)} s`);
+    figure(
+      `aliyun-sms calls at rate_limit ${RATE}/s`,
+      `${achieved.toFixed(1)} calls/s`,
+      `${((achieved / RATE) * 100).toFixed(1)} % of the configured rate (goal ≥ 95 %), busiest 1 s window ${peak} calls, ${stamps.length} calls over ${span.toFixed(2)} s`,
+    );
   } finally {
     await fake.close();
   }
@@ -100,7 +104,9 @@ it(`webhook (one call per recipient) at a configured rate of ${RATE} calls/s`, a
     const n = RATE * 12;
     const members = makeMembers(n, 97, everyone);
     const repo = makeRepo({
-      channels: { hook: { driver: "webhook", baseUrl: fake.url, rateLimit: RATE, concurrency: 4, options: { url: "https://crm.example.com/chuda/hook", concurrency: 8 } } },
+      channels: {
+        hook: { driver: "webhook", baseUrl: fake.url, rateLimit: RATE, concurrency: 4, options: { url: "https://crm.example.com/chuda/hook", concurrency: 8 } },
+      },
       campaigns: [{ name: "flat", template: "flat", channels: ["hook"], trigger: "once at 2026-12-24 10:00", with: { coupon: "VIP50" } }],
       members,
     });
@@ -111,7 +117,11 @@ it(`webhook (one call per recipient) at a configured rate of ${RATE} calls/s`, a
     expect(deliveries.length).toBe(n);
     expect(fake.received()).toBe(n); // one call per recipient, none repeated
     const { achieved, span, peak } = rateOf(deliveries.map((d) => d.at));
-    figure(`webhook calls at rate_limit ${RATE}/s`, `${achieved.toFixed(1)} calls/s`, `${((achieved / RATE) * 100).toFixed(1)} % of the configured rate (goal ≥ 95 %), busiest 1 s window ${peak} calls, ${n} calls over ${span.toFixed(2)} s`);
+    figure(
+      `webhook calls at rate_limit ${RATE}/s`,
+      `${achieved.toFixed(1)} calls/s`,
+      `${((achieved / RATE) * 100).toFixed(1)} % of the configured rate (goal ≥ 95 %), busiest 1 s window ${peak} calls, ${n} calls over ${span.toFixed(2)} s`,
+    );
   } finally {
     await fake.close();
   }

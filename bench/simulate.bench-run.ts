@@ -45,7 +45,11 @@ for (const n of sizes) {
       // Written aside and renamed, so that an interrupted run never leaves a half file to be measured.
       await execa(process.execPath, [BIN, "sample-members", "--count", String(n), "--seed", "42", "--as-of", "2026-11-20", "--out", `${file}.part.csv`]);
       renameSync(`${file}.part.csv`, file);
-      figure(`generate ${n.toLocaleString("en-US")} members`, `${((performance.now() - t0) / 1000).toFixed(1)} s`, `${(statSync(file).size / 1e6).toFixed(0)} MB`);
+      figure(
+        `generate ${n.toLocaleString("en-US")} members`,
+        `${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        `${(statSync(file).size / 1e6).toFixed(0)} MB`,
+      );
     }
     // Parse and simulate alternate, BENCH_REPEAT times each (default 2), and the best of each is compared: on a
     // shared machine a single run of either can be slowed by a neighbour by a third or more.

@@ -30,7 +30,11 @@ it("validate 1,000 campaign files", async () => {
   const runs: number[] = [];
   for (let k = 0; k < 3; k++) {
     const t0 = performance.now();
-    const r = await execa(process.execPath, [path.join(REPO, "dist/cli/main.js"), "validate", "--format", "json"], { cwd: dir, reject: false, env: { CI: "true" } });
+    const r = await execa(process.execPath, [path.join(REPO, "dist/cli/main.js"), "validate", "--format", "json"], {
+      cwd: dir,
+      reject: false,
+      env: { CI: "true" },
+    });
     runs.push(performance.now() - t0);
     if (k === 0) figure("validate: files / errors", `${JSON.parse(r.stdout).files} / ${JSON.parse(r.stdout).errors}`);
   }
@@ -57,7 +61,11 @@ it("validate at the repository size limit", async () => {
     total += Buffer.byteLength(text);
   }
   const t0 = performance.now();
-  const r = await execa(process.execPath, [path.join(REPO, "dist/cli/main.js"), "validate", "--format", "json"], { cwd: dir, reject: false, env: { CI: "true", CHUDA_STATS: "1" } });
+  const r = await execa(process.execPath, [path.join(REPO, "dist/cli/main.js"), "validate", "--format", "json"], {
+    cwd: dir,
+    reject: false,
+    env: { CI: "true", CHUDA_STATS: "1" },
+  });
   const seconds = (performance.now() - t0) / 1000;
   const stats = JSON.parse(/chuda-stats (.*)/.exec(r.stderr)?.[1] ?? "{}") as { maxRssMB?: number };
   figure(`validate ${n.toLocaleString("en-US")} campaigns, ${(total / 1024 / 1024).toFixed(1)} MB: errors`, String(JSON.parse(r.stdout).errors));

@@ -36,8 +36,5 @@ await build({
 });
 // The bin: settings that must be in place before DuckDB's library loads (src/cli/allocator.ts), then the bundle,
 // whose own imports (DuckDB among them) are evaluated before any of its code.
-writeFileSync(
-  path.join(out, "main.js"),
-  `#!/usr/bin/env node\n// chuda bundle launcher\nimport "./allocator.js";\nimport("./chuda.js");\n`,
-);
+writeFileSync(path.join(out, "main.js"), `#!/usr/bin/env node\n// chuda bundle launcher\nimport "./allocator.js";\nimport("./chuda.js");\n`);
 chmodSync(path.join(out, "main.js"), 0o755);

@@ -18,7 +18,9 @@ import type { Project } from "../src/project/types.js";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const docsDir = path.join(repo, "docs");
-const docs = readdirSync(docsDir).filter((f) => f.endsWith(".md")).sort();
+const docs = readdirSync(docsDir)
+  .filter((f) => f.endsWith(".md"))
+  .sort();
 
 interface Block {
   doc: string;
@@ -54,7 +56,11 @@ beforeAll(async () => {
 
 describe("docs/ code blocks", () => {
   it("has campaign, template and chuda.yaml blocks to check", () => {
-    for (const info of ["chuda", "yaml template", "yaml chuda.yaml"]) expect(all.some((b) => b.info === info), info).toBe(true);
+    for (const info of ["chuda", "yaml template", "yaml chuda.yaml"])
+      expect(
+        all.some((b) => b.info === info),
+        info,
+      ).toBe(true);
   });
 
   for (const b of all.filter((b) => b.info === "chuda")) {

@@ -20,11 +20,27 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = path.join(here, "fixtures", "validate");
 const projectFile = path.join(here, "fixtures", "project", "chuda.yaml");
 const BUILTIN_EVENTS = [
-  "new_year", "spring_festival", "lantern", "valentines", "womens_day", "qingming", "labour_day", "520",
-  "dragon_boat", "618", "qixi", "mid_autumn", "national_day", "double11", "double12", "christmas",
+  "new_year",
+  "spring_festival",
+  "lantern",
+  "valentines",
+  "womens_day",
+  "qingming",
+  "labour_day",
+  "520",
+  "dragon_boat",
+  "618",
+  "qixi",
+  "mid_autumn",
+  "national_day",
+  "double11",
+  "double12",
+  "christmas",
 ];
 const update = process.env.UPDATE_GOLDEN === "1";
-const cases = readdirSync(dir).filter((f) => f.endsWith(".chuda")).sort();
+const cases = readdirSync(dir)
+  .filter((f) => f.endsWith(".chuda"))
+  .sort();
 
 let project: Project;
 let templates: Map<string, Template>;

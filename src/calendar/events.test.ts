@@ -54,8 +54,22 @@ describe("built-in events against published dates", () => {
 
   it("lists the sixteen built-ins in the documented order", () => {
     expect(BUILTIN_EVENT_NAMES).toEqual([
-      "new_year", "spring_festival", "lantern", "valentines", "womens_day", "qingming", "labour_day", "520",
-      "dragon_boat", "618", "qixi", "mid_autumn", "national_day", "double11", "double12", "christmas",
+      "new_year",
+      "spring_festival",
+      "lantern",
+      "valentines",
+      "womens_day",
+      "qingming",
+      "labour_day",
+      "520",
+      "dragon_boat",
+      "618",
+      "qixi",
+      "mid_autumn",
+      "national_day",
+      "double11",
+      "double12",
+      "christmas",
     ]);
   });
 

@@ -6,10 +6,7 @@ import type { Project } from "../project/types.js";
 import { LUNAR_MAX_YEAR, LUNAR_MIN_YEAR, lunarToSolar, solarTermDate } from "./lunar.js";
 import { daysInMonth, formatDate, parseDate } from "./time.js";
 
-type BuiltinRule =
-  | { kind: "solar"; month: number; day: number }
-  | { kind: "lunar"; month: number; day: number }
-  | { kind: "term"; name: string };
+type BuiltinRule = { kind: "solar"; month: number; day: number } | { kind: "lunar"; month: number; day: number } | { kind: "term"; name: string };
 
 interface Builtin {
   rule: BuiltinRule;

@@ -168,9 +168,7 @@ describe("calendar events", () => {
       "2026-09-28",
       "2027-09-28",
     ]);
-    expect(dates(expandOccurrences(campaign({ kind: "event", event: "lancome_brand_day", time: T10 }), p, "2025-01-01", "2030-12-31"))).toEqual([
-      "2026-05-20",
-    ]);
+    expect(dates(expandOccurrences(campaign({ kind: "event", event: "lancome_brand_day", time: T10 }), p, "2025-01-01", "2030-12-31"))).toEqual(["2026-05-20"]);
   });
 });
 

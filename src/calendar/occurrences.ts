@@ -22,19 +22,7 @@ import type { Project } from "../project/types.js";
 import type { ResolvedCampaign, ResolvedTrigger } from "../check/types.js";
 import type { Occurrence } from "./types.js";
 import { eventDate } from "./events.js";
-import {
-  addDays,
-  addMonths,
-  datesBetween,
-  daysInMonth,
-  epochToZoned,
-  formatDate,
-  formatOffset,
-  isLeapYear,
-  parseDate,
-  weekday,
-  zonedToEpoch,
-} from "./time.js";
+import { addDays, addMonths, datesBetween, daysInMonth, epochToZoned, formatDate, formatOffset, isLeapYear, parseDate, weekday, zonedToEpoch } from "./time.js";
 
 export type TriggerOffset = { amount: number; unit: DurationUnit; direction: "before" | "after" };
 export type MemberDateTrigger = Extract<ResolvedTrigger, { kind: "member_date" }>;

@@ -18,7 +18,7 @@ describe("clauses", () => {
     expect(r.diagnostics[0]!.span.end.column).toBe(14);
   });
   it("keeps a campaign that only lacks a goal", () => {
-    const r = check("campaign g {\n  audience sms_opt_in\n  trigger every day\n  content \"birthday\"\n  channel sms\n}\n");
+    const r = check('campaign g {\n  audience sms_opt_in\n  trigger every day\n  content "birthday"\n  channel sms\n}\n');
     expect(codes(r)).toEqual(["CH3032 1:10 campaign `g` has no goal"]);
     expect(r.campaigns).toHaveLength(1);
   });
@@ -30,7 +30,16 @@ describe("clauses", () => {
   });
   it("resolves defaults", () => {
     const c = check(campaign()).campaigns[0]!;
-    expect(c).toMatchObject({ name: "c", file: "campaigns/a.chuda", priority: 50, holdout: 0, repeat: { kind: "per_occurrence" }, channels: ["wecom", "sms"], template: "birthday", with: {} });
+    expect(c).toMatchObject({
+      name: "c",
+      file: "campaigns/a.chuda",
+      priority: 50,
+      holdout: 0,
+      repeat: { kind: "per_occurrence" },
+      channels: ["wecom", "sms"],
+      template: "birthday",
+      with: {},
+    });
     expect(c.goal).toEqual({ kind: "visit", within: { amount: 7, unit: "day" }, expect: 0.08 });
     expect(c.limit).toBeUndefined();
   });
@@ -65,7 +74,10 @@ describe("clause values", () => {
   it("limits", () => {
     expect(codes(extra("limit 0 members"))).toEqual(["CH3054 7:9 limit must be a positive whole number of members, found 0"]);
     expect(codes(extra("limit 2.5 members"))).toEqual(["CH3054 7:9 limit must be a positive whole number of members, found 2.5"]);
-    expect(extra("limit 500 members order by points desc").campaigns[0]!.limit).toEqual({ count: 500, orderBy: { value: { v: "field", name: "points", type: { kind: "number" } }, direction: "desc" } });
+    expect(extra("limit 500 members order by points desc").campaigns[0]!.limit).toEqual({
+      count: 500,
+      orderBy: { value: { v: "field", name: "points", type: { kind: "number" } }, direction: "desc" },
+    });
     expect(codes(extra("limit 5 members order by tags"))).toEqual(["CH3059 7:28 `order by` needs a number, date, text or enum value, found `tags` (list)"]);
   });
   it("budget", () => {
@@ -82,8 +94,18 @@ describe("clause values", () => {
 describe("goals", () => {
   const goal = (g: string) => check(campaign({ goal: g }));
   it("resolves expect as a fraction, else the project's assumption, else 0", () => {
-    expect(goal('redeem "BDAY50" within 7 days expect 15%').campaigns[0]!.goal).toEqual({ kind: "redeem", code: "BDAY50", within: { amount: 7, unit: "day" }, expect: 0.15 });
-    expect(goal("purchase >= 200 CNY within 14 days").campaigns[0]!.goal).toEqual({ kind: "purchase", minAmount: 200, within: { amount: 14, unit: "day" }, expect: 0.05 });
+    expect(goal('redeem "BDAY50" within 7 days expect 15%').campaigns[0]!.goal).toEqual({
+      kind: "redeem",
+      code: "BDAY50",
+      within: { amount: 7, unit: "day" },
+      expect: 0.15,
+    });
+    expect(goal("purchase >= 200 CNY within 14 days").campaigns[0]!.goal).toEqual({
+      kind: "purchase",
+      minAmount: 200,
+      within: { amount: 14, unit: "day" },
+      expect: 0.05,
+    });
     expect(goal('event "signup" within 3 days').campaigns[0]!.goal).toEqual({ kind: "event", code: "signup", within: { amount: 3, unit: "day" }, expect: 0 });
   });
   it("reports a non-positive within and an expect over 100%", () => {
@@ -129,10 +151,14 @@ describe("channels and content", () => {
     expect(codes(check(campaign({ content: '"birthday" with { d: 2026-13-01, coupon: "C" }' })))).toEqual(["CH3024 4:32 `2026-13-01` is not a valid date"]);
   });
   it("reports a list given in `with`", () => {
-    expect(codes(check(campaign({ content: '"birthday" with { l: [1, 2], coupon: "C" }' })))).toEqual(["CH3037 4:32 a `with` value must be a single literal (text, number, money, percent, date, bool), found a list"]);
+    expect(codes(check(campaign({ content: '"birthday" with { l: [1, 2], coupon: "C" }' })))).toEqual([
+      "CH3037 4:32 a `with` value must be a single literal (text, number, money, percent, date, bool), found a list",
+    ]);
   });
   it("reports a template problem once, naming every campaign that uses the template there", () => {
-    const r = check(campaign({ content: '"birthday"' }, "one") + campaign({ content: '"birthday"' }, "two") + campaign({ content: '"birthday"', channel: "sms" }, "three"));
+    const r = check(
+      campaign({ content: '"birthday"' }, "one") + campaign({ content: '"birthday"' }, "two") + campaign({ content: '"birthday"', channel: "sms" }, "three"),
+    );
     const d = r.diagnostics.filter((d) => d.severity === "error");
     expect(d).toHaveLength(1);
     expect(d[0]).toMatchObject({ code: "CH5021", span: { file: "templates/birthday.yaml" } });

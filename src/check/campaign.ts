@@ -84,7 +84,16 @@ export function checkCampaign(c: CampaignDecl, env: CampaignEnv, diagnostics: Di
   if (contentClause) {
     withValues = resolveWith(contentClause, out);
     const listed = (channelClause?.channels ?? []).map((i) => i.name).filter((n) => project.channels.has(n));
-    templateOk = resolveTemplate(contentClause, name, [...new Set(listed)], contentClause.with.map((w) => w.key.name), project, env.templates, env.templateDiagnostics, out);
+    templateOk = resolveTemplate(
+      contentClause,
+      name,
+      [...new Set(listed)],
+      contentClause.with.map((w) => w.key.name),
+      project,
+      env.templates,
+      env.templateDiagnostics,
+      out,
+    );
   }
 
   const goalClause = get("goal");

@@ -81,7 +81,9 @@ describe("types", () => {
     expect(audience('mobile > "138"').errors).toEqual(["CH3013 2:12 `>` does not apply to `mobile` (phone)"]);
   });
   it("rejects arithmetic other than number ± number and date ± duration", () => {
-    expect(audience("birthday + 3 > today").errors).toEqual(["CH3019 2:12 `+` needs two numbers or a date and a duration, found `birthday` (date) and `3` (number)"]);
+    expect(audience("birthday + 3 > today").errors).toEqual([
+      "CH3019 2:12 `+` needs two numbers or a date and a duration, found `birthday` (date) and `3` (number)",
+    ]);
     expect(ir("points + 10 > spend_12m")).toMatchObject({ left: { v: "arith", type: { kind: "number" } } });
   });
   it("requires a condition", () => {
@@ -110,7 +112,12 @@ describe("types", () => {
 
 describe("has, in, between, is set, within", () => {
   it("types has / has any / has all on a list field", () => {
-    expect(ir('tags has "vip"')).toEqual({ op: "has", mode: "one", list: { v: "field", name: "tags", type: { kind: "list" } }, values: [{ v: "lit", value: "vip", type: { kind: "string" } }] });
+    expect(ir('tags has "vip"')).toEqual({
+      op: "has",
+      mode: "one",
+      list: { v: "field", name: "tags", type: { kind: "list" } },
+      values: [{ v: "lit", value: "vip", type: { kind: "string" } }],
+    });
     expect(ir('tags has any ["vip", "new"]')).toMatchObject({ op: "has", mode: "any", values: [{ value: "vip" }, { value: "new" }] });
   });
   it("reports has on a non-list", () => {
@@ -182,12 +189,22 @@ describe("literals", () => {
 
 describe("without the parser (AST built by hand)", () => {
   const file = "x.chuda";
-  const sp = (col: number, len: number): Span => ({ file, start: { line: 1, column: col, offset: col - 1 }, end: { line: 1, column: col + len, offset: col - 1 + len } });
+  const sp = (col: number, len: number): Span => ({
+    file,
+    start: { line: 1, column: col, offset: col - 1 },
+    end: { line: 1, column: col + len, offset: col - 1 + len },
+  });
   function env(out: Diagnostic[]): ExprEnv {
     return { fields: testProject().members.fields, hasDistance: true, out, segment: () => undefined, segmentNames: () => [] };
   }
   it("types a comparison node and reports the exact span of a bad operand", () => {
-    const e: Expr = { kind: "compare", op: ">=", span: sp(1, 12), left: { kind: "ref", name: "tier", span: sp(1, 4) }, right: { kind: "ref", name: "gold", span: sp(9, 4) } };
+    const e: Expr = {
+      kind: "compare",
+      op: ">=",
+      span: sp(1, 12),
+      left: { kind: "ref", name: "tier", span: sp(1, 4) },
+      right: { kind: "ref", name: "gold", span: sp(9, 4) },
+    };
     const out: Diagnostic[] = [];
     expect(checkCondition(e, env(out))).toMatchObject({ op: "cmp", right: { value: "gold" } });
     expect(out).toEqual([]);

@@ -75,7 +75,10 @@ export function checkValue(e: Expr, env: ExprEnv): { value: IRValue; type: IRTyp
 }
 
 /** Typed result of an expression, for callers that need to tell conditions from values (segments). */
-export function typeOf(e: Expr, env: ExprEnv): { kind: "cond"; ir: IR } | { kind: "value"; value: IRValue; type: IRType } | { kind: "name"; name: string } | undefined {
+export function typeOf(
+  e: Expr,
+  env: ExprEnv,
+): { kind: "cond"; ir: IR } | { kind: "value"; value: IRValue; type: IRType } | { kind: "name"; name: string } | undefined {
   const t = typeExpr(e, env);
   switch (t.t) {
     case "cond":
@@ -222,7 +225,9 @@ function typeLiteral(e: Literal, env: ExprEnv): Typed {
       return { t: "value", value: { v: "duration", duration: { amount: e.amount, unit: e.unit } }, type: { kind: "duration" }, expr: e };
     case "time":
       if (checkTime(e, env.out) !== undefined) {
-        env.out.push(diag(M.valueNotAllowed, e.span, [`a time of day (\`${e.value}\`)`], { help: "compare dates or datetimes: `last_purchase_at >= 2026-01-01 09:00`" }));
+        env.out.push(
+          diag(M.valueNotAllowed, e.span, [`a time of day (\`${e.value}\`)`], { help: "compare dates or datetimes: `last_purchase_at >= 2026-01-01 09:00`" }),
+        );
       }
       return ERROR;
     case "list":
@@ -310,7 +315,10 @@ function typeCompare(op: CompareOp, left: Expr, right: Expr, e: Expr, env: ExprE
   }
   if (c === "unordered") {
     const subject = l.type.kind === "list" || l.type.kind === "bool" || l.type.kind === "phone" ? l : r;
-    const help = subject.type.kind === "list" ? "test list contents with `has \"x\"`, `has any [..]` or `has all [..]`" : `${typeName(subject.type)} values have no order; use \`==\` or \`!=\``;
+    const help =
+      subject.type.kind === "list"
+        ? 'test list contents with `has "x"`, `has any [..]` or `has all [..]`'
+        : `${typeName(subject.type)} values have no order; use \`==\` or \`!=\``;
     env.out.push(diag(M.operatorNotForType, e.span, [op, operandText(subject.expr, subject.type)], { help }));
     return ERROR;
   }
@@ -332,7 +340,11 @@ function typeIn(e: Extract<Expr, { kind: "in" }>, env: ExprEnv): Typed {
     return ERROR;
   }
   if (left.type.kind === "list") {
-    env.out.push(diag(M.operatorNotForType, e.span, [e.negated ? "not in" : "in", operandText(left.expr, left.type)], { help: "test list contents with `has any [..]` or `has all [..]`" }));
+    env.out.push(
+      diag(M.operatorNotForType, e.span, [e.negated ? "not in" : "in", operandText(left.expr, left.type)], {
+        help: "test list contents with `has any [..]` or `has all [..]`",
+      }),
+    );
     return ERROR;
   }
   const items: IRValue[] = [];
@@ -399,11 +411,15 @@ function typeHas(e: Extract<Expr, { kind: "has" }>, env: ExprEnv): Typed {
   };
   if (e.mode === "one") {
     if (e.right.kind === "list") {
-      env.out.push(diag(M.hasValueType, e.right.span, [keyword, "one text value", "a list"], { help: "write `has any [..]` or `has all [..]` for several values" }));
+      env.out.push(
+        diag(M.hasValueType, e.right.span, [keyword, "one text value", "a list"], { help: "write `has any [..]` or `has all [..]` for several values" }),
+      );
       ok = false;
     } else stringItem(e.right);
   } else if (e.right.kind !== "list") {
-    env.out.push(diag(M.hasValueType, e.right.span, [keyword, "a list of text values", `\`${exprText(e.right)}\``], { help: `write \`${keyword} ["a", "b"]\`` }));
+    env.out.push(
+      diag(M.hasValueType, e.right.span, [keyword, "a list of text values", `\`${exprText(e.right)}\``], { help: `write \`${keyword} ["a", "b"]\`` }),
+    );
     ok = false;
   } else {
     for (const item of e.right.items) stringItem(item);

@@ -28,7 +28,14 @@ describe("checkProject", () => {
     });
     expect(bday!.audience).toMatchObject({ op: "and", args: [{ op: "cmp" }, { op: "within", km: 5 }, { op: "not", arg: { op: "truthy" } }] });
     expect(wake).toMatchObject({
-      trigger: { kind: "member_date", field: "last_purchase_at", fieldType: "datetime", anniversary: false, offset: { amount: 180, unit: "day", direction: "after" }, time: 600 },
+      trigger: {
+        kind: "member_date",
+        field: "last_purchase_at",
+        fieldType: "datetime",
+        anniversary: false,
+        offset: { amount: 180, unit: "day", direction: "after" },
+        time: 600,
+      },
       repeat: { kind: "after", duration: { amount: 90, unit: "day" } },
       goal: { kind: "visit", expect: 0.08 },
     });
@@ -38,7 +45,10 @@ describe("checkProject", () => {
       sendWindow: { start: 540, end: 1200 },
       goal: { kind: "purchase", minAmount: 200, expect: 0.05 },
     });
-    expect(mid!.audience).toMatchObject({ op: "and", args: [{ op: "in", list: [{ value: "silver" }, { value: "gold" }, { value: "platinum" }, { value: "diamond" }] }, { op: "within" }] });
+    expect(mid!.audience).toMatchObject({
+      op: "and",
+      args: [{ op: "in", list: [{ value: "silver" }, { value: "gold" }, { value: "platinum" }, { value: "diamond" }] }, { op: "within" }],
+    });
   });
 
   it("leaves out campaigns with errors and keeps those with warnings", () => {
@@ -55,7 +65,7 @@ describe("checkProject", () => {
   it("compiles policy.exclude, which may use segments", () => {
     expect(check("").exclude).toEqual({ op: "truthy", value: { v: "field", name: "unsubscribed", type: { kind: "bool" } } });
     const withSegment = testProject((p) => (p.policy.exclude = { source: "blocked or unsubscribed", span: p.policy.exclude!.span }));
-    const r = check("segment blocked = tags has \"blacklist\"\n", withSegment);
+    const r = check('segment blocked = tags has "blacklist"\n', withSegment);
     expect(r.exclude).toMatchObject({ op: "or", args: [{ op: "has" }, { op: "truthy" }] });
     const none = testProject((p) => delete p.policy.exclude);
     expect(check("", none).exclude).toBeUndefined();
@@ -72,7 +82,9 @@ describe("checkProject", () => {
   });
 
   it("checks a thousand files sharing segments, resolving each campaign", () => {
-    const files: Record<string, string> = { "campaigns/segments.chuda": "segment dormant = days_since(last_purchase_at) >= 180\nsegment nearby = within 5 km\n" };
+    const files: Record<string, string> = {
+      "campaigns/segments.chuda": "segment dormant = days_since(last_purchase_at) >= 180\nsegment nearby = within 5 km\n",
+    };
     for (let i = 0; i < 1000; i++) files[`campaigns/c${i}.chuda`] = campaign({ audience: "dormant and nearby and tier >= silver" }, `c${i}`);
     const r = checkFiles(files);
     expect(r.diagnostics).toEqual([]);

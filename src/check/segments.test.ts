@@ -16,7 +16,10 @@ describe("segments", () => {
   });
 
   it("resolves segments across files, in any order", () => {
-    const r = checkFiles({ "campaigns/b.chuda": campaign({ audience: "dormant" }), "campaigns/segments/a.chuda": "segment dormant = days_since(last_purchase_at) >= 180\n" });
+    const r = checkFiles({
+      "campaigns/b.chuda": campaign({ audience: "dormant" }),
+      "campaigns/segments/a.chuda": "segment dormant = days_since(last_purchase_at) >= 180\n",
+    });
     expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
     expect(r.campaigns[0]!.audience).toMatchObject({ op: "cmp", left: { v: "call", fn: "days_since" } });
   });
@@ -63,7 +66,12 @@ describe("one namespace", () => {
     const d = r.diagnostics.filter((d) => d.code === "CH3001");
     expect(d.map(summary)).toEqual(["CH3001 1:10 the name `vip` is already used by a segment at campaigns/a.chuda:1:9"]);
     expect(d[0]!.span.file).toBe("campaigns/b.chuda");
-    expect(d[0]!.related).toEqual([{ span: expect.objectContaining({ file: "campaigns/a.chuda", start: expect.objectContaining({ line: 1, column: 9 }) }), message: "`vip` is first defined here (campaigns/a.chuda:1:9), as a segment" }]);
+    expect(d[0]!.related).toEqual([
+      {
+        span: expect.objectContaining({ file: "campaigns/a.chuda", start: expect.objectContaining({ line: 1, column: 9 }) }),
+        message: "`vip` is first defined here (campaigns/a.chuda:1:9), as a segment",
+      },
+    ]);
   });
 
   it("reports a duplicate in the file introduced later, whatever the files' names", () => {
@@ -76,7 +84,9 @@ describe("one namespace", () => {
 
   it("reports a duplicate campaign and resolves only the first", () => {
     const r = check(campaign({}, "x") + campaign({}, "x"));
-    expect(r.diagnostics.filter((d) => d.severity === "error").map(summary)).toEqual(["CH3001 8:10 the name `x` is already used by a campaign at campaigns/a.chuda:1:10"]);
+    expect(r.diagnostics.filter((d) => d.severity === "error").map(summary)).toEqual([
+      "CH3001 8:10 the name `x` is already used by a campaign at campaigns/a.chuda:1:10",
+    ]);
     expect(r.campaigns.map((c) => c.name)).toEqual(["x"]);
   });
 });

@@ -15,7 +15,11 @@ export interface Symbols {
   campaigns: CampaignDecl[];
 }
 
-export function collectSymbols(files: readonly { file: string; ast: FileNode }[], out: Diagnostic[], introduced?: readonly string[] | (() => readonly string[])): Symbols {
+export function collectSymbols(
+  files: readonly { file: string; ast: FileNode }[],
+  out: Diagnostic[],
+  introduced?: readonly string[] | (() => readonly string[]),
+): Symbols {
   // Which definition of a name is "first": the one in the file introduced earlier, then the one written earlier.
   const names = files.flatMap((f) => f.ast.items.map((i) => i.name.name));
   const order = typeof introduced === "function" ? (new Set(names).size < names.length ? introduced() : undefined) : introduced;

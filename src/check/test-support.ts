@@ -14,8 +14,22 @@ import { checkProject } from "./index.js";
 const Y = pointSpan("chuda.yaml");
 
 export const BUILTIN_EVENTS = new Set([
-  "new_year", "spring_festival", "lantern", "valentines", "womens_day", "qingming", "labour_day", "520",
-  "dragon_boat", "618", "qixi", "mid_autumn", "national_day", "double11", "double12", "christmas",
+  "new_year",
+  "spring_festival",
+  "lantern",
+  "valentines",
+  "womens_day",
+  "qingming",
+  "labour_day",
+  "520",
+  "dragon_boat",
+  "618",
+  "qixi",
+  "mid_autumn",
+  "national_day",
+  "double11",
+  "double12",
+  "christmas",
 ]);
 
 function channel(name: string, driver: string, address: string, extra: Partial<ChannelConfig> = {}): ChannelConfig {
@@ -54,7 +68,13 @@ export function testProject(change: (p: Project) => void = () => {}): Project {
       ["sms", channel("sms", "aliyun-sms", "mobile", { consent: "sms_opt_in" })],
       ["custom", channel("custom", "./drivers/custom.js", "openid")],
     ]),
-    policy: { exclude: { source: "unsubscribed", span: Y }, max: [], quietHours: { start: 21 * 60, end: 9 * 60, span: Y }, defaultTime: 600, catchUpMs: 6 * 3600_000 },
+    policy: {
+      exclude: { source: "unsubscribed", span: Y },
+      max: [],
+      quietHours: { start: 21 * 60, end: 9 * 60, span: Y },
+      defaultTime: 600,
+      catchUpMs: 6 * 3600_000,
+    },
     assumptions: { redeem: 0.12, visit: 0.08, purchase: 0.05 },
     calendar: new Map([
       ["store_anniversary", { kind: "yearly", month: 9, day: 28, span: Y }],
@@ -91,7 +111,12 @@ export function testTemplates(): Map<string, Template> {
 }
 
 /** Checks the given files (name → text) against the test project. */
-export function checkFiles(files: Record<string, string>, project = testProject(), templates = testTemplates(), opts: { introduced?: string[] } = {}): CheckResult {
+export function checkFiles(
+  files: Record<string, string>,
+  project = testProject(),
+  templates = testTemplates(),
+  opts: { introduced?: string[] } = {},
+): CheckResult {
   const parsed = Object.entries(files).map(([file, text]) => {
     const r = parseFile(text, file);
     if (r.diagnostics.length) throw new Error(`test input does not parse: ${r.diagnostics.map((d) => d.message).join("; ")}`);
@@ -106,7 +131,14 @@ export function check(text: string, project?: Project): CheckResult {
 
 /** A campaign with every required clause and a goal around the given lines (which override defaults). */
 export function campaign(over: Partial<Record<"audience" | "trigger" | "content" | "channel" | "goal", string>> & { extra?: string } = {}, name = "c"): string {
-  const c = { audience: "tier >= gold", trigger: "every day at 10:00", content: '"birthday" with { coupon: "C1" }', channel: "wecom > sms", goal: "visit within 7 days", ...over };
+  const c = {
+    audience: "tier >= gold",
+    trigger: "every day at 10:00",
+    content: '"birthday" with { coupon: "C1" }',
+    channel: "wecom > sms",
+    goal: "visit within 7 days",
+    ...over,
+  };
   return `campaign ${name} {\n  audience ${c.audience}\n  trigger ${c.trigger}\n  content ${c.content}\n  channel ${c.channel}\n  goal ${c.goal}\n${over.extra ? `  ${over.extra}\n` : ""}}\n`;
 }
 

@@ -32,7 +32,12 @@ describe("triggers", () => {
     expect(trigger("once at 2026-02-30 10:00").diags).toEqual(["CH3024 3:19 `2026-02-30` is not a valid date"]);
   });
   it("resolves calendar events, built in and from chuda.yaml, with offsets", () => {
-    expect(trigger("3 days before mid_autumn at 10:00").trigger).toEqual({ kind: "event", event: "mid_autumn", offset: { amount: 3, unit: "day", direction: "before" }, time: 600 });
+    expect(trigger("3 days before mid_autumn at 10:00").trigger).toEqual({
+      kind: "event",
+      event: "mid_autumn",
+      offset: { amount: 3, unit: "day", direction: "before" },
+      time: 600,
+    });
     expect(trigger("on store_anniversary").trigger).toEqual({ kind: "event", event: "store_anniversary", time: 600 });
     expect(trigger("on 618 at 12:00").trigger).toEqual({ kind: "event", event: "618", time: 720 });
   });
@@ -43,9 +48,20 @@ describe("triggers", () => {
   });
   it("resolves member date fields and anniversaries", () => {
     expect(trigger("180 days after last_purchase_at at 10:00").trigger).toEqual({
-      kind: "member_date", field: "last_purchase_at", fieldType: "datetime", anniversary: false, offset: { amount: 180, unit: "day", direction: "after" }, time: 600,
+      kind: "member_date",
+      field: "last_purchase_at",
+      fieldType: "datetime",
+      anniversary: false,
+      offset: { amount: 180, unit: "day", direction: "after" },
+      time: 600,
     });
-    expect(trigger("on anniversary of birthday at 09:30").trigger).toEqual({ kind: "member_date", field: "birthday", fieldType: "date", anniversary: true, time: 570 });
+    expect(trigger("on anniversary of birthday at 09:30").trigger).toEqual({
+      kind: "member_date",
+      field: "birthday",
+      fieldType: "date",
+      anniversary: true,
+      time: 570,
+    });
   });
   it("reports an offset that is not a whole number", () => {
     expect(trigger("1.5 days after birthday").diags).toEqual(["CH3046 3:11 a trigger offset must be a whole number, found 1.5"]);

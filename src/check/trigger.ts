@@ -21,8 +21,20 @@ import { checkDateTime, checkTime, formatMinutes } from "./literals.js";
 import { eventForAlias } from "../calendar/aliases.js";
 
 const WEEKDAYS: Record<string, number> = {
-  monday: 1, tuesday: 2, wednesday: 3, thursday: 4, friday: 5, saturday: 6, sunday: 7,
-  mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6, sun: 7,
+  monday: 1,
+  tuesday: 2,
+  wednesday: 3,
+  thursday: 4,
+  friday: 5,
+  saturday: 6,
+  sunday: 7,
+  mon: 1,
+  tue: 2,
+  wed: 3,
+  thu: 4,
+  fri: 5,
+  sat: 6,
+  sun: 7,
 };
 const FULL_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
 
@@ -87,7 +99,10 @@ export function resolveTrigger(t: Trigger, env: TriggerEnv): ResolvedTrigger | u
       const ev = resolveEvent(t.event, env);
       const tm = time(t.at);
       if (!ev || tm === undefined || !ok) break;
-      r = ev.kind === "event" ? { kind: "event", event: ev.event, time: tm } : { kind: "member_date", field: ev.field, fieldType: ev.fieldType, anniversary: t.event.anniversary, time: tm };
+      r =
+        ev.kind === "event"
+          ? { kind: "event", event: ev.event, time: tm }
+          : { kind: "member_date", field: ev.field, fieldType: ev.fieldType, anniversary: t.event.anniversary, time: tm };
       if (offset) r.offset = offset;
       break;
     }
@@ -116,7 +131,11 @@ function resolveEvent(e: EventRef, env: TriggerEnv): Event | undefined {
   }
   if (field) {
     if (field.kind === "date" || field.kind === "datetime") return { kind: "member_date", field: e.name, fieldType: field.kind };
-    env.out.push(diag(M.eventNotDateField, e.span, [e.name, `${article(field.kind)} field`], { help: `a member field used as an event must be a date or datetime field (${dateFields().join(", ") || "none"})` }));
+    env.out.push(
+      diag(M.eventNotDateField, e.span, [e.name, `${article(field.kind)} field`], {
+        help: `a member field used as an event must be a date or datetime field (${dateFields().join(", ") || "none"})`,
+      }),
+    );
     return undefined;
   }
   if (env.events.has(e.name)) return { kind: "event", event: e.name };

@@ -65,7 +65,14 @@ export type ResolvedTrigger =
    * A member date: fires for a member on the day that is `field` (or its yearly return when `anniversary`)
    * shifted by `offset`. 29 February falls on 28 February in non-leap years.
    */
-  | { kind: "member_date"; field: string; fieldType: "date" | "datetime"; anniversary: boolean; offset?: { amount: number; unit: DurationUnit; direction: "before" | "after" }; time: Minutes };
+  | {
+      kind: "member_date";
+      field: string;
+      fieldType: "date" | "datetime";
+      anniversary: boolean;
+      offset?: { amount: number; unit: DurationUnit; direction: "before" | "after" };
+      time: Minutes;
+    };
 
 export interface ResolvedGoal {
   kind: "redeem" | "visit" | "purchase" | "event";

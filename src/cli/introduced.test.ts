@@ -16,12 +16,24 @@ function repo(files: Record<string, Date>): string {
 }
 
 const git = (root: string, ...args: string[]) =>
-  execFileSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { cwd: root, stdio: "ignore", env: { ...process.env, GIT_AUTHOR_DATE: "2026-01-01T00:00:00Z", GIT_COMMITTER_DATE: "2026-01-01T00:00:00Z" } });
+  execFileSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], {
+    cwd: root,
+    stdio: "ignore",
+    env: { ...process.env, GIT_AUTHOR_DATE: "2026-01-01T00:00:00Z", GIT_COMMITTER_DATE: "2026-01-01T00:00:00Z" },
+  });
 
 describe("introducedOrder", () => {
   it("without git, orders by modification time, then name", () => {
-    const root = repo({ "campaigns/a.chuda": new Date("2026-05-01"), "campaigns/b.chuda": new Date("2026-02-01"), "campaigns/c.chuda": new Date("2026-02-01") });
-    expect(introducedOrder(root, ["campaigns/a.chuda", "campaigns/b.chuda", "campaigns/c.chuda"])).toEqual(["campaigns/b.chuda", "campaigns/c.chuda", "campaigns/a.chuda"]);
+    const root = repo({
+      "campaigns/a.chuda": new Date("2026-05-01"),
+      "campaigns/b.chuda": new Date("2026-02-01"),
+      "campaigns/c.chuda": new Date("2026-02-01"),
+    });
+    expect(introducedOrder(root, ["campaigns/a.chuda", "campaigns/b.chuda", "campaigns/c.chuda"])).toEqual([
+      "campaigns/b.chuda",
+      "campaigns/c.chuda",
+      "campaigns/a.chuda",
+    ]);
   });
 
   it("puts files committed to git before files git does not know, whatever their modification times", () => {

@@ -34,7 +34,11 @@ export function processIo(): Io {
     cwd: process.cwd(),
     env,
     now: () => {
-      if (badPin) throw new UsageError(`CHUDA_NOW=${JSON.stringify(env.CHUDA_NOW!.slice(0, 60))} is not a moment`, "set it to ISO 8601 with an offset, e.g. 2026-12-12T10:00:00+08:00, or unset it");
+      if (badPin)
+        throw new UsageError(
+          `CHUDA_NOW=${JSON.stringify(env.CHUDA_NOW!.slice(0, 60))} is not a moment`,
+          "set it to ISO 8601 with an offset, e.g. 2026-12-12T10:00:00+08:00, or unset it",
+        );
       return Number.isNaN(pinned) ? Date.now() : pinned;
     },
   };

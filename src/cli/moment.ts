@@ -18,7 +18,10 @@ export function parseMoment(text: string, tz: string, flag = "--at"): number {
   const local = LOCAL.exec(t);
   const iso = ISO.exec(t);
   const bad = (why: string) =>
-    new UsageError(`${flag} ${shown(text)} is not a moment: ${why}`, `write it as "YYYY-MM-DD HH:MM" in the project timezone (${tz}), or ISO 8601 with an offset`);
+    new UsageError(
+      `${flag} ${shown(text)} is not a moment: ${why}`,
+      `write it as "YYYY-MM-DD HH:MM" in the project timezone (${tz}), or ISO 8601 with an offset`,
+    );
   if (local && !iso) {
     const h = Number(local[2]);
     const m = Number(local[3]);
@@ -41,7 +44,10 @@ export function parseMoment(text: string, tz: string, flag = "--at"): number {
 
 export function parseDateFlag(text: string, flag: string): string {
   if (!DATE.test(text) || !isValidDate(text)) {
-    throw new UsageError(`${flag} ${shown(text)} is not a date${DATE.test(text) ? ": no such day in the calendar" : ""}`, "write dates as YYYY-MM-DD, e.g. 2026-12-01");
+    throw new UsageError(
+      `${flag} ${shown(text)} is not a date${DATE.test(text) ? ": no such day in the calendar" : ""}`,
+      "write dates as YYYY-MM-DD, e.g. 2026-12-01",
+    );
   }
   return text;
 }

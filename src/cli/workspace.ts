@@ -85,11 +85,16 @@ export function resolveProjectFile(projectOpt: string | undefined, io: Io): stri
   if (projectOpt) {
     const dir = path.resolve(io.cwd, projectOpt);
     const file = existsSync(dir) && statSync(dir).isFile() ? dir : path.join(dir, "chuda.yaml");
-    if (!existsSync(file)) throw new UsageError(`no chuda.yaml in ${projectOpt}`, "pass --project with the folder that holds chuda.yaml, or run `chuda init` to create one");
+    if (!existsSync(file))
+      throw new UsageError(`no chuda.yaml in ${projectOpt}`, "pass --project with the folder that holds chuda.yaml, or run `chuda init` to create one");
     return file;
   }
   const found = findProjectFile(io.cwd);
-  if (!found) throw new UsageError("no chuda.yaml found in this folder or any folder above it", "run inside a campaign repository, pass --project DIR, or create one with `chuda init`");
+  if (!found)
+    throw new UsageError(
+      "no chuda.yaml found in this folder or any folder above it",
+      "run inside a campaign repository, pass --project DIR, or create one with `chuda init`",
+    );
   return found;
 }
 
@@ -143,7 +148,8 @@ export async function loadWorkspace(projectOpt: string | undefined, io: Io, opts
   const toRead: string[] = [];
   for (const { abs, size } of sized) {
     if (size > MAX_SOURCE_FILE_BYTES) diagnostics.push(diag(languageMessages.fileTooLarge, pointSpan(rel(abs)), [mb(size), mb(MAX_SOURCE_FILE_BYTES)]));
-    else if ((total += size) > MAX_REPOSITORY_BYTES) diagnostics.push(diag(languageMessages.repositoryTooLarge, pointSpan(rel(abs)), [mb(MAX_REPOSITORY_BYTES)]));
+    else if ((total += size) > MAX_REPOSITORY_BYTES)
+      diagnostics.push(diag(languageMessages.repositoryTooLarge, pointSpan(rel(abs)), [mb(MAX_REPOSITORY_BYTES)]));
     else toRead.push(abs);
   }
   await Promise.all(
@@ -183,7 +189,11 @@ export async function loadWorkspace(projectOpt: string | undefined, io: Io, opts
   let check: CheckResult = { campaigns: [], diagnostics: [] };
   if (loaded.project) {
     const knownEvents = new Set<string>([...BUILTIN_EVENT_NAMES, ...loaded.project.calendar.keys()]);
-    const introduced = () => introducedOrder(root, files.map((f) => f.file));
+    const introduced = () =>
+      introducedOrder(
+        root,
+        files.map((f) => f.file),
+      );
     check = checkProject(files, loaded.project, { templates: templates.templates, knownEvents, introduced });
     for (const d of check.diagnostics) diagnostics.push(d);
     for (const d of checkTriggers(check.campaigns, loaded.project)) diagnostics.push(d);

@@ -128,7 +128,8 @@ function callOrRead(st: Node, scope: Scope, out: Analysis, block: boolean): bool
   const path = st.path as Node;
   const params = (st.params as Node[] | undefined) ?? [];
   const pairs = ((st.hash as Node | undefined)?.pairs as Node[] | undefined) ?? [];
-  const name = path.type === "PathExpression" && !path.data && (path.parts as string[]).length === 1 && path.depth === 0 ? (path.parts as string[])[0]! : undefined;
+  const name =
+    path.type === "PathExpression" && !path.data && (path.parts as string[]).length === 1 && path.depth === 0 ? (path.parts as string[])[0]! : undefined;
   const isCall = params.length > 0 || pairs.length > 0 || st.type === "SubExpression" || (name !== undefined && (name in HELPERS || BUILTIN_HELPERS.has(name)));
   if (isCall) {
     if (name === undefined || !(name in HELPERS || BUILTIN_HELPERS.has(name) || name === "helperMissing")) {

@@ -126,7 +126,16 @@ describe("rendering", () => {
       ),
       fc.string({ maxLength: 4 }),
     );
-    const value = fc.oneof(fc.constantFrom("1990-03-14", "2026-12-01 10:00:00", "12.5", " ", "王小明"), fc.string({ maxLength: 6 }), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.array(fc.string({ maxLength: 3 }), { maxLength: 3 }));
+    const value = fc.oneof(
+      fc.constantFrom("1990-03-14", "2026-12-01 10:00:00", "12.5", " ", "王小明"),
+      fc.string({ maxLength: 6 }),
+      fc.double(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.array(fc.string({ maxLength: 3 }), { maxLength: 3 }),
+    );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 6 }), fc.dictionary(fc.constantFrom("name", "amount", "a", "toString", "truncate"), value), (pieces, vars) => {
         const source = pieces.join("");

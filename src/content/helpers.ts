@@ -43,7 +43,8 @@ export function readDate(v: unknown): DateParts | undefined {
     const dt = v instanceof Date ? v : new Date(v);
     if (Number.isNaN(dt.getTime())) return undefined;
     const p: DateParts = { y: dt.getUTCFullYear(), m: dt.getUTCMonth() + 1, d: dt.getUTCDate() };
-    if (dt.getUTCHours() || dt.getUTCMinutes() || dt.getUTCSeconds()) Object.assign(p, { hh: dt.getUTCHours(), mi: dt.getUTCMinutes(), ss: dt.getUTCSeconds() });
+    if (dt.getUTCHours() || dt.getUTCMinutes() || dt.getUTCSeconds())
+      Object.assign(p, { hh: dt.getUTCHours(), mi: dt.getUTCMinutes(), ss: dt.getUTCSeconds() });
     return p;
   }
   if (v === undefined || v === null) return undefined;
@@ -203,7 +204,6 @@ const cache = new Map<string, { fn?: CompiledField; error?: string }>();
 
 type HbsPath = { type: string; parts?: string[]; original?: string; data?: boolean; depth?: number; value?: unknown };
 type HbsNode = { type: string; value?: string; params?: HbsPath[]; hash?: unknown; path?: HbsPath };
-
 
 /** A top-level name, or undefined for anything else (`this`, `@data`, `../x`, `a.b`, `[a b]`, prototype names). */
 function plainName(p: HbsPath | undefined): string | undefined {

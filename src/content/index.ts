@@ -1,5 +1,16 @@
 /** The content layer: templates/*.yaml loaded, checked per channel kind, rendered per member, previewed. */
-export type { RenderedContent, Template, TemplateSection, WecomContent, WecomAttachment, SmsContent, TemplateMessageContent, SubscribeMessageContent, WebhookContent, FileContent } from "./types.js";
+export type {
+  RenderedContent,
+  Template,
+  TemplateSection,
+  WecomContent,
+  WecomAttachment,
+  SmsContent,
+  TemplateMessageContent,
+  SubscribeMessageContent,
+  WebhookContent,
+  FileContent,
+} from "./types.js";
 export { loadTemplates, parseTemplate, CONTENT_KINDS, type LoadedTemplates } from "./load.js";
 export { renderContent, type RenderResult } from "./render.js";
 export { checkTemplateUse, checkRendered, checkSection, type TemplateUse, type ChannelUse } from "./rules/index.js";

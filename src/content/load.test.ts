@@ -127,7 +127,7 @@ describe("analyze (Handlebars AST)", () => {
     expect(a.error).toBeUndefined();
     expect(a.variables.map((v) => v.name)).toEqual(["items", "y", "w", "vip", "z", "r", "m", "k", "d", "e", "p", "sec", "t", "h", "list", "name", "limit"]);
   });
-  it("reads `birthday` from {{date birthday \"M月D日\"}} and keeps the always-present text", () => {
+  it('reads `birthday` from {{date birthday "M月D日"}} and keeps the always-present text', () => {
     const a = analyze('生日{{date birthday "M月D日"}}快乐{{#if x}}可选{{/if}}');
     expect(a.variables.map((v) => v.name)).toEqual(["birthday", "x"]);
     expect(a.literal).toBe("生日快乐");

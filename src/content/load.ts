@@ -109,7 +109,12 @@ function pointAt(file: string): Span {
  * Parses one template file's text. Always returns a Template (possibly without sections) and diagnostics.
  * `channelKinds` (channel name → its driver's content kind) allows sections keyed by a channel name.
  */
-export function parseTemplate(source: string, file: string, name: string, channelKinds?: ReadonlyMap<string, ContentKind>): { template: Template; diagnostics: Diagnostic[] } {
+export function parseTemplate(
+  source: string,
+  file: string,
+  name: string,
+  channelKinds?: ReadonlyMap<string, ContentKind>,
+): { template: Template; diagnostics: Diagnostic[] } {
   const reader = new TemplateReader(source, file, name, channelKinds);
   return reader.read();
 }
@@ -135,7 +140,12 @@ class TemplateReader {
     for (const e of this.doc.errors) {
       // YAML forbids tabs in indentation; a tab typed by habit gives one error at the tab, with the fix.
       const tab = e.code === "TAB_AS_INDENT" || /tab/i.test(e.message);
-      this.report(M.contentYamlSyntax, this.span(e.pos[0], e.pos[1]), [firstLine(e.message)], tab ? { help: "indent with spaces: YAML does not allow a tab in indentation" } : {});
+      this.report(
+        M.contentYamlSyntax,
+        this.span(e.pos[0], e.pos[1]),
+        [firstLine(e.message)],
+        tab ? { help: "indent with spaces: YAML does not allow a tab in indentation" } : {},
+      );
     }
     for (const w of this.doc.warnings) this.report(M.contentYamlWarning, this.span(w.pos[0], w.pos[1]), [firstLine(w.message)]);
     if (this.doc.errors.length) {
@@ -216,7 +226,12 @@ class TemplateReader {
           if (!sub) {
             const allowed = Object.keys(shape.keys);
             const dym = didYouMean(key, allowed);
-            this.report(M.contentUnknownKey, this.nodeSpan(k), [key, where, allowed.join(", ")], dym ? { help: `${dym} (allowed keys: ${allowed.join(", ")})` } : {});
+            this.report(
+              M.contentUnknownKey,
+              this.nodeSpan(k),
+              [key, where, allowed.join(", ")],
+              dym ? { help: `${dym} (allowed keys: ${allowed.join(", ")})` } : {},
+            );
             continue;
           }
           this.visit(pair.value as Node, p ? `${p}.${key}` : key, sub, kind);

@@ -3,11 +3,14 @@ import { previewText } from "./preview.js";
 
 describe("previewText", () => {
   it("shows an SMS as the member sees it, with its length, segments and price per segment", () => {
-    const text = "王伟会员您好，双11会员日全场满300减50，积分最高10倍，11月11日10:00-22:00在一楼中庭等您。礼券BDAY50限本人使用，详询客服400-000-0000。拒收请回复R";
+    const text =
+      "王伟会员您好，双11会员日全场满300减50，积分最高10倍，11月11日10:00-22:00在一楼中庭等您。礼券BDAY50限本人使用，详询客服400-000-0000。拒收请回复R";
     expect(previewText({ kind: "sms", sign: "示例广场", code: "SMS_2001", params: {}, text }, { price: 0.045 })).toBe(
       `【示例广场】${text}\n99 characters · 2 segments · template SMS_2001 · ¥0.09\n`,
     );
-    expect(previewText({ kind: "sms", sign: "示例广场", code: "SMS_1", params: {}, text: "您好" })).toBe("【示例广场】您好\n8 characters · 1 segment · template SMS_1\n");
+    expect(previewText({ kind: "sms", sign: "示例广场", code: "SMS_1", params: {}, text: "您好" })).toBe(
+      "【示例广场】您好\n8 characters · 1 segment · template SMS_1\n",
+    );
   });
   it("shows WeCom text and attachments", () => {
     expect(

@@ -51,12 +51,16 @@ export function previewText(content: RenderedContent, opts: PreviewOptions = {})
       if (opts.price !== undefined) lines.push(money(opts.price));
       break;
     case "template_message":
-      lines.push(`template ${content.template_id}${content.miniprogram ? ` → mini-program ${content.miniprogram.appid} ${content.miniprogram.pagepath}` : content.url ? ` → ${content.url}` : ""}`);
+      lines.push(
+        `template ${content.template_id}${content.miniprogram ? ` → mini-program ${content.miniprogram.appid} ${content.miniprogram.pagepath}` : content.url ? ` → ${content.url}` : ""}`,
+      );
       lines.push(...dataLines(content.data));
       if (opts.price !== undefined) lines.push(money(opts.price));
       break;
     case "subscribe_message":
-      lines.push(`subscribe template ${content.template_id}${content.page ? ` → ${content.page}` : ""}${content.miniprogram_state ? ` (${content.miniprogram_state})` : ""}${content.lang ? ` [${content.lang}]` : ""}`);
+      lines.push(
+        `subscribe template ${content.template_id}${content.page ? ` → ${content.page}` : ""}${content.miniprogram_state ? ` (${content.miniprogram_state})` : ""}${content.lang ? ` [${content.lang}]` : ""}`,
+      );
       lines.push(...dataLines(content.data));
       lines.push("uses one of the member's one-time subscribe consents");
       if (opts.price !== undefined) lines.push(money(opts.price));

@@ -63,7 +63,10 @@ describe("renderContent", () => {
   });
 
   it("renders webhook and file bodies as JSON, strings through Handlebars, other values copied", () => {
-    expect(renderContent(good, "webhook", member).content).toEqual({ kind: "webhook", body: { text: "王伟: BDAY50", meta: { amount: 50, tags: ["a", "gold"], vip: true } } });
+    expect(renderContent(good, "webhook", member).content).toEqual({
+      kind: "webhook",
+      body: { text: "王伟: BDAY50", meta: { amount: 50, tags: ["a", "gold"], vip: true } },
+    });
     expect(renderContent(good, "file", member).content).toEqual({ kind: "file", body: { member: "王伟", note: "plain" } });
   });
 

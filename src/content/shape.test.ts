@@ -35,9 +35,9 @@ const text = fc.oneof(
 );
 /** Another text of the same shape: each replaceable ideograph swapped for another one. */
 const sameShape = (s: string) =>
-  fc.array(HAN, { minLength: [...s].length, maxLength: [...s].length }).map((others) =>
-    [...s].map((c, i) => (shapeOf(c) === SHAPE_CHAR && !SHAPE_KEPT.includes(c) ? others[i]! : c)).join(""),
-  );
+  fc
+    .array(HAN, { minLength: [...s].length, maxLength: [...s].length })
+    .map((others) => [...s].map((c, i) => (shapeOf(c) === SHAPE_CHAR && !SHAPE_KEPT.includes(c) ? others[i]! : c)).join(""));
 
 describe("shapes", () => {
   it("replace the ideographs no rule names and keep every other character", () => {
@@ -93,7 +93,9 @@ describe("shapeSafeVariables", () => {
     return [...shapeSafeVariables([...template.sections.values()][0]!)].sort();
   };
   it("accepts a value written as it is, truncated, defaulted or tested", () => {
-    expect(safe(`wecom:\n  text: "{{name}}您好 {{truncate nick 8}} {{default city \\"本地\\"}}{{#if vip}}尊享{{else}}{{/if}}{{#unless x}}!{{/unless}}"\n`)).toEqual(["city", "name", "nick", "vip", "x"]);
+    expect(
+      safe(`wecom:\n  text: "{{name}}您好 {{truncate nick 8}} {{default city \\"本地\\"}}{{#if vip}}尊享{{else}}{{/if}}{{#unless x}}!{{/unless}}"\n`),
+    ).toEqual(["city", "name", "nick", "vip", "x"]);
   });
   it("refuses a value another helper reads, a lookup, a context change, a partial", () => {
     expect(safe(`wecom:\n  text: "{{name}} {{date name \\"M月D日\\"}} {{city}}"\n`)).toEqual(["city"]);
@@ -104,7 +106,9 @@ describe("shapeSafeVariables", () => {
     expect(safe(`wecom:\n  text: "{{@root.name}} {{city}}"\n`)).toEqual([]);
   });
   it("refuses a value used safely in one field and otherwise in another of the section", () => {
-    expect(safe(`sms:\n  sign: "示例广场"\n  code: "S"\n  body: "\${a}您好。拒收请回复R"\n  params: { a: "{{name}}", b: "{{date name \\"M月\\"}}" }\n`)).toEqual([]);
+    expect(
+      safe(`sms:\n  sign: "示例广场"\n  code: "S"\n  body: "\${a}您好。拒收请回复R"\n  params: { a: "{{name}}", b: "{{date name \\"M月\\"}}" }\n`),
+    ).toEqual([]);
   });
 });
 
@@ -131,26 +135,36 @@ subscribe_message:
   data: { thing1: "{{name}}", phrase2: "{{note}}", time3: "{{city}}", letter4: "{{name}}", symbol5: "{{note}}", phone_number6: "{{city}}" }
 `;
   const templates: Template[] = [parseTemplate(SECTIONS, "templates/all.yaml", "all").template];
-  for (const f of readdirSync(path.join(ROOT, "templates"))) templates.push(parseTemplate(readFileSync(path.join(ROOT, "templates", f), "utf8"), `templates/${f}`, f).template);
+  for (const f of readdirSync(path.join(ROOT, "templates")))
+    templates.push(parseTemplate(readFileSync(path.join(ROOT, "templates", f), "utf8"), `templates/${f}`, f).template);
   const outcome = (t: Template, kind: ContentKind, vars: Record<string, unknown>) => {
     const r = renderContent(t, kind, vars);
     const c = r.content;
-    return { segments: c?.kind === "sms" ? smsSegments(c.sign, c.text) : 0, problems: r.problems.map((p) => `${p.rule}|${p.field}|${p.severity}|${p.message}`).sort() };
+    return {
+      segments: c?.kind === "sms" ? smsSegments(c.sign, c.text) : 0,
+      problems: r.problems.map((p) => `${p.rule}|${p.field}|${p.severity}|${p.message}`).sort(),
+    };
   };
 
   it("render to messages that cost the same and break the same rules, on every section and template", () => {
-    const cases = templates.flatMap((t) => [...t.sections.values()].map((s) => ({ t, kind: s.kind, safe: [...shapeSafeVariables(s)] }))).filter((c) => c.safe.length);
+    const cases = templates
+      .flatMap((t) => [...t.sections.values()].map((s) => ({ t, kind: s.kind, safe: [...shapeSafeVariables(s)] })))
+      .filter((c) => c.safe.length);
     expect(cases.length).toBeGreaterThan(10);
     fc.assert(
-      fc.property(fc.constantFrom(...cases), fc.array(text, { minLength: 4, maxLength: 4 }).chain((vs) => fc.tuple(fc.constant(vs), fc.tuple(...vs.map(sameShape)))), ({ t, kind, safe: names }, [vs, others]) => {
-        const a: Record<string, unknown> = { amount: 50, coupon: "VIP50", points_expiring: 500, points_expire_at: "2026-12-20" };
-        const b: Record<string, unknown> = { ...a };
-        names.forEach((n, i) => {
-          a[n] = vs[i % vs.length];
-          b[n] = others[i % others.length];
-        });
-        expect(outcome(t, kind, b)).toEqual(outcome(t, kind, a));
-      }),
+      fc.property(
+        fc.constantFrom(...cases),
+        fc.array(text, { minLength: 4, maxLength: 4 }).chain((vs) => fc.tuple(fc.constant(vs), fc.tuple(...vs.map(sameShape)))),
+        ({ t, kind, safe: names }, [vs, others]) => {
+          const a: Record<string, unknown> = { amount: 50, coupon: "VIP50", points_expiring: 500, points_expire_at: "2026-12-20" };
+          const b: Record<string, unknown> = { ...a };
+          names.forEach((n, i) => {
+            a[n] = vs[i % vs.length];
+            b[n] = others[i % others.length];
+          });
+          expect(outcome(t, kind, b)).toEqual(outcome(t, kind, a));
+        },
+      ),
       { numRuns: 2000 },
     );
   });

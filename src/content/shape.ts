@@ -102,7 +102,7 @@ function analyze(section: TemplateSection): Set<string> {
     return undefined;
   };
   const statements = (program: Node | undefined, inContext: boolean): void => {
-    for (const st of ((program?.body as Node[] | undefined) ?? [])) {
+    for (const st of (program?.body as Node[] | undefined) ?? []) {
       if (st.type === "ContentStatement" || st.type === "CommentStatement") continue;
       if (st.type === "MustacheStatement") {
         const name = safeUse(st);

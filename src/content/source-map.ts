@@ -42,7 +42,23 @@ function identity(start: number, n: number): number[] {
   return out;
 }
 
-const SIMPLE_ESCAPES: Record<string, string> = { n: "\n", t: "\t", r: "\r", '"': '"', "\\": "\\", "/": "/", "0": "\0", " ": " ", a: "\x07", b: "\b", e: "\x1b", f: "\f", v: "\v", N: "\x85", _: "\xa0" };
+const SIMPLE_ESCAPES: Record<string, string> = {
+  n: "\n",
+  t: "\t",
+  r: "\r",
+  '"': '"',
+  "\\": "\\",
+  "/": "/",
+  "0": "\0",
+  " ": " ",
+  a: "\x07",
+  b: "\b",
+  e: "\x1b",
+  f: "\f",
+  v: "\v",
+  N: "\x85",
+  _: "\xa0",
+};
 
 function decodeQuoted(src: string, start: number, value: string, double: boolean): number[] | undefined {
   if (src.length < 2 || src.includes("\n")) return undefined;

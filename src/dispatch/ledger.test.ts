@@ -25,7 +25,23 @@ function fresh() {
 }
 
 function send(member: string, sendAt: number, channel = "sms", extra: Partial<SendInsert> = {}): SendInsert {
-  return { key: sendKey("c", "2026-12-24T10:00:00+08:00", member, channel), campaign: "c", occurrence: "2026-12-24T10:00:00+08:00", member, channel, state: "planned", send_at: sendAt, address: `addr-${member}`, sender: null, content: `{"kind":"sms","n":"${member}"}`, fallbacks: null, vars: null, run_id: 1, updated_at: 0, ...extra };
+  return {
+    key: sendKey("c", "2026-12-24T10:00:00+08:00", member, channel),
+    campaign: "c",
+    occurrence: "2026-12-24T10:00:00+08:00",
+    member,
+    channel,
+    state: "planned",
+    send_at: sendAt,
+    address: `addr-${member}`,
+    sender: null,
+    content: `{"kind":"sms","n":"${member}"}`,
+    fallbacks: null,
+    vars: null,
+    run_id: 1,
+    updated_at: 0,
+    ...extra,
+  };
 }
 
 describe("ledger", () => {
@@ -35,7 +51,20 @@ describe("ledger", () => {
     ledger.finish([{ key: sendKey("c", "2026-12-24T10:00:00+08:00", "M2", "sms"), state: "planned", not_before: 5000 }], 1);
     const due = ledger.due("sms", 500, 1000, 10);
     expect(due.map((r) => r.member)).toEqual(["M1", "M3"]);
-    expect(Object.keys(due[0]!).sort()).toEqual(["address", "attempts", "campaign", "channel", "content", "first_attempt_at", "id", "key", "member", "occurrence", "send_at", "sender"]);
+    expect(Object.keys(due[0]!).sort()).toEqual([
+      "address",
+      "attempts",
+      "campaign",
+      "channel",
+      "content",
+      "first_attempt_at",
+      "id",
+      "key",
+      "member",
+      "occurrence",
+      "send_at",
+      "sender",
+    ]);
     expect(due[0]).toMatchObject({ key: sendKey("c", "2026-12-24T10:00:00+08:00", "M1", "sms"), address: "addr-M1", attempts: 0, first_attempt_at: null });
     expect(ledger.due("sms", 500, 6000, 10).map((r) => r.member)).toEqual(["M1", "M2", "M3"]);
     expect(ledger.hasDue("wecom", 500, 0)).toBe(true);

@@ -244,7 +244,9 @@ export class Ledger {
            WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) AND ${IN_SCOPE} ORDER BY send_at, rowid LIMIT ?`,
         )
         .raw(true),
-      hasDue: db.prepare(`SELECT 1 FROM sends WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) AND ${IN_SCOPE} LIMIT 1`),
+      hasDue: db.prepare(
+        `SELECT 1 FROM sends WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) AND ${IN_SCOPE} LIMIT 1`,
+      ),
       byId: db.prepare(`SELECT * FROM sends WHERE rowid = ?`),
       plannedCount: db.prepare(`SELECT COUNT(*) AS n FROM sends WHERE state = 'planned' AND ${IN_SCOPE}`),
     };
@@ -268,7 +270,10 @@ export class Ledger {
    */
   committed(fromMs: number, toMs: number): Map<string, Set<string>> {
     this.flush();
-    const occs = this.db.prepare(`SELECT campaign, occurrence FROM occurrences WHERE send_at BETWEEN ? AND ?`).all(fromMs, toMs) as { campaign: string; occurrence: string }[];
+    const occs = this.db.prepare(`SELECT campaign, occurrence FROM occurrences WHERE send_at BETWEEN ? AND ?`).all(fromMs, toMs) as {
+      campaign: string;
+      occurrence: string;
+    }[];
     const members = this.db.prepare(`SELECT DISTINCT member FROM sends WHERE key >= ? AND key < ? AND state <> 'held_out'`).pluck();
     const out = new Map<string, Set<string>>();
     for (const o of occs) {
@@ -282,14 +287,18 @@ export class Ledger {
   committedContent(campaign: string, occurrence: string): { channel: string; content: string | null }[] {
     this.flush();
     const [lo, hi] = occurrenceKeyRange(campaign, occurrence);
-    return this.db.prepare(`SELECT channel, content FROM sends WHERE key >= ? AND key < ? AND state IN ('planned','in_flight','sent','queued','unknown')`).all(lo, hi) as { channel: string; content: string | null }[];
+    return this.db
+      .prepare(`SELECT channel, content FROM sends WHERE key >= ? AND key < ? AND state IN ('planned','in_flight','sent','queued','unknown')`)
+      .all(lo, hi) as { channel: string; content: string | null }[];
   }
 
   /** Occurrences planned to go out before `before` that still have pending sends (a run left them after an outage). */
   pendingOccurrences(before: number): { campaign: string; occurrence: string; send_at: number }[] {
     this.flush();
     return this.db
-      .prepare(`SELECT DISTINCT s.campaign, s.occurrence, o.send_at FROM sends s JOIN occurrences o ON o.campaign = s.campaign AND o.occurrence = s.occurrence WHERE s.state = 'planned' AND o.send_at < ? ORDER BY o.send_at`)
+      .prepare(
+        `SELECT DISTINCT s.campaign, s.occurrence, o.send_at FROM sends s JOIN occurrences o ON o.campaign = s.campaign AND o.occurrence = s.occurrence WHERE s.state = 'planned' AND o.send_at < ? ORDER BY o.send_at`,
+      )
       .all(before) as { campaign: string; occurrence: string; send_at: number }[];
   }
 
@@ -297,18 +306,36 @@ export class Ledger {
   withdraw(campaign: string, occurrence: string, keep: (member: string, channel: string) => boolean, now: number): number {
     this.flush();
     const [lo, hi] = occurrenceKeyRange(campaign, occurrence);
-    const pending = this.db.prepare(`SELECT rowid AS id, member, channel FROM sends WHERE key >= ? AND key < ? AND state = 'planned'`).all(lo, hi) as { id: number; member: string; channel: string }[];
+    const pending = this.db.prepare(`SELECT rowid AS id, member, channel FROM sends WHERE key >= ? AND key < ? AND state = 'planned'`).all(lo, hi) as {
+      id: number;
+      member: string;
+      channel: string;
+    }[];
     const ids = pending.filter((r) => !keep(r.member, r.channel)).map((r) => r.id);
     if (ids.length)
       this.db
-        .prepare(`UPDATE sends SET state = 'withdrawn', error_code = 'not_eligible', error_message = 'no longer eligible when the occurrence was planned again', updated_at = ? WHERE rowid IN (SELECT value FROM json_each(?)) AND state = 'planned'`)
+        .prepare(
+          `UPDATE sends SET state = 'withdrawn', error_code = 'not_eligible', error_message = 'no longer eligible when the occurrence was planned again', updated_at = ? WHERE rowid IN (SELECT value FROM json_each(?)) AND state = 'planned'`,
+        )
         .run(now, JSON.stringify(ids));
     return ids.length;
   }
 
-  recordTestSend(t: { campaign: string; member: string; channel: string; address: string | null; state: string; provider_id?: string | null; error_code?: string | null; error_message?: string | null; at: number }): void {
+  recordTestSend(t: {
+    campaign: string;
+    member: string;
+    channel: string;
+    address: string | null;
+    state: string;
+    provider_id?: string | null;
+    error_code?: string | null;
+    error_message?: string | null;
+    at: number;
+  }): void {
     this.db
-      .prepare(`INSERT INTO test_sends (campaign, member, channel, address, state, provider_id, error_code, error_message, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .prepare(
+        `INSERT INTO test_sends (campaign, member, channel, address, state, provider_id, error_code, error_message, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
       .run(t.campaign, t.member, t.channel, t.address, t.state, t.provider_id ?? null, t.error_code ?? null, t.error_message ?? null, t.at);
   }
 
@@ -322,7 +349,9 @@ export class Ledger {
    * lock: no other run is alive then, so such a row is a run whose process died.
    */
   markDeadRunsInterrupted(current: number, now: number): number {
-    return this.db.prepare(`UPDATE runs SET status = 'interrupted', finished_at = COALESCE(finished_at, ?) WHERE status = 'running' AND id <> ?`).run(now, current).changes;
+    return this.db
+      .prepare(`UPDATE runs SET status = 'interrupted', finished_at = COALESCE(finished_at, ?) WHERE status = 'running' AND id <> ?`)
+      .run(now, current).changes;
   }
 
   /** Occurrences an earlier run planned already: `${campaign}|${occurrence}`. */
@@ -335,14 +364,33 @@ export class Ledger {
   history(): HistorySend[] {
     this.flush();
     const rows = this.db
-      .prepare(`SELECT member, campaign, channel, send_at AS at FROM sends WHERE state IN ('planned','in_flight','sent','queued','unknown','held_out') ORDER BY send_at`)
+      .prepare(
+        `SELECT member, campaign, channel, send_at AS at FROM sends WHERE state IN ('planned','in_flight','sent','queued','unknown','held_out') ORDER BY send_at`,
+      )
       .all() as HistorySend[];
     return rows;
   }
 
   /** Inserts a send unless its key is recorded already; whether it was new. */
   private insert(s: SendInsert): boolean {
-    return this.stmts.insertSend.run(s.key, s.campaign, s.occurrence, s.member, s.channel, s.state, s.send_at, s.address, s.sender, s.content, s.fallbacks, s.vars, s.run_id, s.updated_at).changes > 0;
+    return (
+      this.stmts.insertSend.run(
+        s.key,
+        s.campaign,
+        s.occurrence,
+        s.member,
+        s.channel,
+        s.state,
+        s.send_at,
+        s.address,
+        s.sender,
+        s.content,
+        s.fallbacks,
+        s.vars,
+        s.run_id,
+        s.updated_at,
+      ).changes > 0
+    );
   }
 
   private apply(r: SendResult, now: number): void {
@@ -375,7 +423,11 @@ export class Ledger {
    * Records a whole plan (its occurrences and every send and held-out member) in one transaction. Keys recorded
    * already (an occurrence planned again) are left as they are; returns how many held-out members are new.
    */
-  recordPlan(occurrences: { campaign: string; occurrence: string; sendAt: number; audience: number }[], sends: SendInsert[], runId: number): { heldOut: number } {
+  recordPlan(
+    occurrences: { campaign: string; occurrence: string; sendAt: number; audience: number }[],
+    sends: SendInsert[],
+    runId: number,
+  ): { heldOut: number } {
     this.flush();
     let heldOut = 0;
     this.db.transaction(() => {
@@ -448,7 +500,11 @@ export class Ledger {
 
   dueChannels(now: number): string[] {
     this.flush();
-    return (this.db.prepare(`SELECT DISTINCT channel FROM sends WHERE state = 'planned' AND send_at <= ? AND ${IN_SCOPE}`).all(now, this.scopeJson, this.scopeJson) as { channel: string }[]).map((r) => r.channel);
+    return (
+      this.db
+        .prepare(`SELECT DISTINCT channel FROM sends WHERE state = 'planned' AND send_at <= ? AND ${IN_SCOPE}`)
+        .all(now, this.scopeJson, this.scopeJson) as { channel: string }[]
+    ).map((r) => r.channel);
   }
 
   /**
@@ -485,11 +541,13 @@ export class Ledger {
   postpone(ids: number[], notBefore: number): void {
     if (!ids.length) return;
     this.flush();
-    this.db.prepare(`UPDATE sends SET not_before = ? WHERE rowid IN (SELECT value FROM json_each(?)) AND state = 'planned'`).run(notBefore, JSON.stringify(ids));
+    this.db
+      .prepare(`UPDATE sends SET not_before = ? WHERE rowid IN (SELECT value FROM json_each(?)) AND state = 'planned'`)
+      .run(notBefore, JSON.stringify(ids));
   }
 
   /** Pending sends planned by earlier runs that are due by `until` (for a dry run: what a real run would also send). */
-  pendingDue(until: number): (Pick<SendRow, "key" | "campaign" | "occurrence" | "member" | "channel" | "address" | "send_at" | "not_before" | "updated_at">)[] {
+  pendingDue(until: number): Pick<SendRow, "key" | "campaign" | "occurrence" | "member" | "channel" | "address" | "send_at" | "not_before" | "updated_at">[] {
     this.flush();
     return this.db
       .prepare(
@@ -504,8 +562,14 @@ export class Ledger {
     this.flush();
     const r = (
       channel === undefined
-        ? this.db.prepare(`SELECT MIN(not_before) AS t FROM sends WHERE state = 'planned' AND send_at <= ? AND not_before IS NOT NULL AND ${IN_SCOPE}`).get(until, this.scopeJson, this.scopeJson)
-        : this.db.prepare(`SELECT MIN(not_before) AS t FROM sends WHERE state = 'planned' AND channel = ? AND send_at <= ? AND not_before IS NOT NULL AND ${IN_SCOPE}`).get(channel, until, this.scopeJson, this.scopeJson)
+        ? this.db
+            .prepare(`SELECT MIN(not_before) AS t FROM sends WHERE state = 'planned' AND send_at <= ? AND not_before IS NOT NULL AND ${IN_SCOPE}`)
+            .get(until, this.scopeJson, this.scopeJson)
+        : this.db
+            .prepare(
+              `SELECT MIN(not_before) AS t FROM sends WHERE state = 'planned' AND channel = ? AND send_at <= ? AND not_before IS NOT NULL AND ${IN_SCOPE}`,
+            )
+            .get(channel, until, this.scopeJson, this.scopeJson)
     ) as { t: number | null };
     return r.t ?? undefined;
   }
@@ -614,7 +678,9 @@ export class Ledger {
   /** WeCom sends whose task waits for a staff member, by channel (of the run's campaigns, see `restrictTo`). */
   queued(): SendRow[] {
     this.flush();
-    return this.db.prepare(`SELECT * FROM sends WHERE state = 'queued' AND ${IN_SCOPE} ORDER BY channel, provider_id, key`).all(this.scopeJson, this.scopeJson) as SendRow[];
+    return this.db
+      .prepare(`SELECT * FROM sends WHERE state = 'queued' AND ${IN_SCOPE} ORDER BY channel, provider_id, key`)
+      .all(this.scopeJson, this.scopeJson) as SendRow[];
   }
 
   /**
@@ -640,7 +706,9 @@ export class Ledger {
 
   counts(): { campaign: string; channel: string; state: SendState; n: number }[] {
     this.flush();
-    return this.db.prepare(`SELECT campaign, channel, state, COUNT(*) AS n FROM sends GROUP BY campaign, channel, state ORDER BY campaign, channel, state`).all() as never;
+    return this.db
+      .prepare(`SELECT campaign, channel, state, COUNT(*) AS n FROM sends GROUP BY campaign, channel, state ORDER BY campaign, channel, state`)
+      .all() as never;
   }
 
   runs(limit = 20): { id: number; started_at: number; finished_at: number | null; at: number; status: string; summary: string | null }[] {
@@ -654,7 +722,9 @@ export class Ledger {
 
   failuresByCode(): { channel: string; error_code: string; n: number }[] {
     this.flush();
-    return this.db.prepare(`SELECT channel, error_code, COUNT(*) AS n FROM sends WHERE state = 'failed' GROUP BY channel, error_code ORDER BY n DESC`).all() as never;
+    return this.db
+      .prepare(`SELECT channel, error_code, COUNT(*) AS n FROM sends WHERE state = 'failed' GROUP BY channel, error_code ORDER BY n DESC`)
+      .all() as never;
   }
 
   getToken(key: string, now: number): string | undefined {
@@ -663,7 +733,11 @@ export class Ledger {
   }
 
   putToken(key: string, token: string, expiresAt: number): void {
-    this.db.prepare(`INSERT INTO tokens (key, token, expires_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at`).run(key, token, expiresAt);
+    this.db
+      .prepare(
+        `INSERT INTO tokens (key, token, expires_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at`,
+      )
+      .run(key, token, expiresAt);
   }
 
   /**
@@ -715,9 +789,7 @@ export function ledgerMarkerPath(root: string): string {
   return path.join(root, ".chuda", "ledger-id");
 }
 
-export type LedgerIdentity =
-  | { ok: true }
-  | { ok: false; problem: "missing" | "mismatch"; expected: string; found?: string };
+export type LedgerIdentity = { ok: true } | { ok: false; problem: "missing" | "mismatch"; expected: string; found?: string };
 
 /**
  * Whether the ledger at `root` is the one this repository's dispatches wrote (see `ledgerMarkerPath`): a ledger

@@ -43,7 +43,16 @@ async function countingProxy(target: string, acquired: () => number) {
 
 function request(m: Member, channel: string, address: string, content: RenderedContent, sender?: string): SendRequest {
   const key = `pacing|2026-12-24T10:00:00+08:00|${m.member_id}|${channel}`;
-  const r: SendRequest = { key, dedupeId: createHash("sha256").update(key).digest("hex").slice(0, 32), campaign: "pacing", occurrence: "2026-12-24T10:00:00+08:00", member: m.member_id, channel, address, content };
+  const r: SendRequest = {
+    key,
+    dedupeId: createHash("sha256").update(key).digest("hex").slice(0, 32),
+    campaign: "pacing",
+    occurrence: "2026-12-24T10:00:00+08:00",
+    member: m.member_id,
+    channel,
+    address,
+    content,
+  };
   if (sender) r.sender = sender;
   return r;
 }
@@ -71,33 +80,60 @@ const CASES: Record<string, Case> = {
     driver: wecom,
     url: () => fakes.wecom.url,
     secrets: { corp_id: "ww_test_corp", secret: ENV.WECOM_SECRET! },
-    batch: () => members.map((m) => request(m, "wecom", m.wecom_external_userid, { kind: "wecom", text: "本周六一楼中庭有会员手作活动，欢迎报名。", attachments: [] }, m.wecom_owner)),
+    batch: () =>
+      members.map((m) =>
+        request(m, "wecom", m.wecom_external_userid, { kind: "wecom", text: "本周六一楼中庭有会员手作活动，欢迎报名。", attachments: [] }, m.wecom_owner),
+      ),
   },
   "wechat-template": {
     driver: wechatTemplate,
     url: () => fakes.wechat.url,
     secrets: { app_id: ENV.WX_APP_ID!, app_secret: ENV.WX_APP_SECRET! },
-    batch: () => members.map((m) => request(m, "template_message", m.openid, { kind: "template_message", template_id: "TM_NOTICE", data: { thing1: `${m.name}的会员活动`, thing2: "一楼中庭手作" } })),
+    batch: () =>
+      members.map((m) =>
+        request(m, "template_message", m.openid, {
+          kind: "template_message",
+          template_id: "TM_NOTICE",
+          data: { thing1: `${m.name}的会员活动`, thing2: "一楼中庭手作" },
+        }),
+      ),
   },
   "wechat-subscribe": {
     driver: wechatSubscribe,
     url: () => fakes.wechat.url,
     secrets: { app_id: ENV.MP_APP_ID!, app_secret: ENV.MP_APP_SECRET! },
-    batch: () => members.map((m) => request(m, "subscribe", m.mp_openid, { kind: "subscribe_message", template_id: "ST_NOTICE", data: { thing1: `${m.name}的会员活动`, thing2: "一楼中庭手作" } })),
+    batch: () =>
+      members.map((m) =>
+        request(m, "subscribe", m.mp_openid, {
+          kind: "subscribe_message",
+          template_id: "ST_NOTICE",
+          data: { thing1: `${m.name}的会员活动`, thing2: "一楼中庭手作" },
+        }),
+      ),
   },
   "aliyun-sms": {
     driver: aliyunSms,
     url: () => fakes.sms.url,
     secrets: { access_key_id: ENV.ALIYUN_AK!, access_key_secret: ENV.ALIYUN_SK! },
     // Per-member bodies: the driver splits the batch into several calls.
-    batch: () => members.map((m) => request(m, "sms", m.mobile, { kind: "sms", sign: "测试广场", code: "SMS_2002", params: { name: m.name }, text: `${m.name}您好，本周六一楼中庭有会员手作活动，欢迎报名。拒收请回复R` })),
+    batch: () =>
+      members.map((m) =>
+        request(m, "sms", m.mobile, {
+          kind: "sms",
+          sign: "测试广场",
+          code: "SMS_2002",
+          params: { name: m.name },
+          text: `${m.name}您好，本周六一楼中庭有会员手作活动，欢迎报名。拒收请回复R`,
+        }),
+      ),
   },
   "tencent-sms": {
     driver: tencentSms,
     url: () => tencent.url,
     secrets: { secret_id: "AKIDpacingTest0001", secret_key: "tencent-Secret-Key-0123456789" },
     options: { sdk_app_id: "1400000000" },
-    batch: () => members.map((m) => request(m, "sms", `+86${m.mobile}`, { kind: "sms", sign: "测试广场", code: "1000001", params: { name: m.name }, text: "…" })),
+    batch: () =>
+      members.map((m) => request(m, "sms", `+86${m.mobile}`, { kind: "sms", sign: "测试广场", code: "1000001", params: { name: m.name }, text: "…" })),
   },
   webhook: {
     driver: webhook,

@@ -33,7 +33,11 @@ describe("rateGate", () => {
     // Ten callers ask at the same instant: each is let through at its own slot.
     const t0 = c.now();
     const s = scheduler();
-    const g2 = rateGate(10, s.now, s.sleep(() => 0));
+    const g2 = rateGate(
+      10,
+      s.now,
+      s.sleep(() => 0),
+    );
     const granted: number[] = [];
     const s0 = s.now();
     for (let i = 0; i < 10; i++) void g2.take().then(() => granted.push(s.now() - s0));
@@ -67,7 +71,11 @@ describe("rateGate", () => {
       // Integer and fractional rates from 1 to 600 calls per second.
       const rate = rnd() < 0.5 ? 1 + Math.floor(rnd() * 600) : 1 + rnd() * 600;
       // Timers fire up to 300 ms late (a busy event loop): the bound holds on when calls actually leave.
-      const gate = rateGate(rate, s.now, s.sleep(() => (rnd() < 0.2 ? Math.floor(rnd() * 300) : 0)));
+      const gate = rateGate(
+        rate,
+        s.now,
+        s.sleep(() => (rnd() < 0.2 ? Math.floor(rnd() * 300) : 0)),
+      );
       const grants: number[] = [];
       // Arrivals: bursts at one instant, steady streams, idle gaps longer than a second.
       let t = s.now();
@@ -104,7 +112,8 @@ function scheduler() {
         await new Promise((r) => setImmediate(r));
         if (!timers.length) return;
         let k = 0;
-        for (let i = 1; i < timers.length; i++) if (timers[i]!.at < timers[k]!.at || (timers[i]!.at === timers[k]!.at && timers[i]!.seq < timers[k]!.seq)) k = i;
+        for (let i = 1; i < timers.length; i++)
+          if (timers[i]!.at < timers[k]!.at || (timers[i]!.at === timers[k]!.at && timers[i]!.seq < timers[k]!.seq)) k = i;
         const [next] = timers.splice(k, 1);
         t = Math.max(t, next!.at);
         next!.run();

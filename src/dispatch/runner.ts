@@ -122,7 +122,10 @@ export const dedupeId = (key: string) => createHash("sha256").update(key).digest
  * Plans what is due at T (the same planner as `simulate --at T`). An occurrence an earlier run planned is planned
  * again against this snapshot: the members that run planned are left as they are (see `Ledger.committed`).
  */
-export async function planDue(input: Omit<DispatchInput, "channels" | "now" | "lock">, withMembers = true): Promise<{ plan: Plan; missed: DispatchSummary["missed"] }> {
+export async function planDue(
+  input: Omit<DispatchInput, "channels" | "now" | "lock">,
+  withMembers = true,
+): Promise<{ plan: Plan; missed: DispatchSummary["missed"] }> {
   const { project, ledger } = input;
   const tz = project.timezone;
   const fromMs = input.at - project.policy.catchUpMs;
@@ -202,7 +205,10 @@ export interface DrySend {
  * What a real run at T would send (`dispatch --dry-run`): the sends it would plan and those pending since earlier runs,
  * less what it would expire or hold back for quiet hours or a send window. `waiting`: sends held back.
  */
-export function drySends(input: Omit<DispatchInput, "channels" | "now" | "lock">, p: Plan): { sends: DrySend[]; waiting: number; expiring: number; withdrawing: number } {
+export function drySends(
+  input: Omit<DispatchInput, "channels" | "now" | "lock">,
+  p: Plan,
+): { sends: DrySend[]; waiting: number; expiring: number; withdrawing: number } {
   const { project, ledger } = input;
   const byName = new Map(input.campaigns.map((c) => [c.name, c]));
   const t = input.at;
@@ -223,7 +229,8 @@ export function drySends(input: Omit<DispatchInput, "channels" | "now" | "lock">
   for (const d of p.decisions) {
     if (!d.channel || d.contentErrors) continue;
     planned.add(sendKey(d.campaign, d.occurrence, d.member, d.channel));
-    if (keep(d.campaign, d.sendAt)) sends.push({ campaign: d.campaign, occurrence: d.occurrence, member: d.member, channel: d.channel, address: d.address ?? null, earlier: false });
+    if (keep(d.campaign, d.sendAt))
+      sends.push({ campaign: d.campaign, occurrence: d.occurrence, member: d.member, channel: d.channel, address: d.address ?? null, earlier: false });
   }
   for (const r of ledger.pendingDue(input.at)) {
     if (planned.has(r.key)) continue;
@@ -236,7 +243,8 @@ export function drySends(input: Omit<DispatchInput, "channels" | "now" | "lock">
       waiting++;
       continue;
     }
-    if (keep(r.campaign, r.send_at)) sends.push({ campaign: r.campaign, occurrence: r.occurrence, member: r.member, channel: r.channel, address: r.address, earlier: true });
+    if (keep(r.campaign, r.send_at))
+      sends.push({ campaign: r.campaign, occurrence: r.occurrence, member: r.member, channel: r.channel, address: r.address, earlier: true });
   }
   return { sends, waiting, expiring, withdrawing };
 }
@@ -325,12 +333,47 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   };
   for (const d of p.decisions) {
     if (d.reason === "held_out") {
-      rows.push({ key: sendKey(d.campaign, d.occurrence, d.member, "-"), campaign: d.campaign, occurrence: d.occurrence, member: d.member, channel: "-", state: "held_out", send_at: d.sendAt, address: null, sender: null, content: null, fallbacks: null, vars: null, run_id: runId, updated_at: t });
+      rows.push({
+        key: sendKey(d.campaign, d.occurrence, d.member, "-"),
+        campaign: d.campaign,
+        occurrence: d.occurrence,
+        member: d.member,
+        channel: "-",
+        state: "held_out",
+        send_at: d.sendAt,
+        address: null,
+        sender: null,
+        content: null,
+        fallbacks: null,
+        vars: null,
+        run_id: runId,
+        updated_at: t,
+      });
       summary.held_out++;
     } else if (d.channel && d.contentErrors) {
       // The provider would refuse this message: record it as failed, never send it.
-      rows.push({ key: sendKey(d.campaign, d.occurrence, d.member, d.channel), campaign: d.campaign, occurrence: d.occurrence, member: d.member, channel: d.channel, state: "failed", send_at: d.sendAt, address: d.address ?? null, sender: d.sender ?? null, content: contentJson(d.content), fallbacks: null, vars: null, run_id: runId, updated_at: t });
-      refused.push({ key: sendKey(d.campaign, d.occurrence, d.member, d.channel), state: "failed", error_code: "content_refused", error_message: d.contentErrors.join("; ").slice(0, 500) });
+      rows.push({
+        key: sendKey(d.campaign, d.occurrence, d.member, d.channel),
+        campaign: d.campaign,
+        occurrence: d.occurrence,
+        member: d.member,
+        channel: d.channel,
+        state: "failed",
+        send_at: d.sendAt,
+        address: d.address ?? null,
+        sender: d.sender ?? null,
+        content: contentJson(d.content),
+        fallbacks: null,
+        vars: null,
+        run_id: runId,
+        updated_at: t,
+      });
+      refused.push({
+        key: sendKey(d.campaign, d.occurrence, d.member, d.channel),
+        state: "failed",
+        error_code: "content_refused",
+        error_message: d.contentErrors.join("; ").slice(0, 500),
+      });
       summary.failed++;
       chan(d.channel).failed++;
       summary.failures[`${d.channel} content_refused`] = (summary.failures[`${d.channel} content_refused`] ?? 0) + 1;
@@ -367,7 +410,15 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   summary.occurrences = p.occurrences.length;
   const byChannel: Record<string, number> = {};
   for (const r of rows) if (r.state === "planned") byChannel[r.channel] = (byChannel[r.channel] ?? 0) + 1;
-  input.onEvent?.({ type: "planned", sends: summary.planned, heldOut: summary.held_out, occurrences: summary.occurrences, byChannel, replanned: summary.replanned, withdrawn: summary.withdrawn });
+  input.onEvent?.({
+    type: "planned",
+    sends: summary.planned,
+    heldOut: summary.held_out,
+    occurrences: summary.occurrences,
+    byChannel,
+    replanned: summary.replanned,
+    withdrawn: summary.withdrawn,
+  });
   // Pending sends past their expiry (planned by this run or an earlier one) are never sent.
   summary.expired += ledger.expire(
     input.campaigns.map((c) => ({ campaign: c.name, afterMs: expireAfterMs(project, c) })),
@@ -398,7 +449,13 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
       const next = nextFallback({ ...row, fallbacks: JSON.stringify([to, ...rest]) }, campaignsByName.get(row.campaign), input.templates, project, t, runId);
       if (!next || next.channel !== to) continue;
       inserts.push(next);
-      results.push({ id: due.id, key: due.key, state: "failed", error_code: "failover", error_message: `channel ${channel} stopped (${entry.reason}); sent through ${to} instead` });
+      results.push({
+        id: due.id,
+        key: due.key,
+        state: "failed",
+        error_code: "failover",
+        error_message: `channel ${channel} stopped (${entry.reason}); sent through ${to} instead`,
+      });
     }
     ledger.finish(results, t, inserts);
     entry.failover = { channel: to, sends: inserts.length };
@@ -532,7 +589,12 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
       }
       ambiguous.forEach((i, j) => {
         const r = rec[j];
-        outcomes[i] = r ?? { status: "failed", class: "ambiguous", code: outcomes[i]!.status === "failed" ? (outcomes[i] as { code: string }).code : "ambiguous", message: "no answer; the provider cannot tell whether it was sent" };
+        outcomes[i] = r ?? {
+          status: "failed",
+          class: "ambiguous",
+          code: outcomes[i]!.status === "failed" ? (outcomes[i] as { code: string }).code : "ambiguous",
+          message: "no answer; the provider cannot tell whether it was sent",
+        };
       });
     }
     const results: SendResult[] = [];
@@ -558,7 +620,13 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
       const retryAt = (r: DueSend, notBefore: number, o: { code: string; message: string }) => {
         const after = expireAfterMs(project, campaignsByName.get(r.campaign));
         if (notBefore >= r.send_at + after) {
-          results.push({ id: r.id, key: r.key, state: "expired", error_code: "expired", error_message: `${expiredMessage(after)}; last: ${o.code} ${o.message}`.slice(0, 500) });
+          results.push({
+            id: r.id,
+            key: r.key,
+            state: "expired",
+            error_code: "expired",
+            error_message: `${expiredMessage(after)}; last: ${o.code} ${o.message}`.slice(0, 500),
+          });
           summary.expired++;
         } else results.push({ id: r.id, key: r.key, state: "planned", error_code: o.code, error_message: o.message, not_before: notBefore });
       };
@@ -575,8 +643,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
       };
       switch (o.class) {
         case "retry":
-        case "refresh":
-        {
+        case "refresh": {
           // A transient failure never loses the send: after `maxAttempts` tries in this run it stays pending
           // for the next run (an outage outlasting a run is not a reason to drop anyone).
           const tries = (triesThisRun.get(row.key) ?? 0) + 1;
@@ -669,7 +736,8 @@ export function committedSpend(ledger: Ledger, project: Project, campaigns: Reso
     const [campaign, occurrence] = [k.slice(0, k.indexOf("|")), k.slice(k.indexOf("|") + 1)];
     if (!budgeted.has(campaign)) continue;
     let cost = 0;
-    for (const r of ledger.committedContent(campaign, occurrence)) cost += messageCost(project.channels.get(r.channel)?.price, r.content ? (JSON.parse(r.content) as RenderedContent) : undefined);
+    for (const r of ledger.committedContent(campaign, occurrence))
+      cost += messageCost(project.channels.get(r.channel)?.price, r.content ? (JSON.parse(r.content) as RenderedContent) : undefined);
     out.set(k, cost);
   }
   return out;
@@ -754,7 +822,14 @@ function makeBatches<R extends { sender: string | null; content: string | null }
 }
 
 /** After a permanent recipient failure, the member falls back to the next reachable channel of the campaign. */
-function nextFallback(row: SendRow, campaign: ResolvedCampaign | undefined, templates: Map<string, Template>, project: Project, now: number, runId: number): SendInsert | undefined {
+function nextFallback(
+  row: SendRow,
+  campaign: ResolvedCampaign | undefined,
+  templates: Map<string, Template>,
+  project: Project,
+  now: number,
+  runId: number,
+): SendInsert | undefined {
   if (!campaign || !row.fallbacks) return undefined;
   const rest = JSON.parse(row.fallbacks) as string[];
   const vars = JSON.parse(row.vars ?? "{}") as Record<string, unknown>;
@@ -823,13 +898,19 @@ async function reconcileInFlight(input: DispatchInput, summary: DispatchSummary,
         results.push({ key: row.key, state: "failed", error_code: o.code, error_message: o.message });
         resolved++;
         // As in a run: a member the provider refuses falls back to the next channel of the campaign.
-        const next = o.class === "recipient" ? nextFallback(row, campaignsByName.get(row.campaign), input.templates, input.project, input.now(), runId) : undefined;
+        const next =
+          o.class === "recipient" ? nextFallback(row, campaignsByName.get(row.campaign), input.templates, input.project, input.now(), runId) : undefined;
         if (next) {
           fallbacks.push(next);
           summary.fallbacks++;
         }
       } else {
-        results.push({ key: row.key, state: "unknown", error_code: "in_flight_at_crash", error_message: "in flight when an earlier run stopped; the provider cannot confirm it" });
+        results.push({
+          key: row.key,
+          state: "unknown",
+          error_code: "in_flight_at_crash",
+          error_message: "in flight when an earlier run stopped; the provider cannot confirm it",
+        });
         unknown++;
       }
     });
@@ -841,7 +922,11 @@ async function reconcileInFlight(input: DispatchInput, summary: DispatchSummary,
 
 /** Why a channel stopped, in words: refused or missing credentials are not a transient failure. */
 export function stopReason(code: string): string {
-  if (/^(missing_credentials|missing_secret|no_credentials|40001|40013|40125|40164|40243|41004|InvalidAccessKeyId|SignatureDoesNotMatch|AuthFailure|UnauthorizedOperation\.SmsSdkAppIdVerifyFail)/.test(code)) {
+  if (
+    /^(missing_credentials|missing_secret|no_credentials|40001|40013|40125|40164|40243|41004|InvalidAccessKeyId|SignatureDoesNotMatch|AuthFailure|UnauthorizedOperation\.SmsSdkAppIdVerifyFail)/.test(
+      code,
+    )
+  ) {
     return code.startsWith("missing") || code === "no_credentials" ? "credentials missing" : "credentials refused";
   }
   if (/AMOUNT_NOT_ENOUGH|InsufficientBalance|Arrears/i.test(code)) return "balance exhausted";
@@ -908,7 +993,12 @@ async function reconcileQueued(input: DispatchInput, summary: DispatchSummary, r
       const due = waiting.every((r) => r.send_at + expireAfterMs(input.project, campaignsByName.get(r.campaign)) <= now());
       if (due && instance.cancel && msgid && (await instance.cancel(msgid).catch(() => false))) {
         for (const r of waiting) {
-          results.push({ key: r.key, state: "expired", error_code: "not_confirmed", error_message: `staff member ${r.sender ?? "?"} did not confirm the task in time; task canceled` });
+          results.push({
+            key: r.key,
+            state: "expired",
+            error_code: "not_confirmed",
+            error_message: `staff member ${r.sender ?? "?"} did not confirm the task in time; task canceled`,
+          });
         }
         tally.expired += waiting.length;
         summary.expired += waiting.length;

@@ -50,7 +50,17 @@ export async function sendTests(input: TestSendInput): Promise<TestSendResult[]>
       const address = vars[cfg.address];
       const record = (r: TestSendResult, providerId?: string | null) => {
         out.push(r);
-        input.ledger.recordTestSend({ campaign: campaign.name, member: person.member, channel, address: address == null ? null : String(address), state: r.state, provider_id: providerId ?? null, error_code: r.code ?? null, error_message: r.message ?? null, at: input.now() });
+        input.ledger.recordTestSend({
+          campaign: campaign.name,
+          member: person.member,
+          channel,
+          address: address == null ? null : String(address),
+          state: r.state,
+          provider_id: providerId ?? null,
+          error_code: r.code ?? null,
+          error_message: r.message ?? null,
+          at: input.now(),
+        });
       };
       if (address === undefined || address === null || address === "" || address === false) {
         record({ member: person.member, channel, state: "skipped", code: "no_address", message: `no ${cfg.address} in the staff list` });
@@ -60,11 +70,26 @@ export async function sendTests(input: TestSendInput): Promise<TestSendResult[]>
       const rendered = template && kind ? renderContent(template, kind, vars) : undefined;
       const errors = rendered?.problems.filter((p) => p.severity === "error") ?? [];
       if (!rendered?.content || errors.length) {
-        record({ member: person.member, channel, state: "failed", code: "content_refused", message: errors.map((p) => `${p.field}: ${p.message}`).join("; ") || `template ${campaign.template} has no section for this channel` });
+        record({
+          member: person.member,
+          channel,
+          state: "failed",
+          code: "content_refused",
+          message: errors.map((p) => `${p.field}: ${p.message}`).join("; ") || `template ${campaign.template} has no section for this channel`,
+        });
         continue;
       }
       const key = `test|${campaign.name}|${occurrence}|${person.member}|${channel}`;
-      const request: SendRequest = { key, dedupeId: dedupeId(key), campaign: campaign.name, occurrence, member: person.member, channel, address: String(address), content: rendered.content };
+      const request: SendRequest = {
+        key,
+        dedupeId: dedupeId(key),
+        campaign: campaign.name,
+        occurrence,
+        member: person.member,
+        channel,
+        address: String(address),
+        content: rendered.content,
+      };
       if (cfg.sender && vars[cfg.sender] != null) request.sender = String(vars[cfg.sender]);
       const loaded = input.channels.get(channel)!;
       let outcome: SendOutcome | undefined;
@@ -79,7 +104,14 @@ export async function sendTests(input: TestSendInput): Promise<TestSendResult[]>
         await sleep(500 * attempt);
       }
       if (outcome?.status === "sent" || outcome?.status === "queued") record({ member: person.member, channel, state: outcome.status }, outcome.providerId);
-      else record({ member: person.member, channel, state: "failed", code: outcome?.code ?? "no_outcome", message: outcome?.message ?? "driver returned no outcome" });
+      else
+        record({
+          member: person.member,
+          channel,
+          state: "failed",
+          code: outcome?.code ?? "no_outcome",
+          message: outcome?.message ?? "driver returned no outcome",
+        });
     }
   }
   return out;

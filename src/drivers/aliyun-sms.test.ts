@@ -61,7 +61,10 @@ describe("aliyun-sms driver", () => {
     const out = await inst.send([...same, ...own, lone]);
     expect(out.map((o) => o.status)).toEqual(Array(6).fill("sent"));
     expect(out[0]).toMatchObject({ providerId: expect.stringMatching(/\^0$/) });
-    const calls = fake.calls().map((c) => [c.action, c.numbers, c.code]).sort();
+    const calls = fake
+      .calls()
+      .map((c) => [c.action, c.numbers, c.code])
+      .sort();
     expect(calls).toEqual([
       ["SendBatchSms", 2, "OK"],
       ["SendSms", 1, "OK"],
@@ -85,7 +88,12 @@ describe("aliyun-sms driver", () => {
       "sent",
       "recipient:isv.MOBILE_NUMBER_ILLEGAL",
     ]);
-    expect(fake.deliveries().map((d) => d.phone).sort()).toEqual(["13800000001", "13800000003"]);
+    expect(
+      fake
+        .deliveries()
+        .map((d) => d.phone)
+        .sort(),
+    ).toEqual(["13800000001", "13800000003"]);
   });
 
   it("classifies throttling as retry and the per-number limit as defer with a not-before", async () => {
@@ -129,7 +137,10 @@ describe("aliyun-sms driver", () => {
     expect(fake.deliveries()).toHaveLength(3);
     clock.advance(60_000);
     const first = clock.now() - 60_000;
-    const rec = await inst.reconcile!([...[one, ...group].map((r) => ({ ...r, firstAttemptAt: first })), { ...req("D", "13800000004"), firstAttemptAt: first }]);
+    const rec = await inst.reconcile!([
+      ...[one, ...group].map((r) => ({ ...r, firstAttemptAt: first })),
+      { ...req("D", "13800000004"), firstAttemptAt: first },
+    ]);
     expect(rec.map((o) => (o?.status === "failed" ? `${o.class}:${o.code}` : o?.status))).toEqual(["sent", "sent", "sent", "retry:not_found"]);
 
     fake.script(fault.reset());

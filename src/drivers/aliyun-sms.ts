@@ -61,7 +61,13 @@ export const ALIYUN_ERROR_CLASSES: Record<string, Exclude<OutcomeClass, "sent" |
 };
 
 /** Codes that, on a multi-number call, are resent number by number to find the number at fault. */
-const PER_NUMBER_CODES = new Set(["isv.MOBILE_NUMBER_ILLEGAL", "isv.BUSINESS_LIMIT_CONTROL", "isv.BLACK_KEY_CONTROL_LIMIT", "isv.PARAM_LENGTH_LIMIT", "isv.PARAM_NOT_SUPPORT_URL"]);
+const PER_NUMBER_CODES = new Set([
+  "isv.MOBILE_NUMBER_ILLEGAL",
+  "isv.BUSINESS_LIMIT_CONTROL",
+  "isv.BLACK_KEY_CONTROL_LIMIT",
+  "isv.PARAM_LENGTH_LIMIT",
+  "isv.PARAM_NOT_SUPPORT_URL",
+]);
 
 /** Codes whose `Message` may echo parameters or phone numbers: never carried into an outcome verbatim. */
 const OPAQUE_MESSAGES = new Set(["SignatureDoesNotMatch", "IncompleteSignature"]);
@@ -137,7 +143,9 @@ export function planAliyunCalls(items: Item[]): Call[] {
       singles.push(...g);
       continue;
     }
-    chunked(g, 100, (chunk) => (chunk.length > 1 ? calls.push({ action: "SendBatchSms", items: chunk, outId: groupId(chunk[0]!.req) }) : singles.push(...chunk)));
+    chunked(g, 100, (chunk) =>
+      chunk.length > 1 ? calls.push({ action: "SendBatchSms", items: chunk, outId: groupId(chunk[0]!.req) }) : singles.push(...chunk),
+    );
   }
   for (const it of singles) calls.push({ action: "SendSms", items: [it], outId: it.req.dedupeId });
   return calls;
@@ -175,7 +183,12 @@ function create(ctx: DriverContext): DriverInstance {
     const body = Object.entries(params)
       .map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`)
       .join("&");
-    return http.call({ method: "POST", url, body, headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8", accept: "application/json" } });
+    return http.call({
+      method: "POST",
+      url,
+      body,
+      headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8", accept: "application/json" },
+    });
   }
 
   /** Maps an answer to "accepted" or a failed outcome (§7.5, §1.1). */
@@ -191,7 +204,11 @@ function create(ctx: DriverContext): DriverInstance {
       if (cls === "defer") {
         const now = ctx.now();
         const m = String(j.Message ?? "");
-        const nb = /分钟|minute/i.test(m) ? Math.floor(now / 60_000) * 60_000 + 60_000 : /小时|hour/i.test(m) ? Math.floor(now / 3_600_000) * 3_600_000 + 3_600_000 : now + limitDeferMs;
+        const nb = /分钟|minute/i.test(m)
+          ? Math.floor(now / 60_000) * 60_000 + 60_000
+          : /小时|hour/i.test(m)
+            ? Math.floor(now / 3_600_000) * 3_600_000 + 3_600_000
+            : now + limitDeferMs;
         return { ok: false, outcome: failed("defer", code, msg, nb) };
       }
       if (code === "isv.DAY_LIMIT_CONTROL") return { ok: false, outcome: failed("stop", code, msg, nextCnMidnight(ctx.now())) };
@@ -199,7 +216,8 @@ function create(ctx: DriverContext): DriverInstance {
     }
     if (res.status >= 500) return { ok: false, outcome: failed("ambiguous", `http_${res.status}`, `aliyun-sms: HTTP ${res.status} without a provider body`) };
     if (res.status === 429) return { ok: false, outcome: failed("retry", "http_429", "aliyun-sms: HTTP 429") };
-    if (res.status >= 200 && res.status < 300) return { ok: false, outcome: failed("ambiguous", "bad_answer", `aliyun-sms: HTTP ${res.status} with an answer that is not JSON`) };
+    if (res.status >= 200 && res.status < 300)
+      return { ok: false, outcome: failed("ambiguous", "bad_answer", `aliyun-sms: HTTP ${res.status} with an answer that is not JSON`) };
     return { ok: false, outcome: failed("request", `http_${res.status}`, `aliyun-sms: HTTP ${res.status} without a provider body`) };
   }
 
@@ -245,9 +263,11 @@ function create(ctx: DriverContext): DriverInstance {
       }
       const items: Item[] = [];
       batch.forEach((req, index) => {
-        if (req.content?.kind !== "sms") return void (out[index] = failed("request", "content_kind", `aliyun-sms: content of kind ${req.content?.kind} cannot be sent by this driver`));
+        if (req.content?.kind !== "sms")
+          return void (out[index] = failed("request", "content_kind", `aliyun-sms: content of kind ${req.content?.kind} cannot be sent by this driver`));
         const phone = mainlandDigits(req.address ?? "");
-        if (!phone) return void (out[index] = failed("recipient", "isv.MOBILE_NUMBER_ILLEGAL", "aliyun-sms: the member's number is not a mainland mobile number"));
+        if (!phone)
+          return void (out[index] = failed("recipient", "isv.MOBILE_NUMBER_ILLEGAL", "aliyun-sms: the member's number is not a mainland mobile number"));
         items.push({ index, req, phone, content: req.content });
       });
       await mapLimit(planAliyunCalls(items), concurrency, (call) => runCall(call, out));
@@ -284,7 +304,10 @@ function create(ctx: DriverContext): DriverInstance {
         const hit = found.find((r) => ids.has(r.OutId) && !used.has(r.uid));
         if (hit) {
           used.add(hit.uid);
-          out[i] = hit.SendStatus === 2 ? failed("recipient", hit.ErrCode || "undelivered", `aliyun-sms: the carrier receipt says undelivered (${hit.ErrCode})`) : { status: "sent" };
+          out[i] =
+            hit.SendStatus === 2
+              ? failed("recipient", hit.ErrCode || "undelivered", `aliyun-sms: the carrier receipt says undelivered (${hit.ErrCode})`)
+              : { status: "sent" };
           return;
         }
         if (now - first >= graceMs) out[i] = failed("retry", "not_found", "aliyun-sms: no record of this send at the provider; safe to send again");
@@ -314,7 +337,12 @@ function create(ctx: DriverContext): DriverInstance {
       if (!j || j.Code !== "OK") return undefined;
       const rows = j.SmsSendDetailDTOs?.SmsSendDetailDTO ?? [];
       rows.forEach((r, k) =>
-        all.push({ uid: `${phone}|${date}|${page}|${k}|${String(r.SendDate ?? "")}`, OutId: String(r.OutId ?? ""), SendStatus: Number(r.SendStatus), ErrCode: String(r.ErrCode ?? "") }),
+        all.push({
+          uid: `${phone}|${date}|${page}|${k}|${String(r.SendDate ?? "")}`,
+          OutId: String(r.OutId ?? ""),
+          SendStatus: Number(r.SendStatus),
+          ErrCode: String(r.ErrCode ?? ""),
+        }),
       );
       if (rows.length < 50 || all.length >= Number(j.TotalCount ?? 0)) return all;
     }

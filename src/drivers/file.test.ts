@@ -7,7 +7,16 @@ import type { DriverInstance, SendRequest } from "./types.js";
 
 function req(member: string, occurrence = "2026-11-24T10:00:00+08:00"): SendRequest {
   const key = `birthday|${occurrence}|${member}|outbox`;
-  return { key, dedupeId: "d".repeat(32), campaign: "birthday", occurrence, member, channel: "outbox", address: `addr-${member}`, content: { kind: "file", body: { text: `hi ${member}` } } };
+  return {
+    key,
+    dedupeId: "d".repeat(32),
+    campaign: "birthday",
+    occurrence,
+    member,
+    channel: "outbox",
+    address: `addr-${member}`,
+    content: { kind: "file", body: { text: `hi ${member}` } },
+  };
 }
 
 const dirs: string[] = [];

@@ -102,7 +102,8 @@ function create(ctx: DriverContext): DriverInstance {
     const lines: string[] = [];
     const fresh: string[] = [];
     batch.forEach((r, i) => {
-      if (r.content?.kind !== "file") return void (out[i] = failed("request", "content_kind", `file: content of kind ${r.content?.kind} cannot be sent by this driver`));
+      if (r.content?.kind !== "file")
+        return void (out[i] = failed("request", "content_kind", `file: content of kind ${r.content?.kind} cannot be sent by this driver`));
       out[i] = { status: "sent" };
       if (keys!.has(r.key)) return;
       keys!.add(r.key);

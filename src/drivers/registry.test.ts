@@ -40,14 +40,19 @@ describe("driver registry", () => {
     expect(r.error).toBeUndefined();
     expect(r.driver!.name).toBe("echo");
     const inst = r.driver!.create({ channel: "hook", secrets: {}, options: {}, now: Date.now, timeoutMs: 1000, root });
-    const out = await inst.send([{ key: "k", dedupeId: "d", campaign: "c", occurrence: "o", member: "m", channel: "hook", address: "a", content: { kind: "webhook", body: {} } }]);
+    const out = await inst.send([
+      { key: "k", dedupeId: "d", campaign: "c", occurrence: "o", member: "m", channel: "hook", address: "a", content: { kind: "webhook", body: {} } },
+    ]);
     expect(out).toEqual([{ status: "sent", providerId: "hook" }]);
   });
 
   it("loads npm:<package> from the project's node_modules (ESM exports and CommonJS)", async () => {
     const esm = path.join(root, "node_modules/chuda-driver-echo");
     mkdirSync(path.join(esm, "dist"), { recursive: true });
-    writeFileSync(path.join(esm, "package.json"), JSON.stringify({ name: "chuda-driver-echo", type: "module", exports: { ".": { import: "./dist/index.js" } } }));
+    writeFileSync(
+      path.join(esm, "package.json"),
+      JSON.stringify({ name: "chuda-driver-echo", type: "module", exports: { ".": { import: "./dist/index.js" } } }),
+    );
     writeFileSync(path.join(esm, "dist/index.js"), GOOD);
     expect(resolvePackage("chuda-driver-echo", path.join(root, "sub"))).toBe(path.join(esm, "dist/index.js"));
     const a = await loadDriver("npm:chuda-driver-echo", root);

@@ -61,10 +61,11 @@ function conditionEntry(e: unknown): string | undefined {
   }
   if (typeof e === "object" && e !== null) {
     const o = e as Record<string, unknown>;
-    for (const k of ["import", "node", "module", "default", "require"]) if (k in o) {
-      const r = conditionEntry(o[k]);
-      if (r) return r;
-    }
+    for (const k of ["import", "node", "module", "default", "require"])
+      if (k in o) {
+        const r = conditionEntry(o[k]);
+        if (r) return r;
+      }
   }
   return undefined;
 }
@@ -81,7 +82,10 @@ export function resolvePackage(pkg: string, root: string): string | undefined {
         let entry: string | undefined;
         const ex = json.exports;
         if (ex !== undefined) {
-          const dot = typeof ex === "object" && ex !== null && !Array.isArray(ex) && Object.keys(ex).some((k) => k.startsWith(".")) ? (ex as Record<string, unknown>)["."] : ex;
+          const dot =
+            typeof ex === "object" && ex !== null && !Array.isArray(ex) && Object.keys(ex).some((k) => k.startsWith("."))
+              ? (ex as Record<string, unknown>)["."]
+              : ex;
           entry = conditionEntry(dot);
         }
         entry ??= typeof json.module === "string" ? json.module : typeof json.main === "string" ? json.main : "index.js";
@@ -105,7 +109,8 @@ export function resolvePackage(pkg: string, root: string): string | undefined {
   }
 }
 
-const looksLikePath = (s: string) => s.startsWith("./") || s.startsWith("../") || s.startsWith("/") || path.isAbsolute(s) || /[\\/]/.test(s) || /\.(m|c)?[jt]s$/.test(s);
+const looksLikePath = (s: string) =>
+  s.startsWith("./") || s.startsWith("../") || s.startsWith("/") || path.isAbsolute(s) || /[\\/]/.test(s) || /\.(m|c)?[jt]s$/.test(s);
 
 /**
  * Loads the driver named by a channel's `driver:` value: a built-in name, a path relative to `root`, or
@@ -132,7 +137,9 @@ export async function loadDriver(spec: string, root: string): Promise<{ driver?:
     if (!existsSync(file)) return { error: `driver "${spec}": no file at ${path.relative(root, file) || file} (paths are relative to the project root)` };
     if (statSync(file).isDirectory()) return { error: `driver "${spec}": ${s} is a directory, not a module file` };
   } else {
-    return { error: `unknown driver "${spec}": built-in drivers are ${BUILTIN_DRIVERS.join(", ")}; a third-party driver is a path (./drivers/x.js) or npm:<package>` };
+    return {
+      error: `unknown driver "${spec}": built-in drivers are ${BUILTIN_DRIVERS.join(", ")}; a third-party driver is a path (./drivers/x.js) or npm:<package>`,
+    };
   }
   let mod: DriverModule;
   try {

@@ -101,7 +101,8 @@ describe("Tencent TC3-HMAC-SHA256 (§8.3)", () => {
     expect(r.signature).toBe("72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168");
   });
 
-  const body = '{"PhoneNumberSet":["+8613800138000"],"SmsSdkAppId":"1400000000","SignName":"示例商场","TemplateId":"1000001","TemplateParamSet":["王伟","BDAY50"]}';
+  const body =
+    '{"PhoneNumberSet":["+8613800138000"],"SmsSdkAppId":"1400000000","SignName":"示例商场","TemplateId":"1000001","TemplateParamSet":["王伟","BDAY50"]}';
   const base = {
     secretId: "AKIDtest",
     secretKey: "testsecretkey",

@@ -121,7 +121,10 @@ export function parseTc3Authorization(
   header: string | undefined,
 ): { secretId: string; date: string; service: string; signedHeaders: string[]; signature: string } | undefined {
   if (!header) return undefined;
-  const m = /^TC3-HMAC-SHA256\s+Credential=([^/\s,]+)\/(\d{4}-\d{2}-\d{2})\/([^/\s,]+)\/tc3_request\s*,\s*SignedHeaders=([^,\s]+)\s*,\s*Signature=([0-9a-f]{64})\s*$/.exec(header.trim());
+  const m =
+    /^TC3-HMAC-SHA256\s+Credential=([^/\s,]+)\/(\d{4}-\d{2}-\d{2})\/([^/\s,]+)\/tc3_request\s*,\s*SignedHeaders=([^,\s]+)\s*,\s*Signature=([0-9a-f]{64})\s*$/.exec(
+      header.trim(),
+    );
   if (!m) return undefined;
   return { secretId: m[1]!, date: m[2]!, service: m[3]!, signedHeaders: m[4]!.split(";"), signature: m[5]! };
 }

@@ -17,7 +17,16 @@ function sms(params: Record<string, string> = { name: "王伟", coupon: "BDAY50"
 function req(member: string, address: string, content: SmsContent = sms()): SendRequest {
   const occurrence = "2026-11-24T10:00:00+08:00";
   const key = `birthday|${occurrence}|${member}|sms`;
-  return { key, dedupeId: createHash("sha256").update(key).digest("hex").slice(0, 32), campaign: "birthday", occurrence, member, channel: "sms", address, content };
+  return {
+    key,
+    dedupeId: createHash("sha256").update(key).digest("hex").slice(0, 32),
+    campaign: "birthday",
+    occurrence,
+    member,
+    channel: "sms",
+    address,
+    content,
+  };
 }
 
 const fakes: TencentSmsFake[] = [];
@@ -48,7 +57,13 @@ const summary = (o: (SendOutcome | undefined)[]) => o.map((x) => (x === undefine
 
 describe("tencent-sms driver", () => {
   it("declares its contract and classes", () => {
-    expect(tencentSms).toMatchObject({ name: "tencent-sms", contentKind: "sms", batchLimit: 200, batchSameContent: true, secrets: ["secret_id", "secret_key"] });
+    expect(tencentSms).toMatchObject({
+      name: "tencent-sms",
+      contentKind: "sms",
+      batchLimit: 200,
+      batchSameContent: true,
+      secrets: ["secret_id", "secret_key"],
+    });
     expect(classifyTencentCode("FailedOperation.PhoneNumberInBlacklist")).toBe("recipient");
     expect(classifyTencentCode("InternalError.Timeout")).toBe("ambiguous");
     expect(classifyTencentCode("AuthFailure.Something")).toBe("stop");
@@ -64,7 +79,12 @@ describe("tencent-sms driver", () => {
     const out = await inst.send([...group, lone]);
     expect(summary(out)).toEqual(["sent", "sent", "sent", "sent"]);
     expect(out[0]).toMatchObject({ providerId: expect.stringMatching(/^2028:/) });
-    expect(fake.calls().map((c) => [c.numbers, c.sessionContext]).sort()).toEqual(
+    expect(
+      fake
+        .calls()
+        .map((c) => [c.numbers, c.sessionContext])
+        .sort(),
+    ).toEqual(
       [
         [3, groupId(group[0]!)],
         [1, lone.dedupeId],
@@ -74,7 +94,11 @@ describe("tencent-sms driver", () => {
   });
 
   it("maps a batch with mixed per-number results", async () => {
-    const { inst, fake, clock } = await setup({ blacklist: ["13800000003"], perNumber: { daily: 1 }, recipientErrors: { "13800000005": "InvalidParameterValue.IncorrectPhoneNumber" } });
+    const { inst, fake, clock } = await setup({
+      blacklist: ["13800000003"],
+      perNumber: { daily: 1 },
+      recipientErrors: { "13800000005": "InvalidParameterValue.IncorrectPhoneNumber" },
+    });
     await inst.send([req("X", "13800000002")]);
     const batch = ["13800000001", "13800000002", "13800000003", "13800000005", "1380"].map((p, i) => req(`M${i}`, p));
     const out = await inst.send(batch);
@@ -97,7 +121,12 @@ describe("tencent-sms driver", () => {
     const night = Date.UTC(2026, 10, 24, 15, 0, 0); // 23:00 Beijing
     const b = await setup({ templates: { "1000001": { params: 2, marketing: true } } }, { at: night });
     const m = (await b.inst.send([req("A", "13800000001")]))[0]!;
-    expect(m).toMatchObject({ status: "failed", class: "defer", code: "FailedOperation.MarketingSendTimeConstraint", notBefore: Date.UTC(2026, 10, 25, 0, 0, 0) });
+    expect(m).toMatchObject({
+      status: "failed",
+      class: "defer",
+      code: "FailedOperation.MarketingSendTimeConstraint",
+      notBefore: Date.UTC(2026, 10, 25, 0, 0, 0),
+    });
     const c = await setup({}, { secretKey: "wrong-Secret-Key-value" });
     const s = await c.inst.send([req("A", "13800000001")]);
     expect(summary(s)).toEqual(["stop:AuthFailure.SignatureFailure"]);

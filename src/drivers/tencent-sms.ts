@@ -179,7 +179,8 @@ function create(ctx: DriverContext): DriverInstance {
     const j = res.json as { Response?: unknown } | undefined;
     if (j && typeof j.Response === "object" && j.Response !== null) return undefined;
     if (res.status === 429) return failed("retry", "http_429", "tencent-sms: HTTP 429");
-    if (res.status >= 500 || (res.status >= 200 && res.status < 300)) return failed("ambiguous", res.status >= 500 ? `http_${res.status}` : "bad_answer", `tencent-sms: HTTP ${res.status} without a provider body`);
+    if (res.status >= 500 || (res.status >= 200 && res.status < 300))
+      return failed("ambiguous", res.status >= 500 ? `http_${res.status}` : "bad_answer", `tencent-sms: HTTP ${res.status} without a provider body`);
     return failed("request", `http_${res.status}`, `tencent-sms: HTTP ${res.status} without a provider body`);
   }
 
@@ -235,7 +236,14 @@ function create(ctx: DriverContext): DriverInstance {
   async function reportsOf(phone: string, beginSec: number, endSec: number): Promise<Report[] | undefined> {
     const all: Report[] = [];
     for (let page = 0; page < 10; page++) {
-      const res = await api("PullSmsSendStatusByPhoneNumber", { BeginTime: beginSec, EndTime: endSec, Offset: page * 100, Limit: 100, PhoneNumber: phone, SmsSdkAppId: appId });
+      const res = await api("PullSmsSendStatusByPhoneNumber", {
+        BeginTime: beginSec,
+        EndTime: endSec,
+        Offset: page * 100,
+        Limit: 100,
+        PhoneNumber: phone,
+        SmsSdkAppId: appId,
+      });
       if (!res.ok) return undefined;
       const r = (res.json as { Response?: { Error?: unknown; PullSmsSendStatusSet?: Record<string, unknown>[] } } | undefined)?.Response;
       if (!r || r.Error || !Array.isArray(r.PullSmsSendStatusSet)) return undefined;
@@ -259,9 +267,15 @@ function create(ctx: DriverContext): DriverInstance {
       const out: SendOutcome[] = new Array(batch.length);
       const items: Item[] = [];
       batch.forEach((req, index) => {
-        if (req.content?.kind !== "sms") return void (out[index] = failed("request", "content_kind", `tencent-sms: content of kind ${req.content?.kind} cannot be sent by this driver`));
+        if (req.content?.kind !== "sms")
+          return void (out[index] = failed("request", "content_kind", `tencent-sms: content of kind ${req.content?.kind} cannot be sent by this driver`));
         const phone = e164(req.address ?? "");
-        if (!phone) return void (out[index] = failed("recipient", "InvalidParameterValue.IncorrectPhoneNumber", "tencent-sms: the member's number is not a valid phone number"));
+        if (!phone)
+          return void (out[index] = failed(
+            "recipient",
+            "InvalidParameterValue.IncorrectPhoneNumber",
+            "tencent-sms: the member's number is not a valid phone number",
+          ));
         items.push({ index, req, phone, content: req.content });
       });
       await mapLimit(planTencentCalls(items), concurrency, (call) => runCall(call, out));
@@ -301,7 +315,8 @@ function create(ctx: DriverContext): DriverInstance {
           return;
         }
         const blind = reports.some((r) => r.SessionContext === undefined);
-        if (!blind && now - first >= reportWaitMs) out[i] = failed("retry", "not_found", "tencent-sms: no report of this send at the provider; safe to send again");
+        if (!blind && now - first >= reportWaitMs)
+          out[i] = failed("retry", "not_found", "tencent-sms: no report of this send at the provider; safe to send again");
       });
       return out;
     },

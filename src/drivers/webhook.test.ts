@@ -65,7 +65,12 @@ describe("webhook driver", () => {
     const { inst, fake } = await setup();
     const batch = [req("M1"), req("M2"), req("M3")];
     expect(summary(await inst.send(batch))).toEqual(["sent", "sent", "sent"]);
-    expect(fake.deliveries().map((d) => d.key).sort()).toEqual(batch.map((r) => r.dedupeId).sort());
+    expect(
+      fake
+        .deliveries()
+        .map((d) => d.key)
+        .sort(),
+    ).toEqual(batch.map((r) => r.dedupeId).sort());
     expect(fake.deliveries()[0]!.path).toBe("/hooks/chuda");
     // A resend (e.g. after a lost answer) is deduplicated by the receiver.
     expect(summary(await inst.reconcile!([batch[0]!]))).toEqual(["sent"]);

@@ -11,13 +11,25 @@ const SECRET = "mini-secret-abcdefghijklmnop";
 const TPL = "sub_tpl_birthday";
 const USERS = ["ou_1", "ou_2", "ou_3"];
 
-function content(extra: Partial<SubscribeMessageContent> = {}, data: Record<string, string> = { thing1: "生日礼券", date2: "2026-11-30" }): SubscribeMessageContent {
+function content(
+  extra: Partial<SubscribeMessageContent> = {},
+  data: Record<string, string> = { thing1: "生日礼券", date2: "2026-11-30" },
+): SubscribeMessageContent {
   return { kind: "subscribe_message", template_id: TPL, page: "pages/coupon/index?id=BDAY50", data, ...extra };
 }
 
 function req(member: string, address: string, c: SubscribeMessageContent = content(), occurrence = "2026-11-24T10:00:00+08:00"): SendRequest {
   const key = `birthday|${occurrence}|${member}|subscribe`;
-  return { key, dedupeId: createHash("sha256").update(key).digest("hex").slice(0, 32), campaign: "birthday", occurrence, member, channel: "subscribe", address, content: c };
+  return {
+    key,
+    dedupeId: createHash("sha256").update(key).digest("hex").slice(0, 32),
+    campaign: "birthday",
+    occurrence,
+    member,
+    channel: "subscribe",
+    address,
+    content: c,
+  };
 }
 
 const fakes: WechatFake[] = [];
@@ -92,7 +104,11 @@ describe("wechat-subscribe driver against the loopback fake", () => {
   it("sends to one openid one after another within a batch", async () => {
     const { fake, inst } = await setup();
     fake.grantConsent("ou_3", TPL, 1); // two consents
-    const out = await inst.send([req("a", "ou_3"), req("b", "ou_3", content(), "2026-11-25T10:00:00+08:00"), req("c", "ou_3", content(), "2026-11-26T10:00:00+08:00")]);
+    const out = await inst.send([
+      req("a", "ou_3"),
+      req("b", "ou_3", content(), "2026-11-25T10:00:00+08:00"),
+      req("c", "ou_3", content(), "2026-11-26T10:00:00+08:00"),
+    ]);
     expect(out.map((o) => (o.status === "failed" ? o.code : o.status))).toEqual(["sent", "sent", "43101"]);
     expect(fake.state.calls.map((c) => c.errcode)).toEqual([0, 0, 43101]);
   });
@@ -127,7 +143,10 @@ describe("wechat-subscribe driver against the loopback fake", () => {
 
   it("47003 names the field; member-specific values are recipient failures", async () => {
     const { inst } = await setup();
-    const out = await inst.send([req("a", "ou_1", content({}, { thing1: "礼券", date2: "不是日期" })), req("b", "ou_2", content({}, { thing1: "礼券", date2: "2026-11-30" }))]);
+    const out = await inst.send([
+      req("a", "ou_1", content({}, { thing1: "礼券", date2: "不是日期" })),
+      req("b", "ou_2", content({}, { thing1: "礼券", date2: "2026-11-30" })),
+    ]);
     expect(out[0]).toMatchObject({ status: "failed", class: "recipient", code: "47003" });
     expect((out[0] as { message: string }).message).toContain("data.date2");
     expect(out[1].status).toBe("sent");

@@ -34,7 +34,8 @@ function create(ctx: DriverContext): DriverInstance {
   const defaultLang = typeof o.lang === "string" && LANGS.has(o.lang) ? o.lang : "zh_CN";
 
   async function sendOne(r: SendRequest, batch: readonly SendRequest[]): Promise<SendOutcome> {
-    if (r.content.kind !== "subscribe_message") return fail("request", "content_kind", `wechat-subscribe: content of kind ${r.content.kind} cannot be sent by this driver`);
+    if (r.content.kind !== "subscribe_message")
+      return fail("request", "content_kind", `wechat-subscribe: content of kind ${r.content.kind} cannot be sent by this driver`);
     if (!r.address) return fail("recipient", "no_address", "wechat-subscribe: the member has no openid");
     const c: SubscribeMessageContent = r.content;
     const body: Record<string, unknown> = { touser: r.address, template_id: c.template_id };

@@ -119,7 +119,15 @@ describe("wechat-template driver against the loopback fake", () => {
     const { fake, inst, clock } = await setup();
     const r = req("m1", "o_f1");
     expect((await inst.send([req("m3", "o_f3")]))[0].status).toBe("sent"); // warms the shared token cache
-    const small = wechatTemplate.create({ channel: "t", secrets: { app_id: APP, app_secret: SECRET }, baseUrl: fake.url, options: {}, now: clock.now, timeoutMs: 400, root: "/tmp" });
+    const small = wechatTemplate.create({
+      channel: "t",
+      secrets: { app_id: APP, app_secret: SECRET },
+      baseUrl: fake.url,
+      options: {},
+      now: clock.now,
+      timeoutMs: 400,
+      root: "/tmp",
+    });
     instances.push(small);
     fake.script(fault.slow(10_000));
     const [o] = await small.send([r]);
@@ -149,10 +157,16 @@ describe("wechat-template driver against the loopback fake", () => {
   it("classifies 47003 as recipient when the bad value is member-specific, else request", async () => {
     const { inst } = await setup();
     const long = "这是一个超过二十个字符的非常非常非常长的礼券名称啊";
-    const personal = await inst.send([req("a", "o_f1", content({ thing1: long, time3: "10:00" })), req("b", "o_f2", content({ thing1: "礼券", time3: "10:00" }))]);
+    const personal = await inst.send([
+      req("a", "o_f1", content({ thing1: long, time3: "10:00" })),
+      req("b", "o_f2", content({ thing1: "礼券", time3: "10:00" })),
+    ]);
     expect(personal[0]).toMatchObject({ status: "failed", class: "recipient", code: "47003" });
     expect(personal[1].status).toBe("sent");
-    const shared = await inst.send([req("c", "o_f3", content({ thing1: "礼券", time3: "明天" })), req("d", "o_f4", content({ thing1: "礼券2", time3: "明天" }))]);
+    const shared = await inst.send([
+      req("c", "o_f3", content({ thing1: "礼券", time3: "明天" })),
+      req("d", "o_f4", content({ thing1: "礼券2", time3: "明天" })),
+    ]);
     for (const o of shared) expect(o).toMatchObject({ status: "failed", class: "request", code: "47003" });
   });
 

@@ -42,7 +42,8 @@ function create(ctx: DriverContext): DriverInstance {
   }
 
   async function sendOne(r: SendRequest, batch: readonly SendRequest[]): Promise<SendOutcome> {
-    if (r.content.kind !== "template_message") return fail("request", "content_kind", `wechat-template: content of kind ${r.content.kind} cannot be sent by this driver`);
+    if (r.content.kind !== "template_message")
+      return fail("request", "content_kind", `wechat-template: content of kind ${r.content.kind} cannot be sent by this driver`);
     if (!r.address) return fail("recipient", "no_address", "wechat-template: the member has no openid");
     const c: TemplateMessageContent = r.content;
     if (!firstAttempt.has(r.key)) firstAttempt.set(r.key, ctx.now());

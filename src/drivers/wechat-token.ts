@@ -141,20 +141,38 @@ export type WechatApiResult = { ok: true; json: Record<string, unknown>; errcode
  * → `stop`. A transport failure after the request may have left → `ambiguous`; before → `retry`. An answer that is
  * not JSON → `ambiguous` (5xx / 200), `retry` (429) or `request` (other 4xx).
  */
-export async function callWechat(ctx: DriverContext, http: HttpClient, tokens: WechatTokens, path: string, body: unknown, what: string): Promise<WechatApiResult> {
+export async function callWechat(
+  ctx: DriverContext,
+  http: HttpClient,
+  tokens: WechatTokens,
+  path: string,
+  body: unknown,
+  what: string,
+): Promise<WechatApiResult> {
   let tok = await tokens.get();
   if (!tok.ok) return tok;
   const safe = (s: string) => redact(s, [ctx.secrets.app_secret]);
   for (let attempt = 0; ; attempt++) {
     await ctx.acquire?.();
-    const r: HttpResult = await http.call({ method: "POST", url: providerUrl(ctx.baseUrl, WECHAT_ORIGIN, path), searchParams: { access_token: tok.token }, json: body });
+    const r: HttpResult = await http.call({
+      method: "POST",
+      url: providerUrl(ctx.baseUrl, WECHAT_ORIGIN, path),
+      searchParams: { access_token: tok.token },
+      json: body,
+    });
     if (!r.ok) {
-      return { ok: false, outcome: r.sent ? fail("ambiguous", r.code, `wechat ${what}: ${r.message}; the message may have been sent`) : fail("retry", r.code, `wechat ${what}: ${r.message}`) };
+      return {
+        ok: false,
+        outcome: r.sent
+          ? fail("ambiguous", r.code, `wechat ${what}: ${r.message}; the message may have been sent`)
+          : fail("retry", r.code, `wechat ${what}: ${r.message}`),
+      };
     }
     const j = r.json;
     if (!isObj(j) || (j.errcode === undefined && r.status !== 200)) {
       const code = `http_${r.status}`;
-      if (r.status >= 500 || r.status === 200) return { ok: false, outcome: fail("ambiguous", code, `wechat ${what}: HTTP ${r.status} without a readable answer`) };
+      if (r.status >= 500 || r.status === 200)
+        return { ok: false, outcome: fail("ambiguous", code, `wechat ${what}: HTTP ${r.status} without a readable answer`) };
       if (r.status === 429) return { ok: false, outcome: fail("retry", code, `wechat ${what}: HTTP 429`) };
       return { ok: false, outcome: fail("request", code, `wechat ${what}: HTTP ${r.status}`) };
     }

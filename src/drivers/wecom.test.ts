@@ -14,7 +14,11 @@ const STAFF = {
   lisi: ["wm_b1", "wm_b2", "wm_b3", "wm_b4", "wm_b5"],
 };
 
-const TEXT: WecomContent = { kind: "wecom", text: "王先生您好，会员日礼券已到账", attachments: [{ msgtype: "link", link: { title: "会员日", url: "https://example.com/m" } }] };
+const TEXT: WecomContent = {
+  kind: "wecom",
+  text: "王先生您好，会员日礼券已到账",
+  attachments: [{ msgtype: "link", link: { title: "会员日", url: "https://example.com/m" } }],
+};
 
 function req(member: string, address: string, sender: string | undefined, content: WecomContent = TEXT): SendRequest {
   const key = `birthday|2026-11-24T10:00:00+08:00|${member}|wecom`;
@@ -55,10 +59,7 @@ async function setup(opts: WecomFakeOptions = {}, drv: { secret?: string; timeou
   return { fake, inst, clock };
 }
 
-const allMembers = () => [
-  ...STAFF.zhangsan.map((id, i) => req(`m_a${i}`, id, "zhangsan")),
-  ...STAFF.lisi.map((id, i) => req(`m_b${i}`, id, "lisi")),
-];
+const allMembers = () => [...STAFF.zhangsan.map((id, i) => req(`m_a${i}`, id, "zhangsan")), ...STAFF.lisi.map((id, i) => req(`m_b${i}`, id, "lisi"))];
 
 describe("wecom driver against the loopback fake", () => {
   it("declares its contract", () => {
@@ -82,13 +83,26 @@ describe("wecom driver against the loopback fake", () => {
     const b = out[5] as { providerId: string };
     expect(a.providerId).not.toBe(b.providerId);
     expect(fake.state.tasks.get(a.providerId)?.text).toBe(TEXT.text);
-    expect(fake.deliveries().map((d) => d.externalUserid).sort()).toEqual(batch.map((r) => r.address).sort());
+    expect(
+      fake
+        .deliveries()
+        .map((d) => d.externalUserid)
+        .sort(),
+    ).toEqual(batch.map((r) => r.address).sort());
     expect(fake.state.tokens.issued).toHaveLength(1);
   });
 
   it("shares one cached token between instances of the same app, fetched once", async () => {
     const { fake, inst, clock } = await setup();
-    const twin = wecom.create({ channel: "wecom", secrets: { corp_id: CORP, secret: SECRET }, baseUrl: fake.url, options: {}, now: clock.now, timeoutMs: 5000, root: "/tmp" });
+    const twin = wecom.create({
+      channel: "wecom",
+      secrets: { corp_id: CORP, secret: SECRET },
+      baseUrl: fake.url,
+      options: {},
+      now: clock.now,
+      timeoutMs: 5000,
+      root: "/tmp",
+    });
     instances.push(twin);
     const batch = allMembers();
     const [a, b] = await Promise.all([inst.send(batch.slice(0, 5)), twin.send(batch.slice(5))]);
@@ -156,7 +170,12 @@ describe("wecom driver against the loopback fake", () => {
     const out = await inst.send(batch);
     expect(out.slice(0, 5).every((o) => o.status === "queued")).toBe(true);
     expect(out[5]).toMatchObject({ status: "failed", class: "recipient", code: "40096" });
-    expect(fake.deliveries().map((d) => d.externalUserid).sort()).toEqual([...STAFF.zhangsan].sort());
+    expect(
+      fake
+        .deliveries()
+        .map((d) => d.externalUserid)
+        .sort(),
+    ).toEqual([...STAFF.zhangsan].sort());
   });
 
   it("classifies HTTP 5xx with a provider body as retry", async () => {
@@ -174,7 +193,15 @@ describe("wecom driver against the loopback fake", () => {
     const [a] = await inst.send(allMembers().slice(0, 1));
     expect(a).toMatchObject({ status: "failed", class: "ambiguous", code: "http_200" });
     // A second instance with a short timeout reuses the cached token, so only the slow send can time out.
-    const quick = wecom.create({ channel: "wecom", secrets: { corp_id: CORP, secret: SECRET }, baseUrl: fake.url, options: {}, now: clock.now, timeoutMs: 400, root: "/tmp" });
+    const quick = wecom.create({
+      channel: "wecom",
+      secrets: { corp_id: CORP, secret: SECRET },
+      baseUrl: fake.url,
+      options: {},
+      now: clock.now,
+      timeoutMs: 400,
+      root: "/tmp",
+    });
     instances.push(quick);
     fake.script(fault.slow(10_000));
     const [b] = await quick.send(allMembers().slice(1, 2));

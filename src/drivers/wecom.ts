@@ -165,7 +165,12 @@ function create(ctx: DriverContext): DriverInstance {
       if (!isObj(j) || (j.errcode === undefined && r.status !== 200)) {
         const code = `http_${r.status}`;
         if (r.status >= 500 || r.status === 200) {
-          return { ok: false, outcome: mutating ? fail("ambiguous", code, `wecom ${what}: HTTP ${r.status} without a readable answer`) : fail("retry", code, `wecom ${what}: HTTP ${r.status}`) };
+          return {
+            ok: false,
+            outcome: mutating
+              ? fail("ambiguous", code, `wecom ${what}: HTTP ${r.status} without a readable answer`)
+              : fail("retry", code, `wecom ${what}: HTTP ${r.status}`),
+          };
         }
         if (r.status === 429) return { ok: false, outcome: fail("retry", code, `wecom ${what}: HTTP 429`) };
         return { ok: false, outcome: fail("request", code, `wecom ${what}: HTTP ${r.status}`) };

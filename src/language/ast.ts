@@ -335,17 +335,7 @@ export interface ParenExpr extends Node {
 
 // ---------------------------------------------------------------- literals
 
-export type Literal =
-  | StringLit
-  | NumberLit
-  | PercentLit
-  | MoneyLit
-  | BoolLit
-  | DateLit
-  | TimeLit
-  | DateTimeLit
-  | DurationLit
-  | ListLit;
+export type Literal = StringLit | NumberLit | PercentLit | MoneyLit | BoolLit | DateLit | TimeLit | DateTimeLit | DurationLit | ListLit;
 
 export interface StringLit extends Node {
   kind: "string";

@@ -20,9 +20,21 @@ export function diagramsHtml(): string {
     for (const [k, x] of Object.entries(v)) o[k] = k === "label" && typeof x === "string" ? x.replace(/^`(.+)`$/, "$1") : bare(x);
     return o;
   };
-  let html = createSyntaxDiagramsCode(bare(parser.getSerializedGastProductions()) as ReturnType<typeof parser.getSerializedGastProductions>, { resourceBase: `${base}/`, css: `${base}/diagrams.css` });
-  html = html.replace(/<link rel='stylesheet' href='chuda-resource:\/\/([^']+)'>/g, (_, f: string) => `<style>\n${readFileSync(path.join(root, "diagrams", f), "utf8")}</style>`);
-  html = html.replace(/<script src='chuda-resource:\/\/([^']+)'><\/script>/g, (_, f: string) => `<script>\n${readFileSync(path.join(root, "diagrams", f), "utf8")}</script>`);
-  html = html.replace("<!-- This is a generated file -->", "<!-- Generated from src/language/parser.ts by diagramsHtml() (src/language/diagrams.ts); do not edit. -->");
+  let html = createSyntaxDiagramsCode(bare(parser.getSerializedGastProductions()) as ReturnType<typeof parser.getSerializedGastProductions>, {
+    resourceBase: `${base}/`,
+    css: `${base}/diagrams.css`,
+  });
+  html = html.replace(
+    /<link rel='stylesheet' href='chuda-resource:\/\/([^']+)'>/g,
+    (_, f: string) => `<style>\n${readFileSync(path.join(root, "diagrams", f), "utf8")}</style>`,
+  );
+  html = html.replace(
+    /<script src='chuda-resource:\/\/([^']+)'><\/script>/g,
+    (_, f: string) => `<script>\n${readFileSync(path.join(root, "diagrams", f), "utf8")}</script>`,
+  );
+  html = html.replace(
+    "<!-- This is a generated file -->",
+    "<!-- Generated from src/language/parser.ts by diagramsHtml() (src/language/diagrams.ts); do not edit. -->",
+  );
   return html.replace(/[ \t]+$/gm, "");
 }

@@ -217,7 +217,8 @@ function printCampaign(d: A.CampaignDecl, cs: Comments, out: string[]): void {
   let header = `campaign ${d.name.name}${d.title ? ` ${d.title.raw}` : ""} {`;
   const firstStart = d.clauses[0]?.span.start.offset ?? d.span.end.offset - 1;
   const c0 = cs.next();
-  if (c0 && c0.span.start.offset < firstStart && c0.span.start.line === d.span.start.line) header = withTrailing(header, cs.before(c0.span.start.offset + 1)[0]);
+  if (c0 && c0.span.start.offset < firstStart && c0.span.start.line === d.span.start.line)
+    header = withTrailing(header, cs.before(c0.span.start.offset + 1)[0]);
   out.push(header);
   for (const c of d.clauses) {
     for (const k of cs.before(c.span.end.offset)) out.push(`  ${text(k)}`);
@@ -229,7 +230,10 @@ function printCampaign(d: A.CampaignDecl, cs: Comments, out: string[]): void {
 
 /** Prints a whole file in the canonical layout. `source` is the text the AST came from (for blank lines). */
 export function printFile(ast: A.FileNode, source: string): string {
-  const cs = new Comments([...ast.comments].sort((a, b) => a.span.start.offset - b.span.start.offset), source);
+  const cs = new Comments(
+    [...ast.comments].sort((a, b) => a.span.start.offset - b.span.start.offset),
+    source,
+  );
   const out: string[] = [];
   const emitOwnLine = (list: A.Comment[], nextStart: number): void => {
     list.forEach((c, j) => {
@@ -282,7 +286,8 @@ export function printFile(ast: A.FileNode, source: string): string {
 /** Where the own-line material before `item` starts: its first leading comment after `prev`, else the item. */
 function firstOwnLineStart(comments: A.Comment[], prev: A.Item, item: A.Item): number {
   for (const c of comments) {
-    if (c.span.start.offset >= prev.span.end.offset && c.span.start.offset < item.span.start.offset && c.span.start.line > prev.span.end.line) return c.span.start.offset;
+    if (c.span.start.offset >= prev.span.end.offset && c.span.start.offset < item.span.start.offset && c.span.start.line > prev.span.end.line)
+      return c.span.start.offset;
   }
   return item.span.start.offset;
 }

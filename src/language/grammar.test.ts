@@ -125,7 +125,10 @@ describe("grammar/chuda.tmLanguage.json", () => {
   it("colours every keyword of the lexer as a keyword or a language constant", () => {
     const kw = all.filter((p) => p.match && /^(keyword|constant\.language|storage)/.test(p.name ?? ""));
     for (const word of KEYWORDS.keys()) {
-      expect(kw.some((p) => new RegExp(`^(?:${p.match})$`).test(word)), word).toBe(true);
+      expect(
+        kw.some((p) => new RegExp(`^(?:${p.match})$`).test(word)),
+        word,
+      ).toBe(true);
     }
   });
 

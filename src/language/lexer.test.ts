@@ -40,7 +40,24 @@ describe("lexer", () => {
 
   it("reads operators, the range and the channel separator", () => {
     expect(kinds("== != <= >= < > = + - ( ) [ ] { } , : ..").map((k) => k.split(":")[0])).toEqual([
-      "Eq", "NotEq", "LtEq", "GtEq", "Lt", "Gt", "Assign", "Plus", "Minus", "LParen", "RParen", "LBracket", "RBracket", "LCurly", "RCurly", "Comma", "Colon", "Range",
+      "Eq",
+      "NotEq",
+      "LtEq",
+      "GtEq",
+      "Lt",
+      "Gt",
+      "Assign",
+      "Plus",
+      "Minus",
+      "LParen",
+      "RParen",
+      "LBracket",
+      "RBracket",
+      "LCurly",
+      "RCurly",
+      "Comma",
+      "Colon",
+      "Range",
     ]);
     expect(kinds("2026-01-01 .. 2026-02-01")).toEqual(["DateLiteral:2026-01-01", "Range:..", "DateLiteral:2026-02-01"]);
   });

@@ -97,10 +97,18 @@ for (const [word, t] of [...KEYWORDS]) {
 export const StringLiteral = createToken({ name: "StringLiteral", pattern: /"(?:[^"\\\n\r]|\\.)*"/, label: "a string in double quotes" });
 /** A string with no closing quote on its line: reported (CH1003) and then parsed as a string. */
 export const UnterminatedString = createToken({ name: "UnterminatedString", pattern: /"(?:[^"\\\n\r]|\\.)*\\?/ });
-export const DateTimeLiteral = createToken({ name: "DateTimeLiteral", pattern: /\d{4}-\d{2}-\d{2}[ \t]+\d{1,2}:\d{2}(?![\d:])/, label: "a date and time like 2026-12-24 10:00" });
+export const DateTimeLiteral = createToken({
+  name: "DateTimeLiteral",
+  pattern: /\d{4}-\d{2}-\d{2}[ \t]+\d{1,2}:\d{2}(?![\d:])/,
+  label: "a date and time like 2026-12-24 10:00",
+});
 export const DateLiteral = createToken({ name: "DateLiteral", pattern: /\d{4}-\d{2}-\d{2}/, label: "a date like 2026-12-24" });
 export const TimeLiteral = createToken({ name: "TimeLiteral", pattern: /\d{1,2}:\d{2}/, label: "a time like 09:30" });
-export const MoneyLiteral = createToken({ name: "MoneyLiteral", pattern: /\d+(?:\.\d+)?[ \t]*CNY(?![A-Za-z0-9_])|¥[ \t]*\d+(?:\.\d+)?/, label: "an amount like 50 CNY" });
+export const MoneyLiteral = createToken({
+  name: "MoneyLiteral",
+  pattern: /\d+(?:\.\d+)?[ \t]*CNY(?![A-Za-z0-9_])|¥[ \t]*\d+(?:\.\d+)?/,
+  label: "an amount like 50 CNY",
+});
 export const PercentLiteral = createToken({ name: "PercentLiteral", pattern: /\d+(?:\.\d+)?%/, label: "a percentage like 10%" });
 export const NumberLiteral = createToken({ name: "NumberLiteral", pattern: /\d+(?:\.\d+)?/, label: "a number" });
 

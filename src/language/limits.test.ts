@@ -12,7 +12,9 @@ describe("expression depth limits", () => {
       parens(MAX_NESTING),
       `${"not ".repeat(MAX_EXPRESSION_DEPTH - 1)}vip`,
       Array(MAX_EXPRESSION_DEPTH).fill("vip").join(" and "),
-      `points > ${Array(MAX_EXPRESSION_DEPTH - 1).fill("1").join(" + ")}`,
+      `points > ${Array(MAX_EXPRESSION_DEPTH - 1)
+        .fill("1")
+        .join(" + ")}`,
       `${"not ".repeat(50)}${parens(MAX_NESTING - 1, `${"not ".repeat(40)}a or b`)}`,
     ]) {
       const text = campaign(audience);
@@ -25,7 +27,9 @@ describe("expression depth limits", () => {
 
   it("refuses parentheses nested past the limit at the first one too many, before parsing", () => {
     expect(codes(campaign(parens(211)))).toEqual([`CH1030 2:${12 + MAX_NESTING}`]);
-    expect(parseFile(campaign(parens(5000)), "c.chuda").diagnostics[0]!.message).toBe(`parentheses and brackets nest ${MAX_NESTING + 1} deep here; at most ${MAX_NESTING} are allowed`);
+    expect(parseFile(campaign(parens(5000)), "c.chuda").diagnostics[0]!.message).toBe(
+      `parentheses and brackets nest ${MAX_NESTING + 1} deep here; at most ${MAX_NESTING} are allowed`,
+    );
     expect(codes(campaign(`len(${"[".repeat(300)}`))).toEqual([`CH1030 2:${15 + MAX_NESTING}`]);
   });
 
@@ -34,7 +38,9 @@ describe("expression depth limits", () => {
       `${"not ".repeat(1049)}vip`,
       Array(3479).fill("vip").join(" and "),
       `points > ${Array(2628).fill("1").join(" + ")}`,
-      Array(MAX_EXPRESSION_DEPTH + 1).fill("vip").join(" or "),
+      Array(MAX_EXPRESSION_DEPTH + 1)
+        .fill("vip")
+        .join(" or "),
       parens(60, Array(150).fill("vip").join(" and ")),
     ]) {
       const text = campaign(audience);
@@ -59,11 +65,16 @@ describe("expression depth limits", () => {
 });
 
 describe("literal bounds", () => {
-  const errors = (audience: string) => parseFile(campaign(audience), "c.chuda").diagnostics.map((d) => `${d.code} ${d.span.start.line}:${d.span.start.column} ${d.message}`);
+  const errors = (audience: string) =>
+    parseFile(campaign(audience), "c.chuda").diagnostics.map((d) => `${d.code} ${d.span.start.line}:${d.span.start.column} ${d.message}`);
 
   it("refuses numbers beyond 2^53 − 1 and durations beyond 10,000 years at the literal", () => {
-    expect(errors("days_since(birthday) >= 99999999999999999999")).toEqual(["CH1032 2:36 `99999999999999999999` is too large: numbers go up to 9007199254740991"]);
-    expect(errors("birthday > today - 3000000000 days")).toEqual(["CH1033 2:31 `3000000000 days` is too long: a duration is at most 3,652,425 days (10,000 years)"]);
+    expect(errors("days_since(birthday) >= 99999999999999999999")).toEqual([
+      "CH1032 2:36 `99999999999999999999` is too large: numbers go up to 9007199254740991",
+    ]);
+    expect(errors("birthday > today - 3000000000 days")).toEqual([
+      "CH1033 2:31 `3000000000 days` is too long: a duration is at most 3,652,425 days (10,000 years)",
+    ]);
     expect(errors("birthday > today - 2147483647 days").map((s) => s.split(" ")[0])).toEqual(["CH1033"]);
     expect(errors("birthday > today + 10001 years").map((s) => s.split(" ")[0])).toEqual(["CH1033"]);
     expect(errors("spend_12m > 99999999999999999 CNY").map((s) => s.split(" ")[0])).toEqual(["CH1032"]);

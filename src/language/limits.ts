@@ -23,8 +23,24 @@ const CHAIN = new Set<TokenType>([T.And, T.Or]);
 const OPERATORS = new Set<TokenType>([T.Plus, T.Minus, T.Eq, T.NotEq, T.LtEq, T.GtEq, T.Lt, T.Gt, T.In, T.Has, T.Between, T.Is]);
 /** Tokens that end an expression at the top level (a clause, an item, a block). */
 const BOUNDARIES = new Set<TokenType>([
-  T.Segment, T.Campaign, T.Audience, T.Trigger, T.Content, T.Channel, T.Goal, T.Priority, T.Holdout, T.Repeat,
-  T.Active, T.Send, T.Limit, T.Budget, T.By, T.Assign, T.LCurly, T.RCurly,
+  T.Segment,
+  T.Campaign,
+  T.Audience,
+  T.Trigger,
+  T.Content,
+  T.Channel,
+  T.Goal,
+  T.Priority,
+  T.Holdout,
+  T.Repeat,
+  T.Active,
+  T.Send,
+  T.Limit,
+  T.Budget,
+  T.By,
+  T.Assign,
+  T.LCurly,
+  T.RCurly,
 ]);
 
 interface Group {

@@ -104,7 +104,10 @@ describe("the complete example of docs/language.md", () => {
     });
     expect(stripSpans(wake!.clauses[5])).toEqual({ kind: "repeat", never: false, after: { kind: "duration", amount: 90, unit: "day", raw: "90 days" } });
     expect(stripSpans(autumn!.clauses[0])).toMatchObject({
-      expr: { kind: "logical", left: { kind: "in", negated: false, left: ref("tier"), list: { kind: "list", items: ["silver", "gold", "platinum", "diamond"].map(ref) } } },
+      expr: {
+        kind: "logical",
+        left: { kind: "in", negated: false, left: ref("tier"), list: { kind: "list", items: ["silver", "gold", "platinum", "diamond"].map(ref) } },
+      },
     });
     expect(stripSpans(autumn!.clauses[4])).toEqual({
       kind: "goal",
@@ -167,7 +170,11 @@ describe("clauses", () => {
       within: { kind: "duration", amount: 14, unit: "day", raw: "14 days" },
       expect: { kind: "percent", value: 6, raw: "6%" },
     });
-    expect(clause('goal event "app_open" within 1 week', "goal").goal).toMatchObject({ kind: "event", name: { value: "app_open" }, within: { unit: "week", amount: 1 } });
+    expect(clause('goal event "app_open" within 1 week', "goal").goal).toMatchObject({
+      kind: "event",
+      name: { value: "app_open" },
+      within: { unit: "week", amount: 1 },
+    });
     expect(clause("goal purchase >= 50.5 CNY within 2 hours", "goal").goal).toMatchObject({ minAmount: { value: 50.5 }, within: { unit: "hour" } });
   });
 
@@ -176,7 +183,11 @@ describe("clauses", () => {
     expect(clause("holdout 2.5%", "holdout").value.value).toBe(2.5);
     expect(clause("repeat never", "repeat")).toEqual({ kind: "repeat", never: true });
     expect(clause("repeat after 1 month", "repeat").after).toEqual({ kind: "duration", amount: 1, unit: "month", raw: "1 month" });
-    expect(clause("active 2026-01-01 .. 2026-02-01", "active")).toEqual({ kind: "active", from: { kind: "date", value: "2026-01-01" }, to: { kind: "date", value: "2026-02-01" } });
+    expect(clause("active 2026-01-01 .. 2026-02-01", "active")).toEqual({
+      kind: "active",
+      from: { kind: "date", value: "2026-01-01" },
+      to: { kind: "date", value: "2026-02-01" },
+    });
     expect(clause("limit 500 members", "limit")).toEqual({ kind: "limit", count: num(500) });
     expect(clause("limit 500 members order by spend_12m", "limit").orderBy).toEqual({ expr: ref("spend_12m"), direction: "desc" });
     expect(clause("limit 5 members order by days_since(x) asc", "limit").orderBy?.direction).toBe("asc");
@@ -186,7 +197,7 @@ describe("clauses", () => {
   });
 
   it("needs no separators between clauses, even on one line", () => {
-    const c = campaign("audience tier >= gold and nearby trigger every day content \"x\" channel a > b priority 3");
+    const c = campaign('audience tier >= gold and nearby trigger every day content "x" channel a > b priority 3');
     expect(c.clauses.map((x) => x.kind)).toEqual(["audience", "trigger", "content", "channel", "priority"]);
   });
 
@@ -206,15 +217,32 @@ describe("triggers", () => {
     expect(trig("every day")).toEqual({ kind: "every_day" });
     expect(trig("every monday, thursday at 19:30")).toEqual({
       kind: "every_weekdays",
-      days: [{ kind: "ident", name: "monday" }, { kind: "ident", name: "thursday" }],
+      days: [
+        { kind: "ident", name: "monday" },
+        { kind: "ident", name: "thursday" },
+      ],
       at: { kind: "time", value: "19:30" },
     });
     expect(trig("every month on 1 at 10:00")).toEqual({ kind: "every_month", day: num(1), at: { kind: "time", value: "10:00" } });
     expect(trig("once at 2026-12-24 10:00")).toEqual({ kind: "once", at: { kind: "datetime", date: "2026-12-24", time: "10:00" } });
-    expect(trig("on 520 at 10:00")).toEqual({ kind: "on_event", event: { kind: "event", name: "520", anniversary: false }, at: { kind: "time", value: "10:00" } });
+    expect(trig("on 520 at 10:00")).toEqual({
+      kind: "on_event",
+      event: { kind: "event", name: "520", anniversary: false },
+      at: { kind: "time", value: "10:00" },
+    });
     expect(trig("on christmas")).toEqual({ kind: "on_event", event: { kind: "event", name: "christmas", anniversary: false } });
-    expect(trig("3 days before 618")).toEqual({ kind: "offset", amount: num(3), unit: "day", direction: "before", event: { kind: "event", name: "618", anniversary: false } });
-    expect(trig("7 days before anniversary of registered_at at 08:00")).toMatchObject({ direction: "before", event: { name: "registered_at", anniversary: true }, at: { value: "08:00" } });
+    expect(trig("3 days before 618")).toEqual({
+      kind: "offset",
+      amount: num(3),
+      unit: "day",
+      direction: "before",
+      event: { kind: "event", name: "618", anniversary: false },
+    });
+    expect(trig("7 days before anniversary of registered_at at 08:00")).toMatchObject({
+      direction: "before",
+      event: { name: "registered_at", anniversary: true },
+      at: { value: "08:00" },
+    });
     expect(trig("2 hours after last_purchase_at")).toMatchObject({ unit: "hour", amount: { value: 2 } });
   });
 });
@@ -238,7 +266,7 @@ describe("expressions", () => {
 
   it("reads every comparison form", () => {
     for (const op of ["==", "!=", "<", "<=", ">", ">="]) expect(expr(`x ${op} 1`)).toMatchObject({ kind: "compare", op });
-    expect(expr("tier not in [gold, \"VIP 会员\"]")).toEqual({
+    expect(expr('tier not in [gold, "VIP 会员"]')).toEqual({
       kind: "in",
       negated: true,
       left: ref("tier"),
@@ -296,7 +324,8 @@ describe("expressions", () => {
 });
 
 describe("errors", () => {
-  const diags = (src: string) => parseFile(src, "e.chuda").diagnostics.map((d) => ({ line: d.span.start.line, col: d.span.start.column, code: d.code, message: d.message, help: d.help }));
+  const diags = (src: string) =>
+    parseFile(src, "e.chuda").diagnostics.map((d) => ({ line: d.span.start.line, col: d.span.start.column, code: d.code, message: d.message, help: d.help }));
 
   it("reports 3 broken clauses in 2 campaigns at their lines, and keeps the campaigns after them", () => {
     const src = `campaign a "A" {
@@ -365,7 +394,19 @@ campaign c "C" {
   });
 
   it("never throws, whatever the input", () => {
-    for (const src of ["", "{", "}", "campaign", "campaign {", "segment = ", 'campaign a "', "campaign a { content \"x\" with { a: } }", "(((", "campaign a { limit 5 members order by }", "campaign a { trigger once at 2026-01-01 }"]) {
+    for (const src of [
+      "",
+      "{",
+      "}",
+      "campaign",
+      "campaign {",
+      "segment = ",
+      'campaign a "',
+      'campaign a { content "x" with { a: } }',
+      "(((",
+      "campaign a { limit 5 members order by }",
+      "campaign a { trigger once at 2026-01-01 }",
+    ]) {
       const r = parseFile(src, "e");
       expect(r.ast.kind).toBe("file");
       if (src !== "") expect(r.diagnostics.length, src).toBeGreaterThan(0);
@@ -380,11 +421,83 @@ campaign c "C" {
 
   it("never throws on arbitrary token soup, and keeps every span inside the text", () => {
     const piece = fc.constantFrom(
-      "campaign", "segment", "audience", "trigger", "content", "channel", "goal", "priority", "holdout", "repeat", "active", "send", "limit", "budget",
-      "every", "day", "monday", ",", "at", "09:30", "on", "once", "2026-12-24 10:00", "2026-01-01", "..", "before", "after", "anniversary", "of", "520",
-      "redeem", "visit", "purchase", ">=", "50 CNY", "within", "7", "days", "expect", "10%", "with", "{", "}", "(", ")", "[", "]", ":", "=", "==", ">",
-      "and", "or", "not", "in", "has", "any", "is", "set", "between", "today", "-", "+", "km", "x", "tier", '"s"', '"会员', "# c", "\n", "会", "true",
-      "members", "order", "by", "desc", "never",
+      "campaign",
+      "segment",
+      "audience",
+      "trigger",
+      "content",
+      "channel",
+      "goal",
+      "priority",
+      "holdout",
+      "repeat",
+      "active",
+      "send",
+      "limit",
+      "budget",
+      "every",
+      "day",
+      "monday",
+      ",",
+      "at",
+      "09:30",
+      "on",
+      "once",
+      "2026-12-24 10:00",
+      "2026-01-01",
+      "..",
+      "before",
+      "after",
+      "anniversary",
+      "of",
+      "520",
+      "redeem",
+      "visit",
+      "purchase",
+      ">=",
+      "50 CNY",
+      "within",
+      "7",
+      "days",
+      "expect",
+      "10%",
+      "with",
+      "{",
+      "}",
+      "(",
+      ")",
+      "[",
+      "]",
+      ":",
+      "=",
+      "==",
+      ">",
+      "and",
+      "or",
+      "not",
+      "in",
+      "has",
+      "any",
+      "is",
+      "set",
+      "between",
+      "today",
+      "-",
+      "+",
+      "km",
+      "x",
+      "tier",
+      '"s"',
+      '"会员',
+      "# c",
+      "\n",
+      "会",
+      "true",
+      "members",
+      "order",
+      "by",
+      "desc",
+      "never",
     );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 40 }), (pieces) => {

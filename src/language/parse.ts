@@ -87,7 +87,14 @@ function parseDiagnostics(errors: IRecognitionException[], text: string, file: s
         const l = lines.pos(r.startOffset).line;
         if (l > line && r.tokenType === Identifier && /^[ \t]*$/.test(text.slice(text.lastIndexOf("\n", r.startOffset - 1) + 1, r.startOffset))) {
           const h = r.image.length >= 4 ? didYouMean(r.image, CLAUSE_WORDS) : undefined;
-          out.push(diag(languageMessages.syntaxError, lines.span(file, r.startOffset, r.startOffset + r.image.length), [`expected a clause or \`}\`, found ${describeFound(r)}`], h ? { help: h } : {}));
+          out.push(
+            diag(
+              languageMessages.syntaxError,
+              lines.span(file, r.startOffset, r.startOffset + r.image.length),
+              [`expected a clause or \`}\`, found ${describeFound(r)}`],
+              h ? { help: h } : {},
+            ),
+          );
         }
         line = l;
       }

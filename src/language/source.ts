@@ -36,7 +36,7 @@ export function decodeSource(bytes: Uint8Array): DecodedSource {
   if (!text.includes("\ufffd")) return { text };
   let first = -1;
   let count = 0;
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const n = sequenceLength(bytes, i);
     if (n === 0) {
       if (first < 0) first = i;

@@ -12,7 +12,7 @@ const RULES: Record<string, string> = {
   trigger: "a trigger (`every …`, `once at …`, `on <event>` or `<N> <unit> before|after <event>`)",
   everyTrigger: "`day`, `month on <N>` or weekday names",
   eventRef: "an event (a name, `520`, `618`, or `anniversary of <field>`)",
-  goal: "a goal (`redeem \"CODE\"`, `visit`, `purchase` or `event \"name\"`)",
+  goal: 'a goal (`redeem "CODE"`, `visit`, `purchase` or `event "name"`)',
   repeatClause: "`after <duration>` or `never`",
   notExpression: "an expression",
   primary: "an expression",
@@ -77,4 +77,3 @@ export const syntaxMessages: IParserErrorMessageProvider = {
     return `expected ${what}${after(previous)}, found ${describeFound(actual[0])}`;
   },
 };
-

@@ -233,7 +233,9 @@ export class AstBuilder extends BaseVisitor {
       if (c) clauses.push(c);
       else {
         // Remember which clause was written but broken, so the checker does not also call it missing.
-        const inner = Object.values(n.children).flat().find((x) => !isToken(x)) as CstNode | undefined;
+        const inner = Object.values(n.children)
+          .flat()
+          .find((x) => !isToken(x)) as CstNode | undefined;
         if (inner) broken.push(inner.name.replace(/Clause$/, ""));
       }
     }

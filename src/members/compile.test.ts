@@ -158,7 +158,9 @@ describe("compileAudience: dates, durations and functions (today = 2026-06-15)",
     expect(await ids(cmp(f("last_purchase_at"), "==", minus(today, 2, "week", date)))).toEqual(["A1"]);
     expect(await ids(cmp(f("last_purchase_at"), "==", today))).toEqual(["A3"]);
     // birthday + 36 years == today
-    expect(await ids(cmp({ v: "arith", op: "+", left: f("birthday"), right: { v: "duration", duration: { amount: 36, unit: "year" } }, type: date }, "==", today))).toEqual(["A1"]);
+    expect(
+      await ids(cmp({ v: "arith", op: "+", left: f("birthday"), right: { v: "duration", duration: { amount: 36, unit: "year" } }, type: date }, "==", today)),
+    ).toEqual(["A1"]);
   });
 
   it("now - hours compares moments", async () => {
@@ -240,7 +242,9 @@ describe("compileAudience: parameters", () => {
     for (const value of ["O'Brien", "DROP", "亲子", "美妆", "platinum", "gold", "12345", "张三丰", "1999-09-09", "987", "42.5", TODAY_V]) {
       expect(c.sql).not.toContain(value);
     }
-    expect(c.params).toEqual(expect.arrayContaining(["O'Brien; DROP TABLE members; --", "亲子", "美妆", "platinum", 12345.678, "张三丰", "1999-09-09", 987, 42.5, TODAY_V]));
+    expect(c.params).toEqual(
+      expect.arrayContaining(["O'Brien; DROP TABLE members; --", "亲子", "美妆", "platinum", 12345.678, "张三丰", "1999-09-09", 987, 42.5, TODAY_V]),
+    );
     expect(c.sql.split("?").length - 1).toBe(c.params.length);
   });
 
@@ -263,11 +267,24 @@ describe("selectMembers / countMembers", () => {
     const q = { where, extraWhere, today: TODAY_V, now: NOW_V };
     expect(await countMembers(snap, q)).toBe(3);
     const chunks: Record<string, unknown>[][] = [];
-    for await (const c of selectMembers(snap, schema, { ...q, columns: ["name", "birthday", "last_purchase_at", "points", "tags", "sms_opt_in"], chunkSize: 2 })) chunks.push(c);
+    for await (const c of selectMembers(snap, schema, {
+      ...q,
+      columns: ["name", "birthday", "last_purchase_at", "points", "tags", "sms_opt_in"],
+      chunkSize: 2,
+    }))
+      chunks.push(c);
     expect(chunks.map((c) => c.length)).toEqual([2, 1]);
     expect(chunks.flat()).toEqual([
       { member_id: "A1", name: "王伟", birthday: "1990-06-15", last_purchase_at: "2026-06-01 12:00:00", points: 100, tags: ["亲子", "美妆"], sms_opt_in: true },
-      { member_id: "A3", name: "张敏", birthday: "2000-02-29", last_purchase_at: "2026-06-15 08:30:00", points: 1000, tags: ["餐饮", "运动", "亲子"], sms_opt_in: false },
+      {
+        member_id: "A3",
+        name: "张敏",
+        birthday: "2000-02-29",
+        last_purchase_at: "2026-06-15 08:30:00",
+        points: 1000,
+        tags: ["餐饮", "运动", "亲子"],
+        sms_opt_in: false,
+      },
       { member_id: "A6", name: "陈静", birthday: "1995-12-31", last_purchase_at: "2026-06-14 23:59:00", points: 300, tags: ["美妆", "餐饮"], sms_opt_in: null },
     ]);
   });
@@ -275,7 +292,8 @@ describe("selectMembers / countMembers", () => {
   it("orders by a given expression, the key breaking ties", async () => {
     const where = compileAudience({ op: "const", value: true }, schema);
     const out: unknown[] = [];
-    for await (const c of selectMembers(snap, schema, { where, today: TODAY_V, now: NOW_V, columns: [], orderBy: "m.points DESC NULLS LAST" })) out.push(...c.map((r) => r.member_id));
+    for await (const c of selectMembers(snap, schema, { where, today: TODAY_V, now: NOW_V, columns: [], orderBy: "m.points DESC NULLS LAST" }))
+      out.push(...c.map((r) => r.member_id));
     expect(out).toEqual(["A3", "A6", "A1", "A2", "A5", "A4"]);
   });
 });
@@ -309,7 +327,9 @@ describe("lists stored as `a;b` text", () => {
             const s = schemaOf({ ...FIELDS, probe: { kind: "string" } });
             const run = async (ir: IR) => {
               const c = compileAudience(ir, s, { mallLocation: MALL, todayValue: TODAY_V, nowValue: NOW_V });
-              return (await conn.runAndReadAll(`SELECT member_id FROM members WHERE ${c.sql} ORDER BY member_id`, c.params as never)).getRowsJS().map((r) => String(r[0]));
+              return (await conn.runAndReadAll(`SELECT member_id FROM members WHERE ${c.sql} ORDER BY member_id`, c.params as never))
+                .getRowsJS()
+                .map((r) => String(r[0]));
             };
             const want = (pred: (l: string[]) => boolean) => lists.flatMap((l, i) => (l !== null && pred(l) ? [`M${i}`] : [])).sort();
             const has = (l: string[], v: string) => l.includes(v);
@@ -317,11 +337,21 @@ describe("lists stored as `a;b` text", () => {
               want((l) => (mode === "all" ? values.every((v) => has(l, v)) : values.some((v) => has(l, v)))),
             );
             expect(await run({ op: "is_set", negated: false, value: f("tags") })).toEqual(want((l) => l.length > 0));
-            expect(await run(cmp(call("len", f("tags")), "==", num(lists.find((l) => l)?.length ?? 0)))).toEqual(want((l) => l.length === (lists.find((x) => x)?.length ?? 0)));
+            expect(await run(cmp(call("len", f("tags")), "==", num(lists.find((l) => l)?.length ?? 0)))).toEqual(
+              want((l) => l.length === (lists.find((x) => x)?.length ?? 0)),
+            );
           },
         ),
         // The tested value from a field that is '' or holds `;` (rare at random): in no list, not even the empty one.
-        { numRuns: 150, seed: 1130, examples: [[[["a", "b"], []], "one", ["a;b"], true], [[[], ["a"]], "one", [""], true], [[["a", "b"]], "all", ["a;b", "a"], false]] },
+        {
+          numRuns: 150,
+          seed: 1130,
+          examples: [
+            [[["a", "b"], []], "one", ["a;b"], true],
+            [[[], ["a"]], "one", [""], true],
+            [[["a", "b"]], "all", ["a;b", "a"], false],
+          ],
+        },
       );
     } finally {
       conn.closeSync();

@@ -289,7 +289,11 @@ function nullFalse(f: Frag): Frag {
 
 function join(parts: Frag[], sep: string, kind: Kind, paren = false): Frag {
   const sql = parts.map((p) => p.sql).join(sep);
-  return frag(paren ? `(${sql})` : sql, parts.flatMap((p) => p.params), kind);
+  return frag(
+    paren ? `(${sql})` : sql,
+    parts.flatMap((p) => p.params),
+    kind,
+  );
 }
 
 /** SQL text with fragments spliced in; their params follow in text order. */

@@ -17,7 +17,14 @@ export interface FailedCondition {
 }
 
 /** The conditions of `ir` that the member in `table` (one row) fails on day `today`, in the order written. */
-export async function failedConditions(ir: IR, project: Project, conn: DuckDBConnection, table: string, today: string, now: string): Promise<FailedCondition[]> {
+export async function failedConditions(
+  ir: IR,
+  project: Project,
+  conn: DuckDBConnection,
+  table: string,
+  today: string,
+  now: string,
+): Promise<FailedCondition[]> {
   const out: FailedCondition[] = [];
   for (const part of conjuncts(ir)) {
     const c = compileAudience(part, project.members, { todayValue: today, nowValue: now, project });
@@ -88,7 +95,9 @@ export function irText(ir: IR): string {
     case "in":
       return `${valueText(ir.value)} ${ir.negated ? "not in" : "in"} [${ir.list.map(valueText).join(", ")}]`;
     case "has":
-      return ir.mode === "one" ? `${valueText(ir.list)} has ${valueText(ir.values[0]!)}` : `${valueText(ir.list)} has ${ir.mode} [${ir.values.map(valueText).join(", ")}]`;
+      return ir.mode === "one"
+        ? `${valueText(ir.list)} has ${valueText(ir.values[0]!)}`
+        : `${valueText(ir.list)} has ${ir.mode} [${ir.values.map(valueText).join(", ")}]`;
     case "between":
       return `${valueText(ir.value)} between ${valueText(ir.low)} and ${valueText(ir.high)}`;
     case "is_set":

@@ -84,7 +84,9 @@ describe("generateMembers", () => {
       try {
         expect(diagnostics).toEqual([]);
         expect(snapshot!.count).toBe(5000);
-        const r = await snapshot!.conn.runAndReadAll(`SELECT count(*) FILTER (tier = 'gold'), count(*) FILTER (len(tags) > 0), count(DISTINCT wecom_owner) FROM members`);
+        const r = await snapshot!.conn.runAndReadAll(
+          `SELECT count(*) FILTER (tier = 'gold'), count(*) FILTER (len(tags) > 0), count(DISTINCT wecom_owner) FROM members`,
+        );
         const [gold, tagged, owners] = r.getRowsJS()[0]!.map(Number);
         expect(gold).toBeGreaterThan(400);
         expect(tagged).toBeGreaterThan(2000);

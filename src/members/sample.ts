@@ -78,13 +78,38 @@ export const SAMPLE_SCHEMA_YAML = `members:
   distance: distance_km
 `;
 
-const SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤";
+const SURNAMES =
+  "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤";
 const GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂兰红燕华玲丹萍鹏辉宇浩晨欣怡婷雪梅琳子涵轩然博文思佳雨萱梓睿一诺嘉俊昊天";
 const TIERS = ["normal", "silver", "gold", "platinum", "diamond"] as const;
 /** Cumulative tier shares: 55 / 25 / 12 / 6 / 2 %. */
 const TIER_CUT = [0.55, 0.8, 0.92, 0.98, 1];
 const TAGS = ["亲子", "美妆", "餐饮", "运动", "奢品", "电影", "宠物", "数码"];
-const MOBILE_PREFIX = ["130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "155", "156", "158", "159", "180", "181", "183", "186", "187", "188", "189"];
+const MOBILE_PREFIX = [
+  "130",
+  "131",
+  "132",
+  "133",
+  "135",
+  "136",
+  "137",
+  "138",
+  "139",
+  "150",
+  "151",
+  "152",
+  "155",
+  "156",
+  "158",
+  "159",
+  "180",
+  "181",
+  "183",
+  "186",
+  "187",
+  "188",
+  "189",
+];
 const STAFF = Array.from({ length: 20 }, (_, i) => `staff${String(i + 1).padStart(2, "0")}`);
 const ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-";
 
@@ -179,10 +204,38 @@ interface Draw {
 
 function newDraw(): Draw {
   return {
-    surname: 0, given1: 0, given2: -1, prefix: 0, mobile: 0, female: false, birthday: 0, tier: 0, points: 0,
-    regDay: 0, regH: 0, regM: 0, regS: 0, lpDay: -1, lpH: 0, lpM: 0, spendCents: 0, tags: 0, distance: 0,
-    wecom: new Uint8Array(16), wecomLen: 0, owner: 0, openid: new Uint8Array(27), openidLen: 0, oa: 2, sms: 2, unsub: false,
-    pe: 0, peDay: 0, tcDay: -1, tcH: 0, tcDown: 0,
+    surname: 0,
+    given1: 0,
+    given2: -1,
+    prefix: 0,
+    mobile: 0,
+    female: false,
+    birthday: 0,
+    tier: 0,
+    points: 0,
+    regDay: 0,
+    regH: 0,
+    regM: 0,
+    regS: 0,
+    lpDay: -1,
+    lpH: 0,
+    lpM: 0,
+    spendCents: 0,
+    tags: 0,
+    distance: 0,
+    wecom: new Uint8Array(16),
+    wecomLen: 0,
+    owner: 0,
+    openid: new Uint8Array(27),
+    openidLen: 0,
+    oa: 2,
+    sms: 2,
+    unsub: false,
+    pe: 0,
+    peDay: 0,
+    tcDay: -1,
+    tcH: 0,
+    tcDown: 0,
   };
 }
 

@@ -47,10 +47,58 @@ const READABLE = `member_id, name, mobile, tier, strftime(birthday, '%Y-%m-%d') 
 
 /** What members.csv holds, typed. */
 const EXPECTED = [
-  { member_id: "M001", name: "王伟", mobile: "01234567890", tier: "gold", birthday: "1990-03-14", last_purchase_at: "2026-05-01 10:00:00", points: 120, tags: ["亲子", "美妆"], distance_km: 2.5, sms_opt_in: true, unsubscribed: false },
-  { member_id: "M002", name: "李娜", mobile: "13923456789", tier: "silver", birthday: "1988-07-22", last_purchase_at: "2026-05-02 11:30:00", points: 0, tags: null, distance_km: 6.1, sms_opt_in: true, unsubscribed: false },
-  { member_id: "M003", name: "张, 敏", mobile: "15034567890", tier: "diamond", birthday: "2000-02-29", last_purchase_at: "2026-05-03 09:15:00", points: 1000, tags: ["餐饮", "运动"], distance_km: 1.2, sms_opt_in: true, unsubscribed: false },
-  { member_id: "M004", name: null, mobile: null, tier: null, birthday: null, last_purchase_at: null, points: null, tags: null, distance_km: null, sms_opt_in: null, unsubscribed: null },
+  {
+    member_id: "M001",
+    name: "王伟",
+    mobile: "01234567890",
+    tier: "gold",
+    birthday: "1990-03-14",
+    last_purchase_at: "2026-05-01 10:00:00",
+    points: 120,
+    tags: ["亲子", "美妆"],
+    distance_km: 2.5,
+    sms_opt_in: true,
+    unsubscribed: false,
+  },
+  {
+    member_id: "M002",
+    name: "李娜",
+    mobile: "13923456789",
+    tier: "silver",
+    birthday: "1988-07-22",
+    last_purchase_at: "2026-05-02 11:30:00",
+    points: 0,
+    tags: null,
+    distance_km: 6.1,
+    sms_opt_in: true,
+    unsubscribed: false,
+  },
+  {
+    member_id: "M003",
+    name: "张, 敏",
+    mobile: "15034567890",
+    tier: "diamond",
+    birthday: "2000-02-29",
+    last_purchase_at: "2026-05-03 09:15:00",
+    points: 1000,
+    tags: ["餐饮", "运动"],
+    distance_km: 1.2,
+    sms_opt_in: true,
+    unsubscribed: false,
+  },
+  {
+    member_id: "M004",
+    name: null,
+    mobile: null,
+    tier: null,
+    birthday: null,
+    last_purchase_at: null,
+    points: null,
+    tags: null,
+    distance_km: null,
+    sms_opt_in: null,
+    unsubscribed: null,
+  },
 ];
 
 describe("openSnapshot: typed loading", () => {
@@ -118,8 +166,32 @@ describe("openSnapshot: typed loading", () => {
     expect(s.format).toBe("jsonl");
     expect(await rows(s, READABLE)).toEqual([
       { ...EXPECTED[0] },
-      { member_id: "M002", name: "李娜", mobile: "13923456789", tier: "silver", birthday: "1988-07-22", last_purchase_at: null, points: 0, tags: ["餐饮", "运动"], distance_km: null, sms_opt_in: true, unsubscribed: null },
-      { member_id: "M005", name: null, mobile: null, tier: null, birthday: null, last_purchase_at: null, points: 3.5, tags: [], distance_km: null, sms_opt_in: null, unsubscribed: null },
+      {
+        member_id: "M002",
+        name: "李娜",
+        mobile: "13923456789",
+        tier: "silver",
+        birthday: "1988-07-22",
+        last_purchase_at: null,
+        points: 0,
+        tags: ["餐饮", "运动"],
+        distance_km: null,
+        sms_opt_in: true,
+        unsubscribed: null,
+      },
+      {
+        member_id: "M005",
+        name: null,
+        mobile: null,
+        tier: null,
+        birthday: null,
+        last_purchase_at: null,
+        points: 3.5,
+        tags: [],
+        distance_km: null,
+        sms_opt_in: null,
+        unsubscribed: null,
+      },
     ]);
     expect(s.rejected.map((g) => [g.kind, g.field ?? null, g.count, g.lines])).toEqual(
       expect.arrayContaining([
@@ -159,7 +231,9 @@ describe("openSnapshot: typed loading", () => {
     const file = path.join(tmp, "crlf.csv");
     writeFileSync(file, "member_id,points\r\nA,1\r\nB,zz\r\nC,3\r\n");
     const seen: number[] = [];
-    const { snapshot } = await openSnapshot(file, projectOf(schemaOf({ member_id: { kind: "string" }, points: { kind: "number" } })), { onProgress: (p) => seen.push(p) });
+    const { snapshot } = await openSnapshot(file, projectOf(schemaOf({ member_id: { kind: "string" }, points: { kind: "number" } })), {
+      onProgress: (p) => seen.push(p),
+    });
     open.push(snapshot!);
     expect(await rows(snapshot!, "member_id, points")).toEqual([
       { member_id: "A", points: 1 },
@@ -241,36 +315,46 @@ describe("openSnapshot: duplicate keys", () => {
     const order = fc.constantFrom("ascending", "descending", "as drawn");
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 25 }), order, fc.constantFrom("M", "mixed", "number", "negative", "wide"), fc.boolean(), async (ids, how, kind, defer) => {
-        const text = kind === "M" || kind === "mixed";
-        const keys = how === "as drawn" ? ids : [...ids].sort((a, b) => (how === "ascending" ? a - b : b - a));
-        const file = path.join(tmp, `keys-${n++}.csv`);
-        // Text keys M1 … M30: ascending by number is ascending by length first (M9 < M10), not as strings. Mixed
-        // keys span scripts and planes, where UTF-8 and UTF-16 order differ (U+E000 against a surrogate pair).
-        const MIXED = ["a", "Z", "é", "汉", "汉汉", "\uE000", "\uFFFD", "😀", "𠀋", "M9", "M10"];
-        // Number keys: small, negative (below the first bitmap's range) and far apart (too wide for any bitmap).
-        const keyOf = (k: number) =>
-          kind === "M" ? `M${k}` : kind === "mixed" ? MIXED[k % MIXED.length]! + (k >= MIXED.length ? String(k) : "") : String(kind === "negative" ? -k : kind === "wide" ? k * 100000007 : k);
-        writeFileSync(file, "member_id,points\n" + keys.map((k, i) => `${keyOf(k)},${i}`).join("\n") + "\n");
-        const schema = schemaOf({ member_id: text ? { kind: "string" } : { kind: "number" }, points: { kind: "number" } });
-        const { snapshot } = await openSnapshot(file, projectOf(schema), { deferKeyCheck: defer });
-        const s = snapshot!;
-        try {
-          if (s.keyCheck && !(await s.keyCheck.run())) await s.keyCheck.repair();
-          const expected = new Set<number>();
-          const later: number[] = [];
-          keys.forEach((k, i) => (expected.has(k) ? later.push(i + 2) : expected.add(k)));
-          expect(s.count).toBe(expected.size);
-          const dup = s.rejected.find((g) => g.kind === "duplicate_key");
-          expect(dup?.count ?? 0).toBe(later.length);
-          if (later.length) expect(dup!.lines).toEqual(later.slice(0, dup!.lines.length));
-          // The first row of each key is the one kept.
-          const kept = (await s.conn.runAndReadAll(`SELECT points FROM members ORDER BY points`)).getRowsJS().map((r) => Number(r[0]));
-          expect(kept).toEqual(keys.flatMap((k, i) => (keys.indexOf(k) === i ? [i] : [])));
-        } finally {
-          await s.close();
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 25 }),
+        order,
+        fc.constantFrom("M", "mixed", "number", "negative", "wide"),
+        fc.boolean(),
+        async (ids, how, kind, defer) => {
+          const text = kind === "M" || kind === "mixed";
+          const keys = how === "as drawn" ? ids : [...ids].sort((a, b) => (how === "ascending" ? a - b : b - a));
+          const file = path.join(tmp, `keys-${n++}.csv`);
+          // Text keys M1 … M30: ascending by number is ascending by length first (M9 < M10), not as strings. Mixed
+          // keys span scripts and planes, where UTF-8 and UTF-16 order differ (U+E000 against a surrogate pair).
+          const MIXED = ["a", "Z", "é", "汉", "汉汉", "\uE000", "\uFFFD", "😀", "𠀋", "M9", "M10"];
+          // Number keys: small, negative (below the first bitmap's range) and far apart (too wide for any bitmap).
+          const keyOf = (k: number) =>
+            kind === "M"
+              ? `M${k}`
+              : kind === "mixed"
+                ? MIXED[k % MIXED.length]! + (k >= MIXED.length ? String(k) : "")
+                : String(kind === "negative" ? -k : kind === "wide" ? k * 100000007 : k);
+          writeFileSync(file, "member_id,points\n" + keys.map((k, i) => `${keyOf(k)},${i}`).join("\n") + "\n");
+          const schema = schemaOf({ member_id: text ? { kind: "string" } : { kind: "number" }, points: { kind: "number" } });
+          const { snapshot } = await openSnapshot(file, projectOf(schema), { deferKeyCheck: defer });
+          const s = snapshot!;
+          try {
+            if (s.keyCheck && !(await s.keyCheck.run())) await s.keyCheck.repair();
+            const expected = new Set<number>();
+            const later: number[] = [];
+            keys.forEach((k, i) => (expected.has(k) ? later.push(i + 2) : expected.add(k)));
+            expect(s.count).toBe(expected.size);
+            const dup = s.rejected.find((g) => g.kind === "duplicate_key");
+            expect(dup?.count ?? 0).toBe(later.length);
+            if (later.length) expect(dup!.lines).toEqual(later.slice(0, dup!.lines.length));
+            // The first row of each key is the one kept.
+            const kept = (await s.conn.runAndReadAll(`SELECT points FROM members ORDER BY points`)).getRowsJS().map((r) => Number(r[0]));
+            expect(kept).toEqual(keys.flatMap((k, i) => (keys.indexOf(k) === i ? [i] : [])));
+          } finally {
+            await s.close();
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -305,8 +389,36 @@ describe("openSnapshot: files it cannot read", () => {
 describe("openSnapshot: the strict first read of a CSV file", () => {
   // Cells a CSV export may hold for numbers, dates and date-times: plain, unusual but readable, blank, broken.
   const NUMBER = ["12", "1.5", " 7", "8 ", "+1", "-0", "1e3", ".5", "5.", "00012", "1_000", "inf", "NaN", "", "  ", "1,234", "abc", "0x10", "1.2.3", "１２"];
-  const DATE = ["2024-01-05", "2024-1-5", "2024/01/05", " 2024-01-05", "2024-01-05 ", "2024-01-05 10:00", "2024-01-05T00:00:00", "2024-02-29", "", "  ", "2024-02-30", "20240105", "5/1/2024", "infinity"];
-  const DATETIME = ["2024-01-05 10:00", "2024-01-05 10:00:00", "2024-01-05T10:00:00", "2024-01-05", "2024-1-5 1:2:3", " 2024-01-05 10:00", "2024-01-05 10:00:00+08", "2024-01-05 24:00:00", "", "2024-01-05 10", "2024-01-05 25:00", "2024-01-05 10:00 "];
+  const DATE = [
+    "2024-01-05",
+    "2024-1-5",
+    "2024/01/05",
+    " 2024-01-05",
+    "2024-01-05 ",
+    "2024-01-05 10:00",
+    "2024-01-05T00:00:00",
+    "2024-02-29",
+    "",
+    "  ",
+    "2024-02-30",
+    "20240105",
+    "5/1/2024",
+    "infinity",
+  ];
+  const DATETIME = [
+    "2024-01-05 10:00",
+    "2024-01-05 10:00:00",
+    "2024-01-05T10:00:00",
+    "2024-01-05",
+    "2024-1-5 1:2:3",
+    " 2024-01-05 10:00",
+    "2024-01-05 10:00:00+08",
+    "2024-01-05 24:00:00",
+    "",
+    "2024-01-05 10",
+    "2024-01-05 25:00",
+    "2024-01-05 10:00 ",
+  ];
   const BOOL = ["true", "FALSE", "1", "0", "yes", "是", "否", "t", "", " true"];
   const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
 
@@ -368,14 +480,21 @@ describe("openSnapshot: presence-only fields", () => {
 describe("openSnapshot: the path is read as written", () => {
   it("never as a DuckDB glob, in CSV and JSON Lines; a pattern naming no file says patterns are not expanded", async () => {
     const dir = mkdtempSync(path.join(tmp, "glob-"));
-    for (const [name, id] of [["m1", "WRONG"], ["m[1]", "RIGHT"], ["mx", "WRONG2"]] as const) {
+    for (const [name, id] of [
+      ["m1", "WRONG"],
+      ["m[1]", "RIGHT"],
+      ["mx", "WRONG2"],
+    ] as const) {
       writeFileSync(path.join(dir, `${name}.csv`), `member_id\n${id}\n`);
       writeFileSync(path.join(dir, `${name}.jsonl`), `{"member_id":"${id}"}\n`);
     }
     writeFileSync(path.join(dir, "m*.csv"), "member_id\nSTAR\n");
     for (const ext of ["csv", "jsonl"]) {
       const r = await load(path.join(dir, `m[1].${ext}`));
-      expect((await rows(r.snapshot!, "member_id")).map((x) => x.member_id), ext).toEqual(["RIGHT"]);
+      expect(
+        (await rows(r.snapshot!, "member_id")).map((x) => x.member_id),
+        ext,
+      ).toEqual(["RIGHT"]);
     }
     const star = await load(path.join(dir, "m*.csv"));
     expect((await rows(star.snapshot!, "member_id")).map((x) => x.member_id)).toEqual(["STAR"]);

@@ -152,7 +152,8 @@ export async function openSnapshot(file: string, project: Project, opts: OpenSna
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
     // The path is read as written: a pattern is not expanded, and says so rather than "no such file" alone.
-    const why = code === "ENOENT" && looksLikeGlob(label) ? "no such file (the path is read as written: `*`, `?` and `[…]` are not expanded; give one file)" : code;
+    const why =
+      code === "ENOENT" && looksLikeGlob(label) ? "no such file (the path is read as written: `*`, `?` and `[…]` are not expanded; give one file)" : code;
     return { diagnostics: [diag(MESSAGES.membersCannotRead, span(), [label, why])] };
   }
 
@@ -455,7 +456,14 @@ function reasonText(kind: RejectKind, field: string | undefined, schema: MemberS
   }
 }
 
-async function load(db: DuckDBInstance, conn: DuckDBConnection, file: string, format: SnapshotFormat, schema: MemberSchema, o: LoadOptions): Promise<Loaded | { error: Diagnostic }> {
+async function load(
+  db: DuckDBInstance,
+  conn: DuckDBConnection,
+  file: string,
+  format: SnapshotFormat,
+  schema: MemberSchema,
+  o: LoadOptions,
+): Promise<Loaded | { error: Diagnostic }> {
   const span = (line = 1) => pointSpan(o.label, line);
   const header = format === "csv" ? await csvHeader(file) : undefined;
   const fileCols = await describe(conn, file, format, header);
@@ -516,14 +524,14 @@ async function load(db: DuckDBInstance, conn: DuckDBConnection, file: string, fo
   if (format === "csv") {
     const has = await conn.runAndReadAll(`SELECT count(*) FROM duckdb_tables() WHERE table_name = 'csv_rejects'`);
     if (Number(has.getRowsJS()[0]![0]) > 0) {
-      await conn.run(
-        `INSERT INTO rejected SELECT line, 'malformed', NULL, min(error_type), NULL FROM csv_rejects GROUP BY line`,
-      );
+      await conn.run(`INSERT INTO rejected SELECT line, 'malformed', NULL, min(error_type), NULL FROM csv_rejects GROUP BY line`);
     }
   }
   const [problems, valid] = (
     await conn.runAndReadAll(`SELECT count(*) FILTER (WHERE _reason IS NOT NULL), count(*) FILTER (WHERE _reason IS NULL) FROM members`)
-  ).getRowsJS()[0]!.map(Number) as [number, number];
+  )
+    .getRowsJS()[0]!
+    .map(Number) as [number, number];
   // Duplicate keys. Member ids are mostly numbers or a few letters and a number (M0000001): mapped to that number,
   // the keys are distinct when the numbers are, which a bitmap over their range counts in two cheap passes
   // (~0.5 CPU-seconds for ten million). Otherwise, as many distinct key hashes as rows proves there are none, at
@@ -548,7 +556,9 @@ async function load(db: DuckDBInstance, conn: DuckDBConnection, file: string, fo
       // to tell the first row of a duplicated key from the later ones.
       const headerLines = format === "csv" ? 1 : 0;
       // Records before the k-th malformed line m_k: m_k - k - header; a record numbered rn comes after it when rn > that.
-      await conn.run(`CREATE TEMP TABLE malformed AS SELECT line - row_number() OVER (ORDER BY line) - ${headerLines} AS before FROM rejected WHERE kind = 'malformed'`);
+      await conn.run(
+        `CREATE TEMP TABLE malformed AS SELECT line - row_number() OVER (ORDER BY line) - ${headerLines} AS before FROM rejected WHERE kind = 'malformed'`,
+      );
       await conn.run(
         `CREATE TEMP TABLE located AS SELECT * FROM (SELECT row_number() OVER () AS _rn, * FROM (${body(relation(file, format, read, store === "strict" ? "strict" : "ignore", header))}))
          WHERE _reason IS NOT NULL OR ${key} IN (SELECT k FROM dup_keys)`,
@@ -582,7 +592,12 @@ async function load(db: DuckDBInstance, conn: DuckDBConnection, file: string, fo
     for (const row of groups.getRowsJS()) {
       const kind = row[0] as RejectKind;
       const field = (row[1] as string | null) ?? undefined;
-      const g: RejectedGroup = { kind, reason: reasonText(kind, field, schema, (row[2] as string | null) ?? undefined), count: Number(row[3]), lines: (row[4] as bigint[]).map(Number) };
+      const g: RejectedGroup = {
+        kind,
+        reason: reasonText(kind, field, schema, (row[2] as string | null) ?? undefined),
+        count: Number(row[3]),
+        lines: (row[4] as bigint[]).map(Number),
+      };
       if (field) g.field = field;
       rejected.push(g);
     }
@@ -591,7 +606,8 @@ async function load(db: DuckDBInstance, conn: DuckDBConnection, file: string, fo
     const severity = o.strict ? "error" : "warning";
     const diagnostics: Diagnostic[] = [];
     for (const f of missingFields) diagnostics.push(diag(MESSAGES.membersMissingField, span(), [f], { severity }));
-    for (const g of rejected) diagnostics.push(diag(MESSAGES.membersRejectedRows, span(g.lines[0] ?? 1), [g.count, g.reason, g.lines.join(", ")], { severity }));
+    for (const g of rejected)
+      diagnostics.push(diag(MESSAGES.membersRejectedRows, span(g.lines[0] ?? 1), [g.count, g.reason, g.lines.join(", ")], { severity }));
     if (count === 0) diagnostics.push(diag(MESSAGES.membersEmpty, span(), [o.label], { severity }));
     const loaded: Loaded = { count, rejected, rejectedTotal, missingFields, diagnostics };
     if (format === "csv") loaded.csvRead = store === "strict" ? "strict" : "tolerant";
@@ -652,7 +668,9 @@ async function distinctAsNumbers(c: DuckDBConnection, key: string, kind: FieldTy
   try {
     return await distinct(0, 2 ** 25 - 1);
   } catch {
-    const [lo, hi, mapped] = (await c.runAndReadAll(`SELECT min(n), max(n), count(n) FROM (${numbers})`)).getRowsJS()[0]!.map((x) => (x === null ? NaN : Number(x)));
+    const [lo, hi, mapped] = (await c.runAndReadAll(`SELECT min(n), max(n), count(n) FROM (${numbers})`))
+      .getRowsJS()[0]!
+      .map((x) => (x === null ? NaN : Number(x)));
     if (mapped !== count || !(hi! - lo! < MAX_KEY_RANGE)) return false;
     return distinct(lo!, hi!);
   }

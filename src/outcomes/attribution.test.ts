@@ -67,10 +67,28 @@ describe("ledger rows", () => {
     ]);
     ledger.close();
     const rows = readLedgerOutcomeRows(file);
-    expect(rows.map((r) => `${r.member}:${r.channel}:${r.state}`)).toEqual(["A:sms:sent", "A:wecom:failed", "B:wecom:queued", "C:-:held_out", "D:sms:planned", "E:sms:unknown"]);
+    expect(rows.map((r) => `${r.member}:${r.channel}:${r.state}`)).toEqual([
+      "A:sms:sent",
+      "A:wecom:failed",
+      "B:wecom:queued",
+      "C:-:held_out",
+      "D:sms:planned",
+      "E:sms:unknown",
+    ]);
     const sends = outcomeSends(rows, (r) => (r.channel === "sms" ? 0.045 : 0));
     expect(sends).toEqual([
-      { campaign: "bday", occurrence: occ, member: "A", group: "treated", sendAt: at, channels: ["sms", "wecom"], cost: 0.045, sent: true, delivered: null, opened: null },
+      {
+        campaign: "bday",
+        occurrence: occ,
+        member: "A",
+        group: "treated",
+        sendAt: at,
+        channels: ["sms", "wecom"],
+        cost: 0.045,
+        sent: true,
+        delivered: null,
+        opened: null,
+      },
       { campaign: "bday", occurrence: occ, member: "B", group: "treated", sendAt: at, channels: ["wecom"], cost: 0, sent: true, delivered: null, opened: null },
       { campaign: "bday", occurrence: occ, member: "C", group: "control", sendAt: at, channels: [], cost: 0, sent: false, delivered: null, opened: null },
       // Assigned but never sent (still planned, or unknown): treated all the same, costing nothing.

@@ -84,7 +84,12 @@ export interface Attribution {
 }
 
 /** Applies the last-touch rule. `goals` by campaign name; a campaign without a goal attracts nothing. */
-export function attribute(sends: readonly OutcomeSend[], conversions: readonly Conversion[], goals: ReadonlyMap<string, ResolvedGoal | undefined>, tz: string): Attribution {
+export function attribute(
+  sends: readonly OutcomeSend[],
+  conversions: readonly Conversion[],
+  goals: ReadonlyMap<string, ResolvedGoal | undefined>,
+  tz: string,
+): Attribution {
   // Per member: send indices, latest first (ties: campaign name, then occurrence, for a stable answer).
   const byMember = new Map<string, number[]>();
   const ends = new Float64Array(sends.length);
@@ -100,7 +105,11 @@ export function attribute(sends: readonly OutcomeSend[], conversions: readonly C
     list.sort((a, b) => {
       const x = sends[a]!;
       const y = sends[b]!;
-      return y.sendAt - x.sendAt || (x.campaign < y.campaign ? -1 : x.campaign > y.campaign ? 1 : 0) || (x.occurrence < y.occurrence ? -1 : x.occurrence > y.occurrence ? 1 : 0);
+      return (
+        y.sendAt - x.sendAt ||
+        (x.campaign < y.campaign ? -1 : x.campaign > y.campaign ? 1 : 0) ||
+        (x.occurrence < y.occurrence ? -1 : x.occurrence > y.occurrence ? 1 : 0)
+      );
     });
 
   const bySend = new Map<number, SendOutcome>();
@@ -163,7 +172,18 @@ export function outcomeSends(rows: Iterable<LedgerOutcomeRow>, costOf: (row: Led
     const key = `${r.campaign}\u0000${r.occurrence}\u0000${r.member}`;
     let s = byKey.get(key);
     if (!s) {
-      s = { campaign: r.campaign, occurrence: r.occurrence, member: r.member, group, sendAt: r.send_at, channels: [], cost: 0, sent: false, delivered: null, opened: null };
+      s = {
+        campaign: r.campaign,
+        occurrence: r.occurrence,
+        member: r.member,
+        group,
+        sendAt: r.send_at,
+        channels: [],
+        cost: 0,
+        sent: false,
+        delivered: null,
+        opened: null,
+      };
       byKey.set(key, s);
     } else if (group === "treated" && s.group === "control") s.group = "treated"; // should not happen; sends win
     if (group === "treated") {

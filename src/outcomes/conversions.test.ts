@@ -119,7 +119,10 @@ describe("amounts", () => {
 
   it("read from a GBK export whose amounts carry the full-width ￥", async () => {
     const file = path.join(tmp, "gbk-yen.csv");
-    await writeFile(file, iconv.encode("member_id,kind,code,amount,time\nM1,purchase,,￥1，299.00,2026-12-02 10:00\nM2,purchase,,￥88,2026-12-02 11:00\n", "gbk"));
+    await writeFile(
+      file,
+      iconv.encode("member_id,kind,code,amount,time\nM1,purchase,,￥1，299.00,2026-12-02 10:00\nM2,purchase,,￥88,2026-12-02 11:00\n", "gbk"),
+    );
     const r = await readConversions(file, project);
     expect(r.rejected).toEqual([]);
     expect(r.conversions.map((c) => c.amount)).toEqual([1299, 88]);

@@ -91,10 +91,12 @@ export function parseConversionRow(row: Record<string, unknown>, mapping: Conver
   const kindRaw = row[mapping.kind];
   if (isBlank(kindRaw)) return reject(`no kind (${mapping.kind})`);
   const kind = String(kindRaw).trim().toLowerCase();
-  if (!(CONVERSION_KINDS as readonly string[]).includes(kind)) return reject(`kind ${JSON.stringify(String(kindRaw))} is not one of ${CONVERSION_KINDS.join(", ")}`);
+  if (!(CONVERSION_KINDS as readonly string[]).includes(kind))
+    return reject(`kind ${JSON.stringify(String(kindRaw))} is not one of ${CONVERSION_KINDS.join(", ")}`);
   const codeRaw = row[mapping.code];
   const code = isBlank(codeRaw) ? undefined : String(codeRaw).trim();
-  if ((kind === "redeem" || kind === "event") && code === undefined) return reject(`a ${kind} needs a ${kind === "redeem" ? "coupon code" : "event name"} (${mapping.code})`);
+  if ((kind === "redeem" || kind === "event") && code === undefined)
+    return reject(`a ${kind} needs a ${kind === "redeem" ? "coupon code" : "event name"} (${mapping.code})`);
   let amount: number | undefined;
   const amountRaw = row[mapping.amount];
   if (!isBlank(amountRaw)) {
@@ -119,7 +121,11 @@ export function parseConversionRow(row: Record<string, unknown>, mapping: Conver
 export function parseAmount(text: string): number {
   // Full-width digits and point (０-９, ．) are their ASCII selves.
   const ascii = text.replace(/[０-９．]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0));
-  const t = ascii.trim().replace(/^[¥￥]\s*/, "").replace(/\s*元$/, "").replace(/[,，]/g, "");
+  const t = ascii
+    .trim()
+    .replace(/^[¥￥]\s*/, "")
+    .replace(/\s*元$/, "")
+    .replace(/[,，]/g, "");
   return /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i.test(t) ? Number(t) : NaN;
 }
 

@@ -205,7 +205,14 @@ describe("the uplift report", () => {
   it("counts every member assigned a send as treated (intention to treat); the sent-only figure stands beside it", () => {
     const c = { name: "bday", holdout: 0.5, goal: goal({ kind: "visit" }) };
     const failed = (m: string): OutcomeSend => ({ ...send("bday", OCC1, m, "treated", "2026-12-01 10:00"), sent: false, cost: 0 });
-    const sends = [send("bday", OCC1, "S1", "treated", "2026-12-01 10:00"), failed("F1"), failed("F2"), failed("F3"), send("bday", OCC1, "C1", "control", "2026-12-01 10:00"), send("bday", OCC1, "C2", "control", "2026-12-01 10:00")];
+    const sends = [
+      send("bday", OCC1, "S1", "treated", "2026-12-01 10:00"),
+      failed("F1"),
+      failed("F2"),
+      failed("F3"),
+      send("bday", OCC1, "C1", "control", "2026-12-01 10:00"),
+      send("bday", OCC1, "C2", "control", "2026-12-01 10:00"),
+    ];
     const conversions = [conv("S1", "visit", "2026-12-02 10:00"), conv("F1", "visit", "2026-12-02 10:00"), conv("C1", "visit", "2026-12-02 10:00")];
     const r = buildUpliftReport({ sends, conversions, campaigns: [c], tz: TZ }).campaigns[0]!;
     expect(r.treated).toMatchObject({ members: 4, converted: 2, rate: 0.5 });
@@ -238,7 +245,7 @@ describe("the uplift report", () => {
   it("recovers a known uplift within its interval on generated outcomes", () => {
     // Deterministic LCG; treated converts at 15 %, control at 10 %: the true uplift is 0.05.
     let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const sends: OutcomeSend[] = [];
     const conversions: Conversion[] = [];
     for (let i = 0; i < 20000; i++) {

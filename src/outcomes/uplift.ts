@@ -198,7 +198,15 @@ export function buildUpliftReport(input: UpliftInput): UpliftReport {
     const total = figures(sends, all, att.bySend, goal, c?.holdout ?? 0);
     const entry: CampaignOutcome = {
       name,
-      goal: goal ? { kind: goal.kind, ...(goal.code !== undefined ? { code: goal.code } : {}), ...(goal.minAmount !== undefined ? { minAmount: goal.minAmount } : {}), within: `${goal.within.amount} ${goal.within.unit}${goal.within.amount === 1 ? "" : "s"}`, expect: goal.expect } : null,
+      goal: goal
+        ? {
+            kind: goal.kind,
+            ...(goal.code !== undefined ? { code: goal.code } : {}),
+            ...(goal.minAmount !== undefined ? { minAmount: goal.minAmount } : {}),
+            within: `${goal.within.amount} ${goal.within.unit}${goal.within.amount === 1 ? "" : "s"}`,
+            expect: goal.expect,
+          }
+        : null,
       holdout: c?.holdout ?? 0,
       occurrences,
       ...total,
@@ -211,7 +219,14 @@ export function buildUpliftReport(input: UpliftInput): UpliftReport {
   return {
     ...(input.from ? { from: input.from } : {}),
     ...(input.to ? { to: input.to } : {}),
-    conversions: { rows: conversions.length + (input.rejected ?? 0), accepted: conversions.length, rejected: input.rejected ?? 0, attributed: att.attributed, unattributed: att.unattributed, latest },
+    conversions: {
+      rows: conversions.length + (input.rejected ?? 0),
+      accepted: conversions.length,
+      rejected: input.rejected ?? 0,
+      attributed: att.attributed,
+      unattributed: att.unattributed,
+      latest,
+    },
     campaigns: out,
   };
 }
@@ -220,7 +235,13 @@ function minSendAt(sends: OutcomeSend[], idx: number[]): number {
   return idx.reduce((m, i) => Math.min(m, sends[i]!.sendAt), Infinity);
 }
 
-function figures(sends: OutcomeSend[], idx: number[], bySend: Map<number, { conversions: number; revenue: number }>, goal: ResolvedGoal | undefined, holdout: number): OutcomeFigures {
+function figures(
+  sends: OutcomeSend[],
+  idx: number[],
+  bySend: Map<number, { conversions: number; revenue: number }>,
+  goal: ResolvedGoal | undefined,
+  holdout: number,
+): OutcomeFigures {
   const treated = emptyGroup();
   const control = emptyGroup();
   const sentOnly: SentOnlyFigures = { members: 0, converted: 0, rate: null, absolute: null };
@@ -252,14 +273,17 @@ function figures(sends: OutcomeSend[], idx: number[], bySend: Map<number, { conv
   cost = round(cost, 6);
   const attainment = goal && treated.rate !== null && goal.expect > 0 ? treated.rate / goal.expect : null;
   sentOnly.rate = sentOnly.members ? sentOnly.converted / sentOnly.members : null;
-  if (goal && control.members && sentOnly.members) sentOnly.absolute = newcombeDifference(sentOnly.converted, sentOnly.members, control.converted, control.members);
+  if (goal && control.members && sentOnly.members)
+    sentOnly.absolute = newcombeDifference(sentOnly.converted, sentOnly.members, control.converted, control.members);
   const base = { treated, control, cost, attainment, sentOnly };
   if (!goal) return { ...base, uplift: null };
-  if (control.members === 0) return { ...base, uplift: null, note: holdout > 0 ? "no held-out members in this period: no control group to compare with" : NO_HOLDOUT };
+  if (control.members === 0)
+    return { ...base, uplift: null, note: holdout > 0 ? "no held-out members in this period: no control group to compare with" : NO_HOLDOUT };
   if (treated.members === 0) return { ...base, uplift: null, note: "no member was assigned a send: nothing to compare with the control group" };
   const absolute = newcombeDifference(treated.converted, treated.members, control.converted, control.members);
   const rr = control.converted > 0 ? riskRatioKatz(treated.converted, treated.members, control.converted, control.members) : undefined;
-  const relative = control.converted > 0 ? { estimate: treated.rate! / control.rate! - 1, lower: rr ? rr.lower - 1 : null, upper: rr ? rr.upper - 1 : null } : null;
+  const relative =
+    control.converted > 0 ? { estimate: treated.rate! / control.rate! - 1, lower: rr ? rr.lower - 1 : null, upper: rr ? rr.upper - 1 : null } : null;
   const n = treated.members;
   const incremental = { estimate: absolute.estimate * n, lower: absolute.lower * n, upper: absolute.upper * n };
   const incrementalRevenue = round((treated.revenue / treated.members - control.revenue / control.members) * n, 2);

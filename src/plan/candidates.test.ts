@@ -50,7 +50,14 @@ describe("member-date window", () => {
       it(`keeps every member who fires: ${offset ? `${offset.amount} ${offset.unit} ${offset.direction}` : "on the day"} ${field}`, async () => {
         for (const [from, to] of RANGES) {
           for (const time of [0, 23 * 60 + 30]) {
-            const t: MemberDate = { kind: "member_date", field, fieldType: field === "d" ? "date" : "datetime", anniversary: false, time, ...(offset ? { offset } : {}) };
+            const t: MemberDate = {
+              kind: "member_date",
+              field,
+              fieldType: field === "d" ? "date" : "datetime",
+              anniversary: false,
+              time,
+              ...(offset ? { offset } : {}),
+            };
             const j = memberDateJoin(t, [2020, 2030], [from, to]);
             const days = `(SELECT CAST(x AS DATE) AS day FROM range(DATE '${from}', DATE '${to}' + 1, INTERVAL 1 DAY) r(x)) o`;
             const fired = await conn.runAndReadAll(`SELECT count(*) FROM m JOIN ${days} ON ${j.on}`);
@@ -77,7 +84,8 @@ describe("anniversary years", () => {
         const j = memberDateJoin(t, anniversaryYears(t, Number(from.slice(0, 4)), Number(to.slice(0, 4))), [from, to]);
         const wide = memberDateJoin(t, [2000, 2040], [from, to]);
         const days = `(SELECT CAST(x AS DATE) AS day FROM range(DATE '${from}', DATE '${to}' + 1, INTERVAL 1 DAY) r(x)) o`;
-        const count = async (jj: typeof j) => Number((await conn.runAndReadAll(`SELECT count(*) FROM m${jj.yearsFrom} JOIN ${days} ON ${jj.on} WHERE ${jj.where}`)).getRows()[0]![0]);
+        const count = async (jj: typeof j) =>
+          Number((await conn.runAndReadAll(`SELECT count(*) FROM m${jj.yearsFrom} JOIN ${days} ON ${jj.on} WHERE ${jj.where}`)).getRows()[0]![0]);
         const fired = await count(wide);
         expect(fired).toBeGreaterThan(0);
         expect(await count(j)).toBe(fired);

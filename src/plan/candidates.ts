@@ -90,7 +90,9 @@ export async function buildCandidates(
   let from = `${membersTable} m JOIN ${occTable} o ON TRUE`;
   const t = campaign.trigger;
   if (t.kind === "member_date") {
-    const years: [number, number] = occs.length ? anniversaryYears(t, Number(occs[0]!.date.slice(0, 4)), Number(occs[occs.length - 1]!.date.slice(0, 4))) : [0, -1];
+    const years: [number, number] = occs.length
+      ? anniversaryYears(t, Number(occs[0]!.date.slice(0, 4)), Number(occs[occs.length - 1]!.date.slice(0, 4)))
+      : [0, -1];
     const days = occs.map((o) => o.date).sort();
     const j = memberDateJoin(t, years, days.length ? [days[0]!, days[days.length - 1]!] : undefined);
     from = `${membersTable} m${j.yearsFrom} JOIN ${occTable} o ON ${j.on}`;

@@ -38,7 +38,14 @@ function model(text: string) {
 }
 
 describe("frequency state", () => {
-  const rules = ["2 per member per 7 days", "1 per member per day", "3 per member per 2 hours", "1 per member per week", "2 per member per month", "1 per member per 36 hours"];
+  const rules = [
+    "2 per member per 7 days",
+    "1 per member per day",
+    "3 per member per 2 hours",
+    "1 per member per week",
+    "2 per member per month",
+    "1 per member per 36 hours",
+  ];
   it("answers as a model that keeps every send in milliseconds, for sends at whole minutes in time order", () => {
     fc.assert(
       fc.property(
@@ -75,20 +82,24 @@ describe("frequency state", () => {
 
   it("keeps a campaign's last sends alike in a map and in an array", () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(999), fc.integer({ min: 1, max: 2 ** 41 })), { maxLength: 80 }), fc.array(fc.nat(999), { maxLength: 40 }), (writes, reads) => {
-        const sparse = new LastSends(1000, 1);
-        const dense = new LastSends(1000, 1000);
-        const plain = new Map<number, number>();
-        for (const [row, at] of writes) {
-          sparse.set(row, at);
-          dense.set(row, at);
-          plain.set(row, at);
-        }
-        for (const row of [...reads, ...writes.map(([r]) => r)]) {
-          expect(sparse.get(row)).toBe(plain.get(row) ?? 0);
-          expect(dense.get(row)).toBe(plain.get(row) ?? 0);
-        }
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat(999), fc.integer({ min: 1, max: 2 ** 41 })), { maxLength: 80 }),
+        fc.array(fc.nat(999), { maxLength: 40 }),
+        (writes, reads) => {
+          const sparse = new LastSends(1000, 1);
+          const dense = new LastSends(1000, 1000);
+          const plain = new Map<number, number>();
+          for (const [row, at] of writes) {
+            sparse.set(row, at);
+            dense.set(row, at);
+            plain.set(row, at);
+          }
+          for (const row of [...reads, ...writes.map(([r]) => r)]) {
+            expect(sparse.get(row)).toBe(plain.get(row) ?? 0);
+            expect(dense.get(row)).toBe(plain.get(row) ?? 0);
+          }
+        },
+      ),
     );
   });
 });

@@ -131,12 +131,20 @@ class SendLog {
  * The member fields a campaign's rendering reads, each with the channels (indexes into the campaign's) whose
  * template section uses it: messages that differ only in a field another channel's section reads are one message.
  */
-export function renderedFields(campaign: ResolvedCampaign, fields: string[], templates: Map<string, Template>, project: Project): { field: string; channels: number[] }[] {
+export function renderedFields(
+  campaign: ResolvedCampaign,
+  fields: string[],
+  templates: Map<string, Template>,
+  project: Project,
+): { field: string; channels: number[] }[] {
   const template = templates.get(campaign.template);
   if (!template) return [];
   const kinds = campaign.channels.map((ch) => sectionKeyOf(template, project, ch));
   return fields
-    .map((field) => ({ field, channels: campaign.channels.flatMap((_, j) => (template.variables.some((v) => v.name === field && v.kind === kinds[j]) ? [j] : [])) }))
+    .map((field) => ({
+      field,
+      channels: campaign.channels.flatMap((_, j) => (template.variables.some((v) => v.name === field && v.kind === kinds[j]) ? [j] : [])),
+    }))
     .filter((f) => f.channels.length > 0);
 }
 
@@ -215,7 +223,8 @@ async function renderSends(
   );
   // The message rendered for each shape: its first distinct message.
   const reps = `plan_reps_${ci}`;
-  if (shaped.some(Boolean)) await conn.run(`CREATE OR REPLACE TEMP TABLE ${reps} AS SELECT min(tid) AS rep, ch${scols.map((c) => `, ${c}`).join("")} FROM ${tuples} GROUP BY ALL`);
+  if (shaped.some(Boolean))
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${reps} AS SELECT min(tid) AS rep, ch${scols.map((c) => `, ${c}`).join("")} FROM ${tuples} GROUP BY ALL`);
   else await conn.run(`CREATE OR REPLACE TEMP VIEW ${reps} AS SELECT tid AS rep, * FROM ${tuples}`);
   const job: RenderJob = {
     template,

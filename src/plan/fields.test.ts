@@ -25,7 +25,9 @@ describe("presenceOnlyFields", () => {
   it("keeps a field whole when a template names it, even inside a longer text", () => {
     const c = ws.check.campaigns[0]!;
     const t = ws.templates.get(c.template)!;
-    const templates = new Map<string, Template>([[c.template, { ...t, sections: new Map([...t.sections].map(([k, s]) => [k, { ...s, raw: { text: "回复 TD 退订 {{mobile}}" } }])) }]]);
+    const templates = new Map<string, Template>([
+      [c.template, { ...t, sections: new Map([...t.sections].map(([k, s]) => [k, { ...s, raw: { text: "回复 TD 退订 {{mobile}}" } }])) }],
+    ]);
     expect(presenceOnlyFields(ws.project!, [c], templates, ws.check.exclude).sort()).toEqual(ADDRESSES.filter((f) => f !== "mobile"));
   });
 

@@ -78,7 +78,9 @@ beforeAll(async () => {
     const wecom = r() < 0.45;
     const mobile = r() < 0.8;
     const sms = r() < 0.7;
-    rows.push(`('${id}', ${spend}, ${mobile ? `'138${String(i).padStart(8, "0")}'` : "NULL"}, ${sms}, ${wecom ? `'wm${i}'` : "NULL"}, ${wecom ? "'staff1'" : "NULL"})`);
+    rows.push(
+      `('${id}', ${spend}, ${mobile ? `'138${String(i).padStart(8, "0")}'` : "NULL"}, ${sms}, ${wecom ? `'wm${i}'` : "NULL"}, ${wecom ? "'staff1'" : "NULL"})`,
+    );
     // Top spenders and WeCom members convert more: exactly the members a limit by spend or a WeCom channel selects.
     baseRate.set(id, 0.03 + (spend > 20_000 ? 0.3 : spend > 5_000 ? 0.12 : 0) + (wecom ? 0.1 : 0) + r() * 0.05);
   }
@@ -111,7 +113,7 @@ function campaign(name: string, over: Partial<ResolvedCampaign>): ResolvedCampai
  */
 async function trial(seed: number, effects: number[]) {
   const r = rng(seed * 7919 + 1);
-  const pick = <T,>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
+  const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
   const name = `c${seed}`;
   const measured = campaign(name, {
     channels: pick([["wecom"], ["sms"], ["wecom", "sms"], ["sms", "wecom"]]),
@@ -122,18 +124,39 @@ async function trial(seed: number, effects: number[]) {
   // A rival at the same moment, first by priority, sends to the top spenders on WeCom and uses up their quota.
   const rival = campaign("rival", { channels: ["wecom"], priority: 90, limit: { count: 300, orderBy: spendOrder } });
   const campaigns = r() < 0.5 ? [rival, measured] : [measured];
-  const p = await plan({ project, campaigns, templates: new Map<string, Template>(), members: { conn, table: "members", count: MEMBERS }, from: "2026-12-01", to: "2026-12-01", memberRows: true, render: false });
+  const p = await plan({
+    project,
+    campaigns,
+    templates: new Map<string, Template>(),
+    members: { conn, table: "members", count: MEMBERS },
+    from: "2026-12-01",
+    to: "2026-12-01",
+    memberRows: true,
+    render: false,
+  });
   const at = Date.parse("2026-12-01T02:00:00Z");
   const sends: OutcomeSend[] = [];
   for (const d of p.decisions) {
     if (d.campaign !== name || (d.reason !== "held_out" && !d.channel)) continue;
     const treated = d.reason !== "held_out";
-    sends.push({ campaign: name, occurrence: d.occurrence, member: d.member, group: treated ? "treated" : "control", sendAt: d.sendAt, channels: [], cost: 0, sent: treated, delivered: null, opened: null });
+    sends.push({
+      campaign: name,
+      occurrence: d.occurrence,
+      member: d.member,
+      group: treated ? "treated" : "control",
+      sendAt: d.sendAt,
+      channels: [],
+      cost: 0,
+      sent: treated,
+      delivered: null,
+      opened: null,
+    });
   }
   return effects.map((effect) => {
     const conversions: Conversion[] = [];
     for (const s of sends)
-      if (r() < baseRate.get(s.member)! + (s.group === "treated" ? effect : 0)) conversions.push({ member: s.member, kind: "visit", at: at + 86_400_000, line: conversions.length + 2 });
+      if (r() < baseRate.get(s.member)! + (s.group === "treated" ? effect : 0))
+        conversions.push({ member: s.member, kind: "visit", at: at + 86_400_000, line: conversions.length + 2 });
     return buildUpliftReport({ sends, conversions, campaigns: [measured], tz: project.timezone }).campaigns[0]!.uplift!.absolute;
   });
 }

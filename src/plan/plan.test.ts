@@ -56,7 +56,9 @@ const templates = new Map<string, Template>();
 type Row = { id: string; tier?: string; spend?: number; wecom?: string; mobile?: string; sms?: boolean; unsub?: boolean };
 
 async function table(name: string, rows: Row[]) {
-  await conn.run(`CREATE OR REPLACE TABLE ${name} (member_id VARCHAR, name VARCHAR, mobile VARCHAR, tier VARCHAR, spend DOUBLE, wecom_id VARCHAR, owner VARCHAR, sms_ok BOOLEAN, unsubscribed BOOLEAN)`);
+  await conn.run(
+    `CREATE OR REPLACE TABLE ${name} (member_id VARCHAR, name VARCHAR, mobile VARCHAR, tier VARCHAR, spend DOUBLE, wecom_id VARCHAR, owner VARCHAR, sms_ok BOOLEAN, unsubscribed BOOLEAN)`,
+  );
   for (const r of rows)
     await conn.run(`INSERT INTO ${name} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
       r.id,
@@ -153,7 +155,15 @@ describe("the planner", () => {
     expect(overlap).toBeLessThan(h1.size / 2); // a different campaign draws a different control group
     expect(p1.occurrences[0]!.funnel.holdout).toBe(h1.size);
     // Plain simulation (no member rows: counts in DuckDB, rendering after the walk) gives the same funnel.
-    const plain = await plan({ project, campaigns: [campaign("bday", { holdout: 0.1 })], exclude: excludeUnsub, templates, members: m, from: "2026-12-01", to: "2026-12-01" });
+    const plain = await plan({
+      project,
+      campaigns: [campaign("bday", { holdout: 0.1 })],
+      exclude: excludeUnsub,
+      templates,
+      members: m,
+      from: "2026-12-01",
+      to: "2026-12-01",
+    });
     expect(plain.decisions).toEqual([]);
     expect(plain.occurrences[0]!.funnel).toEqual(p1.occurrences[0]!.funnel);
     expect(plain.membersReached).toBe(p1.membersReached);
@@ -161,7 +171,11 @@ describe("the planner", () => {
 
   it("draws the holdout from the members who would be sent: never the unreachable, with limit from the same top of the ranking", async () => {
     // 60 members ranked by spend; every third has no channel at all.
-    const rows: Row[] = Array.from({ length: 60 }, (_, i) => ({ id: `H${i}`, spend: 1000 - i, ...(i % 3 === 2 ? {} : { mobile: `138000${String(i).padStart(5, "0")}`, sms: true }) }));
+    const rows: Row[] = Array.from({ length: 60 }, (_, i) => ({
+      id: `H${i}`,
+      spend: 1000 - i,
+      ...(i % 3 === 2 ? {} : { mobile: `138000${String(i).padStart(5, "0")}`, sms: true }),
+    }));
     const m = await table("m_h", rows);
     const spend = new Map(rows.map((r) => [r.id, r.spend!]));
     const open = campaign("draw", { channels: ["sms"], holdout: 0.4, trigger: { kind: "once", date: "2026-12-01", time: 600 } });
@@ -172,7 +186,10 @@ describe("the planner", () => {
     expect(all.occurrences[0]!.funnel).toMatchObject({ audience: 60, unreachable: 20, holdout: drawn.size, sends: 40 - drawn.size });
 
     // limit 10: ten sends; held-out members are the same draw among the members ranked above the last send.
-    const top = { ...open, limit: { count: 10, orderBy: { value: { v: "field" as const, name: "spend", type: { kind: "number" as const } }, direction: "desc" as const } } };
+    const top = {
+      ...open,
+      limit: { count: 10, orderBy: { value: { v: "field" as const, name: "spend", type: { kind: "number" as const } }, direction: "desc" as const } },
+    };
     const p = await run(m, [top], "2026-12-01", "2026-12-01");
     const sent = p.decisions.filter((d) => d.channel).map((d) => d.member);
     const held = p.decisions.filter((d) => d.reason === "held_out").map((d) => d.member);
@@ -185,9 +202,17 @@ describe("the planner", () => {
   });
 
   it("with a budget, held-out members are priced like the rest but spend none of it", async () => {
-    const m = await table("m_b", Array.from({ length: 40 }, (_, i) => ({ id: `B${String(i).padStart(2, "0")}`, mobile: `138000000${String(i).padStart(2, "0")}`, sms: true })));
+    const m = await table(
+      "m_b",
+      Array.from({ length: 40 }, (_, i) => ({ id: `B${String(i).padStart(2, "0")}`, mobile: `138000000${String(i).padStart(2, "0")}`, sms: true })),
+    );
     // 0.05 CNY a message: 0.32 CNY buys six sends; held-out members are drawn among the members before the cut.
-    const p = await run(m, [campaign("budgeted", { channels: ["sms"], holdout: 0.5, budget: 0.32, trigger: { kind: "once", date: "2026-12-01", time: 600 } })], "2026-12-01", "2026-12-01");
+    const p = await run(
+      m,
+      [campaign("budgeted", { channels: ["sms"], holdout: 0.5, budget: 0.32, trigger: { kind: "once", date: "2026-12-01", time: 600 } })],
+      "2026-12-01",
+      "2026-12-01",
+    );
     const order = p.decisions.map((d) => d.channel ?? d.reason);
     expect(order.filter((x) => x === "sms")).toHaveLength(6);
     expect(p.occurrences[0]!.funnel.cost).toBeCloseTo(0.3, 9);
@@ -206,19 +231,36 @@ describe("the planner", () => {
     const p = await run(m, [first, second], "2026-12-01", "2026-12-01");
     const held = new Set(p.decisions.filter((d) => d.campaign === "first" && d.reason === "held_out").map((d) => d.member));
     expect(held.size).toBeGreaterThan(50);
-    for (const d of p.decisions.filter((x) => x.campaign === "second")) expect(d.channel ? "sent" : d.reason).toBe(held.has(d.member) ? "sent" : "capped:quota");
+    for (const d of p.decisions.filter((x) => x.campaign === "second"))
+      expect(d.channel ? "sent" : d.reason).toBe(held.has(d.member) ? "sent" : "capped:quota");
   });
 
   it("repeat counts a holdout decision like a send, so a repeated campaign does not draw the same control members again", async () => {
-    const m = await table("m_r", Array.from({ length: 100 }, (_, i) => ({ id: `R${i}`, wecom: `w${i}` })));
+    const m = await table(
+      "m_r",
+      Array.from({ length: 100 }, (_, i) => ({ id: `R${i}`, wecom: `w${i}` })),
+    );
     const daily = campaign("daily", { channels: ["wecom"], holdout: 0.5, repeat: { kind: "never" } });
     const p = await run(m, [daily], "2026-12-01", "2026-12-02");
     const [d1, d2] = p.occurrences.map((o) => o.funnel);
     expect(d1!.holdout + d1!.sends).toBe(100);
     expect(d2).toMatchObject({ holdout: 0, sends: 0, capped: 100 });
     // The same from the ledger's history: a held-out row (channel `-`) on the first day.
-    const history = p.decisions.filter((d) => d.occurrence.startsWith("2026-12-01")).map((d) => ({ member: d.member, campaign: "daily", channel: d.channel ?? "-", at: d.sendAt }));
-    const next = await plan({ project, campaigns: [daily], exclude: excludeUnsub, templates, members: m, from: "2026-12-02", to: "2026-12-02", history, memberRows: true, render: false });
+    const history = p.decisions
+      .filter((d) => d.occurrence.startsWith("2026-12-01"))
+      .map((d) => ({ member: d.member, campaign: "daily", channel: d.channel ?? "-", at: d.sendAt }));
+    const next = await plan({
+      project,
+      campaigns: [daily],
+      exclude: excludeUnsub,
+      templates,
+      members: m,
+      from: "2026-12-02",
+      to: "2026-12-02",
+      history,
+      memberRows: true,
+      render: false,
+    });
     expect(next.occurrences[0]!.funnel).toMatchObject({ holdout: 0, sends: 0, capped: 100 });
   });
 
@@ -256,7 +298,12 @@ describe("the planner", () => {
     const saved = project.policy.max;
     project.policy.max = [];
     try {
-      const p = await run(m, [campaign("r3", { channels: ["sms"], repeat: { kind: "after", duration: { amount: 3, unit: "day" } } })], "2026-12-01", "2026-12-07");
+      const p = await run(
+        m,
+        [campaign("r3", { channels: ["sms"], repeat: { kind: "after", duration: { amount: 3, unit: "day" } } })],
+        "2026-12-01",
+        "2026-12-07",
+      );
       expect(by(p, "A").map((d) => d.channel ?? d.reason)).toEqual(["sms", "capped:repeat", "capped:repeat", "sms", "capped:repeat", "capped:repeat", "sms"]);
       const n = await run(m, [campaign("rn", { channels: ["sms"], repeat: { kind: "never" } })], "2026-12-01", "2026-12-03");
       expect(by(n, "A").map((d) => d.channel ?? d.reason)).toEqual(["sms", "capped:repeat", "capped:repeat"]);
@@ -291,7 +338,11 @@ describe("the planner", () => {
   it("quiet hours and send windows defer a send, never drop it", async () => {
     const m = await table("m7", [{ id: "A", wecom: "wA" }]);
     const late = campaign("late", { channels: ["wecom"], trigger: { kind: "once", date: "2026-12-01", time: 22 * 60 } });
-    const windowed = campaign("windowed", { channels: ["wecom"], trigger: { kind: "once", date: "2026-12-03", time: 10 * 60 }, sendWindow: { start: 14 * 60, end: 18 * 60 } });
+    const windowed = campaign("windowed", {
+      channels: ["wecom"],
+      trigger: { kind: "once", date: "2026-12-03", time: 10 * 60 },
+      sendWindow: { start: 14 * 60, end: 18 * 60 },
+    });
     const p = await run(m, [late, windowed], "2026-12-01", "2026-12-03");
     const [a, b] = p.occurrences;
     expect(a!.deferred).toBe(true);
@@ -340,7 +391,19 @@ describe("the planner", () => {
     const committed = new Map([["top3|2026-12-01T10:00+08:00", new Set(["B", "E"])]]);
     const history = ["B", "E"].map((member) => ({ member, campaign: "top3", channel: "sms", at }));
     for (const memberRows of [true, false]) {
-      const p = await plan({ project, campaigns: [top3], exclude: excludeUnsub, templates, members: m, from: "2026-12-01", to: "2026-12-01", memberRows, render: false, history, committed });
+      const p = await plan({
+        project,
+        campaigns: [top3],
+        exclude: excludeUnsub,
+        templates,
+        members: m,
+        from: "2026-12-01",
+        to: "2026-12-01",
+        memberRows,
+        render: false,
+        history,
+        committed,
+      });
       const f = p.occurrences[0]!.funnel;
       expect(f).toMatchObject({ audience: 3, sends: 1, capped: 2, plannedBefore: 1 });
       expect(f.audience).toBe(f.holdout + f.unreachable + f.capped + f.sends);
@@ -353,7 +416,18 @@ describe("the planner", () => {
     // A member planned before who has withdrawn SMS consent since is kept only on the channels that still reach them.
     const f = await table("m10", [{ id: "F", wecom: "wF", mobile: "13800000006", sms: false }]);
     const two = campaign("two", { trigger: { kind: "once", date: "2026-12-02", time: 600 } });
-    const again = await plan({ project, campaigns: [two], exclude: excludeUnsub, templates, members: f, from: "2026-12-02", to: "2026-12-02", memberRows: true, render: false, committed: new Map([["two|2026-12-02T10:00+08:00", new Set(["F"])]]) });
+    const again = await plan({
+      project,
+      campaigns: [two],
+      exclude: excludeUnsub,
+      templates,
+      members: f,
+      from: "2026-12-02",
+      to: "2026-12-02",
+      memberRows: true,
+      render: false,
+      committed: new Map([["two|2026-12-02T10:00+08:00", new Set(["F"])]]),
+    });
     expect([...again.kept!]).toEqual(["two|2026-12-02T10:00+08:00|F|wecom"]);
     expect(again.decisions).toEqual([]);
   });
@@ -391,12 +465,24 @@ describe("the planner", () => {
 
   it("anniversaries: 29 February falls on 28 February in common years, and the first is a year after the date", async () => {
     await conn.run(`CREATE OR REPLACE TABLE m10 (member_id VARCHAR, mobile VARCHAR, sms_ok BOOLEAN, unsubscribed BOOLEAN, birthday DATE)`);
-    await conn.run(`INSERT INTO m10 VALUES ('LEAP', '13800000001', true, false, DATE '2000-02-29'), ('MAR1', '13800000002', true, false, DATE '1990-03-01'), ('NEW', '13800000003', true, false, DATE '2027-02-28')`);
+    await conn.run(
+      `INSERT INTO m10 VALUES ('LEAP', '13800000001', true, false, DATE '2000-02-29'), ('MAR1', '13800000002', true, false, DATE '1990-03-01'), ('NEW', '13800000003', true, false, DATE '2027-02-28')`,
+    );
     const yaml = YAML.replace("    unsubscribed: bool", "    unsubscribed: bool\n    birthday: date");
     const p2 = parseProject(yaml, "/p/chuda.yaml", "/p").project!;
     const c = campaign("bday", { channels: ["sms"], trigger: { kind: "member_date", field: "birthday", fieldType: "date", anniversary: true, time: 600 } });
     const run2 = (from: string, to: string) =>
-      plan({ project: { ...p2, policy: { ...p2.policy, max: [] } }, campaigns: [c], exclude: excludeUnsub, templates, members: { conn, table: "m10", count: 3 }, from, to, memberRows: true, render: false });
+      plan({
+        project: { ...p2, policy: { ...p2.policy, max: [] } },
+        campaigns: [c],
+        exclude: excludeUnsub,
+        templates,
+        members: { conn, table: "m10", count: 3 },
+        from,
+        to,
+        memberRows: true,
+        render: false,
+      });
     const common = await run2("2027-02-27", "2027-03-01");
     expect(common.decisions.map((d) => `${d.member}@${d.occurrence.slice(0, 10)}`)).toEqual(["LEAP@2027-02-28", "MAR1@2027-03-01"]);
     const leap = await run2("2028-02-27", "2028-03-01");
@@ -404,7 +490,19 @@ describe("the planner", () => {
     // With an offset: three days before each anniversary.
     const dec = await plan({
       project: { ...p2, policy: { ...p2.policy, max: [] } },
-      campaigns: [campaign("early", { channels: ["sms"], trigger: { kind: "member_date", field: "birthday", fieldType: "date", anniversary: true, offset: { amount: 3, unit: "day", direction: "before" }, time: 600 } })],
+      campaigns: [
+        campaign("early", {
+          channels: ["sms"],
+          trigger: {
+            kind: "member_date",
+            field: "birthday",
+            fieldType: "date",
+            anniversary: true,
+            offset: { amount: 3, unit: "day", direction: "before" },
+            time: 600,
+          },
+        }),
+      ],
       exclude: excludeUnsub,
       templates,
       members: { conn, table: "m10", count: 3 },
@@ -459,7 +557,10 @@ describe("the planner's two walks", () => {
     max: fc.constantFrom("2 per member per 7 days", "1 per member per week", "3 per member per 2 days", ""),
     quota: fc.constantFrom("1 per member per day", "2 per member per 3 days"),
     days: fc.integer({ min: 1, max: 9 }),
-    history: fc.array(fc.record({ m: fc.nat(69), c: fc.nat(2), day: fc.integer({ min: 25, max: 30 }), min: fc.integer({ min: 540, max: 1260 }), wecom: fc.boolean() }), { maxLength: 20 }),
+    history: fc.array(
+      fc.record({ m: fc.nat(69), c: fc.nat(2), day: fc.integer({ min: 25, max: 30 }), min: fc.integer({ min: 540, max: 1260 }), wecom: fc.boolean() }),
+      { maxLength: 20 },
+    ),
     render: fc.boolean(),
   });
   // Rendered, the sends are priced per SMS segment of each member's text and checked by the content rules: names
@@ -481,11 +582,20 @@ describe("the planner's two walks", () => {
           // Rendered scenarios give most members a number and SMS consent, so that many messages are priced.
           const mobile = keep && (m.mobile || sc.render);
           const sms = sc.render ? m.sms !== false : m.sms;
-          return { id: `M${String(i).padStart(3, "0")}`, ...(keep && m.wecom ? { wecom: `w${i}` } : {}), ...(mobile ? { mobile: `1380000${String(i).padStart(4, "0")}` } : {}), ...(sms !== null ? { sms } : {}), unsub: m.unsub && i % 5 === 0 };
+          return {
+            id: `M${String(i).padStart(3, "0")}`,
+            ...(keep && m.wecom ? { wecom: `w${i}` } : {}),
+            ...(mobile ? { mobile: `1380000${String(i).padStart(4, "0")}` } : {}),
+            ...(sms !== null ? { sms } : {}),
+            unsub: m.unsub && i % 5 === 0,
+          };
         });
         const members = await table(name, rows);
         await conn.run(`UPDATE ${name} SET name = repeat('名', 2 + CAST(substr(member_id, 2) AS INTEGER) % 39)`);
-        const yaml = YAML.replace("max: 2 per member per 7 days", sc.max ? `max: ${sc.max}` : "max: []").replace("quota: 1 per member per day", `quota: ${sc.quota}`);
+        const yaml = YAML.replace("max: 2 per member per 7 days", sc.max ? `max: ${sc.max}` : "max: []").replace(
+          "quota: 1 per member per day",
+          `quota: ${sc.quota}`,
+        );
         const parsed = parseProject(yaml, "/p/chuda.yaml", "/p");
         expect(parsed.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
         const campaigns = sc.campaigns.map((c, i) =>
@@ -503,7 +613,17 @@ describe("the planner's two walks", () => {
         const history = sc.history
           .filter((h) => h.m < rows.length && h.c < campaigns.length)
           .map((h) => ({ member: rows[h.m]!.id, campaign: `c${h.c}`, channel: h.wecom ? "wecom" : "sms", at: sendAt(h.day, h.min) }));
-        const base = { project: parsed.project!, campaigns, exclude: excludeUnsub, templates: sc.render ? rendered : templates, members, from: "2026-12-01", to: `2026-12-0${sc.days}`, history, render: sc.render };
+        const base = {
+          project: parsed.project!,
+          campaigns,
+          exclude: excludeUnsub,
+          templates: sc.render ? rendered : templates,
+          members,
+          from: "2026-12-01",
+          to: `2026-12-0${sc.days}`,
+          history,
+          render: sc.render,
+        };
         const general = await plan({ ...base, memberRows: true });
         const fast = await plan(base);
         const funnels = (p: Plan) =>
@@ -511,7 +631,9 @@ describe("the planner's two walks", () => {
             .map((o) => ({
               id: `${o.campaign.name}|${o.occurrence.id}`,
               ...o.funnel,
-              cappedBy: Object.entries(o.funnel.cappedBy).filter(([, v]) => v).sort(),
+              cappedBy: Object.entries(o.funnel.cappedBy)
+                .filter(([, v]) => v)
+                .sort(),
               problems: o.problems.map((x) => `${x.channel}:${x.rule}:${x.field}:${x.members}`).sort(),
             }))
             .sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -533,7 +655,15 @@ describe("the planner's two walks", () => {
             {
               members: Array.from({ length: 40 }, () => ({ wecom: true, mobile: true, sms: true, unsub: false })),
               reachable: 1,
-              campaigns: [0, 1].map((i) => ({ trigger: { kind: "every_day" as const, time: 600 as const }, repeat: { kind: "per_occurrence" as const }, channels: ["wecom", "sms"] as const, priority: 50 - i, holdout: 0, limit: undefined, consentOnly: false })) as never,
+              campaigns: [0, 1].map((i) => ({
+                trigger: { kind: "every_day" as const, time: 600 as const },
+                repeat: { kind: "per_occurrence" as const },
+                channels: ["wecom", "sms"] as const,
+                priority: 50 - i,
+                holdout: 0,
+                limit: undefined,
+                consentOnly: false,
+              })) as never,
               max: "",
               quota: "1 per member per day",
               days: 2,

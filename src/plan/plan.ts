@@ -86,7 +86,11 @@ export async function plan(input: PlanInput): Promise<Plan> {
     (a, b) =>
       a.sendAt - b.sendAt ||
       campaigns[b.campaignIndex]!.priority - campaigns[a.campaignIndex]!.priority ||
-      (campaigns[a.campaignIndex]!.name < campaigns[b.campaignIndex]!.name ? -1 : campaigns[a.campaignIndex]!.name > campaigns[b.campaignIndex]!.name ? 1 : 0) ||
+      (campaigns[a.campaignIndex]!.name < campaigns[b.campaignIndex]!.name
+        ? -1
+        : campaigns[a.campaignIndex]!.name > campaigns[b.campaignIndex]!.name
+          ? 1
+          : 0) ||
       a.occurrence.at - b.occurrence.at,
   );
 
@@ -124,7 +128,13 @@ export async function plan(input: PlanInput): Promise<Plan> {
   // then reads only integers back from DuckDB. Campaigns with a budget need each send's cost in order, and
   // member rows need the content, so those render inline.
   const inline = campaigns.map((c, ci) => rowsOf[ci]! || c.budget !== undefined);
-  const settled = await settledCounts(conn, tables, inline, shared, perCampaign.map((o) => o.length));
+  const settled = await settledCounts(
+    conn,
+    tables,
+    inline,
+    shared,
+    perCampaign.map((o) => o.length),
+  );
   lap("walk:settled");
 
   // Phase two: sequential decisions with per-member state in typed arrays.
@@ -221,7 +231,21 @@ export async function plan(input: PlanInput): Promise<Plan> {
       const { rid, chans, held } = ready.slice(w.occIndex);
       const repeat = repeatArr ? (last: number) => repeatAllows(campaign, last, w.sendAt, tz) : undefined;
       const limit = campaign.limit ? Math.max(0, campaign.limit.count - limitTaken) : Infinity;
-      const c = walkSendable(rid, chans, held, w.sendAt, global, channelQuotas, repeatArr, repeat, limit, reached, sendLog[w.campaignIndex]!, w.occIndex, skipRows);
+      const c = walkSendable(
+        rid,
+        chans,
+        held,
+        w.sendAt,
+        global,
+        channelQuotas,
+        repeatArr,
+        repeat,
+        limit,
+        reached,
+        sendLog[w.campaignIndex]!,
+        w.occIndex,
+        skipRows,
+      );
       funnel.audience += rid.length - c.kept;
       funnel.holdout += c.heldOut;
       if (committedHere) funnel.plannedBefore! += c.kept;
@@ -229,10 +253,11 @@ export async function plan(input: PlanInput): Promise<Plan> {
       if (deferred) funnel.deferred += c.sends;
       sendCount[w.campaignIndex]! += c.sends;
       c.sentOn.forEach((n, j) => (sentOn[j]! += n));
-      for (const [reason, n] of c.capped) if (n) {
-        funnel.capped += n;
-        funnel.cappedBy[reason] = (funnel.cappedBy[reason] ?? 0) + n;
-      }
+      for (const [reason, n] of c.capped)
+        if (n) {
+          funnel.capped += n;
+          funnel.cappedBy[reason] = (funnel.cappedBy[reason] ?? 0) + n;
+        }
     }
     const batches = ready ? [] : streamCandidates(conn, tables[w.campaignIndex]!, w.occIndex, rowsOf[w.campaignIndex]!, wantFields ? fields : []);
     for await (const batch of batches) {
@@ -242,7 +267,9 @@ export async function plan(input: PlanInput): Promise<Plan> {
         if (skipRows !== undefined && !held?.[r] && chans[r] && skipRows.has(row)) {
           funnel.plannedBefore!++;
           // Still sendable, on the channels that reach the member now (a consent withdrawn since is not).
-          if (kept) for (let j = 0; j < campaign.channels.length; j++) if (chans[r]! & (1 << j)) kept.add(`${campaign.name}|${w.occurrence.id}|${mkeys[r]}|${campaign.channels[j]}`);
+          if (kept)
+            for (let j = 0; j < campaign.channels.length; j++)
+              if (chans[r]! & (1 << j)) kept.add(`${campaign.name}|${w.occurrence.id}|${mkeys[r]}|${campaign.channels[j]}`);
           if (!wantFields) sendLog[w.campaignIndex]!.push(w.occIndex, row, -1);
           continue;
         }
@@ -304,12 +331,13 @@ export async function plan(input: PlanInput): Promise<Plan> {
             // Only the exceptions are logged: a send on the member's first reachable channel is derived in SQL.
             if (!wantFields && (chans[r]! & ((1 << chosen) - 1)) !== 0) sendLog[w.campaignIndex]!.push(w.occIndex, row, chosen);
             if (!wantFields) sendCount[w.campaignIndex]!++;
-            if (rendered?.problems.length) for (const p of rendered.problems) {
-              const k = `${channel}|${p.rule}|${p.field}`;
-              const e = problems.get(k);
-              if (e) e.members++;
-              else problems.set(k, { channel, ...p, members: 1 });
-            }
+            if (rendered?.problems.length)
+              for (const p of rendered.problems) {
+                const k = `${channel}|${p.rule}|${p.field}`;
+                const e = problems.get(k);
+                if (e) e.members++;
+                else problems.set(k, { channel, ...p, members: 1 });
+              }
           }
         }
         if (reason === "held_out") funnel.holdout++;
@@ -384,7 +412,13 @@ interface CandidateBatch {
 }
 
 /** An occurrence's candidates with member keys and field values, streamed from DuckDB in chunks. */
-async function* streamCandidates(conn: PlanInput["members"]["conn"], table: string, occ: number, memberKeys: boolean, fields: string[]): AsyncGenerator<CandidateBatch> {
+async function* streamCandidates(
+  conn: PlanInput["members"]["conn"],
+  table: string,
+  occ: number,
+  memberKeys: boolean,
+  fields: string[],
+): AsyncGenerator<CandidateBatch> {
   const cols = ["rid", "held", "chans", memberKeys ? "mkey" : "NULL", ...fields.map((f) => q("f_" + f))];
   const result = await conn.stream(`SELECT ${cols.join(", ")} FROM ${table} WHERE occ = ${occ}`);
   for (;;) {
@@ -406,7 +440,14 @@ async function* streamCandidates(conn: PlanInput["members"]["conn"], table: stri
  * the walk would send) for all its occurrences, read in one scan into typed arrays straight from DuckDB's
  * vectors: the walk then never waits on a query.
  */
-async function readSendable(conn: PlanInput["members"]["conn"], table: string, occCount: number, total: number, orderMatters: boolean, everyOccurrence = false) {
+async function readSendable(
+  conn: PlanInput["members"]["conn"],
+  table: string,
+  occCount: number,
+  total: number,
+  orderMatters: boolean,
+  everyOccurrence = false,
+) {
   // Sized once from the count (fresh memory costs a page fault a page; doubling would touch twice as much).
   let rid = new Int32Array(Math.max(total, 1));
   let chans = new Int32Array(Math.max(total, 1));
@@ -419,7 +460,9 @@ async function readSendable(conn: PlanInput["members"]["conn"], table: string, o
   // per-member state arrays in ascending order (memory access, not arithmetic, is what the walk spends its
   // time on). Otherwise the table is already in occurrence, then limit, order.
   // A shared table (occ = -1) is read as the one occurrence 0 that every occurrence's slice returns.
-  const result = await conn.stream(`SELECT ${everyOccurrence ? "0" : "occ"} AS occ, rid, chans, CAST(held AS UTINYINT) AS held FROM ${table} WHERE chans <> 0${orderMatters ? "" : " ORDER BY occ, rid"}`);
+  const result = await conn.stream(
+    `SELECT ${everyOccurrence ? "0" : "occ"} AS occ, rid, chans, CAST(held AS UTINYINT) AS held FROM ${table} WHERE chans <> 0${orderMatters ? "" : " ORDER BY occ, rid"}`,
+  );
   for (;;) {
     const chunk = await result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) break;
@@ -537,7 +580,18 @@ function walkSendable(
     reached[row] = 1;
     if ((c & ((1 << chosen) - 1)) !== 0) log.push(occ, row, chosen);
   }
-  return { sends, heldOut, sentOn, capped: [["capped:repeat", repeat], ["capped:policy.max", policy], ["capped:quota", quota], ["capped:limit", limited]], kept };
+  return {
+    sends,
+    heldOut,
+    sentOn,
+    capped: [
+      ["capped:repeat", repeat],
+      ["capped:policy.max", policy],
+      ["capped:quota", quota],
+      ["capped:limit", limited],
+    ],
+    kept,
+  };
 }
 
 /**

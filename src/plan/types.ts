@@ -28,14 +28,7 @@ export interface HistorySend {
   at: number;
 }
 
-export type SkipReason =
-  | "held_out"
-  | "unreachable"
-  | "capped:repeat"
-  | "capped:policy.max"
-  | "capped:quota"
-  | "capped:limit"
-  | "capped:budget";
+export type SkipReason = "held_out" | "unreachable" | "capped:repeat" | "capped:policy.max" | "capped:quota" | "capped:limit" | "capped:budget";
 
 export interface PlanInput {
   project: Project;

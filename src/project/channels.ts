@@ -181,7 +181,12 @@ function readChannel(r: YamlReader, e: Entry, fields: Map<string, FieldType> | u
         const n = r.num(x, "a number of calls per second");
         if (n === undefined) break;
         if (n >= MIN_RATE_LIMIT && n <= MAX_RATE_LIMIT) ch.rateLimit = n;
-        else r.report(MESSAGES.projectBadNumber, x.span, [x.path, `a number of calls per second from ${MIN_RATE_LIMIT} to ${MAX_RATE_LIMIT.toLocaleString("en-US")}`, n]);
+        else
+          r.report(MESSAGES.projectBadNumber, x.span, [
+            x.path,
+            `a number of calls per second from ${MIN_RATE_LIMIT} to ${MAX_RATE_LIMIT.toLocaleString("en-US")}`,
+            n,
+          ]);
         break;
       }
       case "concurrency": {
@@ -215,7 +220,12 @@ function readChannel(r: YamlReader, e: Entry, fields: Map<string, FieldType> | u
 }
 
 /** Reads `channels:`, in declaration order. A channel with errors is kept, so campaigns naming it get no second error. */
-export function readChannels(r: YamlReader, e: Entry | undefined, fields: Map<string, FieldType> | undefined, rootKeySpan: Entry["keySpan"]): Map<string, ChannelConfig> {
+export function readChannels(
+  r: YamlReader,
+  e: Entry | undefined,
+  fields: Map<string, FieldType> | undefined,
+  rootKeySpan: Entry["keySpan"],
+): Map<string, ChannelConfig> {
   const channels = new Map<string, ChannelConfig>();
   const entries = e ? r.mapping(e) : [];
   if (entries && entries.length === 0) r.report(MESSAGES.projectNoChannels, e?.keySpan ?? rootKeySpan);
@@ -236,7 +246,10 @@ function checkFailovers(r: YamlReader, channels: Map<string, ChannelConfig>): vo
     const span = r.spans.get(`channels.${ch.name}.failover`) ?? ch.span;
     const to = channels.get(ch.failover);
     if (!to || to === ch) {
-      const help = didYouMean(ch.failover, [...channels.keys()].filter((n) => n !== ch.name));
+      const help = didYouMean(
+        ch.failover,
+        [...channels.keys()].filter((n) => n !== ch.name),
+      );
       r.report(MESSAGES.projectFailoverUnknown, span, [ch.name, ch.failover], help ? { help } : {});
       continue;
     }

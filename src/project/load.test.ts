@@ -48,8 +48,24 @@ describe("the example of docs/configuration.md (test/fixtures/project/chuda.yaml
 
     expect(p.members.key).toBe("member_id");
     expect([...p.members.fields.keys()]).toEqual([
-      "member_id", "name", "mobile", "gender", "birthday", "tier", "points", "registered_at", "last_purchase_at",
-      "spend_12m", "tags", "distance_km", "wecom_external_userid", "wecom_owner", "openid", "oa_subscribed", "sms_opt_in", "unsubscribed",
+      "member_id",
+      "name",
+      "mobile",
+      "gender",
+      "birthday",
+      "tier",
+      "points",
+      "registered_at",
+      "last_purchase_at",
+      "spend_12m",
+      "tags",
+      "distance_km",
+      "wecom_external_userid",
+      "wecom_owner",
+      "openid",
+      "oa_subscribed",
+      "sms_opt_in",
+      "unsubscribed",
     ]);
     expect(p.members.fields.get("mobile")).toEqual({ kind: "phone" });
     expect(p.members.fields.get("tier")).toEqual({ kind: "enum", values: ["normal", "silver", "gold", "platinum", "diamond"] });
@@ -187,19 +203,52 @@ describe("errors, each with its code, line and column", () => {
     { name: "duplicate key", yaml: BASE + "timezone: UTC\ntimezone: UTC\n", expect: [["projectDuplicateKey", 13, 1]], project: false },
     { name: "top level not a mapping", yaml: "- a\n- b\n", expect: [["projectNotMapping", 1, 1]], project: false },
     { name: "empty file", yaml: "# nothing\n", expect: [["projectMissingKey", 1, 1]], project: false },
-    { name: "no members", yaml: "timezone: UTC\n", expect: [["projectMissingKey", 1, 1], ["projectNoChannels", 1, 1]], project: false },
-    { name: "members without fields", yaml: "members:\n  key: id\n", expect: [["projectMissingKey", 1, 1], ["projectNoChannels", 1, 1]], project: false },
-    { name: "unknown top-level key", yaml: BASE + "channel: {}\n", expect: [["projectUnknownKey", 12, 1], ["projectNoChannels", 1, 1]] },
+    {
+      name: "no members",
+      yaml: "timezone: UTC\n",
+      expect: [
+        ["projectMissingKey", 1, 1],
+        ["projectNoChannels", 1, 1],
+      ],
+      project: false,
+    },
+    {
+      name: "members without fields",
+      yaml: "members:\n  key: id\n",
+      expect: [
+        ["projectMissingKey", 1, 1],
+        ["projectNoChannels", 1, 1],
+      ],
+      project: false,
+    },
+    {
+      name: "unknown top-level key",
+      yaml: BASE + "channel: {}\n",
+      expect: [
+        ["projectUnknownKey", 12, 1],
+        ["projectNoChannels", 1, 1],
+      ],
+    },
     {
       name: "unknown channel key",
       yaml: BASE + "channels:\n  sms:\n    driver: file\n    address: mobile\n    rates: {}\n    adress: x\n",
       expect: [["projectUnknownKey", 17, 5]],
     },
-    { name: "wrong type", yaml: BASE + "timezone: [UTC]\nchannels: {}\n", expect: [["projectWrongType", 12, 11], ["projectNoChannels", 13, 1]] },
+    {
+      name: "wrong type",
+      yaml: BASE + "timezone: [UTC]\nchannels: {}\n",
+      expect: [
+        ["projectWrongType", 12, 11],
+        ["projectNoChannels", 13, 1],
+      ],
+    },
     {
       name: "missing driver and address",
       yaml: BASE + "channels:\n  sms:\n    rates: {}\n",
-      expect: [["projectMissingKey", 13, 3], ["projectMissingKey", 13, 3]],
+      expect: [
+        ["projectMissingKey", 13, 3],
+        ["projectMissingKey", 13, 3],
+      ],
     },
     {
       name: "unknown driver",
@@ -213,14 +262,57 @@ describe("errors, each with its code, line and column", () => {
     },
     {
       name: "bad frequency rules (policy.max): months are not a rolling unit, zero count, plural calendar unit, per hour",
-      yaml: BASE + "channels: {}\npolicy:\n  max:\n    - 2 per member per 2 months\n    - 0 per member per day\n    - 1 per member per days\n    - 1 per member per hour\n",
-      expect: [["projectNoChannels", 12, 1], ["projectBadFrequencyRule", 15, 7], ["projectBadFrequencyRule", 16, 7], ["projectBadFrequencyRule", 17, 7], ["projectBadFrequencyRule", 18, 7]],
+      yaml:
+        BASE +
+        "channels: {}\npolicy:\n  max:\n    - 2 per member per 2 months\n    - 0 per member per day\n    - 1 per member per days\n    - 1 per member per hour\n",
+      expect: [
+        ["projectNoChannels", 12, 1],
+        ["projectBadFrequencyRule", 15, 7],
+        ["projectBadFrequencyRule", 16, 7],
+        ["projectBadFrequencyRule", 17, 7],
+        ["projectBadFrequencyRule", 18, 7],
+      ],
     },
-    { name: "bad duration", yaml: BASE + "channels: {}\npolicy: { catch_up: 6 months }\n", expect: [["projectNoChannels", 12, 1], ["projectBadDuration", 13, 21]] },
-    { name: "bad time", yaml: BASE + "channels: {}\npolicy:\n  default_time: \"25:00\"\n", expect: [["projectNoChannels", 12, 1], ["projectBadTime", 14, 17]] },
-    { name: "bad quiet hours", yaml: BASE + "channels: {}\npolicy:\n  quiet_hours: \"21:00 to 09:00\"\n", expect: [["projectNoChannels", 12, 1], ["projectBadTimeRange", 14, 16]] },
-    { name: "empty quiet hours", yaml: BASE + "channels: {}\npolicy:\n  quiet_hours: 09:00-09:00\n", expect: [["projectNoChannels", 12, 1], ["projectBadTimeRange", 14, 16]] },
-    { name: "invalid timezone", yaml: "timezone: Asia/Shangai\n" + BASE + "channels: {}\n", expect: [["projectBadTimezone", 1, 11], ["projectNoChannels", 13, 1]] },
+    {
+      name: "bad duration",
+      yaml: BASE + "channels: {}\npolicy: { catch_up: 6 months }\n",
+      expect: [
+        ["projectNoChannels", 12, 1],
+        ["projectBadDuration", 13, 21],
+      ],
+    },
+    {
+      name: "bad time",
+      yaml: BASE + 'channels: {}\npolicy:\n  default_time: "25:00"\n',
+      expect: [
+        ["projectNoChannels", 12, 1],
+        ["projectBadTime", 14, 17],
+      ],
+    },
+    {
+      name: "bad quiet hours",
+      yaml: BASE + 'channels: {}\npolicy:\n  quiet_hours: "21:00 to 09:00"\n',
+      expect: [
+        ["projectNoChannels", 12, 1],
+        ["projectBadTimeRange", 14, 16],
+      ],
+    },
+    {
+      name: "empty quiet hours",
+      yaml: BASE + "channels: {}\npolicy:\n  quiet_hours: 09:00-09:00\n",
+      expect: [
+        ["projectNoChannels", 12, 1],
+        ["projectBadTimeRange", 14, 16],
+      ],
+    },
+    {
+      name: "invalid timezone",
+      yaml: "timezone: Asia/Shangai\n" + BASE + "channels: {}\n",
+      expect: [
+        ["projectBadTimezone", 1, 11],
+        ["projectNoChannels", 13, 1],
+      ],
+    },
     {
       name: "bad price",
       yaml: BASE + "channels:\n  sms:\n    driver: file\n    address: mobile\n    rates: {}\n    price: 0.045 per segment\n",
@@ -229,13 +321,30 @@ describe("errors, each with its code, line and column", () => {
     {
       name: "rate out of 0..1",
       yaml: BASE + "channels:\n  sms:\n    driver: file\n    address: mobile\n    rates: { delivered: 95, opened: -0.1 }\n",
-      expect: [["projectRateOutOfRange", 16, 25], ["projectRateOutOfRange", 16, 37]],
+      expect: [
+        ["projectRateOutOfRange", 16, 25],
+        ["projectRateOutOfRange", 16, 37],
+      ],
     },
-    { name: "assumption out of 0..1", yaml: BASE + "channels: {}\nassumptions:\n  redeem: 12\n", expect: [["projectNoChannels", 12, 1], ["projectAssumptionOutOfRange", 14, 11]] },
-    { name: "unknown assumption kind", yaml: BASE + "channels: {}\nassumptions:\n  redem: 0.1\n", expect: [["projectNoChannels", 12, 1], ["projectUnknownKey", 14, 3]] },
+    {
+      name: "assumption out of 0..1",
+      yaml: BASE + "channels: {}\nassumptions:\n  redeem: 12\n",
+      expect: [
+        ["projectNoChannels", 12, 1],
+        ["projectAssumptionOutOfRange", 14, 11],
+      ],
+    },
+    {
+      name: "unknown assumption kind",
+      yaml: BASE + "channels: {}\nassumptions:\n  redem: 0.1\n",
+      expect: [
+        ["projectNoChannels", 12, 1],
+        ["projectUnknownKey", 14, 3],
+      ],
+    },
     {
       name: "bad calendar values",
-      yaml: BASE + "channels: {}\ncalendar:\n  a: \"02-30\"\n  b: 2026-02-29\n  c: 20260520\n  d: \"9/28\"\n  2x: \"01-01\"\n",
+      yaml: BASE + 'channels: {}\ncalendar:\n  a: "02-30"\n  b: 2026-02-29\n  c: 20260520\n  d: "9/28"\n  2x: "01-01"\n',
       expect: [
         ["projectNoChannels", 12, 1],
         ["projectBadCalendarDate", 14, 6],
@@ -245,21 +354,64 @@ describe("errors, each with its code, line and column", () => {
         ["projectBadName", 18, 3],
       ],
     },
-    { name: "members.key not a field", yaml: BASE.replace("key: member_id", "key: memberid") + "channels: {}\n", expect: [["projectUnknownField", 2, 8], ["projectNoChannels", 12, 1]] },
+    {
+      name: "members.key not a field",
+      yaml: BASE.replace("key: member_id", "key: memberid") + "channels: {}\n",
+      expect: [
+        ["projectUnknownField", 2, 8],
+        ["projectNoChannels", 12, 1],
+      ],
+    },
     {
       name: "channel address, sender and consent must be fields; consent must be bool",
       yaml: BASE + "channels:\n  sms:\n    driver: file\n    address: phone\n    sender: owner\n    consent: mobile\n    rates: {}\n",
-      expect: [["projectUnknownField", 15, 14], ["projectUnknownField", 16, 13], ["projectConsentNotBool", 17, 14]],
+      expect: [
+        ["projectUnknownField", 15, 14],
+        ["projectUnknownField", 16, 13],
+        ["projectConsentNotBool", 17, 14],
+      ],
     },
-    { name: "distance must be a number field", yaml: BASE.replace("members:\n", "members:\n  distance: tier\n") + "channels: {}\n", expect: [["projectDistanceNotNumber", 2, 13], ["projectNoChannels", 13, 1]] },
+    {
+      name: "distance must be a number field",
+      yaml: BASE.replace("members:\n", "members:\n  distance: tier\n") + "channels: {}\n",
+      expect: [
+        ["projectDistanceNotNumber", 2, 13],
+        ["projectNoChannels", 13, 1],
+      ],
+    },
     {
       name: "distance point needs number fields and a mall location",
       yaml: BASE.replace("members:\n", "members:\n  distance: { point: [lon, tier] }\n") + "channels: {}\n",
-      expect: [["projectDistanceNotNumber", 2, 28], ["projectDistanceNeedsMall", 2, 15], ["projectNoChannels", 13, 1]],
+      expect: [
+        ["projectDistanceNotNumber", 2, 28],
+        ["projectDistanceNeedsMall", 2, 15],
+        ["projectNoChannels", 13, 1],
+      ],
     },
-    { name: "mall location swapped", yaml: "mall: { location: [39.9, 116.4] }\n" + BASE + "channels: {}\n", expect: [["projectBadLocation", 1, 26], ["projectNoChannels", 13, 1]] },
-    { name: "mall location not a pair", yaml: "mall: { location: [116.4] }\n" + BASE + "channels: {}\n", expect: [["projectBadLocation", 1, 19], ["projectNoChannels", 13, 1]] },
-    { name: "mall location not numbers", yaml: "mall: { location: [116.4, north] }\n" + BASE + "channels: {}\n", expect: [["projectBadLocation", 1, 27], ["projectNoChannels", 13, 1]] },
+    {
+      name: "mall location swapped",
+      yaml: "mall: { location: [39.9, 116.4] }\n" + BASE + "channels: {}\n",
+      expect: [
+        ["projectBadLocation", 1, 26],
+        ["projectNoChannels", 13, 1],
+      ],
+    },
+    {
+      name: "mall location not a pair",
+      yaml: "mall: { location: [116.4] }\n" + BASE + "channels: {}\n",
+      expect: [
+        ["projectBadLocation", 1, 19],
+        ["projectNoChannels", 13, 1],
+      ],
+    },
+    {
+      name: "mall location not numbers",
+      yaml: "mall: { location: [116.4, north] }\n" + BASE + "channels: {}\n",
+      expect: [
+        ["projectBadLocation", 1, 27],
+        ["projectNoChannels", 13, 1],
+      ],
+    },
     {
       name: "field types",
       yaml: BASE + "    a: boolean\n    b: { enum: [] }\n    c: { enum: [x, x] }\n    d: { values: [x] }\n    e: [string]\n    f-g: string\nchannels: {}\n",
@@ -276,8 +428,15 @@ describe("errors, each with its code, line and column", () => {
     },
     {
       name: "rate_limit, concurrency, base_url, options",
-      yaml: BASE + "channels:\n  h:\n    driver: webhook\n    address: openid\n    rates: {}\n    rate_limit: 0\n    concurrency: 2.5\n    base_url: localhost:8080\n    options: [a]\n",
-      expect: [["projectBadNumber", 17, 17], ["projectBadNumber", 18, 18], ["projectBadUrl", 19, 15], ["projectWrongType", 20, 14]],
+      yaml:
+        BASE +
+        "channels:\n  h:\n    driver: webhook\n    address: openid\n    rates: {}\n    rate_limit: 0\n    concurrency: 2.5\n    base_url: localhost:8080\n    options: [a]\n",
+      expect: [
+        ["projectBadNumber", 17, 17],
+        ["projectBadNumber", 18, 18],
+        ["projectBadUrl", 19, 15],
+        ["projectWrongType", 20, 14],
+      ],
     },
     {
       name: "unbounded settings: concurrency, rate_limit, quota, catch_up",
@@ -342,7 +501,7 @@ describe("errors, each with its code, line and column", () => {
 
   it("reports all three errors of a file with three mistakes, and still returns the project with defaults", () => {
     const { project, diagnostics } = parse(
-      "timezone: Mars/Olympus\n" + BASE + "channels:\n  sms: { driver: file, address: mobile, rates: { delivered: 1.5 } }\npolicy:\n  default_time: \"7pm\"\n",
+      "timezone: Mars/Olympus\n" + BASE + 'channels:\n  sms: { driver: file, address: mobile, rates: { delivered: 1.5 } }\npolicy:\n  default_time: "7pm"\n',
     );
     expect(where(diagnostics)).toEqual([
       [C("projectBadTimezone"), 1, 11],
@@ -359,7 +518,8 @@ describe("warnings: suspicious but usable", () => {
   it("warns when an env value looks like a secret, without printing it", () => {
     const secret = "sk-9f8a7b6c5d4e3f2a1b0c";
     const { project, diagnostics } = parse(
-      BASE + `channels:\n  sms:\n    driver: aliyun-sms\n    address: mobile\n    rates: {}\n    env: { access_key_id: ALIYUN_AK, access_key_secret: "${secret}", token: "$SMS_TOKEN" }\n`,
+      BASE +
+        `channels:\n  sms:\n    driver: aliyun-sms\n    address: mobile\n    rates: {}\n    env: { access_key_id: ALIYUN_AK, access_key_secret: "${secret}", token: "$SMS_TOKEN" }\n`,
     );
     expect(where(diagnostics)).toEqual([
       [C("projectEnvLooksLikeSecret"), 17, 57],

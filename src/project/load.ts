@@ -179,7 +179,7 @@ function readCalendar(r: YamlReader, e: Entry | undefined): Map<string, Calendar
     const text = x.node ? r.sourceText(x.node) : undefined;
     const value = v instanceof Date ? (text ?? v) : typeof v === "string" ? v : undefined;
     if (value === undefined) {
-      r.wrongType(x, "a date (`\"MM-DD\"` or `YYYY-MM-DD`)");
+      r.wrongType(x, 'a date (`"MM-DD"` or `YYYY-MM-DD`)');
       continue;
     }
     const def = parseCalendarDate(value, x.span);

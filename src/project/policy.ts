@@ -48,7 +48,7 @@ export function readPolicy(r: YamlReader, e: Entry | undefined): Policy {
         policy.max = readRules(r, x);
         break;
       case "quiet_hours": {
-        const text = timeText(r, x, "a time range such as `\"21:00-09:00\"`");
+        const text = timeText(r, x, 'a time range such as `"21:00-09:00"`');
         if (text === undefined) break;
         const range = parseClockRange(text);
         if (range) policy.quietHours = { ...range, span: x.span };
@@ -56,7 +56,7 @@ export function readPolicy(r: YamlReader, e: Entry | undefined): Policy {
         break;
       }
       case "default_time": {
-        const text = timeText(r, x, "a time such as `\"10:00\"`");
+        const text = timeText(r, x, 'a time such as `"10:00"`');
         if (text === undefined) break;
         const t = parseClock(text);
         if (t !== undefined) policy.defaultTime = t;

@@ -25,12 +25,25 @@ describe("parseCalendarDate", () => {
     expect(parseCalendarDate("2028-02-29", S)).toMatchObject({ kind: "once", date: "2028-02-29" });
     expect(parseCalendarDate(new Date(Date.UTC(2026, 4, 20)), S)).toEqual({ kind: "once", date: "2026-05-20", span: S });
   });
-  it.each(["13-01", "02-30", "04-31", "2026-02-29", "1900-02-29", "9-28", "2026/05/20", "0928"])("rejects %j", (t) => expect(parseCalendarDate(t, S)).toBeUndefined());
+  it.each(["13-01", "02-30", "04-31", "2026-02-29", "1900-02-29", "9-28", "2026/05/20", "0928"])("rejects %j", (t) =>
+    expect(parseCalendarDate(t, S)).toBeUndefined(),
+  );
 });
 
 describe("isValidDriverName", () => {
-  it.each(["wecom", "aliyun-sms", "tencent-sms", "wechat-template", "wechat-subscribe", "webhook", "file", "./d.js", "../d.js", "/abs/d.js", "npm:chuda-driver-x", "npm:@acme/driver"])("accepts %s", (d) =>
-    expect(isValidDriverName(d)).toBe(true),
-  );
+  it.each([
+    "wecom",
+    "aliyun-sms",
+    "tencent-sms",
+    "wechat-template",
+    "wechat-subscribe",
+    "webhook",
+    "file",
+    "./d.js",
+    "../d.js",
+    "/abs/d.js",
+    "npm:chuda-driver-x",
+    "npm:@acme/driver",
+  ])("accepts %s", (d) => expect(isValidDriverName(d)).toBe(true));
   it.each(["sms", "aliyun_sms", "drivers/x.js", "npm:", "npm:Bad Name", "WECOM"])("rejects %s", (d) => expect(isValidDriverName(d)).toBe(false));
 });

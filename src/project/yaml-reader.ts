@@ -120,7 +120,12 @@ export class YamlReader {
       const path = e.path ? `${e.path}.${key}` : key;
       if (allowed && !allowed.includes(key)) {
         const help = didYouMean(key, allowed);
-        this.report(MESSAGES.projectUnknownKey, keySpan, [key, e.path ? `\`${e.path}\`` : "chuda.yaml", allowed.map((k) => `\`${k}\``).join(", ")], help ? { help } : {});
+        this.report(
+          MESSAGES.projectUnknownKey,
+          keySpan,
+          [key, e.path ? `\`${e.path}\`` : "chuda.yaml", allowed.map((k) => `\`${k}\``).join(", ")],
+          help ? { help } : {},
+        );
         continue;
       }
       out.push(this.entryOf(key, path, keySpan, pair.value));

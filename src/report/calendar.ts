@@ -22,13 +22,7 @@ export function renderCalendarTable(occurrences: readonly Occurrence[], project:
   const tzNote = style.dim(`times in ${project.timezone}`);
   if (!occurrences.length) return `No occurrences in this range (${tzNote}).\n`;
   // Only the last column is styled: table() measures escape codes as text.
-  const rows = occurrences.map((o) => [
-    o.date,
-    weekdayLabel(o.date),
-    o.time,
-    o.campaign,
-    o.perMember ? `${o.event} ${style.dim("(per member)")}` : o.event,
-  ]);
+  const rows = occurrences.map((o) => [o.date, weekdayLabel(o.date), o.time, o.campaign, o.perMember ? `${o.event} ${style.dim("(per member)")}` : o.event]);
   const campaigns = new Set(occurrences.map((o) => o.campaign)).size;
   const summary = `${occurrences.length} occurrence${occurrences.length === 1 ? "" : "s"} of ${campaigns} campaign${campaigns === 1 ? "" : "s"}, ${tzNote}`;
   return table(["date", "weekday", "time", "campaign", "fired by"], rows, { style }) + "\n" + summary + "\n";

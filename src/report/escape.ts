@@ -6,8 +6,9 @@
 /** C0 controls but tab and line feed, DEL, and C1 controls (U+0080–U+009F, where 8-bit CSI lives). */
 const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 /** Controls plus characters that print nothing or reorder text: zero-width, joiners, bidi controls, BOM, soft hyphen. */
-// eslint-disable-next-line no-misleading-character-class -- single code points listed on purpose (joiners, variation selectors)
-const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb]/g;
+const INVISIBLE =
+  // eslint-disable-next-line no-misleading-character-class -- single code points listed on purpose (joiners, variation selectors)
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb]/g;
 
 /** `U+001B` style, the form diagnostics and previews show an escaped character in. */
 export function codePointText(ch: string): string {

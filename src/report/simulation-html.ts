@@ -19,10 +19,22 @@ export function renderSimulationHtml(s: SimulationSummary, project: { mallName?:
         xAxis: { type: "value" },
         yAxis: { type: "category", data: names, inverse: true },
         series: [
-          stage("sends 发送", s.campaigns.map((c) => c.sends)),
-          stage("capped 频控", s.campaigns.map((c) => c.capped)),
-          stage("unreachable 不可达", s.campaigns.map((c) => c.unreachable)),
-          stage("holdout 对照组", s.campaigns.map((c) => c.holdout)),
+          stage(
+            "sends 发送",
+            s.campaigns.map((c) => c.sends),
+          ),
+          stage(
+            "capped 频控",
+            s.campaigns.map((c) => c.capped),
+          ),
+          stage(
+            "unreachable 不可达",
+            s.campaigns.map((c) => c.unreachable),
+          ),
+          stage(
+            "holdout 对照组",
+            s.campaigns.map((c) => c.holdout),
+          ),
         ],
       },
     },
@@ -52,7 +64,20 @@ export function renderSimulationHtml(s: SimulationSummary, project: { mallName?:
   ];
   const table = htmlTable(
     ["campaign", "occurrences", "audience", "holdout", "unreachable", "capped", "sends", "deferred", "delivered", "opened", "converted", "cost ¥"],
-    s.campaigns.map((c) => [c.name, c.occurrences, c.audience, c.holdout, c.unreachable, c.capped, c.sends, c.deferred, c.estimated.delivered, c.estimated.opened, c.estimated.converted, yuanDecimal(c.estimated.cost)]),
+    s.campaigns.map((c) => [
+      c.name,
+      c.occurrences,
+      c.audience,
+      c.holdout,
+      c.unreachable,
+      c.capped,
+      c.sends,
+      c.deferred,
+      c.estimated.delivered,
+      c.estimated.opened,
+      c.estimated.converted,
+      yuanDecimal(c.estimated.cost),
+    ]),
   );
   return renderHtmlReport({
     title: `${project.mallName ?? "chuda"} · 触达模拟 Reach simulation`,

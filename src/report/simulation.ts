@@ -32,11 +32,22 @@ export function renderSimulationText(s: SimulationSummary, opts: { color: boolea
     ),
   );
   const before = s.campaigns.filter((c) => c.planned_before);
-  if (before.length) out.push(...before.map((c) => `${c.name}: ${n(c.planned_before!)} members were planned by an earlier dispatch run and are left as they are`), "");
+  if (before.length)
+    out.push(...before.map((c) => `${c.name}: ${n(c.planned_before!)} members were planned by an earlier dispatch run and are left as they are`), "");
   const capped = s.campaigns.filter((c) => c.capped);
   if (capped.length) {
     out.push(st.bold("Capped, by rule"));
-    out.push(table(["campaign", "rule", "members"], capped.flatMap((c) => Object.entries(c.capped_by).filter(([k]) => k.startsWith("capped")).map(([k, v]) => [c.name, k.replace("capped:", ""), n(v ?? 0)])), { right: [2] }));
+    out.push(
+      table(
+        ["campaign", "rule", "members"],
+        capped.flatMap((c) =>
+          Object.entries(c.capped_by)
+            .filter(([k]) => k.startsWith("capped"))
+            .map(([k, v]) => [c.name, k.replace("capped:", ""), n(v ?? 0)]),
+        ),
+        { right: [2] },
+      ),
+    );
   }
   out.push(st.bold("By channel"));
   out.push(
@@ -50,19 +61,37 @@ export function renderSimulationText(s: SimulationSummary, opts: { color: boolea
   );
   if (s.days.length) {
     out.push(st.bold("By day"));
-    out.push(table(["date", "sends", ...channels, "cost"], s.days.map((d) => [d.date, n(d.sends), ...channels.map((ch) => n(d.by_channel[ch] ?? 0)), yuan(d.cost)]), { right: [1, ...channels.map((_, i) => 2 + i), 2 + channels.length] }));
+    out.push(
+      table(
+        ["date", "sends", ...channels, "cost"],
+        s.days.map((d) => [d.date, n(d.sends), ...channels.map((ch) => n(d.by_channel[ch] ?? 0)), yuan(d.cost)]),
+        { right: [1, ...channels.map((_, i) => 2 + i), 2 + channels.length] },
+      ),
+    );
   }
   const problems = s.campaigns.flatMap((c) => c.problems.map((p) => ({ c: c.name, ...p })));
   if (problems.length) {
     out.push(st.bold("Content problems after rendering"));
-    for (const p of problems) out.push(`${p.severity === "error" ? st.red("error") : st.yellow("warning")} ${p.c} · ${p.channel}: ${n(p.members)} members: ${maskPhonesIn(p.message)}`);
+    for (const p of problems)
+      out.push(`${p.severity === "error" ? st.red("error") : st.yellow("warning")} ${p.c} · ${p.channel}: ${n(p.members)} members: ${maskPhonesIn(p.message)}`);
     out.push("");
   }
   if (s.wecom_tasks?.length) {
     out.push(st.bold("WeCom tasks per staff member (each confirmed one by one in the WeCom client)"));
-    out.push(table(["campaign", "channel", "staff", "sends", "tasks"], s.wecom_tasks.map((t) => [t.campaign, t.channel, t.staff || "-", n(t.sends), n(t.tasks)]), { right: [3, 4] }));
+    out.push(
+      table(
+        ["campaign", "channel", "staff", "sends", "tasks"],
+        s.wecom_tasks.map((t) => [t.campaign, t.channel, t.staff || "-", n(t.sends), n(t.tasks)]),
+        { right: [3, 4] },
+      ),
+    );
     const perMember = s.wecom_tasks.filter((t) => t.tasks > 1 && t.tasks * 2 > t.sends);
-    if (perMember.length) out.push(st.yellow(`${[...new Set(perMember.map((t) => t.campaign))].join(", ")}: about one task per member (the WeCom section reads member fields); see chuda validate`));
+    if (perMember.length)
+      out.push(
+        st.yellow(
+          `${[...new Set(perMember.map((t) => t.campaign))].join(", ")}: about one task per member (the WeCom section reads member fields); see chuda validate`,
+        ),
+      );
     out.push("");
   }
   out.push(`${st.bold("Total")}: ${n(s.total.sends)} sends to ${n(s.total.members_reached)} members, estimated cost ${yuan(s.total.cost)}\n`);

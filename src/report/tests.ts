@@ -80,7 +80,8 @@ const prop = (s: string) => esc(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
 export function renderTestsGithub(outcomes: FileOutcome[], summary: TestSummary, opts: TestRenderOptions): string {
   const out: string[] = [];
   for (const o of outcomes) {
-    if (o.diagnostics.length) out.push(renderGithub(o.diagnostics, { sources: opts.sources, files: 1, color: false, version: opts.version }).replace(/\n$/, ""));
+    if (o.diagnostics.length)
+      out.push(renderGithub(o.diagnostics, { sources: opts.sources, files: 1, color: false, version: opts.version }).replace(/\n$/, ""));
     for (const r of o.results) {
       if (r.passed) {
         out.push(`PASS ${r.file}: ${r.name}`);

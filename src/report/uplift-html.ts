@@ -64,13 +64,40 @@ export function renderUpliftHtml(r: UpliftReport, opts: { mallName?: string; con
         xAxis: { type: "value", axisLabel: { formatter: "{value}%" } },
         yAxis: { type: "category", data: names, inverse: true },
         series: [
-          { name: "treated", type: "bar", itemStyle: { color: "#2563eb" }, data: r.campaigns.map((c) => (c.treated.rate === null ? null : pp(c.treated.rate))) },
-          { name: "control", type: "bar", itemStyle: { color: "#9ca3af" }, data: r.campaigns.map((c) => (c.control.rate === null ? null : pp(c.control.rate))) },
+          {
+            name: "treated",
+            type: "bar",
+            itemStyle: { color: "#2563eb" },
+            data: r.campaigns.map((c) => (c.treated.rate === null ? null : pp(c.treated.rate))),
+          },
+          {
+            name: "control",
+            type: "bar",
+            itemStyle: { color: "#9ca3af" },
+            data: r.campaigns.map((c) => (c.control.rate === null ? null : pp(c.control.rate))),
+          },
         ],
       },
     });
   }
-  const header = ["campaign", "goal", "treated (assigned)", "converted", "rate", "control", "converted", "rate", "uplift (pp)", "95% CI (pp)", "incr. conv.", "incr. revenue", "cost", "cost / incr.", "sent only", "sent-only uplift (pp)"];
+  const header = [
+    "campaign",
+    "goal",
+    "treated (assigned)",
+    "converted",
+    "rate",
+    "control",
+    "converted",
+    "rate",
+    "uplift (pp)",
+    "95% CI (pp)",
+    "incr. conv.",
+    "incr. revenue",
+    "cost",
+    "cost / incr.",
+    "sent only",
+    "sent-only uplift (pp)",
+  ];
   const rows = r.campaigns.map((c) => {
     const u = c.uplift;
     return [
@@ -89,7 +116,9 @@ export function renderUpliftHtml(r: UpliftReport, opts: { mallName?: string; con
       yuan(c.cost),
       u ? yuan(u.costPerIncrementalConversion) : "–",
       c.sentOnly.members,
-      c.sentOnly.absolute ? `${pp(c.sentOnly.absolute.estimate).toFixed(2)} [${pp(c.sentOnly.absolute.lower).toFixed(2)} … ${pp(c.sentOnly.absolute.upper).toFixed(2)}]` : "–",
+      c.sentOnly.absolute
+        ? `${pp(c.sentOnly.absolute.estimate).toFixed(2)} [${pp(c.sentOnly.absolute.lower).toFixed(2)} … ${pp(c.sentOnly.absolute.upper).toFixed(2)}]`
+        : "–",
     ];
   });
   const notes = r.campaigns

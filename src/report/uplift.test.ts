@@ -6,8 +6,23 @@ import { renderUpliftText, upliftJson } from "./uplift.js";
 import { renderUpliftHtml } from "./uplift-html.js";
 
 const at = Date.UTC(2026, 11, 1, 2, 0);
-const s = (campaign: string, member: string, group: OutcomeSend["group"]): OutcomeSend => ({ campaign, occurrence: "2026-12-01T10:00+08:00", member, group, sendAt: at, channels: [], cost: group === "treated" ? 0.5 : 0, sent: group === "treated", delivered: null, opened: null });
-const sends = [...Array.from({ length: 10 }, (_, i) => s("bday", `T${i}`, "treated")), ...Array.from({ length: 10 }, (_, i) => s("bday", `C${i}`, "control")), s("welcome", "W1", "treated")];
+const s = (campaign: string, member: string, group: OutcomeSend["group"]): OutcomeSend => ({
+  campaign,
+  occurrence: "2026-12-01T10:00+08:00",
+  member,
+  group,
+  sendAt: at,
+  channels: [],
+  cost: group === "treated" ? 0.5 : 0,
+  sent: group === "treated",
+  delivered: null,
+  opened: null,
+});
+const sends = [
+  ...Array.from({ length: 10 }, (_, i) => s("bday", `T${i}`, "treated")),
+  ...Array.from({ length: 10 }, (_, i) => s("bday", `C${i}`, "control")),
+  s("welcome", "W1", "treated"),
+];
 const conversions: Conversion[] = [
   ...Array.from({ length: 5 }, (_, i) => ({ member: `T${i}`, kind: "redeem" as const, code: "B", amount: 100, at: at + 3_600_000, line: i + 2 })),
   { member: "C0", kind: "redeem", code: "B", amount: 100, at: at + 3_600_000, line: 9 },
@@ -34,7 +49,13 @@ describe("report views", () => {
   it("json: the documented snake_case contract", () => {
     const j = upliftJson(report, { conversionsFile: "c.csv", ledger: ".chuda/state.db" }) as Record<string, any>;
     expect(j.version).toBe(1);
-    expect(j.method).toMatchObject({ interval: "newcombe-hybrid-score", relative_interval: "katz-log", level: 0.95, attribution: "last-touch", groups: "intention-to-treat" });
+    expect(j.method).toMatchObject({
+      interval: "newcombe-hybrid-score",
+      relative_interval: "katz-log",
+      level: 0.95,
+      attribution: "last-touch",
+      groups: "intention-to-treat",
+    });
     expect(j.method.control).toContain("use up no cap, quota");
     const c = j.campaigns[0];
     expect(Object.keys(c.uplift).sort()).toEqual(["absolute", "cost_per_incremental_conversion", "incremental_conversions", "incremental_revenue", "relative"]);
@@ -59,7 +80,13 @@ describe("report views", () => {
   it("all three views say the groups are by intention to treat, and show the sent-only uplift beside it, labelled", () => {
     // Two of the ten treated members' sends failed (one of them converted): treated stays 10, sent only is 8.
     const failed = sends.map((x) => (x.member === "T0" || x.member === "T9" ? { ...x, sent: false, cost: 0 } : x));
-    const r = buildUpliftReport({ sends: failed, conversions, tz: "Asia/Shanghai", campaigns: [{ name: "bday", holdout: 0.5, goal: { kind: "redeem", code: "B", within: { amount: 7, unit: "day" }, expect: 0.2 } }], only: ["bday"] });
+    const r = buildUpliftReport({
+      sends: failed,
+      conversions,
+      tz: "Asia/Shanghai",
+      campaigns: [{ name: "bday", holdout: 0.5, goal: { kind: "redeem", code: "B", within: { amount: 7, unit: "day" }, expect: 0.2 } }],
+      only: ["bday"],
+    });
     const text = renderUpliftText(r, { color: false });
     expect(text).toMatch(/Sent only/);
     expect(text.split("\n").find((l) => l.startsWith("bday") && l.includes("pp") && /\s10\s+8\s+4\s+50\.0%/.test(l))).toBeDefined();

@@ -52,12 +52,21 @@ export function renderUpliftText(r: UpliftReport, opts: UpliftTextOptions): stri
     return out.join("\n");
   }
   const right = HEAD.map((_, i) => i + 2);
-  out.push(table(["campaign", "goal", ...HEAD], r.campaigns.map((x) => row(x.name, [goalText(x)], x)), { right, style: st }));
+  out.push(
+    table(
+      ["campaign", "goal", ...HEAD],
+      r.campaigns.map((x) => row(x.name, [goalText(x)], x)),
+      { right, style: st },
+    ),
+  );
   const notes = r.campaigns.filter((x) => x.note);
   for (const x of notes) out.push(`${st.yellow("note")} ${x.name}: ${x.note}`);
   if (notes.length) out.push("");
   const open = r.campaigns.flatMap((x) => x.occurrences.filter((o) => !o.windowClosed).map((o) => `${x.name} ${o.occurrence}`));
-  if (open.length) out.push(`${st.yellow("note")} the conversions file ends before the goal window of ${open.length} occurrence${open.length === 1 ? "" : "s"} closes; their figures may still grow: ${open.slice(0, 5).join(", ")}${open.length > 5 ? ", …" : ""}\n`);
+  if (open.length)
+    out.push(
+      `${st.yellow("note")} the conversions file ends before the goal window of ${open.length} occurrence${open.length === 1 ? "" : "s"} closes; their figures may still grow: ${open.slice(0, 5).join(", ")}${open.length > 5 ? ", …" : ""}\n`,
+    );
 
   out.push(st.bold("By occurrence"));
   out.push(
@@ -75,7 +84,15 @@ export function renderUpliftText(r: UpliftReport, opts: UpliftTextOptions): stri
         ["campaign", "assigned", "sent", "conv", "rate", "uplift", "95% CI (pp)"],
         sentOnly.map((x) => {
           const a = x.sentOnly.absolute!;
-          return [x.name, n(x.treated.members), n(x.sentOnly.members), n(x.sentOnly.converted), pct(x.sentOnly.rate), `${pp(a.estimate)} pp`, `${pp(a.lower)} … ${pp(a.upper)}`];
+          return [
+            x.name,
+            n(x.treated.members),
+            n(x.sentOnly.members),
+            n(x.sentOnly.converted),
+            pct(x.sentOnly.rate),
+            `${pp(a.estimate)} pp`,
+            `${pp(a.lower)} … ${pp(a.upper)}`,
+          ];
         }),
         { right: [1, 2, 3, 4, 5, 6] },
       ),
@@ -84,22 +101,50 @@ export function renderUpliftText(r: UpliftReport, opts: UpliftTextOptions): stri
   const delivered = r.campaigns.filter((x) => x.treated.delivered !== null || x.treated.opened !== null);
   if (delivered.length) {
     out.push(st.bold("Delivery (where the provider reported it)"));
-    out.push(table(["campaign", "sent", "delivered", "opened"], delivered.map((x) => [x.name, n(x.treated.members), x.treated.delivered === null ? "–" : n(x.treated.delivered), x.treated.opened === null ? "–" : n(x.treated.opened)]), { right: [1, 2, 3] }));
+    out.push(
+      table(
+        ["campaign", "sent", "delivered", "opened"],
+        delivered.map((x) => [
+          x.name,
+          n(x.treated.members),
+          x.treated.delivered === null ? "–" : n(x.treated.delivered),
+          x.treated.opened === null ? "–" : n(x.treated.opened),
+        ]),
+        { right: [1, 2, 3] },
+      ),
+    );
   }
   const goals = r.campaigns.filter((x) => x.goal && x.attainment !== null);
   if (goals.length) {
     out.push(st.bold("Goal attainment (treated rate against the expected rate)"));
-    out.push(table(["campaign", "expected", "treated rate", "attainment"], goals.map((x) => [x.name, pct(x.goal!.expect), pct(x.treated.rate), pct(x.attainment)]), { right: [1, 2, 3] }));
+    out.push(
+      table(
+        ["campaign", "expected", "treated rate", "attainment"],
+        goals.map((x) => [x.name, pct(x.goal!.expect), pct(x.treated.rate), pct(x.attainment)]),
+        { right: [1, 2, 3] },
+      ),
+    );
   }
   out.push(st.dim("uplift: treated rate − control rate in percentage points, 95% CI by Newcombe's hybrid score method; relative: Katz log interval in --json"));
-  out.push(st.dim("treated: every member assigned a send, sent or not (intention to treat); control: held out from exactly the members the plan would send to, using up no cap or quota"));
+  out.push(
+    st.dim(
+      "treated: every member assigned a send, sent or not (intention to treat); control: held out from exactly the members the plan would send to, using up no cap or quota",
+    ),
+  );
   return out.join("\n") + "\n";
 }
 
 export function goalText(c: Pick<CampaignOutcome, "goal">): string {
   const g = c.goal;
   if (!g) return "–";
-  const what = g.kind === "redeem" ? `redeem ${g.code ?? ""}` : g.kind === "event" ? `event ${g.code ?? ""}` : g.kind === "purchase" && g.minAmount !== undefined ? `purchase ≥ ¥${g.minAmount}` : g.kind;
+  const what =
+    g.kind === "redeem"
+      ? `redeem ${g.code ?? ""}`
+      : g.kind === "event"
+        ? `event ${g.code ?? ""}`
+        : g.kind === "purchase" && g.minAmount !== undefined
+          ? `purchase ≥ ¥${g.minAmount}`
+          : g.kind;
   return `${what.trim()} ≤ ${g.within}`;
 }
 
@@ -109,7 +154,8 @@ export const UPLIFT_METHOD = {
   treated: "every member assigned a send, whatever became of it (planned, in flight, sent, queued, failed, unknown, expired, withdrawn)",
   control:
     "held-out members, drawn by a stable hash from exactly the members the plan would send to (after exclusion, reachability, caps, quotas, repeat, limit and budget); they use up no cap, quota, limit or budget, since nothing is sent to them",
-  sent_only: "beside it, labelled: treated members whose send went out (sent, queued) against the same control; not comparable, since which sends fail depends on the member",
+  sent_only:
+    "beside it, labelled: treated members whose send went out (sent, queued) against the same control; not comparable, since which sends fail depends on the member",
 };
 
 const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -123,24 +169,27 @@ function toSnake(v: unknown): unknown {
 /** The `--json` contract, version 1 (documented in src/outcomes/README.md): snake_case keys, times as epoch ms and ISO text. */
 export function upliftJson(r: UpliftReport, meta: { conversionsFile: string; ledger: string }): unknown {
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-  return roundMoney(toSnake({
-    version: 1,
-    ...(r.from ? { from: r.from } : {}),
-    ...(r.to ? { to: r.to } : {}),
-    ledger: meta.ledger,
-    conversions: { file: meta.conversionsFile, ...r.conversions, latest: iso(r.conversions.latest) },
-    method: { interval: "newcombe-hybrid-score", relative_interval: "katz-log", level: 0.95, attribution: "last-touch", ...UPLIFT_METHOD },
-    campaigns: r.campaigns.map((c) => ({
-      ...c,
-      occurrences: c.occurrences.map((o) => ({ ...o, sendAt: iso(o.sendAt), windowEnd: iso(o.windowEnd) })),
-    })),
-  }));
+  return roundMoney(
+    toSnake({
+      version: 1,
+      ...(r.from ? { from: r.from } : {}),
+      ...(r.to ? { to: r.to } : {}),
+      ledger: meta.ledger,
+      conversions: { file: meta.conversionsFile, ...r.conversions, latest: iso(r.conversions.latest) },
+      method: { interval: "newcombe-hybrid-score", relative_interval: "katz-log", level: 0.95, attribution: "last-touch", ...UPLIFT_METHOD },
+      campaigns: r.campaigns.map((c) => ({
+        ...c,
+        occurrences: c.occurrences.map((o) => ({ ...o, sendAt: iso(o.sendAt), windowEnd: iso(o.windowEnd) })),
+      })),
+    }),
+  );
 }
 
 /** Amounts of money in the JSON, rounded to the fen as the text and HTML show them. */
 const MONEY_KEYS = new Set(["cost", "revenue", "incremental_revenue", "cost_per_incremental_conversion"]);
 function roundMoney(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(roundMoney);
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, MONEY_KEYS.has(k) && typeof x === "number" ? roundYuan(x) : roundMoney(x)]));
+  if (v && typeof v === "object")
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, MONEY_KEYS.has(k) && typeof x === "number" ? roundYuan(x) : roundMoney(x)]));
   return v;
 }

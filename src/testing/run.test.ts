@@ -112,7 +112,10 @@ tests:
     expect(pretty).toContain("2 tests, 1 passed, 1 failed");
     const json = testsJson([o], summary) as { files: { tests: { status: string; failures: { expected: string[]; actual: string[] }[] }[] }[] };
     expect(json.files[0]!.tests.map((t) => t.status)).toEqual(["fail", "pass"]);
-    expect(json.files[0]!.tests[0]!.failures[0]).toMatchObject({ expected: ["birthday_gift via sms at 2026-12-01 09:30"], actual: ["birthday_gift via wecom at 2026-12-01 09:30"] });
+    expect(json.files[0]!.tests[0]!.failures[0]).toMatchObject({
+      expected: ["birthday_gift via sms at 2026-12-01 09:30"],
+      actual: ["birthday_gift via wecom at 2026-12-01 09:30"],
+    });
     const gh = renderTestsGithub([o], summary, { color: false, sources: new Map(), version: "test" });
     expect(gh).toMatch(/^::error file=test\/fixtures\/tests\/wrong.yaml,line=5,col=5,title=chuda test%3A expects the wrong channel and the wrong reason::/m);
   });
@@ -131,7 +134,10 @@ tests:
     const outcomes = [];
     for (const f of files) outcomes.push(await runTestFile(path.relative(ROOT, f), readFileSync(f, "utf8"), ctx));
     const pretty = renderTestsPretty(outcomes, summarizeTests(outcomes), { color: false, sources: new Map(), version: "test" });
-    expect(outcomes.flatMap((o) => o.diagnostics), pretty).toEqual([]);
+    expect(
+      outcomes.flatMap((o) => o.diagnostics),
+      pretty,
+    ).toEqual([]);
     expect(summarizeTests(outcomes).failed, pretty).toBe(0);
     expect(summarizeTests(outcomes).tests).toBeGreaterThanOrEqual(files.length);
   });
@@ -145,7 +151,13 @@ tests:
       }
       const w = await loadWorkspace(dir, { ...io, cwd: dir });
       expect(w.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-      const o = await runTestFile("tests/birthday.yaml", SCAFFOLD["tests/birthday.yaml"]!, { project: w.project!, campaigns: w.check.campaigns, exclude: w.check.exclude, templates: w.templates, conn });
+      const o = await runTestFile("tests/birthday.yaml", SCAFFOLD["tests/birthday.yaml"]!, {
+        project: w.project!,
+        campaigns: w.check.campaigns,
+        exclude: w.check.exclude,
+        templates: w.templates,
+        conn,
+      });
       expect(o.diagnostics).toEqual([]);
       expect(o.results.map((r) => [r.name, r.passed, r.failures])).toEqual([["a gold member nearby gets the birthday gift by WeCom", true, []]]);
     } finally {

@@ -86,7 +86,19 @@ export async function runTest(t: TestCase, file: string, ctx: RunContext): Promi
   const members = await createMemberTable(conn, table, project.members, t.members);
   try {
     const history: HistorySend[] = t.history.map((h) => ({ member: h.member, campaign: h.campaign, channel: h.channel, at: moment(h.at, tz) }));
-    const result = await plan({ project, campaigns, exclude: ctx.exclude, templates: ctx.templates, members, from, to, due, history, memberRows: true, render: false });
+    const result = await plan({
+      project,
+      campaigns,
+      exclude: ctx.exclude,
+      templates: ctx.templates,
+      members,
+      from,
+      to,
+      due,
+      history,
+      memberRows: true,
+      render: false,
+    });
     const excluded = await excludedMembers(ctx, members.table, today, now);
     const byMember = new Map<string, MemberDecision[]>();
     for (const d of result.decisions) {
@@ -96,7 +108,9 @@ export async function runTest(t: TestCase, file: string, ctx: RunContext): Promi
     }
     const failures: Failure[] = [];
     for (const ex of t.expect) {
-      const decisions = (byMember.get(ex.member) ?? []).filter((d) => !ex.campaign || d.campaign === ex.campaign).sort((a, b) => a.sendAt - b.sendAt || (a.campaign < b.campaign ? -1 : 1));
+      const decisions = (byMember.get(ex.member) ?? [])
+        .filter((d) => !ex.campaign || d.campaign === ex.campaign)
+        .sort((a, b) => a.sendAt - b.sendAt || (a.campaign < b.campaign ? -1 : 1));
       const f = check(ex, decisions, excluded.has(ex.member), tz);
       if (f) failures.push(f);
     }
@@ -128,7 +142,10 @@ function check(ex: Expectation, decisions: MemberDecision[], excluded: boolean, 
     let missing = 0;
     for (const e of ex.sends) {
       const i = left.findIndex(
-        (d) => d.campaign === e.campaign && (!e.channel || d.channel === e.channel) && (!e.at || (e.at.length === 10 ? local(d.sendAt, tz).startsWith(e.at) : local(d.sendAt, tz) === e.at)),
+        (d) =>
+          d.campaign === e.campaign &&
+          (!e.channel || d.channel === e.channel) &&
+          (!e.at || (e.at.length === 10 ? local(d.sendAt, tz).startsWith(e.at) : local(d.sendAt, tz) === e.at)),
       );
       if (i >= 0) {
         lines.push({ sign: " ", text: sendText(left[i]!, tz) });
@@ -141,7 +158,11 @@ function check(ex: Expectation, decisions: MemberDecision[], excluded: boolean, 
     for (const d of left) lines.push({ sign: "+", text: sendText(d, tz) });
     if (!missing && !left.length) return undefined;
     if (!sends.length) {
-      const why = excluded ? "excluded by policy.exclude" : skips.length ? skips.map((d) => skipText(d, tz)).join("; ") : "not in the audience of any occurrence";
+      const why = excluded
+        ? "excluded by policy.exclude"
+        : skips.length
+          ? skips.map((d) => skipText(d, tz)).join("; ")
+          : "not in the audience of any occurrence";
       lines.push({ sign: "+", text: `nothing: ${why}` });
     }
     const expected = ex.sends.length ? `${ex.sends.length} send${ex.sends.length === 1 ? "" : "s"}` : "nothing";
@@ -150,7 +171,11 @@ function check(ex: Expectation, decisions: MemberDecision[], excluded: boolean, 
   const want = ex.nothing!;
   const lines: DiffLine[] = [{ sign: "-", text: `nothing: ${reasonText(want)}` }];
   const fail = (message: string, got: DiffLine[]): Failure => ({ ...base, message, lines: [...lines, ...got] });
-  if (sends.length) return fail(`expected nothing (${reasonText(want)}), planned ${sends.length} send${sends.length === 1 ? "" : "s"}`, sends.map((d) => ({ sign: "+", text: sendText(d, tz) })));
+  if (sends.length)
+    return fail(
+      `expected nothing (${reasonText(want)}), planned ${sends.length} send${sends.length === 1 ? "" : "s"}`,
+      sends.map((d) => ({ sign: "+", text: sendText(d, tz) })),
+    );
   const actual: DiffLine[] = excluded
     ? [{ sign: "+", text: "nothing: excluded by policy.exclude" }]
     : skips.length
@@ -161,5 +186,7 @@ function check(ex: Expectation, decisions: MemberDecision[], excluded: boolean, 
   if (excluded) return fail(`expected nothing (${reasonText(want)}), but the member is excluded by policy.exclude`, actual);
   if (!skips.length) return fail(`expected nothing (${reasonText(want)}), but the member is in no audience`, actual);
   const other = skips.filter((d) => d.reason !== want);
-  return other.length ? fail(`expected nothing (${reasonText(want)}), got ${[...new Set(other.map((d) => reasonText(d.reason as Reason)))].join(", ")}`, actual) : undefined;
+  return other.length
+    ? fail(`expected nothing (${reasonText(want)}), got ${[...new Set(other.map((d) => reasonText(d.reason as Reason)))].join(", ")}`, actual)
+    : undefined;
 }

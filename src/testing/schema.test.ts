@@ -42,7 +42,15 @@ tests:
     expect(one!.at).toBe("2026-12-01 09:30");
     expect(one!.members.map((m) => m.key)).toEqual(["S1", "1001"]);
     const m = one!.members[1]!.values;
-    expect(Object.fromEntries(m)).toEqual({ member_id: "1001", tier: "gold", birthday: "1990-12-01", tags: ["亲子", "美妆"], sms_opt_in: true, registered_at: "2026-01-02 00:00:00", points: 12 });
+    expect(Object.fromEntries(m)).toEqual({
+      member_id: "1001",
+      tier: "gold",
+      birthday: "1990-12-01",
+      tags: ["亲子", "美妆"],
+      sms_opt_in: true,
+      registered_at: "2026-01-02 00:00:00",
+      points: 12,
+    });
     expect(one!.history).toEqual([{ member: "1001", campaign: "new_member_welcome", channel: "sms", at: "2026-11-30 10:00" }]);
     expect(one!.expect[0]!.sends!.map((s) => [s.campaign, s.channel, s.at])).toEqual([
       ["birthday_gift", "wecom", "2026-12-01 09:30"],

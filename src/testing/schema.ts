@@ -249,7 +249,8 @@ function readTest(r: Reader, node: Node, ctx: SchemaContext, fileCampaigns: stri
     else t[k] = v;
   }
   if (e.has("at") && (e.has("from") || e.has("to"))) r.report(M.testMomentChoice, span, ["not both"]);
-  else if (!e.has("at") && !(e.has("from") && e.has("to"))) r.report(M.testMomentChoice, t.span, [e.has("from") || e.has("to") ? "and a range needs both `from` and `to`" : "and this test has neither"]);
+  else if (!e.has("at") && !(e.has("from") && e.has("to")))
+    r.report(M.testMomentChoice, t.span, [e.has("from") || e.has("to") ? "and a range needs both `from` and `to`" : "and this test has neither"]);
   if (t.from && t.to && t.to < t.from) r.report(M.testBadMoment, r.span(e.get("to")!.value), ["to", t.to, `on or after from (${t.from})`]);
 
   // Members: the file's shared rows, then the test's own (a test row replaces a shared row with the same key).
@@ -270,10 +271,18 @@ function readTest(r: Reader, node: Node, ctx: SchemaContext, fileCampaigns: stri
           continue;
         }
         const he = r.entries(item, HISTORY_KEYS, "a history entry");
-        const vals = HISTORY_KEYS.map((k) => (he.has(k) ? r.text(he.get(k), k) : (r.report(M.testMissingKey, r.span(item), ["a history entry", k]), undefined)));
+        const vals = HISTORY_KEYS.map((k) =>
+          he.has(k) ? r.text(he.get(k), k) : (r.report(M.testMissingKey, r.span(item), ["a history entry", k]), undefined),
+        );
         const [member, campaign, channel, when] = vals;
-        if (when !== undefined && !isMoment(when)) r.report(M.testBadMoment, r.span(he.get("at")!.value), ["at", JSON.stringify(when), "a moment (YYYY-MM-DD HH:MM)"]);
-        else if (channel !== undefined && !ctx.project.channels.has(channel)) r.report(M.testWrongType, r.span(he.get("channel")!.value), ["channel", `a channel of chuda.yaml (${[...ctx.project.channels.keys()].join(", ")})`, JSON.stringify(channel)]);
+        if (when !== undefined && !isMoment(when))
+          r.report(M.testBadMoment, r.span(he.get("at")!.value), ["at", JSON.stringify(when), "a moment (YYYY-MM-DD HH:MM)"]);
+        else if (channel !== undefined && !ctx.project.channels.has(channel))
+          r.report(M.testWrongType, r.span(he.get("channel")!.value), [
+            "channel",
+            `a channel of chuda.yaml (${[...ctx.project.channels.keys()].join(", ")})`,
+            JSON.stringify(channel),
+          ]);
         else if (member && campaign && channel && when) t.history.push({ member, campaign, channel, at: when.replace("T", " ") });
       }
   }
@@ -303,13 +312,17 @@ function readExpectation(r: Reader, item: Node, ctx: SchemaContext, t: TestCase)
   const member = r.text(e.get("member"), "member");
   if (member === undefined) return undefined;
   if (!t.members.some((m) => m.key === member)) {
-    const dym = didYouMean(member, t.members.map((m) => m.key));
+    const dym = didYouMean(
+      member,
+      t.members.map((m) => m.key),
+    );
     r.report(M.testUnknownMember, r.span(e.get("member")!.value), [member], dym ? { help: dym } : {});
   }
   const ex: Expectation = { member, span };
   if (e.has("campaign")) {
     const c = r.text(e.get("campaign"), "campaign");
-    if (c !== undefined && !ctx.campaigns.has(c)) r.report(M.testUnknownCampaign, r.span(e.get("campaign")!.value), [c], { help: didYouMean(c, ctx.campaigns) });
+    if (c !== undefined && !ctx.campaigns.has(c))
+      r.report(M.testUnknownCampaign, r.span(e.get("campaign")!.value), [c], { help: didYouMean(c, ctx.campaigns) });
     else if (c !== undefined) ex.campaign = c;
   }
   if (e.has("sends") === e.has("nothing")) {
@@ -355,7 +368,11 @@ function readExpectation(r: Reader, item: Node, ctx: SchemaContext, t: TestCase)
     const channel = r.text(se.get("channel"), "channel");
     if (channel !== undefined) {
       if (!ctx.project.channels.has(channel)) {
-        r.report(M.testWrongType, r.span(se.get("channel")!.value), ["channel", `a channel of chuda.yaml (${[...ctx.project.channels.keys()].join(", ")})`, JSON.stringify(channel)]);
+        r.report(M.testWrongType, r.span(se.get("channel")!.value), [
+          "channel",
+          `a channel of chuda.yaml (${[...ctx.project.channels.keys()].join(", ")})`,
+          JSON.stringify(channel),
+        ]);
         continue;
       }
       send.channel = channel;
@@ -434,7 +451,11 @@ function readCell(r: Reader, node: Node | null, field: string, type: FieldType):
       const items = (node.items as Node[]).map((n) => (isScalar(n) && n.value !== null ? String(n.value) : undefined));
       return items.every((x) => x !== undefined) ? (items as string[]) : bad();
     }
-    if (isScalar(node) && typeof node.value === "string") return node.value.split(/[;,]/).map((s) => s.trim()).filter(Boolean);
+    if (isScalar(node) && typeof node.value === "string")
+      return node.value
+        .split(/[;,]/)
+        .map((s) => s.trim())
+        .filter(Boolean);
     return bad();
   }
   if (!isScalar(node)) return bad();

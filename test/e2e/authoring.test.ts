@@ -29,7 +29,10 @@ describe("authoring messages (built CLI)", () => {
     expect(out.stdout).toContain("not in the audience on 2026-12-03:\n  tier >= silver: tier is normal\n  within 10 km: distance_km is 12.0\n");
     const excluded = await chuda(["preview", "birthday_gift", "--members", "members.sample.csv", "--member", "M005", "--json"], { cwd: dir, env });
     expect(JSON.parse(excluded.stdout).why).toEqual(["excluded by policy.exclude (unsubscribed): unsubscribed is true"]);
-    writeFileSync(path.join(dir, "no-birthday.csv"), "member_id,name,tier,distance_km,wecom_external_userid,wecom_owner,birthday\nM9,王伟,gold,1.0,wm9,staff01,\n");
+    writeFileSync(
+      path.join(dir, "no-birthday.csv"),
+      "member_id,name,tier,distance_km,wecom_external_userid,wecom_owner,birthday\nM9,王伟,gold,1.0,wm9,staff01,\n",
+    );
     const undated = await chuda(["preview", "birthday_gift", "--members", "no-birthday.csv", "--member", "M9"], { cwd: dir, env });
     expect(undated.stdout).toContain("not in the audience on 2026-12-03:\n  the trigger needs birthday: birthday is missing\n");
   });
@@ -42,7 +45,13 @@ describe("authoring messages (built CLI)", () => {
     expect(r.exitCode).toBe(1);
     const d = JSON.parse(r.stdout).diagnostics;
     expect(d).toHaveLength(1);
-    expect(d[0]).toMatchObject({ file: "templates/tabbed.yaml", line: 2, column: 1, code: "CH5001", help: "indent with spaces: YAML does not allow a tab in indentation" });
+    expect(d[0]).toMatchObject({
+      file: "templates/tabbed.yaml",
+      line: 2,
+      column: 1,
+      code: "CH5001",
+      help: "indent with spaces: YAML does not allow a tab in indentation",
+    });
   });
 
   it("a `with` key named like a helper, and a template reading `{{date}}`, say so", async () => {
@@ -64,7 +73,10 @@ describe("authoring messages (built CLI)", () => {
     writeFileSync(newer, CAMPAIGN("birthday_gift", '"birthday" with { coupon: "X", amount: 5 }'));
     utimesSync(path.join(dir, "campaigns/birthday.chuda"), new Date("2026-01-01"), new Date("2026-01-01"));
     utimesSync(newer, new Date("2026-06-01"), new Date("2026-06-01"));
-    for (const args of [["validate", "--format", "json"], ["validate", "campaigns/a_new.chuda", "--format", "json"]]) {
+    for (const args of [
+      ["validate", "--format", "json"],
+      ["validate", "campaigns/a_new.chuda", "--format", "json"],
+    ]) {
       const r = await chuda(args, { cwd: dir });
       expect(r.exitCode).toBe(1);
       expect(hasStackTrace(r.stderr)).toBe(false);

@@ -34,7 +34,10 @@ describe("chuda test", () => {
 
   it("reports a schema error with its line and column, no stack trace, exit 1", async () => {
     const dir = copyExampleRepo();
-    writeFileSync(path.join(dir, "tests/bad.yaml"), "tests:\n  - name: x\n    at: 2026-12-01 09:30\n    members:\n      - { member_id: M1, tierr: gold }\n    expect: []\n");
+    writeFileSync(
+      path.join(dir, "tests/bad.yaml"),
+      "tests:\n  - name: x\n    at: 2026-12-01 09:30\n    members:\n      - { member_id: M1, tierr: gold }\n    expect: []\n",
+    );
     const r = await chuda(["test", "tests/bad.yaml"], { cwd: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toContain("tests/bad.yaml:5:26 error CH8006 `tierr` is not a member field of chuda.yaml");

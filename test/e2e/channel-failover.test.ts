@@ -59,7 +59,11 @@ describe("dispatch needs credentials only for channels with due sends", () => {
     repo.env.WECOM_SECRET = "wecom_test_secret_0123456789";
     const again = await dispatch(repo, "2026-12-24 10:40");
     expect(again.exitCode, again.stderr).toBe(0);
-    expect(ledgerRows(repo).filter((x) => x.channel === "wecom").every((x) => x.state === "queued")).toBe(true);
+    expect(
+      ledgerRows(repo)
+        .filter((x) => x.channel === "wecom")
+        .every((x) => x.state === "queued"),
+    ).toBe(true);
   });
 });
 

@@ -13,7 +13,20 @@ import { afterAll, describe, expect, it } from "vitest";
 import { execa } from "execa";
 import { fault, mulberry32 } from "../fakes/common.js";
 import { BIN } from "./cli.js";
-import { cmc, dispatch, duplicates, ledgerRows, makeMembers, makeRepo, startFakes, status, summaryOf, waitFor, type CampaignSpec, type Fakes } from "./dispatch-helpers.js";
+import {
+  cmc,
+  dispatch,
+  duplicates,
+  ledgerRows,
+  makeMembers,
+  makeRepo,
+  startFakes,
+  status,
+  summaryOf,
+  waitFor,
+  type CampaignSpec,
+  type Fakes,
+} from "./dispatch-helpers.js";
 
 const AT = "2026-12-24 10:30";
 const ONCE = "once at 2026-12-24 10:00";
@@ -70,13 +83,19 @@ describe("chuda dispatch killed with SIGKILL at random moments", () => {
         const delay = Math.floor(rng() * 2500);
         const base = calls();
         const started = Date.now();
-        const child = execa(process.execPath, [BIN, "dispatch", "--members", repo.members, "--at", AT, "--json"], { cwd: repo.dir, env: { CI: "true", NO_COLOR: "1", ...repo.env }, reject: false });
+        const child = execa(process.execPath, [BIN, "dispatch", "--members", repo.members, "--at", AT, "--json"], {
+          cwd: repo.dir,
+          env: { CI: "true", NO_COLOR: "1", ...repo.env },
+          reject: false,
+        });
         let exited = false;
         void child.then(() => (exited = true));
         await waitFor(() => exited || (byCalls ? calls() >= base + k : Date.now() - started >= delay), 120_000, "the kill point");
         const killed = !exited && child.kill("SIGKILL");
         const r = await child;
-        log.push(`${byCalls ? `after ${k} calls` : `after ${delay} ms`}: ${killed ? `killed (${calls() - base} calls)` : `finished first (exit ${r.exitCode})`}`);
+        log.push(
+          `${byCalls ? `after ${k} calls` : `after ${delay} ms`}: ${killed ? `killed (${calls() - base} calls)` : `finished first (exit ${r.exitCode})`}`,
+        );
         if (killed) {
           killsDone++;
           expect(r.signal, log.join("\n")).toBe("SIGKILL");
@@ -95,7 +114,8 @@ describe("chuda dispatch killed with SIGKILL at random moments", () => {
       }
 
       const tally = new Map<string, number>();
-      for (const x of ledgerRows(repo)) tally.set(`${x.channel} ${x.state} ${x.error_code ?? ""}`, (tally.get(`${x.channel} ${x.state} ${x.error_code ?? ""}`) ?? 0) + 1);
+      for (const x of ledgerRows(repo))
+        tally.set(`${x.channel} ${x.state} ${x.error_code ?? ""}`, (tally.get(`${x.channel} ${x.state} ${x.error_code ?? ""}`) ?? 0) + 1);
       const why = `seed ${seed}, kill points:\n${log.join("\n")}\nledger: ${[...tally].map(([k, n]) => `${k}: ${n}`).join("; ")}`;
       const delivered = fakes.deliveries().map(cmc);
       expect(duplicates(delivered), why).toEqual([]);
@@ -107,19 +127,34 @@ describe("chuda dispatch killed with SIGKILL at random moments", () => {
 
       // Nothing delivered that was not planned; every planned send delivered or reported unknown.
       const plannedSet = new Set(planned);
-      expect(delivered.filter((d) => !plannedSet.has(d)), why).toEqual([]);
+      expect(
+        delivered.filter((d) => !plannedSet.has(d)),
+        why,
+      ).toEqual([]);
       const accounted = new Set([...delivered, ...unknown]);
-      expect(planned.filter((p) => !accounted.has(p)), why).toEqual([]);
+      expect(
+        planned.filter((p) => !accounted.has(p)),
+        why,
+      ).toEqual([]);
       // The template message and Aliyun reconcile: none of their sends may stay unknown, each was delivered once.
       for (const ch of RECONCILED) {
-        expect(unknown.filter((u) => u.endsWith(`|${ch}`)), why).toEqual([]);
+        expect(
+          unknown.filter((u) => u.endsWith(`|${ch}`)),
+          why,
+        ).toEqual([]);
         expect(delivered.filter((d) => d.endsWith(`|${ch}`)).sort(), why).toEqual(planned.filter((p) => p.endsWith(`|${ch}`)));
       }
       // The ledger agrees: sent rows are exactly the delivered ones, except unknown sends the provider may have performed.
       const rows = ledgerRows(repo);
       const sent = rows.filter((x) => x.state === "sent").map(cmc);
-      expect(sent.filter((x) => !delivered.includes(x)), why).toEqual([]);
-      expect(delivered.filter((d) => !sent.includes(d) && !unknown.includes(d)), why).toEqual([]);
+      expect(
+        sent.filter((x) => !delivered.includes(x)),
+        why,
+      ).toEqual([]);
+      expect(
+        delivered.filter((d) => !sent.includes(d) && !unknown.includes(d)),
+        why,
+      ).toEqual([]);
       expect(st.runs.length).toBeGreaterThanOrEqual(2);
       // Evidence that the reconcilers ran: template messages re-sent under their client_msg_id (answered by the
       // provider's dedupe, no second delivery), and Aliyun receipts looked up.

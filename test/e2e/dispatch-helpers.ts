@@ -91,7 +91,19 @@ export function makeMembers(n: number, seed = 7, mix: MemberMix = {}): Member[] 
   return out;
 }
 
-const COLUMNS: (keyof Member)[] = ["member_id", "name", "mobile", "tier", "wecom_external_userid", "wecom_owner", "openid", "mp_openid", "oa_subscribed", "sms_opt_in", "unsubscribed"];
+const COLUMNS: (keyof Member)[] = [
+  "member_id",
+  "name",
+  "mobile",
+  "tier",
+  "wecom_external_userid",
+  "wecom_owner",
+  "openid",
+  "mp_openid",
+  "oa_subscribed",
+  "sms_opt_in",
+  "unsubscribed",
+];
 
 export function writeMembersCsv(file: string, members: Member[]): void {
   const lines = [COLUMNS.join(",")];
@@ -137,7 +149,12 @@ export function projectYaml(channels: Record<string, ChannelSpec>, policy: { cat
     if (d.consent) ch.push(`    consent: ${d.consent}`);
     if (d.sender) ch.push(`    sender: ${d.sender}`);
     ch.push(`    rates: { delivered: 0.95, opened: 0.2 }`);
-    if (Object.keys(d.env).length) ch.push(`    env: { ${Object.entries(d.env).map(([k, v]) => `${k}: ${v}`).join(", ")} }`);
+    if (Object.keys(d.env).length)
+      ch.push(
+        `    env: { ${Object.entries(d.env)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(", ")} }`,
+      );
     if (spec.baseUrl) ch.push(`    base_url: ${spec.baseUrl}`);
     if (spec.rateLimit) ch.push(`    rate_limit: ${spec.rateLimit}`);
     if (spec.concurrency) ch.push(`    concurrency: ${spec.concurrency}`);
@@ -188,7 +205,11 @@ export interface CampaignSpec {
 }
 
 export function campaignText(c: CampaignSpec): string {
-  const w = c.with ? ` with { ${Object.entries(c.with).map(([k, v]) => `${k}: ${typeof v === "number" ? v : JSON.stringify(v)}`).join(", ")} }` : "";
+  const w = c.with
+    ? ` with { ${Object.entries(c.with)
+        .map(([k, v]) => `${k}: ${typeof v === "number" ? v : JSON.stringify(v)}`)
+        .join(", ")} }`
+    : "";
   return [
     `campaign ${c.name} "${c.name}" {`,
     `  audience ${c.audience ?? "member_id is set"}`,
@@ -210,7 +231,12 @@ export interface TestRepo {
 }
 
 /** A fresh repository in a temp dir: chuda.yaml, campaigns/test.chuda, the fixture templates, members.csv. */
-export function makeRepo(opts: { channels: Record<string, ChannelSpec>; campaigns: CampaignSpec[]; members: Member[]; policy?: { catchUp?: string; max?: string } }): TestRepo {
+export function makeRepo(opts: {
+  channels: Record<string, ChannelSpec>;
+  campaigns: CampaignSpec[];
+  members: Member[];
+  policy?: { catchUp?: string; max?: string };
+}): TestRepo {
   const dir = mkdtempSync(path.join(os.tmpdir(), "chuda-dispatch-"));
   writeFileSync(path.join(dir, "chuda.yaml"), projectYaml(opts.channels, opts.policy));
   mkdirSync(path.join(dir, "campaigns"));
@@ -256,7 +282,17 @@ export async function status(repo: TestRepo): Promise<StatusJson> {
 }
 
 /** The summary a `dispatch --json` printed (throws with the output when it is not JSON). */
-export function summaryOf(r: { stdout: string; stderr: string; exitCode?: number }): Record<string, unknown> & { sent: number; queued: number; failed: number; unknown: number; planned: number; held_out: number; pending: number; fallbacks: number; retries: number } {
+export function summaryOf(r: { stdout: string; stderr: string; exitCode?: number }): Record<string, unknown> & {
+  sent: number;
+  queued: number;
+  failed: number;
+  unknown: number;
+  planned: number;
+  held_out: number;
+  pending: number;
+  fallbacks: number;
+  retries: number;
+} {
   try {
     return JSON.parse(r.stdout);
   } catch {
@@ -312,7 +348,6 @@ export function readText(file: string): string {
 
 // ---------------------------------------------------------------------------------------------------------------
 // The fakes
-
 
 /** One recipient a fake accepted, mapped back to the ledger's terms. */
 export interface Delivery {
@@ -387,9 +422,15 @@ export async function startFakes(members: Member[], opts: FakeOptions = {}): Pro
       hook: { driver: "webhook", baseUrl: hook.url, options: { url: "https://crm.example.com/chuda/hook" } },
     },
     deliveries: () => [
-      ...wecom.deliveries().map((d) => ({ campaign: wecomCampaign(wecom.state.tasks.get(d.msgid)?.text), member: memberOf(d.externalUserid), channel: "wecom" })),
-      ...wechat.deliveries().map((d) => ({ campaign: TEMPLATE_CAMPAIGN[d.templateId] ?? d.templateId, member: memberOf(d.openid), channel: "template_message" })),
-      ...wechat.subscribeDeliveries().map((d) => ({ campaign: TEMPLATE_CAMPAIGN[d.templateId] ?? d.templateId, member: memberOf(d.openid), channel: "subscribe" })),
+      ...wecom
+        .deliveries()
+        .map((d) => ({ campaign: wecomCampaign(wecom.state.tasks.get(d.msgid)?.text), member: memberOf(d.externalUserid), channel: "wecom" })),
+      ...wechat
+        .deliveries()
+        .map((d) => ({ campaign: TEMPLATE_CAMPAIGN[d.templateId] ?? d.templateId, member: memberOf(d.openid), channel: "template_message" })),
+      ...wechat
+        .subscribeDeliveries()
+        .map((d) => ({ campaign: TEMPLATE_CAMPAIGN[d.templateId] ?? d.templateId, member: memberOf(d.openid), channel: "subscribe" })),
       ...sms.deliveries().map((d) => ({ campaign: TEMPLATE_CAMPAIGN[d.template] ?? d.template, member: memberOf(d.phone), channel: "sms" })),
       ...hook.deliveries().map((d) => ({ campaign: String(d.body.campaign), member: String(d.body.member), channel: String(d.body.channel) })),
     ],

@@ -14,7 +14,11 @@ describe("chuda dispatch during a provider outage", () => {
   it("keeps every send pending through the outage and sends each once afterwards", async () => {
     const members = makeMembers(40, 3);
     fakes = await startFakes(members);
-    const repo = makeRepo({ channels: fakes.channels, campaigns: [{ name: "ping", template: "daily", channels: ["hook"], trigger: "once at 2026-12-24 10:00" }], members });
+    const repo = makeRepo({
+      channels: fakes.channels,
+      campaigns: [{ name: "ping", template: "daily", channels: ["hook"], trigger: "once at 2026-12-24 10:00" }],
+      members,
+    });
     // The receiver is down: every request of the first run gets 503.
     fakes.hook.down(503);
     const first = await dispatch(repo, "2026-12-24 10:30");

@@ -49,7 +49,11 @@ function snapshot(repo: TestRepo, name: string, members: Member[]): string {
   return file;
 }
 
-const eligible = (ms: Member[]) => ms.filter((m) => !m.unsubscribed).map((m) => m.member_id).sort();
+const eligible = (ms: Member[]) =>
+  ms
+    .filter((m) => !m.unsubscribed)
+    .map((m) => m.member_id)
+    .sort();
 const deliveredTo = (fakes: Fakes, campaign: string) =>
   fakes.hook
     .deliveries()
@@ -106,7 +110,10 @@ describe("chuda dispatch: an occurrence planned again against a later snapshot",
     const unsubscribed = new Set(active.slice(0, 10).map((m) => m.member_id));
     const left = new Set(active.slice(10, 20).map((m) => m.member_id));
     const joined = makeMembers(61, 22)[60]!;
-    const next = [...members.filter((m) => !left.has(m.member_id)).map((m) => (unsubscribed.has(m.member_id) ? { ...m, unsubscribed: true } : m)), { ...joined, unsubscribed: false }];
+    const next = [
+      ...members.filter((m) => !left.has(m.member_id)).map((m) => (unsubscribed.has(m.member_id) ? { ...m, unsubscribed: true } : m)),
+      { ...joined, unsubscribed: false },
+    ];
     const file = snapshot(repo, "members-1010.csv", next);
 
     // A dry run lists what the real run will send: not the sends it would withdraw.
@@ -128,7 +135,12 @@ describe("chuda dispatch: an occurrence planned again against a later snapshot",
     expect(got.filter((m) => unsubscribed.has(m) || left.has(m))).toEqual([]);
     expect(got.sort()).toEqual(eligible(next));
     const rows = ledgerRows(repo);
-    expect(rows.filter((r) => r.state === "withdrawn").map((r) => r.member).sort()).toEqual([...unsubscribed, ...left].sort());
+    expect(
+      rows
+        .filter((r) => r.state === "withdrawn")
+        .map((r) => r.member)
+        .sort(),
+    ).toEqual([...unsubscribed, ...left].sort());
     const st = await status(repo);
     expect((st.sends as Record<string, number>).withdrawn).toBe(20);
     expect(st.sends.planned).toBe(0);
@@ -140,7 +152,10 @@ describe("chuda dispatch: a budget across runs", () => {
     const { members, fakes, repo } = await setup(60, 30, []);
     const yaml = path.join(repo.dir, "chuda.yaml");
     writeFileSync(yaml, readFileSync(yaml, "utf8").replace("    driver: webhook\n", "    driver: webhook\n    price: 0.1 CNY per message\n"));
-    writeFileSync(path.join(repo.dir, "campaigns/test.chuda"), 'campaign capped "capped" {\n  audience member_id is set\n  trigger  once at 2026-12-24 10:00\n  content  "daily"\n  channel  hook\n  goal     visit within 3 days\n  budget   1 CNY\n}\n');
+    writeFileSync(
+      path.join(repo.dir, "campaigns/test.chuda"),
+      'campaign capped "capped" {\n  audience member_id is set\n  trigger  once at 2026-12-24 10:00\n  content  "daily"\n  channel  hook\n  goal     visit within 3 days\n  budget   1 CNY\n}\n',
+    );
     const staff = snapshot(repo, "staff.csv", members.filter((m) => !m.unsubscribed).slice(0, 4));
     const first = await run(repo, ["dispatch", "--members", staff, "--at", "2026-12-24 10:05", "--json"]);
     expect(first.exitCode, first.stderr).toBe(0);
@@ -221,7 +236,10 @@ describe("chuda dispatch --test-to", () => {
     const real = await dispatch(repo, "2026-12-24 10:05");
     expect(real.exitCode, real.stderr).toBe(0);
     expect(summaryOf(real).sent).toBe(eligible(members).length);
-    const got = fakes.hook.deliveries().slice(tested.length).map((d) => String(d.body.member));
+    const got = fakes.hook
+      .deliveries()
+      .slice(tested.length)
+      .map((d) => String(d.body.member));
     expect(got.sort()).toEqual(eligible(members));
     expect(ledgerRows(repo).some((r) => r.member.startsWith("M9"))).toBe(false);
   });
@@ -260,7 +278,10 @@ describe("simulate --at and preview read the ledger as dispatch does", () => {
       for (const c of j.campaigns) expect(c.sends, c.name).toBe(drySends.filter((d) => d.campaign === c.name).length);
     }
     // With the full export the rest of the members are new; with the staff file again, nothing is.
-    const sim = JSON.parse((await run(repo, ["simulate", "--members", repo.members, "--at", "2026-12-24 10:10", "--json"])).stdout) as { total: { sends: number }; campaigns: { name: string; planned_before?: number }[] };
+    const sim = JSON.parse((await run(repo, ["simulate", "--members", repo.members, "--at", "2026-12-24 10:10", "--json"])).stdout) as {
+      total: { sends: number };
+      campaigns: { name: string; planned_before?: number }[];
+    };
     expect(sim.total.sends).toBe(eligible(members.slice(29)).length);
     expect(sim.campaigns.find((c) => c.name === "ping")!.planned_before).toBe(eligible(members.slice(0, 29)).length);
   });
@@ -275,7 +296,10 @@ describe("simulate --at and preview read the ledger as dispatch does", () => {
     expect(pong.exitCode, pong.stderr).toBe(0);
     const pj = JSON.parse(pong.stdout) as { channel: string | null; reason: string | null };
     expect(pj).toMatchObject({ channel: null, reason: "capped:quota" });
-    const text = await run(repo, args("pong").filter((a) => a !== "--json"));
+    const text = await run(
+      repo,
+      args("pong").filter((a) => a !== "--json"),
+    );
     expect(text.stdout).not.toMatch(/chosen/);
     expect(text.stdout).toMatch(/quota is used up/);
     // ping, first in the walk, takes the member's one send of the day on hook.
@@ -291,16 +315,27 @@ describe("simulate --at and preview read the ledger as dispatch does", () => {
   it("preview agrees with the plan where a campaign's limit depends on the other members", async () => {
     const { repo } = await setup(20, 29, [PING]);
     const file = path.join(repo.dir, "campaigns/test.chuda");
-    writeFileSync(file, readFileSync(file, "utf8") + '\ncampaign top "top" {\n  audience member_id is set\n  trigger  once at 2026-12-24 11:00\n  content  "daily"\n  channel  hook\n  goal     visit within 3 days\n  limit    5 members\n}\n');
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8") +
+        '\ncampaign top "top" {\n  audience member_id is set\n  trigger  once at 2026-12-24 11:00\n  content  "daily"\n  channel  hook\n  goal     visit within 3 days\n  limit    5 members\n}\n',
+    );
     const plan = path.join(repo.dir, "plan.csv");
     const sim = await run(repo, ["simulate", "--members", repo.members, "--from", "2026-12-24", "--to", "2026-12-24", "--plan", plan]);
     expect(sim.exitCode, sim.stderr).toBe(0);
-    const top = readFileSync(plan, "utf8").split("\n").filter((l) => l.startsWith("top,")).map((l) => l.split(","));
+    const top = readFileSync(plan, "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith("top,"))
+      .map((l) => l.split(","));
     const chosen = top.filter((r) => r[3] === "hook").map((r) => r[2]!);
     const limited = top.filter((r) => r[r.length - 1] === "capped:limit").map((r) => r[2]!);
     expect(chosen).toHaveLength(5);
     expect(limited.length).toBeGreaterThan(5);
-    for (const [id, want] of [[limited[0]!, { channel: null, reason: "capped:limit" }], [limited[limited.length - 1]!, { channel: null, reason: "capped:limit" }], [chosen[0]!, { channel: "hook", reason: null }]] as const) {
+    for (const [id, want] of [
+      [limited[0]!, { channel: null, reason: "capped:limit" }],
+      [limited[limited.length - 1]!, { channel: null, reason: "capped:limit" }],
+      [chosen[0]!, { channel: "hook", reason: null }],
+    ] as const) {
       const r = await run(repo, ["preview", "top", "--members", repo.members, "--member", id, "--from", "2026-12-24", "--json"]);
       expect(r.exitCode, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout), id).toMatchObject(want);

@@ -7,7 +7,21 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { hasStackTrace } from "./cli.js";
-import { campaignText, dispatch, duplicates, ledgerRows, makeMembers, makeRepo, run, startFakes, status, summaryOf, type CampaignSpec, type Fakes, type TestRepo } from "./dispatch-helpers.js";
+import {
+  campaignText,
+  dispatch,
+  duplicates,
+  ledgerRows,
+  makeMembers,
+  makeRepo,
+  run,
+  startFakes,
+  status,
+  summaryOf,
+  type CampaignSpec,
+  type Fakes,
+  type TestRepo,
+} from "./dispatch-helpers.js";
 
 const open: Fakes[] = [];
 afterAll(async () => {
@@ -27,12 +41,19 @@ async function hookRepo(n: number, campaigns: CampaignSpec[], opts: { quiet?: st
   // Extra clauses per campaign (e.g. `expire after 3 hours`).
   if (opts.extra) {
     const file = path.join(repo.dir, "campaigns/test.chuda");
-    writeFileSync(file, campaigns.map((c) => (opts.extra![c.name] ? campaignText(c).replace("  goal ", `  ${opts.extra![c.name]}\n  goal `) : campaignText(c))).join("\n"));
+    writeFileSync(
+      file,
+      campaigns.map((c) => (opts.extra![c.name] ? campaignText(c).replace("  goal ", `  ${opts.extra![c.name]}\n  goal `) : campaignText(c))).join("\n"),
+    );
   }
   return { members, fakes, repo };
 }
 
-const delivered = (fakes: Fakes, campaign?: string) => fakes.hook.deliveries().filter((d) => campaign === undefined || d.body.campaign === campaign).map((d) => String(d.body.member));
+const delivered = (fakes: Fakes, campaign?: string) =>
+  fakes.hook
+    .deliveries()
+    .filter((d) => campaign === undefined || d.body.campaign === campaign)
+    .map((d) => String(d.body.member));
 
 describe("quiet hours and send windows hold for every attempt", () => {
   it("sends left pending by an outage, and a once-at found late, wait out quiet hours for the next allowed moment", async () => {
@@ -235,7 +256,11 @@ describe("--only and --dry-run cover sends pending since earlier runs", () => {
     expect(summaryOf(only).sent).toBe(members.length);
     expect(delivered(fakes, "alpha")).toHaveLength(members.length);
     expect(delivered(fakes, "beta")).toEqual([]);
-    expect(ledgerRows(repo).filter((r) => r.campaign === "beta").every((r) => r.state === "planned")).toBe(true);
+    expect(
+      ledgerRows(repo)
+        .filter((r) => r.campaign === "beta")
+        .every((r) => r.state === "planned"),
+    ).toBe(true);
 
     // The real run sends what the dry run said.
     const rest = await dispatch(repo, "2026-11-25 10:25");

@@ -32,7 +32,14 @@ import {
 const AT = "2026-12-24 10:30";
 const ONCE = "once at 2026-12-24 10:00";
 
-const GIFT: CampaignSpec = { name: "gift", template: "gift", channels: ["wecom", "template_message", "sms"], trigger: ONCE, holdout: 10, with: { coupon: "XMAS50", amount: 50 } };
+const GIFT: CampaignSpec = {
+  name: "gift",
+  template: "gift",
+  channels: ["wecom", "template_message", "sms"],
+  trigger: ONCE,
+  holdout: 10,
+  with: { coupon: "XMAS50", amount: 50 },
+};
 const NOTICE: CampaignSpec = { name: "notice", template: "notice", channels: ["template_message", "subscribe"], trigger: ONCE };
 const PING: CampaignSpec = { name: "ping", template: "daily", channels: ["hook"], trigger: ONCE };
 const DAILY: CampaignSpec = { name: "daily", template: "daily", channels: ["template_message"], trigger: "every day at 10:00" };
@@ -54,7 +61,9 @@ async function setup(n: number, seed: number, campaigns: CampaignSpec[], opts: F
   const members = makeMembers(n, seed);
   const fakes = await startFakes(members, opts);
   open.push(fakes);
-  const channels = Object.fromEntries(Object.entries(fakes.channels).map(([k, v]) => [k, { ...v, ...(channelOptions[k] ? { options: channelOptions[k] } : {}) }]));
+  const channels = Object.fromEntries(
+    Object.entries(fakes.channels).map(([k, v]) => [k, { ...v, ...(channelOptions[k] ? { options: channelOptions[k] } : {}) }]),
+  );
   const repo = makeRepo({ channels, campaigns, members });
   return { members, fakes, repo };
 }
@@ -74,9 +83,15 @@ function expectLedgerMatchesFakes(repo: TestRepo, fakes: Fakes) {
   // A WeCom task nobody confirmed before expiry is canceled: its sends are `expired`, never delivered.
   const unknown = new Set(rows.filter((r) => r.state === "unknown" || r.state === "expired").map(cmc));
   const got = new Set(delivered);
-  expect(done.filter((k) => !got.has(k)), "sent in the ledger, never accepted by the fake").toEqual([]);
+  expect(
+    done.filter((k) => !got.has(k)),
+    "sent in the ledger, never accepted by the fake",
+  ).toEqual([]);
   const doneSet = new Set(done);
-  expect(delivered.filter((k) => !doneSet.has(k) && !unknown.has(k)), "accepted by the fake, not sent or unknown in the ledger").toEqual([]);
+  expect(
+    delivered.filter((k) => !doneSet.has(k) && !unknown.has(k)),
+    "accepted by the fake, not sent or unknown in the ledger",
+  ).toEqual([]);
   return { delivered, rows };
 }
 
@@ -230,7 +245,18 @@ describe("chuda dispatch under provider trouble", () => {
       sms: { faultRate: 0.05, seed: 7, slowMs: 300 },
       // Not a seeded rate for the webhook: the shared fault menu's `badJson` answers 200 without recording, which in
       // the webhook protocol means "accepted" (a fake artefact, reported). Scripted transport faults instead.
-      hook: { script: [fault.http(503), fault.reset(), fault.acceptThenDrop(), fault.slow(300), fault.http(500), fault.reset(), fault.acceptThenDrop(), fault.http(502)] },
+      hook: {
+        script: [
+          fault.http(503),
+          fault.reset(),
+          fault.acceptThenDrop(),
+          fault.slow(300),
+          fault.http(500),
+          fault.reset(),
+          fault.acceptThenDrop(),
+          fault.http(502),
+        ],
+      },
     });
     const planned = await dryRunList(s.repo);
     let runs = 0;
@@ -309,15 +335,24 @@ describe("chuda dispatch under provider trouble", () => {
       expect(state.get(`gift|${m.member_id}|wecom`)?.state).toBe("failed");
       expect(got.has(`gift|${m.member_id}|wecom`)).toBe(false);
       // The 服务号 fake got them instead.
-      expect(fakes.wechat.deliveries().some((x) => x.openid === m.openid && x.templateId === "TM_GIFT"), m.member_id).toBe(true);
+      expect(
+        fakes.wechat.deliveries().some((x) => x.openid === m.openid && x.templateId === "TM_GIFT"),
+        m.member_id,
+      ).toBe(true);
     }
     for (const m of oaBad) {
       expect(planned.has(`gift|${m.member_id}|template_message`)).toBe(true);
       expect(planned.has(`notice|${m.member_id}|template_message`)).toBe(true);
       expect(state.get(`gift|${m.member_id}|template_message`)).toMatchObject({ state: "failed", error_code: "43004" });
       expect(state.get(`notice|${m.member_id}|template_message`)).toMatchObject({ state: "failed", error_code: "43004" });
-      expect(fakes.sms.deliveries().some((x) => x.phone === m.mobile && x.template === "SMS_2001"), m.member_id).toBe(true);
-      expect(fakes.wechat.subscribeDeliveries().some((x) => x.openid === m.mp_openid && x.templateId === "ST_NOTICE"), m.member_id).toBe(true);
+      expect(
+        fakes.sms.deliveries().some((x) => x.phone === m.mobile && x.template === "SMS_2001"),
+        m.member_id,
+      ).toBe(true);
+      expect(
+        fakes.wechat.subscribeDeliveries().some((x) => x.openid === m.mp_openid && x.templateId === "ST_NOTICE"),
+        m.member_id,
+      ).toBe(true);
     }
     // Rejected on every channel: failed on each, nothing delivered.
     expect(delivered.filter((k) => k.includes(`|${d.member_id}|`))).toEqual([]);
@@ -337,8 +372,18 @@ describe("chuda dispatch under provider trouble", () => {
 
   it("refuses a concurrent run with exit 2 and a clear message, and the first run completes", async () => {
     // The first WeChat call is answered after 15 s: the first run holds the lock meanwhile.
-    const s = await setup(120, 61, [NOTICE], { wechat: { script: [fault.slow(15_000, "/message/")] } }, { template_message: { timeout_ms: 60_000 }, subscribe: { timeout_ms: 60_000 } });
-    const first = execa(process.execPath, [BIN, "dispatch", "--members", s.repo.members, "--at", AT, "--json"], { cwd: s.repo.dir, env: { CI: "true", NO_COLOR: "1", ...s.repo.env }, reject: false });
+    const s = await setup(
+      120,
+      61,
+      [NOTICE],
+      { wechat: { script: [fault.slow(15_000, "/message/")] } },
+      { template_message: { timeout_ms: 60_000 }, subscribe: { timeout_ms: 60_000 } },
+    );
+    const first = execa(process.execPath, [BIN, "dispatch", "--members", s.repo.members, "--at", AT, "--json"], {
+      cwd: s.repo.dir,
+      env: { CI: "true", NO_COLOR: "1", ...s.repo.env },
+      reject: false,
+    });
     await waitFor(() => s.fakes.wechatRequests() > 0, 60_000, "the first run's first call");
     const second = await dispatch(s.repo, AT);
     expect(second.exitCode).toBe(2);

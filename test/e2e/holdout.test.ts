@@ -90,7 +90,11 @@ describe("a comparable control group, end to end", () => {
     const d = await chuda(["dispatch", "--members", "members.csv", "--at", AT], { cwd: dir });
     expect(d.exitCode, d.stderr + d.stdout).toBe(0);
     const db = new Database(path.join(dir, ".chuda/state.db"), { readonly: true });
-    const counts = db.prepare(`SELECT campaign, state, count(*) AS n FROM sends GROUP BY campaign, state`).all() as { campaign: string; state: string; n: number }[];
+    const counts = db.prepare(`SELECT campaign, state, count(*) AS n FROM sends GROUP BY campaign, state`).all() as {
+      campaign: string;
+      state: string;
+      n: number;
+    }[];
     db.close();
     const count = (campaign: string, state: string) => counts.find((r) => r.campaign === campaign && r.state === state)?.n ?? 0;
     // The limit counts sends: 3,000 are sent, and the holdout is drawn from the same top of the ranking beside them.
@@ -147,7 +151,9 @@ describe("a repeated campaign's holdout across dispatch runs", () => {
         `campaign daily_tip "每日提示" {\n  audience member_id is set\n  trigger  every day at 10:00\n  content  "note"\n  channel  sms_outbox\n  goal     visit within 1 day\n  holdout  50%\n  repeat   never\n  active   2026-12-01 .. 2026-12-31\n}\n`,
       );
       writeFileSync(path.join(d2, "templates/note.yaml"), `file:\n  text: "{{name}}您好"\n`);
-      expect((await chuda(["sample-members", "--count", "2000", "--out", "members.csv", "--seed", "5", "--as-of", "2026-12-01"], { cwd: d2 })).exitCode).toBe(0);
+      expect((await chuda(["sample-members", "--count", "2000", "--out", "members.csv", "--seed", "5", "--as-of", "2026-12-01"], { cwd: d2 })).exitCode).toBe(
+        0,
+      );
       const first = await chuda(["dispatch", "--members", "members.csv", "--at", "2026-12-01 10:05"], { cwd: d2 });
       expect(first.exitCode, first.stderr).toBe(0);
       // simulate reads the ledger's history as dispatch does: nobody is left to send to or to hold out on day two.
@@ -157,7 +163,11 @@ describe("a repeated campaign's holdout across dispatch runs", () => {
       const second = await chuda(["dispatch", "--members", "members.csv", "--at", "2026-12-02 10:05"], { cwd: d2 });
       expect(second.exitCode, second.stderr).toBe(0);
       const db = new Database(path.join(d2, ".chuda/state.db"), { readonly: true });
-      const byDay = db.prepare(`SELECT substr(occurrence, 1, 10) AS day, state, count(*) AS n FROM sends GROUP BY day, state ORDER BY day, state`).all() as { day: string; state: string; n: number }[];
+      const byDay = db.prepare(`SELECT substr(occurrence, 1, 10) AS day, state, count(*) AS n FROM sends GROUP BY day, state ORDER BY day, state`).all() as {
+        day: string;
+        state: string;
+        n: number;
+      }[];
       db.close();
       const day1 = byDay.filter((r) => r.day === "2026-12-01");
       expect(day1.find((r) => r.state === "held_out")!.n).toBeGreaterThan(500);

@@ -71,7 +71,9 @@ describe("unbounded numbers", () => {
   it("concurrency: 100000000 in chuda.yaml is a diagnostic at the value", async () => {
     const d = copyExampleRepo();
     const yaml = path.join(d, "chuda.yaml");
-    const text = (await import("node:fs")).readFileSync(yaml, "utf8").replace("    driver: aliyun-sms\n", "    driver: aliyun-sms\n    concurrency: 100000000\n");
+    const text = (await import("node:fs"))
+      .readFileSync(yaml, "utf8")
+      .replace("    driver: aliyun-sms\n", "    driver: aliyun-sms\n    concurrency: 100000000\n");
     writeFileSync(yaml, text);
     const r = await chuda(["validate"], { cwd: d });
     clean(r);

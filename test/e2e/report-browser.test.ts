@@ -23,7 +23,16 @@ describe("simulation report in a browser", () => {
 
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
@@ -33,10 +42,14 @@ describe("simulation report in a browser", () => {
       page.on("pageerror", (e) => errors.push(String(e)));
       page.on("request", (req) => !req.url().startsWith("file:") && !req.url().startsWith("data:") && requests.push(req.url()));
       await page.goto("file://" + report);
-      await page.waitForFunction(() => {
-        const c = (window as unknown as { __chuda?: { drawn: string[]; charts: number } }).__chuda;
-        return !!c && c.drawn.length === c.charts;
-      }, undefined, { timeout: 20_000 });
+      await page.waitForFunction(
+        () => {
+          const c = (window as unknown as { __chuda?: { drawn: string[]; charts: number } }).__chuda;
+          return !!c && c.drawn.length === c.charts;
+        },
+        undefined,
+        { timeout: 20_000 },
+      );
       const drawn = await page.evaluate(() => (window as unknown as { __chuda: { drawn: string[] } }).__chuda.drawn.sort());
       expect(drawn).toEqual(["cost", "daily", "funnel"]);
       // Each chart painted a canvas of real size.

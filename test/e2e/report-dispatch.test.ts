@@ -27,7 +27,16 @@ describe("chuda report after a real dispatch", () => {
     fakes = await startFakes(members);
     const repo = makeRepo({
       channels: fakes.channels,
-      campaigns: [{ name: "gift", template: "gift", channels: ["wecom", "template_message", "sms"], trigger: "once at 2026-12-24 10:00", holdout: 30, with: { coupon: "XMAS50", amount: 50 } }],
+      campaigns: [
+        {
+          name: "gift",
+          template: "gift",
+          channels: ["wecom", "template_message", "sms"],
+          trigger: "once at 2026-12-24 10:00",
+          holdout: 30,
+          with: { coupon: "XMAS50", amount: 50 },
+        },
+      ],
       members,
     });
     const d = await dispatch(repo, "2026-12-24 10:30");

@@ -15,7 +15,22 @@ function seed(dir: string) {
   for (let i = 0; i < 1000; i++) {
     const held = i % 10 === 0;
     const m = `M${i}`;
-    rows.push({ key: sendKey("birthday_gift", occ, m, held ? "-" : "wecom"), campaign: "birthday_gift", occurrence: occ, member: m, channel: held ? "-" : "wecom", state: (held ? "held_out" : "sent") as never, send_at: at, address: null, sender: null, content: null, fallbacks: null, vars: null, run_id: 1, updated_at: at });
+    rows.push({
+      key: sendKey("birthday_gift", occ, m, held ? "-" : "wecom"),
+      campaign: "birthday_gift",
+      occurrence: occ,
+      member: m,
+      channel: held ? "-" : "wecom",
+      state: (held ? "held_out" : "sent") as never,
+      send_at: at,
+      address: null,
+      sender: null,
+      content: null,
+      fallbacks: null,
+      vars: null,
+      run_id: 1,
+      updated_at: at,
+    });
     if (held ? i % 100 === 0 : i % 10 <= 3) csv += `${m},redeem,BDAY50,50,2026-12-03 12:00\n`;
   }
   ledger.insertSends(rows);

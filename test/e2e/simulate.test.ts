@@ -23,7 +23,8 @@ describe("chuda simulate (built CLI)", () => {
     expect(s.campaigns.length).toBeGreaterThanOrEqual(12);
     let sends = 0;
     for (const c of s.campaigns) {
-      for (const k of ["name", "occurrences", "audience", "holdout", "unreachable", "capped", "sends", "deferred", "by_channel", "estimated"]) expect(c).toHaveProperty(k);
+      for (const k of ["name", "occurrences", "audience", "holdout", "unreachable", "capped", "sends", "deferred", "by_channel", "estimated"])
+        expect(c).toHaveProperty(k);
       expect(c.audience).toBe(c.holdout + c.unreachable + c.capped + c.sends);
       expect(Object.values(c.by_channel as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(c.sends);
       for (const k of ["delivered", "opened", "converted", "cost"]) expect(typeof c.estimated[k]).toBe("number");
@@ -56,7 +57,8 @@ describe("chuda simulate (built CLI)", () => {
   });
 
   it("reads a GBK export with broken rows, reporting them by line", async () => {
-    const header = "member_id,name,mobile,gender,birthday,tier,points,registered_at,last_purchase_at,spend_12m,tags,distance_km,wecom_external_userid,wecom_owner,openid,oa_subscribed,sms_opt_in,unsubscribed\n";
+    const header =
+      "member_id,name,mobile,gender,birthday,tier,points,registered_at,last_purchase_at,spend_12m,tags,distance_km,wecom_external_userid,wecom_owner,openid,oa_subscribed,sms_opt_in,unsubscribed\n";
     const rows = [
       "G1,王伟,13812341234,M,1990-12-05,gold,100,2020-01-01 10:00:00,2026-11-01 10:00:00,5000,亲子;美妆,1.5,wmG1,staff1,,false,true,false",
       "G2,李娜,13912341234,F,1991-02-30,silver,100,2020-01-01 10:00:00,2026-11-01 10:00:00,5000,,2.5,,,,false,true,false",
@@ -83,18 +85,27 @@ describe("chuda simulate (built CLI)", () => {
   it("a file whose only fault is duplicate keys: the later rows are rejected by line, the plan is the one without them", async () => {
     // Duplicate keys alone are looked for while the planner runs; when some are found the plan is made again.
     const lines = readFileSync(members, "utf8").trimEnd().split("\n");
-    const dupes = [lines[1]!, lines[7]!].map((l) => l.replace(/,(normal|silver|gold|platinum|diamond),/, ",diamond,").replace(/,(true|false),(true|false),(true|false)$/, ",true,true,false"));
+    const dupes = [lines[1]!, lines[7]!].map((l) =>
+      l.replace(/,(normal|silver|gold|platinum|diamond),/, ",diamond,").replace(/,(true|false),(true|false),(true|false)$/, ",true,true,false"),
+    );
     const withDupes = path.join(dir, "dupes.csv");
     writeFileSync(withDupes, [...lines, ...dupes].join("\n") + "\n");
     const args = ["--from", "2026-12-01", "--to", "2026-12-30", "--json"];
-    const [clean, dup] = await Promise.all([chuda(["simulate", "--members", members, ...args], { cwd: dir }), chuda(["simulate", "--members", withDupes, ...args], { cwd: dir })]);
+    const [clean, dup] = await Promise.all([
+      chuda(["simulate", "--members", members, ...args], { cwd: dir }),
+      chuda(["simulate", "--members", withDupes, ...args], { cwd: dir }),
+    ]);
     expect(dup.exitCode, dup.stderr).toBe(0);
     const a = JSON.parse(clean.stdout);
     const b = JSON.parse(dup.stdout);
     expect(b.members).toBe(3000);
     expect(b.rejected).toBe(2);
     expect({ ...b, rejected: 0 }).toEqual(a);
-    expect(dup.stderr).toMatch(new RegExp(`dupes\\.csv:${lines.length + 1}:1 warning \\w+ 2 snapshot row\\(s\\) rejected: duplicate \`member_id\`[\\s\\S]*${lines.length + 1}, ${lines.length + 2}`));
+    expect(dup.stderr).toMatch(
+      new RegExp(
+        `dupes\\.csv:${lines.length + 1}:1 warning \\w+ 2 snapshot row\\(s\\) rejected: duplicate \`member_id\`[\\s\\S]*${lines.length + 1}, ${lines.length + 2}`,
+      ),
+    );
     expect(dup.stderr.match(/snapshot row\(s\) rejected/g)).toHaveLength(1); // reported once
   });
 
@@ -104,7 +115,13 @@ describe("chuda simulate (built CLI)", () => {
     // thing1 of a template message holds at most 20 characters: a name (2 or 3 characters) repeated 11 times fits no one,
     // and a fixed 21-character text is caught before any member is read.
     const file = path.join(broken, "templates/double12.yaml");
-    writeFileSync(file, readFileSync(file, "utf8").replace('thing1: "双12会员闪购"', 'thing1: "{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}"'));
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace(
+        'thing1: "双12会员闪购"',
+        'thing1: "{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}"',
+      ),
+    );
     const v = await chuda(["validate", "--format", "json"], { cwd: broken });
     expect(v.exitCode, v.stdout).toBe(0); // nothing is wrong before rendering with members
     const r = await chuda(["simulate", "--members", "members.csv", "--from", "2026-12-12", "--to", "2026-12-12", "--json", "double12_flash"], { cwd: broken });
@@ -126,12 +143,18 @@ describe("chuda simulate (built CLI)", () => {
     const file = path.join(repo, "templates/double12.yaml");
     let t = readFileSync(file, "utf8");
     // SMS of more than one segment; a template-message field too long for some names.
-    t = t.replace("双12会员闪购${amount}元礼券已到账，满100元可用。", "双12会员闪购${amount}元礼券已到账，满100元可用，全场会员专享满300减50、积分翻倍、停车免费三小时，欢迎到一楼服务台领取礼品，详情请咨询服务台工作人员。");
+    t = t.replace(
+      "双12会员闪购${amount}元礼券已到账，满100元可用。",
+      "双12会员闪购${amount}元礼券已到账，满100元可用，全场会员专享满300减50、积分翻倍、停车免费三小时，欢迎到一楼服务台领取礼品，详情请咨询服务台工作人员。",
+    );
     t = t.replace('params: { name: "{{truncate name 10}}"', 'params: { name: "{{name}}{{name}}{{name}}"');
     t = t.replace('thing1: "双12会员闪购"', 'thing1: "{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}{{name}}"');
     writeFileSync(file, t);
     const run = (pool: string) =>
-      chuda(["simulate", "--members", "members.csv", "--from", "2026-12-12", "--to", "2026-12-12", "--json", "double12_flash"], { cwd: repo, env: { CHUDA_RENDER_POOL: pool } });
+      chuda(["simulate", "--members", "members.csv", "--from", "2026-12-12", "--to", "2026-12-12", "--json", "double12_flash"], {
+        cwd: repo,
+        env: { CHUDA_RENDER_POOL: pool },
+      });
     const [main, workers] = await Promise.all([run("off"), run("always")]);
     expect(main.exitCode, main.stderr).toBe(0);
     expect(workers.exitCode, workers.stderr).toBe(0);
@@ -156,7 +179,13 @@ describe("chuda simulate (built CLI)", () => {
     expect(r.exitCode, r.stderr).toBe(0);
     const occ = JSON.parse(r.stdout).occurrences as { campaign: string; date: string; time: string; event: string; per_member?: boolean }[];
     expect(occ).toContainEqual(expect.objectContaining({ campaign: "double12_flash", date: "2026-12-12", time: "10:00" }));
-    expect(occ.filter((o) => o.campaign === "community_wednesday").map((o) => o.date)).toEqual(["2026-12-02", "2026-12-09", "2026-12-16", "2026-12-23", "2026-12-30"]);
+    expect(occ.filter((o) => o.campaign === "community_wednesday").map((o) => o.date)).toEqual([
+      "2026-12-02",
+      "2026-12-09",
+      "2026-12-16",
+      "2026-12-23",
+      "2026-12-30",
+    ]);
     expect(occ.find((o) => o.campaign === "birthday_gift")?.per_member).toBe(true);
   });
 });

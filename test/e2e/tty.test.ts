@@ -91,7 +91,9 @@ describe.skipIf(!hasScript)("chuda simulate on a terminal", () => {
     expect(s[at(/^chuda$/) + 1]).toMatch(/^loading members\s+█{30} 100%\s+2,000 members$/);
     expect(s[at(/^chuda$/) + 2]).toMatch(/^planning\s+█{30} 100%\s+(\d+)\/\1 occurrences$/);
     expect(s[at(/^chuda$/) + 3]).toMatch(/^rendering\s+█{30} 100%\s+(\d+)\/\1 campaigns$/);
-    const order = ["Simulation 2026-12-01 → 2026-12-07  members 2,000", "Funnel per campaign", "By channel", "By day", "Total: "].map((t) => at(new RegExp("^" + t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))));
+    const order = ["Simulation 2026-12-01 → 2026-12-07  members 2,000", "Funnel per campaign", "By channel", "By day", "Total: "].map((t) =>
+      at(new RegExp("^" + t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))),
+    );
     expect(order.every((i) => i > at(/^planning/))).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(s[order[1]! + 1]).toMatch(/^campaign\s+occ\s+audience\s+holdout\s+unreachable\s+capped\s+sends\s+deferred\s+.*\s+converted\s+cost\s+reach$/);
@@ -147,7 +149,13 @@ describe.skipIf(!hasScript)("chuda dispatch on a terminal", () => {
     const repo = makeRepo({
       channels: fakes.channels,
       campaigns: [
-        { name: "gift", template: "gift", channels: ["wecom", "template_message", "sms"], trigger: "once at 2026-12-24 10:00", with: { coupon: "XMAS50", amount: 50 } },
+        {
+          name: "gift",
+          template: "gift",
+          channels: ["wecom", "template_message", "sms"],
+          trigger: "once at 2026-12-24 10:00",
+          with: { coupon: "XMAS50", amount: 50 },
+        },
         { name: "ping", template: "daily", channels: ["hook"], trigger: "once at 2026-12-24 10:00" },
       ],
       members,
@@ -158,7 +166,8 @@ describe.skipIf(!hasScript)("chuda dispatch on a terminal", () => {
     const line = (re: RegExp) => s.find((l) => re.test(l)) ?? "";
     expect(line(/^chuda dispatch · /)).toBe("chuda dispatch · 2026-12-24 10:30 +08:00");
     expect(line(/^planned /)).toMatch(/^planned [\d,]+ sends in 2 occurrences \(\d+ held out\)$/);
-    for (const ch of ["wecom", "template_message", "hook"]) expect(line(new RegExp(`^  ${ch}\\s`))).toMatch(/[█░]{30} +100% {2}sent [\d,]+ .*of [\d,]+ .* sends\/s/); // per-channel progress, complete at the end
+    for (const ch of ["wecom", "template_message", "hook"])
+      expect(line(new RegExp(`^  ${ch}\\s`))).toMatch(/[█░]{30} +100% {2}sent [\d,]+ .*of [\d,]+ .* sends\/s/); // per-channel progress, complete at the end
     expect(line(/^  template_message\s/)).toMatch(/failed 3/);
     expect(line(/^  all channels\s/)).toMatch(/\d+ of [\d,]+\s+[\d.,]+ sends\/s$/);
     expect(line(/^retries /)).toMatch(/^retries 1: hook \S+ ×1$/);

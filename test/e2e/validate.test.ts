@@ -29,7 +29,8 @@ describe("chuda validate (built CLI)", () => {
     expect(unknown).toMatchObject({ line: 2, column: 29, severity: "error" });
     expect(unknown.help).toMatch(/tier/);
     expect(fileDiags.some((d: { line: number; message: string }) => d.line === 3 && /25:00/.test(d.message))).toBe(true);
-    for (const d of out.diagnostics) expect(Object.keys(d).sort()).toEqual(["code", "column", "endColumn", "endLine", "file", "help", "line", "message", "severity"]);
+    for (const d of out.diagnostics)
+      expect(Object.keys(d).sort()).toEqual(["code", "column", "endColumn", "endLine", "file", "help", "line", "message", "severity"]);
 
     const gh = await chuda(["validate", "--format", "github"], { cwd: dir });
     expect(gh.exitCode).toBe(1);

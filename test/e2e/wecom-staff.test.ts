@@ -8,9 +8,28 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { hasStackTrace } from "./cli.js";
-import { dispatch, ledgerRows, makeMembers, makeRepo, run, startFakes, status, summaryOf, type CampaignSpec, type Fakes, type Member, type TestRepo } from "./dispatch-helpers.js";
+import {
+  dispatch,
+  ledgerRows,
+  makeMembers,
+  makeRepo,
+  run,
+  startFakes,
+  status,
+  summaryOf,
+  type CampaignSpec,
+  type Fakes,
+  type Member,
+  type TestRepo,
+} from "./dispatch-helpers.js";
 
-const GIFT: CampaignSpec = { name: "gift", template: "gift", channels: ["wecom", "sms"], trigger: "once at 2026-12-24 10:00", with: { coupon: "XMAS50", amount: 50 } };
+const GIFT: CampaignSpec = {
+  name: "gift",
+  template: "gift",
+  channels: ["wecom", "sms"],
+  trigger: "once at 2026-12-24 10:00",
+  with: { coupon: "XMAS50", amount: 50 },
+};
 
 interface StaffRow {
   campaign: string;
@@ -31,7 +50,8 @@ describe("WeCom tasks: one per staff member and message, reconciled every run, c
   let repo: TestRepo;
   let wecomMembers: Member[];
   let notFriend: Member;
-  const rowsOf = (staff: string) => ledgerRows(repo).filter((r) => r.channel === "wecom" && wecomMembers.find((m) => m.member_id === r.member)?.wecom_owner === staff);
+  const rowsOf = (staff: string) =>
+    ledgerRows(repo).filter((r) => r.channel === "wecom" && wecomMembers.find((m) => m.member_id === r.member)?.wecom_owner === staff);
 
   beforeAll(async () => {
     members = makeMembers(150, 23);
@@ -50,7 +70,11 @@ describe("WeCom tasks: one per staff member and message, reconciled every run, c
     const calls = fakes.wecom.state.createCalls;
     expect(calls.map((c) => c.sender).sort()).toEqual(["staff_a", "staff_b", "staff_c"]);
     for (const c of calls) expect(c.count).toBe(wecomMembers.filter((m) => m.wecom_owner === c.sender).length);
-    expect(ledgerRows(repo).filter((x) => x.channel === "wecom").every((x) => x.state === "queued")).toBe(true);
+    expect(
+      ledgerRows(repo)
+        .filter((x) => x.channel === "wecom")
+        .every((x) => x.state === "queued"),
+    ).toBe(true);
   });
 
   it("a later run marks the confirmed task's sends sent, and a non-contact failed with fallback to SMS", async () => {

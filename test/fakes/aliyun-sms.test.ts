@@ -171,7 +171,9 @@ describe("aliyun-sms fake: business rules", () => {
     expect([bad.SendStatus, bad.ErrCode]).toEqual([2, "MK:0001"]);
     const other = await call("QuerySendDetails", { PhoneNumber: "13800138000", SendDate: "20261122", PageSize: "10", CurrentPage: "1" });
     expect(other.body.TotalCount).toBe(0);
-    expect((await call("QuerySendDetails", { PhoneNumber: "13800138000", SendDate: "20261123", PageSize: "51", CurrentPage: "1" })).body.Code).toBe("isv.INVALID_PARAMETERS");
+    expect((await call("QuerySendDetails", { PhoneNumber: "13800138000", SendDate: "20261123", PageSize: "51", CurrentPage: "1" })).body.Code).toBe(
+      "isv.INVALID_PARAMETERS",
+    );
   });
 });
 

@@ -160,7 +160,8 @@ export async function startAliyunSmsFake(opts: AliyunSmsFakeOptions = {}): Promi
     if (p.Version !== "2017-05-25") return gateway(400, "InvalidVersion", `Specified parameter Version is not valid.`);
     if (p.SignatureMethod !== "HMAC-SHA1") return gateway(400, "InvalidSignatureMethod", "Specified signature method is not valid.");
     if (p.SignatureVersion !== "1.0") return gateway(400, "UnsupportedSignatureVersion", "Specified signature version is not supported.");
-    if (p.Format !== undefined && p.Format !== "JSON" && p.Format !== "XML") return gateway(400, "InvalidParameter.Format", "Specified parameter Format is not valid.");
+    if (p.Format !== undefined && p.Format !== "JSON" && p.Format !== "XML")
+      return gateway(400, "InvalidParameter.Format", "Specified parameter Format is not valid.");
     const secret = keys[p.AccessKeyId!];
     if (secret === undefined) return gateway(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.");
     const ts = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(p.Timestamp!) ? Date.parse(p.Timestamp!) : Number.NaN;
@@ -226,7 +227,8 @@ export async function startAliyunSmsFake(opts: AliyunSmsFakeOptions = {}): Promi
   }
 
   function sendSms(p: Record<string, string>): FakeResponse {
-    for (const k of ["PhoneNumbers", "SignName", "TemplateCode"]) if (!p[k]) return gateway(400, "MissingParameter", `The input parameter "${k}" that is mandatory for processing this request is not supplied.`);
+    for (const k of ["PhoneNumbers", "SignName", "TemplateCode"])
+      if (!p[k]) return gateway(400, "MissingParameter", `The input parameter "${k}" that is mandatory for processing this request is not supplied.`);
     const raw = p.PhoneNumbers!.split(",");
     if (raw.length > 1000) return biz("isv.MOBILE_COUNT_OVER_LIMIT", "手机号码数量超过限制");
     const phones = raw.map(aliyunPhone);
@@ -234,11 +236,17 @@ export async function startAliyunSmsFake(opts: AliyunSmsFakeOptions = {}): Promi
     const params = parseParamObject(p.TemplateParam);
     if (params === "bad") return biz("isv.INVALID_JSON_PARAM", "JSON参数不合法，只接受字符串值");
     if (p.OutId !== undefined && p.OutId.length >= 256) return biz("isv.INVALID_PARAMETERS", "OutId too long");
-    return perform("SendSms", p.TemplateCode!, phones.map((ph) => ({ phone: ph!, sign: p.SignName!, params: params ?? {} })), p.OutId);
+    return perform(
+      "SendSms",
+      p.TemplateCode!,
+      phones.map((ph) => ({ phone: ph!, sign: p.SignName!, params: params ?? {} })),
+      p.OutId,
+    );
   }
 
   function sendBatchSms(p: Record<string, string>): FakeResponse {
-    for (const k of ["PhoneNumberJson", "SignNameJson", "TemplateCode"]) if (!p[k]) return gateway(400, "MissingParameter", `The input parameter "${k}" that is mandatory for processing this request is not supplied.`);
+    for (const k of ["PhoneNumberJson", "SignNameJson", "TemplateCode"])
+      if (!p[k]) return gateway(400, "MissingParameter", `The input parameter "${k}" that is mandatory for processing this request is not supplied.`);
     let phones: unknown, signs: unknown, params: unknown;
     try {
       phones = JSON.parse(p.PhoneNumberJson!);
@@ -247,15 +255,18 @@ export async function startAliyunSmsFake(opts: AliyunSmsFakeOptions = {}): Promi
     } catch {
       return biz("isv.INVALID_JSON_PARAM", "JSON参数不合法");
     }
-    if (!Array.isArray(phones) || !Array.isArray(signs) || (params !== undefined && !Array.isArray(params))) return biz("isv.INVALID_PARAMETERS", "参数格式错误");
+    if (!Array.isArray(phones) || !Array.isArray(signs) || (params !== undefined && !Array.isArray(params)))
+      return biz("isv.INVALID_PARAMETERS", "参数格式错误");
     if (phones.length > 100) return biz("isv.MOBILE_COUNT_OVER_LIMIT", "手机号码数量超过限制");
-    if (signs.length !== phones.length || (Array.isArray(params) && params.length !== phones.length)) return biz("isv.INVALID_PARAMETERS", "签名、参数与号码数量不一致");
+    if (signs.length !== phones.length || (Array.isArray(params) && params.length !== phones.length))
+      return biz("isv.INVALID_PARAMETERS", "签名、参数与号码数量不一致");
     const items: Item[] = [];
     for (let i = 0; i < phones.length; i++) {
       const ph = typeof phones[i] === "string" ? aliyunPhone(phones[i] as string) : undefined;
       if (!ph) return biz("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号");
       const ps = Array.isArray(params) ? params[i] : {};
-      if (typeof ps !== "object" || ps === null || Array.isArray(ps) || Object.values(ps).some((v) => typeof v !== "string")) return biz("isv.INVALID_JSON_PARAM", "JSON参数不合法，只接受字符串值");
+      if (typeof ps !== "object" || ps === null || Array.isArray(ps) || Object.values(ps).some((v) => typeof v !== "string"))
+        return biz("isv.INVALID_JSON_PARAM", "JSON参数不合法，只接受字符串值");
       items.push({ phone: ph, sign: String(signs[i]), params: ps as Record<string, string> });
     }
     return perform("SendBatchSms", p.TemplateCode!, items, p.OutId);
@@ -269,7 +280,7 @@ export async function startAliyunSmsFake(opts: AliyunSmsFakeOptions = {}): Promi
     return {
       PhoneNum: d.phone,
       SendStatus: !done ? 1 : failure ? 2 : 3,
-      ErrCode: !done ? "" : failure ?? "DELIVRD",
+      ErrCode: !done ? "" : (failure ?? "DELIVRD"),
       TemplateCode: d.template,
       Content: content,
       SendDate: cnDateTime(d.at),
@@ -279,7 +290,8 @@ export async function startAliyunSmsFake(opts: AliyunSmsFakeOptions = {}): Promi
   }
 
   function query(p: Record<string, string>): FakeResponse {
-    for (const k of ["PhoneNumber", "SendDate", "PageSize", "CurrentPage"]) if (!p[k]) return gateway(400, "MissingParameter", `The input parameter "${k}" that is mandatory for processing this request is not supplied.`);
+    for (const k of ["PhoneNumber", "SendDate", "PageSize", "CurrentPage"])
+      if (!p[k]) return gateway(400, "MissingParameter", `The input parameter "${k}" that is mandatory for processing this request is not supplied.`);
     const phone = aliyunPhone(p.PhoneNumber!);
     if (!phone) return biz("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号");
     if (!/^\d{8}$/.test(p.SendDate!)) return biz("isv.INVALID_PARAMETERS", "SendDate 格式错误");
@@ -326,7 +338,12 @@ export async function startAliyunSmsFake(opts: AliyunSmsFakeOptions = {}): Promi
       const a = (r.method === "POST" && r.raw ? new URLSearchParams(r.raw) : r.query).get("Action") ?? r.query.get("Action");
       return a !== null && SEND_ACTIONS.has(a);
     },
-    httpErrorBody: (status) => ({ Code: status === 503 ? "ServiceUnavailable" : "InternalError", Message: "The request processing has failed due to some unknown error.", RequestId: requestId(), HostId: "dysmsapi.aliyuncs.com" }),
+    httpErrorBody: (status) => ({
+      Code: status === 503 ? "ServiceUnavailable" : "InternalError",
+      Message: "The request processing has failed due to some unknown error.",
+      RequestId: requestId(),
+      HostId: "dysmsapi.aliyuncs.com",
+    }),
     errorBody: (code) => ({ Code: String(code), Message: `injected ${code}`, RequestId: requestId() }),
     contentType: "application/json;charset=utf-8",
   });

@@ -47,7 +47,11 @@ async function start(opts: TencentSmsFakeOptions = {}, at = Date.UTC(2026, 10, 2
     return (await res.json()) as Resp;
   };
   const send = (phones: string[], extra: Record<string, unknown> = {}, o = {}) =>
-    call("SendSms", { PhoneNumberSet: phones, SmsSdkAppId: "1400000000", SignName: "示例商场", TemplateId: "1000001", TemplateParamSet: ["王伟", "BDAY50"], ...extra }, o);
+    call(
+      "SendSms",
+      { PhoneNumberSet: phones, SmsSdkAppId: "1400000000", SignName: "示例商场", TemplateId: "1000001", TemplateParamSet: ["王伟", "BDAY50"], ...extra },
+      o,
+    );
   return { fake, clock, call, send };
 }
 
@@ -84,7 +88,9 @@ describe("tencent-sms fake: business rules", () => {
   it("validates the body (§8.4)", async () => {
     const { send } = await start({ templates: { "1000001": { params: 2 } } });
     expect((await send([])).Response.Error!.Code).toBe("MissingParameter.EmptyPhoneNumberSet");
-    expect((await send(Array.from({ length: 201 }, (_, i) => `+86138${String(i).padStart(8, "0")}`))).Response.Error!.Code).toBe("LimitExceeded.PhoneNumberCountLimit");
+    expect((await send(Array.from({ length: 201 }, (_, i) => `+86138${String(i).padStart(8, "0")}`))).Response.Error!.Code).toBe(
+      "LimitExceeded.PhoneNumberCountLimit",
+    );
     expect((await send(["+8613800138000", "+14155550100"])).Response.Error!.Code).toBe("UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber");
     expect((await send(["13800138000"], { SmsSdkAppId: "1400999999" })).Response.Error!.Code).toBe("UnauthorizedOperation.SmsSdkAppIdVerifyFail");
     expect((await send(["13800138000"], { TemplateId: "9" })).Response.Error!.Code).toBe("FailedOperation.TemplateIncorrectOrUnapproved");
@@ -138,7 +144,8 @@ describe("tencent-sms fake: business rules", () => {
     const { send, call, clock } = await start({ reportDelayMs: 10_000, deliveryFailures: { "13800000002": "DELIVRD_FAIL" } });
     await send(["13800000001", "13800000002"], { SessionContext: "g-1" });
     const begin = Math.floor(clock.now() / 1000) - 60;
-    const byPhone = (p: string) => call("PullSmsSendStatusByPhoneNumber", { BeginTime: begin, EndTime: begin + 3600, Offset: 0, Limit: 100, PhoneNumber: p, SmsSdkAppId: "1400000000" });
+    const byPhone = (p: string) =>
+      call("PullSmsSendStatusByPhoneNumber", { BeginTime: begin, EndTime: begin + 3600, Offset: 0, Limit: 100, PhoneNumber: p, SmsSdkAppId: "1400000000" });
     expect((await byPhone("+8613800000001")).Response.PullSmsSendStatusSet).toEqual([]);
     clock.advance(10_000);
     const one = (await byPhone("+8613800000001")).Response.PullSmsSendStatusSet!;

@@ -161,7 +161,11 @@ export async function startTencentSmsFake(opts: TencentSmsFakeOptions = {}): Pro
     const key = secrets[auth.secretId];
     if (key === undefined) return error("AuthFailure.SecretIdNotFound", "The SecretId is not found.");
     if (auth.service !== "sms") return error("AuthFailure.SignatureFailure", "The provided credentials could not be validated: service must be sms.");
-    if (auth.date !== tc3Date(ts)) return error("AuthFailure.SignatureFailure", "The provided credentials could not be validated: the credential date is not the UTC date of X-TC-Timestamp.");
+    if (auth.date !== tc3Date(ts))
+      return error(
+        "AuthFailure.SignatureFailure",
+        "The provided credentials could not be validated: the credential date is not the UTC date of X-TC-Timestamp.",
+      );
     if (!auth.signedHeaders.includes("content-type") || !auth.signedHeaders.includes("host")) {
       return error("AuthFailure.SignatureFailure", "SignedHeaders must include content-type and host.");
     }
@@ -171,13 +175,25 @@ export async function startTencentSmsFake(opts: TencentSmsFakeOptions = {}): Pro
       if (h === "host") v = v.replace(/:\d+$/, "");
       headers[h] = v;
     }
-    const expected = tc3Sign({ secretId: auth.secretId, secretKey: key, service: "sms", timestamp: ts, headers, signedHeaders: auth.signedHeaders, body: req.raw, date: auth.date });
-    if (!safeEqual(expected.signature, auth.signature)) return error("AuthFailure.SignatureFailure", "The provided credentials could not be validated. Please check your signature is correct.");
-    if (Math.abs(clock() - ts * 1000) > 5 * 60_000) return error("AuthFailure.SignatureExpire", "Signature expired. Timestamp and server time cannot differ by more than 5 minutes.");
+    const expected = tc3Sign({
+      secretId: auth.secretId,
+      secretKey: key,
+      service: "sms",
+      timestamp: ts,
+      headers,
+      signedHeaders: auth.signedHeaders,
+      body: req.raw,
+      date: auth.date,
+    });
+    if (!safeEqual(expected.signature, auth.signature))
+      return error("AuthFailure.SignatureFailure", "The provided credentials could not be validated. Please check your signature is correct.");
+    if (Math.abs(clock() - ts * 1000) > 5 * 60_000)
+      return error("AuthFailure.SignatureExpire", "Signature expired. Timestamp and server time cannot differ by more than 5 minutes.");
     if (header(req, "x-tc-version") !== "2021-01-11") return error("NoSuchVersion", "The requested version does not exist or is not supported.");
     const action = header(req, "x-tc-action") ?? "";
     if (!ACTIONS.has(action)) return error("InvalidAction", `The action ${action} is not supported.`);
-    if (req.jsonError || typeof req.json !== "object" || req.json === null || Array.isArray(req.json)) return error("InternalError.JsonParseFail", "The request body is not a JSON object.");
+    if (req.jsonError || typeof req.json !== "object" || req.json === null || Array.isArray(req.json))
+      return error("InternalError.JsonParseFail", "The request body is not a JSON object.");
     return undefined;
   }
 
@@ -194,13 +210,20 @@ export async function startTencentSmsFake(opts: TencentSmsFakeOptions = {}): Pro
     const tid = String(b.TemplateId ?? "");
     if (!tid) return { res: error("MissingParameter", "TemplateId is required."), numbers: set.length };
     const tpl = opts.templates?.[tid];
-    if (opts.templates && !tpl) return { res: error("FailedOperation.TemplateIncorrectOrUnapproved", "The template is not approved or does not exist."), numbers: set.length };
+    if (opts.templates && !tpl)
+      return { res: error("FailedOperation.TemplateIncorrectOrUnapproved", "The template is not approved or does not exist."), numbers: set.length };
     const params = b.TemplateParamSet === undefined ? [] : b.TemplateParamSet;
-    if (!Array.isArray(params) || params.some((p) => typeof p !== "string")) return { res: error("InvalidParameterValue.TemplateParameterFormatError", "TemplateParamSet must be strings."), numbers: set.length };
-    if (tpl && params.length !== tpl.params) return { res: error("FailedOperation.TemplateParamSetNotMatchApprovedTemplate", "TemplateParamSet does not match the template."), numbers: set.length };
+    if (!Array.isArray(params) || params.some((p) => typeof p !== "string"))
+      return { res: error("InvalidParameterValue.TemplateParameterFormatError", "TemplateParamSet must be strings."), numbers: set.length };
+    if (tpl && params.length !== tpl.params)
+      return { res: error("FailedOperation.TemplateParamSetNotMatchApprovedTemplate", "TemplateParamSet does not match the template."), numbers: set.length };
     const raw = set.map((p) => (typeof p === "string" ? p.trim() : ""));
     const intl = raw.map((p) => p.startsWith("+") && !p.startsWith("+86"));
-    if (intl.some((x) => x) && intl.some((x) => !x)) return { res: error("UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber", "Domestic and international numbers in one call."), numbers: set.length };
+    if (intl.some((x) => x) && intl.some((x) => !x))
+      return {
+        res: error("UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber", "Domestic and international numbers in one call."),
+        numbers: set.length,
+      };
     const sign = typeof b.SignName === "string" ? b.SignName : "";
     if (!intl[0]) {
       if (!sign) return { res: error("MissingParameter", "SignName is required for domestic SMS."), numbers: set.length };
@@ -211,7 +234,8 @@ export async function startTencentSmsFake(opts: TencentSmsFakeOptions = {}): Pro
     const now = clock();
     if (tpl?.marketing) {
       const h = new Date(now + CN).getUTCHours();
-      if (h < 8 || h >= 22) return { res: error("FailedOperation.MarketingSendTimeConstraint", "Marketing SMS may only be sent 08:00-22:00."), numbers: set.length };
+      if (h < 8 || h >= 22)
+        return { res: error("FailedOperation.MarketingSendTimeConstraint", "Marketing SMS may only be sent 08:00-22:00."), numbers: set.length };
     }
     const day = Math.floor((now + CN) / DAY);
     if (opts.appDailyLimit !== undefined && (appDaily.get(day) ?? 0) >= opts.appDailyLimit) {
@@ -226,11 +250,15 @@ export async function startTencentSmsFake(opts: TencentSmsFakeOptions = {}): Pro
       if (!phone) return { ...base, Code: "InvalidParameterValue.IncorrectPhoneNumber", Message: "incorrect phone number" };
       const rc = recipientErrors.get(phone);
       if (rc) return { ...base, PhoneNumber: phone, Code: rc, Message: "injected" };
-      if (blacklist.has(phone)) return { ...base, PhoneNumber: phone, Code: "FailedOperation.PhoneNumberInBlacklist", Message: "the number is in the blacklist" };
+      if (blacklist.has(phone))
+        return { ...base, PhoneNumber: phone, Code: "FailedOperation.PhoneNumberInBlacklist", Message: "the number is in the blacklist" };
       const pn = opts.perNumber;
-      if (pn?.thirtySeconds !== undefined && counted(phone, now, 30_000) >= pn.thirtySeconds) return { ...base, PhoneNumber: phone, Code: "LimitExceeded.PhoneNumberThirtySecondLimit", Message: "30 s limit" };
-      if (pn?.oneHour !== undefined && counted(phone, now, 3600_000) >= pn.oneHour) return { ...base, PhoneNumber: phone, Code: "LimitExceeded.PhoneNumberOneHourLimit", Message: "1 h limit" };
-      if (pn?.daily !== undefined && counted(phone, now, DAY) >= pn.daily) return { ...base, PhoneNumber: phone, Code: "LimitExceeded.PhoneNumberDailyLimit", Message: "daily limit" };
+      if (pn?.thirtySeconds !== undefined && counted(phone, now, 30_000) >= pn.thirtySeconds)
+        return { ...base, PhoneNumber: phone, Code: "LimitExceeded.PhoneNumberThirtySecondLimit", Message: "30 s limit" };
+      if (pn?.oneHour !== undefined && counted(phone, now, 3600_000) >= pn.oneHour)
+        return { ...base, PhoneNumber: phone, Code: "LimitExceeded.PhoneNumberOneHourLimit", Message: "1 h limit" };
+      if (pn?.daily !== undefined && counted(phone, now, DAY) >= pn.daily)
+        return { ...base, PhoneNumber: phone, Code: "LimitExceeded.PhoneNumberDailyLimit", Message: "daily limit" };
       if (balance < fee) return { ...base, PhoneNumber: phone, Code: "FailedOperation.InsufficientBalanceInSmsPackage", Message: "insufficient balance" };
       balance -= fee;
       const serialNo = `2028:${String(serial++).padStart(20, "0")}`;
@@ -267,7 +295,8 @@ export async function startTencentSmsFake(opts: TencentSmsFakeOptions = {}): Pro
     const end = b.EndTime === undefined ? Math.floor(clock() / 1000) : Number(b.EndTime);
     const limit = Number(b.Limit);
     const offset = Number(b.Offset ?? 0);
-    if (!Number.isInteger(begin) || !Number.isInteger(end) || !Number.isInteger(limit) || !Number.isInteger(offset)) return error("InvalidParameter", "BeginTime, EndTime, Offset and Limit are integers.");
+    if (!Number.isInteger(begin) || !Number.isInteger(end) || !Number.isInteger(limit) || !Number.isInteger(offset))
+      return error("InvalidParameter", "BeginTime, EndTime, Offset and Limit are integers.");
     if (limit < 1 || limit > 100) return error("InvalidParameterValue", "Limit is 1-100.");
     if (clock() / 1000 - begin > 7 * 86_400) return error("InvalidParameterValue", "BeginTime is at most 7 days back.");
     const rows = visible()
@@ -324,7 +353,10 @@ export async function startTencentSmsFake(opts: TencentSmsFakeOptions = {}): Pro
     close: server.close,
     script: (...f) => injector.push(...f),
     deliveries: () => [...ledger],
-    reports: (phone) => visible().filter((d) => phone === undefined || d.phone === (tencentPhone(phone) ?? phone)).map(reportOf),
+    reports: (phone) =>
+      visible()
+        .filter((d) => phone === undefined || d.phone === (tencentPhone(phone) ?? phone))
+        .map(reportOf),
     faults: () => [...injector.log],
     calls: () => [...calls],
     blacklist: (p) => void blacklist.add(tencentPhone(p) ?? p),

@@ -16,7 +16,11 @@ async function start(opts: WebhookFakeOptions = {}) {
     const ts = o.ts ?? Math.floor(clock.now() / 1000);
     const res = await fetch(`${fake.url}/hooks/chuda`, {
       method: "POST",
-      headers: { "content-type": "application/json; charset=utf-8", "x-chuda-timestamp": String(ts), "x-chuda-signature": o.sig ?? webhookSignature(o.secret ?? "whsecret", ts, body) },
+      headers: {
+        "content-type": "application/json; charset=utf-8",
+        "x-chuda-timestamp": String(ts),
+        "x-chuda-signature": o.sig ?? webhookSignature(o.secret ?? "whsecret", ts, body),
+      },
       body,
     });
     return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };

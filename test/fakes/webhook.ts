@@ -8,7 +8,16 @@
  * The common `error(code)` fault is not meaningful here (it answers 200); use `respond` instead.
  */
 import { safeEqual, webhookSignature } from "../../src/drivers/signing.js";
-import { type CommonFakeOptions, type Fault, type FaultLogEntry, type FakeRequest, type FakeResponse, FaultInjector, RateLimiter, startFakeServer } from "./common.js";
+import {
+  type CommonFakeOptions,
+  type Fault,
+  type FaultLogEntry,
+  type FakeRequest,
+  type FakeResponse,
+  FaultInjector,
+  RateLimiter,
+  startFakeServer,
+} from "./common.js";
 
 export interface WebhookFakeOptions extends CommonFakeOptions {
   /** Default `whsecret`. */

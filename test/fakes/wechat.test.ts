@@ -24,7 +24,12 @@ async function start(opts: WechatFakeOptions = {}) {
   fakes.push(fake);
   const json = async (r: Response) => r.json() as Promise<Record<string, unknown>>;
   const stable = async (force = false, secret = "sec1") =>
-    json(await fetch(`${fake.url}/cgi-bin/stable_token`, { method: "POST", body: JSON.stringify({ grant_type: "client_credential", appid: "app1", secret, force_refresh: force }) }));
+    json(
+      await fetch(`${fake.url}/cgi-bin/stable_token`, {
+        method: "POST",
+        body: JSON.stringify({ grant_type: "client_credential", appid: "app1", secret, force_refresh: force }),
+      }),
+    );
   const plain = async () => json(await fetch(`${fake.url}/cgi-bin/token?grant_type=client_credential&appid=app1&secret=sec1`));
   const send = async (kind: "template" | "subscribe", tok: string, body: unknown) =>
     json(await fetch(`${fake.url}/cgi-bin/message/${kind}/send?access_token=${tok}`, { method: "POST", body: JSON.stringify(body) }));
@@ -142,7 +147,14 @@ describe("wechat fake", () => {
   it("spends one-time consents and checks page, state and lang on subscribe sends", async () => {
     const { stable, send, fake } = await start();
     const t = (await stable()).access_token as string;
-    const body = { touser: "m1", template_id: "S", page: "pages/index?x=1", miniprogram_state: "formal", lang: "zh_CN", data: { phrase1: { value: "配送中" } } };
+    const body = {
+      touser: "m1",
+      template_id: "S",
+      page: "pages/index?x=1",
+      miniprogram_state: "formal",
+      lang: "zh_CN",
+      data: { phrase1: { value: "配送中" } },
+    };
     expect((await send("subscribe", t, { ...body, page: "pages/nope" })).errcode).toBe(41030);
     expect((await send("subscribe", t, { ...body, miniprogram_state: "prod" })).errcode).toBe(47003);
     expect((await send("subscribe", t, { ...body, lang: "fr" })).errcode).toBe(47003);

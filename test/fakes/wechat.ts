@@ -310,7 +310,16 @@ export async function startWechatFake(opts: WechatFakeOptions = {}): Promise<Wec
     if (opts.dailyQuota !== undefined && n > opts.dailyQuota) return err(45009);
     const msgid = ++msgSeq;
     if (cmid) state.clientMsgIds.set(`${touser}|${cmid}`, { msgid, at: now });
-    templateLedger.push({ openid: touser, templateId: tid, msgid, clientMsgId: cmid, data, url: b.url as string | undefined, miniprogram: b.miniprogram, at: now });
+    templateLedger.push({
+      openid: touser,
+      templateId: tid,
+      msgid,
+      clientMsgId: cmid,
+      data,
+      url: b.url as string | undefined,
+      miniprogram: b.miniprogram,
+      at: now,
+    });
     return { body: { errcode: 0, errmsg: "ok", msgid } };
   }
 
@@ -323,7 +332,8 @@ export async function startWechatFake(opts: WechatFakeOptions = {}): Promise<Wec
     if (tpl.banned) return err(43107);
     const page = typeof b.page === "string" ? b.page : undefined;
     if (b.page !== undefined && (page === undefined || (opts.pages && !opts.pages.includes(page.split("?")[0])))) return err(41030);
-    if (b.miniprogram_state !== undefined && !["developer", "trial", "formal"].includes(String(b.miniprogram_state))) return err(47003, "miniprogram_state invalid");
+    if (b.miniprogram_state !== undefined && !["developer", "trial", "formal"].includes(String(b.miniprogram_state)))
+      return err(47003, "miniprogram_state invalid");
     if (b.lang !== undefined && !["zh_CN", "en_US", "zh_HK", "zh_TW"].includes(String(b.lang))) return err(47003, "lang invalid");
     const data = checkData(b.data, tpl.keys, tpl.enums);
     if (isResp(data)) return data;

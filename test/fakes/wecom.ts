@@ -231,7 +231,11 @@ export async function startWecomFake(opts: WecomFakeOptions = {}): Promise<Wecom
 
   function addMsgTemplate(b: Record<string, unknown>): FakeResponse {
     const record = (errcode: number, r: FakeResponse) => {
-      state.createCalls.push({ sender: typeof b.sender === "string" ? b.sender : undefined, count: Array.isArray(b.external_userid) ? b.external_userid.length : 0, errcode });
+      state.createCalls.push({
+        sender: typeof b.sender === "string" ? b.sender : undefined,
+        count: Array.isArray(b.external_userid) ? b.external_userid.length : 0,
+        errcode,
+      });
       return r;
     };
     const chatType = b.chat_type ?? "single";
@@ -384,7 +388,10 @@ export async function startWecomFake(opts: WecomFakeOptions = {}): Promise<Wecom
       if (!recordsReady(task)) return err(41063);
       const userid = typeof b.userid === "string" ? b.userid : undefined;
       if (!userid) return err(40058, "userid");
-      const list = userid === task.sender ? [...task.results].map(([ext, r]) => ({ external_userid: ext, userid, status: r.status, ...(r.sendTime ? { send_time: r.sendTime } : {}) })) : [];
+      const list =
+        userid === task.sender
+          ? [...task.results].map(([ext, r]) => ({ external_userid: ext, userid, status: r.status, ...(r.sendTime ? { send_time: r.sendTime } : {}) }))
+          : [];
       const { page, next } = paged(list, b, 1000);
       return { body: { errcode: 0, errmsg: "ok", next_cursor: next, send_list: page } };
     }
@@ -418,7 +425,9 @@ export async function startWecomFake(opts: WecomFakeOptions = {}): Promise<Wecom
     deliveries: () => [...ledger],
     sent: () =>
       [...state.tasks.values()].flatMap((t) =>
-        [...t.results].filter(([, r]) => r.status === 1).map(([ext]) => ({ msgid: t.msgid, sender: t.sender, externalUserid: ext, at: (t.results.get(ext)!.sendTime ?? 0) * 1000 })),
+        [...t.results]
+          .filter(([, r]) => r.status === 1)
+          .map(([ext]) => ({ msgid: t.msgid, sender: t.sender, externalUserid: ext, at: (t.results.get(ext)!.sendTime ?? 0) * 1000 })),
       ),
     faults: () => [...injector.log],
     removeFriend: (userid, ext) => void state.staff.get(userid)?.delete(ext),

@@ -25,4 +25,3 @@ export function registerCalendar(program: Command, io: Io, done: (code: number) 
       done(0);
     });
 }
-

@@ -35,118 +35,173 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
     .option("--new-ledger", "accept a missing or different ledger (.chuda/state.db) and make it this repository's")
     .option("--allow-shrink", "run even if the snapshot has half the members of the last run's or fewer")
     .option("--test-to <file>", "send CAMPAIGN's message for real to the staff in this member-format file (a test before launch)")
-    .action(async (campaignName: string | undefined, opts: MembersOptions & { at?: string; dryRun?: boolean; only?: string[]; json?: boolean; allowShrink?: boolean; testTo?: string; newLedger?: boolean }) => {
-      const ws = await loadWorkspace(program.opts().project, io);
-      const project = requireValid(ws, io);
-      if (opts.testTo) return done(await dispatchTests(ws, project, campaignName, opts as TestSendOptions, io));
-      if (campaignName) throw new UsageError(`dispatch takes a campaign name only with --test-to`, `to dispatch some campaigns only, use --only ${campaignName}`);
-      if (!opts.members) throw new UsageError("dispatch needs --members <file>", "the member snapshot to plan against: chuda dispatch --members members.csv");
-      const campaigns = selectCampaigns(ws, opts.only ?? []);
-      const at = opts.at !== undefined ? parseMoment(opts.at, project.timezone) : io.now();
-      // A real run at a later moment would send what is not due yet (and its sends would never be sent at T again).
-      if (!opts.dryRun && at > io.now() + FUTURE_TOLERANCE_MS)
-        throw new UsageError(`--at ${opts.at} is in the future (now is ${new Date(io.now()).toISOString()}): dispatch sends what is due now`, "use --dry-run to see what a later run would send, or `chuda simulate --at`");
+    .action(
+      async (
+        campaignName: string | undefined,
+        opts: MembersOptions & { at?: string; dryRun?: boolean; only?: string[]; json?: boolean; allowShrink?: boolean; testTo?: string; newLedger?: boolean },
+      ) => {
+        const ws = await loadWorkspace(program.opts().project, io);
+        const project = requireValid(ws, io);
+        if (opts.testTo) return done(await dispatchTests(ws, project, campaignName, opts as TestSendOptions, io));
+        if (campaignName)
+          throw new UsageError(`dispatch takes a campaign name only with --test-to`, `to dispatch some campaigns only, use --only ${campaignName}`);
+        if (!opts.members) throw new UsageError("dispatch needs --members <file>", "the member snapshot to plan against: chuda dispatch --members members.csv");
+        const campaigns = selectCampaigns(ws, opts.only ?? []);
+        const at = opts.at !== undefined ? parseMoment(opts.at, project.timezone) : io.now();
+        // A real run at a later moment would send what is not due yet (and its sends would never be sent at T again).
+        if (!opts.dryRun && at > io.now() + FUTURE_TOLERANCE_MS)
+          throw new UsageError(
+            `--at ${opts.at} is in the future (now is ${new Date(io.now()).toISOString()}): dispatch sends what is due now`,
+            "use --dry-run to see what a later run would send, or `chuda simulate --at`",
+          );
 
-      // SIGTERM / SIGINT during a real run: no new provider call; the calls in flight finish and are recorded, the
-      // run is marked interrupted, the lock released, temporary files removed (a second signal exits at once).
-      const abort = new AbortController();
-      let signalled: InterruptSignal | undefined;
-      const unhook = opts.dryRun ? () => undefined : onInterrupt((sig) => {
-        signalled = sig;
-        abort.abort();
-      });
-      const interruptedBeforeRun = () => new UsageError(`interrupted by ${signalled} before the run started; nothing was sent`);
-      const lock = opts.dryRun ? undefined : acquireLock(ws.root, io.now());
-      if (lock && !lock.ok)
-        throw new UsageError(
-          `another dispatch is running in this repository (${lock.pid ? `pid ${lock.pid}, since ${lock.since}` : "holder unknown"})`,
-          "wait for it to finish; the lock is released when that process ends, however it ends",
-        );
-      try {
-        requireLedgerIdentity(ws.root, !!opts.newLedger);
-      } catch (e) {
-        if (lock?.ok) lock.release();
-        throw e;
-      }
-      const channels = opts.dryRun ? new Map<string, LoadedChannel>() : await loadChannels(project, ws.root, io, unsettledChannels(ws.root, opts.only?.length ? campaigns.map((c) => c.name) : undefined));
-      const members = await openMembers(opts, project, io);
-      if (!members) {
-        if (lock?.ok) lock.release();
-        unhook();
-        return done(2);
-      }
-      if (signalled) {
-        await members.close();
-        if (lock?.ok) lock.release();
-        throw interruptedBeforeRun();
-      }
-      if (opts.strict && members.rejected > 0) {
-        await members.close();
-        if (lock?.ok) lock.release();
-        throw new UsageError(`${members.rejected} snapshot rows were rejected and --strict is set`, "fix the snapshot or run without --strict");
-      }
-      // A dry run reads an existing ledger (caps, occurrences already planned) but writes nothing.
-      const file = ledgerPath(ws.root);
-      const ledger = new Ledger(opts.dryRun && !existsSync(file) ? ":memory:" : file);
-      // `--only`: the run sends nothing of other campaigns, not even their sends pending since an earlier run.
-      if (opts.only?.length) ledger.restrictTo(campaigns.map((c) => c.name));
-      if (!opts.dryRun) writeLedgerMarker(ws.root, ledger.id);
-      let view: ReturnType<typeof startDispatchView> | undefined;
-      try {
-        // A truncated nightly export must not quietly narrow every campaign: half the last run's members or fewer stops.
-        const last = ledger.lastSnapshotSize();
-        if (last && members.count * 2 <= last && !opts.allowShrink) {
-          const message = `the snapshot has ${members.count.toLocaleString("en-US")} members, half or less of the ${last.toLocaleString("en-US")} the last dispatch used`;
-          const hint = "check that the export is complete; if the members really left, run again with --allow-shrink";
-          if (!opts.dryRun) throw new UsageError(message, hint);
-          io.err(`warning: ${message}; a real run would stop (${hint})\n`);
+        // SIGTERM / SIGINT during a real run: no new provider call; the calls in flight finish and are recorded, the
+        // run is marked interrupted, the lock released, temporary files removed (a second signal exits at once).
+        const abort = new AbortController();
+        let signalled: InterruptSignal | undefined;
+        const unhook = opts.dryRun
+          ? () => undefined
+          : onInterrupt((sig) => {
+              signalled = sig;
+              abort.abort();
+            });
+        const interruptedBeforeRun = () => new UsageError(`interrupted by ${signalled} before the run started; nothing was sent`);
+        const lock = opts.dryRun ? undefined : acquireLock(ws.root, io.now());
+        if (lock && !lock.ok)
+          throw new UsageError(
+            `another dispatch is running in this repository (${lock.pid ? `pid ${lock.pid}, since ${lock.since}` : "holder unknown"})`,
+            "wait for it to finish; the lock is released when that process ends, however it ends",
+          );
+        try {
+          requireLedgerIdentity(ws.root, !!opts.newLedger);
+        } catch (e) {
+          if (lock?.ok) lock.release();
+          throw e;
         }
-        if (opts.dryRun) {
-          const input = { project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members.table, at, ledger };
-          const { plan, missed } = await planDue(input);
-          members.progress?.finish();
-          // Sends pending since earlier runs go out too: shown with the new ones.
-          const dry = drySends(input, plan);
-          if (opts.json) {
-            const sends = dry.sends.map((d) => ({ campaign: d.campaign, occurrence: d.occurrence, member: d.member, channel: d.channel, ...(d.earlier ? { pending_since_earlier_run: true } : {}) }));
-            io.out(JSON.stringify(maskDeep({ dry_run: true, at: new Date(at).toISOString(), sends, pending_from_earlier_runs: dry.sends.filter((d) => d.earlier).length, waiting: dry.waiting, expiring: dry.expiring, withdrawing: dry.withdrawing, missed }), null, 2) + "\n");
-          } else io.out(renderDispatchDryRun(dry, missed, project, { color: io.color, at }));
-          return done(0);
-        }
-        // On a TTY: the live Ink view of the run (stderr); otherwise plain log lines.
-        members.progress?.finish();
-        // Ink (half a second to import) is loaded only for a terminal.
-        view = io.interactive ? (await import("../../report/ink/dispatch.js")).startDispatchView({ color: io.color, title: `chuda dispatch · ${formatLocalTime(at, project.timezone)}`, secrets: secretValues(project, io) }) : undefined;
-        const onEvent = (e: DispatchEvent) => {
-          if (view) view.event(e);
-          else if (!opts.json) io.err(eventLine(e));
-        };
-        if (!lock?.ok) throw new Error("a run without the dispatch lock");
-        const summary = await runDispatch({ project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members.table, at, ledger, channels, now: () => Date.now(), pinned: opts.at !== undefined || !!io.env.CHUDA_NOW, onEvent, signal: abort.signal, lock });
-        view?.finish(summary);
-        if (opts.json) io.out(JSON.stringify(maskDeep(summary), null, 2) + "\n");
-        else io.out(renderDispatchSummary(summary, { color: io.color, timezone: project.timezone }));
-        if (summary.interrupted) {
-          io.err(`chuda: interrupted by ${signalled}: the calls in flight finished and were recorded; ${summary.pending} sends wait for the next run\n`);
+        const channels = opts.dryRun
+          ? new Map<string, LoadedChannel>()
+          : await loadChannels(project, ws.root, io, unsettledChannels(ws.root, opts.only?.length ? campaigns.map((c) => c.name) : undefined));
+        const members = await openMembers(opts, project, io);
+        if (!members) {
+          if (lock?.ok) lock.release();
+          unhook();
           return done(2);
         }
-        // Exit 1 for cron's mail when something is left to retry or to look at: sends pending (an outage, a quota, quiet
-        // hours), unknown or expired, a stopped channel, occurrences missed. A member's own failure (an invalid number)
-        // is listed but is not the run's: exit 0.
-        done(summary.unknown || summary.pending || summary.expired || summary.stopped.length || summary.missed.length ? 1 : 0);
-      } catch (e) {
-        if (e instanceof LedgerFileError) throw new UsageError(e.message, "restore the ledger from a backup before the next run; `chuda status` shows what it holds");
-        throw e;
-      } finally {
-        members.progress?.finish();
-        view?.finish();
-        for (const c of channels.values()) await c.instance.close().catch(() => undefined);
-        ledger.close();
-        await members.close();
-        if (lock?.ok) lock.release();
-        unhook();
-      }
-    });
+        if (signalled) {
+          await members.close();
+          if (lock?.ok) lock.release();
+          throw interruptedBeforeRun();
+        }
+        if (opts.strict && members.rejected > 0) {
+          await members.close();
+          if (lock?.ok) lock.release();
+          throw new UsageError(`${members.rejected} snapshot rows were rejected and --strict is set`, "fix the snapshot or run without --strict");
+        }
+        // A dry run reads an existing ledger (caps, occurrences already planned) but writes nothing.
+        const file = ledgerPath(ws.root);
+        const ledger = new Ledger(opts.dryRun && !existsSync(file) ? ":memory:" : file);
+        // `--only`: the run sends nothing of other campaigns, not even their sends pending since an earlier run.
+        if (opts.only?.length) ledger.restrictTo(campaigns.map((c) => c.name));
+        if (!opts.dryRun) writeLedgerMarker(ws.root, ledger.id);
+        let view: ReturnType<typeof startDispatchView> | undefined;
+        try {
+          // A truncated nightly export must not quietly narrow every campaign: half the last run's members or fewer stops.
+          const last = ledger.lastSnapshotSize();
+          if (last && members.count * 2 <= last && !opts.allowShrink) {
+            const message = `the snapshot has ${members.count.toLocaleString("en-US")} members, half or less of the ${last.toLocaleString("en-US")} the last dispatch used`;
+            const hint = "check that the export is complete; if the members really left, run again with --allow-shrink";
+            if (!opts.dryRun) throw new UsageError(message, hint);
+            io.err(`warning: ${message}; a real run would stop (${hint})\n`);
+          }
+          if (opts.dryRun) {
+            const input = { project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members.table, at, ledger };
+            const { plan, missed } = await planDue(input);
+            members.progress?.finish();
+            // Sends pending since earlier runs go out too: shown with the new ones.
+            const dry = drySends(input, plan);
+            if (opts.json) {
+              const sends = dry.sends.map((d) => ({
+                campaign: d.campaign,
+                occurrence: d.occurrence,
+                member: d.member,
+                channel: d.channel,
+                ...(d.earlier ? { pending_since_earlier_run: true } : {}),
+              }));
+              io.out(
+                JSON.stringify(
+                  maskDeep({
+                    dry_run: true,
+                    at: new Date(at).toISOString(),
+                    sends,
+                    pending_from_earlier_runs: dry.sends.filter((d) => d.earlier).length,
+                    waiting: dry.waiting,
+                    expiring: dry.expiring,
+                    withdrawing: dry.withdrawing,
+                    missed,
+                  }),
+                  null,
+                  2,
+                ) + "\n",
+              );
+            } else io.out(renderDispatchDryRun(dry, missed, project, { color: io.color, at }));
+            return done(0);
+          }
+          // On a TTY: the live Ink view of the run (stderr); otherwise plain log lines.
+          members.progress?.finish();
+          // Ink (half a second to import) is loaded only for a terminal.
+          view = io.interactive
+            ? (await import("../../report/ink/dispatch.js")).startDispatchView({
+                color: io.color,
+                title: `chuda dispatch · ${formatLocalTime(at, project.timezone)}`,
+                secrets: secretValues(project, io),
+              })
+            : undefined;
+          const onEvent = (e: DispatchEvent) => {
+            if (view) view.event(e);
+            else if (!opts.json) io.err(eventLine(e));
+          };
+          if (!lock?.ok) throw new Error("a run without the dispatch lock");
+          const summary = await runDispatch({
+            project,
+            campaigns,
+            exclude: ws.check.exclude,
+            templates: ws.templates,
+            members: members.table,
+            at,
+            ledger,
+            channels,
+            now: () => Date.now(),
+            pinned: opts.at !== undefined || !!io.env.CHUDA_NOW,
+            onEvent,
+            signal: abort.signal,
+            lock,
+          });
+          view?.finish(summary);
+          if (opts.json) io.out(JSON.stringify(maskDeep(summary), null, 2) + "\n");
+          else io.out(renderDispatchSummary(summary, { color: io.color, timezone: project.timezone }));
+          if (summary.interrupted) {
+            io.err(`chuda: interrupted by ${signalled}: the calls in flight finished and were recorded; ${summary.pending} sends wait for the next run\n`);
+            return done(2);
+          }
+          // Exit 1 for cron's mail when something is left to retry or to look at: sends pending (an outage, a quota, quiet
+          // hours), unknown or expired, a stopped channel, occurrences missed. A member's own failure (an invalid number)
+          // is listed but is not the run's: exit 0.
+          done(summary.unknown || summary.pending || summary.expired || summary.stopped.length || summary.missed.length ? 1 : 0);
+        } catch (e) {
+          if (e instanceof LedgerFileError)
+            throw new UsageError(e.message, "restore the ledger from a backup before the next run; `chuda status` shows what it holds");
+          throw e;
+        } finally {
+          members.progress?.finish();
+          view?.finish();
+          for (const c of channels.values()) await c.instance.close().catch(() => undefined);
+          ledger.close();
+          await members.close();
+          if (lock?.ok) lock.release();
+          unhook();
+        }
+      },
+    );
 }
 
 /**
@@ -233,7 +288,11 @@ export async function loadChannels(project: Project, root: string, io: Io, unset
     if (missing.length) {
       const why = `channel ${name} needs ${missing.join(", ")}`;
       // Sends it left in flight or queued must be asked about with its credentials: nothing else can settle them.
-      if (unsettled.has(name)) throw new UsageError(`${why}: it has sends to settle from an earlier run`, "set the environment variables named under the channel's env: in chuda.yaml");
+      if (unsettled.has(name))
+        throw new UsageError(
+          `${why}: it has sends to settle from an earlier run`,
+          "set the environment variables named under the channel's env: in chuda.yaml",
+        );
       // Otherwise a channel is needed only if it has sends due: without credentials it stops for the run with why.
       out.set(name, { driver: loaded.driver, instance: missingCredentials(why) });
       continue;

@@ -41,7 +41,8 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
       const ws = await loadWorkspace(program.opts().project, io);
       const project = requireValid(ws, io);
       const [campaign] = selectCampaigns(ws, [name]);
-      if (opts.channel && !campaign!.channels.includes(opts.channel)) throw new UsageError(`campaign ${name} does not use channel ${opts.channel}`, `its channels: ${campaign!.channels.join(" > ")}`);
+      if (opts.channel && !campaign!.channels.includes(opts.channel))
+        throw new UsageError(`campaign ${name} does not use channel ${opts.channel}`, `its channels: ${campaign!.channels.join(" > ")}`);
       const members = await openMembers({ ...opts, quiet: true }, project, io);
       if (!members) return done(1);
       try {
@@ -59,7 +60,17 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
 
         // The planner decides, for the member's next occurrence in the coming year.
         const from = opts.from !== undefined ? parseDateFlag(opts.from, "--from") : epochToZoned(io.now(), project.timezone).date;
-        const p = await plan({ project, campaigns: [campaign!], exclude: ws.check.exclude, templates: ws.templates, members: { conn, table: "preview_member", count: 1 }, from, to: addDays(from, 366), memberRows: true, render: false });
+        const p = await plan({
+          project,
+          campaigns: [campaign!],
+          exclude: ws.check.exclude,
+          templates: ws.templates,
+          members: { conn, table: "preview_member", count: 1 },
+          from,
+          to: addDays(from, 366),
+          memberRows: true,
+          render: false,
+        });
         let decision = p.decisions[0];
         let plannedBefore = false;
         if (decision) {
@@ -100,8 +111,14 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
         // Not in the audience: which of its conditions (or policy.exclude) leaves the member out, with their values.
         const now = `${from} ${String(Math.floor(project.policy.defaultTime / 60)).padStart(2, "0")}:${String(project.policy.defaultTime % 60).padStart(2, "0")}:00`;
         const failed = decision ? [] : await failedConditions(campaign!.audience, project, conn, "preview_member", from, now);
-        const excluded = decision || failed.length || !ws.check.exclude ? [] : (await failedConditions({ op: "not", arg: ws.check.exclude }, project, conn, "preview_member", from, now));
-        const why = [...failed.map((f) => (f.values ? `${f.condition}: ${f.values}` : f.condition)), ...excluded.map((f) => `excluded by policy.exclude (${irText(ws.check.exclude!)})${f.values ? `: ${f.values}` : ""}`)];
+        const excluded =
+          decision || failed.length || !ws.check.exclude
+            ? []
+            : await failedConditions({ op: "not", arg: ws.check.exclude }, project, conn, "preview_member", from, now);
+        const why = [
+          ...failed.map((f) => (f.values ? `${f.condition}: ${f.values}` : f.condition)),
+          ...excluded.map((f) => `excluded by policy.exclude (${irText(ws.check.exclude!)})${f.values ? `: ${f.values}` : ""}`),
+        ];
         const trigger = campaign!.trigger;
         if (!decision && !why.length && trigger.kind === "member_date") {
           // The trigger is the member's own date: without one there is no occurrence for them.
@@ -109,7 +126,13 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
           if (value === null || value === undefined || value === "") why.push(`the trigger needs ${trigger.field}: ${trigger.field} is missing`);
         }
         const outcome = decision
-          ? { occurrence: decision.occurrence, send_at: new Date(decision.sendAt).toISOString(), channel: decision.channel ?? null, reason: decision.reason ?? null, ...(plannedBefore ? { planned_before: true } : {}) }
+          ? {
+              occurrence: decision.occurrence,
+              send_at: new Date(decision.sendAt).toISOString(),
+              channel: decision.channel ?? null,
+              reason: decision.reason ?? null,
+              ...(plannedBefore ? { planned_before: true } : {}),
+            }
           : { occurrence: null, send_at: null, channel: null, reason: "not_in_audience", why };
         if (opts.json) io.out(JSON.stringify(maskDeep({ campaign: campaign!.name, member: opts.member, ...outcome, messages }), null, 2) + "\n");
         else {
@@ -117,14 +140,21 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
           io.out(st.bold(escapeControls(`${campaign!.name}${campaign!.title ? ` ${campaign!.title}` : ""} → member ${maskPhonesIn(opts.member)}`)) + "\n");
           // The member's values in the failing conditions are member data too.
           if (!decision && why.length) io.out(`not in the audience on ${from}:\n${why.map((w) => `  ${escapeControls(maskPhonesIn(w))}\n`).join("")}\n`);
-          else if (!decision) io.out(`not in the audience of any occurrence from ${from} to ${addDays(from, 366)} (the audience expression, the trigger or policy.exclude leaves this member out)\n\n`);
-          else if (decision.channel) io.out(`next send: ${formatLocalTime(decision.sendAt, project.timezone)} (occurrence ${decision.occurrence}) on ${st.green(decision.channel)}${plannedBefore ? " (already planned by an earlier dispatch run; see chuda status)" : ""}\n\n`);
+          else if (!decision)
+            io.out(
+              `not in the audience of any occurrence from ${from} to ${addDays(from, 366)} (the audience expression, the trigger or policy.exclude leaves this member out)\n\n`,
+            );
+          else if (decision.channel)
+            io.out(
+              `next send: ${formatLocalTime(decision.sendAt, project.timezone)} (occurrence ${decision.occurrence}) on ${st.green(decision.channel)}${plannedBefore ? " (already planned by an earlier dispatch run; see chuda status)" : ""}\n\n`,
+            );
           else io.out(`next occurrence ${decision.occurrence}: ${st.yellow("no message")}: ${REASONS[decision.reason!] ?? decision.reason}\n\n`);
           for (const m of messages) {
             io.out(st.bold(`[${m.channel}]`) + (decision?.channel === m.channel ? st.green(" ← chosen") : "") + "\n");
             // Member data reaches the terminal here: control characters are shown, not obeyed.
             io.out(m.error ? `${escapeControls(m.error)}\n\n` : `${escapeControls(maskPhonesIn(m.text ?? ""))}\n`);
-            for (const p of m.problems ?? []) io.out(`${p.severity === "error" ? st.red("error") : st.yellow("warning")} ${escapeControls(`${p.field}: ${p.message}`)}\n`);
+            for (const p of m.problems ?? [])
+              io.out(`${p.severity === "error" ? st.red("error") : st.yellow("warning")} ${escapeControls(`${p.field}: ${p.message}`)}\n`);
             io.out("\n");
           }
         }

@@ -66,7 +66,10 @@ export function registerReport(program: Command, io: Io, done: (code: number) =>
 
       const ledgerFile = opts.ledger ? path.resolve(io.cwd, opts.ledger) : ledgerPath(ws.root);
       if (!existsSync(ledgerFile))
-        throw new UsageError(`no dispatch ledger at ${path.relative(io.cwd, ledgerFile) || ledgerFile}`, "`chuda dispatch` records sends and held-out members there; run it first, or pass --ledger FILE");
+        throw new UsageError(
+          `no dispatch ledger at ${path.relative(io.cwd, ledgerFile) || ledgerFile}`,
+          "`chuda dispatch` records sends and held-out members there; run it first, or pass --ledger FILE",
+        );
       const convFile = path.resolve(io.cwd, opts.conversions);
       if (!existsSync(convFile)) throw new UsageError(`cannot read ${opts.conversions}: no such file`, "pass the conversions export with --conversions FILE");
 
@@ -76,7 +79,10 @@ export function registerReport(program: Command, io: Io, done: (code: number) =>
       try {
         conv = await readConversions(convFile, project, { encoding: opts.encoding });
       } catch (e) {
-        throw new UsageError(`cannot read ${opts.conversions}: ${(e as Error).message.split("\n")[0]}`, "conversions are CSV with a header row, JSON Lines, or Parquet");
+        throw new UsageError(
+          `cannot read ${opts.conversions}: ${(e as Error).message.split("\n")[0]}`,
+          "conversions are CSV with a header row, JSON Lines, or Parquet",
+        );
       }
       if (conv.missingColumns.length) {
         const m = project.conversions;
@@ -100,10 +106,15 @@ export function registerReport(program: Command, io: Io, done: (code: number) =>
         rejected: conv.rejected.length,
       });
       if (opts.html && htmlFile) {
-        await writeOutput(opts.html, "--html", () => writeFile(htmlFile, renderUpliftHtml(report, { mallName: project.mall?.name, conversionsFile: opts.conversions })));
+        await writeOutput(opts.html, "--html", () =>
+          writeFile(htmlFile, renderUpliftHtml(report, { mallName: project.mall?.name, conversionsFile: opts.conversions })),
+        );
         if (!opts.json) io.err(`report written to ${opts.html}\n`);
       }
-      if (opts.json) io.out(JSON.stringify(upliftJson(report, { conversionsFile: opts.conversions, ledger: path.relative(ws.root, ledgerFile) || ledgerFile }), null, 2) + "\n");
+      if (opts.json)
+        io.out(
+          JSON.stringify(upliftJson(report, { conversionsFile: opts.conversions, ledger: path.relative(ws.root, ledgerFile) || ledgerFile }), null, 2) + "\n",
+        );
       else io.out(renderUpliftText(report, { color: io.color, file: opts.conversions }));
       done(opts.strict && conv.rejected.length ? 1 : 0);
     });

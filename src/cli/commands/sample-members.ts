@@ -23,7 +23,10 @@ export function registerSampleMembers(program: Command, io: Io, done: (code: num
       const seed = Number(opts.seed);
       if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count ${shown(opts.count)} is not a positive whole number`);
       if (count > MAX_SAMPLE_MEMBERS) {
-        throw new UsageError(`--count ${opts.count} is more than ${MAX_SAMPLE_MEMBERS.toLocaleString("en-US")} members`, "a sample is for demos, tests and benchmarks; larger snapshots come from the CRM");
+        throw new UsageError(
+          `--count ${opts.count} is more than ${MAX_SAMPLE_MEMBERS.toLocaleString("en-US")} members`,
+          "a sample is for demos, tests and benchmarks; larger snapshots come from the CRM",
+        );
       }
       if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed ${shown(opts.seed)} is not a whole number`);
       const file = prepareOutput(opts.out, "--out", io);

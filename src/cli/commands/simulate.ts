@@ -67,24 +67,25 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
         // With --at, the ledger is read as dispatch reads it: earlier sends count against caps, and occurrences an
         // earlier run planned are planned again for their new members only.
         const ledger = opts.at !== undefined ? readLedgerView(ws.root, project, campaigns, due) : { history: [], committed: undefined, spent: undefined };
-        const planOnce = () => plan({
-          project,
-          campaigns,
-          exclude: ws.check.exclude,
-          templates: ws.templates,
-          members: members.table,
-          from: range.from,
-          to: range.to,
-          due,
-          history: ledger.history,
-          committed: ledger.committed,
-          spent: ledger.spent,
-          memberRows: !!opts.plan,
-          memberRowsFor: wecomCampaigns,
-          onProgress: (d, t) => members.progress?.update("planning", d, t, `${d.toLocaleString("en-US")}/${t.toLocaleString("en-US")} occurrences`),
-          onRenderProgress: (d, t) => members.progress?.update("rendering", d, t, `${d}/${t} campaigns`),
-          onWalk: () => void members.keysUnique().catch(() => false),
-        });
+        const planOnce = () =>
+          plan({
+            project,
+            campaigns,
+            exclude: ws.check.exclude,
+            templates: ws.templates,
+            members: members.table,
+            from: range.from,
+            to: range.to,
+            due,
+            history: ledger.history,
+            committed: ledger.committed,
+            spent: ledger.spent,
+            memberRows: !!opts.plan,
+            memberRowsFor: wecomCampaigns,
+            onProgress: (d, t) => members.progress?.update("planning", d, t, `${d.toLocaleString("en-US")}/${t.toLocaleString("en-US")} occurrences`),
+            onRenderProgress: (d, t) => members.progress?.update("rendering", d, t, `${d}/${t} campaigns`),
+            onWalk: () => void members.keysUnique().catch(() => false),
+          });
         let result = await planOnce();
         if (!(await members.keysUnique())) {
           await members.repairKeys();

@@ -37,8 +37,22 @@ export function registerStatus(program: Command, io: Io, done: (code: number) =>
       try {
         const counts = ledger.counts();
         for (const c of counts) if (c.state in totals) totals[c.state as keyof typeof totals] += c.n;
-        const runs = ledger.runs(10).map((r) => ({ id: r.id, started_at: new Date(r.started_at).toISOString(), finished_at: r.finished_at ? new Date(r.finished_at).toISOString() : null, at: new Date(r.at).toISOString(), status: r.status }));
-        const unknown = ledger.unknownSends(opts.all ? Number.MAX_SAFE_INTEGER : UNKNOWN_SHOWN).map((u) => ({ campaign: u.campaign, occurrence: u.occurrence, member: maskPhonesIn(u.member), channel: u.channel, address: u.address ? maskPhone(u.address) : null, attempts: u.attempts, error_code: u.error_code }));
+        const runs = ledger.runs(10).map((r) => ({
+          id: r.id,
+          started_at: new Date(r.started_at).toISOString(),
+          finished_at: r.finished_at ? new Date(r.finished_at).toISOString() : null,
+          at: new Date(r.at).toISOString(),
+          status: r.status,
+        }));
+        const unknown = ledger.unknownSends(opts.all ? Number.MAX_SAFE_INTEGER : UNKNOWN_SHOWN).map((u) => ({
+          campaign: u.campaign,
+          occurrence: u.occurrence,
+          member: maskPhonesIn(u.member),
+          channel: u.channel,
+          address: u.address ? maskPhone(u.address) : null,
+          attempts: u.attempts,
+          error_code: u.error_code,
+        }));
         const byCampaign = new Map<string, Record<string, number>>();
         for (const c of counts) {
           const k = `${c.campaign}\u0000${c.channel}`;
@@ -50,20 +64,76 @@ export function registerStatus(program: Command, io: Io, done: (code: number) =>
         const failures = ledger.failuresByCode();
         // 员工执行率: the share of WeCom tasks each staff member confirmed, per campaign.
         const staff = ledger.staffConfirmation().map((r) => ({ ...r, rate: r.tasks ? r.confirmed / r.tasks : null }));
-        if (opts.json) io.out(JSON.stringify(maskDeep({ runs, sends: totals, by_campaign: rows, failures, unknown, unknown_total: totals.unknown, staff }), null, 2) + "\n");
+        if (opts.json)
+          io.out(JSON.stringify(maskDeep({ runs, sends: totals, by_campaign: rows, failures, unknown, unknown_total: totals.unknown, staff }), null, 2) + "\n");
         else {
           const st = makeStyle(io.color);
           // People read times in the project's timezone (the JSON keeps UTC).
           const tz = (await loadProject(projectFile).catch(() => undefined))?.project?.timezone;
           const local = (iso: string) => (tz ? formatLocalTime(Date.parse(iso), tz) : iso);
-          io.out(st.bold("Runs") + "\n" + table(["id", "started", "at", "status"], runs.map((r) => [String(r.id), local(r.started_at), local(r.at), r.status])) + "\n");
-          io.out(st.bold("Sends") + "\n" + table(["campaign", "channel", ...STATES], rows.map((r) => [r.campaign, r.channel, ...STATES.map((s) => String((r as Record<string, unknown>)[s] ?? 0))]), { right: STATES.map((_, i) => i + 2) }) + "\n");
+          io.out(
+            st.bold("Runs") +
+              "\n" +
+              table(
+                ["id", "started", "at", "status"],
+                runs.map((r) => [String(r.id), local(r.started_at), local(r.at), r.status]),
+              ) +
+              "\n",
+          );
+          io.out(
+            st.bold("Sends") +
+              "\n" +
+              table(
+                ["campaign", "channel", ...STATES],
+                rows.map((r) => [r.campaign, r.channel, ...STATES.map((s) => String((r as Record<string, unknown>)[s] ?? 0))]),
+                { right: STATES.map((_, i) => i + 2) },
+              ) +
+              "\n",
+          );
           if (staff.length) {
             const pct = (x: number | null) => (x === null ? "-" : `${(x * 100).toFixed(1)}%`);
-            io.out(st.bold("WeCom staff confirmation (员工执行率)") + "\n" + table(["campaign", "channel", "staff", "tasks", "confirmed", "rate", "sends", "sent", "waiting", "expired"], staff.map((r) => [r.campaign, r.channel, r.staff, String(r.tasks), String(r.confirmed), pct(r.rate), String(r.sends), String(r.sent), String(r.waiting), String(r.expired)]), { right: [3, 4, 5, 6, 7, 8, 9] }) + "\n");
+            io.out(
+              st.bold("WeCom staff confirmation (员工执行率)") +
+                "\n" +
+                table(
+                  ["campaign", "channel", "staff", "tasks", "confirmed", "rate", "sends", "sent", "waiting", "expired"],
+                  staff.map((r) => [
+                    r.campaign,
+                    r.channel,
+                    r.staff,
+                    String(r.tasks),
+                    String(r.confirmed),
+                    pct(r.rate),
+                    String(r.sends),
+                    String(r.sent),
+                    String(r.waiting),
+                    String(r.expired),
+                  ]),
+                  { right: [3, 4, 5, 6, 7, 8, 9] },
+                ) +
+                "\n",
+            );
           }
-          if (failures.length) io.out(st.bold("Failures by code") + "\n" + table(["channel", "code", "sends"], failures.map((f) => [f.channel, f.error_code ?? "", String(f.n)]), { right: [2] }) + "\n");
-          if (unknown.length) io.out(st.yellow(`${totals.unknown} unknown sends need a person to check with the provider (never re-sent automatically):`) + "\n" + table(["campaign", "occurrence", "member", "channel", "address"], unknown.map((u) => [u.campaign, u.occurrence, u.member, u.channel, u.address ?? ""])));
+          if (failures.length)
+            io.out(
+              st.bold("Failures by code") +
+                "\n" +
+                table(
+                  ["channel", "code", "sends"],
+                  failures.map((f) => [f.channel, f.error_code ?? "", String(f.n)]),
+                  { right: [2] },
+                ) +
+                "\n",
+            );
+          if (unknown.length)
+            io.out(
+              st.yellow(`${totals.unknown} unknown sends need a person to check with the provider (never re-sent automatically):`) +
+                "\n" +
+                table(
+                  ["campaign", "occurrence", "member", "channel", "address"],
+                  unknown.map((u) => [u.campaign, u.occurrence, u.member, u.channel, u.address ?? ""]),
+                ),
+            );
           if (totals.unknown > unknown.length) io.out(`… and ${totals.unknown - unknown.length} more (chuda status --all)\n`);
         }
         done(0);

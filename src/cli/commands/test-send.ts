@@ -21,17 +21,29 @@ const MAX_STAFF = 200;
 
 export async function dispatchTests(ws: Workspace, project: Project, campaignName: string | undefined, opts: TestSendOptions, io: Io): Promise<number> {
   if (!campaignName) throw new UsageError("--test-to needs the campaign to test", `chuda dispatch --test-to ${opts.testTo} CAMPAIGN`);
-  if (opts.members) throw new UsageError("--test-to sends to the staff list only; --members does not go with it", "run the test and the dispatch as two commands");
-  if (opts.dryRun) throw new UsageError("--test-to sends for real; --dry-run does not go with it", `to see the message without sending it: chuda preview ${campaignName} --members FILE --member ID`);
+  if (opts.members)
+    throw new UsageError("--test-to sends to the staff list only; --members does not go with it", "run the test and the dispatch as two commands");
+  if (opts.dryRun)
+    throw new UsageError(
+      "--test-to sends for real; --dry-run does not go with it",
+      `to see the message without sending it: chuda preview ${campaignName} --members FILE --member ID`,
+    );
   const [campaign] = selectCampaigns(ws, [campaignName]);
   const staff = await openMembers({ members: opts.testTo, encoding: opts.encoding, strict: opts.strict, quiet: true }, project, io);
   if (!staff) return 1;
   let rows: { member: string; fields: Record<string, unknown> }[];
   try {
-    if (staff.count > MAX_STAFF) throw new UsageError(`${opts.testTo} has ${staff.count} rows: a test goes to a staff list of at most ${MAX_STAFF}`, "list the staff who should get the test message, in the member format");
+    if (staff.count > MAX_STAFF)
+      throw new UsageError(
+        `${opts.testTo} has ${staff.count} rows: a test goes to a staff list of at most ${MAX_STAFF}`,
+        "list the staff who should get the test message, in the member format",
+      );
     if (!staff.count) throw new UsageError(`${opts.testTo} has no rows`, "list the staff who should get the test message, in the member format");
     const fields = fieldsFor(campaign!, project, ws.templates);
-    const cols = [`CAST(m.${q(project.members.key)} AS VARCHAR) AS __key`, ...fields.map((f) => `${readableColumn(f, project.members.fields.get(f)!)} AS ${q(f)}`)];
+    const cols = [
+      `CAST(m.${q(project.members.key)} AS VARCHAR) AS __key`,
+      ...fields.map((f) => `${readableColumn(f, project.members.fields.get(f)!)} AS ${q(f)}`),
+    ];
     const result = await staff.table.conn.runAndReadAll(`SELECT ${cols.join(", ")} FROM ${staff.table.table} m ORDER BY m.rowid`);
     rows = (result.getRowObjects() as Record<string, unknown>[]).map((r) => {
       const values: Record<string, unknown> = {};
@@ -49,8 +61,15 @@ export async function dispatchTests(ws: Workspace, project: Project, campaignNam
     const ok = results.filter((r) => r.state === "sent" || r.state === "queued").length;
     if (opts.json) io.out(JSON.stringify({ test: true, campaign: campaign!.name, sends: results }, null, 2) + "\n");
     else {
-      io.out(`Test of ${campaign!.name}: ${ok} of ${results.length} messages accepted by the providers (recorded apart: no occurrence, report, cap or quota counts them)\n`);
-      io.out(table(["member", "channel", "state", "detail"], results.map((r) => [r.member, r.channel, r.state, maskPhonesIn(r.message ?? "")])) + "\n");
+      io.out(
+        `Test of ${campaign!.name}: ${ok} of ${results.length} messages accepted by the providers (recorded apart: no occurrence, report, cap or quota counts them)\n`,
+      );
+      io.out(
+        table(
+          ["member", "channel", "state", "detail"],
+          results.map((r) => [r.member, r.channel, r.state, maskPhonesIn(r.message ?? "")]),
+        ) + "\n",
+      );
     }
     return results.some((r) => r.state === "failed") || ok === 0 ? 1 : 0;
   } finally {

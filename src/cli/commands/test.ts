@@ -31,7 +31,11 @@ export function registerTest(program: Command, io: Io, done: (code: number) => v
       const roots = paths.length ? paths.map((p) => path.resolve(io.cwd, p)) : [path.join(ws.root, "tests")];
       const files: string[] = [];
       for (const r of roots) {
-        if (!existsSync(r)) throw new UsageError(`cannot read ${path.relative(io.cwd, r) || r}: no such file or folder`, paths.length ? "check the path; paths are relative to the current folder" : "campaign tests live in tests/*.yaml; see `chuda init` for an example");
+        if (!existsSync(r))
+          throw new UsageError(
+            `cannot read ${path.relative(io.cwd, r) || r}: no such file or folder`,
+            paths.length ? "check the path; paths are relative to the current folder" : "campaign tests live in tests/*.yaml; see `chuda init` for an example",
+          );
         files.push(...(await listTestFiles(r)));
       }
       if (!files.length) throw new UsageError("no test files found", "campaign tests are YAML files under tests/, e.g. tests/birthday.yaml");
@@ -45,7 +49,9 @@ export function registerTest(program: Command, io: Io, done: (code: number) => v
           const rel = path.relative(ws.root, abs).split(path.sep).join("/");
           const text = await readFile(abs, "utf8");
           sources.set(rel, text);
-          outcomes.push(await runTestFile(rel, text, { project, campaigns: ws.check.campaigns, exclude: ws.check.exclude, templates: ws.templates, conn }, filter));
+          outcomes.push(
+            await runTestFile(rel, text, { project, campaigns: ws.check.campaigns, exclude: ws.check.exclude, templates: ws.templates, conn }, filter),
+          );
         }
       } finally {
         conn.closeSync();

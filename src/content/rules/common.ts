@@ -27,7 +27,13 @@ export interface Finding {
   help?: string;
 }
 
-export function finding(rule: string, field: string, def: MessageDef, args: (string | number)[] = [field], extra: { severity?: "error" | "warning"; help?: string } = {}): Finding {
+export function finding(
+  rule: string,
+  field: string,
+  def: MessageDef,
+  args: (string | number)[] = [field],
+  extra: { severity?: "error" | "warning"; help?: string } = {},
+): Finding {
   return { rule, field, def, args, ...extra };
 }
 

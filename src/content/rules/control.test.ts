@@ -17,7 +17,10 @@ describe("control characters in rendered content", () => {
         const r = renderContent(good, kind, { name, coupon: "BDAY50", amount: 50, expire_at: "2026-11-30", tier: "gold" });
         const errors = r.problems.filter((p) => p.severity === "error");
         expect(errors.length, kind).toBeGreaterThan(0);
-        expect(errors.every((p) => /control character|line break/.test(p.message)), JSON.stringify(errors)).toBe(true);
+        expect(
+          errors.every((p) => /control character|line break/.test(p.message)),
+          JSON.stringify(errors),
+        ).toBe(true);
       }
     });
   }

@@ -23,7 +23,8 @@ describe("checkTemplateUse", () => {
   });
 
   it("a variable the campaign does not provide is an error at the variable, with did-you-mean", () => {
-    const text = "wecom:\n  text: \"{{nam}}您好，{{coupon}}\"\nsms:\n  sign: 示例广场\n  code: S\n  body: \"${a}好。拒收请回复R\"\n  params: { a: \"{{nam}}{{vip_level}}\" }\n";
+    const text =
+      'wecom:\n  text: "{{nam}}您好，{{coupon}}"\nsms:\n  sign: 示例广场\n  code: S\n  body: "${a}好。拒收请回复R"\n  params: { a: "{{nam}}{{vip_level}}" }\n';
     const t = parseTemplate(text, "templates/t.yaml", "t").template;
     const d = checkTemplateUse(t, { kinds: ["wecom", "sms"], variables: fields, span: clause });
     expect(d.map((x) => `${x.code} ${x.span.file} ${x.span.start.line}:${x.span.start.column} ${x.help ?? ""}`)).toEqual([
@@ -46,7 +47,9 @@ describe("checkTemplateUse", () => {
     expect(checkTemplateUse(templates.get("bad_sms")!, { kinds: [], variables: fields, span: clause })).toEqual([]);
     // syntax.yaml reads `nmae` only in its wecom section.
     expect(checkTemplateUse(templates.get("syntax")!, { kinds: ["sms"], variables: fields, span: clause }).filter((x) => x.code === "CH5021")).toEqual([]);
-    expect(checkTemplateUse(templates.get("syntax")!, { kinds: ["wecom"], variables: fields, span: clause }).filter((x) => x.code === "CH5021")).toHaveLength(1);
+    expect(checkTemplateUse(templates.get("syntax")!, { kinds: ["wecom"], variables: fields, span: clause }).filter((x) => x.code === "CH5021")).toHaveLength(
+      1,
+    );
   });
 
   it("includes the static rules of each used section, with spans into the template file", async () => {

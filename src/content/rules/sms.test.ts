@@ -21,7 +21,10 @@ describe("smsSegments", () => {
   it("matches the two worked examples of docs/templates.md (n = 55 and n = 99)", () => {
     expect(smsSegments("示例广场", "王伟会员生日快乐！50元生日礼券已放入您的账户，11月30日前到店出示会员码即可使用。拒收请回复R")).toBe(1);
     expect(
-      smsSegments("示例广场", "王伟会员您好，双11会员日全场满300减50，积分最高10倍，11月11日10:00-22:00在一楼中庭等您。礼券BDAY50限本人使用，详询客服400-000-0000。拒收请回复R"),
+      smsSegments(
+        "示例广场",
+        "王伟会员您好，双11会员日全场满300减50，积分最高10倍，11月11日10:00-22:00在一楼中庭等您。礼券BDAY50限本人使用，详询客服400-000-0000。拒收请回复R",
+      ),
     ).toBe(2);
   });
   it("counts an emoji as one character", () => {
@@ -58,7 +61,11 @@ describe("static SMS rules", () => {
   });
 
   const sms = (body: string, extra = "") => {
-    const t = parseTemplate(`sms:\n  sign: 示例广场\n  code: SMS_1\n  body: "${body}"\n  params: { a: "{{a}}", b: "{{b}}" }\n${extra}`, "templates/t.yaml", "t").template;
+    const t = parseTemplate(
+      `sms:\n  sign: 示例广场\n  code: SMS_1\n  body: "${body}"\n  params: { a: "{{a}}", b: "{{b}}" }\n${extra}`,
+      "templates/t.yaml",
+      "t",
+    ).template;
     return checkSection(t, "sms").map((x) => x.code);
   };
   it("a correct marketing body passes; a marketing body must END with 拒收请回复R", () => {
@@ -80,7 +87,13 @@ describe("static SMS rules", () => {
 });
 
 describe("rendered SMS rules", () => {
-  const content = (params: Record<string, string>, sign = "示例广场"): SmsContent => ({ kind: "sms", sign, code: "SMS_1", params, text: fillBody("${name}您好，礼券${coupon}已到账。拒收请回复R", params) });
+  const content = (params: Record<string, string>, sign = "示例广场"): SmsContent => ({
+    kind: "sms",
+    sign,
+    code: "SMS_1",
+    params,
+    text: fillBody("${name}您好，礼券${coupon}已到账。拒收请回复R", params),
+  });
   const rules = (c: SmsContent) => checkRendered(c).map((p) => `${p.rule} ${p.field}`);
 
   it("accepts ordinary values", () => {

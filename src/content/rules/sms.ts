@@ -55,7 +55,15 @@ function checkParam(name: string, v: unknown, ft: Measure, rendered: boolean): F
   const out: Finding[] = [];
   const n = chars(p.literal);
   if (n > SMS_PARAM_MAX_CHARS) {
-    out.push(finding("sms.param.length", field, M.contentTooLong, [field, SMS_PARAM_MAX_CHARS, "characters"], rendered ? {} : { help: `its fixed text alone has ${n} characters` }));
+    out.push(
+      finding(
+        "sms.param.length",
+        field,
+        M.contentTooLong,
+        [field, SMS_PARAM_MAX_CHARS, "characters"],
+        rendered ? {} : { help: `its fixed text alone has ${n} characters` },
+      ),
+    );
   }
   if (LINK_RE.test(p.literal)) out.push(finding("sms.param.url", field, M.contentSmsUrlInParam, [field]));
   if (hasBrackets(p.literal)) out.push(finding("sms.param.brackets", field, M.contentSmsBrackets, [field]));
@@ -104,7 +112,11 @@ export function checkSmsSection(raw: Record<string, unknown>): Finding[] {
   const sign = staticMeasure(raw.sign);
   const minLength = (sign ? chars(sign.literal) : 0) + 2 + chars(fixed);
   if (minLength > SMS_MAX_CHARS) {
-    out.push(finding("sms.length", "body", M.contentTooLong, ["【sign】 + body", SMS_MAX_CHARS, "characters"], { help: `its fixed text alone has ${minLength} characters` }));
+    out.push(
+      finding("sms.length", "body", M.contentTooLong, ["【sign】 + body", SMS_MAX_CHARS, "characters"], {
+        help: `its fixed text alone has ${minLength} characters`,
+      }),
+    );
   }
   return out;
 }
@@ -140,6 +152,7 @@ export function checkTencentSmsSection(raw: Record<string, unknown>, who: string
   const code = literalCode(raw);
   if (code !== undefined && !/^\d+$/.test(code)) out.push(finding("sms.tencent.code", "code", M.contentSmsTencentCode, [who, code]));
   const params = isRecord(raw.params) ? Object.keys(raw.params) : [];
-  if (params.some((k, i) => k !== String(i + 1))) out.push(finding("sms.tencent.params", "params", M.contentSmsTencentParams, [who, params.map((k) => `\`${k}\``).join(", ")]));
+  if (params.some((k, i) => k !== String(i + 1)))
+    out.push(finding("sms.tencent.params", "params", M.contentSmsTencentParams, [who, params.map((k) => `\`${k}\``).join(", ")]));
   return out;
 }

@@ -16,12 +16,14 @@ function checkHead(raw: { template_id?: unknown; url?: unknown; miniprogram?: un
   const id = ft(raw.template_id);
   if (!id || (id.constant && !id.literal.trim())) out.push(finding("template.template_id.required", "template_id", M.contentRequired, ["template_id"]));
   const url = ft(raw.url);
-  if (url && !(url.constant && url.literal === "") && !httpPrefixOk(fixedPrefix(url), url.constant)) out.push(finding("template.url.scheme", "url", M.contentNotHttpUrl, ["url"]));
+  if (url && !(url.constant && url.literal === "") && !httpPrefixOk(fixedPrefix(url), url.constant))
+    out.push(finding("template.url.scheme", "url", M.contentNotHttpUrl, ["url"]));
   if (raw.miniprogram !== undefined && raw.miniprogram !== null) {
     const mp = isRecord(raw.miniprogram) ? raw.miniprogram : {};
     for (const key of ["appid", "pagepath"]) {
       const v = ft(mp[key]);
-      if (!v || (v.constant && !v.literal.trim())) out.push(finding(`template.miniprogram.${key}.required`, `miniprogram.${key}`, M.contentRequired, [`miniprogram.${key}`]));
+      if (!v || (v.constant && !v.literal.trim()))
+        out.push(finding(`template.miniprogram.${key}.required`, `miniprogram.${key}`, M.contentRequired, [`miniprogram.${key}`]));
     }
   }
   return out;

@@ -39,7 +39,12 @@ export interface ValueType {
 
 export const VALUE_TYPES: Record<string, ValueType> = {
   thing: { max: 20, describe: "at most 20 characters: Chinese, letters, digits, symbols" },
-  number: { max: 32, charOk: (c) => isDigit(c) || c === ".", format: (v) => /^\d+(\.\d+)?$/.test(v), describe: "at most 32 digits, a decimal point allowed, e.g. 1280 or 49.5" },
+  number: {
+    max: 32,
+    charOk: (c) => isDigit(c) || c === ".",
+    format: (v) => /^\d+(\.\d+)?$/.test(v),
+    describe: "at most 32 digits, a decimal point allowed, e.g. 1280 or 49.5",
+  },
   letter: { max: 32, charOk: isLetter, describe: "at most 32 letters A–Z, a–z" },
   symbol: { max: 5, charOk: isSymbol, describe: "at most 5 symbols, no letters, digits or Chinese" },
   character_string: { max: 32, charOk: (c) => !isHan(c), describe: "at most 32 letters, digits and symbols, no Chinese" },
@@ -67,7 +72,11 @@ export const VALUE_TYPES: Record<string, ValueType> = {
   enum: { describe: "one of the template's enumerated values" },
 };
 
-const PREFIX_RE = new RegExp(`^(${Object.keys(VALUE_TYPES).sort((a, b) => b.length - a.length).join("|")})(\\d+)$`);
+const PREFIX_RE = new RegExp(
+  `^(${Object.keys(VALUE_TYPES)
+    .sort((a, b) => b.length - a.length)
+    .join("|")})(\\d+)$`,
+);
 
 /** `thing1` → `thing`, `character_string12` → `character_string`; undefined for other keys. */
 export function prefixOf(key: string): string | undefined {
@@ -103,8 +112,15 @@ export function checkTypedField(prefix: string, ft: FieldText, field: string, rp
   if (CONTROL_RE.test(lit)) return [finding(`${rp}.${prefix}.linebreak`, field, M.contentLineBreak)];
   const max = typeof t.max === "function" ? t.max(lit) : t.max;
   if (max !== undefined && chars(lit) > max) {
-    return [finding(`${rp}.${prefix}.length`, field, M.contentTooLong, [field, max, "characters"], { help: `its fixed text alone has ${chars(lit)} characters` })];
+    return [
+      finding(`${rp}.${prefix}.length`, field, M.contentTooLong, [field, max, "characters"], { help: `its fixed text alone has ${chars(lit)} characters` }),
+    ];
   }
-  if (t.charOk) for (const c of lit) if (!t.charOk(c)) return [finding(`${rp}.${prefix}.chars`, field, M.contentValueRule, [field, prefix, t.describe], { help: `\`${c}\` is never allowed in a ${prefix} value` })];
+  if (t.charOk)
+    for (const c of lit)
+      if (!t.charOk(c))
+        return [
+          finding(`${rp}.${prefix}.chars`, field, M.contentValueRule, [field, prefix, t.describe], { help: `\`${c}\` is never allowed in a ${prefix} value` }),
+        ];
   return [];
 }

@@ -61,7 +61,9 @@ describe("rendered WeCom rules", () => {
     expect(rules({ kind: "wecom", attachments: [link("")] })).toEqual(["wecom.link.title.required attachments.0.link.title"]);
     expect(rules({ kind: "wecom", attachments: [link("t", "javascript:alert(1)")] })).toEqual(["wecom.link.url.scheme attachments.0.link.url"]);
     expect(rules({ kind: "wecom", attachments: [link("t", "https://a.cn/" + "x".repeat(2040))] })).toEqual(["wecom.link.url.bytes attachments.0.link.url"]);
-    expect(rules({ kind: "wecom", attachments: [{ msgtype: "link", link: { title: "t", url: "https://a.cn", desc: "述".repeat(171) } }] })).toEqual(["wecom.link.desc.bytes attachments.0.link.desc"]);
+    expect(rules({ kind: "wecom", attachments: [{ msgtype: "link", link: { title: "t", url: "https://a.cn", desc: "述".repeat(171) } }] })).toEqual([
+      "wecom.link.desc.bytes attachments.0.link.desc",
+    ]);
   });
   it("miniprogram title ≤ 64 bytes", () => {
     const mp = (title: string): WecomAttachment => ({ msgtype: "miniprogram", miniprogram: { title, pic_media_id: "M", appid: "wx1", page: "p" } });

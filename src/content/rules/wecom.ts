@@ -40,7 +40,13 @@ export function attachmentSources(raw: Record<string, unknown>): AttachmentSourc
       const item = isRecord(a) ? a : {};
       const mt = item.msgtype;
       const key = typeof mt === "string" ? mt : "";
-      out.push({ path: `attachments.${i}`, msgtype: mt, msgtypePath: `attachments.${i}.msgtype`, objPath: `attachments.${i}.${key}`, obj: key ? item[key] : undefined });
+      out.push({
+        path: `attachments.${i}`,
+        msgtype: mt,
+        msgtypePath: `attachments.${i}.msgtype`,
+        objPath: `attachments.${i}.${key}`,
+        obj: key ? item[key] : undefined,
+      });
     });
   }
   for (const t of WECOM_MSGTYPES) if (raw[t] !== undefined && raw[t] !== null) out.push({ path: t, msgtype: t, objPath: t, obj: raw[t] });
@@ -55,9 +61,18 @@ function check(text: unknown, atts: AttachmentSource[], ft: Measure, rendered: b
   const out: Finding[] = [];
   const t = ft(text);
   if (t && bytes(t.literal) > WECOM_TEXT_MAX_BYTES) {
-    out.push(finding("wecom.text.bytes", "text", M.contentTooLong, ["text", WECOM_TEXT_MAX_BYTES, "bytes"], rendered ? {} : { help: `its fixed text alone is ${bytes(t.literal)} bytes` }));
+    out.push(
+      finding(
+        "wecom.text.bytes",
+        "text",
+        M.contentTooLong,
+        ["text", WECOM_TEXT_MAX_BYTES, "bytes"],
+        rendered ? {} : { help: `its fixed text alone is ${bytes(t.literal)} bytes` },
+      ),
+    );
   }
-  if (atts.length > WECOM_MAX_ATTACHMENTS) out.push(finding("wecom.attachments.count", "attachments", M.contentTooManyAttachments, ["attachments", WECOM_MAX_ATTACHMENTS]));
+  if (atts.length > WECOM_MAX_ATTACHMENTS)
+    out.push(finding("wecom.attachments.count", "attachments", M.contentTooManyAttachments, ["attachments", WECOM_MAX_ATTACHMENTS]));
   if (empty(t) && !atts.length) out.push(finding("wecom.empty", "text", M.contentWecomEmpty, []));
   for (const a of atts) {
     const mt = ft(a.msgtype);
@@ -76,15 +91,21 @@ function check(text: unknown, atts: AttachmentSource[], ft: Measure, rendered: b
       if (empty(ft(obj[key]))) out.push(finding(`wecom.${type}.${key}.required`, `${a.objPath}.${key}`, M.contentRequired, [`${a.objPath}.${key}`]));
     }
     if (type === "image" && empty(ft(obj.media_id)) && empty(ft(obj.pic_url))) {
-      out.push(finding("wecom.image.media.required", `${a.objPath}.media_id`, M.contentRequired, [`${a.objPath}.media_id`], { help: "an image needs `media_id` or `pic_url`" }));
+      out.push(
+        finding("wecom.image.media.required", `${a.objPath}.media_id`, M.contentRequired, [`${a.objPath}.media_id`], {
+          help: "an image needs `media_id` or `pic_url`",
+        }),
+      );
     }
     for (const [key, max] of Object.entries(LIMITS[type] ?? {})) {
       const v = ft(obj[key]);
-      if (v && bytes(v.literal) > max) out.push(finding(`wecom.${type}.${key}.bytes`, `${a.objPath}.${key}`, M.contentTooLong, [`${a.objPath}.${key}`, max, "bytes"]));
+      if (v && bytes(v.literal) > max)
+        out.push(finding(`wecom.${type}.${key}.bytes`, `${a.objPath}.${key}`, M.contentTooLong, [`${a.objPath}.${key}`, max, "bytes"]));
     }
     if (type === "link") {
       const url = ft(obj.url);
-      if (url && !empty(url) && !httpPrefixOk(fixedPrefix(url), url.constant)) out.push(finding("wecom.link.url.scheme", `${a.objPath}.url`, M.contentNotHttpUrl, [`${a.objPath}.url`]));
+      if (url && !empty(url) && !httpPrefixOk(fixedPrefix(url), url.constant))
+        out.push(finding("wecom.link.url.scheme", `${a.objPath}.url`, M.contentNotHttpUrl, [`${a.objPath}.url`]));
     }
   }
   return out;

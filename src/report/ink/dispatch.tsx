@@ -33,7 +33,11 @@ export function dispatchLines(s: DispatchViewState, opts: { title?: string; secr
   const clean = (t: string) => cleanText(t, opts.secrets);
   const lines: Seg[][] = [];
   lines.push([{ text: opts.title ?? "chuda dispatch", tone: "bold" }]);
-  if (s.reconciled) lines.push([{ text: `reconciled sends left in flight: ${n(s.reconciled.resolved)} resolved, ` }, { text: `${n(s.reconciled.unknown)} unknown`, tone: s.reconciled.unknown ? "yellow" : "plain" }]);
+  if (s.reconciled)
+    lines.push([
+      { text: `reconciled sends left in flight: ${n(s.reconciled.resolved)} resolved, ` },
+      { text: `${n(s.reconciled.unknown)} unknown`, tone: s.reconciled.unknown ? "yellow" : "plain" },
+    ]);
   if (s.planned) lines.push([{ text: `planned ${n(s.planned.sends)} sends in ${n(s.planned.occurrences)} occurrences (${n(s.planned.heldOut)} held out)` }]);
   else lines.push([{ text: "planning…", tone: "dim" }]);
 
@@ -55,20 +59,35 @@ export function dispatchLines(s: DispatchViewState, opts: { title?: string; secr
     if (c.stopped) segs.push({ text: `  stopped: ${clean(c.stopped.code)}`, tone: "red" });
     lines.push(segs);
   }
-  lines.push([{ text: "  " + padEnd("all channels", 20) + " " }, ...barSegs(done, total, BAR), { text: `  ${n(done)} of ${n(total)}` }, { text: `  ${formatRate(sendRate(s))}`, tone: "cyan" }]);
+  lines.push([
+    { text: "  " + padEnd("all channels", 20) + " " },
+    ...barSegs(done, total, BAR),
+    { text: `  ${n(done)} of ${n(total)}` },
+    { text: `  ${formatRate(sendRate(s))}`, tone: "cyan" },
+  ]);
 
   const retries = Object.entries(s.retriesByCode).sort((a, b) => b[1] - a[1]);
-  if (s.retries) lines.push([{ text: `retries ${n(s.retries)}`, tone: "yellow" }, ...(retries.length ? [{ text: ": " + retries.map(([k, v]) => `${clean(k)} ×${n(v)}`).join(", ") }] : [])]);
+  if (s.retries)
+    lines.push([
+      { text: `retries ${n(s.retries)}`, tone: "yellow" },
+      ...(retries.length ? [{ text: ": " + retries.map(([k, v]) => `${clean(k)} ×${n(v)}`).join(", ") }] : []),
+    ]);
   const failures = Object.entries(s.failures).sort((a, b) => b[1] - a[1]);
   if (failures.length) {
     lines.push([{ text: "failures by code", tone: "bold" }]);
     const w = Math.max(...failures.map(([k]) => clean(k).length));
     for (const [k, v] of failures) lines.push([{ text: "  " + padEnd(clean(k), w) + "  " }, { text: n(v), tone: "red" }]);
   }
-  for (const x of s.stops) lines.push([{ text: `channel ${x.channel} stopped for this run${x.reason ? ` (${x.reason})` : ""}: ${clean(x.code)} ${clean(x.message)}`, tone: "red" }]);
+  for (const x of s.stops)
+    lines.push([{ text: `channel ${x.channel} stopped for this run${x.reason ? ` (${x.reason})` : ""}: ${clean(x.code)} ${clean(x.message)}`, tone: "red" }]);
   if (s.summary) {
     const u = s.summary;
-    lines.push([{ text: `done: sent ${n(u.sent)}, queued ${n(u.queued)}, failed ${n(u.failed)}, unknown ${n(u.unknown)}, pending ${n(u.pending)}`, tone: u.failed || u.unknown || u.stopped.length ? "yellow" : "green" }]);
+    lines.push([
+      {
+        text: `done: sent ${n(u.sent)}, queued ${n(u.queued)}, failed ${n(u.failed)}, unknown ${n(u.unknown)}, pending ${n(u.pending)}`,
+        tone: u.failed || u.unknown || u.stopped.length ? "yellow" : "green",
+      },
+    ]);
   }
   return lines;
 }

@@ -64,7 +64,15 @@ const cellWidth = (c: Cell) => cellSegs(c).reduce((w, s) => w + displayWidth(s.t
 export function tableLines(columns: Column[], rows: Cell[][]): Seg[][] {
   const widths = columns.map((c, i) => Math.max(displayWidth(c.header), ...rows.map((r) => (r[i] ? cellWidth(r[i]!) : 0))));
   const lines: Seg[][] = [];
-  lines.push([{ text: columns.map((c, i) => (c.right ? padStart(c.header, widths[i]!) : padEnd(c.header, widths[i]!))).join("  ").trimEnd(), tone: "bold" }]);
+  lines.push([
+    {
+      text: columns
+        .map((c, i) => (c.right ? padStart(c.header, widths[i]!) : padEnd(c.header, widths[i]!)))
+        .join("  ")
+        .trimEnd(),
+      tone: "bold",
+    },
+  ]);
   lines.push([{ text: widths.map((w) => "─".repeat(w)).join("  "), tone: "dim" }]);
   for (const r of rows) {
     const segs: Seg[] = [];

@@ -63,7 +63,8 @@ export function simulationSections(s: SimulationSummary): { head: Seg[]; section
       .filter(([k]) => k.startsWith("capped"))
       .map(([k, v]): Cell[] => [{ text: c.name }, { text: k.replace("capped:", "") }, num(v ?? 0, "yellow")]),
   );
-  if (capped.length) sections.push({ title: "Capped, by rule", lines: tableLines([{ header: "campaign" }, { header: "rule" }, { header: "members", right: true }], capped) });
+  if (capped.length)
+    sections.push({ title: "Capped, by rule", lines: tableLines([{ header: "campaign" }, { header: "rule" }, { header: "members", right: true }], capped) });
 
   const byChannel = Object.entries(s.total.by_channel).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   sections.push({
@@ -79,7 +80,13 @@ export function simulationSections(s: SimulationSummary): { head: Seg[]; section
     sections.push({
       title: "By day",
       lines: tableLines(
-        [{ header: "date" }, { header: "sends", right: true }, ...channels.map((h) => ({ header: h, right: true })), { header: "cost", right: true }, { header: "" }],
+        [
+          { header: "date" },
+          { header: "sends", right: true },
+          ...channels.map((h) => ({ header: h, right: true })),
+          { header: "cost", right: true },
+          { header: "" },
+        ],
         s.days.map((d) => [
           { text: d.date },
           num(d.sends, "green"),
@@ -97,7 +104,10 @@ export function simulationSections(s: SimulationSummary): { head: Seg[]; section
       { text: ` ${c.name} · ${p.channel}: ${n(p.members)} members: ${maskPhonesIn(p.message)}` },
     ]),
   );
-  const total: Seg[] = [{ text: "Total", tone: "bold" }, { text: `: ${n(s.total.sends)} sends to ${n(s.total.members_reached)} members, estimated cost ${yuan(s.total.cost)}` }];
+  const total: Seg[] = [
+    { text: "Total", tone: "bold" },
+    { text: `: ${n(s.total.sends)} sends to ${n(s.total.members_reached)} members, estimated cost ${yuan(s.total.cost)}` },
+  ];
   return { head, sections, problems, total };
 }
 

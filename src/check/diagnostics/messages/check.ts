@@ -81,7 +81,7 @@ export const checkMessages = {
     code: "CH3017",
     severity: "error",
     message: "`{0}` needs {1} on its right, found {2}",
-    help: "list items are text: `tags has \"vip\"`, `tags has any [\"vip\", \"new\"]`",
+    help: 'list items are text: `tags has "vip"`, `tags has any ["vip", "new"]`',
     description: "The right-hand side of `has` is not a string (or a list of strings for `has any` / `has all`).",
   },
   betweenMismatch: {
@@ -355,7 +355,8 @@ export const checkMessages = {
   wecomPerMember: {
     code: "CH3084",
     severity: "warning",
-    message: "the `{1}` section of template `{0}` reads member fields ({2}): every member gets a different WeCom message, so each becomes its own task the staff member confirms one by one",
+    message:
+      "the `{1}` section of template `{0}` reads member fields ({2}): every member gets a different WeCom message, so each becomes its own task the staff member confirms one by one",
     help: "keep member fields out of the WeCom text (or use campaign `with` values) so that one task per staff member carries every customer",
     description: "A WeCom section renders per member: one add_msg_template task per member instead of one per staff member.",
   },

@@ -160,7 +160,7 @@ export const contentMessages = {
     code: "CH5038",
     severity: "error",
     message: "`{0}` is empty",
-    help: "the provider rejects empty values; use {{default x \"…\"}} for members without the field",
+    help: 'the provider rejects empty values; use {{default x "…"}} for members without the field',
     description: "A value renders to an empty string.",
   },
   contentLineBreak: {
@@ -243,7 +243,7 @@ export const contentMessages = {
     code: "CH5050",
     severity: "error",
     message: "the SMS body is the provider-approved text with ${…} variables; it cannot contain {{…}}",
-    help: "write `${name}` in the body and `name: \"{{…}}\"` under params",
+    help: 'write `${name}` in the body and `name: "{{…}}"` under params',
     description: "An SMS body contains Handlebars.",
   },
 

@@ -67,14 +67,14 @@ export const projectMessages = {
     code: "CH2011",
     severity: "error",
     message: "`{0}` is not a time of day",
-    help: "write HH:MM on a 24-hour clock, in quotes, e.g. `\"10:00\"`",
+    help: 'write HH:MM on a 24-hour clock, in quotes, e.g. `"10:00"`',
     description: "A time of day in chuda.yaml cannot be read.",
   },
   projectBadTimeRange: {
     code: "CH2012",
     severity: "error",
     message: "`{0}` is not a time range",
-    help: "write `\"HH:MM-HH:MM\"`, e.g. `\"21:00-09:00\"`; a range may wrap midnight, and its start and end differ",
+    help: 'write `"HH:MM-HH:MM"`, e.g. `"21:00-09:00"`; a range may wrap midnight, and its start and end differ',
     description: "Quiet hours in chuda.yaml cannot be read.",
   },
   projectBadTimezone: {
@@ -109,7 +109,7 @@ export const projectMessages = {
     code: "CH2017",
     severity: "error",
     message: "`{0}` is not a calendar date",
-    help: "write `\"MM-DD\"` (quoted) for every year, e.g. `\"09-28\"`, or `YYYY-MM-DD` for one day, e.g. `2026-05-20`",
+    help: 'write `"MM-DD"` (quoted) for every year, e.g. `"09-28"`, or `YYYY-MM-DD` for one day, e.g. `2026-05-20`',
     description: "A calendar event of chuda.yaml has a date that cannot be read.",
   },
   projectUnknownField: {

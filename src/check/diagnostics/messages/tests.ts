@@ -50,7 +50,7 @@ export const testsMessages = {
     code: "CH8008",
     severity: "error",
     message: "`{0}`: {1} is not {2}",
-    help: "write moments as \"YYYY-MM-DD HH:MM\" and days as YYYY-MM-DD, in the project timezone",
+    help: 'write moments as "YYYY-MM-DD HH:MM" and days as YYYY-MM-DD, in the project timezone',
     description: "A test's moment, day or expected send time cannot be read.",
   },
   testMomentChoice: {
