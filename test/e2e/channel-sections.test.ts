@@ -31,7 +31,7 @@ const TENCENT_SECTION = `tencent:
 async function repoWithTencent(): Promise<{ fakes: Fakes; tencent: TencentSmsFake; repo: ReturnType<typeof makeRepo> }> {
   const members = makeMembers(40, 9);
   const fakes = await startFakes(members);
-  const tencent = await startTencentSmsFake({ templates: { "1000001": { params: 1, marketing: true } } });
+  const tencent = await startTencentSmsFake({ templates: { "1000001": { params: 1 } } });
   open.push(fakes, tencent);
   const repo = makeRepo({
     channels: { sms: fakes.channels.sms! },
