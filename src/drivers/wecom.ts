@@ -360,7 +360,7 @@ function create(ctx: DriverContext): DriverInstance {
     return out;
   }
 
-  // ------------------------------------------------------------------ queued tasks (CHANNELS.md §3.5)
+  // ------------------------------------------------------------------ queued tasks (docs/channels.md, WeCom)
   /**
    * Each task (msgid, sender) once: get_groupmsg_task tells whether the staff member confirmed; only then does
    * get_groupmsg_send_result say, per customer, 1 sent, 2 not a contact, 3 already received a mass message.
