@@ -12,6 +12,7 @@ import { parseFile } from "../src/language/index.js";
 import { loadProject } from "../src/project/index.js";
 import { loadTemplates } from "../src/content/index.js";
 import { checkProject } from "../src/check/index.js";
+import { BUILTIN_EVENT_NAMES } from "../src/calendar/events.js";
 import type { Diagnostic } from "../src/check/diagnostics/types.js";
 import type { Project } from "../src/project/types.js";
 import type { Template } from "../src/content/types.js";
@@ -19,24 +20,7 @@ import type { Template } from "../src/content/types.js";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = path.join(here, "fixtures", "validate");
 const projectFile = path.join(here, "fixtures", "project", "chuda.yaml");
-const BUILTIN_EVENTS = [
-  "new_year",
-  "spring_festival",
-  "lantern",
-  "valentines",
-  "womens_day",
-  "qingming",
-  "labour_day",
-  "520",
-  "dragon_boat",
-  "618",
-  "qixi",
-  "mid_autumn",
-  "national_day",
-  "double11",
-  "double12",
-  "christmas",
-];
+const BUILTIN_EVENTS = BUILTIN_EVENT_NAMES;
 const update = process.env.UPDATE_GOLDEN === "1";
 const cases = readdirSync(dir)
   .filter((f) => f.endsWith(".chuda"))

@@ -10,27 +10,11 @@ import { parseTemplate } from "../content/index.js";
 import type { CheckResult } from "./types.js";
 import type { Diagnostic } from "./diagnostics/types.js";
 import { checkProject } from "./index.js";
+import { BUILTIN_EVENT_NAMES } from "../calendar/events.js";
 
 const Y = pointSpan("chuda.yaml");
 
-export const BUILTIN_EVENTS = new Set([
-  "new_year",
-  "spring_festival",
-  "lantern",
-  "valentines",
-  "womens_day",
-  "qingming",
-  "labour_day",
-  "520",
-  "dragon_boat",
-  "618",
-  "qixi",
-  "mid_autumn",
-  "national_day",
-  "double11",
-  "double12",
-  "christmas",
-]);
+export const BUILTIN_EVENTS = new Set(BUILTIN_EVENT_NAMES);
 
 function channel(name: string, driver: string, address: string, extra: Partial<ChannelConfig> = {}): ChannelConfig {
   return { name, driver, address, quota: [], rates: {}, env: {}, options: {}, span: Y, ...extra };
