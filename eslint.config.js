@@ -39,4 +39,11 @@ export default tseslint.config(
       "no-empty": ["error", { allowEmptyCatch: true }],
     },
   },
+  // The ledger is asynchronous: a ledger call left without `await` would let a provider call leave before its send is
+  // recorded. Type-aware, so only for the code that talks to the ledger (type information costs time).
+  {
+    files: ["src/ledger/**/*.ts", "src/dispatch/**/*.ts", "src/cli/history.ts", "src/cli/commands/{dispatch,status,report,test-send}.ts"],
+    languageOptions: { parserOptions: { project: "./tsconfig.check.json", tsconfigRootDir: import.meta.dirname } },
+    rules: { "@typescript-eslint/no-floating-promises": "error", "@typescript-eslint/no-misused-promises": "error" },
+  },
 );

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
-import { Ledger, ledgerPath } from "../dispatch/ledger.js";
+import { ledgerPath } from "../dispatch/ledger.js";
+import { openLedger } from "../ledger/open.js";
 import { committedSpend } from "../dispatch/runner.js";
 import type { ResolvedCampaign } from "../check/types.js";
 import type { HistorySend } from "../plan/types.js";
@@ -18,14 +19,19 @@ export interface LedgerView {
  * The ledger as dispatch reads it for a run whose due window is `due`: `simulate --at T` and `preview` then plan
  * exactly what `dispatch --at T` would (a repository that never dispatched has an empty view).
  */
-export function readLedgerView(root: string, project: Project, campaigns: ResolvedCampaign[], due?: { fromMs: number; toMs: number }): LedgerView {
+export async function readLedgerView(
+  root: string,
+  project: Project,
+  campaigns: ResolvedCampaign[],
+  due?: { fromMs: number; toMs: number },
+): Promise<LedgerView> {
   const file = ledgerPath(root);
   if (!existsSync(file)) return { history: [], committed: new Map(), spent: new Map() };
-  const ledger = new Ledger(file);
+  const ledger = await openLedger({ file });
   try {
-    const committed = due ? ledger.committed(due.fromMs, due.toMs) : new Map<string, Set<string>>();
-    return { history: ledger.history(), committed, spent: committedSpend(ledger, project, campaigns, committed) };
+    const committed = due ? await ledger.committed(due.fromMs, due.toMs) : new Map<string, Set<string>>();
+    return { history: await ledger.history(), committed, spent: await committedSpend(ledger, project, campaigns, committed) };
   } finally {
-    ledger.close();
+    await ledger.close();
   }
 }

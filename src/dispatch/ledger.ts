@@ -8,35 +8,22 @@ import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { HistorySend } from "../plan/types.js";
+import type {
+  DueSend,
+  Ledger,
+  OccurrenceRecord,
+  PendingDueSend,
+  RunRow,
+  SendInsert,
+  SendResult,
+  SendRow,
+  SendState,
+  StaffConfirmation,
+  TestSendRecord,
+} from "../ledger/types.js";
+import { queryOutcomeRows, type LedgerOutcomeRow } from "../outcomes/attribution.js";
 
-/**
- * `withdrawn`: a pending send whose member is no longer eligible when a later run plans the occurrence again (left
- * the snapshot, unsubscribed, excluded, unreachable): never sent.
- */
-export type SendState = "planned" | "in_flight" | "sent" | "queued" | "failed" | "unknown" | "held_out" | "expired" | "withdrawn";
-
-export interface SendRow {
-  key: string;
-  campaign: string;
-  occurrence: string;
-  member: string;
-  channel: string;
-  state: SendState;
-  send_at: number;
-  address: string | null;
-  sender: string | null;
-  content: string | null;
-  fallbacks: string | null;
-  vars: string | null;
-  attempts: number;
-  provider_id: string | null;
-  error_code: string | null;
-  error_message: string | null;
-  not_before: number | null;
-  run_id: number | null;
-  first_attempt_at: number | null;
-  updated_at: number;
-}
+export type { DueSend, Ledger, SendInsert, SendResult, SendRow, SendState, StaffConfirmation } from "../ledger/types.js";
 
 /** How long a send that kept failing transiently in a run waits: beyond the run, so the next run retries it. */
 export const NEXT_RUN_MS = 120_000;
@@ -119,49 +106,6 @@ CREATE TABLE IF NOT EXISTS tokens (
 );
 `;
 
-export interface StaffConfirmation {
-  campaign: string;
-  channel: string;
-  staff: string;
-  tasks: number;
-  confirmed: number;
-  sends: number;
-  sent: number;
-  waiting: number;
-  expired: number;
-}
-
-/** A send row as the plan records it (the columns a run fills in later start empty). */
-export type SendInsert = Omit<SendRow, "attempts" | "provider_id" | "error_code" | "error_message" | "not_before" | "first_attempt_at">;
-
-/** What a run reads of a due send: only the columns a provider call needs. `id` is the row's rowid. */
-export interface DueSend {
-  id: number;
-  key: string;
-  campaign: string;
-  occurrence: string;
-  member: string;
-  channel: string;
-  address: string | null;
-  sender: string | null;
-  content: string | null;
-  attempts: number;
-  first_attempt_at: number | null;
-  /** The planned send time (a send expires a set time after it). */
-  send_at: number;
-}
-
-/** The result of one send. Rows are found by `id` (rowid) when given, else by `key`. */
-export interface SendResult {
-  id?: number;
-  key: string;
-  state: SendState;
-  provider_id?: string | null;
-  error_code?: string | null;
-  error_message?: string | null;
-  not_before?: number | null;
-}
-
 interface PendingMark {
   ids: number[];
   runId: number;
@@ -174,7 +118,8 @@ interface PendingMark {
 /** The ledger's file was removed or replaced while a run had it open: what the run records would be lost. */
 export class LedgerFileError extends Error {}
 
-export class Ledger {
+/** The SQLite ledger. Its work is synchronous (better-sqlite3); its methods return promises to fit `Ledger`. */
+export class SqliteLedger implements Ledger {
   readonly db: Database.Database;
   /** A random id given to the ledger when it is created (table `meta`): its history's identity. */
   readonly id: string;
@@ -218,9 +163,6 @@ export class Ledger {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       insertOcc: db.prepare(`INSERT OR IGNORE INTO occurrences (campaign, occurrence, send_at, run_id, audience) VALUES (?, ?, ?, ?, ?)`),
-      markInFlight: db.prepare(
-        `UPDATE sends SET state = 'in_flight', attempts = attempts + 1, run_id = ?, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? WHERE rowid = ? AND state = 'planned'`,
-      ),
       finishById: db.prepare(
         `UPDATE sends SET state = ?, provider_id = COALESCE(?, provider_id), error_code = ?, error_message = ?, not_before = ?, updated_at = ? WHERE rowid = ?`,
       ),
@@ -252,13 +194,13 @@ export class Ledger {
     };
   }
 
-  startRun(at: number, now: number, members: number | null = null): number {
+  async startRun(at: number, now: number, members: number | null = null): Promise<number> {
     const r = this.db.prepare(`INSERT INTO runs (started_at, at, pid, status, members) VALUES (?, ?, ?, 'running', ?)`).run(now, at, process.pid, members);
     return Number(r.lastInsertRowid);
   }
 
   /** The member count of the snapshot the latest run used, if any run recorded one. */
-  lastSnapshotSize(): number | undefined {
+  async lastSnapshotSize(): Promise<number | undefined> {
     const r = this.db.prepare(`SELECT members FROM runs WHERE members IS NOT NULL ORDER BY id DESC LIMIT 1`).get() as { members: number } | undefined;
     return r?.members;
   }
@@ -268,8 +210,8 @@ export class Ledger {
    * [fromMs, toMs]: `${campaign}|${occurrence}` → member keys. A later run plans those occurrences again and leaves
    * these members as they are.
    */
-  committed(fromMs: number, toMs: number): Map<string, Set<string>> {
-    this.flush();
+  async committed(fromMs: number, toMs: number): Promise<Map<string, Set<string>>> {
+    this.flushNow();
     const occs = this.db.prepare(`SELECT campaign, occurrence FROM occurrences WHERE send_at BETWEEN ? AND ?`).all(fromMs, toMs) as {
       campaign: string;
       occurrence: string;
@@ -284,8 +226,8 @@ export class Ledger {
   }
 
   /** Channel and content of an occurrence's sends that cost (committed to, not failed or withdrawn). */
-  committedContent(campaign: string, occurrence: string): { channel: string; content: string | null }[] {
-    this.flush();
+  async committedContent(campaign: string, occurrence: string): Promise<{ channel: string; content: string | null }[]> {
+    this.flushNow();
     const [lo, hi] = occurrenceKeyRange(campaign, occurrence);
     return this.db
       .prepare(`SELECT channel, content FROM sends WHERE key >= ? AND key < ? AND state IN ('planned','in_flight','sent','queued','unknown')`)
@@ -293,8 +235,8 @@ export class Ledger {
   }
 
   /** Occurrences planned to go out before `before` that still have pending sends (a run left them after an outage). */
-  pendingOccurrences(before: number): { campaign: string; occurrence: string; send_at: number }[] {
-    this.flush();
+  async pendingOccurrences(before: number): Promise<{ campaign: string; occurrence: string; send_at: number }[]> {
+    this.flushNow();
     return this.db
       .prepare(
         `SELECT DISTINCT s.campaign, s.occurrence, o.send_at FROM sends s JOIN occurrences o ON o.campaign = s.campaign AND o.occurrence = s.occurrence WHERE s.state = 'planned' AND o.send_at < ? ORDER BY o.send_at`,
@@ -303,8 +245,8 @@ export class Ledger {
   }
 
   /** Withdraws the pending sends of an occurrence that `keep` rejects (by member and channel); returns how many. */
-  withdraw(campaign: string, occurrence: string, keep: (member: string, channel: string) => boolean, now: number): number {
-    this.flush();
+  async withdraw(campaign: string, occurrence: string, keep: (member: string, channel: string) => boolean, now: number): Promise<number> {
+    this.flushNow();
     const [lo, hi] = occurrenceKeyRange(campaign, occurrence);
     const pending = this.db.prepare(`SELECT rowid AS id, member, channel FROM sends WHERE key >= ? AND key < ? AND state = 'planned'`).all(lo, hi) as {
       id: number;
@@ -321,17 +263,7 @@ export class Ledger {
     return ids.length;
   }
 
-  recordTestSend(t: {
-    campaign: string;
-    member: string;
-    channel: string;
-    address: string | null;
-    state: string;
-    provider_id?: string | null;
-    error_code?: string | null;
-    error_message?: string | null;
-    at: number;
-  }): void {
+  async recordTestSend(t: TestSendRecord): Promise<void> {
     this.db
       .prepare(
         `INSERT INTO test_sends (campaign, member, channel, address, state, provider_id, error_code, error_message, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -339,8 +271,8 @@ export class Ledger {
       .run(t.campaign, t.member, t.channel, t.address, t.state, t.provider_id ?? null, t.error_code ?? null, t.error_message ?? null, t.at);
   }
 
-  finishRun(id: number, now: number, status: string, summary: unknown): void {
-    this.flush();
+  async finishRun(id: number, now: number, status: string, summary: unknown): Promise<void> {
+    this.flushNow();
     this.db.prepare(`UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?`).run(now, status, JSON.stringify(summary), id);
   }
 
@@ -348,21 +280,21 @@ export class Ledger {
    * Runs still marked `running` other than `current` become `interrupted`. Only for a caller holding the dispatch
    * lock: no other run is alive then, so such a row is a run whose process died.
    */
-  markDeadRunsInterrupted(current: number, now: number): number {
+  async markDeadRunsInterrupted(current: number, now: number): Promise<number> {
     return this.db
       .prepare(`UPDATE runs SET status = 'interrupted', finished_at = COALESCE(finished_at, ?) WHERE status = 'running' AND id <> ?`)
       .run(now, current).changes;
   }
 
   /** Occurrences an earlier run planned already: `${campaign}|${occurrence}`. */
-  plannedOccurrences(): Set<string> {
+  async plannedOccurrences(): Promise<Set<string>> {
     const rows = this.db.prepare(`SELECT campaign, occurrence FROM occurrences`).all() as { campaign: string; occurrence: string }[];
     return new Set(rows.map((r) => `${r.campaign}|${r.occurrence}`));
   }
 
   /** Sends that count against caps, quotas and repeat: everything committed to, not what failed; held-out members for repeat. */
-  history(): HistorySend[] {
-    this.flush();
+  async history(): Promise<HistorySend[]> {
+    this.flushNow();
     const rows = this.db
       .prepare(
         `SELECT member, campaign, channel, send_at AS at FROM sends WHERE state IN ('planned','in_flight','sent','queued','unknown','held_out') ORDER BY send_at`,
@@ -423,12 +355,8 @@ export class Ledger {
    * Records a whole plan (its occurrences and every send and held-out member) in one transaction. Keys recorded
    * already (an occurrence planned again) are left as they are; returns how many held-out members are new.
    */
-  recordPlan(
-    occurrences: { campaign: string; occurrence: string; sendAt: number; audience: number }[],
-    sends: SendInsert[],
-    runId: number,
-  ): { heldOut: number } {
-    this.flush();
+  async recordPlan(occurrences: OccurrenceRecord[], sends: SendInsert[], runId: number): Promise<{ heldOut: number }> {
+    this.flushNow();
     let heldOut = 0;
     this.db.transaction(() => {
       for (const o of occurrences) this.stmts.insertOcc.run(o.campaign, o.occurrence, o.sendAt, runId, o.audience);
@@ -437,8 +365,8 @@ export class Ledger {
     return { heldOut };
   }
 
-  insertSends(sends: SendInsert[]): void {
-    this.flush();
+  async insertSends(sends: SendInsert[]): Promise<void> {
+    this.flushNow();
     this.db.transaction(() => {
       for (const s of sends) this.insert(s);
     })();
@@ -449,8 +377,8 @@ export class Ledger {
    * backoff (`not_before`) has passed at `now` (the wall clock), in send-time order. Writes still queued are
    * committed first, so what this returns is what the ledger holds.
    */
-  due(channel: string, until: number, now: number, limit: number): DueSend[] {
-    this.flush();
+  async due(channel: string, until: number, now: number, limit: number): Promise<DueSend[]> {
+    this.flushNow();
     const raw = this.stmts.due.all(channel, until, now, this.scopeJson, this.scopeJson, limit) as unknown[][];
     const out: DueSend[] = new Array(raw.length);
     for (let i = 0; i < raw.length; i++) {
@@ -474,13 +402,13 @@ export class Ledger {
   }
 
   /** Whether `due` would return anything. */
-  hasDue(channel: string, until: number, now: number): boolean {
-    this.flush();
+  async hasDue(channel: string, until: number, now: number): Promise<boolean> {
+    this.flushNow();
     return this.stmts.hasDue.get(channel, until, now, this.scopeJson, this.scopeJson) !== undefined;
   }
 
   /** The whole row of a send (for a fallback after a permanent failure: its `fallbacks` and `vars`). */
-  row(id: number): SendRow | undefined {
+  async row(id: number): Promise<SendRow | undefined> {
     return this.stmts.byId.get(id) as SendRow | undefined;
   }
 
@@ -488,18 +416,18 @@ export class Ledger {
    * Sends a run gave up on for now after repeated transient failures wait exactly NEXT_RUN_MS after their last
    * update (that exact offset is the marker); the next run makes them due again at once.
    */
-  releaseForNextRun(): number {
-    this.flush();
+  async releaseForNextRun(): Promise<number> {
+    this.flushNow();
     return this.db.prepare(`UPDATE sends SET not_before = NULL WHERE state = 'planned' AND not_before = updated_at + ?`).run(NEXT_RUN_MS).changes;
   }
 
-  plannedCount(): number {
-    this.flush();
+  async plannedCount(): Promise<number> {
+    this.flushNow();
     return (this.stmts.plannedCount.get(this.scopeJson, this.scopeJson) as { n: number }).n;
   }
 
-  dueChannels(now: number): string[] {
-    this.flush();
+  async dueChannels(now: number): Promise<string[]> {
+    this.flushNow();
     return (
       this.db
         .prepare(`SELECT DISTINCT channel FROM sends WHERE state = 'planned' AND send_at <= ? AND ${IN_SCOPE}`)
@@ -511,7 +439,7 @@ export class Ledger {
    * Narrows what this ledger hands a run to send (`due`, `hasDue`, `dueChannels`, `nextNotBefore`, `plannedCount`,
    * `expire`, `pendingDue`) to these campaigns: `dispatch --only` sends nothing of the others, pending or not.
    */
-  restrictTo(campaigns: string[]): void {
+  async restrictTo(campaigns: string[]): Promise<void> {
     this.scopeJson = JSON.stringify(campaigns);
   }
 
@@ -520,8 +448,8 @@ export class Ledger {
    * planned time, by its campaign's rule, else `defaultMs` (campaigns no longer in the project included, unless the
    * ledger is restricted). Returns how many expired.
    */
-  expire(rules: { campaign: string; afterMs: number }[], defaultMs: number, now: number): number {
-    this.flush();
+  async expire(rules: { campaign: string; afterMs: number }[], defaultMs: number, now: number): Promise<number> {
+    this.flushNow();
     const one = this.db.prepare(
       `UPDATE sends SET state = 'expired', error_code = 'expired', error_message = ?, updated_at = ? WHERE state = 'planned' AND campaign = ? AND send_at + ? <= ?`,
     );
@@ -538,17 +466,17 @@ export class Ledger {
   }
 
   /** Moves pending sends (rowids) to wait until `notBefore` (quiet hours, a send window), touching nothing else. */
-  postpone(ids: number[], notBefore: number): void {
+  async postpone(ids: number[], notBefore: number): Promise<void> {
     if (!ids.length) return;
-    this.flush();
+    this.flushNow();
     this.db
       .prepare(`UPDATE sends SET not_before = ? WHERE rowid IN (SELECT value FROM json_each(?)) AND state = 'planned'`)
       .run(notBefore, JSON.stringify(ids));
   }
 
   /** Pending sends planned by earlier runs that are due by `until` (for a dry run: what a real run would also send). */
-  pendingDue(until: number): Pick<SendRow, "key" | "campaign" | "occurrence" | "member" | "channel" | "address" | "send_at" | "not_before" | "updated_at">[] {
-    this.flush();
+  async pendingDue(until: number): Promise<PendingDueSend[]> {
+    this.flushNow();
     return this.db
       .prepare(
         `SELECT key, campaign, occurrence, member, channel, address, send_at, not_before, updated_at FROM sends
@@ -558,8 +486,8 @@ export class Ledger {
   }
 
   /** Earliest not_before among planned sends due by `until`, of one channel if given (for waiting on deferrals within a run). */
-  nextNotBefore(until: number, channel?: string): number | undefined {
-    this.flush();
+  async nextNotBefore(until: number, channel?: string): Promise<number | undefined> {
+    this.flushNow();
     const r = (
       channel === undefined
         ? this.db
@@ -572,22 +500,6 @@ export class Ledger {
             .get(channel, until, this.scopeJson, this.scopeJson)
     ) as { t: number | null };
     return r.t ?? undefined;
-  }
-
-  /** Marks sends in flight (by key) in one durable transaction; returns the keys that were still planned. */
-  markInFlight(keys: string[], runId: number, now: number): Set<string> {
-    const ids = new Map<number, string>();
-    const find = this.db.prepare(`SELECT rowid AS id FROM sends WHERE key = ?`);
-    for (const k of keys) {
-      const r = find.get(k) as { id: number } | undefined;
-      if (r) ids.set(r.id, k);
-    }
-    const ok = new Set<string>();
-    this.flush();
-    this.db.transaction(() => {
-      for (const [id, k] of ids) if (this.stmts.markInFlight.run(runId, now, now, id).changes) ok.add(k);
-    })();
-    return ok;
   }
 
   /**
@@ -610,7 +522,7 @@ export class Ledger {
    * the send on the next. Until then the rows stay `in_flight`: a crash before the flush leaves them to
    * reconciliation (or `unknown`), never to a second send.
    */
-  queueFinish(results: SendResult[], now: number, inserts: SendInsert[] = []): void {
+  async queueFinish(results: SendResult[], now: number, inserts: SendInsert[] = []): Promise<void> {
     if (this.writeError !== undefined) throw this.writeError;
     for (const r of results) this.results.push({ r, now });
     for (const s of inserts) this.inserts.push(s);
@@ -623,15 +535,19 @@ export class Ledger {
     setImmediate(() => {
       this.flushScheduled = false;
       try {
-        this.flush();
+        this.flushNow();
       } catch {
         /* kept in writeError: rethrown by the next call that writes or flushes */
       }
     });
   }
 
+  async flush(): Promise<void> {
+    this.flushNow();
+  }
+
   /** Commits everything queued (results and fallback inserts first, then in-flight marks) in one transaction. */
-  flush(): void {
+  private flushNow(): void {
     if (this.writeError !== undefined) throw this.writeError;
     this.checkFile();
     if (!this.marks.length && !this.results.length && !this.inserts.length) return;
@@ -662,22 +578,22 @@ export class Ledger {
    * Records results, and the fallback sends they open, in one transaction: a crash cannot leave a member
    * failed on one channel without the send on the next.
    */
-  finish(results: SendResult[], now: number, inserts: SendInsert[] = []): void {
-    this.flush();
+  async finish(results: SendResult[], now: number, inserts: SendInsert[] = []): Promise<void> {
+    this.flushNow();
     this.db.transaction(() => {
       for (const s of inserts) this.insert(s);
       for (const r of results) this.apply(r, now);
     })();
   }
 
-  inFlight(): SendRow[] {
-    this.flush();
+  async inFlight(): Promise<SendRow[]> {
+    this.flushNow();
     return this.db.prepare(`SELECT * FROM sends WHERE state = 'in_flight' ORDER BY channel, key`).all() as SendRow[];
   }
 
   /** WeCom sends whose task waits for a staff member, by channel (of the run's campaigns, see `restrictTo`). */
-  queued(): SendRow[] {
-    this.flush();
+  async queued(): Promise<SendRow[]> {
+    this.flushNow();
     return this.db
       .prepare(`SELECT * FROM sends WHERE state = 'queued' AND ${IN_SCOPE} ORDER BY channel, provider_id, key`)
       .all(this.scopeJson, this.scopeJson) as SendRow[];
@@ -687,8 +603,8 @@ export class Ledger {
    * The staff confirmation rate (员工执行率) of WeCom tasks per campaign and staff member: tasks created, tasks the
    * staff member confirmed (a send of it is sent, or refused at confirmation: status 2 or 3), and their sends.
    */
-  staffConfirmation(): StaffConfirmation[] {
-    this.flush();
+  async staffConfirmation(): Promise<StaffConfirmation[]> {
+    this.flushNow();
     return this.db
       .prepare(
         `SELECT campaign, channel, sender AS staff, COUNT(DISTINCT provider_id) AS tasks,
@@ -699,40 +615,45 @@ export class Ledger {
       .all() as StaffConfirmation[];
   }
 
-  get(key: string): SendRow | undefined {
-    this.flush();
+  async get(key: string): Promise<SendRow | undefined> {
+    this.flushNow();
     return this.db.prepare(`SELECT * FROM sends WHERE key = ?`).get(key) as SendRow | undefined;
   }
 
-  counts(): { campaign: string; channel: string; state: SendState; n: number }[] {
-    this.flush();
+  async counts(): Promise<{ campaign: string; channel: string; state: SendState; n: number }[]> {
+    this.flushNow();
     return this.db
       .prepare(`SELECT campaign, channel, state, COUNT(*) AS n FROM sends GROUP BY campaign, channel, state ORDER BY campaign, channel, state`)
       .all() as never;
   }
 
-  runs(limit = 20): { id: number; started_at: number; finished_at: number | null; at: number; status: string; summary: string | null }[] {
+  async runs(limit = 20): Promise<RunRow[]> {
     return this.db.prepare(`SELECT id, started_at, finished_at, at, status, summary FROM runs ORDER BY id DESC LIMIT ?`).all(limit) as never;
   }
 
-  unknownSends(limit = 50): SendRow[] {
-    this.flush();
+  async unknownSends(limit = 50): Promise<SendRow[]> {
+    this.flushNow();
     return this.db.prepare(`SELECT * FROM sends WHERE state = 'unknown' ORDER BY send_at, key LIMIT ?`).all(limit) as SendRow[];
   }
 
-  failuresByCode(): { channel: string; error_code: string; n: number }[] {
-    this.flush();
+  async failuresByCode(): Promise<{ channel: string; error_code: string; n: number }[]> {
+    this.flushNow();
     return this.db
       .prepare(`SELECT channel, error_code, COUNT(*) AS n FROM sends WHERE state = 'failed' GROUP BY channel, error_code ORDER BY n DESC`)
       .all() as never;
   }
 
-  getToken(key: string, now: number): string | undefined {
+  async outcomeRows(): Promise<LedgerOutcomeRow[]> {
+    this.flushNow();
+    return queryOutcomeRows(this.db);
+  }
+
+  async getToken(key: string, now: number): Promise<string | undefined> {
     const r = this.db.prepare(`SELECT token, expires_at FROM tokens WHERE key = ?`).get(key) as { token: string; expires_at: number } | undefined;
     return r && r.expires_at > now ? r.token : undefined;
   }
 
-  putToken(key: string, token: string, expiresAt: number): void {
+  async putToken(key: string, token: string, expiresAt: number): Promise<void> {
     this.db
       .prepare(
         `INSERT INTO tokens (key, token, expires_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at`,
@@ -757,9 +678,9 @@ export class Ledger {
   }
 
   /** Commits what is queued, then closes. */
-  close(): void {
+  async close(): Promise<void> {
     try {
-      if (this.writeError === undefined) this.flush();
+      if (this.writeError === undefined) this.flushNow();
     } finally {
       this.db.close();
     }

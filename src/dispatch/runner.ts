@@ -17,7 +17,8 @@ import { DEFAULT_EXPIRE_AFTER_MS } from "../project/policy.js";
 import { messageCost, sectionKeyOf } from "../plan/content.js";
 import type { MemberTable, Plan } from "../plan/types.js";
 import type { Project } from "../project/types.js";
-import { Ledger, NEXT_RUN_MS, sendKey, type DueSend, type SendInsert, type SendResult, type SendRow, type SendState } from "./ledger.js";
+import { NEXT_RUN_MS, sendKey } from "./ledger.js";
+import type { DueSend, Ledger, SendInsert, SendResult, SendRow, SendState } from "../ledger/types.js";
 
 export interface LoadedChannel {
   driver: Driver;
@@ -129,8 +130,8 @@ export async function planDue(
   const { project, ledger } = input;
   const tz = project.timezone;
   const fromMs = input.at - project.policy.catchUpMs;
-  const skip = ledger.plannedOccurrences();
-  const committed = ledger.committed(fromMs, input.at);
+  const skip = await ledger.plannedOccurrences();
+  const committed = await ledger.committed(fromMs, input.at);
   const result = await plan({
     project,
     campaigns: input.campaigns,
@@ -141,8 +142,8 @@ export async function planDue(
     to: epochToZoned(input.at, tz).date,
     due: { fromMs, toMs: input.at },
     committed,
-    spent: committedSpend(ledger, project, input.campaigns, committed),
-    history: ledger.history(),
+    spent: await committedSpend(ledger, project, input.campaigns, committed),
+    history: await ledger.history(),
     memberRows: withMembers,
   });
   // Occurrences that were due in the week before the catch-up window and never planned: reported, not sent.
@@ -205,10 +206,10 @@ export interface DrySend {
  * What a real run at T would send (`dispatch --dry-run`): the sends it would plan and those pending since earlier runs,
  * less what it would expire or hold back for quiet hours or a send window. `waiting`: sends held back.
  */
-export function drySends(
+export async function drySends(
   input: Omit<DispatchInput, "channels" | "now" | "lock">,
   p: Plan,
-): { sends: DrySend[]; waiting: number; expiring: number; withdrawing: number } {
+): Promise<{ sends: DrySend[]; waiting: number; expiring: number; withdrawing: number }> {
   const { project, ledger } = input;
   const byName = new Map(input.campaigns.map((c) => [c.name, c]));
   const t = input.at;
@@ -232,7 +233,7 @@ export function drySends(
     if (keep(d.campaign, d.sendAt))
       sends.push({ campaign: d.campaign, occurrence: d.occurrence, member: d.member, channel: d.channel, address: d.address ?? null, earlier: false });
   }
-  for (const r of ledger.pendingDue(input.at)) {
+  for (const r of await ledger.pendingDue(input.at)) {
     if (planned.has(r.key)) continue;
     if (replanned.has(`${r.campaign}|${r.occurrence}`) && !p.kept?.has(`${r.campaign}|${r.occurrence}|${r.member}|${r.channel}`)) {
       withdrawing++;
@@ -259,13 +260,13 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   const maxAttempts = input.maxAttempts ?? 3;
   const triesThisRun = new Map<string, number>();
   const maxWait = input.maxWaitMs ?? 30_000;
-  const runId = ledger.startRun(input.at, wall(), input.members.count);
+  const runId = await ledger.startRun(input.at, wall(), input.members.count);
   // The caller holds the dispatch lock: a run still marked running is one whose process died (kill -9, power loss).
-  ledger.markDeadRunsInterrupted(runId, wall());
+  await ledger.markDeadRunsInterrupted(runId, wall());
   const aborted = () => input.signal?.aborted ?? false;
   const defersThisRun = new Map<string, number>();
   let defers = 0;
-  ledger.releaseForNextRun();
+  await ledger.releaseForNextRun();
   const summary: DispatchSummary = {
     at: new Date(input.at).toISOString(),
     occurrences: 0,
@@ -291,10 +292,10 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   const chan = (c: string) => (summary.by_channel[c] ??= { sent: 0, queued: 0, failed: 0, unknown: 0 });
   const campaignsByName = new Map(input.campaigns.map((c) => [c.name, c]));
 
-  const interrupted = () => {
+  const interrupted = async () => {
     summary.interrupted = true;
-    summary.pending = ledger.plannedCount();
-    ledger.finishRun(runId, wall(), "interrupted", summary);
+    summary.pending = await ledger.plannedCount();
+    await ledger.finishRun(runId, wall(), "interrupted", summary);
     return summary;
   };
   // 1. Sends a killed run left in flight: ask the provider, else mark unknown (never re-sent automatically). Only
@@ -306,7 +307,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   if (aborted()) return interrupted();
 
   // 2. Plan what is due and record it before any call.
-  const plannedBefore = ledger.plannedOccurrences();
+  const plannedBefore = await ledger.plannedOccurrences();
   const { plan: p, missed } = await planDue(input);
   if (aborted()) return interrupted();
   summary.missed = missed;
@@ -317,7 +318,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     const k = `${o.campaign.name}|${o.occurrence.id}`;
     if (!plannedBefore.has(k)) continue;
     replanned.add(k);
-    summary.withdrawn += ledger.withdraw(o.campaign.name, o.occurrence.id, (m, ch) => p.kept?.has(`${k}|${m}|${ch}`) ?? false, t);
+    summary.withdrawn += await ledger.withdraw(o.campaign.name, o.occurrence.id, (m, ch) => p.kept?.has(`${k}|${m}|${ch}`) ?? false, t);
   }
   summary.replanned = replanned.size;
   summary.withdrawn += await withdrawStale(input, t);
@@ -399,14 +400,14 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
       if (replanned.has(`${d.campaign}|${d.occurrence}`)) summary.replanned_sends++;
     }
   }
-  const recorded = ledger.recordPlan(
+  const recorded = await ledger.recordPlan(
     p.occurrences.map((o) => ({ campaign: o.campaign.name, occurrence: o.occurrence.id, sendAt: o.sendAt, audience: o.funnel.audience })),
     rows,
     runId,
   );
   // Held-out members of an occurrence planned again were recorded by the run that first planned it.
   summary.held_out = recorded.heldOut;
-  if (refused.length) ledger.finish(refused, t);
+  if (refused.length) await ledger.finish(refused, t);
   summary.occurrences = p.occurrences.length;
   const byChannel: Record<string, number> = {};
   for (const r of rows) if (r.state === "planned") byChannel[r.channel] = (byChannel[r.channel] ?? 0) + 1;
@@ -420,7 +421,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     withdrawn: summary.withdrawn,
   });
   // Pending sends past their expiry (planned by this run or an earlier one) are never sent.
-  summary.expired += ledger.expire(
+  summary.expired += await ledger.expire(
     input.campaigns.map((c) => ({ campaign: c.name, afterMs: expireAfterMs(project, c) })),
     expireAfterMs(project, undefined),
     now(),
@@ -435,15 +436,15 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     input.onEvent?.({ type: "stop", channel, code, message, reason });
   };
   /** A stopped channel's due sends move to its `failover` channel (same content kind), unless that one stopped too. */
-  const failOver = (channel: string) => {
+  const failOver = async (channel: string) => {
     const to = project.channels.get(channel)?.failover;
     const entry = summary.stopped.find((x) => x.channel === channel);
     if (!to || !entry || stopped.has(to) || !input.channels.has(to)) return;
     const t = now();
     const results: SendResult[] = [];
     const inserts: SendInsert[] = [];
-    for (const due of ledger.due(channel, input.at, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) {
-      const row = ledger.row(due.id);
+    for (const due of await ledger.due(channel, input.at, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) {
+      const row = await ledger.row(due.id);
       if (!row) continue;
       const rest = row.fallbacks ? (JSON.parse(row.fallbacks) as string[]) : [];
       const next = nextFallback({ ...row, fallbacks: JSON.stringify([to, ...rest]) }, campaignsByName.get(row.campaign), input.templates, project, t, runId);
@@ -457,12 +458,12 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
         error_message: `channel ${channel} stopped (${entry.reason}); sent through ${to} instead`,
       });
     }
-    ledger.finish(results, t, inserts);
+    await ledger.finish(results, t, inserts);
     entry.failover = { channel: to, sends: inserts.length };
   };
   const sendChannel = async (channel: string) => {
     await sendChannelOnce(channel);
-    if (stopped.has(channel)) failOver(channel);
+    if (stopped.has(channel)) await failOver(channel);
   };
   const sendChannelOnce = async (channel: string) => {
     const loaded = input.channels.get(channel);
@@ -488,12 +489,12 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     const parsed = new Map<string, RenderedContent>();
     let batches: DueSend[][] = [];
     let cursor = 0;
-    const refill = (): boolean => {
+    const fetchBatches = async (): Promise<boolean> => {
       let rows: DueSend[] = [];
       while (!rows.length) {
-        const due = ledger.due(channel, input.at, now(), batchSize * concurrency * 4).filter((r) => !held.has(r.id));
+        const due = (await ledger.due(channel, input.at, now(), batchSize * concurrency * 4)).filter((r) => !held.has(r.id));
         if (!due.length) return false;
-        rows = sendableNow(due);
+        rows = await sendableNow(due);
       }
       for (const r of rows) held.add(r.id);
       batches = makeBatches(rows, batchSize, !!loaded.driver.batchSameContent);
@@ -501,10 +502,13 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
       if (parsed.size > 10_000) parsed.clear();
       return true;
     };
+    // One refill at a time: workers that find the queue empty wait for the same fetch (two would fetch the same rows).
+    let refilling: Promise<boolean> | undefined;
+    const refill = () => (refilling ??= fetchBatches().finally(() => (refilling = undefined)));
     const worker = async () => {
       for (;;) {
         if (stopped.has(channel) || aborted()) return;
-        if (cursor >= batches.length && !refill()) return;
+        while (cursor >= batches.length) if (!(await refill()) || stopped.has(channel) || aborted()) return;
         const batch = batches[cursor++]!;
         try {
           if (!paced()) await gate.take();
@@ -518,8 +522,8 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     for (;;) {
       await Promise.all(Array.from({ length: concurrency }, worker));
       if (stopped.has(channel) || aborted()) return;
-      if (ledger.hasDue(channel, input.at, now())) continue;
-      const next = ledger.nextNotBefore(input.at, channel);
+      if (await ledger.hasDue(channel, input.at, now())) continue;
+      const next = await ledger.nextNotBefore(input.at, channel);
       if (next === undefined || next - now() > maxWait) return;
       await clock.sleepUntil(next);
     }
@@ -530,7 +534,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
    * `expired`, those in quiet hours or outside their campaign's window wait for the next allowed moment (a retry, a
    * send left pending by an earlier run, an occurrence found late). Returns the rest.
    */
-  const sendableNow = (due: DueSend[]): DueSend[] => {
+  const sendableNow = async (due: DueSend[]): Promise<DueSend[]> => {
     const t = now();
     const ready: DueSend[] = [];
     const expired: SendResult[] = [];
@@ -552,10 +556,10 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
       } else ready.push(r);
     }
     if (expired.length) {
-      ledger.finish(expired, t);
+      await ledger.finish(expired, t);
       summary.expired += expired.length;
     }
-    for (const [at, ids] of waiting) ledger.postpone(ids, at);
+    for (const [at, ids] of waiting) await ledger.postpone(ids, at);
     return ready;
   };
 
@@ -678,7 +682,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
           break;
         case "recipient": {
           fail("failed");
-          const full = ledger.row(row.id);
+          const full = await ledger.row(row.id);
           const next = full && nextFallback(full, campaignsByName.get(row.campaign), input.templates, project, t, runId);
           if (next) {
             fallbacks.push(next);
@@ -695,22 +699,23 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
       }
     }
     // Committed with the next group commit; until then the rows stay in flight (never re-sent after a crash).
-    ledger.queueFinish(results, t, fallbacks);
+    await ledger.queueFinish(results, t, fallbacks);
     input.onEvent?.({ type: "progress", channel, sent: c.sent + c.queued, failed: c.failed, total: summary.planned, failures: summary.failures });
   };
 
-  const channels = [...new Set([...ledger.dueChannels(input.at)])];
+  const channels = [...new Set(await ledger.dueChannels(input.at))];
   await Promise.all(channels.map(sendChannel));
   // Fallbacks may have opened channels that had nothing due at the start.
   for (let round = 0; round < 3 && !aborted(); round++) {
-    const more = ledger.dueChannels(input.at).filter((c) => !stopped.has(c) && input.channels.has(c));
-    const ready = more.filter((c) => ledger.hasDue(c, input.at, now()));
+    const more = (await ledger.dueChannels(input.at)).filter((c) => !stopped.has(c) && input.channels.has(c));
+    const ready: string[] = [];
+    for (const c of more) if (await ledger.hasDue(c, input.at, now())) ready.push(c);
     if (!ready.length) break;
     await Promise.all(ready.map(sendChannel));
   }
   if (aborted()) return interrupted();
-  summary.pending = ledger.plannedCount();
-  ledger.finishRun(runId, wall(), summary.stopped.length ? "stopped" : "done", summary);
+  summary.pending = await ledger.plannedCount();
+  await ledger.finishRun(runId, wall(), summary.stopped.length ? "stopped" : "done", summary);
   return summary;
 }
 
@@ -729,14 +734,19 @@ function timerSleep(ms: number, signal: AbortSignal | undefined): Promise<void> 
 }
 
 /** What the sends an earlier run planned cost, per occurrence of a campaign with a budget (see `PlanInput.spent`). */
-export function committedSpend(ledger: Ledger, project: Project, campaigns: ResolvedCampaign[], committed: Map<string, Set<string>>): Map<string, number> {
+export async function committedSpend(
+  ledger: Ledger,
+  project: Project,
+  campaigns: ResolvedCampaign[],
+  committed: Map<string, Set<string>>,
+): Promise<Map<string, number>> {
   const budgeted = new Set(campaigns.filter((c) => c.budget !== undefined).map((c) => c.name));
   const out = new Map<string, number>();
   for (const k of committed.keys()) {
     const [campaign, occurrence] = [k.slice(0, k.indexOf("|")), k.slice(k.indexOf("|") + 1)];
     if (!budgeted.has(campaign)) continue;
     let cost = 0;
-    for (const r of ledger.committedContent(campaign, occurrence))
+    for (const r of await ledger.committedContent(campaign, occurrence))
       cost += messageCost(project.channels.get(r.channel)?.price, r.content ? (JSON.parse(r.content) as RenderedContent) : undefined);
     out.set(k, cost);
   }
@@ -753,7 +763,7 @@ async function withdrawStale(input: DispatchInput, now: number): Promise<number>
   const tz = project.timezone;
   const fromMs = input.at - project.policy.catchUpMs;
   const names = new Set(input.campaigns.map((c) => c.name));
-  const stale = ledger.pendingOccurrences(fromMs).filter((o) => names.has(o.campaign));
+  const stale = (await ledger.pendingOccurrences(fromMs)).filter((o) => names.has(o.campaign));
   if (!stale.length) return 0;
   const due = { fromMs: stale[0]!.send_at, toMs: fromMs - 1 };
   const p = await plan({
@@ -765,8 +775,8 @@ async function withdrawStale(input: DispatchInput, now: number): Promise<number>
     from: addDays(epochToZoned(due.fromMs, tz).date, -3),
     to: epochToZoned(due.toMs, tz).date,
     due,
-    committed: ledger.committed(due.fromMs, due.toMs),
-    history: ledger.history(),
+    committed: await ledger.committed(due.fromMs, due.toMs),
+    history: await ledger.history(),
     memberRows: true,
     render: false,
   });
@@ -775,7 +785,7 @@ async function withdrawStale(input: DispatchInput, now: number): Promise<number>
   for (const o of stale) {
     const k = `${o.campaign}|${o.occurrence}`;
     // An occurrence the calendar no longer has (its campaign's trigger changed) is left alone.
-    if (planned.has(k)) withdrawn += ledger.withdraw(o.campaign, o.occurrence, (m, ch) => p.kept?.has(`${k}|${m}|${ch}`) ?? false, now);
+    if (planned.has(k)) withdrawn += await ledger.withdraw(o.campaign, o.occurrence, (m, ch) => p.kept?.has(`${k}|${m}|${ch}`) ?? false, now);
   }
   return withdrawn;
 }
@@ -862,7 +872,7 @@ function nextFallback(
 }
 
 async function reconcileInFlight(input: DispatchInput, summary: DispatchSummary, runId: number) {
-  const rows = input.ledger.inFlight();
+  const rows = await input.ledger.inFlight();
   if (!rows.length) return;
   const byChannel = new Map<string, SendRow[]>();
   for (const r of rows) {
@@ -915,7 +925,7 @@ async function reconcileInFlight(input: DispatchInput, summary: DispatchSummary,
       }
     });
   }
-  input.ledger.finish(results, input.now(), fallbacks);
+  await input.ledger.finish(results, input.now(), fallbacks);
   summary.unknown += unknown;
   input.onEvent?.({ type: "reconciled", resolved, unknown });
 }
@@ -941,7 +951,7 @@ export function stopReason(code: string): string {
  * planned time + expiry) is canceled, and its sends become `expired`: never sent, and not counted as delivered.
  */
 async function reconcileQueued(input: DispatchInput, summary: DispatchSummary, runId: number, now: () => number) {
-  const rows = input.ledger.queued();
+  const rows = await input.ledger.queued();
   if (!rows.length) return;
   const results: SendResult[] = [];
   const fallbacks: SendInsert[] = [];
@@ -1005,7 +1015,7 @@ async function reconcileQueued(input: DispatchInput, summary: DispatchSummary, r
       } else tally.waiting += waiting.length;
     }
   }
-  input.ledger.finish(results, now(), fallbacks);
+  await input.ledger.finish(results, now(), fallbacks);
   input.onEvent?.({ type: "staff", ...tally });
 }
 

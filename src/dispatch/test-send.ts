@@ -10,7 +10,7 @@ import { zonedId } from "../calendar/time.js";
 import type { SendOutcome, SendRequest } from "../drivers/types.js";
 import { contentKindOf } from "../plan/plan.js";
 import type { Project } from "../project/types.js";
-import type { Ledger } from "./ledger.js";
+import type { Ledger } from "../ledger/types.js";
 import { dedupeId, type LoadedChannel } from "./runner.js";
 
 export interface TestSendResult {
@@ -48,9 +48,9 @@ export async function sendTests(input: TestSendInput): Promise<TestSendResult[]>
     for (const channel of campaign.channels) {
       const cfg = project.channels.get(channel)!;
       const address = vars[cfg.address];
-      const record = (r: TestSendResult, providerId?: string | null) => {
+      const record = async (r: TestSendResult, providerId?: string | null) => {
         out.push(r);
-        input.ledger.recordTestSend({
+        await input.ledger.recordTestSend({
           campaign: campaign.name,
           member: person.member,
           channel,
@@ -63,14 +63,14 @@ export async function sendTests(input: TestSendInput): Promise<TestSendResult[]>
         });
       };
       if (address === undefined || address === null || address === "" || address === false) {
-        record({ member: person.member, channel, state: "skipped", code: "no_address", message: `no ${cfg.address} in the staff list` });
+        await record({ member: person.member, channel, state: "skipped", code: "no_address", message: `no ${cfg.address} in the staff list` });
         continue;
       }
       const kind = contentKindOf(project, channel);
       const rendered = template && kind ? renderContent(template, kind, vars) : undefined;
       const errors = rendered?.problems.filter((p) => p.severity === "error") ?? [];
       if (!rendered?.content || errors.length) {
-        record({
+        await record({
           member: person.member,
           channel,
           state: "failed",
@@ -103,9 +103,10 @@ export async function sendTests(input: TestSendInput): Promise<TestSendResult[]>
         if (!(outcome?.status === "failed" && (outcome.class === "retry" || outcome.class === "refresh" || outcome.class === "defer")) || attempt === 3) break;
         await sleep(500 * attempt);
       }
-      if (outcome?.status === "sent" || outcome?.status === "queued") record({ member: person.member, channel, state: outcome.status }, outcome.providerId);
+      if (outcome?.status === "sent" || outcome?.status === "queued")
+        await record({ member: person.member, channel, state: outcome.status }, outcome.providerId);
       else
-        record({
+        await record({
           member: person.member,
           channel,
           state: "failed",

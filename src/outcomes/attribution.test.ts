@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Ledger, sendKey } from "../dispatch/ledger.js";
+import { SqliteLedger, sendKey } from "../dispatch/ledger.js";
 import { goalMatches, goalWindowEnd, outcomeSends, readLedgerOutcomeRows } from "./attribution.js";
 
 const TZ = "Asia/Shanghai";
@@ -36,9 +36,9 @@ describe("goals", () => {
 });
 
 describe("ledger rows", () => {
-  it("are read read-only and folded per member and occurrence: every member assigned a send is treated (intention to treat), held_out is control", () => {
+  it("are read read-only and folded per member and occurrence: every member assigned a send is treated (intention to treat), held_out is control", async () => {
     const file = path.join(dir, "state.db");
-    const ledger = new Ledger(file);
+    const ledger = new SqliteLedger(file);
     const occ = "2026-12-01T10:00+08:00";
     const at = Date.UTC(2026, 11, 1, 2, 0);
     const row = (member: string, channel: string, state: string, content: string | null = null) => ({
@@ -57,7 +57,7 @@ describe("ledger rows", () => {
       run_id: 1,
       updated_at: at,
     });
-    ledger.insertSends([
+    await ledger.insertSends([
       row("A", "wecom", "failed"),
       row("A", "sms", "sent", JSON.stringify({ kind: "sms", sign: "商场", text: "x" })),
       row("B", "wecom", "queued"),
@@ -65,7 +65,7 @@ describe("ledger rows", () => {
       row("D", "sms", "planned"),
       row("E", "sms", "unknown"),
     ]);
-    ledger.close();
+    await ledger.close();
     const rows = readLedgerOutcomeRows(file);
     expect(rows.map((r) => `${r.member}:${r.channel}:${r.state}`)).toEqual([
       "A:sms:sent",

@@ -207,17 +207,22 @@ export function outcomeSends(rows: Iterable<LedgerOutcomeRow>, costOf: (row: Led
 export function readLedgerOutcomeRows(file: string): LedgerOutcomeRow[] {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const cols = new Set((db.prepare(`PRAGMA table_info(sends)`).all() as { name: string }[]).map((c) => c.name));
-    if (!cols.size) return [];
-    const delivered = cols.has("delivered_at") ? "CASE WHEN delivered_at IS NULL THEN NULL ELSE 1 END" : "NULL";
-    const opened = cols.has("opened_at") ? "CASE WHEN opened_at IS NULL THEN NULL ELSE 1 END" : "NULL";
-    return db
-      .prepare(
-        `SELECT campaign, occurrence, member, channel, state, send_at, content, ${delivered} AS delivered, ${opened} AS opened
-         FROM sends WHERE state IN (${[...ASSIGNED_STATES, "held_out"].map((x) => `'${x}'`).join(", ")}) ORDER BY campaign, occurrence, member, channel`,
-      )
-      .all() as LedgerOutcomeRow[];
+    return queryOutcomeRows(db);
   } finally {
     db.close();
   }
+}
+
+/** The query of `readLedgerOutcomeRows` on an open SQLite ledger. */
+export function queryOutcomeRows(db: Database.Database): LedgerOutcomeRow[] {
+  const cols = new Set((db.prepare(`PRAGMA table_info(sends)`).all() as { name: string }[]).map((c) => c.name));
+  if (!cols.size) return [];
+  const delivered = cols.has("delivered_at") ? "CASE WHEN delivered_at IS NULL THEN NULL ELSE 1 END" : "NULL";
+  const opened = cols.has("opened_at") ? "CASE WHEN opened_at IS NULL THEN NULL ELSE 1 END" : "NULL";
+  return db
+    .prepare(
+      `SELECT campaign, occurrence, member, channel, state, send_at, content, ${delivered} AS delivered, ${opened} AS opened
+         FROM sends WHERE state IN (${[...ASSIGNED_STATES, "held_out"].map((x) => `'${x}'`).join(", ")}) ORDER BY campaign, occurrence, member, channel`,
+    )
+    .all() as LedgerOutcomeRow[];
 }

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import os from "node:os";
 import path from "node:path";
 import iconv from "iconv-lite";
-import { Ledger, sendKey } from "../../src/dispatch/ledger.js";
+import { SqliteLedger, sendKey } from "../../src/dispatch/ledger.js";
 import { chuda, hasStackTrace } from "./cli.js";
 
 const AT = "2026-12-24 10:30";
@@ -181,9 +181,9 @@ describe("masking in dispatch, status and preview; times in the project's zone",
     expect(run.stdout + run.stderr).not.toMatch(CLEAR_PHONE);
 
     // A send whose answer was lost (state unknown), for a member whose key is a phone number.
-    const ledger = new Ledger(path.join(dir, ".chuda/state.db"));
+    const ledger = new SqliteLedger(path.join(dir, ".chuda/state.db"));
     const m = "+86 150 1234 5678";
-    ledger.insertSends([
+    await ledger.insertSends([
       {
         key: sendKey("texts", OCC, m, "texts"),
         campaign: "texts",
@@ -201,7 +201,7 @@ describe("masking in dispatch, status and preview; times in the project's zone",
         updated_at: Date.UTC(2026, 11, 24, 2),
       },
     ]);
-    ledger.close();
+    await ledger.close();
     const st = await chuda(["status"], { cwd: dir });
     expect(st.exitCode, st.stderr).toBe(0);
     expect(st.stdout).toContain("+86 150 **** 5678");
@@ -249,7 +249,7 @@ describe("--members is read as written", () => {
 describe("chuda report: money and full-width amounts", () => {
   it("reads ￥1，234.50 from a GBK export; cost ¥1.005 is ¥1.01 in text, JSON and HTML", async () => {
     const d = makeRepo();
-    const ledger = new Ledger(path.join(d, ".chuda/state.db"));
+    const ledger = new SqliteLedger(path.join(d, ".chuda/state.db"));
     const at = Date.UTC(2026, 11, 24, 2);
     const base = {
       campaign: "hello",
@@ -263,11 +263,11 @@ describe("chuda report: money and full-width amounts", () => {
       run_id: 1,
       updated_at: at,
     };
-    ledger.insertSends([
+    await ledger.insertSends([
       { ...base, key: sendKey("hello", OCC, "M1", "outbox"), member: "M1", channel: "outbox", state: "sent" as never },
       { ...base, key: sendKey("hello", OCC, "M2", "-"), member: "M2", channel: "-", state: "held_out" as never },
     ]);
-    ledger.close();
+    await ledger.close();
     const csv = "member_id,kind,code,amount,time\nM1,purchase,,￥1，234.50,2026-12-25 12:00\nM2,purchase,,￥12.5,2026-12-25 13:00\n";
     writeFileSync(path.join(d, "conv.csv"), iconv.encode(csv, "gbk"));
     const j = await chuda(["report", "--conversions", "conv.csv", "--json"], { cwd: d });

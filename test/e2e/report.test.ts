@@ -2,11 +2,11 @@
 import { describe, expect, it } from "vitest";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { Ledger, sendKey } from "../../src/dispatch/ledger.js";
+import { SqliteLedger, sendKey } from "../../src/dispatch/ledger.js";
 import { chuda, copyExampleRepo, hasStackTrace } from "./cli.js";
 
-function seed(dir: string) {
-  const ledger = new Ledger(path.join(dir, ".chuda/state.db"));
+async function seed(dir: string) {
+  const ledger = new SqliteLedger(path.join(dir, ".chuda/state.db"));
   const occ = "2026-12-01T09:30+08:00";
   const at = Date.UTC(2026, 11, 1, 1, 30);
   const rows = [];
@@ -33,8 +33,8 @@ function seed(dir: string) {
     });
     if (held ? i % 100 === 0 : i % 10 <= 3) csv += `${m},redeem,BDAY50,50,2026-12-03 12:00\n`;
   }
-  ledger.insertSends(rows);
-  ledger.close();
+  await ledger.insertSends(rows);
+  await ledger.close();
   csv += "M1,refund,,,2026-12-03 12:00\nM2,redeem,BDAY50,50,2026-12-20 12:00\n";
   writeFileSync(path.join(dir, "conv.csv"), csv);
 }
@@ -42,7 +42,7 @@ function seed(dir: string) {
 describe("chuda report", () => {
   it("prints uplift with its interval, writes --json and --html", async () => {
     const dir = copyExampleRepo();
-    seed(dir);
+    await seed(dir);
     const r = await chuda(["report", "--conversions", "conv.csv", "--html", "out.html"], { cwd: dir });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^birthday_gift\s+redeem BDAY50 ≤ 7 days\s+900\s+/m);
@@ -73,7 +73,7 @@ describe("chuda report", () => {
     const a = await chuda(["report", "--conversions", "conv.csv"], { cwd: dir });
     expect(a.exitCode).toBe(2);
     expect(a.stderr).toMatch(/no dispatch ledger/);
-    seed(dir);
+    await seed(dir);
     writeFileSync(path.join(dir, "conv.csv"), "member_id,kind\nM1,visit\n");
     const b = await chuda(["report", "--conversions", "conv.csv"], { cwd: dir });
     expect(b.exitCode).toBe(2);

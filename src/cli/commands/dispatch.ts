@@ -2,7 +2,8 @@ import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { Option } from "commander";
 import { acquireLock } from "../../dispatch/lock.js";
-import { checkLedgerIdentity, Ledger, LedgerFileError, ledgerPath, writeLedgerMarker } from "../../dispatch/ledger.js";
+import { checkLedgerIdentity, LedgerFileError, ledgerPath, writeLedgerMarker } from "../../dispatch/ledger.js";
+import { openLedger } from "../../ledger/open.js";
 import { drySends, planDue, rateGate, runDispatch, type DispatchEvent, type LoadedChannel } from "../../dispatch/runner.js";
 import { loadDriver } from "../../drivers/registry.js";
 import { renderDispatchDryRun, renderDispatchSummary } from "../../report/dispatch.js";
@@ -80,7 +81,7 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
         }
         const channels = opts.dryRun
           ? new Map<string, LoadedChannel>()
-          : await loadChannels(project, ws.root, io, unsettledChannels(ws.root, opts.only?.length ? campaigns.map((c) => c.name) : undefined));
+          : await loadChannels(project, ws.root, io, await unsettledChannels(ws.root, opts.only?.length ? campaigns.map((c) => c.name) : undefined));
         const members = await openMembers(opts, project, io);
         if (!members) {
           if (lock?.ok) lock.release();
@@ -99,14 +100,14 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
         }
         // A dry run reads an existing ledger (caps, occurrences already planned) but writes nothing.
         const file = ledgerPath(ws.root);
-        const ledger = new Ledger(opts.dryRun && !existsSync(file) ? ":memory:" : file);
+        const ledger = await openLedger({ file: opts.dryRun && !existsSync(file) ? ":memory:" : file });
         // `--only`: the run sends nothing of other campaigns, not even their sends pending since an earlier run.
-        if (opts.only?.length) ledger.restrictTo(campaigns.map((c) => c.name));
+        if (opts.only?.length) await ledger.restrictTo(campaigns.map((c) => c.name));
         if (!opts.dryRun) writeLedgerMarker(ws.root, ledger.id);
         let view: ReturnType<typeof startDispatchView> | undefined;
         try {
           // A truncated nightly export must not quietly narrow every campaign: half the last run's members or fewer stops.
-          const last = ledger.lastSnapshotSize();
+          const last = await ledger.lastSnapshotSize();
           if (last && members.count * 2 <= last && !opts.allowShrink) {
             const message = `the snapshot has ${members.count.toLocaleString("en-US")} members, half or less of the ${last.toLocaleString("en-US")} the last dispatch used`;
             const hint = "check that the export is complete; if the members really left, run again with --allow-shrink";
@@ -118,7 +119,7 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
             const { plan, missed } = await planDue(input);
             members.progress?.finish();
             // Sends pending since earlier runs go out too: shown with the new ones.
-            const dry = drySends(input, plan);
+            const dry = await drySends(input, plan);
             if (opts.json) {
               const sends = dry.sends.map((d) => ({
                 campaign: d.campaign,
@@ -195,7 +196,7 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
           members.progress?.finish();
           view?.finish();
           for (const c of channels.values()) await c.instance.close().catch(() => undefined);
-          ledger.close();
+          await ledger.close();
           await members.close();
           if (lock?.ok) lock.release();
           unhook();
@@ -224,15 +225,15 @@ export function requireLedgerIdentity(root: string, newLedger: boolean): void {
 }
 
 /** Channels with sends in flight (any campaign) or queued (of the run's campaigns) in the ledger, from earlier runs. */
-function unsettledChannels(root: string, only: string[] | undefined): Set<string> {
+async function unsettledChannels(root: string, only: string[] | undefined): Promise<Set<string>> {
   const file = ledgerPath(root);
   if (!existsSync(file)) return new Set();
-  const ledger = new Ledger(file);
+  const ledger = await openLedger({ file });
   try {
-    if (only) ledger.restrictTo(only);
-    return new Set([...ledger.inFlight(), ...ledger.queued()].map((r) => r.channel));
+    if (only) await ledger.restrictTo(only);
+    return new Set([...(await ledger.inFlight()), ...(await ledger.queued())].map((r) => r.channel));
   } finally {
-    ledger.close();
+    await ledger.close();
   }
 }
 

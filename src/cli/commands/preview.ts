@@ -79,7 +79,7 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
           // or budget makes one member's fate depend on the others.
           const all = ws.check.campaigns;
           const everyone = all.some((c) => c.limit || c.budget !== undefined);
-          const ledger = readLedgerView(ws.root, project, all, { fromMs: zonedToEpoch(from, 0, project.timezone), toMs: decision.sendAt });
+          const ledger = await readLedgerView(ws.root, project, all, { fromMs: zonedToEpoch(from, 0, project.timezone), toMs: decision.sendAt });
           const whole = await plan({
             project,
             campaigns: all,

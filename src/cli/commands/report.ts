@@ -6,7 +6,8 @@ import { Option } from "commander";
 import { smsSegments } from "../../content/index.js";
 import type { RenderedContent } from "../../content/types.js";
 import { ledgerPath } from "../../dispatch/ledger.js";
-import { outcomeSends, readLedgerOutcomeRows, type LedgerOutcomeRow } from "../../outcomes/attribution.js";
+import { outcomeSends, type LedgerOutcomeRow } from "../../outcomes/attribution.js";
+import { openLedger } from "../../ledger/open.js";
 import { readConversions } from "../../outcomes/conversions.js";
 import { buildUpliftReport } from "../../outcomes/uplift.js";
 import type { Project } from "../../project/types.js";
@@ -94,7 +95,14 @@ export function registerReport(program: Command, io: Io, done: (code: number) =>
       for (const r of conv.rejected.slice(0, 10)) io.err(`${opts.conversions}:${r.line}: rejected: ${r.reason}\n`);
       if (conv.rejected.length > 10) io.err(`… and ${conv.rejected.length - 10} more rejected rows\n`);
 
-      const sends = outcomeSends(readLedgerOutcomeRows(ledgerFile), (r) => rowCost(project, r));
+      const ledger = await openLedger({ file: ledgerFile });
+      let rows: LedgerOutcomeRow[];
+      try {
+        rows = await ledger.outcomeRows();
+      } finally {
+        await ledger.close();
+      }
+      const sends = outcomeSends(rows, (r) => rowCost(project, r));
       const report = buildUpliftReport({
         sends,
         conversions: conv.conversions,

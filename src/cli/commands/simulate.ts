@@ -66,7 +66,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
       try {
         // With --at, the ledger is read as dispatch reads it: earlier sends count against caps, and occurrences an
         // earlier run planned are planned again for their new members only.
-        const ledger = opts.at !== undefined ? readLedgerView(ws.root, project, campaigns, due) : { history: [], committed: undefined, spent: undefined };
+        const ledger = opts.at !== undefined ? await readLedgerView(ws.root, project, campaigns, due) : { history: [], committed: undefined, spent: undefined };
         const planOnce = () =>
           plan({
             project,

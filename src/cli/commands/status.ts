@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
-import { Ledger, ledgerPath } from "../../dispatch/ledger.js";
+import { ledgerPath } from "../../dispatch/ledger.js";
+import { openLedger } from "../../ledger/open.js";
 import { maskDeep, maskPhone, maskPhonesIn } from "../../report/mask.js";
 import { formatLocalTime } from "../../calendar/time.js";
 import { loadProject } from "../../project/index.js";
@@ -33,18 +34,18 @@ export function registerStatus(program: Command, io: Io, done: (code: number) =>
         else io.out("no dispatch has run in this repository yet (.chuda/state.db does not exist)\n");
         return done(0);
       }
-      const ledger = new Ledger(file);
+      const ledger = await openLedger({ file });
       try {
-        const counts = ledger.counts();
+        const counts = await ledger.counts();
         for (const c of counts) if (c.state in totals) totals[c.state as keyof typeof totals] += c.n;
-        const runs = ledger.runs(10).map((r) => ({
+        const runs = (await ledger.runs(10)).map((r) => ({
           id: r.id,
           started_at: new Date(r.started_at).toISOString(),
           finished_at: r.finished_at ? new Date(r.finished_at).toISOString() : null,
           at: new Date(r.at).toISOString(),
           status: r.status,
         }));
-        const unknown = ledger.unknownSends(opts.all ? Number.MAX_SAFE_INTEGER : UNKNOWN_SHOWN).map((u) => ({
+        const unknown = (await ledger.unknownSends(opts.all ? Number.MAX_SAFE_INTEGER : UNKNOWN_SHOWN)).map((u) => ({
           campaign: u.campaign,
           occurrence: u.occurrence,
           member: maskPhonesIn(u.member),
@@ -61,9 +62,9 @@ export function registerStatus(program: Command, io: Io, done: (code: number) =>
           byCampaign.set(k, row);
         }
         const rows = [...byCampaign].map(([k, v]) => ({ campaign: k.split("\u0000")[0]!, channel: k.split("\u0000")[1]!, ...v }));
-        const failures = ledger.failuresByCode();
+        const failures = await ledger.failuresByCode();
         // 员工执行率: the share of WeCom tasks each staff member confirmed, per campaign.
-        const staff = ledger.staffConfirmation().map((r) => ({ ...r, rate: r.tasks ? r.confirmed / r.tasks : null }));
+        const staff = (await ledger.staffConfirmation()).map((r) => ({ ...r, rate: r.tasks ? r.confirmed / r.tasks : null }));
         if (opts.json)
           io.out(JSON.stringify(maskDeep({ runs, sends: totals, by_campaign: rows, failures, unknown, unknown_total: totals.unknown, staff }), null, 2) + "\n");
         else {
@@ -138,7 +139,7 @@ export function registerStatus(program: Command, io: Io, done: (code: number) =>
         }
         done(0);
       } finally {
-        ledger.close();
+        await ledger.close();
       }
     });
 }

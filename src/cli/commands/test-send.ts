@@ -2,7 +2,8 @@
  * `chuda dispatch --test-to staff.csv CAMPAIGN`: the campaign's message, rendered for each staff member, sent for
  * real on its channels before the launch. Recorded apart from the campaign's sends (src/dispatch/test-send.ts).
  */
-import { Ledger, ledgerPath } from "../../dispatch/ledger.js";
+import { ledgerPath } from "../../dispatch/ledger.js";
+import { openLedger } from "../../ledger/open.js";
 import { sendTests } from "../../dispatch/test-send.js";
 import { q, readableColumn } from "../../plan/candidates.js";
 import { fieldsFor } from "../../plan/plan.js";
@@ -55,7 +56,7 @@ export async function dispatchTests(ws: Workspace, project: Project, campaignNam
     await staff.close();
   }
   const channels = await loadChannels(project, ws.root, io, new Set(), campaign!.channels);
-  const ledger = new Ledger(ledgerPath(ws.root));
+  const ledger = await openLedger({ file: ledgerPath(ws.root) });
   try {
     const results = await sendTests({ project, campaign: campaign!, templates: ws.templates, staff: rows, channels, ledger, now: () => Date.now() });
     const ok = results.filter((r) => r.state === "sent" || r.state === "queued").length;
@@ -74,6 +75,6 @@ export async function dispatchTests(ws: Workspace, project: Project, campaignNam
     return results.some((r) => r.state === "failed") || ok === 0 ? 1 : 0;
   } finally {
     for (const c of channels.values()) await c.instance.close().catch(() => undefined);
-    ledger.close();
+    await ledger.close();
   }
 }

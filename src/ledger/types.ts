@@ -1,0 +1,190 @@
+/**
+ * The dispatch ledger as every caller sees it: one interface, with SQLite (`.chuda/state.db`, the embedded default)
+ * behind it today. Every method is asynchronous so that a ledger on a database server can implement it as is.
+ */
+import type { HistorySend } from "../plan/types.js";
+import type { LedgerOutcomeRow } from "../outcomes/attribution.js";
+
+/**
+ * `withdrawn`: a pending send whose member is no longer eligible when a later run plans the occurrence again (left
+ * the snapshot, unsubscribed, excluded, unreachable): never sent.
+ */
+export type SendState = "planned" | "in_flight" | "sent" | "queued" | "failed" | "unknown" | "held_out" | "expired" | "withdrawn";
+
+export interface SendRow {
+  key: string;
+  campaign: string;
+  occurrence: string;
+  member: string;
+  channel: string;
+  state: SendState;
+  send_at: number;
+  address: string | null;
+  sender: string | null;
+  content: string | null;
+  fallbacks: string | null;
+  vars: string | null;
+  attempts: number;
+  provider_id: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  not_before: number | null;
+  run_id: number | null;
+  first_attempt_at: number | null;
+  updated_at: number;
+}
+
+export interface StaffConfirmation {
+  campaign: string;
+  channel: string;
+  staff: string;
+  tasks: number;
+  confirmed: number;
+  sends: number;
+  sent: number;
+  waiting: number;
+  expired: number;
+}
+
+/** A send row as the plan records it (the columns a run fills in later start empty). */
+export type SendInsert = Omit<SendRow, "attempts" | "provider_id" | "error_code" | "error_message" | "not_before" | "first_attempt_at">;
+
+/** What a run reads of a due send: only the columns a provider call needs. `id` is the row's id in the ledger. */
+export interface DueSend {
+  id: number;
+  key: string;
+  campaign: string;
+  occurrence: string;
+  member: string;
+  channel: string;
+  address: string | null;
+  sender: string | null;
+  content: string | null;
+  attempts: number;
+  first_attempt_at: number | null;
+  /** The planned send time (a send expires a set time after it). */
+  send_at: number;
+}
+
+/** The result of one send. Rows are found by `id` when given, else by `key`. */
+export interface SendResult {
+  id?: number;
+  key: string;
+  state: SendState;
+  provider_id?: string | null;
+  error_code?: string | null;
+  error_message?: string | null;
+  not_before?: number | null;
+}
+
+/** A test send to a staff member (`dispatch --test-to`), kept apart from the campaign's sends. */
+export interface TestSendRecord {
+  campaign: string;
+  member: string;
+  channel: string;
+  address: string | null;
+  state: string;
+  provider_id?: string | null;
+  error_code?: string | null;
+  error_message?: string | null;
+  at: number;
+}
+
+export interface RunRow {
+  id: number;
+  started_at: number;
+  finished_at: number | null;
+  at: number;
+  status: string;
+  summary: string | null;
+}
+
+export interface OccurrenceRecord {
+  campaign: string;
+  occurrence: string;
+  sendAt: number;
+  audience: number;
+}
+
+export type PendingDueSend = Pick<SendRow, "key" | "campaign" | "occurrence" | "member" | "channel" | "address" | "send_at" | "not_before" | "updated_at">;
+
+/**
+ * Semantics every implementation keeps (the ledger tests run against each):
+ * - a send's key (campaign, occurrence, member, channel) is recorded before any provider call, and never twice;
+ * - `markInFlightQueued` resolves only once the marks are durable: a provider call may leave only after it;
+ * - results queued by `queueFinish` and the fallback sends they open are committed together;
+ * - `restrictTo` narrows what a run is handed to send (`due`, `hasDue`, `dueChannels`, `nextNotBefore`,
+ *   `plannedCount`, `expire`, `pendingDue`, `queued`) to the given campaigns.
+ */
+export interface Ledger {
+  /** A random id given to the ledger when it is created: its history's identity. */
+  readonly id: string;
+
+  startRun(at: number, now: number, members?: number | null): Promise<number>;
+  finishRun(id: number, now: number, status: string, summary: unknown): Promise<void>;
+  /** Runs still marked `running` other than `current` become `interrupted` (for the holder of the dispatch lock). */
+  markDeadRunsInterrupted(current: number, now: number): Promise<number>;
+  /** The member count of the snapshot the latest run used, if any run recorded one. */
+  lastSnapshotSize(): Promise<number | undefined>;
+  runs(limit?: number): Promise<RunRow[]>;
+
+  /** Per occurrence planned by an earlier run with its send time in [fromMs, toMs]: `${campaign}|${occurrence}` → members. */
+  committed(fromMs: number, toMs: number): Promise<Map<string, Set<string>>>;
+  /** Channel and content of an occurrence's sends that cost (committed to, not failed or withdrawn). */
+  committedContent(campaign: string, occurrence: string): Promise<{ channel: string; content: string | null }[]>;
+  /** Occurrences planned to go out before `before` that still have pending sends. */
+  pendingOccurrences(before: number): Promise<{ campaign: string; occurrence: string; send_at: number }[]>;
+  /** Withdraws the pending sends of an occurrence that `keep` rejects (by member and channel); returns how many. */
+  withdraw(campaign: string, occurrence: string, keep: (member: string, channel: string) => boolean, now: number): Promise<number>;
+  /** Occurrences an earlier run planned already: `${campaign}|${occurrence}`. */
+  plannedOccurrences(): Promise<Set<string>>;
+  /** Sends that count against caps, quotas and repeat. */
+  history(): Promise<HistorySend[]>;
+  /** Records a whole plan in one transaction; keys recorded already are left as they are. */
+  recordPlan(occurrences: OccurrenceRecord[], sends: SendInsert[], runId: number): Promise<{ heldOut: number }>;
+  insertSends(sends: SendInsert[]): Promise<void>;
+  recordTestSend(t: TestSendRecord): Promise<void>;
+
+  /** Planned sends of a channel due by `until` whose backoff has passed at `now`, in send-time order. */
+  due(channel: string, until: number, now: number, limit: number): Promise<DueSend[]>;
+  hasDue(channel: string, until: number, now: number): Promise<boolean>;
+  /** The whole row of a send, by id. */
+  row(id: number): Promise<SendRow | undefined>;
+  get(key: string): Promise<SendRow | undefined>;
+  /** Sends a run gave up on for now (repeated transient failures) become due again at once; returns how many. */
+  releaseForNextRun(): Promise<number>;
+  plannedCount(): Promise<number>;
+  dueChannels(now: number): Promise<string[]>;
+  restrictTo(campaigns: string[]): Promise<void>;
+  /** Pending sends past their expiry become `expired`; returns how many. */
+  expire(rules: { campaign: string; afterMs: number }[], defaultMs: number, now: number): Promise<number>;
+  /** Moves pending sends to wait until `notBefore`, touching nothing else. */
+  postpone(ids: number[], notBefore: number): Promise<void>;
+  pendingDue(until: number): Promise<PendingDueSend[]>;
+  nextNotBefore(until: number, channel?: string): Promise<number | undefined>;
+
+  /** Group commit of in-flight marks: resolves with the ids that were still planned once the marks are durable. */
+  markInFlightQueued(ids: number[], runId: number, now: number): Promise<Set<number>>;
+  /** Queues results and the fallback sends they open, committed together by the next flush. */
+  queueFinish(results: SendResult[], now: number, inserts?: SendInsert[]): Promise<void>;
+  /** Commits everything queued. */
+  flush(): Promise<void>;
+  /** Records results and the fallback sends they open in one transaction. */
+  finish(results: SendResult[], now: number, inserts?: SendInsert[]): Promise<void>;
+
+  inFlight(): Promise<SendRow[]>;
+  /** WeCom sends whose task waits for a staff member. */
+  queued(): Promise<SendRow[]>;
+  staffConfirmation(): Promise<StaffConfirmation[]>;
+  counts(): Promise<{ campaign: string; channel: string; state: SendState; n: number }[]>;
+  unknownSends(limit?: number): Promise<SendRow[]>;
+  failuresByCode(): Promise<{ channel: string; error_code: string; n: number }[]>;
+  /** The sends that matter for outcomes (`chuda report`): every assigned or held-out member. */
+  outcomeRows(): Promise<LedgerOutcomeRow[]>;
+
+  getToken(key: string, now: number): Promise<string | undefined>;
+  putToken(key: string, token: string, expiresAt: number): Promise<void>;
+
+  /** Commits what is queued, then closes. */
+  close(): Promise<void>;
+}
