@@ -5,6 +5,7 @@
 import path from "node:path";
 import os from "node:os";
 import { openSnapshot } from "../members/snapshot.js";
+import { snapshotCache } from "../members/cache.js";
 import type { MemberTable } from "../plan/types.js";
 import type { Project } from "../project/types.js";
 import { renderPretty } from "../report/diagnostics/pretty.js";
@@ -17,6 +18,8 @@ export interface MembersOptions {
   encoding?: "auto" | "utf-8" | "gbk";
   strict?: boolean;
   quiet?: boolean;
+  /** `--no-cache` sets false. Only the commands that declare the option use the snapshot cache (not dispatch). */
+  cache?: boolean;
 }
 
 export interface OpenedMembers {
@@ -56,6 +59,7 @@ export async function openMembers(
     ...(presenceOnly?.length ? { presenceOnly } : {}),
     // --strict fails on any rejected row before planning: it checks keys at once.
     deferKeyCheck: deferKeyCheck && !opts.strict,
+    ...(opts.cache === true ? { cache: snapshotCache(project.root, io.env) } : {}),
     onProgress: (f) => progress?.update("loading members", Math.round(f * 1000), 1000),
   });
   const snap = opened.snapshot;
@@ -64,7 +68,7 @@ export async function openMembers(
     const d = opened.diagnostics[0];
     throw new UsageError(d ? d.message : `cannot read ${label}`, d?.help ?? "pass --members with a CSV, JSON Lines or Parquet snapshot");
   }
-  progress?.update("loading members", 1000, 1000, `${snap.count.toLocaleString("en-US")} members`);
+  progress?.update("loading members", 1000, 1000, `${snap.count.toLocaleString("en-US")} members${snap.cached ? " (cached)" : ""}`);
   // Diagnostics are printed once each (a key repair adds to them).
   const printed = new Set<string>();
   const report = () => {

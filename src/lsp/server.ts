@@ -15,6 +15,7 @@ import {
   type Connection,
   type Diagnostic as LspDiagnostic,
   type DocumentSymbol,
+  type Hover,
   type Location,
   type TextEdit,
   type WorkspaceEdit,
@@ -28,6 +29,7 @@ import { ProjectState, type Analysis, type ParsedFile } from "./analysis.js";
 import { definitionOf, segmentDecl, targetAt, usesOf } from "./nodes.js";
 import { complete, completeTemplate } from "./complete.js";
 import { hover } from "./hover.js";
+import { audienceLines, MemberSnapshotForHover } from "./audience.js";
 import { toRange } from "./range.js";
 import { semanticTokens, TOKEN_TYPES } from "./semantic.js";
 
@@ -52,6 +54,9 @@ class ChudaServer {
   private rootHint?: string;
   private readonly uris = new Map<string, string>();
   private readonly paths = new Map<string, string>();
+  /** The member snapshot the editor named (`members` in the initialization options), per project root. */
+  private membersFile?: string;
+  private readonly snapshots = new Map<string, MemberSnapshotForHover>();
 
   constructor(
     private readonly connection: Connection,
@@ -63,6 +68,8 @@ class ChudaServer {
     c.onInitialize((params) => {
       const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
       if (folder?.startsWith("file:")) this.rootHint = fileURLToPath(folder);
+      const init = params.initializationOptions as { members?: unknown } | undefined;
+      if (typeof init?.members === "string" && init.members.trim()) this.membersFile = init.members.trim();
       return {
         capabilities: {
           textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -140,7 +147,19 @@ class ChudaServer {
       if (isTemplateUri(uri)) return this.withProject(uri, null, (a, doc) => completeTemplate(a, doc.getText().slice(0, doc.offsetAt(p.position))));
       return this.withFile(uri, null, (a, _f, doc) => complete(a, doc.offsetAt(p.position), doc.getText()));
     });
-    c.onHover((p) => this.withFile(p.textDocument.uri, null, (a, f, doc) => hover(a, f, doc.offsetAt(p.position), this.now())));
+    c.onHover(async (p) => {
+      const found = await this.withFile(p.textDocument.uri, null, (a, f, doc) => ({
+        a,
+        offset: doc.offsetAt(p.position),
+        h: hover(a, f, doc.offsetAt(p.position), this.now()),
+        f,
+      }));
+      if (!found?.h) return null;
+      return this.withAudience(found.a, found.f, found.offset, found.h);
+    });
+    c.onShutdown(async () => {
+      for (const s of this.snapshots.values()) await s.close().catch(() => undefined);
+    });
     c.onDefinition((p) =>
       this.withFile(p.textDocument.uri, null, (a, f, doc) => {
         const t = targetAt(a, f.ast, doc.offsetAt(p.position));
@@ -298,6 +317,27 @@ class ChudaServer {
     } catch (e) {
       this.connection.console.error(`chuda: ${(e as Error)?.stack ?? String(e)}`);
       return fallback;
+    }
+  }
+
+  /** A campaign's hover gains its audience size and reach funnel when the editor named a member snapshot. */
+  private async withAudience(a: Analysis, f: ParsedFile, offset: number, h: Hover): Promise<Hover> {
+    if (!this.membersFile || !a.project) return h;
+    const t = targetAt(a, f.ast, offset);
+    const name = t?.kind === "campaign" ? t.name : t?.kind === "trigger" ? t.campaign.name.name : undefined;
+    const campaign = name === undefined ? undefined : a.check.campaigns.find((c) => c.name === name);
+    if (!campaign) return h;
+    try {
+      let snap = this.snapshots.get(a.root);
+      if (!snap) this.snapshots.set(a.root, (snap = new MemberSnapshotForHover(this.membersFile)));
+      const now = this.now();
+      const count = await snap.audience(a.project, campaign, now);
+      const lines = audienceLines(count, typeof count === "string" ? undefined : snap.funnel(a, campaign, now));
+      const value = typeof h.contents === "object" && "value" in h.contents ? h.contents.value : "";
+      return { ...h, contents: { kind: "markdown", value: [value, "", ...lines].join("\n") } };
+    } catch (e) {
+      this.connection.console.error(`chuda: ${(e as Error)?.stack ?? String(e)}`);
+      return h;
     }
   }
 

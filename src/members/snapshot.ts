@@ -28,6 +28,7 @@ import { pointSpan } from "../language/span.js";
 import { detectEncoding, transcodeGbkToUtf8, type SnapshotEncoding } from "./encoding.js";
 import { escapeGlob, ident, literal, looksLikeGlob } from "./sql.js";
 import { cleanListSql, normalizedListSql } from "./list-text.js";
+import { cacheKey, readCached, writeCached, type CachedSummary, type SnapshotCache } from "./cache.js";
 
 export type SnapshotFormat = "csv" | "jsonl" | "parquet";
 
@@ -70,6 +71,8 @@ export interface Snapshot {
   keyCheck?: { run(): Promise<boolean>; repair(): Promise<void> };
   /** Warnings (errors with `strict`) about rejected rows and missing columns, spans pointing into the file. */
   diagnostics: Diagnostic[];
+  /** Read from the snapshot cache (`.chuda/cache`) instead of the file. */
+  cached: boolean;
   close(): Promise<void>;
 }
 
@@ -93,6 +96,8 @@ export interface OpenSnapshotOptions {
    * as a one-character mark that keeps NULL and '' apart from any other value, instead of the text itself.
    */
   presenceOnly?: readonly string[];
+  /** Reuse (and keep) the loaded table under `.chuda/cache` (see cache.ts). */
+  cache?: SnapshotCache;
 }
 
 /** A snapshot, or (for a file that cannot be read at all) only error diagnostics. Never throws for user input. */
@@ -168,24 +173,6 @@ export async function openSnapshot(file: string, project: Project, opts: OpenSna
     rmSync(tmp, { recursive: true, force: true });
   };
   const progress = opts.onProgress ?? (() => {});
-  let source = file;
-  let encoding: SnapshotEncoding | undefined;
-  let loadStart = 0;
-  if (format === "csv") {
-    encoding = opts.encoding === "utf-8" || opts.encoding === "gbk" ? opts.encoding : await detectEncoding(file);
-    if (encoding === "gbk") {
-      const size = statSync(file).size || 1;
-      source = path.join(tmp, "snapshot.utf8.csv");
-      try {
-        await transcodeGbkToUtf8(file, source, (n) => progress((0.4 * n) / size));
-      } catch (e) {
-        cleanup();
-        return { diagnostics: [diag(MESSAGES.membersCannotRead, span(), [label, (e as Error).message])] };
-      }
-      loadStart = 0.4;
-    }
-  }
-
   const threads = opts.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
   const config: Record<string, string> = { threads: String(threads), temp_directory: path.join(tmp, "spill") };
   if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
@@ -199,6 +186,44 @@ export async function openSnapshot(file: string, project: Project, opts: OpenSna
     db.closeSync();
     cleanup();
   };
+  const key = opts.cache
+    ? cacheKey({ file, label, project, presenceOnly: opts.presenceOnly, encoding: opts.encoding, strict: opts.strict, tolerantOnly: opts.tolerantOnly })
+    : "";
+  if (opts.cache) {
+    const cached = await readCached(conn, opts.cache, key);
+    if (cached) {
+      progress(1);
+      return { snapshot: { db, conn, table: "members", ...cached, close, cached: true }, diagnostics: cached.diagnostics };
+    }
+  }
+  let source = file;
+  let encoding: SnapshotEncoding | undefined;
+  let loadStart = 0;
+  if (format === "csv") {
+    encoding = opts.encoding === "utf-8" || opts.encoding === "gbk" ? opts.encoding : await detectEncoding(file);
+    if (encoding === "gbk") {
+      const size = statSync(file).size || 1;
+      source = path.join(tmp, "snapshot.utf8.csv");
+      try {
+        await transcodeGbkToUtf8(file, source, (n) => progress((0.4 * n) / size));
+      } catch (e) {
+        await close();
+        return { diagnostics: [diag(MESSAGES.membersCannotRead, span(), [label, (e as Error).message])] };
+      }
+      loadStart = 0.4;
+    }
+  }
+
+  // Written when the snapshot is closed, once its keys are known to be unique (or repaired): the table is final.
+  let settled = false;
+  const closeAndKeep = async (snapshot: Snapshot) => {
+    if (opts.cache && settled && !closed) {
+      const { count, rejected, rejectedTotal, missingFields, format, encoding, csvRead, diagnostics } = snapshot;
+      const summary: CachedSummary = { count, rejected, rejectedTotal, missingFields, format, encoding, csvRead, diagnostics };
+      await writeCached(conn, opts.cache, key, summary);
+    }
+    await close();
+  };
   try {
     const result = await load(db, conn, source, format, project.members, { ...opts, label, strict: !!opts.strict, progress, loadStart, threads });
     if ("error" in result) {
@@ -207,14 +232,20 @@ export async function openSnapshot(file: string, project: Project, opts: OpenSna
     }
     progress(1);
     const { keyCheck, ...loaded } = result;
-    const snapshot: Snapshot = { db, conn, table: "members", ...loaded, format, close };
+    const snapshot: Snapshot = { db, conn, table: "members", ...loaded, format, close: () => closeAndKeep(snapshot), cached: false };
+    settled = !keyCheck;
     if (keyCheck)
       snapshot.keyCheck = {
-        run: () => keyCheck.run(),
+        run: async () => {
+          const unique = await keyCheck.run();
+          if (unique) settled = true;
+          return unique;
+        },
         repair: async () => {
           const { count, rejected, rejectedTotal, diagnostics } = await keyCheck.repair();
           Object.assign(snapshot, { count, rejected, rejectedTotal, diagnostics });
           delete snapshot.keyCheck;
+          settled = true;
         },
       };
     if (encoding) snapshot.encoding = encoding;

@@ -60,12 +60,13 @@ export class LspClient {
     return pathToFileURL(path.join(this.root, rel)).href;
   }
 
-  async initialize() {
+  async initialize(initializationOptions?: Record<string, unknown>) {
     const r = await this.connection.sendRequest(InitializeRequest.type, {
       processId: process.pid,
       rootUri: pathToFileURL(this.root).href,
       capabilities: {},
       workspaceFolders: null,
+      ...(initializationOptions ? { initializationOptions } : {}),
     });
     await this.connection.sendNotification(InitializedNotification.type, {});
     return r;

@@ -18,6 +18,8 @@ export async function activate(context: ExtensionContext): Promise<void> {
     ],
     // Files changed outside the editor (git checkout, a generator) are re-read by the server.
     synchronize: { fileEvents: workspace.createFileSystemWatcher("**/{*.chuda,chuda.yaml,templates/*.yaml,templates/*.yml}") },
+    // A member snapshot for the audience size and reach funnel shown when hovering a campaign.
+    initializationOptions: { members: workspace.getConfiguration("chuda").get<string>("members") || undefined },
   };
   client = new LanguageClient("chuda", "chuda language server", serverOptions, clientOptions);
   context.subscriptions.push({ dispose: () => void client?.stop() });

@@ -37,6 +37,7 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
     .option("--from <date>", "look for the member's next occurrence from this day (default today)")
     .option("--json", "machine-readable output")
     .addOption(new Option("--encoding <enc>", "snapshot encoding").choices(["auto", "utf-8", "gbk"]).default("auto"))
+    .option("--no-cache", "parse the snapshot file again instead of reusing its loaded copy under .chuda/cache")
     .action(async (name: string, opts: MembersOptions & { member: string; channel?: string; from?: string; json?: boolean }) => {
       const ws = await loadWorkspace(program.opts().project, io);
       const project = requireValid(ws, io);

@@ -31,6 +31,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
     .option("--report <file>", "write a self-contained HTML report with charts")
     .addOption(new Option("--encoding <enc>", "snapshot encoding").choices(["auto", "utf-8", "gbk"]).default("auto"))
     .option("--strict", "any rejected snapshot row is an error")
+    .option("--no-cache", "parse the snapshot file again instead of reusing its loaded copy under .chuda/cache")
     .action(async (names: string[], opts: MembersOptions & { at?: string; from?: string; to?: string; json?: boolean; plan?: string; report?: string }) => {
       const ws = await loadWorkspace(program.opts().project, io);
       const project = requireValid(ws, io);
