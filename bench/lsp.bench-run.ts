@@ -112,12 +112,19 @@ it("lsp: a campaign's audience size in its hover, 1,000,000 members", async () =
     `${Math.round(performance.now() - t)} ms`,
     /audience today/.test(first) ? "" : first,
   );
+  // Each hover follows an edit of the audience, so each counts anew (the reach funnel of the edited campaign is
+  // simulated in the background meanwhile, as in an editor).
   const latencies: number[] = [];
-  for (let k = 0; k < 20; k++) {
+  for (let k = 1; k <= 20; k++) {
+    const edited = text.replace("points >= 2000", `points >= ${2000 + k * 10}`);
+    const next = client.nextDiagnostics(uri, () => true);
+    await client.change(uri, edited);
+    await next;
     t = performance.now();
-    await hover();
+    const h = await hover();
     latencies.push(performance.now() - t);
+    if (!h.includes(`points >= ${2000 + k * 10}:`)) throw new Error(`hover did not count the edited audience: ${h}`);
   }
-  figure("lsp: audience hover (1,000,000 members, median of 20)", `${Math.round(median(latencies))} ms`, "target < 300 ms");
+  figure("lsp: audience hover after an edit (1,000,000 members, median of 20)", `${Math.round(median(latencies))} ms`, "target < 300 ms");
   client.child.kill();
 });

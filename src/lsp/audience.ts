@@ -48,7 +48,11 @@ export class MemberSnapshotForHover {
   private opening?: Promise<Snapshot | string>;
   private openedFor?: string;
   /** campaign identity (name + resolved text) → its funnel, or the computation under way. */
-  private readonly funnels = new Map<string, ReachFunnel | Promise<ReachFunnel | undefined>>();
+  private readonly funnels = new Map<string, ReachFunnel>();
+  private runningKey?: string;
+  private queued?: { key: string; run: () => Promise<ReachFunnel | undefined> };
+  /** audience + day → its count, for the snapshot open now. */
+  private readonly counts = new Map<string, AudienceCount>();
 
   constructor(
     /** As the editor gave it: absolute, or relative to the project root. */
@@ -74,14 +78,14 @@ export class MemberSnapshotForHover {
     const previous = this.opening;
     this.openedFor = identity;
     this.funnels.clear();
+    this.counts.clear();
     this.opening = (async () => {
       const old = await previous;
       if (old && typeof old !== "string") await old.close();
       const r = await openSnapshot(abs, project, {
         label: this.file,
         cache: snapshotCache(project.root, this.env),
-        // One core for DuckDB: the editor keeps the other.
-        threads: Math.max(1, Math.floor((os.availableParallelism?.() ?? 2) / 2)),
+        threads: os.availableParallelism?.() ?? os.cpus().length,
       });
       if (!r.snapshot) return r.diagnostics[0]?.message ?? `cannot read ${this.file}`;
       if (r.snapshot.keyCheck && !(await r.snapshot.keyCheck.run())) await r.snapshot.keyCheck.repair();
@@ -90,11 +94,21 @@ export class MemberSnapshotForHover {
     return this.opening;
   }
 
-  /** Members in the campaign's audience today, narrowed condition by condition. */
+  /** Members in the campaign's audience today, narrowed condition by condition (kept per audience and day). */
   async audience(project: Project, campaign: ResolvedCampaign, now: number): Promise<AudienceCount | string> {
     const snap = await this.snapshot(project);
     if (typeof snap === "string") return snap;
     const today = epochToZoned(now, project.timezone).date;
+    const key = JSON.stringify([campaign.audience, today]);
+    const known = this.counts.get(key);
+    if (known) return known;
+    const counted = await this.count(snap, project, campaign, now, today);
+    if (this.counts.size > 200) this.counts.clear();
+    this.counts.set(key, counted);
+    return counted;
+  }
+
+  private async count(snap: Snapshot, project: Project, campaign: ResolvedCampaign, now: number, today: string): Promise<AudienceCount> {
     const zoned = epochToZoned(now, project.timezone);
     const nowValue = `${zoned.date} ${zoned.time}`;
     const parts = conjuncts(campaign.audience);
@@ -118,35 +132,37 @@ export class MemberSnapshotForHover {
   }
 
   /**
-   * The last reach funnel of the campaign as written, if one is ready; otherwise starts computing it and
-   * returns undefined (the next hover shows it).
+   * The reach funnel of the campaign as written, if one is ready; otherwise it is queued and undefined returned
+   * (the next hover shows it). One funnel is simulated at a time, and only the latest asked waits: typing does
+   * not pile up simulations of versions nobody hovers any more.
    */
   funnel(a: Analysis, campaign: ResolvedCampaign, now: number): ReachFunnel | undefined {
     const key = funnelKey(campaign);
     const known = this.funnels.get(key);
-    if (known && !(known instanceof Promise)) return known;
-    if (!known) {
-      const computing = this.computeFunnel(a, campaign, now).then(
-        (f) => {
-          if (f) this.funnels.set(key, f);
-          else this.funnels.delete(key);
-          return f;
-        },
-        () => {
-          this.funnels.delete(key);
-          return undefined;
-        },
-      );
-      this.funnels.set(key, computing);
-    }
+    if (known) return known;
+    if (this.runningKey === key || this.queued?.key === key) return undefined;
+    this.queued = { key, run: () => this.computeFunnel(a, campaign, now) };
+    if (!this.runningKey) void this.pump();
     return undefined;
   }
 
-  /** Waits for the funnel under way (tests and the bench). */
-  async funnelSettled(a: Analysis, campaign: ResolvedCampaign, now: number): Promise<ReachFunnel | undefined> {
-    const ready = this.funnel(a, campaign, now);
-    if (ready) return ready;
-    return this.funnels.get(funnelKey(campaign));
+  private async pump(): Promise<void> {
+    while (this.queued) {
+      const { key, run } = this.queued;
+      this.queued = undefined;
+      this.runningKey = key;
+      try {
+        const f = await run();
+        if (f) {
+          if (this.funnels.size > 100) this.funnels.clear();
+          this.funnels.set(key, f);
+        }
+      } catch {
+        // A funnel that cannot be simulated (the snapshot went away) is simply not shown.
+      } finally {
+        this.runningKey = undefined;
+      }
+    }
   }
 
   private async computeFunnel(a: Analysis, campaign: ResolvedCampaign, now: number): Promise<ReachFunnel | undefined> {
@@ -165,6 +181,8 @@ export class MemberSnapshotForHover {
       from,
       to,
       history: [],
+      // Rendering prices messages; only a budget needs prices to decide who is sent.
+      render: campaign.budget !== undefined,
     });
     const out: ReachFunnel = { from, to, occurrences: 0, audience: 0, holdout: 0, unreachable: 0, capped: 0, sends: 0, byChannel: {} };
     for (const o of result.occurrences) {
