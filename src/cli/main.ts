@@ -3,15 +3,15 @@
  * The bin. The only place that sets process.exitCode. Every command returns 0 (clean), 1 (problems found)
  * or 2 (the command itself could not run); a user's mistake is one line plus a hint, never a stack trace.
  */
-import { Command, CommanderError, Option } from "commander";
+import { CommanderError, Option } from "commander";
 import { processIo, UsageError, type Io } from "./io.js";
 import { VERSION } from "./version.js";
 import { registerCommands } from "./commands/index.js";
+import { ChudaProgram } from "./commands/program.js";
 import { installSignalHandlers } from "./signals.js";
 
 export async function run(argv: string[], io: Io): Promise<number> {
-  const program = new Command();
-  let exit = 0;
+  const program = new ChudaProgram();
   program
     .name("chuda")
     .description("触达 chuda — member-marketing campaigns as code: validate, simulate, dispatch")
@@ -20,10 +20,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .addOption(new Option("--project <dir>", "campaign repository (default: the nearest chuda.yaml upward)"));
-  registerCommands(program, io, (code) => (exit = code));
+  registerCommands(program, io);
   try {
     await program.parseAsync(argv, { from: "user" });
-    return exit;
+    return program.exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;

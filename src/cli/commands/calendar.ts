@@ -1,11 +1,11 @@
-import type { Command } from "commander";
 import { expandAll } from "../../calendar/occurrences.js";
 import { calendarJson, renderCalendarTable } from "../../report/calendar.js";
 import type { Io } from "../io.js";
+import type { ChudaProgram } from "./program.js";
 import { dateRange } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 
-export function registerCalendar(program: Command, io: Io, done: (code: number) => void): void {
+export function registerCalendar(program: ChudaProgram, io: Io): void {
   program
     .command("calendar")
     .description("every occurrence of the campaigns' triggers in a date range, holidays resolved")
@@ -13,7 +13,7 @@ export function registerCalendar(program: Command, io: Io, done: (code: number) 
     .option("--from <date>", "first day (YYYY-MM-DD; default today)")
     .option("--to <date>", "last day (YYYY-MM-DD; default 30 days after --from)")
     .option("--json", "machine-readable output")
-    .action(async (names: string[], opts: { from?: string; to?: string; json?: boolean }) => {
+    .run(async (names: string[], opts: { from?: string; to?: string; json?: boolean }) => {
       const ws = await loadWorkspace(program.opts().project, io);
       const project = requireValid(ws, io);
       // Default: today and the next 30 days.
@@ -22,6 +22,6 @@ export function registerCalendar(program: Command, io: Io, done: (code: number) 
       const occurrences = expandAll(campaigns, project, from, to);
       if (opts.json) io.out(JSON.stringify(calendarJson(occurrences), null, 2) + "\n");
       else io.out(renderCalendarTable(occurrences, project, { color: io.color }));
-      done(0);
+      return 0;
     });
 }

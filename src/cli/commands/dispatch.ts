@@ -1,5 +1,4 @@
 import { existsSync } from "node:fs";
-import type { Command } from "commander";
 import { Option } from "commander";
 import { acquireLock } from "../../dispatch/lock.js";
 import { checkLedgerIdentity, LedgerFileError, ledgerPath, writeLedgerMarker } from "../../dispatch/ledger.js";
@@ -11,6 +10,7 @@ import { maskDeep, maskPhonesIn } from "../../report/mask.js";
 import { formatLocalTime } from "../../calendar/time.js";
 import type { startDispatchView } from "../../report/ink/dispatch.js";
 import { UsageError, type Io } from "../io.js";
+import type { ChudaProgram } from "./program.js";
 import { parseMoment } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { onInterrupt, type InterruptSignal } from "../signals.js";
@@ -21,7 +21,7 @@ import { dispatchTests, type TestSendOptions } from "./test-send.js";
 /** How far past the clock `--at` may be (clock skew between machines) before a real run refuses it. */
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
 
-export function registerDispatch(program: Command, io: Io, done: (code: number) => void): void {
+export function registerDispatch(program: ChudaProgram, io: Io): void {
   program
     .command("dispatch")
     .description("send what is due: resumable, idempotent, locked against a second run")
@@ -36,14 +36,14 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
     .option("--new-ledger", "accept a missing or different ledger (.chuda/state.db) and make it this repository's")
     .option("--allow-shrink", "run even if the snapshot has half the members of the last run's or fewer")
     .option("--test-to <file>", "send CAMPAIGN's message for real to the staff in this member-format file (a test before launch)")
-    .action(
+    .run(
       async (
         campaignName: string | undefined,
         opts: MembersOptions & { at?: string; dryRun?: boolean; only?: string[]; json?: boolean; allowShrink?: boolean; testTo?: string; newLedger?: boolean },
       ) => {
         const ws = await loadWorkspace(program.opts().project, io);
         const project = requireValid(ws, io);
-        if (opts.testTo) return done(await dispatchTests(ws, project, campaignName, opts as TestSendOptions, io));
+        if (opts.testTo) return await dispatchTests(ws, project, campaignName, opts as TestSendOptions, io);
         if (campaignName)
           throw new UsageError(`dispatch takes a campaign name only with --test-to`, `to dispatch some campaigns only, use --only ${campaignName}`);
         if (!opts.members) throw new UsageError("dispatch needs --members <file>", "the member snapshot to plan against: chuda dispatch --members members.csv");
@@ -86,7 +86,7 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
         if (!members) {
           if (lock?.ok) lock.release();
           unhook();
-          return done(2);
+          return 2;
         }
         if (signalled) {
           await members.close();
@@ -145,7 +145,7 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
                 ) + "\n",
               );
             } else io.out(renderDispatchDryRun(dry, missed, project, { color: io.color, at }));
-            return done(0);
+            return 0;
           }
           // On a TTY: the live Ink view of the run (stderr); otherwise plain log lines.
           members.progress?.finish();
@@ -182,12 +182,12 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
           else io.out(renderDispatchSummary(summary, { color: io.color, timezone: project.timezone }));
           if (summary.interrupted) {
             io.err(`chuda: interrupted by ${signalled}: the calls in flight finished and were recorded; ${summary.pending} sends wait for the next run\n`);
-            return done(2);
+            return 2;
           }
           // Exit 1 for cron's mail when something is left to retry or to look at: sends pending (an outage, a quota, quiet
           // hours), unknown or expired, a stopped channel, occurrences missed. A member's own failure (an invalid number)
           // is listed but is not the run's: exit 0.
-          done(summary.unknown || summary.pending || summary.expired || summary.stopped.length || summary.missed.length ? 1 : 0);
+          return summary.unknown || summary.pending || summary.expired || summary.stopped.length || summary.missed.length ? 1 : 0;
         } catch (e) {
           if (e instanceof LedgerFileError)
             throw new UsageError(e.message, "restore the ledger from a backup before the next run; `chuda status` shows what it holds");

@@ -1,9 +1,9 @@
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { Command } from "commander";
 import { formatFile } from "../../language/index.js";
 import { renderPretty } from "../../report/diagnostics/pretty.js";
 import type { Io } from "../io.js";
+import type { ChudaProgram } from "./program.js";
 import { VERSION } from "../version.js";
 import { capPerFile, decodeWithDiagnostic, listChudaFiles, resolveProjectFile, selectFiles } from "../workspace.js";
 import type { Diagnostic } from "../../check/diagnostics/types.js";
@@ -12,13 +12,13 @@ import { languageMessages } from "../../check/diagnostics/messages/language.js";
 import { pointSpan } from "../../language/span.js";
 import { MAX_SOURCE_FILE_BYTES } from "../../language/source.js";
 
-export function registerFmt(program: Command, io: Io, done: (code: number) => void): void {
+export function registerFmt(program: ChudaProgram, io: Io): void {
   program
     .command("fmt")
     .description("rewrite campaign files in the canonical layout")
     .argument("[paths...]", "files or folders (default: all of campaigns/)")
     .option("--check", "change nothing; list files that differ and exit 1")
-    .action(async (paths: string[], opts: { check?: boolean }) => {
+    .run(async (paths: string[], opts: { check?: boolean }) => {
       const root = path.dirname(resolveProjectFile(program.opts().project, io));
       const files = (await selectFiles(root, paths, io)) ?? (await listChudaFiles(path.join(root, "campaigns")));
       let differ = 0;
@@ -49,6 +49,6 @@ export function registerFmt(program: Command, io: Io, done: (code: number) => vo
         }
       }
       if (opts.check && differ) io.err(`${differ} file${differ === 1 ? "" : "s"} not formatted; run \`chuda fmt\` to fix\n`);
-      done(broken || (opts.check && differ) ? 1 : 0);
+      return broken || (opts.check && differ) ? 1 : 0;
     });
 }

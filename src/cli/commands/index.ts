@@ -1,5 +1,5 @@
-import type { Command } from "commander";
 import type { Io } from "../io.js";
+import type { ChudaProgram } from "./program.js";
 import { registerValidate } from "./validate.js";
 import { registerFmt } from "./fmt.js";
 import { registerInit } from "./init.js";
@@ -14,17 +14,17 @@ import { registerTest } from "./test.js";
 import { registerLsp } from "./lsp.js";
 
 /** One file per command: flags → one stage call → a view. */
-export function registerCommands(program: Command, io: Io, done: (code: number) => void): void {
-  registerInit(program, io, done);
-  registerValidate(program, io, done);
-  registerFmt(program, io, done);
-  registerCalendar(program, io, done);
-  registerSimulate(program, io, done);
-  registerPreview(program, io, done);
-  registerDispatch(program, io, done);
-  registerStatus(program, io, done);
-  registerReport(program, io, done);
-  registerTest(program, io, done);
-  registerSampleMembers(program, io, done);
-  registerLsp(program, io, done);
+export function registerCommands(program: ChudaProgram, io: Io): void {
+  registerInit(program, io);
+  registerValidate(program, io);
+  registerFmt(program, io);
+  registerCalendar(program, io);
+  registerSimulate(program, io);
+  registerPreview(program, io);
+  registerDispatch(program, io);
+  registerStatus(program, io);
+  registerReport(program, io);
+  registerTest(program, io);
+  registerSampleMembers(program, io);
+  registerLsp(program, io);
 }

@@ -1,17 +1,17 @@
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { Command } from "commander";
 import { UsageError, type Io } from "../io.js";
+import type { ChudaProgram } from "./program.js";
 import { scaffoldFor } from "../scaffold.js";
 import { epochToZoned } from "../../calendar/time.js";
 
-export function registerInit(program: Command, io: Io, done: (code: number) => void): void {
+export function registerInit(program: ChudaProgram, io: Io): void {
   program
     .command("init")
     .description("create a campaign repository that validates and simulates at once")
     .argument("[dir]", "folder to create it in", ".")
-    .action(async (dir: string) => {
+    .run(async (dir: string) => {
       const root = path.resolve(io.cwd, dir);
       if (existsSync(path.join(root, "chuda.yaml"))) throw new UsageError(`${dir} already has a chuda.yaml`, "init never overwrites; choose an empty folder");
       // The scaffold's chuda.yaml is in Asia/Shanghai: "today" there.
@@ -24,6 +24,6 @@ export function registerInit(program: Command, io: Io, done: (code: number) => v
       }
       const cd = path.relative(io.cwd, root);
       io.out(`\nnext:\n${cd ? `  cd ${cd}\n` : ""}  chuda validate\n  chuda simulate --members members.sample.csv\n`);
-      done(0);
+      return 0;
     });
 }

@@ -1,4 +1,3 @@
-import type { Command } from "commander";
 import { Option } from "commander";
 import { plan } from "../../plan/plan.js";
 import { fieldsFor } from "../../plan/plan.js";
@@ -10,6 +9,7 @@ import { maskDeep, maskPhonesIn } from "../../report/mask.js";
 import { escapeControls } from "../../report/escape.js";
 import { makeStyle } from "../../report/style.js";
 import { UsageError, type Io } from "../io.js";
+import type { ChudaProgram } from "./program.js";
 import { parseDateFlag } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { openMembers, type MembersOptions } from "../members.js";
@@ -26,7 +26,7 @@ const REASONS: Record<string, string> = {
   "capped:budget": "beyond the campaign's budget for the occurrence",
 };
 
-export function registerPreview(program: Command, io: Io, done: (code: number) => void): void {
+export function registerPreview(program: ChudaProgram, io: Io): void {
   program
     .command("preview")
     .description("the message(s) one member would get from a campaign, or why they get none")
@@ -38,14 +38,14 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
     .option("--json", "machine-readable output")
     .addOption(new Option("--encoding <enc>", "snapshot encoding").choices(["auto", "utf-8", "gbk"]).default("auto"))
     .option("--no-cache", "parse the snapshot file again instead of reusing its loaded copy under .chuda/cache")
-    .action(async (name: string, opts: MembersOptions & { member: string; channel?: string; from?: string; json?: boolean }) => {
+    .run(async (name: string, opts: MembersOptions & { member: string; channel?: string; from?: string; json?: boolean }) => {
       const ws = await loadWorkspace(program.opts().project, io);
       const project = requireValid(ws, io);
       const [campaign] = selectCampaigns(ws, [name]);
       if (opts.channel && !campaign!.channels.includes(opts.channel))
         throw new UsageError(`campaign ${name} does not use channel ${opts.channel}`, `its channels: ${campaign!.channels.join(" > ")}`);
       const members = await openMembers({ ...opts, quiet: true }, project, io);
-      if (!members) return done(1);
+      if (!members) return 1;
       try {
         const { conn, table } = members.table;
         const key = q(project.members.key);
@@ -159,7 +159,7 @@ export function registerPreview(program: Command, io: Io, done: (code: number) =
             io.out("\n");
           }
         }
-        done(0);
+        return 0;
       } finally {
         members.progress?.finish();
         await members.close();

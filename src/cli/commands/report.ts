@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { Command } from "commander";
 import { Option } from "commander";
 import { smsSegments } from "../../content/index.js";
 import type { RenderedContent } from "../../content/types.js";
@@ -14,6 +13,7 @@ import type { Project } from "../../project/types.js";
 import { renderUpliftHtml } from "../../report/uplift-html.js";
 import { renderUpliftText, upliftJson } from "../../report/uplift.js";
 import { UsageError, type Io } from "../io.js";
+import type { ChudaProgram } from "./program.js";
 import { parseDateFlag } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { prepareOutput, writeOutput } from "../output.js";
@@ -44,7 +44,7 @@ export function rowCost(project: Project, row: LedgerOutcomeRow): number {
   return price.amount;
 }
 
-export function registerReport(program: Command, io: Io, done: (code: number) => void): void {
+export function registerReport(program: ChudaProgram, io: Io): void {
   program
     .command("report")
     .description("goal attainment and uplift against the holdout: the ledger's sends joined with a conversions export")
@@ -57,7 +57,7 @@ export function registerReport(program: Command, io: Io, done: (code: number) =>
     .option("--ledger <file>", "dispatch ledger (default .chuda/state.db of the project)")
     .addOption(new Option("--encoding <enc>", "CSV / JSON Lines encoding").choices(["auto", "utf-8", "gbk"]).default("auto"))
     .option("--strict", "any rejected conversions row fails the command (exit 1)")
-    .action(async (names: string[], opts: ReportOptions) => {
+    .run(async (names: string[], opts: ReportOptions) => {
       const ws = await loadWorkspace(program.opts().project, io);
       const project = requireValid(ws, io);
       const selected = selectCampaigns(ws, names);
@@ -124,6 +124,6 @@ export function registerReport(program: Command, io: Io, done: (code: number) =>
           JSON.stringify(upliftJson(report, { conversionsFile: opts.conversions, ledger: path.relative(ws.root, ledgerFile) || ledgerFile }), null, 2) + "\n",
         );
       else io.out(renderUpliftText(report, { color: io.color, file: opts.conversions }));
-      done(opts.strict && conv.rejected.length ? 1 : 0);
+      return opts.strict && conv.rejected.length ? 1 : 0;
     });
 }

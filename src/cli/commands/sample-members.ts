@@ -1,7 +1,7 @@
-import type { Command } from "commander";
 import { Option } from "commander";
 import { writeSampleMembers } from "../../members/sample.js";
 import { UsageError, type Io } from "../io.js";
+import type { ChudaProgram } from "./program.js";
 import { parseDateFlag, shown } from "../moment.js";
 import { epochToZoned } from "../../calendar/time.js";
 import { prepareOutput } from "../output.js";
@@ -9,7 +9,7 @@ import { prepareOutput } from "../output.js";
 /** The largest sample (about 10 GB of CSV): `--count 1e12` once filled a disk. */
 export const MAX_SAMPLE_MEMBERS = 50_000_000;
 
-export function registerSampleMembers(program: Command, io: Io, done: (code: number) => void): void {
+export function registerSampleMembers(program: ChudaProgram, io: Io): void {
   program
     .command("sample-members")
     .description("generate a realistic member snapshot for demos, tests and benchmarks (deterministic by seed)")
@@ -18,7 +18,7 @@ export function registerSampleMembers(program: Command, io: Io, done: (code: num
     .requiredOption("--out <file>", "output file")
     .addOption(new Option("--format <format>", "file format").choices(["csv", "jsonl"]))
     .option("--as-of <date>", "the snapshot's day: registrations and purchases lie before it (default today)")
-    .action(async (opts: { count: string; seed: string; out: string; format?: "csv" | "jsonl"; asOf?: string }) => {
+    .run(async (opts: { count: string; seed: string; out: string; format?: "csv" | "jsonl"; asOf?: string }) => {
       const count = Number(opts.count);
       const seed = Number(opts.seed);
       if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count ${shown(opts.count)} is not a positive whole number`);
@@ -35,6 +35,6 @@ export function registerSampleMembers(program: Command, io: Io, done: (code: num
       const asOf = opts.asOf !== undefined ? parseDateFlag(opts.asOf, "--as-of") : epochToZoned(io.now(), "Asia/Shanghai").date;
       await writeSampleMembers(file, { count, seed, format, asOf });
       io.err(`wrote ${count.toLocaleString("en-US")} members to ${opts.out}\n`);
-      done(0);
+      return 0;
     });
 }

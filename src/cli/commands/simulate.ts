@@ -1,5 +1,4 @@
 import { writeFile } from "node:fs/promises";
-import type { Command } from "commander";
 import { Option } from "commander";
 import { plan } from "../../plan/plan.js";
 import { presenceOnlyFields } from "../../plan/fields.js";
@@ -11,13 +10,14 @@ import { writePlanCsv } from "../../report/plan-csv.js";
 import { maskDeep } from "../../report/mask.js";
 import { epochToZoned, addDays } from "../../calendar/time.js";
 import type { Io } from "../io.js";
+import type { ChudaProgram } from "./program.js";
 import { dateRange, parseMoment } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { openMembers, type MembersOptions } from "../members.js";
 import { prepareOutput, writeOutput } from "../output.js";
 import { readLedgerView } from "../history.js";
 
-export function registerSimulate(program: Command, io: Io, done: (code: number) => void): void {
+export function registerSimulate(program: ChudaProgram, io: Io): void {
   program
     .command("simulate")
     .description("the reach funnel of each campaign against a member snapshot; nothing is sent")
@@ -32,7 +32,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
     .addOption(new Option("--encoding <enc>", "snapshot encoding").choices(["auto", "utf-8", "gbk"]).default("auto"))
     .option("--strict", "any rejected snapshot row is an error")
     .option("--no-cache", "parse the snapshot file again instead of reusing its loaded copy under .chuda/cache")
-    .action(async (names: string[], opts: MembersOptions & { at?: string; from?: string; to?: string; json?: boolean; plan?: string; report?: string }) => {
+    .run(async (names: string[], opts: MembersOptions & { at?: string; from?: string; to?: string; json?: boolean; plan?: string; report?: string }) => {
       const ws = await loadWorkspace(program.opts().project, io);
       const project = requireValid(ws, io);
       const campaigns = selectCampaigns(ws, names);
@@ -63,7 +63,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
       // some, they are removed (and reported) and the plan is made again.
       const members = await openMembers(opts, project, io, presence, true);
       const loadMs = Math.round(performance.now() - t0);
-      if (!members) return done(1);
+      if (!members) return 1;
       try {
         // With --at, the ledger is read as dispatch reads it: earlier sends count against caps, and occurrences an
         // earlier run planned are planned again for their new members only.
@@ -113,7 +113,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
         else if (io.interactive) io.out((await import("../../report/ink/simulation.js")).renderSimulationInk(summary, { color: io.color }));
         else io.out(renderSimulationText(summary, { color: io.color }));
         const contentErrors = summary.campaigns.some((c) => c.problems.some((p) => p.severity === "error"));
-        done(opts.strict && (members.rejected > 0 || contentErrors) ? 1 : 0);
+        return opts.strict && (members.rejected > 0 || contentErrors) ? 1 : 0;
       } finally {
         members.progress?.finish();
         await members.close();

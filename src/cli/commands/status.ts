@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import type { Command } from "commander";
 import { ledgerPath } from "../../dispatch/ledger.js";
 import { openLedger } from "../../ledger/open.js";
 import { maskDeep, maskPhone, maskPhonesIn } from "../../report/mask.js";
@@ -9,6 +8,7 @@ import { loadProject } from "../../project/index.js";
 import { requireLedgerIdentity } from "./dispatch.js";
 import { makeStyle, table } from "../../report/style.js";
 import type { Io } from "../io.js";
+import type { ChudaProgram } from "./program.js";
 import { resolveProjectFile } from "../workspace.js";
 
 /** Unknown sends listed without --all. */
@@ -16,14 +16,14 @@ const UNKNOWN_SHOWN = 50;
 
 const STATES = ["planned", "in_flight", "sent", "queued", "failed", "unknown", "expired", "held_out", "withdrawn"] as const;
 
-export function registerStatus(program: Command, io: Io, done: (code: number) => void): void {
+export function registerStatus(program: ChudaProgram, io: Io): void {
   program
     .command("status")
     .description("runs, and sends by state per campaign and channel; unknown sends to follow up")
     .option("--json", "machine-readable output")
     .option("--all", `list every unknown send (default: the first ${UNKNOWN_SHOWN})`)
     .option("--new-ledger", "show a missing or different ledger (.chuda/state.db) anyway")
-    .action(async (opts: { json?: boolean; all?: boolean; newLedger?: boolean }) => {
+    .run(async (opts: { json?: boolean; all?: boolean; newLedger?: boolean }) => {
       const projectFile = resolveProjectFile(program.opts().project, io);
       const root = path.dirname(projectFile);
       requireLedgerIdentity(root, !!opts.newLedger);
@@ -32,7 +32,7 @@ export function registerStatus(program: Command, io: Io, done: (code: number) =>
       if (!existsSync(file)) {
         if (opts.json) io.out(JSON.stringify({ runs: [], sends: totals, by_campaign: [], unknown: [], unknown_total: 0, staff: [] }, null, 2) + "\n");
         else io.out("no dispatch has run in this repository yet (.chuda/state.db does not exist)\n");
-        return done(0);
+        return 0;
       }
       const ledger = await openLedger({ file });
       try {
@@ -137,7 +137,7 @@ export function registerStatus(program: Command, io: Io, done: (code: number) =>
             );
           if (totals.unknown > unknown.length) io.out(`… and ${totals.unknown - unknown.length} more (chuda status --all)\n`);
         }
-        done(0);
+        return 0;
       } finally {
         await ledger.close();
       }

@@ -1,23 +1,23 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { Command } from "commander";
 import { Option } from "commander";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { listTestFiles, runTestFile, summarizeTests, type FileOutcome } from "../../testing/index.js";
 import { renderTestsGithub, renderTestsJson, renderTestsPretty, TEST_FORMATS, type TestFormat } from "../../report/tests.js";
 import { UsageError, type Io } from "../io.js";
+import type { ChudaProgram } from "./program.js";
 import { VERSION } from "../version.js";
 import { loadWorkspace, requireValid } from "../workspace.js";
 
-export function registerTest(program: Command, io: Io, done: (code: number) => void): void {
+export function registerTest(program: ChudaProgram, io: Io): void {
   program
     .command("test")
     .description("run the repository's campaign tests (tests/*.yaml) against the real planner")
     .argument("[paths...]", "test files or folders (default: tests/)")
     .addOption(new Option("--format <format>", "output format").choices(TEST_FORMATS).default("pretty"))
     .option("--run <regex>", "only tests whose name matches")
-    .action(async (paths: string[], opts: { format: TestFormat; run?: string }) => {
+    .run(async (paths: string[], opts: { format: TestFormat; run?: string }) => {
       const ws = await loadWorkspace(program.opts().project, io);
       const project = requireValid(ws, io);
       let filter: RegExp | undefined;
@@ -62,6 +62,6 @@ export function registerTest(program: Command, io: Io, done: (code: number) => v
       if (opts.format === "json") io.out(renderTestsJson(outcomes, summary));
       else if (opts.format === "github") io.out(renderTestsGithub(outcomes, summary, ropts));
       else io.out(renderTestsPretty(outcomes, summary, ropts));
-      done(summary.failed || summary.errors ? 1 : 0);
+      return summary.failed || summary.errors ? 1 : 0;
     });
 }
