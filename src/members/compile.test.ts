@@ -10,7 +10,6 @@ import type { CompareOp } from "../language/ast.js";
 import type { FieldType } from "../project/types.js";
 import { openSnapshot, type Snapshot } from "./snapshot.js";
 import { bindRuntime, compileAudience, compileValue, NOW, TODAY, type AudienceContext } from "./compile.js";
-import { countMembers, selectMembers } from "./query.js";
 import { projectOf, schemaOf, TIERS } from "../../test/fixtures/members/project.js";
 
 const TODAY_V = "2026-06-15";
@@ -257,44 +256,6 @@ describe("compileAudience: parameters", () => {
     const v = compileValue(call("days_since", f("last_purchase_at")), schema, { todayValue: TODAY_V, alias: "m" });
     const res = await snap.conn.runAndReadAll(`SELECT m.member_id FROM members m ORDER BY ${v.sql} ASC NULLS LAST, m.member_id`, v.params as never);
     expect(res.getRowsJS().map((r) => r[0])).toEqual(["A3", "A6", "A1", "A2", "A5", "A4"]);
-  });
-});
-
-describe("selectMembers / countMembers", () => {
-  it("count and stream members in key order, as plain JS values, in chunks", async () => {
-    const where = compileAudience(cmp(call("days_since", f("last_purchase_at")), "<", num(400)), schema, { alias: "m" });
-    const extraWhere = compileAudience(not({ op: "truthy", value: f("unsubscribed") }), schema, { alias: "m" });
-    const q = { where, extraWhere, today: TODAY_V, now: NOW_V };
-    expect(await countMembers(snap, q)).toBe(3);
-    const chunks: Record<string, unknown>[][] = [];
-    for await (const c of selectMembers(snap, schema, {
-      ...q,
-      columns: ["name", "birthday", "last_purchase_at", "points", "tags", "sms_opt_in"],
-      chunkSize: 2,
-    }))
-      chunks.push(c);
-    expect(chunks.map((c) => c.length)).toEqual([2, 1]);
-    expect(chunks.flat()).toEqual([
-      { member_id: "A1", name: "王伟", birthday: "1990-06-15", last_purchase_at: "2026-06-01 12:00:00", points: 100, tags: ["亲子", "美妆"], sms_opt_in: true },
-      {
-        member_id: "A3",
-        name: "张敏",
-        birthday: "2000-02-29",
-        last_purchase_at: "2026-06-15 08:30:00",
-        points: 1000,
-        tags: ["餐饮", "运动", "亲子"],
-        sms_opt_in: false,
-      },
-      { member_id: "A6", name: "陈静", birthday: "1995-12-31", last_purchase_at: "2026-06-14 23:59:00", points: 300, tags: ["美妆", "餐饮"], sms_opt_in: null },
-    ]);
-  });
-
-  it("orders by a given expression, the key breaking ties", async () => {
-    const where = compileAudience({ op: "const", value: true }, schema);
-    const out: unknown[] = [];
-    for await (const c of selectMembers(snap, schema, { where, today: TODAY_V, now: NOW_V, columns: [], orderBy: "m.points DESC NULLS LAST" }))
-      out.push(...c.map((r) => r.member_id));
-    expect(out).toEqual(["A3", "A6", "A1", "A2", "A5", "A4"]);
   });
 });
 

@@ -8,8 +8,7 @@ import type { ResolvedCampaign, IR } from "../check/types.js";
 import type { Occurrence } from "../calendar/types.js";
 import type { Project, FieldType } from "../project/types.js";
 import { compileAudience, compileValue } from "../members/compile.js";
-
-export const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+import { ident as q } from "../members/sql.js";
 
 /** SQL that is true when the member can be addressed on a channel: address present, consent true, sender present. */
 export function channelReachableSql(project: Project, channel: string, alias = "m"): string {

@@ -8,7 +8,7 @@ import type { RenderedContent, Template } from "../content/types.js";
 import { renderContent, smsSegments } from "../content/index.js";
 import { shapeSafeVariables, shapeSql } from "../content/shape.js";
 import { BUILTIN_DRIVERS, DRIVER_CONTENT_KIND, type BuiltinDriver, type ContentKind, type Project } from "../project/types.js";
-import { q } from "./candidates.js";
+import { ident as q } from "../members/sql.js";
 import { POOL_MIN_MESSAGES, type RenderPool } from "./render-pool.js";
 import type { PlanInput, PlannedOccurrence } from "./types.js";
 

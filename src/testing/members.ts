@@ -8,9 +8,8 @@ import type { MemberTable } from "../plan/types.js";
 import type { CellValue, MemberRow } from "./schema.js";
 import { sqlType } from "../members/snapshot.js";
 import { listText } from "../members/list-text.js";
-
-const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
-const str = (s: string) => `'${s.replace(/'/g, "''")}'`;
+// Identifiers quoted as everywhere else; the test's own values are literals in this in-memory table.
+import { ident as q, literal as str } from "../members/sql.js";
 
 function literal(v: CellValue | undefined, t: FieldType): string {
   if (v === null || v === undefined) return "NULL";

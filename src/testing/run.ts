@@ -11,6 +11,7 @@ import type { Span } from "../language/span.js";
 import type { HistorySend, MemberDecision } from "../plan/types.js";
 import { plan } from "../plan/plan.js";
 import { compileAudience } from "../members/compile.js";
+import { ident } from "../members/sql.js";
 import { addDays, epochToZoned, zonedToEpoch } from "../calendar/time.js";
 import { createMemberTable } from "./members.js";
 import { reasonText, type Expectation, type Reason, type TestCase } from "./schema.js";
@@ -123,7 +124,7 @@ export async function runTest(t: TestCase, file: string, ctx: RunContext): Promi
 /** Members matching policy.exclude on the test's day. */
 async function excludedMembers(ctx: RunContext, table: string, today: string, now: string): Promise<Set<string>> {
   if (!ctx.exclude) return new Set();
-  const key = `m."${ctx.project.members.key.replace(/"/g, '""')}"`;
+  const key = `m.${ident(ctx.project.members.key)}`;
   const ex = compileAudience(ctx.exclude, ctx.project.members, { today: `DATE '${today}'`, now: `TIMESTAMP '${now}'`, alias: "m", project: ctx.project });
   const res = await ctx.conn.runAndReadAll(`SELECT CAST(${key} AS VARCHAR) FROM ${table} m WHERE COALESCE((${ex.sql}), FALSE)`, ex.params as never);
   return new Set(res.getRows().map((r) => String(r[0])));

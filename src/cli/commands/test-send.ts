@@ -5,7 +5,8 @@
 import { ledgerPath } from "../../dispatch/ledger.js";
 import { openLedger } from "../../ledger/open.js";
 import { sendTests } from "../../dispatch/test-send.js";
-import { q, readableColumn } from "../../plan/candidates.js";
+import { readableColumn } from "../../plan/candidates.js";
+import { ident as q } from "../../members/sql.js";
 import { fieldsFor } from "../../plan/plan.js";
 import type { Project } from "../../project/types.js";
 import { maskPhonesIn } from "../../report/mask.js";
