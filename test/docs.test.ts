@@ -3,9 +3,10 @@
  * or ```yaml chuda.yaml (a project file) must validate, and docs/diagnostics.md is the message table, generated
  * (UPDATE_GOLDEN=1 rewrites it), so every diagnostic code has its entry.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { expectGolden } from "./golden.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseFile } from "../src/language/index.js";
 import { loadProject, parseProject } from "../src/project/index.js";
@@ -120,7 +121,6 @@ describe("docs/diagnostics.md", () => {
   it("lists every diagnostic code of the message table", () => {
     const file = path.join(docsDir, "diagnostics.md");
     const want = diagnosticsDoc();
-    if (process.env.UPDATE_GOLDEN === "1" || !existsSync(file)) writeFileSync(file, want);
-    expect(readFileSync(file, "utf8")).toBe(want);
+    expectGolden(file, want);
   });
 });

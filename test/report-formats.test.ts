@@ -3,9 +3,10 @@
  * schema; `github` workflow commands and `json` are pinned by golden files (UPDATE_GOLDEN=1 rewrites them).
  */
 import { describe, expect, it } from "vitest";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import Ajv from "ajv-draft-04";
+import { expectGolden } from "./golden.js";
 import { parseFile } from "../src/language/index.js";
 import { parseProject } from "../src/project/load.js";
 import { checkProject } from "../src/check/index.js";
@@ -28,9 +29,7 @@ async function diagnostics(): Promise<{ diags: Diagnostic[]; sources: Map<string
 }
 
 function golden(name: string, actual: string) {
-  const file = path.join(DIR, name);
-  if (process.env.UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, actual);
-  expect(actual).toBe(readFileSync(file, "utf8"));
+  expectGolden(path.join(DIR, name), actual);
 }
 
 describe("diagnostic formats", () => {

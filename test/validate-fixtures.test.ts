@@ -4,7 +4,7 @@
  * and its diagnostics are compared with `<case>.diagnostics.txt` (a TypeScript-like baseline: summary lines, then
  * the source with each diagnostic underlined). Update with UPDATE_GOLDEN=1 and review the diff.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +12,8 @@ import { parseFile } from "../src/language/index.js";
 import { loadProject } from "../src/project/index.js";
 import { loadTemplates } from "../src/content/index.js";
 import { checkProject } from "../src/check/index.js";
+import { checkWorkspace, suppressFollowOn } from "../src/check/workspace.js";
+import { expectGolden } from "./golden.js";
 import { BUILTIN_EVENT_NAMES } from "../src/calendar/events.js";
 import type { Diagnostic } from "../src/check/diagnostics/types.js";
 import type { Project } from "../src/project/types.js";
@@ -21,7 +23,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = path.join(here, "fixtures", "validate");
 const projectFile = path.join(here, "fixtures", "project", "chuda.yaml");
 const BUILTIN_EVENTS = BUILTIN_EVENT_NAMES;
-const update = process.env.UPDATE_GOLDEN === "1";
 const cases = readdirSync(dir)
   .filter((f) => f.endsWith(".chuda"))
   .sort();
@@ -38,10 +39,13 @@ beforeAll(async () => {
   templates = t.templates;
 });
 
+/** As every command checks a repository: the checker, the trigger checks, then follow-on diagnostics dropped. */
 function run(file: string, text: string): Diagnostic[] {
   const parsed = parseFile(text, file);
-  const checked = checkProject([{ file, ast: parsed.ast }], project, { templates, knownEvents: new Set(BUILTIN_EVENTS) });
-  return [...parsed.diagnostics, ...checked.diagnostics].sort((a, b) => a.span.start.offset - b.span.start.offset || a.code.localeCompare(b.code));
+  const checked = checkWorkspace([{ file, ast: parsed.ast }], project, { templates });
+  return suppressFollowOn([...parsed.diagnostics, ...checked.diagnostics]).sort(
+    (a, b) => a.span.start.offset - b.span.start.offset || a.code.localeCompare(b.code),
+  );
 }
 
 /** `file(line,col): error CH3010: message` lines (with help and related), then the source with each diagnostic underlined. */
@@ -73,12 +77,7 @@ describe("validate fixtures", () => {
     it(c, () => {
       const text = readFileSync(path.join(dir, c), "utf8");
       const actual = baseline(c, text, run(c, text));
-      const golden = path.join(dir, c.replace(/\.chuda$/, ".diagnostics.txt"));
-      if (update || !existsSync(golden)) {
-        writeFileSync(golden, actual);
-        if (!update) throw new Error(`wrote a new golden ${path.basename(golden)}; review it and run again`);
-      }
-      expect(actual).toBe(readFileSync(golden, "utf8"));
+      expectGolden(path.join(dir, c.replace(/\.chuda$/, ".diagnostics.txt")), actual);
     });
   }
 

@@ -14,21 +14,16 @@ import { parseFile } from "../language/index.js";
 import { findProjectFile, listProjectFiles, loadProject } from "../project/index.js";
 import { CONTENT_KINDS, loadTemplates } from "../content/index.js";
 import { DRIVER_CONTENT_KIND, type BuiltinDriver, type ContentKind } from "../project/types.js";
-import { checkProject } from "../check/index.js";
-import { BUILTIN_EVENT_NAMES } from "../calendar/events.js";
-import { checkTriggers } from "../calendar/check.js";
 import { introducedOrder } from "./introduced.js";
+import { capPerFile, checkWorkspace, suppressFollowOn } from "../check/workspace.js";
 import { sortDiagnostics } from "../report/diagnostics/index.js";
-import { MESSAGES } from "../check/diagnostics/messages/index.js";
 import { languageMessages } from "../check/diagnostics/messages/language.js";
-
-const languageCodes = new Set(Object.values(languageMessages).map((m) => m.code));
 import { UsageError, type Io } from "./io.js";
 import { renderPretty } from "../report/diagnostics/pretty.js";
 import { VERSION } from "./version.js";
 import { diag } from "../check/diagnostics/diag.js";
 import { pointSpan, type Span } from "../language/span.js";
-import { decodeSource, MAX_DIAGNOSTICS_PER_FILE, MAX_REPOSITORY_BYTES, MAX_SOURCE_FILE_BYTES, positionOfByte } from "../language/source.js";
+import { decodeSource, MAX_REPOSITORY_BYTES, MAX_SOURCE_FILE_BYTES, positionOfByte } from "../language/source.js";
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 
@@ -42,32 +37,6 @@ export function decodeWithDiagnostic(bytes: Uint8Array, file: string, out: Diagn
     out.push(diag(languageMessages.invalidUtf8, span, [d.invalid.offset, more]));
   }
   return d.text;
-}
-
-/** At most MAX_DIAGNOSTICS_PER_FILE diagnostics per file (in order), then one that counts the rest. */
-export function capPerFile(sorted: Diagnostic[]): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  const shown = new Map<string, number>();
-  const dropped = new Map<string, Diagnostic[]>();
-  for (const d of sorted) {
-    const n = shown.get(d.span.file) ?? 0;
-    if (n < MAX_DIAGNOSTICS_PER_FILE) {
-      shown.set(d.span.file, n + 1);
-      out.push(d);
-    } else {
-      let list = dropped.get(d.span.file);
-      if (!list) dropped.set(d.span.file, (list = []));
-      list.push(d);
-    }
-  }
-  for (const [file, rest] of dropped) {
-    const last = rest[rest.length - 1]!;
-    const severity = rest.some((d) => d.severity === "error") ? "error" : "warning";
-    let at = out.length - 1;
-    while (at >= 0 && out[at]!.span.file !== file) at--;
-    out.splice(at + 1, 0, diag(languageMessages.moreDiagnostics, { ...last.span, file }, [rest.length], { severity }));
-  }
-  return out;
 }
 
 export interface Workspace {
@@ -188,36 +157,21 @@ export async function loadWorkspace(projectOpt: string | undefined, io: Io, opts
 
   let check: CheckResult = { campaigns: [], diagnostics: [] };
   if (loaded.project) {
-    const knownEvents = new Set<string>([...BUILTIN_EVENT_NAMES, ...loaded.project.calendar.keys()]);
     const introduced = () =>
       introducedOrder(
         root,
         files.map((f) => f.file),
       );
-    check = checkProject(files, loaded.project, { templates: templates.templates, knownEvents, introduced });
+    check = checkWorkspace(files, loaded.project, { templates: templates.templates, introduced });
     for (const d of check.diagnostics) diagnostics.push(d);
-    for (const d of checkTriggers(check.campaigns, loaded.project)) diagnostics.push(d);
   }
 
-  // A clause the parser could not read is already reported; do not also call it missing.
-  const brokenFiles = new Set(diagnostics.filter((d) => languageCodes.has(d.code)).map((d) => d.span.file));
-  const followOn = new Set([MESSAGES.missingClause.code, MESSAGES.missingGoal.code]);
-  let reported = diagnostics.filter((d) => !(followOn.has(d.code) && brokenFiles.has(d.span.file)));
+  let reported = suppressFollowOn(diagnostics);
   if (selected) {
     const keep = new Set(selected.map(rel));
     reported = reported.filter((d) => keep.has(d.span.file) || !d.span.file.endsWith(".chuda"));
   }
-  return { root, project: loaded.project, files, templates: templates.templates, check, diagnostics: capPerFile(sortDiagnostics(dedupe(reported))), sources };
-}
-
-function dedupe(diags: Diagnostic[]): Diagnostic[] {
-  const seen = new Set<string>();
-  return diags.filter((d) => {
-    const k = `${d.code}|${d.span.file}|${d.span.start.offset}|${d.span.start.line}|${d.span.start.column}|${d.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+  return { root, project: loaded.project, files, templates: templates.templates, check, diagnostics: capPerFile(sortDiagnostics(reported)), sources };
 }
 
 /** The project and its campaigns must be free of errors before anything is planned (Terraform's incomplete plan). */

@@ -3,16 +3,15 @@
  * output lives in test/fixtures/content/golden/<name>.<kind>.txt; create or update it with UPDATE_GOLDEN=1 and
  * review the diff like code.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { loadTemplates } from "./load.js";
 import { previewText } from "./preview.js";
 import { renderContent } from "./render.js";
+import { expectGolden } from "../../test/golden.js";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 const goldenDir = fileURLToPath(new URL("../../test/fixtures/content/golden/", import.meta.url));
-const update = process.env.UPDATE_GOLDEN === "1";
 
 /** A fixed member (fields of the sample chuda.yaml) plus typical `with` values. */
 export const SAMPLE_VARS: Record<string, unknown> = {
@@ -59,13 +58,6 @@ describe("golden renderings of templates/*.yaml", () => {
       "--- content\n" +
       JSON.stringify(r.content ?? null, null, 2) +
       "\n";
-    const file = `${goldenDir}${id}.txt`;
-    if (update) {
-      mkdirSync(goldenDir, { recursive: true });
-      writeFileSync(file, actual);
-      return;
-    }
-    expect(existsSync(file), `${file} is missing: run UPDATE_GOLDEN=1 npx vitest run src/content/golden.test.ts and review it`).toBe(true);
-    expect(actual).toBe(readFileSync(file, "utf8"));
+    expectGolden(`${goldenDir}${id}.txt`, actual);
   });
 });

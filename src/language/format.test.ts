@@ -1,14 +1,14 @@
-import { readdirSync, readFileSync, writeFileSync, existsSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type * as A from "./ast.js";
 import { formatFile, parseFile, printFile, stripSpans } from "./index.js";
+import { expectGolden } from "../../test/golden.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const FIXTURES = path.join(ROOT, "test/fixtures/fmt");
-const UPDATE = process.env["UPDATE_GOLDEN"] === "1";
 
 /** What formatting must not change: the items, and the comments' words. */
 function meaning(text: string): unknown {
@@ -47,9 +47,7 @@ describe("fmt fixtures (test/fixtures/fmt/<case>.chuda → <case>.formatted.chud
       const src = readFileSync(path.join(FIXTURES, c), "utf8");
       const out = checkFormatProperties(src);
       const goldenPath = path.join(FIXTURES, c.replace(/\.chuda$/, ".formatted.chuda"));
-      if (UPDATE) writeFileSync(goldenPath, out);
-      expect(existsSync(goldenPath), `${goldenPath} missing: run with UPDATE_GOLDEN=1`).toBe(true);
-      expect(out).toBe(readFileSync(goldenPath, "utf8"));
+      expectGolden(goldenPath, out);
       // A golden is already canonical.
       expect(formatFile(out, c).changed).toBe(false);
     });

@@ -14,18 +14,16 @@ import { parseFile } from "../language/index.js";
 import { listProjectFiles, parseProject } from "../project/index.js";
 import { CONTENT_KINDS, parseTemplate } from "../content/index.js";
 import { DRIVER_CONTENT_KIND, type BuiltinDriver, type ContentKind } from "../project/types.js";
-import { capPerFile, decodeWithDiagnostic } from "../cli/workspace.js";
+import { decodeWithDiagnostic } from "../cli/workspace.js";
+import { capPerFile, suppressFollowOn } from "../check/workspace.js";
 import { checkProject } from "../check/index.js";
 import { BUILTIN_EVENT_NAMES } from "../calendar/events.js";
 import { checkTriggers } from "../calendar/check.js";
 import { introducedOrder } from "../cli/introduced.js";
 import { sortDiagnostics } from "../report/diagnostics/index.js";
 import { MESSAGES } from "../check/diagnostics/messages/index.js";
-import { languageMessages } from "../check/diagnostics/messages/language.js";
 import { diag } from "../check/diagnostics/diag.js";
 import { contentMessages } from "../check/diagnostics/messages/content.js";
-
-const languageCodes = new Set(Object.values(languageMessages).map((m) => m.code));
 
 export interface ParsedFile {
   /** Relative to the project root, with `/`. */
@@ -185,21 +183,12 @@ export class ProjectState {
       diagnostics.push(...check.diagnostics, ...this.triggerDiagnostics(check, project, new Map(files.map((f) => [f.file, f]))));
     }
 
-    // As `chuda validate`: a clause the parser could not read is already reported; do not also call it missing.
-    const brokenFiles = new Set(diagnostics.filter((d) => languageCodes.has(d.code)).map((d) => d.span.file));
-    const followOn = new Set([MESSAGES.missingClause.code, MESSAGES.missingGoal.code]);
+    // As `chuda validate`: follow-on and duplicate diagnostics dropped, at most so many per file.
     const byFile = new Map<string, Diagnostic[]>();
     byFile.set("chuda.yaml", []);
     for (const f of files) byFile.set(f.file, []);
     for (const t of templateFiles) byFile.set(t, []);
-    const seen = new Set<string>();
-    const kept = sortDiagnostics(diagnostics).filter((d) => {
-      if (followOn.has(d.code) && brokenFiles.has(d.span.file)) return false;
-      const k = `${d.code}|${d.span.file}|${d.span.start.offset}|${d.span.start.line}|${d.span.start.column}|${d.message}`;
-      if (seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    });
+    const kept = suppressFollowOn(sortDiagnostics(diagnostics));
     for (const d of capPerFile(kept)) {
       const list = byFile.get(d.span.file) ?? [];
       list.push(d);
