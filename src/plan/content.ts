@@ -35,6 +35,20 @@ export function messageCost(price: { amount: number; per: "message" | "segment" 
   return price?.amount ?? 0;
 }
 
+/**
+ * What a send recorded in the ledger cost: messageCost of its content as the ledger stored it (JSON), so that
+ * `chuda report` prices a send as simulate and dispatch planned it. Content that cannot be read counts as one message.
+ */
+export function recordedCost(price: { amount: number; per: "message" | "segment" } | undefined, storedContent: string | null | undefined): number {
+  let content: RenderedContent | undefined;
+  try {
+    content = storedContent ? (JSON.parse(storedContent) as RenderedContent) : undefined;
+  } catch {
+    content = undefined;
+  }
+  return messageCost(price, content ?? undefined);
+}
+
 /** A rendered message, what it costs, and the content rules it breaks. */
 export interface RenderResult {
   content?: RenderedContent;

@@ -2,14 +2,12 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Option } from "commander";
-import { smsSegments } from "../../content/index.js";
-import type { RenderedContent } from "../../content/types.js";
+import { recordedCost } from "../../plan/content.js";
 import { ledgerPath } from "../../dispatch/ledger.js";
 import { outcomeSends, type LedgerOutcomeRow } from "../../outcomes/attribution.js";
 import { openLedger } from "../../ledger/open.js";
 import { readConversions } from "../../outcomes/conversions.js";
 import { buildUpliftReport } from "../../outcomes/uplift.js";
-import type { Project } from "../../project/types.js";
 import { renderUpliftHtml } from "../../report/uplift-html.js";
 import { renderUpliftText, upliftJson } from "../../report/uplift.js";
 import { UsageError, type Io } from "../io.js";
@@ -27,21 +25,6 @@ interface ReportOptions {
   ledger?: string;
   encoding: "auto" | "utf-8" | "gbk";
   strict?: boolean;
-}
-
-/** CNY of one sent ledger row: the channel's price, per SMS segment of the recorded content where priced so. */
-export function rowCost(project: Project, row: LedgerOutcomeRow): number {
-  const price = project.channels.get(row.channel)?.price;
-  if (!price) return 0;
-  if (price.per === "segment" && row.content) {
-    try {
-      const c = JSON.parse(row.content) as RenderedContent;
-      if (c?.kind === "sms") return price.amount * smsSegments(c.sign, c.text);
-    } catch {
-      /* unreadable content: one segment */
-    }
-  }
-  return price.amount;
 }
 
 export function registerReport(program: ChudaProgram, io: Io): void {
@@ -102,7 +85,7 @@ export function registerReport(program: ChudaProgram, io: Io): void {
       } finally {
         await ledger.close();
       }
-      const sends = outcomeSends(rows, (r) => rowCost(project, r));
+      const sends = outcomeSends(rows, (r) => recordedCost(project.channels.get(r.channel)?.price, r.content));
       const report = buildUpliftReport({
         sends,
         conversions: conv.conversions,
