@@ -6,7 +6,8 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Scalar } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Scalar } from "yaml";
+import { parseYaml } from "../project/yaml-reader.js";
 import type { Span } from "../language/span.js";
 import type { ContentKind } from "../project/types.js";
 import { diag, didYouMean } from "../check/diagnostics/diag.js";
@@ -120,7 +121,7 @@ export function parseTemplate(
 }
 
 class TemplateReader {
-  private readonly lc = new LineCounter();
+  private lc!: LineCounter;
   private readonly diagnostics: Diagnostic[] = [];
   private readonly spans = new Map<string, Span>();
   private readonly template: Template;
@@ -136,19 +137,21 @@ class TemplateReader {
   }
 
   read(): { template: Template; diagnostics: Diagnostic[] } {
-    this.doc = parseDocument(this.text, { lineCounter: this.lc, prettyErrors: false, uniqueKeys: true });
-    for (const e of this.doc.errors) {
+    const parsed = parseYaml(this.text, this.file);
+    this.doc = parsed.doc;
+    this.lc = parsed.lineCounter;
+    for (const e of parsed.errors) {
       // YAML forbids tabs in indentation; a tab typed by habit gives one error at the tab, with the fix.
-      const tab = e.code === "TAB_AS_INDENT" || /tab/i.test(e.message);
+      const tab = e.code === "TAB_AS_INDENT";
       this.report(
         M.contentYamlSyntax,
         this.span(e.pos[0], e.pos[1]),
-        [firstLine(e.message)],
+        [e.message],
         tab ? { help: "indent with spaces: YAML does not allow a tab in indentation" } : {},
       );
     }
-    for (const w of this.doc.warnings) this.report(M.contentYamlWarning, this.span(w.pos[0], w.pos[1]), [firstLine(w.message)]);
-    if (this.doc.errors.length) {
+    for (const w of parsed.warnings) this.report(M.contentYamlWarning, this.span(w.pos[0], w.pos[1]), [w.message]);
+    if (parsed.errors.length) {
       // What the parser recovered from a broken file is guesswork: everything reported from it would cascade.
       this.template.failed = true;
       return { template: this.template, diagnostics: this.diagnostics };
@@ -324,10 +327,6 @@ class TemplateReader {
 
 /** Helpers that format a value: `{{date}}` alone reads as a call without its argument, never as a variable. */
 const VALUE_HELPERS = new Set(["date", "yuan", "mask", "truncate", "default", "lookup"]);
-
-function firstLine(s: string): string {
-  return s.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
-}
 
 function describe(node: Node): string {
   if (isMap(node)) return "a mapping";

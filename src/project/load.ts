@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, relative, resolve, sep } from "node:path";
-import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
+import { isMap, isScalar, isSeq } from "yaml";
 import { diag, didYouMean } from "../check/diagnostics/diag.js";
 import { MESSAGES } from "../check/diagnostics/messages/index.js";
 import type { Diagnostic } from "../check/diagnostics/types.js";
@@ -16,7 +16,7 @@ import { readChannels } from "./channels.js";
 import { readMembers } from "./member-schema.js";
 import { readPolicy } from "./policy.js";
 import type { CalendarEventDef, ConversionsMapping, Project } from "./types.js";
-import { IDENTIFIER, YamlReader, type Entry } from "./yaml-reader.js";
+import { IDENTIFIER, parseYaml, YamlReader, type Entry } from "./yaml-reader.js";
 
 export const PROJECT_KEYS = ["timezone", "mall", "members", "channels", "policy", "assumptions", "calendar", "conversions"] as const;
 
@@ -70,18 +70,16 @@ function timezoneNames(): string[] {
 export function parseProject(text: string, absFile: string, root: string): LoadResult {
   const file = relPath(root, absFile);
   const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(src, { lineCounter, keepSourceTokens: true, prettyErrors: false, uniqueKeys: true });
-  const r = new YamlReader(doc, lineCounter, src, file);
+  const { doc, reader: r, errors, warnings } = parseYaml(src, file);
 
-  for (const err of doc.errors) {
+  for (const err of errors) {
     const [start, end] = err.pos;
     const span = r.span(start, Math.max(end, start + 1 <= src.length ? start + 1 : start));
     if (err.code === "DUPLICATE_KEY") r.report(MESSAGES.projectDuplicateKey, span, [src.slice(start, end) || "?"]);
     else r.report(MESSAGES.projectYamlSyntax, span, [err.message]);
   }
-  for (const w of doc.warnings) r.report(MESSAGES.projectYamlWarning, r.span(w.pos[0], w.pos[1]), [w.message]);
-  if (doc.errors.length > 0) return { diagnostics: r.diagnostics };
+  for (const w of warnings) r.report(MESSAGES.projectYamlWarning, r.span(w.pos[0], w.pos[1]), [w.message]);
+  if (errors.length > 0) return { diagnostics: r.diagnostics };
 
   const rootEntry: Entry = { key: "", path: "", keySpan: pointSpan(file), node: r.resolve(doc.contents), span: pointSpan(file) };
   if (r.isNull(rootEntry.node)) {

@@ -1,8 +1,10 @@
 /**
- * A cursor over a parsed chuda.yaml: typed reads of YAML nodes that report mistakes as diagnostics with the
- * exact line and column, and record the span of every key path it visits (Project.spans).
+ * The one YAML reader of chuda.yaml, templates and campaign tests: `parseYaml` parses with source positions and
+ * words syntax errors without quoting the file, and `YamlReader` is a cursor with typed reads of YAML nodes that
+ * report mistakes as diagnostics with the exact line and column, recording the span of every key path it visits
+ * (Project.spans). No message of either ever holds a value from the file: chuda.yaml may hold secrets.
  */
-import { isAlias, isMap, isScalar, isSeq, Scalar, type Document, type LineCounter, type Node, type Pair } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Document, type ErrorCode, type Node, type Pair } from "yaml";
 import type { Pos, Span } from "../language/span.js";
 import { diag, didYouMean } from "../check/diagnostics/diag.js";
 import type { Diagnostic, MessageDef } from "../check/diagnostics/types.js";
@@ -21,6 +23,62 @@ export interface Entry {
 }
 
 export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Each YAML syntax problem in words of our own: the parser's messages may quote the file (a tag, an escape). */
+const YAML_PROBLEMS: Record<ErrorCode, string> = {
+  ALIAS_PROPS: "an alias cannot have a tag or an anchor",
+  BAD_ALIAS: "an alias (`*name`) that is not valid here",
+  BAD_DIRECTIVE: "a `%` directive that is not valid",
+  BAD_DQ_ESCAPE: "an invalid escape sequence in a double-quoted string",
+  BAD_INDENT: "indentation that does not line up",
+  BAD_PROP_ORDER: "a tag or an anchor in the wrong place",
+  BAD_SCALAR_START: "a plain value that starts with a reserved character (quote the value)",
+  BLOCK_AS_IMPLICIT_KEY: "a mapping nested on the line of its key (put it on the next lines, indented)",
+  BLOCK_IN_FLOW: "a block value inside `[ ]` or `{ }`",
+  DUPLICATE_KEY: "a key given twice",
+  IMPOSSIBLE: "a value the YAML parser cannot read",
+  KEY_OVER_1024_CHARS: "a key longer than 1024 characters",
+  MISSING_CHAR: "a missing character (an unclosed quote or bracket, or a key without `:`)",
+  MULTILINE_IMPLICIT_KEY: "a key that runs over more than one line (an unclosed quote, or a missing `:`)",
+  MULTIPLE_ANCHORS: "a value with more than one anchor",
+  MULTIPLE_DOCS: "more than one YAML document (`---`) in one file",
+  MULTIPLE_TAGS: "a value with more than one tag",
+  NON_STRING_KEY: "a key that is not text",
+  RESOURCE_EXHAUSTION: "aliases that expand too far",
+  TAB_AS_INDENT: "a tab in the indentation (YAML allows only spaces)",
+  TAG_RESOLVE_FAILED: "a tag (`!name`) that is not supported",
+  UNEXPECTED_TOKEN: "something unexpected here",
+  BAD_COLLECTION_TYPE: "a tag that does not fit this kind of value",
+};
+
+/** A YAML syntax error or warning: where, and what in words that never quote the file. */
+export interface YamlProblem {
+  code: ErrorCode;
+  message: string;
+  /** Offsets in the text. */
+  pos: [number, number];
+}
+
+export interface ParsedYaml {
+  doc: Document.Parsed;
+  lineCounter: LineCounter;
+  /** A cursor over `doc` for the file. */
+  reader: YamlReader;
+  errors: YamlProblem[];
+  warnings: YamlProblem[];
+}
+
+/** Parses YAML text with source positions (keys unique). A leading byte-order mark belongs to the file, not to YAML. */
+export function parseYaml(text: string, file: string): ParsedYaml {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, keepSourceTokens: true, prettyErrors: false, uniqueKeys: true });
+  const problem = (e: { code: ErrorCode; pos: [number, number] }): YamlProblem => ({
+    code: e.code,
+    message: YAML_PROBLEMS[e.code] ?? "invalid YAML",
+    pos: e.pos,
+  });
+  return { doc, lineCounter, reader: new YamlReader(doc, lineCounter, text, file), errors: doc.errors.map(problem), warnings: doc.warnings.map(problem) };
+}
 
 export class YamlReader {
   readonly diagnostics: Diagnostic[] = [];

@@ -2,7 +2,8 @@
  * Reads a campaign test file (tests/*.yaml; the shape is documented in README.md here). Every mistake is a
  * Diagnostic pointing at its YAML line and column, like a mistake in a campaign; nothing is thrown.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from "yaml";
+import { isMap, isScalar, isSeq, type LineCounter, type Node, type YAMLMap } from "yaml";
+import { parseYaml } from "../project/yaml-reader.js";
 import type { Span } from "../language/span.js";
 import type { Diagnostic, MessageDef } from "../check/diagnostics/types.js";
 import { diag, didYouMean } from "../check/diagnostics/diag.js";
@@ -164,12 +165,11 @@ class Reader {
 }
 
 export function parseTestFile(text: string, file: string, ctx: SchemaContext): { test: TestFile; diagnostics: Diagnostic[] } {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  const r = new Reader(lc, file);
+  const { doc, lineCounter, errors } = parseYaml(text, file);
+  const r = new Reader(lineCounter, file);
   const out: TestFile = { file, tests: [] };
-  if (doc.errors.length) {
-    for (const e of doc.errors) r.report(M.testYamlSyntax, r.at(e.pos[0], e.pos[1]), [e.message.split("\n")[0]!]);
+  if (errors.length) {
+    for (const e of errors) r.report(M.testYamlSyntax, r.at(e.pos[0], e.pos[1]), [e.message]);
     return { test: out, diagnostics: r.diagnostics };
   }
   const root = doc.contents as Node | null;

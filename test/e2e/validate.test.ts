@@ -81,4 +81,20 @@ describe("chuda validate (built CLI)", () => {
     expect(diags.some((d: { line: number; help: string | null }) => d.line === quietLine && /quiet_hours/.test(d.help ?? ""))).toBe(true);
     mkdirSync(path.join(dir, "x"), { recursive: true });
   });
+
+  it("a broken chuda.yaml line holding a secret-looking value: reported at its line, the value never in the messages", async () => {
+    const dir = copyExampleRepo();
+    const file = path.join(dir, "chuda.yaml");
+    const lines = readFileSync(file, "utf8").split("\n");
+    lines.splice(1, 0, 'app_secret: "sk-live-9f8e7d6c');
+    writeFileSync(file, lines.join("\n"));
+    for (const format of ["json", "github", "sarif"]) {
+      const r = await chuda(["validate", "--format", format], { cwd: dir });
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(hasStackTrace(r.stdout + r.stderr)).toBe(false);
+      expect(r.stdout + r.stderr, format).not.toContain("sk-live");
+      if (format === "json")
+        expect(JSON.parse(r.stdout).diagnostics.some((d: { file: string; line: number }) => d.file === "chuda.yaml" && d.line >= 2)).toBe(true);
+    }
+  });
 });
