@@ -1,4 +1,5 @@
-// Lint: ESLint's and typescript-eslint's recommended rules (syntax-level, fast); layout is Prettier's job.
+// Lint: ESLint's and typescript-eslint's recommended rules, plus the type-aware rules about promises (a promise
+// nobody awaits, one passed where a plain value is expected, an await of something that is not one); layout is Prettier's job.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
@@ -39,11 +40,17 @@ export default tseslint.config(
       "no-empty": ["error", { allowEmptyCatch: true }],
     },
   },
-  // The ledger is asynchronous: a ledger call left without `await` would let a provider call leave before its send is
-  // recorded. Type-aware, so only for the code that talks to the ledger (type information costs time).
+  // Type-aware, for every TypeScript file: the ledger is asynchronous, and a ledger call left without `await` would let a
+  // provider call leave before its send is recorded; the same holds for any promise nobody awaits.
   {
-    files: ["src/ledger/**/*.ts", "src/dispatch/**/*.ts", "src/cli/history.ts", "src/cli/commands/{dispatch,status,report,test-send}.ts"],
-    languageOptions: { parserOptions: { project: "./tsconfig.check.json", tsconfigRootDir: import.meta.dirname } },
-    rules: { "@typescript-eslint/no-floating-promises": "error", "@typescript-eslint/no-misused-promises": "error" },
+    files: ["src/**/*.ts", "src/**/*.tsx", "test/**/*.ts", "bench/**/*.ts", "vitest.config.ts", "editors/vscode/src/**/*.ts"],
+    languageOptions: {
+      parserOptions: { project: ["./tsconfig.check.json", "./editors/vscode/tsconfig.json"], tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": "error",
+      "@typescript-eslint/await-thenable": "error",
+    },
   },
 );

@@ -93,7 +93,7 @@ class ChudaServer {
         at.state.dropOverlay(at.rel);
         this.schedule(at.state, []);
       } else {
-        c.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+        void c.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
         this.published.delete(e.document.uri);
       }
     });

@@ -322,7 +322,8 @@ export async function startFakeServer(hooks: FakeServerHooks): Promise<StartedSe
     res.end(text);
   };
 
-  const server = http.createServer(async (req, res) => {
+  // Node calls a request listener without awaiting it: the handler catches its own errors.
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     try {
       const raw = await readBody(req);
       const u = new URL(req.url ?? "/", "http://127.0.0.1");
@@ -366,7 +367,8 @@ export async function startFakeServer(hooks: FakeServerHooks): Promise<StartedSe
     } catch (err) {
       write(res, { status: 500, body: { errcode: -1, errmsg: `fake crashed: ${(err as Error).message}` } });
     }
-  });
+  };
+  const server = http.createServer((req, res) => void handle(req, res));
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;

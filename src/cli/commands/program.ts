@@ -19,9 +19,13 @@ export class ChudaProgram extends Command {
   run(handler: Action): this {
     return this.action(async (...args: unknown[]) => {
       const code = await handler(...args);
-      let root: Command = this;
-      while (root.parent) root = root.parent;
+      const root = rootOf(this);
       if (root instanceof ChudaProgram) root.exitCode = code;
     });
   }
+}
+
+function rootOf(command: Command): Command {
+  while (command.parent) command = command.parent;
+  return command;
 }

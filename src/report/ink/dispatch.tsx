@@ -4,7 +4,6 @@
  * reconciled after a crash and, once the run's summary is in, failures by code. Off a TTY the CLI prints plain
  * log lines instead. Provider messages are shown with phone numbers masked and the channel secrets redacted.
  */
-import React from "react";
 import { Box } from "ink";
 import type { DispatchEvent, DispatchSummary } from "../../dispatch/runner.js";
 import { maskPhonesIn } from "../mask.js";

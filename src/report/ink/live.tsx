@@ -4,7 +4,7 @@
  * with the latest state always drawn on `finish`, whose last frame stays on screen. Text logged while it is
  * live is written above the region instead of tearing it.
  */
-import React, { type ReactElement, type ReactNode } from "react";
+import type { ReactElement, ReactNode } from "react";
 import { render, useStdout, type Instance } from "ink";
 
 export interface LiveOptions {

@@ -2,7 +2,6 @@
  * Small pieces shared by the Ink views: a styled text segment that drops all styling when colour is off
  * (NO_COLOR, CI, not a TTY), a progress bar, and a column-aligned table. Widths count CJK as two cells.
  */
-import React from "react";
 import { Box, Text } from "ink";
 import { displayWidth, padEnd, padStart } from "../style.js";
 

@@ -3,7 +3,6 @@
  * (or with CI set) the CLI never creates it, and output stays plain. With colour off (NO_COLOR) the bars are
  * drawn with `█`/`░` and no escape codes for colour.
  */
-import React from "react";
 import { Box, Text } from "ink";
 import { mountLive, type LiveOptions } from "./live.js";
 import { Line, barSegs, Styled } from "./parts.js";

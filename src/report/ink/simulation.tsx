@@ -3,7 +3,6 @@
  * sends per channel (with its share), sends per day (with a bar against the busiest day), content problems and
  * the total. The same figures as the plain text of ../simulation.ts, which stays the output off a TTY.
  */
-import React from "react";
 import { Box, Text, renderToString } from "ink";
 import type { SimulationSummary } from "../../simulate/summary.js";
 import { maskPhonesIn } from "../mask.js";
