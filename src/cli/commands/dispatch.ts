@@ -6,7 +6,8 @@ import { openLedger } from "../../ledger/open.js";
 import { drySends, planDue, rateGate, runDispatch, type DispatchEvent, type LoadedChannel } from "../../dispatch/runner.js";
 import { loadDriver } from "../../drivers/registry.js";
 import { renderDispatchDryRun, renderDispatchSummary } from "../../report/dispatch.js";
-import { maskDeep, maskPhonesIn } from "../../report/mask.js";
+import { maskPhonesIn } from "../../report/mask.js";
+import { dispatchDryRunJson, dispatchSummaryJson } from "../../report/dispatch-json.js";
 import { formatLocalTime } from "../../calendar/time.js";
 import type { startDispatchView } from "../../report/ink/dispatch.js";
 import { UsageError, type Io } from "../io.js";
@@ -120,31 +121,8 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
             members.progress?.finish();
             // Sends pending since earlier runs go out too: shown with the new ones.
             const dry = await drySends(input, plan);
-            if (opts.json) {
-              const sends = dry.sends.map((d) => ({
-                campaign: d.campaign,
-                occurrence: d.occurrence,
-                member: d.member,
-                channel: d.channel,
-                ...(d.earlier ? { pending_since_earlier_run: true } : {}),
-              }));
-              io.out(
-                JSON.stringify(
-                  maskDeep({
-                    dry_run: true,
-                    at: new Date(at).toISOString(),
-                    sends,
-                    pending_from_earlier_runs: dry.sends.filter((d) => d.earlier).length,
-                    waiting: dry.waiting,
-                    expiring: dry.expiring,
-                    withdrawing: dry.withdrawing,
-                    missed,
-                  }),
-                  null,
-                  2,
-                ) + "\n",
-              );
-            } else io.out(renderDispatchDryRun(dry, missed, project, { color: io.color, at }));
+            if (opts.json) io.out(JSON.stringify(dispatchDryRunJson(at, dry, missed), null, 2) + "\n");
+            else io.out(renderDispatchDryRun(dry, missed, project, { color: io.color, at }));
             return 0;
           }
           // On a TTY: the live Ink view of the run (stderr); otherwise plain log lines.
@@ -178,7 +156,7 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
             lock,
           });
           view?.finish(summary);
-          if (opts.json) io.out(JSON.stringify(maskDeep(summary), null, 2) + "\n");
+          if (opts.json) io.out(JSON.stringify(dispatchSummaryJson(summary), null, 2) + "\n");
           else io.out(renderDispatchSummary(summary, { color: io.color, timezone: project.timezone }));
           if (summary.interrupted) {
             io.err(`chuda: interrupted by ${signalled}: the calls in flight finished and were recorded; ${summary.pending} sends wait for the next run\n`);
