@@ -8,10 +8,9 @@ import { createHash } from "node:crypto";
 import type { ResolvedCampaign, IR } from "../check/types.js";
 import type { Template, RenderedContent } from "../content/types.js";
 import { renderContent } from "../content/index.js";
-import { expandOccurrences } from "../calendar/occurrences.js";
-import { addDays, epochToZoned } from "../calendar/time.js";
 import type { Driver, DriverInstance, QueuedRequest, SendOutcome, SendRequest } from "../drivers/types.js";
 import { plan } from "../plan/plan.js";
+import { dueWindow, missedOccurrences, occurrenceDays, type MissedOccurrence } from "../plan/window.js";
 import { deferSendTime } from "../plan/defer.js";
 import { DEFAULT_EXPIRE_AFTER_MS } from "../project/policy.js";
 import { messageCost, sectionKeyOf } from "../plan/content.js";
@@ -95,7 +94,7 @@ export interface DispatchSummary {
   expired: number;
   retries: number;
   fallbacks: number;
-  missed: { campaign: string; occurrence: string; send_at: string }[];
+  missed: MissedOccurrence[];
   /** Occurrences an earlier run planned, planned again against this run's snapshot, and the new sends they got. */
   replanned: number;
   replanned_sends: number;
@@ -128,35 +127,24 @@ export async function planDue(
   withMembers = true,
 ): Promise<{ plan: Plan; missed: DispatchSummary["missed"] }> {
   const { project, ledger } = input;
-  const tz = project.timezone;
-  const fromMs = input.at - project.policy.catchUpMs;
+  const due = dueWindow(project, input.at);
   const skip = await ledger.plannedOccurrences();
-  const committed = await ledger.committed(fromMs, input.at);
+  const committed = await ledger.committed(due.fromMs, due.toMs);
   const result = await plan({
     project,
     campaigns: input.campaigns,
     exclude: input.exclude,
     templates: input.templates,
     members: input.members,
-    from: addDays(epochToZoned(fromMs, tz).date, -3),
-    to: epochToZoned(input.at, tz).date,
-    due: { fromMs, toMs: input.at },
+    ...occurrenceDays(due, project.timezone),
+    due,
     committed,
     spent: await committedSpend(ledger, project, input.campaigns, committed),
     history: await ledger.history(),
     memberRows: withMembers,
   });
   // Occurrences that were due in the week before the catch-up window and never planned: reported, not sent.
-  const missed: DispatchSummary["missed"] = [];
-  const weekAgo = epochToZoned(fromMs - 7 * 86_400_000, tz).date;
-  for (const c of input.campaigns) {
-    for (const o of expandOccurrences(c, project, weekAgo, epochToZoned(fromMs, tz).date)) {
-      const sendAt = deferSendTime(o.at, tz, project.policy.quietHours, c.sendWindow);
-      if (sendAt < fromMs && sendAt >= fromMs - 7 * 86_400_000 && !skip.has(`${c.name}|${o.id}`))
-        missed.push({ campaign: c.name, occurrence: o.id, send_at: new Date(sendAt).toISOString() });
-    }
-  }
-  return { plan: result, missed };
+  return { plan: result, missed: missedOccurrences(input.campaigns, project, due, skip) };
 }
 
 /** How long after its planned time a send of this campaign may still go out: `expire after`, else policy.expire_after. */
@@ -760,8 +748,7 @@ export async function committedSpend(
  */
 async function withdrawStale(input: DispatchInput, now: number): Promise<number> {
   const { project, ledger } = input;
-  const tz = project.timezone;
-  const fromMs = input.at - project.policy.catchUpMs;
+  const { fromMs } = dueWindow(project, input.at);
   const names = new Set(input.campaigns.map((c) => c.name));
   const stale = (await ledger.pendingOccurrences(fromMs)).filter((o) => names.has(o.campaign));
   if (!stale.length) return 0;
@@ -772,8 +759,7 @@ async function withdrawStale(input: DispatchInput, now: number): Promise<number>
     exclude: input.exclude,
     templates: input.templates,
     members: input.members,
-    from: addDays(epochToZoned(due.fromMs, tz).date, -3),
-    to: epochToZoned(due.toMs, tz).date,
+    ...occurrenceDays(due, project.timezone),
     due,
     committed: await ledger.committed(due.fromMs, due.toMs),
     history: await ledger.history(),

@@ -8,7 +8,7 @@ import { renderSimulationText } from "../../report/simulation.js";
 import { renderSimulationHtml } from "../../report/simulation-html.js";
 import { writePlanCsv } from "../../report/plan-csv.js";
 import { maskDeep } from "../../report/mask.js";
-import { epochToZoned, addDays } from "../../calendar/time.js";
+import { dueWindow, occurrenceDays } from "../../plan/window.js";
 import type { Io } from "../io.js";
 import type { ChudaProgram } from "./program.js";
 import { dateRange, parseMoment } from "../moment.js";
@@ -41,9 +41,8 @@ export function registerSimulate(program: ChudaProgram, io: Io): void {
       let due: { fromMs: number; toMs: number } | undefined;
       if (opts.at !== undefined) {
         const at = parseMoment(opts.at, tz);
-        due = { fromMs: at - project.policy.catchUpMs, toMs: at };
-        // Quiet hours and windows can push a send a day or two past its firing day.
-        range = { from: addDays(epochToZoned(due.fromMs, tz).date, -3), to: epochToZoned(at, tz).date };
+        due = dueWindow(project, at);
+        range = occurrenceDays(due, tz);
       } else range = dateRange(opts, io.now(), tz, 30);
 
       // Output folders are made (or the paths refused) before the work, not after it.
