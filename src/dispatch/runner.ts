@@ -1021,26 +1021,24 @@ const RESOLVED = Promise.resolve();
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
- * Slack added to the one-second window of a `rate_limit`: calls are paced as if a second lasted this much longer, so
- * that network jitter between the gate and the provider cannot squeeze one call too many into a second the provider
- * measures.
+ * Slack added to the one-second window of a `rate_limit`, for the jitter between a call leaving and reaching the
+ * provider: the gate keeps n calls per 1000 + RATE_MARGIN_MS ms where it measures (when calls leave), so that no
+ * second the provider measures holds more than n. It costs 2.4 % of the rate.
  */
-export const RATE_MARGIN_MS = 100;
-/** Past this many calls per window the gate relies on spacing alone (a longer history would cost memory for nothing). */
-const MAX_HISTORY = 100_000;
+export const RATE_MARGIN_MS = 25;
 
 /**
- * A channel's provider-call pacing from its `rate_limit` (calls per second); unlimited when unset. With n the rate
- * rounded down (a fractional rate cannot be met in whole calls otherwise) and W = 1000 + RATE_MARGIN_MS ms:
+ * A channel's provider-call pacing from its `rate_limit` (calls per second); unlimited when unset. A sliding-window
+ * limiter: with n the rate rounded down (a fractional rate cannot be met in whole calls otherwise) and
+ * W = 1000 + RATE_MARGIN_MS ms, a call may leave only when the call n places before it left W or more ago. The gate
+ * keeps when the last n calls actually left (a ring), so a timer that fires late delays the calls after it and never
+ * lets them bunch up: no window of W ms (closed or open) holds more than n calls, whatever the timers do.
  *
- * - calls get slots W / n ms apart, each scheduled from the previous slot, so that timer lateness does not pile up
- *   while callers wait; an idle gate grants the next call at once (a burst of one), it banks no unused slots;
- * - a call is let through only when the time it actually leaves is at least W after the call n places before it
- *   actually left. Slots alone would not do: a waiter whose timer fires late (a busy event loop) followed by one on
- *   time would put n + 1 calls within a second.
- *
- * So no window of one second (closed or open) holds more than n calls, whatever the timers do. Callers are served
- * in order, one decision at a time. A rate below 1 lets one call through per `1000 / rate + RATE_MARGIN_MS` ms.
+ * Within that bound calls are spread out, W / n ms apart, each slot scheduled from the previous one so that timer
+ * lateness does not pile up while callers wait (a burst of n at one instant would reach the provider as a burst, where
+ * jitter could reorder it across the edge of its second). An idle gate grants the next call at once; it banks no
+ * unused slots. Callers are served in order, one decision at a time. A rate below 1 lets one call through per
+ * `1000 / rate + RATE_MARGIN_MS` ms.
  */
 export function rateGate(perSecond: number | undefined, now: () => number = Date.now, sleep: (ms: number) => Promise<void> = realSleep): RateGate {
   let hooked = false;
@@ -1050,21 +1048,20 @@ export function rateGate(perSecond: number | undefined, now: () => number = Date
     const n = Math.max(1, Math.floor(perSecond));
     const window = perSecond >= 1 ? 1000 + RATE_MARGIN_MS : 1000 / perSecond + RATE_MARGIN_MS;
     const interval = window / n;
-    // When the last n calls actually left (a ring buffer), and the last slot.
-    const size = Math.min(n, MAX_HISTORY);
-    const left = new Float64Array(size).fill(-Infinity);
+    // When the last n calls actually left (a ring: `left[head]` is the call n places back), and the last slot.
+    const left = new Float64Array(n).fill(-Infinity);
     let head = 0;
     let slot = -Infinity;
     let tail: Promise<void> = RESOLVED;
     const pass = async () => {
       for (;;) {
         const t = now();
-        const at = Math.max(slot + interval, n <= MAX_HISTORY ? left[head]! + window : -Infinity);
+        const at = Math.max(slot + interval, left[head]! + window);
         if (t >= at) {
           // Late by more than a slot (an idle gate, or a stall): start again from now rather than burst to catch up.
           slot = t - at > interval ? t : at;
           left[head] = t;
-          head = (head + 1) % size;
+          head = (head + 1) % n;
           return;
         }
         await sleep(at - t);
