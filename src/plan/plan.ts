@@ -18,6 +18,7 @@ import { buildCandidates } from "./candidates.js";
 import { ident as q } from "../members/sql.js";
 import { contentKindOf, renderedFields, sectionKeyOf, renderFor, renderSends, SendLog, unitPrice, type RenderResult } from "./content.js";
 import { COMPACT_UNTIL, LastSends, periodClock, RuleSet } from "./caps.js";
+import { CAPPED_REASONS, cappedReason, RuleChain } from "./rules.js";
 import { RenderPool } from "./render-pool.js";
 import { deferSendTime } from "./defer.js";
 import type { ContentProblemCount, Funnel, MemberDecision, Plan, PlanInput, PlannedOccurrence, SkipReason } from "./types.js";
@@ -202,7 +203,6 @@ export async function plan(input: PlanInput): Promise<Plan> {
     const channelConfigs = campaign.channels.map((ch) => project.channels.get(ch)!);
     const channelQuotas = campaign.channels.map((ch) => quotas.get(ch)!);
     const repeatArr = lastSend[w.campaignIndex];
-    let budgetSpent = false;
     const sentOn = campaign.channels.map(() => 0);
     // Members an earlier run planned in this occurrence: left as they are, and their places count against `limit`.
     // (Counted from the ledger: a member who has left the snapshot since keeps their place too.)
@@ -211,6 +211,15 @@ export async function plan(input: PlanInput): Promise<Plan> {
     if (committedHere) funnel.plannedBefore = 0;
     const limitTaken = committedHere?.size ?? 0;
     const spentBefore = input.spent?.get(`${campaign.name}|${w.occurrence.id}`) ?? 0;
+    const chain = new RuleChain(
+      global,
+      channelQuotas,
+      repeatArr,
+      repeatArr ? (last: number) => repeatAllows(campaign, last, w.sendAt, tz) : undefined,
+      campaign.limit ? Math.max(0, campaign.limit.count - limitTaken) : Infinity,
+      campaign.budget ?? Infinity,
+      spentBefore,
+    );
 
     const skip = (reason: SkipReason) => {
       funnel.capped += reason.startsWith("capped") ? 1 : 0;
@@ -230,23 +239,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
     if (ready) {
       // Only sendable members, no strings, nothing rendered inline: the tight loop of walkSendable.
       const { rid, chans, held } = ready.slice(w.occIndex);
-      const repeat = repeatArr ? (last: number) => repeatAllows(campaign, last, w.sendAt, tz) : undefined;
-      const limit = campaign.limit ? Math.max(0, campaign.limit.count - limitTaken) : Infinity;
-      const c = walkSendable(
-        rid,
-        chans,
-        held,
-        w.sendAt,
-        global,
-        channelQuotas,
-        repeatArr,
-        repeat,
-        limit,
-        reached,
-        sendLog[w.campaignIndex]!,
-        w.occIndex,
-        skipRows,
-      );
+      const c = walkSendable(rid, chans, held, w.sendAt, chain, channelQuotas.length, reached, sendLog[w.campaignIndex]!, w.occIndex, skipRows);
       funnel.audience += rid.length - c.kept;
       funnel.holdout += c.heldOut;
       if (committedHere) funnel.plannedBefore! += c.kept;
@@ -278,18 +271,9 @@ export async function plan(input: PlanInput): Promise<Plan> {
         let reason: SkipReason | undefined;
         let chosen = -1;
         if (!chans[r]) reason = "unreachable";
-        else if (repeatArr && !repeatAllows(campaign, repeatArr.get(row), w.sendAt, tz)) reason = "capped:repeat";
-        else if (!global.allows(row, w.sendAt)) reason = "capped:policy.max";
         else {
-          for (let j = 0; j < channelQuotas.length; j++) {
-            if (chans[r]! & (1 << j) && channelQuotas[j]!.allows(row, w.sendAt)) {
-              chosen = j;
-              break;
-            }
-          }
-          if (chosen < 0) reason = "capped:quota";
-          else if (campaign.limit && funnel.sends + limitTaken >= campaign.limit.count) reason = "capped:limit";
-          else if (budgetSpent) reason = "capped:budget";
+          chosen = chain.choose(row, chans[r]!, w.sendAt);
+          if (chosen < 0) reason = cappedReason(chosen);
         }
         let vars: Record<string, unknown> | undefined;
         let rendered: RenderResult | undefined;
@@ -313,21 +297,17 @@ export async function plan(input: PlanInput): Promise<Plan> {
             }
           }
           const cost = wantFields ? (rendered?.cost ?? unitPrice(project, channel)) : 0;
-          if (campaign.budget !== undefined && spentBefore + funnel.cost + cost > campaign.budget + 1e-9) {
-            budgetSpent = true;
-            reason = "capped:budget";
-          } else if (held[r]) {
+          if (!chain.affordable(cost)) reason = "capped:budget";
+          else if (held[r]) {
             // Would be sent: held out instead. Nothing is sent, so no cap, quota, limit or budget is used up.
             reason = "held_out";
-            if (repeatArr) repeatArr.set(row, w.sendAt);
+            chain.hold(row, w.sendAt);
           } else {
             funnel.sends++;
             sentOn[chosen]!++;
             funnel.cost += cost;
             if (deferred) funnel.deferred++;
-            global.record(row, w.sendAt);
-            channelQuotas[chosen]!.record(row, w.sendAt);
-            if (repeatArr) repeatArr.set(row, w.sendAt);
+            chain.send(row, chosen, w.sendAt, cost);
             reached[row] = 1;
             // Only the exceptions are logged: a send on the member's first reachable channel is derived in SQL.
             if (!wantFields && (chans[r]! & ((1 << chosen) - 1)) !== 0) sendLog[w.campaignIndex]!.push(w.occIndex, row, chosen);
@@ -504,9 +484,9 @@ async function readSendable(
 
 /**
  * The walk's decisions for one occurrence's sendable members (some channel reachable) when nothing is rendered
- * inline and no member rows are kept: the same order of rules as the general loop in `plan` — repeat →
- * policy.max → channel quota → limit → holdout → send — over typed arrays alone, in one small function the
- * engine keeps optimized. Sends on a channel other than the member's first reachable one, and capped members
+ * inline and no member rows are kept: the rule chain of the general loop in `plan` (repeat → policy.max → channel
+ * quota → limit → holdout → send; no budget, which is priced inline) over typed arrays alone, in one small function
+ * the engine keeps optimized. Sends on a channel other than the member's first reachable one, and capped members
  * (channel -1), go to the log; the rest are derived in SQL (which leaves held-out members out).
  */
 function walkSendable(
@@ -514,24 +494,19 @@ function walkSendable(
   chans: Int32Array,
   held: Uint8Array,
   at: number,
-  global: RuleSet,
-  quotas: RuleSet[],
-  lastSend: LastSends | undefined,
-  repeatAllows: ((last: number) => boolean) | undefined,
-  limit: number,
+  chain: RuleChain,
+  channels: number,
   reached: Uint8Array,
   log: SendLog,
   occ: number,
   skipRows?: Set<number>,
 ): { sends: number; heldOut: number; sentOn: number[]; capped: [SkipReason, number][]; kept: number } {
-  const sentOn = quotas.map(() => 0);
+  const sentOn = new Array<number>(channels).fill(0);
+  // Members capped, by refusal code of `choose` (-1 → 0 …).
+  const capped = [0, 0, 0, 0, 0];
   let sends = 0;
   let heldOut = 0;
   let kept = 0;
-  let repeat = 0;
-  let policy = 0;
-  let quota = 0;
-  let limited = 0;
   for (let r = 0; r < rid.length; r++) {
     const row = rid[r]!;
     const c = chans[r]!;
@@ -540,59 +515,25 @@ function walkSendable(
       log.push(occ, row, -1);
       continue;
     }
-    if (lastSend !== undefined && !repeatAllows!(lastSend.get(row))) {
-      repeat++;
-      log.push(occ, row, -1);
-      continue;
-    }
-    if (!global.allows(row, at)) {
-      policy++;
-      log.push(occ, row, -1);
-      continue;
-    }
-    let chosen = -1;
-    for (let j = 0; j < quotas.length; j++) {
-      if (c & (1 << j) && quotas[j]!.allows(row, at)) {
-        chosen = j;
-        break;
-      }
-    }
+    const chosen = chain.choose(row, c, at);
     if (chosen < 0) {
-      quota++;
-      log.push(occ, row, -1);
-      continue;
-    }
-    if (sends >= limit) {
-      limited++;
+      capped[-chosen - 1]!++;
       log.push(occ, row, -1);
       continue;
     }
     if (held[r]) {
       // Would be sent: held out instead, using up no cap, quota or limit; `repeat` counts the decision.
       heldOut++;
-      if (lastSend !== undefined) lastSend.set(row, at);
+      chain.hold(row, at);
       continue;
     }
     sends++;
     sentOn[chosen]!++;
-    global.record(row, at);
-    quotas[chosen]!.record(row, at);
-    if (lastSend !== undefined) lastSend.set(row, at);
+    chain.send(row, chosen, at, 0);
     reached[row] = 1;
     if ((c & ((1 << chosen) - 1)) !== 0) log.push(occ, row, chosen);
   }
-  return {
-    sends,
-    heldOut,
-    sentOn,
-    capped: [
-      ["capped:repeat", repeat],
-      ["capped:policy.max", policy],
-      ["capped:quota", quota],
-      ["capped:limit", limited],
-    ],
-    kept,
-  };
+  return { sends, heldOut, sentOn, capped: CAPPED_REASONS.map((reason, i) => [reason, capped[i]!]), kept };
 }
 
 /**
