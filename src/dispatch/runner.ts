@@ -4,20 +4,23 @@
  * retries with backoff, fallback to the next channel after a permanent recipient failure, rate limits,
  * reconciliation of sends left in flight by a crash.
  */
-import { createHash } from "node:crypto";
 import type { ResolvedCampaign, IR } from "../check/types.js";
 import type { Template, RenderedContent } from "../content/types.js";
-import { renderContent } from "../content/index.js";
-import type { Driver, DriverInstance, QueuedRequest, SendOutcome, SendRequest } from "../drivers/types.js";
+import type { Driver, DriverInstance, SendOutcome } from "../drivers/types.js";
 import { plan } from "../plan/plan.js";
+import { allowedAt, expireAfterMs } from "./send-time.js";
+import { reconcileInFlight, reconcileQueued } from "./reconcile.js";
+import { makeBatches, nextFallback, toRequest } from "./requests.js";
+import { expiredMessage, OutcomeHandler } from "./outcomes.js";
+
+export { allowedAt, expireAfterMs } from "./send-time.js";
+export { dedupeId } from "./requests.js";
 import { dueWindow, missedOccurrences, occurrenceDays, type MissedOccurrence } from "../plan/window.js";
-import { deferSendTime } from "../plan/defer.js";
-import { DEFAULT_EXPIRE_AFTER_MS } from "../project/policy.js";
-import { messageCost, sectionKeyOf } from "../plan/content.js";
+import { messageCost } from "../plan/content.js";
 import type { MemberTable, Plan } from "../plan/types.js";
 import type { Project } from "../project/types.js";
 import { NEXT_RUN_MS, sendKey } from "./ledger.js";
-import type { DueSend, Ledger, SendInsert, SendResult, SendRow, SendState } from "../ledger/types.js";
+import type { DueSend, Ledger, SendInsert, SendResult } from "../ledger/types.js";
 
 export interface LoadedChannel {
   driver: Driver;
@@ -73,12 +76,7 @@ export interface DispatchInput {
   signal?: AbortSignal;
 }
 
-/** A provider's "slow down" is honoured for at least this long (a `Retry-After: 0` must not make a busy loop). */
-export const MIN_DEFER_MS = 1000;
-/** Deferrals of one send within a run; past it the send waits for the next run. */
-export const MAX_DEFERS_PER_SEND = 5;
-/** Deferrals within a run; past it the channel that deferred stops for this run and its sends wait for the next. */
-export const MAX_DEFERS_PER_RUN = 1000;
+export { backoffMs, MAX_DEFERS_PER_RUN, MAX_DEFERS_PER_SEND, MIN_DEFER_MS, stopReason } from "./outcomes.js";
 
 export interface DispatchSummary {
   at: string;
@@ -113,11 +111,6 @@ export interface DispatchSummary {
   interrupted?: boolean;
 }
 
-const expiredMessage = (ms: number) => `expired: not sent within ${formatSpan(ms)} of its planned time`;
-const formatSpan = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} hours` : `${Math.round(ms / 60_000)} minutes`);
-
-export const dedupeId = (key: string) => createHash("sha256").update(key).digest("hex").slice(0, 32);
-
 /**
  * Plans what is due at T (the same planner as `simulate --at T`). An occurrence an earlier run planned is planned
  * again against this snapshot: the members that run planned are left as they are (see `Ledger.committed`).
@@ -147,16 +140,6 @@ export async function planDue(
   return { plan: result, missed: missedOccurrences(input.campaigns, project, due, skip) };
 }
 
-/** How long after its planned time a send of this campaign may still go out: `expire after`, else policy.expire_after. */
-export function expireAfterMs(project: Project, campaign: ResolvedCampaign | undefined): number {
-  return campaign?.expireAfterMs ?? project.policy.expireAfterMs ?? DEFAULT_EXPIRE_AFTER_MS;
-}
-
-/** The first moment at or after `t` when a send of this campaign may go out: outside quiet hours, inside its window. */
-export function allowedAt(project: Project, campaign: ResolvedCampaign | undefined, t: number): number {
-  return deferSendTime(t, project.timezone, project.policy.quietHours, campaign?.sendWindow);
-}
-
 /** A run's clock: its moment T, advanced by the run's waits (pinned) or by the wall clock since the run began. */
 export function runClock(at: number, wall: () => number, pinned: boolean, sleep: (ms: number) => Promise<void>) {
   const wall0 = wall();
@@ -170,13 +153,6 @@ export function runClock(at: number, wall: () => number, pinned: boolean, sleep:
       if (pinned) waited = Math.max(waited, t - at);
     },
   };
-}
-
-/** The backoff of a send's `tries`-th transient failure in a run: 1 s, 2 s, 4 s … (cap 30 s), less a jitter of up
- * to half, drawn from the send's key so that the same run gives the same ledger. */
-export function backoffMs(key: string, tries: number): number {
-  const jitter = createHash("sha256").update(`${key}|${tries}`).digest().readUInt32BE(0) / 2 ** 32;
-  return Math.round(Math.min(30_000, 1000 * 2 ** (tries - 1)) * (0.5 + jitter * 0.5));
 }
 
 /** One send a dry run shows: planned now, or pending since an earlier run. */
@@ -246,14 +222,11 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   const clock = runClock(input.at, wall, input.pinned ?? false, sleep);
   const now = clock.now;
   const maxAttempts = input.maxAttempts ?? 3;
-  const triesThisRun = new Map<string, number>();
   const maxWait = input.maxWaitMs ?? 30_000;
   const runId = await ledger.startRun(input.at, wall(), input.members.count);
   // The caller holds the dispatch lock: a run still marked running is one whose process died (kill -9, power loss).
   await ledger.markDeadRunsInterrupted(runId, wall());
   const aborted = () => input.signal?.aborted ?? false;
-  const defersThisRun = new Map<string, number>();
-  let defers = 0;
   await ledger.releaseForNextRun();
   const summary: DispatchSummary = {
     at: new Date(input.at).toISOString(),
@@ -423,6 +396,19 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     summary.stopped.push({ channel, code, message, reason });
     input.onEvent?.({ type: "stop", channel, code, message, reason });
   };
+  const settle = new OutcomeHandler({
+    project,
+    ledger,
+    templates: input.templates,
+    campaignsByName,
+    runId,
+    maxAttempts,
+    summary,
+    wall,
+    stopChannel,
+    isStopped: (channel) => stopped.has(channel),
+    onEvent: input.onEvent,
+  });
   /** A stopped channel's due sends move to its `failover` channel (same content kind), unless that one stopped too. */
   const failOver = async (channel: string) => {
     const to = project.channels.get(channel)?.failover;
@@ -589,103 +575,9 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
         };
       });
     }
-    const results: SendResult[] = [];
-    const fallbacks: SendInsert[] = [];
     const t = now();
+    const { results, fallbacks } = await settle.batch(channel, rows, outcomes, t);
     const c = chan(channel);
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      const o: SendOutcome = outcomes[i] ?? { status: "failed", class: "ambiguous", code: "no_outcome", message: "driver returned no outcome" };
-      if (o.status === "sent") {
-        results.push({ id: row.id, key: row.key, state: "sent", provider_id: o.providerId ?? null });
-        summary.sent++;
-        c.sent++;
-        continue;
-      }
-      if (o.status === "queued") {
-        results.push({ id: row.id, key: row.key, state: "queued", provider_id: o.providerId });
-        summary.queued++;
-        c.queued++;
-        continue;
-      }
-      // A retry that could not leave before the send expires is expired instead.
-      const retryAt = (r: DueSend, notBefore: number, o: { code: string; message: string }) => {
-        const after = expireAfterMs(project, campaignsByName.get(r.campaign));
-        if (notBefore >= r.send_at + after) {
-          results.push({
-            id: r.id,
-            key: r.key,
-            state: "expired",
-            error_code: "expired",
-            error_message: `${expiredMessage(after)}; last: ${o.code} ${o.message}`.slice(0, 500),
-          });
-          summary.expired++;
-        } else results.push({ id: r.id, key: r.key, state: "planned", error_code: o.code, error_message: o.message, not_before: notBefore });
-      };
-      const fail = (state: SendState) => {
-        results.push({ id: row.id, key: row.key, state, error_code: o.code, error_message: o.message });
-        if (state === "failed") {
-          summary.failed++;
-          c.failed++;
-          summary.failures[`${channel} ${o.code}`] = (summary.failures[`${channel} ${o.code}`] ?? 0) + 1;
-        } else if (state === "unknown") {
-          summary.unknown++;
-          c.unknown++;
-        }
-      };
-      switch (o.class) {
-        case "retry":
-        case "refresh": {
-          // A transient failure never loses the send: after `maxAttempts` tries in this run it stays pending
-          // for the next run (an outage outlasting a run is not a reason to drop anyone).
-          const tries = (triesThisRun.get(row.key) ?? 0) + 1;
-          triesThisRun.set(row.key, tries);
-          summary.retries++;
-          input.onEvent?.({ type: "retry", channel, code: o.code, count: summary.retries });
-          const backoff = tries >= maxAttempts ? NEXT_RUN_MS : backoffMs(row.key, tries);
-          retryAt(row, t + backoff, o);
-          // With a failover channel, an outage that outlasts the retry budget stops this one for the run.
-          if (tries >= maxAttempts && project.channels.get(channel)?.failover) stopChannel(channel, o.code, o.message, "an outage past the retry budget");
-          break;
-        }
-        case "defer": {
-          // The provider's moment is on the wall clock: its distance from now, in whole seconds, moves the run's clock.
-          // Honoured for at least MIN_DEFER_MS; capped per send and per run, after which the send waits for the next
-          // run (a provider that keeps answering "slow down" must not keep the run, and the lock, for ever).
-          const mine = (defersThisRun.get(row.key) ?? 0) + 1;
-          defersThisRun.set(row.key, mine);
-          defers++;
-          const wait = o.notBefore === undefined ? 60_000 : Math.ceil(Math.max(0, o.notBefore - wall()) / 1000) * 1000;
-          retryAt(row, t + (mine > MAX_DEFERS_PER_SEND || defers > MAX_DEFERS_PER_RUN ? NEXT_RUN_MS : Math.max(MIN_DEFER_MS, wait)), o);
-          if (defers > MAX_DEFERS_PER_RUN && !stopped.has(channel)) {
-            const message = `the provider asked to slow down ${defers} times in this run (${o.code}); the rest waits for the next run`;
-            stopChannel(channel, "deferred_too_often", message, "the provider kept asking to slow down");
-          }
-          break;
-        }
-        case "stop":
-          // Account-level: nothing in this batch went out. Leave it pending and stop the channel for this run.
-          results.push({ id: row.id, key: row.key, state: "planned", error_code: o.code, error_message: o.message, not_before: null });
-          stopChannel(channel, o.code, o.message, stopReason(o.code));
-          break;
-        case "recipient": {
-          fail("failed");
-          const full = await ledger.row(row.id);
-          const next = full && nextFallback(full, campaignsByName.get(row.campaign), input.templates, project, t, runId);
-          if (next) {
-            fallbacks.push(next);
-            summary.fallbacks++;
-          }
-          break;
-        }
-        case "request":
-          fail("failed");
-          break;
-        case "ambiguous":
-        default:
-          fail("unknown");
-      }
-    }
     // Committed with the next group commit; until then the rows stay in flight (never re-sent after a crash).
     await ledger.queueFinish(results, t, fallbacks);
     input.onEvent?.({ type: "progress", channel, sent: c.sent + c.queued, failed: c.failed, total: summary.planned, failures: summary.failures });
@@ -774,235 +666,6 @@ async function withdrawStale(input: DispatchInput, now: number): Promise<number>
     if (planned.has(k)) withdrawn += await ledger.withdraw(o.campaign, o.occurrence, (m, ch) => p.kept?.has(`${k}|${m}|${ch}`) ?? false, now);
   }
   return withdrawn;
-}
-
-/** The provider request of a send. `parsed` caches parsed content by its JSON (sends of one message share it). */
-function toRequest(r: DueSend | SendRow, parsed?: Map<string, RenderedContent>): SendRequest {
-  let content: RenderedContent | undefined;
-  if (r.content !== null && parsed) {
-    content = parsed.get(r.content);
-    if (content === undefined) parsed.set(r.content, (content = JSON.parse(r.content) as RenderedContent));
-  } else content = JSON.parse(r.content ?? "null") as RenderedContent;
-  const req: SendRequest = {
-    key: r.key,
-    dedupeId: dedupeId(r.key),
-    campaign: r.campaign,
-    occurrence: r.occurrence,
-    member: r.member,
-    channel: r.channel,
-    address: r.address ?? "",
-    content: content!,
-  };
-  if (r.sender) req.sender = r.sender;
-  if (r.first_attempt_at) req.firstAttemptAt = r.first_attempt_at;
-  return req;
-}
-
-/** Batches of at most `size`; drivers that send one body to many recipients get batches of identical content. */
-function makeBatches<R extends { sender: string | null; content: string | null }>(rows: R[], size: number, sameContent: boolean): R[][] {
-  if (!sameContent) {
-    const out: R[][] = [];
-    for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
-    return out;
-  }
-  const groups = new Map<string, R[]>();
-  for (const r of rows) {
-    const k = `${r.sender ?? ""}\u0000${r.content ?? ""}`;
-    let g = groups.get(k);
-    if (!g) groups.set(k, (g = []));
-    g.push(r);
-  }
-  const out: R[][] = [];
-  for (const g of groups.values()) for (let i = 0; i < g.length; i += size) out.push(g.slice(i, i + size));
-  return out;
-}
-
-/** After a permanent recipient failure, the member falls back to the next reachable channel of the campaign. */
-function nextFallback(
-  row: SendRow,
-  campaign: ResolvedCampaign | undefined,
-  templates: Map<string, Template>,
-  project: Project,
-  now: number,
-  runId: number,
-): SendInsert | undefined {
-  if (!campaign || !row.fallbacks) return undefined;
-  const rest = JSON.parse(row.fallbacks) as string[];
-  const vars = JSON.parse(row.vars ?? "{}") as Record<string, unknown>;
-  while (rest.length) {
-    const channel = rest.shift()!;
-    const cfg = project.channels.get(channel);
-    const template = templates.get(campaign.template);
-    const kind = sectionKeyOf(template, project, channel);
-    if (!cfg || !template || !kind) continue;
-    const r = renderContent(template, kind, vars);
-    if (!r.content) continue;
-    return {
-      key: sendKey(row.campaign, row.occurrence, row.member, channel),
-      campaign: row.campaign,
-      occurrence: row.occurrence,
-      member: row.member,
-      channel,
-      state: "planned" as const,
-      send_at: row.send_at,
-      address: vars[cfg.address] === undefined ? null : String(vars[cfg.address]),
-      sender: cfg.sender && vars[cfg.sender] !== undefined ? String(vars[cfg.sender]) : null,
-      content: JSON.stringify(r.content),
-      fallbacks: rest.length ? JSON.stringify(rest) : null,
-      vars: row.vars,
-      run_id: runId,
-      updated_at: now,
-    };
-  }
-  return undefined;
-}
-
-async function reconcileInFlight(input: DispatchInput, summary: DispatchSummary, runId: number) {
-  const rows = await input.ledger.inFlight();
-  if (!rows.length) return;
-  const byChannel = new Map<string, SendRow[]>();
-  for (const r of rows) {
-    let g = byChannel.get(r.channel);
-    if (!g) byChannel.set(r.channel, (g = []));
-    g.push(r);
-  }
-  let resolved = 0;
-  let unknown = 0;
-  const results: SendResult[] = [];
-  const fallbacks: SendInsert[] = [];
-  const campaignsByName = new Map(input.campaigns.map((c) => [c.name, c]));
-  for (const [channel, group] of byChannel) {
-    const loaded = input.channels.get(channel);
-    let outcomes: (SendOutcome | undefined)[] = [];
-    if (loaded?.instance.reconcile) {
-      try {
-        outcomes = await loaded.instance.reconcile(group.map((r) => toRequest(r)));
-      } catch {
-        outcomes = [];
-      }
-    }
-    group.forEach((row, i) => {
-      const o = outcomes[i];
-      if (o?.status === "sent" || o?.status === "queued") {
-        results.push({ key: row.key, state: o.status, provider_id: o.providerId ?? null });
-        resolved++;
-      } else if (o?.status === "failed" && (o.class === "retry" || o.class === "defer")) {
-        // The provider proves it was never created: safe to send again.
-        results.push({ key: row.key, state: "planned", error_code: o.code, error_message: o.message });
-        resolved++;
-      } else if (o?.status === "failed" && (o.class === "recipient" || o.class === "request")) {
-        results.push({ key: row.key, state: "failed", error_code: o.code, error_message: o.message });
-        resolved++;
-        // As in a run: a member the provider refuses falls back to the next channel of the campaign.
-        const next =
-          o.class === "recipient" ? nextFallback(row, campaignsByName.get(row.campaign), input.templates, input.project, input.now(), runId) : undefined;
-        if (next) {
-          fallbacks.push(next);
-          summary.fallbacks++;
-        }
-      } else {
-        results.push({
-          key: row.key,
-          state: "unknown",
-          error_code: "in_flight_at_crash",
-          error_message: "in flight when an earlier run stopped; the provider cannot confirm it",
-        });
-        unknown++;
-      }
-    });
-  }
-  await input.ledger.finish(results, input.now(), fallbacks);
-  summary.unknown += unknown;
-  input.onEvent?.({ type: "reconciled", resolved, unknown });
-}
-
-/** Why a channel stopped, in words: refused or missing credentials are not a transient failure. */
-export function stopReason(code: string): string {
-  if (
-    /^(missing_credentials|missing_secret|no_credentials|40001|40013|40125|40164|40243|41004|InvalidAccessKeyId|SignatureDoesNotMatch|AuthFailure|UnauthorizedOperation\.SmsSdkAppIdVerifyFail)/.test(
-      code,
-    )
-  ) {
-    return code.startsWith("missing") || code === "no_credentials" ? "credentials missing" : "credentials refused";
-  }
-  if (/AMOUNT_NOT_ENOUGH|InsufficientBalance|Arrears/i.test(code)) return "balance exhausted";
-  if (/DAY_LIMIT|MONTH_LIMIT|DailyLimit/.test(code)) return "the provider's daily or monthly limit is reached";
-  return "the provider refused the account";
-}
-
-/**
- * Every run asks the provider about sends `queued` in a staff member's task (get_groupmsg_task and
- * get_groupmsg_send_result): sent once confirmed; failed when the customer is not a contact (with fallback to the
- * next channel) or over the provider's cap. A task still unconfirmed when its sends expire (the run's moment past
- * planned time + expiry) is canceled, and its sends become `expired`: never sent, and not counted as delivered.
- */
-async function reconcileQueued(input: DispatchInput, summary: DispatchSummary, runId: number, now: () => number) {
-  const rows = await input.ledger.queued();
-  if (!rows.length) return;
-  const results: SendResult[] = [];
-  const fallbacks: SendInsert[] = [];
-  const campaignsByName = new Map(input.campaigns.map((c) => [c.name, c]));
-  const tally = (summary.staff_tasks ??= { sent: 0, failed: 0, expired: 0, waiting: 0 });
-  const byChannel = new Map<string, SendRow[]>();
-  for (const r of rows) {
-    let g = byChannel.get(r.channel);
-    if (!g) byChannel.set(r.channel, (g = []));
-    g.push(r);
-  }
-  for (const [channel, group] of byChannel) {
-    const instance = input.channels.get(channel)?.instance;
-    if (!instance?.poll) {
-      tally.waiting += group.length;
-      continue;
-    }
-    const requests: QueuedRequest[] = group.map((r) => ({ ...toRequest(r), providerId: r.provider_id ?? "" }));
-    let outcomes: (SendOutcome | undefined)[] = [];
-    try {
-      outcomes = await instance.poll(requests);
-    } catch {
-      outcomes = [];
-    }
-    // Tasks whose every still-waiting send is past expiry: canceled as a whole (a task cannot be canceled in part).
-    const waitingByTask = new Map<string, SendRow[]>();
-    group.forEach((row, i) => {
-      const o = outcomes[i];
-      if (o?.status === "sent") {
-        results.push({ key: row.key, state: "sent", provider_id: o.providerId ?? row.provider_id });
-        tally.sent++;
-      } else if (o?.status === "failed") {
-        results.push({ key: row.key, state: "failed", error_code: o.code, error_message: o.message });
-        tally.failed++;
-        summary.failures[`${channel} ${o.code}`] = (summary.failures[`${channel} ${o.code}`] ?? 0) + 1;
-        const next = o.class === "recipient" ? nextFallback(row, campaignsByName.get(row.campaign), input.templates, input.project, now(), runId) : undefined;
-        if (next) {
-          fallbacks.push(next);
-          summary.fallbacks++;
-        }
-      } else {
-        const k = row.provider_id ?? "";
-        const g = waitingByTask.get(k);
-        if (g) g.push(row);
-        else waitingByTask.set(k, [row]);
-      }
-    });
-    for (const [msgid, waiting] of waitingByTask) {
-      const due = waiting.every((r) => r.send_at + expireAfterMs(input.project, campaignsByName.get(r.campaign)) <= now());
-      if (due && instance.cancel && msgid && (await instance.cancel(msgid).catch(() => false))) {
-        for (const r of waiting) {
-          results.push({
-            key: r.key,
-            state: "expired",
-            error_code: "not_confirmed",
-            error_message: `staff member ${r.sender ?? "?"} did not confirm the task in time; task canceled`,
-          });
-        }
-        tally.expired += waiting.length;
-        summary.expired += waiting.length;
-      } else tally.waiting += waiting.length;
-    }
-  }
-  await input.ledger.finish(results, now(), fallbacks);
-  input.onEvent?.({ type: "staff", ...tally });
 }
 
 export interface RateGate {

@@ -11,7 +11,8 @@ import type { SendOutcome, SendRequest } from "../drivers/types.js";
 import { contentKindOf } from "../plan/plan.js";
 import type { Project } from "../project/types.js";
 import type { Ledger } from "../ledger/types.js";
-import { dedupeId, type LoadedChannel } from "./runner.js";
+import { dedupeId } from "./requests.js";
+import type { LoadedChannel } from "./runner.js";
 
 export interface TestSendResult {
   member: string;
