@@ -12,6 +12,7 @@ import { allowedAt, expireAfterMs } from "./send-time.js";
 import { reconcileInFlight, reconcileQueued } from "./reconcile.js";
 import { makeBatches, nextFallback, toRequest } from "./requests.js";
 import { expiredMessage, OutcomeHandler } from "./outcomes.js";
+import { sendRowsOf } from "./plan-rows.js";
 
 export { allowedAt, expireAfterMs } from "./send-time.js";
 export { dedupeId } from "./requests.js";
@@ -283,84 +284,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   }
   summary.replanned = replanned.size;
   summary.withdrawn += await withdrawStale(input, t);
-  const rows: SendInsert[] = [];
-  const refused: SendResult[] = [];
-  // The planner renders each distinct message once and shares the object: serialise each once.
-  const json = new Map<object, string>();
-  const contentJson = (c: RenderedContent | undefined) => {
-    if (!c) return null;
-    let j = json.get(c);
-    if (j === undefined) json.set(c, (j = JSON.stringify(c)));
-    return j;
-  };
-  for (const d of p.decisions) {
-    if (d.reason === "held_out") {
-      rows.push({
-        key: sendKey(d.campaign, d.occurrence, d.member, "-"),
-        campaign: d.campaign,
-        occurrence: d.occurrence,
-        member: d.member,
-        channel: "-",
-        state: "held_out",
-        send_at: d.sendAt,
-        address: null,
-        sender: null,
-        content: null,
-        fallbacks: null,
-        vars: null,
-        run_id: runId,
-        updated_at: t,
-      });
-      summary.held_out++;
-    } else if (d.channel && d.contentErrors) {
-      // The provider would refuse this message: record it as failed, never send it.
-      rows.push({
-        key: sendKey(d.campaign, d.occurrence, d.member, d.channel),
-        campaign: d.campaign,
-        occurrence: d.occurrence,
-        member: d.member,
-        channel: d.channel,
-        state: "failed",
-        send_at: d.sendAt,
-        address: d.address ?? null,
-        sender: d.sender ?? null,
-        content: contentJson(d.content),
-        fallbacks: null,
-        vars: null,
-        run_id: runId,
-        updated_at: t,
-      });
-      refused.push({
-        key: sendKey(d.campaign, d.occurrence, d.member, d.channel),
-        state: "failed",
-        error_code: "content_refused",
-        error_message: d.contentErrors.join("; ").slice(0, 500),
-      });
-      summary.failed++;
-      chan(d.channel).failed++;
-      summary.failures[`${d.channel} content_refused`] = (summary.failures[`${d.channel} content_refused`] ?? 0) + 1;
-    } else if (d.channel) {
-      rows.push({
-        key: sendKey(d.campaign, d.occurrence, d.member, d.channel),
-        campaign: d.campaign,
-        occurrence: d.occurrence,
-        member: d.member,
-        channel: d.channel,
-        state: "planned",
-        send_at: d.sendAt,
-        address: d.address ?? null,
-        sender: d.sender ?? null,
-        content: contentJson(d.content),
-        fallbacks: d.fallbacks?.length ? JSON.stringify(d.fallbacks) : null,
-        // Vars serve only to render a fallback (or failover) channel's content.
-        vars: (d.fallbacks?.length || project.channels.get(d.channel)?.failover) && d.vars ? JSON.stringify(d.vars) : null,
-        run_id: runId,
-        updated_at: t,
-      });
-      summary.planned++;
-      if (replanned.has(`${d.campaign}|${d.occurrence}`)) summary.replanned_sends++;
-    }
-  }
+  const { rows, refused } = sendRowsOf(p, project, runId, t, replanned, summary);
   const recorded = await ledger.recordPlan(
     p.occurrences.map((o) => ({ campaign: o.campaign.name, occurrence: o.occurrence.id, sendAt: o.sendAt, audience: o.funnel.audience })),
     rows,

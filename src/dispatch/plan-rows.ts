@@ -1,0 +1,102 @@
+/** The ledger rows of a plan: what a run records before any provider call. */
+import type { RenderedContent } from "../content/types.js";
+import type { SendInsert, SendResult } from "../ledger/types.js";
+import type { Plan } from "../plan/types.js";
+import type { Project } from "../project/types.js";
+import { sendKey } from "./ledger.js";
+import type { DispatchSummary } from "./runner.js";
+
+/**
+ * The plan's decisions as ledger rows at the run's moment `t`: held-out members (channel `-`), sends whose content a
+ * provider would refuse (recorded failed, with their result in `refused`, never sent), and planned sends (with what a
+ * fallback or failover channel needs to render). `replanned`: occurrences an earlier run planned
+ * (`${campaign}|${occurrence}`). Counts go to `summary`.
+ */
+export function sendRowsOf(
+  p: Plan,
+  project: Project,
+  runId: number,
+  t: number,
+  replanned: Set<string>,
+  summary: DispatchSummary,
+): { rows: SendInsert[]; refused: SendResult[] } {
+  const rows: SendInsert[] = [];
+  const refused: SendResult[] = [];
+  // The planner renders each distinct message once and shares the object: serialise each once.
+  const json = new Map<object, string>();
+  const contentJson = (c: RenderedContent | undefined) => {
+    if (!c) return null;
+    let j = json.get(c);
+    if (j === undefined) json.set(c, (j = JSON.stringify(c)));
+    return j;
+  };
+  for (const d of p.decisions) {
+    if (d.reason === "held_out") {
+      rows.push({
+        key: sendKey(d.campaign, d.occurrence, d.member, "-"),
+        campaign: d.campaign,
+        occurrence: d.occurrence,
+        member: d.member,
+        channel: "-",
+        state: "held_out",
+        send_at: d.sendAt,
+        address: null,
+        sender: null,
+        content: null,
+        fallbacks: null,
+        vars: null,
+        run_id: runId,
+        updated_at: t,
+      });
+      summary.held_out++;
+    } else if (d.channel && d.contentErrors) {
+      // The provider would refuse this message: record it as failed, never send it.
+      rows.push({
+        key: sendKey(d.campaign, d.occurrence, d.member, d.channel),
+        campaign: d.campaign,
+        occurrence: d.occurrence,
+        member: d.member,
+        channel: d.channel,
+        state: "failed",
+        send_at: d.sendAt,
+        address: d.address ?? null,
+        sender: d.sender ?? null,
+        content: contentJson(d.content),
+        fallbacks: null,
+        vars: null,
+        run_id: runId,
+        updated_at: t,
+      });
+      refused.push({
+        key: sendKey(d.campaign, d.occurrence, d.member, d.channel),
+        state: "failed",
+        error_code: "content_refused",
+        error_message: d.contentErrors.join("; ").slice(0, 500),
+      });
+      summary.failed++;
+      (summary.by_channel[d.channel] ??= { sent: 0, queued: 0, failed: 0, unknown: 0 }).failed++;
+      summary.failures[`${d.channel} content_refused`] = (summary.failures[`${d.channel} content_refused`] ?? 0) + 1;
+    } else if (d.channel) {
+      rows.push({
+        key: sendKey(d.campaign, d.occurrence, d.member, d.channel),
+        campaign: d.campaign,
+        occurrence: d.occurrence,
+        member: d.member,
+        channel: d.channel,
+        state: "planned",
+        send_at: d.sendAt,
+        address: d.address ?? null,
+        sender: d.sender ?? null,
+        content: contentJson(d.content),
+        fallbacks: d.fallbacks?.length ? JSON.stringify(d.fallbacks) : null,
+        // Vars serve only to render a fallback (or failover) channel's content.
+        vars: (d.fallbacks?.length || project.channels.get(d.channel)?.failover) && d.vars ? JSON.stringify(d.vars) : null,
+        run_id: runId,
+        updated_at: t,
+      });
+      summary.planned++;
+      if (replanned.has(`${d.campaign}|${d.occurrence}`)) summary.replanned_sends++;
+    }
+  }
+  return { rows, refused };
+}
