@@ -13,7 +13,7 @@ import { loadProject } from "../src/project/index.js";
 import { loadTemplates } from "../src/content/index.js";
 import { checkProject } from "../src/check/index.js";
 import { BUILTIN_EVENT_NAMES } from "../src/calendar/events.js";
-import type { Diagnostic } from "../src/check/diagnostics/types.js";
+import type { Diagnostic } from "../src/diagnostics/types.js";
 import type { Project } from "../src/project/types.js";
 import type { Template } from "../src/content/types.js";
 

@@ -6,7 +6,7 @@ import type { FileNode } from "../language/ast.js";
 import { parseExpression } from "../language/index.js";
 import type { Project } from "../project/types.js";
 import type { Template } from "../content/types.js";
-import type { Diagnostic } from "./diagnostics/types.js";
+import type { Diagnostic } from "../diagnostics/types.js";
 import type { CheckResult, IR, ResolvedCampaign } from "./types.js";
 import { collectSymbols } from "./symbols.js";
 import { Segments } from "./segments.js";

@@ -5,7 +5,7 @@
 import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { Diagnostic } from "../check/diagnostics/types.js";
+import type { Diagnostic } from "../diagnostics/types.js";
 import type { CheckResult } from "../check/types.js";
 import type { FileNode } from "../language/ast.js";
 import type { Project } from "../project/types.js";
@@ -19,15 +19,15 @@ import { BUILTIN_EVENT_NAMES } from "../calendar/events.js";
 import { checkTriggers } from "../calendar/check.js";
 import { introducedOrder } from "./introduced.js";
 import { sortDiagnostics } from "../report/diagnostics/index.js";
-import { MESSAGES } from "../check/diagnostics/messages/index.js";
-import { languageMessages } from "../check/diagnostics/messages/language.js";
+import { MESSAGES } from "../diagnostics/messages/index.js";
+import { languageMessages } from "../diagnostics/messages/language.js";
 
 const languageCodes = new Set(Object.values(languageMessages).map((m) => m.code));
 import { UsageError, type Io } from "./io.js";
 import { renderPretty } from "../report/diagnostics/pretty.js";
 import { VERSION } from "./version.js";
-import { diag } from "../check/diagnostics/diag.js";
-import { pointSpan, type Span } from "../language/span.js";
+import { diag } from "../diagnostics/diag.js";
+import { pointSpan, type Span } from "../diagnostics/span.js";
 import { decodeSource, MAX_DIAGNOSTICS_PER_FILE, MAX_REPOSITORY_BYTES, MAX_SOURCE_FILE_BYTES, positionOfByte } from "../language/source.js";
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;

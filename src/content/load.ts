@@ -7,11 +7,11 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Scalar } from "yaml";
-import type { Span } from "../language/span.js";
+import type { Span } from "../diagnostics/span.js";
 import type { ContentKind } from "../project/types.js";
-import { diag, didYouMean } from "../check/diagnostics/diag.js";
-import type { Diagnostic, MessageDef } from "../check/diagnostics/types.js";
-import { contentMessages as M } from "../check/diagnostics/messages/content.js";
+import { diag, didYouMean } from "../diagnostics/diag.js";
+import type { Diagnostic, MessageDef } from "../diagnostics/types.js";
+import { contentMessages as M } from "../diagnostics/messages/content.js";
 import type { Template, TemplateSection } from "./types.js";
 import { analyze, type HbsLoc } from "./hbs-ast.js";
 import { indexOfLoc, scalarOffsets } from "./source-map.js";

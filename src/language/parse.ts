@@ -4,10 +4,10 @@
  */
 import { EOF, type IRecognitionException, type IToken } from "chevrotain";
 import type * as A from "./ast.js";
-import type { Diagnostic } from "../check/diagnostics/types.js";
-import { diag, didYouMean } from "../check/diagnostics/diag.js";
-import { languageMessages } from "../check/diagnostics/messages/language.js";
-import { LineIndex, type Span } from "./span.js";
+import type { Diagnostic } from "../diagnostics/types.js";
+import { diag, didYouMean } from "../diagnostics/diag.js";
+import { languageMessages } from "../diagnostics/messages/language.js";
+import { LineIndex, type Span } from "../diagnostics/span.js";
 import { lex, KEYWORDS, Identifier, RCurly, Campaign, Segment, TimeLiteral, type LexResult } from "./lexer.js";
 import { describeWideRun } from "./wide-chars.js";
 import { eventForAlias } from "../calendar/aliases.js";

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import type { Diagnostic } from "../check/diagnostics/types.js";
+import type { Diagnostic } from "../diagnostics/types.js";
 import type { CheckResult, ResolvedCampaign } from "../check/types.js";
 import type { FileNode } from "../language/ast.js";
 import type { Project } from "../project/types.js";
@@ -20,10 +20,10 @@ import { BUILTIN_EVENT_NAMES } from "../calendar/events.js";
 import { checkTriggers } from "../calendar/check.js";
 import { introducedOrder } from "../cli/introduced.js";
 import { sortDiagnostics } from "../report/diagnostics/index.js";
-import { MESSAGES } from "../check/diagnostics/messages/index.js";
-import { languageMessages } from "../check/diagnostics/messages/language.js";
-import { diag } from "../check/diagnostics/diag.js";
-import { contentMessages } from "../check/diagnostics/messages/content.js";
+import { MESSAGES } from "../diagnostics/messages/index.js";
+import { languageMessages } from "../diagnostics/messages/language.js";
+import { diag } from "../diagnostics/diag.js";
+import { contentMessages } from "../diagnostics/messages/content.js";
 
 const languageCodes = new Set(Object.values(languageMessages).map((m) => m.code));
 

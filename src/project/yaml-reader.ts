@@ -3,10 +3,10 @@
  * exact line and column, and record the span of every key path it visits (Project.spans).
  */
 import { isAlias, isMap, isScalar, isSeq, Scalar, type Document, type LineCounter, type Node, type Pair } from "yaml";
-import type { Pos, Span } from "../language/span.js";
-import { diag, didYouMean } from "../check/diagnostics/diag.js";
-import type { Diagnostic, MessageDef } from "../check/diagnostics/types.js";
-import { MESSAGES } from "../check/diagnostics/messages/index.js";
+import type { Pos, Span } from "../diagnostics/span.js";
+import { diag, didYouMean } from "../diagnostics/diag.js";
+import type { Diagnostic, MessageDef } from "../diagnostics/types.js";
+import { MESSAGES } from "../diagnostics/messages/index.js";
 
 /** One `key: value` of a mapping (or one item of a list, keyed by its index). */
 export interface Entry {

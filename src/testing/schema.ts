@@ -3,10 +3,10 @@
  * Diagnostic pointing at its YAML line and column, like a mistake in a campaign; nothing is thrown.
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from "yaml";
-import type { Span } from "../language/span.js";
-import type { Diagnostic, MessageDef } from "../check/diagnostics/types.js";
-import { diag, didYouMean } from "../check/diagnostics/diag.js";
-import { testsMessages as M } from "../check/diagnostics/messages/tests.js";
+import type { Span } from "../diagnostics/span.js";
+import type { Diagnostic, MessageDef } from "../diagnostics/types.js";
+import { diag, didYouMean } from "../diagnostics/diag.js";
+import { testsMessages as M } from "../diagnostics/messages/tests.js";
 import type { FieldType, Project } from "../project/types.js";
 import type { SkipReason } from "../plan/types.js";
 import { isValidDate } from "../calendar/time.js";

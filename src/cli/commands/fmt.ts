@@ -6,10 +6,10 @@ import { renderPretty } from "../../report/diagnostics/pretty.js";
 import type { Io } from "../io.js";
 import { VERSION } from "../version.js";
 import { capPerFile, decodeWithDiagnostic, listChudaFiles, resolveProjectFile, selectFiles } from "../workspace.js";
-import type { Diagnostic } from "../../check/diagnostics/types.js";
-import { diag } from "../../check/diagnostics/diag.js";
-import { languageMessages } from "../../check/diagnostics/messages/language.js";
-import { pointSpan } from "../../language/span.js";
+import type { Diagnostic } from "../../diagnostics/types.js";
+import { diag } from "../../diagnostics/diag.js";
+import { languageMessages } from "../../diagnostics/messages/language.js";
+import { pointSpan } from "../../diagnostics/span.js";
 import { MAX_SOURCE_FILE_BYTES } from "../../language/source.js";
 
 export function registerFmt(program: Command, io: Io, done: (code: number) => void): void {

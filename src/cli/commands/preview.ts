@@ -7,7 +7,7 @@ import { q, readableColumn } from "../../plan/candidates.js";
 import { addDays, epochToZoned, formatLocalTime, zonedToEpoch } from "../../calendar/time.js";
 import { renderContent, previewText } from "../../content/index.js";
 import { maskDeep, maskPhonesIn } from "../../report/mask.js";
-import { escapeControls } from "../../report/escape.js";
+import { escapeControls } from "../../diagnostics/escape.js";
 import { makeStyle } from "../../report/style.js";
 import { UsageError, type Io } from "../io.js";
 import { parseDateFlag } from "../moment.js";

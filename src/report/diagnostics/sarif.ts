@@ -1,5 +1,5 @@
-import type { Diagnostic } from "../../check/diagnostics/types.js";
-import { MESSAGES } from "../../check/diagnostics/messages/index.js";
+import type { Diagnostic } from "../../diagnostics/types.js";
+import { MESSAGES } from "../../diagnostics/messages/index.js";
 import type { RenderContext } from "./context.js";
 
 const INFO_URI = "https://github.com/chuda-dev/chuda#readme";

@@ -1,6 +1,6 @@
-import type { Span } from "../../language/span.js";
+import type { Span } from "./span.js";
 import { format, type Diagnostic, type MessageDef } from "./types.js";
-import { shortened, showInvisible } from "../../report/escape.js";
+import { shortened, showInvisible } from "./escape.js";
 
 /**
  * What a file's text puts into a message is shown safely: invisible characters by code point, and an argument (a

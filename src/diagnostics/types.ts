@@ -1,4 +1,4 @@
-import type { Span } from "../../language/span.js";
+import type { Span } from "./span.js";
 
 export type Severity = "error" | "warning";
 
