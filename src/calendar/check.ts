@@ -4,7 +4,7 @@
  * campaign (the resolved campaign carries no finer span).
  */
 import type { Project } from "../project/types.js";
-import type { ResolvedCampaign } from "../check/types.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
 import type { Diagnostic } from "../diagnostics/types.js";
 import { diag } from "../diagnostics/diag.js";
 import { calendarMessages as M } from "../diagnostics/messages/calendar.js";

@@ -9,7 +9,7 @@ import type { Template } from "../content/types.js";
 import type { Diagnostic } from "../diagnostics/types.js";
 import { diag } from "../diagnostics/diag.js";
 import { checkMessages as M } from "../diagnostics/messages/check.js";
-import type { IR, ResolvedCampaign, ResolvedGoal, ResolvedTrigger } from "./types.js";
+import type { IR, ResolvedCampaign, ResolvedGoal, ResolvedTrigger } from "../resolved/types.js";
 import type { Segments } from "./segments.js";
 import { checkCondition, checkValue } from "./expr.js";
 import { timingWarnings } from "./timing.js";

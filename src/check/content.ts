@@ -8,7 +8,7 @@ import type { Template } from "../content/types.js";
 import { checkTemplateUse } from "../content/index.js";
 import type { Diagnostic } from "../diagnostics/types.js";
 import { diag } from "../diagnostics/diag.js";
-import { suggestion as didYouMean } from "../diagnostics/suggest.js";
+import { didYouMean } from "../diagnostics/suggest.js";
 import { checkMessages as M } from "../diagnostics/messages/check.js";
 import { checkDate, checkDateTime, checkTime, formatMinutes } from "./literals.js";
 

@@ -20,9 +20,9 @@ import type { Span } from "../diagnostics/span.js";
 import type { FieldType } from "../project/types.js";
 import type { Diagnostic } from "../diagnostics/types.js";
 import { diag } from "../diagnostics/diag.js";
-import { suggestion as didYouMean } from "../diagnostics/suggest.js";
+import { didYouMean } from "../diagnostics/suggest.js";
 import { checkMessages as M } from "../diagnostics/messages/check.js";
-import type { IR, IRType, IRValue } from "./types.js";
+import type { IR, IRType, IRValue } from "../resolved/types.js";
 import { checkDate, checkDateTime, checkTime, formatMinutes } from "./literals.js";
 import { exprText, operandText, typeName } from "./describe.js";
 

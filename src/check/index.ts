@@ -7,7 +7,7 @@ import { parseExpression } from "../language/index.js";
 import type { Project } from "../project/types.js";
 import type { Template } from "../content/types.js";
 import type { Diagnostic } from "../diagnostics/types.js";
-import type { CheckResult, IR, ResolvedCampaign } from "./types.js";
+import type { CheckResult, IR, ResolvedCampaign } from "../resolved/types.js";
 import { collectSymbols } from "./symbols.js";
 import { Segments } from "./segments.js";
 import { checkCampaign } from "./campaign.js";

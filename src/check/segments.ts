@@ -8,7 +8,7 @@ import type { FieldType } from "../project/types.js";
 import type { Diagnostic } from "../diagnostics/types.js";
 import { diag } from "../diagnostics/diag.js";
 import { checkMessages as M } from "../diagnostics/messages/check.js";
-import type { IR } from "./types.js";
+import type { IR } from "../resolved/types.js";
 import { typeOf, reportUnknownName, type ExprEnv } from "./expr.js";
 import { operandText } from "./describe.js";
 import { MAX_EXPRESSION_DEPTH } from "../language/limits.js";

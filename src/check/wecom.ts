@@ -6,7 +6,7 @@
  */
 import type { Project } from "../project/types.js";
 import type { Template } from "../content/types.js";
-import type { ResolvedCampaign } from "./types.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
 import type { Diagnostic } from "../diagnostics/types.js";
 import { diag } from "../diagnostics/diag.js";
 import { checkMessages as M } from "../diagnostics/messages/check.js";

@@ -5,7 +5,7 @@
  * reconciliation of sends left in flight by a crash.
  */
 import { createHash } from "node:crypto";
-import type { ResolvedCampaign, IR } from "../check/types.js";
+import type { ResolvedCampaign, IR } from "../resolved/types.js";
 import type { Template, RenderedContent } from "../content/types.js";
 import { renderContent } from "../content/index.js";
 import { expandOccurrences } from "../calendar/occurrences.js";

@@ -5,7 +5,8 @@
 import { EOF, type IRecognitionException, type IToken } from "chevrotain";
 import type * as A from "./ast.js";
 import type { Diagnostic } from "../diagnostics/types.js";
-import { diag, didYouMean } from "../diagnostics/diag.js";
+import { diag } from "../diagnostics/diag.js";
+import { didYouMean } from "../diagnostics/suggest.js";
 import { languageMessages } from "../diagnostics/messages/language.js";
 import { LineIndex, type Span } from "../diagnostics/span.js";
 import { lex, KEYWORDS, Identifier, RCurly, Campaign, Segment, TimeLiteral, type LexResult } from "./lexer.js";

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Diagnostic } from "../diagnostics/types.js";
-import type { CheckResult, ResolvedCampaign } from "../check/types.js";
+import type { CheckResult, ResolvedCampaign } from "../resolved/types.js";
 import type { FileNode } from "../language/ast.js";
 import type { Project } from "../project/types.js";
 import type { Template } from "../content/types.js";

@@ -16,7 +16,7 @@
  *                      for a run (credentials refused, balance exhausted, an outage past the retry budget)
  */
 import { isMap, isScalar } from "yaml";
-import { didYouMean } from "../diagnostics/diag.js";
+import { didYouMean } from "../diagnostics/suggest.js";
 import { MESSAGES } from "../diagnostics/messages/index.js";
 import { parseFrequencyRule } from "./duration.js";
 import { describeFieldType, fieldRef } from "./member-schema.js";

@@ -7,7 +7,8 @@
 import { readFile } from "node:fs/promises";
 import { dirname, relative, resolve, sep } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
-import { diag, didYouMean } from "../diagnostics/diag.js";
+import { diag } from "../diagnostics/diag.js";
+import { didYouMean } from "../diagnostics/suggest.js";
 import { MESSAGES } from "../diagnostics/messages/index.js";
 import type { Diagnostic } from "../diagnostics/types.js";
 import { pointSpan } from "../diagnostics/span.js";

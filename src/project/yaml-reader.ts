@@ -4,7 +4,8 @@
  */
 import { isAlias, isMap, isScalar, isSeq, Scalar, type Document, type LineCounter, type Node, type Pair } from "yaml";
 import type { Pos, Span } from "../diagnostics/span.js";
-import { diag, didYouMean } from "../diagnostics/diag.js";
+import { diag } from "../diagnostics/diag.js";
+import { didYouMean } from "../diagnostics/suggest.js";
 import type { Diagnostic, MessageDef } from "../diagnostics/types.js";
 import { MESSAGES } from "../diagnostics/messages/index.js";
 

@@ -4,7 +4,7 @@
  * evaluating policy.exclude on the test's table (excluded members never reach the planner's audience).
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import type { IR, ResolvedCampaign } from "../check/types.js";
+import type { IR, ResolvedCampaign } from "../resolved/types.js";
 import type { Template } from "../content/types.js";
 import type { Project } from "../project/types.js";
 import type { Span } from "../diagnostics/span.js";

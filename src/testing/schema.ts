@@ -5,7 +5,8 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from "yaml";
 import type { Span } from "../diagnostics/span.js";
 import type { Diagnostic, MessageDef } from "../diagnostics/types.js";
-import { diag, didYouMean } from "../diagnostics/diag.js";
+import { diag } from "../diagnostics/diag.js";
+import { didYouMean } from "../diagnostics/suggest.js";
 import { testsMessages as M } from "../diagnostics/messages/tests.js";
 import type { FieldType, Project } from "../project/types.js";
 import type { SkipReason } from "../plan/types.js";

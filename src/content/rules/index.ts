@@ -2,7 +2,8 @@
  * The content model per driver kind, checked statically on a template section (diagnostics pointing into the
  * template file) and per rendered message (ContentProblems, counted by the simulation).
  */
-import { diag, didYouMean } from "../../diagnostics/diag.js";
+import { diag } from "../../diagnostics/diag.js";
+import { didYouMean } from "../../diagnostics/suggest.js";
 import type { Diagnostic } from "../../diagnostics/types.js";
 import { contentMessages as M } from "../../diagnostics/messages/content.js";
 import type { Span } from "../../diagnostics/span.js";
