@@ -3,14 +3,15 @@
  * The bin. The only place that sets process.exitCode. Every command returns 0 (clean), 1 (problems found)
  * or 2 (the command itself could not run); a user's mistake is one line plus a hint, never a stack trace.
  */
-import { Command, CommanderError, Option } from "commander";
+import { CommanderError, Option } from "commander";
+import { ChudaCommand } from "./program.js";
 import { processIo, UsageError, type Io } from "./io.js";
 import { VERSION } from "./version.js";
 import { registerCommands } from "./commands/index.js";
 import { installSignalHandlers } from "./signals.js";
 
 export async function run(argv: string[], io: Io): Promise<number> {
-  const program = new Command();
+  const program = new ChudaCommand();
   let exit = 0;
   program
     .name("chuda")
