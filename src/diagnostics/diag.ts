@@ -1,5 +1,5 @@
 import type { Span } from "./span.js";
-import { format, type Diagnostic, type MessageDef } from "./types.js";
+import { format, type Diagnostic, type MessageDef, type RunDiagnostic } from "./types.js";
 import { shortened, showInvisible } from "./escape.js";
 
 /**
@@ -22,5 +22,13 @@ export function diag(
   if (help) d.help = readable(help);
   if (extra.context) d.context = extra.context;
   if (extra.related) d.related = extra.related;
+  return d;
+}
+
+/** Builds a RunDiagnostic (no source location) from a table entry. `help` overrides the table's help template when given. */
+export function runDiag(def: MessageDef, args: readonly (string | number)[] = [], extra: { help?: string } = {}): RunDiagnostic {
+  const d: RunDiagnostic = { code: def.code, severity: def.severity, message: readable(format(def.message, args.map(argument))) };
+  const help = extra.help ?? (def.help ? format(def.help, args.map(argument)) : undefined);
+  if (help) d.help = readable(help);
   return d;
 }
