@@ -25,10 +25,13 @@ export function diag(
   return d;
 }
 
-/** Builds a RunDiagnostic (no source location) from a table entry. `help` overrides the table's help template when given. */
+/**
+ * Builds a RunDiagnostic (no source location) from a table entry. `help` overrides the table's help template when
+ * given. Arguments are whole (a list of the repository's campaigns is not cut); invisible characters are shown.
+ */
 export function runDiag(def: MessageDef, args: readonly (string | number)[] = [], extra: { help?: string } = {}): RunDiagnostic {
-  const d: RunDiagnostic = { code: def.code, severity: def.severity, message: readable(format(def.message, args.map(argument))) };
-  const help = extra.help ?? (def.help ? format(def.help, args.map(argument)) : undefined);
+  const d: RunDiagnostic = { code: def.code, severity: def.severity, message: readable(format(def.message, args)) };
+  const help = extra.help ?? (def.help ? format(def.help, args) : undefined);
   if (help) d.help = readable(help);
   return d;
 }
