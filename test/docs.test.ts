@@ -13,8 +13,8 @@ import { loadProject, parseProject } from "../src/project/index.js";
 import { checkSection, loadTemplates, parseTemplate, type Template } from "../src/content/index.js";
 import { checkProject } from "../src/check/index.js";
 import { BUILTIN_EVENT_NAMES } from "../src/calendar/events.js";
-import { MESSAGE_TABLES } from "../src/check/diagnostics/messages/index.js";
-import type { Diagnostic } from "../src/check/diagnostics/types.js";
+import { MESSAGE_TABLES } from "../src/diagnostics/messages/index.js";
+import type { Diagnostic } from "../src/diagnostics/types.js";
 import type { Project } from "../src/project/types.js";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -93,7 +93,7 @@ function diagnosticsDoc(): string {
   const out = [
     "# Diagnostics",
     "",
-    "Every message chuda can report, by code. Generated from the message table (`src/check/diagnostics/messages/`) by",
+    "Every message chuda can report, by code. Generated from the message table (`src/diagnostics/messages/`) by",
     "`UPDATE_GOLDEN=1 npx vitest run test/docs.test.ts`; a test fails when the two differ. `{0}`, `{1}` … stand for",
     "the names and values of the case at hand.",
     "",

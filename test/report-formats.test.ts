@@ -13,7 +13,7 @@ import { checkProject } from "../src/check/index.js";
 import { loadTemplates } from "../src/content/index.js";
 import { BUILTIN_EVENT_NAMES } from "../src/calendar/events.js";
 import { renderers, sortDiagnostics } from "../src/report/diagnostics/index.js";
-import type { Diagnostic } from "../src/check/diagnostics/types.js";
+import type { Diagnostic } from "../src/diagnostics/types.js";
 
 const DIR = path.join(import.meta.dirname, "fixtures/formats");
 const REPO = path.join(import.meta.dirname, "..");

@@ -15,7 +15,7 @@ import { checkProject } from "../src/check/index.js";
 import { checkWorkspace, suppressFollowOn } from "../src/check/workspace.js";
 import { expectGolden } from "./golden.js";
 import { BUILTIN_EVENT_NAMES } from "../src/calendar/events.js";
-import type { Diagnostic } from "../src/check/diagnostics/types.js";
+import type { Diagnostic } from "../src/diagnostics/types.js";
 import type { Project } from "../src/project/types.js";
 import type { Template } from "../src/content/types.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ResolvedCampaign, ResolvedTrigger } from "../check/types.js";
+import type { ResolvedCampaign, ResolvedTrigger } from "../resolved/types.js";
 import type { CalendarEventDef, Project } from "../project/types.js";
 import { checkTriggers } from "./check.js";
 

@@ -4,10 +4,10 @@
  * campaign (the resolved campaign carries no finer span).
  */
 import type { Project } from "../project/types.js";
-import type { ResolvedCampaign } from "../check/types.js";
-import type { Diagnostic } from "../check/diagnostics/types.js";
-import { diag } from "../check/diagnostics/diag.js";
-import { calendarMessages as M } from "../check/diagnostics/messages/calendar.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
+import type { Diagnostic } from "../diagnostics/types.js";
+import { diag } from "../diagnostics/diag.js";
+import { calendarMessages as M } from "../diagnostics/messages/calendar.js";
 import { describeTrigger, expandOccurrences, offsetText, type TriggerOffset } from "./occurrences.js";
 import { addYears, diffDays, formatMinutes, parseDate } from "./time.js";
 

@@ -19,7 +19,7 @@
  */
 import type { DurationUnit } from "../language/ast.js";
 import type { Project } from "../project/types.js";
-import type { ResolvedCampaign, ResolvedTrigger } from "../check/types.js";
+import type { ResolvedCampaign, ResolvedTrigger } from "../resolved/types.js";
 import type { Occurrence } from "./types.js";
 import { eventDate } from "./events.js";
 import { addDays, addMonths, datesBetween, daysInMonth, epochToZoned, formatDate, formatOffset, isLeapYear, parseDate, weekday, zonedToEpoch } from "./time.js";

@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import type { ResolvedCampaign, ResolvedTrigger } from "../check/types.js";
+import type { ResolvedCampaign, ResolvedTrigger } from "../resolved/types.js";
 import type { Project } from "../project/types.js";
 
 const originalTz = process.env.TZ;

@@ -3,13 +3,13 @@
  * ResolvedCampaign, or undefined when anything in it is an error (warnings do not exclude a campaign).
  */
 import type { CampaignDecl, Clause, ClauseKind, Goal } from "../language/ast.js";
-import { joinSpans } from "../language/span.js";
+import { joinSpans } from "../diagnostics/span.js";
 import type { Project } from "../project/types.js";
 import type { Template } from "../content/types.js";
-import type { Diagnostic } from "./diagnostics/types.js";
-import { diag } from "./diagnostics/diag.js";
-import { checkMessages as M } from "./diagnostics/messages/check.js";
-import type { IR, ResolvedCampaign, ResolvedGoal, ResolvedTrigger } from "./types.js";
+import type { Diagnostic } from "../diagnostics/types.js";
+import { diag } from "../diagnostics/diag.js";
+import { checkMessages as M } from "../diagnostics/messages/check.js";
+import type { IR, ResolvedCampaign, ResolvedGoal, ResolvedTrigger } from "../resolved/types.js";
 import type { Segments } from "./segments.js";
 import { checkCondition, checkValue } from "./expr.js";
 import { timingWarnings } from "./timing.js";

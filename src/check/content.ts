@@ -6,10 +6,10 @@ import type { ChannelClause, ContentClause } from "../language/ast.js";
 import { BUILTIN_DRIVERS, DRIVER_CONTENT_KIND, type BuiltinDriver, type ContentKind, type Project } from "../project/types.js";
 import type { Template } from "../content/types.js";
 import { checkTemplateUse } from "../content/index.js";
-import type { Diagnostic } from "./diagnostics/types.js";
-import { diag } from "./diagnostics/diag.js";
-import { suggestion as didYouMean } from "./suggest.js";
-import { checkMessages as M } from "./diagnostics/messages/check.js";
+import type { Diagnostic } from "../diagnostics/types.js";
+import { diag } from "../diagnostics/diag.js";
+import { didYouMean } from "../diagnostics/suggest.js";
+import { checkMessages as M } from "../diagnostics/messages/check.js";
 import { checkDate, checkDateTime, checkTime, formatMinutes } from "./literals.js";
 
 const BUILTIN = new Set<string>(BUILTIN_DRIVERS);

@@ -1,6 +1,6 @@
 /** How expressions and types read inside diagnostic messages: "`points` (number)", "`days_since(…)`". */
 import type { Expr } from "../language/ast.js";
-import type { IRType } from "./types.js";
+import type { IRType } from "../resolved/types.js";
 import { literalText } from "./literals.js";
 
 export function typeName(t: IRType): string {

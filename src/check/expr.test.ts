@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Expr } from "../language/ast.js";
-import type { Span } from "../language/span.js";
-import type { Diagnostic } from "./diagnostics/types.js";
+import type { Span } from "../diagnostics/span.js";
+import type { Diagnostic } from "../diagnostics/types.js";
 import { checkCondition, type ExprEnv } from "./expr.js";
 import { campaign, check, summary, testProject } from "./test-support.js";
 

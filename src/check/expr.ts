@@ -16,13 +16,13 @@
  * so a campaign with a broken audience is never resolved.
  */
 import type { CompareOp, Expr, Ident, ListLit, Literal, RefExpr } from "../language/ast.js";
-import type { Span } from "../language/span.js";
+import type { Span } from "../diagnostics/span.js";
 import type { FieldType } from "../project/types.js";
-import type { Diagnostic } from "./diagnostics/types.js";
-import { diag } from "./diagnostics/diag.js";
-import { suggestion as didYouMean } from "./suggest.js";
-import { checkMessages as M } from "./diagnostics/messages/check.js";
-import type { IR, IRType, IRValue } from "./types.js";
+import type { Diagnostic } from "../diagnostics/types.js";
+import { diag } from "../diagnostics/diag.js";
+import { didYouMean } from "../diagnostics/suggest.js";
+import { checkMessages as M } from "../diagnostics/messages/check.js";
+import type { IR, IRType, IRValue } from "../resolved/types.js";
 import { checkDate, checkDateTime, checkTime, formatMinutes } from "./literals.js";
 import { exprText, operandText, typeName } from "./describe.js";
 

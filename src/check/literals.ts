@@ -3,9 +3,9 @@
  * Invalid ones are reported at the literal's span: `2026-02-30`, `2026-13-01`, `25:00`, `09:60`.
  */
 import type { DateLit, DateTimeLit, Literal, TimeLit } from "../language/ast.js";
-import type { Diagnostic } from "./diagnostics/types.js";
-import { diag } from "./diagnostics/diag.js";
-import { checkMessages as M } from "./diagnostics/messages/check.js";
+import type { Diagnostic } from "../diagnostics/types.js";
+import { diag } from "../diagnostics/diag.js";
+import { checkMessages as M } from "../diagnostics/messages/check.js";
 
 /** `YYYY-MM-DD` naming a day that exists (Gregorian, leap years included). */
 export function isValidDate(s: string): boolean {

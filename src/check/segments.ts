@@ -3,12 +3,12 @@
  * A cycle (`segment a = b`, `segment b = a`) is reported once at each segment in it, with its path.
  */
 import type { SegmentDecl } from "../language/ast.js";
-import type { Span } from "../language/span.js";
+import type { Span } from "../diagnostics/span.js";
 import type { FieldType } from "../project/types.js";
-import type { Diagnostic } from "./diagnostics/types.js";
-import { diag } from "./diagnostics/diag.js";
-import { checkMessages as M } from "./diagnostics/messages/check.js";
-import type { IR } from "./types.js";
+import type { Diagnostic } from "../diagnostics/types.js";
+import { diag } from "../diagnostics/diag.js";
+import { checkMessages as M } from "../diagnostics/messages/check.js";
+import type { IR } from "../resolved/types.js";
 import { typeOf, reportUnknownName, type ExprEnv } from "./expr.js";
 import { operandText } from "./describe.js";
 import { MAX_EXPRESSION_DEPTH } from "../language/limits.js";

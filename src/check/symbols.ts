@@ -4,9 +4,9 @@
  * by the order files were introduced (src/cli/introduced.ts), then by position in the file.
  */
 import type { CampaignDecl, FileNode, SegmentDecl } from "../language/ast.js";
-import type { Diagnostic } from "./diagnostics/types.js";
-import { diag } from "./diagnostics/diag.js";
-import { checkMessages as M } from "./diagnostics/messages/check.js";
+import type { Diagnostic } from "../diagnostics/types.js";
+import { diag } from "../diagnostics/diag.js";
+import { checkMessages as M } from "../diagnostics/messages/check.js";
 
 export interface Symbols {
   /** The first segment of each name. */

@@ -3,12 +3,12 @@
  * YAML loader), templates with the sections the examples need, and a one-call `check(text)`.
  */
 import { parseFile } from "../language/index.js";
-import { pointSpan } from "../language/span.js";
+import { pointSpan } from "../diagnostics/span.js";
 import type { ChannelConfig, ContentKind, FieldType, Project } from "../project/types.js";
 import type { Template } from "../content/types.js";
 import { parseTemplate } from "../content/index.js";
-import type { CheckResult } from "./types.js";
-import type { Diagnostic } from "./diagnostics/types.js";
+import type { CheckResult } from "../resolved/types.js";
+import type { Diagnostic } from "../diagnostics/types.js";
 import { checkProject } from "./index.js";
 import { BUILTIN_EVENT_NAMES } from "../calendar/events.js";
 

@@ -3,11 +3,11 @@
  * it), the same way as src/plan/defer.ts, so a trigger time, a window and a goal can disagree in ways an author
  * does not see. Each warning says the resulting send time.
  */
-import type { Span } from "../language/span.js";
+import type { Span } from "../diagnostics/span.js";
 import type { DurationUnit } from "../language/ast.js";
-import type { Diagnostic } from "./diagnostics/types.js";
-import { diag } from "./diagnostics/diag.js";
-import { checkMessages as M } from "./diagnostics/messages/check.js";
+import type { Diagnostic } from "../diagnostics/types.js";
+import { diag } from "../diagnostics/diag.js";
+import { checkMessages as M } from "../diagnostics/messages/check.js";
 import { formatMinutes } from "./literals.js";
 import { inQuietHours } from "./trigger.js";
 

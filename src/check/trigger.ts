@@ -11,12 +11,12 @@
  */
 import type { DurationUnit, EventRef, TimeLit, Trigger } from "../language/ast.js";
 import type { Project } from "../project/types.js";
-import type { Diagnostic } from "./diagnostics/types.js";
-import { diag } from "./diagnostics/diag.js";
-import { suggestion as didYouMean } from "./suggest.js";
-import { checkMessages as M } from "./diagnostics/messages/check.js";
-import { calendarMessages } from "./diagnostics/messages/calendar.js";
-import type { ResolvedTrigger } from "./types.js";
+import type { Diagnostic } from "../diagnostics/types.js";
+import { diag } from "../diagnostics/diag.js";
+import { didYouMean } from "../diagnostics/suggest.js";
+import { checkMessages as M } from "../diagnostics/messages/check.js";
+import { calendarMessages } from "../diagnostics/messages/calendar.js";
+import type { ResolvedTrigger } from "../resolved/types.js";
 import { checkDateTime, checkTime, formatMinutes } from "./literals.js";
 import { eventForAlias } from "../calendar/aliases.js";
 

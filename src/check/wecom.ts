@@ -6,10 +6,10 @@
  */
 import type { Project } from "../project/types.js";
 import type { Template } from "../content/types.js";
-import type { ResolvedCampaign } from "./types.js";
-import type { Diagnostic } from "./diagnostics/types.js";
-import { diag } from "./diagnostics/diag.js";
-import { checkMessages as M } from "./diagnostics/messages/check.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
+import type { Diagnostic } from "../diagnostics/types.js";
+import { diag } from "../diagnostics/diag.js";
+import { checkMessages as M } from "../diagnostics/messages/check.js";
 
 export function perMemberWecomWarnings(campaigns: readonly ResolvedCampaign[], project: Project, templates: ReadonlyMap<string, Template>): Diagnostic[] {
   const bySection = new Map<string, Diagnostic>();

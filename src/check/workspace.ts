@@ -6,14 +6,14 @@
 import type { FileNode } from "../language/ast.js";
 import type { Project } from "../project/types.js";
 import type { Template } from "../content/types.js";
-import type { Diagnostic } from "./diagnostics/types.js";
-import type { CheckResult } from "./types.js";
+import type { Diagnostic } from "../diagnostics/types.js";
+import type { CheckResult } from "../resolved/types.js";
 import { checkProject, type CheckOptions } from "./index.js";
 import { BUILTIN_EVENT_NAMES } from "../calendar/events.js";
 import { checkTriggers } from "../calendar/check.js";
-import { MESSAGES } from "./diagnostics/messages/index.js";
-import { languageMessages } from "./diagnostics/messages/language.js";
-import { diag } from "./diagnostics/diag.js";
+import { MESSAGES } from "../diagnostics/messages/index.js";
+import { languageMessages } from "../diagnostics/messages/language.js";
+import { diag } from "../diagnostics/diag.js";
 import { MAX_DIAGNOSTICS_PER_FILE } from "../language/source.js";
 
 const languageCodes = new Set(Object.values(languageMessages).map((m) => m.code));

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { ledgerPath } from "../dispatch/ledger.js";
 import { openLedger } from "../ledger/open.js";
 import { committedSpend } from "../dispatch/runner.js";
-import type { ResolvedCampaign } from "../check/types.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
 import type { HistorySend } from "../plan/types.js";
 import type { Project } from "../project/types.js";
 

@@ -2,6 +2,10 @@
  * The one seam for everything impure the commands touch (Prettier's mockable.js): output streams,
  * TTY and CI detection, colour, the clock. Commands receive an Io; tests run the built binary.
  */
+import type { Diagnostic, MessageDef, RunDiagnostic } from "../diagnostics/types.js";
+import { runDiag } from "../diagnostics/diag.js";
+import { operationsMessages } from "../diagnostics/messages/operations.js";
+
 export interface Io {
   out(text: string): void;
   err(text: string): void;
@@ -34,22 +38,33 @@ export function processIo(): Io {
     cwd: process.cwd(),
     env,
     now: () => {
-      if (badPin)
-        throw new UsageError(
-          `CHUDA_NOW=${JSON.stringify(env.CHUDA_NOW!.slice(0, 60))} is not a moment`,
-          "set it to ISO 8601 with an offset, e.g. 2026-12-12T10:00:00+08:00, or unset it",
-        );
+      if (badPin) throw new UsageError(operationsMessages.badClockPin, [JSON.stringify(env.CHUDA_NOW!.slice(0, 60))]);
       return Number.isNaN(pinned) ? Date.now() : pinned;
     },
   };
 }
 
-/** A problem that stops a command before it can do its job (exit 2): one line, and a hint. */
+/**
+ * A problem that stops a command before it can do its job (exit 2): a diagnostic without a source location, from the
+ * operations table (or a snapshot's own diagnostic). src/cli/main.ts renders it in the command's --format.
+ */
 export class UsageError extends Error {
+  readonly diagnostic: RunDiagnostic;
+  /** File diagnostics that explain it (a repository with errors), rendered with it. */
+  readonly fileDiagnostics: { diagnostics: readonly Diagnostic[]; sources: Map<string, string>; files: number } | undefined;
+
   constructor(
-    message: string,
-    readonly hint?: string,
+    problem: MessageDef | RunDiagnostic,
+    args: readonly (string | number)[] = [],
+    extra: { help?: string; fileDiagnostics?: UsageError["fileDiagnostics"] } = {},
   ) {
-    super(message);
+    const d = "description" in problem ? runDiag(problem, args, extra) : problem;
+    super(d.message);
+    this.diagnostic = d;
+    this.fileDiagnostics = extra.fileDiagnostics;
+  }
+
+  get hint(): string | undefined {
+    return this.diagnostic.help;
   }
 }

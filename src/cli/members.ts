@@ -11,6 +11,7 @@ import type { Project } from "../project/types.js";
 import { renderPretty } from "../report/diagnostics/pretty.js";
 import type { ProgressHandle } from "../report/ink/progress.js";
 import { UsageError, type Io } from "./io.js";
+import { operationsMessages as O } from "../diagnostics/messages/operations.js";
 import { VERSION } from "./version.js";
 
 export interface MembersOptions {
@@ -66,7 +67,9 @@ export async function openMembers(
   if (!snap) {
     progress?.finish();
     const d = opened.diagnostics[0];
-    throw new UsageError(d ? d.message : `cannot read ${label}`, d?.help ?? "pass --members with a CSV, JSON Lines or Parquet snapshot");
+    throw d
+      ? new UsageError({ code: d.code, severity: "error", message: d.message, help: d.help ?? O.snapshotUnreadable.help })
+      : new UsageError(O.snapshotUnreadable, [label]);
   }
   progress?.update("loading members", 1000, 1000, `${snap.count.toLocaleString("en-US")} members${snap.cached ? " (cached)" : ""}`);
   // Diagnostics are printed once each (a key repair adds to them).

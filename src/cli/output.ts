@@ -5,6 +5,7 @@
 import { accessSync, constants, mkdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { UsageError, type Io } from "./io.js";
+import { operationsMessages as O } from "../diagnostics/messages/operations.js";
 
 /** The absolute path of an output file, its folder created (like `mkdir -p`); a UsageError if it cannot be written. */
 export function prepareOutput(file: string, flag: string, io: Io): string {
@@ -14,10 +15,7 @@ export function prepareOutput(file: string, flag: string, io: Io): string {
     mkdirSync(dir, { recursive: true });
     accessSync(dir, constants.W_OK);
   } catch (e) {
-    throw new UsageError(
-      `${flag} ${file}: cannot write into ${path.relative(io.cwd, dir) || dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-      "give a path in a folder you can write to",
-    );
+    throw new UsageError(O.outputFolderUnwritable, [flag, file, path.relative(io.cwd, dir) || dir, (e as NodeJS.ErrnoException).code ?? (e as Error).message]);
   }
   let isDir = false;
   try {
@@ -25,7 +23,7 @@ export function prepareOutput(file: string, flag: string, io: Io): string {
   } catch {
     /* a new file */
   }
-  if (isDir) throw new UsageError(`${flag} ${file} is a folder`, "give the path of a file, e.g. out/plan.csv");
+  if (isDir) throw new UsageError(O.outputIsFolder, [flag, file]);
   return abs;
 }
 
@@ -36,6 +34,6 @@ export async function writeOutput(file: string, flag: string, write: () => Promi
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (!code) throw e;
-    throw new UsageError(`${flag} ${file}: could not be written (${code})`, "check the path and the free space of its disk");
+    throw new UsageError(O.outputWriteFailed, [flag, file, code]);
   }
 }

@@ -5,8 +5,8 @@
 import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { Diagnostic } from "../check/diagnostics/types.js";
-import type { CheckResult } from "../check/types.js";
+import type { Diagnostic } from "../diagnostics/types.js";
+import type { CheckResult } from "../resolved/types.js";
 import type { FileNode } from "../language/ast.js";
 import type { Project } from "../project/types.js";
 import type { Template } from "../content/types.js";
@@ -17,12 +17,12 @@ import { DRIVER_CONTENT_KIND, type BuiltinDriver, type ContentKind } from "../pr
 import { introducedOrder } from "./introduced.js";
 import { capPerFile, checkWorkspace, suppressFollowOn } from "../check/workspace.js";
 import { sortDiagnostics } from "../report/diagnostics/index.js";
-import { languageMessages } from "../check/diagnostics/messages/language.js";
+import { languageMessages } from "../diagnostics/messages/language.js";
 import { UsageError, type Io } from "./io.js";
-import { renderPretty } from "../report/diagnostics/pretty.js";
-import { VERSION } from "./version.js";
-import { diag } from "../check/diagnostics/diag.js";
-import { pointSpan, type Span } from "../language/span.js";
+import { operationsMessages as O } from "../diagnostics/messages/operations.js";
+import { didYouMean } from "../diagnostics/suggest.js";
+import { diag } from "../diagnostics/diag.js";
+import { pointSpan, type Span } from "../diagnostics/span.js";
 import { decodeSource, MAX_REPOSITORY_BYTES, MAX_SOURCE_FILE_BYTES, positionOfByte } from "../language/source.js";
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
@@ -54,16 +54,11 @@ export function resolveProjectFile(projectOpt: string | undefined, io: Io): stri
   if (projectOpt) {
     const dir = path.resolve(io.cwd, projectOpt);
     const file = existsSync(dir) && statSync(dir).isFile() ? dir : path.join(dir, "chuda.yaml");
-    if (!existsSync(file))
-      throw new UsageError(`no chuda.yaml in ${projectOpt}`, "pass --project with the folder that holds chuda.yaml, or run `chuda init` to create one");
+    if (!existsSync(file)) throw new UsageError(O.noProjectInFolder, [projectOpt]);
     return file;
   }
   const found = findProjectFile(io.cwd);
-  if (!found)
-    throw new UsageError(
-      "no chuda.yaml found in this folder or any folder above it",
-      "run inside a campaign repository, pass --project DIR, or create one with `chuda init`",
-    );
+  if (!found) throw new UsageError(O.noProjectFound);
   return found;
 }
 
@@ -77,7 +72,7 @@ export async function selectFiles(root: string, paths: string[], io: Io): Promis
   const selected: string[] = [];
   for (const p of paths) {
     const abs = path.resolve(io.cwd, p);
-    if (!existsSync(abs)) throw new UsageError(`cannot read ${p}: no such file or folder`, "check the path; paths are relative to the current folder");
+    if (!existsSync(abs)) throw new UsageError(O.pathNotFound, [p]);
     if (statSync(abs).isDirectory()) selected.push(...(await listChudaFiles(abs)));
     else selected.push(abs);
   }
@@ -94,7 +89,7 @@ export async function loadWorkspace(projectOpt: string | undefined, io: Io, opts
   try {
     yamlText = await readFile(projectFile, "utf8");
   } catch (e) {
-    throw new UsageError(`cannot read ${projectFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(O.fileUnreadable, [projectFile, (e as NodeJS.ErrnoException).code ?? (e as Error).message]);
   }
   sources.set(rel(projectFile), yamlText);
   const loaded = await loadProject(projectFile);
@@ -110,7 +105,7 @@ export async function loadWorkspace(projectOpt: string | undefined, io: Io, opts
     try {
       return { abs, size: statSync(abs).size };
     } catch (e) {
-      throw new UsageError(`cannot read ${rel(abs)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new UsageError(O.fileUnreadable, [rel(abs), (e as NodeJS.ErrnoException).code ?? (e as Error).message]);
     }
   });
   let total = 0;
@@ -127,7 +122,7 @@ export async function loadWorkspace(projectOpt: string | undefined, io: Io, opts
       try {
         bytes = await readFile(abs);
       } catch (e) {
-        throw new UsageError(`cannot read ${rel(abs)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        throw new UsageError(O.fileUnreadable, [rel(abs), (e as NodeJS.ErrnoException).code ?? (e as Error).message]);
       }
       const file = rel(abs);
       const text = decodeWithDiagnostic(bytes, file, diagnostics);
@@ -174,12 +169,14 @@ export async function loadWorkspace(projectOpt: string | undefined, io: Io, opts
   return { root, project: loaded.project, files, templates: templates.templates, check, diagnostics: capPerFile(sortDiagnostics(reported)), sources };
 }
 
-/** The project and its campaigns must be free of errors before anything is planned (Terraform's incomplete plan). */
-export function requireValid(ws: Workspace, io: Io) {
+/**
+ * The project and its campaigns must be free of errors before anything is planned (Terraform's incomplete plan).
+ * The errors travel with the UsageError: src/cli/main.ts renders them in the command's format.
+ */
+export function requireValid(ws: Workspace, _io?: Io) {
   const errors = ws.diagnostics.filter((d) => d.severity === "error");
   if (!ws.project || errors.length) {
-    io.err(renderPretty(errors, { sources: ws.sources, files: ws.files.length, color: io.color, version: VERSION }));
-    throw new UsageError("the campaign repository has errors", "fix them first; `chuda validate` lists them");
+    throw new UsageError(O.repositoryHasErrors, [], { fileDiagnostics: { diagnostics: errors, sources: ws.sources, files: ws.files.length } });
   }
   return ws.project;
 }
@@ -189,7 +186,7 @@ export function selectCampaigns(ws: Workspace, names: string[]) {
   const known = new Map(ws.check.campaigns.map((c) => [c.name, c]));
   return names.map((n) => {
     const c = known.get(n);
-    if (!c) throw new UsageError(`no campaign named ${n}`, `known campaigns: ${[...known.keys()].join(", ")}`);
+    if (!c) throw new UsageError(O.noSuchCampaign, [n, [...known.keys()].join(", ")], { help: didYouMean(n, known.keys()) });
     return c;
   });
 }

@@ -3,8 +3,8 @@
  * channel's per-message rules. Called once per member and channel: each section is turned into a closure
  * over compiled Handlebars functions once (cached per section), so a render is a few function calls.
  */
-import { format } from "../check/diagnostics/types.js";
-import { contentMessages as M } from "../check/diagnostics/messages/content.js";
+import { format } from "../diagnostics/types.js";
+import { contentMessages as M } from "../diagnostics/messages/content.js";
 import { compileField } from "./helpers.js";
 import { asText, isRecord, type ContentProblem } from "./rules/common.js";
 import { checkRendered } from "./rules/index.js";

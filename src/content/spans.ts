@@ -3,7 +3,7 @@
  * beside the Template (whose shape is shared) rather than in it; a Template built elsewhere (tests) simply
  * has no field spans and its diagnostics point at the section.
  */
-import type { Span } from "../language/span.js";
+import type { Span } from "../diagnostics/span.js";
 import type { Template } from "./types.js";
 
 const FIELD_SPANS = new WeakMap<Template, Map<string, Span>>();

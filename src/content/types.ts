@@ -59,7 +59,7 @@ export interface FileContent {
 
 export type RenderedContent = WecomContent | SmsContent | TemplateMessageContent | SubscribeMessageContent | WebhookContent | FileContent;
 
-import type { Span } from "../language/span.js";
+import type { Span } from "../diagnostics/span.js";
 import type { ContentKind } from "../project/types.js";
 
 /** One `templates/<name>.yaml`, loaded and parsed (Handlebars compiled lazily by src/content). */

@@ -5,7 +5,7 @@
  * channel; no answer (`unknown`, never re-sent). It keeps the run's counts and the per-send tries and deferrals.
  */
 import { createHash } from "node:crypto";
-import type { ResolvedCampaign } from "../check/types.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
 import type { Template } from "../content/types.js";
 import type { SendOutcome } from "../drivers/types.js";
 import type { DueSend, Ledger, SendInsert, SendResult, SendState } from "../ledger/types.js";

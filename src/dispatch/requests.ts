@@ -1,6 +1,6 @@
 /** The provider requests of sends, and the fallback send after a permanent failure: shared by sending and reconciling. */
 import { createHash } from "node:crypto";
-import type { ResolvedCampaign } from "../check/types.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
 import type { RenderedContent, Template } from "../content/types.js";
 import { renderContent } from "../content/index.js";
 import type { SendRequest } from "../drivers/types.js";

@@ -4,7 +4,7 @@
  * retries with backoff, fallback to the next channel after a permanent recipient failure, rate limits,
  * reconciliation of sends left in flight by a crash.
  */
-import type { ResolvedCampaign, IR } from "../check/types.js";
+import type { ResolvedCampaign, IR } from "../resolved/types.js";
 import type { Template, RenderedContent } from "../content/types.js";
 import type { Driver, DriverInstance, SendOutcome } from "../drivers/types.js";
 import { plan } from "../plan/plan.js";

@@ -1,5 +1,5 @@
 /** When a send of a campaign may go out: its expiry after the planned time, and quiet hours and its send window. */
-import type { ResolvedCampaign } from "../check/types.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
 import { deferSendTime } from "../plan/defer.js";
 import { DEFAULT_EXPIRE_AFTER_MS } from "../project/policy.js";
 import type { Project } from "../project/types.js";

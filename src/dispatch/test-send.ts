@@ -3,7 +3,7 @@
  * snapshot) and sent for real on the campaign's channels. Recorded in the ledger's `test_sends` table, never in
  * `sends`: a test uses up no occurrence and no report, cap or quota ever counts it.
  */
-import type { ResolvedCampaign } from "../check/types.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
 import { renderContent } from "../content/index.js";
 import type { Template } from "../content/types.js";
 import { zonedId } from "../calendar/time.js";

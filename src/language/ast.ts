@@ -3,7 +3,7 @@
  * the checker resolves it, the formatter prints it back. Literal values are already decoded
  * (strings unescaped, numbers parsed) but keep their `raw` text so the formatter can print it.
  */
-import type { Span } from "./span.js";
+import type { Span } from "../diagnostics/span.js";
 
 export interface Node {
   span: Span;

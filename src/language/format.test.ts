@@ -68,7 +68,7 @@ describe("formatFile", () => {
     const r = formatFile(src, "a.chuda");
     expect(r.text).toBe(src);
     expect(r.changed).toBe(false);
-    expect(r.diagnostics.map((d) => d.code)).toEqual(["CH1001"]);
+    expect(r.diagnostics.map((d) => d.code)).toEqual(["CH1012"]);
   });
 
   it("says when nothing changed, and drops a BOM and CRLF", () => {

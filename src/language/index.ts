@@ -5,7 +5,7 @@
  *   parseExpression(text, file, base?) → { expr?, diagnostics }   (policy.exclude of chuda.yaml)
  *   formatFile(text, file)             → { text, diagnostics, changed }
  */
-import type { Diagnostic } from "../check/diagnostics/types.js";
+import type { Diagnostic } from "../diagnostics/types.js";
 import { printFile } from "./format.js";
 import { parseFile, stripBom } from "./parse.js";
 

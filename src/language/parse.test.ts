@@ -315,7 +315,7 @@ describe("expressions", () => {
     const bad = parseExpression("tier == ", "chuda.yaml", base);
     expect(bad.expr).toBeUndefined();
     expect(bad.diagnostics).toHaveLength(1);
-    expect(bad.diagnostics[0]!.code).toBe("CH1001");
+    expect(bad.diagnostics[0]!.code).toBe("CH1013");
     expect(bad.diagnostics[0]!.span.file).toBe("chuda.yaml");
     expect(bad.diagnostics[0]!.span.start.line).toBe(12);
     const extra = parseExpression("a b", "x");
@@ -346,9 +346,9 @@ campaign c "C" {
 `;
     const r = parseFile(src, "e.chuda");
     expect(r.diagnostics.map((d) => [d.code, d.span.start.line])).toEqual([
-      ["CH1001", 2],
-      ["CH1001", 3],
-      ["CH1001", 8],
+      ["CH1012", 2],
+      ["CH1007", 3],
+      ["CH1007", 8],
     ]);
     expect(r.diagnostics.map((d) => d.message)).toEqual([
       "expected an expression after `>=`, found `trigger`",
@@ -366,8 +366,8 @@ campaign c "C" {
   it("skips an unknown clause word and suggests the keyword", () => {
     const d = diags("campaign a {\n  audiance tier >= gold\n  chanel sms\n  priority 3\n}");
     expect(d).toEqual([
-      { line: 2, col: 3, code: "CH1001", message: "expected a clause or `}`, found `audiance`", help: "did you mean `audience`?" },
-      { line: 3, col: 3, code: "CH1001", message: "expected a clause or `}`, found `chanel`", help: "did you mean `channel`?" },
+      { line: 2, col: 3, code: "CH1008", message: "expected a clause or `}`, found `audiance`", help: "did you mean `audience`?" },
+      { line: 3, col: 3, code: "CH1008", message: "expected a clause or `}`, found `chanel`", help: "did you mean `channel`?" },
     ]);
     expect((parseFile("campaign a {\n  audiance x\n  priority 3\n}", "e").ast.items[0] as A.CampaignDecl).clauses.map((c) => c.kind)).toEqual(["priority"]);
   });
@@ -521,5 +521,32 @@ campaign c "C" {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("syntax error codes", () => {
+  const first = (text: string) => parseFile(text, "e.chuda").diagnostics[0]!;
+  const expr = (text: string) => parseExpression(text, "chuda.yaml").diagnostics[0]!;
+
+  it("gives each kind of syntax error its own code", () => {
+    const cases: [string, { code: string; message: string }][] = [
+      ["campaign a { channel }", { code: "CH1006", message: "expected a name after `channel`, found `}`" }],
+      ["campaign a { priority x }", { code: "CH1007", message: "expected a number after `priority`, found `x`" }],
+      ["campaign a {\n  audiance tier >= gold\n}", { code: "CH1008", message: "expected a clause or `}`, found `audiance`" }],
+      ["42", { code: "CH1009", message: "unexpected `42`, expected `campaign` or `segment`" }],
+      ["campaign a { trigger on }", { code: "CH1011", message: "expected an event (a name, `520`, `618`, or `anniversary of <field>`) after `on`, found `}`" }],
+      ["campaign a {\n  audience tier >=\n}\n", { code: "CH1012", message: "expected an expression after `>=`, found `}`" }],
+      ["campaign a {\n  trigger every day at\n", { code: "CH1013", message: "expected a time like 09:30 after `at`, found the end of the file" }],
+      ["campaign a {\n  priority 3\n", { code: "CH1013", message: "expected a clause or `}`, found the end of the file" }],
+      ['campaign a {\n  content "x\n}', { code: "CH1003", message: 'this string has no closing `"`' }],
+    ];
+    for (const [text, want] of cases) expect(first(text), text).toMatchObject(want);
+    expect(first("segment s = tier in [gold silver]")).toMatchObject({ code: "CH1005", message: "expected `]` after `gold`, found `silver`" });
+    expect(expr("a b")).toMatchObject({ code: "CH1010", message: "unexpected `b` after the expression" });
+  });
+
+  it("keeps the help that depends on what was expected, not on the wording", () => {
+    expect(first("campaign a {\n  goal redeem BDAY\n}")).toMatchObject({ code: "CH1007", help: 'the code goes in double quotes: `redeem "BDAY"`' });
+    expect(first("campaign a {\n  chanel sms\n}")).toMatchObject({ code: "CH1008", help: "did you mean `channel`?" });
   });
 });

@@ -4,15 +4,16 @@
  */
 import { EOF, type IRecognitionException, type IToken } from "chevrotain";
 import type * as A from "./ast.js";
-import type { Diagnostic } from "../check/diagnostics/types.js";
-import { diag, didYouMean } from "../check/diagnostics/diag.js";
-import { languageMessages } from "../check/diagnostics/messages/language.js";
-import { LineIndex, type Span } from "./span.js";
-import { lex, KEYWORDS, Identifier, RCurly, Campaign, Segment, TimeLiteral, type LexResult } from "./lexer.js";
+import type { Diagnostic } from "../diagnostics/types.js";
+import { diag } from "../diagnostics/diag.js";
+import { didYouMean } from "../diagnostics/suggest.js";
+import { languageMessages } from "../diagnostics/messages/language.js";
+import { LineIndex, type Span } from "../diagnostics/span.js";
+import { lex, KEYWORDS, Identifier, RCurly, Campaign, Segment, StringLiteral, TimeLiteral, type LexResult } from "./lexer.js";
 import { describeWideRun } from "./wide-chars.js";
 import { eventForAlias } from "../calendar/aliases.js";
 import { parser } from "./parser.js";
-import { describeFound } from "./syntax-messages.js";
+import { decodeProblem, describeFound, type SyntaxProblem } from "./syntax-messages.js";
 import { astBuilder } from "./to-ast.js";
 import { findTooDeep, MAX_EXPRESSION_DEPTH, MAX_NESTING } from "./limits.js";
 
@@ -72,15 +73,15 @@ function parseDiagnostics(errors: IRecognitionException[], text: string, file: s
     }
     if (seen.has(span.start.offset)) continue;
     seen.add(span.start.offset);
-    let help: string | undefined;
-    help = commonMistake(t, prev, e.message);
+    const problem = decodeProblem(e.message, t);
+    let help = commonMistake(t, prev, problem);
     if (!help && isReal(t) && t.tokenType === Identifier && t.image.length >= 4) {
-      help = didYouMean(t.image, e.message.startsWith("expected a clause") ? CLAUSE_WORDS : ALL_WORDS);
+      help = didYouMean(t.image, problem.clause ? CLAUSE_WORDS : ALL_WORDS);
     }
-    out.push(diag(languageMessages.syntaxError, span, [e.message], help ? { help } : {}));
+    out.push(diag(languageMessages[problem.kind], span, problem.args, help ? { help } : {}));
     // In-repetition recovery skips up to the next clause keyword in one go: a second unknown clause word on a
     // later line in the skipped stretch is a mistake of its own, so report it too.
-    if (e.message.startsWith("expected a clause") && isReal(t)) {
+    if (problem.clause && isReal(t)) {
       let line = lines.pos(t.startOffset).line;
       for (const r of e.resyncedTokens ?? []) {
         if (!isReal(r)) continue;
@@ -88,12 +89,7 @@ function parseDiagnostics(errors: IRecognitionException[], text: string, file: s
         if (l > line && r.tokenType === Identifier && /^[ \t]*$/.test(text.slice(text.lastIndexOf("\n", r.startOffset - 1) + 1, r.startOffset))) {
           const h = r.image.length >= 4 ? didYouMean(r.image, CLAUSE_WORDS) : undefined;
           out.push(
-            diag(
-              languageMessages.syntaxError,
-              lines.span(file, r.startOffset, r.startOffset + r.image.length),
-              [`expected a clause or \`}\`, found ${describeFound(r)}`],
-              h ? { help: h } : {},
-            ),
+            diag(languageMessages.clauseExpected, lines.span(file, r.startOffset, r.startOffset + r.image.length), [describeFound(r)], h ? { help: h } : {}),
           );
         }
         line = l;
@@ -104,10 +100,10 @@ function parseDiagnostics(errors: IRecognitionException[], text: string, file: s
 }
 
 /** Help for the syntax errors authors make most, which say exactly what to type. */
-function commonMistake(t: IToken, prev: IToken | undefined, message: string): string | undefined {
+function commonMistake(t: IToken, prev: IToken | undefined, problem: SyntaxProblem): string | undefined {
   if (!isReal(t)) return undefined;
   // `goal redeem BDAY`: a coupon code is text, and text goes in quotes.
-  if (isReal(prev) && (prev.image === "redeem" || prev.image === "event") && message.includes("a string in double quotes")) {
+  if (isReal(prev) && (prev.image === "redeem" || prev.image === "event") && problem.expected.includes(StringLiteral.name)) {
     return `the ${prev.image === "redeem" ? "code" : "event name"} goes in double quotes: \`${prev.image} "${t.image}"\``;
   }
   // `every wednesday 10:00`: a time follows `at`.
@@ -201,7 +197,7 @@ export function parseExpression(text: string, file: string, base?: Span): { expr
   const expr = astBuilder.visit(cst, cst) as A.Expr | undefined;
   diagnostics.push(...astBuilder.diagnostics);
   if (!expr && diagnostics.length === 0) {
-    diagnostics.push(diag(languageMessages.syntaxError, lines.span(file, 0, text.length), ["expected an expression"]));
+    diagnostics.push(diag(languageMessages.emptyExpression, lines.span(file, 0, text.length)));
   }
   const result: { expr?: A.Expr; diagnostics: Diagnostic[] } = { diagnostics: sortDiagnostics(diagnostics) };
   if (expr) result.expr = expr;

@@ -1,6 +1,9 @@
 /**
- * Human wording of syntax errors (Chevrotain's errorMessageProvider). Each message is one line, names what was
- * expected in the author's terms ("a time like 09:30") and what was found. The diagnostic code is CH1001.
+ * Syntax errors (Chevrotain's errorMessageProvider), one kind per mistake, each with its own code in the message table
+ * (CH1005–CH1013: a name expected, a value expected, a clause expected, the end of the file too soon, …). The wording
+ * lives in the table; here each error is classified and its slots filled: what was expected in the author's terms
+ * ("a time like 09:30"), after what, and what was found. Chevrotain carries a message as a string, so the problem
+ * travels encoded (`encodeProblem`) and src/language/parse.ts decodes it: nothing reads the wording back.
  */
 import { EOF, type IParserErrorMessageProvider, type IToken, type TokenType } from "chevrotain";
 import { DurationUnit, Identifier } from "./lexer.js";
@@ -54,26 +57,94 @@ function shortRule(ruleName: string): string {
   return i >= 0 ? ruleName.slice(i + 1) : ruleName;
 }
 
+/** The kinds of syntax error; each is a key of the language message table. */
+export type SyntaxKind =
+  | "tokenExpected"
+  | "nameExpected"
+  | "valueExpected"
+  | "clauseExpected"
+  | "itemExpected"
+  | "unexpectedAfterExpression"
+  | "constructExpected"
+  | "expressionExpected"
+  | "unexpectedEndOfFile"
+  | "unexpectedToken";
+
+/** One syntax error: its kind, the slots of its message, and the names of the token types that would have fitted. */
+export interface SyntaxProblem {
+  kind: SyntaxKind;
+  args: string[];
+  expected: string[];
+  /** A clause of a campaign was expected: a misspelt word is compared with the clause words. */
+  clause?: boolean;
+}
+
+const PROBLEM = "chuda-syntax:";
+
+function encodeProblem(p: SyntaxProblem): string {
+  return PROBLEM + JSON.stringify(p);
+}
+
+/** The problem a parser error carries; an error chuda did not classify (none should exist) is an unexpected token. */
+export function decodeProblem(message: string, token: IToken | undefined): SyntaxProblem {
+  if (message.startsWith(PROBLEM)) return JSON.parse(message.slice(PROBLEM.length)) as SyntaxProblem;
+  return { kind: "unexpectedToken", args: [describeFound(token)], expected: [] };
+}
+
+function isEnd(tok: IToken | undefined): boolean {
+  return !tok || tok.tokenType === EOF || tok.image === "";
+}
+
+/** Rules that stand for an expression: "expected an expression" is a kind of its own. */
+const EXPRESSION_RULES = new Set(["notExpression", "primary"]);
+
+/** Literal tokens (a number, a date, a string …) and units: what a value is made of. */
+function isValueToken(t: TokenType): boolean {
+  return t === DurationUnit || (t !== Identifier && t !== EOF && !!t.LABEL && !t.LABEL.startsWith("`"));
+}
+
+/** "expected X after Y, found Z", classified by what X is and whether Z is the end of the file. */
+function expectedProblem(types: TokenType[], what: string, previous: IToken | undefined, actual: IToken | undefined, construct: boolean): SyntaxProblem {
+  const expected = [...new Set(types.map((t) => t.name))];
+  const single = !construct && new Set(types).size === 1 ? types[0] : undefined;
+  if (isEnd(actual)) return { kind: "unexpectedEndOfFile", args: [what, after(previous)], expected };
+  const found = describeFound(actual);
+  if (single === Identifier) return { kind: "nameExpected", args: [after(previous), found], expected };
+  if (single && isValueToken(single)) return { kind: "valueExpected", args: [what, after(previous), found], expected };
+  if (single) return { kind: "tokenExpected", args: [what, after(previous), found], expected };
+  return { kind: "constructExpected", args: [what, after(previous), found], expected };
+}
+
+function alternativesProblem(rule: string, types: TokenType[], previous: IToken | undefined, actual: IToken | undefined): string {
+  if (EXPRESSION_RULES.has(rule) && !isEnd(actual)) {
+    return encodeProblem({ kind: "expressionExpected", args: [after(previous), describeFound(actual)], expected: [...new Set(types.map((t) => t.name))] });
+  }
+  const what = RULES[rule] ?? oneOf(types);
+  const problem = expectedProblem(types, what, previous, actual, RULES[rule] !== undefined);
+  return rule === "clause" ? encodeProblem({ ...problem, clause: true }) : encodeProblem(problem);
+}
+
 export const syntaxMessages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual, previous, ruleName }) {
     const rule = shortRule(ruleName);
-    if (expected === EOF) return `unexpected ${describeFound(actual)}, expected \`campaign\` or \`segment\``;
+    if (expected === EOF) return encodeProblem({ kind: "itemExpected", args: [describeFound(actual)], expected: [] });
     // Reported by in-repetition recovery, after it skipped ahead: `previous` is no longer the token before `actual`.
-    if (rule === "campaign" && expected.name === "RCurly") return `expected a clause or \`}\`, found ${describeFound(actual)}`;
-    return `expected ${describeToken(expected)}${after(previous)}, found ${describeFound(actual)}`;
+    if (rule === "campaign" && expected.name === "RCurly") {
+      if (isEnd(actual)) return encodeProblem({ kind: "unexpectedEndOfFile", args: ["a clause or `}`", ""], expected: [], clause: true });
+      return encodeProblem({ kind: "clauseExpected", args: [describeFound(actual)], expected: [], clause: true });
+    }
+    return encodeProblem(expectedProblem([expected], describeToken(expected), previous, actual, false));
   },
   buildNotAllInputParsedMessage({ firstRedundant, ruleName }) {
-    if (shortRule(ruleName) !== "file") return `unexpected ${describeFound(firstRedundant)} after the expression`;
-    return `unexpected ${describeFound(firstRedundant)}, expected \`campaign\` or \`segment\``;
+    const kind = shortRule(ruleName) !== "file" ? "unexpectedAfterExpression" : "itemExpected";
+    return encodeProblem({ kind, args: [describeFound(firstRedundant)], expected: [] });
   },
   buildNoViableAltMessage({ expectedPathsPerAlt, actual, previous, ruleName }) {
-    const rule = shortRule(ruleName);
-    const what = RULES[rule] ?? oneOf(expectedPathsPerAlt.flatMap((alt) => alt.map((path) => path[0]!).filter(Boolean)));
-    return `expected ${what}${after(previous)}, found ${describeFound(actual[0])}`;
+    const types = expectedPathsPerAlt.flatMap((alt) => alt.map((path) => path[0]!).filter(Boolean));
+    return alternativesProblem(shortRule(ruleName), types, previous, actual[0]);
   },
   buildEarlyExitMessage({ expectedIterationPaths, actual, previous, ruleName }) {
-    const rule = shortRule(ruleName);
-    const what = RULES[rule] ?? oneOf(expectedIterationPaths.map((path) => path[0]!).filter(Boolean));
-    return `expected ${what}${after(previous)}, found ${describeFound(actual[0])}`;
+    const types = expectedIterationPaths.map((path) => path[0]!).filter(Boolean);
+    return alternativesProblem(shortRule(ruleName), types, previous, actual[0]);
   },
 };

@@ -5,10 +5,10 @@
  */
 import type { CstElement, CstNode, IToken } from "chevrotain";
 import type * as A from "./ast.js";
-import type { Diagnostic } from "../check/diagnostics/types.js";
-import { diag } from "../check/diagnostics/diag.js";
-import { languageMessages } from "../check/diagnostics/messages/language.js";
-import type { LineIndex, Span } from "./span.js";
+import type { Diagnostic } from "../diagnostics/types.js";
+import { diag } from "../diagnostics/diag.js";
+import { languageMessages } from "../diagnostics/messages/language.js";
+import type { LineIndex, Span } from "../diagnostics/span.js";
 import { parser } from "./parser.js";
 
 type Ctx = Record<string, CstElement[] | undefined>;

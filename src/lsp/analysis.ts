@@ -5,8 +5,8 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import type { Diagnostic } from "../check/diagnostics/types.js";
-import type { CheckResult, ResolvedCampaign } from "../check/types.js";
+import type { Diagnostic } from "../diagnostics/types.js";
+import type { CheckResult, ResolvedCampaign } from "../resolved/types.js";
 import type { FileNode } from "../language/ast.js";
 import type { Project } from "../project/types.js";
 import type { Template } from "../content/types.js";
@@ -21,9 +21,9 @@ import { BUILTIN_EVENT_NAMES } from "../calendar/events.js";
 import { checkTriggers } from "../calendar/check.js";
 import { introducedOrder } from "../cli/introduced.js";
 import { sortDiagnostics } from "../report/diagnostics/index.js";
-import { MESSAGES } from "../check/diagnostics/messages/index.js";
-import { diag } from "../check/diagnostics/diag.js";
-import { contentMessages } from "../check/diagnostics/messages/content.js";
+import { MESSAGES } from "../diagnostics/messages/index.js";
+import { diag } from "../diagnostics/diag.js";
+import { contentMessages } from "../diagnostics/messages/content.js";
 
 export interface ParsedFile {
   /** Relative to the project root, with `/`. */

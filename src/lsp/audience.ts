@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { statSync } from "node:fs";
 import { addDays, epochToZoned } from "../calendar/time.js";
-import type { IR, ResolvedCampaign } from "../check/types.js";
+import type { IR, ResolvedCampaign } from "../resolved/types.js";
 import { compileAudience } from "../members/compile.js";
 import { irText } from "../members/explain.js";
 import { snapshotCache } from "../members/cache.js";

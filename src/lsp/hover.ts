@@ -6,7 +6,7 @@ import { addDays, epochToZoned } from "../calendar/time.js";
 import { printExpr } from "../language/index.js";
 import { DRIVER_CONTENT_KIND, type BuiltinDriver, type FieldType, type Project } from "../project/types.js";
 import { previewText, renderContent, type Template } from "../content/index.js";
-import type { ResolvedCampaign } from "../check/types.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
 import type { Analysis, ParsedFile } from "./analysis.js";
 import { segmentDecl, targetAt } from "./nodes.js";
 import { toRange } from "./range.js";

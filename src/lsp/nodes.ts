@@ -3,7 +3,7 @@
  * channel, field or calendar event is defined and where it is used.
  */
 import type { CampaignDecl, ContentClause, EventRef, FileNode, Ident, Node, RefExpr, SegmentDecl } from "../language/ast.js";
-import type { Span } from "../language/span.js";
+import type { Span } from "../diagnostics/span.js";
 import type { Analysis } from "./analysis.js";
 import { parseExpression } from "../language/index.js";
 

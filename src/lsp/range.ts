@@ -1,5 +1,5 @@
 import type { Range } from "vscode-languageserver/node";
-import type { Span } from "../language/span.js";
+import type { Span } from "../diagnostics/span.js";
 
 /**
  * A span → an LSP range. Spans are 1-based lines and columns in UTF-16 code units, counted after a leading BOM

@@ -21,8 +21,8 @@ import {
   type WorkspaceEdit,
 } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
-import type { Diagnostic } from "../check/diagnostics/types.js";
-import type { Span } from "../language/span.js";
+import type { Diagnostic } from "../diagnostics/types.js";
+import type { Span } from "../diagnostics/span.js";
 import { formatFile, parseFile, printClause } from "../language/index.js";
 import { findProjectFile } from "../project/index.js";
 import { ProjectState, type Analysis, type ParsedFile } from "./analysis.js";

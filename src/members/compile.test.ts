@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import path from "node:path";
-import type { IR, IRValue } from "../check/types.js";
+import type { IR, IRValue } from "../resolved/types.js";
 import type { CompareOp } from "../language/ast.js";
 import type { FieldType } from "../project/types.js";
 import { openSnapshot, type Snapshot } from "./snapshot.js";

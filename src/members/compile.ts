@@ -20,7 +20,7 @@
  * - `within N km`: the distance field `<= N`, or the haversine distance (mean Earth radius 6371.0088 km) from
  *   the member's point to `mall.location`.
  */
-import type { IR, IRValue } from "../check/types.js";
+import type { IR, IRValue } from "../resolved/types.js";
 import type { CompareOp, DurationUnit } from "../language/ast.js";
 import type { FieldType, MemberSchema, Project } from "../project/types.js";
 import { ident } from "./sql.js";

@@ -4,7 +4,7 @@
  * member's values (`tier >= gold: tier is silver`). Used by `chuda preview`.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import type { IR, IRValue } from "../check/types.js";
+import type { IR, IRValue } from "../resolved/types.js";
 import type { Project } from "../project/types.js";
 import { compileAudience } from "./compile.js";
 import { ident } from "./sql.js";

@@ -10,7 +10,7 @@ import iconv from "iconv-lite";
 import { openSnapshot, type Snapshot } from "./snapshot.js";
 import { detectEncoding } from "./encoding.js";
 import { FIXTURE_SCHEMA, projectOf, schemaOf } from "../../test/fixtures/members/project.js";
-import { hasErrors } from "../check/diagnostics/types.js";
+import { hasErrors } from "../diagnostics/types.js";
 
 const FIX = path.resolve(__dirname, "../../test/fixtures/members");
 const project = projectOf(FIXTURE_SCHEMA);

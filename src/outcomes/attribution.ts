@@ -9,7 +9,7 @@
  */
 import Database from "better-sqlite3";
 import { epochToZoned, zonedToEpoch } from "../calendar/time.js";
-import type { ResolvedGoal } from "../check/types.js";
+import type { ResolvedGoal } from "../resolved/types.js";
 import type { Conversion } from "./conversions.js";
 
 export type Group = "treated" | "control";

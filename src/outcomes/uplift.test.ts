@@ -4,7 +4,7 @@
  * correction).
  */
 import { describe, expect, it } from "vitest";
-import type { ResolvedGoal } from "../check/types.js";
+import type { ResolvedGoal } from "../resolved/types.js";
 import type { OutcomeSend } from "./attribution.js";
 import { parseConversionTime, type Conversion } from "./conversions.js";
 import { buildUpliftReport, newcombeDifference, riskRatioKatz, wilson } from "./uplift.js";

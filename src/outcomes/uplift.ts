@@ -10,7 +10,7 @@
  * - incremental revenue = (revenue per treated member − revenue per control member) × treated members;
  * - cost per incremental conversion = cost of the sends / incremental conversions (only when that is positive).
  */
-import type { ResolvedCampaign, ResolvedGoal } from "../check/types.js";
+import type { ResolvedCampaign, ResolvedGoal } from "../resolved/types.js";
 import { epochToZoned } from "../calendar/time.js";
 import { attribute, goalWindowEnd, type OutcomeSend } from "./attribution.js";
 import type { Conversion } from "./conversions.js";

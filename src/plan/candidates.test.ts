@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import type { ResolvedCampaign } from "../check/types.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
 import { anniversaryYears, memberDateJoin } from "./candidates.js";
 
 type MemberDate = Extract<ResolvedCampaign["trigger"], { kind: "member_date" }>;

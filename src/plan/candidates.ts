@@ -4,7 +4,7 @@
  * and the template variables. One scan of the member table per campaign, not per occurrence.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import type { ResolvedCampaign, IR } from "../check/types.js";
+import type { ResolvedCampaign, IR } from "../resolved/types.js";
 import type { Occurrence } from "../calendar/types.js";
 import type { Project, FieldType } from "../project/types.js";
 import { compileAudience, compileValue } from "../members/compile.js";

@@ -3,7 +3,7 @@
  * (per message, or per SMS segment), and the cost and content rules of a whole campaign's sends, rendering
  * each distinct message once.
  */
-import type { ResolvedCampaign } from "../check/types.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
 import type { RenderedContent, Template } from "../content/types.js";
 import { renderContent, smsSegments } from "../content/index.js";
 import { shapeSafeVariables, shapeSql } from "../content/shape.js";

@@ -3,7 +3,7 @@
  * a member can be reached, and nothing in the campaigns reads its text. The snapshot then keeps a mark instead
  * of the text (ids of 20–30 characters for ten million members are a quarter of the load's time and memory).
  */
-import type { ResolvedCampaign } from "../check/types.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
 import type { Template } from "../content/types.js";
 import type { Project } from "../project/types.js";
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { parseProject } from "../project/load.js";
 import type { Project } from "../project/types.js";
-import type { IR, ResolvedCampaign } from "../check/types.js";
+import type { IR, ResolvedCampaign } from "../resolved/types.js";
 import type { Template } from "../content/types.js";
 import type { OutcomeSend } from "../outcomes/attribution.js";
 import type { Conversion } from "../outcomes/conversions.js";

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { parseProject } from "../project/load.js";
 import type { Project } from "../project/types.js";
-import type { IR, ResolvedCampaign } from "../check/types.js";
+import type { IR, ResolvedCampaign } from "../resolved/types.js";
 import type { Template } from "../content/types.js";
 import { plan } from "./plan.js";
 import { parseTemplate } from "../content/index.js";

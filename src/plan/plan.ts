@@ -7,7 +7,7 @@
  * (only `repeat`, the campaign's own rhythm, counts the decision). `audience = holdout + unreachable + capped +
  * sends` by construction.
  */
-import type { ResolvedCampaign } from "../check/types.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
 import type { Occurrence } from "../calendar/types.js";
 import { expandOccurrences } from "../calendar/occurrences.js";
 import { epochToZoned, zonedToEpoch } from "../calendar/time.js";

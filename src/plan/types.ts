@@ -2,7 +2,7 @@
  * The Plan: the only record of what would be sent (Terraform's plan). `chuda simulate` renders it,
  * `chuda dispatch` carries it out, `chuda test` compares it with expectations. Built by plan.ts only.
  */
-import type { ResolvedCampaign, IR } from "../check/types.js";
+import type { ResolvedCampaign, IR } from "../resolved/types.js";
 import type { Occurrence } from "../calendar/types.js";
 import type { Project } from "../project/types.js";
 import type { Template, RenderedContent } from "../content/types.js";

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseProject } from "../project/load.js";
 import type { Project } from "../project/types.js";
-import type { ResolvedCampaign } from "../check/types.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
 import { zonedToEpoch } from "../calendar/time.js";
 import { dueWindow, missedOccurrences, occurrenceDays } from "./window.js";
 

@@ -4,7 +4,7 @@
  */
 import { expandOccurrences } from "../calendar/occurrences.js";
 import { addDays, epochToZoned } from "../calendar/time.js";
-import type { ResolvedCampaign } from "../check/types.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
 import type { Project } from "../project/types.js";
 import { deferSendTime } from "./defer.js";
 

@@ -1,5 +1,5 @@
 /** Dates of the project's own calendar events: `"09-28"` every year, `2026-05-20` once. */
-import type { Span } from "../language/span.js";
+import type { Span } from "../diagnostics/span.js";
 import type { CalendarEventDef } from "./types.js";
 
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];

@@ -16,8 +16,8 @@
  *                      for a run (credentials refused, balance exhausted, an outage past the retry budget)
  */
 import { isMap, isScalar } from "yaml";
-import { didYouMean } from "../check/diagnostics/diag.js";
-import { MESSAGES } from "../check/diagnostics/messages/index.js";
+import { didYouMean } from "../diagnostics/suggest.js";
+import { MESSAGES } from "../diagnostics/messages/index.js";
 import { parseFrequencyRule } from "./duration.js";
 import { describeFieldType, fieldRef } from "./member-schema.js";
 import { parsePrice } from "./price.js";

@@ -3,7 +3,7 @@
  * durations (`6 hours`), frequency rules (`2 per member per 7 days`) and clock times (`21:00`).
  * Each parser returns `undefined` for text it cannot read; the caller turns that into a diagnostic.
  */
-import { pointSpan, type Span } from "../language/span.js";
+import { pointSpan, type Span } from "../diagnostics/span.js";
 import type { FrequencyRule, Period } from "./types.js";
 
 const MINUTE = 60_000;

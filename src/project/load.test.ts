@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { MESSAGES } from "../check/diagnostics/messages/index.js";
-import type { Diagnostic } from "../check/diagnostics/types.js";
+import { MESSAGES } from "../diagnostics/messages/index.js";
+import type { Diagnostic } from "../diagnostics/types.js";
 import { loadProject, parseProject } from "./load.js";
 
 const FIXTURE = fileURLToPath(new URL("../../test/fixtures/project/chuda.yaml", import.meta.url));

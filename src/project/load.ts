@@ -7,10 +7,11 @@
 import { readFile } from "node:fs/promises";
 import { dirname, relative, resolve, sep } from "node:path";
 import { isMap, isScalar, isSeq } from "yaml";
-import { diag, didYouMean } from "../check/diagnostics/diag.js";
-import { MESSAGES } from "../check/diagnostics/messages/index.js";
-import type { Diagnostic } from "../check/diagnostics/types.js";
-import { pointSpan } from "../language/span.js";
+import { diag } from "../diagnostics/diag.js";
+import { didYouMean } from "../diagnostics/suggest.js";
+import { MESSAGES } from "../diagnostics/messages/index.js";
+import type { Diagnostic } from "../diagnostics/types.js";
+import { pointSpan } from "../diagnostics/span.js";
 import { parseCalendarDate } from "./calendar-date.js";
 import { readChannels } from "./channels.js";
 import { readMembers } from "./member-schema.js";

@@ -1,7 +1,7 @@
 /** The `members:` section: key, typed fields, and how distance is measured. */
 import { isMap, isScalar } from "yaml";
-import { didYouMean } from "../check/diagnostics/diag.js";
-import { MESSAGES } from "../check/diagnostics/messages/index.js";
+import { didYouMean } from "../diagnostics/suggest.js";
+import { MESSAGES } from "../diagnostics/messages/index.js";
 import type { FieldType, MemberSchema, ScalarType } from "./types.js";
 import { IDENTIFIER, type Entry, type YamlReader } from "./yaml-reader.js";
 

@@ -4,7 +4,7 @@
  * (default 24 hours).
  */
 import { isScalar, Scalar } from "yaml";
-import { MESSAGES } from "../check/diagnostics/messages/index.js";
+import { MESSAGES } from "../diagnostics/messages/index.js";
 import { readRules } from "./channels.js";
 import { parseClock, parseClockRange, parseDuration } from "./duration.js";
 

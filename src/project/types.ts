@@ -1,5 +1,5 @@
 /** The typed form of chuda.yaml (docs/configuration.md). Built by src/project/load.ts. */
-import type { Span } from "../language/span.js";
+import type { Span } from "../diagnostics/span.js";
 
 export type ScalarType = "string" | "number" | "bool" | "date" | "datetime" | "list" | "phone";
 export type FieldType = { kind: ScalarType } | { kind: "enum"; values: string[] };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pointSpan } from "../language/span.js";
+import { pointSpan } from "../diagnostics/span.js";
 import { parseCalendarDate } from "./calendar-date.js";
 import { parsePrice } from "./price.js";
 import { isValidDriverName } from "./channels.js";

@@ -3,7 +3,7 @@ import { parseProject } from "./load.js";
 import { parseYaml } from "./yaml-reader.js";
 import { parseTemplate } from "../content/index.js";
 import { parseTestFile } from "../testing/schema.js";
-import type { Diagnostic } from "../check/diagnostics/types.js";
+import type { Diagnostic } from "../diagnostics/types.js";
 
 const SECRET = "sk-live-9f8e7d6c";
 

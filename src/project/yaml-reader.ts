@@ -5,10 +5,11 @@
  * (Project.spans). No message of either ever holds a value from the file: chuda.yaml may hold secrets.
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Document, type ErrorCode, type Node, type Pair } from "yaml";
-import type { Pos, Span } from "../language/span.js";
-import { diag, didYouMean } from "../check/diagnostics/diag.js";
-import type { Diagnostic, MessageDef } from "../check/diagnostics/types.js";
-import { MESSAGES } from "../check/diagnostics/messages/index.js";
+import type { Pos, Span } from "../diagnostics/span.js";
+import { diag } from "../diagnostics/diag.js";
+import { didYouMean } from "../diagnostics/suggest.js";
+import type { Diagnostic, MessageDef } from "../diagnostics/types.js";
+import { MESSAGES } from "../diagnostics/messages/index.js";
 
 /** One `key: value` of a mapping (or one item of a list, keyed by its index). */
 export interface Entry {

@@ -1,4 +1,4 @@
-import { escapeControlsKeepingColor } from "./escape.js";
+import { escapeControlsKeepingColor } from "../diagnostics/escape.js";
 
 /** ANSI styling that turns itself off: colour only on a TTY and never with NO_COLOR (decided by the CLI seam). */
 export interface Style {

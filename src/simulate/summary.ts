@@ -7,7 +7,7 @@ import { roundYuan } from "../report/money.js";
 import type { WecomTaskCount } from "./wecom-tasks.js";
 import { epochToZoned } from "../calendar/time.js";
 import type { Project } from "../project/types.js";
-import type { ResolvedCampaign } from "../check/types.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
 import type { ContentProblemCount, Plan, SkipReason } from "../plan/types.js";
 
 export interface CampaignSummary {

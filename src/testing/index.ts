@@ -1,7 +1,7 @@
 /** `chuda test`: finds test files, reads them, and runs each test (README.md here documents the file shape). */
 import { existsSync, statSync } from "node:fs";
 import { listProjectFiles } from "../project/find.js";
-import type { Diagnostic } from "../check/diagnostics/types.js";
+import type { Diagnostic } from "../diagnostics/types.js";
 import { parseTestFile } from "./schema.js";
 import { runTest, type RunContext, type TestResult } from "./run.js";
 

@@ -4,10 +4,10 @@
  * evaluating policy.exclude on the test's table (excluded members never reach the planner's audience).
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import type { IR, ResolvedCampaign } from "../check/types.js";
+import type { IR, ResolvedCampaign } from "../resolved/types.js";
 import type { Template } from "../content/types.js";
 import type { Project } from "../project/types.js";
-import type { Span } from "../language/span.js";
+import type { Span } from "../diagnostics/span.js";
 import type { HistorySend, MemberDecision } from "../plan/types.js";
 import { plan } from "../plan/plan.js";
 import { compileAudience } from "../members/compile.js";

@@ -4,10 +4,11 @@
  */
 import { isMap, isScalar, isSeq, type LineCounter, type Node, type YAMLMap } from "yaml";
 import { parseYaml } from "../project/yaml-reader.js";
-import type { Span } from "../language/span.js";
-import type { Diagnostic, MessageDef } from "../check/diagnostics/types.js";
-import { diag, didYouMean } from "../check/diagnostics/diag.js";
-import { testsMessages as M } from "../check/diagnostics/messages/tests.js";
+import type { Span } from "../diagnostics/span.js";
+import type { Diagnostic, MessageDef } from "../diagnostics/types.js";
+import { diag } from "../diagnostics/diag.js";
+import { didYouMean } from "../diagnostics/suggest.js";
+import { testsMessages as M } from "../diagnostics/messages/tests.js";
 import type { FieldType, Project } from "../project/types.js";
 import type { SkipReason } from "../plan/types.js";
 import { isValidDate } from "../calendar/time.js";

@@ -69,7 +69,8 @@ describe("the dispatch lock", () => {
       const runs = await Promise.all([0, 1, 2].map(() => dispatch(repo, AT)));
       for (const r of runs) {
         expect([0, 2], r.stderr).toContain(r.exitCode);
-        if (r.exitCode === 2) expect(r.stderr).toMatch(/another dispatch is running/);
+        // Under --json the refusal is a JSON diagnostic on stdout.
+        if (r.exitCode === 2) expect(r.stdout).toMatch(/"code": "CH9026",[^}]*another dispatch is running/);
         expect(hasStackTrace(r.stderr)).toBe(false);
       }
       const phones = fakes.sms.deliveries().map((d) => d.phone);
@@ -107,7 +108,7 @@ describe("the dispatch lock", () => {
     await waitFor(() => fakes.hook.received() >= 1, 60_000, "the first delivery");
     const second = await dispatch(repo, AT);
     expect(second.exitCode).toBe(2);
-    expect(second.stderr).toContain(`another dispatch is running in this repository (pid ${first.pid}, since `);
+    expect(second.stdout).toContain(`another dispatch is running in this repository (pid ${first.pid}, since `);
     first.kill("SIGKILL");
     await first;
     const third = await dispatch(repo, AT);
@@ -180,7 +181,7 @@ describe("the ledger deleted or replaced", () => {
     unlinkSync(path.join(repo.dir, ".chuda/state.db"));
     const r = await child;
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/the ledger .*state\.db was deleted during the run; the run stopped/);
+    expect(r.stdout).toMatch(/"code": "CH9030",[^}]*the ledger .*state\.db was deleted during the run; the run stopped/);
     expect(hasStackTrace(r.stderr)).toBe(false);
     const sentBefore = fakes.hook.received();
     // The batches in flight finished; no new batch left.

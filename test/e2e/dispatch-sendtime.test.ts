@@ -206,7 +206,7 @@ describe("exit codes and the run's moment", () => {
     repo.env.CHUDA_NOW = "2026-11-25T12:00:00+08:00";
     const future = await dispatch(repo, "2026-11-25 13:00");
     expect(future.exitCode).toBe(2);
-    expect(future.stderr).toMatch(/--at 2026-11-25 13:00 is in the future/);
+    expect(future.stdout).toMatch(/"code": "CH9024",[^}]*--at 2026-11-25 13:00 is in the future/);
     expect(hasStackTrace(future.stderr)).toBe(false);
     expect(fakes.hook.deliveries()).toEqual([]);
     const dry = await dispatch(repo, "2026-11-25 13:00", ["--dry-run"]);

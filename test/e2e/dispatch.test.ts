@@ -387,9 +387,9 @@ describe("chuda dispatch under provider trouble", () => {
     await waitFor(() => s.fakes.wechatRequests() > 0, 60_000, "the first run's first call");
     const second = await dispatch(s.repo, AT);
     expect(second.exitCode).toBe(2);
-    expect(second.stderr).toMatch(/another dispatch is running/);
-    expect(hasStackTrace(second.stderr)).toBe(false);
-    expect(second.stdout).toBe("");
+    // Under --json the refusal is a JSON diagnostic on stdout, and nothing else is printed.
+    expect(second.stderr).toBe("");
+    expect(JSON.parse(second.stdout)).toMatchObject({ diagnostics: [{ code: "CH9026", message: expect.stringMatching(/another dispatch is running/) }] });
     const r = await first;
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
     const { delivered } = expectLedgerMatchesFakes(s.repo, s.fakes);

@@ -12,6 +12,7 @@ import { formatLocalTime } from "../../calendar/time.js";
 import type { startDispatchView } from "../../report/ink/dispatch.js";
 import { UsageError, type Io } from "../io.js";
 import type { ChudaProgram } from "./program.js";
+import { operationsMessages as O } from "../../diagnostics/messages/operations.js";
 import { parseMoment } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { onInterrupt, type InterruptSignal } from "../signals.js";
@@ -45,17 +46,12 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
         const ws = await loadWorkspace(program.opts().project, io);
         const project = requireValid(ws, io);
         if (opts.testTo) return await dispatchTests(ws, project, campaignName, opts as TestSendOptions, io);
-        if (campaignName)
-          throw new UsageError(`dispatch takes a campaign name only with --test-to`, `to dispatch some campaigns only, use --only ${campaignName}`);
-        if (!opts.members) throw new UsageError("dispatch needs --members <file>", "the member snapshot to plan against: chuda dispatch --members members.csv");
+        if (campaignName) throw new UsageError(O.campaignWithoutTestTo, [campaignName]);
+        if (!opts.members) throw new UsageError(O.membersRequired);
         const campaigns = selectCampaigns(ws, opts.only ?? []);
         const at = opts.at !== undefined ? parseMoment(opts.at, project.timezone) : io.now();
         // A real run at a later moment would send what is not due yet (and its sends would never be sent at T again).
-        if (!opts.dryRun && at > io.now() + FUTURE_TOLERANCE_MS)
-          throw new UsageError(
-            `--at ${opts.at} is in the future (now is ${new Date(io.now()).toISOString()}): dispatch sends what is due now`,
-            "use --dry-run to see what a later run would send, or `chuda simulate --at`",
-          );
+        if (!opts.dryRun && at > io.now() + FUTURE_TOLERANCE_MS) throw new UsageError(O.atInFuture, [opts.at!, new Date(io.now()).toISOString()]);
 
         // SIGTERM / SIGINT during a real run: no new provider call; the calls in flight finish and are recorded, the
         // run is marked interrupted, the lock released, temporary files removed (a second signal exits at once).
@@ -67,13 +63,9 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
               signalled = sig;
               abort.abort();
             });
-        const interruptedBeforeRun = () => new UsageError(`interrupted by ${signalled} before the run started; nothing was sent`);
+        const interruptedBeforeRun = () => new UsageError(O.interruptedBeforeRun, [signalled!]);
         const lock = opts.dryRun ? undefined : acquireLock(ws.root, io.now());
-        if (lock && !lock.ok)
-          throw new UsageError(
-            `another dispatch is running in this repository (${lock.pid ? `pid ${lock.pid}, since ${lock.since}` : "holder unknown"})`,
-            "wait for it to finish; the lock is released when that process ends, however it ends",
-          );
+        if (lock && !lock.ok) throw lock.pid ? new UsageError(O.lockHeld, [lock.pid, lock.since ?? ""]) : new UsageError(O.lockHeldByUnknown);
         try {
           requireLedgerIdentity(ws.root, !!opts.newLedger);
         } catch (e) {
@@ -97,7 +89,7 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
         if (opts.strict && members.rejected > 0) {
           await members.close();
           if (lock?.ok) lock.release();
-          throw new UsageError(`${members.rejected} snapshot rows were rejected and --strict is set`, "fix the snapshot or run without --strict");
+          throw new UsageError(O.strictRejected, [members.rejected]);
         }
         // A dry run reads an existing ledger (caps, occurrences already planned) but writes nothing.
         const file = ledgerPath(ws.root);
@@ -110,10 +102,9 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
           // A truncated nightly export must not quietly narrow every campaign: half the last run's members or fewer stops.
           const last = await ledger.lastSnapshotSize();
           if (last && members.count * 2 <= last && !opts.allowShrink) {
-            const message = `the snapshot has ${members.count.toLocaleString("en-US")} members, half or less of the ${last.toLocaleString("en-US")} the last dispatch used`;
-            const hint = "check that the export is complete; if the members really left, run again with --allow-shrink";
-            if (!opts.dryRun) throw new UsageError(message, hint);
-            io.err(`warning: ${message}; a real run would stop (${hint})\n`);
+            const shrank = new UsageError(O.snapshotShrank, [members.count.toLocaleString("en-US"), last.toLocaleString("en-US")]);
+            if (!opts.dryRun) throw shrank;
+            io.err(`warning: ${shrank.message}; a real run would stop (${shrank.hint})\n`);
           }
           if (opts.dryRun) {
             const input = { project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members.table, at, ledger };
@@ -167,8 +158,7 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
           // is listed but is not the run's: exit 0.
           return summary.unknown || summary.pending || summary.expired || summary.stopped.length || summary.missed.length ? 1 : 0;
         } catch (e) {
-          if (e instanceof LedgerFileError)
-            throw new UsageError(e.message, "restore the ledger from a backup before the next run; `chuda status` shows what it holds");
+          if (e instanceof LedgerFileError) throw new UsageError(O.ledgerFileChanged, [e.message]);
           throw e;
         } finally {
           members.progress?.finish();
@@ -191,15 +181,8 @@ export function requireLedgerIdentity(root: string, newLedger: boolean): void {
   if (newLedger) return;
   const id = checkLedgerIdentity(root);
   if (id.ok) return;
-  if (id.problem === "missing")
-    throw new UsageError(
-      `the ledger .chuda/state.db is missing, but this repository has dispatched before (ledger ${id.expected}); a new ledger would send everything again`,
-      "restore .chuda/state.db from a backup, or pass --new-ledger to start a new history on purpose",
-    );
-  throw new UsageError(
-    `the ledger .chuda/state.db is not this repository's (ledger ${id.found ?? "without an id"}, expected ${id.expected}); its history does not match what was sent`,
-    "restore this repository's .chuda/state.db, or pass --new-ledger to adopt this one on purpose",
-  );
+  if (id.problem === "missing") throw new UsageError(O.ledgerMissing, [id.expected]);
+  throw id.found ? new UsageError(O.ledgerOfAnotherHistory, [id.found, id.expected]) : new UsageError(O.ledgerWithoutId, [id.expected]);
 }
 
 /** Channels with sends in flight (any campaign) or queued (of the run's campaigns) in the ledger, from earlier runs. */
@@ -255,7 +238,7 @@ export async function loadChannels(project: Project, root: string, io: Io, unset
   for (const [name, cfg] of project.channels) {
     if (only && !only.includes(name)) continue;
     const loaded = await loadDriver(cfg.driver, root);
-    if (!loaded.driver) throw new UsageError(`channel ${name}: ${loaded.error}`, "check `driver:` in chuda.yaml");
+    if (!loaded.driver) throw new UsageError(O.driverNotLoaded, [name, loaded.error ?? ""]);
     const secrets: Record<string, string> = {};
     const missing: string[] = [];
     for (const [secret, envName] of Object.entries(cfg.env)) {
@@ -267,11 +250,7 @@ export async function loadChannels(project: Project, root: string, io: Io, unset
     if (missing.length) {
       const why = `channel ${name} needs ${missing.join(", ")}`;
       // Sends it left in flight or queued must be asked about with its credentials: nothing else can settle them.
-      if (unsettled.has(name))
-        throw new UsageError(
-          `${why}: it has sends to settle from an earlier run`,
-          "set the environment variables named under the channel's env: in chuda.yaml",
-        );
+      if (unsettled.has(name)) throw new UsageError(O.credentialsMissing, [name, missing.join(", ")]);
       // Otherwise a channel is needed only if it has sends due: without credentials it stops for the run with why.
       out.set(name, { driver: loaded.driver, instance: missingCredentials(why) });
       continue;

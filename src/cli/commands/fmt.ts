@@ -7,10 +7,10 @@ import type { ChudaProgram } from "./program.js";
 import { VERSION } from "../version.js";
 import { decodeWithDiagnostic, listChudaFiles, resolveProjectFile, selectFiles } from "../workspace.js";
 import { capPerFile } from "../../check/workspace.js";
-import type { Diagnostic } from "../../check/diagnostics/types.js";
-import { diag } from "../../check/diagnostics/diag.js";
-import { languageMessages } from "../../check/diagnostics/messages/language.js";
-import { pointSpan } from "../../language/span.js";
+import type { Diagnostic } from "../../diagnostics/types.js";
+import { diag } from "../../diagnostics/diag.js";
+import { languageMessages } from "../../diagnostics/messages/language.js";
+import { pointSpan } from "../../diagnostics/span.js";
 import { MAX_SOURCE_FILE_BYTES } from "../../language/source.js";
 
 export function registerFmt(program: ChudaProgram, io: Io): void {

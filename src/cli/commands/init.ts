@@ -3,6 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { UsageError, type Io } from "../io.js";
 import type { ChudaProgram } from "./program.js";
+import { operationsMessages as O } from "../../diagnostics/messages/operations.js";
 import { scaffoldFor } from "../scaffold.js";
 import { epochToZoned } from "../../calendar/time.js";
 
@@ -13,7 +14,7 @@ export function registerInit(program: ChudaProgram, io: Io): void {
     .argument("[dir]", "folder to create it in", ".")
     .run(async (dir: string) => {
       const root = path.resolve(io.cwd, dir);
-      if (existsSync(path.join(root, "chuda.yaml"))) throw new UsageError(`${dir} already has a chuda.yaml`, "init never overwrites; choose an empty folder");
+      if (existsSync(path.join(root, "chuda.yaml"))) throw new UsageError(O.alreadyInitialised, [dir]);
       // The scaffold's chuda.yaml is in Asia/Shanghai: "today" there.
       for (const [rel, text] of Object.entries(scaffoldFor(epochToZoned(io.now(), "Asia/Shanghai").date))) {
         const file = path.join(root, rel);

@@ -7,10 +7,11 @@ import { ident as q } from "../../members/sql.js";
 import { addDays, epochToZoned, formatLocalTime, zonedToEpoch } from "../../calendar/time.js";
 import { renderContent, previewText } from "../../content/index.js";
 import { maskDeep, maskPhonesIn } from "../../report/mask.js";
-import { escapeControls } from "../../report/escape.js";
+import { escapeControls } from "../../diagnostics/escape.js";
 import { makeStyle } from "../../report/style.js";
 import { UsageError, type Io } from "../io.js";
 import type { ChudaProgram } from "./program.js";
+import { operationsMessages as O } from "../../diagnostics/messages/operations.js";
 import { parseDateFlag } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { openMembers, type MembersOptions } from "../members.js";
@@ -44,7 +45,7 @@ export function registerPreview(program: ChudaProgram, io: Io): void {
       const project = requireValid(ws, io);
       const [campaign] = selectCampaigns(ws, [name]);
       if (opts.channel && !campaign!.channels.includes(opts.channel))
-        throw new UsageError(`campaign ${name} does not use channel ${opts.channel}`, `its channels: ${campaign!.channels.join(" > ")}`);
+        throw new UsageError(O.channelNotUsed, [name, opts.channel, campaign!.channels.join(" > ")]);
       const members = await openMembers({ ...opts, quiet: true }, project, io);
       if (!members) return 1;
       try {
@@ -52,7 +53,7 @@ export function registerPreview(program: ChudaProgram, io: Io): void {
         const key = q(project.members.key);
         await conn.run(`CREATE OR REPLACE TEMP TABLE preview_member AS SELECT * FROM ${table} WHERE CAST(${key} AS VARCHAR) = $1`, [opts.member]);
         const count = Number((await conn.runAndReadAll(`SELECT COUNT(*) FROM preview_member`)).getRows()[0]![0]);
-        if (!count) throw new UsageError(`no member ${maskPhonesIn(opts.member)} in ${opts.members}`, `member keys are the ${project.members.key} column`);
+        if (!count) throw new UsageError(O.noSuchMember, [maskPhonesIn(opts.member), opts.members, project.members.key]);
         // The member's fields, for rendering.
         const fields = fieldsFor(campaign!, project, ws.templates);
         const cols = fields.map((f) => `${readableColumn(f, project.members.fields.get(f)!)} AS ${q(f)}`).join(", ");

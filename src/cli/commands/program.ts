@@ -2,12 +2,13 @@
  * Every command's action returns its exit code: 0 clean, 1 problems found, 2 the command itself could not run.
  * Commander ignores what an action returns, so the program keeps it; main.ts reads it once, after the run.
  */
-import { Command } from "commander";
+import type { Command } from "commander";
+import { ChudaCommand } from "../program.js";
 
 /** A command's action: its exit code on every path (the type refuses one that can end without it). */
 export type Action = (...args: any[]) => Promise<number>;
 
-export class ChudaProgram extends Command {
+export class ChudaProgram extends ChudaCommand {
   /** The exit code the last action returned (kept on the root program). */
   exitCode = 0;
 

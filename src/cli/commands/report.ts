@@ -12,6 +12,7 @@ import { renderUpliftHtml } from "../../report/uplift-html.js";
 import { renderUpliftText, upliftJson } from "../../report/uplift.js";
 import { UsageError, type Io } from "../io.js";
 import type { ChudaProgram } from "./program.js";
+import { operationsMessages as O } from "../../diagnostics/messages/operations.js";
 import { parseDateFlag } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { prepareOutput, writeOutput } from "../output.js";
@@ -46,16 +47,12 @@ export function registerReport(program: ChudaProgram, io: Io): void {
       const selected = selectCampaigns(ws, names);
       const from = opts.from !== undefined ? parseDateFlag(opts.from, "--from") : undefined;
       const to = opts.to !== undefined ? parseDateFlag(opts.to, "--to") : undefined;
-      if (from && to && to < from) throw new UsageError(`--to ${to} is before --from ${from}`);
+      if (from && to && to < from) throw new UsageError(O.rangeReversed, [to, from]);
 
       const ledgerFile = opts.ledger ? path.resolve(io.cwd, opts.ledger) : ledgerPath(ws.root);
-      if (!existsSync(ledgerFile))
-        throw new UsageError(
-          `no dispatch ledger at ${path.relative(io.cwd, ledgerFile) || ledgerFile}`,
-          "`chuda dispatch` records sends and held-out members there; run it first, or pass --ledger FILE",
-        );
+      if (!existsSync(ledgerFile)) throw new UsageError(O.noLedger, [path.relative(io.cwd, ledgerFile) || ledgerFile]);
       const convFile = path.resolve(io.cwd, opts.conversions);
-      if (!existsSync(convFile)) throw new UsageError(`cannot read ${opts.conversions}: no such file`, "pass the conversions export with --conversions FILE");
+      if (!existsSync(convFile)) throw new UsageError(O.conversionsNotFound, [opts.conversions]);
 
       const htmlFile = opts.html ? prepareOutput(opts.html, "--html", io) : undefined;
 
@@ -63,17 +60,12 @@ export function registerReport(program: ChudaProgram, io: Io): void {
       try {
         conv = await readConversions(convFile, project, { encoding: opts.encoding });
       } catch (e) {
-        throw new UsageError(
-          `cannot read ${opts.conversions}: ${(e as Error).message.split("\n")[0]}`,
-          "conversions are CSV with a header row, JSON Lines, or Parquet",
-        );
+        throw new UsageError(O.conversionsUnreadable, [opts.conversions, (e as Error).message.split("\n")[0]!]);
       }
       if (conv.missingColumns.length) {
         const m = project.conversions;
-        throw new UsageError(
-          `${opts.conversions} has no column ${conv.missingColumns.map((c) => `\`${c}\``).join(", ")}`,
-          `map the export's column names in chuda.yaml, e.g. conversions: { member: ${m.member}, kind: ${m.kind}, code: ${m.code}, amount: ${m.amount}, time: ${m.time} }`,
-        );
+        const missing = conv.missingColumns.map((c) => `\`${c}\``).join(", ");
+        throw new UsageError(O.conversionsColumnsMissing, [opts.conversions, missing, m.member, m.kind, m.code, m.amount, m.time]);
       }
       for (const r of conv.rejected.slice(0, 10)) io.err(`${opts.conversions}:${r.line}: rejected: ${r.reason}\n`);
       if (conv.rejected.length > 10) io.err(`… and ${conv.rejected.length - 10} more rejected rows\n`);

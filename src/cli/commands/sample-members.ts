@@ -2,6 +2,7 @@ import { Option } from "commander";
 import { writeSampleMembers } from "../../members/sample.js";
 import { UsageError, type Io } from "../io.js";
 import type { ChudaProgram } from "./program.js";
+import { operationsMessages as O } from "../../diagnostics/messages/operations.js";
 import { parseDateFlag, shown } from "../moment.js";
 import { epochToZoned } from "../../calendar/time.js";
 import { prepareOutput } from "../output.js";
@@ -21,14 +22,11 @@ export function registerSampleMembers(program: ChudaProgram, io: Io): void {
     .run(async (opts: { count: string; seed: string; out: string; format?: "csv" | "jsonl"; asOf?: string }) => {
       const count = Number(opts.count);
       const seed = Number(opts.seed);
-      if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count ${shown(opts.count)} is not a positive whole number`);
+      if (!Number.isInteger(count) || count < 1) throw new UsageError(O.countNotPositive, [shown(opts.count)]);
       if (count > MAX_SAMPLE_MEMBERS) {
-        throw new UsageError(
-          `--count ${opts.count} is more than ${MAX_SAMPLE_MEMBERS.toLocaleString("en-US")} members`,
-          "a sample is for demos, tests and benchmarks; larger snapshots come from the CRM",
-        );
+        throw new UsageError(O.countTooLarge, [opts.count, MAX_SAMPLE_MEMBERS.toLocaleString("en-US")]);
       }
-      if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed ${shown(opts.seed)} is not a whole number`);
+      if (!Number.isSafeInteger(seed)) throw new UsageError(O.seedNotWhole, [shown(opts.seed)]);
       const file = prepareOutput(opts.out, "--out", io);
       const format = opts.format ?? (file.endsWith(".jsonl") || file.endsWith(".ndjson") ? "jsonl" : "csv");
       // Recency is relative to the snapshot's day, so lifecycle campaigns find members in the coming month.

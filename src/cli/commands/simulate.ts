@@ -18,7 +18,7 @@ import { prepareOutput, writeOutput } from "../output.js";
 import { readLedgerView } from "../history.js";
 import { watch as chokidarWatch } from "chokidar";
 import type { Project } from "../../project/types.js";
-import type { ResolvedCampaign } from "../../check/types.js";
+import type { ResolvedCampaign } from "../../resolved/types.js";
 import type { Workspace } from "../workspace.js";
 import type { OpenedMembers } from "../members.js";
 import { UsageError } from "../io.js";

@@ -12,6 +12,7 @@ import type { Project } from "../../project/types.js";
 import { maskPhonesIn } from "../../report/mask.js";
 import { table } from "../../report/style.js";
 import { UsageError, type Io } from "../io.js";
+import { operationsMessages as O } from "../../diagnostics/messages/operations.js";
 import { openMembers, type MembersOptions } from "../members.js";
 import { selectCampaigns, type Workspace } from "../workspace.js";
 import { loadChannels } from "./dispatch.js";
@@ -22,25 +23,16 @@ export type TestSendOptions = Omit<MembersOptions, "members"> & { testTo: string
 const MAX_STAFF = 200;
 
 export async function dispatchTests(ws: Workspace, project: Project, campaignName: string | undefined, opts: TestSendOptions, io: Io): Promise<number> {
-  if (!campaignName) throw new UsageError("--test-to needs the campaign to test", `chuda dispatch --test-to ${opts.testTo} CAMPAIGN`);
-  if (opts.members)
-    throw new UsageError("--test-to sends to the staff list only; --members does not go with it", "run the test and the dispatch as two commands");
-  if (opts.dryRun)
-    throw new UsageError(
-      "--test-to sends for real; --dry-run does not go with it",
-      `to see the message without sending it: chuda preview ${campaignName} --members FILE --member ID`,
-    );
+  if (!campaignName) throw new UsageError(O.testToWithoutCampaign, [opts.testTo]);
+  if (opts.members) throw new UsageError(O.testToWithMembers);
+  if (opts.dryRun) throw new UsageError(O.testToWithDryRun, [campaignName]);
   const [campaign] = selectCampaigns(ws, [campaignName]);
   const staff = await openMembers({ members: opts.testTo, encoding: opts.encoding, strict: opts.strict, quiet: true }, project, io);
   if (!staff) return 1;
   let rows: { member: string; fields: Record<string, unknown> }[];
   try {
-    if (staff.count > MAX_STAFF)
-      throw new UsageError(
-        `${opts.testTo} has ${staff.count} rows: a test goes to a staff list of at most ${MAX_STAFF}`,
-        "list the staff who should get the test message, in the member format",
-      );
-    if (!staff.count) throw new UsageError(`${opts.testTo} has no rows`, "list the staff who should get the test message, in the member format");
+    if (staff.count > MAX_STAFF) throw new UsageError(O.staffListTooLong, [opts.testTo, staff.count, MAX_STAFF]);
+    if (!staff.count) throw new UsageError(O.staffListEmpty, [opts.testTo]);
     const fields = fieldsFor(campaign!, project, ws.templates);
     const cols = [
       `CAST(m.${q(project.members.key)} AS VARCHAR) AS __key`,

@@ -7,6 +7,7 @@ import { listTestFiles, runTestFile, summarizeTests, type FileOutcome } from "..
 import { renderTestsGithub, renderTestsJson, renderTestsPretty, TEST_FORMATS, type TestFormat } from "../../report/tests.js";
 import { UsageError, type Io } from "../io.js";
 import type { ChudaProgram } from "./program.js";
+import { operationsMessages as O } from "../../diagnostics/messages/operations.js";
 import { VERSION } from "../version.js";
 import { loadWorkspace, requireValid } from "../workspace.js";
 
@@ -25,20 +26,16 @@ export function registerTest(program: ChudaProgram, io: Io): void {
         try {
           filter = new RegExp(opts.run);
         } catch {
-          throw new UsageError(`--run ${opts.run} is not a regular expression`);
+          throw new UsageError(O.notARegex, [opts.run]);
         }
       }
       const roots = paths.length ? paths.map((p) => path.resolve(io.cwd, p)) : [path.join(ws.root, "tests")];
       const files: string[] = [];
       for (const r of roots) {
-        if (!existsSync(r))
-          throw new UsageError(
-            `cannot read ${path.relative(io.cwd, r) || r}: no such file or folder`,
-            paths.length ? "check the path; paths are relative to the current folder" : "campaign tests live in tests/*.yaml; see `chuda init` for an example",
-          );
+        if (!existsSync(r)) throw new UsageError(paths.length ? O.pathNotFound : O.testsFolderMissing, [path.relative(io.cwd, r) || r]);
         files.push(...(await listTestFiles(r)));
       }
-      if (!files.length) throw new UsageError("no test files found", "campaign tests are YAML files under tests/, e.g. tests/birthday.yaml");
+      if (!files.length) throw new UsageError(O.noTestFiles);
 
       const sources = new Map(ws.sources);
       const instance = await DuckDBInstance.create(":memory:");

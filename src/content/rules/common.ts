@@ -2,8 +2,8 @@
  * What the channel rules share: a finding (one broken rule, as data), how it becomes a ContentProblem (per
  * rendered message) or a Diagnostic (on the template file), and text measures.
  */
-import { diag } from "../../check/diagnostics/diag.js";
-import { format, type Diagnostic, type MessageDef } from "../../check/diagnostics/types.js";
+import { diag } from "../../diagnostics/diag.js";
+import { format, type Diagnostic, type MessageDef } from "../../diagnostics/types.js";
 import { fieldSpan } from "../spans.js";
 import type { Template } from "../types.js";
 

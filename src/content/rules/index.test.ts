@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { Span } from "../../language/span.js";
+import type { Span } from "../../diagnostics/span.js";
 import { loadTemplates, parseTemplate } from "../load.js";
 import { checkTemplateUse } from "./index.js";
 

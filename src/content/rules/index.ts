@@ -2,14 +2,15 @@
  * The content model per driver kind, checked statically on a template section (diagnostics pointing into the
  * template file) and per rendered message (ContentProblems, counted by the simulation).
  */
-import { diag, didYouMean } from "../../check/diagnostics/diag.js";
-import type { Diagnostic } from "../../check/diagnostics/types.js";
-import { contentMessages as M } from "../../check/diagnostics/messages/content.js";
-import type { Span } from "../../language/span.js";
+import { diag } from "../../diagnostics/diag.js";
+import { didYouMean } from "../../diagnostics/suggest.js";
+import type { Diagnostic } from "../../diagnostics/types.js";
+import { contentMessages as M } from "../../diagnostics/messages/content.js";
+import type { Span } from "../../diagnostics/span.js";
 import type { ContentKind } from "../../project/types.js";
 import type { RenderedContent, Template } from "../types.js";
 import { finding, toDiagnostic, toProblem, type ContentProblem, type Finding } from "./common.js";
-import { codePointText } from "../../report/escape.js";
+import { codePointText } from "../../diagnostics/escape.js";
 import { checkAliyunSmsSection, checkSmsContent, checkSmsSection, checkTencentSmsSection } from "./sms.js";
 import { checkSubscribeMessageContent, checkSubscribeMessageSection } from "./subscribe_message.js";
 import { checkTemplateMessageContent, checkTemplateMessageSection } from "./template_message.js";

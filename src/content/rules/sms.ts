@@ -1,5 +1,5 @@
 /** SMS content rules shared by aliyun-sms and tencent-sms (docs/templates.md, "sms"). */
-import { contentMessages as M } from "../../check/diagnostics/messages/content.js";
+import { contentMessages as M } from "../../diagnostics/messages/content.js";
 import type { SmsContent } from "../types.js";
 import { asText, chars, finding, isRecord, LINK_RE, type Finding } from "./common.js";
 import { renderedMeasure, staticMeasure, type Measure } from "./text.js";

@@ -1,5 +1,5 @@
 /** Mini-program subscribe message (docs/channels.md, `wechat-subscribe`). */
-import { contentMessages as M } from "../../check/diagnostics/messages/content.js";
+import { contentMessages as M } from "../../diagnostics/messages/content.js";
 import type { SubscribeMessageContent } from "../types.js";
 import { CONTROL_RE, finding, isRecord, type Finding } from "./common.js";
 import { renderedMeasure, staticMeasure, type Measure } from "./text.js";

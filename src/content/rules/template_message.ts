@@ -1,5 +1,5 @@
 /** 服务号 template message (docs/channels.md, `wechat-template`). */
-import { contentMessages as M } from "../../check/diagnostics/messages/content.js";
+import { contentMessages as M } from "../../diagnostics/messages/content.js";
 import type { TemplateMessageContent } from "../types.js";
 import { chars, CONTROL_RE, finding, isRecord, type Finding } from "./common.js";
 import { fixedPrefix, renderedMeasure, staticMeasure, type Measure } from "./text.js";

@@ -3,7 +3,7 @@
  * length limit, a character set and for some a format. Used by subscribe messages, and by template messages
  * for typed keys (类目模板).
  */
-import { contentMessages as M } from "../../check/diagnostics/messages/content.js";
+import { contentMessages as M } from "../../diagnostics/messages/content.js";
 import type { FieldText } from "./text.js";
 import { chars, CONTROL_RE, finding, type Finding } from "./common.js";
 

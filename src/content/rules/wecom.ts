@@ -1,5 +1,5 @@
 /** WeCom customer mass message (`add_msg_template`, docs/channels.md, `wecom`). */
-import { contentMessages as M } from "../../check/diagnostics/messages/content.js";
+import { contentMessages as M } from "../../diagnostics/messages/content.js";
 import type { WecomAttachment, WecomContent } from "../types.js";
 import { bytes, finding, isHttpUrl, isRecord, type Finding } from "./common.js";
 import { fixedPrefix, renderedMeasure, staticMeasure, type FieldText, type Measure } from "./text.js";

@@ -1,4 +1,4 @@
-import type { Diagnostic } from "../../check/diagnostics/types.js";
+import type { Diagnostic } from "../../diagnostics/types.js";
 import type { RenderContext } from "./context.js";
 
 /** GitHub Actions workflow commands: `::error file=…,line=…,col=…,endLine=…,endColumn=…,title=CODE::message`. */
@@ -20,10 +20,10 @@ export function renderGithub(diags: readonly Diagnostic[], _ctx: RenderContext):
 }
 
 // The escaping rules of the workflow-command format (actions/toolkit, command.ts).
-function escapeData(s: string): string {
+export function escapeData(s: string): string {
   return s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
 }
 
-function escapeProperty(s: string): string {
+export function escapeProperty(s: string): string {
   return escapeData(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
 }

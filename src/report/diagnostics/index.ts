@@ -1,4 +1,4 @@
-import type { Diagnostic } from "../../check/diagnostics/types.js";
+import type { Diagnostic } from "../../diagnostics/types.js";
 import type { RenderContext } from "./context.js";
 import { renderGithub } from "./github.js";
 import { renderJson } from "./json.js";

@@ -1,8 +1,8 @@
-import type { Diagnostic } from "../../check/diagnostics/types.js";
-import { LineIndex } from "../../language/span.js";
+import type { Diagnostic } from "../../diagnostics/types.js";
+import { LineIndex } from "../../diagnostics/span.js";
 import { displayWidth, makeStyle } from "../style.js";
 import type { RenderContext } from "./context.js";
-import { showInvisible } from "../escape.js";
+import { showInvisible } from "../../diagnostics/escape.js";
 
 /** Characters of a source line shown around a span: a minified or garbage line is not printed whole. */
 const FRAME_BEFORE = 40;

@@ -1,12 +1,24 @@
-import type { Diagnostic } from "../../check/diagnostics/types.js";
-import { MESSAGES } from "../../check/diagnostics/messages/index.js";
+import type { Diagnostic } from "../../diagnostics/types.js";
+import { MESSAGES } from "../../diagnostics/messages/index.js";
 import type { RenderContext } from "./context.js";
 
 const INFO_URI = "https://github.com/chuda-dev/chuda#readme";
 
+const byCode = new Map(Object.values(MESSAGES).map((m) => [m.code, m]));
+
+/** The SARIF rule of a code, described by its entry in the message table. */
+export function sarifRule(code: string) {
+  const def = byCode.get(code);
+  return {
+    id: code,
+    shortDescription: { text: def?.description ?? code },
+    defaultConfiguration: { level: def?.severity === "warning" ? "warning" : "error" },
+    helpUri: `${INFO_URI}#diagnostics`,
+  };
+}
+
 /** SARIF 2.1.0: one run, rules from the message table, `results` always present. */
 export function sarifLog(diags: readonly Diagnostic[], ctx: RenderContext) {
-  const byCode = new Map(Object.values(MESSAGES).map((m) => [m.code, m]));
   const used = [...new Set(diags.map((d) => d.code))].sort();
   const ruleIndex = new Map(used.map((c, i) => [c, i]));
   return {
@@ -19,15 +31,7 @@ export function sarifLog(diags: readonly Diagnostic[], ctx: RenderContext) {
             name: "chuda",
             version: ctx.version,
             informationUri: INFO_URI,
-            rules: used.map((code) => {
-              const def = byCode.get(code);
-              return {
-                id: code,
-                shortDescription: { text: def?.description ?? code },
-                defaultConfiguration: { level: def?.severity === "warning" ? "warning" : "error" },
-                helpUri: `${INFO_URI}#diagnostics`,
-              };
-            }),
+            rules: used.map(sarifRule),
           },
         },
         originalUriBaseIds: { PROJECTROOT: { description: { text: "The campaign repository root (the folder holding chuda.yaml)." } } },

@@ -4,7 +4,7 @@
  * src/members compiles the IR to SQL; src/calendar expands triggers; src/plan uses the rest.
  */
 import type { CompareOp, DurationUnit } from "../language/ast.js";
-import type { Span } from "../language/span.js";
+import type { Span } from "../diagnostics/span.js";
 import type { FieldType } from "../project/types.js";
 
 export interface Duration {
@@ -118,5 +118,5 @@ export interface CheckResult {
   campaigns: ResolvedCampaign[];
   /** policy.exclude compiled to IR (members matching it never receive anything). */
   exclude?: IR;
-  diagnostics: import("./diagnostics/types.js").Diagnostic[];
+  diagnostics: import("../diagnostics/types.js").Diagnostic[];
 }

@@ -1,4 +1,4 @@
-import type { Span } from "../../language/span.js";
+import type { Span } from "./span.js";
 
 export type Severity = "error" | "warning";
 
@@ -32,4 +32,15 @@ export function format(template: string, args: readonly (string | number)[]): st
 
 export function hasErrors(diags: readonly Diagnostic[]): boolean {
   return diags.some((d) => d.severity === "error");
+}
+
+/**
+ * A problem of the run rather than of a file: a path that does not exist, a lock held, a flag's bad value, missing
+ * credentials. It has no source location; the renderers show it beside the file diagnostics in every format.
+ */
+export interface RunDiagnostic {
+  code: string;
+  severity: Severity;
+  message: string;
+  help?: string;
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { escapeControls, escapeControlsKeepingColor, shortened, showInvisible } from "./escape.js";
-import { table } from "./style.js";
 
 describe("terminal escaping", () => {
   it("shows control characters by code point and keeps line breaks and tabs", () => {
@@ -14,6 +13,5 @@ describe("terminal escaping", () => {
 
   it("keeps colour codes in table cells but escapes every other sequence", () => {
     expect(escapeControlsKeepingColor("\u001b[2mdim\u001b[22m \u001b[2J")).toBe("\u001b[2mdim\u001b[22m <U+001B>[2J");
-    expect(table(["member"], [["M1\u001b]52;c;x\u0007"]])).toBe(`member\n${"─".repeat(25)}\nM1<U+001B>]52;c;x<U+0007>\n`);
   });
 });

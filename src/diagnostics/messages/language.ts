@@ -2,7 +2,6 @@ import type { MessageDef } from "../types.js";
 
 /** Messages of the language stage: codes CH1xxx. Keys are stable identifiers used in code. */
 export const languageMessages = {
-  syntaxError: { code: "CH1001", severity: "error", message: "{0}", description: "The file does not follow the campaign grammar." },
   unexpectedCharacter: {
     code: "CH1002",
     severity: "error",
@@ -23,6 +22,72 @@ export const languageMessages = {
     message: "unknown escape `{0}` in a string",
     help: 'only \\", \\\\ and \\n are escapes; write a backslash as \\\\',
     description: "A string literal uses a backslash escape the language does not define.",
+  },
+  tokenExpected: {
+    code: "CH1005",
+    severity: "error",
+    message: "expected {0}{1}, found {2}",
+    description: "A keyword or punctuation (`{`, `at`, `,` …) is missing where the grammar needs it.",
+  },
+  nameExpected: {
+    code: "CH1006",
+    severity: "error",
+    message: "expected a name{0}, found {1}",
+    description: "A name (of a campaign, segment, field or event) is missing where the grammar needs one.",
+  },
+  valueExpected: {
+    code: "CH1007",
+    severity: "error",
+    message: "expected {0}{1}, found {2}",
+    description: "A value (a number, a string, a date, a time, an amount, a unit) is missing where the grammar needs one.",
+  },
+  clauseExpected: {
+    code: "CH1008",
+    severity: "error",
+    message: "expected a clause or `}`, found {0}",
+    description: "A campaign body holds something that starts no clause (often a misspelt clause word).",
+  },
+  itemExpected: {
+    code: "CH1009",
+    severity: "error",
+    message: "unexpected {0}, expected `campaign` or `segment`",
+    description: "Outside a campaign or segment, the file holds something else.",
+  },
+  unexpectedAfterExpression: {
+    code: "CH1010",
+    severity: "error",
+    message: "unexpected {0} after the expression",
+    description: "An expression (e.g. `policy.exclude` in chuda.yaml) is followed by more text.",
+  },
+  constructExpected: {
+    code: "CH1011",
+    severity: "error",
+    message: "expected {0}{1}, found {2}",
+    description: "None of the forms the grammar allows here (a trigger, a goal, a clause …) fits what follows.",
+  },
+  expressionExpected: {
+    code: "CH1012",
+    severity: "error",
+    message: "expected an expression{0}, found {1}",
+    description: "An expression (a condition or a value) is missing where the grammar needs one.",
+  },
+  unexpectedEndOfFile: {
+    code: "CH1013",
+    severity: "error",
+    message: "expected {0}{1}, found the end of the file",
+    description: "The file ends before a construct is complete (often a missing `}`).",
+  },
+  unexpectedToken: {
+    code: "CH1014",
+    severity: "error",
+    message: "unexpected {0}",
+    description: "A token the grammar does not allow where it stands.",
+  },
+  emptyExpression: {
+    code: "CH1015",
+    severity: "error",
+    message: "expected an expression",
+    description: "An expression (e.g. `policy.exclude` in chuda.yaml) is empty.",
   },
   wideCharacter: {
     code: "CH1020",
