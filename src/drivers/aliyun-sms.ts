@@ -18,7 +18,8 @@ import type { Driver, DriverContext, DriverInstance, OutcomeClass, SendOutcome, 
 import type { SmsContent } from "../content/types.js";
 import { createHttpClient, mapLimit, providerUrl, redact } from "./http.js";
 import { aliyunSignature, percentEncode } from "./signing.js";
-import { type Failed, cnYmd, failed, groupId, mainlandDigits, nextCnMidnight, numOpt, strOpt } from "./sms-common.js";
+import { type Failed, failed, numOpt, strOpt } from "./common.js";
+import { cnYmd, groupId, mainlandDigits, nextCnMidnight } from "./sms-common.js";
 
 export const ALIYUN_DEFAULT_ORIGIN = "https://dysmsapi.aliyuncs.com";
 

@@ -3,13 +3,7 @@
  * Asia/Shanghai time arithmetic and the call-level id derived from a send's (campaign, occurrence, channel).
  */
 import { createHash } from "node:crypto";
-import type { SendOutcome, SendRequest } from "./types.js";
-
-export type Failed = Extract<SendOutcome, { status: "failed" }>;
-
-export function failed(cls: Failed["class"], code: string, message: string, notBefore?: number): Failed {
-  return notBefore === undefined ? { status: "failed", class: cls, code, message } : { status: "failed", class: cls, code, message, notBefore };
-}
+import type { SendRequest } from "./types.js";
 
 /** Mainland numbers (`+86`/`0086`/`86`-prefixed or bare 11 digits) → 11 digits; anything else → undefined. */
 export function mainlandDigits(raw: string): string | undefined {
@@ -55,19 +49,4 @@ export function cnYmd(ms: number): string {
  */
 export function groupId(r: Pick<SendRequest, "campaign" | "occurrence" | "channel">): string {
   return "g" + createHash("sha256").update(`${r.campaign}\u0000${r.occurrence}\u0000${r.channel}`).digest("hex").slice(0, 31);
-}
-
-/** Reads a numeric option. */
-export function numOpt(o: Record<string, unknown>, k: string, d: number): number {
-  const v = o[k];
-  if (typeof v === "number" && Number.isFinite(v)) return v;
-  if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return Number(v);
-  return d;
-}
-
-export function strOpt(o: Record<string, unknown>, k: string): string | undefined {
-  const v = o[k];
-  if (typeof v === "string" && v !== "") return v;
-  if (typeof v === "number") return String(v);
-  return undefined;
 }

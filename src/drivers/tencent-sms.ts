@@ -15,7 +15,8 @@ import type { Driver, DriverContext, DriverInstance, OutcomeClass, SendOutcome, 
 import type { SmsContent } from "../content/types.js";
 import { type HttpResult, createHttpClient, mapLimit, providerUrl, redact } from "./http.js";
 import { TC3_CONTENT_TYPE, tc3Sign } from "./signing.js";
-import { type Failed, e164, failed, groupId, nextCnHour, nextCnMidnight, numOpt, strOpt } from "./sms-common.js";
+import { type Failed, failed, numOpt, strOpt } from "./common.js";
+import { e164, groupId, nextCnHour, nextCnMidnight } from "./sms-common.js";
 
 export const TENCENT_DEFAULT_ORIGIN = "https://sms.tencentcloudapi.com";
 export const TENCENT_VERSION = "2021-01-11";

@@ -6,7 +6,8 @@
 import type { Driver, DriverContext, DriverInstance, SendOutcome, SendRequest } from "./types.js";
 import type { TemplateMessageContent } from "../content/types.js";
 import { createHttpClient, mapLimit } from "./http.js";
-import { type Failed, callWechat, classify47003, fail, nextShanghaiMidnight, optNumber, wechatTokens, wrapData } from "./wechat-token.js";
+import { type Failed, failed, numOpt } from "./common.js";
+import { callWechat, classify47003, nextShanghaiMidnight, wechatTokens, wrapData } from "./wechat-token.js";
 
 /** The error code → class table of docs/channels.md (47003 and the token codes are handled apart). Others: `request`. */
 export const TEMPLATE_ERROR_CLASSES: Record<number, Failed["class"]> = {
@@ -30,7 +31,7 @@ function create(ctx: DriverContext): DriverInstance {
   const http = createHttpClient({ timeoutMs: ctx.timeoutMs });
   const tokens = wechatTokens(ctx, http);
   const o = ctx.options ?? {};
-  const concurrency = Math.max(1, Math.floor(optNumber(o, "concurrency", 8)));
+  const concurrency = Math.max(1, Math.floor(numOpt(o, "concurrency", 8)));
   /** A re-send must reach the provider inside the window: keep a margin of at least the request timeout. */
   const marginMs = Math.max(60_000, ctx.timeoutMs);
   /** Ledger key → epoch ms of the first attempt. */
@@ -43,8 +44,8 @@ function create(ctx: DriverContext): DriverInstance {
 
   async function sendOne(r: SendRequest, batch: readonly SendRequest[]): Promise<SendOutcome> {
     if (r.content.kind !== "template_message")
-      return fail("request", "content_kind", `wechat-template: content of kind ${r.content.kind} cannot be sent by this driver`);
-    if (!r.address) return fail("recipient", "no_address", "wechat-template: the member has no openid");
+      return failed("request", "content_kind", `wechat-template: content of kind ${r.content.kind} cannot be sent by this driver`);
+    if (!r.address) return failed("recipient", "no_address", "wechat-template: the member has no openid");
     const c: TemplateMessageContent = r.content;
     if (!firstAttempt.has(r.key)) firstAttempt.set(r.key, ctx.now());
     const body: Record<string, unknown> = { touser: r.address, template_id: c.template_id };
@@ -59,10 +60,10 @@ function create(ctx: DriverContext): DriverInstance {
       return id === undefined || id === null ? { status: "sent" } : { status: "sent", providerId: String(id) };
     }
     const msg = `wechat template/send ${res.errcode}: ${res.errmsg}`;
-    if (res.errcode === 47003) return fail(classify47003(res.errmsg, r, batch), "47003", msg);
-    if (res.errcode === 45009) return fail("defer", "45009", msg, nextShanghaiMidnight(ctx.now()));
-    if (res.errcode === 45011) return fail("defer", "45011", msg, ctx.now() + 60_000);
-    return fail(TEMPLATE_ERROR_CLASSES[res.errcode] ?? "request", String(res.errcode), msg);
+    if (res.errcode === 47003) return failed(classify47003(res.errmsg, r, batch), "47003", msg);
+    if (res.errcode === 45009) return failed("defer", "45009", msg, nextShanghaiMidnight(ctx.now()));
+    if (res.errcode === 45011) return failed("defer", "45011", msg, ctx.now() + 60_000);
+    return failed(TEMPLATE_ERROR_CLASSES[res.errcode] ?? "request", String(res.errcode), msg);
   }
 
   return {

@@ -5,29 +5,15 @@
 import { createHash } from "node:crypto";
 import type { Driver, DriverContext, DriverInstance, QueuedRequest, SendOutcome, SendRequest } from "./types.js";
 import type { WecomAttachment, WecomContent } from "../content/types.js";
-import { type HttpClient, type HttpResult, createHttpClient, mapLimit, providerUrl, redact } from "./http.js";
+import { type HttpClient, createHttpClient, mapLimit, providerUrl, redact } from "./http.js";
+import { type Failed, failed, isObj, numOpt } from "./common.js";
+import { type TokenCallSpec, accessTokens, callWithToken } from "./access-token.js";
 
 const DEFAULT_ORIGIN = "https://qyapi.weixin.qq.com";
 const MAX_IDS = 10_000;
+/** Token codes of WeCom: refresh once, retry once (40001 is an invalid secret here, not a token). */
+const WECOM_TOKEN_CODES = new Set([40014, 42001]);
 const EP = "/cgi-bin/externalcontact";
-
-type Failed = Extract<SendOutcome, { status: "failed" }>;
-
-// ---------------------------------------------------------------------------------------------------------------
-// Token cache: one token per (origin, corpid, secret) in this process, shared by every instance (docs/channels.md).
-
-type TokenResult = { ok: true; token: string } | { ok: false; outcome: Failed };
-interface TokenSlot {
-  token?: string;
-  refreshAt?: number;
-  inflight?: Promise<TokenResult>;
-}
-const tokenSlots = new Map<string, TokenSlot>();
-
-/** Forgets every cached WeCom token of this process. */
-export function clearWecomTokens(): void {
-  tokenSlots.clear();
-}
 
 /** The error code → outcome-class table of docs/channels.md. Codes not listed are `request` (needs a person). */
 export const WECOM_ERROR_CLASSES: Record<number, Failed["class"]> = {
@@ -47,17 +33,6 @@ export const WECOM_ERROR_CLASSES: Record<number, Failed["class"]> = {
   60011: "stop", // no privilege
   60020: "stop", // caller IP not allowed
 };
-
-function fail(cls: Failed["class"], code: string, message: string, notBefore?: number): Failed {
-  return notBefore === undefined ? { status: "failed", class: cls, code, message } : { status: "failed", class: cls, code, message, notBefore };
-}
-
-const isObj = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
-
-function optNumber(o: Record<string, unknown>, k: string, d: number): number {
-  const v = o[k];
-  return typeof v === "number" && Number.isFinite(v) ? v : typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v)) ? Number(v) : d;
-}
 
 function contentKey(c: WecomContent): string {
   return JSON.stringify([c.text ?? null, c.attachments ?? []]);
@@ -88,112 +63,49 @@ function create(ctx: DriverContext): DriverInstance {
   const http: HttpClient = createHttpClient({ timeoutMs: ctx.timeoutMs });
   const url = (path: string) => providerUrl(ctx.baseUrl, DEFAULT_ORIGIN, path);
   const origin = url("");
-  const slotKey = `${origin}|${corpId}|${createHash("sha256").update(secret).digest("hex").slice(0, 16)}`;
   const o = ctx.options ?? {};
-  const concurrency = Math.max(1, Math.floor(optNumber(o, "concurrency", 2)));
-  const deferSeconds = optNumber(o, "defer_seconds", 60);
-  const maxSplitDepth = Math.max(0, Math.floor(optNumber(o, "split_depth", 14)));
+  const concurrency = Math.max(1, Math.floor(numOpt(o, "concurrency", 2)));
+  const deferSeconds = numOpt(o, "defer_seconds", 60);
+  const maxSplitDepth = Math.max(0, Math.floor(numOpt(o, "split_depth", 14)));
   const capStatus3: "defer" | "recipient" = o.cap_status3 === "recipient" ? "recipient" : "defer";
-  const lookbackMs = optNumber(o, "reconcile_lookback_minutes", 24 * 60) * 60_000;
-  const slackMs = optNumber(o, "reconcile_slack_minutes", 10) * 60_000;
+  const lookbackMs = numOpt(o, "reconcile_lookback_minutes", 24 * 60) * 60_000;
+  const slackMs = numOpt(o, "reconcile_slack_minutes", 10) * 60_000;
   /** Ledger key → first attempt (fake-clock ms), for reconcile's time window. */
   const attempts = new Map<string, Attempt>();
 
   const safe = (s: string) => redact(s, secretValues);
 
-  // ------------------------------------------------------------------ token
-  function slot(): TokenSlot {
-    let s = tokenSlots.get(slotKey);
-    if (!s) tokenSlots.set(slotKey, (s = {}));
-    return s;
-  }
-
-  async function fetchToken(): Promise<TokenResult> {
-    if (!corpId || !secret) return { ok: false, outcome: fail("stop", "no_credentials", "wecom: corp_id or secret is not set") };
+  // ------------------------------------------------------------------ token and calls
+  const tokens = accessTokens(ctx, `wecom|${origin}|${corpId}|${createHash("sha256").update(secret).digest("hex").slice(0, 16)}`, async () => {
+    if (!corpId || !secret) return { ok: false, outcome: failed("stop", "no_credentials", "wecom: corp_id or secret is not set") };
     const r = await http.call({ method: "GET", url: url("/cgi-bin/gettoken"), searchParams: { corpid: corpId, corpsecret: secret } });
-    if (!r.ok) return { ok: false, outcome: fail("retry", r.code, `wecom gettoken: ${r.message}`) };
+    if (!r.ok) return { ok: false, outcome: failed("retry", r.code, `wecom gettoken: ${r.message}`) };
     const j = r.json;
-    if (!isObj(j)) return { ok: false, outcome: fail("retry", `http_${r.status}`, `wecom gettoken: HTTP ${r.status}, no JSON body`) };
+    if (!isObj(j)) return { ok: false, outcome: failed("retry", `http_${r.status}`, `wecom gettoken: HTTP ${r.status}, no JSON body`) };
     const code = Number(j.errcode ?? 0);
-    if (code === 0 && typeof j.access_token === "string" && j.access_token !== "") {
-      const expiresIn = optNumber(j, "expires_in", 7200);
-      const s = slot();
-      s.token = j.access_token;
-      s.refreshAt = ctx.now() + Math.max(0, expiresIn - 300) * 1000;
-      return { ok: true, token: j.access_token };
-    }
+    if (code === 0 && typeof j.access_token === "string" && j.access_token !== "")
+      return { ok: true, token: j.access_token, expiresIn: numOpt(j, "expires_in", 7200) };
     const msg = safe(`wecom gettoken ${code}: ${String(j.errmsg ?? "")}`);
-    if (code === -1) return { ok: false, outcome: fail("retry", "-1", msg) };
-    if (code === 45009) return { ok: false, outcome: fail("defer", "45009", msg, ctx.now() + deferSeconds * 1000) };
+    if (code === -1) return { ok: false, outcome: failed("retry", "-1", msg) };
+    if (code === 45009) return { ok: false, outcome: failed("defer", "45009", msg, ctx.now() + deferSeconds * 1000) };
     // 40001 invalid secret, 40013 invalid corpid, 41002/41004 missing, anything else: account-level.
-    return { ok: false, outcome: fail("stop", String(code), msg) };
-  }
-
-  /** The cached token, or a new one. `rejected` is a token the provider just refused: it is not returned again. */
-  async function getToken(rejected?: string): Promise<TokenResult> {
-    const s = slot();
-    if (s.token && s.token !== rejected && (s.refreshAt ?? 0) > ctx.now()) return { ok: true, token: s.token };
-    if (rejected !== undefined && s.token === rejected) {
-      s.token = undefined;
-      s.refreshAt = undefined;
-    }
-    if (!s.inflight) {
-      s.inflight = fetchToken().finally(() => {
-        s.inflight = undefined;
-      });
-    }
-    return s.inflight;
-  }
-
-  // ------------------------------------------------------------------ calls
-  type ApiResult = { ok: true; json: Record<string, unknown>; errcode: number; errmsg: string } | { ok: false; outcome: Failed };
-
-  function transportOutcome(r: Extract<HttpResult, { ok: false }>, mutating: boolean, what: string): Failed {
-    if (r.sent && mutating) return fail("ambiguous", r.code, `wecom ${what}: ${r.message}; the task may have been created`);
-    return fail("retry", r.code, `wecom ${what}: ${r.message}`);
-  }
-
-  async function callApi(path: string, body: Record<string, unknown>, mutating: boolean): Promise<ApiResult> {
-    let tok = await getToken();
-    if (!tok.ok) return tok;
-    const what = path.slice(path.lastIndexOf("/") + 1);
-    for (let attempt = 0; ; attempt++) {
-      await ctx.acquire?.();
-      const r = await http.call({ method: "POST", url: url(path), searchParams: { access_token: tok.token }, json: body });
-      if (!r.ok) return { ok: false, outcome: transportOutcome(r, mutating, what) };
-      const j = r.json;
-      if (!isObj(j) || (j.errcode === undefined && r.status !== 200)) {
-        const code = `http_${r.status}`;
-        if (r.status >= 500 || r.status === 200) {
-          return {
-            ok: false,
-            outcome: mutating
-              ? fail("ambiguous", code, `wecom ${what}: HTTP ${r.status} without a readable answer`)
-              : fail("retry", code, `wecom ${what}: HTTP ${r.status}`),
-          };
-        }
-        if (r.status === 429) return { ok: false, outcome: fail("retry", code, `wecom ${what}: HTTP 429`) };
-        return { ok: false, outcome: fail("request", code, `wecom ${what}: HTTP ${r.status}`) };
-      }
-      const errcode = Number(j.errcode ?? 0);
-      const errmsg = safe(String(j.errmsg ?? ""));
-      if (errcode === 40014 || errcode === 42001) {
-        if (attempt === 0) {
-          tok = await getToken(tok.token);
-          if (!tok.ok) return tok;
-          continue;
-        }
-        return { ok: false, outcome: fail("stop", String(errcode), `wecom ${what}: access token refused again right after a refresh (${errmsg})`) };
-      }
-      return { ok: true, json: j, errcode, errmsg };
-    }
-  }
+    return { ok: false, outcome: failed("stop", String(code), msg) };
+  });
+  const spec: TokenCallSpec = {
+    provider: "wecom",
+    origin: DEFAULT_ORIGIN,
+    refreshCodes: WECOM_TOKEN_CODES,
+    secrets: secretValues,
+    mayHave: "the task may have been created",
+  };
+  const callApi = (path: string, body: Record<string, unknown>, mutating: boolean) =>
+    callWithToken(ctx, http, tokens, spec, { path, body, what: path.slice(path.lastIndexOf("/") + 1), mutating });
 
   function classify(code: number, errmsg: string, what: string): Failed {
     const cls = WECOM_ERROR_CLASSES[code] ?? "request";
     const msg = `wecom ${what} ${code}: ${errmsg}`;
-    if (cls === "defer") return fail("defer", String(code), msg, ctx.now() + deferSeconds * 1000);
-    return fail(cls, String(code), msg);
+    if (cls === "defer") return failed("defer", String(code), msg, ctx.now() + deferSeconds * 1000);
+    return failed(cls, String(code), msg);
   }
 
   // ------------------------------------------------------------------ send
@@ -208,11 +120,11 @@ function create(ctx: DriverContext): DriverInstance {
     if (!res.ok) return reqs.map(() => res.outcome);
     if (res.errcode === 0) {
       const msgid = typeof res.json.msgid === "string" ? res.json.msgid : String(res.json.msgid ?? "");
-      const failed = new Set(Array.isArray(res.json.fail_list) ? res.json.fail_list.map(String) : []);
-      if (!msgid) return reqs.map(() => fail("ambiguous", "no_msgid", "wecom add_msg_template: ok without a msgid"));
+      const refused = new Set(Array.isArray(res.json.fail_list) ? res.json.fail_list.map(String) : []);
+      if (!msgid) return reqs.map(() => failed("ambiguous", "no_msgid", "wecom add_msg_template: ok without a msgid"));
       return reqs.map((r) =>
-        failed.has(r.address)
-          ? fail("recipient", "fail_list", `wecom: ${r.address === "" ? "empty id" : "external_userid"} not sendable by ${r.sender} (fail_list)`)
+        refused.has(r.address)
+          ? failed("recipient", "fail_list", `wecom: ${r.address === "" ? "empty id" : "external_userid"} not sendable by ${r.sender} (fail_list)`)
           : { status: "queued", providerId: msgid },
       );
     }
@@ -227,7 +139,7 @@ function create(ctx: DriverContext): DriverInstance {
       return reqs.map((r) => byReq.get(r)!);
     }
     if (res.errcode === 40096 && ids.length > 1) {
-      const o = fail("request", "40096", `wecom add_msg_template 40096: ${res.errmsg} (split depth ${maxSplitDepth} reached)`);
+      const o = failed("request", "40096", `wecom add_msg_template 40096: ${res.errmsg} (split depth ${maxSplitDepth} reached)`);
       return reqs.map(() => o);
     }
     const o = classify(res.errcode, res.errmsg, "add_msg_template");
@@ -239,15 +151,15 @@ function create(ctx: DriverContext): DriverInstance {
     const groups = new Map<string, number[]>();
     batch.forEach((r, i) => {
       if (r.content.kind !== "wecom") {
-        out[i] = fail("request", "content_kind", `wecom: content of kind ${r.content.kind} cannot be sent by this driver`);
+        out[i] = failed("request", "content_kind", `wecom: content of kind ${r.content.kind} cannot be sent by this driver`);
         return;
       }
       if (!r.sender) {
-        out[i] = fail("recipient", "no_sender", "wecom: the member has no staff owner (sender)");
+        out[i] = failed("recipient", "no_sender", "wecom: the member has no staff owner (sender)");
         return;
       }
       if (!r.address) {
-        out[i] = fail("recipient", "no_address", "wecom: the member has no external_userid");
+        out[i] = failed("recipient", "no_address", "wecom: the member has no external_userid");
         return;
       }
       const k = `${r.sender}\u0000${contentKey(r.content)}`;
@@ -325,20 +237,20 @@ function create(ctx: DriverContext): DriverInstance {
     }
     return reqs.map((r): SendOutcome => {
       const b = best.get(r.address);
-      if (!b) return fail("retry", "not_created", "wecom: no task for this customer was found around the attempt; safe to send again");
+      if (!b) return failed("retry", "not_created", "wecom: no task for this customer was found around the attempt; safe to send again");
       switch (b.status) {
         case 1:
           return { status: "sent", providerId: b.msgid };
         case 0:
           return { status: "queued", providerId: b.msgid };
         case 2:
-          return fail("recipient", "status_2", "wecom: the customer is not a friend of the sender");
+          return failed("recipient", "status_2", "wecom: the customer is not a friend of the sender");
         case 3:
           return capStatus3 === "recipient"
-            ? fail("recipient", "status_3", "wecom: the customer already received a mass message (provider cap)")
-            : fail("defer", "status_3", "wecom: the customer already received a mass message (provider cap)", now + 86_400_000);
+            ? failed("recipient", "status_3", "wecom: the customer already received a mass message (provider cap)")
+            : failed("defer", "status_3", "wecom: the customer already received a mass message (provider cap)", now + 86_400_000);
         default:
-          return fail("request", `status_${b.status}`, `wecom: unknown send status ${b.status}`);
+          return failed("request", `status_${b.status}`, `wecom: unknown send status ${b.status}`);
       }
     });
   }
@@ -390,12 +302,12 @@ function create(ctx: DriverContext): DriverInstance {
             out[i] = { status: "sent", providerId: msgid };
             break;
           case 2:
-            out[i] = fail("recipient", "status_2", `wecom: the customer is not a contact of ${sender}`);
+            out[i] = failed("recipient", "status_2", `wecom: the customer is not a contact of ${sender}`);
             break;
           case 3:
             // Over the provider's per-customer cap (possibly by the staff member's own mass messages): this send is
             // over, and another channel would only add to the messages the customer got today.
-            out[i] = fail("request", "status_3", "wecom: the customer already received a mass message (provider cap)");
+            out[i] = failed("request", "status_3", "wecom: the customer already received a mass message (provider cap)");
             break;
         }
       }
