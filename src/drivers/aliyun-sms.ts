@@ -357,6 +357,7 @@ const aliyunSms: Driver = {
   batchLimit: 100,
   batchSameContent: false,
   secrets: ["access_key_id", "access_key_secret"],
+  paced: true,
   create,
 };
 

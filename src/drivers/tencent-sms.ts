@@ -334,6 +334,7 @@ const tencentSms: Driver = {
   batchLimit: 200,
   batchSameContent: true,
   secrets: ["secret_id", "secret_key"],
+  paced: true,
   create,
 };
 

@@ -125,5 +125,12 @@ export interface Driver {
   batchSameContent?: boolean;
   /** Secret names the driver needs in the channel's `env:` map. */
   secrets: string[];
+  /**
+   * Awaits `DriverContext.acquire` before every provider call (not token calls), so that the channel's `rate_limit`
+   * bounds the calls the provider sees: the runner then leaves pacing to it. Otherwise the runner paces per batch.
+   */
+  paced?: boolean;
+  /** Makes one provider call per recipient: when the runner paces it per batch, it hands it batches of one. */
+  perRecipient?: boolean;
   create(ctx: DriverContext): DriverInstance;
 }

@@ -107,6 +107,8 @@ const webhook: Driver = {
   contentKind: "webhook",
   batchLimit: 50,
   secrets: ["secret"],
+  paced: true,
+  perRecipient: true,
   create,
 };
 

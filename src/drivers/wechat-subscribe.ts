@@ -83,6 +83,8 @@ const wechatSubscribe: Driver = {
   contentKind: "subscribe_message",
   batchLimit: 100,
   secrets: ["app_id", "app_secret"],
+  paced: true,
+  perRecipient: true,
   create,
 };
 

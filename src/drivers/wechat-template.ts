@@ -100,6 +100,8 @@ const wechatTemplate: Driver = {
   contentKind: "template_message",
   batchLimit: 100,
   secrets: ["app_id", "app_secret"],
+  paced: true,
+  perRecipient: true,
   create,
 };
 

@@ -337,6 +337,7 @@ const wecom: Driver = {
   batchLimit: MAX_IDS,
   batchSameContent: true,
   secrets: ["corp_id", "secret"],
+  paced: true,
   create,
 };
 
