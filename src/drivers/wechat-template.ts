@@ -7,7 +7,7 @@ import type { Driver, DriverContext, DriverInstance, SendOutcome, SendRequest } 
 import type { TemplateMessageContent } from "../content/types.js";
 import { createHttpClient, mapLimit } from "./http.js";
 import { type Failed, failed, numOpt } from "./common.js";
-import { callWechat, classify47003, nextShanghaiMidnight, wechatTokens, wrapData } from "./wechat-token.js";
+import { callWechat, messageOutcome, wechatTokens, wrapData } from "./wechat-token.js";
 
 /** The error code → class table of docs/channels.md (47003 and the token codes are handled apart). Others: `request`. */
 export const TEMPLATE_ERROR_CLASSES: Record<number, Failed["class"]> = {
@@ -54,16 +54,7 @@ function create(ctx: DriverContext): DriverInstance {
     body.client_msg_id = r.dedupeId;
     body.data = wrapData(c.data);
     const res = await callWechat(ctx, http, tokens, "/cgi-bin/message/template/send", body, "template/send");
-    if (!res.ok) return res.outcome;
-    if (res.errcode === 0) {
-      const id = res.json.msgid;
-      return id === undefined || id === null ? { status: "sent" } : { status: "sent", providerId: String(id) };
-    }
-    const msg = `wechat template/send ${res.errcode}: ${res.errmsg}`;
-    if (res.errcode === 47003) return failed(classify47003(res.errmsg, r, batch), "47003", msg);
-    if (res.errcode === 45009) return failed("defer", "45009", msg, nextShanghaiMidnight(ctx.now()));
-    if (res.errcode === 45011) return failed("defer", "45011", msg, ctx.now() + 60_000);
-    return failed(TEMPLATE_ERROR_CLASSES[res.errcode] ?? "request", String(res.errcode), msg);
+    return messageOutcome(res, r, batch, TEMPLATE_ERROR_CLASSES, "template/send", ctx.now());
   }
 
   return {

@@ -4,7 +4,7 @@
  * 40001/40014/42001), and the parts of error classification both message APIs have in common.
  */
 import { createHash } from "node:crypto";
-import type { DriverContext, SendRequest } from "./types.js";
+import type { DriverContext, SendOutcome, SendRequest } from "./types.js";
 import { type HttpClient, providerUrl, redact } from "./http.js";
 import { type Failed, failed, isObj, numOpt } from "./common.js";
 import { type AccessTokens, type FetchedToken, type TokenCallResult, type TokenCallSpec, accessTokens, callWithToken } from "./access-token.js";
@@ -81,6 +81,30 @@ export function callWechat(ctx: DriverContext, http: HttpClient, tokens: AccessT
     mayHave: "the message may have been sent",
   };
   return callWithToken(ctx, http, tokens, spec, { path, body, what, mutating: true });
+}
+
+/**
+ * The outcome of a message API's answer (template/send, subscribe/send): `0` → `sent` (with `msgid` when given),
+ * `47003` by `classify47003`, the quotas → `defer`, other codes by the driver's `table` (unlisted: `request`).
+ */
+export function messageOutcome(
+  res: TokenCallResult,
+  r: SendRequest,
+  batch: readonly SendRequest[],
+  table: Record<number, Failed["class"]>,
+  what: string,
+  now: number,
+): SendOutcome {
+  if (!res.ok) return res.outcome;
+  if (res.errcode === 0) {
+    const id = res.json.msgid;
+    return id === undefined || id === null ? { status: "sent" } : { status: "sent", providerId: String(id) };
+  }
+  const msg = `wechat ${what} ${res.errcode}: ${res.errmsg}`;
+  if (res.errcode === 47003) return failed(classify47003(res.errmsg, r, batch), "47003", msg);
+  if (res.errcode === 45009) return failed("defer", "45009", msg, nextShanghaiMidnight(now));
+  if (res.errcode === 45011) return failed("defer", "45011", msg, now + 60_000);
+  return failed(table[res.errcode] ?? "request", String(res.errcode), msg);
 }
 
 /**
