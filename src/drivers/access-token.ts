@@ -100,7 +100,8 @@ export function accessTokens(ctx: DriverContext, key: string, fetch: (rejected?:
       if (usable(again, rejected)) return remember(again, ctx.now() + RECHECK_MS);
       return await fetchAndStore(rejected);
     } finally {
-      await store.lease(key, holder, Date.now(), 0);
+      // Best effort: a lease that is not released expires by itself.
+      await store.lease(key, holder, Date.now(), 0).catch(() => false);
     }
   }
 
