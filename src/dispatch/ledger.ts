@@ -662,6 +662,21 @@ export class SqliteLedger implements Ledger {
   }
 
   /**
+   * The lease on fetching the token of `key` (row `lease|<key>` of `tokens`, its token the holder): taken for `holder`
+   * until `until` when free at `now` or already `holder`'s, in one statement (atomic across processes); `until` ≤ `now`
+   * releases it. True when `holder` holds it.
+   */
+  async leaseToken(key: string, holder: string, now: number, until: number): Promise<boolean> {
+    const r = this.db
+      .prepare(
+        `INSERT INTO tokens (key, token, expires_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at
+         WHERE tokens.expires_at <= ? OR tokens.token = excluded.token`,
+      )
+      .run(`lease|${key}`, holder, until, now);
+    return r.changes === 1 && until > now;
+  }
+
+  /**
    * Throws LedgerFileError (and refuses every later write) when the ledger's file is no longer the one this run
    * opened: deleted, or replaced by another file. Checked at every group commit, hence before every batch.
    */

@@ -33,11 +33,6 @@ export interface LoadedChannel {
   gate?: RateGate;
 }
 
-/** Built-in drivers that await `DriverContext.acquire` before every provider call (not token calls). */
-const PACED_BUILTINS = new Set(["wecom", "aliyun-sms", "tencent-sms", "wechat-template", "wechat-subscribe", "webhook"]);
-/** Built-in drivers that make one provider call per recipient. */
-const PER_RECIPIENT_BUILTINS = new Set(["wechat-template", "wechat-subscribe", "webhook"]);
-
 export type DispatchEvent =
   | { type: "planned"; sends: number; heldOut: number; occurrences: number; byChannel: Record<string, number>; replanned?: number; withdrawn?: number }
   | { type: "progress"; channel: string; sent: number; failed: number; total: number; failures: Record<string, number> }
@@ -371,14 +366,14 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     // make one call per recipient or split a batch). Otherwise the runner takes one token per batch (exact only when
     // a batch is one call).
     const gate = loaded.gate ?? rateGate(cfg.rateLimit, wall, sleep);
-    const builtinPaced = loaded.gate !== undefined && PACED_BUILTINS.has(cfg.driver);
-    const paced = () => builtinPaced || (loaded.gate?.hooked ?? false);
+    const declaredPaced = loaded.gate !== undefined && !!loaded.driver.paced;
+    const paced = () => declaredPaced || (loaded.gate?.hooked ?? false);
     const concurrency = Math.max(1, cfg.concurrency ?? 4);
     // A driver that cannot settle an interrupted send (no `reconcile`) gets one request per batch: a crash then
     // leaves at most `concurrency` sends unknown, not a whole batch marked in flight that mostly never left.
     // A rate-limited per-recipient driver the runner paces per batch (its instance was created without the gate):
     // batches of one, so that one token is one provider call.
-    const perBatchOnly = !!cfg.rateLimit && !paced() && PER_RECIPIENT_BUILTINS.has(cfg.driver);
+    const perBatchOnly = !!cfg.rateLimit && !paced() && !!loaded.driver.perRecipient;
     const batchSize = loaded.instance.reconcile && !perBatchOnly ? Math.max(1, loaded.driver.batchLimit) : 1;
     // Workers pull batches from one queue that is refilled from the ledger as soon as it runs dry, so that no worker
     // waits for the slowest batch of a round (that gap cost throughput and a share of a configured rate). `held`:

@@ -11,7 +11,7 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import type { Driver, DriverContext, DriverInstance, SendOutcome, SendRequest } from "./types.js";
-import { failed, strOpt } from "./sms-common.js";
+import { failed, strOpt } from "./common.js";
 
 export const DEFAULT_OUTBOX = ".chuda/outbox.jsonl";
 

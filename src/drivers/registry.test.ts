@@ -75,10 +75,12 @@ describe("driver registry", () => {
     writeFileSync(path.join(root, "drivers/nocreate.mjs"), `export default { name: "x", contentKind: "sms", batchLimit: 5, secrets: [] };`);
     writeFileSync(path.join(root, "drivers/badkind.mjs"), `export default { name: "x", contentKind: "fax", batchLimit: 5, secrets: [], create() {} };`);
     writeFileSync(path.join(root, "drivers/syntax.mjs"), `export default {`);
+    writeFileSync(path.join(root, "drivers/badpaced.mjs"), GOOD.replace("batchLimit: 10,", 'batchLimit: 10, paced: "yes",'));
     writeFileSync(path.join(root, "drivers/nothing.mjs"), `export const x = 1;`);
     expect((await loadDriver("./drivers/nocreate.mjs", root)).error).toMatch(/is not a chuda driver: `create` must be a function/);
     expect((await loadDriver("./drivers/badkind.mjs", root)).error).toMatch(/`contentKind` must be one of/);
     expect((await loadDriver("./drivers/syntax.mjs", root)).error).toMatch(/could not be loaded/);
+    expect((await loadDriver("./drivers/badpaced.mjs", root)).error).toMatch(/`paced` must be a boolean when given/);
     expect((await loadDriver("./drivers/nothing.mjs", root)).error).toMatch(/not a chuda driver/);
     expect((await loadDriver("./drivers/missing.mjs", root)).error).toMatch(/no file at drivers\/missing\.mjs/);
     expect((await loadDriver("npm:not-installed-anywhere-xyz", root)).error).toMatch(/is not installed/);

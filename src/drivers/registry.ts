@@ -38,6 +38,7 @@ export function driverShapeProblem(x: unknown): string | undefined {
   if (typeof d.contentKind !== "string" || !CONTENT_KINDS.has(d.contentKind)) return `\`contentKind\` must be one of ${[...CONTENT_KINDS].join(", ")}`;
   if (typeof d.batchLimit !== "number" || !Number.isInteger(d.batchLimit) || d.batchLimit < 1) return "`batchLimit` must be a positive integer";
   if (d.batchSameContent !== undefined && typeof d.batchSameContent !== "boolean") return "`batchSameContent` must be a boolean when given";
+  for (const flag of ["paced", "perRecipient"]) if (d[flag] !== undefined && typeof d[flag] !== "boolean") return `\`${flag}\` must be a boolean when given`;
   if (!Array.isArray(d.secrets) || d.secrets.some((s) => typeof s !== "string")) return "`secrets` must be an array of strings";
   if (typeof d.create !== "function") return "`create` must be a function (ctx) => DriverInstance";
   return undefined;

@@ -12,10 +12,10 @@
  * (600 000: how long after a first attempt a missing report counts as "not sent" on reconcile).
  */
 import type { Driver, DriverContext, DriverInstance, OutcomeClass, SendOutcome, SendRequest } from "./types.js";
-import type { SmsContent } from "../content/types.js";
-import { type HttpResult, createHttpClient, mapLimit, providerUrl, redact } from "./http.js";
+import { type HttpClient, type HttpResult, createHttpClient, providerUrl, redact } from "./http.js";
 import { TC3_CONTENT_TYPE, tc3Sign } from "./signing.js";
-import { type Failed, e164, failed, groupId, nextCnHour, nextCnMidnight, numOpt, strOpt } from "./sms-common.js";
+import { type Failed, failed, numOpt, strOpt } from "./common.js";
+import { type SmsItem, type SmsProvider, type SmsReceipt, answerlessOutcome, e164, groupId, nextCnHour, nextCnMidnight, smsInstance } from "./sms-common.js";
 
 export const TENCENT_DEFAULT_ORIGIN = "https://sms.tencentcloudapi.com";
 export const TENCENT_VERSION = "2021-01-11";
@@ -88,21 +88,14 @@ export function tencentNotBefore(code: string, now: number): number {
   }
 }
 
-interface Item {
-  index: number;
-  req: SendRequest;
-  phone: string;
-  content: SmsContent;
-}
-
 interface Call {
-  items: Item[];
+  items: SmsItem[];
   session: string;
 }
 
 /** Calls of one batch: identical content, same number region, ≤200 numbers, no number twice in a call. */
-export function planTencentCalls(items: Item[]): Call[] {
-  const groups = new Map<string, Item[]>();
+export function planTencentCalls(items: SmsItem[]): Call[] {
+  const groups = new Map<string, SmsItem[]>();
   for (const it of items) {
     const intl = !it.phone.startsWith("+86");
     const k = JSON.stringify([it.req.campaign, it.req.occurrence, it.req.channel, it.content.sign, it.content.code, Object.values(it.content.params), intl]);
@@ -112,7 +105,7 @@ export function planTencentCalls(items: Item[]): Call[] {
   }
   const calls: Call[] = [];
   for (const g of groups.values()) {
-    const chunks: Item[][] = [];
+    const chunks: SmsItem[][] = [];
     for (const it of g) {
       const c = chunks.find((ch) => ch.length < 200 && !ch.some((x) => x.phone === it.phone));
       if (c) c.push(it);
@@ -123,208 +116,167 @@ export function planTencentCalls(items: Item[]): Call[] {
   return calls;
 }
 
+/** One channel's client: its options and secrets, the HTTP client of its instance, and the keys retried once. */
+interface Tencent {
+  ctx: DriverContext;
+  http: HttpClient;
+  url: string;
+  host: string;
+  secretId: string;
+  secretKey: string;
+  appId: string;
+  region: string;
+  /** Keys that already got one "retry once" code. */
+  retriedOnce: Set<string>;
+}
+
+async function api(t: Tencent, action: string, payload: Record<string, unknown>): Promise<HttpResult> {
+  await t.ctx.acquire?.();
+  const body = JSON.stringify(payload);
+  const timestamp = Math.floor(t.ctx.now() / 1000);
+  const headers: Record<string, string> = { "content-type": TC3_CONTENT_TYPE, host: t.host, "x-tc-action": action };
+  const { secretId, secretKey } = t;
+  const sig = tc3Sign({ secretId, secretKey, service: "sms", timestamp, headers, signedHeaders: ["content-type", "host", "x-tc-action"], body });
+  return t.http.call({
+    method: "POST",
+    url: t.url,
+    body,
+    headers: {
+      "content-type": TC3_CONTENT_TYPE,
+      "x-tc-action": action,
+      "x-tc-version": TENCENT_VERSION,
+      "x-tc-timestamp": String(timestamp),
+      "x-tc-region": t.region,
+      authorization: sig.authorization,
+    },
+  });
+}
+
+function codeOutcome(t: Tencent, code: string, message: string, key: string): Failed {
+  const msg = redact(`tencent-sms ${code}: ${message}`, [t.secretId, t.secretKey]).slice(0, 300);
+  if (RETRY_ONCE.has(code)) {
+    if (t.retriedOnce.has(key)) return failed("request", code, msg);
+    t.retriedOnce.add(key);
+    return failed("retry", code, msg);
+  }
+  const cls = classifyTencentCode(code);
+  const now = t.ctx.now();
+  if (cls === "defer") return failed("defer", code, msg, tencentNotBefore(code, now));
+  if (code === "LimitExceeded.AppDailyLimit" || code === "LimitExceeded.DailyLimit") return failed("stop", code, msg, nextCnMidnight(now));
+  return failed(cls, code, msg);
+}
+
+type SendStatus = { PhoneNumber?: unknown; Code?: unknown; Message?: unknown; SerialNo?: unknown };
+
+async function runCall(t: Tencent, call: Call, out: SendOutcome[]): Promise<void> {
+  const c = call.items[0]!.content;
+  const res = await api(t, "SendSms", {
+    PhoneNumberSet: call.items.map((i) => i.phone),
+    SmsSdkAppId: t.appId,
+    SignName: c.sign,
+    TemplateId: c.code,
+    TemplateParamSet: Object.values(c.params),
+    SessionContext: call.session,
+  });
+  const j = res.ok ? (res.json as { Response?: unknown } | undefined) : undefined;
+  if (!j || typeof j.Response !== "object" || j.Response === null) {
+    const whole = answerlessOutcome("tencent-sms", res);
+    for (const it of call.items) out[it.index] = whole;
+    return;
+  }
+  const resp = j.Response as { Error?: { Code?: unknown; Message?: unknown }; SendStatusSet?: SendStatus[] };
+  if (resp.Error && typeof resp.Error.Code === "string") {
+    for (const it of call.items) out[it.index] = codeOutcome(t, resp.Error.Code, String(resp.Error.Message ?? ""), it.req.key);
+    return;
+  }
+  const statuses = Array.isArray(resp.SendStatusSet) ? [...resp.SendStatusSet] : [];
+  for (const it of call.items) {
+    const k = statuses.findIndex((s) => typeof s?.PhoneNumber === "string" && e164(s.PhoneNumber) === it.phone);
+    if (k < 0) {
+      out[it.index] = failed("ambiguous", "missing_status", "tencent-sms: the answer carries no status for this number");
+      continue;
+    }
+    const s = statuses.splice(k, 1)[0]!;
+    const code = String(s.Code ?? "");
+    if (code === "Ok") out[it.index] = typeof s.SerialNo === "string" && s.SerialNo ? { status: "sent", providerId: s.SerialNo } : { status: "sent" };
+    else out[it.index] = codeOutcome(t, code || "unknown", String(s.Message ?? ""), it.req.key);
+  }
+}
+
+/** Reports of one number between two times (`PullSmsSendStatusByPhoneNumber`), or undefined when the provider did not answer cleanly. */
+async function reportsOf(t: Tencent, phone: string, beginSec: number, endSec: number): Promise<SmsReceipt[] | undefined> {
+  const all: SmsReceipt[] = [];
+  for (let page = 0; page < 10; page++) {
+    const res = await api(t, "PullSmsSendStatusByPhoneNumber", {
+      BeginTime: beginSec,
+      EndTime: endSec,
+      Offset: page * 100,
+      Limit: 100,
+      PhoneNumber: phone,
+      SmsSdkAppId: t.appId,
+    });
+    if (!res.ok) return undefined;
+    const r = (res.json as { Response?: { Error?: unknown; PullSmsSendStatusSet?: Record<string, unknown>[] } } | undefined)?.Response;
+    if (!r || r.Error || !Array.isArray(r.PullSmsSendStatusSet)) return undefined;
+    for (const x of r.PullSmsSendStatusSet) {
+      const serial = String(x.SerialNo ?? "");
+      all.push({
+        uid: serial,
+        ref: typeof x.SessionContext === "string" ? x.SessionContext : undefined,
+        outcome:
+          String(x.ReportStatus ?? "") === "SUCCESS"
+            ? { status: "sent", providerId: serial }
+            : failed("recipient", "report_fail", `tencent-sms: the carrier report says undelivered (${String(x.Description ?? "")})`.slice(0, 300)),
+      });
+    }
+    if (r.PullSmsSendStatusSet.length < 100) return all;
+  }
+  return all;
+}
+
+/**
+ * Reconcile pulls each number's reports over the send window (at most 7 days) and matches `SessionContext`. SUCCESS →
+ * `sent`, FAIL → `recipient`. Nothing found once `report_wait_ms` has passed since the first attempt, with no report
+ * lacking a SessionContext → `retry` (not sent); otherwise unknown.
+ */
 function create(ctx: DriverContext): DriverInstance {
   const o = ctx.options ?? {};
-  const http = createHttpClient({ timeoutMs: ctx.timeoutMs });
   const url = providerUrl(ctx.baseUrl, TENCENT_DEFAULT_ORIGIN, "/");
-  const host = new URL(url).hostname;
-  const secretId = ctx.secrets.secret_id ?? "";
-  const secretKey = ctx.secrets.secret_key ?? "";
-  const appId = strOpt(o, "sdk_app_id") ?? "";
-  const region = strOpt(o, "region") ?? "ap-guangzhou";
-  const concurrency = Math.max(1, Math.floor(numOpt(o, "concurrency", 4)));
-  const reportWaitMs = numOpt(o, "report_wait_ms", 600_000);
-  const secrets = [secretId, secretKey];
-  /** Keys that already got one "retry once" code. */
-  const retriedOnce = new Set<string>();
-
-  async function api(action: string, payload: Record<string, unknown>): Promise<HttpResult> {
-    await ctx.acquire?.();
-    const body = JSON.stringify(payload);
-    const timestamp = Math.floor(ctx.now() / 1000);
-    const headers: Record<string, string> = { "content-type": TC3_CONTENT_TYPE, host, "x-tc-action": action };
-    const sig = tc3Sign({ secretId, secretKey, service: "sms", timestamp, headers, signedHeaders: ["content-type", "host", "x-tc-action"], body });
-    return http.call({
-      method: "POST",
-      url,
-      body,
-      headers: {
-        "content-type": TC3_CONTENT_TYPE,
-        "x-tc-action": action,
-        "x-tc-version": TENCENT_VERSION,
-        "x-tc-timestamp": String(timestamp),
-        "x-tc-region": region,
-        authorization: sig.authorization,
-      },
-    });
-  }
-
-  function codeOutcome(code: string, message: string, key: string): Failed {
-    const msg = redact(`tencent-sms ${code}: ${message}`, secrets).slice(0, 300);
-    if (RETRY_ONCE.has(code)) {
-      if (retriedOnce.has(key)) return failed("request", code, msg);
-      retriedOnce.add(key);
-      return failed("retry", code, msg);
-    }
-    const cls = classifyTencentCode(code);
-    const now = ctx.now();
-    if (cls === "defer") return failed("defer", code, msg, tencentNotBefore(code, now));
-    if (code === "LimitExceeded.AppDailyLimit" || code === "LimitExceeded.DailyLimit") return failed("stop", code, msg, nextCnMidnight(now));
-    return failed(cls, code, msg);
-  }
-
-  /** A failure that applies to a whole call, from an answer without a usable `Response`. */
-  function transportOutcome(res: HttpResult): Failed | undefined {
-    if (!res.ok) return failed(res.sent ? "ambiguous" : "retry", res.code, `tencent-sms: ${res.message}`);
-    const j = res.json as { Response?: unknown } | undefined;
-    if (j && typeof j.Response === "object" && j.Response !== null) return undefined;
-    if (res.status === 429) return failed("retry", "http_429", "tencent-sms: HTTP 429");
-    if (res.status >= 500 || (res.status >= 200 && res.status < 300))
-      return failed("ambiguous", res.status >= 500 ? `http_${res.status}` : "bad_answer", `tencent-sms: HTTP ${res.status} without a provider body`);
-    return failed("request", `http_${res.status}`, `tencent-sms: HTTP ${res.status} without a provider body`);
-  }
-
-  async function runCall(call: Call, out: SendOutcome[]): Promise<void> {
-    const c = call.items[0]!.content;
-    const payload: Record<string, unknown> = {
-      PhoneNumberSet: call.items.map((i) => i.phone),
-      SmsSdkAppId: appId,
-      SignName: c.sign,
-      TemplateId: c.code,
-      TemplateParamSet: Object.values(c.params),
-      SessionContext: call.session,
-    };
-    const res = await api("SendSms", payload);
-    const t = transportOutcome(res);
-    if (t) {
-      for (const it of call.items) out[it.index] = t;
-      return;
-    }
-    const resp = ((res as { json: { Response: Record<string, unknown> } }).json.Response ?? {}) as {
-      Error?: { Code?: unknown; Message?: unknown };
-      SendStatusSet?: { PhoneNumber?: unknown; Code?: unknown; Message?: unknown; SerialNo?: unknown }[];
-    };
-    if (resp.Error && typeof resp.Error.Code === "string") {
-      for (const it of call.items) out[it.index] = codeOutcome(resp.Error.Code, String(resp.Error.Message ?? ""), it.req.key);
-      return;
-    }
-    const statuses = Array.isArray(resp.SendStatusSet) ? [...resp.SendStatusSet] : [];
-    for (const it of call.items) {
-      const j = statuses.findIndex((s) => typeof s?.PhoneNumber === "string" && e164(s.PhoneNumber) === it.phone);
-      if (j < 0) {
-        out[it.index] = failed("ambiguous", "missing_status", "tencent-sms: the answer carries no status for this number");
-        continue;
-      }
-      const s = statuses.splice(j, 1)[0]!;
-      const code = String(s.Code ?? "");
-      if (code === "Ok") {
-        out[it.index] = typeof s.SerialNo === "string" && s.SerialNo ? { status: "sent", providerId: s.SerialNo } : { status: "sent" };
-      } else {
-        out[it.index] = codeOutcome(code || "unknown", String(s.Message ?? ""), it.req.key);
-      }
-    }
-  }
-
-  interface Report {
-    SerialNo: string;
-    SessionContext?: string;
-    ReportStatus: string;
-    Description: string;
-  }
-
-  /** Reports of one number since `beginSec`, or undefined when the provider did not answer cleanly. */
-  async function reportsOf(phone: string, beginSec: number, endSec: number): Promise<Report[] | undefined> {
-    const all: Report[] = [];
-    for (let page = 0; page < 10; page++) {
-      const res = await api("PullSmsSendStatusByPhoneNumber", {
-        BeginTime: beginSec,
-        EndTime: endSec,
-        Offset: page * 100,
-        Limit: 100,
-        PhoneNumber: phone,
-        SmsSdkAppId: appId,
-      });
-      if (!res.ok) return undefined;
-      const r = (res.json as { Response?: { Error?: unknown; PullSmsSendStatusSet?: Record<string, unknown>[] } } | undefined)?.Response;
-      if (!r || r.Error || !Array.isArray(r.PullSmsSendStatusSet)) return undefined;
-      for (const x of r.PullSmsSendStatusSet) {
-        all.push({
-          SerialNo: String(x.SerialNo ?? ""),
-          SessionContext: typeof x.SessionContext === "string" ? x.SessionContext : undefined,
-          ReportStatus: String(x.ReportStatus ?? ""),
-          Description: String(x.Description ?? ""),
-        });
-      }
-      if (r.PullSmsSendStatusSet.length < 100) return all;
-    }
-    return all;
-  }
-
-  return {
-    async send(batch) {
-      if (!secretId || !secretKey) return batch.map(() => failed("stop", "missing_secret", "tencent-sms: secret_id and secret_key are required"));
-      if (!appId) return batch.map(() => failed("stop", "missing_option", "tencent-sms: options.sdk_app_id is required"));
-      const out: SendOutcome[] = new Array(batch.length);
-      const items: Item[] = [];
-      batch.forEach((req, index) => {
-        if (req.content?.kind !== "sms")
-          return void (out[index] = failed("request", "content_kind", `tencent-sms: content of kind ${req.content?.kind} cannot be sent by this driver`));
-        const phone = e164(req.address ?? "");
-        if (!phone)
-          return void (out[index] = failed(
-            "recipient",
-            "InvalidParameterValue.IncorrectPhoneNumber",
-            "tencent-sms: the member's number is not a valid phone number",
-          ));
-        items.push({ index, req, phone, content: req.content });
-      });
-      await mapLimit(planTencentCalls(items), concurrency, (call) => runCall(call, out));
-      return out;
-    },
-
-    /**
-     * Pulls each number's reports over the send window (at most 7 days) and matches `SessionContext` = its
-     * dedupeId or group id. SUCCESS → `sent`, FAIL → `recipient`. Nothing found once `report_wait_ms` has passed
-     * since the first attempt, with no report lacking a SessionContext → `retry` (not sent); otherwise unknown.
-     */
-    async reconcile(requests) {
-      const out: (SendOutcome | undefined)[] = new Array(requests.length).fill(undefined);
-      if (!secretId || !secretKey || !appId) return out;
-      const now = ctx.now();
-      const used = new Set<string>();
-      const cache = new Map<string, Promise<Report[] | undefined>>();
-      await mapLimit(requests, concurrency, async (req, i) => {
-        const phone = e164(req.address ?? "");
-        if (!phone) return;
-        const first = req.firstAttemptAt ?? now - 86_400_000;
-        const begin = Math.max(Math.floor((first - 300_000) / 1000), Math.floor((now - 7 * 86_400_000) / 1000) + 60);
-        const end = Math.ceil(now / 1000) + 60;
-        const k = `${phone}|${begin}`;
-        let p = cache.get(k);
-        if (!p) cache.set(k, (p = reportsOf(phone, begin, end)));
-        const reports = await p;
-        if (!reports) return;
-        const ids = new Set([req.dedupeId, groupId(req)]);
-        const hit = reports.find((r) => r.SessionContext !== undefined && ids.has(r.SessionContext) && !used.has(r.SerialNo));
-        if (hit) {
-          used.add(hit.SerialNo);
-          out[i] =
-            hit.ReportStatus === "SUCCESS"
-              ? { status: "sent", providerId: hit.SerialNo }
-              : failed("recipient", "report_fail", `tencent-sms: the carrier report says undelivered (${hit.Description})`.slice(0, 300));
-          return;
-        }
-        const blind = reports.some((r) => r.SessionContext === undefined);
-        if (!blind && now - first >= reportWaitMs)
-          out[i] = failed("retry", "not_found", "tencent-sms: no report of this send at the provider; safe to send again");
-      });
-      return out;
-    },
-
-    async close() {
-      http.close();
-    },
+  const t: Tencent = {
+    ctx,
+    http: createHttpClient({ timeoutMs: ctx.timeoutMs }),
+    url,
+    host: new URL(url).hostname,
+    secretId: ctx.secrets.secret_id ?? "",
+    secretKey: ctx.secrets.secret_key ?? "",
+    appId: strOpt(o, "sdk_app_id") ?? "",
+    region: strOpt(o, "region") ?? "ap-guangzhou",
+    retriedOnce: new Set(),
   };
+  const reportWaitMs = numOpt(o, "report_wait_ms", 600_000);
+  const firstAttempt = (req: SendRequest, now: number) => req.firstAttemptAt ?? now - 86_400_000;
+  const provider: SmsProvider<Call> = {
+    name: "tencent-sms",
+    concurrency: Math.max(1, Math.floor(numOpt(o, "concurrency", 4))),
+    now: ctx.now,
+    notReady: () => {
+      if (!t.secretId || !t.secretKey) return failed("stop", "missing_secret", "tencent-sms: secret_id and secret_key are required");
+      return t.appId ? undefined : failed("stop", "missing_option", "tencent-sms: options.sdk_app_id is required");
+    },
+    phone: e164,
+    badPhone: failed("recipient", "InvalidParameterValue.IncorrectPhoneNumber", "tencent-sms: the member's number is not a valid phone number"),
+    plan: planTencentCalls,
+    run: (call, out) => runCall(t, call, out),
+    lookups: (req, phone, now) => {
+      const begin = Math.max(Math.floor((firstAttempt(req, now) - 300_000) / 1000), Math.floor((now - 7 * 86_400_000) / 1000) + 60);
+      return [{ key: `${phone}|${begin}`, fetch: () => reportsOf(t, phone, begin, Math.ceil(now / 1000) + 60) }];
+    },
+    notFound: (req, receipts, now) =>
+      receipts.every((r) => r.ref !== undefined) && now - firstAttempt(req, now) >= reportWaitMs
+        ? failed("retry", "not_found", "tencent-sms: no report of this send at the provider; safe to send again")
+        : undefined,
+  };
+  return smsInstance(provider, () => t.http.close());
 }
 
 const tencentSms: Driver = {
@@ -333,6 +285,7 @@ const tencentSms: Driver = {
   batchLimit: 200,
   batchSameContent: true,
   secrets: ["secret_id", "secret_key"],
+  paced: true,
   create,
 };
 

@@ -56,6 +56,23 @@ export function isPermanentForRecipient(o: SendOutcome): boolean {
   return o.status === "failed" && o.class === "recipient";
 }
 
+/**
+ * Where tokens are kept across processes. Every method may be answered asynchronously (the PostgreSQL ledger answers
+ * over the network; the SQLite ledger at once).
+ */
+export interface TokenStore {
+  /** The token stored under `key`, unless it expires at or before `now` (epoch ms). */
+  get(key: string, now: number): Promise<string | undefined>;
+  /** Stores `token` under `key` until `expiresAt` (epoch ms), replacing what was there. */
+  put(key: string, token: string, expiresAt: number): Promise<void>;
+  /**
+   * The lock on fetching `key`, across processes: takes the lease for `holder` until `until` (wall-clock epoch ms) when
+   * it is free at `now` or already `holder`'s, and answers whether `holder` holds it. `until` ≤ `now` releases it.
+   * Without it, processes sharing the store may fetch at the same moment (one process still fetches once).
+   */
+  lease?(key: string, holder: string, now: number, until: number): Promise<boolean>;
+}
+
 export interface DriverContext {
   channel: string;
   /** Resolved secrets (env var values), by the names of the channel's `env:` map. Never log these. */
@@ -76,6 +93,8 @@ export interface DriverContext {
    * no rate limit; absent when the caller paces batches itself.
    */
   acquire?: () => Promise<void>;
+  /** Where access tokens are shared with other processes (during a dispatch: the ledger). Absent: this process only. */
+  tokens?: TokenStore;
 }
 
 export interface DriverInstance {
@@ -106,5 +125,12 @@ export interface Driver {
   batchSameContent?: boolean;
   /** Secret names the driver needs in the channel's `env:` map. */
   secrets: string[];
+  /**
+   * Awaits `DriverContext.acquire` before every provider call (not token calls), so that the channel's `rate_limit`
+   * bounds the calls the provider sees: the runner then leaves pacing to it. Otherwise the runner paces per batch.
+   */
+  paced?: boolean;
+  /** Makes one provider call per recipient: when the runner paces it per batch, it hands it batches of one. */
+  perRecipient?: boolean;
   create(ctx: DriverContext): DriverInstance;
 }

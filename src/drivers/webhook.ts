@@ -10,7 +10,7 @@
 import type { Driver, DriverContext, DriverInstance, SendOutcome, SendRequest } from "./types.js";
 import { createHttpClient, mapLimit, redact } from "./http.js";
 import { webhookSignature } from "./signing.js";
-import { failed, numOpt, strOpt } from "./sms-common.js";
+import { failed, numOpt, strOpt } from "./common.js";
 
 /** The target URL: `options.url` with scheme, host and port (and a path prefix) taken from `baseUrl` when given. */
 export function webhookUrl(optionUrl: string, baseUrl?: string): string {
@@ -107,6 +107,8 @@ const webhook: Driver = {
   contentKind: "webhook",
   batchLimit: 50,
   secrets: ["secret"],
+  paced: true,
+  perRecipient: true,
   create,
 };
 

@@ -6,7 +6,8 @@
 import type { Driver, DriverContext, DriverInstance, SendOutcome, SendRequest } from "./types.js";
 import type { SubscribeMessageContent } from "../content/types.js";
 import { createHttpClient, mapLimit } from "./http.js";
-import { type Failed, callWechat, classify47003, fail, nextShanghaiMidnight, optNumber, wechatTokens, wrapData } from "./wechat-token.js";
+import { type Failed, failed, numOpt } from "./common.js";
+import { callWechat, messageOutcome, wechatTokens, wrapData } from "./wechat-token.js";
 
 /** The error code → class table of docs/channels.md (47003 and the token codes are handled apart). Others: `request`. */
 export const SUBSCRIBE_ERROR_CLASSES: Record<number, Failed["class"]> = {
@@ -29,14 +30,14 @@ function create(ctx: DriverContext): DriverInstance {
   const http = createHttpClient({ timeoutMs: ctx.timeoutMs });
   const tokens = wechatTokens(ctx, http);
   const o = ctx.options ?? {};
-  const concurrency = Math.max(1, Math.floor(optNumber(o, "concurrency", 8)));
+  const concurrency = Math.max(1, Math.floor(numOpt(o, "concurrency", 8)));
   const defaultState = typeof o.miniprogram_state === "string" && STATES.has(o.miniprogram_state) ? o.miniprogram_state : "formal";
   const defaultLang = typeof o.lang === "string" && LANGS.has(o.lang) ? o.lang : "zh_CN";
 
   async function sendOne(r: SendRequest, batch: readonly SendRequest[]): Promise<SendOutcome> {
     if (r.content.kind !== "subscribe_message")
-      return fail("request", "content_kind", `wechat-subscribe: content of kind ${r.content.kind} cannot be sent by this driver`);
-    if (!r.address) return fail("recipient", "no_address", "wechat-subscribe: the member has no openid");
+      return failed("request", "content_kind", `wechat-subscribe: content of kind ${r.content.kind} cannot be sent by this driver`);
+    if (!r.address) return failed("recipient", "no_address", "wechat-subscribe: the member has no openid");
     const c: SubscribeMessageContent = r.content;
     const body: Record<string, unknown> = { touser: r.address, template_id: c.template_id };
     if (c.page !== undefined && c.page !== "") body.page = c.page;
@@ -44,16 +45,7 @@ function create(ctx: DriverContext): DriverInstance {
     body.lang = c.lang ?? defaultLang;
     body.data = wrapData(c.data);
     const res = await callWechat(ctx, http, tokens, "/cgi-bin/message/subscribe/send", body, "subscribe/send");
-    if (!res.ok) return res.outcome;
-    if (res.errcode === 0) {
-      const id = res.json.msgid; // present or not (unverified): not required
-      return id === undefined || id === null ? { status: "sent" } : { status: "sent", providerId: String(id) };
-    }
-    const msg = `wechat subscribe/send ${res.errcode}: ${res.errmsg}`;
-    if (res.errcode === 47003) return fail(classify47003(res.errmsg, r, batch), "47003", msg);
-    if (res.errcode === 45009) return fail("defer", "45009", msg, nextShanghaiMidnight(ctx.now()));
-    if (res.errcode === 45011) return fail("defer", "45011", msg, ctx.now() + 60_000);
-    return fail(SUBSCRIBE_ERROR_CLASSES[res.errcode] ?? "request", String(res.errcode), msg);
+    return messageOutcome(res, r, batch, SUBSCRIBE_ERROR_CLASSES, "subscribe/send", ctx.now());
   }
 
   return {
@@ -82,6 +74,8 @@ const wechatSubscribe: Driver = {
   contentKind: "subscribe_message",
   batchLimit: 100,
   secrets: ["app_id", "app_secret"],
+  paced: true,
+  perRecipient: true,
   create,
 };
 

@@ -6,7 +6,8 @@
 import type { Driver, DriverContext, DriverInstance, SendOutcome, SendRequest } from "./types.js";
 import type { TemplateMessageContent } from "../content/types.js";
 import { createHttpClient, mapLimit } from "./http.js";
-import { type Failed, callWechat, classify47003, fail, nextShanghaiMidnight, optNumber, wechatTokens, wrapData } from "./wechat-token.js";
+import { type Failed, failed, numOpt } from "./common.js";
+import { callWechat, messageOutcome, wechatTokens, wrapData } from "./wechat-token.js";
 
 /** The error code → class table of docs/channels.md (47003 and the token codes are handled apart). Others: `request`. */
 export const TEMPLATE_ERROR_CLASSES: Record<number, Failed["class"]> = {
@@ -30,7 +31,7 @@ function create(ctx: DriverContext): DriverInstance {
   const http = createHttpClient({ timeoutMs: ctx.timeoutMs });
   const tokens = wechatTokens(ctx, http);
   const o = ctx.options ?? {};
-  const concurrency = Math.max(1, Math.floor(optNumber(o, "concurrency", 8)));
+  const concurrency = Math.max(1, Math.floor(numOpt(o, "concurrency", 8)));
   /** A re-send must reach the provider inside the window: keep a margin of at least the request timeout. */
   const marginMs = Math.max(60_000, ctx.timeoutMs);
   /** Ledger key → epoch ms of the first attempt. */
@@ -43,8 +44,8 @@ function create(ctx: DriverContext): DriverInstance {
 
   async function sendOne(r: SendRequest, batch: readonly SendRequest[]): Promise<SendOutcome> {
     if (r.content.kind !== "template_message")
-      return fail("request", "content_kind", `wechat-template: content of kind ${r.content.kind} cannot be sent by this driver`);
-    if (!r.address) return fail("recipient", "no_address", "wechat-template: the member has no openid");
+      return failed("request", "content_kind", `wechat-template: content of kind ${r.content.kind} cannot be sent by this driver`);
+    if (!r.address) return failed("recipient", "no_address", "wechat-template: the member has no openid");
     const c: TemplateMessageContent = r.content;
     if (!firstAttempt.has(r.key)) firstAttempt.set(r.key, ctx.now());
     const body: Record<string, unknown> = { touser: r.address, template_id: c.template_id };
@@ -53,16 +54,7 @@ function create(ctx: DriverContext): DriverInstance {
     body.client_msg_id = r.dedupeId;
     body.data = wrapData(c.data);
     const res = await callWechat(ctx, http, tokens, "/cgi-bin/message/template/send", body, "template/send");
-    if (!res.ok) return res.outcome;
-    if (res.errcode === 0) {
-      const id = res.json.msgid;
-      return id === undefined || id === null ? { status: "sent" } : { status: "sent", providerId: String(id) };
-    }
-    const msg = `wechat template/send ${res.errcode}: ${res.errmsg}`;
-    if (res.errcode === 47003) return fail(classify47003(res.errmsg, r, batch), "47003", msg);
-    if (res.errcode === 45009) return fail("defer", "45009", msg, nextShanghaiMidnight(ctx.now()));
-    if (res.errcode === 45011) return fail("defer", "45011", msg, ctx.now() + 60_000);
-    return fail(TEMPLATE_ERROR_CLASSES[res.errcode] ?? "request", String(res.errcode), msg);
+    return messageOutcome(res, r, batch, TEMPLATE_ERROR_CLASSES, "template/send", ctx.now());
   }
 
   return {
@@ -99,6 +91,8 @@ const wechatTemplate: Driver = {
   contentKind: "template_message",
   batchLimit: 100,
   secrets: ["app_id", "app_secret"],
+  paced: true,
+  perRecipient: true,
   create,
 };
 

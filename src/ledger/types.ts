@@ -184,6 +184,13 @@ export interface Ledger {
 
   getToken(key: string, now: number): Promise<string | undefined>;
   putToken(key: string, token: string, expiresAt: number): Promise<void>;
+  /**
+   * The lease on fetching the token of `key`, so that processes sharing the ledger never fetch at the same moment: taken
+   * for `holder` until `until` when free at `now` or already `holder`'s (one atomic conditional upsert of the row
+   * `lease|<key>`); `until` ≤ `now` releases it. True when `holder` holds it. Drivers reach these three methods as their
+   * `TokenStore` (src/dispatch/token-store.ts).
+   */
+  leaseToken(key: string, holder: string, now: number, until: number): Promise<boolean>;
 
   /** Commits what is queued, then closes. */
   close(): Promise<void>;

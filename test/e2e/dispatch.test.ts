@@ -286,6 +286,24 @@ describe("chuda dispatch under provider trouble", () => {
     expect(retries + rows.filter((x) => x.attempts > 1).length).toBeGreaterThan(0);
   });
 
+  it("keeps the access token in the ledger: a later run uses it instead of fetching another", async () => {
+    // `/cgi-bin/token` issues a new token on every fetch (and invalidates the one other processes hold).
+    const first: CampaignSpec = { name: "first", template: "daily", channels: ["template_message"], trigger: ONCE };
+    const next: CampaignSpec = { name: "next", template: "daily", channels: ["template_message"], trigger: "once at 2026-12-25 10:00" };
+    const s = await setup(20, 43, [first, next], {}, { template_message: { token_endpoint: "token" } });
+    const sentPerRun: number[] = [];
+    for (const at of ["2026-12-24 10:30", "2026-12-25 10:30"]) {
+      const r = await dispatch(s.repo, at);
+      expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+      sentPerRun.push(s.fakes.wechat.deliveries().length - sentPerRun.reduce((a, b) => a + b, 0));
+    }
+    expect(
+      sentPerRun.every((n) => n > 0),
+      `template messages per run: ${sentPerRun.join(", ")}`,
+    ).toBe(true);
+    expect(s.fakes.wechat.state.tokens.issued).toHaveLength(1);
+  });
+
   it("refreshes tokens that expire mid-run and completes", async () => {
     const s = await setup(250, 41, [GIFT, NOTICE], { wecom: { tokenMaxUses: 2 }, wechat: { tokenMaxUses: 150 } });
     const planned = await dryRunList(s.repo);

@@ -3,6 +3,8 @@ import { Option } from "commander";
 import { acquireLock } from "../../dispatch/lock.js";
 import { checkLedgerIdentity, LedgerFileError, ledgerPath, writeLedgerMarker } from "../../dispatch/ledger.js";
 import { openLedger } from "../../ledger/open.js";
+import { ledgerTokenStore } from "../../dispatch/token-store.js";
+import type { TokenStore } from "../../drivers/types.js";
 import { drySends, planDue, rateGate, runDispatch, type DispatchEvent, type LoadedChannel } from "../../dispatch/runner.js";
 import { loadDriver } from "../../drivers/registry.js";
 import { renderDispatchDryRun, renderDispatchSummary } from "../../report/dispatch.js";
@@ -72,9 +74,17 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
           if (lock?.ok) lock.release();
           throw e;
         }
+        const tokens = ledgerTokenStore();
         const channels = opts.dryRun
           ? new Map<string, LoadedChannel>()
-          : await loadChannels(project, ws.root, io, await unsettledChannels(ws.root, opts.only?.length ? campaigns.map((c) => c.name) : undefined));
+          : await loadChannels(
+              project,
+              ws.root,
+              io,
+              await unsettledChannels(ws.root, opts.only?.length ? campaigns.map((c) => c.name) : undefined),
+              undefined,
+              tokens,
+            );
         const members = await openMembers(opts, project, io);
         if (!members) {
           if (lock?.ok) lock.release();
@@ -94,6 +104,7 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
         // A dry run reads an existing ledger (caps, occurrences already planned) but writes nothing.
         const file = ledgerPath(ws.root);
         const ledger = await openLedger({ file: opts.dryRun && !existsSync(file) ? ":memory:" : file });
+        tokens.attach(ledger);
         // `--only`: the run sends nothing of other campaigns, not even their sends pending since an earlier run.
         if (opts.only?.length) await ledger.restrictTo(campaigns.map((c) => c.name));
         if (!opts.dryRun) writeLedgerMarker(ws.root, ledger.id);
@@ -233,7 +244,15 @@ function missingCredentials(why: string): LoadedChannel["instance"] {
 }
 
 /** Loads each channel's driver and reads its secrets from the environment (never printed). */
-export async function loadChannels(project: Project, root: string, io: Io, unsettled: Set<string>, only?: string[]): Promise<Map<string, LoadedChannel>> {
+/** `tokens`: where the WeChat and WeCom drivers share access tokens with other processes (the run's ledger). */
+export async function loadChannels(
+  project: Project,
+  root: string,
+  io: Io,
+  unsettled: Set<string>,
+  only?: string[],
+  tokens?: TokenStore,
+): Promise<Map<string, LoadedChannel>> {
   const out = new Map<string, LoadedChannel>();
   for (const [name, cfg] of project.channels) {
     if (only && !only.includes(name)) continue;
@@ -266,6 +285,7 @@ export async function loadChannels(project: Project, root: string, io: Io, unset
       timeoutMs: Number(cfg.options.timeout_ms ?? 10_000),
       root,
       acquire: gate.acquire,
+      tokens,
     });
     out.set(name, { driver: loaded.driver, instance, gate });
   }

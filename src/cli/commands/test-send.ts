@@ -4,6 +4,7 @@
  */
 import { ledgerPath } from "../../dispatch/ledger.js";
 import { openLedger } from "../../ledger/open.js";
+import { ledgerTokenStore } from "../../dispatch/token-store.js";
 import { sendTests } from "../../dispatch/test-send.js";
 import { readableColumn } from "../../plan/candidates.js";
 import { ident as q } from "../../members/sql.js";
@@ -48,8 +49,10 @@ export async function dispatchTests(ws: Workspace, project: Project, campaignNam
     staff.progress?.finish();
     await staff.close();
   }
-  const channels = await loadChannels(project, ws.root, io, new Set(), campaign!.channels);
+  const tokens = ledgerTokenStore();
+  const channels = await loadChannels(project, ws.root, io, new Set(), campaign!.channels, tokens);
   const ledger = await openLedger({ file: ledgerPath(ws.root) });
+  tokens.attach(ledger);
   try {
     const results = await sendTests({ project, campaign: campaign!, templates: ws.templates, staff: rows, channels, ledger, now: () => Date.now() });
     const ok = results.filter((r) => r.state === "sent" || r.state === "queued").length;
