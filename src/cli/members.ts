@@ -4,8 +4,10 @@
  */
 import path from "node:path";
 import os from "node:os";
-import { openSnapshot } from "../members/snapshot.js";
+import { openSnapshot, type OpenSnapshotOptions, type OpenSnapshotResult } from "../members/snapshot.js";
 import { snapshotCache } from "../members/cache.js";
+import { databaseSource, looksLikeUrl, maskUrl, openDatabaseSnapshot } from "../members/database.js";
+import { MESSAGES } from "../check/diagnostics/messages/index.js";
 import type { MemberTable } from "../plan/types.js";
 import type { Project } from "../project/types.js";
 import { renderPretty } from "../report/diagnostics/pretty.js";
@@ -14,7 +16,8 @@ import { UsageError, type Io } from "./io.js";
 import { VERSION } from "./version.js";
 
 export interface MembersOptions {
-  members: string;
+  /** A file, or a postgres:// / mysql:// URL; unset: the database of `members.source.url_env` in chuda.yaml. */
+  members?: string;
   encoding?: "auto" | "utf-8" | "gbk";
   strict?: boolean;
   quiet?: boolean;
@@ -23,6 +26,8 @@ export interface MembersOptions {
 }
 
 export interface OpenedMembers {
+  /** How messages name the members: the file as given, or the database URL with its password masked. */
+  label: string;
   table: MemberTable;
   count: number;
   rejected: number;
@@ -45,28 +50,43 @@ export async function openMembers(
   presenceOnly?: readonly string[],
   deferKeyCheck = false,
 ): Promise<OpenedMembers | undefined> {
-  const file = path.resolve(io.cwd, opts.members);
-  const label = path.relative(io.cwd, file) || opts.members;
+  const input = membersInput(opts.members, project, io.env);
   // Ink (half a second to import) is loaded only for a terminal.
   const progress = io.interactive && !opts.quiet ? (await import("../report/ink/progress.js")).startProgress("chuda", { color: io.color }) : undefined;
-  const opened = await openSnapshot(file, project, {
+  const options: OpenSnapshotOptions = {
     encoding: opts.encoding ?? "auto",
     strict: opts.strict,
-    label,
     threads: os.availableParallelism?.() ?? os.cpus().length,
     // DuckDB's own cap (it spills beyond it); by default 80% of the machine's memory.
     ...(process.env.CHUDA_MEMORY_LIMIT ? { memoryLimit: process.env.CHUDA_MEMORY_LIMIT } : {}),
     ...(presenceOnly?.length ? { presenceOnly } : {}),
     // --strict fails on any rejected row before planning: it checks keys at once.
     deferKeyCheck: deferKeyCheck && !opts.strict,
-    ...(opts.cache === true ? { cache: snapshotCache(project.root, io.env) } : {}),
     onProgress: (f) => progress?.update("loading members", Math.round(f * 1000), 1000),
-  });
+  };
+  let label: string;
+  let opened: OpenSnapshotResult;
+  if (input.kind === "file") {
+    const file = path.resolve(io.cwd, input.file);
+    label = path.relative(io.cwd, file) || input.file;
+    opened = await openSnapshot(file, project, { ...options, label, ...(opts.cache === true ? { cache: snapshotCache(project.root, io.env) } : {}) });
+  } else {
+    label = maskUrl(input.url);
+    const source = databaseSource(input.url, project.members);
+    if ("code" in source) {
+      progress?.finish();
+      throw new UsageError(`${source.message} [${source.code}]`, source.help);
+    }
+    progress?.update("reading members from the database", 0, 1000);
+    opened = await openDatabaseSnapshot(source, project, options);
+  }
   const snap = opened.snapshot;
   if (!snap) {
     progress?.finish();
     const d = opened.diagnostics[0];
-    throw new UsageError(d ? d.message : `cannot read ${label}`, d?.help ?? "pass --members with a CSV, JSON Lines or Parquet snapshot");
+    // A database's problems carry their code (CH60xx), to look up in docs/diagnostics.md.
+    const message = d && input.kind === "database" ? `${d.message} [${d.code}]` : d?.message;
+    throw new UsageError(message ?? `cannot read ${label}`, d?.help ?? "pass --members with a CSV, JSON Lines or Parquet snapshot");
   }
   progress?.update("loading members", 1000, 1000, `${snap.count.toLocaleString("en-US")} members${snap.cached ? " (cached)" : ""}`);
   // Diagnostics are printed once each (a key repair adds to them).
@@ -90,6 +110,7 @@ export async function openMembers(
   }
   let unique: Promise<boolean> | undefined;
   const handle: OpenedMembers = {
+    label,
     table: { conn: snap.conn, table: snap.table, count: snap.count },
     count: snap.count,
     rejected: snap.rejectedTotal,
@@ -105,4 +126,27 @@ export async function openMembers(
     close: () => snap.close(),
   };
   return handle;
+}
+
+export type MembersInput = { kind: "file"; file: string } | { kind: "database"; url: string };
+
+/**
+ * What --members names: a file, or a database URL (postgres://, mysql:// …). Without --members, the database of
+ * `members.source.url_env` in chuda.yaml; without either, a usage error.
+ */
+export function membersInput(members: string | undefined, project: Project, env: NodeJS.ProcessEnv): MembersInput {
+  if (members !== undefined) return looksLikeUrl(members) ? { kind: "database", url: members } : { kind: "file", file: members };
+  const name = project.members.source?.urlEnv;
+  if (!name)
+    throw new UsageError(
+      "no members: pass --members <file or database URL>",
+      "a snapshot file (CSV, JSON Lines, Parquet), postgres://… or mysql://…; or set `members.source.url_env` in chuda.yaml",
+    );
+  const url = env[name]?.trim();
+  if (!url)
+    throw new UsageError(
+      `${MESSAGES.membersDbEnvUnset.message.replace("{0}", name)} [${MESSAGES.membersDbEnvUnset.code}]`,
+      MESSAGES.membersDbEnvUnset.help!.replaceAll("{0}", name),
+    );
+  return { kind: "database", url };
 }

@@ -98,6 +98,8 @@ export interface OpenSnapshotOptions {
   presenceOnly?: readonly string[];
   /** Reuse (and keep) the loaded table under `.chuda/cache` (see cache.ts). */
   cache?: SnapshotCache;
+  /** Rejected rows are numbered by record from 1 (the rows of a database query, exported to CSV), not by file line. */
+  recordNumbers?: boolean;
 }
 
 /** A snapshot, or (for a file that cannot be read at all) only error diagnostics. Never throws for user input. */
@@ -270,6 +272,7 @@ interface LoadOptions {
   threads: number;
   tolerantOnly?: boolean;
   presenceOnly?: readonly string[];
+  recordNumbers?: boolean;
   label: string;
   strict: boolean;
   progress: (fraction: number) => void;
@@ -585,7 +588,7 @@ async function load(
     if (problems > 0 || dupKeys > 0) {
       // Pass 2 (only for files with problems): an ordered scan numbers the rows to give line numbers and
       // to tell the first row of a duplicated key from the later ones.
-      const headerLines = format === "csv" ? 1 : 0;
+      const headerLines = format === "csv" && !o.recordNumbers ? 1 : 0;
       // Records before the k-th malformed line m_k: m_k - k - header; a record numbered rn comes after it when rn > that.
       await conn.run(
         `CREATE TEMP TABLE malformed AS SELECT line - row_number() OVER (ORDER BY line) - ${headerLines} AS before FROM rejected WHERE kind = 'malformed'`,
@@ -638,7 +641,11 @@ async function load(
     const diagnostics: Diagnostic[] = [];
     for (const f of missingFields) diagnostics.push(diag(MESSAGES.membersMissingField, span(), [f], { severity }));
     for (const g of rejected)
-      diagnostics.push(diag(MESSAGES.membersRejectedRows, span(g.lines[0] ?? 1), [g.count, g.reason, g.lines.join(", ")], { severity }));
+      diagnostics.push(
+        diag(o.recordNumbers ? MESSAGES.membersDbRejectedRows : MESSAGES.membersRejectedRows, span(g.lines[0] ?? 1), [g.count, g.reason, g.lines.join(", ")], {
+          severity,
+        }),
+      );
     if (count === 0) diagnostics.push(diag(MESSAGES.membersEmpty, span(), [o.label], { severity }));
     const loaded: Loaded = { count, rejected, rejectedTotal, missingFields, diagnostics };
     if (format === "csv") loaded.csvRead = store === "strict" ? "strict" : "tolerant";

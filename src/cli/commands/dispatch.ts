@@ -14,7 +14,7 @@ import { UsageError, type Io } from "../io.js";
 import { parseMoment } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { onInterrupt, type InterruptSignal } from "../signals.js";
-import { openMembers, type MembersOptions } from "../members.js";
+import { membersInput, openMembers, type MembersOptions } from "../members.js";
 import type { Project } from "../../project/types.js";
 import { dispatchTests, type TestSendOptions } from "./test-send.js";
 
@@ -26,7 +26,7 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
     .command("dispatch")
     .description("send what is due: resumable, idempotent, locked against a second run")
     .argument("[campaign]", "with --test-to: the campaign whose message the staff get")
-    .option("--members <file>", "member snapshot: CSV (UTF-8 or GBK), JSON Lines or Parquet (required)")
+    .option("--members <file|url>", "member snapshot: CSV (UTF-8 or GBK), JSON Lines or Parquet, or a postgres:// or mysql:// URL (default: members.source)")
     .option("--at <moment>", "the run's moment (default now)")
     .option("--dry-run", "send nothing and write nothing; print what would go out")
     .option("--only <campaigns...>", "only these campaigns")
@@ -46,7 +46,12 @@ export function registerDispatch(program: Command, io: Io, done: (code: number) 
         if (opts.testTo) return done(await dispatchTests(ws, project, campaignName, opts as TestSendOptions, io));
         if (campaignName)
           throw new UsageError(`dispatch takes a campaign name only with --test-to`, `to dispatch some campaigns only, use --only ${campaignName}`);
-        if (!opts.members) throw new UsageError("dispatch needs --members <file>", "the member snapshot to plan against: chuda dispatch --members members.csv");
+        if (!opts.members && !project.members.source?.urlEnv)
+          throw new UsageError(
+            "dispatch needs --members <file>",
+            "the member snapshot to plan against: chuda dispatch --members members.csv, or a database URL",
+          );
+        membersInput(opts.members, project, io.env); // an unset url_env is refused before the lock and the channels
         const campaigns = selectCampaigns(ws, opts.only ?? []);
         const at = opts.at !== undefined ? parseMoment(opts.at, project.timezone) : io.now();
         // A real run at a later moment would send what is not due yet (and its sends would never be sent at T again).

@@ -13,7 +13,7 @@ import { epochToZoned, addDays } from "../../calendar/time.js";
 import type { Io } from "../io.js";
 import { dateRange, parseMoment } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
-import { openMembers, type MembersOptions } from "../members.js";
+import { membersInput, openMembers, type MembersOptions } from "../members.js";
 import { prepareOutput, writeOutput } from "../output.js";
 import { readLedgerView } from "../history.js";
 
@@ -22,7 +22,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
     .command("simulate")
     .description("the reach funnel of each campaign against a member snapshot; nothing is sent")
     .argument("[campaigns...]", "only these campaigns")
-    .requiredOption("--members <file>", "member snapshot: CSV (UTF-8 or GBK), JSON Lines or Parquet")
+    .option("--members <file|url>", "member snapshot: CSV (UTF-8 or GBK), JSON Lines or Parquet, or a postgres:// or mysql:// URL (default: members.source)")
     .option("--at <moment>", "what a dispatch at this moment would send (YYYY-MM-DD HH:MM)")
     .option("--from <date>", "first day (default today)")
     .option("--to <date>", "last day (default 29 days after --from)")
@@ -36,6 +36,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
       const ws = await loadWorkspace(program.opts().project, io);
       const project = requireValid(ws, io);
       const campaigns = selectCampaigns(ws, names);
+      membersInput(opts.members, project, io.env); // no members at all is refused before any work
       const tz = project.timezone;
       let range: { from: string; to: string };
       let due: { fromMs: number; toMs: number } | undefined;

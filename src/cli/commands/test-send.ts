@@ -11,6 +11,7 @@ import type { Project } from "../../project/types.js";
 import { maskPhonesIn } from "../../report/mask.js";
 import { table } from "../../report/style.js";
 import { UsageError, type Io } from "../io.js";
+import { maskUrl } from "../../members/database.js";
 import { openMembers, type MembersOptions } from "../members.js";
 import { selectCampaigns, type Workspace } from "../workspace.js";
 import { loadChannels } from "./dispatch.js";
@@ -21,7 +22,7 @@ export type TestSendOptions = Omit<MembersOptions, "members"> & { testTo: string
 const MAX_STAFF = 200;
 
 export async function dispatchTests(ws: Workspace, project: Project, campaignName: string | undefined, opts: TestSendOptions, io: Io): Promise<number> {
-  if (!campaignName) throw new UsageError("--test-to needs the campaign to test", `chuda dispatch --test-to ${opts.testTo} CAMPAIGN`);
+  if (!campaignName) throw new UsageError("--test-to needs the campaign to test", `chuda dispatch --test-to ${maskUrl(opts.testTo)} CAMPAIGN`);
   if (opts.members)
     throw new UsageError("--test-to sends to the staff list only; --members does not go with it", "run the test and the dispatch as two commands");
   if (opts.dryRun)
@@ -36,10 +37,10 @@ export async function dispatchTests(ws: Workspace, project: Project, campaignNam
   try {
     if (staff.count > MAX_STAFF)
       throw new UsageError(
-        `${opts.testTo} has ${staff.count} rows: a test goes to a staff list of at most ${MAX_STAFF}`,
+        `${staff.label} has ${staff.count} rows: a test goes to a staff list of at most ${MAX_STAFF}`,
         "list the staff who should get the test message, in the member format",
       );
-    if (!staff.count) throw new UsageError(`${opts.testTo} has no rows`, "list the staff who should get the test message, in the member format");
+    if (!staff.count) throw new UsageError(`${staff.label} has no rows`, "list the staff who should get the test message, in the member format");
     const fields = fieldsFor(campaign!, project, ws.templates);
     const cols = [
       `CAST(m.${q(project.members.key)} AS VARCHAR) AS __key`,
