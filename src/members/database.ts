@@ -123,7 +123,8 @@ export async function exportMembers(src: DatabaseSource, schema: MemberSchema, t
   try {
     return src.kind === "postgres" ? await exportPostgres(src, schema, timezone, file) : await exportMySql(src, schema, timezone, file);
   } catch (e) {
-    if (e instanceof MembersDatabaseError) throw e;
+    // A bug of chuda stays an internal error; everything else comes from the driver or the server.
+    if (e instanceof MembersDatabaseError || e instanceof TypeError || e instanceof ReferenceError) throw e;
     throw new MembersDatabaseError(describeError(src, e, "read"));
   }
 }
@@ -160,6 +161,12 @@ function sourceSql(src: DatabaseSource, quote: (name: string) => string): string
   return `(SELECT * FROM ${table})`;
 }
 
+/** A CommonJS package's exports, whether the bundle hands them over as named exports or as `default`. */
+function cjs<T extends object>(mod: T): T {
+  const d = (mod as { default?: T }).default;
+  return d && typeof d === "object" ? d : mod;
+}
+
 // ——— PostgreSQL ———
 
 const pgIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
@@ -172,8 +179,8 @@ const PG_JSONB = 3802;
 const PG_TIMESTAMPTZ = 1184;
 
 async function exportPostgres(src: DatabaseSource, schema: MemberSchema, timezone: string, file: string): Promise<ExportResult> {
-  const { default: pg } = await import("pg");
-  const { to: copyTo } = await import("pg-copy-streams");
+  const pg = cjs(await import("pg"));
+  const { to: copyTo } = cjs(await import("pg-copy-streams"));
   const client = new pg.Client({ connectionString: src.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: "chuda members" });
   // A server that goes away mid-read emits 'error' on the client; the read itself reports it.
   client.on("error", () => undefined);
@@ -269,7 +276,7 @@ function mysqlCell(v: unknown): string {
 }
 
 async function exportMySql(src: DatabaseSource, schema: MemberSchema, timezone: string, file: string): Promise<ExportResult> {
-  const mysql = await import("mysql2");
+  const mysql = cjs(await import("mysql2"));
   const url = new URL(src.url);
   if (url.protocol === "mariadb:") url.protocol = "mysql:";
   const conn = mysql.createConnection({
