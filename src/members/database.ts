@@ -12,11 +12,13 @@
  *
  * A URL carries a password: it is shown masked (`postgres://crm:***@db:5432/crm`) in every message.
  */
-import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import { closeSync, constants as fsConstants, createWriteStream, mkdtempSync, openSync, rmSync, type WriteStream } from "node:fs";
+import { execFileSync } from "node:child_process";
+import type { Writable } from "node:stream";
 import os from "node:os";
 import path from "node:path";
 import { once } from "node:events";
-import { pipeline } from "node:stream/promises";
+import { finished } from "node:stream/promises";
 import type { MemberSchema, Project } from "../project/types.js";
 import type { Diagnostic, MessageDef } from "../check/diagnostics/types.js";
 import { diag } from "../check/diagnostics/diag.js";
@@ -89,12 +91,6 @@ export class MembersDatabaseError extends Error {
   }
 }
 
-/** The export's outcome: rows written, and the result's columns (all of them, as the database named them). */
-export interface ExportResult {
-  rows: number;
-  columns: string[];
-}
-
 /**
  * Which result column feeds each schema field: the column of the same name, else the first whose trimmed name
  * matches case-insensitively (as for a file's header). Result: [field, column index].
@@ -116,16 +112,110 @@ export function matchColumns(columns: readonly string[], schema: MemberSchema): 
 }
 
 /**
+ * A query ready to stream: connected, its columns known and matched to the schema. `stream` writes the matched
+ * columns' CSV lines (no header) to the sink and closes the connection; `close` alone when it is not streamed.
+ */
+interface PreparedExport {
+  /** The schema fields read, in the order of the CSV columns. */
+  fields: string[];
+  /** Every column of the result, as the database named them. */
+  columns: string[];
+  stream(sink: CsvSink): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Where the CSV text goes: the file, and (when given) a pipe that DuckDB's first read takes the rows from while they
+ * are still arriving. A pipe whose reader went away (the read stopped at a bad value) is dropped; the file goes on.
+ */
+export class CsvSink {
+  private pipe: Writable | undefined;
+  constructor(
+    private readonly file: WriteStream,
+    pipe?: Writable,
+  ) {
+    this.pipe = pipe;
+    pipe?.on("error", () => this.dropPipe());
+  }
+
+  /** No more rows go to the pipe (its reader is done with it); a write waiting for it goes on. */
+  dropPipe(): void {
+    const pipe = this.pipe;
+    this.pipe = undefined;
+    pipe?.destroy();
+  }
+
+  /** Resolves once what was written so far is in the file (the loader reads the header line from it). */
+  flushed(): Promise<void> {
+    return new Promise((resolve, reject) => this.file.write("", (e) => (e ? reject(e) : resolve())));
+  }
+
+  async write(chunk: string | Buffer): Promise<void> {
+    const waits: Promise<unknown>[] = [];
+    if (!this.file.write(chunk)) waits.push(once(this.file, "drain"));
+    const pipe = this.pipe;
+    if (pipe && !pipe.write(chunk))
+      waits.push(
+        new Promise<void>((resolve) => {
+          const done = () => {
+            pipe.off("drain", done).off("close", done);
+            resolve();
+          };
+          pipe.on("drain", done).on("close", done);
+        }),
+      );
+    await Promise.all(waits);
+  }
+
+  /** Ends both; the file is flushed when this resolves. */
+  async end(): Promise<void> {
+    this.pipe?.end();
+    this.file.end();
+    await finished(this.file);
+  }
+
+  /** Stops both at once (the export failed): the pipe's reader sees its end. */
+  abort(): void {
+    this.dropPipe();
+    this.file.destroy();
+  }
+}
+
+/** Connects and describes the query (MembersDatabaseError for every problem of the database, the URL masked). */
+async function prepareExport(src: DatabaseSource, schema: MemberSchema, timezone: string): Promise<PreparedExport> {
+  try {
+    return src.kind === "postgres" ? await preparePostgres(src, schema, timezone) : await prepareMySql(src, schema, timezone);
+  } catch (e) {
+    throw asDatabaseError(src, e, "query");
+  }
+}
+
+/** A bug of chuda stays an internal error; everything else comes from the driver or the server. */
+function asDatabaseError(src: DatabaseSource, e: unknown, stage: "query" | "read"): unknown {
+  if (e instanceof MembersDatabaseError || e instanceof TypeError || e instanceof ReferenceError) return e;
+  return new MembersDatabaseError(describeError(src, e, stage));
+}
+
+/** The CSV header line of the fields read. */
+function headerLine(fields: readonly string[]): string {
+  return fields.map(csvCell).join(",") + "\n";
+}
+
+/**
  * Exports the members of `src` as a CSV file (a header of schema field names, then one line per row). Throws
  * MembersDatabaseError for every problem of the database (never its stack); the URL is masked in it.
  */
-export async function exportMembers(src: DatabaseSource, schema: MemberSchema, timezone: string, file: string): Promise<ExportResult> {
+export async function exportMembers(src: DatabaseSource, schema: MemberSchema, timezone: string, file: string): Promise<{ rows: number; columns: string[] }> {
+  const prepared = await prepareExport(src, schema, timezone);
+  const sink = new CsvSink(createWriteStream(file));
   try {
-    return src.kind === "postgres" ? await exportPostgres(src, schema, timezone, file) : await exportMySql(src, schema, timezone, file);
+    await sink.write(headerLine(prepared.fields));
+    const rows = await prepared.stream(sink);
+    await sink.end();
+    return { rows, columns: prepared.columns };
   } catch (e) {
-    // A bug of chuda stays an internal error; everything else comes from the driver or the server.
-    if (e instanceof MembersDatabaseError || e instanceof TypeError || e instanceof ReferenceError) throw e;
-    throw new MembersDatabaseError(describeError(src, e, "read"));
+    sink.abort();
+    throw asDatabaseError(src, e, "read");
   }
 }
 
@@ -178,7 +268,7 @@ const PG_JSON = 114;
 const PG_JSONB = 3802;
 const PG_TIMESTAMPTZ = 1184;
 
-async function exportPostgres(src: DatabaseSource, schema: MemberSchema, timezone: string, file: string): Promise<ExportResult> {
+async function preparePostgres(src: DatabaseSource, schema: MemberSchema, timezone: string): Promise<PreparedExport> {
   const pg = cjs(await import("pg"));
   const { to: copyTo } = cjs(await import("pg-copy-streams"));
   const client = new pg.Client({ connectionString: src.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: "chuda members" });
@@ -189,16 +279,12 @@ async function exportPostgres(src: DatabaseSource, schema: MemberSchema, timezon
   } catch (e) {
     throw new MembersDatabaseError(describeError(src, e, "connect"));
   }
+  const close = () => client.end().catch(() => undefined);
   try {
     const rows = sourceSql(src, pgIdent);
-    let described;
-    try {
-      // Dates as YYYY-MM-DD, timestamps with a zone in the project's zone (then read as its local time).
-      await client.query(`SET DateStyle TO ISO, YMD; SET TimeZone TO ${pgLiteral(timezone)}; SET IntervalStyle TO iso_8601`);
-      described = await client.query(`SELECT * FROM ${rows} AS q LIMIT 0`);
-    } catch (e) {
-      throw new MembersDatabaseError(describeError(src, e, "query"));
-    }
+    // Dates as YYYY-MM-DD, timestamps with a zone in the project's zone (then read as its local time).
+    await client.query(`SET DateStyle TO ISO, YMD; SET TimeZone TO ${pgLiteral(timezone)}; SET IntervalStyle TO iso_8601`);
+    const described = await client.query(`SELECT * FROM ${rows} AS q LIMIT 0`);
     const fields = described.fields;
     const columns = fields.map((f) => f.name);
     const matched = matchColumns(columns, schema);
@@ -225,16 +311,29 @@ async function exportPostgres(src: DatabaseSource, schema: MemberSchema, timezon
         return `${expr} AS ${pgIdent(field)}`;
       })
       .join(", ");
-    const sql = `COPY (SELECT ${select} FROM ${rows} AS q(${renamed})) TO STDOUT (FORMAT csv, HEADER true)`;
-    const stream = client.query(copyTo(sql));
-    try {
-      await pipeline(stream, createWriteStream(file));
-    } catch (e) {
-      throw new MembersDatabaseError(describeError(src, e, (e as { code?: string }).code?.length === 5 ? "query" : "read"));
-    }
-    return { rows: Number(stream.rowCount ?? 0), columns };
-  } finally {
-    await client.end().catch(() => undefined);
+    const sql = `COPY (SELECT ${select} FROM ${rows} AS q(${renamed})) TO STDOUT (FORMAT csv)`;
+    return {
+      fields: matched.map(([f]) => f),
+      columns,
+      close,
+      stream: async (sink) => {
+        try {
+          const stream = client.query(copyTo(sql));
+          try {
+            for await (const chunk of stream as AsyncIterable<Buffer>) await sink.write(chunk);
+          } catch (e) {
+            // An error with a SQLSTATE is the query's (a cast, a division by zero); others broke the stream.
+            throw asDatabaseError(src, e, String((e as { code?: string }).code ?? "").length === 5 ? "query" : "read");
+          }
+          return Number(stream.rowCount ?? 0);
+        } finally {
+          await close();
+        }
+      },
+    };
+  } catch (e) {
+    await close();
+    throw e;
   }
 }
 
@@ -275,7 +374,7 @@ function mysqlCell(v: unknown): string {
   return csvCell(JSON.stringify(v));
 }
 
-async function exportMySql(src: DatabaseSource, schema: MemberSchema, timezone: string, file: string): Promise<ExportResult> {
+async function prepareMySql(src: DatabaseSource, schema: MemberSchema, timezone: string): Promise<PreparedExport> {
   const mysql = cjs(await import("mysql2"));
   const url = new URL(src.url);
   if (url.protocol === "mariadb:") url.protocol = "mysql:";
@@ -296,6 +395,8 @@ async function exportMySql(src: DatabaseSource, schema: MemberSchema, timezone: 
     },
   });
   conn.on("error", () => undefined);
+  // A read stopped early (an error) leaves rows unread: the connection is dropped rather than drained.
+  const close = async () => conn.destroy();
   const p = conn.promise();
   try {
     await p.connect();
@@ -307,58 +408,48 @@ async function exportMySql(src: DatabaseSource, schema: MemberSchema, timezone: 
     // TIMESTAMP columns in the project's zone: by name if the server has zone tables, else by today's offset.
     await p.query(`SET time_zone = ?`, [timezone]).catch(() => p.query(`SET time_zone = ?`, [currentOffset(timezone)]));
     const sql = src.query ?? `SELECT * FROM ${(src.table ?? "members").split(".").map(myIdent).join(".")}`;
+    // The columns arrive before the first row; the stream then waits (paused) until it is read.
     const query = conn.query({ sql, rowsAsArray: true });
-    let matched: [string, number][] | undefined;
-    let columns: string[] = [];
-    let failure: unknown;
-    query.on("fields", (fields: { name: string }[]) => {
-      columns = fields.map((f) => f.name);
-      matched = matchColumns(columns, schema);
-      try {
-        assertKey(src, schema, matched, columns);
-      } catch (e) {
-        failure = e;
-      }
+    const rowStream = query.stream({ highWaterMark: 1000 });
+    rowStream.on("error", () => undefined); // reported by the read below, or by the wait for the columns
+    const columns = await new Promise<string[]>((resolve, reject) => {
+      query.once("fields", (fields: { name: string }[]) => resolve(fields.map((f) => f.name)));
+      query.once("error", reject);
+      query.once("end", () => resolve([]));
     });
-    const out = createWriteStream(file);
-    let rows = 0;
-    try {
-      const stream = query.stream({ highWaterMark: 1000 });
-      let chunk = "";
-      let header = false;
-      for await (const row of stream as AsyncIterable<unknown[]>) {
-        if (failure) break;
-        if (!header) {
-          chunk += matched!.map(([f]) => csvCell(f)).join(",") + "\n";
-          header = true;
+    const matched = matchColumns(columns, schema);
+    assertKey(src, schema, matched, columns);
+    return {
+      fields: matched.map(([f]) => f),
+      columns,
+      close,
+      stream: async (sink) => {
+        let rows = 0;
+        try {
+          let chunk = "";
+          for await (const row of rowStream as AsyncIterable<unknown[]>) {
+            let line = "";
+            for (let j = 0; j < matched.length; j++) line += (j ? "," : "") + mysqlCell(row[matched[j]![1]]);
+            chunk += line + "\n";
+            rows++;
+            if (chunk.length > 1 << 16) {
+              await sink.write(chunk);
+              chunk = "";
+            }
+          }
+          if (chunk) await sink.write(chunk);
+          return rows;
+        } catch (e) {
+          const code = (e as { code?: string }).code;
+          throw asDatabaseError(src, e, rows > 0 || code === "PROTOCOL_CONNECTION_LOST" ? "read" : "query");
+        } finally {
+          await close();
         }
-        let line = "";
-        for (let j = 0; j < matched!.length; j++) line += (j ? "," : "") + mysqlCell(row[matched![j]![1]]);
-        chunk += line + "\n";
-        rows++;
-        if (chunk.length > 1 << 16) {
-          if (!out.write(chunk)) await once(out, "drain");
-          chunk = "";
-        }
-      }
-      if (failure) throw failure;
-      if (!header) {
-        if (!matched) throw new MembersDatabaseError(describeError(src, new Error("the query returns no rows or columns"), "query"));
-        assertKey(src, schema, matched, columns);
-        chunk += matched.map(([f]) => csvCell(f)).join(",") + "\n";
-      }
-      out.end(chunk);
-      await once(out, "finish");
-    } catch (e) {
-      out.destroy();
-      if (e instanceof MembersDatabaseError) throw e;
-      const code = (e as { code?: string }).code;
-      throw new MembersDatabaseError(describeError(src, e, rows > 0 || code === "PROTOCOL_CONNECTION_LOST" ? "read" : "query"));
-    }
-    return { rows, columns };
-  } finally {
-    // A read stopped early (an error) leaves rows unread: the connection is dropped rather than drained.
-    conn.destroy();
+      },
+    };
+  } catch (e) {
+    await close();
+    throw e;
   }
 }
 
@@ -367,9 +458,37 @@ async function exportMySql(src: DatabaseSource, schema: MemberSchema, timezone: 
 const liveDirs = new Set<string>();
 let exitHook = false;
 
+/** A named pipe (mkfifo), or undefined where there is none (then the file is read once it is whole). */
+function makePipe(file: string): string | undefined {
+  try {
+    execFileSync("mkfifo", ["-m", "600", file], { stdio: "ignore" });
+    return file;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Reads the members of a database into a snapshot: the export into a temporary CSV file, then the file loader.
- * Never throws for a problem of the database or its rows: the result then holds only error diagnostics.
+ * A pipe's writer waits, opening it, for a reader. When the loader stopped before reading it, a reader of our own
+ * (non-blocking, so it never waits) lets that open finish, and is closed at once: the writer's next write then fails
+ * and the sink drops the pipe.
+ */
+function releasePipe(writer: WriteStream, file: string): void {
+  if (!writer.pending || writer.destroyed) return;
+  const fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  let open = true;
+  const release = () => {
+    if (open) closeSync(fd);
+    open = false;
+  };
+  writer.once("open", release).once("close", release).once("error", release);
+}
+
+/**
+ * Reads the members of a database into a snapshot: the rows are written to a temporary CSV file and, at the same
+ * time, through a named pipe into the loader's first read, so the database's export and DuckDB's parse overlap;
+ * later reads (rejected rows, a tolerant re-read) take the whole file. Never throws for a problem of the database
+ * or its rows: the result then holds only error diagnostics.
  */
 export async function openDatabaseSnapshot(src: DatabaseSource, project: Project, opts: OpenSnapshotOptions = {}): Promise<OpenSnapshotResult> {
   if (!exitHook) {
@@ -378,6 +497,13 @@ export async function openDatabaseSnapshot(src: DatabaseSource, project: Project
       for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
     });
   }
+  let prepared: PreparedExport;
+  try {
+    prepared = await prepareExport(src, project.members, project.timezone);
+  } catch (e) {
+    if (e instanceof MembersDatabaseError) return { diagnostics: [e.diagnostic] };
+    throw e;
+  }
   const dir = mkdtempSync(path.join(os.tmpdir(), "chuda-members-db-"));
   liveDirs.add(dir);
   const cleanup = () => {
@@ -385,16 +511,52 @@ export async function openDatabaseSnapshot(src: DatabaseSource, project: Project
     rmSync(dir, { recursive: true, force: true });
   };
   const file = path.join(dir, "members.csv");
-  try {
-    opts.onProgress?.(0);
-    await exportMembers(src, project.members, project.timezone, file);
-  } catch (e) {
-    cleanup();
-    if (e instanceof MembersDatabaseError) return { diagnostics: [e.diagnostic] };
-    throw e;
+  const pipe = makePipe(path.join(dir, "members.pipe.csv"));
+  const writer = pipe ? createWriteStream(pipe) : undefined;
+  const sink = new CsvSink(createWriteStream(file), writer);
+  let failure: MembersDatabaseError | undefined;
+  const exported = (async () => {
+    try {
+      await sink.write(headerLine(prepared.fields));
+      await prepared.stream(sink);
+      await sink.end();
+    } catch (e) {
+      sink.abort(); // the loader's read of the pipe ends
+      const err = asDatabaseError(src, e, "read");
+      if (!(err instanceof MembersDatabaseError)) throw err;
+      failure = err;
+      throw err;
+    }
+  })();
+  exported.catch(() => undefined); // awaited below; the loader may stop waiting for it first
+  if (!pipe) await exported.catch(() => undefined);
+  else await sink.flushed().catch(() => undefined);
+  let opened: OpenSnapshotResult = { diagnostics: [] };
+  if (!failure) {
+    const whole = async () => {
+      sink.dropPipe(); // the first read is over: rows it did not take are not waited for
+      await exported;
+    };
+    try {
+      opened = await openSnapshot(file, project, {
+        ...opts,
+        label: src.label,
+        encoding: "utf-8",
+        recordNumbers: true,
+        tolerantOnly: false,
+        ...(pipe ? { stream: { pipe, whole } } : {}),
+      });
+    } finally {
+      if (writer) releasePipe(writer, pipe!); // a loader that stopped before reading the pipe
+      sink.dropPipe();
+    }
+    await exported.catch(() => undefined);
   }
-  // The file loader goes on from there (the database's share of the bar is not known ahead: no row count).
-  const opened = await openSnapshot(file, project, { ...opts, label: src.label, encoding: "utf-8", recordNumbers: true });
+  if (failure) {
+    await opened.snapshot?.close();
+    cleanup();
+    return { diagnostics: [failure.diagnostic] };
+  }
   if (!opened.snapshot) {
     cleanup();
     return opened;

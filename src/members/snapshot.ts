@@ -100,6 +100,12 @@ export interface OpenSnapshotOptions {
   cache?: SnapshotCache;
   /** Rejected rows are numbered by record from 1 (the rows of a database query, exported to CSV), not by file line. */
   recordNumbers?: boolean;
+  /**
+   * CSV: the first (strict) read takes the rows from this pipe while they are still being written to the file (a
+   * database export, see database.ts). `whole` is called when that read is over, whatever its outcome, and
+   * resolves when the file is complete: every later read takes the file.
+   */
+  stream?: { pipe: string; whole(): Promise<void> };
 }
 
 /** A snapshot, or (for a file that cannot be read at all) only error diagnostics. Never throws for user input. */
@@ -273,6 +279,7 @@ interface LoadOptions {
   tolerantOnly?: boolean;
   presenceOnly?: readonly string[];
   recordNumbers?: boolean;
+  stream?: { pipe: string; whole(): Promise<void> };
   label: string;
   strict: boolean;
   progress: (fraction: number) => void;
@@ -535,14 +542,14 @@ async function load(
     reached = from + (1 - from) * p;
     o.progress(o.loadStart + (1 - o.loadStart) * 0.9 * reached);
   };
-  const createMembers = (cols: Column[], how: "strict" | "rejects") =>
-    runWithProgress(conn, `CREATE TABLE members AS ${projection(cols, format, keyCol)(relation(file, format, cols, how, header))}`, progress);
+  const createMembers = (cols: Column[], how: "strict" | "rejects", source = file) =>
+    runWithProgress(conn, `CREATE TABLE members AS ${projection(cols, format, keyCol)(relation(source, format, cols, how, header))}`, progress);
   let store: "strict" | "rejects" = "rejects";
   let read = columns;
   if (format === "csv" && !o.tolerantOnly) {
     const strict = columns.map((c): Column => (c.source !== undefined && FIELD_READ_BY_CSV.has(c.type.kind) ? { ...c, raw: "typed" } : c));
     try {
-      await createMembers(strict, "strict");
+      await createMembers(strict, "strict", o.stream?.pipe);
       store = "strict";
       read = strict;
     } catch {
@@ -550,6 +557,7 @@ async function load(
       from = reached; // the bar goes on from where the strict read stopped
     }
   }
+  await o.stream?.whole(); // the file is complete from here on
   if (store === "rejects") await createMembers(columns, "rejects");
   const body = projection(read, format, keyCol);
 
