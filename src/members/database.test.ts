@@ -158,6 +158,32 @@ describe("members from PostgreSQL", () => {
     await r.snapshot!.close();
   });
 
+  it("a bad value early in a long result: the first read stops at it, the export goes on into the file, nothing waits", async () => {
+    const { default: pgLib } = await import("pg");
+    const c = new pgLib.Client({ connectionString: pgUrl });
+    await c.connect();
+    await c.query(
+      `CREATE TABLE long AS SELECT 'L' || n AS id, CASE WHEN n = 100 THEN 'soon' ELSE '2000-01-01' END AS birthday, n FROM generate_series(1, 60000) AS n`,
+    );
+    await c.end();
+    const r = await openDatabaseSnapshot(source(pgUrl, { query: "select * from long order by n" }), project());
+    const snap = r.snapshot!;
+    expect(snap.count).toBe(59999);
+    expect(snap.csvRead).toBe("tolerant");
+    expect(snap.rejected.map((g) => [g.field, g.lines])).toEqual([["birthday", [100]]]);
+    await snap.close();
+    // The same export, read whole by the strict read: the rows arrive through the pipe.
+    const ok = await openDatabaseSnapshot(source(pgUrl, { query: "select id, n from long order by n" }), project());
+    expect(ok.snapshot!.count).toBe(60000);
+    expect(ok.snapshot!.csvRead).toBe("strict");
+    await ok.snapshot!.close();
+  });
+
+  it("a loader that fails before reading does not leave the export waiting", async () => {
+    // A result larger than a pipe's buffers: the export would wait for a reader that never comes.
+    await expect(openDatabaseSnapshot(source(pgUrl, { query: "select id, n from long" }), project(), { memoryLimit: "not a size" })).rejects.toThrow();
+  });
+
   it("errors: unreachable, unknown role, unknown database, unknown table, query error, no key column — one diagnostic each, password masked", async () => {
     const port = await freePort();
     const secret = "pa55word-xyz";

@@ -546,10 +546,16 @@ export async function openDatabaseSnapshot(src: DatabaseSource, project: Project
         tolerantOnly: false,
         ...(pipe ? { stream: { pipe, whole } } : {}),
       });
-    } finally {
-      if (writer) releasePipe(writer, pipe!); // a loader that stopped before reading the pipe
+    } catch (e) {
+      // The export is let finish (it must not wait on a pipe nobody reads) before the error goes on.
+      if (writer) releasePipe(writer, pipe!);
       sink.dropPipe();
+      await exported.catch(() => undefined);
+      cleanup();
+      throw e;
     }
+    if (writer) releasePipe(writer, pipe!); // a loader that stopped before reading the pipe
+    sink.dropPipe();
     await exported.catch(() => undefined);
   }
   if (failure) {
