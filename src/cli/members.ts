@@ -4,8 +4,10 @@
  */
 import path from "node:path";
 import os from "node:os";
-import { openSnapshot } from "../members/snapshot.js";
+import { openSnapshot, type OpenSnapshotOptions, type OpenSnapshotResult } from "../members/snapshot.js";
 import { snapshotCache } from "../members/cache.js";
+import { databaseSource, looksLikeUrl, maskUrl, openDatabaseSnapshot } from "../members/database.js";
+import { MESSAGES } from "../diagnostics/messages/index.js";
 import type { MemberTable } from "../plan/types.js";
 import type { Project } from "../project/types.js";
 import { renderPretty } from "../report/diagnostics/pretty.js";
@@ -15,7 +17,8 @@ import { operationsMessages as O } from "../diagnostics/messages/operations.js";
 import { VERSION } from "./version.js";
 
 export interface MembersOptions {
-  members: string;
+  /** A file, or a postgres:// / mysql:// URL; unset: the database of `members.source.url_env` in chuda.yaml. */
+  members?: string;
   encoding?: "auto" | "utf-8" | "gbk";
   strict?: boolean;
   quiet?: boolean;
@@ -24,6 +27,8 @@ export interface MembersOptions {
 }
 
 export interface OpenedMembers {
+  /** How messages name the members: the file as given, or the database URL with its password masked. */
+  label: string;
   table: MemberTable;
   count: number;
   rejected: number;
@@ -46,29 +51,48 @@ export async function openMembers(
   presenceOnly?: readonly string[],
   deferKeyCheck = false,
 ): Promise<OpenedMembers | undefined> {
-  const file = path.resolve(io.cwd, opts.members);
-  const label = path.relative(io.cwd, file) || opts.members;
+  const input = membersInput(opts.members, project, io.env);
   // Ink (half a second to import) is loaded only for a terminal.
   const progress = io.interactive && !opts.quiet ? (await import("../report/ink/progress.js")).startProgress("chuda", { color: io.color }) : undefined;
-  const opened = await openSnapshot(file, project, {
+  const options: OpenSnapshotOptions = {
     encoding: opts.encoding ?? "auto",
     strict: opts.strict,
-    label,
     threads: os.availableParallelism?.() ?? os.cpus().length,
     // DuckDB's own cap (it spills beyond it); by default 80% of the machine's memory.
     ...(process.env.CHUDA_MEMORY_LIMIT ? { memoryLimit: process.env.CHUDA_MEMORY_LIMIT } : {}),
     ...(presenceOnly?.length ? { presenceOnly } : {}),
     // --strict fails on any rejected row before planning: it checks keys at once.
     deferKeyCheck: deferKeyCheck && !opts.strict,
-    ...(opts.cache === true ? { cache: snapshotCache(project.root, io.env) } : {}),
     onProgress: (f) => progress?.update("loading members", Math.round(f * 1000), 1000),
-  });
+  };
+  let label: string;
+  let opened: OpenSnapshotResult;
+  if (input.kind === "file") {
+    const file = path.resolve(io.cwd, input.file);
+    label = path.relative(io.cwd, file) || input.file;
+    opened = await openSnapshot(file, project, { ...options, label, ...(opts.cache === true ? { cache: snapshotCache(project.root, io.env) } : {}) });
+  } else {
+    label = maskUrl(input.url);
+    const source = databaseSource(input.url, project.members);
+    if ("code" in source) {
+      progress?.finish();
+      throw new UsageError({ code: source.code, severity: "error", message: `${source.message} [${source.code}]`, help: source.help ?? O.snapshotUnreadable.help });
+    }
+    progress?.update("reading members from the database", 0, 1000);
+    opened = await openDatabaseSnapshot(source, project, options);
+  }
   const snap = opened.snapshot;
   if (!snap) {
     progress?.finish();
     const d = opened.diagnostics[0];
+    // A database's problems carry their code (CH60xx) in the text too, to look up in docs/diagnostics.md.
     throw d
-      ? new UsageError({ code: d.code, severity: "error", message: d.message, help: d.help ?? O.snapshotUnreadable.help })
+      ? new UsageError({
+          code: d.code,
+          severity: "error",
+          message: input.kind === "database" ? `${d.message} [${d.code}]` : d.message,
+          help: d.help ?? O.snapshotUnreadable.help,
+        })
       : new UsageError(O.snapshotUnreadable, [label]);
   }
   progress?.update("loading members", 1000, 1000, `${snap.count.toLocaleString("en-US")} members${snap.cached ? " (cached)" : ""}`);
@@ -93,6 +117,7 @@ export async function openMembers(
   }
   let unique: Promise<boolean> | undefined;
   const handle: OpenedMembers = {
+    label,
     table: { conn: snap.conn, table: snap.table, count: snap.count },
     count: snap.count,
     rejected: snap.rejectedTotal,
@@ -108,4 +133,23 @@ export async function openMembers(
     close: () => snap.close(),
   };
   return handle;
+}
+
+export type MembersInput = { kind: "file"; file: string } | { kind: "database"; url: string };
+
+/**
+ * What --members names: a file, or a database URL (postgres://, mysql:// …). Without --members, the database of
+ * `members.source.url_env` in chuda.yaml; without either, a usage error.
+ */
+export function membersInput(members: string | undefined, project: Project, env: NodeJS.ProcessEnv): MembersInput {
+  if (members !== undefined) return looksLikeUrl(members) ? { kind: "database", url: members } : { kind: "file", file: members };
+  const name = project.members.source?.urlEnv;
+  if (!name) throw new UsageError(O.membersNone);
+  const url = env[name]?.trim();
+  if (!url)
+    throw new UsageError(
+      { ...MESSAGES.membersDbEnvUnset, message: `${MESSAGES.membersDbEnvUnset.message.replace("{0}", name)} [${MESSAGES.membersDbEnvUnset.code}]` },
+      [name],
+    );
+  return { kind: "database", url };
 }

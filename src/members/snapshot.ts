@@ -98,6 +98,14 @@ export interface OpenSnapshotOptions {
   presenceOnly?: readonly string[];
   /** Reuse (and keep) the loaded table under `.chuda/cache` (see cache.ts). */
   cache?: SnapshotCache;
+  /** Rejected rows are numbered by record from 1 (the rows of a database query, exported to CSV), not by file line. */
+  recordNumbers?: boolean;
+  /**
+   * CSV: the first (strict) read takes the rows from this pipe while they are still being written to the file (a
+   * database export, see database.ts). `whole` is called when that read is over, whatever its outcome, and
+   * resolves when the file is complete: every later read takes the file.
+   */
+  stream?: { pipe: string; whole(): Promise<void> };
 }
 
 /** A snapshot, or (for a file that cannot be read at all) only error diagnostics. Never throws for user input. */
@@ -270,6 +278,8 @@ interface LoadOptions {
   threads: number;
   tolerantOnly?: boolean;
   presenceOnly?: readonly string[];
+  recordNumbers?: boolean;
+  stream?: { pipe: string; whole(): Promise<void> };
   label: string;
   strict: boolean;
   progress: (fraction: number) => void;
@@ -532,14 +542,14 @@ async function load(
     reached = from + (1 - from) * p;
     o.progress(o.loadStart + (1 - o.loadStart) * 0.9 * reached);
   };
-  const createMembers = (cols: Column[], how: "strict" | "rejects") =>
-    runWithProgress(conn, `CREATE TABLE members AS ${projection(cols, format, keyCol)(relation(file, format, cols, how, header))}`, progress);
+  const createMembers = (cols: Column[], how: "strict" | "rejects", source = file) =>
+    runWithProgress(conn, `CREATE TABLE members AS ${projection(cols, format, keyCol)(relation(source, format, cols, how, header))}`, progress);
   let store: "strict" | "rejects" = "rejects";
   let read = columns;
   if (format === "csv" && !o.tolerantOnly) {
     const strict = columns.map((c): Column => (c.source !== undefined && FIELD_READ_BY_CSV.has(c.type.kind) ? { ...c, raw: "typed" } : c));
     try {
-      await createMembers(strict, "strict");
+      await createMembers(strict, "strict", o.stream?.pipe);
       store = "strict";
       read = strict;
     } catch {
@@ -547,6 +557,7 @@ async function load(
       from = reached; // the bar goes on from where the strict read stopped
     }
   }
+  await o.stream?.whole(); // the file is complete from here on
   if (store === "rejects") await createMembers(columns, "rejects");
   const body = projection(read, format, keyCol);
 
@@ -585,7 +596,7 @@ async function load(
     if (problems > 0 || dupKeys > 0) {
       // Pass 2 (only for files with problems): an ordered scan numbers the rows to give line numbers and
       // to tell the first row of a duplicated key from the later ones.
-      const headerLines = format === "csv" ? 1 : 0;
+      const headerLines = format === "csv" && !o.recordNumbers ? 1 : 0;
       // Records before the k-th malformed line m_k: m_k - k - header; a record numbered rn comes after it when rn > that.
       await conn.run(
         `CREATE TEMP TABLE malformed AS SELECT line - row_number() OVER (ORDER BY line) - ${headerLines} AS before FROM rejected WHERE kind = 'malformed'`,
@@ -638,7 +649,11 @@ async function load(
     const diagnostics: Diagnostic[] = [];
     for (const f of missingFields) diagnostics.push(diag(MESSAGES.membersMissingField, span(), [f], { severity }));
     for (const g of rejected)
-      diagnostics.push(diag(MESSAGES.membersRejectedRows, span(g.lines[0] ?? 1), [g.count, g.reason, g.lines.join(", ")], { severity }));
+      diagnostics.push(
+        diag(o.recordNumbers ? MESSAGES.membersDbRejectedRows : MESSAGES.membersRejectedRows, span(g.lines[0] ?? 1), [g.count, g.reason, g.lines.join(", ")], {
+          severity,
+        }),
+      );
     if (count === 0) diagnostics.push(diag(MESSAGES.membersEmpty, span(), [o.label], { severity }));
     const loaded: Loaded = { count, rejected, rejectedTotal, missingFields, diagnostics };
     if (format === "csv") loaded.csvRead = store === "strict" ? "strict" : "tolerant";

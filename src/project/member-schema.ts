@@ -2,7 +2,7 @@
 import { isMap, isScalar } from "yaml";
 import { didYouMean } from "../diagnostics/suggest.js";
 import { MESSAGES } from "../diagnostics/messages/index.js";
-import type { FieldType, MemberSchema, ScalarType } from "./types.js";
+import type { FieldType, MemberSchema, MemberSource, ScalarType } from "./types.js";
 import { IDENTIFIER, type Entry, type YamlReader } from "./yaml-reader.js";
 
 const SCALAR_TYPES: readonly ScalarType[] = ["string", "number", "bool", "date", "datetime", "list", "phone"];
@@ -83,7 +83,7 @@ function readFieldType(r: YamlReader, e: Entry): FieldType | undefined {
 
 /** Reads `members:`. Returns undefined when there is no usable schema (no fields). */
 export function readMembers(r: YamlReader, e: Entry, hasMallLocation: boolean): MemberSchema | undefined {
-  const entries = r.mapping(e, ["key", "fields", "distance"]);
+  const entries = r.mapping(e, ["key", "fields", "distance", "source"]);
   if (!entries) return undefined;
   const get = (k: string) => entries.find((x) => x.key === k);
 
@@ -131,7 +131,84 @@ export function readMembers(r: YamlReader, e: Entry, hasMallLocation: boolean): 
       if (f !== undefined) schema.distance = { kind: "field", field: f };
     }
   }
+  const sourceEntry = get("source");
+  if (sourceEntry) {
+    const source = readMemberSource(r, sourceEntry);
+    if (source) schema.source = source;
+  }
   return schema;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
+/** Anything that looks like a database URL (`scheme://`): it holds a password and does not belong in chuda.yaml. */
+const URL_LIKE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+
+/** `members.source: { url_env, query | table }`: the URL itself is never read from chuda.yaml. */
+function readMemberSource(r: YamlReader, e: Entry): MemberSource | undefined {
+  const entries = r.mapping(e, ["url_env", "query", "table", "url"]);
+  if (!entries) return undefined;
+  const source: MemberSource = {};
+  let ok = true;
+  for (const x of entries) {
+    if (x.key === "url") {
+      // Reported without echoing the value: it is a URL with a password in it.
+      r.report(MESSAGES.projectSourceUrlInline, x.keySpan);
+      ok = false;
+      continue;
+    }
+    const v = r.str(x);
+    if (v === undefined) {
+      ok = false;
+      continue;
+    }
+    if (x.key === "url_env") {
+      if (URL_LIKE.test(v.trim())) {
+        r.report(MESSAGES.projectSourceUrlInline, x.span);
+        ok = false;
+      } else if (!ENV_NAME.test(v)) {
+        r.report(MESSAGES.projectSourceBadEnvName, x.span, [v]);
+        ok = false;
+      } else source.urlEnv = v;
+    } else if (x.key === "table") {
+      if (!TABLE_NAME.test(v.trim())) {
+        r.report(MESSAGES.projectSourceBadTable, x.span, [v]);
+        ok = false;
+      } else source.table = v.trim();
+    } else {
+      const problem = queryProblem(v);
+      if (problem) {
+        r.report(MESSAGES.projectSourceBadQuery, x.span, [problem]);
+        ok = false;
+      } else source.query = v.trim().replace(/;\s*$/, "");
+    }
+  }
+  if (source.query !== undefined && source.table !== undefined) {
+    r.report(MESSAGES.projectSourceQueryAndTable, e.keySpan);
+    ok = false;
+  }
+  return ok ? source : undefined;
+}
+
+/** Why a members query is not one statement (empty, or a `;` followed by more), outside quotes and comments. */
+export function queryProblem(sql: string): string | undefined {
+  const text = sql.trim().replace(/;\s*$/, "");
+  if (!text) return "it is empty";
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (ch === "'" || ch === '"' || ch === "`") {
+      const end = text.indexOf(ch, i + 1);
+      if (end < 0) return "a quote is not closed";
+      i = end;
+    } else if (ch === "-" && text[i + 1] === "-") {
+      const end = text.indexOf("\n", i);
+      i = end < 0 ? text.length : end;
+    } else if (ch === "/" && text[i + 1] === "*") {
+      const end = text.indexOf("*/", i + 2);
+      i = end < 0 ? text.length : end + 1;
+    } else if (ch === ";") return "it holds several statements";
+  }
+  return undefined;
 }
 
 function numberField(r: YamlReader, e: Entry, fields: Map<string, FieldType>): string | undefined {

@@ -10,6 +10,17 @@ export interface MemberSchema {
   fields: Map<string, FieldType>;
   /** How `within N km` is measured. */
   distance?: { kind: "field"; field: string } | { kind: "point"; lon: string; lat: string };
+  /** `members.source`: members read from the CRM's database instead of a file (src/members/database.ts). */
+  source?: MemberSource;
+}
+
+/** Where the CRM's members live: the URL is read from an environment variable, never from chuda.yaml. */
+export interface MemberSource {
+  /** The environment variable holding the `postgres://` or `mysql://` URL. */
+  urlEnv?: string;
+  /** A SELECT whose rows are the members, or a table (`members`, `crm.members`); default: the table `members`. */
+  query?: string;
+  table?: string;
 }
 
 /** A period of a frequency rule: a calendar period in the project timezone, or a rolling window. */

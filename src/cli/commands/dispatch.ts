@@ -18,7 +18,7 @@ import { operationsMessages as O } from "../../diagnostics/messages/operations.j
 import { parseMoment } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { onInterrupt, type InterruptSignal } from "../signals.js";
-import { openMembers, type MembersOptions } from "../members.js";
+import { membersInput, openMembers, type MembersOptions } from "../members.js";
 import type { Project } from "../../project/types.js";
 import { dispatchTests, type TestSendOptions } from "./test-send.js";
 
@@ -30,7 +30,7 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
     .command("dispatch")
     .description("send what is due: resumable, idempotent, locked against a second run")
     .argument("[campaign]", "with --test-to: the campaign whose message the staff get")
-    .option("--members <file>", "member snapshot: CSV (UTF-8 or GBK), JSON Lines or Parquet (required)")
+    .option("--members <file|url>", "member snapshot: CSV (UTF-8 or GBK), JSON Lines or Parquet, or a postgres:// or mysql:// URL (default: members.source)")
     .option("--at <moment>", "the run's moment (default now)")
     .option("--dry-run", "send nothing and write nothing; print what would go out")
     .option("--only <campaigns...>", "only these campaigns")
@@ -49,7 +49,8 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
         const project = requireValid(ws, io);
         if (opts.testTo) return await dispatchTests(ws, project, campaignName, opts as TestSendOptions, io);
         if (campaignName) throw new UsageError(O.campaignWithoutTestTo, [campaignName]);
-        if (!opts.members) throw new UsageError(O.membersRequired);
+        if (!opts.members && !project.members.source?.urlEnv) throw new UsageError(O.membersRequired);
+        membersInput(opts.members, project, io.env); // an unset url_env is refused before the lock and the channels
         const campaigns = selectCampaigns(ws, opts.only ?? []);
         const at = opts.at !== undefined ? parseMoment(opts.at, project.timezone) : io.now();
         // A real run at a later moment would send what is not due yet (and its sends would never be sent at T again).

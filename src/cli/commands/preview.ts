@@ -14,7 +14,7 @@ import type { ChudaProgram } from "./program.js";
 import { operationsMessages as O } from "../../diagnostics/messages/operations.js";
 import { parseDateFlag } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
-import { openMembers, type MembersOptions } from "../members.js";
+import { membersInput, openMembers, type MembersOptions } from "../members.js";
 import { failedConditions, irText } from "../../members/explain.js";
 import { readLedgerView } from "../history.js";
 
@@ -33,7 +33,7 @@ export function registerPreview(program: ChudaProgram, io: Io): void {
     .command("preview")
     .description("the message(s) one member would get from a campaign, or why they get none")
     .argument("<campaign>", "campaign name")
-    .requiredOption("--members <file>", "member snapshot")
+    .option("--members <file|url>", "member snapshot, or a postgres:// or mysql:// URL (default: members.source)")
     .requiredOption("--member <id>", "the member's key")
     .option("--channel <name>", "only this channel")
     .option("--from <date>", "look for the member's next occurrence from this day (default today)")
@@ -44,6 +44,7 @@ export function registerPreview(program: ChudaProgram, io: Io): void {
       const ws = await loadWorkspace(program.opts().project, io);
       const project = requireValid(ws, io);
       const [campaign] = selectCampaigns(ws, [name]);
+      membersInput(opts.members, project, io.env); // no members at all is refused before any work
       if (opts.channel && !campaign!.channels.includes(opts.channel))
         throw new UsageError(O.channelNotUsed, [name, opts.channel, campaign!.channels.join(" > ")]);
       const members = await openMembers({ ...opts, quiet: true }, project, io);
@@ -53,7 +54,7 @@ export function registerPreview(program: ChudaProgram, io: Io): void {
         const key = q(project.members.key);
         await conn.run(`CREATE OR REPLACE TEMP TABLE preview_member AS SELECT * FROM ${table} WHERE CAST(${key} AS VARCHAR) = $1`, [opts.member]);
         const count = Number((await conn.runAndReadAll(`SELECT COUNT(*) FROM preview_member`)).getRows()[0]![0]);
-        if (!count) throw new UsageError(O.noSuchMember, [maskPhonesIn(opts.member), opts.members, project.members.key]);
+        if (!count) throw new UsageError(O.noSuchMember, [maskPhonesIn(opts.member), members.label, project.members.key]);
         // The member's fields, for rendering.
         const fields = fieldsFor(campaign!, project, ws.templates);
         const cols = fields.map((f) => `${readableColumn(f, project.members.fields.get(f)!)} AS ${q(f)}`).join(", ");

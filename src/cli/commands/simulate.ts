@@ -13,7 +13,7 @@ import type { Io } from "../io.js";
 import type { ChudaProgram } from "./program.js";
 import { dateRange, parseMoment } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
-import { openMembers, type MembersOptions } from "../members.js";
+import { membersInput, openMembers, type MembersOptions } from "../members.js";
 import { prepareOutput, writeOutput } from "../output.js";
 import { readLedgerView } from "../history.js";
 import { watch as chokidarWatch } from "chokidar";
@@ -31,7 +31,7 @@ export function registerSimulate(program: ChudaProgram, io: Io): void {
     .command("simulate")
     .description("the reach funnel of each campaign against a member snapshot; nothing is sent")
     .argument("[campaigns...]", "only these campaigns")
-    .requiredOption("--members <file>", "member snapshot: CSV (UTF-8 or GBK), JSON Lines or Parquet")
+    .option("--members <file|url>", "member snapshot: CSV (UTF-8 or GBK), JSON Lines or Parquet, or a postgres:// or mysql:// URL (default: members.source)")
     .option("--at <moment>", "what a dispatch at this moment would send (YYYY-MM-DD HH:MM)")
     .option("--from <date>", "first day (default today)")
     .option("--to <date>", "last day (default 29 days after --from)")
@@ -47,6 +47,7 @@ export function registerSimulate(program: ChudaProgram, io: Io): void {
       const ws = await loadWorkspace(program.opts().project, io);
       const project = requireValid(ws, io);
       const campaigns = selectCampaigns(ws, names);
+      membersInput(opts.members, project, io.env); // no members at all is refused before any work
       const { range, due } = daysOf(project, opts, io);
 
       // Output folders are made (or the paths refused) before the work, not after it.

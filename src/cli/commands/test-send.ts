@@ -14,6 +14,7 @@ import { maskPhonesIn } from "../../report/mask.js";
 import { table } from "../../report/style.js";
 import { UsageError, type Io } from "../io.js";
 import { operationsMessages as O } from "../../diagnostics/messages/operations.js";
+import { maskUrl } from "../../members/database.js";
 import { openMembers, type MembersOptions } from "../members.js";
 import { selectCampaigns, type Workspace } from "../workspace.js";
 import { loadChannels } from "./dispatch.js";
@@ -24,7 +25,7 @@ export type TestSendOptions = Omit<MembersOptions, "members"> & { testTo: string
 const MAX_STAFF = 200;
 
 export async function dispatchTests(ws: Workspace, project: Project, campaignName: string | undefined, opts: TestSendOptions, io: Io): Promise<number> {
-  if (!campaignName) throw new UsageError(O.testToWithoutCampaign, [opts.testTo]);
+  if (!campaignName) throw new UsageError(O.testToWithoutCampaign, [maskUrl(opts.testTo)]);
   if (opts.members) throw new UsageError(O.testToWithMembers);
   if (opts.dryRun) throw new UsageError(O.testToWithDryRun, [campaignName]);
   const [campaign] = selectCampaigns(ws, [campaignName]);
@@ -32,8 +33,8 @@ export async function dispatchTests(ws: Workspace, project: Project, campaignNam
   if (!staff) return 1;
   let rows: { member: string; fields: Record<string, unknown> }[];
   try {
-    if (staff.count > MAX_STAFF) throw new UsageError(O.staffListTooLong, [opts.testTo, staff.count, MAX_STAFF]);
-    if (!staff.count) throw new UsageError(O.staffListEmpty, [opts.testTo]);
+    if (staff.count > MAX_STAFF) throw new UsageError(O.staffListTooLong, [staff.label, staff.count, MAX_STAFF]);
+    if (!staff.count) throw new UsageError(O.staffListEmpty, [staff.label]);
     const fields = fieldsFor(campaign!, project, ws.templates);
     const cols = [
       `CAST(m.${q(project.members.key)} AS VARCHAR) AS __key`,

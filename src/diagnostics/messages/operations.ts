@@ -356,4 +356,11 @@ export const operationsMessages = {
     help: "run `chuda --help` for usage",
     description: "The command line does not parse: an unknown command or flag, a missing argument, a value outside a flag's choices.",
   },
+  membersNone: {
+    code: "CH9052",
+    severity: "error",
+    message: "no members: pass --members <file or database URL>",
+    help: "a snapshot file (CSV, JSON Lines, Parquet), postgres://… or mysql://…; or set `members.source.url_env` in chuda.yaml",
+    description: "A command that plans needs members: a snapshot file, a database URL, or `members.source` in chuda.yaml.",
+  },
 } satisfies Record<string, MessageDef>;

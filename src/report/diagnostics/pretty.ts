@@ -8,6 +8,9 @@ import { showInvisible } from "../../diagnostics/escape.js";
 const FRAME_BEFORE = 40;
 const FRAME_WIDTH = 120;
 
+/** `scheme://user:password@`: the password part. */
+const URL_PASSWORD = /([A-Za-z][A-Za-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/g;
+
 /**
  * Human output: `file:line:col error CODE message`, a code frame with the line and a caret under the span,
  * the help line, then a summary.
@@ -24,7 +27,8 @@ export function renderPretty(diags: readonly Diagnostic[], ctx: RenderContext): 
       let idx = indexes.get(d.span.file);
       if (!idx) indexes.set(d.span.file, (idx = new LineIndex(src)));
       const lineNo = d.span.start.line;
-      const chars = [...idx.lineText(lineNo).replace(/\t/g, " ")];
+      // A URL's password written into a file (a mistake reported right here) is not echoed into logs.
+      const chars = [...idx.lineText(lineNo).replace(/\t/g, " ").replace(URL_PASSWORD, "$1***@")];
       const gutter = String(lineNo).length;
       const startCol = Math.min(d.span.start.column, chars.length + 1);
       const endCol = d.span.end.line === lineNo ? d.span.end.column : chars.length + 1;

@@ -1,0 +1,578 @@
+/**
+ * Members read from the CRM's own database (PostgreSQL, MySQL / MariaDB) instead of a file.
+ *
+ * The rows are exported as CSV text into a temporary file and loaded by the file loader (snapshot.ts), so a
+ * database gives exactly the typing, rejections and duplicate-key checks of a CSV snapshot; only the rejected rows
+ * are numbered by row of the query's result. PostgreSQL streams `COPY (…) TO STDOUT (FORMAT csv)` straight into
+ * the file (the server writes the CSV); MySQL streams rows through a cursor and they are written as CSV here.
+ * Values are turned into the text a CSV snapshot holds: booleans as true/false, timestamps with a zone in the
+ * project's time zone, arrays joined by `;` like a list cell.
+ *
+ * DuckDB's own postgres/mysql extensions are not used: they are downloaded at run time, which fails offline.
+ *
+ * A URL carries a password: it is shown masked (`postgres://crm:***@db:5432/crm`) in every message.
+ */
+import { closeSync, constants as fsConstants, createWriteStream, mkdtempSync, openSync, rmSync, type WriteStream } from "node:fs";
+import { execFileSync } from "node:child_process";
+import type { Writable } from "node:stream";
+import os from "node:os";
+import path from "node:path";
+import { once } from "node:events";
+import { finished } from "node:stream/promises";
+import type { MemberSchema, Project } from "../project/types.js";
+import type { Diagnostic, MessageDef } from "../diagnostics/types.js";
+import { diag } from "../diagnostics/diag.js";
+import { MESSAGES } from "../diagnostics/messages/index.js";
+import { pointSpan } from "../diagnostics/span.js";
+import { openSnapshot, type OpenSnapshotOptions, type OpenSnapshotResult } from "./snapshot.js";
+
+export type DatabaseKind = "postgres" | "mysql";
+
+export interface DatabaseSource {
+  kind: DatabaseKind;
+  url: string;
+  /** The URL with its password masked: the only form ever printed. */
+  label: string;
+  /** A SELECT (no trailing `;`), or a table name; neither: the table `members`. */
+  query?: string;
+  table?: string;
+}
+
+const SCHEMES: Record<string, DatabaseKind> = { "postgres:": "postgres", "postgresql:": "postgres", "mysql:": "mysql", "mariadb:": "mysql" };
+
+/** Whether a --members value is a URL (`scheme://…`) rather than a file path. */
+export function looksLikeUrl(input: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(input);
+}
+
+/** The URL with its password replaced by `***` (also when it does not parse). */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url.replace(/^([^:/]+:\/\/[^:/@]*:)[^@]*@/, "$1***@");
+  }
+}
+
+/** Any occurrence of the URL's password in a message (a driver echoing it) is masked too. */
+function maskSecret(text: string, url: string): string {
+  let password = "";
+  try {
+    password = decodeURIComponent(new URL(url).password);
+  } catch {
+    /* an unparsable URL is refused before it is used */
+  }
+  const masked = text.split(url).join(maskUrl(url));
+  return password.length > 0 ? masked.split(password).join("***") : masked;
+}
+
+/** A members database source for a URL, or a diagnostic (unknown scheme, unparsable URL). */
+export function databaseSource(url: string, config: Pick<MemberSchema, "source"> = {}): DatabaseSource | Diagnostic {
+  const label = maskUrl(url);
+  let kind: DatabaseKind | undefined;
+  try {
+    kind = SCHEMES[new URL(url).protocol.toLowerCase()];
+  } catch {
+    kind = undefined;
+  }
+  if (!kind) return diag(MESSAGES.membersDbBadUrl, pointSpan(label, 1), [label]);
+  const src: DatabaseSource = { kind, url, label };
+  if (config.source?.query !== undefined) src.query = config.source.query;
+  else if (config.source?.table !== undefined) src.table = config.source.table;
+  return src;
+}
+
+/** A problem with the database, as the diagnostic to show. */
+export class MembersDatabaseError extends Error {
+  constructor(readonly diagnostic: Diagnostic) {
+    super(diagnostic.message);
+  }
+}
+
+/**
+ * Which result column feeds each schema field: the column of the same name, else the first whose trimmed name
+ * matches case-insensitively (as for a file's header). Result: [field, column index].
+ */
+export function matchColumns(columns: readonly string[], schema: MemberSchema): [string, number][] {
+  const exact = new Map<string, number>();
+  const lower = new Map<string, number>();
+  columns.forEach((c, i) => {
+    if (!exact.has(c)) exact.set(c, i);
+    const k = c.trim().toLowerCase();
+    if (!lower.has(k)) lower.set(k, i);
+  });
+  const out: [string, number][] = [];
+  for (const field of schema.fields.keys()) {
+    const i = exact.get(field) ?? lower.get(field.toLowerCase());
+    if (i !== undefined) out.push([field, i]);
+  }
+  return out;
+}
+
+/**
+ * A query ready to stream: connected, its columns known and matched to the schema. `stream` writes the matched
+ * columns' CSV lines (no header) to the sink and closes the connection; `close` alone when it is not streamed.
+ */
+interface PreparedExport {
+  /** The schema fields read, in the order of the CSV columns. */
+  fields: string[];
+  /** Every column of the result, as the database named them. */
+  columns: string[];
+  stream(sink: CsvSink): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Where the CSV text goes: the file, and (when given) a pipe that DuckDB's first read takes the rows from while they
+ * are still arriving. A pipe whose reader went away (the read stopped at a bad value) is dropped; the file goes on.
+ */
+export class CsvSink {
+  private pipe: Writable | undefined;
+  constructor(
+    private readonly file: WriteStream,
+    pipe?: Writable,
+  ) {
+    this.pipe = pipe;
+    pipe?.on("error", () => this.dropPipe());
+  }
+
+  /** No more rows go to the pipe (its reader is done with it); a write waiting for it goes on. */
+  dropPipe(): void {
+    const pipe = this.pipe;
+    this.pipe = undefined;
+    pipe?.destroy();
+  }
+
+  /** Resolves once what was written so far is in the file (the loader reads the header line from it). */
+  flushed(): Promise<void> {
+    return new Promise((resolve, reject) => this.file.write("", (e) => (e ? reject(e) : resolve())));
+  }
+
+  async write(chunk: string | Buffer): Promise<void> {
+    const waits: Promise<unknown>[] = [];
+    if (!this.file.write(chunk)) waits.push(once(this.file, "drain"));
+    const pipe = this.pipe;
+    if (pipe && !pipe.write(chunk))
+      waits.push(
+        new Promise<void>((resolve) => {
+          const done = () => {
+            pipe.off("drain", done).off("close", done);
+            resolve();
+          };
+          pipe.on("drain", done).on("close", done);
+        }),
+      );
+    await Promise.all(waits);
+  }
+
+  /** Ends both; the file is flushed when this resolves. */
+  async end(): Promise<void> {
+    this.pipe?.end();
+    this.file.end();
+    await finished(this.file);
+  }
+
+  /** Stops both at once (the export failed): the pipe's reader sees its end. */
+  abort(): void {
+    this.dropPipe();
+    this.file.destroy();
+  }
+}
+
+/** Connects and describes the query (MembersDatabaseError for every problem of the database, the URL masked). */
+async function prepareExport(src: DatabaseSource, schema: MemberSchema, timezone: string): Promise<PreparedExport> {
+  try {
+    return src.kind === "postgres" ? await preparePostgres(src, schema, timezone) : await prepareMySql(src, schema, timezone);
+  } catch (e) {
+    throw asDatabaseError(src, e, "query");
+  }
+}
+
+/** A bug of chuda stays an internal error; everything else comes from the driver or the server. */
+function asDatabaseError(src: DatabaseSource, e: unknown, stage: "query" | "read"): unknown {
+  if (e instanceof MembersDatabaseError || e instanceof TypeError || e instanceof ReferenceError) return e;
+  return new MembersDatabaseError(describeError(src, e, stage));
+}
+
+/** The CSV header line of the fields read. */
+function headerLine(fields: readonly string[]): string {
+  return fields.map(csvCell).join(",") + "\n";
+}
+
+/**
+ * Exports the members of `src` as a CSV file (a header of schema field names, then one line per row). Throws
+ * MembersDatabaseError for every problem of the database (never its stack); the URL is masked in it.
+ */
+export async function exportMembers(src: DatabaseSource, schema: MemberSchema, timezone: string, file: string): Promise<{ rows: number; columns: string[] }> {
+  const prepared = await prepareExport(src, schema, timezone);
+  const sink = new CsvSink(createWriteStream(file));
+  try {
+    await sink.write(headerLine(prepared.fields));
+    const rows = await prepared.stream(sink);
+    await sink.end();
+    return { rows, columns: prepared.columns };
+  } catch (e) {
+    sink.abort();
+    throw asDatabaseError(src, e, "read");
+  }
+}
+
+const span = (src: DatabaseSource) => pointSpan(src.label, 1);
+
+/** What went wrong, by SQLSTATE (PostgreSQL), error number (MySQL) or socket error code. */
+function describeError(src: DatabaseSource, e: unknown, stage: "connect" | "query" | "read"): Diagnostic {
+  const err = e as { code?: string; errno?: number; message?: string; sqlMessage?: string };
+  const code = String(err.code ?? "");
+  const text = maskSecret(oneLine(err.sqlMessage ?? err.message ?? String(e)) || code, src.url);
+  const d = (def: MessageDef, args: (string | number)[]) => diag(def, span(src), args);
+  // Login: PostgreSQL class 28; MySQL access denied.
+  if (/^28/.test(code) || code === "ER_ACCESS_DENIED_ERROR" || code === "ER_DBACCESS_DENIED_ERROR" || code === "ER_NOT_SUPPORTED_AUTH_MODE")
+    return d(MESSAGES.membersDbLogin, [src.label, text]);
+  if (code === "3D000" || code === "ER_BAD_DB_ERROR") return d(MESSAGES.membersDbNoDatabase, [src.label, text]);
+  if ((code === "42P01" || code === "ER_NO_SUCH_TABLE") && src.query === undefined) return d(MESSAGES.membersDbNoTable, [src.table ?? "members", src.label]);
+  if (stage === "connect") return d(MESSAGES.membersDbUnreachable, [src.label, text]);
+  const lost = ["ECONNRESET", "EPIPE", "ETIMEDOUT", "PROTOCOL_CONNECTION_LOST"].includes(code) || /Connection terminated/i.test(text);
+  if (stage === "read" || lost) return d(MESSAGES.membersDbReadFailed, [src.label, text || "the connection closed"]);
+  return d(MESSAGES.membersDbQueryFailed, [src.label, text]);
+}
+
+function oneLine(text: string): string {
+  return text.split("\n")[0]!.trim();
+}
+
+const CONNECT_TIMEOUT_MS = 15_000;
+
+/** The rows to read: the query as written (a newline before the closing parenthesis ends a trailing comment). */
+function sourceSql(src: DatabaseSource, quote: (name: string) => string): string {
+  if (src.query !== undefined) return `(${src.query}\n)`;
+  const table = (src.table ?? "members").split(".").map(quote).join(".");
+  return `(SELECT * FROM ${table})`;
+}
+
+/** A CommonJS package's exports, whether the bundle hands them over as named exports or as `default`. */
+function cjs<T extends object>(mod: T): T {
+  const d = (mod as { default?: T }).default;
+  return d && typeof d === "object" ? d : mod;
+}
+
+// ——— PostgreSQL ———
+
+const pgIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
+const pgLiteral = (text: string) => `'${text.replaceAll("'", "''")}'`;
+
+/** PostgreSQL type OIDs read specially. */
+const PG_BOOL = 16;
+const PG_JSON = 114;
+const PG_JSONB = 3802;
+const PG_TIMESTAMPTZ = 1184;
+
+async function preparePostgres(src: DatabaseSource, schema: MemberSchema, timezone: string): Promise<PreparedExport> {
+  const pg = cjs(await import("pg"));
+  const { to: copyTo } = cjs(await import("pg-copy-streams"));
+  const client = new pg.Client({ connectionString: src.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: "chuda members" });
+  // A server that goes away mid-read emits 'error' on the client; the read itself reports it.
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+  } catch (e) {
+    throw new MembersDatabaseError(describeError(src, e, "connect"));
+  }
+  const close = () => client.end().catch(() => undefined);
+  try {
+    const rows = sourceSql(src, pgIdent);
+    // Dates as YYYY-MM-DD, timestamps with a zone in the project's zone (then read as its local time).
+    await client.query(`SET DateStyle TO ISO, YMD; SET TimeZone TO ${pgLiteral(timezone)}; SET IntervalStyle TO iso_8601`);
+    const described = await client.query(`SELECT * FROM ${rows} AS q LIMIT 0`);
+    const fields = described.fields;
+    const columns = fields.map((f) => f.name);
+    const matched = matchColumns(columns, schema);
+    assertKey(src, schema, matched, columns);
+    const arrays = new Set<number>();
+    const oids = [...new Set(fields.map((f) => f.dataTypeID))];
+    const types = await client.query<{ oid: number; category: string }>(
+      `SELECT oid::int AS oid, typcategory AS category FROM pg_type WHERE oid = ANY($1::oid[])`,
+      [oids],
+    );
+    for (const t of types.rows) if (t.category === "A") arrays.add(t.oid);
+    // The columns renamed by position (c1, c2 …): a query may return two columns of one name.
+    const renamed = columns.map((_, i) => `c${i + 1}`).join(", ");
+    const select = matched
+      .map(([field, i]) => {
+        const c = `q.c${i + 1}`;
+        const oid = fields[i]!.dataTypeID;
+        let expr = c;
+        if (oid === PG_BOOL) expr = `${c}::text`;
+        else if (oid === PG_TIMESTAMPTZ) expr = `${c}::timestamp`;
+        else if (oid === PG_JSON || oid === PG_JSONB)
+          expr = `CASE jsonb_typeof(${c}::jsonb) WHEN 'array' THEN (SELECT string_agg(x, ';') FROM jsonb_array_elements_text(${c}::jsonb) AS x) ELSE ${c}::jsonb #>> '{}' END`;
+        else if (arrays.has(oid)) expr = `array_to_string(${c}, ';')`;
+        return `${expr} AS ${pgIdent(field)}`;
+      })
+      .join(", ");
+    const sql = `COPY (SELECT ${select} FROM ${rows} AS q(${renamed})) TO STDOUT (FORMAT csv)`;
+    return {
+      fields: matched.map(([f]) => f),
+      columns,
+      close,
+      stream: async (sink) => {
+        try {
+          const stream = client.query(copyTo(sql));
+          try {
+            for await (const chunk of stream as AsyncIterable<Buffer>) await sink.write(chunk);
+          } catch (e) {
+            // An error with a SQLSTATE is the query's (a cast, a division by zero); others broke the stream.
+            throw asDatabaseError(src, e, String((e as { code?: string }).code ?? "").length === 5 ? "query" : "read");
+          }
+          return Number(stream.rowCount ?? 0);
+        } finally {
+          await close();
+        }
+      },
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+function assertKey(src: DatabaseSource, schema: MemberSchema, matched: [string, number][], columns: string[]): void {
+  if (matched.some(([f]) => f === schema.key)) return;
+  const shown = columns.slice(0, 12).join(", ");
+  throw new MembersDatabaseError(
+    diag(MESSAGES.membersNoKeyColumn, span(src), [schema.key, shown ? `its columns are: ${shown}` : "the query returns no columns"]),
+  );
+}
+
+// ——— MySQL / MariaDB ———
+
+const myIdent = (name: string) => `\`${name.replaceAll("`", "``")}\``;
+
+/** The offset of a time zone now, as MySQL takes it (`+08:00`), for servers without named zones loaded. */
+function currentOffset(timezone: string): string {
+  const part = new Intl.DateTimeFormat("en-US", { timeZone: timezone, timeZoneName: "longOffset" })
+    .formatToParts(new Date())
+    .find((p) => p.type === "timeZoneName");
+  const m = /GMT([+-]\d{2}:\d{2})/.exec(part?.value ?? "");
+  return m ? m[1]! : "+00:00";
+}
+
+/** A CSV cell: quoted when it holds a delimiter, a quote, a line break, or is the empty text. */
+function csvCell(text: string): string {
+  return text === "" || /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** The CSV text of a value mysql2 returned (dates come as text: `dateStrings`). */
+function mysqlCell(v: unknown): string {
+  if (v === null || v === undefined) return "";
+  if (typeof v === "string") return csvCell(v);
+  if (typeof v === "number" || typeof v === "bigint") return String(v);
+  if (typeof v === "boolean") return v ? "true" : "false";
+  if (Buffer.isBuffer(v)) return csvCell(v.toString("utf8"));
+  if (Array.isArray(v)) return csvCell(v.map((x) => (typeof x === "string" ? x : JSON.stringify(x))).join(";"));
+  return csvCell(JSON.stringify(v));
+}
+
+async function prepareMySql(src: DatabaseSource, schema: MemberSchema, timezone: string): Promise<PreparedExport> {
+  const mysql = cjs(await import("mysql2"));
+  const url = new URL(src.url);
+  if (url.protocol === "mariadb:") url.protocol = "mysql:";
+  const conn = mysql.createConnection({
+    uri: url.toString(),
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    charset: "utf8mb4",
+    // BIT(1) as 0/1 (a bool field), not a one-byte buffer.
+    typeCast: (field, next) => {
+      if (field.type === "BIT" && field.length === 1) {
+        const b = field.buffer();
+        return b === null ? null : b[0] === 1 ? 1 : 0;
+      }
+      return next();
+    },
+  });
+  conn.on("error", () => undefined);
+  // A read stopped early (an error) leaves rows unread: the connection is dropped rather than drained.
+  const close = async () => conn.destroy();
+  const p = conn.promise();
+  try {
+    await p.connect();
+  } catch (e) {
+    conn.destroy();
+    throw new MembersDatabaseError(describeError(src, e, "connect"));
+  }
+  try {
+    // TIMESTAMP columns in the project's zone: by name if the server has zone tables, else by today's offset.
+    await p.query(`SET time_zone = ?`, [timezone]).catch(() => p.query(`SET time_zone = ?`, [currentOffset(timezone)]));
+    const sql = src.query ?? `SELECT * FROM ${(src.table ?? "members").split(".").map(myIdent).join(".")}`;
+    // The columns arrive before the first row; the stream then waits (paused) until it is read.
+    const query = conn.query({ sql, rowsAsArray: true });
+    const rowStream = query.stream({ highWaterMark: 1000 });
+    rowStream.on("error", () => undefined); // reported by the read below, or by the wait for the columns
+    const columns = await new Promise<string[]>((resolve, reject) => {
+      query.once("fields", (fields: { name: string }[]) => resolve(fields.map((f) => f.name)));
+      query.once("error", reject);
+      query.once("end", () => resolve([]));
+    });
+    const matched = matchColumns(columns, schema);
+    assertKey(src, schema, matched, columns);
+    return {
+      fields: matched.map(([f]) => f),
+      columns,
+      close,
+      stream: async (sink) => {
+        let rows = 0;
+        try {
+          let chunk = "";
+          for await (const row of rowStream as AsyncIterable<unknown[]>) {
+            let line = "";
+            for (let j = 0; j < matched.length; j++) line += (j ? "," : "") + mysqlCell(row[matched[j]![1]]);
+            chunk += line + "\n";
+            rows++;
+            if (chunk.length > 1 << 16) {
+              await sink.write(chunk);
+              chunk = "";
+            }
+          }
+          if (chunk) await sink.write(chunk);
+          return rows;
+        } catch (e) {
+          const code = (e as { code?: string }).code;
+          throw asDatabaseError(src, e, rows > 0 || code === "PROTOCOL_CONNECTION_LOST" ? "read" : "query");
+        } finally {
+          await close();
+        }
+      },
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+// ——— loading ———
+
+const liveDirs = new Set<string>();
+let exitHook = false;
+
+/** A named pipe (mkfifo), or undefined where there is none (then the file is read once it is whole). */
+function makePipe(file: string): string | undefined {
+  try {
+    execFileSync("mkfifo", ["-m", "600", file], { stdio: "ignore" });
+    return file;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A pipe's writer waits, opening it, for a reader. When the loader stopped before reading it, a reader of our own
+ * (non-blocking, so it never waits) lets that open finish, and is closed at once: the writer's next write then fails
+ * and the sink drops the pipe.
+ */
+function releasePipe(writer: WriteStream, file: string): void {
+  if (!writer.pending || writer.destroyed) return;
+  const fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  let open = true;
+  const release = () => {
+    if (open) closeSync(fd);
+    open = false;
+  };
+  writer.once("open", release).once("close", release).once("error", release);
+}
+
+/**
+ * Reads the members of a database into a snapshot: the rows are written to a temporary CSV file and, at the same
+ * time, through a named pipe into the loader's first read, so the database's export and DuckDB's parse overlap;
+ * later reads (rejected rows, a tolerant re-read) take the whole file. Never throws for a problem of the database
+ * or its rows: the result then holds only error diagnostics.
+ */
+export async function openDatabaseSnapshot(src: DatabaseSource, project: Project, opts: OpenSnapshotOptions = {}): Promise<OpenSnapshotResult> {
+  if (!exitHook) {
+    exitHook = true;
+    process.on("exit", () => {
+      for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
+    });
+  }
+  let prepared: PreparedExport;
+  try {
+    prepared = await prepareExport(src, project.members, project.timezone);
+  } catch (e) {
+    if (e instanceof MembersDatabaseError) return { diagnostics: [e.diagnostic] };
+    throw e;
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), "chuda-members-db-"));
+  liveDirs.add(dir);
+  const cleanup = () => {
+    liveDirs.delete(dir);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const file = path.join(dir, "members.csv");
+  const pipe = makePipe(path.join(dir, "members.pipe.csv"));
+  const writer = pipe ? createWriteStream(pipe) : undefined;
+  const sink = new CsvSink(createWriteStream(file), writer);
+  let failure: MembersDatabaseError | undefined;
+  const exported = (async () => {
+    try {
+      await sink.write(headerLine(prepared.fields));
+      await prepared.stream(sink);
+      await sink.end();
+    } catch (e) {
+      sink.abort(); // the loader's read of the pipe ends
+      const err = asDatabaseError(src, e, "read");
+      if (!(err instanceof MembersDatabaseError)) throw err;
+      failure = err;
+      throw err;
+    }
+  })();
+  exported.catch(() => undefined); // awaited below; the loader may stop waiting for it first
+  if (!pipe) await exported.catch(() => undefined);
+  else await sink.flushed().catch(() => undefined);
+  let opened: OpenSnapshotResult = { diagnostics: [] };
+  if (!failure) {
+    const whole = async () => {
+      sink.dropPipe(); // the first read is over: rows it did not take are not waited for
+      await exported;
+    };
+    try {
+      opened = await openSnapshot(file, project, {
+        ...opts,
+        label: src.label,
+        encoding: "utf-8",
+        recordNumbers: true,
+        tolerantOnly: false,
+        ...(pipe ? { stream: { pipe, whole } } : {}),
+      });
+    } catch (e) {
+      // The export is let finish (it must not wait on a pipe nobody reads) before the error goes on.
+      if (writer) releasePipe(writer, pipe!);
+      sink.dropPipe();
+      await exported.catch(() => undefined);
+      cleanup();
+      throw e;
+    }
+    if (writer) releasePipe(writer, pipe!); // a loader that stopped before reading the pipe
+    sink.dropPipe();
+    await exported.catch(() => undefined);
+  }
+  if (failure) {
+    await opened.snapshot?.close();
+    cleanup();
+    return { diagnostics: [failure.diagnostic] };
+  }
+  if (!opened.snapshot) {
+    cleanup();
+    return opened;
+  }
+  // The file stays until the snapshot is closed: a deferred duplicate-key repair reads it again.
+  const snapshot = opened.snapshot;
+  const close = snapshot.close;
+  snapshot.close = async () => {
+    await close();
+    cleanup();
+  };
+  return opened;
+}
