@@ -7,6 +7,7 @@ import { contentMessages } from "./content.js";
 import { membersMessages } from "./members.js";
 import { planMessages } from "./plan.js";
 import { testsMessages } from "./tests.js";
+import { ledgerMessages } from "./ledger.js";
 
 /** Every message a user can see, by stable key. A test fails on a duplicate code. */
 export const MESSAGES = {
@@ -18,6 +19,7 @@ export const MESSAGES = {
   ...membersMessages,
   ...planMessages,
   ...testsMessages,
+  ...ledgerMessages,
 };
 
 export const MESSAGE_TABLES: Record<string, Record<string, MessageDef>> = {
@@ -29,4 +31,5 @@ export const MESSAGE_TABLES: Record<string, Record<string, MessageDef>> = {
   members: membersMessages,
   plan: planMessages,
   tests: testsMessages,
+  ledger: ledgerMessages,
 };
