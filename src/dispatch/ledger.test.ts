@@ -14,7 +14,20 @@ type AnyLedger = Ledger;
 /** A fresh ledger of one backend, a second connection that sees only what is committed, and a reopen. */
 interface Backend {
   name: string;
-  fresh(): Promise<{ ledger: AnyLedger; stateOf: (key: string) => Promise<string | undefined>; reopen: () => Promise<AnyLedger> }>;
+  fresh(): Promise<{
+    ledger: AnyLedger;
+    stateOf: (key: string) => Promise<string | undefined>;
+    /** The states of several sends read by one statement (one moment). */
+    statesOf: (keys: string[]) => Promise<(string | undefined)[]>;
+    reopen: () => Promise<AnyLedger>;
+    /**
+     * Until the returned release, the ledger's commits wait (PostgreSQL: the other connection holds a SHARE lock on
+     * sends; SQLite commits on the next turn of the event loop anyway, and the reads are synchronous).
+     */
+    holdWrites: () => Promise<() => Promise<void>>;
+  }>;
+  /** Makes a run look as if its process died (PostgreSQL: its heartbeat is old). */
+  stopHeartbeat?: (run: number) => Promise<void>;
 }
 
 const cleanups: (() => unknown)[] = [];
@@ -35,12 +48,13 @@ const sqlite: Backend = {
     const other = new Database(file, { readonly: true });
     cleanups.unshift(() => other.close());
     const stateOf = async (key: string) => (other.prepare(`SELECT state FROM sends WHERE key = ?`).get(key) as { state: string } | undefined)?.state;
+    const statesOf = async (keys: string[]) => Promise.all(keys.map(stateOf));
     const reopen = async () => {
       const again = new SqliteLedger(file);
       open.push(again);
       return again;
     };
-    return { ledger, stateOf, reopen };
+    return { ledger, stateOf, statesOf, reopen, holdWrites: async () => async () => undefined };
   },
 };
 
@@ -53,22 +67,36 @@ afterAll(async () => {
   await server?.stop();
 });
 
+let lastPostgres: pg.Client | undefined;
 const postgres: Backend = {
   name: "PostgreSQL",
+  async stopHeartbeat(run) {
+    await lastPostgres!.query(`UPDATE runs SET heartbeat_at = 0 WHERE id = $1`, [run]);
+  },
   async fresh() {
     const url = await server!.database(`ledger_${process.pid}_${++databases}`);
     const ledger = await PostgresLedger.open(url);
     open.push(ledger);
     const other = new pg.Client({ connectionString: url });
     await other.connect();
+    lastPostgres = other;
     cleanups.unshift(() => other.end());
-    const stateOf = async (key: string) => (await other.query<{ state: string }>(`SELECT state FROM sends WHERE key = $1`, [key])).rows[0]?.state;
+    const statesOf = async (keys: string[]) => {
+      const r = await other.query<{ key: string; state: string }>(`SELECT key, state FROM sends WHERE key = ANY($1::text[])`, [keys]);
+      return keys.map((k) => r.rows.find((x) => x.key === k)?.state);
+    };
+    const stateOf = async (key: string) => (await statesOf([key]))[0];
     const reopen = async () => {
       const again = await PostgresLedger.open(url);
       open.push(again);
       return again;
     };
-    return { ledger, stateOf, reopen };
+    const holdWrites = async () => {
+      await other.query("BEGIN");
+      await other.query("LOCK TABLE sends IN SHARE MODE");
+      return async () => void (await other.query("COMMIT"));
+    };
+    return { ledger, stateOf, statesOf, reopen, holdWrites };
   },
 };
 
@@ -126,11 +154,12 @@ describe.each([sqlite, postgres])("ledger on $name", (backend) => {
   });
 
   it("group commit: marks queued in one turn are written together and resolve only once committed", async () => {
-    const { ledger, stateOf } = await backend.fresh();
+    const { ledger, stateOf, holdWrites } = await backend.fresh();
     await ledger.recordPlan([], [send("M1", 1), send("M2", 2), send("M3", 3)], 1);
     const [a, b, c] = await ledger.due("sms", 10, 10, 10);
+    const release = await holdWrites();
     const pa = ledger.markInFlightQueued([a!.id, b!.id], 7, 1000);
-    // Read by another connection in the same turn: queued, not yet committed, so still planned.
+    // Queued, not yet committed: another connection still reads them planned.
     const before = stateOf(a!.key);
     const pb = ledger.markInFlightQueued([c!.id], 7, 1000);
     let resolved = false;
@@ -138,6 +167,7 @@ describe.each([sqlite, postgres])("ledger on $name", (backend) => {
     await Promise.resolve();
     expect(resolved).toBe(false);
     expect(await before).toBe("planned");
+    await release();
     expect([...(await pa)].sort()).toEqual([a!.id, b!.id].sort());
     expect([...(await pb)]).toEqual([c!.id]);
     // Resolved ⇒ durable and visible to another connection.
@@ -150,7 +180,7 @@ describe.each([sqlite, postgres])("ledger on $name", (backend) => {
   });
 
   it("queued results stay in flight until the next commit, then land with their fallback inserts in one transaction", async () => {
-    const { ledger, stateOf } = await backend.fresh();
+    const { ledger, stateOf, statesOf, holdWrites } = await backend.fresh();
     await ledger.recordPlan([], [send("M1", 1), send("M2", 2), send("M3", 3), send("M4", 4)], 1);
     const rows = await ledger.due("sms", 10, 10, 10);
     await ledger.markInFlightQueued(
@@ -159,6 +189,7 @@ describe.each([sqlite, postgres])("ledger on $name", (backend) => {
       100,
     );
     const fallback = send("M3", 3, "hook", { run_id: 2 });
+    const release = await holdWrites();
     const queued = ledger.queueFinish(
       [
         { id: rows[0]!.id, key: rows[0]!.key, state: "sent", provider_id: "biz-1" },
@@ -169,12 +200,12 @@ describe.each([sqlite, postgres])("ledger on $name", (backend) => {
       200,
       [fallback],
     );
-    // Read by another connection in the same turn, before the group commit.
-    const before = [stateOf(rows[0]!.key), stateOf(fallback.key)];
+    // Read by another connection before the group commit.
     await queued;
-    expect(await Promise.all(before)).toEqual(["in_flight", undefined]);
+    expect(await statesOf([rows[0]!.key, fallback.key])).toEqual(["in_flight", undefined]);
+    await release();
     await ledger.flush();
-    expect(await Promise.all(rows.map((r) => stateOf(r.key)))).toEqual(["sent", "sent", "failed", "planned"]);
+    expect(await statesOf(rows.map((r) => r.key))).toEqual(["sent", "sent", "failed", "planned"]);
     expect(await stateOf(fallback.key)).toBe("planned");
     expect(await ledger.get(rows[0]!.key)).toMatchObject({ provider_id: "biz-1", error_code: null, updated_at: 200 });
     expect(await ledger.get(rows[1]!.key)).toMatchObject({ provider_id: "biz-1" });
@@ -249,6 +280,9 @@ describe.each([sqlite, postgres])("ledger on $name", (backend) => {
     const second = await ledger.startRun(200, 20);
     expect(second).toBeGreaterThan(first);
     expect(await ledger.lastSnapshotSize()).toBe(5000);
+    // SQLite: the caller holds the dispatch lock, so any other running run is dead. PostgreSQL: several workers run
+    // at once, and a run is dead only when its heartbeat stopped.
+    if (backend === postgres) await backend.stopHeartbeat!(first);
     expect(await ledger.markDeadRunsInterrupted(second, 30)).toBe(1);
     await ledger.finishRun(second, 40, "ok", { sent: 1 });
     expect((await ledger.runs(5)).map((r) => [r.id, r.status, r.finished_at, r.summary])).toEqual([

@@ -50,6 +50,23 @@ const INSERT_SQL = `INSERT INTO sends (${INSERT_COLUMNS.map((c) => c[0]).join(",
 const SEND_COLUMNS = `id, key, campaign, occurrence, member, channel, state, send_at, address, sender, content, fallbacks, vars, attempts, provider_id,
   error_code, error_message, not_before, run_id, first_attempt_at, updated_at`;
 
+/** The database's clock in ms: leases and heartbeats compare against one clock for every worker (not CHUDA_NOW). */
+const DB_NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+
+/**
+ * How long a worker's claim on sends lasts. Planned sends a worker read to send (`due`) are skipped by other workers
+ * until then; sends it marked in flight are left alone (not reconciled) until then. Far longer than a provider call
+ * with its retries, so a live worker never loses its sends; a killed worker's sends wait this long.
+ */
+export const LEASE_MS = 120_000;
+
+/** A run whose heartbeat is older than this is dead (its process was killed); heartbeats come every HEARTBEAT_MS. */
+const HEARTBEAT_MS = 5_000;
+const DEAD_AFTER_MS = 30_000;
+
+/** Advisory-lock keys (64-bit numbers chuda alone uses): planning, and one per access token. */
+const PLAN_LOCK = 0x63687564610001;
+
 /** Rows per statement when inserting: parameters are arrays, so only the message size bounds it. */
 const INSERT_CHUNK = 20_000;
 
@@ -73,6 +90,11 @@ export class PostgresLedger {
   /** The tail of the queue of calls: each call runs after the previous one settled. */
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** The group commit under way, if any. */
+  private committing: Promise<void> = Promise.resolve();
+  /** This process's name on the leases it takes. */
+  readonly worker = randomUUID();
+  private heartbeat: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly client: pg.Client,
@@ -134,14 +156,19 @@ export class PostgresLedger {
 
   async startRun(at: number, now: number, members: number | null = null): Promise<number> {
     const r = await this.exclusive(() =>
-      this.q<{ id: number }>(`INSERT INTO runs (started_at, at, pid, status, members, heartbeat_at) VALUES ($1, $2, $3, 'running', $4, $1) RETURNING id`, [
-        now,
-        at,
-        process.pid,
-        members,
-      ]),
+      this.q<{ id: number }>(
+        `INSERT INTO runs (started_at, at, pid, status, members, heartbeat_at) VALUES ($1, $2, $3, 'running', $4, ${DB_NOW}) RETURNING id`,
+        [now, at, process.pid, members],
+      ),
     );
-    return r.rows[0]!.id;
+    const id = r.rows[0]!.id;
+    // Other workers tell a live run from a killed one by this heartbeat (markDeadRunsInterrupted).
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => {
+      if (!this.closed) void this.exclusive(() => this.q(`UPDATE runs SET heartbeat_at = ${DB_NOW} WHERE id = $1`, [id])).catch(() => undefined);
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+    return id;
   }
 
   async lastSnapshotSize(): Promise<number | undefined> {
@@ -236,9 +263,14 @@ export class PostgresLedger {
     await this.read(() => this.q(`UPDATE runs SET finished_at = $1, status = $2, summary = $3 WHERE id = $4`, [now, status, JSON.stringify(summary), id]));
   }
 
+  /** Runs still `running` whose heartbeat stopped (their process died) become `interrupted`; other workers' live runs stay. */
   async markDeadRunsInterrupted(current: number, now: number): Promise<number> {
     const r = await this.exclusive(() =>
-      this.q(`UPDATE runs SET status = 'interrupted', finished_at = COALESCE(finished_at, $1) WHERE status = 'running' AND id <> $2`, [now, current]),
+      this.q(
+        `UPDATE runs SET status = 'interrupted', finished_at = COALESCE(finished_at, $1)
+         WHERE status = 'running' AND id <> $2 AND COALESCE(heartbeat_at, 0) < ${DB_NOW} - $3`,
+        [now, current, DEAD_AFTER_MS],
+      ),
     );
     return r.rowCount ?? 0;
   }
@@ -336,17 +368,26 @@ export class PostgresLedger {
   }
 
   async due(channel: string, until: number, now: number, limit: number): Promise<DueSend[]> {
-    return this.read(
-      async () =>
-        (
-          await this.q<DueSend>(
-            `SELECT id, key, campaign, occurrence, member, channel, address, sender, content, attempts, first_attempt_at, send_at FROM sends
-             WHERE state = 'planned' AND channel = $1 AND send_at <= $2 AND (not_before IS NULL OR not_before <= $3) AND ${inScope(4)}
-             ORDER BY send_at, id LIMIT $5`,
-            [channel, until, now, this.scope, limit],
-          )
-        ).rows,
+    return this.read(async () =>
+      // A claim, not only a read: the batch is leased to this worker, so other workers take the next batch instead
+      // of racing for this one (rows another statement is leasing right now are skipped, not waited for).
+      (
+        await this.q<DueSend>(
+          `UPDATE sends SET lease_owner = $6, lease_until = ${DB_NOW} + $7 WHERE id IN (
+               SELECT id FROM sends
+               WHERE state = 'planned' AND channel = $1 AND send_at <= $2 AND (not_before IS NULL OR not_before <= $3) AND ${inScope(4)}
+                 AND ${this.free(6)}
+               ORDER BY send_at, id LIMIT $5 FOR UPDATE SKIP LOCKED)
+             RETURNING id, key, campaign, occurrence, member, channel, address, sender, content, attempts, first_attempt_at, send_at`,
+          [channel, until, now, this.scope, limit, this.worker, LEASE_MS],
+        )
+      ).rows.sort((a, b) => a.send_at - b.send_at || a.id - b.id),
     );
+  }
+
+  /** The row is not leased to another worker (`$n` is this worker's name). */
+  private free(n: number): string {
+    return `(lease_owner IS NULL OR lease_owner = $${n}::text OR lease_until < ${DB_NOW})`;
   }
 
   async hasDue(channel: string, until: number, now: number): Promise<boolean> {
@@ -354,8 +395,9 @@ export class PostgresLedger {
       async () =>
         (
           await this.q(
-            `SELECT 1 FROM sends WHERE state = 'planned' AND channel = $1 AND send_at <= $2 AND (not_before IS NULL OR not_before <= $3) AND ${inScope(4)} LIMIT 1`,
-            [channel, until, now, this.scope],
+            `SELECT 1 FROM sends WHERE state = 'planned' AND channel = $1 AND send_at <= $2 AND (not_before IS NULL OR not_before <= $3) AND ${inScope(4)}
+               AND ${this.free(5)} LIMIT 1`,
+            [channel, until, now, this.scope, this.worker],
           )
         ).rows.length > 0,
     );
@@ -380,7 +422,10 @@ export class PostgresLedger {
   async dueChannels(now: number): Promise<string[]> {
     return this.read(async () =>
       (
-        await this.q<{ channel: string }>(`SELECT DISTINCT channel FROM sends WHERE state = 'planned' AND send_at <= $1 AND ${inScope(2)}`, [now, this.scope])
+        await this.q<{ channel: string }>(
+          `SELECT DISTINCT channel FROM sends WHERE state = 'planned' AND send_at <= $1 AND ${inScope(2)} AND ${this.free(3)}`,
+          [now, this.scope, this.worker],
+        )
       ).rows.map((r) => r.channel),
     );
   }
@@ -482,7 +527,18 @@ export class PostgresLedger {
   /** Commits everything queued (fallback inserts and results first, then in-flight marks) in one transaction. */
   async flush(): Promise<void> {
     if (this.writeError !== undefined) throw this.writeError;
-    if (!this.marks.length && !this.results.length && !this.inserts.length) return;
+    if (!this.marks.length && !this.results.length && !this.inserts.length) {
+      // A commit already under way (started by the scheduled flush) is part of what a flush promises.
+      await this.committing;
+      if (this.writeError !== undefined) throw this.writeError;
+      return;
+    }
+    const commit = this.commitQueued();
+    this.committing = commit.catch(() => undefined);
+    await commit;
+  }
+
+  private async commitQueued(): Promise<void> {
     const marks = this.marks;
     const results = this.results;
     const inserts = this.inserts;
@@ -498,9 +554,10 @@ export class PostgresLedger {
           const out: Set<number>[] = [];
           for (const m of marks) {
             const r = await this.q<{ id: number }>(
-              `UPDATE sends SET state = 'in_flight', attempts = attempts + 1, run_id = $1, first_attempt_at = COALESCE(first_attempt_at, $2), updated_at = $2
+              `UPDATE sends SET state = 'in_flight', attempts = attempts + 1, run_id = $1, first_attempt_at = COALESCE(first_attempt_at, $2), updated_at = $2,
+                 lease_owner = $4, lease_until = ${DB_NOW} + $5
                WHERE id = ANY($3::bigint[]) AND state = 'planned' RETURNING id`,
-              [m.runId, m.now, m.ids],
+              [m.runId, m.now, m.ids, this.worker, LEASE_MS],
             );
             out.push(new Set(r.rows.map((x) => x.id)));
           }
@@ -525,11 +582,85 @@ export class PostgresLedger {
     );
   }
 
+  /**
+   * Sends in flight that no live worker holds: their lease expired (the worker was killed, or lost the database) or
+   * they have none (copied from SQLite). A live worker's sends in flight are its own to finish, never reconciled.
+   */
   async inFlight(): Promise<SendRow[]> {
     return this.read(async () =>
-      (await this.q<SendRow & { id: number }>(`SELECT ${SEND_COLUMNS} FROM sends WHERE state = 'in_flight' ORDER BY channel, key`)).rows.map((r) =>
-        stripId(r)!,
-      ),
+      (
+        await this.q<SendRow & { id: number }>(
+          `SELECT ${SEND_COLUMNS} FROM sends WHERE state = 'in_flight' AND (lease_until IS NULL OR lease_until < ${DB_NOW} OR lease_owner = $1) ORDER BY channel, key`,
+          [this.worker],
+        )
+      ).rows.map((r) => stripId(r)!),
+    );
+  }
+
+  /**
+   * Holds the planning lock until the returned release is called: of several workers starting together, one plans
+   * each occurrence while the others wait, then find it planned (a session lock on this connection; a killed
+   * worker's lock goes with its connection).
+   */
+  async lockPlanning(): Promise<() => Promise<void>> {
+    await this.flush();
+    // Polled rather than waited for: the connection stays free for this worker's heartbeat meanwhile.
+    while (!(await this.exclusive(() => this.q<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1) AS ok`, [PLAN_LOCK]))).rows[0]!.ok)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      await this.exclusive(() => this.q(`SELECT pg_advisory_unlock($1)`, [PLAN_LOCK]));
+    };
+  }
+
+  /**
+   * Runs `fn` holding the lock of one access token (`key`): of several workers needing a token at once, one fetches it
+   * (and stores it with putToken) while the others wait, then read the stored one. On a connection of its own, so
+   * that `fn` may read and write the ledger meanwhile.
+   */
+  async withTokenLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const client = new pg.Client({ connectionString: this.url, types: TYPES, application_name: "chuda token" });
+    client.on("error", () => undefined);
+    await client.connect();
+    try {
+      await client.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [`chuda token ${key}`]);
+      return await fn();
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  /**
+   * The shared rate budget of one bucket (a channel): up to `want` calls, at most `perSecond` in any sliding second
+   * across every worker. Returns how many calls may go out now and the database-clock moment they are booked at; 0
+   * and the moment to try again when the window is full. Grants are booked per millisecond of the database's clock,
+   * one bucket at a time, so bookings come in time order and checking a grant against the 1000 ms before it keeps
+   * every sliding second at or under `perSecond`. A worker makes its calls as soon as they are granted.
+   */
+  async reserveRate(bucket: string, perSecond: number, want: number): Promise<{ granted: number; at: number; retryAt?: number }> {
+    const limit = Math.max(1, Math.floor(perSecond));
+    return this.exclusive(() =>
+      this.transaction(async () => {
+        // One bucket at a time: the check and the booking are atomic across workers.
+        await this.q(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`chuda rate ${bucket}`]);
+        const now = (await this.q<{ t: number }>(`SELECT ${DB_NOW} AS t`)).rows[0]!.t;
+        const r = await this.q<{ used: number; oldest: number | null }>(
+          `SELECT COALESCE(SUM(used), 0)::bigint AS used, MIN(second) AS oldest FROM rate_slots WHERE bucket = $1 AND second > $2::bigint - 1000`,
+          [bucket, now],
+        );
+        const granted = Math.max(0, Math.min(want, limit - r.rows[0]!.used));
+        // Full: the window frees up as its oldest booking leaves it.
+        if (granted === 0) return { granted, at: now, retryAt: (r.rows[0]!.oldest ?? now) + 1000 };
+        await this.q(
+          `INSERT INTO rate_slots (bucket, second, used) VALUES ($1, $2, $3) ON CONFLICT (bucket, second) DO UPDATE SET used = rate_slots.used + excluded.used`,
+          [bucket, now, granted],
+        );
+        // Bookings older than the window are of no use any more.
+        await this.q(`DELETE FROM rate_slots WHERE bucket = $1 AND second <= $2::bigint - 1000`, [bucket, now]);
+        return { granted, at: now };
+      }),
     );
   }
 
@@ -625,6 +756,7 @@ export class PostgresLedger {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.heartbeat);
     try {
       if (this.writeError === undefined) await this.flush();
     } finally {
