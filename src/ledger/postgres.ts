@@ -65,7 +65,7 @@ const HEARTBEAT_MS = 5_000;
 const DEAD_AFTER_MS = 30_000;
 
 /** Advisory-lock keys (64-bit numbers chuda alone uses): planning, and one per access token. */
-const PLAN_LOCK = 0x63687564610001;
+const PLAN_LOCK = 0x6368756401;
 
 /** Rows per statement when inserting: parameters are arrays, so only the message size bounds it. */
 const INSERT_CHUNK = 20_000;
