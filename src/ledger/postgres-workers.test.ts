@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startPostgres, type PostgresServer } from "../../test/servers/postgres.js";
 import { sendKey, type SendInsert } from "../dispatch/ledger.js";
 import { PostgresLedger } from "./postgres.js";
+import { sharedRateGate } from "./shared-rate.js";
 
 let server: PostgresServer;
 let n = 0;
@@ -148,26 +149,27 @@ describe("several workers on one PostgreSQL ledger", () => {
     expect(tokens).toEqual(["token-1", "token-1", "token-1"]);
   });
 
-  it("the rate budget is shared: three workers together never book more than the rate in any sliding second", async () => {
+  it("the rate budget is shared: three workers' gates together never let more than n calls leave in any window", async () => {
     const { ws } = await workers(3);
-    const bookings: { at: number; granted: number }[] = [];
-    const perSecond = 50;
+    const n = 40;
+    const windowMs = 1000;
+    const left: number[] = [];
+    const clock = () => performance.timeOrigin + performance.now();
     await Promise.all(
       ws.map(async (w) => {
-        let total = 0;
-        while (total < 60) {
-          const r = await w.reserveRate("sms", perSecond, 7);
-          if (r.granted) {
-            bookings.push({ at: r.at, granted: r.granted });
-            total += r.granted;
-          } else await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(50, r.retryAt! - r.at))));
+        const gate = sharedRateGate((count) => w.bookRate("sms", n, windowMs + 25, count), n, clock);
+        for (let i = 0; i < 30; i++) {
+          await gate.take();
+          left.push(clock());
         }
       }),
     );
-    expect(bookings.reduce((s, b) => s + b.granted, 0)).toBeGreaterThanOrEqual(180);
-    for (const b of bookings) {
-      const inWindow = bookings.filter((x) => x.at > b.at - 1000 && x.at <= b.at).reduce((s, x) => s + x.granted, 0);
-      expect(inWindow).toBeLessThanOrEqual(perSecond);
+    expect(left.length).toBe(90);
+    left.sort((a, b) => a - b);
+    // Every window of 1000 ms starting at a call holds at most n calls (the gates' 25 ms margin absorbs timer jitter).
+    for (let i = 0; i < left.length; i++) {
+      const inWindow = left.filter((t) => t >= left[i]! && t < left[i]! + windowMs).length;
+      expect(inWindow).toBeLessThanOrEqual(n);
     }
   });
 });

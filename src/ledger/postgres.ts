@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { NEXT_RUN_MS, type DueSend, type SendInsert, type SendResult, type SendRow, type SendState, type StaffConfirmation } from "../dispatch/ledger.js";
+import { ASSIGNED_STATES, type LedgerOutcomeRow } from "../outcomes/attribution.js";
 import type { HistorySend } from "../plan/types.js";
 import { migratePostgres } from "./migrations/postgres.js";
 import { maskSecretIn } from "./url.js";
@@ -633,33 +634,48 @@ export class PostgresLedger {
   }
 
   /**
-   * The shared rate budget of one bucket (a channel): up to `want` calls, at most `perSecond` in any sliding second
-   * across every worker. Returns how many calls may go out now and the database-clock moment they are booked at; 0
-   * and the moment to try again when the window is full. Grants are booked per millisecond of the database's clock,
-   * one bucket at a time, so bookings come in time order and checking a grant against the 1000 ms before it keeps
-   * every sliding second at or under `perSecond`. A worker makes its calls as soon as they are granted.
+   * Books the next `count` call slots of a shared rate budget (a channel's `rate_limit` across every worker): the
+   * moments, on the database's clock, at which this worker's next calls may leave. The same sliding window as one
+   * process's gate, kept in the database: with n the rate and W the window, a slot is at least W after the slot booked
+   * n places before it (by any worker) and W / n after the previous one, so no W ms hold more than n calls whichever
+   * worker makes them. `now` is the database's clock when booked, for the caller to translate the slots to its own.
    */
-  async reserveRate(bucket: string, perSecond: number, want: number): Promise<{ granted: number; at: number; retryAt?: number }> {
-    const limit = Math.max(1, Math.floor(perSecond));
+  async bookRate(bucket: string, n: number, windowMs: number, count: number): Promise<{ now: number; slots: number[] }> {
+    const interval = windowMs / n;
     return this.exclusive(() =>
       this.transaction(async () => {
-        // One bucket at a time: the check and the booking are atomic across workers.
-        await this.q(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`chuda rate ${bucket}`]);
-        const now = (await this.q<{ t: number }>(`SELECT ${DB_NOW} AS t`)).rows[0]!.t;
-        const r = await this.q<{ used: number; oldest: number | null }>(
-          `SELECT COALESCE(SUM(used), 0)::bigint AS used, MIN(second) AS oldest FROM rate_slots WHERE bucket = $1 AND second > $2::bigint - 1000`,
-          [bucket, now],
+        await this.q(`INSERT INTO rate_buckets (bucket, times, head, slot) VALUES ($1, '{}', 0, 0) ON CONFLICT (bucket) DO NOTHING`, [bucket]);
+        const r = await this.q<{ times: string[]; head: number; slot: number; now: number }>(
+          `SELECT times, head, slot, ${DB_NOW} AS now FROM rate_buckets WHERE bucket = $1 FOR UPDATE`,
+          [bucket],
         );
-        const granted = Math.max(0, Math.min(want, limit - r.rows[0]!.used));
-        // Full: the window frees up as its oldest booking leaves it.
-        if (granted === 0) return { granted, at: now, retryAt: (r.rows[0]!.oldest ?? now) + 1000 };
-        await this.q(
-          `INSERT INTO rate_slots (bucket, second, used) VALUES ($1, $2, $3) ON CONFLICT (bucket, second) DO UPDATE SET used = rate_slots.used + excluded.used`,
-          [bucket, now, granted],
-        );
-        // Bookings older than the window are of no use any more.
-        await this.q(`DELETE FROM rate_slots WHERE bucket = $1 AND second <= $2::bigint - 1000`, [bucket, now]);
-        return { granted, at: now };
+        const row = r.rows[0]!;
+        const now = row.now;
+        // A ring of the last n booked moments; a rate changed since (another n) starts a new ring.
+        let times = row.times.map(Number);
+        let head = row.head;
+        if (times.length !== n) {
+          times = new Array<number>(n).fill(-Infinity);
+          head = 0;
+        }
+        let slot = Number(row.slot);
+        const slots: number[] = [];
+        for (let i = 0; i < count; i++) {
+          let at = Math.max(slot + interval, times[head]! + windowMs);
+          // An idle budget grants from now, banking no unused slots.
+          if (at < now) at = now;
+          slot = at;
+          times[head] = at;
+          head = (head + 1) % n;
+          slots.push(at);
+        }
+        await this.q(`UPDATE rate_buckets SET times = $2::bigint[], head = $3, slot = $4 WHERE bucket = $1`, [
+          bucket,
+          times.map((t) => (Number.isFinite(t) ? Math.ceil(t) : -1e15)),
+          head,
+          Math.ceil(slot),
+        ]);
+        return { now, slots };
       }),
     );
   }
@@ -729,6 +745,20 @@ export class PostgresLedger {
             `SELECT channel, error_code, COUNT(*) AS n FROM sends WHERE state = 'failed' GROUP BY channel, error_code ORDER BY n DESC, channel, error_code`,
           )
         ).rows as never,
+    );
+  }
+
+  /** The sends that matter for outcomes (`chuda report`): every assigned or held-out member. */
+  async outcomeRows(): Promise<LedgerOutcomeRow[]> {
+    return this.read(
+      async () =>
+        (
+          await this.q<LedgerOutcomeRow>(
+            `SELECT campaign, occurrence, member, channel, state, send_at, content, NULL::int AS delivered, NULL::int AS opened
+             FROM sends WHERE state = ANY($1::text[]) ORDER BY campaign COLLATE "C", occurrence COLLATE "C", member COLLATE "C", channel COLLATE "C"`,
+            [[...ASSIGNED_STATES, "held_out"]],
+          )
+        ).rows,
     );
   }
 

@@ -93,11 +93,12 @@ CREATE TABLE tokens (
 ALTER TABLE sends ADD COLUMN lease_owner TEXT;
 ALTER TABLE sends ADD COLUMN lease_until BIGINT;
 ALTER TABLE runs ADD COLUMN heartbeat_at BIGINT;
-CREATE TABLE rate_slots (
-  bucket TEXT NOT NULL,
-  second BIGINT NOT NULL,
-  used INTEGER NOT NULL,
-  PRIMARY KEY (bucket, second)
+-- The shared rate budget of each channel: when the last n calls of all workers were booked to leave (a ring).
+CREATE TABLE rate_buckets (
+  bucket TEXT PRIMARY KEY,
+  times BIGINT[] NOT NULL,
+  head INTEGER NOT NULL,
+  slot BIGINT NOT NULL
 );`,
   },
 ];
