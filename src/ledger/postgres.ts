@@ -7,7 +7,8 @@
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { NEXT_RUN_MS, type DueSend, type SendInsert, type SendResult, type SendRow, type SendState, type StaffConfirmation } from "../dispatch/ledger.js";
+import { NEXT_RUN_MS } from "../dispatch/ledger.js";
+import type { DueSend, Ledger, SendInsert, SendResult, SendRow, SendState, StaffConfirmation } from "./types.js";
 import { ASSIGNED_STATES, type LedgerOutcomeRow } from "../outcomes/attribution.js";
 import type { HistorySend } from "../plan/types.js";
 import { migratePostgres } from "./migrations/postgres.js";
@@ -79,7 +80,7 @@ interface PendingMark {
   reject: (e: unknown) => void;
 }
 
-export class PostgresLedger {
+export class PostgresLedger implements Ledger {
   /** The ledger's history identity (table `meta`), the same as the SQLite ledger's after `chuda ledger copy`. */
   readonly id: string;
   private marks: PendingMark[] = [];

@@ -3,7 +3,7 @@
  * provider fakes. `ledger copy` moves a SQLite ledger's history; `ledger migrate`; a ledger URL's password never shows.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appendFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { startPostgres, type PostgresServer } from "../servers/postgres.js";
@@ -37,6 +37,54 @@ async function newDatabase(): Promise<string> {
 function repoWith(members = 200): TestRepo {
   return makeRepo({ channels: { hook: fakes.channels.hook!, sms: fakes.channels.sms! }, campaigns: [PING, GIFT], members: makeMembers(members, 11) });
 }
+
+describe("chuda dispatch on a PostgreSQL ledger", () => {
+  it("the same run as on SQLite: status and simulate --at read the configured ledger, and a second run sends nothing", async () => {
+    const members = makeMembers(300, 23);
+    const runOn = async (url: string | undefined) => {
+      const own = await startFakes(members);
+      try {
+        const repo = makeRepo({ channels: { hook: own.channels.hook!, sms: own.channels.sms! }, campaigns: [PING, GIFT], members });
+        if (url) repo.env.CHUDA_LEDGER_URL = url;
+        const d = await dispatch(repo, AT);
+        expect(d.exitCode, d.stderr).toBe(0);
+        const again = await dispatch(repo, AT);
+        expect(summaryOf(again).sent).toBe(0);
+        const st = await status(repo);
+        const sim = await run(repo, ["simulate", "--members", repo.members, "--at", AT, "--json"]);
+        expect(sim.exitCode, sim.stderr).toBe(0);
+        return { repo, summary: summaryOf(d), status: st, deliveries: own.deliveries().length, simulate: JSON.parse(sim.stdout) as unknown };
+      } finally {
+        await own.close();
+      }
+    };
+    const url = await newDatabase();
+    const onSqlite = await runOn(undefined);
+    const onPostgres = await runOn(url);
+    expect(onPostgres.summary.sent).toBeGreaterThan(0);
+    expect(onPostgres.status.sends).toEqual(onSqlite.status.sends);
+    expect(onPostgres.status.by_campaign).toEqual(onSqlite.status.by_campaign);
+    expect(onPostgres.status.runs.map((r) => r.status)).toEqual(onSqlite.status.runs.map((r) => r.status));
+    expect(onPostgres.deliveries).toBe(onSqlite.deliveries);
+    // simulate --at after the run reads the ledger's history: what was sent is not planned again.
+    expect(onPostgres.simulate).toEqual(onSqlite.simulate);
+    // The run wrote nothing to .chuda/state.db: the ledger is in PostgreSQL.
+    expect(existsSync(path.join(onPostgres.repo.dir, ".chuda/state.db"))).toBe(false);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const n = (await client.query(`SELECT COUNT(*)::int AS n FROM sends WHERE state = 'sent'`)).rows[0].n as number;
+      expect(n).toBe(onSqlite.status.sends.sent);
+    } finally {
+      await client.end();
+    }
+    // Another ledger's URL in the same repository is refused: its history is not this repository's.
+    const other = await newDatabase();
+    const refused = await run({ ...onPostgres.repo, env: { ...onPostgres.repo.env, CHUDA_LEDGER_URL: other } }, ["status"]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/^chuda: the ledger at the configured URL is not this repository's/);
+  });
+});
 
 describe("chuda ledger copy / migrate", () => {
   it("copies a SQLite ledger's whole history into PostgreSQL, ids and ledger id included; never into one with history", async () => {

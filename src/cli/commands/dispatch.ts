@@ -1,9 +1,11 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { Option } from "commander";
 import { acquireLock } from "../../dispatch/lock.js";
-import { checkLedgerIdentity, LedgerFileError, ledgerPath, writeLedgerMarker } from "../../dispatch/ledger.js";
-import { openLedger } from "../../ledger/open.js";
-import { drySends, planDue, rateGate, runDispatch, type DispatchEvent, type LoadedChannel } from "../../dispatch/runner.js";
+import { checkLedgerIdentity, LedgerFileError, ledgerMarkerPath, ledgerPath, writeLedgerMarker } from "../../dispatch/ledger.js";
+import { ledgerExists, ledgerLocation, openLedger, type LedgerLocation } from "../../ledger/open.js";
+import { PostgresLedger } from "../../ledger/postgres.js";
+import { sharedRateGate } from "../../ledger/shared-rate.js";
+import { drySends, planDue, RATE_MARGIN_MS, rateGate, runDispatch, type DispatchEvent, type LoadedChannel } from "../../dispatch/runner.js";
 import { loadDriver } from "../../drivers/registry.js";
 import { renderDispatchDryRun, renderDispatchSummary } from "../../report/dispatch.js";
 import { maskPhonesIn } from "../../report/mask.js";
@@ -68,6 +70,8 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
               abort.abort();
             });
         const interruptedBeforeRun = () => new UsageError(`interrupted by ${signalled} before the run started; nothing was sent`);
+        // CHUDA_LEDGER_URL or `ledger.url_env`: a PostgreSQL ledger several workers share; else .chuda/state.db.
+        const where = ledgerLocation(ws.root, io.env, project);
         const lock = opts.dryRun ? undefined : acquireLock(ws.root, io.now());
         if (lock && !lock.ok)
           throw new UsageError(
@@ -75,14 +79,21 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
             "wait for it to finish; the lock is released when that process ends, however it ends",
           );
         try {
-          requireLedgerIdentity(ws.root, !!opts.newLedger);
+          if (!where.url) requireLedgerIdentity(ws.root, !!opts.newLedger);
         } catch (e) {
           if (lock?.ok) lock.release();
           throw e;
         }
         const channels = opts.dryRun
           ? new Map<string, LoadedChannel>()
-          : await loadChannels(project, ws.root, io, await unsettledChannels(ws.root, opts.only?.length ? campaigns.map((c) => c.name) : undefined));
+          : await loadChannels(
+              project,
+              ws.root,
+              io,
+              await unsettledChannels(where, opts.only?.length ? campaigns.map((c) => c.name) : undefined),
+              undefined,
+              where.url,
+            );
         const members = await openMembers(opts, project, io);
         if (!members) {
           if (lock?.ok) lock.release();
@@ -101,7 +112,17 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
         }
         // A dry run reads an existing ledger (caps, occurrences already planned) but writes nothing.
         const file = ledgerPath(ws.root);
-        const ledger = await openLedger({ file: opts.dryRun && !existsSync(file) ? ":memory:" : file });
+        const ledger = await openLedger(where.url ? where : { file: opts.dryRun && !existsSync(file) ? ":memory:" : file });
+        if (where.url) {
+          try {
+            requireLedgerIdentityOf(ws.root, ledger.id, !!opts.newLedger);
+          } catch (e) {
+            await ledger.close();
+            await members.close();
+            if (lock?.ok) lock.release();
+            throw e;
+          }
+        }
         // `--only`: the run sends nothing of other campaigns, not even their sends pending since an earlier run.
         if (opts.only?.length) await ledger.restrictTo(campaigns.map((c) => c.name));
         if (!opts.dryRun) writeLedgerMarker(ws.root, ledger.id);
@@ -202,11 +223,26 @@ export function requireLedgerIdentity(root: string, newLedger: boolean): void {
   );
 }
 
+/**
+ * Refuses (exit 2) a shared (PostgreSQL) ledger whose id is not the one this repository's dispatches wrote (see
+ * `.chuda/ledger-id`): a URL pointing at another history would send again what was sent.
+ */
+export function requireLedgerIdentityOf(root: string, id: string, newLedger: boolean): void {
+  if (newLedger) return;
+  const marker = ledgerMarkerPath(root);
+  if (!existsSync(marker)) return;
+  const expected = readFileSync(marker, "utf8").trim();
+  if (expected === id) return;
+  throw new UsageError(
+    `the ledger at the configured URL is not this repository's (ledger ${id}, expected ${expected}); its history does not match what was sent`,
+    "check CHUDA_LEDGER_URL (or the variable named by ledger.url_env), or pass --new-ledger to adopt this ledger on purpose",
+  );
+}
+
 /** Channels with sends in flight (any campaign) or queued (of the run's campaigns) in the ledger, from earlier runs. */
-async function unsettledChannels(root: string, only: string[] | undefined): Promise<Set<string>> {
-  const file = ledgerPath(root);
-  if (!existsSync(file)) return new Set();
-  const ledger = await openLedger({ file });
+async function unsettledChannels(where: LedgerLocation, only: string[] | undefined): Promise<Set<string>> {
+  if (!ledgerExists(where)) return new Set();
+  const ledger = await openLedger(where);
   try {
     if (only) await ledger.restrictTo(only);
     return new Set([...(await ledger.inFlight()), ...(await ledger.queued())].map((r) => r.channel));
@@ -250,7 +286,23 @@ function missingCredentials(why: string): LoadedChannel["instance"] {
 }
 
 /** Loads each channel's driver and reads its secrets from the environment (never printed). */
-export async function loadChannels(project: Project, root: string, io: Io, unsettled: Set<string>, only?: string[]): Promise<Map<string, LoadedChannel>> {
+export async function loadChannels(
+  project: Project,
+  root: string,
+  io: Io,
+  unsettled: Set<string>,
+  only?: string[],
+  sharedLedgerUrl?: string,
+): Promise<Map<string, LoadedChannel>> {
+  // Several workers on a PostgreSQL ledger share each channel's rate budget through it (one connection for all).
+  let shared: PostgresLedger | undefined;
+  const sharedGate = async (channel: string, rate: number) => {
+    shared ??= await PostgresLedger.open(sharedLedgerUrl!);
+    const n = Math.max(1, Math.floor(rate));
+    const window = rate >= 1 ? 1000 + RATE_MARGIN_MS : 1000 / rate + RATE_MARGIN_MS;
+    const ledger = shared;
+    return sharedRateGate((count) => ledger.bookRate(channel, n, window, count), n);
+  };
   const out = new Map<string, LoadedChannel>();
   for (const [name, cfg] of project.channels) {
     if (only && !only.includes(name)) continue;
@@ -277,7 +329,7 @@ export async function loadChannels(project: Project, root: string, io: Io, unset
       continue;
     }
     // The channel's rate_limit, paced by the driver before every provider call (the runner reads the same gate).
-    const gate = rateGate(cfg.rateLimit);
+    const gate = sharedLedgerUrl && cfg.rateLimit ? await sharedGate(name, cfg.rateLimit) : rateGate(cfg.rateLimit);
     const instance = loaded.driver.create({
       channel: name,
       secrets,
@@ -289,6 +341,17 @@ export async function loadChannels(project: Project, root: string, io: Io, unset
       acquire: gate.acquire,
     });
     out.set(name, { driver: loaded.driver, instance, gate });
+  }
+  if (shared) {
+    // The rate budget's connection closes with the channels (after the run).
+    const ledger: PostgresLedger = shared;
+    for (const c of out.values()) {
+      const close = c.instance.close.bind(c.instance);
+      c.instance.close = async () => {
+        await close();
+        await ledger.close();
+      };
+    }
   }
   return out;
 }

@@ -7,18 +7,16 @@ import { ledgerPath } from "../../dispatch/ledger.js";
 import { copySqliteToPostgres, isSqliteLedger, TargetNotEmptyError } from "../../ledger/copy.js";
 import { migratePostgres } from "../../ledger/migrations/postgres.js";
 import { migrateSqlite } from "../../ledger/migrations/sqlite.js";
-import { configuredLedgerUrl, ledgerError, postgresError } from "../../ledger/select.js";
+import { locateLedger } from "../../ledger/open.js";
+import { ledgerError, postgresError } from "../../ledger/select.js";
 import { isPostgresUrl, maskUrl } from "../../ledger/url.js";
-import { loadProject } from "../../project/index.js";
 import type { Io } from "../io.js";
 import type { ChudaProgram } from "./program.js";
 import { resolveProjectFile } from "../workspace.js";
 
 /** The ledger URL of the project (CHUDA_LEDGER_URL or `ledger.url_env`), or undefined for .chuda/state.db. */
-export async function projectLedgerUrl(projectFile: string, io: Io): Promise<string | undefined> {
-  if (io.env.CHUDA_LEDGER_URL) return configuredLedgerUrl(io.env);
-  const loaded = await loadProject(projectFile).catch(() => undefined);
-  return configuredLedgerUrl(io.env, loaded?.project);
+async function projectLedgerUrl(projectFile: string, io: Io): Promise<string | undefined> {
+  return (await locateLedger(projectFile, io.env)).url;
 }
 
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {

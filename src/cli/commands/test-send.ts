@@ -2,8 +2,7 @@
  * `chuda dispatch --test-to staff.csv CAMPAIGN`: the campaign's message, rendered for each staff member, sent for
  * real on its channels before the launch. Recorded apart from the campaign's sends (src/dispatch/test-send.ts).
  */
-import { ledgerPath } from "../../dispatch/ledger.js";
-import { openLedger } from "../../ledger/open.js";
+import { ledgerLocation, openLedger } from "../../ledger/open.js";
 import { sendTests } from "../../dispatch/test-send.js";
 import { readableColumn } from "../../plan/candidates.js";
 import { ident as q } from "../../members/sql.js";
@@ -57,7 +56,7 @@ export async function dispatchTests(ws: Workspace, project: Project, campaignNam
     await staff.close();
   }
   const channels = await loadChannels(project, ws.root, io, new Set(), campaign!.channels);
-  const ledger = await openLedger({ file: ledgerPath(ws.root) });
+  const ledger = await openLedger(ledgerLocation(ws.root, io.env, project));
   try {
     const results = await sendTests({ project, campaign: campaign!, templates: ws.templates, staff: rows, channels, ledger, now: () => Date.now() });
     const ok = results.filter((r) => r.state === "sent" || r.state === "queued").length;
