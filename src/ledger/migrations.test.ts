@@ -5,14 +5,14 @@ import Database from "better-sqlite3";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPostgres, type PostgresServer } from "../../test/servers/postgres.js";
-import { Ledger } from "../dispatch/ledger.js";
+import { SqliteLedger } from "../dispatch/ledger.js";
 import { migratePostgres, POSTGRES_SCHEMA_VERSION, POSTGRES_STEPS, SchemaTooNewError } from "./migrations/postgres.js";
 import { migrateSqlite, SQLITE_SCHEMA_VERSION } from "./migrations/sqlite.js";
 import { PostgresLedger } from "./postgres.js";
 import { maskSecretIn, maskUrl } from "./url.js";
 
 describe("SQLite migrations", () => {
-  it("adopts a ledger from before versions were recorded: its tables kept, the runs' snapshot size added, the version recorded", () => {
+  it("adopts a ledger from before versions were recorded: its tables kept, the runs' snapshot size added, the version recorded", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "chuda-mig-"));
     try {
       const file = path.join(dir, "state.db");
@@ -20,8 +20,8 @@ describe("SQLite migrations", () => {
       old.exec(`CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, started_at INTEGER NOT NULL, finished_at INTEGER, at INTEGER NOT NULL,
         pid INTEGER NOT NULL, status TEXT NOT NULL, summary TEXT); INSERT INTO runs (started_at, at, pid, status) VALUES (1, 1, 1, 'ok');`);
       old.close();
-      const ledger = new Ledger(file);
-      ledger.close();
+      const ledger = new SqliteLedger(file);
+      await ledger.close();
       const db = new Database(file);
       expect(db.prepare(`SELECT version FROM schema_version ORDER BY version`).pluck().all()).toEqual([1, 2]);
       expect((db.prepare(`PRAGMA table_info(runs)`).all() as { name: string }[]).map((c) => c.name)).toContain("members");
