@@ -56,11 +56,16 @@ const SEND_COLUMNS = `id, key, campaign, occurrence, member, channel, state, sen
 const DB_NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
 /**
- * How long a worker's claim on sends lasts. Planned sends a worker read to send (`due`) are skipped by other workers
+ * How long a worker's claim on sends lasts (`CHUDA_LEDGER_LEASE_SECONDS`, default 120). Planned sends a worker read to send (`due`) are skipped by other workers
  * until then; sends it marked in flight are left alone (not reconciled) until then. Far longer than a provider call
  * with its retries, so a live worker never loses its sends; a killed worker's sends wait this long.
  */
-export const LEASE_MS = 120_000;
+export const LEASE_MS = leaseMs(process.env.CHUDA_LEDGER_LEASE_SECONDS);
+
+function leaseMs(seconds: string | undefined): number {
+  const n = Number(seconds);
+  return seconds !== undefined && Number.isFinite(n) && n >= 1 ? n * 1000 : 120_000;
+}
 
 /** A run whose heartbeat is older than this is dead (its process was killed); heartbeats come every HEARTBEAT_MS. */
 const HEARTBEAT_MS = 5_000;

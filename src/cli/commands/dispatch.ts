@@ -4,7 +4,7 @@ import { acquireLock } from "../../dispatch/lock.js";
 import { checkLedgerIdentity, LedgerFileError, ledgerMarkerPath, ledgerPath, writeLedgerMarker } from "../../dispatch/ledger.js";
 import { ledgerExists, ledgerLocation, openLedger, type LedgerLocation } from "../../ledger/open.js";
 import { PostgresLedger } from "../../ledger/postgres.js";
-import { sharedRateGate } from "../../ledger/shared-rate.js";
+import { SHARED_RATE_MARGIN_MS, sharedRateGate } from "../../ledger/shared-rate.js";
 import { drySends, planDue, RATE_MARGIN_MS, rateGate, runDispatch, type DispatchEvent, type LoadedChannel } from "../../dispatch/runner.js";
 import { loadDriver } from "../../drivers/registry.js";
 import { renderDispatchDryRun, renderDispatchSummary } from "../../report/dispatch.js";
@@ -299,7 +299,7 @@ export async function loadChannels(
   const sharedGate = async (channel: string, rate: number) => {
     shared ??= await PostgresLedger.open(sharedLedgerUrl!);
     const n = Math.max(1, Math.floor(rate));
-    const window = rate >= 1 ? 1000 + RATE_MARGIN_MS : 1000 / rate + RATE_MARGIN_MS;
+    const window = (rate >= 1 ? 1000 : 1000 / rate) + Math.max(RATE_MARGIN_MS, SHARED_RATE_MARGIN_MS);
     const ledger = shared;
     return sharedRateGate((count) => ledger.bookRate(channel, n, window, count), n);
   };
