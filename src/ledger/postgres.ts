@@ -420,9 +420,16 @@ export class PostgresLedger implements Ledger {
     );
   }
 
+  /** Pending sends, less those another live worker has leased to send (they are its to send, not left over). */
   async plannedCount(): Promise<number> {
     return this.read(
-      async () => (await this.q<{ n: number }>(`SELECT COUNT(*) AS n FROM sends WHERE state = 'planned' AND ${inScope(1)}`, [this.scope])).rows[0]!.n,
+      async () =>
+        (
+          await this.q<{ n: number }>(`SELECT COUNT(*) AS n FROM sends WHERE state = 'planned' AND ${inScope(1)} AND ${this.free(2)}`, [
+            this.scope,
+            this.worker,
+          ])
+        ).rows[0]!.n,
     );
   }
 
