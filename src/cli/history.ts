@@ -1,6 +1,4 @@
-import { existsSync } from "node:fs";
-import { ledgerPath } from "../dispatch/ledger.js";
-import { openLedger } from "../ledger/open.js";
+import { ledgerExists, ledgerLocation, openLedger } from "../ledger/open.js";
 import { committedSpend } from "../dispatch/runner.js";
 import type { ResolvedCampaign } from "../resolved/types.js";
 import type { HistorySend } from "../plan/types.js";
@@ -25,9 +23,9 @@ export async function readLedgerView(
   campaigns: ResolvedCampaign[],
   due?: { fromMs: number; toMs: number },
 ): Promise<LedgerView> {
-  const file = ledgerPath(root);
-  if (!existsSync(file)) return { history: [], committed: new Map(), spent: new Map() };
-  const ledger = await openLedger({ file });
+  const where = ledgerLocation(root, process.env, project);
+  if (!ledgerExists(where)) return { history: [], committed: new Map(), spent: new Map() };
+  const ledger = await openLedger(where);
   try {
     const committed = due ? await ledger.committed(due.fromMs, due.toMs) : new Map<string, Set<string>>();
     return { history: await ledger.history(), committed, spent: await committedSpend(ledger, project, campaigns, committed) };

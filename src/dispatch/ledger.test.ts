@@ -2,27 +2,103 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
+import pg from "pg";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { PostgresLedger } from "../ledger/postgres.js";
+import { startPostgres, type PostgresServer } from "../../test/servers/postgres.js";
 import { SqliteLedger, sendKey, type SendInsert } from "./ledger.js";
+import type { Ledger } from "../ledger/types.js";
 
-const dirs: string[] = [];
-const open: SqliteLedger[] = [];
+type AnyLedger = Ledger;
+
+/** A fresh ledger of one backend, a second connection that sees only what is committed, and a reopen. */
+interface Backend {
+  name: string;
+  fresh(): Promise<{
+    ledger: AnyLedger;
+    stateOf: (key: string) => Promise<string | undefined>;
+    /** The states of several sends read by one statement (one moment). */
+    statesOf: (keys: string[]) => Promise<(string | undefined)[]>;
+    reopen: () => Promise<AnyLedger>;
+    /**
+     * Until the returned release, the ledger's commits wait (PostgreSQL: the other connection holds a SHARE lock on
+     * sends; SQLite commits on the next turn of the event loop anyway, and the reads are synchronous).
+     */
+    holdWrites: () => Promise<() => Promise<void>>;
+  }>;
+  /** Makes a run look as if its process died (PostgreSQL: its heartbeat is old). */
+  stopHeartbeat?: (run: number) => Promise<void>;
+}
+
+const cleanups: (() => unknown)[] = [];
+const open: AnyLedger[] = [];
 afterEach(async () => {
   for (const l of open.splice(0)) await l.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const c of cleanups.splice(0)) await c();
 });
 
-function fresh() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "chuda-ledger-"));
-  dirs.push(dir);
-  const file = path.join(dir, ".chuda/state.db");
-  const ledger = new SqliteLedger(file);
-  open.push(ledger);
-  // A second connection sees only what is committed.
-  const other = new Database(file, { readonly: true });
-  const stateOf = (key: string) => (other.prepare(`SELECT state FROM sends WHERE key = ?`).get(key) as { state: string } | undefined)?.state;
-  return { ledger, file, stateOf, closeOther: () => other.close() };
-}
+const sqlite: Backend = {
+  name: "SQLite",
+  async fresh() {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "chuda-ledger-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, ".chuda/state.db");
+    const ledger = new SqliteLedger(file);
+    open.push(ledger);
+    const other = new Database(file, { readonly: true });
+    cleanups.unshift(() => other.close());
+    const stateOf = async (key: string) => (other.prepare(`SELECT state FROM sends WHERE key = ?`).get(key) as { state: string } | undefined)?.state;
+    const statesOf = async (keys: string[]) => Promise.all(keys.map(stateOf));
+    const reopen = async () => {
+      const again = new SqliteLedger(file);
+      open.push(again);
+      return again;
+    };
+    return { ledger, stateOf, statesOf, reopen, holdWrites: async () => async () => undefined };
+  },
+};
+
+let server: PostgresServer | undefined;
+let databases = 0;
+beforeAll(async () => {
+  server = await startPostgres({ durable: false });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+let lastPostgres: pg.Client | undefined;
+const postgres: Backend = {
+  name: "PostgreSQL",
+  async stopHeartbeat(run) {
+    await lastPostgres!.query(`UPDATE runs SET heartbeat_at = 0 WHERE id = $1`, [run]);
+  },
+  async fresh() {
+    const url = await server!.database(`ledger_${process.pid}_${++databases}`);
+    const ledger = await PostgresLedger.open(url);
+    open.push(ledger);
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    lastPostgres = other;
+    cleanups.unshift(() => other.end());
+    const statesOf = async (keys: string[]) => {
+      const r = await other.query<{ key: string; state: string }>(`SELECT key, state FROM sends WHERE key = ANY($1::text[])`, [keys]);
+      return keys.map((k) => r.rows.find((x) => x.key === k)?.state);
+    };
+    const stateOf = async (key: string) => (await statesOf([key]))[0];
+    const reopen = async () => {
+      const again = await PostgresLedger.open(url);
+      open.push(again);
+      return again;
+    };
+    const holdWrites = async () => {
+      await other.query("BEGIN");
+      await other.query("LOCK TABLE sends IN SHARE MODE");
+      return async () => void (await other.query("COMMIT"));
+    };
+    return { ledger, stateOf, statesOf, reopen, holdWrites };
+  },
+};
 
 function send(member: string, sendAt: number, channel = "sms", extra: Partial<SendInsert> = {}): SendInsert {
   return {
@@ -44,11 +120,14 @@ function send(member: string, sendAt: number, channel = "sms", extra: Partial<Se
   };
 }
 
-describe("ledger", () => {
+const OCC = "2026-12-24T10:00:00+08:00";
+const keyOf = (member: string, channel = "sms") => sendKey("c", OCC, member, channel);
+
+describe.each([sqlite, postgres])("ledger on $name", (backend) => {
   it("due: planned sends of the channel due by `until`, past their backoff, in send-time order, only the needed columns", async () => {
-    const { ledger, closeOther } = fresh();
+    const { ledger } = await backend.fresh();
     await ledger.recordPlan([], [send("M3", 300), send("M1", 100), send("M2", 200), send("M4", 900), send("W1", 100, "wecom")], 1);
-    await ledger.finish([{ key: sendKey("c", "2026-12-24T10:00:00+08:00", "M2", "sms"), state: "planned", not_before: 5000 }], 1);
+    await ledger.finish([{ key: keyOf("M2"), state: "planned", not_before: 5000 }], 1);
     const due = await ledger.due("sms", 500, 1000, 10);
     expect(due.map((r) => r.member)).toEqual(["M1", "M3"]);
     expect(Object.keys(due[0]!).sort()).toEqual([
@@ -65,41 +144,43 @@ describe("ledger", () => {
       "send_at",
       "sender",
     ]);
-    expect(due[0]).toMatchObject({ key: sendKey("c", "2026-12-24T10:00:00+08:00", "M1", "sms"), address: "addr-M1", attempts: 0, first_attempt_at: null });
+    expect(due[0]).toMatchObject({ key: keyOf("M1"), address: "addr-M1", attempts: 0, first_attempt_at: null, send_at: 100 });
     expect((await ledger.due("sms", 500, 6000, 10)).map((r) => r.member)).toEqual(["M1", "M2", "M3"]);
     expect(await ledger.hasDue("wecom", 500, 0)).toBe(true);
     expect(await ledger.hasDue("wecom", 50, 0)).toBe(false);
     expect(await ledger.plannedCount()).toBe(5);
-    closeOther();
+    expect((await ledger.dueChannels(500)).sort()).toEqual(["sms", "wecom"]);
+    expect(await ledger.nextNotBefore(500)).toBe(5000);
   });
 
   it("group commit: marks queued in one turn are written together and resolve only once committed", async () => {
-    const { ledger, stateOf, closeOther } = fresh();
+    const { ledger, stateOf, holdWrites } = await backend.fresh();
     await ledger.recordPlan([], [send("M1", 1), send("M2", 2), send("M3", 3)], 1);
     const [a, b, c] = await ledger.due("sms", 10, 10, 10);
+    const release = await holdWrites();
     const pa = ledger.markInFlightQueued([a!.id, b!.id], 7, 1000);
-    const pb = ledger.markInFlightQueued([c!.id], 7, 1000);
     // Queued, not yet committed: another connection still reads them planned.
-    expect(stateOf(a!.key)).toBe("planned");
+    const before = stateOf(a!.key);
+    const pb = ledger.markInFlightQueued([c!.id], 7, 1000);
     let resolved = false;
     void pa.then(() => (resolved = true));
     await Promise.resolve();
     expect(resolved).toBe(false);
+    expect(await before).toBe("planned");
+    await release();
     expect([...(await pa)].sort()).toEqual([a!.id, b!.id].sort());
     expect([...(await pb)]).toEqual([c!.id]);
     // Resolved ⇒ durable and visible to another connection.
-    expect([a, b, c].map((r) => stateOf(r!.key))).toEqual(["in_flight", "in_flight", "in_flight"]);
-    const row = (await ledger.get(a!.key))!;
-    expect(row).toMatchObject({ attempts: 1, run_id: 7, first_attempt_at: 1000 });
+    expect([await stateOf(a!.key), await stateOf(b!.key), await stateOf(c!.key)]).toEqual(["in_flight", "in_flight", "in_flight"]);
+    expect(await ledger.get(a!.key)).toMatchObject({ attempts: 1, run_id: 7, first_attempt_at: 1000 });
     // A send already in flight is not marked again (and not reported as marked).
     expect([...(await ledger.markInFlightQueued([a!.id], 8, 2000))]).toEqual([]);
     expect((await ledger.get(a!.key))!.attempts).toBe(1);
     expect((await ledger.inFlight()).map((r) => r.member)).toEqual(["M1", "M2", "M3"]);
-    closeOther();
   });
 
   it("queued results stay in flight until the next commit, then land with their fallback inserts in one transaction", async () => {
-    const { ledger, stateOf, closeOther } = fresh();
+    const { ledger, stateOf, statesOf, holdWrites } = await backend.fresh();
     await ledger.recordPlan([], [send("M1", 1), send("M2", 2), send("M3", 3), send("M4", 4)], 1);
     const rows = await ledger.due("sms", 10, 10, 10);
     await ledger.markInFlightQueued(
@@ -108,7 +189,8 @@ describe("ledger", () => {
       100,
     );
     const fallback = send("M3", 3, "hook", { run_id: 2 });
-    await ledger.queueFinish(
+    const release = await holdWrites();
+    const queued = ledger.queueFinish(
       [
         { id: rows[0]!.id, key: rows[0]!.key, state: "sent", provider_id: "biz-1" },
         { id: rows[1]!.id, key: rows[1]!.key, state: "sent", provider_id: "biz-1" },
@@ -118,11 +200,13 @@ describe("ledger", () => {
       200,
       [fallback],
     );
-    expect(stateOf(rows[0]!.key)).toBe("in_flight");
-    expect(stateOf(fallback.key)).toBeUndefined();
+    // Read by another connection before the group commit.
+    await queued;
+    expect(await statesOf([rows[0]!.key, fallback.key])).toEqual(["in_flight", undefined]);
+    await release();
     await ledger.flush();
-    expect(rows.map((r) => stateOf(r.key))).toEqual(["sent", "sent", "failed", "planned"]);
-    expect(stateOf(fallback.key)).toBe("planned");
+    expect(await statesOf(rows.map((r) => r.key))).toEqual(["sent", "sent", "failed", "planned"]);
+    expect(await stateOf(fallback.key)).toBe("planned");
     expect(await ledger.get(rows[0]!.key)).toMatchObject({ provider_id: "biz-1", error_code: null, updated_at: 200 });
     expect(await ledger.get(rows[1]!.key)).toMatchObject({ provider_id: "biz-1" });
     expect(await ledger.get(rows[2]!.key)).toMatchObject({ error_code: "isv.MOBILE_NUMBER_ILLEGAL", error_message: "bad number", provider_id: null });
@@ -130,20 +214,101 @@ describe("ledger", () => {
     expect(await ledger.nextNotBefore(10, "sms")).toBe(9000);
     expect(await ledger.due("sms", 10, 100, 10)).toEqual([]);
     expect((await ledger.due("hook", 10, 100, 10)).map((r) => r.member)).toEqual(["M3"]);
-    closeOther();
+    expect(await ledger.failuresByCode()).toEqual([{ channel: "sms", error_code: "isv.MOBILE_NUMBER_ILLEGAL", n: 1 }]);
   });
 
   it("close commits what is still queued", async () => {
-    const { ledger, file, closeOther } = fresh();
+    const { ledger, reopen } = await backend.fresh();
     await ledger.recordPlan([], [send("M1", 1)], 1);
     const [r] = await ledger.due("sms", 10, 10, 10);
     await ledger.markInFlightQueued([r!.id], 1, 1);
     await ledger.queueFinish([{ id: r!.id, key: r!.key, state: "sent" }], 2);
-    closeOther();
-    open.splice(open.indexOf(ledger), 1);
     await ledger.close();
-    const again = new SqliteLedger(file);
-    open.push(again);
+    const again = await reopen();
     expect((await again.get(r!.key))!.state).toBe("sent");
+    expect(again.id).toBe(ledger.id);
+  });
+
+  it("plans: occurrences and sends recorded once, held-out members counted when new, committed members per occurrence", async () => {
+    const { ledger } = await backend.fresh();
+    const occ = [{ campaign: "c", occurrence: OCC, sendAt: 100, audience: 3 }];
+    const plan = [send("M1", 100), send("M2", 100, "sms", { state: "held_out" }), send("M3", 100)];
+    expect(await ledger.recordPlan(occ, plan, 1)).toEqual({ heldOut: 1 });
+    expect(await ledger.recordPlan(occ, plan, 2)).toEqual({ heldOut: 0 });
+    expect([...(await ledger.plannedOccurrences())]).toEqual([`c|${OCC}`]);
+    // A campaign whose name extends another's is not part of its key range.
+    await ledger.insertSends([{ ...send("X", 100), key: sendKey("c2", OCC, "X", "sms"), campaign: "c2" }]);
+    const committed = await ledger.committed(0, 1000);
+    expect([...committed.keys()]).toEqual([`c|${OCC}`]);
+    expect([...committed.get(`c|${OCC}`)!].sort()).toEqual(["M1", "M3"]);
+    expect((await ledger.committed(500, 1000)).size).toBe(0);
+    expect((await ledger.committedContent("c", OCC)).map((r) => r.channel)).toEqual(["sms", "sms"]);
+    expect((await ledger.history()).filter((h) => h.campaign === "c").map((h) => h.member)).toEqual(["M1", "M2", "M3"]);
+    expect(await ledger.pendingOccurrences(1000)).toEqual([{ campaign: "c", occurrence: OCC, send_at: 100 }]);
+    expect(await ledger.withdraw("c", OCC, (member) => member !== "M3", 50)).toBe(1);
+    expect(await ledger.get(keyOf("M3"))).toMatchObject({ state: "withdrawn", error_code: "not_eligible", updated_at: 50 });
+    expect(await ledger.counts()).toEqual([
+      { campaign: "c", channel: "sms", state: "held_out", n: 1 },
+      { campaign: "c", channel: "sms", state: "planned", n: 1 },
+      { campaign: "c", channel: "sms", state: "withdrawn", n: 1 },
+      { campaign: "c2", channel: "sms", state: "planned", n: 1 },
+    ]);
+  });
+
+  it("scope, expiry, postponing and the next-run marker", async () => {
+    const { ledger } = await backend.fresh();
+    await ledger.insertSends([send("M1", 100), send("M2", 100), { ...send("X", 100), key: sendKey("d", OCC, "X", "sms"), campaign: "d" }]);
+    await ledger.restrictTo(["c"]);
+    expect(await ledger.plannedCount()).toBe(2);
+    expect((await ledger.pendingDue(1000)).map((r) => r.member)).toEqual(["M1", "M2"]);
+    const [m1, m2] = await ledger.due("sms", 1000, 1000, 10);
+    await ledger.postpone([m1!.id], 5000);
+    expect((await ledger.get(m1!.key))!.not_before).toBe(5000);
+    // Transient failures give up for this run: not_before = updated_at + NEXT_RUN_MS marks them for the next run.
+    await ledger.finish([{ id: m2!.id, key: m2!.key, state: "planned", not_before: 120_200 }], 200);
+    expect(await ledger.releaseForNextRun()).toBe(1);
+    expect((await ledger.get(m2!.key))!.not_before).toBeNull();
+    // Expiry: campaign c after 1 minute; everything else (in scope) after the default.
+    expect(await ledger.expire([{ campaign: "c", afterMs: 60_000 }], 3_600_000, 70_000)).toBe(2);
+    expect(await ledger.get(m1!.key)).toMatchObject({ state: "expired", error_message: "not sent within 1 minutes of its planned time" });
+    expect((await ledger.get(sendKey("d", OCC, "X", "sms")))!.state).toBe("planned");
+  });
+
+  it("runs, test sends, staff confirmation and tokens", async () => {
+    const { ledger } = await backend.fresh();
+    const first = await ledger.startRun(100, 10, 5000);
+    const second = await ledger.startRun(200, 20);
+    expect(second).toBeGreaterThan(first);
+    expect(await ledger.lastSnapshotSize()).toBe(5000);
+    // SQLite: the caller holds the dispatch lock, so any other running run is dead. PostgreSQL: several workers run
+    // at once, and a run is dead only when its heartbeat stopped.
+    if (backend === postgres) await backend.stopHeartbeat!(first);
+    expect(await ledger.markDeadRunsInterrupted(second, 30)).toBe(1);
+    await ledger.finishRun(second, 40, "ok", { sent: 1 });
+    expect((await ledger.runs(5)).map((r) => [r.id, r.status, r.finished_at, r.summary])).toEqual([
+      [second, "ok", 40, `{"sent":1}`],
+      [first, "interrupted", 30, null],
+    ]);
+    await ledger.recordTestSend({ campaign: "c", member: "staff", channel: "sms", address: "138", state: "sent", at: 1 });
+    expect(await ledger.counts()).toEqual([]);
+    await ledger.insertSends([send("M1", 1, "wecom", { sender: "zhang" }), send("M2", 1, "wecom", { sender: "zhang" })]);
+    await ledger.finish(
+      [
+        { key: keyOf("M1", "wecom"), state: "sent", provider_id: "task-1" },
+        { key: keyOf("M2", "wecom"), state: "queued", provider_id: "task-2" },
+      ],
+      2,
+    );
+    expect((await ledger.queued()).map((r) => r.member)).toEqual(["M2"]);
+    expect(await ledger.staffConfirmation()).toEqual([
+      { campaign: "c", channel: "wecom", staff: "zhang", tasks: 2, confirmed: 1, sends: 2, sent: 1, waiting: 1, expired: 0 },
+    ]);
+    expect(await ledger.getToken("wechat:app", 0)).toBeUndefined();
+    await ledger.putToken("wechat:app", "t1", 1000);
+    await ledger.putToken("wechat:app", "t2", 2000);
+    expect(await ledger.getToken("wechat:app", 1500)).toBe("t2");
+    expect(await ledger.getToken("wechat:app", 2000)).toBeUndefined();
+    await ledger.finish([{ key: keyOf("M2", "wecom"), state: "unknown", error_code: "lost" }], 3);
+    expect((await ledger.unknownSends()).map((r) => r.member)).toEqual(["M2"]);
   });
 });

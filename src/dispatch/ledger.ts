@@ -7,6 +7,7 @@ import Database from "better-sqlite3";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { migrateSqlite } from "../ledger/migrations/sqlite.js";
 import type { HistorySend } from "../plan/types.js";
 import type {
   DueSend,
@@ -34,77 +35,6 @@ const IN_SCOPE = `(? IS NULL OR campaign IN (SELECT value FROM json_each(?)))`;
 const expiredMessage = (ms: number) => `not sent within ${Math.round(ms / 60_000)} minutes of its planned time`;
 
 export const sendKey = (campaign: string, occurrence: string, member: string, channel: string) => `${campaign}|${occurrence}|${member}|${channel}`;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS runs (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  started_at INTEGER NOT NULL,
-  finished_at INTEGER,
-  at INTEGER NOT NULL,
-  pid INTEGER NOT NULL,
-  status TEXT NOT NULL,
-  summary TEXT
-);
-CREATE TABLE IF NOT EXISTS occurrences (
-  campaign TEXT NOT NULL,
-  occurrence TEXT NOT NULL,
-  send_at INTEGER NOT NULL,
-  run_id INTEGER NOT NULL,
-  audience INTEGER NOT NULL,
-  PRIMARY KEY (campaign, occurrence)
-);
-CREATE TABLE IF NOT EXISTS sends (
-  key TEXT PRIMARY KEY,
-  campaign TEXT NOT NULL,
-  occurrence TEXT NOT NULL,
-  member TEXT NOT NULL,
-  channel TEXT NOT NULL,
-  state TEXT NOT NULL,
-  send_at INTEGER NOT NULL,
-  address TEXT,
-  sender TEXT,
-  content TEXT,
-  fallbacks TEXT,
-  vars TEXT,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  provider_id TEXT,
-  error_code TEXT,
-  error_message TEXT,
-  not_before INTEGER,
-  run_id INTEGER,
-  first_attempt_at INTEGER,
-  updated_at INTEGER NOT NULL
-);
--- Partial indexes: only rows in the two working states are indexed, so a state change touches a small, hot part of
--- an index instead of an index over every send ever made (the old sends_state index is dropped below).
-CREATE INDEX IF NOT EXISTS sends_due ON sends (channel, send_at) WHERE state = 'planned';
-CREATE INDEX IF NOT EXISTS sends_in_flight ON sends (channel) WHERE state = 'in_flight';
-CREATE INDEX IF NOT EXISTS sends_member ON sends (member);
-DROP INDEX IF EXISTS sends_state;
-CREATE TABLE IF NOT EXISTS meta (
-  key TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-);
--- Test sends to staff before a launch (dispatch --test-to): apart from the campaign's sends, so that no report,
--- cap, quota or occurrence ever counts them.
-CREATE TABLE IF NOT EXISTS test_sends (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  campaign TEXT NOT NULL,
-  member TEXT NOT NULL,
-  channel TEXT NOT NULL,
-  address TEXT,
-  state TEXT NOT NULL,
-  provider_id TEXT,
-  error_code TEXT,
-  error_message TEXT,
-  at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS tokens (
-  key TEXT PRIMARY KEY,
-  token TEXT NOT NULL,
-  expires_at INTEGER NOT NULL
-);
-`;
 
 interface PendingMark {
   ids: number[];
@@ -148,14 +78,11 @@ export class SqliteLedger implements Ledger {
     this.db.pragma("cache_size = -32768");
     this.db.pragma("wal_autocheckpoint = 4000");
     this.db.pragma("temp_store = MEMORY");
-    this.db.exec(SCHEMA);
+    migrateSqlite(this.db);
     this.db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('ledger_id', ?)`).run(randomUUID());
     this.id = (this.db.prepare(`SELECT value FROM meta WHERE key = 'ledger_id'`).get() as { value: string }).value;
     this.file = file;
     this.fileId = file === ":memory:" ? undefined : fileIdOf(file);
-    // The snapshot size of each run (for the shrink guard), added to ledgers made before it was recorded.
-    const runColumns = (this.db.prepare(`PRAGMA table_info(runs)`).all() as { name: string }[]).map((c) => c.name);
-    if (!runColumns.includes("members")) this.db.exec(`ALTER TABLE runs ADD COLUMN members INTEGER`);
     const db = this.db;
     this.stmts = {
       insertSend: db.prepare(

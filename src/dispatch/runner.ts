@@ -249,7 +249,10 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   const chan = (c: string) => (summary.by_channel[c] ??= { sent: 0, queued: 0, failed: 0, unknown: 0 });
   const campaignsByName = new Map(input.campaigns.map((c) => [c.name, c]));
 
+  // Several workers on one shared ledger plan one at a time (see `Ledger.lockPlanning`); released once the plan is recorded.
+  let releasePlanning = async () => {};
   const interrupted = async () => {
+    await releasePlanning();
     summary.interrupted = true;
     summary.pending = await ledger.plannedCount();
     await ledger.finishRun(runId, wall(), "interrupted", summary);
@@ -264,6 +267,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   if (aborted()) return interrupted();
 
   // 2. Plan what is due and record it before any call.
+  if (ledger.lockPlanning) releasePlanning = await ledger.lockPlanning();
   const plannedBefore = await ledger.plannedOccurrences();
   const { plan: p, missed } = await planDue(input);
   if (aborted()) return interrupted();
@@ -288,6 +292,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   // Held-out members of an occurrence planned again were recorded by the run that first planned it.
   summary.held_out = recorded.heldOut;
   if (refused.length) await ledger.finish(refused, t);
+  await releasePlanning();
   summary.occurrences = p.occurrences.length;
   const byChannel: Record<string, number> = {};
   for (const r of rows) if (r.state === "planned") byChannel[r.channel] = (byChannel[r.channel] ?? 0) + 1;

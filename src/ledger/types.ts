@@ -182,6 +182,13 @@ export interface Ledger {
   /** The sends that matter for outcomes (`chuda report`): every assigned or held-out member. */
   outcomeRows(): Promise<LedgerOutcomeRow[]>;
 
+  /**
+   * Only for a ledger several workers share (PostgreSQL): holds the planning lock until the returned release is
+   * called, so that each occurrence is planned by one worker while the others wait. A ledger behind the dispatch file
+   * lock (SQLite) needs none.
+   */
+  lockPlanning?(): Promise<() => Promise<void>>;
+
   getToken(key: string, now: number): Promise<string | undefined>;
   putToken(key: string, token: string, expiresAt: number): Promise<void>;
   /**

@@ -19,7 +19,7 @@ import { readPolicy } from "./policy.js";
 import type { CalendarEventDef, ConversionsMapping, Project } from "./types.js";
 import { IDENTIFIER, parseYaml, YamlReader, type Entry } from "./yaml-reader.js";
 
-export const PROJECT_KEYS = ["timezone", "mall", "members", "channels", "policy", "assumptions", "calendar", "conversions"] as const;
+export const PROJECT_KEYS = ["timezone", "mall", "members", "channels", "policy", "assumptions", "calendar", "conversions", "ledger"] as const;
 
 export const DEFAULT_TIMEZONE = "Asia/Shanghai";
 
@@ -117,10 +117,12 @@ export function parseProject(text: string, absFile: string, root: string): LoadR
   const assumptions = readAssumptions(r, get("assumptions"));
   const calendar = readCalendar(r, get("calendar"));
   const conversions = readConversions(r, get("conversions"));
+  const ledger = readLedger(r, get("ledger"));
 
   if (!members) return { diagnostics: r.diagnostics };
   const project: Project = { root, file: absFile, timezone, members, channels, policy, assumptions, calendar, conversions, spans: r.spans };
   if (mall) project.mall = mall;
+  if (ledger) project.ledger = ledger;
   return { project, diagnostics: r.diagnostics };
 }
 
@@ -195,4 +197,24 @@ function readConversions(r: YamlReader, e: Entry | undefined): ConversionsMappin
     if (v !== undefined) out[x.key as keyof ConversionsMapping] = v;
   }
   return out;
+}
+
+/** `ledger: { url_env: NAME }`: the ledger in PostgreSQL at the URL that variable holds (never the URL itself). */
+function readLedger(r: YamlReader, e: Entry | undefined): Project["ledger"] {
+  if (!e) return undefined;
+  const entries = r.mapping(e, ["url_env", "url"]);
+  if (!entries) return undefined;
+  let urlEnv: string | undefined;
+  for (const x of entries) {
+    // The value is never echoed: it holds a password.
+    if (x.key === "url") r.report(MESSAGES.projectLedgerUrlInRepository, x.keySpan);
+    else {
+      const v = r.str(x, "the name of an environment variable");
+      if (v === undefined) continue;
+      if (/^[A-Z_][A-Z0-9_]*$/.test(v)) urlEnv = v;
+      else r.report(MESSAGES.projectLedgerUrlEnvName, x.keySpan);
+    }
+  }
+  if (!entries.some((x) => x.key === "url_env")) r.report(MESSAGES.projectLedgerUrlEnvMissing, e.keySpan);
+  return urlEnv === undefined ? undefined : { urlEnv };
 }

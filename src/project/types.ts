@@ -100,6 +100,8 @@ export interface Project {
   assumptions: Record<string, number>;
   calendar: Map<string, CalendarEventDef>;
   conversions: ConversionsMapping;
+  /** `ledger: { url_env }`: the ledger is in PostgreSQL at the URL in that environment variable (else .chuda/state.db). */
+  ledger?: { urlEnv: string };
   /** Span of each key path in chuda.yaml (`channels.sms.driver`), for diagnostics that point into it. */
   spans: Map<string, Span>;
 }

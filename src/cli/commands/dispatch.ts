@@ -1,11 +1,13 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { Option } from "commander";
 import { acquireLock } from "../../dispatch/lock.js";
-import { checkLedgerIdentity, LedgerFileError, ledgerPath, writeLedgerMarker } from "../../dispatch/ledger.js";
-import { openLedger } from "../../ledger/open.js";
+import { checkLedgerIdentity, LedgerFileError, ledgerMarkerPath, ledgerPath, writeLedgerMarker } from "../../dispatch/ledger.js";
+import { ledgerExists, ledgerLocation, openLedger, type LedgerLocation } from "../../ledger/open.js";
+import { PostgresLedger } from "../../ledger/postgres.js";
+import { SHARED_RATE_MARGIN_MS, sharedRateGate } from "../../ledger/shared-rate.js";
 import { ledgerTokenStore } from "../../dispatch/token-store.js";
 import type { TokenStore } from "../../drivers/types.js";
-import { drySends, planDue, rateGate, runDispatch, type DispatchEvent, type LoadedChannel } from "../../dispatch/runner.js";
+import { drySends, planDue, RATE_MARGIN_MS, rateGate, runDispatch, type DispatchEvent, type LoadedChannel } from "../../dispatch/runner.js";
 import { loadDriver } from "../../drivers/registry.js";
 import { renderDispatchDryRun, renderDispatchSummary } from "../../report/dispatch.js";
 import { maskPhonesIn } from "../../report/mask.js";
@@ -67,10 +69,12 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
               abort.abort();
             });
         const interruptedBeforeRun = () => new UsageError(O.interruptedBeforeRun, [signalled!]);
+        // CHUDA_LEDGER_URL or `ledger.url_env`: a PostgreSQL ledger several workers share; else .chuda/state.db.
+        const where = ledgerLocation(ws.root, io.env, project);
         const lock = opts.dryRun ? undefined : acquireLock(ws.root, io.now());
         if (lock && !lock.ok) throw lock.pid ? new UsageError(O.lockHeld, [lock.pid, lock.since ?? ""]) : new UsageError(O.lockHeldByUnknown);
         try {
-          requireLedgerIdentity(ws.root, !!opts.newLedger);
+          if (!where.url) requireLedgerIdentity(ws.root, !!opts.newLedger);
         } catch (e) {
           if (lock?.ok) lock.release();
           throw e;
@@ -82,9 +86,10 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
               project,
               ws.root,
               io,
-              await unsettledChannels(ws.root, opts.only?.length ? campaigns.map((c) => c.name) : undefined),
+              await unsettledChannels(where, opts.only?.length ? campaigns.map((c) => c.name) : undefined),
               undefined,
               tokens,
+              where.url,
             );
         const members = await openMembers(opts, project, io);
         if (!members) {
@@ -104,8 +109,18 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
         }
         // A dry run reads an existing ledger (caps, occurrences already planned) but writes nothing.
         const file = ledgerPath(ws.root);
-        const ledger = await openLedger({ file: opts.dryRun && !existsSync(file) ? ":memory:" : file });
+        const ledger = await openLedger(where.url ? where : { file: opts.dryRun && !existsSync(file) ? ":memory:" : file });
         tokens.attach(ledger);
+        if (where.url) {
+          try {
+            requireLedgerIdentityOf(ws.root, ledger.id, !!opts.newLedger);
+          } catch (e) {
+            await ledger.close();
+            await members.close();
+            if (lock?.ok) lock.release();
+            throw e;
+          }
+        }
         // `--only`: the run sends nothing of other campaigns, not even their sends pending since an earlier run.
         if (opts.only?.length) await ledger.restrictTo(campaigns.map((c) => c.name));
         if (!opts.dryRun) writeLedgerMarker(ws.root, ledger.id);
@@ -197,11 +212,23 @@ export function requireLedgerIdentity(root: string, newLedger: boolean): void {
   throw id.found ? new UsageError(O.ledgerOfAnotherHistory, [id.found, id.expected]) : new UsageError(O.ledgerWithoutId, [id.expected]);
 }
 
+/**
+ * Refuses (exit 2) a shared (PostgreSQL) ledger whose id is not the one this repository's dispatches wrote (see
+ * `.chuda/ledger-id`): a URL pointing at another history would send again what was sent.
+ */
+export function requireLedgerIdentityOf(root: string, id: string, newLedger: boolean): void {
+  if (newLedger) return;
+  const marker = ledgerMarkerPath(root);
+  if (!existsSync(marker)) return;
+  const expected = readFileSync(marker, "utf8").trim();
+  if (expected === id) return;
+  throw new UsageError(O.ledgerUrlForeign, [id, expected]);
+}
+
 /** Channels with sends in flight (any campaign) or queued (of the run's campaigns) in the ledger, from earlier runs. */
-async function unsettledChannels(root: string, only: string[] | undefined): Promise<Set<string>> {
-  const file = ledgerPath(root);
-  if (!existsSync(file)) return new Set();
-  const ledger = await openLedger({ file });
+async function unsettledChannels(where: LedgerLocation, only: string[] | undefined): Promise<Set<string>> {
+  if (!ledgerExists(where)) return new Set();
+  const ledger = await openLedger(where);
   try {
     if (only) await ledger.restrictTo(only);
     return new Set([...(await ledger.inFlight()), ...(await ledger.queued())].map((r) => r.channel));
@@ -253,7 +280,17 @@ export async function loadChannels(
   unsettled: Set<string>,
   only?: string[],
   tokens?: TokenStore,
+  sharedLedgerUrl?: string,
 ): Promise<Map<string, LoadedChannel>> {
+  // Several workers on a PostgreSQL ledger share each channel's rate budget through it (one connection for all).
+  let shared: PostgresLedger | undefined;
+  const sharedGate = async (channel: string, rate: number) => {
+    shared ??= await PostgresLedger.open(sharedLedgerUrl!);
+    const n = Math.max(1, Math.floor(rate));
+    const window = (rate >= 1 ? 1000 : 1000 / rate) + Math.max(RATE_MARGIN_MS, SHARED_RATE_MARGIN_MS);
+    const ledger = shared;
+    return sharedRateGate((count) => ledger.bookRate(channel, n, window, count), n);
+  };
   const out = new Map<string, LoadedChannel>();
   for (const [name, cfg] of project.channels) {
     if (only && !only.includes(name)) continue;
@@ -276,7 +313,7 @@ export async function loadChannels(
       continue;
     }
     // The channel's rate_limit, paced by the driver before every provider call (the runner reads the same gate).
-    const gate = rateGate(cfg.rateLimit);
+    const gate = sharedLedgerUrl && cfg.rateLimit ? await sharedGate(name, cfg.rateLimit) : rateGate(cfg.rateLimit);
     const instance = loaded.driver.create({
       channel: name,
       secrets,
@@ -289,6 +326,17 @@ export async function loadChannels(
       tokens,
     });
     out.set(name, { driver: loaded.driver, instance, gate });
+  }
+  if (shared) {
+    // The rate budget's connection closes with the channels (after the run).
+    const ledger: PostgresLedger = shared;
+    for (const c of out.values()) {
+      const close = c.instance.close.bind(c.instance);
+      c.instance.close = async () => {
+        await close();
+        await ledger.close();
+      };
+    }
   }
   return out;
 }

@@ -12,6 +12,7 @@ import { registerSampleMembers } from "./sample-members.js";
 import { registerReport } from "./report.js";
 import { registerTest } from "./test.js";
 import { registerLsp } from "./lsp.js";
+import { registerLedger } from "./ledger.js";
 
 /** One file per command: flags → one stage call → a view. */
 export function registerCommands(program: ChudaProgram, io: Io): void {
@@ -27,4 +28,5 @@ export function registerCommands(program: ChudaProgram, io: Io): void {
   registerTest(program, io);
   registerSampleMembers(program, io);
   registerLsp(program, io);
+  registerLedger(program, io);
 }

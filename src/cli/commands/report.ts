@@ -5,7 +5,8 @@ import { Option } from "commander";
 import { recordedCost } from "../../plan/content.js";
 import { ledgerPath } from "../../dispatch/ledger.js";
 import { outcomeSends, type LedgerOutcomeRow } from "../../outcomes/attribution.js";
-import { openLedger } from "../../ledger/open.js";
+import { ledgerExists, ledgerLocation, openLedger } from "../../ledger/open.js";
+import { maskUrl } from "../../ledger/url.js";
 import { readConversions } from "../../outcomes/conversions.js";
 import { buildUpliftReport } from "../../outcomes/uplift.js";
 import { renderUpliftHtml } from "../../report/uplift-html.js";
@@ -50,7 +51,9 @@ export function registerReport(program: ChudaProgram, io: Io): void {
       if (from && to && to < from) throw new UsageError(O.rangeReversed, [to, from]);
 
       const ledgerFile = opts.ledger ? path.resolve(io.cwd, opts.ledger) : ledgerPath(ws.root);
-      if (!existsSync(ledgerFile)) throw new UsageError(O.noLedger, [path.relative(io.cwd, ledgerFile) || ledgerFile]);
+      // Without --ledger, the configured ledger: PostgreSQL when CHUDA_LEDGER_URL or `ledger.url_env` names one.
+      const where = opts.ledger ? { file: ledgerFile } : ledgerLocation(ws.root, io.env, project);
+      if (!ledgerExists(where)) throw new UsageError(O.noLedger, [path.relative(io.cwd, ledgerFile) || ledgerFile]);
       const convFile = path.resolve(io.cwd, opts.conversions);
       if (!existsSync(convFile)) throw new UsageError(O.conversionsNotFound, [opts.conversions]);
 
@@ -70,7 +73,7 @@ export function registerReport(program: ChudaProgram, io: Io): void {
       for (const r of conv.rejected.slice(0, 10)) io.err(`${opts.conversions}:${r.line}: rejected: ${r.reason}\n`);
       if (conv.rejected.length > 10) io.err(`… and ${conv.rejected.length - 10} more rejected rows\n`);
 
-      const ledger = await openLedger({ file: ledgerFile });
+      const ledger = await openLedger(where);
       let rows: LedgerOutcomeRow[];
       try {
         rows = await ledger.outcomeRows();
@@ -96,7 +99,14 @@ export function registerReport(program: ChudaProgram, io: Io): void {
       }
       if (opts.json)
         io.out(
-          JSON.stringify(upliftJson(report, { conversionsFile: opts.conversions, ledger: path.relative(ws.root, ledgerFile) || ledgerFile }), null, 2) + "\n",
+          JSON.stringify(
+            upliftJson(report, {
+              conversionsFile: opts.conversions,
+              ledger: where.url ? maskUrl(where.url) : path.relative(ws.root, ledgerFile) || ledgerFile,
+            }),
+            null,
+            2,
+          ) + "\n",
         );
       else io.out(renderUpliftText(report, { color: io.color, file: opts.conversions }));
       return opts.strict && conv.rejected.length ? 1 : 0;

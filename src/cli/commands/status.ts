@@ -1,11 +1,9 @@
-import { existsSync } from "node:fs";
 import path from "node:path";
-import { ledgerPath } from "../../dispatch/ledger.js";
-import { openLedger } from "../../ledger/open.js";
+import { ledgerExists, locateLedger, openLedger } from "../../ledger/open.js";
 import { maskDeep, maskPhone, maskPhonesIn } from "../../report/mask.js";
 import { formatLocalTime } from "../../calendar/time.js";
 import { loadProject } from "../../project/index.js";
-import { requireLedgerIdentity } from "./dispatch.js";
+import { requireLedgerIdentity, requireLedgerIdentityOf } from "./dispatch.js";
 import { makeStyle, table } from "../../report/style.js";
 import type { Io } from "../io.js";
 import type { ChudaProgram } from "./program.js";
@@ -26,16 +24,17 @@ export function registerStatus(program: ChudaProgram, io: Io): void {
     .run(async (opts: { json?: boolean; all?: boolean; newLedger?: boolean }) => {
       const projectFile = resolveProjectFile(program.opts().project, io);
       const root = path.dirname(projectFile);
-      requireLedgerIdentity(root, !!opts.newLedger);
-      const file = ledgerPath(root);
+      const where = await locateLedger(projectFile, io.env);
+      if (!where.url) requireLedgerIdentity(root, !!opts.newLedger);
       const totals = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<(typeof STATES)[number], number>;
-      if (!existsSync(file)) {
+      if (!ledgerExists(where)) {
         if (opts.json) io.out(JSON.stringify({ runs: [], sends: totals, by_campaign: [], unknown: [], unknown_total: 0, staff: [] }, null, 2) + "\n");
         else io.out("no dispatch has run in this repository yet (.chuda/state.db does not exist)\n");
         return 0;
       }
-      const ledger = await openLedger({ file });
+      const ledger = await openLedger(where);
       try {
+        if (where.url) requireLedgerIdentityOf(root, ledger.id, !!opts.newLedger);
         const counts = await ledger.counts();
         for (const c of counts) if (c.state in totals) totals[c.state as keyof typeof totals] += c.n;
         const runs = (await ledger.runs(10)).map((r) => ({

@@ -2,8 +2,7 @@
  * `chuda dispatch --test-to staff.csv CAMPAIGN`: the campaign's message, rendered for each staff member, sent for
  * real on its channels before the launch. Recorded apart from the campaign's sends (src/dispatch/test-send.ts).
  */
-import { ledgerPath } from "../../dispatch/ledger.js";
-import { openLedger } from "../../ledger/open.js";
+import { ledgerLocation, openLedger } from "../../ledger/open.js";
 import { ledgerTokenStore } from "../../dispatch/token-store.js";
 import { sendTests } from "../../dispatch/test-send.js";
 import { readableColumn } from "../../plan/candidates.js";
@@ -51,8 +50,9 @@ export async function dispatchTests(ws: Workspace, project: Project, campaignNam
     await staff.close();
   }
   const tokens = ledgerTokenStore();
-  const channels = await loadChannels(project, ws.root, io, new Set(), campaign!.channels, tokens);
-  const ledger = await openLedger({ file: ledgerPath(ws.root) });
+  const where = ledgerLocation(ws.root, io.env, project);
+  const channels = await loadChannels(project, ws.root, io, new Set(), campaign!.channels, tokens, where.url);
+  const ledger = await openLedger(where);
   tokens.attach(ledger);
   try {
     const results = await sendTests({ project, campaign: campaign!, templates: ws.templates, staff: rows, channels, ledger, now: () => Date.now() });

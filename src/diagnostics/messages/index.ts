@@ -8,6 +8,7 @@ import { membersMessages } from "./members.js";
 import { planMessages } from "./plan.js";
 import { testsMessages } from "./tests.js";
 import { operationsMessages } from "./operations.js";
+import { ledgerMessages } from "./ledger.js";
 
 /** Every message a user can see, by stable key. A test fails on a duplicate code. */
 export const MESSAGES = {
@@ -20,6 +21,7 @@ export const MESSAGES = {
   ...planMessages,
   ...testsMessages,
   ...operationsMessages,
+  ...ledgerMessages,
 };
 
 export const MESSAGE_TABLES: Record<string, Record<string, MessageDef>> = {
@@ -32,4 +34,5 @@ export const MESSAGE_TABLES: Record<string, Record<string, MessageDef>> = {
   plan: planMessages,
   tests: testsMessages,
   operations: operationsMessages,
+  ledger: ledgerMessages,
 };

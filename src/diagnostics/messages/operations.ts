@@ -363,4 +363,11 @@ export const operationsMessages = {
     help: "a snapshot file (CSV, JSON Lines, Parquet), postgres://… or mysql://…; or set `members.source.url_env` in chuda.yaml",
     description: "A command that plans needs members: a snapshot file, a database URL, or `members.source` in chuda.yaml.",
   },
+  ledgerUrlForeign: {
+    code: "CH9053",
+    severity: "error",
+    message: "the ledger at the configured URL is not this repository's (ledger {0}, expected {1}); its history does not match what was sent",
+    help: "check CHUDA_LEDGER_URL (or the variable named by ledger.url_env), or pass --new-ledger to adopt this ledger on purpose",
+    description: "The PostgreSQL ledger's id differs from the one recorded in `.chuda/ledger-id`: it holds another repository's history.",
+  },
 } satisfies Record<string, MessageDef>;

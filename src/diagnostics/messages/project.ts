@@ -273,4 +273,25 @@ export const projectMessages = {
     help: "write one `select … from …` (a trailing `;` is fine)",
     description: "`members.source.query` is empty, or holds several statements.",
   },
+  projectLedgerUrlInRepository: {
+    code: "CH2060",
+    severity: "error",
+    message: "`ledger.url` would put the ledger's address and password in the repository",
+    help: "name the environment variable that holds the URL: `ledger: { url_env: CHUDA_LEDGER_URL }`",
+    description: "chuda.yaml holds a ledger URL (with its password) instead of naming the environment variable that holds it.",
+  },
+  projectLedgerUrlEnvMissing: {
+    code: "CH2061",
+    severity: "error",
+    message: "`ledger` needs `url_env`: the name of the environment variable that holds the PostgreSQL URL",
+    help: "e.g. `ledger: { url_env: CHUDA_LEDGER_URL }`; without `ledger:` the ledger is .chuda/state.db",
+    description: "`ledger:` in chuda.yaml does not name the environment variable of the ledger URL.",
+  },
+  projectLedgerUrlEnvName: {
+    code: "CH2062",
+    severity: "error",
+    message: "`ledger.url_env` must be the name of an environment variable (A-Z, 0-9, _), not its value",
+    help: "write the name, e.g. `CHUDA_LEDGER_URL`, and set the URL in that variable where chuda runs",
+    description: "`ledger.url_env` is not an environment variable name (it may be the URL itself).",
+  },
 } satisfies Record<string, MessageDef>;

@@ -37,10 +37,10 @@ export function renderPretty(diags: readonly Diagnostic[], ctx: RenderContext): 
       const to = Math.min(chars.length, from + FRAME_WIDTH);
       const lead = from > 0 ? "…" : "";
       const tail = to < chars.length ? "…" : "";
-      const before = lead + showInvisible(chars.slice(from, startCol - 1).join(""));
-      const under = showInvisible(chars.slice(startCol - 1, Math.min(to, Math.max(endCol - 1, startCol))).join("")) || " ";
+      const before = lead + maskUrlPasswords(showInvisible(chars.slice(from, startCol - 1).join("")));
+      const under = maskUrlPasswords(showInvisible(chars.slice(startCol - 1, Math.min(to, Math.max(endCol - 1, startCol))).join(""))) || " ";
       const caret = "^".repeat(Math.max(1, displayWidth(under)));
-      const text = lead + showInvisible(chars.slice(from, to).join("")) + tail;
+      const text = lead + maskUrlPasswords(showInvisible(chars.slice(from, to).join(""))) + tail;
       out.push(`${s.dim(`${lineNo} |`)} ${text}`);
       out.push(`${s.dim(`${" ".repeat(gutter)} |`)} ${" ".repeat(displayWidth(before))}${d.severity === "error" ? s.red(caret) : s.yellow(caret)}`);
     }
@@ -53,4 +53,9 @@ export function renderPretty(diags: readonly Diagnostic[], ctx: RenderContext): 
   const summary = `${ctx.files} file${ctx.files === 1 ? "" : "s"} checked: ${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}`;
   out.push(errors ? s.red(summary) : warnings ? s.yellow(summary) : s.green(summary));
   return out.join("\n") + "\n";
+}
+
+/** A URL's password in a quoted source line (`postgres://user:PASSWORD@host`) is shown as `***`: output lands in CI logs. */
+function maskUrlPasswords(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):[^@/?#\s]*@/gi, "$1:***@");
 }

@@ -1,0 +1,94 @@
+/**
+ * `chuda dispatch` on a PostgreSQL ledger (a real server on loopback, durable commits: fsync and synchronous_commit
+ * on) against the loopback Aliyun SMS fake, no provider limit:
+ * 1. three workers, each in its own copy of the repository, started together on one ledger: sends per second of the
+ *    three together over the whole command (first start to last exit). Goal: at least 20,000/s.
+ * 2. one worker on PostgreSQL against the same run on SQLite (WAL, synchronous=FULL). Goal: within 1.5x.
+ * BENCH_PG_MEMBERS members (default 100,000) due at one moment. Figures only; nothing here asserts on time.
+ */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { execa } from "execa";
+import { startAliyunSmsFake } from "../test/fakes/aliyun-sms.js";
+import { startPostgres, type PostgresServer } from "../test/servers/postgres.js";
+import { BIN } from "../test/e2e/cli.js";
+import { dispatch, makeMembers, makeRepo, status, summaryOf, type TestRepo } from "../test/e2e/dispatch-helpers.js";
+import { figure, printFigures } from "./figures.js";
+
+const N = Number(process.env.BENCH_PG_MEMBERS ?? 100_000);
+const AT = "2026-12-24 10:30";
+const fmt = (x: number) => Math.round(x).toLocaleString("en-US");
+const everyone = { wecom: 0, oa: 0, mp: 0, sms: 1, unsubscribed: 0 };
+let server: PostgresServer;
+let n = 0;
+
+beforeAll(async () => {
+  server = await startPostgres({ durable: true });
+});
+afterAll(async () => {
+  await server?.stop();
+  printFigures();
+});
+
+async function setup(copies: number) {
+  const fake = await startAliyunSmsFake({ perNumberDailyLimit: 1_000_000 });
+  const members = makeMembers(N, 99, everyone);
+  const repos: TestRepo[] = [];
+  for (let i = 0; i < copies; i++)
+    repos.push(
+      makeRepo({
+        channels: { sms: { driver: "aliyun-sms", baseUrl: fake.url, concurrency: 16, options: { concurrency: 16 } } },
+        campaigns: [{ name: "flat", template: "flat", channels: ["sms"], trigger: "once at 2026-12-24 10:00", with: { coupon: "VIP50" } }],
+        members,
+      }),
+    );
+  return { fake, repos };
+}
+
+it(`three workers on one PostgreSQL ledger, ${fmt(N)} sends`, async () => {
+  const { fake, repos } = await setup(3);
+  try {
+    const url = await server.database(`bench_${++n}`);
+    const t0 = performance.now();
+    const runs = await Promise.all(
+      repos.map((repo) =>
+        execa(process.execPath, [BIN, "dispatch", "--members", repo.members, "--at", AT, "--json"], {
+          cwd: repo.dir,
+          env: { CI: "true", NO_COLOR: "1", ...repo.env, CHUDA_LEDGER_URL: url },
+          reject: false,
+        }),
+      ),
+    );
+    const wall = (performance.now() - t0) / 1000;
+    for (const r of runs) if (r.exitCode !== 0) throw new Error(`dispatch failed (${r.exitCode}): ${r.stderr}`);
+    expect(fake.deliveries().length).toBe(N);
+    const each = runs.map((r) => summaryOf({ stdout: String(r.stdout), stderr: String(r.stderr) }).sent);
+    expect(each.reduce((a, b) => a + b, 0)).toBe(N);
+    figure(
+      `3 workers, PostgreSQL, ${fmt(N)} sends, whole command`,
+      `${fmt(N / wall)} sends/s`,
+      `${wall.toFixed(2)} s; sent per worker ${each.map(fmt).join(" / ")} (goal ≥ 20,000/s)`,
+    );
+  } finally {
+    await fake.close();
+  }
+});
+
+it(`one worker: PostgreSQL against SQLite, ${fmt(N)} sends`, async () => {
+  const times: Record<string, number> = {};
+  for (const backend of ["SQLite", "PostgreSQL"]) {
+    const { fake, repos } = await setup(1);
+    try {
+      const repo = repos[0]!;
+      if (backend === "PostgreSQL") repo.env.CHUDA_LEDGER_URL = await server.database(`bench_${++n}`);
+      const t0 = performance.now();
+      const r = await dispatch(repo, AT);
+      times[backend] = (performance.now() - t0) / 1000;
+      if (r.exitCode !== 0) throw new Error(`dispatch failed (${r.exitCode}): ${r.stderr}`);
+      expect((await status(repo)).sends.sent).toBe(N);
+      figure(`1 worker, ${backend}, ${fmt(N)} sends, whole command`, `${fmt(N / times[backend]!)} sends/s`, `${times[backend]!.toFixed(2)} s`);
+    } finally {
+      await fake.close();
+    }
+  }
+  figure("1 worker, PostgreSQL / SQLite", `${(times.PostgreSQL! / times.SQLite!).toFixed(2)}x`, "goal ≤ 1.5x");
+});

@@ -1,0 +1,175 @@
+/** Several workers on one PostgreSQL ledger: claims, leases, dead runs, the planning lock, the shared rate budget and tokens. */
+import pg from "pg";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startPostgres, type PostgresServer } from "../../test/servers/postgres.js";
+import { sendKey, type SendInsert } from "../dispatch/ledger.js";
+import { PostgresLedger } from "./postgres.js";
+import { sharedRateGate } from "./shared-rate.js";
+
+let server: PostgresServer;
+let n = 0;
+const open: PostgresLedger[] = [];
+const clients: pg.Client[] = [];
+beforeAll(async () => {
+  server = await startPostgres({ durable: false });
+});
+afterAll(async () => {
+  await server.stop();
+});
+afterEach(async () => {
+  for (const l of open.splice(0)) await l.close();
+  for (const c of clients.splice(0)) await c.end();
+});
+
+/** `count` workers (each its own connection and lease name) on one new ledger, and a plain connection to look at it. */
+async function workers(count: number): Promise<{ ws: PostgresLedger[]; sql: pg.Client }> {
+  const url = await server.database(`workers_${process.pid}_${++n}`);
+  const ws: PostgresLedger[] = [];
+  for (let i = 0; i < count; i++) ws.push(await PostgresLedger.open(url));
+  open.push(...ws);
+  const sql = new pg.Client({ connectionString: url });
+  await sql.connect();
+  clients.push(sql);
+  return { ws, sql };
+}
+
+const OCC = "2026-12-24T10:00:00+08:00";
+function sends(count: number): SendInsert[] {
+  return Array.from({ length: count }, (_, i) => {
+    const member = `M${String(i).padStart(4, "0")}`;
+    return {
+      key: sendKey("c", OCC, member, "sms"),
+      campaign: "c",
+      occurrence: OCC,
+      member,
+      channel: "sms",
+      state: "planned" as const,
+      send_at: i,
+      address: null,
+      sender: null,
+      content: null,
+      fallbacks: null,
+      vars: null,
+      run_id: 1,
+      updated_at: 0,
+    };
+  });
+}
+
+describe("several workers on one PostgreSQL ledger", () => {
+  it("due leases a batch to its worker: the others take the next sends, and a send is marked in flight by one worker only", async () => {
+    const { ws } = await workers(2);
+    const [a, b] = ws as [PostgresLedger, PostgresLedger];
+    await a.insertSends(sends(10));
+    const fromA = await a.due("sms", 100, 100, 4);
+    const fromB = await b.due("sms", 100, 100, 4);
+    expect(fromA.map((r) => r.member)).toEqual(["M0000", "M0001", "M0002", "M0003"]);
+    expect(fromB.map((r) => r.member)).toEqual(["M0004", "M0005", "M0006", "M0007"]);
+    // A worker reads its own batch again (a retry within its run).
+    expect((await a.due("sms", 100, 100, 4)).map((r) => r.member)).toEqual(fromA.map((r) => r.member));
+    // Even given the same ids, the in-flight mark is the claim: one worker wins each send.
+    const ids = fromA.map((r) => r.id);
+    const [wonA, wonB] = await Promise.all([a.markInFlightQueued(ids, 1, 1), b.markInFlightQueued(ids, 2, 1)]);
+    expect(wonA.size + wonB.size).toBe(4);
+    expect([...wonA].filter((id) => wonB.has(id))).toEqual([]);
+    expect(await b.hasDue("sms", 100, 100)).toBe(true);
+    expect((await b.due("sms", 100, 100, 10)).map((r) => r.member)).toEqual(["M0004", "M0005", "M0006", "M0007", "M0008", "M0009"]);
+    expect(await a.hasDue("sms", 100, 100)).toBe(false);
+  });
+
+  it("sends in flight of a live worker are not another's to reconcile; after the lease expires they are", async () => {
+    const { ws, sql } = await workers(2);
+    const [a, b] = ws as [PostgresLedger, PostgresLedger];
+    await a.insertSends(sends(3));
+    const due = await a.due("sms", 100, 100, 3);
+    await a.markInFlightQueued(
+      due.map((r) => r.id),
+      1,
+      1,
+    );
+    expect(await b.inFlight()).toEqual([]);
+    expect((await a.inFlight()).length).toBe(3);
+    // The worker was killed: its lease runs out.
+    await sql.query(`UPDATE sends SET lease_until = 0`);
+    expect((await b.inFlight()).map((r) => r.member)).toEqual(["M0000", "M0001", "M0002"]);
+    // A lease left on planned sends (read, never marked) runs out the same way.
+    await b.insertSends(sends(5));
+    await a.due("sms", 100, 100, 5);
+    expect(await b.due("sms", 100, 100, 5)).toEqual([]);
+    await sql.query(`UPDATE sends SET lease_until = 0 WHERE state = 'planned'`);
+    expect((await b.due("sms", 100, 100, 5)).map((r) => r.member)).toEqual(["M0003", "M0004"]);
+  });
+
+  it("a run is interrupted only when its heartbeat stopped, not while another worker runs", async () => {
+    const { ws, sql } = await workers(2);
+    const [a, b] = ws as [PostgresLedger, PostgresLedger];
+    const runA = await a.startRun(1, 1);
+    const runB = await b.startRun(1, 1);
+    expect(await b.markDeadRunsInterrupted(runB, 2)).toBe(0);
+    await sql.query(`UPDATE runs SET heartbeat_at = 0 WHERE id = $1`, [runA]);
+    expect(await b.markDeadRunsInterrupted(runB, 2)).toBe(1);
+    expect((await b.runs()).find((r) => r.id === runA)?.status).toBe("interrupted");
+  });
+
+  it("planning is one worker at a time: the second waits for the first to release", async () => {
+    const { ws } = await workers(2);
+    const [a, b] = ws as [PostgresLedger, PostgresLedger];
+    const events: string[] = [];
+    const releaseA = await a.lockPlanning();
+    events.push("a locked");
+    const bLocked = b.lockPlanning().then((release) => {
+      events.push("b locked");
+      return release;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    events.push("a releases");
+    await releaseA();
+    await (
+      await bLocked
+    )();
+    expect(events).toEqual(["a locked", "a releases", "b locked"]);
+  });
+
+  it("access tokens: of three workers needing one at once, one fetches it and the others read it", async () => {
+    const { ws } = await workers(3);
+    let fetches = 0;
+    const tokens = await Promise.all(
+      ws.map((w) =>
+        w.withTokenLock("wechat:wx_app", async () => {
+          const have = await w.getToken("wechat:wx_app", 0);
+          if (have) return have;
+          fetches++;
+          await new Promise((r) => setTimeout(r, 50));
+          await w.putToken("wechat:wx_app", `token-${fetches}`, 10_000);
+          return `token-${fetches}`;
+        }),
+      ),
+    );
+    expect(fetches).toBe(1);
+    expect(tokens).toEqual(["token-1", "token-1", "token-1"]);
+  });
+
+  it("the rate budget is shared: three workers' gates together never let more than n calls leave in any window", async () => {
+    const { ws } = await workers(3);
+    const n = 40;
+    const windowMs = 1000;
+    const left: number[] = [];
+    const clock = () => performance.timeOrigin + performance.now();
+    await Promise.all(
+      ws.map(async (w) => {
+        const gate = sharedRateGate((count) => w.bookRate("sms", n, windowMs + 25, count), n, clock);
+        for (let i = 0; i < 30; i++) {
+          await gate.take();
+          left.push(clock());
+        }
+      }),
+    );
+    expect(left.length).toBe(90);
+    left.sort((a, b) => a - b);
+    // Every window of 1000 ms starting at a call holds at most n calls (the gates' 25 ms margin absorbs timer jitter).
+    for (let i = 0; i < left.length; i++) {
+      const inWindow = left.filter((t) => t >= left[i]! && t < left[i]! + windowMs).length;
+      expect(inWindow).toBeLessThanOrEqual(n);
+    }
+  });
+});

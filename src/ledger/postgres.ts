@@ -1,0 +1,836 @@
+/**
+ * The dispatch ledger in PostgreSQL: the same tables, states and semantics as the SQLite ledger
+ * (src/dispatch/ledger.ts), for several workers on one or more hosts sharing one history. One connection per
+ * ledger; its statements run one at a time in call order (a transaction is never interleaved with another call).
+ * In-flight marks and results are group-committed like SQLite's: everything queued within one turn of the event
+ * loop is written by one transaction, one durable commit.
+ */
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { NEXT_RUN_MS } from "../dispatch/ledger.js";
+import type { DueSend, Ledger, SendInsert, SendResult, SendRow, SendState, StaffConfirmation } from "./types.js";
+import { ASSIGNED_STATES, type LedgerOutcomeRow } from "../outcomes/attribution.js";
+import type { HistorySend } from "../plan/types.js";
+import { migratePostgres } from "./migrations/postgres.js";
+import { maskSecretIn } from "./url.js";
+
+/** BIGINT and NUMERIC come back as numbers (times in ms, counts, ids: all far below 2^53). */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") => {
+    if (oid === 20 || oid === 1700) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format as "text");
+  }) as typeof pg.types.getTypeParser,
+};
+
+/** The campaign is in the run's scope (`$n` is a text[] or null). */
+const inScope = (n: number) => `($${n}::text[] IS NULL OR campaign = ANY($${n}::text[]))`;
+
+const expiredMessage = (ms: number) => `not sent within ${Math.round(ms / 60_000)} minutes of its planned time`;
+
+/** Columns of a send as the plan records them, in insert order, with their array types for `unnest`. */
+const INSERT_COLUMNS: [keyof SendInsert, string][] = [
+  ["key", "text"],
+  ["campaign", "text"],
+  ["occurrence", "text"],
+  ["member", "text"],
+  ["channel", "text"],
+  ["state", "text"],
+  ["send_at", "bigint"],
+  ["address", "text"],
+  ["sender", "text"],
+  ["content", "text"],
+  ["fallbacks", "text"],
+  ["vars", "text"],
+  ["run_id", "bigint"],
+  ["updated_at", "bigint"],
+];
+
+const INSERT_SQL = `INSERT INTO sends (${INSERT_COLUMNS.map((c) => c[0]).join(", ")})
+  SELECT * FROM unnest(${INSERT_COLUMNS.map((c, i) => `$${i + 1}::${c[1]}[]`).join(", ")})
+  ON CONFLICT (key) DO NOTHING RETURNING state`;
+
+const SEND_COLUMNS = `id, key, campaign, occurrence, member, channel, state, send_at, address, sender, content, fallbacks, vars, attempts, provider_id,
+  error_code, error_message, not_before, run_id, first_attempt_at, updated_at`;
+
+/** The database's clock in ms: leases and heartbeats compare against one clock for every worker (not CHUDA_NOW). */
+const DB_NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+
+/**
+ * How long a worker's claim on sends lasts (`CHUDA_LEDGER_LEASE_SECONDS`, default 120). Planned sends a worker read to send (`due`) are skipped by other workers
+ * until then; sends it marked in flight are left alone (not reconciled) until then. Far longer than a provider call
+ * with its retries, so a live worker never loses its sends; a killed worker's sends wait this long.
+ */
+export const LEASE_MS = leaseMs(process.env.CHUDA_LEDGER_LEASE_SECONDS);
+
+function leaseMs(seconds: string | undefined): number {
+  const n = Number(seconds);
+  return seconds !== undefined && Number.isFinite(n) && n >= 1 ? n * 1000 : 120_000;
+}
+
+/** A run whose heartbeat is older than this is dead (its process was killed); heartbeats come every HEARTBEAT_MS. */
+const HEARTBEAT_MS = 5_000;
+const DEAD_AFTER_MS = 30_000;
+
+/** Advisory-lock keys (64-bit numbers chuda alone uses): planning, and one per access token. */
+const PLAN_LOCK = 0x6368756401;
+
+/** Rows per statement when inserting: parameters are arrays, so only the message size bounds it. */
+const INSERT_CHUNK = 20_000;
+
+interface PendingMark {
+  ids: number[];
+  runId: number;
+  now: number;
+  resolve: (ok: Set<number>) => void;
+  reject: (e: unknown) => void;
+}
+
+export class PostgresLedger implements Ledger {
+  /** The ledger's history identity (table `meta`), the same as the SQLite ledger's after `chuda ledger copy`. */
+  readonly id: string;
+  private marks: PendingMark[] = [];
+  private results: { r: SendResult; now: number }[] = [];
+  private inserts: SendInsert[] = [];
+  private flushScheduled = false;
+  private writeError: unknown;
+  private scope: string[] | null = null;
+  /** The tail of the queue of calls: each call runs after the previous one settled. */
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  /** The group commit under way, if any. */
+  private committing: Promise<void> = Promise.resolve();
+  /** This process's name on the leases it takes. */
+  readonly worker = randomUUID();
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly client: pg.Client,
+    id: string,
+    readonly url: string,
+  ) {
+    this.id = id;
+  }
+
+  /** Connects, applies missing schema migrations, and gives the ledger an id on first use. */
+  static async open(url: string): Promise<PostgresLedger> {
+    const client = new pg.Client({ connectionString: url, types: TYPES, application_name: "chuda" });
+    try {
+      await client.connect();
+    } catch (e) {
+      throw new Error(maskSecretIn(`cannot connect to the ledger: ${(e as Error).message}`, url));
+    }
+    // A server restart or a dropped connection surfaces at the next call; without a listener it would crash the process.
+    client.on("error", () => undefined);
+    try {
+      await migratePostgres(client);
+      await client.query(`INSERT INTO meta (key, value) VALUES ('ledger_id', $1) ON CONFLICT (key) DO NOTHING`, [randomUUID()]);
+      const r = await client.query<{ value: string }>(`SELECT value FROM meta WHERE key = 'ledger_id'`);
+      return new PostgresLedger(client, r.rows[0]!.value, url);
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Runs `fn` once every earlier call has settled: one statement or transaction at a time on the connection. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private q<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    return this.client.query<R>(sql, params);
+  }
+
+  /** Commits queued writes, then runs `fn` alone on the connection. */
+  private async read<T>(fn: () => Promise<T>): Promise<T> {
+    await this.flush();
+    return this.exclusive(fn);
+  }
+
+  private async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    await this.q("BEGIN");
+    try {
+      const out = await fn();
+      await this.q("COMMIT");
+      return out;
+    } catch (e) {
+      await this.q("ROLLBACK").catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async startRun(at: number, now: number, members: number | null = null): Promise<number> {
+    const r = await this.exclusive(() =>
+      this.q<{ id: number }>(
+        `INSERT INTO runs (started_at, at, pid, status, members, heartbeat_at) VALUES ($1, $2, $3, 'running', $4, ${DB_NOW}) RETURNING id`,
+        [now, at, process.pid, members],
+      ),
+    );
+    const id = r.rows[0]!.id;
+    // Other workers tell a live run from a killed one by this heartbeat (markDeadRunsInterrupted).
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => {
+      if (!this.closed) void this.exclusive(() => this.q(`UPDATE runs SET heartbeat_at = ${DB_NOW} WHERE id = $1`, [id])).catch(() => undefined);
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+    return id;
+  }
+
+  async lastSnapshotSize(): Promise<number | undefined> {
+    const r = await this.exclusive(() => this.q<{ members: number }>(`SELECT members FROM runs WHERE members IS NOT NULL ORDER BY id DESC LIMIT 1`));
+    return r.rows[0]?.members;
+  }
+
+  async committed(fromMs: number, toMs: number): Promise<Map<string, Set<string>>> {
+    return this.read(async () => {
+      const r = await this.q<{ campaign: string; occurrence: string; member: string | null }>(
+        `SELECT o.campaign, o.occurrence, s.member FROM occurrences o
+         LEFT JOIN LATERAL (SELECT DISTINCT member FROM sends WHERE key >= o.campaign || '|' || o.occurrence || '|' AND key < o.campaign || '|' || o.occurrence || '}'
+           AND state <> 'held_out') s ON true
+         WHERE o.send_at BETWEEN $1 AND $2`,
+        [fromMs, toMs],
+      );
+      const out = new Map<string, Set<string>>();
+      for (const row of r.rows) {
+        const k = `${row.campaign}|${row.occurrence}`;
+        let set = out.get(k);
+        if (!set) out.set(k, (set = new Set()));
+        if (row.member !== null) set.add(row.member);
+      }
+      return out;
+    });
+  }
+
+  async committedContent(campaign: string, occurrence: string): Promise<{ channel: string; content: string | null }[]> {
+    const [lo, hi] = occurrenceKeyRange(campaign, occurrence);
+    return this.read(
+      async () =>
+        (
+          await this.q<{ channel: string; content: string | null }>(
+            `SELECT channel, content FROM sends WHERE key >= $1 AND key < $2 AND state IN ('planned','in_flight','sent','queued','unknown')`,
+            [lo, hi],
+          )
+        ).rows,
+    );
+  }
+
+  async pendingOccurrences(before: number): Promise<{ campaign: string; occurrence: string; send_at: number }[]> {
+    return this.read(
+      async () =>
+        (
+          await this.q<{ campaign: string; occurrence: string; send_at: number }>(
+            `SELECT DISTINCT s.campaign, s.occurrence, o.send_at FROM sends s JOIN occurrences o ON o.campaign = s.campaign AND o.occurrence = s.occurrence
+             WHERE s.state = 'planned' AND o.send_at < $1 ORDER BY o.send_at`,
+            [before],
+          )
+        ).rows,
+    );
+  }
+
+  async withdraw(campaign: string, occurrence: string, keep: (member: string, channel: string) => boolean, now: number): Promise<number> {
+    const [lo, hi] = occurrenceKeyRange(campaign, occurrence);
+    return this.read(async () => {
+      const pending = await this.q<{ id: number; member: string; channel: string }>(
+        `SELECT id, member, channel FROM sends WHERE key >= $1 AND key < $2 AND state = 'planned'`,
+        [lo, hi],
+      );
+      const ids = pending.rows.filter((r) => !keep(r.member, r.channel)).map((r) => r.id);
+      if (ids.length)
+        await this.q(
+          `UPDATE sends SET state = 'withdrawn', error_code = 'not_eligible', error_message = 'no longer eligible when the occurrence was planned again', updated_at = $1
+           WHERE id = ANY($2::bigint[]) AND state = 'planned'`,
+          [now, ids],
+        );
+      return ids.length;
+    });
+  }
+
+  async recordTestSend(t: {
+    campaign: string;
+    member: string;
+    channel: string;
+    address: string | null;
+    state: string;
+    provider_id?: string | null;
+    error_code?: string | null;
+    error_message?: string | null;
+    at: number;
+  }): Promise<void> {
+    await this.exclusive(() =>
+      this.q(
+        `INSERT INTO test_sends (campaign, member, channel, address, state, provider_id, error_code, error_message, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [t.campaign, t.member, t.channel, t.address, t.state, t.provider_id ?? null, t.error_code ?? null, t.error_message ?? null, t.at],
+      ),
+    );
+  }
+
+  async finishRun(id: number, now: number, status: string, summary: unknown): Promise<void> {
+    await this.read(() => this.q(`UPDATE runs SET finished_at = $1, status = $2, summary = $3 WHERE id = $4`, [now, status, JSON.stringify(summary), id]));
+  }
+
+  /** Runs still `running` whose heartbeat stopped (their process died) become `interrupted`; other workers' live runs stay. */
+  async markDeadRunsInterrupted(current: number, now: number): Promise<number> {
+    const r = await this.exclusive(() =>
+      this.q(
+        `UPDATE runs SET status = 'interrupted', finished_at = COALESCE(finished_at, $1)
+         WHERE status = 'running' AND id <> $2 AND COALESCE(heartbeat_at, 0) < ${DB_NOW} - $3`,
+        [now, current, DEAD_AFTER_MS],
+      ),
+    );
+    return r.rowCount ?? 0;
+  }
+
+  async plannedOccurrences(): Promise<Set<string>> {
+    const r = await this.exclusive(() => this.q<{ campaign: string; occurrence: string }>(`SELECT campaign, occurrence FROM occurrences`));
+    return new Set(r.rows.map((x) => `${x.campaign}|${x.occurrence}`));
+  }
+
+  async history(): Promise<HistorySend[]> {
+    return this.read(
+      async () =>
+        (
+          await this.q<HistorySend>(
+            `SELECT member, campaign, channel, send_at AS at FROM sends WHERE state IN ('planned','in_flight','sent','queued','unknown','held_out') ORDER BY send_at, id`,
+          )
+        ).rows,
+    );
+  }
+
+  /** Inserts sends whose keys are not recorded yet; returns the states of those that were new. */
+  private async insertMany(sends: SendInsert[]): Promise<string[]> {
+    const states: string[] = [];
+    for (let i = 0; i < sends.length; i += INSERT_CHUNK) {
+      const chunk = sends.slice(i, i + INSERT_CHUNK);
+      const params = INSERT_COLUMNS.map(([c]) => chunk.map((s) => s[c] ?? null));
+      const r = await this.q<{ state: string }>(INSERT_SQL, params);
+      for (const row of r.rows) states.push(row.state);
+    }
+    return states;
+  }
+
+  /** Applies results in two statements (by id, by key); of several results for one row, the last one counts. */
+  private async applyMany(results: { r: SendResult; now: number }[]): Promise<void> {
+    const byId = new Map<number, { r: SendResult; now: number }>();
+    const byKey = new Map<string, { r: SendResult; now: number }>();
+    for (const x of results) {
+      if (x.r.id !== undefined) byId.set(x.r.id, x);
+      else byKey.set(x.r.key, x);
+    }
+    const cols = (xs: { r: SendResult; now: number }[]) => [
+      xs.map((x) => x.r.state),
+      xs.map((x) => x.r.provider_id ?? null),
+      xs.map((x) => x.r.error_code ?? null),
+      xs.map((x) => x.r.error_message ?? null),
+      xs.map((x) => x.r.not_before ?? null),
+      xs.map((x) => x.now),
+    ];
+    const set = `state = u.state, provider_id = COALESCE(u.provider_id, s.provider_id), error_code = u.error_code, error_message = u.error_message,
+      not_before = u.not_before, updated_at = u.updated_at, lease_owner = NULL, lease_until = NULL`;
+    const unnest = `unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])`;
+    if (byId.size)
+      await this.q(
+        `UPDATE sends s SET ${set} FROM (SELECT * FROM unnest($1::bigint[]) WITH ORDINALITY AS i(id, n)) i
+         JOIN (SELECT * FROM ${unnest} WITH ORDINALITY AS u(state, provider_id, error_code, error_message, not_before, updated_at, n)) u ON u.n = i.n
+         WHERE s.id = i.id`,
+        [[...byId.keys()], ...cols([...byId.values()])],
+      );
+    if (byKey.size)
+      await this.q(
+        `UPDATE sends s SET ${set} FROM (SELECT * FROM unnest($1::text[]) WITH ORDINALITY AS i(key, n)) i
+         JOIN (SELECT * FROM ${unnest} WITH ORDINALITY AS u(state, provider_id, error_code, error_message, not_before, updated_at, n)) u ON u.n = i.n
+         WHERE s.key = i.key`,
+        [[...byKey.keys()], ...cols([...byKey.values()])],
+      );
+  }
+
+  async recordPlan(
+    occurrences: { campaign: string; occurrence: string; sendAt: number; audience: number }[],
+    sends: SendInsert[],
+    runId: number,
+  ): Promise<{ heldOut: number }> {
+    return this.read(() =>
+      this.transaction(async () => {
+        if (occurrences.length)
+          await this.q(
+            `INSERT INTO occurrences (campaign, occurrence, send_at, run_id, audience)
+             SELECT c, o, t, $5, a FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS x(c, o, t, a) ON CONFLICT DO NOTHING`,
+            [
+              occurrences.map((o) => o.campaign),
+              occurrences.map((o) => o.occurrence),
+              occurrences.map((o) => o.sendAt),
+              occurrences.map((o) => o.audience),
+              runId,
+            ],
+          );
+        const states = await this.insertMany(sends);
+        return { heldOut: states.filter((s) => s === "held_out").length };
+      }),
+    );
+  }
+
+  async insertSends(sends: SendInsert[]): Promise<void> {
+    await this.read(() => this.transaction(() => this.insertMany(sends)));
+  }
+
+  async due(channel: string, until: number, now: number, limit: number): Promise<DueSend[]> {
+    return this.read(async () =>
+      // A claim, not only a read: the batch is leased to this worker, so other workers take the next batch instead
+      // of racing for this one (rows another statement is leasing right now are skipped, not waited for).
+      (
+        await this.q<DueSend>(
+          `UPDATE sends SET lease_owner = $6, lease_until = ${DB_NOW} + $7 WHERE id IN (
+               SELECT id FROM sends
+               WHERE state = 'planned' AND channel = $1 AND send_at <= $2 AND (not_before IS NULL OR not_before <= $3) AND ${inScope(4)}
+                 AND ${this.free(6)}
+               ORDER BY send_at, id LIMIT $5 FOR UPDATE SKIP LOCKED)
+             RETURNING id, key, campaign, occurrence, member, channel, address, sender, content, attempts, first_attempt_at, send_at`,
+          [channel, until, now, this.scope, limit, this.worker, LEASE_MS],
+        )
+      ).rows.sort((a, b) => a.send_at - b.send_at || a.id - b.id),
+    );
+  }
+
+  /** The row is not leased to another worker (`$n` is this worker's name). */
+  private free(n: number): string {
+    return `(lease_owner IS NULL OR lease_owner = $${n}::text OR lease_until < ${DB_NOW})`;
+  }
+
+  async hasDue(channel: string, until: number, now: number): Promise<boolean> {
+    return this.read(
+      async () =>
+        (
+          await this.q(
+            `SELECT 1 FROM sends WHERE state = 'planned' AND channel = $1 AND send_at <= $2 AND (not_before IS NULL OR not_before <= $3) AND ${inScope(4)}
+               AND ${this.free(5)} LIMIT 1`,
+            [channel, until, now, this.scope, this.worker],
+          )
+        ).rows.length > 0,
+    );
+  }
+
+  async row(id: number): Promise<SendRow | undefined> {
+    return this.read(async () => stripId((await this.q<SendRow & { id: number }>(`SELECT ${SEND_COLUMNS} FROM sends WHERE id = $1`, [id])).rows[0]));
+  }
+
+  async releaseForNextRun(): Promise<number> {
+    return this.read(
+      async () => (await this.q(`UPDATE sends SET not_before = NULL WHERE state = 'planned' AND not_before = updated_at + $1`, [NEXT_RUN_MS])).rowCount ?? 0,
+    );
+  }
+
+  /** Pending sends, less those another live worker has leased to send (they are its to send, not left over). */
+  async plannedCount(): Promise<number> {
+    return this.read(
+      async () =>
+        (
+          await this.q<{ n: number }>(`SELECT COUNT(*) AS n FROM sends WHERE state = 'planned' AND ${inScope(1)} AND ${this.free(2)}`, [
+            this.scope,
+            this.worker,
+          ])
+        ).rows[0]!.n,
+    );
+  }
+
+  async dueChannels(now: number): Promise<string[]> {
+    return this.read(async () =>
+      (
+        await this.q<{ channel: string }>(
+          `SELECT DISTINCT channel FROM sends WHERE state = 'planned' AND send_at <= $1 AND ${inScope(2)} AND ${this.free(3)}`,
+          [now, this.scope, this.worker],
+        )
+      ).rows.map((r) => r.channel),
+    );
+  }
+
+  async restrictTo(campaigns: string[]): Promise<void> {
+    this.scope = [...campaigns];
+  }
+
+  async expire(rules: { campaign: string; afterMs: number }[], defaultMs: number, now: number): Promise<number> {
+    return this.read(() =>
+      this.transaction(async () => {
+        let n = 0;
+        for (const r of rules)
+          n +=
+            (
+              await this.q(
+                `UPDATE sends SET state = 'expired', error_code = 'expired', error_message = $1, updated_at = $2 WHERE state = 'planned' AND campaign = $3 AND send_at + $4 <= $2`,
+                [expiredMessage(r.afterMs), now, r.campaign, r.afterMs],
+              )
+            ).rowCount ?? 0;
+        n +=
+          (
+            await this.q(
+              `UPDATE sends SET state = 'expired', error_code = 'expired', error_message = $1, updated_at = $2
+               WHERE state = 'planned' AND NOT (campaign = ANY($3::text[])) AND send_at + $4 <= $2 AND ${inScope(5)}`,
+              [expiredMessage(defaultMs), now, rules.map((r) => r.campaign), defaultMs, this.scope],
+            )
+          ).rowCount ?? 0;
+        return n;
+      }),
+    );
+  }
+
+  async postpone(ids: number[], notBefore: number): Promise<void> {
+    if (!ids.length) return;
+    await this.read(() => this.q(`UPDATE sends SET not_before = $1 WHERE id = ANY($2::bigint[]) AND state = 'planned'`, [notBefore, ids]));
+  }
+
+  async pendingDue(
+    until: number,
+  ): Promise<Pick<SendRow, "key" | "campaign" | "occurrence" | "member" | "channel" | "address" | "send_at" | "not_before" | "updated_at">[]> {
+    return this.read(
+      async () =>
+        (
+          await this.q(
+            `SELECT key, campaign, occurrence, member, channel, address, send_at, not_before, updated_at FROM sends
+             WHERE state = 'planned' AND send_at <= $1 AND ${inScope(2)} ORDER BY send_at, id`,
+            [until, this.scope],
+          )
+        ).rows as never,
+    );
+  }
+
+  async nextNotBefore(until: number, channel?: string): Promise<number | undefined> {
+    return this.read(async () => {
+      const r =
+        channel === undefined
+          ? await this.q<{ t: number | null }>(
+              `SELECT MIN(not_before) AS t FROM sends WHERE state = 'planned' AND send_at <= $1 AND not_before IS NOT NULL AND ${inScope(2)}`,
+              [until, this.scope],
+            )
+          : await this.q<{ t: number | null }>(
+              `SELECT MIN(not_before) AS t FROM sends WHERE state = 'planned' AND channel = $3 AND send_at <= $1 AND not_before IS NOT NULL AND ${inScope(2)}`,
+              [until, this.scope, channel],
+            );
+      return r.rows[0]?.t ?? undefined;
+    });
+  }
+
+  /**
+   * Group commit, as in the SQLite ledger: resolves with the ids that were still planned once their in-flight mark
+   * is durable. Between workers the mark is the claim: `state = 'planned'` is checked again under the row lock, so of
+   * two workers marking one send exactly one gets it.
+   */
+  markInFlightQueued(ids: number[], runId: number, now: number): Promise<Set<number>> {
+    if (this.writeError !== undefined) return Promise.reject(this.writeError);
+    return new Promise((resolve, reject) => {
+      this.marks.push({ ids, runId, now, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  async queueFinish(results: SendResult[], now: number, inserts: SendInsert[] = []): Promise<void> {
+    if (this.writeError !== undefined) throw this.writeError;
+    for (const r of results) this.results.push({ r, now });
+    for (const s of inserts) this.inserts.push(s);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush().catch(() => undefined /* kept in writeError: rethrown by the next call that writes or flushes */);
+    });
+  }
+
+  /** Commits everything queued (fallback inserts and results first, then in-flight marks) in one transaction. */
+  async flush(): Promise<void> {
+    if (this.writeError !== undefined) throw this.writeError;
+    if (!this.marks.length && !this.results.length && !this.inserts.length) {
+      // A commit already under way (started by the scheduled flush) is part of what a flush promises.
+      await this.committing;
+      if (this.writeError !== undefined) throw this.writeError;
+      return;
+    }
+    const commit = this.commitQueued();
+    this.committing = commit.catch(() => undefined);
+    await commit;
+  }
+
+  private async commitQueued(): Promise<void> {
+    const marks = this.marks;
+    const results = this.results;
+    const inserts = this.inserts;
+    this.marks = [];
+    this.results = [];
+    this.inserts = [];
+    let ok: Set<number>[];
+    try {
+      ok = await this.exclusive(() =>
+        this.transaction(async () => {
+          if (inserts.length) await this.insertMany(inserts);
+          if (results.length) await this.applyMany(results);
+          const out: Set<number>[] = [];
+          for (const m of marks) {
+            const r = await this.q<{ id: number }>(
+              `UPDATE sends SET state = 'in_flight', attempts = attempts + 1, run_id = $1, first_attempt_at = COALESCE(first_attempt_at, $2), updated_at = $2,
+                 lease_owner = $4, lease_until = ${DB_NOW} + $5
+               WHERE id = ANY($3::bigint[]) AND state = 'planned' RETURNING id`,
+              [m.runId, m.now, m.ids, this.worker, LEASE_MS],
+            );
+            out.push(new Set(r.rows.map((x) => x.id)));
+          }
+          return out;
+        }),
+      );
+    } catch (e) {
+      this.writeError = e;
+      for (const m of marks) m.reject(e);
+      throw e;
+    }
+    marks.forEach((m, i) => m.resolve(ok[i]!));
+  }
+
+  async finish(results: SendResult[], now: number, inserts: SendInsert[] = []): Promise<void> {
+    await this.read(() =>
+      this.transaction(async () => {
+        if (inserts.length) await this.insertMany(inserts);
+        // In order, one by one: as in SQLite, a later result for a row overrides an earlier one.
+        if (results.length) await this.applyMany(results.map((r) => ({ r, now })));
+      }),
+    );
+  }
+
+  /**
+   * Sends in flight that no live worker holds: their lease expired (the worker was killed, or lost the database) or
+   * they have none (copied from SQLite). A live worker's sends in flight are its own to finish, never reconciled.
+   */
+  async inFlight(): Promise<SendRow[]> {
+    return this.read(async () =>
+      (
+        await this.q<SendRow & { id: number }>(
+          `SELECT ${SEND_COLUMNS} FROM sends WHERE state = 'in_flight' AND (lease_until IS NULL OR lease_until < ${DB_NOW} OR lease_owner = $1) ORDER BY channel, key`,
+          [this.worker],
+        )
+      ).rows.map((r) => stripId(r)!),
+    );
+  }
+
+  /**
+   * Holds the planning lock until the returned release is called: of several workers starting together, one plans
+   * each occurrence while the others wait, then find it planned (a session lock on this connection; a killed
+   * worker's lock goes with its connection).
+   */
+  async lockPlanning(): Promise<() => Promise<void>> {
+    await this.flush();
+    // Polled rather than waited for: the connection stays free for this worker's heartbeat meanwhile.
+    while (!(await this.exclusive(() => this.q<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1) AS ok`, [PLAN_LOCK]))).rows[0]!.ok)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      await this.exclusive(() => this.q(`SELECT pg_advisory_unlock($1)`, [PLAN_LOCK]));
+    };
+  }
+
+  /**
+   * Runs `fn` holding the lock of one access token (`key`): of several workers needing a token at once, one fetches it
+   * (and stores it with putToken) while the others wait, then read the stored one. On a connection of its own, so
+   * that `fn` may read and write the ledger meanwhile.
+   */
+  async withTokenLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const client = new pg.Client({ connectionString: this.url, types: TYPES, application_name: "chuda token" });
+    client.on("error", () => undefined);
+    await client.connect();
+    try {
+      await client.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [`chuda token ${key}`]);
+      return await fn();
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Books the next `count` call slots of a shared rate budget (a channel's `rate_limit` across every worker): the
+   * moments, on the database's clock, at which this worker's next calls may leave. The same sliding window as one
+   * process's gate, kept in the database: with n the rate and W the window, a slot is at least W after the slot booked
+   * n places before it (by any worker) and W / n after the previous one, so no W ms hold more than n calls whichever
+   * worker makes them. `now` is the database's clock when booked, for the caller to translate the slots to its own.
+   */
+  async bookRate(bucket: string, n: number, windowMs: number, count: number): Promise<{ now: number; slots: number[] }> {
+    const interval = windowMs / n;
+    return this.exclusive(() =>
+      this.transaction(async () => {
+        await this.q(`INSERT INTO rate_buckets (bucket, times, head, slot) VALUES ($1, '{}', 0, 0) ON CONFLICT (bucket) DO NOTHING`, [bucket]);
+        const r = await this.q<{ times: string[]; head: number; slot: number; now: number }>(
+          `SELECT times, head, slot, ${DB_NOW} AS now FROM rate_buckets WHERE bucket = $1 FOR UPDATE`,
+          [bucket],
+        );
+        const row = r.rows[0]!;
+        const now = row.now;
+        // A ring of the last n booked moments; a rate changed since (another n) starts a new ring.
+        let times = row.times.map(Number);
+        let head = row.head;
+        if (times.length !== n) {
+          times = new Array<number>(n).fill(-Infinity);
+          head = 0;
+        }
+        let slot = Number(row.slot);
+        const slots: number[] = [];
+        for (let i = 0; i < count; i++) {
+          let at = Math.max(slot + interval, times[head]! + windowMs);
+          // An idle budget grants from now, banking no unused slots.
+          if (at < now) at = now;
+          slot = at;
+          times[head] = at;
+          head = (head + 1) % n;
+          slots.push(at);
+        }
+        await this.q(`UPDATE rate_buckets SET times = $2::bigint[], head = $3, slot = $4 WHERE bucket = $1`, [
+          bucket,
+          times.map((t) => (Number.isFinite(t) ? Math.ceil(t) : -1e15)),
+          head,
+          Math.ceil(slot),
+        ]);
+        return { now, slots };
+      }),
+    );
+  }
+
+  async queued(): Promise<SendRow[]> {
+    return this.read(async () =>
+      (
+        await this.q<SendRow & { id: number }>(
+          `SELECT ${SEND_COLUMNS} FROM sends WHERE state = 'queued' AND ${inScope(1)} ORDER BY channel, provider_id, key`,
+          [this.scope],
+        )
+      ).rows.map((r) => stripId(r)!),
+    );
+  }
+
+  async staffConfirmation(): Promise<StaffConfirmation[]> {
+    return this.read(
+      async () =>
+        (
+          await this.q<StaffConfirmation>(
+            `SELECT campaign, channel, sender AS staff, COUNT(DISTINCT provider_id) AS tasks,
+               COUNT(DISTINCT CASE WHEN state = 'sent' OR error_code IN ('status_2', 'status_3') THEN provider_id END) AS confirmed,
+               COUNT(*) AS sends, SUM((state = 'sent')::int) AS sent, SUM((state = 'queued')::int) AS waiting, SUM((state = 'expired')::int) AS expired
+             FROM sends WHERE sender IS NOT NULL AND provider_id IS NOT NULL GROUP BY campaign, channel, sender ORDER BY campaign, channel, sender`,
+          )
+        ).rows,
+    );
+  }
+
+  async get(key: string): Promise<SendRow | undefined> {
+    return this.read(async () => stripId((await this.q<SendRow & { id: number }>(`SELECT ${SEND_COLUMNS} FROM sends WHERE key = $1`, [key])).rows[0]));
+  }
+
+  async counts(): Promise<{ campaign: string; channel: string; state: SendState; n: number }[]> {
+    return this.read(
+      async () =>
+        (
+          await this.q<{ campaign: string; channel: string; state: SendState; n: number }>(
+            `SELECT campaign, channel, state, COUNT(*) AS n FROM sends GROUP BY campaign, channel, state
+             ORDER BY campaign COLLATE "C", channel COLLATE "C", state COLLATE "C"`,
+          )
+        ).rows,
+    );
+  }
+
+  async runs(limit = 20): Promise<{ id: number; started_at: number; finished_at: number | null; at: number; status: string; summary: string | null }[]> {
+    return this.exclusive(
+      async () => (await this.q(`SELECT id, started_at, finished_at, at, status, summary FROM runs ORDER BY id DESC LIMIT $1`, [limit])).rows as never,
+    );
+  }
+
+  async unknownSends(limit = 50): Promise<SendRow[]> {
+    return this.read(async () =>
+      (
+        await this.q<SendRow & { id: number }>(`SELECT ${SEND_COLUMNS} FROM sends WHERE state = 'unknown' ORDER BY send_at, key LIMIT $1`, [
+          Math.min(limit, Number.MAX_SAFE_INTEGER),
+        ])
+      ).rows.map((r) => stripId(r)!),
+    );
+  }
+
+  async failuresByCode(): Promise<{ channel: string; error_code: string; n: number }[]> {
+    return this.read(
+      async () =>
+        (
+          await this.q(
+            `SELECT channel, error_code, COUNT(*) AS n FROM sends WHERE state = 'failed' GROUP BY channel, error_code ORDER BY n DESC, channel, error_code`,
+          )
+        ).rows as never,
+    );
+  }
+
+  /** The sends that matter for outcomes (`chuda report`): every assigned or held-out member. */
+  async outcomeRows(): Promise<LedgerOutcomeRow[]> {
+    return this.read(
+      async () =>
+        (
+          await this.q<LedgerOutcomeRow>(
+            `SELECT campaign, occurrence, member, channel, state, send_at, content, NULL::int AS delivered, NULL::int AS opened
+             FROM sends WHERE state = ANY($1::text[]) ORDER BY campaign COLLATE "C", occurrence COLLATE "C", member COLLATE "C", channel COLLATE "C"`,
+            [[...ASSIGNED_STATES, "held_out"]],
+          )
+        ).rows,
+    );
+  }
+
+  async getToken(key: string, now: number): Promise<string | undefined> {
+    const r = await this.exclusive(() => this.q<{ token: string; expires_at: number }>(`SELECT token, expires_at FROM tokens WHERE key = $1`, [key]));
+    const row = r.rows[0];
+    return row && row.expires_at > now ? row.token : undefined;
+  }
+
+  async putToken(key: string, token: string, expiresAt: number): Promise<void> {
+    await this.exclusive(() =>
+      this.q(
+        `INSERT INTO tokens (key, token, expires_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at`,
+        [key, token, expiresAt],
+      ),
+    );
+  }
+
+  /**
+   * The token-fetch lease of the access-token cache: one conditional upsert, so exactly one worker holds it until it
+   * expires or its holder takes it again (the same statement as SQLite's).
+   */
+  async leaseToken(key: string, holder: string, now: number, until: number): Promise<boolean> {
+    const r = await this.exclusive(() =>
+      this.q(
+        `INSERT INTO tokens (key, token, expires_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at
+         WHERE tokens.expires_at <= $4 OR tokens.token = excluded.token`,
+        [`lease|${key}`, holder, until, now],
+      ),
+    );
+    return r.rowCount === 1 && until > now;
+  }
+
+  /** The SQLite ledger checks that its file is still the one it opened; a database has no such file. */
+  async checkFile(): Promise<void> {
+    if (this.writeError !== undefined) throw this.writeError;
+  }
+
+  /** Commits what is queued, then closes the connection. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    try {
+      if (this.writeError === undefined) await this.flush();
+    } finally {
+      await this.tail;
+      await this.client.end().catch(() => undefined);
+    }
+  }
+}
+
+/** The row as the SQLite ledger returns it (`SELECT *`: no rowid). */
+function stripId(r: (SendRow & { id?: number }) | undefined): SendRow | undefined {
+  if (!r) return undefined;
+  const { id: _id, ...rest } = r;
+  return rest;
+}
+
+function occurrenceKeyRange(campaign: string, occurrence: string): [string, string] {
+  return [`${campaign}|${occurrence}|`, `${campaign}|${occurrence}}`];
+}

@@ -1,0 +1,50 @@
+/**
+ * Which ledger a command uses: `CHUDA_LEDGER_URL`, else the variable chuda.yaml names in `ledger.url_env`, puts it
+ * in PostgreSQL; otherwise it is the SQLite file `.chuda/state.db`. Errors are one line with a code (exit 2), the URL
+ * always shown with its password masked.
+ */
+import { format } from "../diagnostics/types.js";
+import { MESSAGES } from "../diagnostics/messages/index.js";
+import type { MessageDef } from "../diagnostics/types.js";
+import { UsageError } from "../cli/io.js";
+import { SchemaTooNewError } from "./migrations/postgres.js";
+import { PostgresLedger } from "./postgres.js";
+import { isPostgresUrl, maskSecretIn, maskUrl } from "./url.js";
+
+/** A ledger problem as a one-line usage error: the message, its code, and the help line as the hint. */
+export function ledgerError(def: MessageDef, args: readonly (string | number)[]): UsageError {
+  return new UsageError({ code: def.code, severity: "error", message: `${format(def.message, args)} (${def.code})`, help: def.help ? format(def.help, args) : undefined });
+}
+
+/** The PostgreSQL ledger URL configured for this environment and project, or undefined for the SQLite ledger. */
+export function configuredLedgerUrl(env: Record<string, string | undefined>, project?: { ledger?: { urlEnv: string } }): string | undefined {
+  const direct = env.CHUDA_LEDGER_URL;
+  if (direct) return checkUrl(direct, "CHUDA_LEDGER_URL");
+  const name = project?.ledger?.urlEnv;
+  if (!name) return undefined;
+  const url = env[name];
+  if (!url) throw ledgerError(MESSAGES.ledgerUrlEnvUnset, [name]);
+  return checkUrl(url, name);
+}
+
+function checkUrl(url: string, source: string): string {
+  if (!isPostgresUrl(url)) throw ledgerError(MESSAGES.ledgerUrlNotPostgres, [source, `it starts ${JSON.stringify(maskUrl(url).slice(0, 12))}`]);
+  return url;
+}
+
+/** Opens (and migrates) the PostgreSQL ledger at `url`; a failure is a one-line error naming the masked URL. */
+export async function openPostgresLedger(url: string): Promise<PostgresLedger> {
+  try {
+    return await PostgresLedger.open(url);
+  } catch (e) {
+    throw postgresError(e, url);
+  }
+}
+
+/** An error of the PostgreSQL ledger at `url` as a one-line usage error, the password masked. */
+export function postgresError(e: unknown, url: string): UsageError {
+  if (e instanceof UsageError) return e;
+  if (e instanceof SchemaTooNewError) return ledgerError(MESSAGES.ledgerSchemaTooNew, [maskUrl(url), e.found, e.known]);
+  const reason = maskSecretIn(String((e as Error)?.message ?? e).replace(/^cannot connect to the ledger: /, ""), url);
+  return ledgerError(MESSAGES.ledgerConnect, [maskUrl(url), reason]);
+}
