@@ -12,6 +12,9 @@ import { registerSampleMembers } from "./sample-members.js";
 import { registerReport } from "./report.js";
 import { registerTest } from "./test.js";
 import { registerLsp } from "./lsp.js";
+import { registerServe } from "./serve.js";
+import { registerSuppress } from "./suppress.js";
+import { registerReceipts } from "./receipts.js";
 
 /** One file per command: flags → one stage call → a view. */
 export function registerCommands(program: Command, io: Io, done: (code: number) => void): void {
@@ -27,4 +30,7 @@ export function registerCommands(program: Command, io: Io, done: (code: number) 
   registerTest(program, io, done);
   registerSampleMembers(program, io, done);
   registerLsp(program, io, done);
+  registerServe(program, io, done);
+  registerSuppress(program, io, done);
+  registerReceipts(program, io, done);
 }

@@ -15,7 +15,7 @@ import { dateRange, parseMoment } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { openMembers, type MembersOptions } from "../members.js";
 import { prepareOutput, writeOutput } from "../output.js";
-import { readLedgerView } from "../history.js";
+import { deliveryRatesUsed, readLedgerView, readSuppressions } from "../history.js";
 
 export function registerSimulate(program: Command, io: Io, done: (code: number) => void): void {
   program
@@ -58,7 +58,12 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
       const usesWecom = wecomCampaigns.size > 0;
       // WeCom senders are read as text: tasks are counted per staff member.
       const senders = new Set([...project.channels.values()].filter((c) => c.driver === "wecom" && c.sender).map((c) => c.sender!));
-      const presence = opts.plan ? [] : presenceOnlyFields(project, campaigns, ws.templates, ws.check.exclude).filter((f) => !senders.has(f));
+      // Opt-outs that name an address (a phone number, an openid) are matched against its value: read in full.
+      const suppressed = await readSuppressions(ws.root);
+      const matched = new Set(suppressed.filter((x) => x.address && x.via).map((x) => project.channels.get(x.via!)?.address));
+      const presence = opts.plan
+        ? []
+        : presenceOnlyFields(project, campaigns, ws.templates, ws.check.exclude).filter((f) => !senders.has(f) && !matched.has(f));
       // Duplicate keys are looked for while the planner's walk keeps DuckDB idle; in the rare file that has
       // some, they are removed (and reported) and the plan is made again.
       const members = await openMembers(opts, project, io, presence, true);
@@ -70,6 +75,7 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
         const ledger = opts.at !== undefined ? await readLedgerView(ws.root, project, campaigns, due) : { history: [], committed: undefined, spent: undefined };
         const planOnce = () =>
           plan({
+            suppressed,
             project,
             campaigns,
             exclude: ws.check.exclude,
@@ -94,7 +100,8 @@ export function registerSimulate(program: Command, io: Io, done: (code: number) 
         }
         members.progress?.finish();
         if (io.env.CHUDA_TIMING) io.err(`chuda-timing ${JSON.stringify({ load: loadMs, ...result.timings })}\n`);
-        const summary = summarize(result, project, { members: members.count, rejected: members.rejected }, campaigns);
+        const rates = project.rates === "observed" ? deliveryRatesUsed(ws.root, project, io.now()) : undefined;
+        const summary = summarize(result, project, { members: members.count, rejected: members.rejected }, campaigns, rates);
         if (usesWecom) summary.wecom_tasks = wecomTasks(result.decisions, project);
         if (opts.at !== undefined) {
           summary.from = opts.at;
