@@ -1,7 +1,12 @@
+import { existsSync } from "node:fs";
+import { ledgerPath, SqliteLedger } from "../dispatch/ledger.js";
 import { ledgerExists, ledgerLocation, openLedger } from "../ledger/open.js";
 import { committedSpend } from "../dispatch/runner.js";
 import type { ResolvedCampaign } from "../resolved/types.js";
 import type { HistorySend } from "../plan/types.js";
+import type { PlanSuppression } from "../plan/suppressed.js";
+import { observedDelivery } from "../dispatch/delivery.js";
+import type { DeliveryRateUsed } from "../simulate/summary.js";
 import type { Project } from "../project/types.js";
 
 /** What the planner reads of the ledger: earlier sends (caps, quotas, repeat) and the members already planned. */
@@ -11,6 +16,18 @@ export interface LedgerView {
   committed: Map<string, Set<string>>;
   /** What those members' sends cost, for budgets. */
   spent: Map<string, number>;
+}
+
+/** The opt-outs in force in the ledger, for the planner (none without a ledger). */
+export async function readSuppressions(root: string): Promise<PlanSuppression[]> {
+  const file = ledgerPath(root);
+  if (!existsSync(file)) return [];
+  const ledger = await openLedger({ file });
+  try {
+    return ((await ledger.suppressions?.()) ?? []).map((s) => ({ member: s.member, channel: s.channel, address: s.address, via: s.via }));
+  } finally {
+    await ledger.close();
+  }
 }
 
 /**
@@ -32,4 +49,34 @@ export async function readLedgerView(
   } finally {
     await ledger.close();
   }
+}
+
+/** Fewest sends with a final receipt for an observed delivery rate to replace the configured one. */
+export const MIN_OBSERVED_SAMPLE = 200;
+const OBSERVED_WINDOW_MS = 30 * 86_400_000;
+
+/**
+ * `rates: observed`: each channel's delivery rate over the sends of the last 30 days that have a final receipt, or
+ * the channel's configured `rates.delivered` when fewer than MIN_OBSERVED_SAMPLE have one.
+ */
+export function deliveryRatesUsed(root: string, project: Project, now: number): Record<string, DeliveryRateUsed> {
+  const file = ledgerPath(root);
+  const observed = new Map<string, { rate: number; sample: number }>();
+  if (existsSync(file)) {
+    const ledger = new SqliteLedger(file);
+    try {
+      for (const [ch, o] of observedDelivery(ledger.db, now - OBSERVED_WINDOW_MS)) observed.set(ch, o);
+    } finally {
+      void ledger.close();
+    }
+  }
+  const out: Record<string, DeliveryRateUsed> = {};
+  for (const c of project.channels.values()) {
+    const o = observed.get(c.name);
+    out[c.name] =
+      o && o.sample >= MIN_OBSERVED_SAMPLE
+        ? { rate: Math.round(o.rate * 10000) / 10000, source: "observed", sample: o.sample }
+        : { rate: c.rates.delivered ?? 1, source: "configured", sample: o?.sample ?? 0 };
+  }
+  return out;
 }

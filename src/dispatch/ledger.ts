@@ -23,6 +23,20 @@ import type {
   TestSendRecord,
 } from "../ledger/types.js";
 import { queryOutcomeRows, type LedgerOutcomeRow } from "../outcomes/attribution.js";
+import {
+  activeSuppressions,
+  addSuppression,
+  deliveryCounts,
+  matchPendingReceipts,
+  migrateDelivery,
+  recordReceipt,
+  suppressFromSendErrors,
+  type DeliveryCounts,
+  type ReceiptInput,
+  type ReceiptOutcome,
+  type SuppressionInput,
+  type SuppressionRow,
+} from "./delivery.js";
 
 export type { DueSend, Ledger, SendInsert, SendResult, SendRow, SendState, StaffConfirmation } from "../ledger/types.js";
 
@@ -83,6 +97,7 @@ export class SqliteLedger implements Ledger {
     this.id = (this.db.prepare(`SELECT value FROM meta WHERE key = 'ledger_id'`).get() as { value: string }).value;
     this.file = file;
     this.fileId = file === ":memory:" ? undefined : fileIdOf(file);
+    migrateDelivery(this.db);
     const db = this.db;
     this.stmts = {
       insertSend: db.prepare(
@@ -488,6 +503,14 @@ export class SqliteLedger implements Ledger {
       this.db.transaction(() => {
         for (const s of inserts) this.insert(s);
         this.applyMany(results);
+        if (results.length) {
+          matchPendingReceipts(this.db);
+          suppressFromSendErrors(
+            this.db,
+            results.map((x) => x.r),
+            results[0]!.now,
+          );
+        }
         for (const m of marks) {
           m.ok.clear();
           for (const id of this.stmts.markInFlightMany.all(m.runId, m.now, m.now, JSON.stringify(m.ids)) as number[]) m.ok.add(id);
@@ -510,7 +533,34 @@ export class SqliteLedger implements Ledger {
     this.db.transaction(() => {
       for (const s of inserts) this.insert(s);
       for (const r of results) this.apply(r, now);
+      if (results.length) {
+        matchPendingReceipts(this.db);
+        suppressFromSendErrors(this.db, results, now);
+      }
     })();
+  }
+
+  /** Records delivery receipts in one durable transaction (src/dispatch/delivery.ts); one outcome per receipt. */
+  async recordReceipts(receipts: ReceiptInput[], now: number): Promise<ReceiptOutcome[]> {
+    this.flushNow();
+    return this.db.transaction(() => receipts.map((r) => recordReceipt(this.db, r, now)))();
+  }
+
+  /** Adds suppressions (opt-outs) in one transaction; how many were new. */
+  async suppress(entries: SuppressionInput[]): Promise<number> {
+    this.flushNow();
+    return this.db.transaction(() => entries.filter((e) => addSuppression(this.db, e)).length)();
+  }
+
+  /** The suppressions in force. */
+  async suppressions(): Promise<SuppressionRow[]> {
+    return activeSuppressions(this.db);
+  }
+
+  /** Sends delivered, failed, and sent without a final receipt. */
+  async delivery(): Promise<DeliveryCounts> {
+    this.flushNow();
+    return deliveryCounts(this.db);
   }
 
   async inFlight(): Promise<SendRow[]> {

@@ -130,6 +130,7 @@ export async function planDue(
     committed,
     spent: await committedSpend(ledger, project, input.campaigns, committed),
     history: await ledger.history(),
+    suppressed: (await ledger.suppressions?.()) ?? [],
     memberRows: withMembers,
   });
   // Occurrences that were due in the week before the catch-up window and never planned: reported, not sent.
@@ -579,6 +580,7 @@ async function withdrawStale(input: DispatchInput, now: number): Promise<number>
     due,
     committed: await ledger.committed(due.fromMs, due.toMs),
     history: await ledger.history(),
+    suppressed: (await ledger.suppressions?.()) ?? [],
     memberRows: true,
     render: false,
   });

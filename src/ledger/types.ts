@@ -4,6 +4,7 @@
  */
 import type { HistorySend } from "../plan/types.js";
 import type { LedgerOutcomeRow } from "../outcomes/attribution.js";
+import type { DeliveryCounts, SuppressionRow } from "../dispatch/delivery.js";
 
 /**
  * `withdrawn`: a pending send whose member is no longer eligible when a later run plans the occurrence again (left
@@ -198,6 +199,13 @@ export interface Ledger {
    * `TokenStore` (src/dispatch/token-store.ts).
    */
   leaseToken(key: string, holder: string, now: number, until: number): Promise<boolean>;
+
+  /**
+   * Delivery receipts and opt-outs (`chuda serve`, src/dispatch/delivery.ts). Optional: a ledger without them has no
+   * receipts (delivery counts absent) and no suppressions (nobody is left out).
+   */
+  suppressions?(): Promise<SuppressionRow[]>;
+  delivery?(): Promise<DeliveryCounts>;
 
   /** Commits what is queued, then closes. */
   close(): Promise<void>;

@@ -202,7 +202,8 @@ export function outcomeSends(rows: Iterable<LedgerOutcomeRow>, costOf: (row: Led
 
 /**
  * Reads the sends that matter for outcomes from `.chuda/state.db`, read-only. Optional provider columns
- * (`delivered_at`, `opened_at`, set by receipt polling where a provider reports them) are used when present.
+ * (`delivered_at` and `delivery_at`, set by delivery receipts; `opened_at` where something records opens) are used
+ * when present.
  */
 export function readLedgerOutcomeRows(file: string): LedgerOutcomeRow[] {
   const db = new Database(file, { readonly: true, fileMustExist: true });
@@ -217,7 +218,12 @@ export function readLedgerOutcomeRows(file: string): LedgerOutcomeRow[] {
 export function queryOutcomeRows(db: Database.Database): LedgerOutcomeRow[] {
   const cols = new Set((db.prepare(`PRAGMA table_info(sends)`).all() as { name: string }[]).map((c) => c.name));
   if (!cols.size) return [];
-  const delivered = cols.has("delivered_at") ? "CASE WHEN delivered_at IS NULL THEN NULL ELSE 1 END" : "NULL";
+  // A final receipt says delivered (1) or not (0); a send without one is not known either way (NULL).
+  const delivered = cols.has("delivery_at")
+    ? "CASE WHEN delivered_at IS NOT NULL THEN 1 WHEN delivery_at IS NOT NULL THEN 0 END"
+    : cols.has("delivered_at")
+      ? "CASE WHEN delivered_at IS NULL THEN NULL ELSE 1 END"
+      : "NULL";
   const opened = cols.has("opened_at") ? "CASE WHEN opened_at IS NULL THEN NULL ELSE 1 END" : "NULL";
   return db
     .prepare(

@@ -9,14 +9,17 @@ import type { Occurrence } from "../calendar/types.js";
 import type { Project, FieldType } from "../project/types.js";
 import { compileAudience, compileValue } from "../members/compile.js";
 import { ident as q } from "../members/sql.js";
+import { notSuppressedSql } from "./suppressed.js";
 
 /** SQL that is true when the member can be addressed on a channel: address present, consent true, sender present. */
-export function channelReachableSql(project: Project, channel: string, alias = "m"): string {
+export function channelReachableSql(project: Project, channel: string, alias = "m", suppressed = false): string {
   const c = project.channels.get(channel);
   if (!c) return "FALSE";
   const parts = [`${alias}.${q(c.address)} IS NOT NULL`, `CAST(${alias}.${q(c.address)} AS VARCHAR) <> ''`];
   if (c.consent) parts.push(`COALESCE(${alias}.${q(c.consent)}, FALSE)`);
   if (c.sender) parts.push(`${alias}.${q(c.sender)} IS NOT NULL`, `CAST(${alias}.${q(c.sender)} AS VARCHAR) <> ''`);
+  // An opt-out recorded in the ledger (src/plan/suppressed.ts): the member cannot be addressed on this channel.
+  if (suppressed) parts.push(notSuppressedSql(project, channel, alias));
   return `(${parts.join(" AND ")})`;
 }
 
@@ -67,6 +70,8 @@ export async function buildCandidates(
   fields: string[],
   /** Member rows are kept: carry member keys and keep members in key order inside each occurrence. */
   memberOrder: boolean,
+  /** `plan_suppressed` exists: suppressed members are unreachable on their channels. */
+  suppressed = false,
 ): Promise<CandidateQuery> {
   const table = `cand_${n}`;
   const occTable = `occ_${n}`;
@@ -104,7 +109,7 @@ export async function buildCandidates(
     campaign.holdout > 0
       ? `(md5_number_lower(CAST(${key} AS VARCHAR) || ':' || '${campaign.name}') % ${holdoutBasis}) < ${Math.round(campaign.holdout * holdoutBasis)}`
       : "FALSE";
-  const chans = campaign.channels.map((c, j) => `(CASE WHEN ${channelReachableSql(project, c)} THEN ${1 << j} ELSE 0 END)`).join(" + ") || "0";
+  const chans = campaign.channels.map((c, j) => `(CASE WHEN ${channelReachableSql(project, c, "m", suppressed)} THEN ${1 << j} ELSE 0 END)`).join(" + ") || "0";
   // Order matters only where a decision depends on who comes first inside an occurrence (limit, budget) or
   // member rows are listed; otherwise the walk buckets rows by occurrence itself and no sort is paid for.
   const ordered = memberOrder || !!campaign.limit || campaign.budget !== undefined;

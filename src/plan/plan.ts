@@ -16,6 +16,7 @@ import type { Project } from "../project/types.js";
 import type { DuckDBDataChunk } from "@duckdb/node-api";
 import { buildCandidates } from "./candidates.js";
 import { ident as q } from "../members/sql.js";
+import { loadSuppressed } from "./suppressed.js";
 import { contentKindOf, renderedFields, sectionKeyOf, renderFor, renderSends, SendLog, unitPrice, type RenderResult } from "./content.js";
 import { COMPACT_UNTIL, LastSends, periodClock, RuleSet } from "./caps.js";
 import { CAPPED_REASONS, cappedReason, RuleChain } from "./rules.js";
@@ -109,6 +110,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
   const shared: boolean[] = [];
   // Campaigns whose member decisions are kept (all with memberRows).
   const rowsOf = campaigns.map((c) => !!input.memberRows || !!input.memberRowsFor?.has(c.name));
+  const suppressedMembers = input.suppressed?.length ? await loadSuppressed(conn, project, members.table, input.suppressed) : 0;
   for (let ci = 0; ci < campaigns.length; ci++) {
     if (!perCampaign[ci]!.length) {
       tables.push("");
@@ -119,7 +121,18 @@ export async function plan(input: PlanInput): Promise<Plan> {
     // renderSends reads to tell distinct messages apart (a join of the sends with ten million members costs more).
     const inlineRender = rowsOf[ci]! || campaigns[ci]!.budget !== undefined;
     const carry = inlineRender ? fieldLists[ci]! : render ? renderedFields(campaigns[ci]!, fieldLists[ci]!, templates, project).map((f) => f.field) : [];
-    const cq = await buildCandidates(conn, ci, campaigns[ci]!, perCampaign[ci]!, project, input.exclude, members.table, carry, rowsOf[ci]!);
+    const cq = await buildCandidates(
+      conn,
+      ci,
+      campaigns[ci]!,
+      perCampaign[ci]!,
+      project,
+      input.exclude,
+      members.table,
+      carry,
+      rowsOf[ci]!,
+      suppressedMembers > 0,
+    );
     tables.push(cq.table);
     shared.push(cq.shared);
     if (process.env.CHUDA_TIMING) lap(`candidates:${campaigns[ci]!.name}`);
@@ -379,7 +392,16 @@ export async function plan(input: PlanInput): Promise<Plan> {
   for (const t of tables) if (t) await conn.run(`DROP TABLE IF EXISTS ${t}`);
   let membersReached = 0;
   for (let i = 0; i < size; i++) membersReached += reached[i]!;
-  return { from: input.from, to: input.to, occurrences, decisions, membersReached, timings, ...(kept ? { kept } : {}) };
+  return {
+    from: input.from,
+    to: input.to,
+    occurrences,
+    decisions,
+    membersReached,
+    timings,
+    ...(kept ? { kept } : {}),
+    ...(input.suppressed ? { suppressed: suppressedMembers } : {}),
+  };
 }
 
 /** One batch of an occurrence's candidates, as the walk reads them. */

@@ -7,6 +7,7 @@ import type { Occurrence } from "../calendar/types.js";
 import type { Project } from "../project/types.js";
 import type { Template, RenderedContent } from "../content/types.js";
 import type { DuckDBConnection } from "@duckdb/node-api";
+import type { PlanSuppression } from "./suppressed.js";
 
 /** Where members come from: a typed DuckDB table (src/members). */
 export interface MemberTable {
@@ -44,6 +45,8 @@ export interface PlanInput {
   /** Occurrences to leave out (already planned by an earlier dispatch run): `${campaign}|${occurrence id}`. */
   skipOccurrences?: Set<string>;
   history?: HistorySend[];
+  /** Opt-outs in force (the ledger's suppressions): a suppressed member is unreachable on that channel. */
+  suppressed?: PlanSuppression[];
   /**
    * Members an earlier dispatch run already planned in an occurrence (`${campaign}|${occurrence id}` → member keys).
    * The occurrence is planned again against this snapshot: those members are left as they are (their sends are in
@@ -137,6 +140,8 @@ export interface Plan {
   kept?: Set<string>;
   /** Distinct members with at least one send. */
   membersReached: number;
+  /** Members of the snapshot suppressed (an opt-out in force) on at least one channel, when suppressions were given. */
+  suppressed?: number;
   /** Milliseconds spent per phase (candidates in DuckDB, the walk, rendering), for `npm run bench`. */
   timings: Record<string, number>;
 }

@@ -4,6 +4,7 @@
  * (a broken value falls back to its default); it is undefined only for a YAML syntax error, a top level that is
  * not a mapping, or no usable `members` (no fields).
  */
+import { readRatesMode, readServe } from "./serve.js";
 import { readFile } from "node:fs/promises";
 import { dirname, relative, resolve, sep } from "node:path";
 import { isMap, isScalar, isSeq } from "yaml";
@@ -19,7 +20,7 @@ import { readPolicy } from "./policy.js";
 import type { CalendarEventDef, ConversionsMapping, Project } from "./types.js";
 import { IDENTIFIER, parseYaml, YamlReader, type Entry } from "./yaml-reader.js";
 
-export const PROJECT_KEYS = ["timezone", "mall", "members", "channels", "policy", "assumptions", "calendar", "conversions", "ledger"] as const;
+export const PROJECT_KEYS = ["timezone", "mall", "members", "channels", "policy", "assumptions", "calendar", "conversions", "ledger", "serve", "rates"] as const;
 
 export const DEFAULT_TIMEZONE = "Asia/Shanghai";
 
@@ -118,9 +119,11 @@ export function parseProject(text: string, absFile: string, root: string): LoadR
   const calendar = readCalendar(r, get("calendar"));
   const conversions = readConversions(r, get("conversions"));
   const ledger = readLedger(r, get("ledger"));
+  const serve = readServe(r, get("serve"));
+  const rates = readRatesMode(r, get("rates"));
 
   if (!members) return { diagnostics: r.diagnostics };
-  const project: Project = { root, file: absFile, timezone, members, channels, policy, assumptions, calendar, conversions, spans: r.spans };
+  const project: Project = { root, file: absFile, timezone, members, channels, policy, assumptions, calendar, conversions, serve, rates, spans: r.spans };
   if (mall) project.mall = mall;
   if (ledger) project.ledger = ledger;
   return { project, diagnostics: r.diagnostics };

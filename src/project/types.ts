@@ -1,5 +1,6 @@
 /** The typed form of chuda.yaml (docs/configuration.md). Built by src/project/load.ts. */
 import type { Span } from "../diagnostics/span.js";
+import type { ServeConfig } from "./serve.js";
 
 export type ScalarType = "string" | "number" | "bool" | "date" | "datetime" | "list" | "phone";
 export type FieldType = { kind: ScalarType } | { kind: "enum"; values: string[] };
@@ -102,6 +103,10 @@ export interface Project {
   conversions: ConversionsMapping;
   /** `ledger: { url_env }`: the ledger is in PostgreSQL at the URL in that environment variable (else .chuda/state.db). */
   ledger?: { urlEnv: string };
+  /** What `chuda serve` accepts (src/project/serve.ts). */
+  serve?: ServeConfig;
+  /** Which delivery rates simulate uses: each channel's configured `rates`, or those observed in receipts. */
+  rates?: "configured" | "observed";
   /** Span of each key path in chuda.yaml (`channels.sms.driver`), for diagnostics that point into it. */
   spans: Map<string, Span>;
 }

@@ -31,6 +31,18 @@ export function renderSimulationText(s: SimulationSummary, opts: { color: boolea
       { right: [1, 2, 3, 4, 5, 6, 7, ...channels.map((_, i) => 8 + i), 8 + channels.length, 9 + channels.length], style: st },
     ),
   );
+  if (s.suppressed) out.push(`${n(s.suppressed)} members have an opt-out in force (chuda suppress list): left out on those channels`, "");
+  if (s.delivery_rates)
+    out.push(
+      "Delivery rates (rates: observed): " +
+        Object.entries(s.delivery_rates)
+          .map(
+            ([ch, r]) =>
+              `${ch} ${(r.rate * 100).toFixed(1)}% ${r.source === "observed" ? `observed over ${n(r.sample)} receipts` : `configured (${n(r.sample)} receipts, too few)`}`,
+          )
+          .join("; "),
+      "",
+    );
   const before = s.campaigns.filter((c) => c.planned_before);
   if (before.length)
     out.push(...before.map((c) => `${c.name}: ${n(c.planned_before!)} members were planned by an earlier dispatch run and are left as they are`), "");

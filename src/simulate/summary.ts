@@ -39,13 +39,30 @@ export interface SimulationSummary {
   days: { date: string; by_channel: Record<string, number>; sends: number; cost: number }[];
   /** WeCom tasks per staff member (campaigns with a wecom channel only). */
   wecom_tasks?: WecomTaskCount[];
+  /** Members of the snapshot with an opt-out in force on some channel (left out there), when the ledger has any. */
+  suppressed?: number;
+  /** With `rates: observed`: the delivery rate used per channel, and whether it was observed or the configured one. */
+  delivery_rates?: Record<string, DeliveryRateUsed>;
+}
+
+export interface DeliveryRateUsed {
+  rate: number;
+  source: "observed" | "configured";
+  /** Sends with a final receipt in the window the observed rate comes from. */
+  sample: number;
 }
 
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 /** Keys in a stable order, so that the JSON does not depend on the order members were read. */
 const sorted = <T>(o: Record<string, T>): Record<string, T> => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
-export function summarize(plan: Plan, project: Project, snapshot: { members: number; rejected: number }, campaigns: ResolvedCampaign[]): SimulationSummary {
+export function summarize(
+  plan: Plan,
+  project: Project,
+  snapshot: { members: number; rejected: number },
+  campaigns: ResolvedCampaign[],
+  deliveryRates?: Record<string, DeliveryRateUsed>,
+): SimulationSummary {
   const byName = new Map<string, CampaignSummary & { rawDelivered: number; rawOpened: number; rawConverted: number; rawCost: number }>();
   const entry = (c: ResolvedCampaign) => ({
     name: c.name,
@@ -92,7 +109,7 @@ export function summarize(plan: Plan, project: Project, snapshot: { members: num
       s.by_channel[ch] = (s.by_channel[ch] ?? 0) + n;
       day.by_channel[ch] = (day.by_channel[ch] ?? 0) + n;
       const rates = project.channels.get(ch)?.rates ?? {};
-      const delivered = n * (rates.delivered ?? 1);
+      const delivered = n * (deliveryRates?.[ch]?.rate ?? rates.delivered ?? 1);
       s.rawDelivered += delivered;
       s.rawOpened += n * (rates.opened ?? 0);
       s.rawConverted += delivered * (c.goal?.expect ?? 0);
@@ -127,5 +144,7 @@ export function summarize(plan: Plan, project: Project, snapshot: { members: num
     campaigns: rows,
     total,
     days: [...days.values()].sort((a, b) => (a.date < b.date ? -1 : 1)).map((d) => ({ ...d, by_channel: sorted(d.by_channel), cost: roundYuan(d.cost) })),
+    ...(plan.suppressed ? { suppressed: plan.suppressed } : {}),
+    ...(deliveryRates ? { delivery_rates: sorted(deliveryRates) } : {}),
   };
 }

@@ -1,12 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { Option } from "commander";
 import { acquireLock } from "../../dispatch/lock.js";
-import { checkLedgerIdentity, LedgerFileError, ledgerMarkerPath, ledgerPath, writeLedgerMarker } from "../../dispatch/ledger.js";
+import { checkLedgerIdentity, LedgerFileError, ledgerMarkerPath, ledgerPath, SqliteLedger, writeLedgerMarker } from "../../dispatch/ledger.js";
 import { ledgerExists, ledgerLocation, openLedger, type LedgerLocation } from "../../ledger/open.js";
 import { PostgresLedger } from "../../ledger/postgres.js";
 import { SHARED_RATE_MARGIN_MS, sharedRateGate } from "../../ledger/shared-rate.js";
 import { ledgerTokenStore } from "../../dispatch/token-store.js";
 import type { TokenStore } from "../../drivers/types.js";
+import { pullableChannels, pullReceipts, type PullSummary } from "../../receipts/run.js";
 import { drySends, planDue, RATE_MARGIN_MS, rateGate, runDispatch, type DispatchEvent, type LoadedChannel } from "../../dispatch/runner.js";
 import { loadDriver } from "../../drivers/registry.js";
 import { renderDispatchDryRun, renderDispatchSummary } from "../../report/dispatch.js";
@@ -173,9 +174,21 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
             signal: abort.signal,
             lock,
           });
+          // Channels whose receipts are pulled (`options: { pull_receipts: true }`): asked at the end of the run. A failure
+          // to pull is reported, never the run's.
+          const pullable = [...project.channels.values()].filter((c) => c.options.pull_receipts === true).map((c) => c.name);
+          let receipts: PullSummary[] = [];
+          if (!summary.interrupted && pullable.length && ledger instanceof SqliteLedger)
+            receipts = await pullReceipts(project, ledger, io.env, () => io.now(), pullableChannels(project, pullable)).catch((e: Error) => {
+              io.err(`chuda: pulling delivery receipts failed: ${e.message}\n`);
+              return [];
+            });
           view?.finish(summary);
-          if (opts.json) io.out(JSON.stringify(dispatchSummaryJson(summary), null, 2) + "\n");
-          else io.out(renderDispatchSummary(summary, { color: io.color, timezone: project.timezone }));
+          if (opts.json) io.out(JSON.stringify({ ...dispatchSummaryJson(summary), ...(receipts.length ? { receipts } : {}) }, null, 2) + "\n");
+          else {
+            io.out(renderDispatchSummary(summary, { color: io.color, timezone: project.timezone }));
+            for (const r of receipts) io.out(`receipts pulled for ${r.channel}: ${r.delivered} delivered, ${r.failed} failed (of ${r.asked} without one)\n`);
+          }
           if (summary.interrupted) {
             io.err(`chuda: interrupted by ${signalled}: the calls in flight finished and were recorded; ${summary.pending} sends wait for the next run\n`);
             return 2;

@@ -13,6 +13,9 @@ import { registerReport } from "./report.js";
 import { registerTest } from "./test.js";
 import { registerLsp } from "./lsp.js";
 import { registerLedger } from "./ledger.js";
+import { registerServe } from "./serve.js";
+import { registerSuppress } from "./suppress.js";
+import { registerReceipts } from "./receipts.js";
 
 /** One file per command: flags → one stage call → a view. */
 export function registerCommands(program: ChudaProgram, io: Io): void {
@@ -29,4 +32,7 @@ export function registerCommands(program: ChudaProgram, io: Io): void {
   registerSampleMembers(program, io);
   registerLsp(program, io);
   registerLedger(program, io);
+  registerServe(program, io);
+  registerSuppress(program, io);
+  registerReceipts(program, io);
 }

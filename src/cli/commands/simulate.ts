@@ -15,7 +15,8 @@ import { dateRange, parseMoment } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { membersInput, openMembers, type MembersOptions } from "../members.js";
 import { prepareOutput, writeOutput } from "../output.js";
-import { readLedgerView } from "../history.js";
+import { deliveryRatesUsed, readLedgerView, readSuppressions } from "../history.js";
+import type { PlanSuppression } from "../../plan/suppressed.js";
 import { watch as chokidarWatch } from "chokidar";
 import type { Project } from "../../project/types.js";
 import type { ResolvedCampaign } from "../../resolved/types.js";
@@ -55,14 +56,16 @@ export function registerSimulate(program: ChudaProgram, io: Io): void {
       const reportFile = opts.report ? prepareOutput(opts.report, "--report", io) : undefined;
 
       const t0 = performance.now();
-      const presence = presenceFor(project, campaigns, ws, opts);
+      // Opt-outs that name an address (a phone number, an openid) are matched against its value: read in full.
+      const suppressed = await readSuppressions(ws.root);
+      const presence = presenceFor(project, campaigns, ws, opts, suppressed);
       // Duplicate keys are looked for while the planner's walk keeps DuckDB idle; in the rare file that has
       // some, they are removed (and reported) and the plan is made again.
       const members = await openMembers(opts, project, io, presence, true);
       const loadMs = Math.round(performance.now() - t0);
       if (!members) return 1;
       try {
-        return await simulateWith({ ws, project, campaigns, members, loadMs, range, due, planFile, reportFile, opts, io });
+        return await simulateWith({ ws, project, campaigns, members, loadMs, range, due, planFile, reportFile, opts, io, suppressed });
       } finally {
         members.progress?.finish();
         await members.close();
@@ -76,9 +79,11 @@ type SimulateOptions = MembersOptions & { at?: string; from?: string; to?: strin
  * Fields loaded as present or absent only: without a member-level plan (which lists addresses), an address or
  * sender nothing else reads. WeCom senders are read as text: tasks are counted per staff member.
  */
-function presenceFor(project: Project, campaigns: ResolvedCampaign[], ws: Workspace, opts: SimulateOptions): string[] {
+function presenceFor(project: Project, campaigns: ResolvedCampaign[], ws: Workspace, opts: SimulateOptions, suppressed: PlanSuppression[]): string[] {
   const senders = new Set([...project.channels.values()].filter((c) => c.driver === "wecom" && c.sender).map((c) => c.sender!));
-  return opts.plan ? [] : presenceOnlyFields(project, campaigns, ws.templates, ws.check.exclude).filter((f) => !senders.has(f));
+  // Opt-outs that name an address (a phone number, an openid) are matched against its value: read in full.
+  const matched = new Set(suppressed.filter((x) => x.address && x.via).map((x) => project.channels.get(x.via!)?.address));
+  return opts.plan ? [] : presenceOnlyFields(project, campaigns, ws.templates, ws.check.exclude).filter((f) => !senders.has(f) && !matched.has(f));
 }
 
 interface SimulationRun {
@@ -95,11 +100,13 @@ interface SimulationRun {
   io: Io;
   /** Watch mode: one compact JSON document per line. */
   jsonLines?: boolean;
+  /** Members suppressed on a channel (opt-outs, complaints): the planner leaves them out there. */
+  suppressed: PlanSuppression[];
 }
 
 /** Plans against the open snapshot, prints the funnel (and writes --plan / --report); returns the exit code. */
 async function simulateWith(run: SimulationRun): Promise<number> {
-  const { ws, project, campaigns, members, loadMs, range, due, planFile, reportFile, opts, io } = run;
+  const { ws, project, campaigns, members, loadMs, range, due, planFile, reportFile, opts, io, suppressed } = run;
   // WeCom tasks per staff member need the member-level plan (who is sent which message by whom).
   const wecomCampaigns = new Set(campaigns.filter((c) => c.channels.some((ch) => project.channels.get(ch)?.driver === "wecom")).map((c) => c.name));
   const usesWecom = wecomCampaigns.size > 0;
@@ -108,6 +115,7 @@ async function simulateWith(run: SimulationRun): Promise<number> {
   const ledger = opts.at !== undefined ? await readLedgerView(ws.root, project, campaigns, due) : { history: [], committed: undefined, spent: undefined };
   const planOnce = () =>
     plan({
+      suppressed,
       project,
       campaigns,
       exclude: ws.check.exclude,
@@ -132,7 +140,8 @@ async function simulateWith(run: SimulationRun): Promise<number> {
   }
   members.progress?.finish();
   if (io.env.CHUDA_TIMING) io.err(`chuda-timing ${JSON.stringify({ load: loadMs, ...result.timings })}\n`);
-  const summary = summarize(result, project, { members: members.count, rejected: members.rejected }, campaigns);
+  const rates = project.rates === "observed" ? deliveryRatesUsed(ws.root, project, io.now()) : undefined;
+  const summary = summarize(result, project, { members: members.count, rejected: members.rejected }, campaigns, rates);
   if (usesWecom) summary.wecom_tasks = wecomTasks(result.decisions, project);
   if (opts.at !== undefined) {
     summary.from = opts.at;
@@ -203,7 +212,8 @@ async function watchSimulation(program: ChudaProgram, io: Io, names: string[], o
     }
     const project = ws.project;
     const campaigns = selectCampaigns(ws, names);
-    const presence = presenceFor(project, campaigns, ws, opts);
+    const suppressed = await readSuppressions(ws.root);
+    const presence = presenceFor(project, campaigns, ws, opts, suppressed);
     const want = JSON.stringify([[...project.members.fields.entries()], project.members.key, presence]);
     if (!members || want !== membersFor) {
       await members?.close();
@@ -219,7 +229,7 @@ async function watchSimulation(program: ChudaProgram, io: Io, names: string[], o
     const { range, due } = daysOf(project, opts, io);
     const planFile = opts.plan ? prepareOutput(opts.plan, "--plan", io) : undefined;
     const reportFile = opts.report ? prepareOutput(opts.report, "--report", io) : undefined;
-    await simulateWith({ ws, project, campaigns, members, loadMs: 0, range, due, planFile, reportFile, opts, io, jsonLines: true });
+    await simulateWith({ ws, project, campaigns, members, loadMs: 0, range, due, planFile, reportFile, opts, io, jsonLines: true, suppressed });
   };
 
   try {

@@ -28,7 +28,23 @@ export function registerStatus(program: ChudaProgram, io: Io): void {
       if (!where.url) requireLedgerIdentity(root, !!opts.newLedger);
       const totals = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<(typeof STATES)[number], number>;
       if (!ledgerExists(where)) {
-        if (opts.json) io.out(JSON.stringify({ runs: [], sends: totals, by_campaign: [], unknown: [], unknown_total: 0, staff: [] }, null, 2) + "\n");
+        if (opts.json)
+          io.out(
+            JSON.stringify(
+              {
+                runs: [],
+                sends: totals,
+                by_campaign: [],
+                unknown: [],
+                unknown_total: 0,
+                staff: [],
+                delivery: { delivered: 0, failed: 0, unconfirmed: 0 },
+                suppressed: 0,
+              },
+              null,
+              2,
+            ) + "\n",
+          );
         else io.out("no dispatch has run in this repository yet (.chuda/state.db does not exist)\n");
         return 0;
       }
@@ -64,8 +80,17 @@ export function registerStatus(program: ChudaProgram, io: Io): void {
         const failures = await ledger.failuresByCode();
         // 员工执行率: the share of WeCom tasks each staff member confirmed, per campaign.
         const staff = (await ledger.staffConfirmation()).map((r) => ({ ...r, rate: r.tasks ? r.confirmed / r.tasks : null }));
+        // Delivery receipts (pushed to `chuda serve` or pulled) and the members suppressed by an opt-out.
+        const delivery = (await ledger.delivery?.()) ?? { delivered: 0, failed: 0, unconfirmed: 0 };
+        const suppressed = ((await ledger.suppressions?.()) ?? []).length;
         if (opts.json)
-          io.out(JSON.stringify(maskDeep({ runs, sends: totals, by_campaign: rows, failures, unknown, unknown_total: totals.unknown, staff }), null, 2) + "\n");
+          io.out(
+            JSON.stringify(
+              maskDeep({ runs, sends: totals, by_campaign: rows, failures, unknown, unknown_total: totals.unknown, staff, delivery, suppressed }),
+              null,
+              2,
+            ) + "\n",
+          );
         else {
           const st = makeStyle(io.color);
           // People read times in the project's timezone (the JSON keeps UTC).
@@ -90,6 +115,9 @@ export function registerStatus(program: ChudaProgram, io: Io): void {
               ) +
               "\n",
           );
+          if (delivery.delivered + delivery.failed + delivery.unconfirmed > 0)
+            io.out(`${st.bold("Delivery")}: ${delivery.delivered} delivered, ${delivery.failed} failed, ${delivery.unconfirmed} sent without a receipt yet\n`);
+          if (suppressed) io.out(`${st.bold("Suppressed")}: ${suppressed} opt-outs in force (chuda suppress list)\n`);
           if (staff.length) {
             const pct = (x: number | null) => (x === null ? "-" : `${(x * 100).toFixed(1)}%`);
             io.out(

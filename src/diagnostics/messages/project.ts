@@ -294,4 +294,32 @@ export const projectMessages = {
     help: "write the name, e.g. `CHUDA_LEDGER_URL`, and set the URL in that variable where chuda runs",
     description: "`ledger.url_env` is not an environment variable name (it may be the URL itself).",
   },
+  projectServeBadAddress: {
+    code: "CH2070",
+    severity: "error",
+    message: "`{0}` is not an IP address or a CIDR block (`{1}`)",
+    help: "write addresses such as `203.0.113.7` or blocks such as `203.0.113.0/24`",
+    description: "An entry of `serve.allow_from` is neither an IP address nor a CIDR block.",
+  },
+  projectServeBadOptOutScope: {
+    code: "CH2071",
+    severity: "error",
+    message: "`serve.opt_out_scope` must be `sms` or `all`, found `{0}`",
+    help: "`sms`: an opt-out reply stops every SMS channel; `all`: it stops every channel",
+    description: "`serve.opt_out_scope` has a value other than `sms` or `all`.",
+  },
+  projectServeEmptyOptOutWord: {
+    code: "CH2072",
+    severity: "error",
+    message: "an opt-out word in `serve.opt_out_words` is empty",
+    help: "list the replies that mean an opt-out, such as `TD`, `退订`",
+    description: "An entry of `serve.opt_out_words` is empty.",
+  },
+  projectBadRatesMode: {
+    code: "CH2073",
+    severity: "error",
+    message: "`rates` must be `observed` or `configured`, found `{0}`",
+    help: "`rates: observed` makes simulate use each channel's delivery rate seen in the last 30 days (the channel's `rates.delivered` when too few receipts)",
+    description: "The top-level `rates` has a value other than `observed` or `configured`.",
+  },
 } satisfies Record<string, MessageDef>;

@@ -1,0 +1,72 @@
+import path from "node:path";
+import type { ChudaProgram } from "./program.js";
+import { operationsMessages as O } from "../../diagnostics/messages/operations.js";
+import { SqliteLedger, ledgerPath, writeLedgerMarker } from "../../dispatch/ledger.js";
+import { matchPendingReceipts } from "../../dispatch/delivery.js";
+import { onInterrupt } from "../signals.js";
+import { UsageError, type Io } from "../io.js";
+import { loadWorkspace, requireValid } from "../workspace.js";
+import { requireLedgerIdentity } from "./dispatch.js";
+
+/** How often receipts that came before their send's result are matched again (dispatch also matches them). */
+const MATCH_PENDING_MS = 5_000;
+
+function parsePort(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535) throw new UsageError(O.badPort, [text]);
+  return n;
+}
+
+export function registerServe(program: ChudaProgram, io: Io): void {
+  program
+    .command("serve")
+    .description("the always-on side: provider callbacks (delivery receipts, opt-outs) written to the ledger")
+    .option("--port <port>", "port to listen on (0: any free port)", "8080")
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--new-ledger", "accept a missing or different ledger (.chuda/state.db) and make it this repository's")
+    .run(async (opts: { port: string; host: string; newLedger?: boolean }) => {
+      const port = parsePort(opts.port);
+      const ws = await loadWorkspace(program.opts().project, io);
+      const project = requireValid(ws, io);
+      requireLedgerIdentity(ws.root, !!opts.newLedger);
+      // Loaded only here: the other commands never pay for the HTTP server.
+      const { buildServer } = await import("../../serve/server.js");
+      const { createServeContext } = await import("../../serve/context.js");
+      const ledger = new SqliteLedger(ledgerPath(ws.root));
+      writeLedgerMarker(ws.root, ledger.id);
+      const ctx = createServeContext({ project, root: ws.root, ledger, clock: () => io.now(), env: io.env, logLevel: io.env.CHUDA_LOG_LEVEL || "info" });
+      const app = await buildServer(ctx);
+      let address: string;
+      try {
+        address = await app.listen({ port, host: opts.host });
+      } catch (e) {
+        await ledger.close();
+        const err = e as NodeJS.ErrnoException;
+        throw new UsageError(O.cannotListen, [
+          `${opts.host}:${port}`,
+          err.code === "EADDRINUSE" ? "the port is in use" : err.code === "EADDRNOTAVAIL" ? "no such local address" : err.message,
+        ]);
+      }
+      const timer = setInterval(() => void ctx.commit.run((db) => matchPendingReceipts(db)).catch(() => undefined), MATCH_PENDING_MS);
+      timer.unref();
+      io.out(`chuda serve: listening on ${address} (ledger ${path.relative(ws.root, ledgerPath(ws.root))})\n`);
+      await new Promise<void>((resolve) => {
+        onInterrupt((signal) => {
+          ctx.logger.info({ signal }, "shutting down: finishing the requests in progress");
+          clearInterval(timer);
+          // close() stops accepting connections and waits for the requests in progress, whose commits then land.
+          void app
+            .close()
+            .catch(() => undefined)
+            .finally(async () => {
+              ctx.commit.flush();
+              await ledger.close().catch(() => undefined);
+              ctx.logger.flush?.();
+              resolve();
+            });
+        });
+      });
+      io.out("chuda serve: stopped\n");
+      return 0;
+    });
+}

@@ -1,0 +1,148 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import type { ChudaProgram } from "./program.js";
+import { operationsMessages as O } from "../../diagnostics/messages/operations.js";
+import { SqliteLedger, ledgerPath } from "../../dispatch/ledger.js";
+import { allSuppressions, removeSuppression } from "../../dispatch/delivery.js";
+import { maskDeep, maskPhone } from "../../report/mask.js";
+import { makeStyle, table } from "../../report/style.js";
+import { formatLocalTime } from "../../calendar/time.js";
+import { loadProject } from "../../project/index.js";
+import { UsageError, type Io } from "../io.js";
+import { resolveProjectFile } from "../workspace.js";
+
+interface WhoWhy {
+  channel?: string[];
+  reason?: string;
+  by?: string;
+}
+
+/** Who records the change: --by, else the login name; a suppression always says who and why. */
+function actor(opts: WhoWhy, io: Io): string {
+  const by = opts.by ?? io.env.CHUDA_ACTOR ?? io.env.USER ?? io.env.LOGNAME;
+  if (!by?.trim()) throw new UsageError(O.unknownActor);
+  return by.trim();
+}
+
+function reason(opts: WhoWhy): string {
+  if (!opts.reason?.trim()) throw new UsageError(O.suppressionNeedsReason);
+  return opts.reason.trim();
+}
+
+async function projectChannels(projectFile: string, wanted: string[] | undefined): Promise<string[]> {
+  if (!wanted?.length) return ["*"];
+  const { project } = await loadProject(projectFile);
+  const known = project ? [...project.channels.keys()] : [];
+  for (const c of wanted) if (project && !project.channels.has(c)) throw new UsageError(O.noSuchChannel, [c, known.join(", ")]);
+  return wanted;
+}
+
+export function registerSuppress(program: ChudaProgram, io: Io): void {
+  const cmd = program.command("suppress").description("the suppression list: members who opted out (pushed to chuda serve) or complained (added by hand)");
+  cmd
+    .command("add")
+    .description("suppress a member (by member key) on some channels, or on all of them")
+    .argument("<member>", "the member's key")
+    .option("--channel <channels...>", "only these channels (default: every channel)")
+    .option("--reason <text>", "why (required)")
+    .option("--by <name>", "who (default: the login name)")
+    .run(async (member: string, opts: WhoWhy) => {
+      const projectFile = resolveProjectFile(program.opts().project, io);
+      const why = reason(opts);
+      const who = actor(opts, io);
+      const channels = await projectChannels(projectFile, opts.channel);
+      const ledger = new SqliteLedger(ledgerPath(path.dirname(projectFile)));
+      try {
+        const at = io.now();
+        await ledger.suppress(channels.map((channel) => ({ member, channel, source: "manual", reason: why, actor: who, at })));
+      } finally {
+        await ledger.close();
+      }
+      io.out(`suppressed ${member} on ${channels[0] === "*" ? "every channel" : channels.join(", ")}\n`);
+      return 0;
+    });
+  cmd
+    .command("remove")
+    .description("lift the suppressions of a member (by member key, phone number or openid)")
+    .argument("<member>", "the member's key or the suppressed address")
+    .option("--channel <channels...>", "only these channels' suppressions (default: all of them)")
+    .option("--reason <text>", "why (required)")
+    .option("--by <name>", "who (default: the login name)")
+    .run(async (member: string, opts: WhoWhy) => {
+      const projectFile = resolveProjectFile(program.opts().project, io);
+      const why = reason(opts);
+      const who = actor(opts, io);
+      const file = ledgerPath(path.dirname(projectFile));
+      if (!existsSync(file)) throw new UsageError(O.nothingSuppressed);
+      const ledger = new SqliteLedger(file);
+      let n = 0;
+      try {
+        const at = io.now();
+        const channels = opts.channel?.length ? opts.channel : [undefined];
+        for (const c of channels) n += ledger.db.transaction(() => removeSuppression(ledger.db, member, c, who, why, at))();
+      } finally {
+        await ledger.close();
+      }
+      if (!n) {
+        io.err(`chuda: ${member} has no suppression in force${opts.channel?.length ? ` on ${opts.channel.join(", ")}` : ""}\n`);
+        return 1;
+      }
+      io.out(`lifted ${n} suppression${n === 1 ? "" : "s"} of ${member}\n`);
+      return 0;
+    });
+  cmd
+    .command("list")
+    .description("suppressions in force (with --all, lifted ones too): who, on which channel, why, by whom, when")
+    .option("--all", "include lifted suppressions")
+    .option("--json", "machine-readable output")
+    .run(async (opts: { all?: boolean; json?: boolean }) => {
+      const projectFile = resolveProjectFile(program.opts().project, io);
+      const file = ledgerPath(path.dirname(projectFile));
+      let rows: ReturnType<typeof allSuppressions> = [];
+      if (existsSync(file)) {
+        const ledger = new SqliteLedger(file);
+        try {
+          rows = allSuppressions(ledger.db).filter((r) => opts.all || r.removed_at === null);
+        } finally {
+          await ledger.close();
+        }
+      }
+      const out = rows.map((r) => ({
+        member: r.member,
+        address: r.address ? maskPhone(r.address) : null,
+        channel: r.channel,
+        source: r.source,
+        reason: r.reason,
+        by: r.actor,
+        at: new Date(r.at).toISOString(),
+        ...(r.removed_at !== null ? { removed_at: new Date(r.removed_at).toISOString(), removed_by: r.removed_by, removed_reason: r.removed_reason } : {}),
+      }));
+      if (opts.json) {
+        io.out(JSON.stringify(maskDeep({ suppressions: out }), null, 2) + "\n");
+        return 0;
+      }
+      if (!out.length) {
+        io.out(opts.all ? "no suppressions recorded\n" : "no suppressions in force\n");
+        return 0;
+      }
+      const tz = (await loadProject(projectFile).catch(() => undefined))?.project?.timezone;
+      const local = (iso: string) => (tz ? formatLocalTime(Date.parse(iso), tz) : iso);
+      const st = makeStyle(io.color);
+      io.out(
+        table(
+          ["member / address", "channel", "source", "reason", "by", "at", ...(opts.all ? ["lifted"] : [])],
+          out.map((r) => [
+            r.member ?? r.address ?? "",
+            r.channel === "*" ? "all" : r.channel,
+            r.source,
+            r.reason,
+            r.by,
+            local(r.at),
+            ...(opts.all ? [r.removed_at ? `${local(r.removed_at)} by ${r.removed_by}: ${r.removed_reason}` : ""] : []),
+          ]),
+          { style: st },
+        ),
+      );
+      return 0;
+    });
+}

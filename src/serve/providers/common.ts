@@ -1,0 +1,101 @@
+/** What a provider's callback turns into, and how it is committed. */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type Database from "better-sqlite3";
+import type { ChannelConfig } from "../../project/types.js";
+import { addSuppression, normalizeAddress, recordReceipt, type ReceiptInput, type ReceiptOutcome, type SuppressionInput } from "../../dispatch/delivery.js";
+import { defaultServeConfig } from "../../project/serve.js";
+import type { ServeContext } from "../context.js";
+
+export type CallbackHandler = (req: FastifyRequest, reply: FastifyReply, channel: ChannelConfig, ctx: ServeContext) => Promise<unknown>;
+
+/** Lifts suppressions of an address on a channel from these sources (a member who follows again, accepts again). */
+export interface Lift {
+  channel: string;
+  address: string;
+  sources: string[];
+  reason: string;
+}
+
+export interface CallbackWrites {
+  receipts: ReceiptInput[];
+  suppressions: SuppressionInput[];
+  lifts: Lift[];
+}
+
+export interface CommitResult {
+  outcomes: ReceiptOutcome[];
+  suppressed: number;
+  lifted: number;
+}
+
+export const emptyWrites = (): CallbackWrites => ({ receipts: [], suppressions: [], lifts: [] });
+
+/** Commits a callback's writes (group commit: durable before this resolves). */
+export function commitWrites(ctx: ServeContext, w: CallbackWrites): Promise<CommitResult> {
+  const now = ctx.clock();
+  return ctx.commit.run((db: Database.Database) => {
+    const outcomes = w.receipts.map((r) => recordReceipt(db, r, now));
+    let suppressed = 0;
+    for (const s of w.suppressions) if (addSuppression(db, s)) suppressed++;
+    let lifted = 0;
+    for (const l of w.lifts)
+      lifted += db
+        .prepare(
+          `UPDATE suppressions SET removed_at = ?, removed_by = 'serve', removed_reason = ? WHERE removed_at IS NULL AND channel = ? AND address = ? AND source IN (SELECT value FROM json_each(?))`,
+        )
+        .run(now, l.reason, l.channel, normalizeAddress(l.address), JSON.stringify(l.sources)).changes;
+    return { outcomes, suppressed, lifted };
+  });
+}
+
+/** Counts of outcomes, for logs and answers. */
+export function tally(outcomes: ReceiptOutcome[]): Record<ReceiptOutcome, number> {
+  const t: Record<ReceiptOutcome, number> = { applied: 0, pending: 0, duplicate: 0, unknown: 0 };
+  for (const o of outcomes) t[o]++;
+  return t;
+}
+
+/** `yyyy-MM-dd HH:mm:ss` in China time (both SMS providers' report times) → epoch ms, or undefined. */
+export function chinaTime(s: unknown): number | undefined {
+  if (typeof s !== "string" || !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(s.trim())) return undefined;
+  const t = Date.parse(s.trim().replace(" ", "T") + "+08:00");
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** Whether an SMS reply is an opt-out: one of the configured words, whole, ignoring case, spaces and end punctuation. */
+export function isOptOutReply(text: string, words: string[]): boolean {
+  const t = text
+    .trim()
+    .replace(/[\s。.!！,，]+$/u, "")
+    .toUpperCase();
+  return t.length > 0 && words.some((w) => w.toUpperCase() === t);
+}
+
+const SMS_DRIVERS = new Set(["aliyun-sms", "tencent-sms"]);
+
+/**
+ * The suppressions an SMS opt-out reply makes. By default (`opt_out_scope: sms`) every SMS channel: the rules on
+ * commercial text messages require stopping SMS to a number that refused them, and the providers' own opt-out
+ * (拒收请回复R) blacklists the number for SMS only; the member's WeChat and WeCom choices are made there. With
+ * `opt_out_scope: all`, every channel (`*`).
+ */
+export function smsOptOut(ctx: ServeContext, via: string, phone: string, text: string, at: number, dedupe: string): SuppressionInput[] {
+  const serve = ctx.project.serve ?? defaultServeConfig();
+  const channels = serve.optOutScope === "all" ? ["*"] : [...ctx.project.channels.values()].filter((c) => SMS_DRIVERS.has(c.driver)).map((c) => c.name);
+  return channels.map((channel) => ({
+    channel,
+    address: phone,
+    via,
+    source: "sms-reply",
+    reason: `replied "${text.trim().slice(0, 20)}" to an SMS`,
+    actor: "serve",
+    at,
+    dedupe: `${dedupe}|${channel}`,
+  }));
+}
+
+export function optOutWords(ctx: ServeContext): string[] {
+  return (ctx.project.serve ?? defaultServeConfig()).optOutWords;
+}
+
+export const isObject = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);

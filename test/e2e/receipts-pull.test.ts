@@ -1,0 +1,90 @@
+/**
+ * Delivery receipts pulled from the providers' fakes: at the end of a dispatch run for a channel with
+ * `options: { pull_receipts: true }` (Aliyun QuerySendDetails), and by `chuda receipts pull` (Tencent
+ * PullSmsSendStatus); each receipt recorded once, however often it is pulled.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { startTencentSmsFake } from "../fakes/tencent-sms.js";
+import { hasStackTrace } from "./cli.js";
+import { dispatch, makeMembers, makeRepo, run, startFakes, status, summaryOf, type Fakes } from "./dispatch-helpers.js";
+
+type Delivery = { delivered: number; failed: number; unconfirmed: number };
+const open: { close(): Promise<void> }[] = [];
+afterAll(async () => {
+  await Promise.all(open.map((f) => f.close()));
+});
+
+describe("receipts pulled", () => {
+  it("at the end of a dispatch run, from Aliyun QuerySendDetails", async () => {
+    const members = makeMembers(20, 4, { sms: 1, unsubscribed: 0 });
+    const fakes: Fakes = await startFakes(members, { sms: { deliveryFailures: { "13900000002": "MK:0004" } } });
+    open.push(fakes);
+    const repo = makeRepo({
+      channels: { sms: { ...fakes.channels.sms!, options: { pull_receipts: true } } },
+      campaigns: [{ name: "notice", template: "notice", channels: ["sms"], trigger: "once at 2026-12-24 10:00" }],
+      members,
+    });
+    const d = await dispatch(repo, "2026-12-24 10:30");
+    expect(d.exitCode, d.stderr).toBe(0);
+    const s = summaryOf(d) as ReturnType<typeof summaryOf> & { receipts: { channel: string; asked: number; delivered: number; failed: number }[] };
+    expect(s.receipts).toEqual([{ channel: "sms", asked: 20, delivered: 19, failed: 1, unmatched: 0 }]);
+    expect(((await status(repo)) as unknown as { delivery: Delivery }).delivery).toEqual({ delivered: 19, failed: 1, unconfirmed: 0 });
+    expect(fakes.sms.calls().filter((c) => c.action === "QuerySendDetails")).toHaveLength(20);
+    // Nothing left to ask about.
+    const again = await run(repo, ["receipts", "pull", "--json"]);
+    expect(JSON.parse(again.stdout).channels).toEqual([{ channel: "sms", asked: 0, delivered: 0, failed: 0, unmatched: 0 }]);
+  });
+
+  it("by chuda receipts pull, from Tencent PullSmsSendStatus, once however often pulled", async () => {
+    const members = makeMembers(15, 6, { sms: 1, unsubscribed: 0 });
+    const fakes = await startFakes(members);
+    const tencent = await startTencentSmsFake({ templates: { "1000002": { params: 0 } }, reportDelayMs: 0, deliveryFailures: { "13900000003": "MK:0005" } });
+    open.push(fakes, tencent);
+    const repo = makeRepo({ channels: { sms: fakes.channels.sms! }, campaigns: [], members });
+    const yaml = path.join(repo.dir, "chuda.yaml");
+    const channel = [
+      "  tencent:",
+      "    driver: tencent-sms",
+      "    address: mobile",
+      "    consent: sms_opt_in",
+      "    rates: { delivered: 0.95, opened: 0.2 }",
+      "    env: { secret_id: TC_ID, secret_key: TC_KEY }",
+      `    base_url: ${tencent.url}`,
+      '    options: { sdk_app_id: "1400000000" }',
+      "",
+    ].join("\n");
+    writeFileSync(yaml, readFileSync(yaml, "utf8").replace("policy:\n", channel + "policy:\n"));
+    writeFileSync(
+      path.join(repo.dir, "templates/ping.yaml"),
+      'tencent:\n  sign: "测试广场"\n  code: "1000002"\n  body: "您的积分已到账"\n  marketing: false\n',
+    );
+    writeFileSync(
+      path.join(repo.dir, "campaigns/test.chuda"),
+      'campaign ping "ping" {\n  audience member_id is set\n  trigger  once at 2026-12-24 10:00\n  content  "ping"\n  channel  tencent\n  goal     visit within 3 days\n}\n',
+    );
+    repo.env.TC_ID = "AKIDtest";
+    repo.env.TC_KEY = "testsecretkey";
+    const d = await dispatch(repo, "2026-12-24 10:30");
+    expect(d.exitCode, d.stderr).toBe(0);
+    expect(summaryOf(d).sent).toBe(15);
+    const p = await run(repo, ["receipts", "pull", "--channel", "tencent", "--json"]);
+    expect(p.exitCode, p.stderr).toBe(0);
+    expect(JSON.parse(p.stdout).channels).toEqual([{ channel: "tencent", asked: 15, delivered: 14, failed: 1, unmatched: 0 }]);
+    expect(JSON.parse(p.stdout).delivery).toEqual({ delivered: 14, failed: 1, unconfirmed: 0 });
+    const again = JSON.parse((await run(repo, ["receipts", "pull", "--json"])).stdout);
+    expect(again.channels.find((c: { channel: string }) => c.channel === "tencent")).toEqual({
+      channel: "tencent",
+      asked: 0,
+      delivered: 0,
+      failed: 0,
+      unmatched: 0,
+    });
+    expect(again.delivery).toEqual({ delivered: 14, failed: 1, unconfirmed: 0 });
+    const bad = await run(repo, ["receipts", "pull", "--channel", "nosuch"]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/no channel nosuch/);
+    expect(hasStackTrace(bad.stderr)).toBe(false);
+  });
+});
