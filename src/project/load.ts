@@ -13,12 +13,13 @@ import type { Diagnostic } from "../check/diagnostics/types.js";
 import { pointSpan } from "../language/span.js";
 import { parseCalendarDate } from "./calendar-date.js";
 import { readChannels } from "./channels.js";
+import { readEvents, readServe } from "./events.js";
 import { readMembers } from "./member-schema.js";
 import { readPolicy } from "./policy.js";
 import type { CalendarEventDef, ConversionsMapping, Project } from "./types.js";
 import { IDENTIFIER, YamlReader, type Entry } from "./yaml-reader.js";
 
-export const PROJECT_KEYS = ["timezone", "mall", "members", "channels", "policy", "assumptions", "calendar", "conversions"] as const;
+export const PROJECT_KEYS = ["timezone", "mall", "members", "channels", "policy", "assumptions", "calendar", "conversions", "events", "serve"] as const;
 
 export const DEFAULT_TIMEZONE = "Asia/Shanghai";
 
@@ -118,9 +119,11 @@ export function parseProject(text: string, absFile: string, root: string): LoadR
   const assumptions = readAssumptions(r, get("assumptions"));
   const calendar = readCalendar(r, get("calendar"));
   const conversions = readConversions(r, get("conversions"));
+  const events = readEvents(r, get("events"));
+  const serve = readServe(r, get("serve"));
 
   if (!members) return { diagnostics: r.diagnostics };
-  const project: Project = { root, file: absFile, timezone, members, channels, policy, assumptions, calendar, conversions, spans: r.spans };
+  const project: Project = { root, file: absFile, timezone, members, channels, policy, assumptions, calendar, conversions, events, serve, spans: r.spans };
   if (mall) project.mall = mall;
   return { project, diagnostics: r.diagnostics };
 }

@@ -1,5 +1,6 @@
 /** The typed form of chuda.yaml (docs/configuration.md). Built by src/project/load.ts. */
 import type { Span } from "../language/span.js";
+import type { EventSchema, ServeConfig } from "./events.js";
 
 export type ScalarType = "string" | "number" | "bool" | "date" | "datetime" | "list" | "phone";
 export type FieldType = { kind: ScalarType } | { kind: "enum"; values: string[] };
@@ -89,6 +90,10 @@ export interface Project {
   assumptions: Record<string, number>;
   calendar: Map<string, CalendarEventDef>;
   conversions: ConversionsMapping;
+  /** `events:` — business events `chuda serve` accepts, with their properties' types. */
+  events?: EventSchema;
+  /** `serve:` — what event triggers and tracked links need from the server. */
+  serve?: ServeConfig;
   /** Span of each key path in chuda.yaml (`channels.sms.driver`), for diagnostics that point into it. */
   spans: Map<string, Span>;
 }
