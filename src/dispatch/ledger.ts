@@ -150,7 +150,6 @@ CREATE TABLE IF NOT EXISTS links (
 );
 `;
 
-
 /** The SQLite ledger. Its work is synchronous (better-sqlite3); its methods return promises to fit `Ledger`. */
 export class SqliteLedger implements Ledger {
   readonly db: Database.Database;

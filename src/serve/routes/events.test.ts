@@ -49,7 +49,7 @@ describe("POST /events", () => {
     const lines = [purchase("m2"), { member: 3, name: "registration", time: 1_780_000_000_000 }].map((e) => JSON.stringify(e)).join("\n");
     const b = await post(lines, TOKEN, "application/x-ndjson");
     expect(b.json()).toEqual({ accepted: 2, stored: 1, duplicates: 1 });
-    const stored = (await ledger.eventsAfter(0, 0));
+    const stored = await ledger.eventsAfter(0, 0);
     expect(stored.map((e) => [e.member, e.name, e.time, e.props])).toEqual([
       ["m1", "purchase", Date.parse("2026-12-03T02:15:00Z"), { amount: 250, store: "A1" }],
       ["m2", "purchase", Date.parse("2026-12-03T02:15:00Z"), { amount: 250, store: "A1" }],
