@@ -58,6 +58,10 @@ export function describeTrigger(trigger: ResolvedTrigger): string {
       return "once";
     case "event":
       return trigger.offset ? `${offsetText(trigger.offset)} ${trigger.event}` : `on ${trigger.event}`;
+    case "business_event": {
+      const once = trigger.atMostOncePer ? ` (at most once per ${unitText(trigger.atMostOncePer.amount, trigger.atMostOncePer.unit)})` : "";
+      return trigger.offset ? `${unitText(trigger.offset.amount, trigger.offset.unit)} after event ${trigger.event}` : `on event ${trigger.event}${once}`;
+    }
     case "member_date": {
       const what = trigger.anniversary ? `anniversary of ${trigger.field}` : trigger.field;
       if (trigger.offset) return `${offsetText(trigger.offset)} ${what}`;

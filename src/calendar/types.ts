@@ -12,4 +12,6 @@ export interface Occurrence {
   event: string;
   /** Member-date triggers: the audience is the members whose date matches this day (see ResolvedTrigger). */
   perMember: boolean;
+  /** Business-event triggers: the event that fired it; the audience is at most its one member. */
+  businessEvent?: { member: string; props: Record<string, unknown> };
 }

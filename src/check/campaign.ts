@@ -68,9 +68,15 @@ export function checkCampaign(c: CampaignDecl, env: CampaignEnv, diagnostics: Di
   if (!clauses.has("goal") && !written.has("goal")) out.push(diag(M.missingGoal, c.name.span, [name]));
 
   const exprEnv = env.segments.envFor(out);
+  // `event.<prop>` in the audience is typed by the properties of the business event the trigger names.
+  const triggered = get("trigger")?.trigger;
+  const businessEvent =
+    triggered && (triggered.kind === "on_event" || triggered.kind === "offset") ? triggered.event.business && triggered.event.name : undefined;
+  const eventProps = businessEvent !== undefined ? project.events?.get(businessEvent) : undefined;
+  const audienceEnv = eventProps && businessEvent !== undefined ? { ...exprEnv, event: { name: businessEvent, props: eventProps } } : exprEnv;
 
   const audienceClause = get("audience");
-  const audience: IR | undefined = audienceClause && checkCondition(audienceClause.expr, exprEnv);
+  const audience: IR | undefined = audienceClause && checkCondition(audienceClause.expr, audienceEnv);
 
   const triggerClause = get("trigger");
   const trigger: ResolvedTrigger | undefined = triggerClause && resolveTrigger(triggerClause.trigger, { project, events: env.events, out });
@@ -116,6 +122,11 @@ export function checkCampaign(c: CampaignDecl, env: CampaignEnv, diagnostics: Di
   }
 
   const repeat = get("repeat");
+  if (trigger?.kind === "business_event" && trigger.atMostOncePer) {
+    // `at most once per D` is the event campaign's own rhythm: a member receives it again only D after the last.
+    if (repeat) out.push(diag(M.eventOnceAndRepeat, repeat.span, [name]));
+    else resolved.repeat = { kind: "after", duration: trigger.atMostOncePer };
+  }
   if (repeat) {
     if (repeat.never || !repeat.after) resolved.repeat = { kind: "never" };
     else if (!(repeat.after.amount > 0)) out.push(diag(M.repeatNonPositive, repeat.after.span, [repeat.after.raw]));

@@ -41,6 +41,8 @@ export function exprText(e: Expr, depth = 0): string {
       return `within ${e.km.raw} km`;
     case "list":
       return `[${e.items.map(sub).join(", ")}]`;
+    case "event_prop":
+      return `event.${e.prop.name}`;
     default:
       return literalText(e);
   }

@@ -38,6 +38,8 @@ export interface ExprEnv {
   segment(name: string, span: Span): IR | "error" | undefined;
   /** Every segment name, for suggestions. Called only when reporting. */
   segmentNames(): Iterable<string>;
+  /** The business event that fires the campaign being checked: `event.<prop>` is typed by its properties. */
+  event?: { name: string; props: ReadonlyMap<string, FieldType> };
   out: Diagnostic[];
 }
 
@@ -186,6 +188,21 @@ function typeExpr(e: Expr, env: ExprEnv): Typed {
       return typeArith(e, env);
     case "call":
       return typeCall(e.fn, e.args, e, env);
+    case "event_prop": {
+      const name = e.prop.name;
+      if (!env.event) {
+        env.out.push(diag(M.eventPropOutsideEventCampaign, e.span, [name]));
+        return ERROR;
+      }
+      const type = env.event.props.get(name);
+      if (!type) {
+        const help = didYouMean(name, [...env.event.props.keys()]);
+        const known = [...env.event.props.keys()].join(", ") || "none";
+        env.out.push(diag(M.unknownEventProp, e.prop.span, [env.event.name, name], { help: help ?? `its properties: ${known}` }));
+        return ERROR;
+      }
+      return { t: "value", value: { v: "event_prop", name, type }, type, expr: e };
+    }
     default:
       return typeLiteral(e, env);
   }

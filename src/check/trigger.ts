@@ -87,6 +87,7 @@ export function resolveTrigger(t: Trigger, env: TriggerEnv): ResolvedTrigger | u
     }
     case "on_event":
     case "offset": {
+      if (t.event.business) return resolveBusinessEvent(t, env);
       let offset: { amount: number; unit: DurationUnit; direction: "before" | "after" } | undefined;
       let ok = true;
       if (t.kind === "offset") {
@@ -109,6 +110,38 @@ export function resolveTrigger(t: Trigger, env: TriggerEnv): ResolvedTrigger | u
   }
   if (r) quietHours(r.time, t.at ?? t, env);
   return r;
+}
+
+/**
+ * `on event "x" [at most once per D]`, `<N> <unit> after event "x"`: the event must be declared under `events:`;
+ * `before` is refused (a business event cannot be foreseen). No quiet-hours warning: the moment is the event's own.
+ */
+function resolveBusinessEvent(t: Extract<Trigger, { kind: "on_event" | "offset" }>, env: TriggerEnv): ResolvedTrigger | undefined {
+  const { out } = env;
+  const name = t.event.name;
+  let ok = true;
+  if (!env.project.events?.has(name)) {
+    const declared = [...(env.project.events?.keys() ?? [])];
+    const help = didYouMean(name, declared) ?? (declared.length ? `declared events: ${declared.join(", ")}` : undefined);
+    out.push(diag(M.unknownBusinessEvent, t.event.span, [name], help ? { help } : {}));
+    ok = false;
+  }
+  const r: Extract<ResolvedTrigger, { kind: "business_event" }> = { kind: "business_event", event: name, time: env.project.policy.defaultTime };
+  if (t.kind === "offset") {
+    if (t.direction === "before") {
+      out.push(diag(M.eventTriggerBefore, t.span, [name, `${t.amount.raw} ${t.unit}${t.amount.value === 1 ? "" : "s"}`]));
+      ok = false;
+    } else if (!Number.isInteger(t.amount.value) || t.amount.value < 0) {
+      out.push(diag(M.triggerOffsetNotWhole, t.amount.span, [t.amount.raw]));
+      ok = false;
+    } else r.offset = { amount: t.amount.value, unit: t.unit };
+  } else if (t.atMostOncePer) {
+    if (!(t.atMostOncePer.amount > 0)) {
+      out.push(diag(M.eventOncePerNonPositive, t.atMostOncePer.span, [t.atMostOncePer.raw]));
+      ok = false;
+    } else r.atMostOncePer = { amount: t.atMostOncePer.amount, unit: t.atMostOncePer.unit };
+  }
+  return ok ? r : undefined;
 }
 
 type Event = { kind: "event"; event: string } | { kind: "member_date"; field: string; fieldType: "date" | "datetime" };

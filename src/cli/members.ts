@@ -76,7 +76,12 @@ export async function openMembers(
     const source = databaseSource(input.url, project.members);
     if ("code" in source) {
       progress?.finish();
-      throw new UsageError({ code: source.code, severity: "error", message: `${source.message} [${source.code}]`, help: source.help ?? O.snapshotUnreadable.help });
+      throw new UsageError({
+        code: source.code,
+        severity: "error",
+        message: `${source.message} [${source.code}]`,
+        help: source.help ?? O.snapshotUnreadable.help,
+      });
     }
     progress?.update("reading members from the database", 0, 1000);
     opened = await openDatabaseSnapshot(source, project, options);

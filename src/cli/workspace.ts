@@ -13,6 +13,7 @@ import type { Template } from "../content/types.js";
 import { parseFile } from "../language/index.js";
 import { findProjectFile, listProjectFiles, loadProject } from "../project/index.js";
 import { CONTENT_KINDS, loadTemplates } from "../content/index.js";
+import { trackDiagnostics } from "../content/track-check.js";
 import { DRIVER_CONTENT_KIND, type BuiltinDriver, type ContentKind } from "../project/types.js";
 import { introducedOrder } from "./introduced.js";
 import { capPerFile, checkWorkspace, suppressFollowOn } from "../check/workspace.js";
@@ -142,6 +143,10 @@ export async function loadWorkspace(projectOpt: string | undefined, io: Io, opts
   }
   const templates = await loadTemplates(root, undefined, channelKinds);
   for (const d of templates.diagnostics) diagnostics.push(d);
+  // `{{track}}` links point at the server's public address.
+  const publicUrl = loaded.project?.serve?.publicUrl;
+  if (publicUrl) for (const t of templates.templates.values()) t.trackBase = publicUrl;
+  if (loaded.project) for (const t of templates.templates.values()) diagnostics.push(...trackDiagnostics(t, publicUrl));
   for (const t of templates.templates.values()) {
     try {
       sources.set(t.file, decodeWithDiagnostic(await readFile(path.join(root, t.file)), t.file, diagnostics));

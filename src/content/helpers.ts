@@ -6,6 +6,7 @@
  * `{{x}}` stays literally `{{x}}`.
  */
 import Handlebars from "handlebars";
+import { TRACK_STATE, trackHelper, type TrackState } from "./track.js";
 
 export const hbs = Handlebars.create();
 
@@ -171,6 +172,7 @@ export const HELPERS: Record<string, { min: number; max: number; usage: string }
   mask: { min: 1, max: 1, usage: "{{mask mobile}}" },
   truncate: { min: 2, max: 2, usage: "{{truncate name 8}}" },
   default: { min: 2, max: 2, usage: '{{default nickname "会员"}}' },
+  track: { min: 1, max: 1, usage: '{{track "https://m.example.com/bday"}}' },
 };
 
 /** Handlebars' own helpers that templates may use. */
@@ -197,6 +199,11 @@ const DIRECT: Record<string, (a: unknown[]) => unknown> = {
   default: (a) => defaultHelper(a[0], a[1]),
 };
 for (const [name, fn] of Object.entries(DIRECT)) hbs.registerHelper(name, (...a: unknown[]) => fn(args(a)));
+// `track` reads the render's state from the root context (see track.ts), so it is not one of the direct helpers.
+hbs.registerHelper("track", (url: unknown, options: Options) => {
+  const root = (options?.data as { root?: Record<string, unknown> } | undefined)?.root;
+  return trackHelper(url, root?.[TRACK_STATE] as TrackState | undefined);
+});
 
 export type CompiledField = (vars: Record<string, unknown>) => string;
 

@@ -9,6 +9,7 @@ import { compileField } from "./helpers.js";
 import { asText, isRecord, type ContentProblem } from "./rules/common.js";
 import { checkRendered } from "./rules/index.js";
 import { fillBody } from "./rules/sms.js";
+import { LINKS_KEY, NO_PUBLIC_URL, TRACK_STATE, usesTrack, type TrackState } from "./track.js";
 import { attachmentSources } from "./rules/wecom.js";
 import type { RenderedContent, SubscribeMessageContent, Template, TemplateMessageContent, TemplateSection, WecomAttachment } from "./types.js";
 
@@ -25,6 +26,8 @@ type FieldFn = (vars: Vars, problems: ContentProblem[]) => string | undefined;
 type SectionFn = (vars: Vars, problems: ContentProblem[]) => RenderedContent | undefined;
 
 const PLANS = new WeakMap<TemplateSection, SectionFn>();
+/** Whether each section calls `{{track}}`. */
+const TRACKS = new WeakMap<TemplateSection, boolean>();
 
 /**
  * Renders `template`'s section for `kind` with `vars` (member fields plus the campaign's `with` values). Member
@@ -47,9 +50,13 @@ export function renderContent(template: Template, kind: string, vars: Record<str
   let plan = PLANS.get(section);
   if (!plan) PLANS.set(section, (plan = planSection(section)));
   const problems: ContentProblem[] = [];
-  const content = plan(vars, problems);
+  let tracked = TRACKS.get(section);
+  if (tracked === undefined) TRACKS.set(section, (tracked = usesTrack(section.raw)));
+  const track: TrackState | undefined = tracked ? { base: template.trackBase ?? NO_PUBLIC_URL, links: [] } : undefined;
+  const content = plan(track ? { ...vars, [TRACK_STATE]: track } : vars, problems);
   if (!content) return { problems };
   const rules = checkRendered(content);
+  if (track?.links.length) (content as unknown as Record<string, unknown>)[LINKS_KEY] = track.links;
   return { content, problems: problems.length ? problems.concat(rules) : rules };
 }
 

@@ -76,6 +76,8 @@ export interface Template {
   variables: { name: string; span: Span; kind: string }[];
   /** The file is not valid YAML: its errors are reported once, and no campaign's use of it is checked further. */
   failed?: boolean;
+  /** Base URL of `{{track}}` links (chuda.yaml `serve.public_url`), set when the project is known. */
+  trackBase?: string;
 }
 
 export interface TemplateSection {

@@ -20,6 +20,7 @@ import type {
   SendRow,
   SendState,
   StaffConfirmation,
+  StoredEvent,
   TestSendRecord,
 } from "../ledger/types.js";
 import { queryOutcomeRows, type LedgerOutcomeRow } from "../outcomes/attribution.js";
@@ -38,7 +39,7 @@ import {
   type SuppressionRow,
 } from "./delivery.js";
 
-export type { DueSend, Ledger, SendInsert, SendResult, SendRow, SendState, StaffConfirmation } from "../ledger/types.js";
+export type { DueSend, Ledger, SendInsert, SendResult, SendRow, SendState, StaffConfirmation, StoredEvent } from "../ledger/types.js";
 
 /** How long a send that kept failing transiently in a run waits: beyond the run, so the next run retries it. */
 export const NEXT_RUN_MS = 120_000;
@@ -61,6 +62,37 @@ interface PendingMark {
 
 /** The ledger's file was removed or replaced while a run had it open: what the run records would be lost. */
 export class LedgerFileError extends Error {}
+
+/**
+ * Business events received by `chuda serve` (`POST /events`) and clicks on tracked links. `ident` is a hash of
+ * (member, name, time, properties): an event posted twice is stored once. Apart from SCHEMA so that a ledger made
+ * before these tables gets them on open.
+ */
+const EVENTS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  ident TEXT NOT NULL UNIQUE,
+  member TEXT NOT NULL,
+  name TEXT NOT NULL,
+  time INTEGER NOT NULL,
+  props TEXT NOT NULL,
+  received_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_time ON events (time);
+CREATE TABLE IF NOT EXISTS clicks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  send_key TEXT NOT NULL,
+  link INTEGER NOT NULL,
+  at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS clicks_send ON clicks (send_key);
+CREATE TABLE IF NOT EXISTS links (
+  id TEXT PRIMARY KEY,
+  send_key TEXT NOT NULL,
+  link INTEGER NOT NULL,
+  url TEXT NOT NULL
+);
+`;
 
 /** The SQLite ledger. Its work is synchronous (better-sqlite3); its methods return promises to fit `Ledger`. */
 export class SqliteLedger implements Ledger {
@@ -93,6 +125,7 @@ export class SqliteLedger implements Ledger {
     this.db.pragma("wal_autocheckpoint = 4000");
     this.db.pragma("temp_store = MEMORY");
     migrateSqlite(this.db);
+    this.db.exec(EVENTS_SCHEMA);
     this.db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('ledger_id', ?)`).run(randomUUID());
     this.id = (this.db.prepare(`SELECT value FROM meta WHERE key = 'ledger_id'`).get() as { value: string }).value;
     this.file = file;
@@ -667,6 +700,56 @@ export class SqliteLedger implements Ledger {
     this.marks = [];
     for (const m of marks) m.reject(e);
     throw e;
+  }
+
+  /**
+   * Stores business events in one transaction (committed, durably, when this returns). An event whose `ident` is
+   * already stored is a duplicate and ignored. Returns how many were new.
+   */
+  async insertEvents(events: Omit<StoredEvent, "id">[], receivedAt: number): Promise<{ inserted: number; duplicates: number }> {
+    this.flushNow();
+    const stmt = this.db.prepare(`INSERT OR IGNORE INTO events (ident, member, name, time, props, received_at) VALUES (?, ?, ?, ?, ?, ?)`);
+    let inserted = 0;
+    this.db.transaction(() => {
+      for (const e of events) inserted += stmt.run(e.ident, e.member, e.name, e.time, JSON.stringify(e.props), receivedAt).changes;
+    })();
+    return { inserted, duplicates: events.length - inserted };
+  }
+
+  /** Events stored after id `afterId` whose time is at or after `fromTime`, oldest id first. */
+  async eventsAfter(afterId: number, fromTime: number, limit = 10_000): Promise<StoredEvent[]> {
+    const rows = this.db
+      .prepare(`SELECT id, ident, member, name, time, props FROM events WHERE id > ? AND time >= ? ORDER BY id LIMIT ?`)
+      .all(afterId, fromTime, limit) as (Omit<StoredEvent, "props"> & { props: string })[];
+    return rows.map((r) => ({ ...r, props: JSON.parse(r.props) as Record<string, unknown> }));
+  }
+
+  async eventCount(): Promise<number> {
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM events`).get() as { n: number }).n;
+  }
+
+  /** A secret made when first asked for and kept in the ledger: it signs the ids of tracked links. */
+  async linkSecret(): Promise<string> {
+    this.db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('link_secret', ?)`).run(randomUUID() + randomUUID());
+    return (this.db.prepare(`SELECT value FROM meta WHERE key = 'link_secret'`).get() as { value: string }).value;
+  }
+
+  /** Records the tracked links of sends about to be recorded (an id already known is the same link). */
+  async insertLinks(links: { id: string; sendKey: string; link: number; url: string }[]): Promise<void> {
+    const stmt = this.db.prepare(`INSERT OR IGNORE INTO links (id, send_key, link, url) VALUES (?, ?, ?, ?)`);
+    this.db.transaction(() => {
+      for (const l of links) stmt.run(l.id, l.sendKey, l.link, l.url);
+    })();
+  }
+
+  /** A tracked link by its id. */
+  async link(id: string): Promise<{ send_key: string; link: number; url: string } | undefined> {
+    return this.db.prepare(`SELECT send_key, link, url FROM links WHERE id = ?`).get(id) as { send_key: string; link: number; url: string } | undefined;
+  }
+
+  /** Records a click on link `link` of a send, committed when this returns. */
+  async recordClick(sendKey: string, link: number, at: number): Promise<void> {
+    this.db.prepare(`INSERT INTO clicks (send_key, link, at) VALUES (?, ?, ?)`).run(sendKey, link, at);
   }
 
   /** Commits what is queued, then closes. */

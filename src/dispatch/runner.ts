@@ -18,7 +18,8 @@ export { allowedAt, expireAfterMs } from "./send-time.js";
 export { dedupeId } from "./requests.js";
 import { dueWindow, missedOccurrences, occurrenceDays, type MissedOccurrence } from "../plan/window.js";
 import { messageCost } from "../plan/content.js";
-import type { MemberTable, Plan } from "../plan/types.js";
+import type { BusinessEvent, MemberTable, Plan } from "../plan/types.js";
+import { bindLinks, LINKS_KEY, type BoundLink } from "../content/track.js";
 import type { Project } from "../project/types.js";
 import { NEXT_RUN_MS, sendKey } from "./ledger.js";
 import type { DueSend, Ledger, SendInsert, SendResult } from "../ledger/types.js";
@@ -49,6 +50,8 @@ export interface DispatchInput {
   members: MemberTable;
   /** The run's moment T: occurrences whose sends are due at or before T, within the catch-up window. */
   at: number;
+  /** Business events not yet planned (`chuda serve`): the occurrences of event-triggered campaigns. */
+  events?: BusinessEvent[];
   ledger: Ledger;
   channels: Map<string, LoadedChannel>;
   /** The wall clock: the runs table, and what providers see (first attempts). The run's own clock is `runClock`. */
@@ -132,6 +135,7 @@ export async function planDue(
     history: await ledger.history(),
     suppressed: (await ledger.suppressions?.()) ?? [],
     memberRows: withMembers,
+    ...(input.events ? { events: input.events } : {}),
   });
   // Occurrences that were due in the week before the catch-up window and never planned: reported, not sent.
   return { plan: result, missed: missedOccurrences(input.campaigns, project, due, skip) };
@@ -285,6 +289,7 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   summary.replanned = replanned.size;
   summary.withdrawn += await withdrawStale(input, t);
   const { rows, refused } = sendRowsOf(p, project, runId, t, replanned, summary);
+  await bindTrackedLinks(ledger, rows);
   const recorded = await ledger.recordPlan(
     p.occurrences.map((o) => ({ campaign: o.campaign.name, occurrence: o.occurrence.id, sendAt: o.sendAt, audience: o.funnel.audience })),
     rows,
@@ -592,6 +597,23 @@ async function withdrawStale(input: DispatchInput, now: number): Promise<number>
     if (planned.has(k)) withdrawn += await ledger.withdraw(o.campaign, o.occurrence, (m, ch) => p.kept?.has(`${k}|${m}|${ch}`) ?? false, now);
   }
   return withdrawn;
+}
+
+/**
+ * Sends whose content tracks links (`{{track}}`) get their own link ids before they are recorded; the links are
+ * committed first, so a recorded send's links always resolve.
+ */
+async function bindTrackedLinks(ledger: Ledger, rows: SendInsert[]): Promise<void> {
+  let secret: string | undefined;
+  const links: BoundLink[] = [];
+  for (const r of rows) {
+    if (r.content === null || !r.content.includes(LINKS_KEY)) continue;
+    secret ??= await ledger.linkSecret();
+    const bound = bindLinks(r.content, r.key, secret);
+    r.content = bound.content;
+    links.push(...bound.links);
+  }
+  if (links.length) await ledger.insertLinks(links);
 }
 
 export interface RateGate {

@@ -170,6 +170,8 @@ export interface OnEventTrigger extends Node {
   kind: "on_event";
   event: EventRef;
   at?: TimeLit;
+  /** `on event "x" at most once per <duration>` (business events only). */
+  atMostOncePer?: DurationLit;
 }
 
 /** `<N> <unit> before|after <event> [at <time>]` */
@@ -188,9 +190,11 @@ export interface OffsetTrigger extends Node {
  */
 export interface EventRef extends Node {
   kind: "event";
-  /** As written: `mid_autumn`, `520`, `birthday`. */
+  /** As written: `mid_autumn`, `520`, `birthday`; for a business event the string's value (`purchase`). */
   name: string;
   anniversary: boolean;
+  /** `event "purchase"`: a business event received by `chuda serve` (the string as written). */
+  business?: StringLit;
 }
 
 // ---------------------------------------------------------------- goals
@@ -238,6 +242,7 @@ export type Expr =
   | CallExpr
   | RefExpr
   | TodayExpr
+  | EventPropExpr
   | NowExpr
   | ParenExpr
   | Literal;
@@ -318,6 +323,12 @@ export interface CallExpr extends Node {
 export interface RefExpr extends Node {
   kind: "ref";
   name: string;
+}
+
+/** `event.amount`: a property of the business event that fired the campaign. */
+export interface EventPropExpr extends Node {
+  kind: "event_prop";
+  prop: Ident;
 }
 
 export interface TodayExpr extends Node {

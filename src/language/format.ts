@@ -64,6 +64,8 @@ function printBare(e: A.Expr): string {
       return `${e.fn.name}(${e.args.map((a) => printExpr(a, 1)).join(", ")})`;
     case "ref":
       return e.name;
+    case "event_prop":
+      return `event.${e.prop.name}`;
     case "today":
       return "today";
     case "now":
@@ -96,6 +98,7 @@ export function printLiteral(l: A.Literal): string {
 }
 
 function printEvent(e: A.EventRef): string {
+  if (e.business) return `event ${e.business.raw}`;
   return e.anniversary ? `anniversary of ${e.name}` : e.name;
 }
 
@@ -114,7 +117,7 @@ export function printTrigger(t: A.Trigger): string {
     case "once":
       return `once at ${t.at.date} ${t.at.time}`;
     case "on_event":
-      return `on ${printEvent(t.event)}${at(t)}`;
+      return `on ${printEvent(t.event)}${at(t)}${t.atMostOncePer ? ` at most once per ${t.atMostOncePer.raw}` : ""}`;
     case "offset":
       return `${t.amount.raw} ${t.unit}${t.amount.value === 1 ? "" : "s"} ${t.direction} ${printEvent(t.event)}${at(t)}`;
   }

@@ -59,6 +59,8 @@ export const Before = kw("before", "Before");
 export const After = kw("after", "After");
 export const Anniversary = kw("anniversary", "Anniversary"); // before `and`, `any`
 export const Of = kw("of", "Of");
+export const Most = kw("most", "Most");
+export const Per = kw("per", "Per");
 // Goals
 export const Redeem = kw("redeem", "Redeem");
 export const Visit = kw("visit", "Visit");
@@ -131,6 +133,8 @@ export const RCurly = createToken({ name: "RCurly", pattern: /}/, label: "`}`" }
 export const Comma = createToken({ name: "Comma", pattern: /,/, label: "`,`" });
 export const Colon = createToken({ name: "Colon", pattern: /:/, label: "`:`" });
 export const Range = createToken({ name: "Range", pattern: /\.\./, label: "`..`" });
+/** `event.amount`: a property of the event that fired the campaign. After `..`, which it starts. */
+export const Dot = createToken({ name: "Dot", pattern: /\./, label: "`.`" });
 
 Identifier.LABEL = "a name";
 
@@ -167,6 +171,7 @@ export const allTokens: TokenType[] = [
   Comma,
   Colon,
   Range,
+  Dot,
 ];
 
 export const chudaLexer = new Lexer(allTokens, {

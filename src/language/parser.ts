@@ -250,16 +250,49 @@ export class ChudaParser extends CstParser {
 
   onTrigger = this.RULE("onTrigger", () => {
     this.CONSUME(T.On);
-    this.SUBRULE(this.eventRef);
-    this.OPTION(() => this.SUBRULE(this.atTime));
+    this.OR([
+      {
+        ALT: () => {
+          this.SUBRULE(this.eventRef);
+          this.OPTION(() => this.SUBRULE(this.atTime));
+        },
+      },
+      {
+        ALT: () => {
+          this.SUBRULE(this.businessEvent);
+          this.OPTION2(() => this.SUBRULE(this.atMostOnce));
+        },
+      },
+    ]);
+  });
+
+  /** `event "purchase"`: a business event received by `chuda serve`. */
+  businessEvent = this.RULE("businessEvent", () => {
+    this.CONSUME(T.Event);
+    this.CONSUME(T.StringLiteral);
+  });
+
+  atMostOnce = this.RULE("atMostOnce", () => {
+    this.CONSUME(T.At);
+    this.CONSUME(T.Most);
+    this.CONSUME(T.Once);
+    this.CONSUME(T.Per);
+    this.SUBRULE(this.duration);
   });
 
   offsetTrigger = this.RULE("offsetTrigger", () => {
     this.CONSUME(T.NumberLiteral);
     this.CONSUME(T.DurationUnit);
     this.OR([{ ALT: () => this.CONSUME(T.Before) }, { ALT: () => this.CONSUME(T.After) }]);
-    this.SUBRULE(this.eventRef);
-    this.OPTION(() => this.SUBRULE(this.atTime));
+    this.OR2([
+      {
+        ALT: () => {
+          this.SUBRULE(this.eventRef);
+          this.OPTION(() => this.SUBRULE(this.atTime));
+        },
+      },
+      { ALT: () => this.SUBRULE(this.businessEvent) },
+    ]);
   });
 
   atTime = this.RULE("atTime", () => {
@@ -381,8 +414,16 @@ export class ChudaParser extends CstParser {
       { ALT: () => this.CONSUME(T.Now) },
       { ALT: () => this.SUBRULE(this.parenExpression) },
       { ALT: () => this.SUBRULE(this.withinExpression) },
+      { ALT: () => this.SUBRULE(this.eventProperty) },
       { ALT: () => this.SUBRULE(this.reference) },
     ]);
+  });
+
+  /** `event.amount`: a property of the event that fired an event-triggered campaign. */
+  eventProperty = this.RULE("eventProperty", () => {
+    this.CONSUME(T.Event);
+    this.CONSUME(T.Dot);
+    this.CONSUME(T.Identifier);
   });
 
   parenExpression = this.RULE("parenExpression", () => {

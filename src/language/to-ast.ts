@@ -415,19 +415,42 @@ export class AstBuilder extends BaseVisitor {
   }
 
   onTrigger(ctx: Ctx, self: CstNode): A.OnEventTrigger | undefined {
-    const event = this.sub<A.EventRef>(node(ctx, "eventRef"));
+    const event = this.sub<A.EventRef>(node(ctx, "eventRef") ?? node(ctx, "businessEvent"));
     const at = this.at(ctx);
     if (!event || at === null) return undefined;
     const t: A.OnEventTrigger = { kind: "on_event", event, span: this.nodeSpan(self) };
     if (at) t.at = at;
+    const once = node(ctx, "atMostOnce");
+    if (once) {
+      const d = this.sub<A.DurationLit>(once);
+      if (!d) return undefined;
+      t.atMostOncePer = d;
+    }
     return t;
+  }
+
+  businessEvent(ctx: Ctx, self: CstNode): A.EventRef | undefined {
+    const s = tok(ctx, "StringLiteral");
+    if (!s) return undefined;
+    const business = this.str(s);
+    return { kind: "event", name: business.value, anniversary: false, business, span: this.nodeSpan(self) };
+  }
+
+  atMostOnce(ctx: Ctx): A.DurationLit | undefined {
+    const d = node(ctx, "duration");
+    return d && tok(ctx, "Per") ? this.sub<A.DurationLit>(d) : undefined;
+  }
+
+  eventProperty(ctx: Ctx, self: CstNode): A.EventPropExpr | undefined {
+    const id = tok(ctx, "Identifier");
+    return id && tok(ctx, "Dot") ? { kind: "event_prop", prop: this.ident(id), span: this.nodeSpan(self) } : undefined;
   }
 
   offsetTrigger(ctx: Ctx, self: CstNode): A.OffsetTrigger | undefined {
     const n = tok(ctx, "NumberLiteral");
     const u = tok(ctx, "DurationUnit");
     const dir = tok(ctx, "Before") ?? tok(ctx, "After");
-    const event = this.sub<A.EventRef>(node(ctx, "eventRef"));
+    const event = this.sub<A.EventRef>(node(ctx, "eventRef") ?? node(ctx, "businessEvent"));
     const at = this.at(ctx);
     if (!n || !u || !dir || !event || at === null) return undefined;
     this.durationOf(n, u); // bounds the offset like any duration

@@ -13,7 +13,12 @@ import { isPostgresUrl, maskSecretIn, maskUrl } from "./url.js";
 
 /** A ledger problem as a one-line usage error: the message, its code, and the help line as the hint. */
 export function ledgerError(def: MessageDef, args: readonly (string | number)[]): UsageError {
-  return new UsageError({ code: def.code, severity: "error", message: `${format(def.message, args)} (${def.code})`, help: def.help ? format(def.help, args) : undefined });
+  return new UsageError({
+    code: def.code,
+    severity: "error",
+    message: `${format(def.message, args)} (${def.code})`,
+    help: def.help ? format(def.help, args) : undefined,
+  });
 }
 
 /** The PostgreSQL ledger URL configured for this environment and project, or undefined for the SQLite ledger. */

@@ -209,4 +209,28 @@ export interface Ledger {
 
   /** Commits what is queued, then closes. */
   close(): Promise<void>;
+
+  // Business events (`POST /events` of chuda serve) and tracked links (`{{track}}`, `GET /r/<id>`).
+  /** Stores events in one durable transaction; an event whose `ident` is stored already is a duplicate. */
+  insertEvents(events: Omit<StoredEvent, "id">[], receivedAt: number): Promise<{ inserted: number; duplicates: number }>;
+  /** Events stored after id `afterId` whose time is at or after `fromTime`, oldest id first. */
+  eventsAfter(afterId: number, fromTime: number, limit?: number): Promise<StoredEvent[]>;
+  eventCount(): Promise<number>;
+  /** A secret made on first use and kept in the ledger: it signs the ids of tracked links. */
+  linkSecret(): Promise<string>;
+  /** Records the tracked links of sends about to be recorded (an id already known is the same link). */
+  insertLinks(links: { id: string; sendKey: string; link: number; url: string }[]): Promise<void>;
+  link(id: string): Promise<{ send_key: string; link: number; url: string } | undefined>;
+  /** Records a click on link `link` of a send, committed when this resolves. */
+  recordClick(sendKey: string, link: number, at: number): Promise<void>;
+}
+
+/** A business event as stored: `time` in epoch ms, `props` as given (typed by chuda.yaml `events:`). */
+export interface StoredEvent {
+  id: number;
+  ident: string;
+  member: string;
+  name: string;
+  time: number;
+  props: Record<string, unknown>;
 }

@@ -55,7 +55,8 @@ export function complete(a: Analysis, offset: number, text: string): CompletionI
   const scan = scanContext(before);
   if (scan.inComment) return [];
   const line = before.slice(before.lastIndexOf("\n") + 1);
-  if (scan.inString) return /\bcontent\s+"[^"]*$/.test(line) ? templates(a, false) : [];
+  if (scan.inString)
+    return /\bcontent\s+"[^"]*$/.test(line) ? templates(a, false) : /\btrigger\b.*\bevent\s+"[^"]*$/.test(line) ? businessEvents(a, false) : [];
   const head = line.replace(/[A-Za-z0-9_]*$/, "");
   const words = head.trim().split(/\s+/).filter(Boolean);
   const first = words[0];
@@ -115,7 +116,9 @@ export function completeTemplate(a: Analysis, before: string): CompletionItem[] 
 function trigger(a: Analysis, rest: string[], last: string): CompletionItem[] {
   if (rest.length === 0) return keywords(["every", "once", "on"]);
   if (last === "every") return keywords(["day", "month on", ...WEEKDAYS]);
-  if (last === "on" || last === "before" || last === "after") return [...keywords(["anniversary of"]), ...events(a), ...dateFields(a)];
+  if (last === "on" || last === "after") return [...keywords(["anniversary of"]), ...businessEvents(a, true), ...events(a), ...dateFields(a)];
+  if (last === "before") return [...keywords(["anniversary of"]), ...events(a), ...dateFields(a)];
+  if (last === "event") return businessEvents(a, false, true);
   if (last === "of") return dateFields(a);
   if (isNumber(last) && rest.length === 1) return keywords(DURATION_UNITS);
   if (/^(minutes?|hours?|days?|weeks?|months?|years?)$/.test(last)) return keywords(["before", "after"]);
@@ -178,6 +181,15 @@ function channels(a: Analysis): CompletionItem[] {
 function events(a: Analysis): CompletionItem[] {
   const own = [...(a.project?.calendar.keys() ?? [])].map((name) => ({ label: name, kind: CompletionItemKind.Event, detail: "calendar event of chuda.yaml" }));
   return [...own, ...BUILTIN_EVENT_NAMES.map((name) => ({ label: name, kind: CompletionItemKind.Event, detail: describeEvent(name) }))];
+}
+
+/** Business events of chuda.yaml `events:`: `event "purchase"` after `on`/`after`, the quoted name after `event`. */
+function businessEvents(a: Analysis, withKeyword: boolean, quoted = false): CompletionItem[] {
+  return [...(a.project?.events ?? new Map<string, Map<string, unknown>>())].map(([name, props]) => ({
+    label: withKeyword ? `event "${name}"` : quoted ? `"${name}"` : name,
+    kind: CompletionItemKind.Event,
+    detail: `business event${props.size ? ` (${[...props.keys()].join(", ")})` : ""}`,
+  }));
 }
 
 function dateFields(a: Analysis): CompletionItem[] {

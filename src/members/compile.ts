@@ -46,6 +46,11 @@ export interface AudienceContext {
   distance?: MemberSchema["distance"];
   /** [lon, lat] of the mall, for `within` by point. */
   mallLocation?: [number, number];
+  /**
+   * SQL of a property of the business event that fired the occurrence (`event.amount`), typed by the events schema,
+   * e.g. a column of the occurrence join. Without it, a property is missing (NULL): compared, it is false.
+   */
+  eventProp?: (name: string) => string;
 }
 
 /** Markers left in `params` when `today` / `now` are run-time parameters; see `bindRuntime`. */
@@ -175,6 +180,8 @@ class Compiler {
       case "now":
         if (this.ctx.now) return frag(`CAST(${this.ctx.now} AS TIMESTAMP)`, [], "datetime");
         return frag("CAST(? AS TIMESTAMP)", [this.ctx.nowValue ?? NOW], "datetime");
+      case "event_prop":
+        return frag(this.ctx.eventProp ? this.ctx.eventProp(v.name) : "NULL", [], v.type.kind, v.type);
       case "duration":
         return interval(v.duration.amount, v.duration.unit);
       case "arith":

@@ -121,6 +121,8 @@ function valueText(v: IRValue): string {
     case "today":
     case "now":
       return v.v;
+    case "event_prop":
+      return `event.${v.name}`;
     case "arith":
       return `${valueText(v.left)} ${v.op} ${valueText(v.right)}`;
     case "duration":

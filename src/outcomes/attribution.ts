@@ -31,6 +31,8 @@ export interface OutcomeSend {
   /** Provider-reported delivery and opening; `null` when the provider reported nothing. */
   delivered: boolean | null;
   opened: boolean | null;
+  /** `opened` counts clicks on tracked links (`{{track}}`), not a provider's report. */
+  openedByClicks?: boolean;
 }
 
 /** A conversion matches a goal: redeem code equal, purchase amount ≥ minimum, event name equal, any visit. */
@@ -156,6 +158,8 @@ export interface LedgerOutcomeRow {
   content: string | null;
   delivered?: number | null;
   opened?: number | null;
+  /** 1 when the send's links are tracked: `opened` is then whether one was clicked. */
+  tracked?: number | null;
 }
 
 /**
@@ -195,6 +199,7 @@ export function outcomeSends(rows: Iterable<LedgerOutcomeRow>, costOf: (row: Led
       }
       if (r.delivered !== undefined && r.delivered !== null) s.delivered = !!s.delivered || !!r.delivered;
       if (r.opened !== undefined && r.opened !== null) s.opened = !!s.opened || !!r.opened;
+      if (r.tracked) s.openedByClicks = true;
     }
   }
   return [...byKey.values()];
@@ -224,10 +229,16 @@ export function queryOutcomeRows(db: Database.Database): LedgerOutcomeRow[] {
     : cols.has("delivered_at")
       ? "CASE WHEN delivered_at IS NULL THEN NULL ELSE 1 END"
       : "NULL";
-  const opened = cols.has("opened_at") ? "CASE WHEN opened_at IS NULL THEN NULL ELSE 1 END" : "NULL";
+  const reported = cols.has("opened_at") ? "CASE WHEN opened_at IS NULL THEN NULL ELSE 1 END" : "NULL";
+  // A send with tracked links (`{{track}}`): opened is whether a member clicked one of them.
+  const tracking = !!db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'links'`).get();
+  const tracked = tracking ? `(CASE WHEN EXISTS (SELECT 1 FROM links l WHERE l.send_key = sends.key) THEN 1 ELSE NULL END)` : "NULL";
+  const opened = tracking
+    ? `(CASE WHEN ${tracked} = 1 THEN (CASE WHEN EXISTS (SELECT 1 FROM clicks k WHERE k.send_key = sends.key) THEN 1 ELSE 0 END) ELSE ${reported} END)`
+    : reported;
   return db
     .prepare(
-      `SELECT campaign, occurrence, member, channel, state, send_at, content, ${delivered} AS delivered, ${opened} AS opened
+      `SELECT campaign, occurrence, member, channel, state, send_at, content, ${delivered} AS delivered, ${opened} AS opened, ${tracked} AS tracked
          FROM sends WHERE state IN (${[...ASSIGNED_STATES, "held_out"].map((x) => `'${x}'`).join(", ")}) ORDER BY campaign, occurrence, member, channel`,
     )
     .all() as LedgerOutcomeRow[];

@@ -65,6 +65,8 @@ export interface GroupFigures {
   /** Provider-reported, treated group only; null when nothing was reported. */
   delivered: number | null;
   opened: number | null;
+  /** `opened` counts members who clicked a tracked link (`{{track}}`). */
+  openedByClicks?: boolean;
 }
 
 export interface UpliftFigures {
@@ -264,6 +266,7 @@ function figures(
       cost += s.cost;
       if (s.delivered !== null) treated.delivered = (treated.delivered ?? 0) + (s.delivered ? 1 : 0);
       if (s.opened !== null) treated.opened = (treated.opened ?? 0) + (s.opened ? 1 : 0);
+      if (s.openedByClicks) treated.openedByClicks = true;
     }
   }
   for (const g of [treated, control]) {

@@ -10,6 +10,9 @@ import type { Project, FieldType } from "../project/types.js";
 import { compileAudience, compileValue } from "../members/compile.js";
 import { ident as q } from "../members/sql.js";
 import { notSuppressedSql } from "./suppressed.js";
+import { sqlType } from "../members/snapshot.js";
+import { literal } from "../members/sql.js";
+import { listText } from "../members/list-text.js";
 
 /** SQL that is true when the member can be addressed on a channel: address present, consent true, sender present. */
 export function channelReachableSql(project: Project, channel: string, alias = "m", suppressed = false): string {
@@ -76,12 +79,17 @@ export async function buildCandidates(
   const table = `cand_${n}`;
   const occTable = `occ_${n}`;
   const schema = project.members;
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${occTable} (occ INTEGER, day DATE, now TIMESTAMP)`);
-  if (occs.length) {
-    const values = occs.map((o, i) => `(${i}, DATE '${o.date}', TIMESTAMP '${o.date} ${o.time}:00')`).join(",");
-    await conn.run(`INSERT INTO ${occTable} VALUES ${values}`);
+  const t = campaign.trigger;
+  const eventProps = t.kind === "business_event" ? [...(project.events?.get(t.event) ?? new Map<string, FieldType>())] : undefined;
+  if (eventProps) await createEventOccurrences(conn, occTable, occs, eventProps);
+  else {
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${occTable} (occ INTEGER, day DATE, now TIMESTAMP)`);
+    if (occs.length) {
+      const values = occs.map((o, i) => `(${i}, DATE '${o.date}', TIMESTAMP '${o.date} ${o.time}:00')`).join(",");
+      await conn.run(`INSERT INTO ${occTable} VALUES ${values}`);
+    }
   }
-  const ctx = { today: "o.day", now: "o.now", alias: "m", project };
+  const ctx = { today: "o.day", now: "o.now", alias: "m", project, eventProp: (name: string) => `o.${q("ev_" + name)}` };
   const params: unknown[] = [];
   const aud = compileAudience(campaign.audience, schema, ctx);
   params.push(...aud.params);
@@ -92,7 +100,8 @@ export async function buildCandidates(
     params.push(...ex.params);
   }
   let from = `${membersTable} m JOIN ${occTable} o ON TRUE`;
-  const t = campaign.trigger;
+  // A business event's occurrence is for its own member only (an equality, so DuckDB joins by hash).
+  if (eventProps) from = `${membersTable} m JOIN ${occTable} o ON CAST(m.${q(schema.key)} AS VARCHAR) = o.member`;
   if (t.kind === "member_date") {
     const years: [number, number] = occs.length
       ? anniversaryYears(t, Number(occs[0]!.date.slice(0, 4)), Number(occs[occs.length - 1]!.date.slice(0, 4)))
@@ -124,13 +133,41 @@ export async function buildCandidates(
   // store (the repeated expressions are computed once: DuckDB eliminates common subexpressions).
   const sendable = `(${chans}) <> 0`;
   const cols = fields.map((f) => `CASE WHEN ${sendable} THEN ${readableColumn(f, schema.fields.get(f)!)} END AS ${q("f_" + f)}`);
-  const shared = !ordered && t.kind !== "member_date" && !/\bo\.(day|now)\b/.test(where) && occs.length > 1;
+  const shared = !ordered && t.kind !== "member_date" && !eventProps && !/\bo\.(day|now)\b/.test(where) && occs.length > 1;
   const sql = `CREATE OR REPLACE TEMP TABLE ${table} AS
     SELECT ${shared ? "CAST(-1 AS INTEGER)" : "o.occ"} AS occ, CAST(m.rowid AS INTEGER) AS rid, ${held} AS held, CAST(${chans} AS INTEGER) AS chans${memberOrder ? `, CAST(${key} AS VARCHAR) AS mkey` : ""}${cols.length ? ", " + cols.join(", ") : ""}
     FROM ${shared ? `${membersTable} m` : from}
     WHERE ${where}${ordered ? `\n    ORDER BY o.occ, ${order}` : ""}`;
   await conn.run(sql, params as never);
   return { table, fields, shared };
+}
+
+/**
+ * The occurrence table of business events: occ, day, now, the event's member and one typed column per property
+ * (`ev_<name>`). Values come from outside: each is a quoted, escaped literal (or a finite number), cast to its type.
+ * Literals rather than bound parameters: DuckDB binds thousands of parameters far slower than it parses values.
+ */
+async function createEventOccurrences(conn: DuckDBConnection, table: string, occs: Occurrence[], props: [string, FieldType][]): Promise<void> {
+  const cols = props.map(([n, t]) => `${q("ev_" + n)} ${sqlType(t)}`);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${table} (occ INTEGER, day DATE, now TIMESTAMP, member VARCHAR${cols.map((c) => ", " + c).join("")})`);
+  const CHUNK = 5000;
+  for (let i = 0; i < occs.length; i += CHUNK) {
+    const rows = occs.slice(i, i + CHUNK).map((o, j) => {
+      const ev = o.businessEvent;
+      const values = props.map(([n, t]) => `CAST(${propLiteral(ev?.props[n], t)} AS ${sqlType(t)})`);
+      return `(${i + j}, DATE '${o.date}', TIMESTAMP '${o.date} ${o.time}:00', ${ev ? literal(ev.member) : "NULL"}${values.map((v) => ", " + v).join("")})`;
+    });
+    await conn.run(`INSERT INTO ${table} VALUES ${rows.join(", ")}`);
+  }
+}
+
+/** A property value as a SQL literal: lists are stored as `a;b` text like member list fields. */
+function propLiteral(v: unknown, t: FieldType): string {
+  if (v === undefined || v === null) return "NULL";
+  if (t.kind === "list") return literal(listText((v as unknown[]).map(String)));
+  if (t.kind === "bool") return v === true ? "TRUE" : "FALSE";
+  if (t.kind === "number") return Number.isFinite(Number(v)) ? String(Number(v)) : "NULL";
+  return literal(String(v));
 }
 
 /**

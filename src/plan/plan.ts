@@ -22,7 +22,7 @@ import { COMPACT_UNTIL, LastSends, periodClock, RuleSet } from "./caps.js";
 import { CAPPED_REASONS, cappedReason, RuleChain } from "./rules.js";
 import { RenderPool } from "./render-pool.js";
 import { deferSendTime } from "./defer.js";
-import type { ContentProblemCount, Funnel, MemberDecision, Plan, PlanInput, PlannedOccurrence, SkipReason } from "./types.js";
+import type { BusinessEvent, ContentProblemCount, Funnel, MemberDecision, Plan, PlanInput, PlannedOccurrence, SkipReason } from "./types.js";
 
 /** Member fields a campaign's sends need: template variables, channel address and sender. */
 export function fieldsFor(campaign: ResolvedCampaign, project: Project, templates: Map<string, Template>): string[] {
@@ -55,6 +55,37 @@ export function addDuration(t: number, d: { amount: number; unit: string }, tz: 
   return zonedToEpoch(date, z.minutes, tz);
 }
 
+/** The occurrence id of a business event: its identity, so that no event's send key is another's. */
+export const eventOccurrenceId = (ident: string) => `event:${ident}`;
+
+/**
+ * The occurrences business events give a campaign triggered by their name: each at the event's moment plus the
+ * trigger's offset, inside the campaign's `active` dates.
+ */
+export function eventOccurrences(c: ResolvedCampaign, project: Project, events: readonly BusinessEvent[]): Occurrence[] {
+  const t = c.trigger;
+  if (t.kind !== "business_event") return [];
+  const tz = project.timezone;
+  const out: Occurrence[] = [];
+  for (const e of events) {
+    if (e.name !== t.event) continue;
+    const at = t.offset ? addDuration(e.time, t.offset, tz) : e.time;
+    const z = epochToZoned(at, tz);
+    if (c.active && (z.date < c.active.from || z.date > c.active.to)) continue;
+    out.push({
+      campaign: c.name,
+      date: z.date,
+      time: z.time,
+      at,
+      id: eventOccurrenceId(e.ident),
+      event: `${t.offset ? `${t.offset.amount} ${t.offset.unit}${t.offset.amount === 1 ? "" : "s"} after ` : ""}event ${e.name}`,
+      perMember: true,
+      businessEvent: { member: e.member, props: e.props },
+    });
+  }
+  return out;
+}
+
 /** The channel of a held-out member's row in the ledger and in history: no channel, nothing sent. */
 export const HELD_OUT_CHANNEL = "-";
 
@@ -76,7 +107,8 @@ export async function plan(input: PlanInput): Promise<Plan> {
   const work: OccWork[] = [];
   const perCampaign: Occurrence[][] = campaigns.map((c, ci) => {
     const kept: Occurrence[] = [];
-    for (const o of expandOccurrences(c, project, input.from, input.to)) {
+    const occs = c.trigger.kind === "business_event" ? eventOccurrences(c, project, input.events ?? []) : expandOccurrences(c, project, input.from, input.to);
+    for (const o of occs) {
       if (input.skipOccurrences?.has(`${c.name}|${o.id}`)) continue;
       const sendAt = deferSendTime(o.at, tz, project.policy.quietHours, c.sendWindow);
       if (due && (sendAt < due.fromMs || sendAt > due.toMs)) continue;
@@ -198,6 +230,12 @@ export async function plan(input: PlanInput): Promise<Plan> {
       sendable[ci] = shared[ci]
         ? await readSendable(conn, tables[ci]!, 1, settled[ci]!.get(0)?.sendable ?? 0, false, true)
         : await readSendable(conn, tables[ci]!, perCampaign[ci]!.length, sumSendable(settled[ci]!), !!campaigns[ci]!.limit);
+  // Business-event campaigns have one small occurrence per event: their candidates are read in one query and
+  // bucketed by occurrence, instead of one query per occurrence in the walk.
+  const byOcc: (Map<number, CandidateBatch> | undefined)[] = [];
+  for (let ci = 0; ci < tables.length; ci++)
+    if (!sendable[ci] && tables[ci] && campaigns[ci]!.trigger.kind === "business_event")
+      byOcc[ci] = await readByOccurrence(conn, tables[ci]!, rowsOf[ci]!, inline[ci]! ? fieldLists[ci]! : []);
   lap("walk:read");
   input.onWalk?.();
   const occurrences: PlannedOccurrence[] = [];
@@ -266,7 +304,15 @@ export async function plan(input: PlanInput): Promise<Plan> {
           funnel.cappedBy[reason] = (funnel.cappedBy[reason] ?? 0) + n;
         }
     }
-    const batches = ready ? [] : streamCandidates(conn, tables[w.campaignIndex]!, w.occIndex, rowsOf[w.campaignIndex]!, wantFields ? fields : []);
+    const pre1 = byOcc[w.campaignIndex];
+    const one = pre1?.get(w.occIndex);
+    const batches = ready
+      ? []
+      : pre1
+        ? one
+          ? [one]
+          : []
+        : streamCandidates(conn, tables[w.campaignIndex]!, w.occIndex, rowsOf[w.campaignIndex]!, wantFields ? fields : []);
     for await (const batch of batches) {
       const { rid, held, chans, mkeys, fieldCols, rows } = batch;
       for (let r = 0; r < rows; r++) {
@@ -436,6 +482,31 @@ async function* streamCandidates(
       fieldCols: fields.map((_, j) => chunk.getColumnValues(4 + j) as unknown[]),
     };
   }
+}
+
+/** Every candidate row of a campaign, bucketed by occurrence (for campaigns with many small occurrences). */
+async function readByOccurrence(
+  conn: PlanInput["members"]["conn"],
+  table: string,
+  memberKeys: boolean,
+  fields: string[],
+): Promise<Map<number, CandidateBatch>> {
+  const cols = ["occ", "rid", "held", "chans", memberKeys ? "mkey" : "NULL", ...fields.map((f) => q("f_" + f))];
+  const rows = (await conn.runAndReadAll(`SELECT ${cols.join(", ")} FROM ${table} ORDER BY occ`)).getRows();
+  type Growing = { rows: number; rid: number[]; held: boolean[]; chans: number[]; mkeys: (string | null)[]; fieldCols: unknown[][] };
+  const out = new Map<number, Growing>();
+  for (const r of rows) {
+    const occ = Number(r[0]);
+    let b = out.get(occ);
+    if (!b) out.set(occ, (b = { rows: 0, rid: [], held: [], chans: [], mkeys: [], fieldCols: fields.map(() => []) }));
+    b.rid.push(Number(r[1]));
+    b.held.push(r[2] as boolean);
+    b.chans.push(Number(r[3]));
+    b.mkeys.push(r[4] as string | null);
+    fields.forEach((_, j) => b.fieldCols[j]!.push(r[5 + j]));
+    b.rows++;
+  }
+  return out;
 }
 
 /**

@@ -29,6 +29,16 @@ export interface HistorySend {
   at: number;
 }
 
+/** A business event: `ident` is its identity (member, name, moment, properties), part of its occurrences' ids. */
+export interface BusinessEvent {
+  ident: string;
+  member: string;
+  name: string;
+  /** Epoch ms. */
+  time: number;
+  props: Record<string, unknown>;
+}
+
 export type SkipReason = "held_out" | "unreachable" | "capped:repeat" | "capped:policy.max" | "capped:quota" | "capped:limit" | "capped:budget";
 
 export interface PlanInput {
@@ -42,6 +52,11 @@ export interface PlanInput {
   to: string;
   /** Only occurrences whose sends go out in [fromMs, toMs] (dispatch's due window, `--at`); default all of from..to. */
   due?: { fromMs: number; toMs: number };
+  /**
+   * Business events received by `chuda serve`: each fires the campaigns triggered by its name (one occurrence per
+   * event and campaign, for the event's member, at the event's moment plus the trigger's offset).
+   */
+  events?: BusinessEvent[];
   /** Occurrences to leave out (already planned by an earlier dispatch run): `${campaign}|${occurrence id}`. */
   skipOccurrences?: Set<string>;
   history?: HistorySend[];

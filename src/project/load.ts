@@ -15,12 +15,26 @@ import type { Diagnostic } from "../diagnostics/types.js";
 import { pointSpan } from "../diagnostics/span.js";
 import { parseCalendarDate } from "./calendar-date.js";
 import { readChannels } from "./channels.js";
+import { readEvents } from "./events.js";
 import { readMembers } from "./member-schema.js";
 import { readPolicy } from "./policy.js";
 import type { CalendarEventDef, ConversionsMapping, Project } from "./types.js";
 import { IDENTIFIER, parseYaml, YamlReader, type Entry } from "./yaml-reader.js";
 
-export const PROJECT_KEYS = ["timezone", "mall", "members", "channels", "policy", "assumptions", "calendar", "conversions", "ledger", "serve", "rates"] as const;
+export const PROJECT_KEYS = [
+  "timezone",
+  "mall",
+  "members",
+  "channels",
+  "policy",
+  "assumptions",
+  "calendar",
+  "conversions",
+  "ledger",
+  "events",
+  "serve",
+  "rates",
+] as const;
 
 export const DEFAULT_TIMEZONE = "Asia/Shanghai";
 
@@ -119,11 +133,26 @@ export function parseProject(text: string, absFile: string, root: string): LoadR
   const calendar = readCalendar(r, get("calendar"));
   const conversions = readConversions(r, get("conversions"));
   const ledger = readLedger(r, get("ledger"));
+  const events = readEvents(r, get("events"));
   const serve = readServe(r, get("serve"));
   const rates = readRatesMode(r, get("rates"));
 
   if (!members) return { diagnostics: r.diagnostics };
-  const project: Project = { root, file: absFile, timezone, members, channels, policy, assumptions, calendar, conversions, serve, rates, spans: r.spans };
+  const project: Project = {
+    root,
+    file: absFile,
+    timezone,
+    members,
+    channels,
+    policy,
+    assumptions,
+    calendar,
+    conversions,
+    events,
+    serve,
+    rates,
+    spans: r.spans,
+  };
   if (mall) project.mall = mall;
   if (ledger) project.ledger = ledger;
   return { project, diagnostics: r.diagnostics };

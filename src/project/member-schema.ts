@@ -41,7 +41,7 @@ export function describeFieldType(t: FieldType | undefined): string {
   return t.kind === "enum" ? "an enum" : `of type ${t.kind}`;
 }
 
-function readFieldType(r: YamlReader, e: Entry): FieldType | undefined {
+export function readFieldType(r: YamlReader, e: Entry): FieldType | undefined {
   if (isScalar(e.node) && typeof e.node.value === "string") {
     const t = e.node.value;
     if ((SCALAR_TYPES as readonly string[]).includes(t)) return { kind: t as ScalarType };

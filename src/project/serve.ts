@@ -3,6 +3,8 @@
  *   allow_from       IP addresses or CIDR blocks allowed to push callbacks (default: any; the path token still applies)
  *   opt_out_words    SMS replies that mean an opt-out (default TD, T, R, 退订, 拒收), matched whole, case-insensitive
  *   opt_out_scope    `sms` (default): an opt-out reply stops every SMS channel; `all`: every channel
+ *   events_token_env the environment variable holding the bearer token `POST /events` requires
+ *   public_url       the base URL of tracked links (`{{track "…"}}` → `<public_url>/r/<id>`)
  */
 import { isIP } from "node:net";
 import { MESSAGES } from "../diagnostics/messages/index.js";
@@ -12,10 +14,15 @@ export interface ServeConfig {
   allowFrom: string[];
   optOutWords: string[];
   optOutScope: "sms" | "all";
+  /** Name of the environment variable holding the bearer token `POST /events` requires. */
+  eventsTokenEnv?: string;
+  /** Base URL of tracked links, without a trailing slash. */
+  publicUrl?: string;
 }
 
 export const DEFAULT_OPT_OUT_WORDS = ["TD", "T", "R", "退订", "拒收"];
-export const SERVE_KEYS = ["allow_from", "opt_out_words", "opt_out_scope"] as const;
+export const SERVE_KEYS = ["allow_from", "opt_out_words", "opt_out_scope", "events_token_env", "public_url"] as const;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function defaultServeConfig(): ServeConfig {
   return { allowFrom: [], optOutWords: [...DEFAULT_OPT_OUT_WORDS], optOutScope: "sms" };
@@ -40,6 +47,19 @@ export function readServe(r: YamlReader, e: Entry | undefined): ServeConfig {
       else if (v !== undefined) r.report(MESSAGES.projectServeBadOptOutScope, x.span, [v]);
       continue;
     }
+    if (x.key === "events_token_env") {
+      const v = r.str(x);
+      if (v !== undefined && ENV_NAME.test(v)) out.eventsTokenEnv = v;
+      else if (v !== undefined) r.report(MESSAGES.projectEventsTokenEnv, x.span, [v]);
+      continue;
+    }
+    if (x.key === "public_url") {
+      const v = r.str(x);
+      const url = v === undefined ? undefined : publicUrl(v);
+      if (url) out.publicUrl = url;
+      else if (v !== undefined) r.report(MESSAGES.projectPublicUrl, x.span, [v]);
+      continue;
+    }
     const items = r.list(x, "a list of strings") ?? [];
     const values: string[] = [];
     for (const it of items) {
@@ -62,4 +82,14 @@ export function readRatesMode(r: YamlReader, e: Entry | undefined): "configured"
   if (v === "observed" || v === "configured") return v;
   if (v !== undefined) r.report(MESSAGES.projectBadRatesMode, e.span, [v]);
   return "configured";
+}
+
+function publicUrl(v: string): string | undefined {
+  try {
+    const u = new URL(v);
+    if ((u.protocol !== "http:" && u.protocol !== "https:") || u.search || u.hash) return undefined;
+    return u.href.replace(/\/+$/, "");
+  } catch {
+    return undefined;
+  }
 }

@@ -1,6 +1,7 @@
 /** The typed form of chuda.yaml (docs/configuration.md). Built by src/project/load.ts. */
 import type { Span } from "../diagnostics/span.js";
 import type { ServeConfig } from "./serve.js";
+import type { EventSchema } from "./events.js";
 
 export type ScalarType = "string" | "number" | "bool" | "date" | "datetime" | "list" | "phone";
 export type FieldType = { kind: ScalarType } | { kind: "enum"; values: string[] };
@@ -103,7 +104,9 @@ export interface Project {
   conversions: ConversionsMapping;
   /** `ledger: { url_env }`: the ledger is in PostgreSQL at the URL in that environment variable (else .chuda/state.db). */
   ledger?: { urlEnv: string };
-  /** What `chuda serve` accepts (src/project/serve.ts). */
+  /** `events:` — business events `chuda serve` accepts, with their properties' types. */
+  events?: EventSchema;
+  /** What `chuda serve` accepts (src/project/serve.ts): callbacks, opt-outs, event triggers and tracked links. */
   serve?: ServeConfig;
   /** Which delivery rates simulate uses: each channel's configured `rates`, or those observed in receipts. */
   rates?: "configured" | "observed";

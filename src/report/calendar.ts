@@ -17,15 +17,37 @@ export function weekdayLabel(date: string): string {
  * The human table: date, weekday, time, campaign, what fired it; member-date occurrences are marked
  * "per member" (their audience is the members whose date matches that day). Ends with a summary line.
  */
-export function renderCalendarTable(occurrences: readonly Occurrence[], project: Pick<Project, "timezone">, opts: { color: boolean }): string {
+export function renderCalendarTable(
+  occurrences: readonly Occurrence[],
+  project: Pick<Project, "timezone">,
+  opts: { color: boolean },
+  onEvent: readonly EventTriggered[] = [],
+): string {
   const style = makeStyle(opts.color);
   const tzNote = style.dim(`times in ${project.timezone}`);
-  if (!occurrences.length) return `No occurrences in this range (${tzNote}).\n`;
+  // Campaigns triggered by business events have no dates: they fire whenever `chuda serve` receives the event.
+  const events = onEvent.length
+    ? "\nTriggered by events, whenever one arrives (chuda serve):\n" +
+      table(
+        ["campaign", "fired by"],
+        onEvent.map((e) => [e.campaign, e.trigger]),
+        { style },
+      ) +
+      "\n"
+    : "";
+  if (!occurrences.length) return `No occurrences in this range (${tzNote}).\n${events}`;
   // Only the last column is styled: table() measures escape codes as text.
   const rows = occurrences.map((o) => [o.date, weekdayLabel(o.date), o.time, o.campaign, o.perMember ? `${o.event} ${style.dim("(per member)")}` : o.event]);
   const campaigns = new Set(occurrences.map((o) => o.campaign)).size;
   const summary = `${occurrences.length} occurrence${occurrences.length === 1 ? "" : "s"} of ${campaigns} campaign${campaigns === 1 ? "" : "s"}, ${tzNote}`;
-  return table(["date", "weekday", "time", "campaign", "fired by"], rows, { style }) + "\n" + summary + "\n";
+  return table(["date", "weekday", "time", "campaign", "fired by"], rows, { style }) + "\n" + summary + "\n" + events;
+}
+
+/** A campaign triggered by a business event: `on event purchase (at most once per 1 day)`. */
+export interface EventTriggered {
+  campaign: string;
+  event: string;
+  trigger: string;
 }
 
 export interface CalendarJsonEntry {
@@ -37,8 +59,12 @@ export interface CalendarJsonEntry {
 }
 
 /** The `--json` contract: {"occurrences":[{"campaign","date":"YYYY-MM-DD","time":"HH:MM","event"[,"per_member":true]}]}. */
-export function calendarJson(occurrences: readonly Occurrence[]): { occurrences: CalendarJsonEntry[] } {
+export function calendarJson(
+  occurrences: readonly Occurrence[],
+  onEvent: readonly EventTriggered[] = [],
+): { occurrences: CalendarJsonEntry[]; on_event?: EventTriggered[] } {
   return {
+    ...(onEvent.length ? { on_event: [...onEvent] } : {}),
     occurrences: occurrences.map((o) => {
       const e: CalendarJsonEntry = { campaign: o.campaign, date: o.date, time: o.time, event: o.event };
       if (o.perMember) e.per_member = true;

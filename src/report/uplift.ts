@@ -108,7 +108,7 @@ export function renderUpliftText(r: UpliftReport, opts: UpliftTextOptions): stri
           x.name,
           n(x.treated.members),
           x.treated.delivered === null ? "–" : n(x.treated.delivered),
-          x.treated.opened === null ? "–" : n(x.treated.opened),
+          x.treated.opened === null ? "–" : `${n(x.treated.opened)}${x.treated.openedByClicks ? " clicked" : ""}`,
         ]),
         { right: [1, 2, 3] },
       ),

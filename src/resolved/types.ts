@@ -25,6 +25,8 @@ export type IRValue =
   /** The occurrence's date / moment in the project timezone (a parameter at plan time). */
   | { v: "today" }
   | { v: "now" }
+  /** A property of the business event that fired the occurrence (a parameter at plan time). */
+  | { v: "event_prop"; name: string; type: FieldType }
   /** date ± duration, datetime ± duration, number ± number. */
   | { v: "arith"; op: "+" | "-"; left: IRValue; right: IRValue; type: FieldType }
   | { v: "duration"; duration: Duration }
@@ -59,6 +61,11 @@ export type ResolvedTrigger =
   | { kind: "weekly"; days: number[]; time: Minutes }
   | { kind: "monthly"; day: number; time: Minutes }
   | { kind: "once"; date: string; time: Minutes }
+  /**
+   * A business event received by `chuda serve`: fires for the event's member at the event's moment, plus `offset`.
+   * `time` is unused (the event's own moment counts); it is the policy's default time, for tools that show one.
+   */
+  | { kind: "business_event"; event: string; offset?: Duration; atMostOncePer?: Duration; time: Minutes }
   /** A calendar event (built-in or chuda.yaml `calendar:`), optionally offset. */
   | { kind: "event"; event: string; offset?: { amount: number; unit: DurationUnit; direction: "before" | "after" }; time: Minutes }
   /**

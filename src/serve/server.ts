@@ -8,12 +8,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import type { ServeContext } from "./context.js";
 import { healthRoutes } from "./routes/health.js";
 import { callbackRoutes } from "./routes/callbacks.js";
+import { eventRoutes } from "./routes/events.js";
+import { redirectRoutes } from "./routes/redirect.js";
 
 /** A route module: a Fastify plugin given the server's context. */
 export type RouteModule = (app: FastifyInstance, ctx: ServeContext) => Promise<void>;
 
 /** Every route module of the server, in one place. */
-export const ROUTES: RouteModule[] = [healthRoutes, callbackRoutes];
+export const ROUTES: RouteModule[] = [healthRoutes, callbackRoutes, eventRoutes, redirectRoutes];
 
 /** The largest request body accepted (a batch of 100 Tencent reports or 1,000 Aliyun ones is far below). */
 export const BODY_LIMIT = 1024 * 1024;

@@ -8,7 +8,8 @@ import type { IR, ResolvedCampaign } from "../resolved/types.js";
 import type { Template } from "../content/types.js";
 import type { Project } from "../project/types.js";
 import type { Span } from "../diagnostics/span.js";
-import type { HistorySend, MemberDecision } from "../plan/types.js";
+import type { BusinessEvent, HistorySend, MemberDecision } from "../plan/types.js";
+import { eventIdent } from "../events/ingest.js";
 import { plan } from "../plan/plan.js";
 import { compileAudience } from "../members/compile.js";
 import { ident } from "../members/sql.js";
@@ -87,6 +88,10 @@ export async function runTest(t: TestCase, file: string, ctx: RunContext): Promi
   const members = await createMemberTable(conn, table, project.members, t.members);
   try {
     const history: HistorySend[] = t.history.map((h) => ({ member: h.member, campaign: h.campaign, channel: h.channel, at: moment(h.at, tz) }));
+    const events: BusinessEvent[] = t.events.map((e) => {
+      const time = moment(e.at, tz);
+      return { ident: eventIdent(e.member, e.name, time, e.props), member: e.member, name: e.name, time, props: e.props };
+    });
     const result = await plan({
       project,
       campaigns,
@@ -97,6 +102,7 @@ export async function runTest(t: TestCase, file: string, ctx: RunContext): Promi
       to,
       due,
       history,
+      events,
       memberRows: true,
       render: false,
     });

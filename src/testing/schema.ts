@@ -12,6 +12,8 @@ import { testsMessages as M } from "../diagnostics/messages/tests.js";
 import type { FieldType, Project } from "../project/types.js";
 import type { SkipReason } from "../plan/types.js";
 import { isValidDate } from "../calendar/time.js";
+import { checkMessages as CM } from "../diagnostics/messages/check.js";
+import { toEvent } from "../events/ingest.js";
 
 /** Why a member receives nothing: a planner reason, or two that the planner never records as rows. */
 export type Reason = SkipReason | "excluded" | "not_in_audience";
@@ -91,7 +93,17 @@ export interface TestCase {
   to?: string;
   members: MemberRow[];
   history: HistoryEntry[];
+  /** Business events received before `at`: they fire the campaigns triggered by their names. */
+  events: TestEvent[];
   expect: Expectation[];
+}
+
+export interface TestEvent {
+  member: string;
+  name: string;
+  /** "YYYY-MM-DD HH:MM", project-local. */
+  at: string;
+  props: Record<string, unknown>;
 }
 
 export interface TestFile {
@@ -106,7 +118,8 @@ export interface SchemaContext {
 }
 
 const FILE_KEYS = ["campaigns", "members", "tests"];
-const TEST_KEYS = ["name", "campaigns", "at", "from", "to", "members", "history", "expect"];
+const TEST_KEYS = ["name", "campaigns", "at", "from", "to", "members", "history", "events", "expect"];
+const EVENT_KEYS = ["member", "name", "at", "props"];
 const EXPECT_KEYS = ["member", "campaign", "sends", "nothing"];
 const SEND_KEYS = ["campaign", "channel", "at"];
 const HISTORY_KEYS = ["member", "campaign", "channel", "at"];
@@ -230,7 +243,7 @@ function readTest(r: Reader, node: Node, ctx: SchemaContext, fileCampaigns: stri
   const name = e.has("name") ? r.text(e.get("name"), "name") : undefined;
   if (!e.has("name")) r.report(M.testMissingKey, r.at(node.range![0], node.range![0] + 1), ["a test", "name"]);
   if (!name) return undefined;
-  const t: TestCase = { name, span: e.has("name") ? r.span(e.get("name")!.key) : span, members: [], history: [], expect: [] };
+  const t: TestCase = { name, span: e.has("name") ? r.span(e.get("name")!.key) : span, members: [], history: [], events: [], expect: [] };
   const campaigns = e.has("campaigns") ? readCampaigns(r, e.get("campaigns"), ctx) : fileCampaigns;
   if (campaigns) t.campaigns = campaigns;
 
@@ -285,6 +298,24 @@ function readTest(r: Reader, node: Node, ctx: SchemaContext, fileCampaigns: stri
             JSON.stringify(channel),
           ]);
         else if (member && campaign && channel && when) t.history.push({ member, campaign, channel, at: when.replace("T", " ") });
+      }
+  }
+
+  const ev = e.get("events");
+  if (ev) {
+    if (!ev.value || !isSeq(ev.value)) r.report(M.testWrongType, r.span(ev.value ?? ev.key), ["events", "a list of events", r.describe(ev.value)]);
+    else
+      for (const item of ev.value.items as Node[]) {
+        const data = item && isMap(item) ? (item.toJSON() as Record<string, unknown>) : undefined;
+        const problem = testEventProblem(data, ctx);
+        if (problem) r.report(CM.testBadEvent, r.span(item), [name ?? "", problem]);
+        else
+          t.events.push({
+            member: String(data!["member"]),
+            name: String(data!["name"]),
+            at: String(data!["at"]).replace("T", " "),
+            props: (data!["props"] ?? {}) as Record<string, unknown>,
+          });
       }
   }
 
@@ -389,6 +420,16 @@ function readExpectation(r: Reader, item: Node, ctx: SchemaContext, t: TestCase)
     ex.sends.push(send);
   }
   return ex;
+}
+
+/** Why an event of a test does not fit chuda.yaml `events:`, or undefined when it does. */
+function testEventProblem(data: Record<string, unknown> | undefined, ctx: SchemaContext): string | undefined {
+  if (!data) return "an event must be a mapping {member, name, at, props}";
+  const extra = Object.keys(data).filter((k) => !EVENT_KEYS.includes(k));
+  if (extra.length) return `unknown key ${extra.map((k) => `\`${k}\``).join(", ")}`;
+  if (typeof data["at"] !== "string" || !isMoment(data["at"])) return "`at` must be a moment (YYYY-MM-DD HH:MM)";
+  const r = toEvent({ member: data["member"], name: data["name"], time: 1, props: data["props"] ?? {} }, ctx.project.events ?? new Map());
+  return typeof r === "string" ? r : undefined;
 }
 
 function isMoment(s: string): boolean {

@@ -1,4 +1,4 @@
-import { expandAll } from "../../calendar/occurrences.js";
+import { describeTrigger, expandAll } from "../../calendar/occurrences.js";
 import { calendarJson, renderCalendarTable } from "../../report/calendar.js";
 import type { Io } from "../io.js";
 import type { ChudaProgram } from "./program.js";
@@ -20,8 +20,11 @@ export function registerCalendar(program: ChudaProgram, io: Io): void {
       const { from, to } = dateRange(opts, io.now(), project.timezone, 31);
       const campaigns = selectCampaigns(ws, names);
       const occurrences = expandAll(campaigns, project, from, to);
-      if (opts.json) io.out(JSON.stringify(calendarJson(occurrences), null, 2) + "\n");
-      else io.out(renderCalendarTable(occurrences, project, { color: io.color }));
+      const onEvent = campaigns.flatMap((c) =>
+        c.trigger.kind === "business_event" ? [{ campaign: c.name, event: c.trigger.event, trigger: describeTrigger(c.trigger) }] : [],
+      );
+      if (opts.json) io.out(JSON.stringify(calendarJson(occurrences, onEvent), null, 2) + "\n");
+      else io.out(renderCalendarTable(occurrences, project, { color: io.color }, onEvent));
       return 0;
     });
 }

@@ -24,8 +24,7 @@ export function registerReceipts(program: ChudaProgram, io: Io): void {
       for (const c of opts.channel ?? []) {
         const ch = project.channels.get(c);
         if (!ch) throw new UsageError(O.noSuchChannel, [c, [...project.channels.keys()].join(", ")]);
-        if (!pullableChannels(project, [c]).length)
-          throw new UsageError(O.nothingToPull, [c, ch.driver]);
+        if (!pullableChannels(project, [c]).length) throw new UsageError(O.nothingToPull, [c, ch.driver]);
       }
       const channels = pullableChannels(project, opts.channel);
       const ledger = new SqliteLedger(ledgerPath(ws.root));

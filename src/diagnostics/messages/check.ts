@@ -367,4 +367,52 @@ export const checkMessages = {
     help: "refer to fewer segments in a chain, or combine conditions side by side (`a and b`) rather than one inside another",
     description: "Segments that refer to segments nest deeper than an audience can be evaluated.",
   },
+  // ------------------------------------------------------------ business events (CH3100–CH3119)
+  unknownBusinessEvent: {
+    code: "CH3100",
+    severity: "error",
+    message: "unknown event `{0}`: not declared under `events:` in chuda.yaml",
+    help: "declare the event and its properties in chuda.yaml, e.g. `events: { purchase: { amount: number, store: string } }`",
+    description: "An event trigger names an event that chuda.yaml's `events:` does not declare.",
+  },
+  eventPropOutsideEventCampaign: {
+    code: "CH3101",
+    severity: "error",
+    message: "`event.{0}` is only known in the audience of a campaign triggered by an event",
+    help: 'use `event.<property>` in a campaign with `trigger on event "<name>"` or `trigger <N> <unit> after event "<name>"`',
+    description: "`event.<prop>` appears in a segment, an `order by`, or a campaign whose trigger is not an event.",
+  },
+  unknownEventProp: {
+    code: "CH3102",
+    severity: "error",
+    message: "event `{0}` has no property `{1}`",
+    description: "`event.<prop>` names a property the event's schema in chuda.yaml does not declare.",
+  },
+  eventTriggerBefore: {
+    code: "CH3103",
+    severity: "error",
+    message: "a campaign cannot fire before event `{0}`: it is known only once it has happened",
+    help: 'write `{1} after event "{0}"`, or `on event "{0}"`',
+    description: '`<N> <unit> before event "x"`: a business event cannot be foreseen.',
+  },
+  eventOncePerNonPositive: {
+    code: "CH3104",
+    severity: "error",
+    message: "`at most once per` needs a duration longer than zero, found `{0}`",
+    description: "`at most once per 0 days`.",
+  },
+  eventOnceAndRepeat: {
+    code: "CH3105",
+    severity: "error",
+    message: "campaign `{0}` has both `at most once per` and `repeat`: they say the same thing",
+    help: "keep one: `at most once per <duration>` on the trigger, or `repeat after <duration>`",
+    description: "An event trigger's `at most once per` and a `repeat` clause both set how often a member may receive the campaign.",
+  },
+  testBadEvent: {
+    code: "CH3106",
+    severity: "error",
+    message: "event of test `{0}`: {1}",
+    help: 'an event is `{ member: M1, name: purchase, at: "2026-12-01 10:00", props: { amount: 300 } }`, its name and properties as chuda.yaml `events:` declares them',
+    description: "An event a campaign test supplies does not fit chuda.yaml `events:`.",
+  },
 } satisfies Record<string, MessageDef>;

@@ -316,4 +316,26 @@ export const contentMessages = {
     help: "control characters (ESC, NUL, …) are never sent; clean the member data or the template",
     description: "A rendered message contains a control character (from member data or the template), which no channel sends.",
   },
+  // ------------------------------------------------------------ tracked links (CH5105–CH5109)
+  contentTrackNoPublicUrl: {
+    code: "CH5105",
+    severity: "error",
+    message: "template `{0}` tracks links with `{{track}}`, but chuda.yaml has no `serve.public_url`",
+    help: "set `serve: { public_url: https://go.example.com }`, the address at which members reach `chuda serve`",
+    description: "`{{track}}` rewrites links to the server's public address, which chuda.yaml does not give.",
+  },
+  contentTrackNotUrl: {
+    code: "CH5106",
+    severity: "error",
+    message: "`{{track}}` in `{0}` must be given an http(s) link, found {1}",
+    help: 'write the link in quotes: {{track "https://m.example.com/bday"}}',
+    description: "The argument of `{{track}}` is a literal that is not an http(s) URL.",
+  },
+  contentTrackInSms: {
+    code: "CH5107",
+    severity: "error",
+    message: "`{{track}}` in the SMS section of template `{0}`: SMS providers refuse links in variables, so a tracked link cannot be sent by SMS",
+    help: "put a fixed link in the approved SMS body, or track clicks on another channel (WeCom, template message, webhook)",
+    description: "An SMS variable cannot carry a link (the providers' rule), tracked or not.",
+  },
 } satisfies Record<string, MessageDef>;

@@ -322,4 +322,25 @@ export const projectMessages = {
     help: "`rates: observed` makes simulate use each channel's delivery rate seen in the last 30 days (the channel's `rates.delivered` when too few receipts)",
     description: "The top-level `rates` has a value other than `observed` or `configured`.",
   },
+  projectEventProps: {
+    code: "CH2080",
+    severity: "error",
+    message: "event `{0}` must map its property names to types, found {1}",
+    help: "e.g. `purchase: { amount: number, store: string }`, or `registration: {}` for an event without properties",
+    description: "An entry of `events:` is not a mapping of property names to types.",
+  },
+  projectEventsTokenEnv: {
+    code: "CH2081",
+    severity: "error",
+    message: "`serve.events_token_env` must name an environment variable, found `{0}`",
+    help: "write the variable's name (e.g. `CHUDA_EVENTS_TOKEN`), never the token itself",
+    description: "`serve.events_token_env` is not an environment variable name.",
+  },
+  projectPublicUrl: {
+    code: "CH2082",
+    severity: "error",
+    message: "`serve.public_url` must be an http(s) URL without query or fragment, found `{0}`",
+    help: "the address at which members reach `chuda serve`, e.g. `https://go.example.com`",
+    description: "`serve.public_url` is not a usable base URL for tracked links.",
+  },
 } satisfies Record<string, MessageDef>;
