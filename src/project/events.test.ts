@@ -1,3 +1,4 @@
+import { defaultServeConfig } from "./serve.js";
 import { describe, expect, it } from "vitest";
 import { MESSAGES } from "../diagnostics/messages/index.js";
 import { parseProject } from "./load.js";
@@ -40,7 +41,8 @@ describe("chuda.yaml events: and serve:", () => {
   it("reads serve.events_token_env and serve.public_url (without its trailing slash)", () => {
     const r = parse("serve: { events_token_env: CHUDA_EVENTS_TOKEN, public_url: 'https://go.example.com/' }\n");
     expect(r.diagnostics).toEqual([]);
-    expect(r.project!.serve).toEqual({ eventsTokenEnv: "CHUDA_EVENTS_TOKEN", publicUrl: "https://go.example.com" });
+    // The rest of `serve:` (callbacks, opt-outs) keeps its defaults.
+    expect(r.project!.serve).toEqual({ ...defaultServeConfig(), eventsTokenEnv: "CHUDA_EVENTS_TOKEN", publicUrl: "https://go.example.com" });
   });
   it("refuses a token in place of a variable name, and a URL with a query", () => {
     const r = parse("serve: { events_token_env: 'sk-123/abc', public_url: 'https://go.example.com/?a=1' }\n");

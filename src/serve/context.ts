@@ -20,6 +20,8 @@ export interface ServeContext {
   env: Record<string, string | undefined>;
   /** Every accepted request's writes go through it: committed, durably, before the request is answered. */
   commit: GroupCommit;
+  /** Called after business events are committed (the event loop plans them at once). */
+  onEvents?: (inserted: number) => void;
 }
 
 export function createServeContext(o: Omit<ServeContext, "commit" | "logger"> & { logger?: Logger; logLevel?: string }): ServeContext {

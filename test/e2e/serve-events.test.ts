@@ -1,5 +1,5 @@
 /**
- * Event-triggered campaigns end to end: a server process (test/serve/standalone.mjs, the /events route and the event
+ * Event-triggered campaigns end to end: a `chuda serve --members` process (the /events route and the event
  * loop from the built modules) receives business events over HTTP, and the loopback webhook fake receives the sends.
  * And `POST /events` under kill -9: every event acknowledged, or sent again by its client, is stored exactly once.
  */

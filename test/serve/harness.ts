@@ -1,7 +1,6 @@
-/** Starts test/serve/standalone.mjs (the /events and /r routes and the event loop, from dist/) in a child process. */
+/** Starts the built `chuda serve --port 0 [--members FILE]` (the /events and /r routes and the event loop) in a child process. */
 import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
-import { REPO } from "../e2e/cli.js";
+import { BIN } from "../e2e/cli.js";
 
 export interface ServeProcess {
   url: string;
@@ -14,7 +13,7 @@ export interface ServeProcess {
 }
 
 export async function startServe(dir: string, env: Record<string, string>, members?: string): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [path.join(REPO, "test/serve/standalone.mjs"), dir, ...(members ? [members] : [])], {
+  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...(members ? ["--members", members] : [])], {
     cwd: dir,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -26,7 +25,7 @@ export async function startServe(dir: string, env: Record<string, string>, membe
     let out = "";
     child.stdout!.on("data", (b: Buffer) => {
       out += b.toString();
-      const m = /listening (\d+)/.exec(out);
+      const m = /listening on http:\/\/[^\s:]+:(\d+)/.exec(out);
       if (m) resolve(Number(m[1]));
     });
     child.once("exit", (code) => reject(new Error(`the test server exited (${code}) before listening: ${err}`)));

@@ -7,6 +7,7 @@ import { onInterrupt } from "../signals.js";
 import { UsageError, type Io } from "../io.js";
 import { loadWorkspace, requireValid } from "../workspace.js";
 import { requireLedgerIdentity } from "./dispatch.js";
+import type { OpenedEventLoop } from "../../serve/event-setup.js";
 
 /** How often receipts that came before their send's result are matched again (dispatch also matches them). */
 const MATCH_PENDING_MS = 5_000;
@@ -24,7 +25,8 @@ export function registerServe(program: ChudaProgram, io: Io): void {
     .option("--port <port>", "port to listen on (0: any free port)", "8080")
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--new-ledger", "accept a missing or different ledger (.chuda/state.db) and make it this repository's")
-    .run(async (opts: { port: string; host: string; newLedger?: boolean }) => {
+    .option("--members <file>", "member snapshot for event-triggered campaigns: with it, serve plans and sends them as events arrive")
+    .run(async (opts: { port: string; host: string; newLedger?: boolean; members?: string }) => {
       const port = parsePort(opts.port);
       const ws = await loadWorkspace(program.opts().project, io);
       const project = requireValid(ws, io);
@@ -34,12 +36,37 @@ export function registerServe(program: ChudaProgram, io: Io): void {
       const { createServeContext } = await import("../../serve/context.js");
       const ledger = new SqliteLedger(ledgerPath(ws.root));
       writeLedgerMarker(ws.root, ledger.id);
-      const ctx = createServeContext({ project, root: ws.root, ledger, clock: () => io.now(), env: io.env, logLevel: io.env.CHUDA_LOG_LEVEL || "info" });
+      // With --members and event campaigns, the event loop plans and sends them as events arrive (same planner,
+      // caps, quiet hours, holdout and ledger as dispatch); POST /events wakes it.
+      const eventCampaigns = ws.check.campaigns.filter((c) => c.trigger.kind === "business_event");
+      let events: OpenedEventLoop | undefined;
+      let logCycleError = (_e: unknown): void => {};
+      if (opts.members && eventCampaigns.length) {
+        const { openEventLoop } = await import("../../serve/event-setup.js");
+        events = await openEventLoop({
+          project: program.opts().project,
+          membersFile: opts.members,
+          io,
+          clock: () => io.now(),
+          onError: (e) => logCycleError(e),
+        });
+      }
+      const ctx = createServeContext({
+        project,
+        root: ws.root,
+        ledger,
+        clock: () => io.now(),
+        env: io.env,
+        logLevel: io.env.CHUDA_LOG_LEVEL || "info",
+        ...(events ? { onEvents: () => events.loop.wake() } : {}),
+      });
+      logCycleError = (e) => ctx.logger.error({ err: String(e) }, "event loop: a cycle failed; the next one tries again");
       const app = await buildServer(ctx);
       let address: string;
       try {
         address = await app.listen({ port, host: opts.host });
       } catch (e) {
+        await events?.close();
         await ledger.close();
         const err = e as NodeJS.ErrnoException;
         throw new UsageError(O.cannotListen, [
@@ -49,7 +76,10 @@ export function registerServe(program: ChudaProgram, io: Io): void {
       }
       const timer = setInterval(() => void ctx.commit.run((db) => matchPendingReceipts(db)).catch(() => undefined), MATCH_PENDING_MS);
       timer.unref();
-      io.out(`chuda serve: listening on ${address} (ledger ${path.relative(ws.root, ledgerPath(ws.root))})\n`);
+      events?.loop.start();
+      io.out(
+        `chuda serve: listening on ${address} (ledger ${path.relative(ws.root, ledgerPath(ws.root))}${events ? `; ${eventCampaigns.length} event campaign(s) planned as events arrive` : ""})\n`,
+      );
       await new Promise<void>((resolve) => {
         onInterrupt((signal) => {
           ctx.logger.info({ signal }, "shutting down: finishing the requests in progress");
@@ -59,6 +89,7 @@ export function registerServe(program: ChudaProgram, io: Io): void {
             .close()
             .catch(() => undefined)
             .finally(async () => {
+              await events?.close().catch(() => undefined);
               ctx.commit.flush();
               await ledger.close().catch(() => undefined);
               ctx.logger.flush?.();
