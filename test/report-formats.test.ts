@@ -12,7 +12,7 @@ import { parseProject } from "../src/project/load.js";
 import { checkProject } from "../src/check/index.js";
 import { loadTemplates } from "../src/content/index.js";
 import { BUILTIN_EVENT_NAMES } from "../src/calendar/events.js";
-import { renderers, sortDiagnostics } from "../src/report/diagnostics/index.js";
+import { renderers, sortDiagnostics } from "../src/render/diagnostics/index.js";
 import type { Diagnostic } from "../src/diagnostics/types.js";
 
 const DIR = path.join(import.meta.dirname, "fixtures/formats");

@@ -9,7 +9,7 @@ import { VERSION } from "./version.js";
 import { registerCommands } from "./commands/index.js";
 import { ChudaProgram } from "./commands/program.js";
 import { installSignalHandlers } from "./signals.js";
-import { renderRunFailure } from "../report/diagnostics/run.js";
+import { renderRunFailure } from "../render/diagnostics/run.js";
 import { commandLineProblem, failureFormat, formatFlags } from "./program.js";
 
 export async function run(argv: string[], io: Io): Promise<number> {

@@ -10,8 +10,8 @@ import { databaseSource, looksLikeUrl, maskUrl, openDatabaseSnapshot } from "../
 import { MESSAGES } from "../diagnostics/messages/index.js";
 import type { MemberTable } from "../plan/types.js";
 import type { Project } from "../project/types.js";
-import { renderPretty } from "../report/diagnostics/pretty.js";
-import type { ProgressHandle } from "../report/ink/progress.js";
+import { renderPretty } from "../render/diagnostics/pretty.js";
+import type { ProgressHandle } from "../render/ink/progress.js";
 import { UsageError, type Io } from "./io.js";
 import { operationsMessages as O } from "../diagnostics/messages/operations.js";
 import { VERSION } from "./version.js";
@@ -53,7 +53,7 @@ export async function openMembers(
 ): Promise<OpenedMembers | undefined> {
   const input = membersInput(opts.members, project, io.env);
   // Ink (half a second to import) is loaded only for a terminal.
-  const progress = io.interactive && !opts.quiet ? (await import("../report/ink/progress.js")).startProgress("chuda", { color: io.color }) : undefined;
+  const progress = io.interactive && !opts.quiet ? (await import("../render/ink/progress.js")).startProgress("chuda", { color: io.color }) : undefined;
   const options: OpenSnapshotOptions = {
     encoding: opts.encoding ?? "auto",
     strict: opts.strict,

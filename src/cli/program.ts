@@ -7,7 +7,7 @@ import { runDiag } from "../diagnostics/diag.js";
 import { operationsMessages } from "../diagnostics/messages/operations.js";
 import type { RunDiagnostic } from "../diagnostics/types.js";
 import { didYouMean } from "../diagnostics/suggest.js";
-import type { DiagnosticFormat } from "../report/diagnostics/index.js";
+import type { DiagnosticFormat } from "../render/diagnostics/index.js";
 
 export class ChudaCommand extends Command {
   override createCommand(name?: string): Command {

@@ -17,7 +17,7 @@ import { trackDiagnostics } from "../content/track-check.js";
 import { DRIVER_CONTENT_KIND, type BuiltinDriver, type ContentKind } from "../project/types.js";
 import { introducedOrder } from "./introduced.js";
 import { capPerFile, checkWorkspace, suppressFollowOn } from "../check/workspace.js";
-import { sortDiagnostics } from "../report/diagnostics/index.js";
+import { sortDiagnostics } from "../render/diagnostics/index.js";
 import { languageMessages } from "../diagnostics/messages/language.js";
 import { UsageError, type Io } from "./io.js";
 import { operationsMessages as O } from "../diagnostics/messages/operations.js";

@@ -31,7 +31,7 @@ export function shortened(text: string, max = 60): string {
   return showInvisible(chars.length > max ? `${chars.slice(0, max).join("")}…` : text);
 }
 
-/** SGR colour sequences (what src/report/style.ts writes); anything else starting with ESC is escaped. */
+/** SGR colour sequences (what src/render/style.ts writes); anything else starting with ESC is escaped. */
 const SGR = /\u001b\[[0-9;]*m/y;
 
 /** Like escapeControls, but keeps colour codes: for table cells that a report may have styled itself. */

@@ -2,7 +2,7 @@ import type { Span } from "./span.js";
 
 export type Severity = "error" | "warning";
 
-/** One problem in a user's files: plain data, rendered only by src/report. */
+/** One problem in a user's files: plain data, rendered only by src/render. */
 export interface Diagnostic {
   code: string;
   severity: Severity;

@@ -20,7 +20,7 @@ import { checkProject } from "../check/index.js";
 import { BUILTIN_EVENT_NAMES } from "../calendar/events.js";
 import { checkTriggers } from "../calendar/check.js";
 import { introducedOrder } from "../cli/introduced.js";
-import { sortDiagnostics } from "../report/diagnostics/index.js";
+import { sortDiagnostics } from "../render/diagnostics/index.js";
 import { MESSAGES } from "../diagnostics/messages/index.js";
 import { diag } from "../diagnostics/diag.js";
 import { contentMessages } from "../diagnostics/messages/content.js";

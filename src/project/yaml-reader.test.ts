@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseProject } from "./load.js";
 import { parseYaml } from "./yaml-reader.js";
 import { parseTemplate } from "../content/index.js";
-import { parseTestFile } from "../testing/schema.js";
+import { parseTestFile } from "../campaign-tests/schema.js";
 import type { Diagnostic } from "../diagnostics/types.js";
 
 const SECRET = "sk-live-9f8e7d6c";

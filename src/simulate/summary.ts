@@ -3,7 +3,7 @@
  * (delivered / opened / converted from channel rates and goal assumptions; cost from channel prices).
  * No side effects: simulate never reaches dispatch or drivers.
  */
-import { roundYuan } from "../report/money.js";
+import { roundYuan } from "../render/money.js";
 import type { WecomTaskCount } from "./wecom-tasks.js";
 import { epochToZoned } from "../calendar/time.js";
 import type { Project } from "../project/types.js";

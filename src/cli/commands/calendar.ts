@@ -1,5 +1,5 @@
 import { describeTrigger, expandAll } from "../../calendar/occurrences.js";
-import { calendarJson, renderCalendarTable } from "../../report/calendar.js";
+import { calendarJson, renderCalendarTable } from "../../render/calendar.js";
 import type { Io } from "../io.js";
 import type { ChudaProgram } from "./program.js";
 import { dateRange } from "../moment.js";

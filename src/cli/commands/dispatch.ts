@@ -10,11 +10,11 @@ import type { TokenStore } from "../../drivers/types.js";
 import { pullableChannels, pullReceipts, type PullSummary } from "../../receipts/run.js";
 import { drySends, planDue, RATE_MARGIN_MS, rateGate, runDispatch, type DispatchEvent, type LoadedChannel } from "../../dispatch/runner.js";
 import { loadDriver } from "../../drivers/registry.js";
-import { renderDispatchDryRun, renderDispatchSummary } from "../../report/dispatch.js";
-import { maskPhonesIn } from "../../report/mask.js";
-import { dispatchDryRunJson, dispatchSummaryJson } from "../../report/dispatch-json.js";
+import { renderDispatchDryRun, renderDispatchSummary } from "../../render/dispatch.js";
+import { maskPhonesIn } from "../../render/mask.js";
+import { dispatchDryRunJson, dispatchSummaryJson } from "../../render/dispatch-json.js";
 import { formatLocalTime } from "../../calendar/time.js";
-import type { startDispatchView } from "../../report/ink/dispatch.js";
+import type { startDispatchView } from "../../render/ink/dispatch.js";
 import { UsageError, type Io } from "../io.js";
 import type { ChudaProgram } from "./program.js";
 import { operationsMessages as O } from "../../diagnostics/messages/operations.js";
@@ -148,7 +148,7 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
           members.progress?.finish();
           // Ink (half a second to import) is loaded only for a terminal.
           view = io.interactive
-            ? (await import("../../report/ink/dispatch.js")).startDispatchView({
+            ? (await import("../../render/ink/dispatch.js")).startDispatchView({
                 color: io.color,
                 title: `chuda dispatch · ${formatLocalTime(at, project.timezone)}`,
                 secrets: secretValues(project, io),

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { formatFile } from "../../language/index.js";
-import { renderPretty } from "../../report/diagnostics/pretty.js";
+import { renderPretty } from "../../render/diagnostics/pretty.js";
 import type { Io } from "../io.js";
 import type { ChudaProgram } from "./program.js";
 import { VERSION } from "../version.js";

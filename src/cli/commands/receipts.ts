@@ -2,7 +2,7 @@ import type { ChudaProgram } from "./program.js";
 import { operationsMessages as O } from "../../diagnostics/messages/operations.js";
 import { SqliteLedger, ledgerPath } from "../../dispatch/ledger.js";
 import { pullableChannels, pullReceipts } from "../../receipts/run.js";
-import { table } from "../../report/style.js";
+import { table } from "../../render/style.js";
 import { UsageError, type Io } from "../io.js";
 import { loadWorkspace, requireValid } from "../workspace.js";
 import { requireLedgerIdentity } from "./dispatch.js";

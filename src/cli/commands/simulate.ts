@@ -4,10 +4,10 @@ import { plan } from "../../plan/plan.js";
 import { presenceOnlyFields } from "../../plan/fields.js";
 import { summarize } from "../../simulate/summary.js";
 import { wecomTasks } from "../../simulate/wecom-tasks.js";
-import { renderSimulationText } from "../../report/simulation.js";
-import { renderSimulationHtml } from "../../report/simulation-html.js";
-import { writePlanCsv } from "../../report/plan-csv.js";
-import { maskDeep } from "../../report/mask.js";
+import { renderSimulationText } from "../../render/simulation.js";
+import { renderSimulationHtml } from "../../render/simulation-html.js";
+import { writePlanCsv } from "../../render/plan-csv.js";
+import { maskDeep } from "../../render/mask.js";
 import { dueWindow, occurrenceDays } from "../../plan/window.js";
 import type { Io } from "../io.js";
 import type { ChudaProgram } from "./program.js";
@@ -24,7 +24,7 @@ import type { Workspace } from "../workspace.js";
 import type { OpenedMembers } from "../members.js";
 import { UsageError } from "../io.js";
 import { onInterrupt } from "../signals.js";
-import { renderPretty } from "../../report/diagnostics/pretty.js";
+import { renderPretty } from "../../render/diagnostics/pretty.js";
 import { VERSION } from "../version.js";
 
 export function registerSimulate(program: ChudaProgram, io: Io): void {
@@ -157,7 +157,7 @@ async function simulateWith(run: SimulationRun): Promise<number> {
   }
   if (opts.json) io.out((run.jsonLines ? JSON.stringify(maskDeep(summary)) : JSON.stringify(maskDeep(summary), null, 2)) + "\n");
   // Ink (half a second to import) is loaded only for a terminal.
-  else if (io.interactive) io.out((await import("../../report/ink/simulation.js")).renderSimulationInk(summary, { color: io.color }));
+  else if (io.interactive) io.out((await import("../../render/ink/simulation.js")).renderSimulationInk(summary, { color: io.color }));
   else io.out(renderSimulationText(summary, { color: io.color }));
   const contentErrors = summary.campaigns.some((c) => c.problems.some((p) => p.severity === "error"));
   return opts.strict && (members.rejected > 0 || contentErrors) ? 1 : 0;

@@ -1,10 +1,10 @@
 import path from "node:path";
 import { ledgerExists, locateLedger, openLedger } from "../../ledger/open.js";
-import { maskDeep, maskPhone, maskPhonesIn } from "../../report/mask.js";
+import { maskDeep, maskPhone, maskPhonesIn } from "../../render/mask.js";
 import { formatLocalTime } from "../../calendar/time.js";
 import { loadProject } from "../../project/index.js";
 import { requireLedgerIdentity, requireLedgerIdentityOf } from "./dispatch.js";
-import { makeStyle, table } from "../../report/style.js";
+import { makeStyle, table } from "../../render/style.js";
 import type { Io } from "../io.js";
 import type { ChudaProgram } from "./program.js";
 import { resolveProjectFile } from "../workspace.js";

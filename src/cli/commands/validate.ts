@@ -1,5 +1,5 @@
 import { Option } from "commander";
-import { DIAGNOSTIC_FORMATS, renderers, type DiagnosticFormat } from "../../report/diagnostics/index.js";
+import { DIAGNOSTIC_FORMATS, renderers, type DiagnosticFormat } from "../../render/diagnostics/index.js";
 import type { Io } from "../io.js";
 import type { ChudaProgram } from "./program.js";
 import { VERSION } from "../version.js";

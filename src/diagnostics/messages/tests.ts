@@ -12,7 +12,7 @@ export const testsMessages = {
     code: "CH8002",
     severity: "error",
     message: "`{0}` must be {1}, found {2}",
-    help: "see src/testing/README.md for the shape of a test file",
+    help: "see src/campaign-tests/README.md for the shape of a test file",
     description: "A key of a test file has a value of the wrong kind.",
   },
   testUnknownKey: {

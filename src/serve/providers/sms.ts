@@ -11,7 +11,7 @@
  */
 import type { FastifyReply } from "fastify";
 import type { ReceiptInput } from "../../dispatch/delivery.js";
-import { maskPhone } from "../../report/mask.js";
+import { maskPhone } from "../../render/mask.js";
 import {
   chinaTime,
   commitWrites,

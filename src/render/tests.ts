@@ -1,8 +1,8 @@
 /**
  * Views of `chuda test`: pretty (one line per test, a diff under each failure, like `opa test`), json (the
- * contract in src/testing/README.md) and github (workflow commands that annotate the test file in a PR).
+ * contract in src/campaign-tests/README.md) and github (workflow commands that annotate the test file in a PR).
  */
-import type { FileOutcome, TestSummary } from "../testing/index.js";
+import type { FileOutcome, TestSummary } from "../campaign-tests/index.js";
 import { diagnosticsJson } from "./diagnostics/json.js";
 import { renderGithub } from "./diagnostics/github.js";
 import { renderPretty } from "./diagnostics/pretty.js";

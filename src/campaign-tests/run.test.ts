@@ -12,7 +12,7 @@ import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { loadWorkspace, type Workspace } from "../cli/workspace.js";
 import type { Io } from "../cli/io.js";
 import { listTestFiles, runTestFile, summarizeTests, type RunContext } from "./index.js";
-import { renderTestsPretty, testsJson, renderTestsGithub } from "../report/tests.js";
+import { renderTestsPretty, testsJson, renderTestsGithub } from "../render/tests.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const io: Io = { out: () => {}, err: () => {}, interactive: false, color: false, cwd: ROOT, env: {}, now: () => Date.UTC(2026, 10, 1) };

@@ -1,6 +1,6 @@
 /**
  * `--plan out.csv`: the member-level plan. Phone numbers are masked in every column, and every cell is written
- * so that a spreadsheet cannot run it as a formula (src/report/csv.ts). `send_at` is UTC; `send_at_local` is the
+ * so that a spreadsheet cannot run it as a formula (src/render/csv.ts). `send_at` is UTC; `send_at_local` is the
  * same instant in the project's timezone.
  */
 import { createWriteStream } from "node:fs";
