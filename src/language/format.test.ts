@@ -104,7 +104,7 @@ describe("formatFile", () => {
 
 const S = { file: "gen", start: { line: 1, column: 1, offset: 0 }, end: { line: 1, column: 1, offset: 0 } };
 const KEYWORDS = new Set(
-  "segment campaign audience trigger content within with channel goal priority holdout repeat never active send between limit members order by asc desc budget expire every once on at before after anniversary of redeem visit purchase event expect minute minutes hour hours day days week weeks month months year years and any all or not now in is set has today true false km".split(
+  "segment campaign audience trigger content within with channel goal priority holdout repeat never active send between limit members order by asc desc budget expire every once on at before after anniversary of redeem visit purchase event most per expect minute minutes hour hours day days week weeks month months year years and any all or not now in is set has today true false km".split(
     " ",
   ),
 );

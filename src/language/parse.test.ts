@@ -534,7 +534,8 @@ describe("syntax error codes", () => {
       ["campaign a { priority x }", { code: "CH1007", message: "expected a number after `priority`, found `x`" }],
       ["campaign a {\n  audiance tier >= gold\n}", { code: "CH1008", message: "expected a clause or `}`, found `audiance`" }],
       ["42", { code: "CH1009", message: "unexpected `42`, expected `campaign` or `segment`" }],
-      ["campaign a { trigger on }", { code: "CH1011", message: "expected an event (a name, `520`, `618`, or `anniversary of <field>`) after `on`, found `}`" }],
+      // `on` takes a calendar event or a business event (`on event "purchase"`), so the alternatives are listed.
+      ["campaign a { trigger on }", { code: "CH1011", message: "expected a name, a number, `anniversary` or `event` after `on`, found `}`" }],
       ["campaign a {\n  audience tier >=\n}\n", { code: "CH1012", message: "expected an expression after `>=`, found `}`" }],
       ["campaign a {\n  trigger every day at\n", { code: "CH1013", message: "expected a time like 09:30 after `at`, found the end of the file" }],
       ["campaign a {\n  priority 3\n", { code: "CH1013", message: "expected a clause or `}`, found the end of the file" }],

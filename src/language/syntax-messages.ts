@@ -12,7 +12,7 @@ import { DurationUnit, Identifier } from "./lexer.js";
 const RULES: Record<string, string> = {
   file: "`campaign` or `segment`",
   clause: "a clause (audience, trigger, content, channel, goal, priority, holdout, repeat, active, send, limit, budget, expire)",
-  trigger: "a trigger (`every …`, `once at …`, `on <event>` or `<N> <unit> before|after <event>`)",
+  trigger: 'a trigger (`every …`, `once at …`, `on <event>`, `on event "<name>"` or `<N> <unit> before|after <event>`)',
   everyTrigger: "`day`, `month on <N>` or weekday names",
   eventRef: "an event (a name, `520`, `618`, or `anniversary of <field>`)",
   goal: 'a goal (`redeem "CODE"`, `visit`, `purchase` or `event "name"`)',
