@@ -86,6 +86,36 @@ export function eventOccurrences(c: ResolvedCampaign, project: Project, events: 
   return out;
 }
 
+/**
+ * Each campaign's occurrences to plan (calendar ones, or one per business event), those the due window keeps, and
+ * the order the walk takes them in: by send time, then priority, then name.
+ */
+function scheduleOccurrences(input: PlanInput): { perCampaign: Occurrence[][]; work: OccWork[] } {
+  const { project, campaigns, due } = input;
+  const work: OccWork[] = [];
+  const perCampaign: Occurrence[][] = campaigns.map((c, ci) => {
+    const kept: Occurrence[] = [];
+    const occs = c.trigger.kind === "business_event" ? eventOccurrences(c, project, input.events ?? []) : expandOccurrences(c, project, input.from, input.to);
+    for (const o of occs) {
+      if (input.skipOccurrences?.has(`${c.name}|${o.id}`)) continue;
+      const sendAt = deferSendTime(o.at, project.timezone, project.policy.quietHours, c.sendWindow);
+      if (due && (sendAt < due.fromMs || sendAt > due.toMs)) continue;
+      work.push({ campaignIndex: ci, occIndex: kept.length, occurrence: o, sendAt });
+      kept.push(o);
+    }
+    return kept;
+  });
+  const name = (w: OccWork) => campaigns[w.campaignIndex]!.name;
+  work.sort(
+    (a, b) =>
+      a.sendAt - b.sendAt ||
+      campaigns[b.campaignIndex]!.priority - campaigns[a.campaignIndex]!.priority ||
+      (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0) ||
+      a.occurrence.at - b.occurrence.at,
+  );
+  return { perCampaign, work };
+}
+
 /** The channel of a held-out member's row in the ledger and in history: no channel, nothing sent. */
 export const HELD_OUT_CHANNEL = "-";
 
@@ -103,31 +133,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
   const render = input.render !== false;
 
   // Occurrences, with the moment their sends go out.
-  const due = input.due;
-  const work: OccWork[] = [];
-  const perCampaign: Occurrence[][] = campaigns.map((c, ci) => {
-    const kept: Occurrence[] = [];
-    const occs = c.trigger.kind === "business_event" ? eventOccurrences(c, project, input.events ?? []) : expandOccurrences(c, project, input.from, input.to);
-    for (const o of occs) {
-      if (input.skipOccurrences?.has(`${c.name}|${o.id}`)) continue;
-      const sendAt = deferSendTime(o.at, tz, project.policy.quietHours, c.sendWindow);
-      if (due && (sendAt < due.fromMs || sendAt > due.toMs)) continue;
-      work.push({ campaignIndex: ci, occIndex: kept.length, occurrence: o, sendAt });
-      kept.push(o);
-    }
-    return kept;
-  });
-  work.sort(
-    (a, b) =>
-      a.sendAt - b.sendAt ||
-      campaigns[b.campaignIndex]!.priority - campaigns[a.campaignIndex]!.priority ||
-      (campaigns[a.campaignIndex]!.name < campaigns[b.campaignIndex]!.name
-        ? -1
-        : campaigns[a.campaignIndex]!.name > campaigns[b.campaignIndex]!.name
-          ? 1
-          : 0) ||
-      a.occurrence.at - b.occurrence.at,
-  );
+  const { perCampaign, work } = scheduleOccurrences(input);
 
   const timings: Record<string, number> = {};
   let mark = performance.now();
@@ -143,6 +149,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
   // Campaigns whose member decisions are kept (all with memberRows).
   const rowsOf = campaigns.map((c) => !!input.memberRows || !!input.memberRowsFor?.has(c.name));
   const suppressedMembers = input.suppressed?.length ? await loadSuppressed(conn, project, members.table, input.suppressed) : 0;
+  const anySuppressed = suppressedMembers > 0;
   for (let ci = 0; ci < campaigns.length; ci++) {
     if (!perCampaign[ci]!.length) {
       tables.push("");
@@ -153,18 +160,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
     // renderSends reads to tell distinct messages apart (a join of the sends with ten million members costs more).
     const inlineRender = rowsOf[ci]! || campaigns[ci]!.budget !== undefined;
     const carry = inlineRender ? fieldLists[ci]! : render ? renderedFields(campaigns[ci]!, fieldLists[ci]!, templates, project).map((f) => f.field) : [];
-    const cq = await buildCandidates(
-      conn,
-      ci,
-      campaigns[ci]!,
-      perCampaign[ci]!,
-      project,
-      input.exclude,
-      members.table,
-      carry,
-      rowsOf[ci]!,
-      suppressedMembers > 0,
-    );
+    const cq = await buildCandidates(conn, ci, campaigns[ci]!, perCampaign[ci]!, project, input.exclude, members.table, carry, rowsOf[ci]!, anySuppressed);
     tables.push(cq.table);
     shared.push(cq.shared);
     if (process.env.CHUDA_TIMING) lap(`candidates:${campaigns[ci]!.name}`);
@@ -304,14 +300,11 @@ export async function plan(input: PlanInput): Promise<Plan> {
           funnel.cappedBy[reason] = (funnel.cappedBy[reason] ?? 0) + n;
         }
     }
-    const pre1 = byOcc[w.campaignIndex];
-    const one = pre1?.get(w.occIndex);
+    const read = byOcc[w.campaignIndex];
     const batches = ready
       ? []
-      : pre1
-        ? one
-          ? [one]
-          : []
+      : read
+        ? [read.get(w.occIndex)].filter((b) => b !== undefined)
         : streamCandidates(conn, tables[w.campaignIndex]!, w.occIndex, rowsOf[w.campaignIndex]!, wantFields ? fields : []);
     for await (const batch of batches) {
       const { rid, held, chans, mkeys, fieldCols, rows } = batch;
@@ -438,16 +431,10 @@ export async function plan(input: PlanInput): Promise<Plan> {
   for (const t of tables) if (t) await conn.run(`DROP TABLE IF EXISTS ${t}`);
   let membersReached = 0;
   for (let i = 0; i < size; i++) membersReached += reached[i]!;
-  return {
-    from: input.from,
-    to: input.to,
-    occurrences,
-    decisions,
-    membersReached,
-    timings,
-    ...(kept ? { kept } : {}),
-    ...(input.suppressed ? { suppressed: suppressedMembers } : {}),
-  };
+  const result: Plan = { from: input.from, to: input.to, occurrences, decisions, membersReached, timings };
+  if (kept) result.kept = kept;
+  if (input.suppressed) result.suppressed = suppressedMembers;
+  return result;
 }
 
 /** One batch of an occurrence's candidates, as the walk reads them. */
