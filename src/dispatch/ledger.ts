@@ -47,7 +47,8 @@ export const NEXT_RUN_MS = 120_000;
 /** A clause of the queries a run sends from: the campaign is in the run's scope (two parameters, both `scopeJson`). */
 const IN_SCOPE = `(? IS NULL OR campaign IN (SELECT value FROM json_each(?)))`;
 
-const expiredMessage = (ms: number) => `not sent within ${Math.round(ms / 60_000)} minutes of its planned time`;
+/** The error message of a send the ledger expires (both ledgers write the same). */
+export const expiredMessage = (ms: number) => `not sent within ${Math.round(ms / 60_000)} minutes of its planned time`;
 
 export const sendKey = (campaign: string, occurrence: string, member: string, channel: string) => `${campaign}|${occurrence}|${member}|${channel}`;
 

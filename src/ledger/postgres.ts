@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { NEXT_RUN_MS } from "../dispatch/ledger.js";
+import { expiredMessage, NEXT_RUN_MS } from "../dispatch/ledger.js";
 import type { DueSend, Ledger, SendInsert, SendResult, SendRow, SendState, StaffConfirmation, StoredEvent } from "./types.js";
 import { ASSIGNED_STATES, type LedgerOutcomeRow } from "../outcomes/attribution.js";
 import type { HistorySend } from "../plan/types.js";
@@ -24,8 +24,6 @@ const TYPES = {
 
 /** The campaign is in the run's scope (`$n` is a text[] or null). */
 const inScope = (n: number) => `($${n}::text[] IS NULL OR campaign = ANY($${n}::text[]))`;
-
-const expiredMessage = (ms: number) => `not sent within ${Math.round(ms / 60_000)} minutes of its planned time`;
 
 /** Columns of a send as the plan records them, in insert order, with their array types for `unnest`. */
 const INSERT_COLUMNS: [keyof SendInsert, string][] = [
