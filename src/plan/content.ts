@@ -11,6 +11,7 @@ import { BUILTIN_DRIVERS, DRIVER_CONTENT_KIND, type BuiltinDriver, type ContentK
 import { ident as q } from "../members/sql.js";
 import { POOL_MIN_MESSAGES, type RenderPool } from "./render-pool.js";
 import type { PlanInput, PlannedOccurrence } from "./types.js";
+import type { SenderMessageTally } from "./sender-messages.js";
 
 export function contentKindOf(project: Project, channel: string): ContentKind | undefined {
   return driverContentKind(project.channels.get(channel)?.driver);
@@ -150,6 +151,8 @@ export function renderedFields(
   fields: string[],
   templates: Map<string, Template>,
   project: Project,
+  /** Per channel, a sender field read as if its section read it (sends are told apart by sender too). */
+  senders?: readonly (string | undefined)[],
 ): { field: string; channels: number[] }[] {
   const template = templates.get(campaign.template);
   if (!template) return [];
@@ -157,7 +160,9 @@ export function renderedFields(
   return fields
     .map((field) => ({
       field,
-      channels: campaign.channels.flatMap((_, j) => (template.variables.some((v) => v.name === field && v.kind === kinds[j]) ? [j] : [])),
+      channels: campaign.channels.flatMap((_, j) =>
+        template.variables.some((v) => v.name === field && v.kind === kinds[j]) || senders?.[j] === field ? [j] : [],
+      ),
     }))
     .filter((f) => f.channels.length > 0);
 }
@@ -183,6 +188,8 @@ async function renderSends(
   byWork: Map<string, PlannedOccurrence>,
   /** Worker threads for rendering, started on first use. */
   pool?: () => RenderPool | undefined,
+  /** Sends to count per sender and message (WeCom tasks), with each channel's sender field. */
+  counted?: { fields: readonly (string | undefined)[]; tally: SenderMessageTally },
 ) {
   const exceptions = `plan_exceptions_${ci}`;
   const tuples = `plan_tuples_${ci}`;
@@ -193,7 +200,7 @@ async function renderSends(
     for (const [ch, n] of Object.entries(po.funnel.byChannel)) po.funnel.cost += unitPrice(project, ch) * n;
   }
   const template = templates.get(campaign.template);
-  const readSpec = render ? renderedFields(campaign, fields, templates, project) : [];
+  const readSpec = render ? renderedFields(campaign, fields, templates, project, counted?.fields) : [];
   if (!render || !template) return;
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${exceptions} (occ INTEGER, rid INTEGER, ch INTEGER)`);
   const appender = await conn.createAppender(exceptions);
@@ -313,6 +320,60 @@ async function renderSends(
     }
     await conn.run(`DROP TABLE ${special}`);
   }
+  if (counted) await tallySenders(conn, withValues, read, campaign, ci, template, project, byWork, counted);
   await conn.run(shaped.some(Boolean) ? `DROP TABLE ${reps}` : `DROP VIEW ${reps}`);
   for (const t of [exceptions, tuples]) await conn.run(`DROP TABLE ${t}`);
+}
+
+/**
+ * Sends per (occurrence, channel, sender, identical message) on the channels with a sender, from the sends derived in
+ * DuckDB: each distinct (channel, values read, sender) is rendered once, and equal messages are one.
+ */
+async function tallySenders(
+  conn: PlanInput["members"]["conn"],
+  withValues: (where?: string) => string,
+  read: string[],
+  campaign: ResolvedCampaign,
+  ci: number,
+  template: Template,
+  project: Project,
+  byWork: Map<string, PlannedOccurrence>,
+  counted: { fields: readonly (string | undefined)[]; tally: SenderMessageTally },
+) {
+  const chans = campaign.channels.flatMap((ch, j) => {
+    const kind = sectionKeyOf(template, project, ch);
+    return counted.fields[j] !== undefined && kind && template.sections.has(kind) ? [j] : [];
+  });
+  if (!chans.length) return;
+  const vcols = read.map((_, j) => `v${j}`);
+  const result = await conn.stream(
+    `SELECT occ, ch${vcols.map((v) => `, ${v}`).join("")}, CAST(count(*) AS INTEGER) FROM (${withValues(`WHERE ch IN (${chans.join(", ")})`)}) GROUP BY ALL`,
+  );
+  const messages = new Map<string, string>();
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const occ = chunk.getColumnValues(0) as number[];
+    const ch = chunk.getColumnValues(1) as number[];
+    const values = read.map((_, j) => chunk.getColumnValues(2 + j) as unknown[]);
+    const sends = chunk.getColumnValues(2 + read.length) as number[];
+    for (let r = 0; r < chunk.rowCount; r++) {
+      const channel = campaign.channels[ch[r]!]!;
+      const senderAt = read.indexOf(counted.fields[ch[r]!]!);
+      let key = String(ch[r]);
+      for (const v of values) key += "\u0001" + String(v[r] ?? "\u0002");
+      let message = messages.get(key);
+      if (message === undefined) {
+        const vars: Record<string, unknown> = { ...campaign.with };
+        read.forEach((f, j) => {
+          const v = values[j]![r];
+          if (v !== null && v !== undefined) vars[f] = v;
+        });
+        message = JSON.stringify(renderFor(template, project, channel, vars).content);
+        messages.set(key, message);
+      }
+      const po = byWork.get(`${ci}|${occ[r]}`)!;
+      counted.tally.add(campaign.name, channel, String(values[senderAt]![r] ?? ""), po.occurrence.id, message, sends[r]!);
+    }
+  }
 }

@@ -592,6 +592,10 @@ describe("the planner's two walks", () => {
         });
         const members = await table(name, rows);
         await conn.run(`UPDATE ${name} SET name = repeat('名', 2 + CAST(substr(member_id, 2) AS INTEGER) % 39)`);
+        // Three staff members own the WeCom contacts (one has none recorded), for the counts per sender and message.
+        await conn.run(
+          `UPDATE ${name} SET owner = CASE CAST(substr(member_id, 2) AS INTEGER) % 4 WHEN 3 THEN NULL ELSE 'staff' || (CAST(substr(member_id, 2) AS INTEGER) % 4) END`,
+        );
         const yaml = YAML.replace("max: 2 per member per 7 days", sc.max ? `max: ${sc.max}` : "max: []").replace(
           "quota: 1 per member per day",
           `quota: ${sc.quota}`,
@@ -624,8 +628,9 @@ describe("the planner's two walks", () => {
           history,
           render: sc.render,
         };
-        const general = await plan({ ...base, memberRows: true });
-        const fast = await plan(base);
+        const senderMessagesFor = new Set(campaigns.map((c) => c.name));
+        const general = await plan({ ...base, memberRows: true, senderMessagesFor });
+        const fast = await plan({ ...base, senderMessagesFor });
         const funnels = (p: Plan) =>
           p.occurrences
             .map((o) => ({
@@ -644,6 +649,19 @@ describe("the planner's two walks", () => {
         for (const d of general.decisions) if (d.reason === "held_out") expect(unreachable.has(`${d.campaign}|${d.occurrence}|${d.member}`)).toBe(false);
         for (const o of general.occurrences) if (o.campaign.limit && o.funnel.cappedBy["capped:limit"]) expect(o.funnel.sends).toBe(o.campaign.limit.count);
         expect(fast.membersReached).toBe(general.membersReached);
+        // Sends per sender and identical message (WeCom tasks): counted in DuckDB after the walk, as the walk counts
+        // them member by member, and as the member rows say.
+        const tallies = (p: Plan) =>
+          (p.senderMessages ?? []).map((t) => `${t.campaign}|${t.occurrence}|${t.channel}|${t.staff}|${t.message}|${t.sends}`).sort();
+        const fromRows = new Map<string, number>();
+        for (const d of general.decisions)
+          if (d.channel === "wecom" && d.content) {
+            const k = `${d.campaign}|${d.occurrence}|${d.channel}|${d.sender ?? ""}|${JSON.stringify(d.content)}`;
+            fromRows.set(k, (fromRows.get(k) ?? 0) + 1);
+          }
+        expect(tallies(general)).toEqual([...fromRows].map(([k, n]) => `${k}|${n}`).sort());
+        expect(tallies(fast)).toEqual(tallies(general));
+        if (sc.render && general.decisions.some((d) => d.channel === "wecom")) expect(fromRows.size).toBeGreaterThan(0);
         await conn.run(`DROP TABLE ${name}`);
       }),
       {

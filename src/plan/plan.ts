@@ -22,6 +22,7 @@ import { COMPACT_UNTIL, LastSends, periodClock, RuleSet } from "./caps.js";
 import { CAPPED_REASONS, cappedReason, RuleChain } from "./rules.js";
 import { RenderPool } from "./render-pool.js";
 import { deferSendTime } from "./defer.js";
+import { SenderMessageTally, senderFieldsOf } from "./sender-messages.js";
 import type { BusinessEvent, ContentProblemCount, Funnel, MemberDecision, Plan, PlanInput, PlannedOccurrence, SkipReason } from "./types.js";
 
 /** Member fields a campaign's sends need: template variables, channel address and sender. */
@@ -147,7 +148,10 @@ export async function plan(input: PlanInput): Promise<Plan> {
   const tables: string[] = [];
   const shared: boolean[] = [];
   // Campaigns whose member decisions are kept (all with memberRows).
-  const rowsOf = campaigns.map((c) => !!input.memberRows || !!input.memberRowsFor?.has(c.name));
+  const rowsOf = campaigns.map(() => !!input.memberRows);
+  // Sends per sender and message (WeCom tasks per staff member): per channel, the sender field, where counted.
+  const tally = input.senderMessagesFor?.size ? new SenderMessageTally() : undefined;
+  const senders = campaigns.map((c) => (input.senderMessagesFor?.has(c.name) ? senderFieldsOf(c, project) : undefined));
   const suppressedMembers = input.suppressed?.length ? await loadSuppressed(conn, project, members.table, input.suppressed) : 0;
   const anySuppressed = suppressedMembers > 0;
   for (let ci = 0; ci < campaigns.length; ci++) {
@@ -159,7 +163,11 @@ export async function plan(input: PlanInput): Promise<Plan> {
     // Field values are carried in the candidates: all of them where the walk renders inline, otherwise those
     // renderSends reads to tell distinct messages apart (a join of the sends with ten million members costs more).
     const inlineRender = rowsOf[ci]! || campaigns[ci]!.budget !== undefined;
-    const carry = inlineRender ? fieldLists[ci]! : render ? renderedFields(campaigns[ci]!, fieldLists[ci]!, templates, project).map((f) => f.field) : [];
+    const carry = inlineRender
+      ? fieldLists[ci]!
+      : render
+        ? renderedFields(campaigns[ci]!, fieldLists[ci]!, templates, project, senders[ci]).map((f) => f.field)
+        : [];
     const cq = await buildCandidates(conn, ci, campaigns[ci]!, perCampaign[ci]!, project, input.exclude, members.table, carry, rowsOf[ci]!, anySuppressed);
     tables.push(cq.table);
     shared.push(cq.shared);
@@ -246,6 +254,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
     const renderCache = renderCaches[w.campaignIndex]!;
     const keyCols = keyColumns[w.campaignIndex]!;
     const fields = fieldLists[w.campaignIndex]!;
+    const senderCols = senders[w.campaignIndex]?.map((f) => (f === undefined ? -1 : fields.indexOf(f)));
     const template = templates.get(campaign.template);
     const channelConfigs = campaign.channels.map((ch) => project.channels.get(ch)!);
     const channelQuotas = campaign.channels.map((ch) => quotas.get(ch)!);
@@ -361,6 +370,8 @@ export async function plan(input: PlanInput): Promise<Plan> {
             if (deferred) funnel.deferred++;
             chain.send(row, chosen, w.sendAt, cost);
             reached[row] = 1;
+            if (senderCols && senderCols[chosen]! >= 0 && rendered?.content)
+              tally!.addContent(campaign.name, channel, String(fieldCols[senderCols[chosen]!]![r] ?? ""), w.occurrence.id, rendered.content);
             // Only the exceptions are logged: a send on the member's first reachable channel is derived in SQL.
             if (!wantFields && (chans[r]! & ((1 << chosen) - 1)) !== 0) sendLog[w.campaignIndex]!.push(w.occIndex, row, chosen);
             if (!wantFields) sendCount[w.campaignIndex]!++;
@@ -420,7 +431,8 @@ export async function plan(input: PlanInput): Promise<Plan> {
     for (const [k, ci] of toRender.entries()) {
       // A shared table's rows stand for every occurrence: the sends are derived from them once per occurrence.
       const candidates = shared[ci] ? `(SELECT o.occ, c.* EXCLUDE (occ) FROM ${tables[ci]} c CROSS JOIN occ_${ci} o)` : tables[ci]!;
-      await renderSends(conn, ci, candidates, sendLog[ci]!, campaigns[ci]!, fieldLists[ci]!, templates, project, render, byWork, workers);
+      const counted = senders[ci] ? { fields: senders[ci], tally: tally! } : undefined;
+      await renderSends(conn, ci, candidates, sendLog[ci]!, campaigns[ci]!, fieldLists[ci]!, templates, project, render, byWork, workers, counted);
       input.onRenderProgress?.(k + 1, toRender.length);
     }
   } finally {
@@ -434,6 +446,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
   const result: Plan = { from: input.from, to: input.to, occurrences, decisions, membersReached, timings };
   if (kept) result.kept = kept;
   if (input.suppressed) result.suppressed = suppressedMembers;
+  if (tally) result.senderMessages = tally.result();
   return result;
 }
 

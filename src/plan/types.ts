@@ -74,8 +74,11 @@ export interface PlanInput {
   onlyMember?: string;
   /** Keep one row per member decision (for --plan, dispatch, chuda test). Off for plain simulation. */
   memberRows?: boolean;
-  /** Keep member rows of these campaigns only (simulate: the WeCom campaigns, to count tasks per staff member). */
-  memberRowsFor?: ReadonlySet<string>;
+  /**
+   * Count sends per sender and identical message (`Plan.senderMessages`) for these campaigns, on their channels that
+   * have a `sender` field (simulate: WeCom tasks per staff member), without keeping member rows.
+   */
+  senderMessagesFor?: ReadonlySet<string>;
   /** Render content for every send (cost per SMS segment, content rules). Default true. */
   render?: boolean;
   onProgress?: (done: number, total: number) => void;
@@ -142,6 +145,18 @@ export interface MemberDecision {
   vars?: Record<string, unknown>;
 }
 
+/** Sends of one occurrence that one sender (a WeCom staff member) sends with one identical message. */
+export interface SenderMessageCount {
+  campaign: string;
+  channel: string;
+  /** The sender field's value ("" when the member has none). */
+  staff: string;
+  occurrence: string;
+  /** The rendered message as JSON: equal strings are one message. */
+  message: string;
+  sends: number;
+}
+
 export interface Plan {
   from: string;
   to: string;
@@ -157,6 +172,8 @@ export interface Plan {
   membersReached: number;
   /** Members of the snapshot suppressed (an opt-out in force) on at least one channel, when suppressions were given. */
   suppressed?: number;
+  /** Sends per sender and identical message, for the campaigns of `senderMessagesFor`. */
+  senderMessages?: SenderMessageCount[];
   /** Milliseconds spent per phase (candidates in DuckDB, the walk, rendering), for `npm run bench`. */
   timings: Record<string, number>;
 }

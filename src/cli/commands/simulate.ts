@@ -107,7 +107,7 @@ interface SimulationRun {
 /** Plans against the open snapshot, prints the funnel (and writes --plan / --report); returns the exit code. */
 async function simulateWith(run: SimulationRun): Promise<number> {
   const { ws, project, campaigns, members, loadMs, range, due, planFile, reportFile, opts, io, suppressed } = run;
-  // WeCom tasks per staff member need the member-level plan (who is sent which message by whom).
+  // WeCom tasks per staff member: the planner counts sends per staff member and identical message.
   const wecomCampaigns = new Set(campaigns.filter((c) => c.channels.some((ch) => project.channels.get(ch)?.driver === "wecom")).map((c) => c.name));
   const usesWecom = wecomCampaigns.size > 0;
   // With --at, the ledger is read as dispatch reads it: earlier sends count against caps, and occurrences an
@@ -128,7 +128,7 @@ async function simulateWith(run: SimulationRun): Promise<number> {
       committed: ledger.committed,
       spent: ledger.spent,
       memberRows: !!opts.plan,
-      memberRowsFor: wecomCampaigns,
+      senderMessagesFor: wecomCampaigns,
       onProgress: (d, t) => members.progress?.update("planning", d, t, `${d.toLocaleString("en-US")}/${t.toLocaleString("en-US")} occurrences`),
       onRenderProgress: (d, t) => members.progress?.update("rendering", d, t, `${d}/${t} campaigns`),
       onWalk: () => void members.keysUnique().catch(() => false),
@@ -142,7 +142,7 @@ async function simulateWith(run: SimulationRun): Promise<number> {
   if (io.env.CHUDA_TIMING) io.err(`chuda-timing ${JSON.stringify({ load: loadMs, ...result.timings })}\n`);
   const rates = project.rates === "observed" ? deliveryRatesUsed(ws.root, project, io.now()) : undefined;
   const summary = summarize(result, project, { members: members.count, rejected: members.rejected }, campaigns, rates);
-  if (usesWecom) summary.wecom_tasks = wecomTasks(result.decisions, project);
+  if (usesWecom) summary.wecom_tasks = wecomTasks(result.senderMessages ?? [], project);
   if (opts.at !== undefined) {
     summary.from = opts.at;
     summary.to = opts.at;
