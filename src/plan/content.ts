@@ -186,14 +186,10 @@ async function renderSends(
   project: Project,
   render: boolean,
   byWork: Map<string, PlannedOccurrence>,
-  /** Worker threads for rendering, started on first use. */
-  pool?: () => RenderPool | undefined,
-  /** Sends to count per sender and message (WeCom tasks), with each channel's sender field. */
-  counted?: { fields: readonly (string | undefined)[]; tally: SenderMessageTally },
+  pool?: () => RenderPool | undefined /* worker threads for rendering, started on first use */,
+  counted?: SenderCount /* sends to count per sender and message (WeCom tasks) */,
 ) {
-  const exceptions = `plan_exceptions_${ci}`;
-  const tuples = `plan_tuples_${ci}`;
-  const special = `plan_special_${ci}`;
+  const [exceptions, tuples, special] = [`plan_exceptions_${ci}`, `plan_tuples_${ci}`, `plan_special_${ci}`];
   // The plain price of every send, from the walk's counts.
   for (const [key, po] of byWork) {
     if (!key.startsWith(`${ci}|`)) continue;
@@ -325,6 +321,12 @@ async function renderSends(
   for (const t of [exceptions, tuples]) await conn.run(`DROP TABLE ${t}`);
 }
 
+/** Sends to count per sender and identical message, with each channel's sender field (undefined: not counted). */
+interface SenderCount {
+  fields: readonly (string | undefined)[];
+  tally: SenderMessageTally;
+}
+
 /**
  * Sends per (occurrence, channel, sender, identical message) on the channels with a sender, from the sends derived in
  * DuckDB: each distinct (channel, values read, sender) is rendered once, and equal messages are one.
@@ -338,7 +340,7 @@ async function tallySenders(
   template: Template,
   project: Project,
   byWork: Map<string, PlannedOccurrence>,
-  counted: { fields: readonly (string | undefined)[]; tally: SenderMessageTally },
+  counted: SenderCount,
 ) {
   const chans = campaign.channels.flatMap((ch, j) => {
     const kind = sectionKeyOf(template, project, ch);
