@@ -8,7 +8,7 @@ import { openSnapshot, type OpenSnapshotOptions, type OpenSnapshotResult } from 
 import { snapshotCache } from "../members/cache.js";
 import { databaseSource, looksLikeUrl, maskUrl, openDatabaseSnapshot } from "../members/database.js";
 import { MESSAGES } from "../diagnostics/messages/index.js";
-import type { MemberTable } from "../plan/types.js";
+import type { CandidateCache, MemberTable } from "../plan/types.js";
 import type { Project } from "../project/types.js";
 import { renderPretty } from "../render/diagnostics/pretty.js";
 import type { ProgressHandle } from "../render/ink/progress.js";
@@ -40,6 +40,8 @@ export interface OpenedMembers {
   /** Removes duplicate keys found by `keysUnique`, reports them like any rejected row, and updates the counts. */
   repairKeys(): Promise<void>;
   progress?: ProgressHandle;
+  /** With the snapshot cache: campaigns' candidates kept from earlier runs over this snapshot. */
+  candidates?: () => Promise<CandidateCache | undefined>;
   close(): Promise<void>;
 }
 
@@ -137,6 +139,7 @@ export async function openMembers(
     },
     close: () => snap.close(),
   };
+  if (snap.candidates) handle.candidates = snap.candidates;
   return handle;
 }
 

@@ -152,7 +152,7 @@ export function trimCache(cache: SnapshotCache, keep?: string): void {
   const entries = new Map<string, { used: number; bytes: number }>();
   let total = 0;
   for (const name of names) {
-    const match = /^(members-[0-9a-f]+)\.(duckdb|json)$/.exec(name);
+    const match = /^(members-[0-9a-f]+)\.(duckdb|json|candidates\.duckdb|candidates\.duckdb\.wal)$/.exec(name);
     let st;
     try {
       st = statSync(path.join(cache.dir, name));
@@ -172,6 +172,65 @@ export function trimCache(cache: SnapshotCache, keep?: string): void {
     const { db, meta } = entryPaths(cache, k);
     rmSync(meta, { force: true });
     rmSync(db, { force: true });
+    for (const kept of [`${k}.candidates.duckdb`, `${k}.candidates.duckdb.wal`]) rmSync(path.join(cache.dir, kept), { force: true });
     total -= entry.bytes;
+  }
+}
+
+/** Candidate tables kept per snapshot entry at the most (least recently used dropped first). */
+const MAX_KEPT_CANDIDATES = 48;
+
+/**
+ * The candidate tables of campaigns planned over one cached snapshot, kept in `<key>.candidates.duckdb` beside the
+ * entry (the planner's `CandidateCache`). Candidates name members by row number, so they are kept only over a
+ * table numbered as every cached read numbers it: read from the cache, or loaded with its keys checked and no row
+ * removed (the snapshot decides). Another process holding the file (a second `simulate` at the same moment) means no
+ * kept candidates for this one, nothing worse.
+ */
+export class CandidateStore {
+  private constructor(private readonly conn: DuckDBConnection) {}
+
+  static async open(conn: DuckDBConnection, cache: SnapshotCache, key: string): Promise<CandidateStore | undefined> {
+    const file = path.join(cache.dir, `${key}.candidates.duckdb`);
+    try {
+      mkdirSync(cache.dir, { recursive: true, mode: 0o700 });
+      await conn.run(`ATTACH ${literal(file)} AS chuda_candidates`);
+      chmodSync(file, 0o600);
+      await conn.run(`CREATE TABLE IF NOT EXISTS chuda_candidates.kept (key VARCHAR PRIMARY KEY, used DOUBLE)`);
+      return new CandidateStore(conn);
+    } catch {
+      await conn.run(`DETACH DATABASE IF EXISTS chuda_candidates`).catch(() => undefined);
+      return undefined;
+    }
+  }
+
+  async take(key: string, table: string): Promise<boolean> {
+    try {
+      const found = await this.conn.runAndReadAll(`SELECT 1 FROM chuda_candidates.kept WHERE key = ${literal(key)}`);
+      if (!found.getRows().length) return false;
+      await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${table} AS SELECT * FROM chuda_candidates.${key}`);
+      await this.conn.run(`UPDATE chuda_candidates.kept SET used = ${Date.now()} WHERE key = ${literal(key)}`);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async keep(key: string, table: string): Promise<void> {
+    try {
+      await this.conn.run(`CREATE OR REPLACE TABLE chuda_candidates.${key} AS SELECT * FROM ${table}`);
+      await this.conn.run(`INSERT OR REPLACE INTO chuda_candidates.kept VALUES (${literal(key)}, ${Date.now()})`);
+      const old = await this.conn.runAndReadAll(`SELECT key FROM chuda_candidates.kept ORDER BY used DESC OFFSET ${MAX_KEPT_CANDIDATES}`);
+      for (const [k] of old.getRows() as [string][]) {
+        await this.conn.run(`DELETE FROM chuda_candidates.kept WHERE key = ${literal(k)}`);
+        await this.conn.run(`DROP TABLE IF EXISTS chuda_candidates.${k}`);
+      }
+    } catch {
+      await this.conn.run(`DELETE FROM chuda_candidates.kept WHERE key = ${literal(key)}`).catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.conn.run(`DETACH DATABASE IF EXISTS chuda_candidates`).catch(() => undefined);
   }
 }

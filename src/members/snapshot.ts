@@ -28,7 +28,7 @@ import { pointSpan } from "../diagnostics/span.js";
 import { detectEncoding, transcodeGbkToUtf8, type SnapshotEncoding } from "./encoding.js";
 import { escapeGlob, ident, literal, looksLikeGlob } from "./sql.js";
 import { cleanListSql, normalizedListSql } from "./list-text.js";
-import { cacheKey, readCached, writeCached, type CachedSummary, type SnapshotCache } from "./cache.js";
+import { CandidateStore, cacheKey, readCached, writeCached, type CachedSummary, type SnapshotCache } from "./cache.js";
 
 export type SnapshotFormat = "csv" | "jsonl" | "parquet";
 
@@ -73,6 +73,8 @@ export interface Snapshot {
   diagnostics: Diagnostic[];
   /** Read from the snapshot cache (`.chuda/cache`) instead of the file. */
   cached: boolean;
+  /** With the snapshot cache: the campaigns' candidate tables kept beside the entry (opened on first use). */
+  candidates?: () => Promise<CandidateStore | undefined>;
   close(): Promise<void>;
 }
 
@@ -187,9 +189,13 @@ export async function openSnapshot(file: string, project: Project, opts: OpenSna
   const db = await DuckDBInstance.create(":memory:", config);
   const conn = await db.connect();
   let closed = false;
+  // Whether the table is final: read from the cache, or loaded with its keys known unique (or repaired).
+  let settled = false;
+  let store: Promise<CandidateStore | undefined> | undefined;
   const close = async () => {
     if (closed) return;
     closed = true;
+    await (await store)?.close();
     conn.closeSync();
     db.closeSync();
     cleanup();
@@ -197,11 +203,24 @@ export async function openSnapshot(file: string, project: Project, opts: OpenSna
   const key = opts.cache
     ? cacheKey({ file, label, project, presenceOnly: opts.presenceOnly, encoding: opts.encoding, strict: opts.strict, tolerantOnly: opts.tolerantOnly })
     : "";
-  if (opts.cache) {
-    const cached = await readCached(conn, opts.cache, key);
+  const cache = opts.cache;
+  // Kept candidates name members by row number, as every read from the cache numbers them (densely, in order). A
+  // loaded table is numbered alike only while no row was removed from it (a rejected row or a duplicate key leaves a
+  // gap): then the candidates wait for the next run, read from the cache.
+  let dense: Promise<boolean> | undefined;
+  const numberedAsCached = async () =>
+    (dense ??= conn
+      .runAndReadAll(`SELECT count(*) = COALESCE(max(rowid), -1) + 1 FROM members`)
+      .then((r) => r.getRows()[0]![0] === true)
+      .catch(() => false));
+  const candidates = cache ? async () => (settled && (await numberedAsCached()) ? (store ??= CandidateStore.open(conn, cache, key)) : undefined) : undefined;
+  if (cache) {
+    const cached = await readCached(conn, cache, key);
     if (cached) {
       progress(1);
-      return { snapshot: { db, conn, table: "members", ...cached, close, cached: true }, diagnostics: cached.diagnostics };
+      settled = true;
+      dense = Promise.resolve(true);
+      return { snapshot: { db, conn, table: "members", ...cached, close, cached: true, candidates }, diagnostics: cached.diagnostics };
     }
   }
   let source = file;
@@ -223,7 +242,6 @@ export async function openSnapshot(file: string, project: Project, opts: OpenSna
   }
 
   // Written when the snapshot is closed, once its keys are known to be unique (or repaired): the table is final.
-  let settled = false;
   const closeAndKeep = async (snapshot: Snapshot) => {
     if (opts.cache && settled && !closed) {
       const { count, rejected, rejectedTotal, missingFields, format, encoding, csvRead, diagnostics } = snapshot;
@@ -240,7 +258,7 @@ export async function openSnapshot(file: string, project: Project, opts: OpenSna
     }
     progress(1);
     const { keyCheck, ...loaded } = result;
-    const snapshot: Snapshot = { db, conn, table: "members", ...loaded, format, close: () => closeAndKeep(snapshot), cached: false };
+    const snapshot: Snapshot = { db, conn, table: "members", ...loaded, format, close: () => closeAndKeep(snapshot), cached: false, candidates };
     settled = !keyCheck;
     if (keyCheck)
       snapshot.keyCheck = {
@@ -254,6 +272,7 @@ export async function openSnapshot(file: string, project: Project, opts: OpenSna
           Object.assign(snapshot, { count, rejected, rejectedTotal, diagnostics });
           delete snapshot.keyCheck;
           settled = true;
+          dense = undefined;
         },
       };
     if (encoding) snapshot.encoding = encoding;

@@ -3,6 +3,7 @@
  * with what the sequential phase needs — holdout flag, reachable channels as a bitmask, the limit order
  * and the template variables. One scan of the member table per campaign, not per occurrence.
  */
+import { createHash } from "node:crypto";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { ResolvedCampaign, IR } from "../resolved/types.js";
 import type { Occurrence } from "../calendar/types.js";
@@ -13,6 +14,7 @@ import { notSuppressedSql } from "./suppressed.js";
 import { sqlType } from "../members/snapshot.js";
 import { literal } from "../members/sql.js";
 import { listText } from "../members/list-text.js";
+import type { CandidateCache } from "./types.js";
 
 /** SQL that is true when the member can be addressed on a channel: address present, consent true, sender present. */
 export function channelReachableSql(project: Project, channel: string, alias = "m", suppressed = false): string {
@@ -75,6 +77,8 @@ export async function buildCandidates(
   memberOrder: boolean,
   /** `plan_suppressed` exists: suppressed members are unreachable on their channels. */
   suppressed = false,
+  /** Candidates kept from earlier runs, and what else they depend on (the suppressions in force). */
+  cache?: { store: CandidateCache; salt: string },
 ): Promise<CandidateQuery> {
   const table = `cand_${n}`;
   const occTable = `occ_${n}`;
@@ -138,8 +142,22 @@ export async function buildCandidates(
     SELECT ${shared ? "CAST(-1 AS INTEGER)" : "o.occ"} AS occ, CAST(m.rowid AS INTEGER) AS rid, ${held} AS held, CAST(${chans} AS INTEGER) AS chans${memberOrder ? `, CAST(${key} AS VARCHAR) AS mkey` : ""}${cols.length ? ", " + cols.join(", ") : ""}
     FROM ${shared ? `${membersTable} m` : from}
     WHERE ${where}${ordered ? `\n    ORDER BY o.occ, ${order}` : ""}`;
+  // The query (with its parameters and occurrences) over one snapshot decides the table, so it is the cache key.
+  // Business events are left out: their occurrences differ from one run to the next.
+  const kept = cache && !eventProps ? candidateKey(sql.replaceAll(table, "$T").replaceAll(occTable, "$O"), params, occs, cache.salt) : undefined;
+  if (kept && (await cache!.store.take(kept, table))) return { table, fields, shared };
   await conn.run(sql, params as never);
+  if (kept) await cache!.store.keep(kept, table);
   return { table, fields, shared };
+}
+
+function candidateKey(sql: string, params: unknown[], occs: Occurrence[], salt: string): string | undefined {
+  try {
+    const described = JSON.stringify({ sql, params, occs: occs.map((o) => [o.date, o.time]), salt });
+    return "c" + createHash("sha256").update(described).digest("hex").slice(0, 32);
+  } catch {
+    return undefined; // a parameter JSON cannot write (a bigint): no cache
+  }
 }
 
 /**

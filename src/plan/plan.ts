@@ -7,6 +7,7 @@
  * (only `repeat`, the campaign's own rhythm, counts the decision). `audience = holdout + unreachable + capped +
  * sends` by construction.
  */
+import { createHash } from "node:crypto";
 import type { ResolvedCampaign } from "../resolved/types.js";
 import type { Occurrence } from "../calendar/types.js";
 import { expandOccurrences } from "../calendar/occurrences.js";
@@ -171,6 +172,9 @@ async function selectCandidates(input: PlanInput, perCampaign: Occurrence[][], r
   // Sends per sender and message (WeCom tasks per staff member): per channel, the sender field, where counted.
   const senders = campaigns.map((c) => (input.senderMessagesFor?.has(c.name) ? senderFieldsOf(c, project) : undefined));
   const suppressedMembers = input.suppressed?.length ? await loadSuppressed(members.conn, project, members.table, input.suppressed) : 0;
+  // Kept candidates depend on the suppressions in force too (they make members unreachable).
+  const salt = suppressedMembers ? createHash("sha256").update(JSON.stringify(input.suppressed)).digest("hex") : "";
+  const cache = input.candidateCache ? { store: input.candidateCache, salt } : undefined;
   const tables: string[] = [];
   const shared: boolean[] = [];
   for (let ci = 0; ci < campaigns.length; ci++) {
@@ -187,7 +191,19 @@ async function selectCandidates(input: PlanInput, perCampaign: Occurrence[][], r
         ? renderedFields(campaigns[ci]!, fieldLists[ci]!, templates, project, senders[ci]).map((f) => f.field)
         : [];
     const c = campaigns[ci]!;
-    const cq = await buildCandidates(members.conn, ci, c, perCampaign[ci]!, project, input.exclude, members.table, carry, rowsOf[ci]!, suppressedMembers > 0);
+    const cq = await buildCandidates(
+      members.conn,
+      ci,
+      c,
+      perCampaign[ci]!,
+      project,
+      input.exclude,
+      members.table,
+      carry,
+      rowsOf[ci]!,
+      suppressedMembers > 0,
+      cache,
+    );
     tables.push(cq.table);
     shared.push(cq.shared);
     if (process.env.CHUDA_TIMING) lap(`candidates:${c.name}`);

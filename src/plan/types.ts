@@ -41,6 +41,17 @@ export interface BusinessEvent {
 
 export type SkipReason = "held_out" | "unreachable" | "capped:repeat" | "capped:policy.max" | "capped:quota" | "capped:limit" | "capped:budget";
 
+/**
+ * Candidate tables kept between runs over one unchanged snapshot (the snapshot cache): a campaign's candidates depend
+ * only on its query, its occurrences and the snapshot, so a campaign that did not change is not selected again.
+ */
+export interface CandidateCache {
+  /** Fills `table` with the candidates kept under `key`; false when there are none (or they cannot be read). */
+  take(key: string, table: string): Promise<boolean>;
+  /** Keeps the candidates of `table` under `key` (best effort: a failure only means they are selected next time). */
+  keep(key: string, table: string): Promise<void>;
+}
+
 export interface PlanInput {
   project: Project;
   campaigns: ResolvedCampaign[];
@@ -79,6 +90,8 @@ export interface PlanInput {
    * have a `sender` field (simulate: WeCom tasks per staff member), without keeping member rows.
    */
   senderMessagesFor?: ReadonlySet<string>;
+  /** Candidates kept from earlier runs over the same snapshot (simulate with the snapshot cache). */
+  candidateCache?: CandidateCache;
   /** Render content for every send (cost per SMS segment, content rules). Default true. */
   render?: boolean;
   onProgress?: (done: number, total: number) => void;

@@ -1,9 +1,12 @@
 /**
  * `simulate` reuses the loaded snapshot from `.chuda/cache` (keyed by the file's path, size, modification time
- * and the member schema), `--no-cache` parses the file again, and a changed file is parsed again.
+ * and the member schema), `--no-cache` parses the file again, and a changed file is parsed again. Campaigns'
+ * candidates are kept beside the entry and taken again only while their query, occurrences and the suppressions
+ * are the same.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { DuckDBInstance } from "@duckdb/node-api";
 import path from "node:path";
 import { chuda, copyExampleRepo } from "./cli.js";
 
@@ -82,5 +85,62 @@ describe("chuda simulate with the snapshot cache (built CLI)", () => {
     });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(entries()).toHaveLength(1);
+  });
+
+  it("keeps each campaign's candidates with the cached snapshot and selects a changed campaign again", async () => {
+    const repo = copyExampleRepo();
+    const file = path.join(repo, "members.csv");
+    writeFileSync(file, readFileSync(members));
+    const sim = (...extra: string[]) => chuda(["simulate", "--members", file, "--from", "2026-12-01", "--to", "2026-12-30", "--json", ...extra], { cwd: repo });
+    const same = async (label: string) => {
+      const cached = await sim();
+      const parsed = await sim("--no-cache");
+      expect(cached.exitCode, cached.stderr).toBe(0);
+      expect(cached.stdout, label).toBe(parsed.stdout);
+      return cached.stdout;
+    };
+    // The sample has rejected rows, so the parsed table is numbered with gaps: the candidates are kept from the first
+    // run read from the cache on, and taken by the next.
+    const filled = await same("first run");
+    expect(await same("second run, candidates kept")).toBe(filled);
+    const kept = readdirSync(path.join(repo, ".chuda", "cache")).find((n) => n.endsWith(".candidates.duckdb"));
+    expect(kept).toBeDefined();
+    expect(await same("third run, candidates taken")).toBe(filled);
+
+    // What the candidates depend on: a segment, a campaign's audience, the window, the suppressions.
+    const segments = path.join(repo, "campaigns", "segments.chuda");
+    writeFileSync(segments, readFileSync(segments, "utf8").replace("segment nearby    = within 5 km", "segment nearby    = within 2 km"));
+    const nearer = await same("segment edited");
+    expect(nearer).not.toBe(filled);
+    const weekly = path.join(repo, "campaigns", "weekly.chuda");
+    writeFileSync(weekly, readFileSync(weekly, "utf8").replace("audience family and nearby", "audience nearby"));
+    expect(await same("audience edited")).not.toBe(nearer);
+    const shorter = await chuda(["simulate", "--members", file, "--from", "2026-12-01", "--to", "2026-12-09", "--json"], { cwd: repo });
+    const shorterParsed = await chuda(["simulate", "--members", file, "--from", "2026-12-01", "--to", "2026-12-09", "--json", "--no-cache"], { cwd: repo });
+    expect(shorter.stdout).toBe(shorterParsed.stdout);
+    const before = await same("before a suppression");
+    const member = /^([^,\n]+),/m.exec(readFileSync(file, "utf8").split("\n")[1]!)![1]!;
+    const add = await chuda(["suppress", "add", member, "--reason", "complaint", "--by", "test"], { cwd: repo });
+    expect(add.exitCode, add.stderr).toBe(0);
+    const suppressed = await same("member suppressed");
+    expect(suppressed).not.toBe(before);
+
+    // And they are really taken: emptied in the file, the next cached run plans from them (no sends), while
+    // --no-cache selects again. Removing the file removes the kept candidates, nothing else.
+    const db = await DuckDBInstance.create(path.join(repo, ".chuda", "cache", kept!));
+    const conn = await db.connect();
+    const tables = (await conn.runAndReadAll(`SELECT key FROM kept`)).getRows().map(([k]) => String(k));
+    expect(tables.length).toBeGreaterThan(0);
+    for (const t of tables) await conn.run(`DELETE FROM ${t}`);
+    conn.closeSync();
+    db.closeSync();
+    const emptied = await sim();
+    expect(emptied.exitCode, emptied.stderr).toBe(0);
+    expect((JSON.parse(emptied.stdout) as { total: { sends: number } }).total.sends).toBeLessThan(
+      (JSON.parse(suppressed) as { total: { sends: number } }).total.sends,
+    );
+    rmSync(path.join(repo, ".chuda", "cache", kept!));
+    expect(await same("candidates file removed")).toBe(suppressed);
+    rmSync(repo, { recursive: true, force: true });
   });
 });

@@ -113,8 +113,13 @@ async function simulateWith(run: SimulationRun): Promise<number> {
   // With --at, the ledger is read as dispatch reads it: earlier sends count against caps, and occurrences an
   // earlier run planned are planned again for their new members only.
   const ledger = opts.at !== undefined ? await readLedgerView(ws.root, project, campaigns, due) : { history: [], committed: undefined, spent: undefined };
+  // With the snapshot cache, campaigns' candidates are kept for the next run, which needs the table final first: the
+  // duplicate-key check then runs before planning instead of beside the walk (a cached snapshot needs none).
+  const candidateCache = await members.candidates?.();
+  if (candidateCache && !(await members.keysUnique())) await members.repairKeys();
   const planOnce = () =>
     plan({
+      candidateCache,
       suppressed,
       project,
       campaigns,
