@@ -261,6 +261,27 @@ describe("WeCom", () => {
     const bad = safe("wecomtoken", ENV.WECOM_AES, "ww_other", msg);
     expect((await post(`/callbacks/wecom/wecomtoken?${bad.query}`, bad.body)).statusCode).toBe(401);
   });
+
+  it("a task result 'not a contact' (status 2) suppresses the customer; adding them as a contact again lifts it", async () => {
+    await start();
+    const key = await sent("M1", "wecom", "wm_2", "msgA");
+    await ledger.recordReceipts([{ channel: "wecom", providerId: "msgA", address: "wm_2", state: "failed", code: "status_2", at: NOW, source: "pull" }], NOW);
+    expect(row(key)).toMatchObject({ delivery_code: "status_2" });
+    expect(suppressions()).toEqual([{ channel: "wecom", address: "wm_2", source: "send-error", removed: 0 }]);
+    const msg = xml({
+      ToUserName: ENV.CORP_ID,
+      FromUserName: "sys",
+      CreateTime: 1766543600,
+      MsgType: "event",
+      Event: "change_external_contact",
+      ChangeType: "add_external_contact",
+      UserID: "staff_a",
+      ExternalUserID: "wm_2",
+    });
+    const s = safe("wecomtoken", ENV.WECOM_AES, ENV.CORP_ID, msg);
+    expect((await post(`/callbacks/wecom/wecomtoken?${s.query}`, s.body)).statusCode).toBe(200);
+    expect(suppressions()).toEqual([{ channel: "wecom", address: "wm_2", source: "send-error", removed: 1 }]);
+  });
 });
 
 describe("Tencent SMS", () => {
