@@ -273,9 +273,15 @@ export function allSuppressions(db: Database.Database): SuppressionRow[] {
  * official-account openid no longer following (43004), a mini-program user with no consent left or who refused
  * (43101), a WeCom customer who is no longer a contact of the staff member (task result status 2: they deleted each
  * other, as the pushed contact-deleted event says).
+ *
+ * Aliyun: only the receipt code its help centre names for a blacklisted number, `W-BLACK` (the owner complained about
+ * messages of this signature to the carrier, 12321 or the ministry; further sends with it fail). Other codes that
+ * third parties list (`MOBILE_IN_BLACK` …) are not in Aliyun's own pages, and `isv.BLACK_KEY_CONTROL_LIMIT` is a
+ * keyword blacklist on the content, not the number: neither is mapped.
  */
 export const OPT_OUT_SEND_ERRORS: Record<string, string> = {
   "FailedOperation.PhoneNumberInBlacklist": "the number is on the SMS provider's blacklist",
+  "W-BLACK": "the number is blacklisted for this SMS signature after a complaint (Aliyun receipt)",
   "43004": "the member no longer follows the official account",
   "43101": "the member refused the subscribe message (no consent left)",
   status_2: "the customer is no longer a contact of the staff member (WeCom)",

@@ -30,7 +30,8 @@ function ledgerDelivery(repo: TestRepo): { member: string; delivery_code: string
 describe("receipts pulled", () => {
   it("at the end of a dispatch run, from Aliyun QuerySendDetails", async () => {
     const members = makeMembers(20, 4, { sms: 1, unsubscribed: 0 });
-    const fakes: Fakes = await startFakes(members, { sms: { deliveryFailures: { "13900000002": "MK:0004" } } });
+    // 0002 is switched off (a carrier code), 0005 blacklisted after a complaint (W-BLACK): an opt-out.
+    const fakes: Fakes = await startFakes(members, { sms: { deliveryFailures: { "13900000002": "MK:0004", "13900000005": "W-BLACK" } } });
     open.push(fakes);
     const repo = makeRepo({
       channels: { sms: { ...fakes.channels.sms!, options: { pull_receipts: true } } },
@@ -40,8 +41,15 @@ describe("receipts pulled", () => {
     const d = await dispatch(repo, "2026-12-24 10:30");
     expect(d.exitCode, d.stderr).toBe(0);
     const s = summaryOf(d) as ReturnType<typeof summaryOf> & { receipts: { channel: string; asked: number; delivered: number; failed: number }[] };
-    expect(s.receipts).toEqual([{ channel: "sms", asked: 20, delivered: 19, failed: 1, unmatched: 0 }]);
-    expect(((await status(repo)) as unknown as { delivery: Delivery }).delivery).toEqual({ delivered: 19, failed: 1, unconfirmed: 0 });
+    expect(s.receipts).toEqual([{ channel: "sms", asked: 20, delivered: 18, failed: 2, unmatched: 0 }]);
+    expect(((await status(repo)) as unknown as { delivery: Delivery }).delivery).toEqual({ delivered: 18, failed: 2, unconfirmed: 0 });
+    const suppressed = JSON.parse((await run(repo, ["suppress", "list", "--json"])).stdout).suppressions as {
+      member: string;
+      channel: string;
+      reason: string;
+    }[];
+    expect(suppressed.map((x) => [x.member, x.channel])).toEqual([["M000005", "sms"]]);
+    expect(suppressed[0]!.reason).toMatch(/^W-BLACK: /);
     expect(fakes.sms.calls().filter((c) => c.action === "QuerySendDetails")).toHaveLength(20);
     // Nothing left to ask about.
     const again = await run(repo, ["receipts", "pull", "--json"]);
