@@ -163,4 +163,29 @@ describe("receipts pulled", () => {
       ["1000", 100],
     ]);
   });
+
+  it("from WeCom at the end of the run whose poll learnt the results: the sends it failed (status 2 and 3) are asked too", async () => {
+    const members = makeMembers(30, 12, { wecom: 1, sms: 1, unsubscribed: 0 }).map((m) => ({ ...m, wecom_owner: "staff_b" }));
+    const fakes = await startFakes(members, { wecom: { capPolicy: "1/day" } });
+    open.push(fakes);
+    const repo = makeRepo({
+      channels: { wecom: { ...fakes.channels.wecom!, options: { pull_receipts: true } } },
+      campaigns: [{ name: "notice", template: "notice", channels: ["wecom"], trigger: "once at 2026-12-24 10:00" }],
+      members,
+    });
+    expect((await dispatch(repo, "2026-12-24 10:30")).exitCode).toBe(0);
+    const [gone, capped] = [members[2]!, members[3]!];
+    fakes.wecom.removeFriend("staff_b", gone.wecom_external_userid);
+    fakes.wecom.state.received.set(capped.wecom_external_userid, [Date.now()]);
+    expect(fakes.wecom.confirm([...fakes.wecom.state.tasks.keys()][0]!)).toBe(true);
+    const second = await dispatch(repo, "2026-12-24 11:30");
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(summaryOf(second).staff_tasks).toMatchObject({ sent: 28, failed: 2 });
+    expect((summaryOf(second) as unknown as { receipts: unknown[] }).receipts).toEqual([
+      { channel: "wecom", asked: 30, delivered: 28, failed: 2, unmatched: 0 },
+    ]);
+    expect(((await status(repo)) as unknown as { delivery: Delivery }).delivery).toEqual({ delivered: 28, failed: 2, unconfirmed: 0 });
+    const suppressed = JSON.parse((await run(repo, ["suppress", "list", "--json"])).stdout).suppressions as { member: string; channel: string }[];
+    expect(suppressed.map((x) => [x.member, x.channel])).toEqual([[gone.member_id, "wecom"]]);
+  });
 });
