@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS suppressions (
   removed_reason TEXT,
   dedupe TEXT UNIQUE
 );
-CREATE INDEX IF NOT EXISTS sends_provider ON sends (provider_id) WHERE provider_id IS NOT NULL;
+DROP INDEX IF EXISTS sends_provider;
+CREATE INDEX IF NOT EXISTS sends_provider_address ON sends (provider_id, address) WHERE provider_id IS NOT NULL;
 `;
 
 /** Adds the delivery columns to `sends` (ledgers made before receipts existed) and the tables above. */
@@ -83,6 +84,7 @@ const stmtCache = new WeakMap<Database.Database, ReturnType<typeof prepare>>();
 function prepare(db: Database.Database) {
   return {
     byProvider: db.prepare(`SELECT key, address FROM sends WHERE provider_id = ? AND channel = ?`),
+    byProviderAddress: db.prepare(`SELECT key FROM sends WHERE provider_id = ? AND channel = ? AND address IN (?, ?) LIMIT 2`).pluck(),
     inFlight: db.prepare(`SELECT address FROM sends WHERE state = 'in_flight' AND channel = ?`).pluck(),
     insert: db.prepare(
       `INSERT OR IGNORE INTO receipts (channel, provider_id, address, state, code, reported_at, received_at, source, send_key, dedupe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -104,6 +106,11 @@ function stmts(db: Database.Database) {
 }
 
 function findSend(db: Database.Database, channel: string, providerId: string, address: string | undefined): string | undefined {
+  // A WeCom task's msgid is shared by up to 10 000 sends: the address as stored finds the one without reading them all.
+  if (address !== undefined) {
+    const exact = stmts(db).byProviderAddress.all(providerId, channel, address, normalizeAddress(address)) as string[];
+    if (exact.length === 1) return exact[0];
+  }
   const rows = stmts(db).byProvider.all(providerId, channel) as { key: string; address: string | null }[];
   if (rows.length <= 1 || address === undefined) return rows[0]?.key;
   const want = normalizeAddress(address);
@@ -112,6 +119,8 @@ function findSend(db: Database.Database, channel: string, providerId: string, ad
 
 function applyTo(db: Database.Database, key: string, state: DeliveryState, code: string | null, at: number): void {
   stmts(db).apply.run(state, at, state, code ?? "failed", at, key, at);
+  // A failure that means the member refuses the channel suppresses them, as the same code at send time does.
+  if (state === "failed" && code !== null && code in OPT_OUT_SEND_ERRORS) suppressFromSendErrors(db, [{ key, state, error_code: code }], at);
 }
 
 /**
@@ -259,14 +268,23 @@ export function allSuppressions(db: Database.Database): SuppressionRow[] {
 }
 
 /**
- * Provider errors at send time that mean the member refuses this channel: a number on the SMS provider's blacklist
- * (the member replied an opt-out to an earlier message, or asked the carrier), an official-account openid no longer
- * following (43004), a mini-program user with no consent left or who refused (43101).
+ * Provider errors, at send time or in a delivery receipt, that mean the member refuses this channel: a number on the
+ * SMS provider's blacklist (the member replied an opt-out to an earlier message, or asked the carrier), an
+ * official-account openid no longer following (43004), a mini-program user with no consent left or who refused
+ * (43101), a WeCom customer who is no longer a contact of the staff member (task result status 2: they deleted each
+ * other, as the pushed contact-deleted event says).
+ *
+ * Aliyun: only the receipt code its help centre names for a blacklisted number, `W-BLACK` (the owner complained about
+ * messages of this signature to the carrier, 12321 or the ministry; further sends with it fail). Other codes that
+ * third parties list (`MOBILE_IN_BLACK` …) are not in Aliyun's own pages, and `isv.BLACK_KEY_CONTROL_LIMIT` is a
+ * keyword blacklist on the content, not the number: neither is mapped.
  */
 export const OPT_OUT_SEND_ERRORS: Record<string, string> = {
   "FailedOperation.PhoneNumberInBlacklist": "the number is on the SMS provider's blacklist",
+  "W-BLACK": "the number is blacklisted for this SMS signature after a complaint (Aliyun receipt)",
   "43004": "the member no longer follows the official account",
   "43101": "the member refused the subscribe message (no consent left)",
+  status_2: "the customer is no longer a contact of the staff member (WeCom)",
 };
 
 /** Suppresses members whose send just failed with an opt-out error (inside the transaction that records the results). */

@@ -106,7 +106,9 @@ export class OutcomeHandler {
         case "recipient": {
           results.push(this.fail(channel, row, o, "failed"));
           const full = await this.run.ledger.row(row.id);
-          const next = full && nextFallback(full, this.run.campaignsByName.get(row.campaign), this.run.templates, this.run.project, t, this.run.runId);
+          const next =
+            full &&
+            (await nextFallback(full, this.run.campaignsByName.get(row.campaign), this.run.templates, this.run.project, t, this.run.runId, this.run.ledger));
           if (next) {
             fallbacks.push(next);
             summary.fallbacks++;

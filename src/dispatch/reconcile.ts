@@ -36,7 +36,7 @@ export async function reconcileInFlight(input: DispatchInput, summary: DispatchS
         outcomes = [];
       }
     }
-    group.forEach((row, i) => {
+    for (const [i, row] of group.entries()) {
       const o = outcomes[i];
       if (o?.status === "sent" || o?.status === "queued") {
         results.push({ key: row.key, state: o.status, provider_id: o.providerId ?? null });
@@ -50,7 +50,9 @@ export async function reconcileInFlight(input: DispatchInput, summary: DispatchS
         resolved++;
         // As in a run: a member the provider refuses falls back to the next channel of the campaign.
         const next =
-          o.class === "recipient" ? nextFallback(row, campaignsByName.get(row.campaign), input.templates, input.project, input.now(), runId) : undefined;
+          o.class === "recipient"
+            ? await nextFallback(row, campaignsByName.get(row.campaign), input.templates, input.project, input.now(), runId, input.ledger)
+            : undefined;
         if (next) {
           fallbacks.push(next);
           summary.fallbacks++;
@@ -64,7 +66,7 @@ export async function reconcileInFlight(input: DispatchInput, summary: DispatchS
         });
         unknown++;
       }
-    });
+    }
   }
   await input.ledger.finish(results, input.now(), fallbacks);
   summary.unknown += unknown;
@@ -105,7 +107,7 @@ async function reconcileQueued(input: DispatchInput, summary: DispatchSummary, r
     }
     // Tasks whose every still-waiting send is past expiry: canceled as a whole (a task cannot be canceled in part).
     const waitingByTask = new Map<string, SendRow[]>();
-    group.forEach((row, i) => {
+    for (const [i, row] of group.entries()) {
       const o = outcomes[i];
       if (o?.status === "sent") {
         results.push({ key: row.key, state: "sent", provider_id: o.providerId ?? row.provider_id });
@@ -114,7 +116,10 @@ async function reconcileQueued(input: DispatchInput, summary: DispatchSummary, r
         results.push({ key: row.key, state: "failed", error_code: o.code, error_message: o.message });
         tally.failed++;
         summary.failures[`${channel} ${o.code}`] = (summary.failures[`${channel} ${o.code}`] ?? 0) + 1;
-        const next = o.class === "recipient" ? nextFallback(row, campaignsByName.get(row.campaign), input.templates, input.project, now(), runId) : undefined;
+        const next =
+          o.class === "recipient"
+            ? await nextFallback(row, campaignsByName.get(row.campaign), input.templates, input.project, now(), runId, input.ledger)
+            : undefined;
         if (next) {
           fallbacks.push(next);
           summary.fallbacks++;
@@ -125,7 +130,7 @@ async function reconcileQueued(input: DispatchInput, summary: DispatchSummary, r
         if (g) g.push(row);
         else waitingByTask.set(k, [row]);
       }
-    });
+    }
     for (const [msgid, waiting] of waitingByTask) {
       const due = waiting.every((r) => r.send_at + expireAfterMs(input.project, campaignsByName.get(r.campaign)) <= now());
       if (due && instance.cancel && msgid && (await instance.cancel(msgid).catch(() => false))) {

@@ -6,7 +6,8 @@ import { renderContent } from "../content/index.js";
 import type { SendRequest } from "../drivers/types.js";
 import { sectionKeyOf } from "../plan/content.js";
 import type { Project } from "../project/types.js";
-import type { DueSend, SendInsert, SendRow } from "../ledger/types.js";
+import type { DueSend, Ledger, SendInsert, SendRow } from "../ledger/types.js";
+import { bindLinks, LINKS_KEY } from "../content/track.js";
 import { sendKey } from "./ledger.js";
 
 export const dedupeId = (key: string) => createHash("sha256").update(key).digest("hex").slice(0, 32);
@@ -52,15 +53,20 @@ function makeBatches<R extends { sender: string | null; content: string | null }
   return out;
 }
 
-export /** After a permanent recipient failure, the member falls back to the next reachable channel of the campaign. */
-function nextFallback(
+export /**
+ * After a permanent recipient failure (or a stopped channel's failover), the member falls back to the next reachable
+ * channel of the campaign. The content is rendered here, so its tracked links get the fallback send's own ids
+ * (committed before the send is).
+ */
+async function nextFallback(
   row: SendRow,
   campaign: ResolvedCampaign | undefined,
   templates: Map<string, Template>,
   project: Project,
   now: number,
   runId: number,
-): SendInsert | undefined {
+  ledger: Pick<Ledger, "linkSecret" | "insertLinks">,
+): Promise<SendInsert | undefined> {
   if (!campaign || !row.fallbacks) return undefined;
   const rest = JSON.parse(row.fallbacks) as string[];
   const vars = JSON.parse(row.vars ?? "{}") as Record<string, unknown>;
@@ -72,8 +78,15 @@ function nextFallback(
     if (!cfg || !template || !kind) continue;
     const r = renderContent(template, kind, vars);
     if (!r.content) continue;
+    const key = sendKey(row.campaign, row.occurrence, row.member, channel);
+    let content: string | null = JSON.stringify(r.content);
+    if (content.includes(LINKS_KEY)) {
+      const bound = bindLinks(content, key, await ledger.linkSecret());
+      await ledger.insertLinks(bound.links);
+      content = bound.content;
+    }
     return {
-      key: sendKey(row.campaign, row.occurrence, row.member, channel),
+      key,
       campaign: row.campaign,
       occurrence: row.occurrence,
       member: row.member,
@@ -82,7 +95,7 @@ function nextFallback(
       send_at: row.send_at,
       address: vars[cfg.address] === undefined ? null : String(vars[cfg.address]),
       sender: cfg.sender && vars[cfg.sender] !== undefined ? String(vars[cfg.sender]) : null,
-      content: JSON.stringify(r.content),
+      content,
       fallbacks: rest.length ? JSON.stringify(rest) : null,
       vars: row.vars,
       run_id: runId,

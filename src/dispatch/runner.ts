@@ -351,7 +351,8 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
       const row = await ledger.row(due.id);
       if (!row) continue;
       const rest = row.fallbacks ? (JSON.parse(row.fallbacks) as string[]) : [];
-      const next = nextFallback({ ...row, fallbacks: JSON.stringify([to, ...rest]) }, campaignsByName.get(row.campaign), input.templates, project, t, runId);
+      const via = { ...row, fallbacks: JSON.stringify([to, ...rest]) };
+      const next = await nextFallback(via, campaignsByName.get(row.campaign), input.templates, project, t, runId, ledger);
       if (!next || next.channel !== to) continue;
       inserts.push(next);
       results.push({

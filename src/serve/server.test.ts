@@ -29,7 +29,7 @@ channels:
   mp:
     driver: wechat-subscribe
     address: mp_openid
-    env: { app_id: MP_APP_ID, app_secret: MP_SECRET, callback_token: MP_TOKEN }
+    env: { app_id: MP_APP_ID, app_secret: MP_SECRET, callback_token: MP_TOKEN, encoding_aes_key: MP_AES }
   wecom:
     driver: wecom
     address: ext
@@ -50,6 +50,7 @@ const ENV = {
   OA_AES: "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
   MP_APP_ID: "wx_mp_app",
   MP_TOKEN: "mptoken",
+  MP_AES: "Zyxwvutsrqponmlkjihgfedcba9876543210ZYXWVUT",
   CORP_ID: "ww_corp",
   WECOM_TOKEN: "wecomtoken",
   WECOM_AES: "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
@@ -235,6 +236,101 @@ describe("mini-program subscribe messages", () => {
   });
 });
 
+describe("mini-program subscribe messages in safe mode (encrypted)", () => {
+  /** A JSON push in safe mode: `{ToUserName, Encrypt}` signed by msg_signature, as the mini-program sends with JSON data format. */
+  function safeJson(message: Record<string, unknown>, receiver = ENV.MP_APP_ID, token = "mptoken") {
+    const enc = wxEncrypt(ENV.MP_AES, JSON.stringify(message), receiver);
+    return {
+      url: `/callbacks/mp/mptoken?timestamp=1700000000&nonce=7&encrypt_type=aes&msg_signature=${sha1Signature(token, "1700000000", "7", enc)}`,
+      body: JSON.stringify({ ToUserName: "gh_mp", Encrypt: enc }),
+    };
+  }
+  const event = (openid: string, name: string, list: unknown, t = 1766543500) => ({
+    ToUserName: "gh_mp",
+    FromUserName: openid,
+    CreateTime: t,
+    MsgType: "event",
+    Event: name,
+    List: list,
+  });
+
+  it("JSON: List as one object and as an array, for popup, change and sent events", async () => {
+    await start();
+    const a = await sent("M1", "mp", "mp_1", "6001");
+    const b = await sent("M2", "mp", "mp_2", "6002");
+    const c = await sent("M3", "mp", "mp_3", "6003");
+    // One object: a refusal in the popup.
+    const one = safeJson(event("mp_7", "subscribe_msg_popup_event", { TemplateId: "T1", SubscribeStatusString: "reject", PopupScene: "0" }));
+    expect((await post(one.url, one.body, "application/json")).statusCode).toBe(200);
+    expect(suppressions()).toEqual([{ channel: "mp", address: "mp_7", source: "miniprogram-reject", removed: 0 }]);
+    // An array: the results of two sends in one push; then one object for another member's send.
+    const many = safeJson(
+      event("mp_1", "subscribe_msg_sent_event", [
+        { TemplateId: "T1", MsgID: "6001", ErrorCode: "0", ErrorStatus: "success" },
+        { TemplateId: "T2", MsgID: "6002", ErrorCode: "20004", ErrorStatus: "fail" },
+      ]),
+    );
+    const r = await post(many.url, many.body, "application/json");
+    expect([r.statusCode, r.body]).toEqual([200, "success"]);
+    const single = safeJson(event("mp_3", "subscribe_msg_sent_event", { TemplateId: "T1", MsgID: "6003", ErrorCode: "0", ErrorStatus: "success" }, 1766543600));
+    expect((await post(single.url, single.body, "application/json")).statusCode).toBe(200);
+    expect(row(a)).toMatchObject({ delivered_at: 1766543500000, delivery_code: null });
+    expect(row(b)).toMatchObject({ delivered_at: null, delivery_code: "20004" });
+    expect(row(c)).toMatchObject({ delivered_at: 1766543600000 });
+    // An array in a change event: one template switched off, another on. Suppression is per channel and consent per
+    // template, so an acceptance in the event lifts the channel's refusals, the one made by the same event included.
+    const change = safeJson(
+      event(
+        "mp_7",
+        "subscribe_msg_change_event",
+        [
+          { TemplateId: "T2", SubscribeStatusString: "reject" },
+          { TemplateId: "T1", SubscribeStatusString: "accept" },
+        ],
+        1766543700,
+      ),
+    );
+    expect((await post(change.url, change.body, "application/json")).statusCode).toBe(200);
+    expect(suppressions()).toEqual([
+      { channel: "mp", address: "mp_7", source: "miniprogram-reject", removed: 1 },
+      { channel: "mp", address: "mp_7", source: "miniprogram-reject", removed: 1 },
+    ]);
+  });
+
+  it("XML: one List element and several, inside the event element", async () => {
+    await start();
+    const a = await sent("M1", "mp", "mp_1", "7001");
+    const b = await sent("M2", "mp", "mp_2", "7002");
+    const head = `<ToUserName><![CDATA[gh_mp]]></ToUserName><FromUserName><![CDATA[mp_1]]></FromUserName><CreateTime>1766543500</CreateTime><MsgType><![CDATA[event]]></MsgType>`;
+    const item = (id: string, code: string) =>
+      `<List><TemplateId><![CDATA[T1]]></TemplateId><MsgID>${id}</MsgID><ErrorCode>${code}</ErrorCode><ErrorStatus><![CDATA[${code === "0" ? "success" : "fail"}]]></ErrorStatus></List>`;
+    const several = `<xml>${head}<Event><![CDATA[subscribe_msg_sent_event]]></Event><SubscribeMsgSentEvent>${item("7001", "0")}${item("7002", "20004")}</SubscribeMsgSentEvent></xml>`;
+    const s1 = safe("mptoken", ENV.MP_AES, ENV.MP_APP_ID, several);
+    expect((await post(`/callbacks/mp/mptoken?${s1.query}`, s1.body)).statusCode).toBe(200);
+    expect(row(a)).toMatchObject({ delivered_at: 1766543500000 });
+    expect(row(b)).toMatchObject({ delivery_code: "20004" });
+    const popup = `<xml>${head.replace("mp_1", "mp_8")}<Event><![CDATA[subscribe_msg_popup_event]]></Event><SubscribeMsgPopupEvent><List><TemplateId><![CDATA[T1]]></TemplateId><SubscribeStatusString><![CDATA[reject]]></SubscribeStatusString><PopupScene>2</PopupScene></List></SubscribeMsgPopupEvent></xml>`;
+    const s2 = safe("mptoken", ENV.MP_AES, ENV.MP_APP_ID, popup);
+    expect((await post(`/callbacks/mp/mptoken?${s2.query}`, s2.body)).statusCode).toBe(200);
+    expect(suppressions()).toEqual([{ channel: "mp", address: "mp_8", source: "miniprogram-reject", removed: 0 }]);
+  });
+
+  it("refuses a bad msg_signature, another mini-program's message and an undecryptable body, with nothing written", async () => {
+    await start();
+    await sent("M1", "mp", "mp_1", "8001");
+    const msg = event("mp_1", "subscribe_msg_sent_event", { TemplateId: "T1", MsgID: "8001", ErrorCode: "0", ErrorStatus: "success" });
+    const wrongToken = safeJson(msg, ENV.MP_APP_ID, "not-the-token");
+    expect((await post(wrongToken.url, wrongToken.body, "application/json")).statusCode).toBe(401);
+    const otherApp = safeJson(msg, "wx_other_app");
+    expect((await post(otherApp.url, otherApp.body, "application/json")).statusCode).toBe(401);
+    const garbage = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=";
+    const q = `timestamp=1700000000&nonce=7&encrypt_type=aes&msg_signature=${sha1Signature("mptoken", "1700000000", "7", garbage)}`;
+    expect((await post(`/callbacks/mp/mptoken?${q}`, JSON.stringify({ ToUserName: "gh_mp", Encrypt: garbage }), "application/json")).statusCode).toBe(400);
+    expect(receipts()).toBe(0);
+    expect(suppressions()).toEqual([]);
+  });
+});
+
 describe("WeCom", () => {
   it("verifies the URL with the encrypted echostr and suppresses a deleted contact", async () => {
     await start();
@@ -260,6 +356,27 @@ describe("WeCom", () => {
     expect(suppressions()).toEqual([{ channel: "wecom", address: "wm_1", source: "wecom-deleted", removed: 0 }]);
     const bad = safe("wecomtoken", ENV.WECOM_AES, "ww_other", msg);
     expect((await post(`/callbacks/wecom/wecomtoken?${bad.query}`, bad.body)).statusCode).toBe(401);
+  });
+
+  it("a task result 'not a contact' (status 2) suppresses the customer; adding them as a contact again lifts it", async () => {
+    await start();
+    const key = await sent("M1", "wecom", "wm_2", "msgA");
+    await ledger.recordReceipts([{ channel: "wecom", providerId: "msgA", address: "wm_2", state: "failed", code: "status_2", at: NOW, source: "pull" }], NOW);
+    expect(row(key)).toMatchObject({ delivery_code: "status_2" });
+    expect(suppressions()).toEqual([{ channel: "wecom", address: "wm_2", source: "send-error", removed: 0 }]);
+    const msg = xml({
+      ToUserName: ENV.CORP_ID,
+      FromUserName: "sys",
+      CreateTime: 1766543600,
+      MsgType: "event",
+      Event: "change_external_contact",
+      ChangeType: "add_external_contact",
+      UserID: "staff_a",
+      ExternalUserID: "wm_2",
+    });
+    const s = safe("wecomtoken", ENV.WECOM_AES, ENV.CORP_ID, msg);
+    expect((await post(`/callbacks/wecom/wecomtoken?${s.query}`, s.body)).statusCode).toBe(200);
+    expect(suppressions()).toEqual([{ channel: "wecom", address: "wm_2", source: "send-error", removed: 1 }]);
   });
 });
 

@@ -1,12 +1,15 @@
 /**
  * Channels per run, end to end on the built CLI: credentials are needed only for channels with due sends (and
  * `--only` narrows that), a stopped channel says why, and `failover:` moves a stopped channel's due sends to a
- * channel of the same kind.
+ * channel of the same kind, its tracked links bound to the send that carries them.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { startAliyunSmsFake, type AliyunSmsFake } from "../fakes/aliyun-sms.js";
+import { startWebhookFake } from "../fakes/webhook.js";
+import { startServe } from "../serve/harness.js";
 import { hasStackTrace } from "./cli.js";
 import { dispatch, ledgerRows, makeMembers, makeRepo, run, startFakes, summaryOf, type CampaignSpec, type Fakes } from "./dispatch-helpers.js";
 
@@ -119,5 +122,56 @@ describe("failover: a stopped channel's due sends go to the named channel of the
       expect(hasStackTrace(v.stderr)).toBe(false);
       expect(v.stdout + v.stderr).toMatch(expected);
     }
+  });
+});
+
+describe("a tracked link in the content a failover send renders", () => {
+  it("becomes <public_url>/r/<id> of the failover send, and a click on it is recorded for that send", async () => {
+    const members = makeMembers(6, 8, { unsubscribed: 0 });
+    const [down, backup] = [await startWebhookFake(), await startWebhookFake()];
+    open.push(down, backup);
+    down.down(401); // refused credentials: the channel stops, its due sends move to hook_b
+    const repo = makeRepo({
+      channels: {
+        hook: { driver: "webhook", options: { url: `${down.url}/hook` } },
+        hook_b: { driver: "webhook", options: { url: `${backup.url}/hook` } },
+      },
+      campaigns: [{ name: "tracked", template: "tracked", channels: ["hook"], trigger: ONCE }],
+      members,
+    });
+    const yaml = path.join(repo.dir, "chuda.yaml");
+    const text = readFileSync(yaml, "utf8").replace("  hook:\n    driver: webhook\n", "  hook:\n    driver: webhook\n    failover: hook_b\n");
+    writeFileSync(yaml, text + "serve:\n  public_url: https://go.example.com\n");
+    writeFileSync(path.join(repo.dir, "templates/tracked.yaml"), 'webhook:\n  text: "{{name}}您好"\n  url: \'{{track "https://m.example.com/sale"}}\'\n');
+    const d = await dispatch(repo, AT);
+    expect(d.stdout + d.stderr).toContain("hook_b");
+    expect(backup.deliveries()).toHaveLength(members.length);
+
+    const db = new Database(path.join(repo.dir, ".chuda/state.db"), { readonly: true });
+    const links = db.prepare(`SELECT id, send_key FROM links`).all() as { id: string; send_key: string }[];
+    db.close();
+    const urls = backup.deliveries().map((x) => ({ key: String(x.body["key"]), url: String((x.body["content"] as Record<string, unknown>)["url"]) }));
+    for (const u of urls) {
+      const m = /^https:\/\/go\.example\.com\/r\/([0-9A-Za-z]{12})$/.exec(u.url);
+      expect(m, u.url).not.toBeNull();
+      // The id is the failover send's own, not the primary's (whose placeholder ids were bound at planning).
+      expect(links.find((l) => l.id === m![1])?.send_key).toMatch(/\|hook_b$/);
+    }
+    expect(new Set(urls.map((u) => u.url)).size).toBe(members.length);
+
+    const server = await startServe(repo.dir, repo.env);
+    try {
+      const id = /\/r\/(\w{12})$/.exec(urls[0]!.url)![1]!;
+      const click = await fetch(`${server.url}/r/${id}`, { redirect: "manual" });
+      expect(click.status).toBe(302);
+      expect(click.headers.get("location")).toBe("https://m.example.com/sale");
+    } finally {
+      await server.stop();
+    }
+    const after = new Database(path.join(repo.dir, ".chuda/state.db"), { readonly: true });
+    const clicks = after.prepare(`SELECT send_key FROM clicks`).all() as { send_key: string }[];
+    after.close();
+    expect(clicks).toHaveLength(1);
+    expect(clicks[0]!.send_key).toMatch(/\|hook_b$/);
   });
 });

@@ -131,6 +131,16 @@ describe("chuda serve: Aliyun SMS receipts and replies", () => {
     expect(rows).toEqual([{ channel: "sms", address: d.phone, source: "sms-reply", actor: "serve" }]);
   });
 
+  it("suppresses the number of a receipt failed with W-BLACK (blacklisted after a complaint), on that channel", async () => {
+    const d = fakes.sms.deliveries()[5]!;
+    const r = await pushWithRetry(cb, JSON.stringify([aliyunReport(d, false, d.at + 180_000, "W-BLACK")]), { attempts: 1 });
+    expect(r.statuses).toEqual([200]);
+    const dbh = db(repo);
+    const rows = dbh.prepare("SELECT channel, address, source, reason FROM suppressions WHERE source = 'send-error'").all();
+    dbh.close();
+    expect(rows).toEqual([{ channel: "sms", address: d.phone, source: "send-error", reason: expect.stringMatching(/^W-BLACK: /) }]);
+  });
+
   it("logs no callback token and no full phone number", () => {
     const logs = served.stderr();
     expect(logs).toContain('"msg":"callback"');

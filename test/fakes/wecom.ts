@@ -80,6 +80,8 @@ export interface WecomFakeState {
   injector: FaultInjector;
   /** add_msg_template calls that reached the handler (after fault injection), in order. */
   createCalls: { sender?: string; count: number; errcode: number }[];
+  /** get_groupmsg_send_result calls that reached the handler, in order: the page asked for (`cursor`, "" for the first). */
+  resultCalls: { msgid: string; userid: string; cursor: string; returned: number }[];
 }
 
 export interface WecomFake {
@@ -171,6 +173,7 @@ export async function startWecomFake(opts: WecomFakeOptions = {}): Promise<Wecom
     tokens,
     injector,
     createCalls: [],
+    resultCalls: [],
   };
   const ledger: WecomDelivery[] = [];
   let msgSeq = 0;
@@ -393,6 +396,7 @@ export async function startWecomFake(opts: WecomFakeOptions = {}): Promise<Wecom
           ? [...task.results].map(([ext, r]) => ({ external_userid: ext, userid, status: r.status, ...(r.sendTime ? { send_time: r.sendTime } : {}) }))
           : [];
       const { page, next } = paged(list, b, 1000);
+      state.resultCalls.push({ msgid: task.msgid, userid, cursor: typeof b.cursor === "string" ? b.cursor : "", returned: page.length });
       return { body: { errcode: 0, errmsg: "ok", next_cursor: next, send_list: page } };
     }
     if (p.endsWith("/remind_groupmsg_send")) {

@@ -218,7 +218,8 @@ export function wecomEventWrites(f: Fields, ch: ChannelConfig, ctx: ServeContext
       dedupe: `wecom-deleted|${ch.name}|${ext}|${staff}|${change}|${at}`,
     });
   else if (change === "add_external_contact")
-    w.lifts.push({ channel: ch.name, address: ext, sources: ["wecom-deleted"], reason: `added as a contact by ${staff} again` });
+    // Also what a task result "not a contact" (status 2, recorded as a send error) suppressed.
+    w.lifts.push({ channel: ch.name, address: ext, sources: ["wecom-deleted", "send-error"], reason: `added as a contact by ${staff} again` });
   return w;
 }
 
