@@ -1,11 +1,8 @@
-import { existsSync } from "node:fs";
-import { ledgerPath, SqliteLedger } from "../dispatch/ledger.js";
 import { ledgerExists, ledgerLocation, openLedger } from "../ledger/open.js";
 import { committedSpend } from "../dispatch/runner.js";
 import type { ResolvedCampaign } from "../resolved/types.js";
 import type { HistorySend } from "../plan/types.js";
 import type { PlanSuppression } from "../plan/suppressed.js";
-import { observedDelivery } from "../dispatch/delivery.js";
 import type { DeliveryRateUsed } from "../simulate/summary.js";
 import type { Project } from "../project/types.js";
 
@@ -18,13 +15,13 @@ export interface LedgerView {
   spent: Map<string, number>;
 }
 
-/** The opt-outs in force in the ledger, for the planner (none without a ledger). */
-export async function readSuppressions(root: string): Promise<PlanSuppression[]> {
-  const file = ledgerPath(root);
-  if (!existsSync(file)) return [];
-  const ledger = await openLedger({ file });
+/** The opt-outs in force in the ledger (SQLite or PostgreSQL, as configured), for the planner (none without a ledger). */
+export async function readSuppressions(root: string, project: Project): Promise<PlanSuppression[]> {
+  const where = ledgerLocation(root, process.env, project);
+  if (!ledgerExists(where)) return [];
+  const ledger = await openLedger(where);
   try {
-    return ((await ledger.suppressions?.()) ?? []).map((s) => ({ member: s.member, channel: s.channel, address: s.address, via: s.via }));
+    return (await ledger.suppressions()).map((s) => ({ member: s.member, channel: s.channel, address: s.address, via: s.via }));
   } finally {
     await ledger.close();
   }
@@ -59,15 +56,15 @@ const OBSERVED_WINDOW_MS = 30 * 86_400_000;
  * `rates: observed`: each channel's delivery rate over the sends of the last 30 days that have a final receipt, or
  * the channel's configured `rates.delivered` when fewer than MIN_OBSERVED_SAMPLE have one.
  */
-export function deliveryRatesUsed(root: string, project: Project, now: number): Record<string, DeliveryRateUsed> {
-  const file = ledgerPath(root);
-  const observed = new Map<string, { rate: number; sample: number }>();
-  if (existsSync(file)) {
-    const ledger = new SqliteLedger(file);
+export async function deliveryRatesUsed(root: string, project: Project, now: number): Promise<Record<string, DeliveryRateUsed>> {
+  const where = ledgerLocation(root, process.env, project);
+  let observed = new Map<string, { rate: number; sample: number }>();
+  if (ledgerExists(where)) {
+    const ledger = await openLedger(where);
     try {
-      for (const [ch, o] of observedDelivery(ledger.db, now - OBSERVED_WINDOW_MS)) observed.set(ch, o);
+      observed = await ledger.observedDelivery(now - OBSERVED_WINDOW_MS);
     } finally {
-      void ledger.close();
+      await ledger.close();
     }
   }
   const out: Record<string, DeliveryRateUsed> = {};

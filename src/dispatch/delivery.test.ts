@@ -132,7 +132,7 @@ describe("rates: observed", async () => {
     );
     await ledger.recordReceipts([{ channel: "sms2", providerId: "p1000", state: "delivered", at: NOW, source: "pull" }], NOW);
     await ledger.close();
-    const rates = deliveryRatesUsed(dir, project(), NOW);
+    const rates = await deliveryRatesUsed(dir, project(), NOW);
     ledger = new SqliteLedger(path.join(dir, ".chuda/state.db"));
     expect(rates).toEqual({ sms: { rate: 0.8, source: "observed", sample: n }, sms2: { rate: 0.8, source: "configured", sample: 1 } });
   });

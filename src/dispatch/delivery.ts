@@ -72,6 +72,41 @@ export interface ReceiptInput {
 /** `applied` to its send; `pending` (its send is in flight: applied when the result commits); `duplicate`; `unknown`. */
 export type ReceiptOutcome = "applied" | "pending" | "duplicate" | "unknown";
 
+/** Lifts suppressions of an address on a channel from these sources (a member who follows again, accepts again). */
+export interface Lift {
+  channel: string;
+  address: string;
+  sources: string[];
+  reason: string;
+}
+
+/** What one provider callback writes: receipts, opt-outs, and opt-outs lifted. */
+export interface DeliveryWrites {
+  receipts: ReceiptInput[];
+  suppressions: SuppressionInput[];
+  lifts: Lift[];
+}
+
+export interface DeliveryCommitResult {
+  outcomes: ReceiptOutcome[];
+  /** New suppressions. */
+  suppressed: number;
+  lifted: number;
+}
+
+/** One request's part of a group commit: its result, or the error that rolled back its writes alone. */
+export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** The sends of a channel a provider is asked about (`chuda receipts pull`): sent, with no final receipt yet. */
+export interface UnconfirmedSend {
+  key: string;
+  address: string | null;
+  provider_id: string | null;
+  sender: string | null;
+  send_at: number;
+  first_attempt_at: number | null;
+}
+
 /** Mainland mobile numbers in any usual form (+86…, 0086…, 86…) → 11 digits; anything else as it is, trimmed. */
 export function normalizeAddress(a: string): string {
   const t = a.trim();
@@ -164,6 +199,37 @@ export function matchPendingReceipts(db: Database.Database): number {
     n++;
   }
   return n;
+}
+
+/** A callback's writes (call inside a transaction). */
+export function writeDelivery(db: Database.Database, w: DeliveryWrites, now: number): DeliveryCommitResult {
+  const outcomes = w.receipts.map((r) => recordReceipt(db, r, now));
+  let suppressed = 0;
+  for (const s of w.suppressions) if (addSuppression(db, s)) suppressed++;
+  let lifted = 0;
+  for (const l of w.lifts)
+    lifted += db
+      .prepare(
+        `UPDATE suppressions SET removed_at = ?, removed_by = 'serve', removed_reason = ? WHERE removed_at IS NULL AND channel = ? AND address = ? AND source IN (SELECT value FROM json_each(?))`,
+      )
+      .run(now, l.reason, l.channel, normalizeAddress(l.address), JSON.stringify(l.sources)).changes;
+  return { outcomes, suppressed, lifted };
+}
+
+/**
+ * The states of the sends a pull asks about, of those the provider accepted (they carry its message id): sent; queued
+ * in a WeCom task the staff member may have confirmed since the last dispatch run; failed after acceptance (WeCom's not
+ * a friend / over the cap, learnt by a run's poll), whose delivery failure is recorded too. SQL, for both ledgers.
+ */
+export const ASKED_STATES = `'sent', 'queued', 'failed'`;
+
+/** Sends of `channel` since `since` that the provider accepted and no final receipt has confirmed. */
+export function unconfirmedSends(db: Database.Database, channel: string, since: number): UnconfirmedSend[] {
+  return db
+    .prepare(
+      `SELECT key, address, provider_id, sender, send_at, first_attempt_at FROM sends WHERE channel = ? AND state IN (${ASKED_STATES}) AND delivery_at IS NULL AND provider_id IS NOT NULL AND send_at >= ?`,
+    )
+    .all(channel, since) as UnconfirmedSend[];
 }
 
 export interface DeliveryCounts {

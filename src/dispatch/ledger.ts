@@ -27,16 +27,25 @@ import { queryOutcomeRows, type LedgerOutcomeRow } from "../outcomes/attribution
 import {
   activeSuppressions,
   addSuppression,
+  allSuppressions,
   deliveryCounts,
   matchPendingReceipts,
   migrateDelivery,
+  observedDelivery,
   recordReceipt,
+  removeSuppression,
   suppressFromSendErrors,
+  unconfirmedSends,
+  writeDelivery,
+  type DeliveryCommitResult,
   type DeliveryCounts,
+  type DeliveryWrites,
   type ReceiptInput,
   type ReceiptOutcome,
+  type Settled,
   type SuppressionInput,
   type SuppressionRow,
+  type UnconfirmedSend,
 } from "./delivery.js";
 
 export type { DueSend, Ledger, SendInsert, SendResult, SendRow, SendState, StaffConfirmation, StoredEvent } from "../ledger/types.js";
@@ -586,9 +595,47 @@ export class SqliteLedger implements Ledger {
     return this.db.transaction(() => entries.filter((e) => addSuppression(this.db, e)).length)();
   }
 
-  /** The suppressions in force. */
-  async suppressions(): Promise<SuppressionRow[]> {
-    return activeSuppressions(this.db);
+  /** Applies receipts stored before their send's result; how many matched now. */
+  async matchPendingReceipts(): Promise<number> {
+    this.flushNow();
+    return this.db.transaction(() => matchPendingReceipts(this.db))();
+  }
+
+  /** The group commit of `chuda serve`: one transaction (one WAL sync), a savepoint per request. */
+  async commitDelivery(batch: { writes: DeliveryWrites; now: number }[]): Promise<Settled<DeliveryCommitResult>[]> {
+    this.flushNow();
+    return this.db.transaction(() =>
+      batch.map(({ writes, now }): Settled<DeliveryCommitResult> => {
+        try {
+          return { ok: true, value: this.db.transaction(() => writeDelivery(this.db, writes, now))() };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      }),
+    )();
+  }
+
+  async unsuppress(who: string, channel: string | undefined, actor: string, reason: string, at: number): Promise<number> {
+    return this.db.transaction(() => removeSuppression(this.db, who, channel, actor, reason, at))();
+  }
+
+  /** The suppressions in force (with `all`, lifted ones too). */
+  async suppressions(opts: { all?: boolean } = {}): Promise<SuppressionRow[]> {
+    return opts.all ? allSuppressions(this.db) : activeSuppressions(this.db);
+  }
+
+  async observedDelivery(since: number): Promise<Map<string, { rate: number; sample: number }>> {
+    this.flushNow();
+    return observedDelivery(this.db, since);
+  }
+
+  async unconfirmedSends(channel: string, since: number): Promise<UnconfirmedSend[]> {
+    this.flushNow();
+    return unconfirmedSends(this.db, channel, since);
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare("SELECT 1").get();
   }
 
   /** Sends delivered, failed, and sent without a final receipt. */

@@ -1,6 +1,7 @@
 /**
  * `chuda ledger copy`: an existing SQLite ledger into an empty PostgreSQL one, with its whole history (runs, occurrences,
- * sends, test sends, tokens, and the ledger's id), so caps, quotas, repeat rules and reports keep counting, and the
+ * sends with their delivery results, test sends, tokens, delivery receipts, suppressions, business events, tracked links
+ * and their clicks, and the ledger's id and link secret), so caps, quotas, repeat rules and reports keep counting, and the
  * repository's `.chuda/ledger-id` marker still matches. One transaction: an interrupted copy leaves the target empty.
  */
 import Database from "better-sqlite3";
@@ -13,6 +14,11 @@ export interface CopyCounts {
   sends: number;
   test_sends: number;
   tokens: number;
+  receipts: number;
+  suppressions: number;
+  events: number;
+  links: number;
+  clicks: number;
 }
 
 /** Rows per INSERT: parameters are one array per column. */
@@ -83,6 +89,9 @@ const TABLES: Table[] = [
       ["run_id", "bigint"],
       ["first_attempt_at", "bigint"],
       ["updated_at", "bigint"],
+      ["delivered_at", "bigint"],
+      ["delivery_code", "text"],
+      ["delivery_at", "bigint"],
     ],
     serial: "id",
     source: { id: "rowid" },
@@ -111,7 +120,78 @@ const TABLES: Table[] = [
       ["expires_at", "bigint"],
     ],
   },
+  {
+    name: "receipts",
+    columns: [
+      ["id", "bigint"],
+      ["channel", "text"],
+      ["provider_id", "text"],
+      ["address", "text"],
+      ["state", "text"],
+      ["code", "text"],
+      ["reported_at", "bigint"],
+      ["received_at", "bigint"],
+      ["source", "text"],
+      ["send_key", "text"],
+      ["dedupe", "text"],
+    ],
+    serial: "id",
+  },
+  {
+    name: "suppressions",
+    columns: [
+      ["id", "bigint"],
+      ["member", "text"],
+      ["channel", "text"],
+      ["address", "text"],
+      ["via", "text"],
+      ["source", "text"],
+      ["reason", "text"],
+      ["actor", "text"],
+      ["at", "bigint"],
+      ["removed_at", "bigint"],
+      ["removed_by", "text"],
+      ["removed_reason", "text"],
+      ["dedupe", "text"],
+    ],
+    serial: "id",
+  },
+  {
+    name: "events",
+    columns: [
+      ["id", "bigint"],
+      ["ident", "text"],
+      ["member", "text"],
+      ["name", "text"],
+      ["time", "bigint"],
+      ["props", "text"],
+      ["received_at", "bigint"],
+    ],
+    serial: "id",
+  },
+  {
+    name: "links",
+    columns: [
+      ["id", "text"],
+      ["send_key", "text"],
+      ["link", "integer"],
+      ["url", "text"],
+    ],
+  },
+  {
+    name: "clicks",
+    columns: [
+      ["id", "bigint"],
+      ["send_key", "text"],
+      ["link", "integer"],
+      ["at", "bigint"],
+    ],
+    serial: "id",
+  },
 ];
+
+/** The tables a copy writes (all locked for it). */
+const TABLE_NAMES = ["runs", "sends", "occurrences", "test_sends", "tokens", "meta", "receipts", "suppressions", "events", "links", "clicks"];
 
 /** Whether `file` is a chuda SQLite ledger (it has the sends and meta tables). */
 export function isSqliteLedger(file: string): boolean {
@@ -135,14 +215,16 @@ export function isSqliteLedger(file: string): boolean {
 export async function copySqliteToPostgres(from: string, client: pg.ClientBase): Promise<CopyCounts & { ledgerId: string }> {
   await migratePostgres(client);
   const src = new Database(from, { readonly: true, fileMustExist: true });
-  const counts: CopyCounts = { runs: 0, occurrences: 0, sends: 0, test_sends: 0, tokens: 0 };
+  const counts: CopyCounts = { runs: 0, occurrences: 0, sends: 0, test_sends: 0, tokens: 0, receipts: 0, suppressions: 0, events: 0, links: 0, clicks: 0 };
   try {
     await client.query("BEGIN");
-    await client.query("LOCK TABLE runs, sends, occurrences, test_sends, tokens, meta IN EXCLUSIVE MODE");
+    await client.query(`LOCK TABLE ${TABLE_NAMES.join(", ")} IN EXCLUSIVE MODE`);
     const held = await targetHistory(client);
     if (held.runs || held.sends) throw new TargetNotEmptyError(held.runs, held.sends);
     for (const t of TABLES) {
       const present = new Set((src.prepare(`PRAGMA table_info(${t.name})`).all() as { name: string }[]).map((c) => c.name));
+      // A ledger from before receipts, events or tracked links has none of those tables: nothing to copy.
+      if (!present.size) continue;
       const select = t.columns.map(([c]) => t.source?.[c] ?? (present.has(c) ? c : "NULL")).join(", ");
       const rows = src.prepare(`SELECT ${select} FROM ${t.name}`).raw(true).iterate() as IterableIterator<unknown[]>;
       const insert = `INSERT INTO ${t.name} (${t.columns.map(([c]) => c).join(", ")}) SELECT * FROM unnest(${t.columns

@@ -13,6 +13,20 @@ import { ASSIGNED_STATES, type LedgerOutcomeRow } from "../outcomes/attribution.
 import type { HistorySend } from "../plan/types.js";
 import { migratePostgres } from "./migrations/postgres.js";
 import { maskSecretIn } from "./url.js";
+import {
+  ASKED_STATES,
+  normalizeAddress,
+  OPT_OUT_SEND_ERRORS,
+  type DeliveryCommitResult,
+  type DeliveryCounts,
+  type DeliveryWrites,
+  type ReceiptInput,
+  type ReceiptOutcome,
+  type Settled,
+  type SuppressionInput,
+  type SuppressionRow,
+  type UnconfirmedSend,
+} from "../dispatch/delivery.js";
 
 /** BIGINT and NUMERIC come back as numbers (times in ms, counts, ids: all far below 2^53). */
 const TYPES = {
@@ -563,6 +577,11 @@ export class PostgresLedger implements Ledger {
         this.transaction(async () => {
           if (inserts.length) await this.insertMany(inserts);
           if (results.length) await this.applyMany(results);
+          if (results.length)
+            await this.afterResults(
+              results.map((x) => x.r),
+              results[0]!.now,
+            );
           const out: Set<number>[] = [];
           for (const m of marks) {
             const r = await this.q<{ id: number }>(
@@ -590,6 +609,7 @@ export class PostgresLedger implements Ledger {
         if (inserts.length) await this.insertMany(inserts);
         // In order, one by one: as in SQLite, a later result for a row overrides an earlier one.
         if (results.length) await this.applyMany(results.map((r) => ({ r, now })));
+        if (results.length) await this.afterResults(results, now);
       }),
     );
   }
@@ -765,7 +785,13 @@ export class PostgresLedger implements Ledger {
       async () =>
         (
           await this.q<LedgerOutcomeRow>(
-            `SELECT campaign, occurrence, member, channel, state, send_at, content, NULL::int AS delivered, NULL::int AS opened
+            // As the SQLite ledger reads them (src/outcomes/attribution.ts): delivered from a final receipt, opened from
+            // clicks when the send's links are tracked.
+            `SELECT campaign, occurrence, member, channel, state, send_at, content,
+               CASE WHEN delivered_at IS NOT NULL THEN 1 WHEN delivery_at IS NOT NULL THEN 0 END AS delivered,
+               CASE WHEN EXISTS (SELECT 1 FROM links l WHERE l.send_key = sends.key)
+                 THEN (CASE WHEN EXISTS (SELECT 1 FROM clicks k WHERE k.send_key = sends.key) THEN 1 ELSE 0 END) END AS opened,
+               CASE WHEN EXISTS (SELECT 1 FROM links l WHERE l.send_key = sends.key) THEN 1 END AS tracked
              FROM sends WHERE state = ANY($1::text[]) ORDER BY campaign COLLATE "C", occurrence COLLATE "C", member COLLATE "C", channel COLLATE "C"`,
             [[...ASSIGNED_STATES, "held_out"]],
           )
@@ -803,31 +829,252 @@ export class PostgresLedger implements Ledger {
     return r.rowCount === 1 && until > now;
   }
 
-  // Business events and tracked links (`chuda serve`) are kept in the SQLite ledger only for now: on PostgreSQL
-  // they are refused with a clear message rather than half-kept. Serve with the SQLite ledger until they are ported.
-  private notYet(what: string): never {
-    throw new PostgresUnsupportedError(`${what} are not kept in a PostgreSQL ledger yet; run chuda serve with the SQLite ledger (.chuda/state.db)`);
+  // Delivery receipts and opt-outs (src/dispatch/delivery.ts): the receipt matching runs in the database
+  // (migration 3's functions), one round trip per batch of receipts.
+
+  /** Records receipts in the transaction under way (`chuda_record_receipts`). */
+  private async writeReceipts(receipts: ReceiptInput[], now: number): Promise<ReceiptOutcome[]> {
+    if (!receipts.length) return [];
+    const r = await this.q<{ outcomes: ReceiptOutcome[] }>(
+      `SELECT chuda_record_receipts($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8) AS outcomes`,
+      [
+        receipts.map((x) => x.channel),
+        receipts.map((x) => x.providerId),
+        receipts.map((x) => x.address ?? null),
+        receipts.map((x) => x.state),
+        receipts.map((x) => x.code ?? null),
+        receipts.map((x) => x.at),
+        receipts.map((x) => x.source),
+        now,
+      ],
+    );
+    return r.rows[0]!.outcomes;
   }
-  async insertEvents(_events: Omit<StoredEvent, "id">[], _receivedAt: number): Promise<{ inserted: number; duplicates: number }> {
-    this.notYet("business events");
+
+  /** Adds suppressions in the transaction under way; how many were new (an entry whose `dedupe` is known is not). */
+  private async writeSuppressions(entries: SuppressionInput[]): Promise<number> {
+    if (!entries.length) return 0;
+    const r = await this.q(
+      `INSERT INTO suppressions (member, channel, address, via, source, reason, actor, at, dedupe)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[])
+       ON CONFLICT DO NOTHING`,
+      [
+        entries.map((e) => e.member ?? null),
+        entries.map((e) => e.channel),
+        entries.map((e) => (e.address ? normalizeAddress(e.address) : null)),
+        entries.map((e) => e.via ?? null),
+        entries.map((e) => e.source),
+        entries.map((e) => e.reason),
+        entries.map((e) => e.actor),
+        entries.map((e) => e.at),
+        entries.map((e) => e.dedupe ?? null),
+      ],
+    );
+    return r.rowCount ?? 0;
   }
-  async eventsAfter(_afterId: number, _fromTime: number, _limit?: number): Promise<StoredEvent[]> {
-    this.notYet("business events");
+
+  /**
+   * What committing results adds, in their transaction (as the SQLite ledger does): receipts that came before the
+   * results are applied, and members refused with an opt-out error are suppressed.
+   */
+  private async afterResults(results: SendResult[], now: number): Promise<void> {
+    await this.q(`SELECT chuda_match_pending_receipts()`);
+    const hits = results.filter((r) => r.state === "failed" && !!r.error_code && r.error_code in OPT_OUT_SEND_ERRORS);
+    for (const r of hits) {
+      const row = (
+        await this.q<{ member: string; channel: string; address: string | null }>(
+          r.id !== undefined ? `SELECT member, channel, address FROM sends WHERE id = $1` : `SELECT member, channel, address FROM sends WHERE key = $1`,
+          [r.id ?? r.key],
+        )
+      ).rows[0];
+      if (!row) continue;
+      await this.writeSuppressions([
+        {
+          member: row.member,
+          channel: row.channel,
+          address: row.address,
+          via: row.channel,
+          source: "send-error",
+          reason: `${r.error_code}: ${OPT_OUT_SEND_ERRORS[r.error_code!]}`,
+          actor: "dispatch",
+          at: now,
+          dedupe: `send-error|${row.channel}|${row.member}|${r.error_code}`,
+        },
+      ]);
+    }
   }
+
+  async recordReceipts(receipts: ReceiptInput[], now: number): Promise<ReceiptOutcome[]> {
+    return this.read(() => this.transaction(() => this.writeReceipts(receipts, now)));
+  }
+
+  async matchPendingReceipts(): Promise<number> {
+    return this.read(async () => (await this.q<{ n: number }>(`SELECT chuda_match_pending_receipts() AS n`)).rows[0]!.n);
+  }
+
+  /** The group commit of `chuda serve`: one durable transaction, a savepoint per request. */
+  async commitDelivery(batch: { writes: DeliveryWrites; now: number }[]): Promise<Settled<DeliveryCommitResult>[]> {
+    return this.read(() =>
+      this.transaction(async () => {
+        const out: Settled<DeliveryCommitResult>[] = [];
+        for (const { writes, now } of batch) {
+          await this.q("SAVEPOINT request");
+          try {
+            const outcomes = await this.writeReceipts(writes.receipts, now);
+            const suppressed = await this.writeSuppressions(writes.suppressions);
+            let lifted = 0;
+            for (const l of writes.lifts)
+              lifted +=
+                (
+                  await this.q(
+                    `UPDATE suppressions SET removed_at = $1, removed_by = 'serve', removed_reason = $2
+                     WHERE removed_at IS NULL AND channel = $3 AND address = $4 AND source = ANY($5::text[])`,
+                    [now, l.reason, l.channel, normalizeAddress(l.address), l.sources],
+                  )
+                ).rowCount ?? 0;
+            await this.q("RELEASE SAVEPOINT request");
+            out.push({ ok: true, value: { outcomes, suppressed, lifted } });
+          } catch (error) {
+            await this.q("ROLLBACK TO SAVEPOINT request");
+            out.push({ ok: false, error });
+          }
+        }
+        return out;
+      }),
+    );
+  }
+
+  async suppress(entries: SuppressionInput[]): Promise<number> {
+    return this.read(() => this.transaction(() => this.writeSuppressions(entries)));
+  }
+
+  async unsuppress(who: string, channel: string | undefined, actor: string, reason: string, at: number): Promise<number> {
+    const r = await this.read(() =>
+      this.q(
+        `UPDATE suppressions SET removed_at = $1, removed_by = $2, removed_reason = $3
+         WHERE removed_at IS NULL AND (member = $4 OR address = $5) AND ($6::text IS NULL OR channel = $6::text)`,
+        [at, actor, reason, who, normalizeAddress(who), channel ?? null],
+      ),
+    );
+    return r.rowCount ?? 0;
+  }
+
+  async suppressions(opts: { all?: boolean } = {}): Promise<SuppressionRow[]> {
+    return this.read(
+      async () =>
+        (
+          await this.q<SuppressionRow>(
+            `SELECT id, member, channel, address, via, source, reason, actor, at, removed_at, removed_by, removed_reason FROM suppressions
+             ${opts.all ? "" : "WHERE removed_at IS NULL"} ORDER BY at, id`,
+          )
+        ).rows,
+    );
+  }
+
+  async delivery(): Promise<DeliveryCounts> {
+    return this.read(
+      async () =>
+        (
+          await this.q<DeliveryCounts>(
+            `SELECT COUNT(delivered_at) AS delivered, COUNT(delivery_code) AS failed, COUNT(*) FILTER (WHERE state = 'sent' AND delivery_at IS NULL) AS unconfirmed
+             FROM sends`,
+          )
+        ).rows[0]!,
+    );
+  }
+
+  async observedDelivery(since: number): Promise<Map<string, { rate: number; sample: number }>> {
+    const rows = await this.read(
+      async () =>
+        (
+          await this.q<{ channel: string; delivered: number; confirmed: number }>(
+            `SELECT channel, COUNT(delivered_at) AS delivered, COUNT(*) AS confirmed FROM sends WHERE send_at >= $1 AND delivery_at IS NOT NULL GROUP BY channel`,
+            [since],
+          )
+        ).rows,
+    );
+    return new Map(rows.map((r) => [r.channel, { rate: r.confirmed ? r.delivered / r.confirmed : 0, sample: r.confirmed }]));
+  }
+
+  async unconfirmedSends(channel: string, since: number): Promise<UnconfirmedSend[]> {
+    return this.read(
+      async () =>
+        (
+          await this.q<UnconfirmedSend>(
+            `SELECT key, address, provider_id, sender, send_at, first_attempt_at FROM sends
+             WHERE channel = $1 AND state IN (${ASKED_STATES}) AND delivery_at IS NULL AND provider_id IS NOT NULL AND send_at >= $2 ORDER BY id`,
+            [channel, since],
+          )
+        ).rows,
+    );
+  }
+
+  async ping(): Promise<void> {
+    await this.exclusive(() => this.q(`SELECT 1`));
+  }
+
+  // Business events (`POST /events`) and tracked links (`{{track}}`, `GET /r/<id>`), as in the SQLite ledger.
+
+  async insertEvents(events: Omit<StoredEvent, "id">[], receivedAt: number): Promise<{ inserted: number; duplicates: number }> {
+    if (!events.length) return { inserted: 0, duplicates: 0 };
+    const r = await this.read(() =>
+      this.q(
+        `INSERT INTO events (ident, member, name, time, props, received_at)
+         SELECT *, $6::bigint FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) ON CONFLICT (ident) DO NOTHING`,
+        [
+          events.map((e) => e.ident),
+          events.map((e) => e.member),
+          events.map((e) => e.name),
+          events.map((e) => e.time),
+          events.map((e) => JSON.stringify(e.props)),
+          receivedAt,
+        ],
+      ),
+    );
+    const inserted = r.rowCount ?? 0;
+    return { inserted, duplicates: events.length - inserted };
+  }
+
+  async eventsAfter(afterId: number, fromTime: number, limit = 10_000): Promise<StoredEvent[]> {
+    const r = await this.exclusive(() =>
+      this.q<Omit<StoredEvent, "props"> & { props: string }>(
+        `SELECT id, ident, member, name, time, props FROM events WHERE id > $1 AND time >= $2 ORDER BY id LIMIT $3`,
+        [afterId, fromTime, limit],
+      ),
+    );
+    return r.rows.map((e) => ({ ...e, props: JSON.parse(e.props) as Record<string, unknown> }));
+  }
+
   async eventCount(): Promise<number> {
-    return 0;
+    return (await this.exclusive(() => this.q<{ n: number }>(`SELECT COUNT(*) AS n FROM events`))).rows[0]!.n;
   }
+
   async linkSecret(): Promise<string> {
-    this.notYet("tracked links");
+    return this.exclusive(async () => {
+      await this.q(`INSERT INTO meta (key, value) VALUES ('link_secret', $1) ON CONFLICT (key) DO NOTHING`, [randomUUID() + randomUUID()]);
+      return (await this.q<{ value: string }>(`SELECT value FROM meta WHERE key = 'link_secret'`)).rows[0]!.value;
+    });
   }
-  async insertLinks(_links: { id: string; sendKey: string; link: number; url: string }[]): Promise<void> {
-    this.notYet("tracked links");
+
+  async insertLinks(links: { id: string; sendKey: string; link: number; url: string }[]): Promise<void> {
+    if (!links.length) return;
+    await this.read(() =>
+      this.q(`INSERT INTO links (id, send_key, link, url) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) ON CONFLICT (id) DO NOTHING`, [
+        links.map((l) => l.id),
+        links.map((l) => l.sendKey),
+        links.map((l) => l.link),
+        links.map((l) => l.url),
+      ]),
+    );
   }
-  async link(_id: string): Promise<{ send_key: string; link: number; url: string } | undefined> {
-    return undefined;
+
+  async link(id: string): Promise<{ send_key: string; link: number; url: string } | undefined> {
+    const r = await this.exclusive(() => this.q<{ send_key: string; link: number; url: string }>(`SELECT send_key, link, url FROM links WHERE id = $1`, [id]));
+    return r.rows[0];
   }
-  async recordClick(_sendKey: string, _link: number, _at: number): Promise<void> {
-    this.notYet("tracked links");
+
+  async recordClick(sendKey: string, link: number, at: number): Promise<void> {
+    await this.exclusive(() => this.q(`INSERT INTO clicks (send_key, link, at) VALUES ($1, $2, $3)`, [sendKey, link, at]));
   }
 
   /** The SQLite ledger checks that its file is still the one it opened; a database has no such file. */
@@ -859,6 +1106,3 @@ function stripId(r: (SendRow & { id?: number }) | undefined): SendRow | undefine
 function occurrenceKeyRange(campaign: string, occurrence: string): [string, string] {
   return [`${campaign}|${occurrence}|`, `${campaign}|${occurrence}}`];
 }
-
-/** A feature the PostgreSQL ledger does not keep yet (business events, tracked links). */
-export class PostgresUnsupportedError extends Error {}

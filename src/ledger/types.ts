@@ -4,7 +4,17 @@
  */
 import type { HistorySend } from "../plan/types.js";
 import type { LedgerOutcomeRow } from "../outcomes/attribution.js";
-import type { DeliveryCounts, SuppressionRow } from "../dispatch/delivery.js";
+import type {
+  DeliveryCommitResult,
+  DeliveryCounts,
+  DeliveryWrites,
+  ReceiptInput,
+  ReceiptOutcome,
+  Settled,
+  SuppressionInput,
+  SuppressionRow,
+  UnconfirmedSend,
+} from "../dispatch/delivery.js";
 
 /**
  * `withdrawn`: a pending send whose member is no longer eligible when a later run plans the occurrence again (left
@@ -201,11 +211,33 @@ export interface Ledger {
   leaseToken(key: string, holder: string, now: number, until: number): Promise<boolean>;
 
   /**
-   * Delivery receipts and opt-outs (`chuda serve`, src/dispatch/delivery.ts). Optional: a ledger without them has no
-   * receipts (delivery counts absent) and no suppressions (nobody is left out).
+   * Delivery receipts and opt-outs (`chuda serve`, `chuda receipts pull`, `chuda suppress`; semantics in
+   * src/dispatch/delivery.ts). Results committed by `queueFinish`/`finish` also apply the receipts that came before
+   * them and suppress members refused with an opt-out error, in the same transaction.
    */
-  suppressions?(): Promise<SuppressionRow[]>;
-  delivery?(): Promise<DeliveryCounts>;
+  /** Records receipts in one durable transaction; one outcome per receipt. */
+  recordReceipts(receipts: ReceiptInput[], now: number): Promise<ReceiptOutcome[]>;
+  /** Applies receipts stored before their send's result; returns how many matched now. */
+  matchPendingReceipts(): Promise<number>;
+  /**
+   * The group commit of `chuda serve`: the writes of several requests in one durable transaction, each request's
+   * writes rolled back alone when they fail (a savepoint).
+   */
+  commitDelivery(batch: { writes: DeliveryWrites; now: number }[]): Promise<Settled<DeliveryCommitResult>[]>;
+  /** Adds suppressions in one transaction; how many were new. */
+  suppress(entries: SuppressionInput[]): Promise<number>;
+  /** Ends the active suppressions of a member (by key or address) on a channel (undefined: every one); how many. */
+  unsuppress(who: string, channel: string | undefined, actor: string, reason: string, at: number): Promise<number>;
+  /** The suppressions in force (with `all`, lifted ones too), oldest first. */
+  suppressions(opts?: { all?: boolean }): Promise<SuppressionRow[]>;
+  /** Sends delivered, failed, and sent without a final receipt. */
+  delivery(): Promise<DeliveryCounts>;
+  /** Per channel, delivered / sends with a final receipt among sends since `since` (`rates: observed`). */
+  observedDelivery(since: number): Promise<Map<string, { rate: number; sample: number }>>;
+  /** Sends of `channel` since `since` accepted by the provider with no final receipt (to pull receipts for). */
+  unconfirmedSends(channel: string, since: number): Promise<UnconfirmedSend[]>;
+  /** Resolves when the ledger answers (`/healthz`). */
+  ping(): Promise<void>;
 
   /** Commits what is queued, then closes. */
   close(): Promise<void>;

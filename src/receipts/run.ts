@@ -1,18 +1,11 @@
 /** Pulls receipts for a project's channels and records them in the ledger (`chuda receipts pull`, end of dispatch). */
-import type { SqliteLedger } from "../dispatch/ledger.js";
+import type { Ledger } from "../ledger/types.js";
 import type { ReceiptOutcome } from "../dispatch/delivery.js";
 import type { Project } from "../project/types.js";
 import { PULLERS, pullContext, type UnconfirmedSend } from "./pull.js";
 
 /** Sends older than this are not asked about: the providers keep send details for 30 days at most. */
 const PULL_WINDOW_MS = 30 * 86_400_000;
-
-/**
- * Sends the provider accepted (they carry its message id): sent; queued in a WeCom task the staff member may have
- * confirmed since the last dispatch run; failed after acceptance (WeCom's not a friend / over the cap, learnt by a run's
- * poll), whose delivery failure is recorded too.
- */
-const ASKED_STATES = `'sent', 'queued', 'failed'`;
 
 export interface PullSummary {
   channel: string;
@@ -31,7 +24,7 @@ export function pullableChannels(project: Project, only?: string[]): string[] {
 
 export async function pullReceipts(
   project: Project,
-  ledger: SqliteLedger,
+  ledger: Ledger,
   env: Record<string, string | undefined>,
   now: () => number,
   channels: string[],
@@ -41,11 +34,7 @@ export async function pullReceipts(
     const ch = project.channels.get(name)!;
     const secrets: Record<string, string> = {};
     for (const [k, v] of Object.entries(ch.env)) if (env[v]) secrets[k] = env[v]!;
-    const sends = ledger.db
-      .prepare(
-        `SELECT key, address, provider_id, sender, send_at, first_attempt_at FROM sends WHERE channel = ? AND state IN (${ASKED_STATES}) AND delivery_at IS NULL AND provider_id IS NOT NULL AND send_at >= ?`,
-      )
-      .all(name, now() - PULL_WINDOW_MS) as UnconfirmedSend[];
+    const sends: UnconfirmedSend[] = await ledger.unconfirmedSends(name, now() - PULL_WINDOW_MS);
     const summary: PullSummary = { channel: name, asked: sends.length, delivered: 0, failed: 0, unmatched: 0 };
     out.push(summary);
     if (!sends.length && ch.driver !== "tencent-sms") continue;

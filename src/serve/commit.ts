@@ -1,59 +1,65 @@
 /**
- * Group commit for the server: the writes of every request that arrives within one turn of the event loop are
- * committed by one durable transaction (one WAL sync), and each request is answered only after that commit. A
- * request whose write throws is rolled back alone (a savepoint), the others commit.
+ * Group commit for the server: the writes of every request that arrives within one turn of the event loop (or while
+ * the previous commit is under way) are committed by one durable transaction of the ledger, SQLite or PostgreSQL, and
+ * each request is answered only after that commit. A request whose write throws is rolled back alone (a savepoint),
+ * the others commit.
  */
-import type Database from "better-sqlite3";
+import type { DeliveryCommitResult, DeliveryWrites } from "../dispatch/delivery.js";
+import type { Ledger } from "../ledger/types.js";
 
 interface Pending {
-  work: (db: Database.Database) => unknown;
-  resolve: (v: unknown) => void;
+  writes: DeliveryWrites;
+  now: number;
+  resolve: (v: DeliveryCommitResult) => void;
   reject: (e: unknown) => void;
 }
 
 export class GroupCommit {
   private queue: Pending[] = [];
   private scheduled = false;
+  /** The commit under way (commits run one after another; what arrives meanwhile goes in the next one). */
+  private chain: Promise<void> = Promise.resolve();
   /** Transactions committed, and requests they carried (for the bench and the logs). */
   commits = 0;
   requests = 0;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly ledger: Pick<Ledger, "commitDelivery">) {}
 
-  /** Runs `work` inside the next group transaction; resolves with its result once the transaction is durable. */
-  run<T>(work: (db: Database.Database) => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+  /** Queues a request's writes for the next group transaction; resolves with their result once it is durable. */
+  run(writes: DeliveryWrites, now: number): Promise<DeliveryCommitResult> {
+    return new Promise<DeliveryCommitResult>((resolve, reject) => {
+      this.queue.push({ writes, now, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => void this.flush());
       }
     });
   }
 
-  /** Commits everything queued now. */
-  flush(): void {
+  /** Commits everything queued now (after the commit under way, if any). */
+  flush(): Promise<void> {
     this.scheduled = false;
+    this.chain = this.chain.then(() => this.commitQueued());
+    return this.chain;
+  }
+
+  private async commitQueued(): Promise<void> {
     const batch = this.queue;
     this.queue = [];
     if (!batch.length) return;
-    const results: { ok: boolean; value: unknown }[] = [];
+    let results;
     try {
-      this.db.transaction(() => {
-        for (const p of batch) {
-          try {
-            results.push({ ok: true, value: this.db.transaction(p.work)(this.db) });
-          } catch (e) {
-            results.push({ ok: false, value: e });
-          }
-        }
-      })();
+      results = await this.ledger.commitDelivery(batch.map((p) => ({ writes: p.writes, now: p.now })));
     } catch (e) {
       for (const p of batch) p.reject(e);
       return;
     }
     this.commits++;
     this.requests += batch.length;
-    batch.forEach((p, i) => (results[i]!.ok ? p.resolve(results[i]!.value) : p.reject(results[i]!.value)));
+    batch.forEach((p, i) => {
+      const r = results[i]!;
+      if (r.ok) p.resolve(r.value);
+      else p.reject(r.error);
+    });
   }
 }

@@ -5,14 +5,15 @@
  */
 import { pino, type Logger } from "pino";
 import type { Project } from "../project/types.js";
-import type { SqliteLedger } from "../dispatch/ledger.js";
+import type { Ledger } from "../ledger/types.js";
 import { GroupCommit } from "./commit.js";
 
 export interface ServeContext {
   project: Project;
   /** Directory holding chuda.yaml. */
   root: string;
-  ledger: SqliteLedger;
+  /** SQLite (.chuda/state.db) or PostgreSQL (CHUDA_LEDGER_URL, `ledger: { url_env }`), as dispatch writes it. */
+  ledger: Ledger;
   /** Epoch ms (CHUDA_NOW pins it in tests). */
   clock: () => number;
   logger: Logger;
@@ -26,7 +27,7 @@ export interface ServeContext {
 
 export function createServeContext(o: Omit<ServeContext, "commit" | "logger"> & { logger?: Logger; logLevel?: string }): ServeContext {
   const logger = o.logger ?? pino({ level: o.logLevel ?? "info", base: undefined }, pino.destination({ fd: 2, sync: false }));
-  return { project: o.project, root: o.root, ledger: o.ledger, clock: o.clock, env: o.env, logger, commit: new GroupCommit(o.ledger.db) };
+  return { project: o.project, root: o.root, ledger: o.ledger, clock: o.clock, env: o.env, logger, commit: new GroupCommit(o.ledger) };
 }
 
 /** The value of a channel's `env:` entry, or undefined when the channel names none or the variable is unset. */

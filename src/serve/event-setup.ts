@@ -7,8 +7,7 @@ import { loadChannels } from "../cli/commands/dispatch.js";
 import type { Io } from "../cli/io.js";
 import { openMembers } from "../cli/members.js";
 import { loadWorkspace, requireValid } from "../cli/workspace.js";
-import { ledgerPath } from "../dispatch/ledger.js";
-import { openLedger } from "../ledger/open.js";
+import { ledgerLocation, openLedger } from "../ledger/open.js";
 import { EventLoop, type EventLoopInput } from "./event-loop.js";
 
 export interface OpenedEventLoop {
@@ -34,7 +33,8 @@ export async function openEventLoop(opts: {
   const eventCampaigns = ws.check.campaigns.filter((c) => c.trigger.kind === "business_event");
   const channelNames = [...new Set(eventCampaigns.flatMap((c) => c.channels))];
   const channels = await loadChannels(project, ws.root, io, new Set(), channelNames);
-  const ledger = await openLedger({ file: ledgerPath(ws.root) });
+  // The ledger `chuda serve` writes (PostgreSQL when configured), on a connection of the loop's own.
+  const ledger = await openLedger(ledgerLocation(ws.root, io.env, project));
   const loop = new EventLoop({
     project,
     root: ws.root,

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { Option } from "commander";
 import { acquireLock } from "../../dispatch/lock.js";
-import { checkLedgerIdentity, LedgerFileError, ledgerMarkerPath, ledgerPath, SqliteLedger, writeLedgerMarker } from "../../dispatch/ledger.js";
+import { checkLedgerIdentity, LedgerFileError, ledgerMarkerPath, ledgerPath, writeLedgerMarker } from "../../dispatch/ledger.js";
 import { ledgerExists, ledgerLocation, openLedger, type LedgerLocation } from "../../ledger/open.js";
 import { PostgresLedger } from "../../ledger/postgres.js";
 import { SHARED_RATE_MARGIN_MS, sharedRateGate } from "../../ledger/shared-rate.js";
@@ -178,7 +178,7 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
           // to pull is reported, never the run's.
           const pullable = [...project.channels.values()].filter((c) => c.options.pull_receipts === true).map((c) => c.name);
           let receipts: PullSummary[] = [];
-          if (!summary.interrupted && pullable.length && ledger instanceof SqliteLedger)
+          if (!summary.interrupted && pullable.length)
             receipts = await pullReceipts(project, ledger, io.env, () => io.now(), pullableChannels(project, pullable)).catch((e: Error) => {
               io.err(`chuda: pulling delivery receipts failed: ${e.message}\n`);
               return [];

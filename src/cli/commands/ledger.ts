@@ -4,7 +4,7 @@ import pg from "pg";
 import Database from "better-sqlite3";
 import { MESSAGES } from "../../diagnostics/messages/index.js";
 import { ledgerPath } from "../../dispatch/ledger.js";
-import { copySqliteToPostgres, isSqliteLedger, TargetNotEmptyError } from "../../ledger/copy.js";
+import { copySqliteToPostgres, isSqliteLedger, TargetNotEmptyError, type CopyCounts } from "../../ledger/copy.js";
 import { migratePostgres } from "../../ledger/migrations/postgres.js";
 import { migrateSqlite } from "../../ledger/migrations/sqlite.js";
 import { locateLedger } from "../../ledger/open.js";
@@ -34,6 +34,21 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
 }
 
 const plural = (n: number, one: string, many = one + "s") => `${n} ${n === 1 ? one : many}`;
+
+/** The tables of `chuda serve` a copy carried, when it carried any (`, 3 receipts, 1 suppression`). */
+function copiedDelivery(c: CopyCounts): string {
+  const parts: [number, string][] = [
+    [c.receipts, "receipt"],
+    [c.suppressions, "suppression"],
+    [c.events, "event"],
+    [c.links, "tracked link"],
+    [c.clicks, "click"],
+  ];
+  return parts
+    .filter(([n]) => n > 0)
+    .map(([n, what]) => `, ${plural(n, what)}`)
+    .join("");
+}
 
 export function registerLedger(program: ChudaProgram, io: Io): void {
   const ledger = program.command("ledger").description("the dispatch ledger's schema and backend (SQLite .chuda/state.db or PostgreSQL)");
@@ -87,7 +102,7 @@ export function registerLedger(program: ChudaProgram, io: Io): void {
       const c = await withClient(target, (client) => copySqliteToPostgres(from, client));
       io.out(
         `copied ${shown} → ${maskUrl(target)}: ${plural(c.runs, "run")}, ${plural(c.occurrences, "occurrence")}, ${plural(c.sends, "send")}, ` +
-          `${plural(c.test_sends, "test send")}, ${plural(c.tokens, "token")}; ledger id ${c.ledgerId}\n`,
+          `${plural(c.test_sends, "test send")}, ${plural(c.tokens, "token")}${copiedDelivery(c)}; ledger id ${c.ledgerId}\n`,
       );
       return 0;
     });

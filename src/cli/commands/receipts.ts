@@ -1,11 +1,11 @@
 import type { ChudaProgram } from "./program.js";
 import { operationsMessages as O } from "../../diagnostics/messages/operations.js";
-import { SqliteLedger, ledgerPath } from "../../dispatch/ledger.js";
+import { ledgerLocation, openLedger } from "../../ledger/open.js";
 import { pullableChannels, pullReceipts } from "../../receipts/run.js";
 import { table } from "../../render/style.js";
 import { UsageError, type Io } from "../io.js";
 import { loadWorkspace, requireValid } from "../workspace.js";
-import { requireLedgerIdentity } from "./dispatch.js";
+import { requireLedgerIdentity, requireLedgerIdentityOf } from "./dispatch.js";
 
 export function registerReceipts(program: ChudaProgram, io: Io): void {
   const cmd = program.command("receipts").description("delivery receipts");
@@ -20,15 +20,17 @@ export function registerReceipts(program: ChudaProgram, io: Io): void {
     .run(async (opts: { channel?: string[]; json?: boolean; newLedger?: boolean }) => {
       const ws = await loadWorkspace(program.opts().project, io);
       const project = requireValid(ws, io);
-      requireLedgerIdentity(ws.root, !!opts.newLedger);
+      const where = ledgerLocation(ws.root, io.env, project);
+      if (!where.url) requireLedgerIdentity(ws.root, !!opts.newLedger);
       for (const c of opts.channel ?? []) {
         const ch = project.channels.get(c);
         if (!ch) throw new UsageError(O.noSuchChannel, [c, [...project.channels.keys()].join(", ")]);
         if (!pullableChannels(project, [c]).length) throw new UsageError(O.nothingToPull, [c, ch.driver]);
       }
       const channels = pullableChannels(project, opts.channel);
-      const ledger = new SqliteLedger(ledgerPath(ws.root));
+      const ledger = await openLedger(where);
       try {
+        if (where.url) requireLedgerIdentityOf(ws.root, ledger.id, !!opts.newLedger);
         const result = await pullReceipts(project, ledger, io.env, () => io.now(), channels);
         if (opts.json) io.out(JSON.stringify({ channels: result, delivery: await ledger.delivery() }, null, 2) + "\n");
         else if (!result.length) io.out("no channel of this project has receipts to pull\n");

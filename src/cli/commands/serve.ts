@@ -1,12 +1,13 @@
 import path from "node:path";
 import type { ChudaProgram } from "./program.js";
 import { operationsMessages as O } from "../../diagnostics/messages/operations.js";
-import { SqliteLedger, ledgerPath, writeLedgerMarker } from "../../dispatch/ledger.js";
-import { matchPendingReceipts } from "../../dispatch/delivery.js";
+import { ledgerPath, writeLedgerMarker } from "../../dispatch/ledger.js";
+import { ledgerLocation, openLedger } from "../../ledger/open.js";
+import { maskUrl } from "../../ledger/url.js";
 import { onInterrupt } from "../signals.js";
 import { UsageError, type Io } from "../io.js";
 import { loadWorkspace, requireValid } from "../workspace.js";
-import { requireLedgerIdentity } from "./dispatch.js";
+import { requireLedgerIdentity, requireLedgerIdentityOf } from "./dispatch.js";
 import type { OpenedEventLoop } from "../../serve/event-setup.js";
 
 /** How often receipts that came before their send's result are matched again (dispatch also matches them). */
@@ -30,11 +31,19 @@ export function registerServe(program: ChudaProgram, io: Io): void {
       const port = parsePort(opts.port);
       const ws = await loadWorkspace(program.opts().project, io);
       const project = requireValid(ws, io);
-      requireLedgerIdentity(ws.root, !!opts.newLedger);
+      // CHUDA_LEDGER_URL or `ledger.url_env`: the PostgreSQL ledger dispatch writes; else .chuda/state.db.
+      const where = ledgerLocation(ws.root, io.env, project);
+      if (!where.url) requireLedgerIdentity(ws.root, !!opts.newLedger);
       // Loaded only here: the other commands never pay for the HTTP server.
       const { buildServer } = await import("../../serve/server.js");
       const { createServeContext } = await import("../../serve/context.js");
-      const ledger = new SqliteLedger(ledgerPath(ws.root));
+      const ledger = await openLedger(where);
+      try {
+        if (where.url) requireLedgerIdentityOf(ws.root, ledger.id, !!opts.newLedger);
+      } catch (e) {
+        await ledger.close();
+        throw e;
+      }
       writeLedgerMarker(ws.root, ledger.id);
       // With --members and event campaigns, the event loop plans and sends them as events arrive (same planner,
       // caps, quiet hours, holdout and ledger as dispatch); POST /events wakes it.
@@ -74,11 +83,11 @@ export function registerServe(program: ChudaProgram, io: Io): void {
           err.code === "EADDRINUSE" ? "the port is in use" : err.code === "EADDRNOTAVAIL" ? "no such local address" : err.message,
         ]);
       }
-      const timer = setInterval(() => void ctx.commit.run((db) => matchPendingReceipts(db)).catch(() => undefined), MATCH_PENDING_MS);
+      const timer = setInterval(() => void ledger.matchPendingReceipts().catch(() => undefined), MATCH_PENDING_MS);
       timer.unref();
       events?.loop.start();
       io.out(
-        `chuda serve: listening on ${address} (ledger ${path.relative(ws.root, ledgerPath(ws.root))}${events ? `; ${eventCampaigns.length} event campaign(s) planned as events arrive` : ""})\n`,
+        `chuda serve: listening on ${address} (ledger ${where.url ? maskUrl(where.url) : path.relative(ws.root, ledgerPath(ws.root))}${events ? `; ${eventCampaigns.length} event campaign(s) planned as events arrive` : ""})\n`,
       );
       await new Promise<void>((resolve) => {
         onInterrupt((signal) => {
@@ -90,7 +99,7 @@ export function registerServe(program: ChudaProgram, io: Io): void {
             .catch(() => undefined)
             .finally(async () => {
               await events?.close().catch(() => undefined);
-              ctx.commit.flush();
+              await ctx.commit.flush().catch(() => undefined);
               await ledger.close().catch(() => undefined);
               ctx.logger.flush?.();
               resolve();

@@ -57,7 +57,7 @@ export function registerSimulate(program: ChudaProgram, io: Io): void {
 
       const t0 = performance.now();
       // Opt-outs that name an address (a phone number, an openid) are matched against its value: read in full.
-      const suppressed = await readSuppressions(ws.root);
+      const suppressed = await readSuppressions(ws.root, project);
       const presence = presenceFor(project, campaigns, ws, opts, suppressed);
       // Duplicate keys are looked for while the planner's walk keeps DuckDB idle; in the rare file that has
       // some, they are removed (and reported) and the plan is made again.
@@ -145,7 +145,7 @@ async function simulateWith(run: SimulationRun): Promise<number> {
   }
   members.progress?.finish();
   if (io.env.CHUDA_TIMING) io.err(`chuda-timing ${JSON.stringify({ load: loadMs, ...result.timings })}\n`);
-  const rates = project.rates === "observed" ? deliveryRatesUsed(ws.root, project, io.now()) : undefined;
+  const rates = project.rates === "observed" ? await deliveryRatesUsed(ws.root, project, io.now()) : undefined;
   const summary = summarize(result, project, { members: members.count, rejected: members.rejected }, campaigns, rates);
   if (usesWecom) summary.wecom_tasks = wecomTasks(result.senderMessages ?? [], project);
   if (opts.at !== undefined) {
@@ -217,7 +217,7 @@ async function watchSimulation(program: ChudaProgram, io: Io, names: string[], o
     }
     const project = ws.project;
     const campaigns = selectCampaigns(ws, names);
-    const suppressed = await readSuppressions(ws.root);
+    const suppressed = await readSuppressions(ws.root, project);
     const presence = presenceFor(project, campaigns, ws, opts, suppressed);
     const want = JSON.stringify([[...project.members.fields.entries()], project.members.key, presence]);
     if (!members || want !== membersFor) {

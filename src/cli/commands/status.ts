@@ -81,8 +81,8 @@ export function registerStatus(program: ChudaProgram, io: Io): void {
         // 员工执行率: the share of WeCom tasks each staff member confirmed, per campaign.
         const staff = (await ledger.staffConfirmation()).map((r) => ({ ...r, rate: r.tasks ? r.confirmed / r.tasks : null }));
         // Delivery receipts (pushed to `chuda serve` or pulled) and the members suppressed by an opt-out.
-        const delivery = (await ledger.delivery?.()) ?? { delivered: 0, failed: 0, unconfirmed: 0 };
-        const suppressed = ((await ledger.suppressions?.()) ?? []).length;
+        const delivery = await ledger.delivery();
+        const suppressed = (await ledger.suppressions()).length;
         if (opts.json)
           io.out(
             JSON.stringify(

@@ -1,9 +1,7 @@
-import { existsSync } from "node:fs";
-import path from "node:path";
 import type { ChudaProgram } from "./program.js";
 import { operationsMessages as O } from "../../diagnostics/messages/operations.js";
-import { SqliteLedger, ledgerPath } from "../../dispatch/ledger.js";
-import { allSuppressions, removeSuppression } from "../../dispatch/delivery.js";
+import type { SuppressionRow } from "../../dispatch/delivery.js";
+import { ledgerExists, locateLedger, openLedger } from "../../ledger/open.js";
 import { maskDeep, maskPhone } from "../../render/mask.js";
 import { makeStyle, table } from "../../render/style.js";
 import { formatLocalTime } from "../../calendar/time.js";
@@ -51,7 +49,8 @@ export function registerSuppress(program: ChudaProgram, io: Io): void {
       const why = reason(opts);
       const who = actor(opts, io);
       const channels = await projectChannels(projectFile, opts.channel);
-      const ledger = new SqliteLedger(ledgerPath(path.dirname(projectFile)));
+      // The ledger dispatch and serve use: .chuda/state.db, or PostgreSQL (CHUDA_LEDGER_URL, `ledger.url_env`).
+      const ledger = await openLedger(await locateLedger(projectFile, io.env));
       try {
         const at = io.now();
         await ledger.suppress(channels.map((channel) => ({ member, channel, source: "manual", reason: why, actor: who, at })));
@@ -72,14 +71,14 @@ export function registerSuppress(program: ChudaProgram, io: Io): void {
       const projectFile = resolveProjectFile(program.opts().project, io);
       const why = reason(opts);
       const who = actor(opts, io);
-      const file = ledgerPath(path.dirname(projectFile));
-      if (!existsSync(file)) throw new UsageError(O.nothingSuppressed);
-      const ledger = new SqliteLedger(file);
+      const where = await locateLedger(projectFile, io.env);
+      if (!ledgerExists(where)) throw new UsageError(O.nothingSuppressed);
+      const ledger = await openLedger(where);
       let n = 0;
       try {
         const at = io.now();
         const channels = opts.channel?.length ? opts.channel : [undefined];
-        for (const c of channels) n += ledger.db.transaction(() => removeSuppression(ledger.db, member, c, who, why, at))();
+        for (const c of channels) n += await ledger.unsuppress(member, c, who, why, at);
       } finally {
         await ledger.close();
       }
@@ -97,12 +96,12 @@ export function registerSuppress(program: ChudaProgram, io: Io): void {
     .option("--json", "machine-readable output")
     .run(async (opts: { all?: boolean; json?: boolean }) => {
       const projectFile = resolveProjectFile(program.opts().project, io);
-      const file = ledgerPath(path.dirname(projectFile));
-      let rows: ReturnType<typeof allSuppressions> = [];
-      if (existsSync(file)) {
-        const ledger = new SqliteLedger(file);
+      const where = await locateLedger(projectFile, io.env);
+      let rows: SuppressionRow[] = [];
+      if (ledgerExists(where)) {
+        const ledger = await openLedger(where);
         try {
-          rows = allSuppressions(ledger.db).filter((r) => opts.all || r.removed_at === null);
+          rows = await ledger.suppressions({ all: !!opts.all });
         } finally {
           await ledger.close();
         }

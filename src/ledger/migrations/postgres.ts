@@ -101,6 +101,153 @@ CREATE TABLE rate_buckets (
   slot BIGINT NOT NULL
 );`,
   },
+  {
+    version: 3,
+    name: "delivery receipts, suppressions, events and tracked links",
+    // The same tables as the SQLite ledger's (src/dispatch/delivery.ts, src/dispatch/ledger.ts). The receipt
+    // matching of src/dispatch/delivery.ts runs here as functions, so that a batch of receipts is one round trip.
+    sql: `
+-- delivered_at: report time of a delivery; delivery_code: the provider's failure code; delivery_at: report time of
+-- the latest final state (either), which a later report must not be older than to replace it.
+ALTER TABLE sends ADD COLUMN delivered_at BIGINT;
+ALTER TABLE sends ADD COLUMN delivery_code TEXT;
+ALTER TABLE sends ADD COLUMN delivery_at BIGINT;
+CREATE INDEX sends_provider ON sends (provider_id) WHERE provider_id IS NOT NULL;
+CREATE TABLE receipts (
+  id BIGSERIAL PRIMARY KEY,
+  channel TEXT NOT NULL,
+  provider_id TEXT NOT NULL,
+  address TEXT,
+  state TEXT NOT NULL,
+  code TEXT,
+  reported_at BIGINT NOT NULL,
+  received_at BIGINT NOT NULL,
+  source TEXT NOT NULL,
+  send_key TEXT COLLATE "C",
+  dedupe TEXT NOT NULL UNIQUE
+);
+CREATE INDEX receipts_pending ON receipts (provider_id) WHERE send_key IS NULL;
+CREATE TABLE suppressions (
+  id BIGSERIAL PRIMARY KEY,
+  member TEXT,
+  channel TEXT NOT NULL,
+  address TEXT,
+  via TEXT,
+  source TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  at BIGINT NOT NULL,
+  removed_at BIGINT,
+  removed_by TEXT,
+  removed_reason TEXT,
+  dedupe TEXT UNIQUE
+);
+CREATE TABLE events (
+  id BIGSERIAL PRIMARY KEY,
+  ident TEXT NOT NULL UNIQUE,
+  member TEXT NOT NULL,
+  name TEXT NOT NULL,
+  time BIGINT NOT NULL,
+  props TEXT NOT NULL,
+  received_at BIGINT NOT NULL
+);
+CREATE INDEX events_time ON events (time);
+CREATE TABLE clicks (
+  id BIGSERIAL PRIMARY KEY,
+  send_key TEXT COLLATE "C" NOT NULL,
+  link INTEGER NOT NULL,
+  at BIGINT NOT NULL
+);
+CREATE INDEX clicks_send ON clicks (send_key);
+CREATE TABLE links (
+  id TEXT PRIMARY KEY,
+  send_key TEXT COLLATE "C" NOT NULL,
+  link INTEGER NOT NULL,
+  url TEXT NOT NULL
+);
+CREATE INDEX links_send ON links (send_key);
+
+-- Mainland mobile numbers in any usual form (+86…, 0086…, 86…) as 11 digits; anything else as it is, trimmed.
+CREATE FUNCTION chuda_normalize_address(a TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE AS $$
+  SELECT COALESCE(substring(btrim(a, E' \\t\\r\\n') FROM '^(?:\\+86|0086|86)?(1[0-9]{10})$'), btrim(a, E' \\t\\r\\n'))
+$$;
+
+-- The send a receipt is for: by provider message id; an id shared by several sends (Aliyun's BizId is one per
+-- request) is told apart by the address.
+CREATE FUNCTION chuda_receipt_send(p_channel TEXT, p_provider TEXT, p_address TEXT) RETURNS TEXT LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  n INTEGER;
+  k TEXT;
+BEGIN
+  SELECT COUNT(*) INTO n FROM sends WHERE provider_id = p_provider AND channel = p_channel;
+  IF n <= 1 OR p_address IS NULL THEN
+    SELECT key INTO k FROM sends WHERE provider_id = p_provider AND channel = p_channel ORDER BY id LIMIT 1;
+  ELSE
+    SELECT key INTO k FROM sends WHERE provider_id = p_provider AND channel = p_channel AND address IS NOT NULL
+      AND chuda_normalize_address(address) = chuda_normalize_address(p_address) ORDER BY id LIMIT 1;
+  END IF;
+  RETURN k;
+END $$;
+
+-- A send keeps the final state with the latest report time.
+CREATE FUNCTION chuda_apply_receipt(p_key TEXT, p_state TEXT, p_code TEXT, p_at BIGINT) RETURNS VOID LANGUAGE sql AS $$
+  UPDATE sends SET delivered_at = CASE WHEN p_state = 'delivered' THEN p_at END,
+    delivery_code = CASE WHEN p_state = 'failed' THEN COALESCE(p_code, 'failed') END, delivery_at = p_at
+  WHERE key = p_key AND (delivery_at IS NULL OR delivery_at <= p_at)
+$$;
+
+-- Records receipts in order; one outcome each: applied, pending (its send is in flight: applied when the result
+-- commits), duplicate, or unknown (nothing written).
+CREATE FUNCTION chuda_record_receipts(p_channel TEXT[], p_provider TEXT[], p_address TEXT[], p_state TEXT[], p_code TEXT[], p_at BIGINT[],
+  p_source TEXT[], p_now BIGINT) RETURNS TEXT[] LANGUAGE plpgsql AS $$
+DECLARE
+  outcomes TEXT[] := '{}';
+  a TEXT;
+  k TEXT;
+  added INTEGER;
+BEGIN
+  FOR i IN 1 .. COALESCE(array_length(p_channel, 1), 0) LOOP
+    a := chuda_normalize_address(p_address[i]);
+    k := chuda_receipt_send(p_channel[i], p_provider[i], a);
+    IF k IS NULL AND NOT EXISTS (SELECT 1 FROM sends WHERE state = 'in_flight' AND channel = p_channel[i] AND address IS NOT NULL
+        AND (a IS NULL OR chuda_normalize_address(address) = a)) THEN
+      outcomes := outcomes || 'unknown'::TEXT;
+      CONTINUE;
+    END IF;
+    INSERT INTO receipts (channel, provider_id, address, state, code, reported_at, received_at, source, send_key, dedupe)
+      VALUES (p_channel[i], p_provider[i], a, p_state[i], p_code[i], p_at[i], p_now, p_source[i], k,
+        p_channel[i] || '|' || p_provider[i] || '|' || COALESCE(a, '') || '|' || p_state[i] || '|' || COALESCE(p_code[i], '') || '|' || p_at[i])
+      ON CONFLICT (dedupe) DO NOTHING;
+    GET DIAGNOSTICS added = ROW_COUNT;
+    IF added = 0 THEN
+      outcomes := outcomes || 'duplicate'::TEXT;
+    ELSIF k IS NULL THEN
+      outcomes := outcomes || 'pending'::TEXT;
+    ELSE
+      PERFORM chuda_apply_receipt(k, p_state[i], p_code[i], p_at[i]);
+      outcomes := outcomes || 'applied'::TEXT;
+    END IF;
+  END LOOP;
+  RETURN outcomes;
+END $$;
+
+-- Applies receipts stored before their send's result; how many matched now.
+CREATE FUNCTION chuda_match_pending_receipts() RETURNS INTEGER LANGUAGE plpgsql AS $$
+DECLARE
+  r RECORD;
+  k TEXT;
+  n INTEGER := 0;
+BEGIN
+  FOR r IN SELECT id, channel, provider_id, address, state, code, reported_at FROM receipts WHERE send_key IS NULL ORDER BY reported_at, id LOOP
+    k := chuda_receipt_send(r.channel, r.provider_id, r.address);
+    CONTINUE WHEN k IS NULL;
+    UPDATE receipts SET send_key = k WHERE id = r.id;
+    PERFORM chuda_apply_receipt(k, r.state, r.code, r.reported_at);
+    n := n + 1;
+  END LOOP;
+  RETURN n;
+END $$;`,
+  },
 ];
 
 /** The newest schema this chuda knows. */

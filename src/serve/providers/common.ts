@@ -1,51 +1,21 @@
 /** What a provider's callback turns into, and how it is committed. */
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type Database from "better-sqlite3";
 import type { ChannelConfig } from "../../project/types.js";
-import { addSuppression, normalizeAddress, recordReceipt, type ReceiptInput, type ReceiptOutcome, type SuppressionInput } from "../../dispatch/delivery.js";
+import type { DeliveryCommitResult, DeliveryWrites, ReceiptOutcome, SuppressionInput } from "../../dispatch/delivery.js";
 import { defaultServeConfig } from "../../project/serve.js";
 import type { ServeContext } from "../context.js";
 
 export type CallbackHandler = (req: FastifyRequest, reply: FastifyReply, channel: ChannelConfig, ctx: ServeContext) => Promise<unknown>;
 
-/** Lifts suppressions of an address on a channel from these sources (a member who follows again, accepts again). */
-export interface Lift {
-  channel: string;
-  address: string;
-  sources: string[];
-  reason: string;
-}
-
-export interface CallbackWrites {
-  receipts: ReceiptInput[];
-  suppressions: SuppressionInput[];
-  lifts: Lift[];
-}
-
-export interface CommitResult {
-  outcomes: ReceiptOutcome[];
-  suppressed: number;
-  lifted: number;
-}
+export type { Lift } from "../../dispatch/delivery.js";
+export type CallbackWrites = DeliveryWrites;
+export type CommitResult = DeliveryCommitResult;
 
 export const emptyWrites = (): CallbackWrites => ({ receipts: [], suppressions: [], lifts: [] });
 
 /** Commits a callback's writes (group commit: durable before this resolves). */
 export function commitWrites(ctx: ServeContext, w: CallbackWrites): Promise<CommitResult> {
-  const now = ctx.clock();
-  return ctx.commit.run((db: Database.Database) => {
-    const outcomes = w.receipts.map((r) => recordReceipt(db, r, now));
-    let suppressed = 0;
-    for (const s of w.suppressions) if (addSuppression(db, s)) suppressed++;
-    let lifted = 0;
-    for (const l of w.lifts)
-      lifted += db
-        .prepare(
-          `UPDATE suppressions SET removed_at = ?, removed_by = 'serve', removed_reason = ? WHERE removed_at IS NULL AND channel = ? AND address = ? AND source IN (SELECT value FROM json_each(?))`,
-        )
-        .run(now, l.reason, l.channel, normalizeAddress(l.address), JSON.stringify(l.sources)).changes;
-    return { outcomes, suppressed, lifted };
-  });
+  return ctx.commit.run(w, ctx.clock());
 }
 
 /** Counts of outcomes, for logs and answers. */

@@ -5,7 +5,7 @@ import type { ServeContext } from "../context.js";
 export async function healthRoutes(app: FastifyInstance, ctx: ServeContext): Promise<void> {
   app.get("/healthz", async (_req, reply) => {
     try {
-      ctx.ledger.db.prepare("SELECT 1").get();
+      await ctx.ledger.ping();
       return { ok: true };
     } catch {
       return reply.code(503).send({ ok: false, error: "the ledger cannot be read" });
