@@ -57,7 +57,8 @@ const sqlite: Backend = {
     cleanups.unshift(() => other.close());
     return {
       ledger,
-      deliveryOf: async (key) => other.prepare(`SELECT delivered_at, delivery_code, delivery_at FROM sends WHERE key = ?`).get(key) as DeliveryColumns | undefined,
+      deliveryOf: async (key) =>
+        other.prepare(`SELECT delivered_at, delivery_code, delivery_at FROM sends WHERE key = ?`).get(key) as DeliveryColumns | undefined,
       countOf: async (table) => (other.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n,
       reopen: async () => open(),
       sentElsewhere: async (key, providerId) => void other.prepare(`UPDATE sends SET state = 'sent', provider_id = ? WHERE key = ?`).run(providerId, key),
@@ -160,7 +161,11 @@ describe.each([sqlite, postgres])("delivery and events in the ledger on $name", 
     await sent(ledger, 2);
     const phone = { address: "+8613900000001" };
     const outcomes = await ledger.recordReceipts(
-      [receipt("p1", "failed", NOW + 2000, { code: "MK:1", ...phone }), receipt("p1", "delivered", NOW + 1000, phone), receipt("p1", "failed", NOW + 2000, { code: "MK:1", ...phone })],
+      [
+        receipt("p1", "failed", NOW + 2000, { code: "MK:1", ...phone }),
+        receipt("p1", "delivered", NOW + 1000, phone),
+        receipt("p1", "failed", NOW + 2000, { code: "MK:1", ...phone }),
+      ],
       NOW,
     );
     expect(outcomes).toEqual(["applied", "applied", "duplicate"]);
@@ -201,7 +206,10 @@ describe.each([sqlite, postgres])("delivery and events in the ledger on $name", 
     );
     expect(marked.size).toBe(2);
     // The provider answered and pushed its receipts before the results were committed.
-    const early = [receipt("p1", "delivered", NOW + 500, { address: "13900000001" }), receipt("p2", "failed", NOW + 600, { code: "E1", address: "13900000002" })];
+    const early = [
+      receipt("p1", "delivered", NOW + 500, { address: "13900000001" }),
+      receipt("p2", "failed", NOW + 600, { code: "E1", address: "13900000002" }),
+    ];
     expect(await ledger.recordReceipts(early, NOW)).toEqual(["pending", "pending"]);
     expect(await deliveryOf("c|o|M1|sms")).toMatchObject({ delivered_at: null });
     await ledger.queueFinish([{ id: due.find((d) => d.member === "M1")!.id, key: "c|o|M1|sms", state: "sent", provider_id: "p1" }], NOW);
