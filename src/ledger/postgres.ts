@@ -964,8 +964,8 @@ export class PostgresLedger implements Ledger {
       async () =>
         (
           await this.q<SuppressionRow>(
-            `SELECT id, member, channel, address, via, source, reason, actor, at, removed_at, removed_by, removed_reason FROM suppressions
-             ${opts.all ? "" : "WHERE removed_at IS NULL"} ORDER BY at, id`,
+            // Every column, as the SQLite ledger reads them.
+            `SELECT * FROM suppressions ${opts.all ? "" : "WHERE removed_at IS NULL"} ORDER BY at, id`,
           )
         ).rows,
     );
