@@ -141,6 +141,30 @@ describe("chuda serve on a PostgreSQL ledger", () => {
     expect(existsSync(path.join(repo.dir, ".chuda/state.db"))).toBe(false);
   });
 
+  it("receipts pulled at the end of a dispatch run and by chuda receipts pull land in PostgreSQL", async () => {
+    const members = makeMembers(20, 4, { sms: 1, unsubscribed: 0 });
+    const fakes = await startFakes(members, { sms: { deliveryFailures: { "13900000002": "MK:0004" } } });
+    stops.push(() => fakes.close());
+    const repo = makeRepo({
+      channels: { sms: { ...fakes.channels.sms!, options: { pull_receipts: true } } },
+      campaigns: [{ name: "notice", template: "notice", channels: ["sms"], trigger: "once at 2026-12-24 10:00" }],
+      members,
+    });
+    repo.env.CHUDA_LEDGER_URL = await server.database(`serve_${process.pid}_${++databases}`);
+    const d = await dispatch(repo, AT);
+    expect(d.exitCode, d.stderr).toBe(0);
+    expect((summaryOf(d) as unknown as { receipts: unknown }).receipts).toEqual([{ channel: "sms", asked: 20, delivered: 19, failed: 1, unmatched: 0 }]);
+    expect(((await status(repo)) as unknown as DeliveryStatus).delivery).toEqual({ delivered: 19, failed: 1, unconfirmed: 0 });
+    const again = await run(repo, ["receipts", "pull", "--json"]);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toEqual({
+      channels: [{ channel: "sms", asked: 0, delivered: 0, failed: 0, unmatched: 0 }],
+      delivery: { delivered: 19, failed: 1, unconfirmed: 0 },
+    });
+    expect(await query(repo.env.CHUDA_LEDGER_URL, "SELECT COUNT(*)::int AS n FROM receipts")).toEqual([{ n: 20 }]);
+    expect(existsSync(path.join(repo.dir, ".chuda/state.db"))).toBe(false);
+  });
+
   it("kill -9 of serve during a receipt batch: after a restart and the provider's retries, every receipt is in PostgreSQL exactly once", async () => {
     const members = makeMembers(120, 11, { sms: 1, unsubscribed: 0 });
     const fakes = await startFakes(members);
