@@ -9,6 +9,9 @@
  * final state with the latest report time.
  */
 import type Database from "better-sqlite3";
+import type { UnconfirmedSend } from "../receipts/pull.js";
+
+export type { UnconfirmedSend } from "../receipts/pull.js";
 
 export const DELIVERY_SCHEMA = `
 CREATE TABLE IF NOT EXISTS receipts (
@@ -96,16 +99,6 @@ export interface DeliveryCommitResult {
 
 /** One request's part of a group commit: its result, or the error that rolled back its writes alone. */
 export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-/** The sends of a channel a provider is asked about (`chuda receipts pull`): sent, with no final receipt yet. */
-export interface UnconfirmedSend {
-  key: string;
-  address: string | null;
-  provider_id: string | null;
-  sender: string | null;
-  send_at: number;
-  first_attempt_at: number | null;
-}
 
 /** Mainland mobile numbers in any usual form (+86…, 0086…, 86…) → 11 digits; anything else as it is, trimmed. */
 export function normalizeAddress(a: string): string {
@@ -353,32 +346,40 @@ export const OPT_OUT_SEND_ERRORS: Record<string, string> = {
   status_2: "the customer is no longer a contact of the staff member (WeCom)",
 };
 
+/** The results that failed with an opt-out error (see OPT_OUT_SEND_ERRORS). */
+export function optOutFailures<R extends { state: string; error_code?: string | null }>(results: R[]): (R & { error_code: string })[] {
+  return results.filter((r): r is R & { error_code: string } => r.state === "failed" && !!r.error_code && r.error_code in OPT_OUT_SEND_ERRORS);
+}
+
+/** The suppression a send refused with opt-out error `code` makes (the same error twice makes one). */
+export function sendErrorSuppression(send: { member: string; channel: string; address: string | null }, code: string, now: number): SuppressionInput {
+  return {
+    member: send.member,
+    channel: send.channel,
+    address: send.address,
+    via: send.channel,
+    source: "send-error",
+    reason: `${code}: ${OPT_OUT_SEND_ERRORS[code]}`,
+    actor: "dispatch",
+    at: now,
+    dedupe: `send-error|${send.channel}|${send.member}|${code}`,
+  };
+}
+
 /** Suppresses members whose send just failed with an opt-out error (inside the transaction that records the results). */
 export function suppressFromSendErrors(
   db: Database.Database,
   results: { id?: number; key: string; state: string; error_code?: string | null }[],
   now: number,
 ): number {
-  const hits = results.filter((r) => r.state === "failed" && !!r.error_code && r.error_code in OPT_OUT_SEND_ERRORS);
+  const hits = optOutFailures(results);
   if (!hits.length) return 0;
   let n = 0;
   const byId = db.prepare(`SELECT member, channel, address FROM sends WHERE rowid = ?`);
   const byKey = db.prepare(`SELECT member, channel, address FROM sends WHERE key = ?`);
   for (const r of hits) {
     const row = (r.id !== undefined ? byId.get(r.id) : byKey.get(r.key)) as { member: string; channel: string; address: string | null } | undefined;
-    if (!row) continue;
-    const ok = addSuppression(db, {
-      member: row.member,
-      channel: row.channel,
-      address: row.address,
-      via: row.channel,
-      source: "send-error",
-      reason: `${r.error_code}: ${OPT_OUT_SEND_ERRORS[r.error_code!]}`,
-      actor: "dispatch",
-      at: now,
-      dedupe: `send-error|${row.channel}|${row.member}|${r.error_code}`,
-    });
-    if (ok) n++;
+    if (row && addSuppression(db, sendErrorSuppression(row, r.error_code, now))) n++;
   }
   return n;
 }

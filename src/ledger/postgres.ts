@@ -16,7 +16,8 @@ import { maskSecretIn } from "./url.js";
 import {
   ASKED_STATES,
   normalizeAddress,
-  OPT_OUT_SEND_ERRORS,
+  optOutFailures,
+  sendErrorSuppression,
   type DeliveryCommitResult,
   type DeliveryCounts,
   type DeliveryWrites,
@@ -879,28 +880,14 @@ export class PostgresLedger implements Ledger {
    */
   private async afterResults(results: SendResult[], now: number): Promise<void> {
     await this.q(`SELECT chuda_match_pending_receipts()`);
-    const hits = results.filter((r) => r.state === "failed" && !!r.error_code && r.error_code in OPT_OUT_SEND_ERRORS);
-    for (const r of hits) {
+    for (const r of optOutFailures(results)) {
       const row = (
         await this.q<{ member: string; channel: string; address: string | null }>(
           r.id !== undefined ? `SELECT member, channel, address FROM sends WHERE id = $1` : `SELECT member, channel, address FROM sends WHERE key = $1`,
           [r.id ?? r.key],
         )
       ).rows[0];
-      if (!row) continue;
-      await this.writeSuppressions([
-        {
-          member: row.member,
-          channel: row.channel,
-          address: row.address,
-          via: row.channel,
-          source: "send-error",
-          reason: `${r.error_code}: ${OPT_OUT_SEND_ERRORS[r.error_code!]}`,
-          actor: "dispatch",
-          at: now,
-          dedupe: `send-error|${row.channel}|${row.member}|${r.error_code}`,
-        },
-      ]);
+      if (row) await this.writeSuppressions([sendErrorSuppression(row, r.error_code, now)]);
     }
   }
 
