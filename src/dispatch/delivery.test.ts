@@ -33,7 +33,6 @@ async function sent(i: number, channel = "sms", providerId = `p${i}`, address = 
   await ledger.finish([{ key, state: "sent", provider_id: providerId }], NOW);
   return key;
 }
-const row = async (key: string) => (await ledger.get(key)) as unknown as { delivered_at: number | null; delivery_code: string | null };
 
 beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), "chuda-delivery-"));
@@ -44,69 +43,8 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe("delivery receipts in the ledger", async () => {
-  it("keeps the final state with the latest report time, whatever the arrival order, and stores a receipt once", async () => {
-    const k = await sent(1);
-    const r = (state: "delivered" | "failed", at: number, code: string | null = null) => ({
-      channel: "sms",
-      providerId: "p1",
-      address: "+8613900000001",
-      state,
-      code,
-      at,
-      source: "push" as const,
-    });
-    expect(await ledger.recordReceipts([r("failed", NOW + 2000, "MK:1"), r("delivered", NOW + 1000), r("failed", NOW + 2000, "MK:1")], NOW)).toEqual([
-      "applied",
-      "applied",
-      "duplicate",
-    ]);
-    expect(await row(k)).toMatchObject({ delivered_at: null, delivery_code: "MK:1" });
-    await ledger.recordReceipts([r("delivered", NOW + 3000)], NOW);
-    expect(await row(k)).toMatchObject({ delivered_at: NOW + 3000, delivery_code: null });
-  });
-
-  it("tells apart the numbers of one Aliyun request (one BizId) by phone", async () => {
-    const a = await sent(1, "sms", "biz^0");
-    const b = await sent(2, "sms", "biz^0");
-    await ledger.recordReceipts([{ channel: "sms", providerId: "biz^0", address: "13900000002", state: "failed", code: "MK:9", at: NOW, source: "push" }], NOW);
-    expect(await row(a)).toMatchObject({ delivered_at: null, delivery_code: null });
-    expect(await row(b)).toMatchObject({ delivery_code: "MK:9" });
-  });
-
-  it("refuses a receipt that matches nothing, writing nothing", async () => {
-    await sent(1);
-    expect(
-      await ledger.recordReceipts([{ channel: "sms", providerId: "nope", address: "13911111111", state: "delivered", at: NOW, source: "push" }], NOW),
-    ).toEqual(["unknown"]);
-    expect((ledger.db.prepare("SELECT COUNT(*) AS n FROM receipts").get() as { n: number }).n).toBe(0);
-  });
-
-  it("suppresses a member whose send is refused with an opt-out code, once", async () => {
-    const key = `c|o|M9|oa`;
-    await ledger.insertSends([
-      {
-        key,
-        campaign: "c",
-        occurrence: "o",
-        member: "M9",
-        channel: "oa",
-        state: "planned",
-        send_at: NOW,
-        address: "o_9",
-        sender: null,
-        content: null,
-        fallbacks: null,
-        vars: null,
-        run_id: 1,
-        updated_at: NOW,
-      },
-    ]);
-    await ledger.finish([{ key, state: "failed", error_code: "43004", error_message: "require subscribe" }], NOW);
-    await ledger.finish([{ key, state: "failed", error_code: "43004", error_message: "require subscribe" }], NOW);
-    expect((await ledger.suppressions()).map((s) => [s.member, s.channel, s.address, s.source])).toEqual([["M9", "oa", "o_9", "send-error"]]);
-  });
-});
+// Receipts, suppressions and the rest of the ledger's delivery methods are tested on both ledgers in
+// src/ledger/delivery-ledger.test.ts.
 
 describe("rates: observed", async () => {
   const project = () =>
