@@ -177,6 +177,12 @@ describe.each([sqlite, postgres])("delivery and events in the ledger on $name", 
     expect(await ledger.delivery()).toEqual({ delivered: 1, failed: 0, unconfirmed: 1 });
     expect(await countOf("receipts")).toBe(3);
     expect(await ledger.observedDelivery(0)).toEqual(new Map([["sms", { rate: 1, sample: 1 }]]));
+    // Two final states with one report time in one batch: the later one in the batch counts, as if applied in turn.
+    expect(await ledger.recordReceipts([receipt("p2", "delivered", NOW + 9), receipt("p2", "failed", NOW + 9, { code: "MK:2" })], NOW)).toEqual([
+      "applied",
+      "applied",
+    ]);
+    expect(await deliveryOf("c|o|M2|sms")).toEqual({ delivered_at: null, delivery_code: "MK:2", delivery_at: NOW + 9 });
   });
 
   it("tells apart the numbers of one request (a shared message id) by phone, in any usual form", async () => {

@@ -172,19 +172,27 @@ CREATE FUNCTION chuda_normalize_address(a TEXT) RETURNS TEXT LANGUAGE sql IMMUTA
   SELECT COALESCE(substring(btrim(a, E' \\t\\r\\n') FROM '^(?:\\+86|0086|86)?(1[0-9]{10})$'), btrim(a, E' \\t\\r\\n'))
 $$;
 
+-- Whether a stored address normalizes to the given normalized one. That one is the end of the trimmed address (a phone
+-- number) or all of it, so comparing the ends first spares the regular expression for almost every other row. (Inlined
+-- where its arguments are plain values: hence the materialized input below.)
+CREATE FUNCTION chuda_same_address(address TEXT, normalized TEXT) RETURNS BOOLEAN LANGUAGE sql IMMUTABLE AS $$
+  SELECT address IS NOT NULL AND right(btrim(address, E' \\t\\r\\n'), 11) = right(normalized, 11) AND chuda_normalize_address(address) = normalized
+$$;
+
 -- The send a receipt is for: by provider message id; an id shared by several sends (Aliyun's BizId is one per
 -- request) is told apart by the address.
 CREATE FUNCTION chuda_receipt_send(p_channel TEXT, p_provider TEXT, p_address TEXT) RETURNS TEXT LANGUAGE plpgsql STABLE AS $$
 DECLARE
   n INTEGER;
   k TEXT;
+  a TEXT;
 BEGIN
   SELECT COUNT(*) INTO n FROM sends WHERE provider_id = p_provider AND channel = p_channel;
   IF n <= 1 OR p_address IS NULL THEN
     SELECT key INTO k FROM sends WHERE provider_id = p_provider AND channel = p_channel ORDER BY id LIMIT 1;
   ELSE
-    SELECT key INTO k FROM sends WHERE provider_id = p_provider AND channel = p_channel AND address IS NOT NULL
-      AND chuda_normalize_address(address) = chuda_normalize_address(p_address) ORDER BY id LIMIT 1;
+    a := chuda_normalize_address(p_address);
+    SELECT key INTO k FROM sends WHERE provider_id = p_provider AND channel = p_channel AND chuda_same_address(address, a) ORDER BY id LIMIT 1;
   END IF;
   RETURN k;
 END $$;
@@ -196,40 +204,46 @@ CREATE FUNCTION chuda_apply_receipt(p_key TEXT, p_state TEXT, p_code TEXT, p_at 
   WHERE key = p_key AND (delivery_at IS NULL OR delivery_at <= p_at)
 $$;
 
--- Records receipts in order; one outcome each: applied, pending (its send is in flight: applied when the result
--- commits), duplicate, or unknown (nothing written).
+-- Records a batch of receipts; one outcome each, in order: applied, pending (its send is in flight: applied when the
+-- result commits), duplicate (stored already, or earlier in the batch), or unknown (nothing written). One statement
+-- for the whole batch: of several receipts for one send, the one with the latest report time (the last of equals)
+-- is the send's final state, as if they were applied one by one.
 CREATE FUNCTION chuda_record_receipts(p_channel TEXT[], p_provider TEXT[], p_address TEXT[], p_state TEXT[], p_code TEXT[], p_at BIGINT[],
-  p_source TEXT[], p_now BIGINT) RETURNS TEXT[] LANGUAGE plpgsql AS $$
-DECLARE
-  outcomes TEXT[] := '{}';
-  a TEXT;
-  k TEXT;
-  added INTEGER;
-BEGIN
-  FOR i IN 1 .. COALESCE(array_length(p_channel, 1), 0) LOOP
-    a := chuda_normalize_address(p_address[i]);
-    k := chuda_receipt_send(p_channel[i], p_provider[i], a);
-    IF k IS NULL AND NOT EXISTS (SELECT 1 FROM sends WHERE state = 'in_flight' AND channel = p_channel[i] AND address IS NOT NULL
-        AND (a IS NULL OR chuda_normalize_address(address) = a)) THEN
-      outcomes := outcomes || 'unknown'::TEXT;
-      CONTINUE;
-    END IF;
-    INSERT INTO receipts (channel, provider_id, address, state, code, reported_at, received_at, source, send_key, dedupe)
-      VALUES (p_channel[i], p_provider[i], a, p_state[i], p_code[i], p_at[i], p_now, p_source[i], k,
-        p_channel[i] || '|' || p_provider[i] || '|' || COALESCE(a, '') || '|' || p_state[i] || '|' || COALESCE(p_code[i], '') || '|' || p_at[i])
-      ON CONFLICT (dedupe) DO NOTHING;
-    GET DIAGNOSTICS added = ROW_COUNT;
-    IF added = 0 THEN
-      outcomes := outcomes || 'duplicate'::TEXT;
-    ELSIF k IS NULL THEN
-      outcomes := outcomes || 'pending'::TEXT;
-    ELSE
-      PERFORM chuda_apply_receipt(k, p_state[i], p_code[i], p_at[i]);
-      outcomes := outcomes || 'applied'::TEXT;
-    END IF;
-  END LOOP;
-  RETURN outcomes;
-END $$;
+  p_source TEXT[], p_now BIGINT) RETURNS TEXT[] LANGUAGE sql AS $$
+WITH input AS MATERIALIZED (
+  SELECT n, channel, provider, chuda_normalize_address(address) AS a, state, code, at, source
+  FROM unnest(p_channel, p_provider, p_address, p_state, p_code, p_at, p_source) WITH ORDINALITY AS u(channel, provider, address, state, code, at, source, n)
+), matched AS MATERIALIZED (
+  SELECT i.*, (
+    SELECT s.key FROM sends s WHERE s.provider_id = i.provider AND s.channel = i.channel
+      AND (i.a IS NULL OR (chuda_same_address(s.address, i.a))
+        OR (SELECT COUNT(*) FROM sends t WHERE t.provider_id = i.provider AND t.channel = i.channel) <= 1)
+    ORDER BY s.id LIMIT 1) AS key
+  FROM input i
+), known AS (
+  SELECT m.*, m.channel || '|' || m.provider || '|' || COALESCE(m.a, '') || '|' || m.state || '|' || COALESCE(m.code, '') || '|' || m.at AS dedupe,
+    (m.key IS NOT NULL OR EXISTS (SELECT 1 FROM sends f WHERE f.state = 'in_flight' AND f.channel = m.channel AND f.address IS NOT NULL
+      AND (m.a IS NULL OR chuda_same_address(f.address, m.a)))) AS ok
+  FROM matched m
+), firsts AS (
+  SELECT DISTINCT ON (dedupe) * FROM known WHERE ok ORDER BY dedupe, n
+), inserted AS (
+  INSERT INTO receipts (channel, provider_id, address, state, code, reported_at, received_at, source, send_key, dedupe)
+  SELECT channel, provider, a, state, code, at, p_now, source, key, dedupe FROM firsts ORDER BY n
+  ON CONFLICT (dedupe) DO NOTHING RETURNING dedupe
+), stored AS (
+  SELECT f.* FROM firsts f JOIN inserted USING (dedupe)
+), applied AS (
+  UPDATE sends SET delivered_at = CASE WHEN w.state = 'delivered' THEN w.at END,
+    delivery_code = CASE WHEN w.state = 'failed' THEN COALESCE(w.code, 'failed') END, delivery_at = w.at
+  FROM (SELECT DISTINCT ON (key) key, state, code, at FROM stored WHERE key IS NOT NULL ORDER BY key, at DESC, n DESC) w
+  WHERE sends.key = w.key AND (sends.delivery_at IS NULL OR sends.delivery_at <= w.at)
+  RETURNING sends.key
+)
+SELECT COALESCE(array_agg(CASE WHEN NOT k.ok THEN 'unknown' WHEN s.n IS NULL THEN 'duplicate' WHEN k.key IS NULL THEN 'pending' ELSE 'applied' END ORDER BY k.n),
+  '{}')
+FROM known k LEFT JOIN stored s ON s.n = k.n
+$$;
 
 -- Applies receipts stored before their send's result; how many matched now.
 CREATE FUNCTION chuda_match_pending_receipts() RETURNS INTEGER LANGUAGE plpgsql AS $$
