@@ -194,6 +194,30 @@ describe.each([sqlite, postgres])("delivery and events in the ledger on $name", 
     expect(await deliveryOf(b)).toMatchObject({ delivery_code: "MK:9" });
   });
 
+  it("finds the send of a message id shared by many (a WeCom task) by its address as stored", async () => {
+    const { ledger, deliveryOf } = await backend.fresh();
+    for (let i = 0; i < 30; i++) await sent(ledger, i, "task-1", "wecom", `wm_ext_${i}`);
+    expect(await ledger.recordReceipts([receipt("task-1", "delivered", NOW + 7, { channel: "wecom", address: "wm_ext_17" })], NOW)).toEqual(["applied"]);
+    expect(await deliveryOf("c|o|M17|wecom")).toMatchObject({ delivered_at: NOW + 7 });
+    expect(await ledger.delivery()).toMatchObject({ delivered: 1 });
+  });
+
+  it("a failure receipt with an opt-out code suppresses the member on that channel, applied now or when its send's result commits", async () => {
+    const { ledger } = await backend.fresh();
+    await sent(ledger, 1);
+    await ledger.insertSends([send(2)]);
+    const [d] = await ledger.due("sms", NOW, NOW, 10);
+    await ledger.markInFlightQueued([d!.id], 1, NOW);
+    const refused = (p: string, phone: string) => receipt(p, "failed", NOW + 3, { code: "W-BLACK", address: phone });
+    expect(await ledger.recordReceipts([refused("p1", "13900000001"), refused("p2", "13900000002")], NOW)).toEqual(["applied", "pending"]);
+    expect((await ledger.suppressions()).map((x) => [x.member, x.channel, x.source, x.at])).toEqual([["M1", "sms", "send-error", NOW + 3]]);
+    await ledger.queueFinish([{ id: d!.id, key: d!.key, state: "sent", provider_id: "p2" }], NOW);
+    await ledger.flush();
+    expect((await ledger.suppressions()).map((x) => x.member)).toEqual(["M1", "M2"]);
+    expect(await ledger.recordReceipts([refused("p1", "13900000001")], NOW)).toEqual(["duplicate"]);
+    expect(await ledger.suppressions()).toHaveLength(2);
+  });
+
   it("refuses a receipt that matches nothing, writing nothing", async () => {
     const { ledger, countOf } = await backend.fresh();
     await sent(ledger, 1);

@@ -836,8 +836,8 @@ export class PostgresLedger implements Ledger {
   /** Records receipts in the transaction under way (`chuda_record_receipts`). */
   private async writeReceipts(receipts: ReceiptInput[], now: number): Promise<ReceiptOutcome[]> {
     if (!receipts.length) return [];
-    const r = await this.q<{ outcomes: ReceiptOutcome[] }>(
-      `SELECT chuda_record_receipts($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8) AS outcomes`,
+    const r = await this.q<{ outcome: ReceiptOutcome; send_key: string | null }>(
+      `SELECT outcome, send_key FROM chuda_record_receipts($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8)`,
       [
         receipts.map((x) => x.channel),
         receipts.map((x) => x.providerId),
@@ -849,7 +849,35 @@ export class PostgresLedger implements Ledger {
         now,
       ],
     );
-    return r.rows[0]!.outcomes;
+    await this.suppressRefused(
+      r.rows.flatMap((row, i) =>
+        row.outcome === "applied" ? [{ key: row.send_key!, state: receipts[i]!.state, error_code: receipts[i]!.code, at: receipts[i]!.at }] : [],
+      ),
+    );
+    return r.rows.map((row) => row.outcome);
+  }
+
+  /** Applies receipts stored before their send's result (in the transaction under way); how many matched now. */
+  private async matchPending(): Promise<number> {
+    const r = await this.q<{ send_key: string; state: string; code: string | null; reported_at: number }>(`SELECT * FROM chuda_match_pending_receipts()`);
+    await this.suppressRefused(r.rows.map((x) => ({ key: x.send_key, state: x.state, error_code: x.code, at: x.reported_at })));
+    return r.rows.length;
+  }
+
+  /**
+   * Suppresses the members whose send failed, or whose receipt reported a failure, with an opt-out code (as the SQLite
+   * ledger does: src/dispatch/delivery.ts), in the transaction under way.
+   */
+  private async suppressRefused(results: { id?: number; key: string; state: string; error_code?: string | null; at: number }[]): Promise<void> {
+    for (const r of optOutFailures(results)) {
+      const row = (
+        await this.q<{ member: string; channel: string; address: string | null }>(
+          r.id !== undefined ? `SELECT member, channel, address FROM sends WHERE id = $1` : `SELECT member, channel, address FROM sends WHERE key = $1`,
+          [r.id ?? r.key],
+        )
+      ).rows[0];
+      if (row) await this.writeSuppressions([sendErrorSuppression(row, r.error_code, r.at)]);
+    }
   }
 
   /** Adds suppressions in the transaction under way; how many were new (an entry whose `dedupe` is known is not). */
@@ -879,16 +907,8 @@ export class PostgresLedger implements Ledger {
    * results are applied, and members refused with an opt-out error are suppressed.
    */
   private async afterResults(results: SendResult[], now: number): Promise<void> {
-    await this.q(`SELECT chuda_match_pending_receipts()`);
-    for (const r of optOutFailures(results)) {
-      const row = (
-        await this.q<{ member: string; channel: string; address: string | null }>(
-          r.id !== undefined ? `SELECT member, channel, address FROM sends WHERE id = $1` : `SELECT member, channel, address FROM sends WHERE key = $1`,
-          [r.id ?? r.key],
-        )
-      ).rows[0];
-      if (row) await this.writeSuppressions([sendErrorSuppression(row, r.error_code, now)]);
-    }
+    await this.matchPending();
+    await this.suppressRefused(results.map((r) => ({ ...r, at: now })));
   }
 
   async recordReceipts(receipts: ReceiptInput[], now: number): Promise<ReceiptOutcome[]> {
@@ -896,7 +916,7 @@ export class PostgresLedger implements Ledger {
   }
 
   async matchPendingReceipts(): Promise<number> {
-    return this.read(async () => (await this.q<{ n: number }>(`SELECT chuda_match_pending_receipts() AS n`)).rows[0]!.n);
+    return this.read(() => this.transaction(() => this.matchPending()));
   }
 
   /** The group commit of `chuda serve`: one durable transaction, a savepoint per request. */

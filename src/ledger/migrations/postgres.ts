@@ -112,7 +112,7 @@ CREATE TABLE rate_buckets (
 ALTER TABLE sends ADD COLUMN delivered_at BIGINT;
 ALTER TABLE sends ADD COLUMN delivery_code TEXT;
 ALTER TABLE sends ADD COLUMN delivery_at BIGINT;
-CREATE INDEX sends_provider ON sends (provider_id) WHERE provider_id IS NOT NULL;
+CREATE INDEX sends_provider_address ON sends (provider_id, address) WHERE provider_id IS NOT NULL;
 CREATE TABLE receipts (
   id BIGSERIAL PRIMARY KEY,
   channel TEXT NOT NULL,
@@ -187,6 +187,14 @@ DECLARE
   k TEXT;
   a TEXT;
 BEGIN
+  -- A WeCom task's msgid is shared by up to 10 000 sends: the address as stored finds the one without reading them all.
+  IF p_address IS NOT NULL THEN
+    SELECT CASE WHEN COUNT(*) = 1 THEN MIN(x.key) END INTO k FROM (
+      SELECT key FROM sends WHERE provider_id = p_provider AND channel = p_channel AND address IN (p_address, chuda_normalize_address(p_address)) LIMIT 2) x;
+    IF k IS NOT NULL THEN
+      RETURN k;
+    END IF;
+  END IF;
   SELECT COUNT(*) INTO n FROM sends WHERE provider_id = p_provider AND channel = p_channel;
   IF n <= 1 OR p_address IS NULL THEN
     SELECT key INTO k FROM sends WHERE provider_id = p_provider AND channel = p_channel ORDER BY id LIMIT 1;
@@ -204,21 +212,24 @@ CREATE FUNCTION chuda_apply_receipt(p_key TEXT, p_state TEXT, p_code TEXT, p_at 
   WHERE key = p_key AND (delivery_at IS NULL OR delivery_at <= p_at)
 $$;
 
--- Records a batch of receipts; one outcome each, in order: applied, pending (its send is in flight: applied when the
+-- Records a batch of receipts; one outcome each, in order, with the send it is for: applied, pending (its send is in flight: applied when the
 -- result commits), duplicate (stored already, or earlier in the batch), or unknown (nothing written). One statement
 -- for the whole batch: of several receipts for one send, the one with the latest report time (the last of equals)
 -- is the send's final state, as if they were applied one by one.
 CREATE FUNCTION chuda_record_receipts(p_channel TEXT[], p_provider TEXT[], p_address TEXT[], p_state TEXT[], p_code TEXT[], p_at BIGINT[],
-  p_source TEXT[], p_now BIGINT) RETURNS TEXT[] LANGUAGE sql AS $$
+  p_source TEXT[], p_now BIGINT) RETURNS TABLE (outcome TEXT, send_key TEXT) LANGUAGE sql AS $$
 WITH input AS MATERIALIZED (
-  SELECT n, channel, provider, chuda_normalize_address(address) AS a, state, code, at, source
+  SELECT n, channel, provider, address AS raw, chuda_normalize_address(address) AS a, state, code, at, source
   FROM unnest(p_channel, p_provider, p_address, p_state, p_code, p_at, p_source) WITH ORDINALITY AS u(channel, provider, address, state, code, at, source, n)
 ), matched AS MATERIALIZED (
-  SELECT i.*, (
-    SELECT s.key FROM sends s WHERE s.provider_id = i.provider AND s.channel = i.channel
+  SELECT i.*, COALESCE(
+    -- A WeCom task's msgid is shared by up to 10 000 sends: the address as stored finds the one without reading them all.
+    (SELECT CASE WHEN COUNT(*) = 1 THEN MIN(x.key) END FROM (SELECT e.key FROM sends e WHERE e.provider_id = i.provider AND e.channel = i.channel
+      AND e.address IN (i.raw, i.a) LIMIT 2) x),
+    (SELECT s.key FROM sends s WHERE s.provider_id = i.provider AND s.channel = i.channel
       AND (i.a IS NULL OR (chuda_same_address(s.address, i.a))
         OR (SELECT COUNT(*) FROM sends t WHERE t.provider_id = i.provider AND t.channel = i.channel) <= 1)
-    ORDER BY s.id LIMIT 1) AS key
+    ORDER BY s.id LIMIT 1)) AS key
   FROM input i
 ), known AS (
   SELECT m.*, m.channel || '|' || m.provider || '|' || COALESCE(m.a, '') || '|' || m.state || '|' || COALESCE(m.code, '') || '|' || m.at AS dedupe,
@@ -240,26 +251,28 @@ WITH input AS MATERIALIZED (
   WHERE sends.key = w.key AND (sends.delivery_at IS NULL OR sends.delivery_at <= w.at)
   RETURNING sends.key
 )
-SELECT COALESCE(array_agg(CASE WHEN NOT k.ok THEN 'unknown' WHEN s.n IS NULL THEN 'duplicate' WHEN k.key IS NULL THEN 'pending' ELSE 'applied' END ORDER BY k.n),
-  '{}')
-FROM known k LEFT JOIN stored s ON s.n = k.n
+SELECT CASE WHEN NOT k.ok THEN 'unknown' WHEN s.n IS NULL THEN 'duplicate' WHEN k.key IS NULL THEN 'pending' ELSE 'applied' END, k.key
+FROM known k LEFT JOIN stored s ON s.n = k.n ORDER BY k.n
 $$;
 
--- Applies receipts stored before their send's result; how many matched now.
-CREATE FUNCTION chuda_match_pending_receipts() RETURNS INTEGER LANGUAGE plpgsql AS $$
+-- Applies receipts stored before their send's result; returns those that matched now.
+CREATE FUNCTION chuda_match_pending_receipts() RETURNS TABLE (send_key TEXT, state TEXT, code TEXT, reported_at BIGINT) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
 DECLARE
   r RECORD;
   k TEXT;
-  n INTEGER := 0;
 BEGIN
-  FOR r IN SELECT id, channel, provider_id, address, state, code, reported_at FROM receipts WHERE send_key IS NULL ORDER BY reported_at, id LOOP
+  FOR r IN SELECT p.id, p.channel, p.provider_id, p.address, p.state, p.code, p.reported_at FROM receipts p WHERE p.send_key IS NULL ORDER BY p.reported_at, p.id LOOP
     k := chuda_receipt_send(r.channel, r.provider_id, r.address);
     CONTINUE WHEN k IS NULL;
     UPDATE receipts SET send_key = k WHERE id = r.id;
     PERFORM chuda_apply_receipt(k, r.state, r.code, r.reported_at);
-    n := n + 1;
+    send_key := k;
+    state := r.state;
+    code := r.code;
+    reported_at := r.reported_at;
+    RETURN NEXT;
   END LOOP;
-  RETURN n;
 END $$;`,
   },
 ];
