@@ -15,6 +15,7 @@ import { backoffMs } from "./outcomes.js";
 import { rateGate } from "./rate-gate.js";
 import { runClock, type DispatchSummary, type LoadedChannel } from "./runner.js";
 import { sendDue } from "./send-loop.js";
+import { fakeTime, type FakeTime } from "../../test/fakes/time.js";
 
 const HOUR = 3_600_000;
 const OCC = "2026-12-24T20:00:00+08:00";
@@ -52,34 +53,7 @@ ${opts.sms ?? ""}
 const TEMPLATE = parseTemplate(`sms:\n  sign: "示例广场"\n  code: "SMS_1"\n  params: { n: "1" }\n`, "templates/t.yaml", "t").template;
 const CAMPAIGN = { name: "c", template: "t", channels: ["sms", "sms2"], with: {} } as unknown as ResolvedCampaign;
 
-/**
- * Fake time: `sleep` waits for the clock to reach its end; `run` carries work to its end, moving the clock to the next
- * timer whenever everything else waits (the ledger's group commits run on `setImmediate`, the drivers at once).
- */
-function fakeTime(start: number) {
-  let t = start;
-  let seq = 0;
-  const timers: { at: number; seq: number; wake: () => void }[] = [];
-  return {
-    now: () => t,
-    sleep: (ms: number) => new Promise<void>((wake) => void timers.push({ at: t + Math.max(0, ms), seq: seq++, wake })),
-    async run<T>(work: Promise<T>): Promise<T> {
-      let done = false;
-      const out = work.finally(() => (done = true));
-      while (!done) {
-        for (let i = 0; i < 5 && !done; i++) await new Promise((r) => setImmediate(r));
-        if (done || !timers.length) continue;
-        timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-        const next = timers.shift()!;
-        t = Math.max(t, next.at);
-        next.wake();
-      }
-      return out;
-    },
-  };
-}
-
-type Time = ReturnType<typeof fakeTime>;
+type Time = FakeTime;
 
 /** One provider call as the recording driver saw it: when, on which channel, for whom. */
 interface Call {
