@@ -267,14 +267,9 @@ describe("the send loop", () => {
     const time = fakeTime(EVENING);
     const calls: Call[] = [];
     const refused: SendOutcome = { status: "failed", class: "stop", code: "isv.AMOUNT_NOT_ENOUGH", message: "balance" };
+    const refusing = recordingDriver(time, calls, () => refused);
     const channels = new Map([
-      [
-        "sms",
-        load(
-          recordingDriver(time, calls, () => refused),
-          "sms",
-        ),
-      ],
+      ["sms", load(refusing, "sms")],
       ["sms2", load(recordingDriver(time, calls, sent), "sms2")],
     ]);
     const summary = await loop(time, project, channels);
@@ -294,14 +289,9 @@ describe("the send loop", () => {
     const time = fakeTime(EVENING);
     const calls: Call[] = [];
     const down: SendOutcome = { status: "failed", class: "retry", code: "http_503", message: "down" };
+    const failing = recordingDriver(time, calls, () => down);
     const channels = new Map([
-      [
-        "sms",
-        load(
-          recordingDriver(time, calls, () => down),
-          "sms",
-        ),
-      ],
+      ["sms", load(failing, "sms")],
       ["sms2", load(recordingDriver(time, calls, sent), "sms2")],
     ]);
     const summary = await loop(time, project, channels, { maxAttempts: 3 });
@@ -325,32 +315,21 @@ describe("the send loop", () => {
     expect(summary).toMatchObject({ sent: 2, retries: 5, by_channel: { sms2: { sent: 2 } } });
   });
 
-  it("paces a per-recipient driver by its rate in batches of one: never more calls in any second than the rate", async () => {
+  it.each([
+    { how: "the runner paces a per-recipient driver per batch, in batches of one", paced: false },
+    { how: "a driver that takes the channel's gate before each call is handed whole batches and keeps the rate itself", paced: true },
+  ])("never more provider calls in any second than the rate: $how", async ({ paced }) => {
     const project = projectOf({ sms: "    rate_limit: 10" });
     const members = Array.from({ length: 35 }, (_, i) => `M${String(i).padStart(2, "0")}`);
     await ledger.insertSends(members.map((m) => send(m, "sms", EVENING)));
     const time = fakeTime(EVENING);
     const calls: Call[] = [];
-    const driver = recordingDriver(time, calls, sent, { perRecipient: true, batchLimit: 10 });
-    const summary = await loop(time, project, new Map([["sms", load(driver, "sms")]]));
+    const driver = recordingDriver(time, calls, sent, { perRecipient: true, paced, batchLimit: 10 });
+    const summary = await loop(time, project, new Map([["sms", load(driver, "sms", paced ? rateGate(10, time.now, time.sleep) : undefined)]]));
     expect(calls.length).toBe(35);
     expect(mostInOneSecond(calls)).toBeLessThanOrEqual(10);
     expect(summary).toMatchObject({ sent: 35, by_channel: { sms: { sent: 35 } } });
     expect((await ledger.counts()).map(({ channel, state, n }) => ({ channel, state, n }))).toEqual([{ channel: "sms", state: "sent", n: 35 }]);
-  });
-
-  it("a driver that takes the channel's gate before each call is handed whole batches and keeps the rate itself", async () => {
-    const project = projectOf({ sms: "    rate_limit: 10" });
-    const members = Array.from({ length: 35 }, (_, i) => `M${String(i).padStart(2, "0")}`);
-    await ledger.insertSends(members.map((m) => send(m, "sms", EVENING)));
-    const time = fakeTime(EVENING);
-    const calls: Call[] = [];
-    const gate = rateGate(10, time.now, time.sleep);
-    const driver = recordingDriver(time, calls, sent, { perRecipient: true, paced: true, batchLimit: 10 });
-    const summary = await loop(time, project, new Map([["sms", load(driver, "sms", gate)]]));
-    expect(calls.length).toBe(35);
-    expect(mostInOneSecond(calls)).toBeLessThanOrEqual(10);
-    expect(summary.sent).toBe(35);
   });
 
   it("once cancelled, no new provider call leaves: the sends not yet called stay planned", async () => {

@@ -4,15 +4,13 @@
  * batch in flight, call the driver and hand its answers to outcome handling. A channel stopped for the run moves its
  * due sends to its `failover` channel. It plans nothing: the plan is recorded before the loop starts.
  */
-import type { ResolvedCampaign } from "../resolved/types.js";
-import type { RenderedContent, Template } from "../content/types.js";
+import type { RenderedContent } from "../content/types.js";
 import type { SendOutcome, SendRequest } from "../drivers/types.js";
-import type { DueSend, Ledger, SendInsert, SendResult } from "../ledger/types.js";
-import type { Project } from "../project/types.js";
-import { expiredMessage, OutcomeHandler } from "./outcomes.js";
+import type { DueSend, SendInsert, SendResult } from "../ledger/types.js";
+import { expiredMessage, OutcomeHandler, type OutcomeContext } from "./outcomes.js";
 import { rateGate } from "./rate-gate.js";
 import { makeBatches, nextFallback, toRequest } from "./requests.js";
-import type { DispatchEvent, DispatchSummary, LoadedChannel } from "./runner.js";
+import type { LoadedChannel } from "./runner.js";
 import { allowedAt, expireAfterMs } from "./send-time.js";
 
 /** A run's clock: send times, backoff, deferrals and expiry are read on it, never on the wall clock. */
@@ -22,31 +20,20 @@ export interface RunClock {
   sleepUntil: (t: number) => Promise<void>;
 }
 
-/** What the send loop needs of the run. */
-export interface SendLoopRun {
-  project: Project;
-  ledger: Ledger;
+/** What the send loop needs of the run: what outcome handling needs, and the drivers, clocks, limits and cancellation. */
+export interface SendLoopRun extends Omit<OutcomeContext, "stopChannel" | "isStopped"> {
   /** The channels whose drivers are loaded; due sends of any other channel stay pending. */
   channels: Map<string, LoadedChannel>;
-  templates: Map<string, Template>;
-  campaignsByName: Map<string, ResolvedCampaign>;
   /** The run's moment T: sends planned to go out at or before it are due. */
   at: number;
-  runId: number;
+  /** The run's clock; `wall` (the wall clock) also times in-flight marks and the rate gates the runner makes. */
   clock: RunClock;
-  /** The wall clock: in-flight marks, a provider's `notBefore`, and the rate gates the runner makes. */
-  wall: () => number;
   /** The rate gates' sleep. */
   sleep: (ms: number) => Promise<void>;
-  /** Tries of a send within the run before it waits for the next run. */
-  maxAttempts: number;
   /** Longest wait inside the run for a deferred or backed-off send (ms); longer waits are left to the next run. */
   maxWaitMs: number;
-  /** Counted as the loop goes (sent, failed, expired, stopped channels …). */
-  summary: DispatchSummary;
   /** True once the run is cancelled (SIGTERM, SIGINT): no new provider call leaves; calls in flight finish. */
   aborted: () => boolean;
-  onEvent?: (e: DispatchEvent) => void;
 }
 
 /** Rounds of channels that fallbacks opened after the first pass (a fallback of a fallback …). */
@@ -62,17 +49,8 @@ class SendLoop {
   private readonly settle: OutcomeHandler;
 
   constructor(private readonly run: SendLoopRun) {
-    const { project, ledger, templates, campaignsByName, runId, maxAttempts, summary, wall, onEvent } = run;
     this.settle = new OutcomeHandler({
-      project,
-      ledger,
-      templates,
-      campaignsByName,
-      runId,
-      maxAttempts,
-      summary,
-      wall,
-      onEvent,
+      ...run,
       stopChannel: (channel, code, message, reason) => this.stopChannel(channel, code, message, reason),
       isStopped: (channel) => this.stopped.has(channel),
     });
