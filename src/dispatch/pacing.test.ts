@@ -18,7 +18,7 @@ import tencentSms from "../drivers/tencent-sms.js";
 import webhook from "../drivers/webhook.js";
 import { startTencentSmsFake, type TencentSmsFake } from "../../test/fakes/tencent-sms.js";
 import { ENV, makeMembers, startFakes, type Fakes, type Member } from "../../test/e2e/dispatch-helpers.js";
-import { rateGate } from "./runner.js";
+import { rateGate } from "./rate-gate.js";
 
 const TOKEN_PATH = /\/(gettoken|token|stable_token)$/;
 

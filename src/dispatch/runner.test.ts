@@ -1,150 +1,166 @@
-import { describe, expect, it } from "vitest";
-import { mulberry32 } from "../../test/fakes/common.js";
-import { RATE_MARGIN_MS, rateGate } from "./runner.js";
+/**
+ * A run as its steps: reconcile what an earlier run left, plan and record what is due, the send loop, and how the run
+ * ended, on a fake clock with real DuckDB members, a real SQLite ledger in memory and an in-process driver.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import { parseTemplate } from "../content/index.js";
+import type { Driver, SendOutcome, SendRequest } from "../drivers/types.js";
+import { parseProject } from "../project/load.js";
+import type { Project } from "../project/types.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
+import { SqliteLedger, sendKey } from "./ledger.js";
+import { runDispatch, type DispatchEvent, type DispatchSummary } from "./runner.js";
+import { fakeTime } from "../../test/fakes/time.js";
 
-/** A manual clock whose sleep advances it: the times at which calls are let through, without real waiting. */
-function clock() {
-  let t = 1_000_000;
-  return {
-    now: () => t,
-    sleep: async (ms: number) => {
-      t += ms;
-    },
-    advance: (ms: number) => (t += ms),
-  };
-}
+const YAML = `
+timezone: Asia/Shanghai
+members:
+  key: member_id
+  fields:
+    member_id: string
+    mobile: phone
+channels:
+  sms:
+    driver: aliyun-sms
+    address: mobile
+    env: { access_key_id: A, access_key_secret: B }
+`;
+/** 10:00 on 24 December in Shanghai: the campaign's daily occurrence. */
+const AT = Date.UTC(2026, 11, 24, 2, 0);
+const OCC = "2026-12-24T10:00+08:00";
+const TEMPLATE = parseTemplate(`sms:\n  sign: "示例广场"\n  code: "SMS_1"\n  params: { n: "1" }\n`, "templates/t.yaml", "t").template;
+const CAMPAIGN: ResolvedCampaign = {
+  name: "c",
+  file: "campaigns/c.chuda",
+  span: { file: "campaigns/c.chuda", start: { line: 1, column: 1, offset: 0 }, end: { line: 1, column: 2, offset: 1 } },
+  audience: { op: "const", value: true },
+  trigger: { kind: "every_day", time: 600 },
+  template: "t",
+  with: {},
+  channels: ["sms"],
+  priority: 50,
+  holdout: 0,
+  repeat: { kind: "per_occurrence" },
+};
 
-describe("rateGate", () => {
-  it("lets calls through (1000 + margin)/rate ms apart, scheduled from the previous slot", async () => {
-    const c = clock();
-    const gate = rateGate(50, c.now, c.sleep);
-    const at: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      await gate.acquire();
-      at.push(c.now());
-    }
-    const interval = (1000 + RATE_MARGIN_MS) / 50;
-    expect(at.map((t) => t - at[0]!)).toEqual([0, 1, 2, 3, 4].map((i) => i * interval));
-  });
+let project: Project;
+let instance: DuckDBInstance;
+let conn: DuckDBConnection;
+let ledger: SqliteLedger;
 
-  it("never exceeds the rate in any window, also with concurrent waiters", async () => {
-    const c = clock();
-    const gate = rateGate(10, c.now, c.sleep);
-    const slots: number[] = [];
-    // Ten callers ask at the same instant: each is let through at its own slot.
-    const t0 = c.now();
-    const s = scheduler();
-    const g2 = rateGate(
-      10,
-      s.now,
-      s.sleep(() => 0),
-    );
-    const granted: number[] = [];
-    const s0 = s.now();
-    for (let i = 0; i < 10; i++) void g2.take().then(() => granted.push(s.now() - s0));
-    await s.drain();
-    const interval = (1000 + RATE_MARGIN_MS) / 10;
-    expect(granted).toEqual(Array.from({ length: 10 }, (_, i) => i * interval));
-    // An idle gate grants the next call at once; it does not bank unused slots as a burst.
-    c.advance(10_000);
-    for (let i = 0; i < 3; i++) {
-      await gate.take();
-      slots.push(c.now() - t0);
-    }
-    expect(slots[1]! - slots[0]!).toBe(interval);
-    expect(slots[2]! - slots[1]!).toBe(interval);
-  });
-
-  it("is unlimited without a rate, and tells whether a driver used it", async () => {
-    const c = clock();
-    const gate = rateGate(undefined, c.now, c.sleep);
-    expect(gate.hooked).toBe(false);
-    for (let i = 0; i < 100; i++) await gate.take();
-    expect(c.now()).toBe(1_000_000);
-    expect(gate.hooked).toBe(false);
-    await gate.acquire();
-    expect(gate.hooked).toBe(true);
-  });
-
-  it("never lets more than the rate through in any one-second window, for random rates, arrivals and timer lateness", async () => {
-    const rnd = mulberry32(15);
-    for (let trial = 0; trial < 150; trial++) {
-      const s = scheduler();
-      // Integer and fractional rates from 1 to 600 calls per second.
-      const rate = rnd() < 0.5 ? 1 + Math.floor(rnd() * 600) : 1 + rnd() * 600;
-      // Timers fire up to 300 ms late (a busy event loop): the bound holds on when calls actually leave.
-      const gate = rateGate(
-        rate,
-        s.now,
-        s.sleep(() => (rnd() < 0.2 ? Math.floor(rnd() * 300) : 0)),
-      );
-      const grants: number[] = [];
-      // Arrivals: bursts at one instant, steady streams, idle gaps longer than a second.
-      let t = s.now();
-      const calls = 50 + Math.floor(rnd() * 700);
-      for (let i = 0; i < calls; i++) {
-        const r = rnd();
-        t += r < 0.4 ? 0 : r < 0.8 ? rnd() * (2000 / rate) : r < 0.95 ? rnd() * 300 : 1000 + rnd() * 2000;
-        s.at(t, () => void (rnd() < 0.5 ? gate.take() : gate.acquire()).then(() => grants.push(s.now())));
-      }
-      await s.drain();
-      expect(grants.length).toBe(calls);
-      const n = Math.floor(rate);
-      grants.sort((a, b) => a - b);
-      // The call n places after another leaves a whole window (1000 ms and the margin) or more after it.
-      for (let i = 0; i + n < grants.length; i++)
-        expect(grants[i + n]! - grants[i]!, `rate ${rate}, grants ${i}..${i + n}`).toBeGreaterThanOrEqual(1000 + RATE_MARGIN_MS);
-    }
-  });
-
-  it("lets through at least 95 % of what its window allows while calls wait, also when timers fire a little late", async () => {
-    const rnd = mulberry32(99);
-    for (let trial = 0; trial < 40; trial++) {
-      const s = scheduler();
-      const rate = rnd() < 0.5 ? 1 + Math.floor(rnd() * 400) : 1 + rnd() * 400;
-      const gate = rateGate(
-        rate,
-        s.now,
-        s.sleep(() => (rnd() < 0.2 ? rnd() * 2 : 0)),
-      );
-      const n = Math.floor(rate);
-      const t0 = s.now();
-      const grants: number[] = [];
-      // More callers than 12 seconds can serve, all waiting from the start: count what 10 seconds let through.
-      for (let i = 0; i < n * 12; i++) void gate.take().then(() => grants.push(s.now()));
-      await s.drain();
-      const inTen = grants.filter((t) => t < t0 + 10_000).length;
-      // n calls per window of 1000 ms and the margin.
-      expect(inTen, `rate ${rate}`).toBeGreaterThanOrEqual((0.95 * n * 10_000) / (1000 + RATE_MARGIN_MS));
-      expect(inTen, `rate ${rate}`).toBeLessThanOrEqual(n * 10);
-    }
-  });
+beforeAll(async () => {
+  project = parseProject(YAML, "/p/chuda.yaml", "/p").project!;
+  instance = await DuckDBInstance.create(":memory:");
+  conn = await instance.connect();
+  await conn.run(`CREATE TABLE members AS SELECT * FROM (VALUES ('A', '13800000001'), ('B', '13800000002')) t(member_id, mobile)`);
+});
+afterAll(() => conn.closeSync());
+beforeEach(() => {
+  ledger = new SqliteLedger(":memory:");
+});
+afterEach(async () => {
+  await ledger.close();
 });
 
-/**
- * A fake timer: sleepers and scheduled callbacks run in time order, the clock jumping to each; `lateness()` makes a
- * sleeper wake that many ms after it asked to (a busy event loop).
- */
-function scheduler() {
-  let t = 1_000_000;
-  let seq = 0;
-  const timers: { at: number; seq: number; run: () => void }[] = [];
-  const at = (when: number, run: () => void) => void timers.push({ at: when, seq: seq++, run });
+/** An in-process driver answering every request with `answer`, recording the members of each call and reconcile. */
+function driver(answer: (r: SendRequest) => SendOutcome, seen: { sent: string[]; reconciled: string[] }): Driver {
   return {
-    now: () => t,
-    at,
-    sleep: (lateness: () => number) => (ms: number) => new Promise<void>((resolve) => at(t + ms + lateness(), resolve)),
-    async drain() {
-      for (;;) {
-        await new Promise((r) => setImmediate(r));
-        if (!timers.length) return;
-        let k = 0;
-        for (let i = 1; i < timers.length; i++)
-          if (timers[i]!.at < timers[k]!.at || (timers[i]!.at === timers[k]!.at && timers[i]!.seq < timers[k]!.seq)) k = i;
-        const [next] = timers.splice(k, 1);
-        t = Math.max(t, next!.at);
-        next!.run();
-      }
-    },
+    name: "recording",
+    contentKind: "sms",
+    batchLimit: 10,
+    secrets: [],
+    create: () => ({
+      send: async (batch) => {
+        seen.sent.push(...batch.map((r) => r.member));
+        return batch.map(answer);
+      },
+      reconcile: async (requests) => {
+        seen.reconciled.push(...requests.map((r) => r.member));
+        return requests.map((): SendOutcome => ({ status: "sent", providerId: "found" }));
+      },
+      close: async () => {},
+    }),
   };
 }
+
+async function dispatch(answer: (r: SendRequest) => SendOutcome, opts: { signal?: AbortSignal; held?: boolean } = {}) {
+  const time = fakeTime(AT);
+  const seen = { sent: [] as string[], reconciled: [] as string[] };
+  const d = driver(answer, seen);
+  const events: DispatchEvent[] = [];
+  const summary: DispatchSummary = await time.run(
+    runDispatch({
+      project,
+      campaigns: [CAMPAIGN],
+      templates: new Map([["t", TEMPLATE]]),
+      members: { conn, table: "members", count: 2 },
+      at: AT,
+      ledger,
+      channels: new Map([["sms", { driver: d, instance: d.create({ channel: "sms", secrets: {}, options: {}, now: time.now, timeoutMs: 1000, root: "/p" }) }]]),
+      now: time.now,
+      pinned: true,
+      sleep: time.sleep,
+      lock: { held: () => opts.held ?? true },
+      onEvent: (e) => events.push(e),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    }),
+  );
+  const runs = await ledger.runs();
+  const states = Object.fromEntries((await ledger.counts()).map((c) => [`${c.channel} ${c.state}`, c.n]));
+  return { summary, seen, events, status: runs[0]!.status, states };
+}
+
+const sent = (): SendOutcome => ({ status: "sent", providerId: "biz" });
+
+describe("a dispatch run", () => {
+  it("reconciles a send a killed run left in flight, plans and records what is due, sends it, and ends done", async () => {
+    // A killed run left Z's send of yesterday's occurrence in flight.
+    const yesterday = "2026-12-23T10:00:00+08:00";
+    await ledger.insertSends([
+      {
+        ...{ key: sendKey("c", yesterday, "Z", "sms"), campaign: "c", occurrence: yesterday, member: "Z", channel: "sms", state: "planned" },
+        ...{ send_at: AT - 86_400_000, address: "13800000009", sender: null, content: "{}", fallbacks: null, vars: null, run_id: 0, updated_at: AT },
+      },
+    ]);
+    const [z] = await ledger.due("sms", AT, AT, 10);
+    await ledger.markInFlightQueued([z!.id], 0, AT);
+    const { summary, seen, events, status, states } = await dispatch(sent);
+    expect(seen.reconciled).toEqual(["Z"]);
+    expect(seen.sent.sort()).toEqual(["A", "B"]);
+    expect(states).toEqual({ "sms sent": 3 });
+    expect(status).toBe("done");
+    expect(summary).toMatchObject({ occurrences: 1, planned: 2, sent: 2, pending: 0, stopped: [] });
+    expect(events[0]).toMatchObject({ type: "reconciled", resolved: 1, unknown: 0 });
+    expect(events[1]).toEqual({ type: "planned", sends: 2, heldOut: 0, occurrences: 1, byChannel: { sms: 2 }, replanned: 0, withdrawn: 0 });
+    expect(events.at(-1)).toMatchObject({ type: "progress", channel: "sms", sent: 2, failed: 0, total: 2 });
+    const row = async (occurrence: string, member: string) => {
+      const r = (await ledger.get(sendKey("c", occurrence, member, "sms")))!;
+      return { state: r.state, provider_id: r.provider_id, attempts: r.attempts, send_at: r.send_at };
+    };
+    expect(await row(yesterday, "Z")).toEqual({ state: "sent", provider_id: "found", attempts: 1, send_at: AT - 86_400_000 });
+    for (const m of ["A", "B"]) expect(await row(OCC, m)).toEqual({ state: "sent", provider_id: "biz", attempts: 1, send_at: AT });
+  });
+
+  it("ends stopped, with its sends pending, when the channel refuses the account (the command then exits 1)", async () => {
+    const { summary, status, states } = await dispatch(() => ({ status: "failed", class: "stop", code: "InvalidAccessKeyId", message: "refused" }));
+    expect(status).toBe("stopped");
+    expect(states).toEqual({ "sms planned": 2 });
+    expect(summary).toMatchObject({ planned: 2, sent: 0, pending: 2 });
+    expect(summary.stopped).toEqual([{ channel: "sms", code: "InvalidAccessKeyId", message: "refused", reason: "credentials refused" }]);
+  });
+
+  it("cancelled before it plans: nothing is planned or sent, and the run is recorded interrupted", async () => {
+    const stop = new AbortController();
+    stop.abort();
+    const { summary, seen, status, states } = await dispatch(sent, { signal: stop.signal });
+    expect(seen.sent).toEqual([]);
+    expect(states).toEqual({});
+    expect(status).toBe("interrupted");
+    expect(summary).toMatchObject({ interrupted: true, planned: 0, pending: 0 });
+  });
+
+  it("refuses to run without the dispatch lock: sends in flight are never settled by a run that does not hold it", async () => {
+    await expect(dispatch(sent, { held: false })).rejects.toThrow("the dispatch lock is not held");
+  });
+});

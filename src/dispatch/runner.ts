@@ -6,23 +6,24 @@
  */
 import type { ResolvedCampaign, IR } from "../resolved/types.js";
 import type { Template, RenderedContent } from "../content/types.js";
-import type { Driver, DriverInstance, SendOutcome } from "../drivers/types.js";
+import type { Driver, DriverInstance } from "../drivers/types.js";
 import { plan } from "../plan/plan.js";
 import { allowedAt, expireAfterMs } from "./send-time.js";
 import { reconcileInFlight, reconcileQueued } from "./reconcile.js";
-import { makeBatches, nextFallback, toRequest } from "./requests.js";
-import { expiredMessage, OutcomeHandler } from "./outcomes.js";
 import { sendRowsOf } from "./plan-rows.js";
+import { sendDue, type RunClock } from "./send-loop.js";
+import type { RateGate } from "./rate-gate.js";
 
 export { allowedAt, expireAfterMs } from "./send-time.js";
 export { dedupeId } from "./requests.js";
+export { RATE_MARGIN_MS, rateGate, type RateGate } from "./rate-gate.js";
 import { dueWindow, missedOccurrences, occurrenceDays, type MissedOccurrence } from "../plan/window.js";
 import { messageCost } from "../plan/content.js";
 import type { BusinessEvent, MemberTable, Plan } from "../plan/types.js";
 import { bindLinks, LINKS_KEY, type BoundLink } from "../content/track.js";
 import type { Project } from "../project/types.js";
 import { NEXT_RUN_MS, sendKey } from "./ledger.js";
-import type { DueSend, Ledger, SendInsert, SendResult } from "../ledger/types.js";
+import type { Ledger, SendInsert } from "../ledger/types.js";
 
 export interface LoadedChannel {
   driver: Driver;
@@ -142,7 +143,7 @@ export async function planDue(
 }
 
 /** A run's clock: its moment T, advanced by the run's waits (pinned) or by the wall clock since the run began. */
-export function runClock(at: number, wall: () => number, pinned: boolean, sleep: (ms: number) => Promise<void>) {
+export function runClock(at: number, wall: () => number, pinned: boolean, sleep: (ms: number) => Promise<void>): RunClock {
   const wall0 = wall();
   let waited = 0;
   const now = () => (pinned ? at + waited : at + (wall() - wall0));
@@ -215,22 +216,79 @@ export async function drySends(
   return { sends, waiting, expiring, withdrawing };
 }
 
+/** One run as its steps share it: its id in the ledger, its clocks, its counts, and whether it was cancelled. */
+interface RunState {
+  id: number;
+  summary: DispatchSummary;
+  clock: RunClock;
+  wall: () => number;
+  sleep: (ms: number) => Promise<void>;
+  aborted: () => boolean;
+}
+
+/** Reconcile what earlier runs left, plan and record what is due, send it, and record how the run ended. */
 export async function runDispatch(input: DispatchInput): Promise<DispatchSummary> {
   const { ledger, project } = input;
+  const run = await startRun(input);
+  // 1. Sends a killed run left in flight: ask the provider, else mark unknown (never re-sent automatically). Only
+  // under the lock: sends in flight of a run that is still alive must never be settled, let alone sent again.
+  if (!input.lock.held()) throw new Error("the dispatch lock is not held: sends in flight are not reconciled");
+  await reconcileInFlight(input, run.summary, run.id);
+  // 1b. WeCom tasks waiting for a staff member: confirmed, refused, or past their expiry (then canceled).
+  await reconcileQueued(input, run.summary, run.id, run.clock.now);
+  if (run.aborted()) return endRun(ledger, run, "interrupted");
+
+  // 2. Plan what is due and record it before any call.
+  const rows = await recordDuePlan(input, run);
+  if (!rows) return endRun(ledger, run, "interrupted");
+  input.onEvent?.(plannedEvent(run.summary, rows));
+  // Pending sends past their expiry (planned by this run or an earlier one) are never sent.
+  run.summary.expired += await ledger.expire(
+    input.campaigns.map((c) => ({ campaign: c.name, afterMs: expireAfterMs(project, c) })),
+    expireAfterMs(project, undefined),
+    run.clock.now(),
+  );
+
+  // 3. Send, channel by channel in parallel, until nothing due remains (or only waits longer than maxWait).
+  await sendDue({
+    project,
+    ledger,
+    channels: input.channels,
+    templates: input.templates,
+    campaignsByName: new Map(input.campaigns.map((c) => [c.name, c])),
+    at: input.at,
+    runId: run.id,
+    clock: run.clock,
+    wall: run.wall,
+    sleep: run.sleep,
+    summary: run.summary,
+    aborted: run.aborted,
+    onEvent: input.onEvent,
+    maxAttempts: input.maxAttempts ?? 3,
+    maxWaitMs: input.maxWaitMs ?? 30_000,
+  });
+
+  // 4. How the run ended, with what is left pending.
+  return endRun(ledger, run, run.aborted() ? "interrupted" : run.summary.stopped.length ? "stopped" : "done");
+}
+
+/** Records the run's start; runs a dead process left marked running become `interrupted`. */
+async function startRun(input: DispatchInput): Promise<RunState> {
+  const { ledger } = input;
   const wall = input.now;
   const sleep = input.sleep ?? ((ms) => timerSleep(ms, input.signal));
   // Send times, backoff, deferrals and expiry are read on the run's clock, never mixed with the wall clock.
   const clock = runClock(input.at, wall, input.pinned ?? false, sleep);
-  const now = clock.now;
-  const maxAttempts = input.maxAttempts ?? 3;
-  const maxWait = input.maxWaitMs ?? 30_000;
-  const runId = await ledger.startRun(input.at, wall(), input.members.count);
+  const id = await ledger.startRun(input.at, wall(), input.members.count);
   // The caller holds the dispatch lock: a run still marked running is one whose process died (kill -9, power loss).
-  await ledger.markDeadRunsInterrupted(runId, wall());
-  const aborted = () => input.signal?.aborted ?? false;
+  await ledger.markDeadRunsInterrupted(id, wall());
   await ledger.releaseForNextRun();
-  const summary: DispatchSummary = {
-    at: new Date(input.at).toISOString(),
+  return { id, summary: emptySummary(input.at), clock, wall, sleep, aborted: () => input.signal?.aborted ?? false };
+}
+
+function emptySummary(at: number): DispatchSummary {
+  return {
+    at: new Date(at).toISOString(),
     occurrences: 0,
     planned: 0,
     held_out: 0,
@@ -251,283 +309,63 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
     stopped: [],
     staff_tasks: { sent: 0, failed: 0, expired: 0, waiting: 0 },
   };
-  const chan = (c: string) => (summary.by_channel[c] ??= { sent: 0, queued: 0, failed: 0, unknown: 0 });
-  const campaignsByName = new Map(input.campaigns.map((c) => [c.name, c]));
+}
 
-  // Several workers on one shared ledger plan one at a time (see `Ledger.lockPlanning`); released once the plan is recorded.
-  let releasePlanning = async () => {};
-  const interrupted = async () => {
-    await releasePlanning();
-    summary.interrupted = true;
-    summary.pending = await ledger.plannedCount();
-    await ledger.finishRun(runId, wall(), "interrupted", summary);
-    return summary;
-  };
-  // 1. Sends a killed run left in flight: ask the provider, else mark unknown (never re-sent automatically). Only
-  // under the lock: sends in flight of a run that is still alive must never be settled, let alone sent again.
-  if (!input.lock.held()) throw new Error("the dispatch lock is not held: sends in flight are not reconciled");
-  await reconcileInFlight(input, summary, runId);
-  // 1b. WeCom tasks waiting for a staff member: confirmed, refused, or past their expiry (then canceled).
-  await reconcileQueued(input, summary, runId, now);
-  if (aborted()) return interrupted();
-
-  // 2. Plan what is due and record it before any call.
-  if (ledger.lockPlanning) releasePlanning = await ledger.lockPlanning();
-  const plannedBefore = await ledger.plannedOccurrences();
-  const { plan: p, missed } = await planDue(input);
-  if (aborted()) return interrupted();
-  summary.missed = missed;
-  const t = now();
-  // Occurrences planned again: pending sends of members no longer eligible are withdrawn, never sent.
-  const replanned = new Set<string>();
-  for (const o of p.occurrences) {
-    const k = `${o.campaign.name}|${o.occurrence.id}`;
-    if (!plannedBefore.has(k)) continue;
-    replanned.add(k);
-    summary.withdrawn += await ledger.withdraw(o.campaign.name, o.occurrence.id, (m, ch) => p.kept?.has(`${k}|${m}|${ch}`) ?? false, t);
+/**
+ * Plans what is due and records it (withdrawing pending sends of members no longer eligible): the rows recorded, or
+ * undefined when the run was cancelled while planning. Several workers on one shared ledger plan one at a time (see
+ * `Ledger.lockPlanning`); the lock is released once the plan is recorded.
+ */
+async function recordDuePlan(input: DispatchInput, run: RunState): Promise<SendInsert[] | undefined> {
+  const { ledger, project } = input;
+  const { summary } = run;
+  const release = ledger.lockPlanning ? await ledger.lockPlanning() : undefined;
+  try {
+    const plannedBefore = await ledger.plannedOccurrences();
+    const { plan: p, missed } = await planDue(input);
+    if (run.aborted()) return undefined;
+    summary.missed = missed;
+    const t = run.clock.now();
+    // Occurrences planned again: pending sends of members no longer eligible are withdrawn, never sent.
+    const replanned = new Set<string>();
+    for (const o of p.occurrences) {
+      const k = `${o.campaign.name}|${o.occurrence.id}`;
+      if (!plannedBefore.has(k)) continue;
+      replanned.add(k);
+      summary.withdrawn += await ledger.withdraw(o.campaign.name, o.occurrence.id, (m, ch) => p.kept?.has(`${k}|${m}|${ch}`) ?? false, t);
+    }
+    summary.replanned = replanned.size;
+    summary.withdrawn += await withdrawStale(input, t);
+    const { rows, refused } = sendRowsOf(p, project, run.id, t, replanned, summary);
+    await bindTrackedLinks(ledger, rows);
+    const recorded = await ledger.recordPlan(
+      p.occurrences.map((o) => ({ campaign: o.campaign.name, occurrence: o.occurrence.id, sendAt: o.sendAt, audience: o.funnel.audience })),
+      rows,
+      run.id,
+    );
+    // Held-out members of an occurrence planned again were recorded by the run that first planned it.
+    summary.held_out = recorded.heldOut;
+    if (refused.length) await ledger.finish(refused, t);
+    summary.occurrences = p.occurrences.length;
+    return rows;
+  } finally {
+    await release?.();
   }
-  summary.replanned = replanned.size;
-  summary.withdrawn += await withdrawStale(input, t);
-  const { rows, refused } = sendRowsOf(p, project, runId, t, replanned, summary);
-  await bindTrackedLinks(ledger, rows);
-  const recorded = await ledger.recordPlan(
-    p.occurrences.map((o) => ({ campaign: o.campaign.name, occurrence: o.occurrence.id, sendAt: o.sendAt, audience: o.funnel.audience })),
-    rows,
-    runId,
-  );
-  // Held-out members of an occurrence planned again were recorded by the run that first planned it.
-  summary.held_out = recorded.heldOut;
-  if (refused.length) await ledger.finish(refused, t);
-  await releasePlanning();
-  summary.occurrences = p.occurrences.length;
+}
+
+function plannedEvent(summary: DispatchSummary, rows: SendInsert[]): DispatchEvent {
   const byChannel: Record<string, number> = {};
   for (const r of rows) if (r.state === "planned") byChannel[r.channel] = (byChannel[r.channel] ?? 0) + 1;
-  input.onEvent?.({
-    type: "planned",
-    sends: summary.planned,
-    heldOut: summary.held_out,
-    occurrences: summary.occurrences,
-    byChannel,
-    replanned: summary.replanned,
-    withdrawn: summary.withdrawn,
-  });
-  // Pending sends past their expiry (planned by this run or an earlier one) are never sent.
-  summary.expired += await ledger.expire(
-    input.campaigns.map((c) => ({ campaign: c.name, afterMs: expireAfterMs(project, c) })),
-    expireAfterMs(project, undefined),
-    now(),
-  );
+  const { planned: sends, held_out: heldOut, occurrences, replanned, withdrawn } = summary;
+  return { type: "planned", sends, heldOut, occurrences, byChannel, replanned, withdrawn };
+}
 
-  // 3. Send, channel by channel in parallel, until nothing due remains (or only waits longer than maxWait).
-  const stopped = new Set<string>();
-  const stopChannel = (channel: string, code: string, message: string, reason: string) => {
-    if (stopped.has(channel)) return;
-    stopped.add(channel);
-    summary.stopped.push({ channel, code, message, reason });
-    input.onEvent?.({ type: "stop", channel, code, message, reason });
-  };
-  const settle = new OutcomeHandler({
-    project,
-    ledger,
-    templates: input.templates,
-    campaignsByName,
-    runId,
-    maxAttempts,
-    summary,
-    wall,
-    stopChannel,
-    isStopped: (channel) => stopped.has(channel),
-    onEvent: input.onEvent,
-  });
-  /** A stopped channel's due sends move to its `failover` channel (same content kind), unless that one stopped too. */
-  const failOver = async (channel: string) => {
-    const to = project.channels.get(channel)?.failover;
-    const entry = summary.stopped.find((x) => x.channel === channel);
-    if (!to || !entry || stopped.has(to) || !input.channels.has(to)) return;
-    const t = now();
-    const results: SendResult[] = [];
-    const inserts: SendInsert[] = [];
-    for (const due of await ledger.due(channel, input.at, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) {
-      const row = await ledger.row(due.id);
-      if (!row) continue;
-      const rest = row.fallbacks ? (JSON.parse(row.fallbacks) as string[]) : [];
-      const via = { ...row, fallbacks: JSON.stringify([to, ...rest]) };
-      const next = await nextFallback(via, campaignsByName.get(row.campaign), input.templates, project, t, runId, ledger);
-      if (!next || next.channel !== to) continue;
-      inserts.push(next);
-      results.push({
-        id: due.id,
-        key: due.key,
-        state: "failed",
-        error_code: "failover",
-        error_message: `channel ${channel} stopped (${entry.reason}); sent through ${to} instead`,
-      });
-    }
-    await ledger.finish(results, t, inserts);
-    entry.failover = { channel: to, sends: inserts.length };
-  };
-  const sendChannel = async (channel: string) => {
-    await sendChannelOnce(channel);
-    if (stopped.has(channel)) await failOver(channel);
-  };
-  const sendChannelOnce = async (channel: string) => {
-    const loaded = input.channels.get(channel);
-    if (!loaded) return;
-    const cfg = project.channels.get(channel)!;
-    // Rate: a driver created with the channel's gate as `acquire` paces each provider call (exact for drivers that
-    // make one call per recipient or split a batch). Otherwise the runner takes one token per batch (exact only when
-    // a batch is one call).
-    const gate = loaded.gate ?? rateGate(cfg.rateLimit, wall, sleep);
-    const declaredPaced = loaded.gate !== undefined && !!loaded.driver.paced;
-    const paced = () => declaredPaced || (loaded.gate?.hooked ?? false);
-    const concurrency = Math.max(1, cfg.concurrency ?? 4);
-    // A driver that cannot settle an interrupted send (no `reconcile`) gets one request per batch: a crash then
-    // leaves at most `concurrency` sends unknown, not a whole batch marked in flight that mostly never left.
-    // A rate-limited per-recipient driver the runner paces per batch (its instance was created without the gate):
-    // batches of one, so that one token is one provider call.
-    const perBatchOnly = !!cfg.rateLimit && !paced() && !!loaded.driver.perRecipient;
-    const batchSize = loaded.instance.reconcile && !perBatchOnly ? Math.max(1, loaded.driver.batchLimit) : 1;
-    // Workers pull batches from one queue that is refilled from the ledger as soon as it runs dry, so that no worker
-    // waits for the slowest batch of a round (that gap cost throughput and a share of a configured rate). `held`:
-    // sends fetched and not finished yet, never fetched twice (a retried send must wait out its backoff).
-    const held = new Set<number>();
-    const parsed = new Map<string, RenderedContent>();
-    let batches: DueSend[][] = [];
-    let cursor = 0;
-    const fetchBatches = async (): Promise<boolean> => {
-      let rows: DueSend[] = [];
-      while (!rows.length) {
-        const due = (await ledger.due(channel, input.at, now(), batchSize * concurrency * 4)).filter((r) => !held.has(r.id));
-        if (!due.length) return false;
-        rows = await sendableNow(due);
-      }
-      for (const r of rows) held.add(r.id);
-      batches = makeBatches(rows, batchSize, !!loaded.driver.batchSameContent);
-      cursor = 0;
-      if (parsed.size > 10_000) parsed.clear();
-      return true;
-    };
-    // One refill at a time: workers that find the queue empty wait for the same fetch (two would fetch the same rows).
-    let refilling: Promise<boolean> | undefined;
-    const refill = () => (refilling ??= fetchBatches().finally(() => (refilling = undefined)));
-    const worker = async () => {
-      for (;;) {
-        if (stopped.has(channel) || aborted()) return;
-        while (cursor >= batches.length) if (!(await refill()) || stopped.has(channel) || aborted()) return;
-        const batch = batches[cursor++]!;
-        try {
-          if (!paced()) await gate.take();
-          if (aborted()) return;
-          await sendBatch(channel, loaded, batch, parsed);
-        } finally {
-          for (const r of batch) held.delete(r.id);
-        }
-      }
-    };
-    for (;;) {
-      await Promise.all(Array.from({ length: concurrency }, worker));
-      if (stopped.has(channel) || aborted()) return;
-      if (await ledger.hasDue(channel, input.at, now())) continue;
-      const next = await ledger.nextNotBefore(input.at, channel);
-      if (next === undefined || next - now() > maxWait) return;
-      await clock.sleepUntil(next);
-    }
-  };
-
-  /**
-   * Every attempt keeps the send-time rules, not only the first: of due sends, those past their expiry become
-   * `expired`, those in quiet hours or outside their campaign's window wait for the next allowed moment (a retry, a
-   * send left pending by an earlier run, an occurrence found late). Returns the rest.
-   */
-  const sendableNow = async (due: DueSend[]): Promise<DueSend[]> => {
-    const t = now();
-    const ready: DueSend[] = [];
-    const expired: SendResult[] = [];
-    const waiting = new Map<number, number[]>();
-    const allowed = new Map<string, number>();
-    for (const r of due) {
-      const c = campaignsByName.get(r.campaign);
-      const after = expireAfterMs(project, c);
-      if (t >= r.send_at + after) {
-        expired.push({ id: r.id, key: r.key, state: "expired", error_code: "expired", error_message: expiredMessage(after) });
-        continue;
-      }
-      let at = allowed.get(r.campaign);
-      if (at === undefined) allowed.set(r.campaign, (at = allowedAt(project, c, t)));
-      if (at > t) {
-        const ids = waiting.get(at);
-        if (ids) ids.push(r.id);
-        else waiting.set(at, [r.id]);
-      } else ready.push(r);
-    }
-    if (expired.length) {
-      await ledger.finish(expired, t);
-      summary.expired += expired.length;
-    }
-    for (const [at, ids] of waiting) await ledger.postpone(ids, at);
-    return ready;
-  };
-
-  const sendBatch = async (channel: string, loaded: LoadedChannel, batch: DueSend[], parsed: Map<string, RenderedContent>) => {
-    // Durably in flight before the call leaves (group commit with the other workers' marks and results).
-    const inflight = await ledger.markInFlightQueued(
-      batch.map((r) => r.id),
-      runId,
-      wall(),
-    );
-    const rows = inflight.size === batch.length ? batch : batch.filter((r) => inflight.has(r.id));
-    if (!rows.length) return;
-    const requests = rows.map((r) => toRequest(r, parsed));
-    let outcomes: SendOutcome[];
-    try {
-      outcomes = await loaded.instance.send(requests);
-    } catch (e) {
-      // A driver that throws is a bug or a transport surprise: treat like an answer we never got.
-      outcomes = requests.map(() => ({ status: "failed", class: "ambiguous", code: "driver_error", message: (e as Error).message }));
-    }
-    const ambiguous: number[] = [];
-    outcomes.forEach((o, i) => o.status === "failed" && o.class === "ambiguous" && ambiguous.push(i));
-    if (ambiguous.length) {
-      let rec: (SendOutcome | undefined)[] = [];
-      if (loaded.instance.reconcile) {
-        try {
-          rec = await loaded.instance.reconcile(ambiguous.map((i) => requests[i]!));
-        } catch {
-          rec = [];
-        }
-      }
-      ambiguous.forEach((i, j) => {
-        const r = rec[j];
-        outcomes[i] = r ?? {
-          status: "failed",
-          class: "ambiguous",
-          code: outcomes[i]!.status === "failed" ? (outcomes[i] as { code: string }).code : "ambiguous",
-          message: "no answer; the provider cannot tell whether it was sent",
-        };
-      });
-    }
-    const t = now();
-    const { results, fallbacks } = await settle.batch(channel, rows, outcomes, t);
-    const c = chan(channel);
-    // Committed with the next group commit; until then the rows stay in flight (never re-sent after a crash).
-    await ledger.queueFinish(results, t, fallbacks);
-    input.onEvent?.({ type: "progress", channel, sent: c.sent + c.queued, failed: c.failed, total: summary.planned, failures: summary.failures });
-  };
-
-  const channels = [...new Set(await ledger.dueChannels(input.at))];
-  await Promise.all(channels.map(sendChannel));
-  // Fallbacks may have opened channels that had nothing due at the start.
-  for (let round = 0; round < 3 && !aborted(); round++) {
-    const more = (await ledger.dueChannels(input.at)).filter((c) => !stopped.has(c) && input.channels.has(c));
-    const ready: string[] = [];
-    for (const c of more) if (await ledger.hasDue(c, input.at, now())) ready.push(c);
-    if (!ready.length) break;
-    await Promise.all(ready.map(sendChannel));
-  }
-  if (aborted()) return interrupted();
-  summary.pending = await ledger.plannedCount();
-  await ledger.finishRun(runId, wall(), summary.stopped.length ? "stopped" : "done", summary);
-  return summary;
+/** Records how the run ended (`done`, `stopped`: a channel stopped, `interrupted`: cancelled) and what is left pending. */
+async function endRun(ledger: Ledger, run: RunState, status: "done" | "stopped" | "interrupted"): Promise<DispatchSummary> {
+  if (status === "interrupted") run.summary.interrupted = true;
+  run.summary.pending = await ledger.plannedCount();
+  await ledger.finishRun(run.id, run.wall(), status, run.summary);
+  return run.summary;
 }
 
 /** A real timer, cleared when `signal` aborts (a pending timer would keep an interrupted process alive). */
@@ -615,81 +453,4 @@ async function bindTrackedLinks(ledger: Ledger, rows: SendInsert[]): Promise<voi
     links.push(...bound.links);
   }
   if (links.length) await ledger.insertLinks(links);
-}
-
-export interface RateGate {
-  /**
-   * For drivers, as `DriverContext.acquire`: resolves when the next provider call may leave. Marks the gate as used
-   * by its driver (the runner then stops pacing per batch).
-   */
-  acquire: () => Promise<void>;
-  /** The same bucket, for the runner's per-batch pacing of drivers that do not call `acquire`. */
-  take: () => Promise<void>;
-  /** Whether a driver has called `acquire`. */
-  readonly hooked: boolean;
-}
-
-const RESOLVED = Promise.resolve();
-const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/**
- * Slack added to the one-second window of a `rate_limit`, for the jitter between a call leaving and reaching the
- * provider: the gate keeps n calls per 1000 + RATE_MARGIN_MS ms where it measures (when calls leave), so that no
- * second the provider measures holds more than n. It costs a tenth of the rate; 25 ms (2.4 %) let a receiver on a
- * busy machine see 21 calls in a second at `rate_limit: 20` (test/e2e/dispatch-robust.test.ts).
- */
-export const RATE_MARGIN_MS = 100;
-
-/**
- * A channel's provider-call pacing from its `rate_limit` (calls per second); unlimited when unset. A sliding-window
- * limiter: with n the rate rounded down (a fractional rate cannot be met in whole calls otherwise) and
- * W = 1000 + RATE_MARGIN_MS ms, a call may leave only when the call n places before it left W or more ago. The gate
- * keeps when the last n calls actually left (a ring), so a timer that fires late delays the calls after it and never
- * lets them bunch up: no window of W ms (closed or open) holds more than n calls, whatever the timers do.
- *
- * Within that bound calls are spread out, W / n ms apart, each slot scheduled from the previous one so that timer
- * lateness does not pile up while callers wait (a burst of n at one instant would reach the provider as a burst, where
- * jitter could reorder it across the edge of its second). An idle gate grants the next call at once; it banks no
- * unused slots. Callers are served in order, one decision at a time. A rate below 1 lets one call through per
- * `1000 / rate + RATE_MARGIN_MS` ms.
- */
-export function rateGate(perSecond: number | undefined, now: () => number = Date.now, sleep: (ms: number) => Promise<void> = realSleep): RateGate {
-  let hooked = false;
-  let take: () => Promise<void>;
-  if (!perSecond || perSecond <= 0 || !Number.isFinite(perSecond)) take = () => RESOLVED;
-  else {
-    const n = Math.max(1, Math.floor(perSecond));
-    const window = perSecond >= 1 ? 1000 + RATE_MARGIN_MS : 1000 / perSecond + RATE_MARGIN_MS;
-    const interval = window / n;
-    // When the last n calls actually left (a ring: `left[head]` is the call n places back), and the last slot.
-    const left = new Float64Array(n).fill(-Infinity);
-    let head = 0;
-    let slot = -Infinity;
-    let tail: Promise<void> = RESOLVED;
-    const pass = async () => {
-      for (;;) {
-        const t = now();
-        const at = Math.max(slot + interval, left[head]! + window);
-        if (t >= at) {
-          // Late by more than a slot (an idle gate, or a stall): start again from now rather than burst to catch up.
-          slot = t - at > interval ? t : at;
-          left[head] = t;
-          head = (head + 1) % n;
-          return;
-        }
-        await sleep(at - t);
-      }
-    };
-    take = () => (tail = tail.then(pass));
-  }
-  return {
-    acquire: () => {
-      hooked = true;
-      return take();
-    },
-    take,
-    get hooked() {
-      return hooked;
-    },
-  };
 }

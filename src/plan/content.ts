@@ -186,10 +186,11 @@ async function renderSends(
   project: Project,
   render: boolean,
   byWork: Map<string, PlannedOccurrence>,
-  pool?: () => RenderPool | undefined /* worker threads for rendering, started on first use */,
-  counted?: SenderCount /* sends to count per sender and message (WeCom tasks) */,
+  /** Worker threads for rendering, started on first use. */
+  pool?: () => RenderPool | undefined,
+  /** Sends to count per sender and message (WeCom tasks). */
+  counted?: SenderCount,
 ) {
-  const [exceptions, tuples, special] = [`plan_exceptions_${ci}`, `plan_tuples_${ci}`, `plan_special_${ci}`];
   // The plain price of every send, from the walk's counts.
   for (const [key, po] of byWork) {
     if (!key.startsWith(`${ci}|`)) continue;
@@ -198,16 +199,81 @@ async function renderSends(
   const template = templates.get(campaign.template);
   const readSpec = render ? renderedFields(campaign, fields, templates, project, counted?.fields) : [];
   if (!render || !template) return;
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${exceptions} (occ INTEGER, rid INTEGER, ch INTEGER)`);
-  const appender = await conn.createAppender(exceptions);
-  for (let i = 0; i < log.length; i++) {
-    const [occ, rid, ch] = log.at(i);
-    appender.appendInteger(occ);
-    appender.appendInteger(rid);
-    appender.appendInteger(ch);
+  const exceptions = `plan_exceptions_${ci}`;
+  await appendRows(conn, exceptions, "occ INTEGER, rid INTEGER, ch INTEGER", log.length, (i) => log.at(i));
+  const tables = await distinctMessages(conn, ci, campaign, template, project, messageSql(campaign, candidates, exceptions, readSpec), readSpec);
+  const job: RenderJob = {
+    template,
+    channels: campaign.channels.map((name) => {
+      const c = project.channels.get(name);
+      return { name, driver: c?.driver ?? "", ...(c?.price ? { price: c.price } : {}) };
+    }),
+    with: campaign.with,
+    read: tables.read,
+    render,
+  };
+  const specials = await renderMessages(conn, tables, job, pool);
+  await countSpecialSends(conn, tables, specials, campaign.channels, (occ) => byWork.get(`${ci}|${occ}`)!, project);
+  if (counted) await tallySenders(conn, tables.withValues, tables.read, campaign, ci, template, project, byWork, counted);
+  await conn.run(tables.byShape ? `DROP TABLE ${tables.reps}` : `DROP VIEW ${tables.reps}`);
+  for (const t of [exceptions, tables.tuples]) await conn.run(`DROP TABLE ${t}`);
+}
+
+/**
+ * Each distinct message (`tuples`), and the one that stands for its shape (`reps`): a text field that every section
+ * reading it uses only as written (src/content/shape.ts) is compared by shape, so one message is rendered for all
+ * the members' values of one shape.
+ */
+async function distinctMessages(
+  conn: PlanInput["members"]["conn"],
+  ci: number,
+  campaign: ResolvedCampaign,
+  template: Template,
+  project: Project,
+  sql: ReturnType<typeof messageSql>,
+  readSpec: { field: string; channels: number[] }[],
+): Promise<MessageTables> {
+  const kinds = campaign.channels.map((ch) => sectionKeyOf(template, project, ch));
+  const shaped = readSpec.map(
+    ({ field, channels }) =>
+      project.members.fields.get(field)?.kind === "string" && channels.every((j) => shapeSafeVariables(template.sections.get(kinds[j]!)!).has(field)),
+  );
+  const { vcols } = sql;
+  const tables: MessageTables = {
+    ...sql,
+    tuples: `plan_tuples_${ci}`,
+    reps: `plan_reps_${ci}`,
+    special: `plan_special_${ci}`,
+    scols: vcols.map((v, j) => (shaped[j] ? `s${j}` : v)),
+    byShape: shaped.some(Boolean),
+  };
+  const { tuples, reps } = tables;
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE ${tuples} AS SELECT CAST(row_number() OVER () AS INTEGER) AS tid, ch${vcols.map((v, j) => `, ${v}${shaped[j] ? `, ${shapeSql(v)} AS s${j}` : ""}`).join("")}
+     FROM (SELECT DISTINCT ch${vcols.map((v) => `, ${v}`).join("")} FROM (${sql.withValues()}))`,
+  );
+  // The message rendered for each shape: its first distinct message.
+  if (tables.byShape)
+    await conn.run(
+      `CREATE OR REPLACE TEMP TABLE ${reps} AS SELECT min(tid) AS rep, ch${tables.scols.map((c) => `, ${c}`).join("")} FROM ${tuples} GROUP BY ALL`,
+    );
+  else await conn.run(`CREATE OR REPLACE TEMP VIEW ${reps} AS SELECT tid AS rep, * FROM ${tuples}`);
+  return tables;
+}
+
+/** Creates (or replaces) the temporary table `table` of integer `columns` and appends `count` rows of `row(i)`. */
+async function appendRows(conn: PlanInput["members"]["conn"], table: string, columns: string, count: number, row: (i: number) => number[]): Promise<void> {
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${table} (${columns})`);
+  const appender = await conn.createAppender(table);
+  for (let i = 0; i < count; i++) {
+    for (const v of row(i)) appender.appendInteger(v);
     appender.endRow();
   }
   appender.closeSync();
+}
+
+/** The SQL of a campaign's sends with their messages' values (`v0` …, one per field read), and the fields read. */
+function messageSql(campaign: ResolvedCampaign, candidates: string, exceptions: string, readSpec: { field: string; channels: number[] }[]) {
   const read = readSpec.map((f) => f.field);
   const vcols = read.map((_, j) => `v${j}`);
   // A send with its message's values: every sendable candidate goes out on its first reachable channel unless
@@ -224,37 +290,35 @@ async function renderSends(
        SELECT c.occ, ${first} AS ch${carried} FROM ${candidates} c ANTI JOIN ${exceptions} e ON e.occ = c.occ AND e.rid = c.rid WHERE NOT c.held AND c.chans <> 0
        UNION ALL SELECT e.occ, e.ch${carried} FROM ${exceptions} e JOIN ${candidates} c ON c.occ = e.occ AND c.rid = e.rid WHERE e.ch >= 0
      ) ${where}`;
+  return { read, vcols, withValues };
+}
 
-  // Each distinct message, and the one that stands for its shape (`rep`): a text field that every section
-  // reading it uses only as written (src/content/shape.ts) is compared by shape, so one message is rendered
-  // for all the members' values of one shape.
-  const kinds = campaign.channels.map((ch) => sectionKeyOf(template, project, ch));
-  const shaped = readSpec.map(
-    ({ field, channels }) =>
-      project.members.fields.get(field)?.kind === "string" && channels.every((j) => shapeSafeVariables(template.sections.get(kinds[j]!)!).has(field)),
-  );
-  const scols = vcols.map((v, j) => (shaped[j] ? `s${j}` : v));
-  await conn.run(
-    `CREATE OR REPLACE TEMP TABLE ${tuples} AS SELECT CAST(row_number() OVER () AS INTEGER) AS tid, ch${vcols.map((v, j) => `, ${v}${shaped[j] ? `, ${shapeSql(v)} AS s${j}` : ""}`).join("")}
-     FROM (SELECT DISTINCT ch${vcols.map((v) => `, ${v}`).join("")} FROM (${withValues()}))`,
-  );
-  // The message rendered for each shape: its first distinct message.
-  const reps = `plan_reps_${ci}`;
-  if (shaped.some(Boolean))
-    await conn.run(`CREATE OR REPLACE TEMP TABLE ${reps} AS SELECT min(tid) AS rep, ch${scols.map((c) => `, ${c}`).join("")} FROM ${tuples} GROUP BY ALL`);
-  else await conn.run(`CREATE OR REPLACE TEMP VIEW ${reps} AS SELECT tid AS rep, * FROM ${tuples}`);
-  const job: RenderJob = {
-    template,
-    channels: campaign.channels.map((name) => {
-      const c = project.channels.get(name);
-      return { name, driver: c?.driver ?? "", ...(c?.price ? { price: c.price } : {}) };
-    }),
-    with: campaign.with,
-    read,
-    render,
-  };
-  // Many distinct messages are shared with worker threads (DuckDB is idle meanwhile); the main thread keeps
-  // reading chunks and renders its own share.
+/** A campaign's message tables: distinct messages (`tuples`), the one rendered per shape (`reps`), and their columns. */
+interface MessageTables {
+  tuples: string;
+  reps: string;
+  special: string;
+  /** The values' columns, and the columns that tell shapes apart (a shaped value's shape, else the value). */
+  vcols: string[];
+  scols: string[];
+  /** The fields read, in the order of `vcols`. */
+  read: string[];
+  /** Whether some value is compared by shape (`reps` is then a table, else a view of `tuples`). */
+  byShape: boolean;
+  withValues: (where?: string) => string;
+}
+
+/**
+ * Renders one message per shape and returns those that differ from the plain case. Many distinct messages are shared
+ * with worker threads (DuckDB is idle meanwhile); the main thread keeps reading chunks and renders its own share.
+ */
+async function renderMessages(
+  conn: PlanInput["members"]["conn"],
+  { tuples, reps, vcols }: MessageTables,
+  job: RenderJob,
+  pool: (() => RenderPool | undefined) | undefined,
+): Promise<SpecialMessage[]> {
+  const { render, read } = job;
   // CHUDA_RENDER_POOL=off renders on the main thread only; =always sends every batch to the workers.
   const mode = process.env.CHUDA_RENDER_POOL;
   const total = Number((await conn.runAndReadAll(`SELECT count(*) FROM ${reps}`)).getRows()[0]![0]);
@@ -284,41 +348,45 @@ async function renderSends(
   }
   for (const s of await Promise.all(waiting)) specials.push(...s);
   if (jobId !== undefined) workers?.finish(jobId);
-  // Only messages that differ from the plain case need counting per occurrence.
+  return specials;
+}
+
+/**
+ * Only messages that differ from the plain case need counting per occurrence: their sends, on their channels only,
+ * are matched back to them, and each occurrence gets their extra cost and their problems.
+ */
+async function countSpecialSends(
+  conn: PlanInput["members"]["conn"],
+  { tuples, reps, special, vcols, scols, withValues }: MessageTables,
+  specials: SpecialMessage[],
+  channels: string[],
+  occurrence: (occ: number) => PlannedOccurrence,
+  project: Project,
+): Promise<void> {
   const results = new Map<number, { cost: number; problems: RenderResult["problems"]; channel: string }>();
-  for (const s of specials) results.set(s.tid, { cost: s.cost, problems: s.problems, channel: campaign.channels[s.ch]! });
-  if (results.size) {
-    await conn.run(`CREATE OR REPLACE TEMP TABLE ${special} (tid INTEGER)`);
-    const a = await conn.createAppender(special);
-    for (const t of results.keys()) {
-      a.appendInteger(t);
-      a.endRow();
+  for (const s of specials) results.set(s.tid, { cost: s.cost, problems: s.problems, channel: channels[s.ch]! });
+  if (!results.size) return;
+  const tids = [...results.keys()];
+  await appendRows(conn, special, "tid INTEGER", tids.length, (i) => [tids[i]!]);
+  const chans = [...new Set(specials.map((x) => x.ch))].join(", ");
+  // A send → its distinct message → that message's shape → the shape's rendered message.
+  const match = ["g.ch = t.ch", ...vcols.map((v) => `g.${v} IS NOT DISTINCT FROM t.${v}`)].join(" AND ");
+  const sameShape = ["r.ch = t.ch", ...scols.map((c) => `r.${c} IS NOT DISTINCT FROM t.${c}`)].join(" AND ");
+  const perOcc = await conn.runAndReadAll(
+    `SELECT g.occ, r.rep, CAST(count(*) AS INTEGER) FROM (${withValues(`WHERE ch IN (${chans})`)}) g JOIN ${tuples} t ON ${match} JOIN ${reps} r ON ${sameShape}
+     WHERE r.rep IN (SELECT tid FROM ${special}) GROUP BY ALL`,
+  );
+  for (const [occ, tid, n] of perOcc.getRows() as [number, number, number][]) {
+    const r = results.get(tid)!;
+    const po = occurrence(occ);
+    po.funnel.cost += (r.cost - unitPrice(project, r.channel)) * n;
+    for (const p of r.problems) {
+      const e = po.problems.find((x) => x.channel === r.channel && x.rule === p.rule && x.field === p.field);
+      if (e) e.members += n;
+      else po.problems.push({ channel: r.channel, ...p, members: n });
     }
-    a.closeSync();
-    // Only the sends on the channels of those messages are matched back to them, per occurrence.
-    const chans = [...new Set(specials.map((x) => x.ch))].join(", ");
-    // A send → its distinct message → that message's shape → the shape's rendered message.
-    const match = ["g.ch = t.ch", ...vcols.map((v) => `g.${v} IS NOT DISTINCT FROM t.${v}`)].join(" AND ");
-    const sameShape = ["r.ch = t.ch", ...scols.map((c) => `r.${c} IS NOT DISTINCT FROM t.${c}`)].join(" AND ");
-    const perOcc = await conn.runAndReadAll(
-      `SELECT g.occ, r.rep, CAST(count(*) AS INTEGER) FROM (${withValues(`WHERE ch IN (${chans})`)}) g JOIN ${tuples} t ON ${match} JOIN ${reps} r ON ${sameShape}
-       WHERE r.rep IN (SELECT tid FROM ${special}) GROUP BY ALL`,
-    );
-    for (const [occ, tid, n] of perOcc.getRows() as [number, number, number][]) {
-      const r = results.get(tid)!;
-      const po = byWork.get(`${ci}|${occ}`)!;
-      po.funnel.cost += (r.cost - unitPrice(project, r.channel)) * n;
-      for (const p of r.problems) {
-        const e = po.problems.find((x) => x.channel === r.channel && x.rule === p.rule && x.field === p.field);
-        if (e) e.members += n;
-        else po.problems.push({ channel: r.channel, ...p, members: n });
-      }
-    }
-    await conn.run(`DROP TABLE ${special}`);
   }
-  if (counted) await tallySenders(conn, withValues, read, campaign, ci, template, project, byWork, counted);
-  await conn.run(shaped.some(Boolean) ? `DROP TABLE ${reps}` : `DROP VIEW ${reps}`);
-  for (const t of [exceptions, tuples]) await conn.run(`DROP TABLE ${t}`);
+  await conn.run(`DROP TABLE ${special}`);
 }
 
 /** Sends to count per sender and identical message, with each channel's sender field (undefined: not counted). */
