@@ -58,9 +58,50 @@ const INSERT_COLUMNS: [keyof SendInsert, string][] = [
   ["updated_at", "bigint"],
 ];
 
-const INSERT_SQL = `INSERT INTO sends (${INSERT_COLUMNS.map((c) => c[0]).join(", ")})
-  SELECT * FROM unnest(${INSERT_COLUMNS.map((c, i) => `$${i + 1}::${c[1]}[]`).join(", ")})
-  ON CONFLICT (key) DO NOTHING RETURNING state`;
+/** Inserts sends (their columns as arrays from parameter `$first` on), leaving keys recorded already as they are. */
+const insertSql = (first: number) => `INSERT INTO sends (${INSERT_COLUMNS.map((c) => c[0]).join(", ")})
+  SELECT * FROM unnest(${INSERT_COLUMNS.map((c, i) => `$${first + i}::${c[1]}[]`).join(", ")})
+  ON CONFLICT (key) DO NOTHING`;
+
+const INSERT_SQL = `${insertSql(1)} RETURNING state`;
+
+/** The parameters of `insertSql`: one array per column. */
+const insertParams = (sends: SendInsert[]) => INSERT_COLUMNS.map(([c]) => sends.map((s) => s[c] ?? null));
+
+/**
+ * Applies results found by `id` or by `key` (parameters from `$first` on: the ids or keys, then state, provider_id,
+ * error_code, error_message, not_before, updated_at, each an array). The lease ends with the result.
+ */
+const resultSql = (by: "id" | "key", first: number) => {
+  const $ = (i: number, type: string) => `$${first + i}::${type}[]`;
+  return `UPDATE sends s SET state = u.state, provider_id = COALESCE(u.provider_id, s.provider_id), error_code = u.error_code, error_message = u.error_message,
+      not_before = u.not_before, updated_at = u.updated_at, lease_owner = NULL, lease_until = NULL
+    FROM unnest(${$(0, by === "id" ? "bigint" : "text")}, ${$(1, "text")}, ${$(2, "text")}, ${$(3, "text")}, ${$(4, "text")}, ${$(5, "bigint")}, ${$(6, "bigint")})
+      AS u(${by}, state, provider_id, error_code, error_message, not_before, updated_at)
+    WHERE s.${by} = u.${by}`;
+};
+
+/** The parameters of `resultSql`, after the ids or keys. */
+const resultParams = (xs: { r: SendResult; now: number }[]) => [
+  xs.map((x) => x.r.state),
+  xs.map((x) => x.r.provider_id ?? null),
+  xs.map((x) => x.r.error_code ?? null),
+  xs.map((x) => x.r.error_message ?? null),
+  xs.map((x) => x.r.not_before ?? null),
+  xs.map((x) => x.now),
+];
+
+/**
+ * Marks sends in flight for this worker (parameters from `$first` on: ids, the number of the mark each belongs to, run
+ * ids, times, then the worker and the lease in ms); returns the ids still planned, with their mark. `(state =
+ * 'planned') IS TRUE` is that test written so that the planner cannot answer it from the partial index of planned sends
+ * (`sends_due`): with the statistics of before a large plan it intersected that whole index with the ids, once per
+ * mark (a plan of 100,000 sends spent most of its run there). The ids' own index finds the rows.
+ */
+const markSql = (first: number) => `UPDATE sends s SET state = 'in_flight', attempts = s.attempts + 1, run_id = m.run_id,
+    first_attempt_at = COALESCE(s.first_attempt_at, m.now), updated_at = m.now, lease_owner = $${first + 4}::text, lease_until = ${DB_NOW} + $${first + 5}::bigint
+  FROM unnest($${first}::bigint[], $${first + 1}::int[], $${first + 2}::bigint[], $${first + 3}::bigint[]) AS m(id, mark, run_id, now)
+  WHERE s.id = m.id AND (s.state = 'planned') IS TRUE RETURNING s.id, m.mark`;
 
 const SEND_COLUMNS = `id, key, campaign, occurrence, member, channel, state, send_at, address, sender, content, fallbacks, vars, attempts, provider_id,
   error_code, error_message, not_before, run_id, first_attempt_at, updated_at`;
@@ -315,9 +356,7 @@ export class PostgresLedger implements Ledger {
   private async insertMany(sends: SendInsert[]): Promise<string[]> {
     const states: string[] = [];
     for (let i = 0; i < sends.length; i += INSERT_CHUNK) {
-      const chunk = sends.slice(i, i + INSERT_CHUNK);
-      const params = INSERT_COLUMNS.map(([c]) => chunk.map((s) => s[c] ?? null));
-      const r = await this.q<{ state: string }>(INSERT_SQL, params);
+      const r = await this.q<{ state: string }>(INSERT_SQL, insertParams(sends.slice(i, i + INSERT_CHUNK)));
       for (const row of r.rows) states.push(row.state);
     }
     return states;
@@ -331,31 +370,8 @@ export class PostgresLedger implements Ledger {
       if (x.r.id !== undefined) byId.set(x.r.id, x);
       else byKey.set(x.r.key, x);
     }
-    const cols = (xs: { r: SendResult; now: number }[]) => [
-      xs.map((x) => x.r.state),
-      xs.map((x) => x.r.provider_id ?? null),
-      xs.map((x) => x.r.error_code ?? null),
-      xs.map((x) => x.r.error_message ?? null),
-      xs.map((x) => x.r.not_before ?? null),
-      xs.map((x) => x.now),
-    ];
-    const set = `state = u.state, provider_id = COALESCE(u.provider_id, s.provider_id), error_code = u.error_code, error_message = u.error_message,
-      not_before = u.not_before, updated_at = u.updated_at, lease_owner = NULL, lease_until = NULL`;
-    const unnest = `unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])`;
-    if (byId.size)
-      await this.q(
-        `UPDATE sends s SET ${set} FROM (SELECT * FROM unnest($1::bigint[]) WITH ORDINALITY AS i(id, n)) i
-         JOIN (SELECT * FROM ${unnest} WITH ORDINALITY AS u(state, provider_id, error_code, error_message, not_before, updated_at, n)) u ON u.n = i.n
-         WHERE s.id = i.id`,
-        [[...byId.keys()], ...cols([...byId.values()])],
-      );
-    if (byKey.size)
-      await this.q(
-        `UPDATE sends s SET ${set} FROM (SELECT * FROM unnest($1::text[]) WITH ORDINALITY AS i(key, n)) i
-         JOIN (SELECT * FROM ${unnest} WITH ORDINALITY AS u(state, provider_id, error_code, error_message, not_before, updated_at, n)) u ON u.n = i.n
-         WHERE s.key = i.key`,
-        [[...byKey.keys()], ...cols([...byKey.values()])],
-      );
+    if (byId.size) await this.q(resultSql("id", 1), [[...byId.keys()], ...resultParams([...byId.values()])]);
+    if (byKey.size) await this.q(resultSql("key", 1), [[...byKey.keys()], ...resultParams([...byKey.values()])]);
   }
 
   async recordPlan(
@@ -574,34 +590,83 @@ export class PostgresLedger implements Ledger {
     this.inserts = [];
     let ok: Set<number>[];
     try {
-      ok = await this.exclusive(() =>
-        this.transaction(async () => {
-          if (inserts.length) await this.insertMany(inserts);
-          if (results.length) await this.applyMany(results);
-          if (results.length)
-            await this.afterResults(
-              results.map((x) => x.r),
-              results[0]!.now,
-            );
-          const out: Set<number>[] = [];
-          for (const m of marks) {
-            const r = await this.q<{ id: number }>(
-              `UPDATE sends SET state = 'in_flight', attempts = attempts + 1, run_id = $1, first_attempt_at = COALESCE(first_attempt_at, $2), updated_at = $2,
-                 lease_owner = $4, lease_until = ${DB_NOW} + $5
-               WHERE id = ANY($3::bigint[]) AND state = 'planned' RETURNING id`,
-              [m.runId, m.now, m.ids, this.worker, LEASE_MS],
-            );
-            out.push(new Set(r.rows.map((x) => x.id)));
-          }
-          return out;
-        }),
-      );
+      ok = await this.exclusive(() => this.commitGroup(inserts, results, marks));
     } catch (e) {
       this.writeError = e;
       for (const m of marks) m.reject(e);
       throw e;
     }
     marks.forEach((m, i) => m.resolve(ok[i]!));
+  }
+
+  /**
+   * A group commit's writes as one statement: fallback inserts, results and in-flight marks are parts of it. They touch
+   * different rows (a send is marked only once the results of its previous attempt are committed), so that the parts
+   * cannot see each other's writes does not matter. Marks alone are one round trip and one durable commit; results
+   * add, in their transaction, the receipts that came before them and the suppressions they open. Results found by
+   * key, or more inserts than one statement carries, take a statement each.
+   */
+  private async commitGroup(inserts: SendInsert[], results: { r: SendResult; now: number }[], marks: PendingMark[]): Promise<Set<number>[]> {
+    const out = marks.map(() => new Set<number>());
+    const ids: number[] = [];
+    const markOf: number[] = [];
+    marks.forEach((m, i) => {
+      for (const id of m.ids) {
+        ids.push(id);
+        markOf.push(i);
+      }
+    });
+    const markParams = [ids, markOf, markOf.map((i) => marks[i]!.runId), markOf.map((i) => marks[i]!.now), this.worker, LEASE_MS];
+    const collect = (rows: { id: number; mark: number }[]) => {
+      for (const r of rows) out[r.mark]!.add(r.id);
+      return out;
+    };
+    if (inserts.length > INSERT_CHUNK || results.some((x) => x.r.id === undefined))
+      return this.transaction(async () => {
+        await this.insertMany(inserts);
+        await this.applyMany(results);
+        if (results.length)
+          await this.afterResults(
+            results.map((x) => x.r),
+            results[0]!.now,
+          );
+        return collect(ids.length ? (await this.q<{ id: number; mark: number }>(markSql(1), markParams)).rows : []);
+      });
+    const params: unknown[] = [];
+    const parts: string[] = [];
+    if (inserts.length) {
+      parts.push(`inserted AS (${insertSql(params.length + 1)})`);
+      params.push(...insertParams(inserts));
+    }
+    if (results.length) {
+      // Of several results for one row, the last one counts.
+      const byId = new Map(results.map((x) => [x.r.id!, x]));
+      parts.push(`applied AS (${resultSql("id", params.length + 1)})`);
+      params.push([...byId.keys()], ...resultParams([...byId.values()]));
+    }
+    if (ids.length) {
+      parts.push(`marked AS (${markSql(params.length + 1)})`);
+      params.push(...markParams);
+    }
+    if (!parts.length) return out;
+    const write = async () =>
+      collect(
+        (
+          await this.q<{ id: number; mark: number }>(
+            `WITH ${parts.join(",\n")}\n${ids.length ? "SELECT id, mark FROM marked" : "SELECT NULL::bigint AS id, NULL::int AS mark WHERE false"}`,
+            params,
+          )
+        ).rows,
+      );
+    if (!results.length) return write();
+    return this.transaction(async () => {
+      const written = await write();
+      await this.afterResults(
+        results.map((x) => x.r),
+        results[0]!.now,
+      );
+      return written;
+    });
   }
 
   async finish(results: SendResult[], now: number, inserts: SendInsert[] = []): Promise<void> {
