@@ -118,6 +118,7 @@ export interface DispatchSummary {
 export async function planDue(
   input: Omit<DispatchInput, "channels" | "now" | "lock">,
   withMembers = true,
+  skipOccurrences?: Set<string>,
 ): Promise<{ plan: Plan; missed: DispatchSummary["missed"] }> {
   const { project, ledger } = input;
   const due = dueWindow(project, input.at);
@@ -137,6 +138,7 @@ export async function planDue(
     suppressed: (await ledger.suppressions?.()) ?? [],
     memberRows: withMembers,
     ...(input.events ? { events: input.events } : {}),
+    ...(skipOccurrences?.size ? { skipOccurrences } : {}),
   });
   // Occurrences that were due in the week before the catch-up window and never planned: reported, not sent.
   return { plan: result, missed: missedOccurrences(input.campaigns, project, due, skip) };
@@ -319,10 +321,14 @@ function emptySummary(at: number): DispatchSummary {
 async function recordDuePlan(input: DispatchInput, run: RunState): Promise<SendInsert[] | undefined> {
   const { ledger, project } = input;
   const { summary } = run;
+  const beforeLock = ledger.lockPlanning ? await ledger.plannedOccurrences() : undefined;
   const release = ledger.lockPlanning ? await ledger.lockPlanning() : undefined;
   try {
     const plannedBefore = await ledger.plannedOccurrences();
-    const { plan: p, missed } = await planDue(input);
+    // Occurrences another worker planned while this one waited for the lock (workers started together): that worker's
+    // plan of the same moment, not planned again here (a later run plans them again against its own snapshot).
+    const concurrent = beforeLock && new Set([...plannedBefore].filter((k) => !beforeLock.has(k)));
+    const { plan: p, missed } = await planDue(input, true, concurrent);
     if (run.aborted()) return undefined;
     summary.missed = missed;
     const t = run.clock.now();
