@@ -217,6 +217,20 @@ describe.each([sqlite, postgres])("ledger on $name", (backend) => {
     expect(await ledger.failuresByCode()).toEqual([{ channel: "sms", error_code: "isv.MOBILE_NUMBER_ILLEGAL", n: 1 }]);
   });
 
+  it("recorded text comes back as written: quotes, backslashes, control characters, NULL spelled out, any script", async () => {
+    const { ledger } = await backend.fresh();
+    const texts = ['{"a":"b \\"c\\" \\\\ d"}', "tab\there\nnew line\r", "back\\", "\\u00e9 NULL", "NULL", "", "会员日 🎉 {x,y}", ' "quoted" '];
+    await ledger.recordPlan(
+      [],
+      texts.map((t, i) => send(`M${i}`, i, "sms", { content: t, vars: i % 2 ? null : t, address: t })),
+      1,
+    );
+    // One chunk without a control character takes the fast path; the whole plan with them the careful one.
+    await ledger.insertSends([send("X", 9, "sms", { content: texts[0]!, vars: texts[2]! })]);
+    for (const [i, t] of texts.entries()) expect(await ledger.get(keyOf(`M${i}`))).toMatchObject({ content: t, vars: i % 2 ? null : t, address: t });
+    expect(await ledger.get(keyOf("X"))).toMatchObject({ content: texts[0], vars: texts[2] });
+  });
+
   it("close commits what is still queued", async () => {
     const { ledger, reopen } = await backend.fresh();
     await ledger.recordPlan([], [send("M1", 1)], 1);

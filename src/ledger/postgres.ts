@@ -65,8 +65,30 @@ const insertSql = (first: number) => `INSERT INTO sends (${INSERT_COLUMNS.map((c
 
 const INSERT_SQL = `${insertSql(1)} RETURNING state`;
 
-/** The parameters of `insertSql`: one array per column. */
-const insertParams = (sends: SendInsert[]) => INSERT_COLUMNS.map(([c]) => sends.map((s) => s[c] ?? null));
+/**
+ * The parameters of `insertSql`: one array per column, already in PostgreSQL's array syntax, so that the next chunk's
+ * can be built while the server inserts the previous one (the driver would build them only as it sends them).
+ */
+const insertParams = (sends: SendInsert[]) => INSERT_COLUMNS.map(([c]) => arrayLiteral(sends.map((s) => s[c] ?? null)));
+
+/**
+ * A one-dimensional array of texts or numbers as PostgreSQL reads it: `{"a","b\\"c",NULL,1}`. That is JSON's array
+ * (quotes and backslashes escaped alike, `null` unquoted) whenever JSON escaped nothing else (a control character):
+ * built natively, a few times faster than element by element.
+ */
+function arrayLiteral(values: (string | number | null)[]): string {
+  const json = JSON.stringify(values);
+  if (!/\\[^"\\]/.test(json)) return `{${json.slice(1, -1)}}`;
+  let out = "{";
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i) out += ",";
+    if (v === null || v === undefined) out += "NULL";
+    else if (typeof v === "number") out += String(v);
+    else out += `"${v.replace(/[\\"]/g, "\\$&")}"`;
+  }
+  return out + "}";
+}
 
 /**
  * Applies results found by `id` or by `key` (parameters from `$first` on: the ids or keys, then state, provider_id,
@@ -355,9 +377,13 @@ export class PostgresLedger implements Ledger {
   /** Inserts sends whose keys are not recorded yet; returns the states of those that were new. */
   private async insertMany(sends: SendInsert[]): Promise<string[]> {
     const states: string[] = [];
-    for (let i = 0; i < sends.length; i += INSERT_CHUNK) {
-      const r = await this.q<{ state: string }>(INSERT_SQL, insertParams(sends.slice(i, i + INSERT_CHUNK)));
-      for (const row of r.rows) states.push(row.state);
+    const chunk = (i: number) => (i < sends.length ? insertParams(sends.slice(i, i + INSERT_CHUNK)) : undefined);
+    let params = chunk(0);
+    for (let i = 0; params; i += INSERT_CHUNK) {
+      const inserted = this.q<{ state: string }>(INSERT_SQL, params);
+      // The next chunk is built while the server inserts this one.
+      params = chunk(i + INSERT_CHUNK);
+      for (const row of (await inserted).rows) states.push(row.state);
     }
     return states;
   }
