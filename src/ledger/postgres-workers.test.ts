@@ -77,6 +77,23 @@ describe("several workers on one PostgreSQL ledger", () => {
     expect(await a.hasDue("sms", 100, 100)).toBe(false);
   });
 
+  it("a lease is written beside the row it claims (a heap-only update that touches no index)", async () => {
+    const { ws, sql } = await workers(1);
+    const [a] = ws as [PostgresLedger];
+    // Rows as wide as real ones (rendered content), over many pages.
+    await a.insertSends(
+      sends(400).map((s) => ({ ...s, content: JSON.stringify({ kind: "sms", text: "会员日全场满300减50，礼券VIP50到店可用。".repeat(6) }) })),
+    );
+    const pages = async () =>
+      new Map((await sql.query(`SELECT key, (ctid::text::point)[0]::int AS page FROM sends`)).rows.map((r: { key: string; page: number }) => [r.key, r.page]));
+    const before = await pages();
+    expect(new Set(before.values()).size).toBeGreaterThan(10);
+    expect((await a.due("sms", 1_000, 1_000, 400)).length).toBe(400);
+    expect((await sql.query(`SELECT COUNT(*)::int AS n FROM sends WHERE lease_owner IS NOT NULL`)).rows[0].n).toBe(400);
+    // Every new version is on the page of the old one: there was room for it.
+    expect([...(await pages())].filter(([key, page]) => before.get(key) !== page)).toEqual([]);
+  });
+
   it("sends in flight of a live worker are not another's to reconcile; after the lease expires they are", async () => {
     const { ws, sql } = await workers(2);
     const [a, b] = ws as [PostgresLedger, PostgresLedger];

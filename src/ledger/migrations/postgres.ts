@@ -275,6 +275,14 @@ BEGIN
   END LOOP;
 END $$;`,
   },
+  {
+    version: 4,
+    name: "room for leases",
+    // A lease (due) changes no indexed column: with room left on its page, PostgreSQL writes the row's new version
+    // there (a heap-only update) without an entry in each of the table's indexes, a third of the cost of a send's
+    // writes otherwise. Pages of sends planned from now on are filled half; the later versions of the row fill the rest.
+    sql: `ALTER TABLE sends SET (fillfactor = 50);`,
+  },
 ];
 
 /** The newest schema this chuda knows. */
