@@ -89,16 +89,19 @@ export async function readCached(conn: DuckDBConnection, cache: SnapshotCache, k
   } catch {
     return undefined;
   }
+  // The entry is read in place, not copied: it becomes the connection's default database (read only), so `members`
+  // and `rejected` name its tables, and what the run creates goes to temporary tables as always.
   try {
     await conn.run(`ATTACH ${literal(db)} AS chuda_cache (READ_ONLY)`);
     try {
-      await conn.run(`CREATE TABLE members AS SELECT * FROM chuda_cache.members`);
-      await conn.run(`CREATE TABLE rejected AS SELECT * FROM chuda_cache.rejected`);
-    } finally {
+      await conn.runAndReadAll(`SELECT count(*) FROM chuda_cache.members`);
+      await conn.runAndReadAll(`SELECT count(*) FROM chuda_cache.rejected`);
+      await conn.run(`USE chuda_cache`);
+    } catch (e) {
       await conn.run(`DETACH chuda_cache`);
+      throw e;
     }
   } catch {
-    await conn.run(`DROP TABLE IF EXISTS members; DROP TABLE IF EXISTS rejected`).catch(() => undefined);
     return undefined;
   }
   // The JSON's modification time is the entry's last use (eviction removes the least recently used first).

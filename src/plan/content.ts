@@ -264,7 +264,7 @@ async function distinctMessages(
 /** Creates (or replaces) the temporary table `table` of integer `columns` and appends `count` rows of `row(i)`. */
 async function appendRows(conn: PlanInput["members"]["conn"], table: string, columns: string, count: number, row: (i: number) => number[]): Promise<void> {
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${table} (${columns})`);
-  const appender = await conn.createAppender(table);
+  const appender = await conn.createAppender(table, "main", "temp");
   for (let i = 0; i < count; i++) {
     for (const v of row(i)) appender.appendInteger(v);
     appender.endRow();

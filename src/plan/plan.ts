@@ -332,7 +332,7 @@ async function seedHistory(input: PlanInput, size: number, global: RuleSet, quot
   const { conn, table } = input.members;
   const key = q(input.project.members.key);
   await conn.run(`CREATE OR REPLACE TEMP TABLE plan_history (member VARCHAR, campaign VARCHAR, channel VARCHAR, sent_at DOUBLE)`);
-  const appender = await conn.createAppender("plan_history");
+  const appender = await conn.createAppender("plan_history", "main", "temp");
   for (const h of input.history!) {
     appender.appendVarchar(h.member);
     appender.appendVarchar(h.campaign);
@@ -369,7 +369,7 @@ async function committedRowsOf(input: PlanInput, work: OccWork[]): Promise<Map<s
   }
   if (!items.size) return out;
   await conn.run(`CREATE OR REPLACE TEMP TABLE plan_committed (item VARCHAR, member VARCHAR)`);
-  const appender = await conn.createAppender("plan_committed");
+  const appender = await conn.createAppender("plan_committed", "main", "temp");
   for (const [k, item] of items)
     for (const m of input.committed!.get(k)!) {
       appender.appendVarchar(item);

@@ -30,7 +30,7 @@ function normalizedAddress(col: string): string {
 /** Builds `plan_suppressed` for the member table; returns how many members are suppressed on some channel. */
 export async function loadSuppressed(conn: DuckDBConnection, project: Project, membersTable: string, rows: PlanSuppression[]): Promise<number> {
   await conn.run(`CREATE OR REPLACE TEMP TABLE plan_suppressed_raw (member VARCHAR, channel VARCHAR, address VARCHAR, via VARCHAR)`);
-  const appender = await conn.createAppender("plan_suppressed_raw");
+  const appender = await conn.createAppender("plan_suppressed_raw", "main", "temp");
   for (const r of rows) {
     for (const v of [r.member, r.channel, r.address, r.via]) {
       if (v === null) appender.appendNull();

@@ -115,8 +115,8 @@ async function simulateWith(run: SimulationRun): Promise<number> {
   const ledger = opts.at !== undefined ? await readLedgerView(ws.root, project, campaigns, due) : { history: [], committed: undefined, spent: undefined };
   // With the snapshot cache, campaigns' candidates are kept for the next run, which needs the table final first: the
   // duplicate-key check then runs before planning instead of beside the walk (a cached snapshot needs none).
+  if (members.candidates && !(await members.keysUnique())) await members.repairKeys();
   const candidateCache = await members.candidates?.();
-  if (candidateCache && !(await members.keysUnique())) await members.repairKeys();
   const planOnce = () =>
     plan({
       candidateCache,
