@@ -1,14 +1,15 @@
 /**
  * The loaded-snapshot cache: a member file parsed and typed once is kept as a DuckDB database under
- * `.chuda/cache/`, so the next `simulate`, `preview` or hover over the same file copies typed columns instead
- * of parsing text again.
+ * `.chuda/cache/`, so the next `simulate`, `preview` or hover over the same file reads typed columns in place
+ * instead of parsing text again.
  *
  * An entry is keyed by what decides the loaded table: the file (real path, size, modification time, inode),
  * the member schema of chuda.yaml, the fields loaded as presence only, the reading options, and this format's
  * version. Any change is a new key, so a stale entry is never read; old entries are removed oldest-used first
  * once the folder is over its size limit. An entry is two files: `<key>.duckdb` (tables `members` and
  * `rejected`) and `<key>.json` (counts, rejected groups, diagnostics), the JSON written last: an entry without
- * it is incomplete (a process killed while writing) and ignored.
+ * it is incomplete (a process killed while writing) and ignored. Simulate adds a third, `<key>.candidates.duckdb`
+ * (CandidateStore, below).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
