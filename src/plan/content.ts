@@ -201,7 +201,14 @@ async function renderSends(
   if (!render || !template) return;
   const exceptions = `plan_exceptions_${ci}`;
   await appendRows(conn, exceptions, "occ INTEGER, rid INTEGER, ch INTEGER", log.length, (i) => log.at(i));
-  const tables = await distinctMessages(conn, ci, campaign, template, project, messageSql(campaign, candidates, exceptions, readSpec), readSpec);
+  const sends = messageSql(campaign, candidates, exceptions, readSpec);
+  // The sends counted per occurrence and message values, in one pass: every later step reads this table.
+  const grouped = `plan_sends_${ci}`;
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE ${grouped} AS SELECT occ, ch${sends.vcols.map((v) => `, ${v}`).join("")}, CAST(count(*) AS INTEGER) AS n FROM (${sends.withValues()}) GROUP BY ALL`,
+  );
+  const groupedSql = { ...sends, withValues: (where = "") => `SELECT * FROM ${grouped} ${where}` };
+  const tables = await distinctMessages(conn, ci, campaign, template, project, groupedSql, readSpec);
   const job: RenderJob = {
     template,
     channels: campaign.channels.map((name) => {
@@ -216,7 +223,7 @@ async function renderSends(
   await countSpecialSends(conn, tables, specials, campaign.channels, (occ) => byWork.get(`${ci}|${occ}`)!, project);
   if (counted) await tallySenders(conn, tables.withValues, tables.read, campaign, ci, template, project, byWork, counted);
   await conn.run(tables.byShape ? `DROP TABLE ${tables.reps}` : `DROP VIEW ${tables.reps}`);
-  for (const t of [exceptions, tables.tuples]) await conn.run(`DROP TABLE ${t}`);
+  for (const t of [exceptions, tables.tuples, grouped]) await conn.run(`DROP TABLE ${t}`);
 }
 
 /**
@@ -305,6 +312,7 @@ interface MessageTables {
   read: string[];
   /** Whether some value is compared by shape (`reps` is then a table, else a view of `tuples`). */
   byShape: boolean;
+  /** The sends grouped by occurrence, channel and values, with their number `n` (optionally filtered by `where`). */
   withValues: (where?: string) => string;
 }
 
@@ -373,7 +381,7 @@ async function countSpecialSends(
   const match = ["g.ch = t.ch", ...vcols.map((v) => `g.${v} IS NOT DISTINCT FROM t.${v}`)].join(" AND ");
   const sameShape = ["r.ch = t.ch", ...scols.map((c) => `r.${c} IS NOT DISTINCT FROM t.${c}`)].join(" AND ");
   const perOcc = await conn.runAndReadAll(
-    `SELECT g.occ, r.rep, CAST(count(*) AS INTEGER) FROM (${withValues(`WHERE ch IN (${chans})`)}) g JOIN ${tuples} t ON ${match} JOIN ${reps} r ON ${sameShape}
+    `SELECT g.occ, r.rep, CAST(sum(g.n) AS INTEGER) FROM (${withValues(`WHERE ch IN (${chans})`)}) g JOIN ${tuples} t ON ${match} JOIN ${reps} r ON ${sameShape}
      WHERE r.rep IN (SELECT tid FROM ${special}) GROUP BY ALL`,
   );
   for (const [occ, tid, n] of perOcc.getRows() as [number, number, number][]) {
@@ -417,7 +425,7 @@ async function tallySenders(
   if (!chans.length) return;
   const vcols = read.map((_, j) => `v${j}`);
   const result = await conn.stream(
-    `SELECT occ, ch${vcols.map((v) => `, ${v}`).join("")}, CAST(count(*) AS INTEGER) FROM (${withValues(`WHERE ch IN (${chans.join(", ")})`)}) GROUP BY ALL`,
+    `SELECT occ, ch${vcols.map((v) => `, ${v}`).join("")}, CAST(sum(n) AS INTEGER) FROM (${withValues(`WHERE ch IN (${chans.join(", ")})`)}) GROUP BY ALL`,
   );
   const messages = new Map<string, string>();
   for (;;) {
