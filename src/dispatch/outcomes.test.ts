@@ -3,7 +3,7 @@
  * and a real SQLite ledger in memory: what each kind of provider answer does to a send and to the run's counts.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parseProject } from "../project/load.js";
+import { projectYaml, testProject } from "../../test/fixtures/project.js";
 import type { Project } from "../project/types.js";
 import type { SendOutcome } from "../drivers/types.js";
 import type { DueSend } from "../ledger/types.js";
@@ -11,13 +11,9 @@ import { NEXT_RUN_MS, SqliteLedger, sendKey } from "./ledger.js";
 import { backoffMs, MAX_DEFERS_PER_SEND, MIN_DEFER_MS, OutcomeHandler } from "./outcomes.js";
 import type { DispatchSummary } from "./runner.js";
 
-const YAML = `
-timezone: Asia/Shanghai
-members:
-  key: member_id
-  fields:
-    member_id: string
-    mobile: phone
+const YAML = projectYaml(
+  { mobile: "phone" },
+  `
 channels:
   sms:
     driver: aliyun-sms
@@ -28,7 +24,8 @@ channels:
     driver: tencent-sms
     address: mobile
     env: { secret_id: C, secret_key: D }
-`;
+`,
+);
 const OCC = "2026-12-24T10:00:00+08:00";
 const T0 = Date.UTC(2026, 11, 24, 2, 0);
 
@@ -81,7 +78,7 @@ function due(member: string, sendAt = T0): DueSend {
 const fail = (cls: string, code: string, extra: object = {}) => ({ status: "failed", class: cls, code, message: code, ...extra }) as SendOutcome;
 
 beforeEach(() => {
-  project = parseProject(YAML, "/p/chuda.yaml", "/p").project!;
+  project = testProject(YAML);
   ledger = new SqliteLedger(":memory:");
   summary = emptySummary();
   wall = T0;

@@ -7,20 +7,16 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import fileDriver from "../drivers/file.js";
-import { parseProject } from "../project/load.js";
+import { projectYaml, testProject } from "../../test/fixtures/project.js";
 import type { SendInsert } from "../ledger/types.js";
 import { SqliteLedger, sendKey } from "./ledger.js";
 import { reconcileInFlight } from "./reconcile.js";
 import { toRequest } from "./requests.js";
 import type { DispatchEvent, DispatchInput, DispatchSummary } from "./runner.js";
 
-const YAML = `
-timezone: Asia/Shanghai
-members:
-  key: member_id
-  fields:
-    member_id: string
-    email: string
+const YAML = projectYaml(
+  { email: "string" },
+  `
 channels:
   outbox:
     driver: file
@@ -28,7 +24,8 @@ channels:
   hook:
     driver: file
     address: email
-`;
+`,
+);
 const OCC = "2026-12-24T10:00:00+08:00";
 const T0 = Date.UTC(2026, 11, 24, 2, 30);
 const dirs: string[] = [];
@@ -59,7 +56,7 @@ describe("reconciliation of sends left in flight", () => {
   it("a send the provider has is sent, one it proves never made is planned again, one on a channel that cannot tell is unknown", async () => {
     const root = mkdtempSync(path.join(os.tmpdir(), "chuda-reconcile-"));
     dirs.push(root);
-    const project = parseProject(YAML, path.join(root, "chuda.yaml"), root).project!;
+    const project = testProject(YAML, root);
     let now = T0;
     const clock = () => now;
     const ledger = new SqliteLedger(path.join(root, ".chuda/state.db"));

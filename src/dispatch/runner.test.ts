@@ -6,26 +6,23 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { parseTemplate } from "../content/index.js";
 import type { Driver, SendOutcome, SendRequest } from "../drivers/types.js";
-import { parseProject } from "../project/load.js";
+import { projectYaml, testProject } from "../../test/fixtures/project.js";
 import type { Project } from "../project/types.js";
 import type { ResolvedCampaign } from "../resolved/types.js";
 import { SqliteLedger, sendKey } from "./ledger.js";
 import { runDispatch, type DispatchEvent, type DispatchSummary } from "./runner.js";
 import { fakeTime } from "../../test/fakes/time.js";
 
-const YAML = `
-timezone: Asia/Shanghai
-members:
-  key: member_id
-  fields:
-    member_id: string
-    mobile: phone
+const YAML = projectYaml(
+  { mobile: "phone" },
+  `
 channels:
   sms:
     driver: aliyun-sms
     address: mobile
     env: { access_key_id: A, access_key_secret: B }
-`;
+`,
+);
 /** 10:00 on 24 December in Shanghai: the campaign's daily occurrence. */
 const AT = Date.UTC(2026, 11, 24, 2, 0);
 const OCC = "2026-12-24T10:00+08:00";
@@ -50,7 +47,7 @@ let conn: DuckDBConnection;
 let ledger: SqliteLedger;
 
 beforeAll(async () => {
-  project = parseProject(YAML, "/p/chuda.yaml", "/p").project!;
+  project = testProject(YAML);
   instance = await DuckDBInstance.create(":memory:");
   conn = await instance.connect();
   await conn.run(`CREATE TABLE members AS SELECT * FROM (VALUES ('A', '13800000001'), ('B', '13800000002')) t(member_id, mobile)`);

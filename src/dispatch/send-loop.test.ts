@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseTemplate } from "../content/index.js";
 import type { Driver, DriverInstance, SendOutcome, SendRequest } from "../drivers/types.js";
 import type { SendInsert } from "../ledger/types.js";
-import { parseProject } from "../project/load.js";
+import { projectYaml, testProject } from "../../test/fixtures/project.js";
 import type { Project } from "../project/types.js";
 import type { ResolvedCampaign } from "../resolved/types.js";
 import { SqliteLedger, sendKey } from "./ledger.js";
@@ -25,13 +25,9 @@ const EVENING = Date.UTC(2026, 11, 24, 12, 0);
 const NEXT_MORNING = Date.UTC(2026, 11, 25, 1, 0);
 
 function projectOf(opts: { sms?: string; expireAfter?: string } = {}): Project {
-  const yaml = `
-timezone: Asia/Shanghai
-members:
-  key: member_id
-  fields:
-    member_id: string
-    mobile: phone
+  const yaml = projectYaml(
+    { mobile: "phone" },
+    `
 policy:
   quiet_hours: "21:00-09:00"
 ${opts.expireAfter ? `  expire_after: ${opts.expireAfter}\n` : ""}channels:
@@ -44,10 +40,9 @@ ${opts.sms ?? ""}
     driver: tencent-sms
     address: mobile
     env: { secret_id: C, secret_key: D }
-`;
-  const parsed = parseProject(yaml, "/p/chuda.yaml", "/p");
-  expect(parsed.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-  return parsed.project!;
+`,
+  );
+  return testProject(yaml);
 }
 
 const TEMPLATE = parseTemplate(`sms:\n  sign: "示例广场"\n  code: "SMS_1"\n  params: { n: "1" }\n`, "templates/t.yaml", "t").template;

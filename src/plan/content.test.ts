@@ -1,17 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { parseProject } from "../project/load.js";
+import { projectYaml, testProject } from "../../test/fixtures/project.js";
 import { parseTemplate } from "../content/index.js";
 import { recordedCost, renderFor } from "./content.js";
 
-const YAML = `
-timezone: Asia/Shanghai
-members:
-  key: member_id
-  fields:
-    member_id: string
-    name: string
-    mobile: phone
-    sms_ok: bool
+const YAML = projectYaml(
+  { name: "string", mobile: "phone", sms_ok: "bool" },
+  `
 channels:
   sms:
     driver: aliyun-sms
@@ -19,11 +13,12 @@ channels:
     consent: sms_ok
     price: 0.05 CNY per segment
     env: { access_key_id: C, access_key_secret: D }
-`;
+`,
+);
 const TEMPLATE = `sms:\n  sign: "示例广场"\n  code: "SMS_1"\n  body: "\${name}您好，您的会员积分即将到期，请在本月内到店使用，逾期将自动清零，感谢您对示例广场的支持。拒收请回复R"\n  params: { name: "{{name}}" }\n`;
 
 describe("the price of one send", () => {
-  const project = parseProject(YAML, "/p/chuda.yaml", "/p").project!;
+  const project = testProject(YAML);
   const { template } = parseTemplate(TEMPLATE, "templates/points.yaml", "points");
   const price = project.channels.get("sms")!.price;
 

@@ -4,26 +4,23 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { parseProject } from "../project/load.js";
+import { projectYaml, testProject } from "../../test/fixtures/project.js";
 import type { Project } from "../project/types.js";
 import type { IR, ResolvedCampaign } from "../resolved/types.js";
 import { plan } from "./plan.js";
 import type { BusinessEvent } from "./types.js";
 
-const YAML = `
-timezone: Asia/Shanghai
-members:
-  key: member_id
-  fields:
-    member_id: string
-    mobile: phone
+const YAML = projectYaml(
+  { mobile: "phone" },
+  `
 channels:
   sms: { driver: file, address: mobile }
 policy:
   quiet_hours: "21:00-09:00"
 events:
   purchase: { amount: number, store: string }
-`;
+`,
+);
 
 let project: Project;
 let instance: DuckDBInstance;
@@ -78,9 +75,7 @@ async function run(campaigns: ResolvedCampaign[], events: BusinessEvent[], histo
 }
 
 beforeAll(async () => {
-  const r = parseProject(YAML, "/p/chuda.yaml", "/p");
-  expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-  project = r.project!;
+  project = testProject(YAML);
   instance = await DuckDBInstance.create(":memory:");
   conn = await instance.connect();
   await conn.run(`CREATE TABLE members (member_id VARCHAR, mobile VARCHAR)`);

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { parseProject } from "../project/load.js";
+import { projectYaml, testProject } from "../../test/fixtures/project.js";
 import type { Project } from "../project/types.js";
 import type { IR, ResolvedCampaign } from "../resolved/types.js";
 import type { Template } from "../content/types.js";
@@ -15,17 +15,9 @@ import type { Conversion } from "../outcomes/conversions.js";
 import { buildUpliftReport } from "../outcomes/uplift.js";
 import { plan } from "./plan.js";
 
-const YAML = `
-timezone: Asia/Shanghai
-members:
-  key: member_id
-  fields:
-    member_id: string
-    spend: number
-    mobile: phone
-    sms_ok: bool
-    wecom_id: string
-    owner: string
+const YAML = projectYaml(
+  { spend: "number", mobile: "phone", sms_ok: "bool", wecom_id: "string", owner: "string" },
+  `
 channels:
   wecom:
     driver: wecom
@@ -42,7 +34,8 @@ channels:
 policy:
   max: 2 per member per 7 days
   default_time: "10:00"
-`;
+`,
+);
 
 /** mulberry32: a small seeded PRNG, so every run draws the same campaigns and conversions. */
 function rng(seed: number) {
@@ -66,7 +59,7 @@ let conn: DuckDBConnection;
 const baseRate = new Map<string, number>();
 
 beforeAll(async () => {
-  project = parseProject(YAML, "/p/chuda.yaml", "/p").project!;
+  project = testProject(YAML);
   instance = await DuckDBInstance.create(":memory:");
   conn = await instance.connect();
   await conn.run(`CREATE TABLE members (member_id VARCHAR, spend DOUBLE, mobile VARCHAR, sms_ok BOOLEAN, wecom_id VARCHAR, owner VARCHAR)`);

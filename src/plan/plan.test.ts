@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { parseProject } from "../project/load.js";
+import { projectYaml, testProject } from "../../test/fixtures/project.js";
 import type { Project } from "../project/types.js";
 import type { IR, ResolvedCampaign } from "../resolved/types.js";
 import type { Template } from "../content/types.js";
@@ -14,20 +14,18 @@ import { parseTemplate } from "../content/index.js";
 import type { MemberDecision, Plan } from "./types.js";
 import fc from "fast-check";
 
-const YAML = `
-timezone: Asia/Shanghai
-members:
-  key: member_id
-  fields:
-    member_id: string
-    name: string
-    mobile: phone
-    tier: { enum: [normal, silver, gold] }
-    spend: number
-    wecom_id: string
-    owner: string
-    sms_ok: bool
-    unsubscribed: bool
+const YAML = projectYaml(
+  {
+    name: "string",
+    mobile: "phone",
+    tier: "{ enum: [normal, silver, gold] }",
+    spend: "number",
+    wecom_id: "string",
+    owner: "string",
+    sms_ok: "bool",
+    unsubscribed: "bool",
+  },
+  `
 channels:
   wecom:
     driver: wecom
@@ -46,7 +44,8 @@ policy:
   max: 2 per member per 7 days
   quiet_hours: "21:00-09:00"
   default_time: "10:00"
-`;
+`,
+);
 
 let project: Project;
 let instance: DuckDBInstance;
@@ -107,9 +106,7 @@ const by = (p: Plan, member: string) => p.decisions.filter((d) => d.member === m
 const brief = (d: MemberDecision) => `${d.campaign}@${d.occurrence.slice(0, 10)}:${d.channel ?? d.reason}`;
 
 beforeAll(async () => {
-  const r = parseProject(YAML, "/p/chuda.yaml", "/p");
-  expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-  project = r.project!;
+  project = testProject(YAML);
   instance = await DuckDBInstance.create(":memory:");
   conn = await instance.connect();
 });
@@ -469,7 +466,7 @@ describe("the planner", () => {
       `INSERT INTO m10 VALUES ('LEAP', '13800000001', true, false, DATE '2000-02-29'), ('MAR1', '13800000002', true, false, DATE '1990-03-01'), ('NEW', '13800000003', true, false, DATE '2027-02-28')`,
     );
     const yaml = YAML.replace("    unsubscribed: bool", "    unsubscribed: bool\n    birthday: date");
-    const p2 = parseProject(yaml, "/p/chuda.yaml", "/p").project!;
+    const p2 = testProject(yaml);
     const c = campaign("bday", { channels: ["sms"], trigger: { kind: "member_date", field: "birthday", fieldType: "date", anniversary: true, time: 600 } });
     const run2 = (from: string, to: string) =>
       plan({
@@ -600,8 +597,7 @@ describe("the planner's two walks", () => {
           "quota: 1 per member per day",
           `quota: ${sc.quota}`,
         );
-        const parsed = parseProject(yaml, "/p/chuda.yaml", "/p");
-        expect(parsed.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+        const scenarioProject = testProject(yaml);
         const campaigns = sc.campaigns.map((c, i) =>
           campaign(`c${i}`, {
             trigger: c.trigger as never,
@@ -618,7 +614,7 @@ describe("the planner's two walks", () => {
           .filter((h) => h.m < rows.length && h.c < campaigns.length)
           .map((h) => ({ member: rows[h.m]!.id, campaign: `c${h.c}`, channel: h.wecom ? "wecom" : "sms", at: sendAt(h.day, h.min) }));
         const base = {
-          project: parsed.project!,
+          project: scenarioProject,
           campaigns,
           exclude: excludeUnsub,
           templates: sc.render ? rendered : templates,

@@ -1,17 +1,12 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import { parseProject } from "../project/load.js";
-import type { Project } from "../project/types.js";
+import { describe, expect, it } from "vitest";
+import { projectYaml, testProject } from "../../test/fixtures/project.js";
 import type { ResolvedCampaign } from "../resolved/types.js";
 import { zonedToEpoch } from "../calendar/time.js";
 import { dueWindow, missedOccurrences, occurrenceDays } from "./window.js";
 
-const YAML = `
-timezone: Asia/Shanghai
-members:
-  key: member_id
-  fields:
-    member_id: string
-    mobile: phone
+const YAML = projectYaml(
+  { mobile: "phone" },
+  `
 channels:
   sms:
     driver: aliyun-sms
@@ -20,12 +15,10 @@ channels:
 policy:
   quiet_hours: "21:00-09:00"
   catch_up: 6 hours
-`;
+`,
+);
 
-let project: Project;
-beforeAll(() => {
-  project = parseProject(YAML, "/p/chuda.yaml", "/p").project!;
-});
+const project = testProject(YAML);
 
 const shanghai = (date: string, hh: number, mm = 0) => zonedToEpoch(date, hh * 60 + mm, "Asia/Shanghai");
 
