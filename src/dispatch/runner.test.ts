@@ -7,8 +7,8 @@ import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { parseTemplate } from "../content/index.js";
 import type { Driver, SendOutcome, SendRequest } from "../drivers/types.js";
 import { projectYaml, testProject } from "../../test/fixtures/project.js";
+import { testCampaign } from "../../test/fixtures/campaign.js";
 import type { Project } from "../project/types.js";
-import type { ResolvedCampaign } from "../resolved/types.js";
 import { SqliteLedger, sendKey } from "./ledger.js";
 import { runDispatch, type DispatchEvent, type DispatchSummary } from "./runner.js";
 import { fakeTime } from "../../test/fakes/time.js";
@@ -27,19 +27,8 @@ channels:
 const AT = Date.UTC(2026, 11, 24, 2, 0);
 const OCC = "2026-12-24T10:00+08:00";
 const TEMPLATE = parseTemplate(`sms:\n  sign: "示例广场"\n  code: "SMS_1"\n  params: { n: "1" }\n`, "templates/t.yaml", "t").template;
-const CAMPAIGN: ResolvedCampaign = {
-  name: "c",
-  file: "campaigns/c.chuda",
-  span: { file: "campaigns/c.chuda", start: { line: 1, column: 1, offset: 0 }, end: { line: 1, column: 2, offset: 1 } },
-  audience: { op: "const", value: true },
-  trigger: { kind: "every_day", time: 600 },
-  template: "t",
-  with: {},
-  channels: ["sms"],
-  priority: 50,
-  holdout: 0,
-  repeat: { kind: "per_occurrence" },
-};
+/** Everyone, every day at 10:00, on sms with template t. */
+const CAMPAIGN = testCampaign();
 
 let project: Project;
 let instance: DuckDBInstance;

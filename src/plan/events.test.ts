@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { projectYaml, testProject } from "../../test/fixtures/project.js";
+import { testCampaign } from "../../test/fixtures/campaign.js";
 import type { Project } from "../project/types.js";
 import type { IR, ResolvedCampaign } from "../resolved/types.js";
 import { plan } from "./plan.js";
@@ -34,20 +35,13 @@ const bigSpender: IR = {
 };
 
 function campaign(over: Partial<ResolvedCampaign> = {}): ResolvedCampaign {
-  return {
+  return testCampaign({
     name: "thanks",
-    file: "campaigns/t.chuda",
-    span: { file: "campaigns/t.chuda", start: { line: 1, column: 1, offset: 0 }, end: { line: 1, column: 2, offset: 1 } },
     audience: bigSpender,
     trigger: { kind: "business_event", event: "purchase", time: 600 },
     template: "none",
-    with: {},
-    channels: ["sms"],
-    priority: 50,
-    holdout: 0,
-    repeat: { kind: "per_occurrence" },
     ...over,
-  };
+  });
 }
 
 const at = (iso: string) => Date.parse(iso);

@@ -7,8 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { projectYaml, testProject } from "../../test/fixtures/project.js";
+import { testCampaign } from "../../test/fixtures/campaign.js";
 import type { Project } from "../project/types.js";
-import type { IR, ResolvedCampaign } from "../resolved/types.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
 import type { Template } from "../content/types.js";
 import type { OutcomeSend } from "../outcomes/attribution.js";
 import type { Conversion } from "../outcomes/conversions.js";
@@ -49,7 +50,6 @@ function rng(seed: number) {
 
 const MEMBERS = 2500;
 const SEEDS = 200;
-const everyone: IR = { op: "const", value: true };
 const spendOrder = { value: { v: "field" as const, name: "spend", type: { kind: "number" as const } }, direction: "desc" as const };
 
 let project: Project;
@@ -83,21 +83,13 @@ beforeAll(async () => {
 afterAll(() => conn.closeSync());
 
 function campaign(name: string, over: Partial<ResolvedCampaign>): ResolvedCampaign {
-  return {
+  return testCampaign({
     name,
-    file: "campaigns/t.chuda",
-    span: { file: "campaigns/t.chuda", start: { line: 1, column: 1, offset: 0 }, end: { line: 1, column: 2, offset: 1 } },
-    audience: everyone,
     trigger: { kind: "once", date: "2026-12-01", time: 600 },
     template: "none",
-    with: {},
-    channels: ["sms"],
-    priority: 50,
-    holdout: 0,
-    repeat: { kind: "per_occurrence" },
     goal: { kind: "visit", within: { amount: 7, unit: "day" }, expect: 0.1 },
     ...over,
-  };
+  });
 }
 
 /**

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { projectYaml, testProject } from "../../test/fixtures/project.js";
+import { testCampaign } from "../../test/fixtures/campaign.js";
 import type { Project } from "../project/types.js";
 import type { IR, ResolvedCampaign } from "../resolved/types.js";
 import type { Template } from "../content/types.js";
@@ -73,24 +74,10 @@ async function table(name: string, rows: Row[]) {
   return { conn, table: name, count: rows.length };
 }
 
-const everyone: IR = { op: "const", value: true };
 const excludeUnsub: IR = { op: "truthy", value: { v: "field", name: "unsubscribed", type: { kind: "bool" } } };
 
 function campaign(name: string, over: Partial<ResolvedCampaign> = {}): ResolvedCampaign {
-  return {
-    name,
-    file: "campaigns/t.chuda",
-    span: { file: "campaigns/t.chuda", start: { line: 1, column: 1, offset: 0 }, end: { line: 1, column: 2, offset: 1 } },
-    audience: everyone,
-    trigger: { kind: "every_day", time: 600 },
-    template: "none",
-    with: {},
-    channels: ["wecom", "sms"],
-    priority: 50,
-    holdout: 0,
-    repeat: { kind: "per_occurrence" },
-    ...over,
-  };
+  return testCampaign({ name, template: "none", channels: ["wecom", "sms"], ...over });
 }
 
 async function run(members: { conn: DuckDBConnection; table: string; count: number }, campaigns: ResolvedCampaign[], from: string, to: string): Promise<Plan> {

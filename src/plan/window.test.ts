@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { projectYaml, testProject } from "../../test/fixtures/project.js";
+import { testCampaign } from "../../test/fixtures/campaign.js";
 import type { ResolvedCampaign } from "../resolved/types.js";
 import { zonedToEpoch } from "../calendar/time.js";
 import { dueWindow, missedOccurrences, occurrenceDays } from "./window.js";
@@ -23,19 +24,7 @@ const project = testProject(YAML);
 const shanghai = (date: string, hh: number, mm = 0) => zonedToEpoch(date, hh * 60 + mm, "Asia/Shanghai");
 
 function daily(name: string, minutes: number): ResolvedCampaign {
-  return {
-    name,
-    file: "campaigns/t.chuda",
-    span: { file: "campaigns/t.chuda", start: { line: 1, column: 1, offset: 0 }, end: { line: 1, column: 2, offset: 1 } },
-    audience: { op: "const", value: true },
-    trigger: { kind: "every_day", time: minutes },
-    template: "none",
-    with: {},
-    channels: ["sms"],
-    priority: 50,
-    holdout: 0,
-    repeat: { kind: "per_occurrence" },
-  };
+  return testCampaign({ name, trigger: { kind: "every_day", time: minutes } });
 }
 
 describe("the due window of a run", () => {
