@@ -18,6 +18,7 @@ import { irText } from "../members/explain.js";
 import { snapshotCache } from "../members/cache.js";
 import { openSnapshot, type Snapshot } from "../members/snapshot.js";
 import { plan } from "../plan/plan.js";
+import type { Funnel } from "../plan/types.js";
 import type { Project } from "../project/types.js";
 import type { Analysis } from "./analysis.js";
 
@@ -32,16 +33,11 @@ export interface AudienceCount {
   today: string;
 }
 
-export interface ReachFunnel {
+/** The planner's funnel of one campaign, summed over its occurrences from `from` to `to`. */
+export interface ReachFunnel extends Pick<Funnel, "audience" | "holdout" | "unreachable" | "capped" | "sends" | "byChannel"> {
   from: string;
   to: string;
   occurrences: number;
-  audience: number;
-  holdout: number;
-  unreachable: number;
-  capped: number;
-  sends: number;
-  byChannel: Record<string, number>;
 }
 
 export class MemberSnapshotForHover {

@@ -6,7 +6,12 @@ import { formatYuan, roundYuan, yuanDecimal } from "./money.js";
 export function renderSimulationHtml(s: SimulationSummary, project: { mallName?: string }): string {
   const names = s.campaigns.map((c) => c.name);
   const channels = [...new Set(s.campaigns.flatMap((c) => Object.keys(c.by_channel)))].sort();
-  const stage = (label: string, values: number[]) => ({ name: label, type: "bar", stack: "funnel", data: values });
+  const stage = (label: string, count: (c: SimulationSummary["campaigns"][number]) => number) => ({
+    name: label,
+    type: "bar",
+    stack: "funnel",
+    data: s.campaigns.map(count),
+  });
   const charts: ChartSpec[] = [
     {
       id: "funnel",
@@ -19,22 +24,10 @@ export function renderSimulationHtml(s: SimulationSummary, project: { mallName?:
         xAxis: { type: "value" },
         yAxis: { type: "category", data: names, inverse: true },
         series: [
-          stage(
-            "sends 发送",
-            s.campaigns.map((c) => c.sends),
-          ),
-          stage(
-            "capped 频控",
-            s.campaigns.map((c) => c.capped),
-          ),
-          stage(
-            "unreachable 不可达",
-            s.campaigns.map((c) => c.unreachable),
-          ),
-          stage(
-            "holdout 对照组",
-            s.campaigns.map((c) => c.holdout),
-          ),
+          stage("sends 发送", (c) => c.sends),
+          stage("capped 频控", (c) => c.capped),
+          stage("unreachable 不可达", (c) => c.unreachable),
+          stage("holdout 对照组", (c) => c.holdout),
         ],
       },
     },

@@ -35,60 +35,70 @@ async function projectChannels(projectFile: string, wanted: string[] | undefined
   return wanted;
 }
 
+/** `add` and `remove` both act on one member, on some channels or all, and record why and who. */
+function memberChange(parent: ChudaProgram, name: string, description: string, memberHelp: string, channelHelp: string): ChudaProgram {
+  return parent
+    .command(name)
+    .description(description)
+    .argument("<member>", memberHelp)
+    .option("--channel <channels...>", channelHelp)
+    .option("--reason <text>", "why (required)")
+    .option("--by <name>", "who (default: the login name)");
+}
+
+/** What every change starts from: the project file, and why and by whom (both required before anything is opened). */
+function changeRequest(program: ChudaProgram, opts: WhoWhy, io: Io): { projectFile: string; why: string; who: string } {
+  return { projectFile: resolveProjectFile(program.opts().project, io), why: reason(opts), who: actor(opts, io) };
+}
+
 export function registerSuppress(program: ChudaProgram, io: Io): void {
   const cmd = program.command("suppress").description("the suppression list: members who opted out (pushed to chuda serve) or complained (added by hand)");
-  cmd
-    .command("add")
-    .description("suppress a member (by member key) on some channels, or on all of them")
-    .argument("<member>", "the member's key")
-    .option("--channel <channels...>", "only these channels (default: every channel)")
-    .option("--reason <text>", "why (required)")
-    .option("--by <name>", "who (default: the login name)")
-    .run(async (member: string, opts: WhoWhy) => {
-      const projectFile = resolveProjectFile(program.opts().project, io);
-      const why = reason(opts);
-      const who = actor(opts, io);
-      const channels = await projectChannels(projectFile, opts.channel);
-      // The ledger dispatch and serve use: .chuda/state.db, or PostgreSQL (CHUDA_LEDGER_URL, `ledger.url_env`).
-      const ledger = await openLedger(await locateLedger(projectFile, io.env));
-      try {
-        const at = io.now();
-        await ledger.suppress(channels.map((channel) => ({ member, channel, source: "manual", reason: why, actor: who, at })));
-      } finally {
-        await ledger.close();
-      }
-      io.out(`suppressed ${member} on ${channels[0] === "*" ? "every channel" : channels.join(", ")}\n`);
-      return 0;
-    });
-  cmd
-    .command("remove")
-    .description("lift the suppressions of a member (by member key, phone number or openid)")
-    .argument("<member>", "the member's key or the suppressed address")
-    .option("--channel <channels...>", "only these channels' suppressions (default: all of them)")
-    .option("--reason <text>", "why (required)")
-    .option("--by <name>", "who (default: the login name)")
-    .run(async (member: string, opts: WhoWhy) => {
-      const projectFile = resolveProjectFile(program.opts().project, io);
-      const why = reason(opts);
-      const who = actor(opts, io);
-      const where = await locateLedger(projectFile, io.env);
-      if (!ledgerExists(where)) throw new UsageError(O.nothingSuppressed);
-      const ledger = await openLedger(where);
-      let n = 0;
-      try {
-        const at = io.now();
-        const channels = opts.channel?.length ? opts.channel : [undefined];
-        for (const c of channels) n += await ledger.unsuppress(member, c, who, why, at);
-      } finally {
-        await ledger.close();
-      }
-      if (!n) {
-        io.err(`chuda: ${member} has no suppression in force${opts.channel?.length ? ` on ${opts.channel.join(", ")}` : ""}\n`);
-        return 1;
-      }
-      io.out(`lifted ${n} suppression${n === 1 ? "" : "s"} of ${member}\n`);
-      return 0;
-    });
+  memberChange(
+    cmd,
+    "add",
+    "suppress a member (by member key) on some channels, or on all of them",
+    "the member's key",
+    "only these channels (default: every channel)",
+  ).run(async (member: string, opts: WhoWhy) => {
+    const { projectFile, why, who } = changeRequest(program, opts, io);
+    const channels = await projectChannels(projectFile, opts.channel);
+    // The ledger dispatch and serve use: .chuda/state.db, or PostgreSQL (CHUDA_LEDGER_URL, `ledger.url_env`).
+    const ledger = await openLedger(await locateLedger(projectFile, io.env));
+    try {
+      const at = io.now();
+      await ledger.suppress(channels.map((channel) => ({ member, channel, source: "manual", reason: why, actor: who, at })));
+    } finally {
+      await ledger.close();
+    }
+    io.out(`suppressed ${member} on ${channels[0] === "*" ? "every channel" : channels.join(", ")}\n`);
+    return 0;
+  });
+  memberChange(
+    cmd,
+    "remove",
+    "lift the suppressions of a member (by member key, phone number or openid)",
+    "the member's key or the suppressed address",
+    "only these channels' suppressions (default: all of them)",
+  ).run(async (member: string, opts: WhoWhy) => {
+    const { projectFile, why, who } = changeRequest(program, opts, io);
+    const where = await locateLedger(projectFile, io.env);
+    if (!ledgerExists(where)) throw new UsageError(O.nothingSuppressed);
+    const ledger = await openLedger(where);
+    let n = 0;
+    try {
+      const at = io.now();
+      const channels = opts.channel?.length ? opts.channel : [undefined];
+      for (const c of channels) n += await ledger.unsuppress(member, c, who, why, at);
+    } finally {
+      await ledger.close();
+    }
+    if (!n) {
+      io.err(`chuda: ${member} has no suppression in force${opts.channel?.length ? ` on ${opts.channel.join(", ")}` : ""}\n`);
+      return 1;
+    }
+    io.out(`lifted ${n} suppression${n === 1 ? "" : "s"} of ${member}\n`);
+    return 0;
+  });
   cmd
     .command("list")
     .description("suppressions in force (with --all, lifted ones too): who, on which channel, why, by whom, when")

@@ -1,7 +1,7 @@
 /** What a provider's callback turns into, and how it is committed. */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ChannelConfig } from "../../project/types.js";
-import type { DeliveryCommitResult, DeliveryWrites, ReceiptOutcome, SuppressionInput } from "../../dispatch/delivery.js";
+import type { DeliveryCommitResult, DeliveryWrites, ReceiptInput, ReceiptOutcome, SuppressionInput } from "../../dispatch/delivery.js";
 import { defaultServeConfig } from "../../project/serve.js";
 import type { ServeContext } from "../context.js";
 
@@ -12,6 +12,11 @@ export type CallbackWrites = DeliveryWrites;
 export type CommitResult = DeliveryCommitResult;
 
 export const emptyWrites = (): CallbackWrites => ({ receipts: [], suppressions: [], lifts: [] });
+
+/** A pushed delivery report of message `providerId`: delivered when `failure` is null, else failed with that code. */
+export function pushedReceipt(channel: string, providerId: string, address: string, at: number, failure: string | null): ReceiptInput {
+  return { channel, providerId, address, state: failure === null ? "delivered" : "failed", code: failure, at, source: "push" };
+}
 
 /** Commits a callback's writes (group commit: durable before this resolves). */
 export function commitWrites(ctx: ServeContext, w: CallbackWrites): Promise<CommitResult> {

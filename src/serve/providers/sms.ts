@@ -10,7 +10,6 @@
  * Both URLs may be the same: a report and a reply are told apart by their fields.
  */
 import type { FastifyReply } from "fastify";
-import type { ReceiptInput } from "../../dispatch/delivery.js";
 import { maskPhone } from "../../render/mask.js";
 import {
   chinaTime,
@@ -19,6 +18,7 @@ import {
   isObject,
   isOptOutReply,
   optOutWords,
+  pushedReceipt,
   smsOptOut,
   tally,
   type CallbackHandler,
@@ -58,15 +58,7 @@ function aliyunItems(body: unknown, ctx: Parameters<CallbackHandler>[3], channel
     if (!success && x.success !== false && x.success !== "false") throw new BadInput(`item ${i} has no boolean success`);
     const at = chinaTime(x.report_time);
     if (at === undefined) throw new BadInput(`item ${i} has no report_time (yyyy-MM-dd HH:mm:ss)`);
-    w.receipts.push({
-      channel,
-      providerId: bizId,
-      address: phone,
-      state: success ? "delivered" : "failed",
-      code: success ? null : (str(x.err_code) ?? "failed"),
-      at,
-      source: "push",
-    });
+    w.receipts.push(pushedReceipt(channel, bizId, phone, at, success ? null : (str(x.err_code) ?? "failed")));
   });
   return w;
 }
@@ -93,9 +85,7 @@ function tencentItems(body: unknown, ctx: Parameters<CallbackHandler>[3], channe
     if (status !== "SUCCESS" && status !== "FAIL") throw new BadInput(`item ${i} has report_status ${JSON.stringify(x.report_status)} (SUCCESS or FAIL)`);
     const at = chinaTime(x.user_receive_time);
     if (at === undefined) throw new BadInput(`item ${i} has no user_receive_time (yyyy-MM-dd HH:mm:ss)`);
-    const receipt: ReceiptInput = { channel, providerId: sid, address: phone, state: status === "SUCCESS" ? "delivered" : "failed", at, source: "push" };
-    if (status === "FAIL") receipt.code = str(x.errmsg) || "FAIL";
-    w.receipts.push(receipt);
+    w.receipts.push(pushedReceipt(channel, sid, phone, at, status === "SUCCESS" ? null : str(x.errmsg) || "FAIL"));
   });
   return w;
 }

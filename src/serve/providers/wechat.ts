@@ -14,7 +14,7 @@ import type { ChannelConfig } from "../../project/types.js";
 import { channelSecret, type ServeContext } from "../context.js";
 import { sameSignature, sha1Signature, wxDecrypt, WxCryptoError } from "../wx-crypto.js";
 import { parseXml, xmlList, XmlError, type XmlNode, type XmlValue } from "../xml.js";
-import { commitWrites, emptyWrites, isObject, tally, type CallbackHandler, type CallbackWrites } from "./common.js";
+import { commitWrites, emptyWrites, isObject, pushedReceipt, tally, type CallbackHandler, type CallbackWrites } from "./common.js";
 
 class Refused extends Error {
   constructor(
@@ -125,15 +125,7 @@ export function wechatEventWrites(f: Fields, ch: ChannelConfig, ctx: ServeContex
       const msgId = text(f, "MsgID") || text(f, "MsgId");
       const status = text(f, "Status");
       if (!msgId) throw new Refused(400, "TEMPLATESENDJOBFINISH without MsgID");
-      w.receipts.push({
-        channel: ch.name,
-        providerId: msgId,
-        address: openid,
-        state: status === "success" ? "delivered" : "failed",
-        code: status === "success" ? null : status || "failed",
-        at,
-        source: "push",
-      });
+      w.receipts.push(pushedReceipt(ch.name, msgId, openid, at, status === "success" ? null : status || "failed"));
       if (status === "failed:user block")
         w.suppressions.push({
           ...base,
@@ -182,15 +174,7 @@ export function wechatEventWrites(f: Fields, ch: ChannelConfig, ctx: ServeContex
         const msgId = text(it, "MsgID");
         if (!msgId) throw new Refused(400, "subscribe_msg_sent_event without MsgID");
         const code = text(it, "ErrorCode");
-        w.receipts.push({
-          channel: ch.name,
-          providerId: msgId,
-          address: openid,
-          state: code === "0" ? "delivered" : "failed",
-          code: code === "0" ? null : code || "failed",
-          at,
-          source: "push",
-        });
+        w.receipts.push(pushedReceipt(ch.name, msgId, openid, at, code === "0" ? null : code || "failed"));
       }
       break;
   }
