@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ResolvedCampaign, ResolvedTrigger } from "../resolved/types.js";
 import type { CalendarEventDef, Project } from "../project/types.js";
+import { testCampaign } from "../../test/fixtures/campaign.js";
 import { checkTriggers } from "./check.js";
 
 const span = { file: "campaigns/a.chuda", start: { line: 3, column: 1, offset: 20 }, end: { line: 9, column: 2, offset: 200 } };
@@ -22,19 +23,7 @@ function project(calendar: Record<string, CalendarEventDef> = {}): Project {
 }
 
 function campaign(trigger: ResolvedTrigger, active?: { from: string; to: string }): ResolvedCampaign {
-  const c: ResolvedCampaign = {
-    name: "c",
-    file: "campaigns/a.chuda",
-    span,
-    audience: { op: "const", value: true },
-    trigger,
-    template: "t",
-    with: {},
-    channels: ["sms"],
-    priority: 50,
-    holdout: 0,
-    repeat: { kind: "per_occurrence" },
-  };
+  const c = testCampaign({ file: "campaigns/a.chuda", span, trigger });
   if (active) c.active = active;
   return c;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ResolvedCampaign, ResolvedTrigger } from "../resolved/types.js";
 import type { CalendarEventDef, Project } from "../project/types.js";
+import { testCampaign } from "../../test/fixtures/campaign.js";
 import { expandAll, expandOccurrences, memberDateMatch, type MemberDateTrigger } from "./occurrences.js";
 
 const span = { file: "campaigns/a.chuda", start: { line: 1, column: 1, offset: 0 }, end: { line: 1, column: 2, offset: 1 } };
@@ -21,20 +22,7 @@ function project(timezone = "Asia/Shanghai", calendar: Record<string, CalendarEv
 }
 
 function campaign(trigger: ResolvedTrigger, extra: Partial<ResolvedCampaign> = {}): ResolvedCampaign {
-  return {
-    name: "c",
-    file: "campaigns/a.chuda",
-    span,
-    audience: { op: "const", value: true },
-    trigger,
-    template: "t",
-    with: {},
-    channels: ["sms"],
-    priority: 50,
-    holdout: 0,
-    repeat: { kind: "per_occurrence" },
-    ...extra,
-  };
+  return testCampaign({ file: "campaigns/a.chuda", trigger, ...extra });
 }
 
 const SH = project();

@@ -6,6 +6,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { testCampaign } from "../../test/fixtures/campaign.js";
 import type { ResolvedCampaign, ResolvedTrigger } from "../resolved/types.js";
 import type { Project } from "../project/types.js";
 
@@ -33,19 +34,7 @@ function project(timezone: string): Project {
 }
 
 function campaign(name: string, trigger: ResolvedTrigger): ResolvedCampaign {
-  return {
-    name,
-    file: "campaigns/a.chuda",
-    span,
-    audience: { op: "const", value: true },
-    trigger,
-    template: "t",
-    with: {},
-    channels: ["sms"],
-    priority: 50,
-    holdout: 0,
-    repeat: { kind: "per_occurrence" },
-  };
+  return testCampaign({ name, file: "campaigns/a.chuda", trigger });
 }
 
 const CAMPAIGNS = [

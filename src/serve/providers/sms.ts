@@ -37,19 +37,28 @@ const TENCENT: Answer = { ok: { result: 0, errmsg: "OK" }, error: (errmsg) => ({
 
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined);
 
+/** Item `i` of a push, and the phone number it is about (in field `phoneField`). */
+function pushItem(x: unknown, i: number, phoneField: string): { item: Record<string, unknown>; phone: string } {
+  if (!isObject(x)) throw new BadInput(`item ${i} is not an object`);
+  const phone = str(x[phoneField]);
+  if (!phone) throw new BadInput(`item ${i} has no ${phoneField}`);
+  return { item: x, phone };
+}
+
+/** A member's reply: an opt-out word suppresses the channel (`replyId` tells a reply pushed twice from a new one). */
+function reply(w: CallbackWrites, ctx: Parameters<CallbackHandler>[3], channel: string, phone: string, text: string, at: number, replyId: unknown): void {
+  if (isOptOutReply(text, optOutWords(ctx)))
+    w.suppressions.push(...smsOptOut(ctx, channel, phone, text, at, `sms-reply|${channel}|${phone}|${String(replyId)}`));
+}
+
 function aliyunItems(body: unknown, ctx: Parameters<CallbackHandler>[3], channel: string): CallbackWrites {
   if (!Array.isArray(body)) throw new BadInput("expected a JSON array of reports");
   const w = emptyWrites();
-  body.forEach((x, i) => {
-    if (!isObject(x)) throw new BadInput(`item ${i} is not an object`);
-    const phone = str(x.phone_number);
-    if (!phone) throw new BadInput(`item ${i} has no phone_number`);
+  body.forEach((item, i) => {
+    const { item: x, phone } = pushItem(item, i, "phone_number");
     if ("content" in x && !("success" in x)) {
       // SmsUp: a reply.
-      const text = str(x.content) ?? "";
-      const at = chinaTime(x.send_time) ?? ctx.clock();
-      if (isOptOutReply(text, optOutWords(ctx)))
-        w.suppressions.push(...smsOptOut(ctx, channel, phone, text, at, `sms-reply|${channel}|${phone}|${str(x.sequence_id) ?? x.send_time}`));
+      reply(w, ctx, channel, phone, str(x.content) ?? "", chinaTime(x.send_time) ?? ctx.clock(), str(x.sequence_id) ?? x.send_time);
       return;
     }
     const bizId = str(x.biz_id);
@@ -67,16 +76,11 @@ function tencentItems(body: unknown, ctx: Parameters<CallbackHandler>[3], channe
   const items = Array.isArray(body) ? body : isObject(body) ? [body] : undefined;
   if (!items) throw new BadInput("expected a JSON array of reports or a reply object");
   const w = emptyWrites();
-  items.forEach((x, i) => {
-    if (!isObject(x)) throw new BadInput(`item ${i} is not an object`);
-    const phone = str(x.mobile);
-    if (!phone) throw new BadInput(`item ${i} has no mobile`);
+  items.forEach((item, i) => {
+    const { item: x, phone } = pushItem(item, i, "mobile");
     if ("text" in x && !("report_status" in x)) {
-      const text = str(x.text) ?? "";
       const t = Number(x.time);
-      const at = Number.isFinite(t) && t > 0 ? t * 1000 : ctx.clock();
-      if (isOptOutReply(text, optOutWords(ctx)))
-        w.suppressions.push(...smsOptOut(ctx, channel, phone, text, at, `sms-reply|${channel}|${phone}|${str(x.time) ?? ""}`));
+      reply(w, ctx, channel, phone, str(x.text) ?? "", Number.isFinite(t) && t > 0 ? t * 1000 : ctx.clock(), str(x.time) ?? "");
       return;
     }
     const sid = str(x.sid);
