@@ -4,7 +4,7 @@
  * overrides its kind's section, and `validate` checks each channel's section against its own driver's rules.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { startTencentSmsFake, type TencentSmsFake } from "../fakes/tencent-sms.js";
 import { hasStackTrace } from "./cli.js";
@@ -34,26 +34,11 @@ async function repoWithTencent(): Promise<{ fakes: Fakes; tencent: TencentSmsFak
   const tencent = await startTencentSmsFake({ templates: { "1000001": { params: 1 } } });
   open.push(fakes, tencent);
   const repo = makeRepo({
-    channels: { sms: fakes.channels.sms! },
+    channels: { sms: fakes.channels.sms!, tencent: { driver: "tencent-sms", baseUrl: tencent.url, options: { sdk_app_id: "1400000000" } } },
     campaigns: [{ name: "flat", template: "flat", channels: ["tencent"], trigger: "once at 2026-12-24 10:00", with: { coupon: "VIP300" } }],
     members,
   });
-  const yaml = path.join(repo.dir, "chuda.yaml");
-  const tencentChannel = [
-    "  tencent:",
-    "    driver: tencent-sms",
-    "    address: mobile",
-    "    consent: sms_opt_in",
-    "    rates: { delivered: 0.95, opened: 0.2 }",
-    "    env: { secret_id: TC_ID, secret_key: TC_KEY }",
-    `    base_url: ${tencent.url}`,
-    '    options: { sdk_app_id: "1400000000" }',
-    "",
-  ].join("\n");
-  writeFileSync(yaml, readFileSync(yaml, "utf8").replace("policy:\n", tencentChannel + "policy:\n"));
   writeFileSync(path.join(repo.dir, "templates/flat.yaml"), FLAT_SMS);
-  repo.env.TC_ID = "AKIDtest";
-  repo.env.TC_KEY = "testsecretkey";
   return { fakes, tencent, repo };
 }
 

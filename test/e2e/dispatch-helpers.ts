@@ -26,6 +26,8 @@ export const ENV: Record<string, string> = {
   MP_APP_SECRET: "wechat_test_secret_0123456789",
   ALIYUN_AK: "testid",
   ALIYUN_SK: "testsecret",
+  TC_ID: "AKIDtest",
+  TC_KEY: "testsecretkey",
   HOOK_SECRET: "whsecret",
   // The tests' "now": after every --at they use (a real dispatch refuses a moment in the future).
   CHUDA_NOW: "2027-01-01T00:00:00+08:00",
@@ -136,6 +138,7 @@ const CHANNEL_DEFAULTS: Record<string, { address: string; consent?: string; send
   "wechat-template": { address: "openid", consent: "oa_subscribed", env: { app_id: "WX_APP_ID", app_secret: "WX_APP_SECRET" } },
   "wechat-subscribe": { address: "mp_openid", env: { app_id: "MP_APP_ID", app_secret: "MP_APP_SECRET" } },
   "aliyun-sms": { address: "mobile", consent: "sms_opt_in", env: { access_key_id: "ALIYUN_AK", access_key_secret: "ALIYUN_SK" } },
+  "tencent-sms": { address: "mobile", consent: "sms_opt_in", env: { secret_id: "TC_ID", secret_key: "TC_KEY" } },
   webhook: { address: "member_id", env: { secret: "HOOK_SECRET" } },
   file: { address: "member_id", env: {} },
 };

@@ -4,7 +4,7 @@
  * receipts pull` (Tencent PullSmsSendStatus, WeCom); each receipt recorded once, however often it is pulled.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { startTencentSmsFake } from "../fakes/tencent-sms.js";
 import { hasStackTrace } from "./cli.js";
@@ -61,20 +61,11 @@ describe("receipts pulled", () => {
     const fakes = await startFakes(members);
     const tencent = await startTencentSmsFake({ templates: { "1000002": { params: 0 } }, reportDelayMs: 0, deliveryFailures: { "13900000003": "MK:0005" } });
     open.push(fakes, tencent);
-    const repo = makeRepo({ channels: { sms: fakes.channels.sms! }, campaigns: [], members });
-    const yaml = path.join(repo.dir, "chuda.yaml");
-    const channel = [
-      "  tencent:",
-      "    driver: tencent-sms",
-      "    address: mobile",
-      "    consent: sms_opt_in",
-      "    rates: { delivered: 0.95, opened: 0.2 }",
-      "    env: { secret_id: TC_ID, secret_key: TC_KEY }",
-      `    base_url: ${tencent.url}`,
-      '    options: { sdk_app_id: "1400000000" }',
-      "",
-    ].join("\n");
-    writeFileSync(yaml, readFileSync(yaml, "utf8").replace("policy:\n", channel + "policy:\n"));
+    const repo = makeRepo({
+      channels: { sms: fakes.channels.sms!, tencent: { driver: "tencent-sms", baseUrl: tencent.url, options: { sdk_app_id: "1400000000" } } },
+      campaigns: [],
+      members,
+    });
     writeFileSync(
       path.join(repo.dir, "templates/ping.yaml"),
       'tencent:\n  sign: "测试广场"\n  code: "1000002"\n  body: "您的积分已到账"\n  marketing: false\n',
@@ -83,8 +74,6 @@ describe("receipts pulled", () => {
       path.join(repo.dir, "campaigns/test.chuda"),
       'campaign ping "ping" {\n  audience member_id is set\n  trigger  once at 2026-12-24 10:00\n  content  "ping"\n  channel  tencent\n  goal     visit within 3 days\n}\n',
     );
-    repo.env.TC_ID = "AKIDtest";
-    repo.env.TC_KEY = "testsecretkey";
     const d = await dispatch(repo, "2026-12-24 10:30");
     expect(d.exitCode, d.stderr).toBe(0);
     expect(summaryOf(d).sent).toBe(15);
