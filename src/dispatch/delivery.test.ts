@@ -5,6 +5,7 @@ import path from "node:path";
 import { SqliteLedger } from "./ledger.js";
 import { deliveryRatesUsed, MIN_OBSERVED_SAMPLE } from "../cli/history.js";
 import { parseProject } from "../project/index.js";
+import { testSend } from "../../test/fixtures/sends.js";
 
 let dir: string;
 let ledger: SqliteLedger;
@@ -12,24 +13,7 @@ const NOW = Date.parse("2026-12-24T12:00:00+08:00");
 
 async function sent(i: number, channel = "sms", providerId = `p${i}`, address = `139${String(i).padStart(8, "0")}`): Promise<string> {
   const key = `c|o|M${i}|${channel}`;
-  await ledger.insertSends([
-    {
-      key,
-      campaign: "c",
-      occurrence: "o",
-      member: `M${i}`,
-      channel,
-      state: "planned",
-      send_at: NOW - 3600_000,
-      address,
-      sender: null,
-      content: null,
-      fallbacks: null,
-      vars: null,
-      run_id: 1,
-      updated_at: NOW,
-    },
-  ]);
+  await ledger.insertSends([testSend({ member: `M${i}`, channel, send_at: NOW - 3600_000, address, updated_at: NOW })]);
   await ledger.finish([{ key, state: "sent", provider_id: providerId }], NOW);
   return key;
 }

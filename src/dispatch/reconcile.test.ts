@@ -8,6 +8,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import fileDriver from "../drivers/file.js";
 import { projectYaml, testProject } from "../../test/fixtures/project.js";
+import { testSend } from "../../test/fixtures/sends.js";
 import type { SendInsert } from "../ledger/types.js";
 import { SqliteLedger, sendKey } from "./ledger.js";
 import { reconcileInFlight } from "./reconcile.js";
@@ -34,22 +35,14 @@ afterEach(() => {
 });
 
 function send(member: string, channel: string): SendInsert {
-  return {
-    key: sendKey("c", OCC, member, channel),
-    campaign: "c",
+  return testSend({
     occurrence: OCC,
     member,
     channel,
-    state: "planned",
     send_at: T0,
     address: `${member}@example.com`,
-    sender: null,
     content: JSON.stringify({ kind: "file", body: { text: "hi" } }),
-    fallbacks: null,
-    vars: null,
-    run_id: 1,
-    updated_at: T0,
-  };
+  });
 }
 
 describe("reconciliation of sends left in flight", () => {

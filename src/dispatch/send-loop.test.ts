@@ -8,6 +8,7 @@ import { parseTemplate } from "../content/index.js";
 import type { Driver, DriverInstance, SendOutcome, SendRequest } from "../drivers/types.js";
 import type { SendInsert } from "../ledger/types.js";
 import { projectYaml, testProject } from "../../test/fixtures/project.js";
+import { testSend } from "../../test/fixtures/sends.js";
 import type { Project } from "../project/types.js";
 import type { ResolvedCampaign } from "../resolved/types.js";
 import { SqliteLedger, sendKey } from "./ledger.js";
@@ -123,22 +124,15 @@ afterEach(async () => {
 });
 
 function send(member: string, channel: string, sendAt: number): SendInsert {
-  return {
-    key: sendKey("c", OCC, member, channel),
-    campaign: "c",
+  return testSend({
     occurrence: OCC,
     member,
     channel,
-    state: "planned",
     send_at: sendAt,
     address: `1380000000${member.length}`,
-    sender: null,
     content: JSON.stringify({ kind: "sms", sign: "示例广场", template: "SMS_1", params: { n: "1" } }),
-    fallbacks: null,
     vars: JSON.stringify({ member_id: member, mobile: "13800000000" }),
-    run_id: 1,
-    updated_at: sendAt,
-  };
+  });
 }
 
 function emptySummary(at: number): DispatchSummary {

@@ -13,6 +13,7 @@ import { SqliteLedger } from "../dispatch/ledger.js";
 import { copySqliteToPostgres } from "./copy.js";
 import { PostgresLedger } from "./postgres.js";
 import type { Ledger, SendInsert } from "./types.js";
+import { testSend } from "../../test/fixtures/sends.js";
 
 let server: PostgresServer;
 beforeAll(async () => {
@@ -24,22 +25,8 @@ afterAll(async () => {
 
 const NOW = Date.parse("2026-12-24T12:00:00+08:00");
 
-const send = (i: number): SendInsert => ({
-  key: `c|o|M${i}|sms`,
-  campaign: "c",
-  occurrence: "o",
-  member: `M${i}`,
-  channel: "sms",
-  state: "planned",
-  send_at: NOW - 3_600_000,
-  address: `139${String(i).padStart(8, "0")}`,
-  sender: null,
-  content: null,
-  fallbacks: null,
-  vars: null,
-  run_id: 1,
-  updated_at: NOW,
-});
+const send = (i: number): SendInsert =>
+  testSend({ member: `M${i}`, channel: "sms", send_at: NOW - 3_600_000, address: `139${String(i).padStart(8, "0")}`, updated_at: NOW });
 
 /** Everything of the serve side a ledger reads back, for comparing two ledgers. */
 async function serveSide(l: Ledger) {

@@ -13,6 +13,7 @@ import { SqliteLedger } from "../dispatch/ledger.js";
 import type { ReceiptInput, SuppressionInput } from "../dispatch/delivery.js";
 import { PostgresLedger } from "./postgres.js";
 import type { Ledger, SendInsert } from "./types.js";
+import { testSend } from "../../test/fixtures/sends.js";
 
 interface DeliveryColumns {
   delivered_at: number | null;
@@ -109,22 +110,7 @@ const postgres: Backend = {
 const NOW = Date.parse("2026-12-24T12:00:00+08:00");
 
 function send(i: number, channel = "sms", address: string | null = `139${String(i).padStart(8, "0")}`): SendInsert {
-  return {
-    key: `c|o|M${i}|${channel}`,
-    campaign: "c",
-    occurrence: "o",
-    member: `M${i}`,
-    channel,
-    state: "planned",
-    send_at: NOW - 3_600_000,
-    address,
-    sender: null,
-    content: null,
-    fallbacks: null,
-    vars: null,
-    run_id: 1,
-    updated_at: NOW,
-  };
+  return testSend({ member: `M${i}`, channel, send_at: NOW - 3_600_000, address, updated_at: NOW });
 }
 
 /** A send the provider accepted with message id `providerId`. */

@@ -2,7 +2,8 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startPostgres, type PostgresServer } from "../../test/servers/postgres.js";
-import { sendKey, type SendInsert } from "../dispatch/ledger.js";
+import type { SendInsert } from "../dispatch/ledger.js";
+import { testSend } from "../../test/fixtures/sends.js";
 import { PostgresLedger } from "./postgres.js";
 import { sharedRateGate } from "./shared-rate.js";
 
@@ -37,22 +38,7 @@ const OCC = "2026-12-24T10:00:00+08:00";
 function sends(count: number): SendInsert[] {
   return Array.from({ length: count }, (_, i) => {
     const member = `M${String(i).padStart(4, "0")}`;
-    return {
-      key: sendKey("c", OCC, member, "sms"),
-      campaign: "c",
-      occurrence: OCC,
-      member,
-      channel: "sms",
-      state: "planned" as const,
-      send_at: i,
-      address: null,
-      sender: null,
-      content: null,
-      fallbacks: null,
-      vars: null,
-      run_id: 1,
-      updated_at: 0,
-    };
+    return testSend({ occurrence: OCC, member, channel: "sms", send_at: i, updated_at: 0 });
   });
 }
 

@@ -15,6 +15,7 @@ import type { Project } from "../project/types.js";
 import { createServeContext } from "./context.js";
 import { buildServer } from "./server.js";
 import { sha1Signature, wxEncrypt } from "./wx-crypto.js";
+import { testSend } from "../../test/fixtures/sends.js";
 
 const YAML = `
 timezone: Asia/Shanghai
@@ -76,24 +77,7 @@ async function start(extra = ""): Promise<void> {
 /** A send the provider accepted with this id. */
 async function sent(member: string, channel: string, address: string, providerId: string | null, state: "sent" | "in_flight" = "sent"): Promise<string> {
   const key = `c|2026-12-24T10:00:00+08:00|${member}|${channel}`;
-  await ledger.insertSends([
-    {
-      key,
-      campaign: "c",
-      occurrence: "2026-12-24T10:00:00+08:00",
-      member,
-      channel,
-      state: "planned",
-      send_at: NOW,
-      address,
-      sender: null,
-      content: null,
-      fallbacks: null,
-      vars: null,
-      run_id: 1,
-      updated_at: NOW,
-    },
-  ]);
+  await ledger.insertSends([testSend({ occurrence: "2026-12-24T10:00:00+08:00", member, channel, send_at: NOW, address })]);
   if (state === "in_flight") ledger.db.prepare(`UPDATE sends SET state = 'in_flight' WHERE key = ?`).run(key);
   else await ledger.finish([{ key, state: "sent", provider_id: providerId }], NOW);
   return key;

@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import os from "node:os";
 import path from "node:path";
 import iconv from "iconv-lite";
-import { SqliteLedger, sendKey } from "../../src/dispatch/ledger.js";
+import { SqliteLedger } from "../../src/dispatch/ledger.js";
+import { testSend } from "../fixtures/sends.js";
 import { chuda, hasStackTrace } from "./cli.js";
 
 const AT = "2026-12-24 10:30";
@@ -184,8 +185,7 @@ describe("masking in dispatch, status and preview; times in the project's zone",
     const ledger = new SqliteLedger(path.join(dir, ".chuda/state.db"));
     const m = "+86 150 1234 5678";
     await ledger.insertSends([
-      {
-        key: sendKey("texts", OCC, m, "texts"),
+      testSend({
         campaign: "texts",
         occurrence: OCC,
         member: m,
@@ -193,13 +193,7 @@ describe("masking in dispatch, status and preview; times in the project's zone",
         state: "unknown" as never,
         send_at: Date.UTC(2026, 11, 24, 2),
         address: "8615012345678",
-        sender: null,
-        content: null,
-        fallbacks: null,
-        vars: null,
-        run_id: 1,
-        updated_at: Date.UTC(2026, 11, 24, 2),
-      },
+      }),
     ]);
     await ledger.close();
     const st = await chuda(["status"], { cwd: dir });
@@ -251,21 +245,9 @@ describe("chuda report: money and full-width amounts", () => {
     const d = makeRepo();
     const ledger = new SqliteLedger(path.join(d, ".chuda/state.db"));
     const at = Date.UTC(2026, 11, 24, 2);
-    const base = {
-      campaign: "hello",
-      occurrence: OCC,
-      send_at: at,
-      address: null,
-      sender: null,
-      content: null,
-      fallbacks: null,
-      vars: null,
-      run_id: 1,
-      updated_at: at,
-    };
     await ledger.insertSends([
-      { ...base, key: sendKey("hello", OCC, "M1", "outbox"), member: "M1", channel: "outbox", state: "sent" as never },
-      { ...base, key: sendKey("hello", OCC, "M2", "-"), member: "M2", channel: "-", state: "held_out" as never },
+      testSend({ campaign: "hello", occurrence: OCC, member: "M1", channel: "outbox", send_at: at, state: "sent" as never }),
+      testSend({ campaign: "hello", occurrence: OCC, member: "M2", channel: "-", send_at: at, state: "held_out" as never }),
     ]);
     await ledger.close();
     const csv = "member_id,kind,code,amount,time\nM1,purchase,,￥1，234.50,2026-12-25 12:00\nM2,purchase,,￥12.5,2026-12-25 13:00\n";

@@ -2,7 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { SqliteLedger, sendKey } from "../../src/dispatch/ledger.js";
+import { SqliteLedger } from "../../src/dispatch/ledger.js";
+import { testSend } from "../fixtures/sends.js";
 import { chuda, copyExampleRepo, hasStackTrace } from "./cli.js";
 
 async function seed(dir: string) {
@@ -15,22 +16,16 @@ async function seed(dir: string) {
   for (let i = 0; i < 1000; i++) {
     const held = i % 10 === 0;
     const m = `M${i}`;
-    rows.push({
-      key: sendKey("birthday_gift", occ, m, held ? "-" : "wecom"),
-      campaign: "birthday_gift",
-      occurrence: occ,
-      member: m,
-      channel: held ? "-" : "wecom",
-      state: (held ? "held_out" : "sent") as never,
-      send_at: at,
-      address: null,
-      sender: null,
-      content: null,
-      fallbacks: null,
-      vars: null,
-      run_id: 1,
-      updated_at: at,
-    });
+    rows.push(
+      testSend({
+        campaign: "birthday_gift",
+        occurrence: occ,
+        member: m,
+        channel: held ? "-" : "wecom",
+        state: (held ? "held_out" : "sent") as never,
+        send_at: at,
+      }),
+    );
     if (held ? i % 100 === 0 : i % 10 <= 3) csv += `${m},redeem,BDAY50,50,2026-12-03 12:00\n`;
   }
   await ledger.insertSends(rows);
