@@ -1,20 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { formatFile, parseFile } from "../language/index.js";
-import type { FieldType, Project } from "../project/types.js";
-import { campaign, check, summary, testProject } from "./test-support.js";
+import type { Project } from "../project/types.js";
+import { campaign, check, purchaseAndRegistration, summary, testProject } from "./test-support.js";
 
 const withEvents = () =>
   testProject((p: Project) => {
-    p.events = new Map([
-      [
-        "purchase",
-        new Map<string, FieldType>([
-          ["amount", { kind: "number" }],
-          ["store", { kind: "string" }],
-        ]),
-      ],
-      ["registration", new Map()],
-    ]);
+    p.events = purchaseAndRegistration();
   });
 
 function run(over: Parameters<typeof campaign>[0], project = withEvents()) {

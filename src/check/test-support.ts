@@ -78,6 +78,20 @@ const SECTIONS: Partial<Record<ContentKind, string>> = {
 };
 
 /** A template with the given sections, loaded by the content layer (wecom reads `coupon`, which `with` must give). */
+/** Business events: `purchase` with properties amount (number) and store (string), `registration` with none. */
+export function purchaseAndRegistration(): Map<string, Map<string, FieldType>> {
+  return new Map([
+    [
+      "purchase",
+      new Map<string, FieldType>([
+        ["amount", { kind: "number" }],
+        ["store", { kind: "string" }],
+      ]),
+    ],
+    ["registration", new Map()],
+  ]);
+}
+
 export function template(name: string, kinds: ContentKind[]): Template {
   const file = `templates/${name}.yaml`;
   const r = parseTemplate(kinds.map((k) => SECTIONS[k]).join(""), file, name);

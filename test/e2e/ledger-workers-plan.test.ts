@@ -3,11 +3,11 @@
  * plans it; a worker that waited meanwhile finds it planned and sends what was planned instead of planning it again
  * against its own copy of the same members (that took as long as the first plan, one worker after the other).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { execa } from "execa";
 import pg from "pg";
 import { startAliyunSmsFake, type AliyunSmsFake } from "../fakes/aliyun-sms.js";
-import { startPostgres, type PostgresServer } from "../servers/postgres.js";
+import { postgresForFile } from "../servers/postgres-hooks.js";
 import { PostgresLedger } from "../../src/ledger/postgres.js";
 import { BIN } from "./cli.js";
 import { duplicates, makeMembers, makeRepo, memberOf, summaryOf, waitFor } from "./dispatch-helpers.js";
@@ -15,20 +15,13 @@ import { duplicates, makeMembers, makeRepo, memberOf, summaryOf, waitFor } from 
 const AT = "2026-12-24 10:30";
 const MEMBERS = 600;
 
-let server: PostgresServer;
 let fake: AliyunSmsFake;
-beforeAll(async () => {
-  server = await startPostgres({ durable: false });
-});
-afterAll(async () => {
-  await fake?.close();
-  await server?.stop();
-});
+const server = postgresForFile({ durable: false }, () => fake?.close());
 
 describe("workers started together", () => {
   it("plan an occurrence once: a worker that waited for the planning lock does not plan it again", { timeout: 120_000 }, async () => {
     fake = await startAliyunSmsFake({ perNumberDailyLimit: 1_000 });
-    const url = await server.database("plan_once");
+    const url = await server().database("plan_once");
     const members = makeMembers(MEMBERS, 5, { wecom: 0, oa: 0, mp: 0, sms: 1, unsubscribed: 0 });
     const repos = [0, 1].map(() =>
       makeRepo({

@@ -4,14 +4,14 @@
  * random point, a later run finishes. Zero duplicates at the fake, every send accounted for in `status`, and the
  * global rate limit held in every sliding second of the calls the fake received from all workers together.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { execa } from "execa";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { mulberry32 } from "../fakes/common.js";
 import { startAliyunSmsFake, type AliyunSmsFake } from "../fakes/aliyun-sms.js";
-import { startPostgres, type PostgresServer } from "../servers/postgres.js";
+import { postgresForFile } from "../servers/postgres-hooks.js";
 import { BIN } from "./cli.js";
 import { dispatch, duplicates, makeMembers, makeRepo, memberOf, status, waitFor, type CampaignSpec } from "./dispatch-helpers.js";
 
@@ -24,15 +24,8 @@ const CAMPAIGNS: CampaignSpec[] = ["spring", "summer", "autumn"].map((name) => (
 const TEMPLATE_CAMPAIGN: Record<string, string> = { SMS_3001: "spring", SMS_3002: "summer", SMS_3003: "autumn" };
 const template = (code: string) => `sms:\n  sign: "测试广场"\n  code: "${code}"\n  body: "会员日全场满300减50。拒收请回复R"\n  params: {}\n`;
 
-let server: PostgresServer;
 let fake: AliyunSmsFake;
-beforeAll(async () => {
-  server = await startPostgres({ durable: false });
-});
-afterAll(async () => {
-  await fake?.close();
-  await server?.stop();
-});
+const server = postgresForFile({ durable: false }, () => fake?.close());
 
 describe("three workers on one PostgreSQL ledger", () => {
   it(
@@ -43,7 +36,7 @@ describe("three workers on one PostgreSQL ledger", () => {
       const members = makeMembers(MEMBERS, 18, { wecom: 0, oa: 0, mp: 0, sms: 1, unsubscribed: 0 });
       // Faults on 3 % of calls (5xx, resets, answers lost after the send was made, slow answers); receipts final at once.
       fake = await startAliyunSmsFake({ perNumberDailyLimit: 1_000, receiptDelayMs: 0, faultRate: 0.03, seed: 18, slowMs: 300 });
-      const url = await server.database("workers");
+      const url = await server().database("workers");
       const repos = [0, 1, 2].map(() =>
         makeRepo({
           channels: { sms: { driver: "aliyun-sms", baseUrl: fake.url, rateLimit: RATE, concurrency: 4, options: { concurrency: 4 } } },

@@ -5,22 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteLedger } from "../../dispatch/ledger.js";
-import { testProject } from "../../check/test-support.js";
-import type { FieldType } from "../../project/types.js";
+import { purchaseAndRegistration, testProject } from "../../check/test-support.js";
 import { eventRoutes } from "./events.js";
 
 const TOKEN = "s3cret-token";
 const project = testProject((p) => {
-  p.events = new Map([
-    [
-      "purchase",
-      new Map<string, FieldType>([
-        ["amount", { kind: "number" }],
-        ["store", { kind: "string" }],
-      ]),
-    ],
-    ["registration", new Map()],
-  ]);
+  p.events = purchaseAndRegistration();
   p.serve = { ...defaultServeConfig(), eventsTokenEnv: "TEST_EVENTS_TOKEN" };
 });
 
