@@ -27,6 +27,19 @@ function ledgerDelivery(repo: TestRepo): { member: string; delivery_code: string
   }
 }
 
+/** `count` WeCom customers of one staff member, a `notice` to all of them on a channel that pulls its receipts. */
+async function wecomNotice(count: number, seed: number, staff: string) {
+  const members = makeMembers(count, seed, { wecom: 1, sms: 1, unsubscribed: 0 }).map((m) => ({ ...m, wecom_owner: staff }));
+  const fakes = await startFakes(members, { wecom: { capPolicy: "1/day" } });
+  open.push(fakes);
+  const repo = makeRepo({
+    channels: { wecom: { ...fakes.channels.wecom!, options: { pull_receipts: true } } },
+    campaigns: [{ name: "notice", template: "notice", channels: ["wecom"], trigger: "once at 2026-12-24 10:00" }],
+    members,
+  });
+  return { members, fakes, repo };
+}
+
 describe("receipts pulled", () => {
   it("at the end of a dispatch run, from Aliyun QuerySendDetails", async () => {
     const members = makeMembers(20, 4, { sms: 1, unsubscribed: 0 });
@@ -98,14 +111,7 @@ describe("receipts pulled", () => {
 
   it("from WeCom get_groupmsg_send_result, page by page: delivered, not a friend (failed, suppressed), over the cap (failed)", async () => {
     // One staff member with more customers than a page of results holds (1000): the results come in two pages.
-    const members = makeMembers(1100, 9, { wecom: 1, sms: 1, unsubscribed: 0 }).map((m) => ({ ...m, wecom_owner: "staff_a" }));
-    const fakes = await startFakes(members, { wecom: { capPolicy: "1/day" } });
-    open.push(fakes);
-    const repo = makeRepo({
-      channels: { wecom: { ...fakes.channels.wecom!, options: { pull_receipts: true } } },
-      campaigns: [{ name: "notice", template: "notice", channels: ["wecom"], trigger: "once at 2026-12-24 10:00" }],
-      members,
-    });
+    const { members, fakes, repo } = await wecomNotice(1100, 9, "staff_a");
     const first = await dispatch(repo, "2026-12-24 10:30");
     expect(first.exitCode, first.stderr).toBe(0);
     expect(summaryOf(first).queued).toBe(1100);
@@ -154,14 +160,7 @@ describe("receipts pulled", () => {
   });
 
   it("from WeCom at the end of the run whose poll learnt the results: the sends it failed (status 2 and 3) are asked too", async () => {
-    const members = makeMembers(30, 12, { wecom: 1, sms: 1, unsubscribed: 0 }).map((m) => ({ ...m, wecom_owner: "staff_b" }));
-    const fakes = await startFakes(members, { wecom: { capPolicy: "1/day" } });
-    open.push(fakes);
-    const repo = makeRepo({
-      channels: { wecom: { ...fakes.channels.wecom!, options: { pull_receipts: true } } },
-      campaigns: [{ name: "notice", template: "notice", channels: ["wecom"], trigger: "once at 2026-12-24 10:00" }],
-      members,
-    });
+    const { members, fakes, repo } = await wecomNotice(30, 12, "staff_b");
     expect((await dispatch(repo, "2026-12-24 10:30")).exitCode).toBe(0);
     const [gone, capped] = [members[2]!, members[3]!];
     fakes.wecom.removeFriend("staff_b", gone.wecom_external_userid);
