@@ -30,43 +30,30 @@ export function sendRowsOf(
     if (j === undefined) json.set(c, (j = JSON.stringify(c)));
     return j;
   };
+  /** A decision's row on `channel`: its message and where it goes, nothing a fallback needs. */
+  const row = (d: Plan["decisions"][number], channel: string, state: SendInsert["state"]): SendInsert => ({
+    key: sendKey(d.campaign, d.occurrence, d.member, channel),
+    campaign: d.campaign,
+    occurrence: d.occurrence,
+    member: d.member,
+    channel,
+    state,
+    send_at: d.sendAt,
+    address: d.address ?? null,
+    sender: d.sender ?? null,
+    content: contentJson(d.content),
+    fallbacks: null,
+    vars: null,
+    run_id: runId,
+    updated_at: t,
+  });
   for (const d of p.decisions) {
     if (d.reason === "held_out") {
-      rows.push({
-        key: sendKey(d.campaign, d.occurrence, d.member, "-"),
-        campaign: d.campaign,
-        occurrence: d.occurrence,
-        member: d.member,
-        channel: "-",
-        state: "held_out",
-        send_at: d.sendAt,
-        address: null,
-        sender: null,
-        content: null,
-        fallbacks: null,
-        vars: null,
-        run_id: runId,
-        updated_at: t,
-      });
+      rows.push({ ...row(d, "-", "held_out"), address: null, sender: null, content: null });
       summary.held_out++;
     } else if (d.channel && d.contentErrors) {
       // The provider would refuse this message: record it as failed, never send it.
-      rows.push({
-        key: sendKey(d.campaign, d.occurrence, d.member, d.channel),
-        campaign: d.campaign,
-        occurrence: d.occurrence,
-        member: d.member,
-        channel: d.channel,
-        state: "failed",
-        send_at: d.sendAt,
-        address: d.address ?? null,
-        sender: d.sender ?? null,
-        content: contentJson(d.content),
-        fallbacks: null,
-        vars: null,
-        run_id: runId,
-        updated_at: t,
-      });
+      rows.push(row(d, d.channel, "failed"));
       refused.push({
         key: sendKey(d.campaign, d.occurrence, d.member, d.channel),
         state: "failed",
@@ -78,21 +65,10 @@ export function sendRowsOf(
       summary.failures[`${d.channel} content_refused`] = (summary.failures[`${d.channel} content_refused`] ?? 0) + 1;
     } else if (d.channel) {
       rows.push({
-        key: sendKey(d.campaign, d.occurrence, d.member, d.channel),
-        campaign: d.campaign,
-        occurrence: d.occurrence,
-        member: d.member,
-        channel: d.channel,
-        state: "planned",
-        send_at: d.sendAt,
-        address: d.address ?? null,
-        sender: d.sender ?? null,
-        content: contentJson(d.content),
+        ...row(d, d.channel, "planned"),
         fallbacks: d.fallbacks?.length ? JSON.stringify(d.fallbacks) : null,
         // Vars serve only to render a fallback (or failover) channel's content.
         vars: (d.fallbacks?.length || project.channels.get(d.channel)?.failover) && d.vars ? JSON.stringify(d.vars) : null,
-        run_id: runId,
-        updated_at: t,
       });
       summary.planned++;
       if (replanned.has(`${d.campaign}|${d.occurrence}`)) summary.replanned_sends++;
