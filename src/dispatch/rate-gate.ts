@@ -12,6 +12,21 @@ export interface RateGate {
   readonly hooked: boolean;
 }
 
+/** The gate whose bucket is `take`: `acquire` takes from it too, and marks the gate as used by its driver. */
+export function gateOver(take: () => Promise<void>): RateGate {
+  let hooked = false;
+  return {
+    acquire: () => {
+      hooked = true;
+      return take();
+    },
+    take,
+    get hooked() {
+      return hooked;
+    },
+  };
+}
+
 const RESOLVED = Promise.resolve();
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -37,7 +52,6 @@ export const RATE_MARGIN_MS = 100;
  * `1000 / rate + RATE_MARGIN_MS` ms.
  */
 export function rateGate(perSecond: number | undefined, now: () => number = Date.now, sleep: (ms: number) => Promise<void> = realSleep): RateGate {
-  let hooked = false;
   let take: () => Promise<void>;
   if (!perSecond || perSecond <= 0 || !Number.isFinite(perSecond)) take = () => RESOLVED;
   else {
@@ -65,14 +79,5 @@ export function rateGate(perSecond: number | undefined, now: () => number = Date
     };
     take = () => (tail = tail.then(pass));
   }
-  return {
-    acquire: () => {
-      hooked = true;
-      return take();
-    },
-    take,
-    get hooked() {
-      return hooked;
-    },
-  };
+  return gateOver(take);
 }

@@ -5,11 +5,9 @@
  * translated from the database's clock to this process's by the round trip of the booking.
  */
 
-export interface SharedGate {
-  acquire: () => Promise<void>;
-  take: () => Promise<void>;
-  readonly hooked: boolean;
-}
+import { gateOver, type RateGate } from "../dispatch/rate-gate.js";
+
+export type SharedGate = RateGate;
 
 /**
  * Slack added to the window of a shared budget: calls of several processes reach the provider with the jitter of each
@@ -29,7 +27,6 @@ export function sharedRateGate(
   now: () => number = () => performance.timeOrigin + performance.now(),
   sleep: (ms: number) => Promise<void> = realSleep,
 ): SharedGate {
-  let hooked = false;
   const batch = Math.max(1, Math.min(64, Math.floor(n / 8)));
   const ready: number[] = [];
   let tail: Promise<void> = Promise.resolve();
@@ -52,15 +49,5 @@ export function sharedRateGate(
     const wait = at - now();
     if (wait > 0) await sleep(wait);
   };
-  const take = () => (tail = tail.then(pass));
-  return {
-    acquire: () => {
-      hooked = true;
-      return take();
-    },
-    take,
-    get hooked() {
-      return hooked;
-    },
-  };
+  return gateOver(() => (tail = tail.then(pass)));
 }
