@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { expiredMessage, NEXT_RUN_MS } from "../dispatch/ledger.js";
-import type { DueSend, Ledger, SendInsert, SendResult, SendRow, SendState, StaffConfirmation, StoredEvent } from "./types.js";
+import type { DueSend, Ledger, SendInsert, SendResult, SendRow, SendState, StaffConfirmation, StoredEvent, TestSendRecord } from "./types.js";
 import { ASSIGNED_STATES, type LedgerOutcomeRow } from "../outcomes/attribution.js";
 import type { HistorySend } from "../plan/types.js";
 import { migratePostgres } from "./migrations/postgres.js";
@@ -323,17 +323,7 @@ export class PostgresLedger implements Ledger {
     });
   }
 
-  async recordTestSend(t: {
-    campaign: string;
-    member: string;
-    channel: string;
-    address: string | null;
-    state: string;
-    provider_id?: string | null;
-    error_code?: string | null;
-    error_message?: string | null;
-    at: number;
-  }): Promise<void> {
+  async recordTestSend(t: TestSendRecord): Promise<void> {
     await this.exclusive(() =>
       this.q(
         `INSERT INTO test_sends (campaign, member, channel, address, state, provider_id, error_code, error_message, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,

@@ -12,6 +12,7 @@ import { ident as q } from "../members/sql.js";
 import { POOL_MIN_MESSAGES, type RenderPool } from "./render-pool.js";
 import type { PlanInput, PlannedOccurrence } from "./types.js";
 import type { SenderMessageTally } from "./sender-messages.js";
+import { chunksOf } from "./read.js";
 
 export function contentKindOf(project: Project, channel: string): ContentKind | undefined {
   return driverContentKind(project.channels.get(channel)?.driver);
@@ -336,9 +337,7 @@ async function renderMessages(
   const specials: SpecialMessage[] = [];
   const waiting: Promise<SpecialMessage[]>[] = [];
   const result = await conn.stream(`SELECT tid, ch${vcols.map((v) => `, ${v}`).join("")} FROM ${tuples} WHERE tid IN (SELECT rep FROM ${reps})`);
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
+  for await (const chunk of chunksOf(result)) {
     const tid = chunk.getColumnValues(0) as number[];
     const ch = chunk.getColumnValues(1) as number[];
     const values = read.map((_, j) => chunk.getColumnValues(2 + j) as unknown[]);
@@ -428,9 +427,7 @@ async function tallySenders(
     `SELECT occ, ch${vcols.map((v) => `, ${v}`).join("")}, CAST(sum(n) AS INTEGER) FROM (${withValues(`WHERE ch IN (${chans.join(", ")})`)}) GROUP BY ALL`,
   );
   const messages = new Map<string, string>();
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
+  for await (const chunk of chunksOf(result)) {
     const occ = chunk.getColumnValues(0) as number[];
     const ch = chunk.getColumnValues(1) as number[];
     const values = read.map((_, j) => chunk.getColumnValues(2 + j) as unknown[]);

@@ -4,9 +4,18 @@
  * occurrence's rows with member keys and field values, in chunks (member rows, inline rendering). And the counts the
  * walk never needs to see member by member (unreachable members), counted in DuckDB.
  */
-import type { DuckDBDataChunk } from "@duckdb/node-api";
+import type { DuckDBDataChunk, DuckDBResult } from "@duckdb/node-api";
 import { ident as q } from "../members/sql.js";
 import type { PlanInput } from "./types.js";
+
+/** A streamed result's chunks, up to the first empty one. */
+export async function* chunksOf(result: DuckDBResult): AsyncGenerator<DuckDBDataChunk> {
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) return;
+    yield chunk;
+  }
+}
 
 /** One batch of an occurrence's candidates, as the walk reads them. */
 export interface CandidateBatch {
@@ -28,9 +37,7 @@ export async function* streamCandidates(
 ): AsyncGenerator<CandidateBatch> {
   const cols = ["rid", "held", "chans", memberKeys ? "mkey" : "NULL", ...fields.map((f) => q("f_" + f))];
   const result = await conn.stream(`SELECT ${cols.join(", ")} FROM ${table} WHERE occ = ${occ}`);
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) return;
+  for await (const chunk of chunksOf(result)) {
     yield {
       rows: chunk.rowCount,
       rid: chunk.getColumnValues(0) as number[],
@@ -95,9 +102,7 @@ export async function readSendable(
   const result = await conn.stream(
     `SELECT ${everyOccurrence ? "0" : "occ"} AS occ, rid, chans, CAST(held AS UTINYINT) AS held FROM ${table} WHERE chans <> 0${orderMatters ? "" : " ORDER BY occ, rid"}`,
   );
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
+  for await (const chunk of chunksOf(result)) {
     const rows = chunk.rowCount;
     if (n + rows > rid.length) {
       const size = Math.max(rid.length * 2, n + rows);
