@@ -269,6 +269,19 @@ describe.each([sqlite, postgres])("ledger on $name", (backend) => {
     ]);
   });
 
+  it("plans: a send recorded before its occurrence was (a fallback, a copied ledger) stays as it was, the rest are recorded", async () => {
+    const { ledger } = await backend.fresh();
+    await ledger.insertSends([send("M2", 100, "sms", { content: "first" })]);
+    const occ = [{ campaign: "c", occurrence: OCC, sendAt: 100, audience: 3 }];
+    const plan = [send("M1", 100), send("M2", 100, "sms", { content: "second", state: "held_out" }), send("M3", 100, "sms", { state: "held_out" })];
+    // M2 was not new: only M3 counts as held out.
+    expect(await ledger.recordPlan(occ, plan, 1)).toEqual({ heldOut: 1 });
+    expect(await ledger.get(keyOf("M2"))).toMatchObject({ state: "planned", content: "first" });
+    expect(await ledger.get(keyOf("M1"))).toMatchObject({ state: "planned" });
+    expect(await ledger.get(keyOf("M3"))).toMatchObject({ state: "held_out" });
+    expect([...(await ledger.plannedOccurrences())]).toEqual([`c|${OCC}`]);
+  });
+
   it("scope, expiry, postponing and the next-run marker", async () => {
     const { ledger } = await backend.fresh();
     await ledger.insertSends([send("M1", 100), send("M2", 100), { ...send("X", 100), key: sendKey("d", OCC, "X", "sms"), campaign: "d" }]);

@@ -24,6 +24,7 @@ import type {
   TestSendRecord,
 } from "../ledger/types.js";
 import { queryOutcomeRows, type LedgerOutcomeRow } from "../outcomes/attribution.js";
+import { GroupCommitQueue } from "../ledger/group-commit.js";
 import {
   activeSuppressions,
   addSuppression,
@@ -60,15 +61,6 @@ const IN_SCOPE = `(? IS NULL OR campaign IN (SELECT value FROM json_each(?)))`;
 export const expiredMessage = (ms: number) => `not sent within ${Math.round(ms / 60_000)} minutes of its planned time`;
 
 export const sendKey = (campaign: string, occurrence: string, member: string, channel: string) => `${campaign}|${occurrence}|${member}|${channel}`;
-
-interface PendingMark {
-  ids: number[];
-  runId: number;
-  now: number;
-  ok: Set<number>;
-  resolve: (ok: Set<number>) => void;
-  reject: (e: unknown) => void;
-}
 
 /** The ledger's file was removed or replaced while a run had it open: what the run records would be lost. */
 export class LedgerFileError extends Error {}
@@ -113,11 +105,13 @@ export class SqliteLedger implements Ledger {
   private readonly fileId: string | undefined;
   private readonly stmts;
   /** Group commit: in-flight marks and results queued by concurrent workers, written by the next `flush`. */
-  private marks: PendingMark[] = [];
-  private results: { r: SendResult; now: number }[] = [];
-  private inserts: SendInsert[] = [];
-  private flushScheduled = false;
-  private writeError: unknown;
+  private readonly queue = new GroupCommitQueue(() => {
+    try {
+      this.flushNow();
+    } catch {
+      /* kept by the queue: rethrown by the next call that writes or flushes */
+    }
+  });
   /** `restrictTo`'s campaigns as a JSON array, or null for every campaign. */
   private scopeJson: string | null = null;
   private readonly file: string;
@@ -494,11 +488,7 @@ export class SqliteLedger implements Ledger {
    * resolves: that is the crash-safety protocol (a key is durably in flight before its call leaves the process).
    */
   markInFlightQueued(ids: number[], runId: number, now: number): Promise<Set<number>> {
-    if (this.writeError !== undefined) return Promise.reject(this.writeError);
-    return new Promise((resolve, reject) => {
-      this.marks.push({ ids, runId, now, ok: new Set(), resolve, reject });
-      this.schedule();
-    });
+    return this.queue.mark(ids, runId, now);
   }
 
   /**
@@ -508,23 +498,7 @@ export class SqliteLedger implements Ledger {
    * reconciliation (or `unknown`), never to a second send.
    */
   async queueFinish(results: SendResult[], now: number, inserts: SendInsert[] = []): Promise<void> {
-    if (this.writeError !== undefined) throw this.writeError;
-    for (const r of results) this.results.push({ r, now });
-    for (const s of inserts) this.inserts.push(s);
-    this.schedule();
-  }
-
-  private schedule(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      try {
-        this.flushNow();
-      } catch {
-        /* kept in writeError: rethrown by the next call that writes or flushes */
-      }
-    });
+    this.queue.finish(results, now, inserts);
   }
 
   async flush(): Promise<void> {
@@ -533,17 +507,14 @@ export class SqliteLedger implements Ledger {
 
   /** Commits everything queued (results and fallback inserts first, then in-flight marks) in one transaction. */
   private flushNow(): void {
-    if (this.writeError !== undefined) throw this.writeError;
+    this.queue.throwIfFailed();
     this.checkFile();
-    if (!this.marks.length && !this.results.length && !this.inserts.length) return;
-    const marks = this.marks;
-    const results = this.results;
-    const inserts = this.inserts;
-    this.marks = [];
-    this.results = [];
-    this.inserts = [];
+    const group = this.queue.take();
+    if (!group) return;
+    const { marks, results, inserts } = group;
+    let ok: Set<number>[];
     try {
-      this.db.transaction(() => {
+      ok = this.db.transaction(() => {
         for (const s of inserts) this.insert(s);
         this.applyMany(results);
         if (results.length) {
@@ -554,17 +525,13 @@ export class SqliteLedger implements Ledger {
             results[0]!.now,
           );
         }
-        for (const m of marks) {
-          m.ok.clear();
-          for (const id of this.stmts.markInFlightMany.all(m.runId, m.now, m.now, JSON.stringify(m.ids)) as number[]) m.ok.add(id);
-        }
+        return marks.map((m) => new Set(this.stmts.markInFlightMany.all(m.runId, m.now, m.now, JSON.stringify(m.ids)) as number[]));
       })();
     } catch (e) {
-      this.writeError = e;
-      for (const m of marks) m.reject(e);
+      this.queue.fail(group, e);
       throw e;
     }
-    for (const m of marks) m.resolve(m.ok);
+    this.queue.settle(group, ok);
   }
 
   /**
@@ -739,14 +706,11 @@ export class SqliteLedger implements Ledger {
    * opened: deleted, or replaced by another file. Checked at every group commit, hence before every batch.
    */
   checkFile(): void {
-    if (this.fileId === undefined || this.writeError !== undefined) return;
+    if (this.fileId === undefined || this.queue.hasFailed) return;
     const now = fileIdOf(this.file);
     if (now === this.fileId) return;
     const e = new LedgerFileError(`the ledger ${this.file} was ${now === undefined ? "deleted" : "replaced by another file"} during the run; the run stopped`);
-    this.writeError = e;
-    const marks = this.marks;
-    this.marks = [];
-    for (const m of marks) m.reject(e);
+    this.queue.fail(this.queue.take(), e);
     throw e;
   }
 
@@ -803,7 +767,7 @@ export class SqliteLedger implements Ledger {
   /** Commits what is queued, then closes. */
   async close(): Promise<void> {
     try {
-      if (this.writeError === undefined) this.flushNow();
+      if (!this.queue.hasFailed) this.flushNow();
     } finally {
       this.db.close();
     }

@@ -6,7 +6,7 @@
  */
 import Database from "better-sqlite3";
 import pg from "pg";
-import { migratePostgres } from "./migrations/postgres.js";
+import { migratePostgres, SEND_COLUMN_TYPES } from "./migrations/postgres.js";
 
 export interface CopyCounts {
   runs: number;
@@ -67,32 +67,7 @@ const TABLES: Table[] = [
   },
   {
     name: "sends",
-    columns: [
-      ["id", "bigint"],
-      ["key", "text"],
-      ["campaign", "text"],
-      ["occurrence", "text"],
-      ["member", "text"],
-      ["channel", "text"],
-      ["state", "text"],
-      ["send_at", "bigint"],
-      ["address", "text"],
-      ["sender", "text"],
-      ["content", "text"],
-      ["fallbacks", "text"],
-      ["vars", "text"],
-      ["attempts", "integer"],
-      ["provider_id", "text"],
-      ["error_code", "text"],
-      ["error_message", "text"],
-      ["not_before", "bigint"],
-      ["run_id", "bigint"],
-      ["first_attempt_at", "bigint"],
-      ["updated_at", "bigint"],
-      ["delivered_at", "bigint"],
-      ["delivery_code", "text"],
-      ["delivery_at", "bigint"],
-    ],
+    columns: SEND_COLUMN_TYPES,
     serial: "id",
     source: { id: "rowid" },
   },

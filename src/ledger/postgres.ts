@@ -1,9 +1,9 @@
 /**
  * The dispatch ledger in PostgreSQL: the same tables, states and semantics as the SQLite ledger
- * (src/dispatch/ledger.ts), for several workers on one or more hosts sharing one history. One connection per
- * ledger; its statements run one at a time in call order (a transaction is never interleaved with another call).
- * In-flight marks and results are group-committed like SQLite's: everything queued within one turn of the event
- * loop is written by one transaction, one durable commit.
+ * (src/dispatch/ledger.ts), for several workers on one or more hosts sharing one history. The ledger's own
+ * connection runs its statements one at a time in call order (a transaction is never interleaved with another call).
+ * In-flight marks and results are group-committed like SQLite's, on writer connections of their own: everything
+ * queued while a writer was busy is written by one statement, one durable commit.
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
@@ -11,8 +11,9 @@ import { expiredMessage, NEXT_RUN_MS } from "../dispatch/ledger.js";
 import type { DueSend, Ledger, SendInsert, SendResult, SendRow, SendState, StaffConfirmation, StoredEvent, TestSendRecord } from "./types.js";
 import { ASSIGNED_STATES, type LedgerOutcomeRow } from "../outcomes/attribution.js";
 import type { HistorySend } from "../plan/types.js";
-import { migratePostgres } from "./migrations/postgres.js";
+import { migratePostgres, SEND_COLUMN_TYPES } from "./migrations/postgres.js";
 import { maskSecretIn } from "./url.js";
+import { GroupCommitQueue, type CommitGroup } from "./group-commit.js";
 import {
   ASKED_STATES,
   normalizeAddress,
@@ -41,22 +42,24 @@ const TYPES = {
 const inScope = (n: number) => `($${n}::text[] IS NULL OR campaign = ANY($${n}::text[]))`;
 
 /** Columns of a send as the plan records them, in insert order, with their array types for `unnest`. */
-const INSERT_COLUMNS: [keyof SendInsert, string][] = [
-  ["key", "text"],
-  ["campaign", "text"],
-  ["occurrence", "text"],
-  ["member", "text"],
-  ["channel", "text"],
-  ["state", "text"],
-  ["send_at", "bigint"],
-  ["address", "text"],
-  ["sender", "text"],
-  ["content", "text"],
-  ["fallbacks", "text"],
-  ["vars", "text"],
-  ["run_id", "bigint"],
-  ["updated_at", "bigint"],
-];
+const INSERT_COLUMNS = (
+  [
+    "key",
+    "campaign",
+    "occurrence",
+    "member",
+    "channel",
+    "state",
+    "send_at",
+    "address",
+    "sender",
+    "content",
+    "fallbacks",
+    "vars",
+    "run_id",
+    "updated_at",
+  ] as const
+).map((name): [keyof SendInsert, string] => [name, SEND_COLUMN_TYPES.find(([c]) => c === name)![1]]);
 
 /** Inserts sends (their columns as arrays from parameter `$first` on), leaving keys recorded already as they are. */
 const insertSql = (first: number) => `INSERT INTO sends (${INSERT_COLUMNS.map((c) => c[0]).join(", ")})
@@ -64,6 +67,10 @@ const insertSql = (first: number) => `INSERT INTO sends (${INSERT_COLUMNS.map((c
   ON CONFLICT (key) DO NOTHING`;
 
 const INSERT_SQL = `${insertSql(1)} RETURNING state`;
+
+/** Inserts sends that cannot be recorded yet (of occurrences planned for the first time): no conflict to look for. */
+const INSERT_NEW_SQL = `INSERT INTO sends (${INSERT_COLUMNS.map((c) => c[0]).join(", ")})
+  SELECT * FROM unnest(${INSERT_COLUMNS.map((c, i) => `$${1 + i}::${c[1]}[]`).join(", ")})`;
 
 /**
  * The parameters of `insertSql`: one array per column, already in PostgreSQL's array syntax, so that the next chunk's
@@ -153,28 +160,84 @@ const PLAN_LOCK = 0x6368756401;
 /** Rows per statement when inserting: parameters are arrays, so only the message size bounds it. */
 const INSERT_CHUNK = 20_000;
 
-interface PendingMark {
-  ids: number[];
-  runId: number;
-  now: number;
-  resolve: (ok: Set<number>) => void;
-  reject: (e: unknown) => void;
+/**
+ * Connections that write group commits, each its own transaction, side by side: while one commit waits for its
+ * durable flush the next one is written (PostgreSQL flushes commits that wait together in one go). The commits of one
+ * worker touch different rows: a send is marked only once due() found it planned again, after its result committed.
+ */
+const WRITERS = 2;
+
+/** One statement on one connection. */
+type Sql = <R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]) => Promise<pg.QueryResult<R>>;
+
+/** Runs `fn` in a transaction of the connection `sql` writes to. */
+async function inTransaction<T>(sql: Sql, fn: () => Promise<T>): Promise<T> {
+  await sql("BEGIN");
+  try {
+    const out = await fn();
+    await sql("COMMIT");
+    return out;
+  } catch (e) {
+    await sql("ROLLBACK").catch(() => undefined);
+    throw e;
+  }
+}
+
+/** The writer connections, opened when first needed, at most `max`; a caller waits for one to be free. */
+class WriterPool {
+  private readonly idle: Sql[] = [];
+  private readonly clients: pg.Client[] = [];
+  private readonly waiting: ((w: Sql) => void)[] = [];
+  private opening = 0;
+
+  constructor(
+    private readonly url: string,
+    private readonly max: number,
+  ) {}
+
+  get available(): boolean {
+    return this.idle.length > 0 || this.clients.length + this.opening < this.max;
+  }
+
+  async acquire(): Promise<Sql> {
+    const w = this.idle.pop();
+    if (w) return w;
+    if (this.clients.length + this.opening >= this.max) return new Promise((resolve) => this.waiting.push(resolve));
+    this.opening++;
+    try {
+      const client = new pg.Client({ connectionString: this.url, types: TYPES, application_name: "chuda writer" });
+      client.on("error", () => undefined);
+      await client.connect();
+      this.clients.push(client);
+      return (text, params) => client.query(text, params);
+    } finally {
+      this.opening--;
+    }
+  }
+
+  release(w: Sql): void {
+    const next = this.waiting.shift();
+    if (next) next(w);
+    else this.idle.push(w);
+  }
+
+  async end(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.end().catch(() => undefined)));
+  }
 }
 
 export class PostgresLedger implements Ledger {
   /** The ledger's history identity (table `meta`), the same as the SQLite ledger's after `chuda ledger copy`. */
   readonly id: string;
-  private marks: PendingMark[] = [];
-  private results: { r: SendResult; now: number }[] = [];
-  private inserts: SendInsert[] = [];
-  private flushScheduled = false;
-  private writeError: unknown;
+  /** In-flight marks, results and fallback inserts waiting for a writer. */
+  private readonly queue = new GroupCommitQueue(() => this.commitQueued());
+  private readonly writers: WriterPool;
+  /** The group commits under way. */
+  private readonly commits = new Set<Promise<void>>();
   private scope: string[] | null = null;
   /** The tail of the queue of calls: each call runs after the previous one settled. */
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
-  /** The group commit under way, if any. */
-  private committing: Promise<void> = Promise.resolve();
   /** This process's name on the leases it takes. */
   readonly worker = randomUUID();
   private heartbeat: NodeJS.Timeout | undefined;
@@ -185,6 +248,7 @@ export class PostgresLedger implements Ledger {
     readonly url: string,
   ) {
     this.id = id;
+    this.writers = new WriterPool(url, WRITERS);
   }
 
   /** Connects, applies missing schema migrations, and gives the ledger an id on first use. */
@@ -215,9 +279,8 @@ export class PostgresLedger implements Ledger {
     return run;
   }
 
-  private q<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
-    return this.client.query<R>(sql, params);
-  }
+  /** A statement on the ledger's own connection. */
+  private readonly q: Sql = (sql, params = []) => this.client.query(sql, params);
 
   /** Commits queued writes, then runs `fn` alone on the connection. */
   private async read<T>(fn: () => Promise<T>): Promise<T> {
@@ -225,16 +288,8 @@ export class PostgresLedger implements Ledger {
     return this.exclusive(fn);
   }
 
-  private async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    await this.q("BEGIN");
-    try {
-      const out = await fn();
-      await this.q("COMMIT");
-      return out;
-    } catch (e) {
-      await this.q("ROLLBACK").catch(() => undefined);
-      throw e;
-    }
+  private transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return inTransaction(this.q, fn);
   }
 
   async startRun(at: number, now: number, members: number | null = null): Promise<number> {
@@ -365,29 +420,54 @@ export class PostgresLedger implements Ledger {
   }
 
   /** Inserts sends whose keys are not recorded yet; returns the states of those that were new. */
-  private async insertMany(sends: SendInsert[]): Promise<string[]> {
+  private async insertMany(sends: SendInsert[], sql: Sql = this.q): Promise<string[]> {
     const states: string[] = [];
-    const chunk = (i: number) => (i < sends.length ? insertParams(sends.slice(i, i + INSERT_CHUNK)) : undefined);
-    let params = chunk(0);
-    for (let i = 0; params; i += INSERT_CHUNK) {
-      const inserted = this.q<{ state: string }>(INSERT_SQL, params);
-      // The next chunk is built while the server inserts this one.
-      params = chunk(i + INSERT_CHUNK);
-      for (const row of (await inserted).rows) states.push(row.state);
-    }
+    await this.insertChunks(sends, INSERT_SQL, sql, (rows) => {
+      for (const row of rows as { state: string }[]) states.push(row.state);
+    });
     return states;
   }
 
+  /**
+   * Inserts the sends of occurrences planned for the first time, in the transaction under way: none of their keys can
+   * be recorded, so no conflict is looked for (a third of an insert's cost). Should one be recorded after all, the
+   * insert is undone and made again key by key. Returns the states of the sends that were new.
+   */
+  private async insertNew(sends: SendInsert[]): Promise<string[]> {
+    if (!sends.length) return [];
+    await this.q("SAVEPOINT new_sends");
+    try {
+      await this.insertChunks(sends, INSERT_NEW_SQL, this.q, () => undefined);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "23505") throw e;
+      await this.q("ROLLBACK TO SAVEPOINT new_sends");
+      return this.insertMany(sends);
+    }
+    await this.q("RELEASE SAVEPOINT new_sends");
+    return sends.map((s) => s.state);
+  }
+
+  /** Runs an insert statement chunk by chunk; the next chunk is built while the server inserts this one. */
+  private async insertChunks(sends: SendInsert[], text: string, sql: Sql, rows: (rows: unknown[]) => void): Promise<void> {
+    const chunk = (i: number) => (i < sends.length ? insertParams(sends.slice(i, i + INSERT_CHUNK)) : undefined);
+    let params = chunk(0);
+    for (let i = 0; params; i += INSERT_CHUNK) {
+      const inserted = sql(text, params);
+      params = chunk(i + INSERT_CHUNK);
+      rows((await inserted).rows);
+    }
+  }
+
   /** Applies results in two statements (by id, by key); of several results for one row, the last one counts. */
-  private async applyMany(results: { r: SendResult; now: number }[]): Promise<void> {
+  private async applyMany(results: { r: SendResult; now: number }[], sql: Sql = this.q): Promise<void> {
     const byId = new Map<number, { r: SendResult; now: number }>();
     const byKey = new Map<string, { r: SendResult; now: number }>();
     for (const x of results) {
       if (x.r.id !== undefined) byId.set(x.r.id, x);
       else byKey.set(x.r.key, x);
     }
-    if (byId.size) await this.q(resultSql("id", 1), [[...byId.keys()], ...resultParams([...byId.values()])]);
-    if (byKey.size) await this.q(resultSql("key", 1), [[...byKey.keys()], ...resultParams([...byKey.values()])]);
+    if (byId.size) await sql(resultSql("id", 1), [[...byId.keys()], ...resultParams([...byId.values()])]);
+    if (byKey.size) await sql(resultSql("key", 1), [[...byKey.keys()], ...resultParams([...byKey.values()])]);
   }
 
   async recordPlan(
@@ -397,19 +477,26 @@ export class PostgresLedger implements Ledger {
   ): Promise<{ heldOut: number }> {
     return this.read(() =>
       this.transaction(async () => {
+        // The occurrences recorded now are new; the sends of the others (planned again) may be recorded already.
+        const fresh = new Set<string>();
         if (occurrences.length)
-          await this.q(
-            `INSERT INTO occurrences (campaign, occurrence, send_at, run_id, audience)
-             SELECT c, o, t, $5, a FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS x(c, o, t, a) ON CONFLICT DO NOTHING`,
-            [
-              occurrences.map((o) => o.campaign),
-              occurrences.map((o) => o.occurrence),
-              occurrences.map((o) => o.sendAt),
-              occurrences.map((o) => o.audience),
-              runId,
-            ],
-          );
-        const states = await this.insertMany(sends);
+          for (const r of (
+            await this.q<{ c: string; o: string }>(
+              `INSERT INTO occurrences (campaign, occurrence, send_at, run_id, audience)
+               SELECT c, o, t, $5, a FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS x(c, o, t, a) ON CONFLICT DO NOTHING
+               RETURNING campaign AS c, occurrence AS o`,
+              [
+                occurrences.map((o) => o.campaign),
+                occurrences.map((o) => o.occurrence),
+                occurrences.map((o) => o.sendAt),
+                occurrences.map((o) => o.audience),
+                runId,
+              ],
+            )
+          ).rows)
+            fresh.add(`${r.c}|${r.o}`);
+        const isNew = (s: SendInsert) => fresh.has(`${s.campaign}|${s.occurrence}`);
+        const states = [...(await this.insertNew(sends.filter(isNew))), ...(await this.insertMany(sends.filter((s) => !isNew(s))))];
         return { heldOut: states.filter((s) => s === "held_out").length };
       }),
     );
@@ -560,69 +647,62 @@ export class PostgresLedger implements Ledger {
    * two workers marking one send exactly one gets it.
    */
   markInFlightQueued(ids: number[], runId: number, now: number): Promise<Set<number>> {
-    if (this.writeError !== undefined) return Promise.reject(this.writeError);
-    return new Promise((resolve, reject) => {
-      this.marks.push({ ids, runId, now, resolve, reject });
-      this.schedule();
-    });
+    return this.queue.mark(ids, runId, now);
   }
 
   async queueFinish(results: SendResult[], now: number, inserts: SendInsert[] = []): Promise<void> {
-    if (this.writeError !== undefined) throw this.writeError;
-    for (const r of results) this.results.push({ r, now });
-    for (const s of inserts) this.inserts.push(s);
-    this.schedule();
+    this.queue.finish(results, now, inserts);
   }
 
-  private schedule(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush().catch(() => undefined /* kept in writeError: rethrown by the next call that writes or flushes */);
-    });
-  }
-
-  /** Commits everything queued (fallback inserts and results first, then in-flight marks) in one transaction. */
+  /** Commits everything queued, and waits for the commits under way. */
   async flush(): Promise<void> {
-    if (this.writeError !== undefined) throw this.writeError;
-    if (!this.marks.length && !this.results.length && !this.inserts.length) {
-      // A commit already under way (started by the scheduled flush) is part of what a flush promises.
-      await this.committing;
-      if (this.writeError !== undefined) throw this.writeError;
-      return;
-    }
-    const commit = this.commitQueued();
-    this.committing = commit.catch(() => undefined);
-    await commit;
+    this.queue.throwIfFailed();
+    if (this.queue.hasQueued) this.startCommit();
+    await Promise.allSettled([...this.commits]);
+    this.queue.throwIfFailed();
   }
 
-  private async commitQueued(): Promise<void> {
-    const marks = this.marks;
-    const results = this.results;
-    const inserts = this.inserts;
-    this.marks = [];
-    this.results = [];
-    this.inserts = [];
-    let ok: Set<number>[];
-    try {
-      ok = await this.exclusive(() => this.commitGroup(inserts, results, marks));
-    } catch (e) {
-      this.writeError = e;
-      for (const m of marks) m.reject(e);
-      throw e;
-    }
-    marks.forEach((m, i) => m.resolve(ok[i]!));
+  /** Woken by the queue: commits what is queued if a writer is free (otherwise the next free writer takes it). */
+  private commitQueued(): void {
+    if (this.queue.hasQueued && !this.queue.hasFailed && this.writers.available) this.startCommit();
+  }
+
+  /**
+   * A group commit on a writer connection. It takes the queue once it has its writer, so that everything queued
+   * while the writers were busy goes in one commit; when it is done, the writer takes what was queued meanwhile.
+   */
+  private startCommit(): void {
+    const commit = (async () => {
+      const writer = await this.writers.acquire();
+      const group = this.queue.take();
+      try {
+        if (!group) return;
+        let ok: Set<number>[];
+        try {
+          ok = await this.commitGroup(writer, group);
+        } catch (e) {
+          this.queue.fail(group, e);
+          return;
+        }
+        this.queue.settle(group, ok);
+      } finally {
+        this.writers.release(writer);
+        this.commitQueued();
+      }
+    })();
+    this.commits.add(commit);
+    void commit.finally(() => this.commits.delete(commit));
   }
 
   /**
    * A group commit's writes as one statement: fallback inserts, results and in-flight marks are parts of it. They touch
    * different rows (a send is marked only once the results of its previous attempt are committed), so that the parts
-   * cannot see each other's writes does not matter. Marks alone are one round trip and one durable commit; results
-   * add, in their transaction, the receipts that came before them and the suppressions they open. Results found by
-   * key, or more inserts than one statement carries, take a statement each.
+   * cannot see each other's writes does not matter. The statement is its own transaction: one round trip and one
+   * durable commit. Receipts that came before their send's result (stored pending) are matched by a transaction
+   * after it, only when there are any. Results that open suppressions, results found by key, or more inserts than
+   * one statement carries take a transaction of several statements.
    */
-  private async commitGroup(inserts: SendInsert[], results: { r: SendResult; now: number }[], marks: PendingMark[]): Promise<Set<number>[]> {
+  private async commitGroup(sql: Sql, { inserts, results, marks }: CommitGroup): Promise<Set<number>[]> {
     const out = marks.map(() => new Set<number>());
     const ids: number[] = [];
     const markOf: number[] = [];
@@ -633,20 +713,18 @@ export class PostgresLedger implements Ledger {
       }
     });
     const markParams = [ids, markOf, markOf.map((i) => marks[i]!.runId), markOf.map((i) => marks[i]!.now), this.worker, LEASE_MS];
-    const collect = (rows: { id: number; mark: number }[]) => {
-      for (const r of rows) out[r.mark]!.add(r.id);
+    const collect = (rows: { id: number | null; mark: number | null }[]) => {
+      for (const r of rows) if (r.id !== null) out[r.mark!]!.add(r.id);
       return out;
     };
-    if (inserts.length > INSERT_CHUNK || results.some((x) => x.r.id === undefined))
-      return this.transaction(async () => {
-        await this.insertMany(inserts);
-        await this.applyMany(results);
-        if (results.length)
-          await this.afterResults(
-            results.map((x) => x.r),
-            results[0]!.now,
-          );
-        return collect(ids.length ? (await this.q<{ id: number; mark: number }>(markSql(1), markParams)).rows : []);
+    const now = results[0]?.now ?? 0;
+    const sends = results.map((x) => x.r);
+    if (inserts.length > INSERT_CHUNK || sends.some((r) => r.id === undefined) || optOutFailures(sends).length)
+      return inTransaction(sql, async () => {
+        await this.insertMany(inserts, sql);
+        await this.applyMany(results, sql);
+        if (results.length) await this.afterResults(sends, now, sql);
+        return collect(ids.length ? (await sql<{ id: number; mark: number }>(markSql(1), markParams)).rows : []);
       });
     const params: unknown[] = [];
     const parts: string[] = [];
@@ -665,24 +743,12 @@ export class PostgresLedger implements Ledger {
       params.push(...markParams);
     }
     if (!parts.length) return out;
-    const write = async () =>
-      collect(
-        (
-          await this.q<{ id: number; mark: number }>(
-            `WITH ${parts.join(",\n")}\n${ids.length ? "SELECT id, mark FROM marked" : "SELECT NULL::bigint AS id, NULL::int AS mark WHERE false"}`,
-            params,
-          )
-        ).rows,
-      );
-    if (!results.length) return write();
-    return this.transaction(async () => {
-      const written = await write();
-      await this.afterResults(
-        results.map((x) => x.r),
-        results[0]!.now,
-      );
-      return written;
-    });
+    const selects = [ids.length ? "SELECT id, mark FROM marked" : "SELECT NULL::bigint AS id, NULL::int AS mark WHERE false"];
+    // A row without an id says receipts are waiting for their send.
+    if (results.length) selects.push("SELECT NULL::bigint, NULL::int WHERE EXISTS (SELECT 1 FROM receipts WHERE send_key IS NULL)");
+    const rows = (await sql<{ id: number | null; mark: number | null }>(`WITH ${parts.join(",\n")}\n${selects.join("\nUNION ALL ")}`, params)).rows;
+    if (rows.some((r) => r.id === null)) await inTransaction(sql, () => this.matchPending(sql));
+    return collect(rows);
   }
 
   async finish(results: SendResult[], now: number, inserts: SendInsert[] = []): Promise<void> {
@@ -939,9 +1005,12 @@ export class PostgresLedger implements Ledger {
   }
 
   /** Applies receipts stored before their send's result (in the transaction under way); how many matched now. */
-  private async matchPending(): Promise<number> {
-    const r = await this.q<{ send_key: string; state: string; code: string | null; reported_at: number }>(`SELECT * FROM chuda_match_pending_receipts()`);
-    await this.suppressRefused(r.rows.map((x) => ({ key: x.send_key, state: x.state, error_code: x.code, at: x.reported_at })));
+  private async matchPending(sql: Sql = this.q): Promise<number> {
+    const r = await sql<{ send_key: string; state: string; code: string | null; reported_at: number }>(`SELECT * FROM chuda_match_pending_receipts()`);
+    await this.suppressRefused(
+      r.rows.map((x) => ({ key: x.send_key, state: x.state, error_code: x.code, at: x.reported_at })),
+      sql,
+    );
     return r.rows.length;
   }
 
@@ -949,22 +1018,25 @@ export class PostgresLedger implements Ledger {
    * Suppresses the members whose send failed, or whose receipt reported a failure, with an opt-out code (as the SQLite
    * ledger does: src/dispatch/delivery.ts), in the transaction under way.
    */
-  private async suppressRefused(results: { id?: number; key: string; state: string; error_code?: string | null; at: number }[]): Promise<void> {
+  private async suppressRefused(
+    results: { id?: number; key: string; state: string; error_code?: string | null; at: number }[],
+    sql: Sql = this.q,
+  ): Promise<void> {
     for (const r of optOutFailures(results)) {
       const row = (
-        await this.q<{ member: string; channel: string; address: string | null }>(
+        await sql<{ member: string; channel: string; address: string | null }>(
           r.id !== undefined ? `SELECT member, channel, address FROM sends WHERE id = $1` : `SELECT member, channel, address FROM sends WHERE key = $1`,
           [r.id ?? r.key],
         )
       ).rows[0];
-      if (row) await this.writeSuppressions([sendErrorSuppression(row, r.error_code, r.at)]);
+      if (row) await this.writeSuppressions([sendErrorSuppression(row, r.error_code, r.at)], sql);
     }
   }
 
   /** Adds suppressions in the transaction under way; how many were new (an entry whose `dedupe` is known is not). */
-  private async writeSuppressions(entries: SuppressionInput[]): Promise<number> {
+  private async writeSuppressions(entries: SuppressionInput[], sql: Sql = this.q): Promise<number> {
     if (!entries.length) return 0;
-    const r = await this.q(
+    const r = await sql(
       `INSERT INTO suppressions (member, channel, address, via, source, reason, actor, at, dedupe)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[])
        ON CONFLICT DO NOTHING`,
@@ -987,9 +1059,12 @@ export class PostgresLedger implements Ledger {
    * What committing results adds, in their transaction (as the SQLite ledger does): receipts that came before the
    * results are applied, and members refused with an opt-out error are suppressed.
    */
-  private async afterResults(results: SendResult[], now: number): Promise<void> {
-    await this.matchPending();
-    await this.suppressRefused(results.map((r) => ({ ...r, at: now })));
+  private async afterResults(results: SendResult[], now: number, sql: Sql = this.q): Promise<void> {
+    await this.matchPending(sql);
+    await this.suppressRefused(
+      results.map((r) => ({ ...r, at: now })),
+      sql,
+    );
   }
 
   async recordReceipts(receipts: ReceiptInput[], now: number): Promise<ReceiptOutcome[]> {
@@ -1167,7 +1242,7 @@ export class PostgresLedger implements Ledger {
 
   /** The SQLite ledger checks that its file is still the one it opened; a database has no such file. */
   async checkFile(): Promise<void> {
-    if (this.writeError !== undefined) throw this.writeError;
+    this.queue.throwIfFailed();
   }
 
   /** Commits what is queued, then closes the connection. */
@@ -1176,9 +1251,11 @@ export class PostgresLedger implements Ledger {
     this.closed = true;
     clearInterval(this.heartbeat);
     try {
-      if (this.writeError === undefined) await this.flush();
+      if (!this.queue.hasFailed) await this.flush();
     } finally {
+      await Promise.allSettled([...this.commits]);
       await this.tail;
+      await this.writers.end();
       await this.client.end().catch(() => undefined);
     }
   }
