@@ -1,12 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import Database from "better-sqlite3";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { PostgresLedger } from "../ledger/postgres.js";
 import { startPostgres, type PostgresServer } from "../../test/servers/postgres.js";
-import { SqliteLedger, sendKey, type SendInsert } from "./ledger.js";
+import { closeLedgers, freshPostgres, freshSqlite } from "../../test/fixtures/ledgers.js";
+import { sendKey, type SendInsert } from "./ledger.js";
 import type { Ledger } from "../ledger/types.js";
 
 type AnyLedger = Ledger;
@@ -30,36 +26,19 @@ interface Backend {
   stopHeartbeat?: (run: number) => Promise<void>;
 }
 
-const cleanups: (() => unknown)[] = [];
-const open: AnyLedger[] = [];
-afterEach(async () => {
-  for (const l of open.splice(0)) await l.close();
-  for (const c of cleanups.splice(0)) await c();
-});
+afterEach(closeLedgers);
 
 const sqlite: Backend = {
   name: "SQLite",
   async fresh() {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "chuda-ledger-"));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const file = path.join(dir, ".chuda/state.db");
-    const ledger = new SqliteLedger(file);
-    open.push(ledger);
-    const other = new Database(file, { readonly: true });
-    cleanups.unshift(() => other.close());
+    const { ledger, other, reopen } = freshSqlite("chuda-ledger-", { readonly: true });
     const stateOf = async (key: string) => (other.prepare(`SELECT state FROM sends WHERE key = ?`).get(key) as { state: string } | undefined)?.state;
     const statesOf = async (keys: string[]) => Promise.all(keys.map(stateOf));
-    const reopen = async () => {
-      const again = new SqliteLedger(file);
-      open.push(again);
-      return again;
-    };
     return { ledger, stateOf, statesOf, reopen, holdWrites: async () => async () => undefined };
   },
 };
 
 let server: PostgresServer | undefined;
-let databases = 0;
 beforeAll(async () => {
   server = await startPostgres({ durable: false });
 });
@@ -74,23 +53,13 @@ const postgres: Backend = {
     await lastPostgres!.query(`UPDATE runs SET heartbeat_at = 0 WHERE id = $1`, [run]);
   },
   async fresh() {
-    const url = await server!.database(`ledger_${process.pid}_${++databases}`);
-    const ledger = await PostgresLedger.open(url);
-    open.push(ledger);
-    const other = new pg.Client({ connectionString: url });
-    await other.connect();
+    const { ledger, other, reopen } = await freshPostgres(server!, "ledger");
     lastPostgres = other;
-    cleanups.unshift(() => other.end());
     const statesOf = async (keys: string[]) => {
       const r = await other.query<{ key: string; state: string }>(`SELECT key, state FROM sends WHERE key = ANY($1::text[])`, [keys]);
       return keys.map((k) => r.rows.find((x) => x.key === k)?.state);
     };
     const stateOf = async (key: string) => (await statesOf([key]))[0];
-    const reopen = async () => {
-      const again = await PostgresLedger.open(url);
-      open.push(again);
-      return again;
-    };
     const holdWrites = async () => {
       await other.query("BEGIN");
       await other.query("LOCK TABLE sends IN SHARE MODE");

@@ -3,7 +3,7 @@
  * and a real SQLite ledger in memory: what each kind of provider answer does to a send and to the run's counts.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { projectYaml, testProject } from "../../test/fixtures/project.js";
+import { aliyunSmsChannel, projectYaml, testProject } from "../../test/fixtures/project.js";
 import type { Project } from "../project/types.js";
 import type { SendOutcome } from "../drivers/types.js";
 import type { DueSend } from "../ledger/types.js";
@@ -15,11 +15,7 @@ const YAML = projectYaml(
   { mobile: "phone" },
   `
 channels:
-  sms:
-    driver: aliyun-sms
-    address: mobile
-    failover: sms2
-    env: { access_key_id: A, access_key_secret: B }
+${aliyunSmsChannel(["failover: sms2"])}
   sms2:
     driver: tencent-sms
     address: mobile

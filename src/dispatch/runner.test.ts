@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { parseTemplate } from "../content/index.js";
 import type { Driver, SendOutcome, SendRequest } from "../drivers/types.js";
-import { projectYaml, testProject } from "../../test/fixtures/project.js";
+import { aliyunSmsChannel, projectYaml, testProject } from "../../test/fixtures/project.js";
 import { testCampaign } from "../../test/fixtures/campaign.js";
 import type { Project } from "../project/types.js";
 import { SqliteLedger, sendKey } from "./ledger.js";
@@ -17,10 +17,7 @@ const YAML = projectYaml(
   { mobile: "phone" },
   `
 channels:
-  sms:
-    driver: aliyun-sms
-    address: mobile
-    env: { access_key_id: A, access_key_secret: B }
+${aliyunSmsChannel()}
 `,
 );
 /** 10:00 on 24 December in Shanghai: the campaign's daily occurrence. */

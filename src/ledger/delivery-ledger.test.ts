@@ -2,16 +2,10 @@
  * Delivery receipts, suppressions, business events and tracked links in the ledger: the same tests against the
  * SQLite ledger and a real PostgreSQL server (test/servers/postgres.ts).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import Database from "better-sqlite3";
-import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startPostgres, type PostgresServer } from "../../test/servers/postgres.js";
-import { SqliteLedger } from "../dispatch/ledger.js";
+import { closeLedgers, freshPostgres, freshSqlite } from "../../test/fixtures/ledgers.js";
 import type { ReceiptInput, SuppressionInput } from "../dispatch/delivery.js";
-import { PostgresLedger } from "./postgres.js";
 import type { Ledger, SendInsert } from "./types.js";
 import { testSend } from "../../test/fixtures/sends.js";
 
@@ -37,38 +31,24 @@ interface Backend {
   fresh(): Promise<Fresh>;
 }
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
+afterEach(closeLedgers);
 
 const sqlite: Backend = {
   name: "SQLite",
   async fresh() {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "chuda-delivery-ledger-"));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const file = path.join(dir, ".chuda/state.db");
-    const open = (): Ledger => {
-      const l = new SqliteLedger(file);
-      cleanups.unshift(() => l.close());
-      return l;
-    };
-    const ledger = open();
-    const other = new Database(file);
-    cleanups.unshift(() => other.close());
+    const { ledger, other, reopen } = freshSqlite("chuda-delivery-ledger-");
     return {
       ledger,
       deliveryOf: async (key) =>
         other.prepare(`SELECT delivered_at, delivery_code, delivery_at FROM sends WHERE key = ?`).get(key) as DeliveryColumns | undefined,
       countOf: async (table) => (other.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n,
-      reopen: async () => open(),
+      reopen,
       sentElsewhere: async (key, providerId) => void other.prepare(`UPDATE sends SET state = 'sent', provider_id = ? WHERE key = ?`).run(providerId, key),
     };
   },
 };
 
 let server: PostgresServer | undefined;
-let databases = 0;
 beforeAll(async () => {
   server = await startPostgres({ durable: false });
 });
@@ -79,16 +59,7 @@ afterAll(async () => {
 const postgres: Backend = {
   name: "PostgreSQL",
   async fresh() {
-    const url = await server!.database(`delivery_${process.pid}_${++databases}`);
-    const open = async (): Promise<Ledger> => {
-      const l = await PostgresLedger.open(url);
-      cleanups.unshift(() => l.close());
-      return l;
-    };
-    const ledger = await open();
-    const other = new pg.Client({ connectionString: url });
-    await other.connect();
-    cleanups.unshift(() => other.end());
+    const { ledger, other, reopen } = await freshPostgres(server!, "delivery");
     return {
       ledger,
       deliveryOf: async (key) => {
@@ -101,7 +72,7 @@ const postgres: Backend = {
         return row && { delivered_at: num(row.delivered_at), delivery_code: row.delivery_code, delivery_at: num(row.delivery_at) };
       },
       countOf: async (table) => Number((await other.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${table}`)).rows[0]!.n),
-      reopen: open,
+      reopen,
       sentElsewhere: async (key, providerId) => void (await other.query(`UPDATE sends SET state = 'sent', provider_id = $1 WHERE key = $2`, [providerId, key])),
     };
   },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { projectYaml, testProject } from "../../test/fixtures/project.js";
+import { aliyunSmsChannel, projectYaml, testProject } from "../../test/fixtures/project.js";
 import { parseTemplate } from "../content/index.js";
 import { recordedCost, renderFor } from "./content.js";
 
@@ -7,12 +7,7 @@ const YAML = projectYaml(
   { name: "string", mobile: "phone", sms_ok: "bool" },
   `
 channels:
-  sms:
-    driver: aliyun-sms
-    address: mobile
-    consent: sms_ok
-    price: 0.05 CNY per segment
-    env: { access_key_id: C, access_key_secret: D }
+${aliyunSmsChannel(["consent: sms_ok", "price: 0.05 CNY per segment"])}
 `,
 );
 const TEMPLATE = `sms:\n  sign: "示例广场"\n  code: "SMS_1"\n  body: "\${name}您好，您的会员积分即将到期，请在本月内到店使用，逾期将自动清零，感谢您对示例广场的支持。拒收请回复R"\n  params: { name: "{{name}}" }\n`;

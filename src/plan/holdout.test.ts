@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { projectYaml, testProject } from "../../test/fixtures/project.js";
+import { aliyunSmsChannel, projectYaml, testProject } from "../../test/fixtures/project.js";
 import { testCampaign } from "../../test/fixtures/campaign.js";
 import type { Project } from "../project/types.js";
 import type { ResolvedCampaign } from "../resolved/types.js";
@@ -26,12 +26,7 @@ channels:
     sender: owner
     quota: 1 per member per day
     env: { corp_id: A, secret: B }
-  sms:
-    driver: aliyun-sms
-    address: mobile
-    consent: sms_ok
-    price: 0.05 CNY per segment
-    env: { access_key_id: C, access_key_secret: D }
+${aliyunSmsChannel(["consent: sms_ok", "price: 0.05 CNY per segment"])}
 policy:
   max: 2 per member per 7 days
   default_time: "10:00"

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { projectYaml, testProject } from "../../test/fixtures/project.js";
+import { aliyunSmsChannel, projectYaml, testProject } from "../../test/fixtures/project.js";
 import { testCampaign } from "../../test/fixtures/campaign.js";
 import type { ResolvedCampaign } from "../resolved/types.js";
 import { zonedToEpoch } from "../calendar/time.js";
@@ -9,10 +9,7 @@ const YAML = projectYaml(
   { mobile: "phone" },
   `
 channels:
-  sms:
-    driver: aliyun-sms
-    address: mobile
-    env: { access_key_id: C, access_key_secret: D }
+${aliyunSmsChannel()}
 policy:
   quiet_hours: "21:00-09:00"
   catch_up: 6 hours

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fault } from "../fakes/common.js";
 import { BIN, chuda, copyExampleRepo } from "./cli.js";
 import { ENV, makeMembers, makeRepo, startFakes, type Fakes } from "./dispatch-helpers.js";
+import { screenOf as screen } from "../fixtures/terminal.js";
 
 const hasScript = (() => {
   try {
@@ -37,39 +38,6 @@ async function onTty(args: string[], cwd: string, env: Record<string, string> = 
     timeout: 120_000,
   });
   return { exitCode: r.exitCode, raw: String(r.stdout) };
-}
-
-/** The lines on screen after replaying the output: the escapes Ink's log-update uses, colour dropped. */
-function screen(raw: string): string[] {
-  const lines: string[] = [""];
-  let row = 0;
-  let col = 0;
-  for (let i = 0; i < raw.length; i++) {
-    const ch = raw[i]!;
-    if (ch === "\u001b") {
-      const m = /^\u001b(\[[?0-9;]*[A-Za-z]|\][^\u0007]*\u0007|.)/.exec(raw.slice(i));
-      const seq = m ? m[0] : ch;
-      i += seq.length - 1;
-      const csi = /^\u001b\[([?0-9;]*)([A-Za-z])$/.exec(seq);
-      if (!csi) continue;
-      const n = Number(csi[1] || 1);
-      if (csi[2] === "A") row = Math.max(0, row - n);
-      else if (csi[2] === "G") col = 0;
-      else if (csi[2] === "K") lines[row] = csi[1] === "2" ? "" : lines[row]!.slice(0, col);
-      continue;
-    }
-    if (ch === "\r") col = 0;
-    else if (ch === "\n") {
-      row++;
-      col = 0;
-      while (lines.length <= row) lines.push("");
-    } else {
-      const l = lines[row]!;
-      lines[row] = l.slice(0, col).padEnd(col) + ch + l.slice(col + 1);
-      col++;
-    }
-  }
-  return lines.map((l) => l.trimEnd());
 }
 
 let dir: string;

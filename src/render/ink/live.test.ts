@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import type { DispatchSummary } from "../../dispatch/runner.js";
 import { startDispatchView } from "./dispatch.js";
 import { startProgress } from "./progress.js";
+import { screenOf } from "../../../test/fixtures/terminal.js";
 
 class FakeTty extends Writable {
   isTTY = true;
@@ -18,36 +19,9 @@ class FakeTty extends Writable {
     this.raw += String(chunk);
     cb();
   }
-  /** The screen's lines after replaying the output (the escapes log-update uses; colour codes dropped). */
+  /** The screen's lines after replaying the output, blank lines but the last dropped. */
   screen(): string[] {
-    const lines: string[] = [""];
-    let row = 0;
-    let col = 0;
-    const put = (ch: string) => {
-      const l = lines[row]!;
-      lines[row] = l.slice(0, col).padEnd(col) + ch + l.slice(col + 1);
-      col++;
-    };
-    const s = this.raw;
-    for (let i = 0; i < s.length; i++) {
-      const ch = s[i]!;
-      if (ch === "\u001b" && s[i + 1] === "[") {
-        const m = /^\u001b\[([?0-9;]*)([A-Za-z])/.exec(s.slice(i))!;
-        i += m[0].length - 1;
-        const n = Number(m[1] || 1);
-        if (m[2] === "A") row = Math.max(0, row - n);
-        else if (m[2] === "G") col = 0;
-        else if (m[2] === "K") lines[row] = m[1] === "2" ? "" : lines[row]!.slice(0, col);
-        continue;
-      }
-      if (ch === "\r") col = 0;
-      else if (ch === "\n") {
-        row++;
-        col = 0;
-        while (lines.length <= row) lines.push("");
-      } else put(ch);
-    }
-    return lines.map((l) => l.trimEnd()).filter((l, i, a) => l !== "" || i < a.length - 1);
+    return screenOf(this.raw).filter((l, i, a) => l !== "" || i < a.length - 1);
   }
 }
 
