@@ -43,6 +43,33 @@ function sends(count: number): SendInsert[] {
 }
 
 describe("several workers on one PostgreSQL ledger", () => {
+  it("a group commit that gets no writer connection fails its marks, and every write after it, instead of waiting forever", async () => {
+    const { ws, sql } = await workers(1);
+    const w = ws[0]!;
+    await w.insertSends(sends(3));
+    const due = await w.due("sms", 100, 100, 3);
+    const db = (await sql.query<{ db: string }>(`SELECT current_database() AS db`)).rows[0]!.db;
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    clients.push(admin);
+    await admin.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS false`);
+    try {
+      await expect(
+        w.markInFlightQueued(
+          due.map((r) => r.id),
+          1,
+          1,
+        ),
+      ).rejects.toThrow(/cannot connect to the ledger/);
+      await expect(w.markInFlightQueued([due[0]!.id], 1, 1)).rejects.toThrow(/cannot connect to the ledger/);
+      await expect(w.flush()).rejects.toThrow(/cannot connect to the ledger/);
+    } finally {
+      await admin.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`);
+    }
+    // Nothing was marked: the sends are still planned for the next run.
+    expect((await sql.query(`SELECT state FROM sends ORDER BY id`)).rows.map((r) => r.state)).toEqual(["planned", "planned", "planned"]);
+  });
+
   it("due leases a batch to its worker: the others take the next sends, and a send is marked in flight by one worker only", async () => {
     const { ws } = await workers(2);
     const [a, b] = ws as [PostgresLedger, PostgresLedger];

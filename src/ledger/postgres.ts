@@ -673,7 +673,14 @@ export class PostgresLedger implements Ledger {
    */
   private startCommit(): void {
     const commit = (async () => {
-      const writer = await this.writers.acquire();
+      let writer: Sql;
+      try {
+        writer = await this.writers.acquire();
+      } catch (e) {
+        // No writer connection (the server refuses one): what is queued cannot be committed, and nothing after it.
+        this.queue.fail(this.queue.take(), new Error(maskSecretIn(`cannot connect to the ledger: ${(e as Error).message}`, this.url)));
+        return;
+      }
       const group = this.queue.take();
       try {
         if (!group) return;
@@ -691,7 +698,7 @@ export class PostgresLedger implements Ledger {
       }
     })();
     this.commits.add(commit);
-    void commit.finally(() => this.commits.delete(commit));
+    void commit.catch(() => undefined).finally(() => this.commits.delete(commit));
   }
 
   /**
