@@ -122,6 +122,10 @@ function prepare(db: Database.Database) {
        WHERE key = ? AND (delivery_at IS NULL OR delivery_at <= ?)`,
     ),
     pending: db.prepare(`SELECT id, channel, provider_id, address, state, code, reported_at FROM receipts WHERE send_key IS NULL ORDER BY reported_at, id`),
+    pendingOf: db.prepare(
+      `SELECT id, channel, provider_id, address, state, code, reported_at FROM receipts
+       WHERE send_key IS NULL AND provider_id IN (SELECT value FROM json_each(?)) ORDER BY reported_at, id`,
+    ),
     hasPending: db.prepare(`SELECT 1 FROM receipts WHERE send_key IS NULL LIMIT 1`),
     setKey: db.prepare(`UPDATE receipts SET send_key = ? WHERE id = ?`),
   };
@@ -171,12 +175,21 @@ export function recordReceipt(db: Database.Database, r: ReceiptInput, now: numbe
   return "applied";
 }
 
-/** Applies receipts stored before their send's result (call inside a transaction); returns how many matched now. */
-export function matchPendingReceipts(db: Database.Database): number {
+/** The provider's message ids that results carry, once each: receipts waiting for their send can match only these. */
+export const providerIds = (results: { provider_id?: string | null }[]): string[] => [
+  ...new Set(results.flatMap((r) => (r.provider_id ? [r.provider_id] : []))),
+];
+
+/**
+ * Applies receipts stored before their send's result (call inside a transaction); returns how many matched now. Given
+ * the message ids of results just recorded, only their receipts: a receipt whose send never learnt its id (it ended
+ * unknown) stays pending, and must not cost every later commit a look at it.
+ */
+export function matchPendingReceipts(db: Database.Database, providerIds?: string[]): number {
   const s = stmts(db);
-  if (!s.hasPending.get()) return 0;
+  if (providerIds ? !providerIds.length : !s.hasPending.get()) return 0;
   let n = 0;
-  for (const p of s.pending.all() as {
+  for (const p of (providerIds ? s.pendingOf.all(JSON.stringify(providerIds)) : s.pending.all()) as {
     id: number;
     channel: string;
     provider_id: string;

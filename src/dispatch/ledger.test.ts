@@ -251,6 +251,22 @@ describe.each([sqlite, postgres])("ledger on $name", (backend) => {
     expect([...(await ledger.plannedOccurrences())]).toEqual([`c|${OCC}`]);
   });
 
+  it("plans: every character of a new send's text is recorded as it was (tabs, line breaks, backslashes, quotes, NULL)", async () => {
+    const { ledger } = await backend.fresh();
+    const texts = ["a\tb", "line1\nline2\r\n", "C:\\path\\N", "\\N", "\\.", '"quoted", {braces}', "会员日 🎁 满300减50", ""];
+    const plan = texts.map((text, i) =>
+      send(`M${i}`, 100, "sms", {
+        content: JSON.stringify({ kind: "sms", text }),
+        vars: text,
+        sender: i % 2 ? null : text,
+        address: i === 3 ? null : `a\t${i}`,
+      }),
+    );
+    await ledger.recordPlan([{ campaign: "c", occurrence: OCC, sendAt: 100, audience: texts.length }], plan, 1);
+    for (const [i, s] of plan.entries())
+      expect(await ledger.get(keyOf(`M${i}`))).toMatchObject({ content: s.content, vars: s.vars, sender: s.sender, address: s.address });
+  });
+
   it("scope, expiry, postponing and the next-run marker", async () => {
     const { ledger } = await backend.fresh();
     await ledger.insertSends([send("M1", 100), send("M2", 100), { ...send("X", 100), key: sendKey("d", OCC, "X", "sms"), campaign: "d" }]);

@@ -31,6 +31,7 @@ import {
   allSuppressions,
   deliveryCounts,
   matchPendingReceipts,
+  providerIds,
   migrateDelivery,
   observedDelivery,
   recordReceipt,
@@ -518,7 +519,7 @@ export class SqliteLedger implements Ledger {
         for (const s of inserts) this.insert(s);
         this.applyMany(results);
         if (results.length) {
-          matchPendingReceipts(this.db);
+          matchPendingReceipts(this.db, providerIds(results.map((x) => x.r)));
           suppressFromSendErrors(
             this.db,
             results.map((x) => x.r),
@@ -544,7 +545,7 @@ export class SqliteLedger implements Ledger {
       for (const s of inserts) this.insert(s);
       for (const r of results) this.apply(r, now);
       if (results.length) {
-        matchPendingReceipts(this.db);
+        matchPendingReceipts(this.db, providerIds(results));
         suppressFromSendErrors(this.db, results, now);
       }
     })();

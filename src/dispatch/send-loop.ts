@@ -229,6 +229,7 @@ class SendLoop {
       batch.map((r) => r.id),
       this.run.runId,
       this.run.wall(),
+      batch.map((r) => r.attempts),
     );
     const rows = inflight.size === batch.length ? batch : batch.filter((r) => inflight.has(r.id));
     if (!rows.length) return;

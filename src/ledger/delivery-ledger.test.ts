@@ -224,6 +224,28 @@ describe.each([sqlite, postgres])("delivery and events in the ledger on $name", 
     expect(await ledger.matchPendingReceipts()).toBe(0);
   });
 
+  it("a commit of results matches the waiting receipts of its own message ids only; the others wait for the timer", async () => {
+    const { ledger, deliveryOf, sentElsewhere } = await backend.fresh();
+    await ledger.insertSends([send(1), send(2)]);
+    const due = await ledger.due("sms", NOW, NOW, 10);
+    await ledger.markInFlightQueued(
+      due.map((d) => d.id),
+      1,
+      NOW,
+    );
+    const early = [receipt("p1", "delivered", NOW + 1, { address: "13900000001" }), receipt("p2", "delivered", NOW + 2, { address: "13900000002" })];
+    expect(await ledger.recordReceipts(early, NOW)).toEqual(["pending", "pending"]);
+    // M2's result was committed elsewhere, without matching; M1's is committed here (group commit, then finish).
+    await sentElsewhere("c|o|M2|sms", "p2");
+    await ledger.queueFinish([{ id: due.find((d) => d.member === "M1")!.id, key: "c|o|M1|sms", state: "sent", provider_id: "p1" }], NOW);
+    await ledger.flush();
+    await ledger.finish([{ key: "c|o|M1|sms", state: "sent", provider_id: "p1" }], NOW);
+    expect(await deliveryOf("c|o|M1|sms")).toMatchObject({ delivered_at: NOW + 1 });
+    expect(await deliveryOf("c|o|M2|sms")).toMatchObject({ delivered_at: null });
+    expect(await ledger.matchPendingReceipts()).toBe(1);
+    expect(await deliveryOf("c|o|M2|sms")).toMatchObject({ delivered_at: NOW + 2 });
+  });
+
   it("suppresses a member whose send is refused with an opt-out code, once, on both commit paths", async () => {
     const { ledger } = await backend.fresh();
     const oa = send(9, "oa", "o_9");

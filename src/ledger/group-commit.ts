@@ -10,6 +10,8 @@ import type { SendInsert, SendResult } from "./types.js";
 /** An in-flight mark waiting for its commit: resolved with the ids that were still planned. */
 export interface QueuedMark {
   ids: number[];
+  /** The attempts each send had when it was read, where known: a send attempted since is not marked. */
+  attempts?: number[];
   runId: number;
   now: number;
   resolve: (ok: Set<number>) => void;
@@ -35,10 +37,10 @@ export class GroupCommitQueue {
   constructor(private readonly wake: () => void) {}
 
   /** Queues an in-flight mark of `ids`; resolves, with the ids still planned, once the mark is durable. */
-  mark(ids: number[], runId: number, now: number): Promise<Set<number>> {
+  mark(ids: number[], runId: number, now: number, attempts?: number[]): Promise<Set<number>> {
     if (this.failed) return Promise.reject(this.error);
     return new Promise((resolve, reject) => {
-      this.marks.push({ ids, runId, now, resolve, reject });
+      this.marks.push({ ids, attempts, runId, now, resolve, reject });
       this.schedule();
     });
   }

@@ -22,11 +22,18 @@ afterEach(async () => {
   for (const c of clients.splice(0)) await c.end();
 });
 
-/** `count` workers (each its own connection and lease name) on one new ledger, and a plain connection to look at it. */
+/**
+ * `count` workers (each its own connection, lease name and live run) on one new ledger, and a plain connection to look
+ * at it.
+ */
 async function workers(count: number): Promise<{ ws: PostgresLedger[]; sql: pg.Client }> {
   const url = await server.database(`workers_${process.pid}_${++n}`);
   const ws: PostgresLedger[] = [];
-  for (let i = 0; i < count; i++) ws.push(await PostgresLedger.open(url));
+  for (let i = 0; i < count; i++) {
+    const w = await PostgresLedger.open(url);
+    await w.startRun(0, 0);
+    ws.push(w);
+  }
   open.push(...ws);
   const sql = new pg.Client({ connectionString: url });
   await sql.connect();
@@ -90,8 +97,61 @@ describe("several workers on one PostgreSQL ledger", () => {
     expect(await a.hasDue("sms", 100, 100)).toBe(false);
   });
 
+  it("a worker alone reads without leasing; once another worker's run is live, it leases what it reads", async () => {
+    const url = await server.database(`workers_${process.pid}_${++n}`);
+    const a = await PostgresLedger.open(url);
+    const b = await PostgresLedger.open(url);
+    open.push(a, b);
+    const sql = new pg.Client({ connectionString: url });
+    await sql.connect();
+    clients.push(sql);
+    await a.startRun(0, 0);
+    await a.insertSends(sends(6));
+    const leased = async () => (await sql.query(`SELECT COUNT(*)::int AS n FROM sends WHERE lease_owner IS NOT NULL`)).rows[0].n;
+    expect((await a.due("sms", 100, 100, 3)).length).toBe(3);
+    expect(await leased()).toBe(0);
+    await b.startRun(0, 0);
+    expect((await a.due("sms", 100, 100, 3)).length).toBe(3);
+    expect(await leased()).toBe(3);
+    expect((await b.due("sms", 100, 100, 6)).map((r) => r.member)).toEqual(["M0003", "M0004", "M0005"]);
+  });
+
+  it("a send attempted by another worker since it was read is not marked, though it is planned again for its retry", async () => {
+    const url = await server.database(`workers_${process.pid}_${++n}`);
+    const a = await PostgresLedger.open(url);
+    const b = await PostgresLedger.open(url);
+    open.push(a, b);
+    const runA = await a.startRun(0, 0);
+    await a.insertSends(sends(2));
+    // A reads alone (no lease); B starts and takes the same sends before A marks them.
+    const read = await a.due("sms", 100, 100, 2);
+    const runB = await b.startRun(0, 0);
+    const taken = await b.markInFlightQueued(
+      read.map((r) => r.id),
+      runB,
+      100,
+      read.map((r) => r.attempts),
+    );
+    expect(taken.size).toBe(2);
+    // B's attempt failed for now: the sends wait for their retry, planned again.
+    await b.finish(
+      read.map((r) => ({ id: r.id, key: r.key, state: "planned", error_code: "throttled", error_message: "retry later", not_before: 10_000 })),
+      100,
+    );
+    expect(
+      await a.markInFlightQueued(
+        read.map((r) => r.id),
+        runA,
+        101,
+        read.map((r) => r.attempts),
+      ),
+    ).toEqual(new Set());
+    expect((await b.due("sms", 100, 20_000, 2)).map((r) => r.attempts)).toEqual([1, 1]);
+  });
+
   it("a lease is written beside the row it claims (a heap-only update that touches no index)", async () => {
-    const { ws, sql } = await workers(1);
+    // Leases are taken while another worker is live.
+    const { ws, sql } = await workers(2);
     const [a] = ws as [PostgresLedger];
     // Rows as wide as real ones (rendered content), over many pages.
     await a.insertSends(

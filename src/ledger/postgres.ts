@@ -7,6 +7,9 @@
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
+import copyStreams from "pg-copy-streams";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { expiredMessage, NEXT_RUN_MS } from "../dispatch/ledger.js";
 import type { DueSend, Ledger, SendInsert, SendResult, SendRow, SendState, StaffConfirmation, StoredEvent, TestSendRecord } from "./types.js";
 import { ASSIGNED_STATES, type LedgerOutcomeRow } from "../outcomes/attribution.js";
@@ -18,6 +21,7 @@ import {
   ASKED_STATES,
   normalizeAddress,
   optOutFailures,
+  providerIds,
   sendErrorSuppression,
   type DeliveryCommitResult,
   type DeliveryCounts,
@@ -29,6 +33,8 @@ import {
   type SuppressionRow,
   type UnconfirmedSend,
 } from "../dispatch/delivery.js";
+
+const { from: copyFrom } = copyStreams;
 
 /** BIGINT and NUMERIC come back as numbers (times in ms, counts, ids: all far below 2^53). */
 const TYPES = {
@@ -68,9 +74,32 @@ const insertSql = (first: number) => `INSERT INTO sends (${INSERT_COLUMNS.map((c
 
 const INSERT_SQL = `${insertSql(1)} RETURNING state`;
 
-/** Inserts sends that cannot be recorded yet (of occurrences planned for the first time): no conflict to look for. */
-const INSERT_NEW_SQL = `INSERT INTO sends (${INSERT_COLUMNS.map((c) => c[0]).join(", ")})
-  SELECT * FROM unnest(${INSERT_COLUMNS.map((c, i) => `$${1 + i}::${c[1]}[]`).join(", ")})`;
+/**
+ * Copies sends that cannot be recorded yet (of occurrences planned for the first time) into the table: no conflict to
+ * look for, so PostgreSQL's bulk load takes them, without building and parsing an array per column.
+ */
+const COPY_NEW_SQL = `COPY sends (${INSERT_COLUMNS.map((c) => c[0]).join(", ")}) FROM STDIN`;
+
+/** Rows per piece of a copy: the next piece is built while the server takes this one. */
+const COPY_CHUNK = 5_000;
+
+const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+
+/** A field in COPY's text format: `\N` for null; backslash, tab, newline and carriage return escaped. */
+function copyField(v: string | number | null | undefined): string {
+  if (v === null || v === undefined) return "\\N";
+  if (typeof v === "number") return String(v);
+  return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : v;
+}
+
+/** Sends as lines of COPY's text format, a piece at a time. */
+function* copyLines(sends: SendInsert[]): Generator<string> {
+  for (let i = 0; i < sends.length; i += COPY_CHUNK) {
+    let out = "";
+    for (const s of sends.slice(i, i + COPY_CHUNK)) out += INSERT_COLUMNS.map(([c]) => copyField(s[c])).join("\t") + "\n";
+    yield out;
+  }
+}
 
 /**
  * The parameters of `insertSql`: one array per column, already in PostgreSQL's array syntax, so that the next chunk's
@@ -122,15 +151,16 @@ const resultParams = (xs: { r: SendResult; now: number }[]) => [
 
 /**
  * Marks sends in flight for this worker (parameters from `$first` on: ids, the number of the mark each belongs to, run
- * ids, times, then the worker and the lease in ms); returns the ids still planned, with their mark. `(state =
+ * ids, times, the attempts each send had when read (null: not known), then the worker and the lease in ms); returns the
+ * ids still planned and not attempted since they were read (by another worker), with their mark. `(state =
  * 'planned') IS TRUE` is that test written so that the planner cannot answer it from the partial index of planned sends
  * (`sends_due`): with the statistics of before a large plan it intersected that whole index with the ids, once per
  * mark (a plan of 100,000 sends spent most of its run there). The ids' own index finds the rows.
  */
 const markSql = (first: number) => `UPDATE sends s SET state = 'in_flight', attempts = s.attempts + 1, run_id = m.run_id,
-    first_attempt_at = COALESCE(s.first_attempt_at, m.now), updated_at = m.now, lease_owner = $${first + 4}::text, lease_until = ${DB_NOW} + $${first + 5}::bigint
-  FROM unnest($${first}::bigint[], $${first + 1}::int[], $${first + 2}::bigint[], $${first + 3}::bigint[]) AS m(id, mark, run_id, now)
-  WHERE s.id = m.id AND (s.state = 'planned') IS TRUE RETURNING s.id, m.mark`;
+    first_attempt_at = COALESCE(s.first_attempt_at, m.now), updated_at = m.now, lease_owner = $${first + 5}::text, lease_until = ${DB_NOW} + $${first + 6}::bigint
+  FROM unnest($${first}::bigint[], $${first + 1}::int[], $${first + 2}::bigint[], $${first + 3}::bigint[], $${first + 4}::int[]) AS m(id, mark, run_id, now, attempts)
+  WHERE s.id = m.id AND (s.state = 'planned') IS TRUE AND (m.attempts IS NULL OR s.attempts = m.attempts) RETURNING s.id, m.mark`;
 
 const SEND_COLUMNS = `id, key, campaign, occurrence, member, channel, state, send_at, address, sender, content, fallbacks, vars, attempts, provider_id,
   error_code, error_message, not_before, run_id, first_attempt_at, updated_at`;
@@ -241,6 +271,8 @@ export class PostgresLedger implements Ledger {
   /** This process's name on the leases it takes. */
   readonly worker = randomUUID();
   private heartbeat: NodeJS.Timeout | undefined;
+  /** This process's run, once started: other runs are other workers. */
+  private runId: number | undefined;
 
   private constructor(
     private readonly client: pg.Client,
@@ -300,6 +332,7 @@ export class PostgresLedger implements Ledger {
       ),
     );
     const id = r.rows[0]!.id;
+    this.runId = id;
     // Other workers tell a live run from a killed one by this heartbeat (markDeadRunsInterrupted).
     clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => {
@@ -437,7 +470,7 @@ export class PostgresLedger implements Ledger {
     if (!sends.length) return [];
     await this.q("SAVEPOINT new_sends");
     try {
-      await this.insertChunks(sends, INSERT_NEW_SQL, this.q, () => undefined);
+      await pipeline(Readable.from(copyLines(sends)), this.client.query(copyFrom(COPY_NEW_SQL)));
     } catch (e) {
       if ((e as { code?: string }).code !== "23505") throw e;
       await this.q("ROLLBACK TO SAVEPOINT new_sends");
@@ -507,21 +540,43 @@ export class PostgresLedger implements Ledger {
   }
 
   async due(channel: string, until: number, now: number, limit: number): Promise<DueSend[]> {
-    return this.read(async () =>
-      // A claim, not only a read: the batch is leased to this worker, so other workers take the next batch instead
-      // of racing for this one (rows another statement is leasing right now are skipped, not waited for).
-      (
+    return this.read(async () => {
+      const due = `state = 'planned' AND channel = $1 AND send_at <= $2 AND (not_before IS NULL OR not_before <= $3) AND ${inScope(4)} AND ${this.free(6)}`;
+      const columns = "id, key, campaign, occurrence, member, channel, address, sender, content, attempts, first_attempt_at, send_at";
+      // Alone, a plain read: the in-flight mark is the claim (it takes a send only if nobody attempted it since this
+      // read), and a lease would cost every send one more row version. With other workers live, the batch is also
+      // leased to this worker, so that they take the next batch instead of racing for this one (rows another
+      // statement is leasing right now are skipped, not waited for). A worker that starts meanwhile races for at most
+      // the batch read before it came; the marks decide every send of it exactly once.
+      if (!(await this.othersLive()))
+        return (
+          await this.q<DueSend>(`SELECT ${columns} FROM sends WHERE ${due} ORDER BY send_at, id LIMIT $5`, [
+            channel,
+            until,
+            now,
+            this.scope,
+            limit,
+            this.worker,
+          ])
+        ).rows;
+      return (
         await this.q<DueSend>(
           `UPDATE sends SET lease_owner = $6, lease_until = ${DB_NOW} + $7 WHERE id IN (
-               SELECT id FROM sends
-               WHERE state = 'planned' AND channel = $1 AND send_at <= $2 AND (not_before IS NULL OR not_before <= $3) AND ${inScope(4)}
-                 AND ${this.free(6)}
-               ORDER BY send_at, id LIMIT $5 FOR UPDATE SKIP LOCKED)
-             RETURNING id, key, campaign, occurrence, member, channel, address, sender, content, attempts, first_attempt_at, send_at`,
+               SELECT id FROM sends WHERE ${due} ORDER BY send_at, id LIMIT $5 FOR UPDATE SKIP LOCKED)
+             RETURNING ${columns}`,
           [channel, until, now, this.scope, limit, this.worker, LEASE_MS],
         )
-      ).rows.sort((a, b) => a.send_at - b.send_at || a.id - b.id),
+      ).rows.sort((a, b) => a.send_at - b.send_at || a.id - b.id);
+    });
+  }
+
+  /** Whether a run of another process is live on this ledger (its heartbeat is recent). */
+  private async othersLive(): Promise<boolean> {
+    const r = await this.q<{ live: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM runs WHERE status = 'running' AND id <> $1 AND heartbeat_at >= ${DB_NOW} - $2) AS live`,
+      [this.runId ?? -1, DEAD_AFTER_MS],
     );
+    return r.rows[0]!.live;
   }
 
   /** The row is not leased to another worker (`$n` is this worker's name). */
@@ -646,8 +701,8 @@ export class PostgresLedger implements Ledger {
    * is durable. Between workers the mark is the claim: `state = 'planned'` is checked again under the row lock, so of
    * two workers marking one send exactly one gets it.
    */
-  markInFlightQueued(ids: number[], runId: number, now: number): Promise<Set<number>> {
-    return this.queue.mark(ids, runId, now);
+  markInFlightQueued(ids: number[], runId: number, now: number, attempts?: number[]): Promise<Set<number>> {
+    return this.queue.mark(ids, runId, now, attempts);
   }
 
   async queueFinish(results: SendResult[], now: number, inserts: SendInsert[] = []): Promise<void> {
@@ -713,13 +768,15 @@ export class PostgresLedger implements Ledger {
     const out = marks.map(() => new Set<number>());
     const ids: number[] = [];
     const markOf: number[] = [];
+    const attempts: (number | null)[] = [];
     marks.forEach((m, i) => {
-      for (const id of m.ids) {
+      m.ids.forEach((id, j) => {
         ids.push(id);
         markOf.push(i);
-      }
+        attempts.push(m.attempts?.[j] ?? null);
+      });
     });
-    const markParams = [ids, markOf, markOf.map((i) => marks[i]!.runId), markOf.map((i) => marks[i]!.now), this.worker, LEASE_MS];
+    const markParams = [ids, markOf, markOf.map((i) => marks[i]!.runId), markOf.map((i) => marks[i]!.now), attempts, this.worker, LEASE_MS];
     const collect = (rows: { id: number | null; mark: number | null }[]) => {
       for (const r of rows) if (r.id !== null) out[r.mark!]!.add(r.id);
       return out;
@@ -751,10 +808,16 @@ export class PostgresLedger implements Ledger {
     }
     if (!parts.length) return out;
     const selects = [ids.length ? "SELECT id, mark FROM marked" : "SELECT NULL::bigint AS id, NULL::int AS mark WHERE false"];
-    // A row without an id says receipts are waiting for their send.
-    if (results.length) selects.push("SELECT NULL::bigint, NULL::int WHERE EXISTS (SELECT 1 FROM receipts WHERE send_key IS NULL)");
+    // A row without an id says receipts of these results' message ids are waiting for their send.
+    const accepted = providerIds(sends);
+    if (accepted.length) {
+      params.push(accepted);
+      selects.push(
+        `SELECT NULL::bigint, NULL::int WHERE EXISTS (SELECT 1 FROM receipts WHERE send_key IS NULL AND provider_id = ANY($${params.length}::text[]))`,
+      );
+    }
     const rows = (await sql<{ id: number | null; mark: number | null }>(`WITH ${parts.join(",\n")}\n${selects.join("\nUNION ALL ")}`, params)).rows;
-    if (rows.some((r) => r.id === null)) await inTransaction(sql, () => this.matchPending(sql));
+    if (rows.some((r) => r.id === null)) await inTransaction(sql, () => this.matchPending(sql, accepted));
     return collect(rows);
   }
 
@@ -1012,8 +1075,12 @@ export class PostgresLedger implements Ledger {
   }
 
   /** Applies receipts stored before their send's result (in the transaction under way); how many matched now. */
-  private async matchPending(sql: Sql = this.q): Promise<number> {
-    const r = await sql<{ send_key: string; state: string; code: string | null; reported_at: number }>(`SELECT * FROM chuda_match_pending_receipts()`);
+  /** Applies pending receipts that now find their send: those of the message ids `ids`, or every one. */
+  private async matchPending(sql: Sql = this.q, ids?: string[]): Promise<number> {
+    if (ids && !ids.length) return 0;
+    const r = await sql<{ send_key: string; state: string; code: string | null; reported_at: number }>(`SELECT * FROM chuda_match_pending_receipts($1)`, [
+      ids ?? null,
+    ]);
     await this.suppressRefused(
       r.rows.map((x) => ({ key: x.send_key, state: x.state, error_code: x.code, at: x.reported_at })),
       sql,
@@ -1067,7 +1134,7 @@ export class PostgresLedger implements Ledger {
    * results are applied, and members refused with an opt-out error are suppressed.
    */
   private async afterResults(results: SendResult[], now: number, sql: Sql = this.q): Promise<void> {
-    await this.matchPending(sql);
+    await this.matchPending(sql, providerIds(results));
     await this.suppressRefused(
       results.map((r) => ({ ...r, at: now })),
       sql,

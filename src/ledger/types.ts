@@ -174,8 +174,12 @@ export interface Ledger {
   pendingDue(until: number): Promise<PendingDueSend[]>;
   nextNotBefore(until: number, channel?: string): Promise<number | undefined>;
 
-  /** Group commit of in-flight marks: resolves with the ids that were still planned once the marks are durable. */
-  markInFlightQueued(ids: number[], runId: number, now: number): Promise<Set<number>>;
+  /**
+   * Group commit of in-flight marks: resolves with the ids that were still planned once the marks are durable.
+   * `attempts`, the attempts each send had when `due` returned it: a send another worker attempted since is not
+   * marked (it may be planned again for a retry that is not due yet). The SQLite ledger has one process at a time.
+   */
+  markInFlightQueued(ids: number[], runId: number, now: number, attempts?: number[]): Promise<Set<number>>;
   /** Queues results and the fallback sends they open, committed together by the next flush. */
   queueFinish(results: SendResult[], now: number, inserts?: SendInsert[]): Promise<void>;
   /** Commits everything queued. */

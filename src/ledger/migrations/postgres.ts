@@ -318,6 +318,33 @@ END $$;`,
     // in it: a fifth of the cost of marking a send in flight and of recording its result.
     sql: `DROP INDEX IF EXISTS sends_member;`,
   },
+  {
+    version: 6,
+    name: "pending receipts matched by message id",
+    // A receipt that never finds its send (its send ended unknown, without the provider's id) stays pending. Matched
+    // whole after every commit of results, such receipts cost every commit a second transaction, longer the more there
+    // are; results now match only the receipts of their own message ids (ids NULL: every pending receipt).
+    sql: `DROP FUNCTION chuda_match_pending_receipts();
+CREATE FUNCTION chuda_match_pending_receipts(ids TEXT[] DEFAULT NULL) RETURNS TABLE (send_key TEXT, state TEXT, code TEXT, reported_at BIGINT) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  r RECORD;
+  k TEXT;
+BEGIN
+  FOR r IN SELECT p.id, p.channel, p.provider_id, p.address, p.state, p.code, p.reported_at FROM receipts p
+           WHERE p.send_key IS NULL AND (ids IS NULL OR p.provider_id = ANY(ids)) ORDER BY p.reported_at, p.id LOOP
+    k := chuda_receipt_send(r.channel, r.provider_id, r.address);
+    CONTINUE WHEN k IS NULL;
+    UPDATE receipts SET send_key = k WHERE id = r.id;
+    PERFORM chuda_apply_receipt(k, r.state, r.code, r.reported_at);
+    send_key := k;
+    state := r.state;
+    code := r.code;
+    reported_at := r.reported_at;
+    RETURN NEXT;
+  END LOOP;
+END $$;`,
+  },
 ];
 
 /** The newest schema this chuda knows. */
