@@ -251,7 +251,7 @@ describe.each([sqlite, postgres])("ledger on $name", (backend) => {
     expect([...(await ledger.plannedOccurrences())]).toEqual([`c|${OCC}`]);
   });
 
-  it("plans: every character of a new send's text is recorded as it was (tabs, line breaks, backslashes, quotes, NULL)", async () => {
+  it("every character of a send's texts is stored as it was, by a plan, an insert and a result (tabs, line breaks, backslashes, quotes, NULL)", async () => {
     const { ledger } = await backend.fresh();
     const texts = ["a\tb", "line1\nline2\r\n", "C:\\path\\N", "\\N", "\\.", '"quoted", {braces}', "会员日 🎁 满300减50", ""];
     const plan = texts.map((text, i) =>
@@ -265,6 +265,25 @@ describe.each([sqlite, postgres])("ledger on $name", (backend) => {
     await ledger.recordPlan([{ campaign: "c", occurrence: OCC, sendAt: 100, audience: texts.length }], plan, 1);
     for (const [i, s] of plan.entries())
       expect(await ledger.get(keyOf(`M${i}`))).toMatchObject({ content: s.content, vars: s.vars, sender: s.sender, address: s.address });
+    // The same texts through the other writes: sends inserted beside existing ones, results of the group commit.
+    const more = texts.map((text, i) => ({ ...send(`N${i}`, 100, "sms", { content: text, vars: text }) }));
+    await ledger.insertSends([plan[0]!, ...more]);
+    for (const [i, s] of more.entries()) expect(await ledger.get(keyOf(`N${i}`))).toMatchObject({ content: s.content, vars: s.vars });
+    const due = await ledger.due("sms", 1000, 1000, 100);
+    const marked = await ledger.markInFlightQueued(
+      due.map((d) => d.id),
+      1,
+      1000,
+      due.map((d) => d.attempts),
+    );
+    expect(marked.size).toBe(due.length);
+    await ledger.queueFinish(
+      due.map((d, i) => ({ id: d.id, key: d.key, state: "failed", error_code: texts[i % texts.length]!, error_message: texts[i % texts.length]! })),
+      1000,
+    );
+    await ledger.flush();
+    for (const [i, d] of due.entries())
+      expect(await ledger.get(d.key)).toMatchObject({ state: "failed", error_code: texts[i % texts.length], error_message: texts[i % texts.length] });
   });
 
   it("scope, expiry, postponing and the next-run marker", async () => {

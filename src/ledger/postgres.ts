@@ -140,14 +140,15 @@ const resultSql = (by: "id" | "key", first: number) => {
 };
 
 /** The parameters of `resultSql`, after the ids or keys. */
-const resultParams = (xs: { r: SendResult; now: number }[]) => [
-  xs.map((x) => x.r.state),
-  xs.map((x) => x.r.provider_id ?? null),
-  xs.map((x) => x.r.error_code ?? null),
-  xs.map((x) => x.r.error_message ?? null),
-  xs.map((x) => x.r.not_before ?? null),
-  xs.map((x) => x.now),
-];
+const resultParams = (xs: { r: SendResult; now: number }[]) =>
+  [
+    xs.map((x) => x.r.state),
+    xs.map((x) => x.r.provider_id ?? null),
+    xs.map((x) => x.r.error_code ?? null),
+    xs.map((x) => x.r.error_message ?? null),
+    xs.map((x) => x.r.not_before ?? null),
+    xs.map((x) => x.now),
+  ].map(arrayLiteral);
 
 /**
  * Marks sends in flight for this worker (parameters from `$first` on: ids, the number of the mark each belongs to, run
@@ -499,8 +500,8 @@ export class PostgresLedger implements Ledger {
       if (x.r.id !== undefined) byId.set(x.r.id, x);
       else byKey.set(x.r.key, x);
     }
-    if (byId.size) await sql(resultSql("id", 1), [[...byId.keys()], ...resultParams([...byId.values()])]);
-    if (byKey.size) await sql(resultSql("key", 1), [[...byKey.keys()], ...resultParams([...byKey.values()])]);
+    if (byId.size) await sql(resultSql("id", 1), [arrayLiteral([...byId.keys()]), ...resultParams([...byId.values()])]);
+    if (byKey.size) await sql(resultSql("key", 1), [arrayLiteral([...byKey.keys()]), ...resultParams([...byKey.values()])]);
   }
 
   async recordPlan(
@@ -776,7 +777,12 @@ export class PostgresLedger implements Ledger {
         attempts.push(m.attempts?.[j] ?? null);
       });
     });
-    const markParams = [ids, markOf, markOf.map((i) => marks[i]!.runId), markOf.map((i) => marks[i]!.now), attempts, this.worker, LEASE_MS];
+    // Arrays in PostgreSQL's syntax, built here at once rather than element by element by the driver.
+    const markParams = [
+      ...[ids, markOf, markOf.map((i) => marks[i]!.runId), markOf.map((i) => marks[i]!.now), attempts].map(arrayLiteral),
+      this.worker,
+      LEASE_MS,
+    ];
     const collect = (rows: { id: number | null; mark: number | null }[]) => {
       for (const r of rows) if (r.id !== null) out[r.mark!]!.add(r.id);
       return out;
@@ -800,7 +806,7 @@ export class PostgresLedger implements Ledger {
       // Of several results for one row, the last one counts.
       const byId = new Map(results.map((x) => [x.r.id!, x]));
       parts.push(`applied AS (${resultSql("id", params.length + 1)})`);
-      params.push([...byId.keys()], ...resultParams([...byId.values()]));
+      params.push(arrayLiteral([...byId.keys()]), ...resultParams([...byId.values()]));
     }
     if (ids.length) {
       parts.push(`marked AS (${markSql(params.length + 1)})`);
