@@ -519,12 +519,9 @@ export class SqliteLedger implements Ledger {
         for (const s of inserts) this.insert(s);
         this.applyMany(results);
         if (results.length) {
-          matchPendingReceipts(this.db, providerIds(results.map((x) => x.r)));
-          suppressFromSendErrors(
-            this.db,
-            results.map((x) => x.r),
-            results[0]!.now,
-          );
+          const sends = results.map((x) => x.r);
+          matchPendingReceipts(this.db, providerIds(sends));
+          suppressFromSendErrors(this.db, sends, results[0]!.now);
         }
         return marks.map((m) => new Set(this.stmts.markInFlightMany.all(m.runId, m.now, m.now, JSON.stringify(m.ids)) as number[]));
       })();

@@ -23,15 +23,15 @@ afterEach(async () => {
 });
 
 /**
- * `count` workers (each its own connection, lease name and live run) on one new ledger, and a plain connection to look
- * at it.
+ * `count` workers (each its own connection, lease name and, unless `started` is false, live run) on one new ledger, and
+ * a plain connection to look at it.
  */
-async function workers(count: number): Promise<{ ws: PostgresLedger[]; sql: pg.Client }> {
+async function workers(count: number, started = true): Promise<{ ws: PostgresLedger[]; sql: pg.Client }> {
   const url = await server.database(`workers_${process.pid}_${++n}`);
   const ws: PostgresLedger[] = [];
   for (let i = 0; i < count; i++) {
     const w = await PostgresLedger.open(url);
-    await w.startRun(0, 0);
+    if (started) await w.startRun(0, 0);
     ws.push(w);
   }
   open.push(...ws);
@@ -98,13 +98,8 @@ describe("several workers on one PostgreSQL ledger", () => {
   });
 
   it("a worker alone reads without leasing; once another worker's run is live, it leases what it reads", async () => {
-    const url = await server.database(`workers_${process.pid}_${++n}`);
-    const a = await PostgresLedger.open(url);
-    const b = await PostgresLedger.open(url);
-    open.push(a, b);
-    const sql = new pg.Client({ connectionString: url });
-    await sql.connect();
-    clients.push(sql);
+    const { ws, sql } = await workers(2, false);
+    const [a, b] = ws as [PostgresLedger, PostgresLedger];
     await a.startRun(0, 0);
     await a.insertSends(sends(6));
     const leased = async () => (await sql.query(`SELECT COUNT(*)::int AS n FROM sends WHERE lease_owner IS NOT NULL`)).rows[0].n;
@@ -117,10 +112,8 @@ describe("several workers on one PostgreSQL ledger", () => {
   });
 
   it("a send attempted by another worker since it was read is not marked, though it is planned again for its retry", async () => {
-    const url = await server.database(`workers_${process.pid}_${++n}`);
-    const a = await PostgresLedger.open(url);
-    const b = await PostgresLedger.open(url);
-    open.push(a, b);
+    const { ws } = await workers(2, false);
+    const [a, b] = ws as [PostgresLedger, PostgresLedger];
     const runA = await a.startRun(0, 0);
     await a.insertSends(sends(2));
     // A reads alone (no lease); B starts and takes the same sends before A marks them.

@@ -455,10 +455,15 @@ export class PostgresLedger implements Ledger {
 
   /** Inserts sends whose keys are not recorded yet; returns the states of those that were new. */
   private async insertMany(sends: SendInsert[], sql: Sql = this.q): Promise<string[]> {
+    // Chunk by chunk; the next chunk is built while the server inserts this one.
     const states: string[] = [];
-    await this.insertChunks(sends, INSERT_SQL, sql, (rows) => {
-      for (const row of rows as { state: string }[]) states.push(row.state);
-    });
+    const chunk = (i: number) => (i < sends.length ? insertParams(sends.slice(i, i + INSERT_CHUNK)) : undefined);
+    let params = chunk(0);
+    for (let i = 0; params; i += INSERT_CHUNK) {
+      const inserted = sql<{ state: string }>(INSERT_SQL, params);
+      params = chunk(i + INSERT_CHUNK);
+      for (const row of (await inserted).rows) states.push(row.state);
+    }
     return states;
   }
 
@@ -479,17 +484,6 @@ export class PostgresLedger implements Ledger {
     }
     await this.q("RELEASE SAVEPOINT new_sends");
     return sends.map((s) => s.state);
-  }
-
-  /** Runs an insert statement chunk by chunk; the next chunk is built while the server inserts this one. */
-  private async insertChunks(sends: SendInsert[], text: string, sql: Sql, rows: (rows: unknown[]) => void): Promise<void> {
-    const chunk = (i: number) => (i < sends.length ? insertParams(sends.slice(i, i + INSERT_CHUNK)) : undefined);
-    let params = chunk(0);
-    for (let i = 0; params; i += INSERT_CHUNK) {
-      const inserted = sql(text, params);
-      params = chunk(i + INSERT_CHUNK);
-      rows((await inserted).rows);
-    }
   }
 
   /** Applies results in two statements (by id, by key); of several results for one row, the last one counts. */
