@@ -13,6 +13,11 @@ export interface PostgresServer {
   port: number;
   /** A URL to a database of that name, created on first call. */
   database(name: string): Promise<string>;
+  /**
+   * CPU seconds the server has used so far (Linux /proc): the postmaster, its live processes and those that ended
+   * (backends of closed connections). For benches, to say where a run's time went.
+   */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -97,6 +102,9 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       }
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
+    cpuSeconds(): number {
+      return serverCpuSeconds(join(data, "postmaster.pid"));
+    },
     async stop(): Promise<void> {
       if (child.exitCode === null) {
         const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -110,4 +118,32 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's times: 100 on every Linux this runs on (USER_HZ). */
+const TICKS = 100;
+
+/** utime, stime, cutime and cstime of a process (fields 14–17 of /proc/<pid>/stat), and its parent, or undefined. */
+function procTimes(pid: number): { ppid: number; own: number; children: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces: the fields after it start behind the last ')'.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { ppid: Number(f[1]), own: Number(f[11]) + Number(f[12]), children: Number(f[13]) + Number(f[14]) };
+  } catch {
+    return undefined;
+  }
+}
+
+function serverCpuSeconds(pidFile: string): number {
+  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").split("\n")[0]) : NaN;
+  const root = Number.isInteger(pid) ? procTimes(pid) : undefined;
+  if (!root) return NaN;
+  let ticks = root.own + root.children;
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const t = procTimes(Number(name));
+    if (t?.ppid === pid) ticks += t.own + t.children;
+  }
+  return ticks / TICKS;
 }

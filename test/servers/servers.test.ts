@@ -23,6 +23,23 @@ describe("test servers", () => {
     expect(rows[0].db).toBe("servers_test");
   });
 
+  it("PostgreSQL's CPU seconds count the work of its backends, also of connections that ended", async () => {
+    const { default: pg } = await import("pg");
+    const before = postgres.cpuSeconds();
+    expect(before).toBeGreaterThan(0);
+    const client = new pg.Client({ connectionString: await postgres.database("servers_cpu") });
+    await client.connect();
+    // Most of a second of one backend's CPU, still counted after the connection (and so its process) has ended.
+    await client.query("select count(*) from generate_series(1, 10000000)");
+    await client.end();
+    let used = 0;
+    for (let i = 0; i < 50 && used <= 0.2; i++) {
+      await new Promise((r) => setTimeout(r, 100)); // until the postmaster has reaped the backend
+      used = postgres.cpuSeconds() - before;
+    }
+    expect(used).toBeGreaterThan(0.2);
+  });
+
   it("MariaDB answers on its own port", async () => {
     const mysql = await import("mysql2/promise");
     const conn = await mysql.createConnection(mariadb.url);
