@@ -56,6 +56,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
 }
 
 installSignalHandlers();
+// Deprecation notices of libraries (node-postgres announcing the end of ~/.pgpass support in its next major) are for
+// chuda's developers, not for every cron mail of its users.
+process.noDeprecation = true;
 const io = processIo();
 run(process.argv.slice(2), io).then(
   (code) => {

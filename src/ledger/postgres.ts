@@ -15,7 +15,7 @@ import type { DueSend, Ledger, SendInsert, SendResult, SendRow, SendState, Staff
 import { ASSIGNED_STATES, type LedgerOutcomeRow } from "../outcomes/attribution.js";
 import type { HistorySend } from "../plan/types.js";
 import { migratePostgres, SEND_COLUMN_TYPES } from "./migrations/postgres.js";
-import { maskSecretIn } from "./url.js";
+import { libpqUrl, maskSecretIn } from "./url.js";
 import { GroupCommitQueue, type CommitGroup } from "./group-commit.js";
 import {
   ASKED_STATES,
@@ -236,7 +236,7 @@ class WriterPool {
     if (this.clients.length + this.opening >= this.max) return new Promise((resolve) => this.waiting.push(resolve));
     this.opening++;
     try {
-      const client = new pg.Client({ connectionString: this.url, types: TYPES, application_name: "chuda writer" });
+      const client = new pg.Client({ connectionString: libpqUrl(this.url), types: TYPES, application_name: "chuda writer" });
       client.on("error", () => undefined);
       await client.connect();
       this.clients.push(client);
@@ -286,7 +286,7 @@ export class PostgresLedger implements Ledger {
 
   /** Connects, applies missing schema migrations, and gives the ledger an id on first use. */
   static async open(url: string): Promise<PostgresLedger> {
-    const client = new pg.Client({ connectionString: url, types: TYPES, application_name: "chuda" });
+    const client = new pg.Client({ connectionString: libpqUrl(url), types: TYPES, application_name: "chuda" });
     try {
       await client.connect();
     } catch (e) {
@@ -871,7 +871,7 @@ export class PostgresLedger implements Ledger {
    * that `fn` may read and write the ledger meanwhile.
    */
   async withTokenLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const client = new pg.Client({ connectionString: this.url, types: TYPES, application_name: "chuda token" });
+    const client = new pg.Client({ connectionString: libpqUrl(this.url), types: TYPES, application_name: "chuda token" });
     client.on("error", () => undefined);
     await client.connect();
     try {

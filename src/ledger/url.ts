@@ -23,3 +23,19 @@ export function maskSecretIn(text: string, url: string): string {
   if (secret) out = out.split(secret).join("***");
   return out;
 }
+
+/**
+ * A PostgreSQL URL whose `sslmode` means what it means to psql and libpq: node-postgres reads `require` as
+ * `verify-full` (and warns at length) unless asked for libpq's meaning, which would refuse the self-signed
+ * certificate of an internal server that psql accepts with the same URL.
+ */
+export function libpqUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.searchParams.has("sslmode") || u.searchParams.has("uselibpqcompat")) return url;
+    u.searchParams.set("uselibpqcompat", "true");
+    return u.toString();
+  } catch {
+    return url;
+  }
+}

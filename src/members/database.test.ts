@@ -7,7 +7,8 @@ import { startPostgres, type PostgresServer } from "../../test/servers/postgres.
 import { startMariaDb, type MariaDbServer } from "../../test/servers/mariadb.js";
 import { freePort } from "../../test/servers/common.js";
 import type { FieldType, MemberSchema, Project } from "../project/types.js";
-import { databaseSource, maskUrl, openDatabaseSnapshot, type DatabaseSource } from "./database.js";
+import { databaseSource, maskUrl, openDatabaseSnapshot, utcToLocal, type DatabaseSource } from "./database.js";
+import { libpqUrl } from "../ledger/url.js";
 import { openSnapshot, type Snapshot } from "./snapshot.js";
 
 const fields: [string, FieldType][] = [
@@ -217,6 +218,29 @@ describe("members from MariaDB", () => {
     await r.snapshot!.close();
   });
 
+  it("TIMESTAMP with the zone's offset of its own date (daylight saving), TINYINT truth, JSON nulls no list item", async () => {
+    const mysql = await import("mysql2/promise");
+    const m = await mysql.createConnection(maria.url);
+    await m.query(`SET time_zone = '+00:00'`);
+    await m.query(`CREATE TABLE awkward (id VARCHAR(20), seen_at TIMESTAMP NULL, vip TINYINT(1), tags JSON)`);
+    // Shanghai kept daylight saving in summer 1990 (UTC+9): 01:00 UTC was 10:00 there, not 09:00.
+    await m.query(`INSERT INTO awkward VALUES
+      ('W1', '1990-07-01 01:00:00', 2, '[null]'),
+      ('W2', '1990-01-01 01:00:00', -1, '["a", null, "b"]'),
+      ('W3', '2026-03-01 15:59:59', 0, '[]')`);
+    await m.end();
+    const r = await openDatabaseSnapshot(source(maria.url, { query: "select * from awkward" }), project());
+    expect(r.diagnostics.filter((d) => d.code !== "CH6004")).toEqual([]); // only: no tier, points, birthday columns
+    expect(r.snapshot!.rejected).toEqual([]);
+    const got = await r.snapshot!.conn.runAndReadAll(`SELECT id, CAST(seen_at AS VARCHAR) AS seen_at, vip, tags FROM members ORDER BY id`);
+    expect(got.getRowObjectsJS()).toEqual([
+      { id: "W1", seen_at: "1990-07-01 10:00:00", vip: true, tags: null },
+      { id: "W2", seen_at: "1990-01-01 09:00:00", vip: true, tags: "a;b" },
+      { id: "W3", seen_at: "2026-03-01 23:59:59", vip: false, tags: null },
+    ]);
+    await r.snapshot!.close();
+  });
+
   it("rejects rows like a file does, numbered by row of the result", async () => {
     const r = await openDatabaseSnapshot(source(maria.url, { query: "select * from raw order by n" }), project());
     const snap = r.snapshot!;
@@ -254,11 +278,58 @@ describe("members from MariaDB", () => {
   });
 });
 
+describe("members from MariaDB, the connection lost mid-read", () => {
+  it("a connection killed while rows are arriving ends the read with CH6025, nothing waits", { timeout: 40_000 }, async () => {
+    const mysql = await import("mysql2/promise");
+    const admin = await mysql.createConnection(maria.url);
+    try {
+      // A slow result (10 ms a row, from MariaDB's sequence engine): the read is under way when it is cut off.
+      const query = "select concat('S', seq) as id, if(sleep(0.01) = 0, 'gold', 'gold') as tier from seq_1_to_3000 /* lost_mid_read */";
+      const opening = openDatabaseSnapshot(source(maria.url, { query }), project());
+      let killed = false;
+      for (let i = 0; i < 300 && !killed; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const [rows] = await admin.query("select id from information_schema.processlist where info like '%lost_mid_read%' and info not like '%processlist%'");
+        const id = (rows as { id: number }[])[0]?.id;
+        if (id !== undefined) {
+          await new Promise((r) => setTimeout(r, 300)); // some rows have arrived
+          await admin.query(`KILL CONNECTION ${Number(id)}`);
+          killed = true;
+        }
+      }
+      expect(killed).toBe(true);
+      const r = await opening;
+      expect(r.snapshot).toBeUndefined();
+      expect(r.diagnostics.map((d) => d.code)).toEqual(["CH6025"]);
+    } finally {
+      await admin.end();
+    }
+  });
+});
+
 describe("URLs", () => {
   it("masks the password, also in a URL that does not parse", () => {
     expect(maskUrl("postgres://crm:s3cr%40t@db.local:5432/crm?sslmode=require")).toBe("postgres://crm:***@db.local:5432/crm?sslmode=require");
     expect(maskUrl("mysql://crm@db/crm")).toBe("mysql://crm@db/crm");
     expect(maskUrl("postgres://u:p w@[bad/x")).toBe("postgres://u:***@[bad/x");
+  });
+
+  it("masks a password given as a query parameter, in the URL and in a message quoting it", () => {
+    expect(maskUrl("postgres://crm@db/crm?password=Hunter2&sslmode=require")).toBe("postgres://crm@db/crm?password=***&sslmode=require");
+    expect(maskUrl("postgres://crm@[bad/crm?password=Hunter2")).toBe("postgres://crm@[bad/crm?password=***");
+  });
+
+  it("a TIMESTAMP read in UTC is the wall clock of the zone at that instant", () => {
+    expect(utcToLocal("2024-06-01 04:00:00", "Europe/Berlin")).toBe("2024-06-01 06:00:00");
+    expect(utcToLocal("2024-01-01 04:00:00.250", "Europe/Berlin")).toBe("2024-01-01 05:00:00.250");
+    expect(utcToLocal("2023-12-31 16:30:00", "Asia/Shanghai")).toBe("2024-01-01 00:30:00");
+    expect(utcToLocal("0000-00-00 00:00:00", "Asia/Shanghai")).toBe("0000-00-00 00:00:00");
+  });
+
+  it("sslmode in a PostgreSQL URL keeps libpq's meaning (require: encrypted, certificate not checked)", () => {
+    expect(libpqUrl("postgres://u@db/crm?sslmode=require")).toBe("postgres://u@db/crm?sslmode=require&uselibpqcompat=true");
+    expect(libpqUrl("postgres://u@db/crm")).toBe("postgres://u@db/crm");
+    expect(libpqUrl("postgres://u@db/crm?sslmode=verify-full&uselibpqcompat=false")).toBe("postgres://u@db/crm?sslmode=verify-full&uselibpqcompat=false");
   });
 
   it("refuses other schemes with the URL masked", () => {

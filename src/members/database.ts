@@ -25,6 +25,8 @@ import { diag } from "../diagnostics/diag.js";
 import { MESSAGES } from "../diagnostics/messages/index.js";
 import { pointSpan } from "../diagnostics/span.js";
 import { openSnapshot, type OpenSnapshotOptions, type OpenSnapshotResult } from "./snapshot.js";
+import { offsetMinutesAt } from "../calendar/time.js";
+import { libpqUrl } from "../ledger/url.js";
 
 export type DatabaseKind = "postgres" | "mysql";
 
@@ -45,27 +47,38 @@ export function looksLikeUrl(input: string): boolean {
   return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(input);
 }
 
-/** The URL with its password replaced by `***` (also when it does not parse). */
+/** Query parameters that carry a secret (`?password=…` is taken by node-postgres and mysql2 alike). */
+const SECRET_PARAM = /pass|pwd|secret|token/i;
+
+/** The URL with its password replaced by `***`, in the user part and in the query (also when it does not parse). */
 export function maskUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";
-    return u.toString();
+    for (const k of [...u.searchParams.keys()]) if (SECRET_PARAM.test(k)) u.searchParams.set(k, "***");
+    return u.toString().replaceAll("%2A%2A%2A", "***");
   } catch {
-    return url.replace(/^([^:/]+:\/\/[^:/@]*:)[^@]*@/, "$1***@");
+    return url.replace(/^([^:/]+:\/\/[^:/@]*:)[^@]*@/, "$1***@").replace(/([?&][^=&]*(?:pass|pwd|secret|token)[^=&]*=)[^&]*/gi, "$1***");
+  }
+}
+
+/** The secrets of a URL as written in it: the password, and the values of secret query parameters. */
+function secretsOf(url: string): string[] {
+  try {
+    const u = new URL(url);
+    const out = [decodeURIComponent(u.password)];
+    for (const [k, v] of u.searchParams) if (SECRET_PARAM.test(k)) out.push(v);
+    return out.filter((x) => x.length > 0);
+  } catch {
+    return [];
   }
 }
 
 /** Any occurrence of the URL's password in a message (a driver echoing it) is masked too. */
 function maskSecret(text: string, url: string): string {
-  let password = "";
-  try {
-    password = decodeURIComponent(new URL(url).password);
-  } catch {
-    /* an unparsable URL is refused before it is used */
-  }
-  const masked = text.split(url).join(maskUrl(url));
-  return password.length > 0 ? masked.split(password).join("***") : masked;
+  let masked = text.split(url).join(maskUrl(url));
+  for (const secret of secretsOf(url)) masked = masked.split(secret).join("***");
+  return masked;
 }
 
 /** A members database source for a URL, or a diagnostic (unknown scheme, unparsable URL). */
@@ -233,7 +246,12 @@ function describeError(src: DatabaseSource, e: unknown, stage: "connect" | "quer
   if (code === "3D000" || code === "ER_BAD_DB_ERROR") return d(MESSAGES.membersDbNoDatabase, [src.label, text]);
   if ((code === "42P01" || code === "ER_NO_SUCH_TABLE") && src.query === undefined) return d(MESSAGES.membersDbNoTable, [src.table ?? "members", src.label]);
   if (stage === "connect") return d(MESSAGES.membersDbUnreachable, [src.label, text]);
-  const lost = ["ECONNRESET", "EPIPE", "ETIMEDOUT", "PROTOCOL_CONNECTION_LOST"].includes(code) || /Connection terminated/i.test(text);
+  // The connection went away: a socket error, or PostgreSQL ending it (57P01–57P03: shut down, crashed, restarting;
+  // class 08: connection exceptions).
+  const lost =
+    ["ECONNRESET", "EPIPE", "ETIMEDOUT", "PROTOCOL_CONNECTION_LOST", "ER_CONNECTION_KILLED"].includes(code) ||
+    /^(57P0[123]|08)/.test(code) ||
+    /Connection terminated/i.test(text);
   if (stage === "read" || lost) return d(MESSAGES.membersDbReadFailed, [src.label, text || "the connection closed"]);
   return d(MESSAGES.membersDbQueryFailed, [src.label, text]);
 }
@@ -271,7 +289,7 @@ const PG_TIMESTAMPTZ = 1184;
 async function preparePostgres(src: DatabaseSource, schema: MemberSchema, timezone: string): Promise<PreparedExport> {
   const pg = cjs(await import("pg"));
   const { to: copyTo } = cjs(await import("pg-copy-streams"));
-  const client = new pg.Client({ connectionString: src.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: "chuda members" });
+  const client = new pg.Client({ connectionString: libpqUrl(src.url), connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: "chuda members" });
   // A server that goes away mid-read emits 'error' on the client; the read itself reports it.
   client.on("error", () => undefined);
   try {
@@ -349,13 +367,18 @@ function assertKey(src: DatabaseSource, schema: MemberSchema, matched: [string, 
 
 const myIdent = (name: string) => `\`${name.replaceAll("`", "``")}\``;
 
-/** The offset of a time zone now, as MySQL takes it (`+08:00`), for servers without named zones loaded. */
-function currentOffset(timezone: string): string {
-  const part = new Intl.DateTimeFormat("en-US", { timeZone: timezone, timeZoneName: "longOffset" })
-    .formatToParts(new Date())
-    .find((p) => p.type === "timeZoneName");
-  const m = /GMT([+-]\d{2}:\d{2})/.exec(part?.value ?? "");
-  return m ? m[1]! : "+00:00";
+/**
+ * A MySQL TIMESTAMP read in UTC (`2026-01-01 02:00:00[.fff]`) as the wall clock of the project's zone at that
+ * instant, with the zone's real offset then (daylight saving, historical changes): the session's zone is UTC
+ * because a server without zone tables knows no named zone, only a fixed offset. Anything else (the zero date)
+ * goes on as it is, to be rejected like a bad value.
+ */
+export function utcToLocal(text: string, timezone: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d+)?$/.exec(text);
+  if (!m || m[1] === "0000") return text;
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  const local = new Date(ms + offsetMinutesAt(ms, timezone) * 60_000).toISOString();
+  return `${local.slice(0, 10)} ${local.slice(11, 19)}${m[7] ?? ""}`;
 }
 
 /** A CSV cell: quoted when it holds a delimiter, a quote, a line break, or is the empty text. */
@@ -370,7 +393,15 @@ function mysqlCell(v: unknown): string {
   if (typeof v === "number" || typeof v === "bigint") return String(v);
   if (typeof v === "boolean") return v ? "true" : "false";
   if (Buffer.isBuffer(v)) return csvCell(v.toString("utf8"));
-  if (Array.isArray(v)) return csvCell(v.map((x) => (typeof x === "string" ? x : JSON.stringify(x))).join(";"));
+  // A JSON null in an array is no item (as PostgreSQL's arrays and an empty list cell): `json_arrayagg` of a LEFT JOIN
+  // without matches gives `[null]`.
+  if (Array.isArray(v))
+    return csvCell(
+      v
+        .filter((x) => x !== null && x !== undefined)
+        .map((x) => (typeof x === "string" ? x : JSON.stringify(x)))
+        .join(";"),
+    );
   return csvCell(JSON.stringify(v));
 }
 
@@ -385,11 +416,15 @@ async function prepareMySql(src: DatabaseSource, schema: MemberSchema, timezone:
     supportBigNumbers: true,
     bigNumberStrings: true,
     charset: "utf8mb4",
-    // BIT(1) as 0/1 (a bool field), not a one-byte buffer.
+    // BIT(1) as 0/1 (a bool field), not a one-byte buffer; TIMESTAMP (read in UTC) as the project's local time.
     typeCast: (field, next) => {
       if (field.type === "BIT" && field.length === 1) {
         const b = field.buffer();
         return b === null ? null : b[0] === 1 ? 1 : 0;
+      }
+      if (field.type === "TIMESTAMP") {
+        const t = field.string();
+        return t === null ? null : utcToLocal(t, timezone);
       }
       return next();
     },
@@ -405,13 +440,18 @@ async function prepareMySql(src: DatabaseSource, schema: MemberSchema, timezone:
     throw new MembersDatabaseError(describeError(src, e, "connect"));
   }
   try {
-    // TIMESTAMP columns in the project's zone: by name if the server has zone tables, else by today's offset.
-    await p.query(`SET time_zone = ?`, [timezone]).catch(() => p.query(`SET time_zone = ?`, [currentOffset(timezone)]));
+    // TIMESTAMP columns in UTC, turned into the project's local time as they are read (see utcToLocal). NOW() and
+    // friends in a query are then UTC too.
+    await p.query(`SET time_zone = '+00:00'`);
     const sql = src.query ?? `SELECT * FROM ${(src.table ?? "members").split(".").map(myIdent).join(".")}`;
     // The columns arrive before the first row; the stream then waits (paused) until it is read.
     const query = conn.query({ sql, rowsAsArray: true });
     const rowStream = query.stream({ highWaterMark: 1000 });
     rowStream.on("error", () => undefined); // reported by the read below, or by the wait for the columns
+    query.on("error", () => undefined);
+    // A connection lost mid-query (the server killed it, went down) is an error of the connection only: mysql2 tells a
+    // query without a callback nothing, and its rows would be waited for forever. The query is told here.
+    conn.on("error", (e: Error) => query.emit("error", e));
     const columns = await new Promise<string[]>((resolve, reject) => {
       query.once("fields", (fields: { name: string }[]) => resolve(fields.map((f) => f.name)));
       query.once("error", reject);
@@ -419,6 +459,8 @@ async function prepareMySql(src: DatabaseSource, schema: MemberSchema, timezone:
     });
     const matched = matchColumns(columns, schema);
     assertKey(src, schema, matched, columns);
+    // A number into a bool field (TINYINT(1), BOOLEAN): MySQL's truth, any non-zero value is true.
+    const bools = matched.map(([f]) => schema.fields.get(f)?.kind === "bool");
     return {
       fields: matched.map(([f]) => f),
       columns,
@@ -429,7 +471,10 @@ async function prepareMySql(src: DatabaseSource, schema: MemberSchema, timezone:
           let chunk = "";
           for await (const row of rowStream as AsyncIterable<unknown[]>) {
             let line = "";
-            for (let j = 0; j < matched.length; j++) line += (j ? "," : "") + mysqlCell(row[matched[j]![1]]);
+            for (let j = 0; j < matched.length; j++) {
+              const v = row[matched[j]![1]];
+              line += (j ? "," : "") + (bools[j] && typeof v === "number" ? (v !== 0 ? "true" : "false") : mysqlCell(v));
+            }
             chunk += line + "\n";
             rows++;
             if (chunk.length > 1 << 16) {
@@ -456,6 +501,8 @@ async function prepareMySql(src: DatabaseSource, schema: MemberSchema, timezone:
 // ——— loading ———
 
 const liveDirs = new Set<string>();
+/** Pipes being written: closed on exit, so that DuckDB's threads reading them see their end and let the process go. */
+const livePipes = new Set<WriteStream>();
 let exitHook = false;
 
 /** A named pipe (mkfifo), or undefined where there is none (then the file is read once it is whole). */
@@ -494,6 +541,15 @@ export async function openDatabaseSnapshot(src: DatabaseSource, project: Project
   if (!exitHook) {
     exitHook = true;
     process.on("exit", () => {
+      for (const w of livePipes) {
+        const fd = (w as unknown as { fd: number | null }).fd;
+        if (typeof fd === "number")
+          try {
+            closeSync(fd);
+          } catch {
+            /* closed already */
+          }
+      }
       for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
     });
   }
@@ -513,6 +569,10 @@ export async function openDatabaseSnapshot(src: DatabaseSource, project: Project
   const file = path.join(dir, "members.csv");
   const pipe = makePipe(path.join(dir, "members.pipe.csv"));
   const writer = pipe ? createWriteStream(pipe) : undefined;
+  if (writer) {
+    livePipes.add(writer);
+    writer.once("close", () => livePipes.delete(writer));
+  }
   const sink = new CsvSink(createWriteStream(file), writer);
   let failure: MembersDatabaseError | undefined;
   const exported = (async () => {

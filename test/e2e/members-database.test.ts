@@ -5,7 +5,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
-import { chuda, copyExampleRepo, hasStackTrace } from "./cli.js";
+import { execa } from "execa";
+import { BIN, chuda, copyExampleRepo, hasStackTrace } from "./cli.js";
 import { startPostgres, type PostgresServer } from "../servers/postgres.js";
 import { startMariaDb, type MariaDbServer } from "../servers/mariadb.js";
 import { freePort } from "../servers/common.js";
@@ -106,6 +107,38 @@ describe("members from a database (built CLI)", () => {
       const again = await chuda(["simulate", ...RANGE, "--json"], { cwd: dir, env: { CRM_URL: maria.url.replace("mysql:", "mariadb:") } });
       expect(again.stdout).toBe(fromDb.stdout);
     } finally {
+      withSource("");
+    }
+  });
+
+  it("SIGTERM while members are still arriving from the database ends the command at once", async () => {
+    // 5 ms a row: the read takes about 15 s, and is under way when the signal comes.
+    withSource(`{ url_env: CRM_URL, query: "select m.*, if(sleep(0.005) = 0, '', '') as slow_read_marker from crm_members m" }`);
+    const mysql = await import("mysql2/promise");
+    const admin = await mysql.createConnection(maria.url);
+    try {
+      const child = execa(process.execPath, [BIN, "simulate", ...RANGE, "--json"], {
+        cwd: dir,
+        env: { CI: "true", NO_COLOR: "1", CRM_URL: maria.url },
+        reject: false,
+        timeout: 60_000,
+      });
+      let reading = false;
+      for (let i = 0; i < 300 && !reading; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const [rows] = await admin.query(
+          "select id from information_schema.processlist where info like '%slow_read_marker%' and info not like '%processlist%'",
+        );
+        reading = (rows as unknown[]).length > 0;
+      }
+      expect(reading).toBe(true);
+      await new Promise((r) => setTimeout(r, 500)); // rows are flowing into DuckDB's read
+      child.kill("SIGTERM");
+      const r = await child;
+      expect(r.timedOut).toBe(false);
+      expect(r.exitCode).toBe(143);
+    } finally {
+      await admin.end();
       withSource("");
     }
   });

@@ -9,7 +9,7 @@ import { migratePostgres } from "../../ledger/migrations/postgres.js";
 import { migrateSqlite } from "../../ledger/migrations/sqlite.js";
 import { locateLedger } from "../../ledger/open.js";
 import { ledgerError, postgresError } from "../../ledger/select.js";
-import { isPostgresUrl, maskUrl } from "../../ledger/url.js";
+import { isPostgresUrl, libpqUrl, maskUrl } from "../../ledger/url.js";
 import type { Io } from "../io.js";
 import type { ChudaProgram } from "./program.js";
 import { resolveProjectFile } from "../workspace.js";
@@ -20,7 +20,7 @@ async function projectLedgerUrl(projectFile: string, io: Io): Promise<string | u
 }
 
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, application_name: "chuda" });
+  const client = new pg.Client({ connectionString: libpqUrl(url), application_name: "chuda" });
   client.on("error", () => undefined);
   try {
     await client.connect();
