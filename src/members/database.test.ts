@@ -210,6 +210,26 @@ describe("members from PostgreSQL", () => {
   });
 });
 
+describe("members from PostgreSQL, a query that would write", () => {
+  it("is refused by the server (read-only session), and changes nothing", async () => {
+    const { default: pgLib } = await import("pg");
+    const c = new pgLib.Client({ connectionString: pgUrl });
+    await c.connect();
+    // A SELECT that writes through a function: only the session's read-only mode stops it.
+    await c.query(`CREATE FUNCTION purge_m3() RETURNS int LANGUAGE sql AS $$ DELETE FROM typed WHERE id = 'M3'; SELECT 1 $$`);
+    try {
+      const r = await openDatabaseSnapshot(source(pgUrl, { query: "select *, purge_m3() as p from typed" }), project());
+      expect(r.snapshot).toBeUndefined();
+      expect(r.diagnostics.map((d) => d.code)).toEqual(["CH6024"]);
+      expect(r.diagnostics[0]!.message).toMatch(/read-only transaction/);
+      const left = await c.query(`SELECT count(*)::int AS n FROM typed WHERE id = 'M3'`);
+      expect(left.rows[0].n).toBe(1);
+    } finally {
+      await c.end();
+    }
+  });
+});
+
 describe("members from MariaDB", () => {
   it("types columns like a CSV snapshot: BIT(1) and TINYINT bools, TIMESTAMP in the project's zone, JSON arrays as lists", async () => {
     const r = await openDatabaseSnapshot(source(maria.url.replace("mysql:", "mariadb:"), { table: "typed" }), project());
@@ -239,6 +259,24 @@ describe("members from MariaDB", () => {
       { id: "W3", seen_at: "2026-03-01 23:59:59", vip: false, tags: null },
     ]);
     await r.snapshot!.close();
+  });
+
+  it("a statement that would change data is refused by the server, and changes nothing", async () => {
+    const mysql = await import("mysql2/promise");
+    const m = await mysql.createConnection(maria.url);
+    await m.query(`CREATE TABLE victim (id VARCHAR(20))`);
+    await m.query(`INSERT INTO victim VALUES ('V1')`);
+    try {
+      for (const query of ["delete from victim", "update victim set id = 'V2'", "insert into victim values ('V3')"]) {
+        const r = await openDatabaseSnapshot(source(maria.url, { query }), project());
+        expect(r.snapshot, query).toBeUndefined();
+        expect(r.diagnostics.map((d) => d.code)).toEqual(["CH6024"]);
+      }
+      const [rows] = await m.query(`SELECT id FROM victim`);
+      expect(rows).toEqual([{ id: "V1" }]);
+    } finally {
+      await m.end();
+    }
   });
 
   it("rejects rows like a file does, numbered by row of the result", async () => {

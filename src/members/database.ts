@@ -301,7 +301,10 @@ async function preparePostgres(src: DatabaseSource, schema: MemberSchema, timezo
   try {
     const rows = sourceSql(src, pgIdent);
     // Dates as YYYY-MM-DD, timestamps with a zone in the project's zone (then read as its local time).
-    await client.query(`SET DateStyle TO ISO, YMD; SET TimeZone TO ${pgLiteral(timezone)}; SET IntervalStyle TO iso_8601`);
+    // Read only: a query that would write (a data-modifying WITH) is refused by the server, whatever the login may do.
+    await client.query(
+      `SET DateStyle TO ISO, YMD; SET TimeZone TO ${pgLiteral(timezone)}; SET IntervalStyle TO iso_8601; SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY`,
+    );
     const described = await client.query(`SELECT * FROM ${rows} AS q LIMIT 0`);
     const fields = described.fields;
     const columns = fields.map((f) => f.name);
@@ -443,6 +446,8 @@ async function prepareMySql(src: DatabaseSource, schema: MemberSchema, timezone:
     // TIMESTAMP columns in UTC, turned into the project's local time as they are read (see utcToLocal). NOW() and
     // friends in a query are then UTC too.
     await p.query(`SET time_zone = '+00:00'`);
+    // Read only: a statement that would change data is refused by the server, whatever the login may do.
+    await p.query(`SET SESSION TRANSACTION READ ONLY`);
     const sql = src.query ?? `SELECT * FROM ${(src.table ?? "members").split(".").map(myIdent).join(".")}`;
     // The columns arrive before the first row; the stream then waits (paused) until it is read.
     const query = conn.query({ sql, rowsAsArray: true });
