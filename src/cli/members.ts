@@ -15,6 +15,8 @@ import type { ProgressHandle } from "../render/ink/progress.js";
 import { UsageError, type Io } from "./io.js";
 import { operationsMessages as O } from "../diagnostics/messages/operations.js";
 import { VERSION } from "./version.js";
+import { maskSecrets } from "../project/member-schema.js";
+import { format } from "../diagnostics/types.js";
 
 export interface MembersOptions {
   /** A file, or a postgres:// / mysql:// URL; unset: the database of `members.source.url_env` in chuda.yaml. */
@@ -71,17 +73,18 @@ export async function openMembers(
   let opened: OpenSnapshotResult;
   if (input.kind === "file") {
     const file = path.resolve(io.cwd, input.file);
-    label = path.relative(io.cwd, file) || input.file;
+    // A path is echoed in messages: a password typed into it (a mangled URL) is masked like a URL's.
+    label = maskSecrets(path.relative(io.cwd, file) || input.file);
     opened = await openSnapshot(file, project, { ...options, label, ...(opts.cache === true ? { cache: snapshotCache(project.root, io.env) } : {}) });
   } else {
-    label = maskUrl(input.url);
+    label = maskSecrets(maskUrl(input.url));
     const source = databaseSource(input.url, project.members);
     if ("code" in source) {
       progress?.finish();
       throw new UsageError({
         code: source.code,
         severity: "error",
-        message: `${source.message} [${source.code}]`,
+        message: `${maskSecrets(source.message)} [${source.code}]`,
         help: source.help ?? O.snapshotUnreadable.help,
       });
     }
@@ -97,7 +100,7 @@ export async function openMembers(
       ? new UsageError({
           code: d.code,
           severity: "error",
-          message: input.kind === "database" ? `${d.message} [${d.code}]` : d.message,
+          message: maskSecrets(input.kind === "database" ? `${d.message} [${d.code}]` : d.message),
           help: d.help ?? O.snapshotUnreadable.help,
         })
       : new UsageError(O.snapshotUnreadable, [label]);
@@ -109,7 +112,8 @@ export async function openMembers(
     const fresh = snap.diagnostics.filter((d) => !printed.has(d.message));
     for (const d of fresh) printed.add(d.message);
     if (!fresh.length || opts.quiet) return;
-    const text = renderPretty(fresh, { sources: new Map(), files: 1, color: io.color, version: VERSION }).replace(/\n[^\n]*files? checked[^\n]*\n$/, "\n");
+    const shown = fresh.map((d) => ({ ...d, message: maskSecrets(d.message) }));
+    const text = renderPretty(shown, { sources: new Map(), files: 1, color: io.color, version: VERSION }).replace(/\n[^\n]*files? checked[^\n]*\n$/, "\n");
     // While the bars are live, the diagnostics go above them instead of tearing them.
     if (progress) progress.log(text);
     else io.err(text);
@@ -150,7 +154,16 @@ export type MembersInput = { kind: "file"; file: string } | { kind: "database"; 
  * `members.source.url_env` in chuda.yaml; without either, a usage error.
  */
 export function membersInput(members: string | undefined, project: Project, env: NodeJS.ProcessEnv): MembersInput {
-  if (members !== undefined) return looksLikeUrl(members) ? { kind: "database", url: members } : { kind: "file", file: members };
+  if (members !== undefined) {
+    if (looksLikeUrl(members.trim())) return { kind: "database", url: members.trim() };
+    const mangled = notAUrl(members);
+    if (mangled) {
+      const code = MESSAGES.membersDbBadUrl.code;
+      const message = `${format(MESSAGES.membersDbBadUrl.message, [maskSecrets(maskUrl(members.trim()))])} [${code}]`;
+      throw new UsageError({ code, severity: "error", message, help: mangled });
+    }
+    return { kind: "file", file: members };
+  }
   const name = project.members.source?.urlEnv;
   if (!name) throw new UsageError(O.membersNone);
   const url = env[name]?.trim();
@@ -160,4 +173,19 @@ export function membersInput(members: string | undefined, project: Project, env:
       [name],
     );
   return { kind: "database", url };
+}
+
+/**
+ * Why a --members value that is not a `scheme://` URL is still meant for a database (so it is refused as a URL, not
+ * read as a file): a database scheme without `//` (`postgres:/user:pw@host/db`), or a libpq key=value string
+ * (`host=… user=… password=… dbname=…`). The hint to give, or undefined for a file path.
+ */
+function notAUrl(value: string): string | undefined {
+  const v = value.trim();
+  if (/^(?:postgres|postgresql|mysql|mariadb):/i.test(v))
+    return "a database URL begins with its scheme and `//`: write postgres://user:password@host:5432/database (also postgresql://) or mysql://user:password@host:3306/database (also mariadb://)";
+  const key = (k: string) => new RegExp(`(?:^|\\s)${k}\\s*=`, "i").test(v);
+  if (/password\s*=/i.test(v) || (key("host") && (key("dbname") || key("user"))))
+    return "a libpq connection string (`host=… dbname=…`) is not read: write it as a URL, postgres://user:password@host:5432/database";
+  return undefined;
 }

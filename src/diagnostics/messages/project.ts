@@ -249,8 +249,8 @@ export const projectMessages = {
     code: "CH2066",
     severity: "error",
     message: "`members.source.url_env` must name an environment variable (letters, digits and `_`), found `{0}`",
-    help: "e.g. `url_env: CRM_DATABASE_URL`",
-    description: "`members.source.url_env` is not a valid environment variable name.",
+    help: "`url_env` names an environment variable, e.g. `url_env: CRM_DATABASE_URL`; put the URL in that variable where chuda runs, never in chuda.yaml",
+    description: "`members.source.url_env` is not a valid environment variable name (the value is shown with any password masked).",
   },
   projectSourceQueryAndTable: {
     code: "CH2067",
@@ -270,8 +270,9 @@ export const projectMessages = {
     code: "CH2069",
     severity: "error",
     message: "`members.source.query` must be one SELECT statement: {0}",
-    help: "write one `select … from …` (a trailing `;` is fine)",
-    description: "`members.source.query` is empty, or holds several statements.",
+    help: "write one read-only `select … from …` (`with`, `values` and `table` too; a trailing `;` is fine); a column or alias named like a keyword that writes (`update`, `delete`, `set`, `into`, `lock` …) is written quoted: in double quotes (PostgreSQL) or backticks (MySQL)",
+    description:
+      "`members.source.query` is empty, holds several statements, or is not read-only: it does not begin with SELECT, WITH, VALUES or TABLE, or holds a keyword that writes (INSERT, UPDATE, DELETE, DROP, INTO …).",
   },
   projectLedgerUrlInRepository: {
     code: "CH2060",
