@@ -161,6 +161,11 @@ describe("members.source.url_env holding the URL or a connection string", () => 
         expect(out, yaml).not.toContain(SECRET);
         expect(out).not.toContain("Hunter2");
       }
+    // Another check's code frame on the line of a password (`ledger.url_env` holding a libpq string): masked too.
+    const ledger = render(`${BASE}ledger: { url_env: "host=db password=${SECRET} dbname=crm" }\n`);
+    expect(ledger.diagnostics.map((d) => d.code)).toEqual([C("projectLedgerUrlEnvName")]);
+    expect(ledger.out).toContain("password=***");
+    expect(ledger.out).not.toContain(SECRET);
     const { diagnostics } = render(block(`crm_reader:${SECRET}@db/crm`));
     expect(diagnostics[0]!.help).toContain("put the URL in that variable");
     expect(diagnostics[0]!.span.start.line).toBe(6); // `source:`, not the line with the password

@@ -10,6 +10,8 @@ const FRAME_WIDTH = 120;
 
 /** `scheme://user:password@`: the password part. */
 const URL_PASSWORD = /([A-Za-z][A-Za-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/g;
+/** `password=…` of a libpq string or a URL's query, up to a space, `&`, a quote or a bracket. */
+const PASSWORD_PARAM = /\b((?:password|passwd|pwd)\s*=\s*)(?:'[^']*'?|"[^"]*"?|[^\s&"',}\]]+)/gi;
 
 /**
  * Human output: `file:line:col error CODE message`, a code frame with the line and a caret under the span,
@@ -28,7 +30,7 @@ export function renderPretty(diags: readonly Diagnostic[], ctx: RenderContext): 
       if (!idx) indexes.set(d.span.file, (idx = new LineIndex(src)));
       const lineNo = d.span.start.line;
       // A URL's password written into a file (a mistake reported right here) is not echoed into logs.
-      const chars = [...idx.lineText(lineNo).replace(/\t/g, " ").replace(URL_PASSWORD, "$1***@")];
+      const chars = [...idx.lineText(lineNo).replace(/\t/g, " ").replace(URL_PASSWORD, "$1***@").replace(PASSWORD_PARAM, "$1***")];
       const gutter = String(lineNo).length;
       const startCol = Math.min(d.span.start.column, chars.length + 1);
       const endCol = d.span.end.line === lineNo ? d.span.end.column : chars.length + 1;
