@@ -370,6 +370,14 @@ describe("URLs", () => {
     expect(libpqUrl("postgres://u@db/crm?sslmode=verify-full&uselibpqcompat=false")).toBe("postgres://u@db/crm?sslmode=verify-full&uselibpqcompat=false");
   });
 
+  it("a URL of a known scheme that does not parse gets a hint about what breaks it, the password masked", () => {
+    for (const url of ["postgres://u:p#w@db/crm", "mysql://u:pw@db:99999/crm"]) {
+      const d = databaseSource(url);
+      expect("code" in d && d.code).toBe("CH6026");
+      expect("code" in d && d.help).toMatch(/percent-encoded \(# as %23/);
+    }
+  });
+
   it("refuses other schemes with the URL masked", () => {
     const d = databaseSource("sqlite://me:secret@host/x");
     expect("code" in d && d.code).toBe("CH6026");

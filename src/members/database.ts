@@ -90,7 +90,14 @@ export function databaseSource(url: string, config: Pick<MemberSchema, "source">
   } catch {
     kind = undefined;
   }
-  if (!kind) return diag(MESSAGES.membersDbBadUrl, pointSpan(label, 1), [label]);
+  if (!kind) {
+    const d = diag(MESSAGES.membersDbBadUrl, pointSpan(label, 1), [label]);
+    // A known scheme that does not parse: say what usually breaks it, not that the scheme is wrong.
+    if (/^(postgres|postgresql|mysql|mariadb):\/\//i.test(url))
+      d.help =
+        "the URL does not parse: write a password's special characters percent-encoded (# as %23, @ as %40, / as %2F, : as %3A), give a port from 1 to 65535 and a host (for a Unix socket, use a host name and ?host=/path)";
+    return d;
+  }
   const src: DatabaseSource = { kind, url, label };
   if (config.source?.query !== undefined) src.query = config.source.query;
   else if (config.source?.table !== undefined) src.table = config.source.table;
