@@ -160,21 +160,26 @@ describe("several workers on one PostgreSQL ledger", () => {
     expect([...(await pages())].filter(([key, page]) => before.get(key) !== page)).toEqual([]);
   });
 
-  it("sends in flight of a live worker are not another's to reconcile; after the lease expires they are", async () => {
+  it("sends in flight of a live worker are not another's to reconcile, even past the lease; once its run is dead they are", async () => {
     const { ws, sql } = await workers(2);
     const [a, b] = ws as [PostgresLedger, PostgresLedger];
+    const runA = (await a.runs()).find((r) => r.status === "running")!.id;
     await a.insertSends(sends(3));
     const due = await a.due("sms", 100, 100, 3);
     await a.markInFlightQueued(
       due.map((r) => r.id),
-      1,
+      runA,
       1,
     );
     expect(await b.inFlight()).toEqual([]);
     expect((await a.inFlight()).length).toBe(3);
-    // The worker was killed: its lease runs out.
+    // A batch paced by a low rate limit outlasts the lease: its worker is alive (heartbeat), so it is still its own.
     await sql.query(`UPDATE sends SET lease_until = 0`);
+    expect(await b.inFlight()).toEqual([]);
+    // The worker was killed: its heartbeat stops, and its lease has run out.
+    await sql.query(`UPDATE runs SET heartbeat_at = 0 WHERE id = $1`, [runA]);
     expect((await b.inFlight()).map((r) => r.member)).toEqual(["M0000", "M0001", "M0002"]);
+    await sql.query(`UPDATE runs SET heartbeat_at = (extract(epoch from clock_timestamp()) * 1000)::bigint WHERE id = $1`, [runA]);
     // A lease left on planned sends (read, never marked) runs out the same way.
     await b.insertSends(sends(5));
     await a.due("sms", 100, 100, 5);

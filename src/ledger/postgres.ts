@@ -834,14 +834,19 @@ export class PostgresLedger implements Ledger {
 
   /**
    * Sends in flight that no live worker holds: their lease expired (the worker was killed, or lost the database) or
-   * they have none (copied from SQLite). A live worker's sends in flight are its own to finish, never reconciled.
+   * they have none (copied from SQLite), and the run that marked them has no heartbeat any more. A live worker's sends
+   * in flight are its own to finish, never reconciled, however long they take: a batch paced by a low rate limit can
+   * outlast the lease, and reconciling it then would send again (a webhook) what is still being sent.
    */
   async inFlight(): Promise<SendRow[]> {
     return this.read(async () =>
       (
         await this.q<SendRow & { id: number }>(
-          `SELECT ${SEND_COLUMNS} FROM sends WHERE state = 'in_flight' AND (lease_until IS NULL OR lease_until < ${DB_NOW} OR lease_owner = $1) ORDER BY channel, key`,
-          [this.worker],
+          `SELECT ${SEND_COLUMNS} FROM sends s WHERE state = 'in_flight' AND (lease_owner = $1 OR (
+             (lease_until IS NULL OR lease_until < ${DB_NOW})
+             AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = s.run_id AND r.status = 'running' AND r.heartbeat_at >= ${DB_NOW} - $2)))
+           ORDER BY channel, key`,
+          [this.worker, DEAD_AFTER_MS],
         )
       ).rows.map((r) => stripId(r)!),
     );
