@@ -9,7 +9,7 @@ import type { MessageDef } from "../diagnostics/types.js";
 import { UsageError } from "../cli/io.js";
 import { SchemaTooNewError } from "./migrations/postgres.js";
 import { PostgresLedger } from "./postgres.js";
-import { isPostgresUrl, maskSecretIn, maskUrl } from "./url.js";
+import { maskSecretIn, maskUrl, postgresUrlProblem } from "./url.js";
 
 /** A ledger problem as a one-line usage error: the message, its code, and the help line as the hint. */
 export function ledgerError(def: MessageDef, args: readonly (string | number)[]): UsageError {
@@ -33,7 +33,8 @@ export function configuredLedgerUrl(env: Record<string, string | undefined>, pro
 }
 
 function checkUrl(url: string, source: string): string {
-  if (!isPostgresUrl(url)) throw ledgerError(MESSAGES.ledgerUrlNotPostgres, [source, `it starts ${JSON.stringify(maskUrl(url).slice(0, 12))}`]);
+  const problem = postgresUrlProblem(url);
+  if (problem) throw ledgerError(MESSAGES.ledgerUrlNotPostgres, [source, problem]);
   return url;
 }
 

@@ -4,11 +4,31 @@ export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//i.test(url);
 }
 
-/** The URL with its password (and a `password=` query parameter) replaced by `***`, for every message. */
+/**
+ * The URL with its password (and a `password=` query parameter) replaced by `***`, for every message. Also a URL
+ * that does not parse: a password holding `#`, `/`, `?` or `@` unencoded, a scheme missing or mistyped
+ * (`user:password@host/db`, `postgresql//…`). Everything between the user's `:` and the last `@` is the password.
+ */
 export function maskUrl(url: string): string {
-  let out = url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):[^@/?#]*@/i, "$1:***@");
-  out = out.replace(/([?&]password=)[^&#]*/gi, "$1***");
-  return out;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? /^[a-z][a-z0-9+.-]*\/\//i.exec(url)?.[0] ?? "";
+  let rest = url.slice(scheme.length);
+  const at = rest.lastIndexOf("@");
+  if (at > 0) {
+    const colon = rest.indexOf(":");
+    if (colon >= 0 && colon < at) rest = `${rest.slice(0, colon)}:***${rest.slice(at)}`;
+  }
+  return (scheme + rest).replace(/([?&](?:password|passwd|pwd)=)[^&#]*/gi, "$1***");
+}
+
+/** Why a PostgreSQL URL cannot be used, in words, or undefined: it must be postgres:// and parse. */
+export function postgresUrlProblem(url: string): string | undefined {
+  if (!isPostgresUrl(url)) return `it starts ${JSON.stringify(maskUrl(url).slice(0, 24))}, not postgres://`;
+  try {
+    new URL(url);
+    return undefined;
+  } catch {
+    return "it does not parse: write a password's special characters percent-encoded (# as %23, / as %2F, ? as %3F, @ as %40, : as %3A) and a port from 1 to 65535";
+  }
 }
 
 /** Any occurrence of the URL's password in a text (a driver's error message quoting the URL) replaced by `***`. */

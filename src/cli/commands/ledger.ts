@@ -9,7 +9,7 @@ import { migratePostgres } from "../../ledger/migrations/postgres.js";
 import { migrateSqlite } from "../../ledger/migrations/sqlite.js";
 import { locateLedger } from "../../ledger/open.js";
 import { ledgerError, postgresError } from "../../ledger/select.js";
-import { isPostgresUrl, libpqUrl, maskUrl } from "../../ledger/url.js";
+import { libpqUrl, maskUrl, postgresUrlProblem } from "../../ledger/url.js";
 import type { Io } from "../io.js";
 import type { ChudaProgram } from "./program.js";
 import { resolveProjectFile } from "../workspace.js";
@@ -93,7 +93,8 @@ export function registerLedger(program: ChudaProgram, io: Io): void {
       let to: string | undefined = opts.to;
       if (opts.from) from = path.resolve(io.cwd, opts.from);
       else from = ledgerPath(path.dirname(resolveProjectFile(program.opts().project, io)));
-      if (to !== undefined && !isPostgresUrl(to)) throw ledgerError(MESSAGES.ledgerUrlNotPostgres, ["--to", maskUrl(to).slice(0, 80)]);
+      const problem = to === undefined ? undefined : postgresUrlProblem(to);
+      if (problem) throw ledgerError(MESSAGES.ledgerUrlNotPostgres, ["--to", problem]);
       if (to === undefined) to = await projectLedgerUrl(resolveProjectFile(program.opts().project, io), io);
       if (!to) throw ledgerError(MESSAGES.ledgerCopyNoTarget, []);
       const shown = opts.from ?? path.relative(io.cwd, from);
