@@ -54,3 +54,18 @@ export function postgresError(e: unknown, url: string): UsageError {
   const reason = maskSecretIn(String((e as Error)?.message ?? e).replace(/^cannot connect to the ledger: /, ""), url);
   return ledgerError(MESSAGES.ledgerConnect, [maskUrl(url), reason]);
 }
+
+/**
+ * Whether an error is the PostgreSQL server's or the connection's (a SQLSTATE, a socket error, node-postgres saying
+ * the connection is gone), not a bug of chuda: the database going away mid-run is an operator's matter.
+ */
+export function isPostgresFailure(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof err?.code === "string" ? err.code : "";
+  const message = typeof err?.message === "string" ? err.message : "";
+  return (
+    /^[0-9A-Z]{5}$/.test(code) ||
+    /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND)$/.test(code) ||
+    /Connection terminated|not queryable|connection error|terminating connection/i.test(message)
+  );
+}

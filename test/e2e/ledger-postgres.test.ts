@@ -7,7 +7,8 @@ import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { startPostgres, type PostgresServer } from "../servers/postgres.js";
-import { hasStackTrace } from "./cli.js";
+import { execa } from "execa";
+import { BIN, hasStackTrace } from "./cli.js";
 import { dispatch, makeMembers, makeRepo, run, startFakes, status, summaryOf, type CampaignSpec, type Fakes, type TestRepo } from "./dispatch-helpers.js";
 
 const AT = "2026-12-24 10:30";
@@ -141,6 +142,39 @@ describe("chuda ledger copy / migrate", () => {
     const sqlite = await run(repo, ["ledger", "migrate"]);
     expect(sqlite.exitCode, sqlite.stderr).toBe(0);
     expect(sqlite.stdout).toMatch(/^ledger .*\.chuda\/state\.db: schema version 0 → 2 \(2 steps applied\)$/);
+  });
+
+  it("the ledger's server going away mid-run is one line with a code (exit 2), not an internal error", async () => {
+    const own = await startPostgres({ durable: false });
+    try {
+      const url = await own.database("lost_mid_run");
+      // 200 webhook calls at 20 a second: the run is sending for about ten seconds.
+      const repo = makeRepo({ channels: { hook: { ...fakes.channels.hook!, rateLimit: 20 } }, campaigns: [PING], members: makeMembers(200, 11) });
+      const child = execa(process.execPath, [BIN, "dispatch", "--members", repo.members, "--at", AT], {
+        cwd: repo.dir,
+        env: { CI: "true", NO_COLOR: "1", ...repo.env, CHUDA_LEDGER_URL: url },
+        reject: false,
+        timeout: 120_000,
+      });
+      const sql = new pg.Client({ connectionString: url });
+      await sql.connect();
+      let sending = false;
+      for (let i = 0; i < 600 && !sending; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const r = await sql.query(`SELECT count(*)::int AS n FROM sends WHERE state = 'sent'`).catch(() => ({ rows: [{ n: 0 }] }));
+        sending = r.rows[0].n > 0;
+      }
+      await sql.end();
+      expect(sending).toBe(true);
+      await own.stop();
+      const r = await child;
+      expect(r.exitCode).toBe(2);
+      expect(String(r.stderr)).toMatch(/chuda: cannot open the ledger postgres:\/\/postgres@127\.0\.0\.1:\d+\/lost_mid_run: .+ \(CH9202\)/);
+      expect(String(r.stderr)).not.toContain("internal error");
+      expect(hasStackTrace(String(r.stderr))).toBe(false);
+    } finally {
+      await own.stop();
+    }
   });
 
   it("one-line errors with codes: an unreachable server, a variable that is not set, a URL that is not PostgreSQL", async () => {

@@ -4,6 +4,7 @@ import { acquireLock } from "../../dispatch/lock.js";
 import { checkLedgerIdentity, LedgerFileError, ledgerMarkerPath, ledgerPath, writeLedgerMarker } from "../../dispatch/ledger.js";
 import { ledgerExists, ledgerLocation, openLedger, type LedgerLocation } from "../../ledger/open.js";
 import { PostgresLedger } from "../../ledger/postgres.js";
+import { isPostgresFailure, postgresError } from "../../ledger/select.js";
 import { SHARED_RATE_MARGIN_MS, sharedRateGate } from "../../ledger/shared-rate.js";
 import { ledgerTokenStore } from "../../dispatch/token-store.js";
 import type { TokenStore } from "../../drivers/types.js";
@@ -199,6 +200,9 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
           return summary.unknown || summary.pending || summary.expired || summary.stopped.length || summary.missed.length ? 1 : 0;
         } catch (e) {
           if (e instanceof LedgerFileError) throw new UsageError(O.ledgerFileChanged, [e.message]);
+          // The shared ledger's server went away mid-run: one line (exit 2); the sends this run left in flight are
+          // reconciled by the next run once this one's heartbeat is seen to have stopped.
+          if (where.url && isPostgresFailure(e)) throw postgresError(e, where.url);
           throw e;
         } finally {
           members.progress?.finish();
