@@ -20,7 +20,7 @@ import type { Snapshot } from "./snapshot.js";
 import { literal } from "./sql.js";
 
 /** Bumped whenever what an entry holds, or how a snapshot is loaded, changes. */
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2; // 2: values with a UTC offset converted to the project's zone; physical line numbers
 
 /** The default size limit of the cache folder: 4 GiB (`CHUDA_CACHE_MAX_MB` sets another). */
 export const DEFAULT_CACHE_MAX_BYTES = 4 * 1024 ** 3;
@@ -65,6 +65,8 @@ export function cacheKey(input: CacheKeyInput): string {
     key: schema.key,
     fields: [...schema.fields.entries()].map(([name, type]) => [name, JSON.stringify(type)]),
     distance: schema.distance ?? null,
+    // Date-times with a UTC offset are read as local times of this zone.
+    timezone: input.project.timezone,
     presenceOnly: [...(input.presenceOnly ?? [])].sort(),
     encoding: input.encoding ?? "auto",
     strict: !!input.strict,

@@ -164,14 +164,15 @@ describe("members from PostgreSQL", () => {
     const c = new pgLib.Client({ connectionString: pgUrl });
     await c.connect();
     await c.query(
-      `CREATE TABLE long AS SELECT 'L' || n AS id, CASE WHEN n = 100 THEN 'soon' ELSE '2000-01-01' END AS birthday, n FROM generate_series(1, 60000) AS n`,
+      // A number the strict read types itself (dates and date-times are typed after it, as text).
+      `CREATE TABLE long AS SELECT 'L' || n AS id, CASE WHEN n = 100 THEN 'lots' ELSE '1' END AS points, n FROM generate_series(1, 60000) AS n`,
     );
     await c.end();
     const r = await openDatabaseSnapshot(source(pgUrl, { query: "select * from long order by n" }), project());
     const snap = r.snapshot!;
     expect(snap.count).toBe(59999);
     expect(snap.csvRead).toBe("tolerant");
-    expect(snap.rejected.map((g) => [g.field, g.lines])).toEqual([["birthday", [100]]]);
+    expect(snap.rejected.map((g) => [g.field, g.lines])).toEqual([["points", [100]]]);
     await snap.close();
     // The same export, read whole by the strict read: the rows arrive through the pipe.
     const ok = await openDatabaseSnapshot(source(pgUrl, { query: "select id, n from long order by n" }), project());

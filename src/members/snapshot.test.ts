@@ -1,13 +1,15 @@
 /**
  * Snapshot loading against real DuckDB: typed columns from UTF-8, UTF-8 with BOM, GBK, JSON Lines and
- * Parquet; rejected rows counted by reason with source line numbers; strict mode; missing columns.
+ * Parquet; date-times with a UTC offset in the project's zone; rejected rows counted by reason with the lines
+ * they start on (past multi-line cells, blank and malformed lines); strict mode; missing columns.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
+import { DuckDBInstance } from "@duckdb/node-api";
 import os from "node:os";
 import path from "node:path";
 import iconv from "iconv-lite";
-import { openSnapshot, type Snapshot } from "./snapshot.js";
+import { fileLines, openSnapshot, zoneSql, type Snapshot } from "./snapshot.js";
 import { detectEncoding } from "./encoding.js";
 import { FIXTURE_SCHEMA, projectOf, schemaOf } from "../../test/fixtures/members/project.js";
 import { hasErrors } from "../diagnostics/types.js";
@@ -501,5 +503,395 @@ describe("openSnapshot: the path is read as written", () => {
     const none = await load(path.join(dir, "q?.csv"));
     expect(none.snapshot).toBeUndefined();
     expect(none.diagnostics[0]!.message).toMatch(/not expanded/);
+  });
+});
+
+describe("openSnapshot: date-times with a UTC offset", () => {
+  // A date-time written with an offset is an instant: it is stored as the wall-clock time of the project's zone
+  // then (DuckDB's ICU zones, built in: this runs offline), with the zone's real history. One without is local time.
+  const zoned = (tz: string) => {
+    const p = projectOf(schemaOf({ member_id: { kind: "string" }, seen_at: { kind: "datetime" }, day: { kind: "date" } }));
+    return { ...p, timezone: tz };
+  };
+  const AT = `member_id, strftime(seen_at, '%Y-%m-%d %H:%M:%S.%f') AS seen_at, strftime(day, '%Y-%m-%d') AS day`;
+  const micro = (s: string) => (s.length === 19 ? `${s}.000000` : s);
+
+  async function loadAll(file: string, tz: string) {
+    const ways = [{}, { tolerantOnly: true }] as const;
+    const out = [];
+    for (const how of ways) {
+      const { snapshot, diagnostics } = await openSnapshot(file, zoned(tz), how);
+      open.push(snapshot!);
+      out.push({ rows: await rows(snapshot!, AT), rejected: snapshot!.rejected, diagnostics });
+    }
+    // The strict first read and the tolerant one agree.
+    expect(out[1]).toEqual(out[0]);
+    return out[0]!;
+  }
+
+  it("converts Z, z, UTC and ±offsets (with or without a colon or a space) to Asia/Shanghai time; local values stay", async () => {
+    const cells: [string, string][] = [
+      ["2023-12-31T16:30:00Z", "2024-01-01 00:30:00"], // the date moves forward across midnight
+      ["2023-12-31T16:30:00.250z", "2024-01-01 00:30:00.250000"],
+      ["2023-12-31 16:30 Z", "2024-01-01 00:30:00"],
+      ["2023-12-31 16:30:00 UTC", "2024-01-01 00:30:00"],
+      ["2024-01-01 00:30:00 +0800", "2024-01-01 00:30:00"],
+      ["2024-01-01 00:30:00+08", "2024-01-01 00:30:00"],
+      ["2024-01-01T00:30:00+08:00", "2024-01-01 00:30:00"],
+      ["2024-01-01T00:30:00-08:00", "2024-01-01 16:30:00"],
+      ["2024-01-01 10:00-05:30", "2024-01-01 23:30:00"],
+      ["2024-03-01T01:00:00+10:00", "2024-02-29 23:00:00"], // back across midnight, into a leap day
+      ["2024-01-01 00:30:00", "2024-01-01 00:30:00"], // no offset: local time as written
+      ["2024-01-01T00:30", "2024-01-01 00:30:00"],
+      ["1988-06-01T00:00:00Z", "1988-06-01 09:00:00"], // Shanghai kept daylight saving time in 1986–1991 (UTC+9)
+      ["1988-01-01T00:00:00Z", "1988-01-01 08:00:00"],
+      ["1991-09-14T16:30:00Z", "1991-09-15 01:30:00"], // its end: 01:30 twice, +09…
+      ["1991-09-14T17:30:00Z", "1991-09-15 01:30:00"], // …and +08
+    ];
+    const file = path.join(tmp, "zoned.csv");
+    writeFileSync(file, "member_id,seen_at,day\n" + cells.map(([c], i) => `M${String(i).padStart(2, "0")},${c},${c}`).join("\n") + "\n");
+    const { rows: got, rejected } = await loadAll(file, "Asia/Shanghai");
+    expect(rejected).toEqual([]);
+    expect(got).toEqual(cells.map(([, at], i) => ({ member_id: `M${String(i).padStart(2, "0")}`, seen_at: micro(at), day: at.slice(0, 10) })));
+  });
+
+  it("uses Europe/Berlin's daylight saving time; a local time is never shifted, even one the clocks skipped", async () => {
+    const cells: [string, string][] = [
+      ["2024-01-15T12:00:00Z", "2024-01-15 13:00:00"], // CET, UTC+1
+      ["2024-07-01T12:00:00Z", "2024-07-01 14:00:00"], // CEST, UTC+2
+      ["2024-03-31T00:30:00Z", "2024-03-31 01:30:00"], // before the spring change at 01:00 UTC
+      ["2024-03-31T01:30:00Z", "2024-03-31 03:30:00"], // after it
+      ["2024-10-27T00:30:00Z", "2024-10-27 02:30:00"], // 02:30 twice in the autumn: first CEST…
+      ["2024-10-27T01:30:00Z", "2024-10-27 02:30:00"], // …then CET
+      ["2024-07-01 14:00:00+02:00", "2024-07-01 14:00:00"],
+      ["2024-07-01 09:00:00-04:00", "2024-07-01 15:00:00"],
+      ["2024-03-31 02:30:00", "2024-03-31 02:30:00"], // no offset: kept as written
+    ];
+    const file = path.join(tmp, "berlin.csv");
+    writeFileSync(file, "member_id,seen_at,day\n" + cells.map(([c], i) => `M${i},${c},${c}`).join("\n") + "\n");
+    const { rows: got, rejected } = await loadAll(file, "Europe/Berlin");
+    expect(rejected).toEqual([]);
+    expect(got.map((r) => r.seen_at)).toEqual(cells.map(([, at]) => micro(at)));
+  });
+
+  it("rejects a value whose offset it cannot read (out of range, a zone name, trailing text) as not a date-time", async () => {
+    const bad = ["2024-01-01 00:30:00+25:00", "2024-01-01 00:30:00+08:75", "2024-01-01 00:30:00 Asia/Shanghai", "2024-01-01 00:30:00+0800 x", "2024-01-01Z"];
+    const file = path.join(tmp, "zoned-bad.csv");
+    writeFileSync(file, "member_id,seen_at\nOK,2024-01-01 00:30:00+08:00\n" + bad.map((c, i) => `B${i},${c}`).join("\n") + "\n");
+    const { snapshot, diagnostics } = await openSnapshot(file, zoned("Asia/Shanghai"));
+    open.push(snapshot!);
+    expect(snapshot!.count).toBe(1);
+    expect(snapshot!.rejected).toEqual([
+      { kind: "bad_value", field: "seen_at", reason: expect.stringContaining("`seen_at` is not a date-time") as string, count: 5, lines: [3, 4, 5, 6, 7] },
+    ]);
+    expect(diagnostics.map((d) => d.code)).toEqual(["CH6004", "CH6005"]); // `day` is missing; the rejected rows
+  });
+
+  it("reads offsets the same way from JSON Lines, and converts Parquet TIMESTAMPTZ columns to the project's zone", async () => {
+    const jsonl = path.join(tmp, "zoned.jsonl");
+    writeFileSync(
+      jsonl,
+      `{"member_id":"A","seen_at":"2023-12-31T16:30:00Z","day":"2023-12-31T16:30:00Z"}\n{"member_id":"B","seen_at":"2024-01-01 00:30:00","day":"2024-01-01"}\n`,
+    );
+    const j = (await openSnapshot(jsonl, zoned("Asia/Shanghai"))).snapshot!;
+    open.push(j);
+    expect(await rows(j, AT)).toEqual([
+      { member_id: "A", seen_at: "2024-01-01 00:30:00.000000", day: "2024-01-01" },
+      { member_id: "B", seen_at: "2024-01-01 00:30:00.000000", day: "2024-01-01" },
+    ]);
+    const parquet = path.join(tmp, "zoned.parquet");
+    await j.conn.run(
+      `COPY (SELECT 'A' AS member_id, TIMESTAMPTZ '2023-12-31 16:30:00+00' AS seen_at, TIMESTAMPTZ '2023-12-31 16:30:00+00' AS day) TO '${parquet}' (FORMAT parquet)`,
+    );
+    for (const [tz, at] of [
+      ["Asia/Shanghai", "2024-01-01 00:30:00.000000"],
+      ["Europe/Berlin", "2023-12-31 17:30:00.000000"],
+    ] as const) {
+      const p = (await openSnapshot(parquet, zoned(tz))).snapshot!;
+      open.push(p);
+      expect(await rows(p, AT)).toEqual([{ member_id: "A", seen_at: at, day: at.slice(0, 10) }]);
+    }
+  });
+
+  it("agrees with the JavaScript time zones for any instant, zone and way of writing the offset", async () => {
+    const fc = (await import("fast-check")).default;
+    const ZONES = ["Asia/Shanghai", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"];
+    const local = (ms: number, tz: string) => {
+      const f = new Intl.DateTimeFormat("en-CA", {
+        timeZone: tz,
+        hourCycle: "h23",
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+        second: "2-digit",
+      });
+      const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+      return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+    };
+    const two = (n: number) => String(n).padStart(2, "0");
+    // The instant written with an offset of `off` minutes, in one of the accepted forms.
+    const written = (ms: number, off: number, form: number) => {
+      const wall = new Date(ms + off * 60_000).toISOString().slice(0, 19);
+      const sign = off < 0 ? "-" : "+";
+      const [h, m] = [two(Math.floor(Math.abs(off) / 60)), two(Math.abs(off) % 60)];
+      if (off === 0 && form % 2 === 0) return `${wall}Z`;
+      return [`${wall}${sign}${h}:${m}`, `${wall.replace("T", " ")} ${sign}${h}${m}`, `${wall}${sign}${h}${m}`, `${wall.replace("T", " ")}${sign}${h}:${m}`][
+        form % 4
+      ]!;
+    };
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...ZONES),
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: Date.UTC(1970, 0, 1) / 1000, max: Date.UTC(2037, 11, 31) / 1000 }),
+            fc.constantFrom(0, 480, -300, 330, 60, -600, 345),
+            fc.nat(7),
+          ),
+          { minLength: 1, maxLength: 20 },
+        ),
+        async (tz, values) => {
+          const file = path.join(tmp, `zoned-${n++}.csv`);
+          writeFileSync(
+            file,
+            "member_id,seen_at\n" + values.map(([s, off, form], i) => `M${String(i).padStart(2, "0")},${written(s * 1000, off, form)}`).join("\n") + "\n",
+          );
+          const s = (await openSnapshot(file, zoned(tz))).snapshot!;
+          try {
+            expect(s.rejected).toEqual([]);
+            const got = await s.conn.runAndReadAll(`SELECT strftime(seen_at, '%Y-%m-%d %H:%M:%S') FROM members ORDER BY member_id`);
+            expect(got.getRowsJS().map((r) => r[0])).toEqual(values.map(([sec]) => local(sec * 1000, tz)));
+          } finally {
+            await s.close();
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});
+
+describe("zoneSql", () => {
+  it("finds the range over which a zone keeps one offset (converted without ICU), and none for a zone with DST", async () => {
+    const db = await DuckDBInstance.create(":memory:");
+    const conn = await db.connect();
+    try {
+      const shanghai = await zoneSql(conn, "Asia/Shanghai");
+      // +08:00 since daylight saving time ended (1991-09-14 17:00 UTC), from the first UTC midnight after that.
+      expect(shanghai.tail?.offset).toBe(8n * 3600n * 1_000_000n);
+      expect(shanghai.tail!.from).toBe(BigInt(Date.UTC(1991, 8, 15)) * 1000n);
+      expect(shanghai.tail!.to).toBe(BigInt(Date.UTC(2099, 11, 31)) * 1000n);
+      expect((await zoneSql(conn, "Europe/Berlin")).tail).toBeUndefined();
+    } finally {
+      conn.closeSync();
+      db.closeSync();
+    }
+  });
+});
+
+describe("openSnapshot: line numbers of rows after multi-line cells, blank and malformed lines", () => {
+  const tiers = projectOf(
+    schemaOf({ member_id: { kind: "string" }, name: { kind: "string" }, tier: { kind: "enum", values: ["silver", "gold"] }, mobile: { kind: "phone" } }),
+  );
+
+  it("reports the line a row starts on when a quoted cell above it spans two lines", async () => {
+    const file = path.join(tmp, "nl.csv");
+    writeFileSync(file, ["member_id,name,tier,mobile", 'A1,"two', 'lines",gold,13800000000', "A2,x,bogus,13800000001"].join("\n") + "\n");
+    const { snapshot, diagnostics } = await openSnapshot(file, tiers, { label: "nl.csv" });
+    open.push(snapshot!);
+    expect(snapshot!.rejected.map((g) => [g.field, g.lines])).toEqual([["tier", [4]]]);
+    expect(diagnostics[0]!.span.start.line).toBe(4);
+    expect(diagnostics[0]!.help).toContain("first at line(s) 4");
+    // A database's rows are numbered by record (the query's result row), as before.
+    const db = (await openSnapshot(file, tiers, { recordNumbers: true })).snapshot!;
+    open.push(db);
+    expect(db.rejected.map((g) => g.lines)).toEqual([[2]]);
+  });
+
+  type Row = { kind: "ok" | "bad" | "dup" | "nokey" | "malformed"; name: string[] } | { kind: "blank" };
+  // Pieces of a name; a name of several pieces is one quoted cell over several lines.
+  const piece = ["王伟", "a, b", 'say ""hi""', "x", " ", ""];
+
+  it("gives the physical line of every rejected row, whatever the line ends, multi-line cells, blank lines, malformed lines and encoding", async () => {
+    const fc = (await import("fast-check")).default;
+    const name = fc.array(fc.constantFrom(...piece), { minLength: 1, maxLength: 3 });
+    const row: import("fast-check").Arbitrary<Row> = fc.oneof(
+      { weight: 5, arbitrary: fc.record({ kind: fc.constant("ok" as const), name }) },
+      { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom("bad" as const, "dup" as const, "nokey" as const), name }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant("malformed" as const), name }) },
+      { weight: 1, arbitrary: fc.constant({ kind: "blank" as const }) },
+    );
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(row, { minLength: 1, maxLength: 14 }),
+        fc.constantFrom("\n", "\r\n"),
+        fc.constantFrom("\n", "\r\n"),
+        fc.constantFrom("utf-8", "gbk"),
+        fc.boolean(),
+        fc.boolean(),
+        async (rows_, eol, inCell, encoding, tolerantOnly, deferKeyCheck) => {
+          let text = "member_id,name,tier,mobile" + eol;
+          const expected: [number, string][] = [];
+          const keys: string[] = [];
+          rows_.forEach((r, i) => {
+            const line = text.split("\n").length; // the line this row starts on
+            if (r.kind === "blank") {
+              text += eol;
+              return;
+            }
+            const cell = r.name.join(inCell);
+            const quoted = r.name.length > 1 || /[",]/.test(cell) ? `"${cell}"` : cell;
+            const dup = r.kind === "dup" && keys.length > 0; // a later row of the first key (none yet: a first row)
+            const key = r.kind === "nokey" ? "" : dup ? keys[0]! : `K${i}`;
+            if (r.kind === "ok" || (r.kind === "dup" && !dup)) keys.push(key);
+            const tier = r.kind === "bad" ? "bogus" : "gold";
+            text += [key, quoted, tier, "13800000000"].join(",") + (r.kind === "malformed" ? ",extra" : "") + eol;
+            const kinds: Record<string, string> = { bad: "bad_value", nokey: "missing_key", malformed: "malformed" };
+            const kind = dup ? "duplicate_key" : kinds[r.kind];
+            if (kind) expected.push([line, kind]);
+          });
+          const file = path.join(tmp, `lines-${n++}.csv`);
+          writeFileSync(file, encoding === "gbk" ? iconv.encode(text, "gbk") : text);
+          const { snapshot } = await openSnapshot(file, tiers, { tolerantOnly, deferKeyCheck });
+          const s = snapshot!;
+          try {
+            // Duplicate keys found later (the caller's check while DuckDB is idle) are located the same way.
+            if (s.keyCheck && !(await s.keyCheck.run())) await s.keyCheck.repair();
+            const diagnostics = s.diagnostics;
+            expect(s.encoding).toBe(encoding === "gbk" && /[^\x00-\x7f]/.test(text) ? "gbk" : "utf-8");
+            const got = (await s.conn.runAndReadAll(`SELECT line, kind FROM rejected ORDER BY line`)).getRowsJS().map((r) => [Number(r[0]), r[1]]);
+            expect(got).toEqual(expected);
+            for (const g of s.rejected)
+              expect(g.lines).toEqual(
+                expected
+                  .filter(([, k]) => k === g.kind)
+                  .map(([l]) => l)
+                  .slice(0, 5),
+              );
+            const first = Math.min(...expected.map(([l]) => l));
+            if (expected.length) expect(Math.min(...diagnostics.filter((d) => d.code === "CH6005").map((d) => d.span.start.line))).toBe(first);
+          } finally {
+            await s.close();
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe("fileLines", () => {
+  /** The same rules, a byte at a time: the reference for reading in chunks. */
+  function reference(bytes: Buffer, oneColumn: boolean) {
+    const breaks: [number, number][] = [[1, 0]];
+    const blanks: number[] = [];
+    let i = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+    const lo = i;
+    const firstCr = bytes.indexOf(13, i);
+    const firstLf = bytes.indexOf(10, i);
+    const nl = firstCr >= 0 && (firstLf < 0 || firstCr < firstLf) && firstCr + 1 < bytes.length && bytes[firstCr + 1] !== 10 ? 13 : 10;
+    let rec = 1;
+    let line = 1;
+    let delta = 0;
+    let start = i;
+    let quoted = false;
+    for (; i < bytes.length; i++) {
+      const c = bytes[i];
+      if (quoted) {
+        if (c === 34) {
+          if (bytes[i + 1] === 34) i++;
+          else quoted = false;
+        } else if (c === nl) line++;
+        continue;
+      }
+      if (c === 34) {
+        let k = i - 1;
+        while (k >= lo && bytes[k] === 32) k--;
+        if (k < lo || bytes[k] === 44 || bytes[k] === nl) quoted = true;
+      } else if (c === nl) {
+        const blank = i === start || (nl === 10 && i === start + 1 && bytes[start] === 13);
+        if (rec > 1 && blank && !oneColumn) blanks.push(rec);
+        rec++;
+        line++;
+        start = i + 1;
+        if (line - rec !== delta) breaks.push([rec, (delta = line - rec)]);
+      }
+    }
+    return { breaks, blanks };
+  }
+
+  it("reads in chunks of any size exactly as a byte at a time", async () => {
+    const fc = (await import("fast-check")).default;
+    const text = fc.array(fc.constantFrom("a", ",", '"', '""', "\n", "\r\n", "\r", " ", "中", "\uFEFF"), { maxLength: 60 });
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(text, fc.boolean(), fc.boolean(), fc.integer({ min: 1, max: 9 }), async (parts, bom, oneColumn, chunk) => {
+        const bytes = Buffer.from((bom ? "\uFEFF" : "") + parts.join(""), "utf8");
+        const file = path.join(tmp, `chunks-${n++}.csv`);
+        writeFileSync(file, bytes);
+        const all = { rec: Number.MAX_SAFE_INTEGER, rows: 0 };
+        expect(await fileLines(file, all, oneColumn, chunk)).toEqual(reference(bytes, oneColumn));
+        expect(await fileLines(file, all, oneColumn)).toEqual(reference(bytes, oneColumn));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("stops after the records it was asked for", async () => {
+    const file = path.join(tmp, "stop.csv");
+    writeFileSync(file, 'h\n"a\nb"\nc\n"d\ne"\nf\n');
+    expect(await fileLines(file, { rec: 2, rows: 0 }, false)).toEqual({
+      breaks: [
+        [1, 0],
+        [3, 1],
+      ],
+      blanks: [],
+    });
+    expect((await fileLines(file, { rec: 0, rows: 4 }, false)).breaks).toEqual([
+      [1, 0],
+      [3, 1],
+      [5, 2],
+    ]);
+  });
+});
+
+describe("openSnapshot: line numbers around odd quoting", () => {
+  it("follows DuckDB's reading of quotes: only at a value's start (after spaces), `\"\"` inside, an unclosed one to the end", async () => {
+    const tiers = projectOf(schemaOf({ member_id: { kind: "string" }, name: { kind: "string" }, tier: { kind: "enum", values: ["gold"] } }));
+    const lines = [
+      "member_id,name,tier", // 1
+      'A1,ab"c,gold', // 2: a quote inside a value is a character
+      'A2, "e', // 3: quoted after a space, over two lines
+      'f",gold',
+      'A3,"q"x,gold', // 5: malformed (text after the closing quote)
+      "A4,x,bogus", // 6
+      "", // 7: blank, not a row
+      "   ", // 8: malformed (one column)
+      'A5,"a""b', // 9: an escaped quote, then a line break
+      'c",bogus',
+      "A6,x,bogus", // 11
+      'A7,"open,gold', // 12: malformed; the quote is never closed, so the rest is its value
+      "A8,x,bogus",
+    ];
+    const file = path.join(tmp, "quotes.csv");
+    writeFileSync(file, lines.join("\r\n") + "\r\n");
+    for (const tolerantOnly of [false, true]) {
+      const s = (await openSnapshot(file, tiers, { tolerantOnly })).snapshot!;
+      open.push(s);
+      const got = (await s.conn.runAndReadAll(`SELECT line, kind FROM rejected ORDER BY line`)).getRowsJS().map((r) => [Number(r[0]), r[1]]);
+      expect(got).toEqual([
+        [5, "malformed"],
+        [6, "bad_value"],
+        [8, "malformed"],
+        [9, "bad_value"],
+        [11, "bad_value"],
+        [12, "malformed"],
+      ]);
+      expect((await rows(s, "member_id")).map((r) => r.member_id)).toEqual(["A1", "A2"]);
+    }
   });
 });

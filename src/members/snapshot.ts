@@ -10,10 +10,14 @@
  *   unknown enum value);
  * - duplicate keys: the first row of a key (among rows that are otherwise valid) is kept, later ones rejected.
  *
+ * Dates and date-times are local time in the project's `timezone`; one written with a UTC offset (`…Z`,
+ * `…+08:00`) is an instant, stored as its local time there (DuckDB's built-in ICU zones, with their history).
+ *
  * Line numbers: DuckDB's parallel reader does not keep file order, so when (and only when) a file has
  * rejected values or duplicate keys, a second, ordered scan (`row_number() OVER ()`) locates them. A line
- * number is that of the source file (CSV header = line 1; JSON Lines and Parquet count records from 1);
- * it is exact unless quoted CSV cells span several lines or the file has blank lines before the row.
+ * number is the physical line of the source file where the row starts (CSV header = line 1; line breaks inside
+ * quoted cells and blank lines counted: `fileLines` reads the file as far as the last rejected row, only when
+ * there is one); JSON Lines and Parquet count records from 1, a database's rows (`recordNumbers`) too.
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { open as openFile } from "node:fs/promises";
@@ -251,7 +255,15 @@ export async function openSnapshot(file: string, project: Project, opts: OpenSna
     await close();
   };
   try {
-    const result = await load(db, conn, source, format, project.members, { ...opts, label, strict: !!opts.strict, progress, loadStart, threads });
+    const result = await load(db, conn, source, format, project.members, {
+      ...opts,
+      timezone: project.timezone,
+      label,
+      strict: !!opts.strict,
+      progress,
+      loadStart,
+      threads,
+    });
     if ("error" in result) {
       await close();
       return { diagnostics: [result.error] };
@@ -293,6 +305,8 @@ type Loaded = Pick<Snapshot, "count" | "rejected" | "rejectedTotal" | "missingFi
 };
 
 interface LoadOptions {
+  /** The project's IANA time zone: date-times with a UTC offset become local time there. */
+  timezone: string;
   deferKeyCheck?: boolean;
   threads: number;
   tolerantOnly?: boolean;
@@ -319,6 +333,8 @@ interface Column {
   /** The source column, or undefined when the file lacks it. */
   source?: string;
   raw: RawKind;
+  /** Parquet (`raw` native): the column's DuckDB type. */
+  native?: string;
 }
 
 /**
@@ -404,6 +420,118 @@ export async function csvHeader(file: string): Promise<string[]> {
   });
 }
 
+/** Where CSV records start, as `fileLines` finds them. */
+export interface FileLines {
+  /**
+   * [record, delta], by record: from that record on, a record starts on line record + delta (until the next entry).
+   * Records are numbered as DuckDB numbers malformed lines: the header is 1, a blank line is one, a quoted line
+   * break is not. Starts with [1, 0]; an entry follows each record that spans several lines.
+   */
+  breaks: [number, number][];
+  /** Blank lines (records that are not rows), unless the file has one column (then DuckDB reads them as rows). */
+  blanks: number[];
+}
+
+/**
+ * Reads a CSV file the way DuckDB splits it into records (`"` quotes a value that starts with it, after spaces;
+ * `""` inside is a quote; LF, CRLF or CR line ends) to find the line each record starts on. Stops after the record
+ * `until.rec` and after `until.rows` records that are not blank (rows and malformed lines): run only for files with
+ * rejected rows, as far as the last of them. Costs about a tenth of a second per hundred megabytes.
+ */
+export async function fileLines(file: string, until: { rec: number; rows: number }, oneColumn: boolean, chunk = 1 << 20): Promise<FileLines> {
+  const breaks: [number, number][] = [[1, 0]];
+  const blanks: number[] = [];
+  const fh = await openFile(file, "r");
+  try {
+    // A BOM is skipped; line ends are CR alone (old Mac files) when the first CR is not followed by LF and comes
+    // before any LF (in the first 64 kB).
+    const head = Buffer.alloc(1 << 16);
+    const h = head.subarray(0, (await fh.read(head, 0, head.length, 0)).bytesRead);
+    const bom = h.length >= 3 && h[0] === 0xef && h[1] === 0xbb && h[2] === 0xbf ? 3 : 0;
+    const cr = h.indexOf(13, bom);
+    const lf = h.indexOf(10, bom);
+    const nl = cr >= 0 && (lf < 0 || cr < lf) && cr + 1 < h.length && h[cr + 1] !== 10 ? 13 : 10;
+    const buf = Buffer.alloc(chunk);
+    let base = bom; // file offset of buf[0]
+    let rec = 1; // the record being read
+    let line = 1; // the line being read
+    let delta = 0;
+    let recStart = bom; // file offset where the record began
+    let rows = 0; // records after the header that are not blank, ended so far
+    let quoted = false;
+    let quoteAtEnd = false; // quoted, and the last chunk ended with a quote: closing, or the first of `""`
+    let significant = nl; // the last byte before this chunk that is not a space
+    let lastByte = -1; // the last byte of the previous chunk
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, chunk, base);
+      if (bytesRead === 0) break;
+      const b = bytesRead === chunk ? buf : buf.subarray(0, bytesRead);
+      const len = bytesRead;
+      let p = 0;
+      if (quoteAtEnd) {
+        quoteAtEnd = false;
+        if (b[0] === 34) p = 1;
+        else quoted = false;
+      }
+      let q = b.indexOf(34, p); // the next quote at or after p (-1: none in this chunk)
+      let n = b.indexOf(nl, p); // the next line end at or after p
+      while (p < len) {
+        if (q >= 0 && q < p) q = b.indexOf(34, p);
+        if (n >= 0 && n < p) n = b.indexOf(nl, p);
+        if (quoted) {
+          const end = q < 0 ? len : q;
+          while (n >= 0 && n < end) {
+            line++;
+            n = b.indexOf(nl, n + 1);
+          }
+          if (q < 0) break;
+          if (q + 1 === len) {
+            quoteAtEnd = true;
+            break;
+          }
+          if (b[q + 1] === 34) p = q + 2;
+          else {
+            quoted = false;
+            p = q + 1;
+          }
+          continue;
+        }
+        if (q >= 0 && (n < 0 || q < n)) {
+          // A quote opens a quoted value only at its start: after the delimiter or the line end, and spaces.
+          let k = q - 1;
+          while (k >= 0 && b[k] === 32) k--;
+          const before = k >= 0 ? b[k] : significant;
+          if (before === 44 || before === nl) quoted = true;
+          p = q + 1;
+          continue;
+        }
+        if (n < 0) break;
+        // The record ends at n.
+        const at = base + n;
+        const blank = at === recStart || (at === recStart + 1 && nl === 10 && (n > 0 ? b[n - 1] : lastByte) === 13);
+        if (rec > 1) {
+          if (blank && !oneColumn) blanks.push(rec);
+          else rows++;
+        }
+        rec++;
+        line++;
+        recStart = at + 1;
+        p = n + 1;
+        if (line - rec !== delta) breaks.push([rec, (delta = line - rec)]);
+        if (rec > until.rec && rows >= until.rows) return { breaks, blanks };
+      }
+      let k = len - 1;
+      while (k >= 0 && b[k] === 32) k--;
+      if (k >= 0) significant = b[k]!;
+      lastByte = b[len - 1]!;
+      base += len;
+    }
+    return { breaks, blanks };
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Column names (and DuckDB types) of the file. */
 async function describe(conn: DuckDBConnection, file: string, format: SnapshotFormat, header?: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
@@ -432,24 +560,105 @@ const BOOL_WORDS: [string, boolean][] = [
 ];
 
 /**
- * The typed value of a column and its "does not fit" condition, over `r` (the raw source value).
- * Blank cells (empty or only spaces) are missing, never bad.
+ * How the project's time zone turns an instant into its local time, in SQL (DuckDB's ICU time zones, built into
+ * this DuckDB: no download). `tail` is a range of instants (µs since the epoch, UTC) over which the zone keeps one
+ * offset (Asia/Shanghai since 1991): there the local time is plain arithmetic instead of an ICU call per value.
  */
-function convert(c: Column, r: string, t: string): { typed: string; bad: string | undefined } {
+export interface ZoneSql {
+  tz: string;
+  tail?: { from: bigint; to: bigint; offset: bigint };
+}
+
+const DAY_US = 86_400_000_000n;
+
+/**
+ * The zone's offset at every UTC midnight from 1970 to 2100, by DuckDB's own ICU data (so both ways of converting
+ * agree): from the day after the last change on, the offset is taken as constant (no zone changes its offset twice
+ * within a day). Zones still changing (daylight saving time) get no tail worth having.
+ */
+export async function zoneSql(conn: DuckDBConnection, tz: string): Promise<ZoneSql> {
+  const from = BigInt(Date.UTC(1970, 0, 1)) * 1000n;
+  const to = BigInt(Date.UTC(2100, 0, 1)) * 1000n;
+  const res = await conn.runAndReadAll(
+    `WITH s AS (SELECT d, epoch_us(timezone(${literal(tz)}, make_timestamptz(d))) - d AS off FROM range(${from}, ${to}, ${DAY_US}) t(d)),
+       l AS (SELECT arg_max(off, d) AS off, max(d) AS last FROM s)
+     SELECT l.off, l.last, (SELECT max(d) FROM s WHERE s.off <> l.off) FROM l`,
+  );
+  const [off, last, changed] = res.getRowsJS()[0]! as [bigint, bigint, bigint | null];
+  const start = changed === null ? from : changed + DAY_US;
+  // A tail shorter than a year (a zone with daylight saving time) is not worth the extra SQL.
+  if (last - start < 365n * DAY_US) return { tz };
+  return { tz, tail: { from: start, to: last, offset: off } };
+}
+
+/** `zoneSql`, once a process for each zone (the same DuckDB, the same data). A zone DuckDB lacks gets no tail. */
+const zones = new Map<string, Promise<ZoneSql>>();
+function zoneOf(conn: DuckDBConnection, tz: string): Promise<ZoneSql> {
+  let z = zones.get(tz);
+  if (!z) zones.set(tz, (z = zoneSql(conn, tz).catch(() => ({ tz }))));
+  return z;
+}
+
+/** SQL: the local time (TIMESTAMP) in the zone of an instant given as µs since the epoch (BIGINT, UTC). */
+function localOfMicros(zone: ZoneSql, us: string): string {
+  const icu = (u: string) => `timezone(${literal(zone.tz)}, make_timestamptz(${u}))`;
+  if (!zone.tail) return icu(us);
+  const { from, to, offset } = zone.tail;
+  return `list_transform([${us}], lambda _chuda_us: CASE WHEN _chuda_us >= ${from} AND _chuda_us < ${to} THEN make_timestamp(_chuda_us + ${offset}) ELSE ${icu("_chuda_us")} END)[1]`;
+}
+
+/**
+ * A date-time with a UTC offset after the time: `Z`, `UTC` or ±HH, ±HHMM, ±HH:MM (±HH:MM:SS), with or without a
+ * space before it; `T` or spaces between date and time; seconds and fractions optional. Groups: the local part,
+ * the offset's sign, hours, minutes, seconds (no sign: zero). Offsets are at most 18 hours.
+ */
+const ZONED = String.raw`^\s*([^:]*?\d(?:T|\s+)\d{1,2}:\d{1,2}(?::\d{1,2})?(?:\.\d*)?)\s*(?:[zZ]|[uU][tT][cC]|([+-])(0\d|1[0-8])(?::?([0-5]\d))?(?::?([0-5]\d))?)\s*$`;
+/** The same forms that DuckDB's own TIMESTAMPTZ cast reads (seconds present, the offset right after them): faster. */
+const ZONED_NATIVE = String.raw`^ *\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{1,2}:\d{1,2}(?:\.\d*)?(?:Z|[+-](?:0\d|1[0-8])(?::[0-5]\d(?::[0-5]\d)?|[0-5]\d)?) *$`;
+
+/**
+ * SQL: whether text may hold a UTC offset (cheap, tested on every value; no false negatives). Every offset has one
+ * of `+ Z z U u` (`UTC`), or a `-` after the time's `:`. DuckDB's casts read `Z`, `±HH[:MM]` and ` UTC` and drop
+ * them: a value that passes here is read by `utcMicrosSql` instead, never by a plain cast.
+ */
+function mayHaveOffsetSql(r: string): string {
+  return `(contains(${r}, '+') OR contains(${r}, 'Z') OR contains(${r}, 'z') OR contains(${r}, 'U') OR contains(${r}, 'u') OR ${r} LIKE '%:%-%')`;
+}
+
+/** SQL: the instant (µs since the epoch, UTC) of a date-time text with a UTC offset; NULL for any other text. */
+function utcMicrosSql(r: string): string {
+  const parts = `regexp_extract(${r}, ${literal(ZONED)}, ['l', 's', 'h', 'm', 'x'])`;
+  const num = (g: string) => `COALESCE(TRY_CAST(_chuda_m.${g} AS BIGINT), 0)`;
+  const offsetSeconds = `(CASE _chuda_m.s WHEN '-' THEN -1 ELSE 1 END) * (${num("h")} * 3600 + ${num("m")} * 60 + ${num("x")})`;
+  const parsed = `list_transform([${parts}], lambda _chuda_m: epoch_us(TRY_CAST(_chuda_m.l AS TIMESTAMP)) - ${offsetSeconds} * 1000000)[1]`;
+  return `CASE WHEN regexp_matches(${r}, ${literal(ZONED_NATIVE)}) THEN epoch_us(TRY_CAST(${r} AS TIMESTAMPTZ)) WHEN regexp_matches(${r}, ${literal(ZONED)}) THEN ${parsed} END`;
+}
+
+/**
+ * The typed value of a column and its "does not fit" condition, over `r` (the raw source value).
+ * Blank cells (empty or only spaces) are missing, never bad. A date-time with a UTC offset is an instant: it becomes
+ * the local time (a date: the local date) in the project's zone; one without is local time already.
+ */
+function convert(c: Column, r: string, t: string, zone: ZoneSql): { typed: string; bad: string | undefined } {
   const type = c.type;
   if (c.raw === "typed") return { typed: r, bad: undefined };
   if (c.presence) return { typed: `CASE WHEN ${r} IS NULL THEN NULL WHEN CAST(${r} AS VARCHAR) = '' THEN '' ELSE '+' END`, bad: undefined };
   const notBlank = `${r} IS NOT NULL AND ${t} IS NULL AND trim(CAST(${r} AS VARCHAR)) <> ''`;
   if (c.raw === "native") {
-    // Parquet: a native value converts directly; text-like fields read its text.
+    // Parquet: a native value converts directly (an instant to the zone's local time); text-like fields read its text.
     switch (type.kind) {
-      case "number":
-      case "bool":
       case "date":
       case "datetime":
+        if (c.native === "TIMESTAMP WITH TIME ZONE") {
+          const local = localOfMicros(zone, `epoch_us(${r})`);
+          return { typed: type.kind === "date" ? `CAST(${local} AS DATE)` : local, bad: `${r} IS NOT NULL AND ${t} IS NULL` };
+        }
+        return { typed: `TRY_CAST(${r} AS ${sqlType(type)})`, bad: `${r} IS NOT NULL AND ${t} IS NULL` };
+      case "number":
+      case "bool":
         return { typed: `TRY_CAST(${r} AS ${sqlType(type)})`, bad: `${r} IS NOT NULL AND ${t} IS NULL` };
       default:
-        return convert({ ...c, raw: "varchar" }, `CAST(${r} AS VARCHAR)`, t);
+        return convert({ ...c, raw: "varchar" }, `CAST(${r} AS VARCHAR)`, t, zone);
     }
   }
   switch (type.kind) {
@@ -462,10 +671,24 @@ function convert(c: Column, r: string, t: string): { typed: string; bad: string 
       const lowerCases = BOOL_WORDS.map(([w, v]) => `WHEN ${literal(w)} THEN ${v ? "TRUE" : "FALSE"}`).join(" ");
       return { typed: `CASE ${r} WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE ELSE CASE lower(trim(${r})) ${lowerCases} END END`, bad: notBlank };
     }
-    case "date":
-      return { typed: `TRY_CAST(${r} AS DATE)`, bad: notBlank };
+    case "date": {
+      // A date with a time and an offset is the local date of that instant; any other text is read as before. Most
+      // cells are a plain `YYYY-MM-DD` (ten characters: no room for a time): cast at once.
+      const zoned = `COALESCE(CAST(${localOfMicros(zone, utcMicrosSql(r))} AS DATE), TRY_CAST(${r} AS DATE))`;
+      return {
+        typed: `CASE WHEN ${r} LIKE '____-__-__' THEN TRY_CAST(${r} AS DATE) WHEN contains(${r}, ':') AND ${mayHaveOffsetSql(r)} THEN ${zoned} ELSE TRY_CAST(${r} AS DATE) END`,
+        bad: notBlank,
+      };
+    }
     case "datetime":
-      return { typed: `TRY_CAST(${r} AS TIMESTAMP)`, bad: notBlank };
+      // Text with no offset is local time as written; text that may have one is read only with an offset we know.
+      // Most cells are `YYYY-MM-DD HH:MM:SS` (or with a `T`), where an offset has no room but for a `Z` after a
+      // one-digit second: cast at once.
+      return {
+        typed: `CASE WHEN ${r} LIKE '____-__-_____:__:__' AND NOT ends_with(${r}, 'Z') AND NOT ends_with(${r}, 'z') THEN TRY_CAST(${r} AS TIMESTAMP)
+          WHEN ${mayHaveOffsetSql(r)} THEN ${localOfMicros(zone, utcMicrosSql(r))} ELSE TRY_CAST(${r} AS TIMESTAMP) END`,
+        bad: notBlank,
+      };
     case "enum": {
       const exact = type.values.map(literal).join(", ");
       const loose = type.values.map((v) => `WHEN ${literal(v.toLowerCase())} THEN ${literal(v)}`).join(" ");
@@ -504,7 +727,7 @@ function reasonText(kind: RejectKind, field: string | undefined, schema: MemberS
         case "date":
           return `\`${field}\` is not a date (YYYY-MM-DD)`;
         case "datetime":
-          return `\`${field}\` is not a date-time (YYYY-MM-DD HH:MM[:SS])`;
+          return `\`${field}\` is not a date-time (YYYY-MM-DD HH:MM[:SS], local time or with a UTC offset: Z, +08:00)`;
         case "enum":
           return `\`${field}\` is not one of ${t.values.join(", ")}`;
         case "list":
@@ -542,7 +765,8 @@ async function load(
       else if (format === "parquet") raw = st === "VARCHAR" ? "varchar" : type.kind === "list" && st.endsWith("[]") ? "list" : "native";
     }
     const presence = (type.kind === "string" || type.kind === "phone") && field !== schema.key && !!o.presenceOnly?.includes(field);
-    columns.push({ field, type, raw, ...(source !== undefined ? { source } : {}), ...(presence ? { presence } : {}) });
+    const native = raw === "native" ? fileCols.get(source!) : undefined;
+    columns.push({ field, type, raw, ...(source !== undefined ? { source } : {}), ...(presence ? { presence } : {}), ...(native ? { native } : {}) });
   }
   const keyCol = columns.find((c) => c.field === schema.key);
   if (!keyCol?.source) {
@@ -551,10 +775,15 @@ async function load(
   }
   const missingFields = columns.filter((c) => c.source === undefined).map((c) => c.field);
 
-  // Pass 1: the parallel typed load. A CSV file is first read strictly, the reader typing numbers, dates and
-  // date-times itself (its casts are exactly TRY_CAST's, so a file it reads loads the same; text, enums, lists
-  // and booleans, whose accepted words are ours, stay text). That is a quarter faster than text and TRY_CAST;
-  // the first value it cannot read, or a malformed line, fails it, and the file is read again the tolerant way.
+  // Dates and date-times with a UTC offset are turned into the project's local time (`convert`).
+  const zone = columns.some((c) => c.source !== undefined && (c.type.kind === "date" || c.type.kind === "datetime"))
+    ? await zoneOf(conn, o.timezone)
+    : { tz: o.timezone };
+
+  // Pass 1: the parallel typed load. A CSV file is first read strictly, the reader typing numbers itself (its casts
+  // are exactly TRY_CAST's, so a file it reads loads the same; text, enums, lists and booleans, whose accepted words
+  // are ours, and dates and date-times, whose offsets are, stay text). That is faster than text and TRY_CAST; the
+  // first value it cannot read, or a malformed line, fails it, and the file is read again the tolerant way.
   let from = 0;
   let reached = 0;
   const progress = (p: number) => {
@@ -562,7 +791,7 @@ async function load(
     o.progress(o.loadStart + (1 - o.loadStart) * 0.9 * reached);
   };
   const createMembers = (cols: Column[], how: "strict" | "rejects", source = file) =>
-    runWithProgress(conn, `CREATE TABLE members AS ${projection(cols, format, keyCol)(relation(source, format, cols, how, header))}`, progress);
+    runWithProgress(conn, `CREATE TABLE members AS ${projection(cols, format, keyCol, zone)(relation(source, format, cols, how, header))}`, progress);
   let store: "strict" | "rejects" = "rejects";
   let read = columns;
   if (format === "csv" && !o.tolerantOnly) {
@@ -578,16 +807,55 @@ async function load(
   }
   await o.stream?.whole(); // the file is complete from here on
   if (store === "rejects") await createMembers(columns, "rejects");
-  const body = projection(read, format, keyCol);
+  const body = projection(read, format, keyCol, zone);
 
   const key = ident(schema.key);
   await conn.run(`CREATE TABLE rejected (line BIGINT, kind VARCHAR, field VARCHAR, detail VARCHAR, member VARCHAR)`);
+  // A CSV file's rows are reported by the physical line they start on (see `fileLines`); a database's by record.
+  const byFileLine = format === "csv" && !o.recordNumbers;
+  // Malformed CSV lines, by DuckDB's record number (header = 1, blank lines counted, line breaks in quotes not).
+  let malformed = 0;
+  let malformedPending = false;
   if (format === "csv") {
     const has = await conn.runAndReadAll(`SELECT count(*) FROM duckdb_tables() WHERE table_name = 'csv_rejects'`);
     if (Number(has.getRowsJS()[0]![0]) > 0) {
-      await conn.run(`INSERT INTO rejected SELECT line, 'malformed', NULL, min(error_type), NULL FROM csv_rejects GROUP BY line`);
+      await conn.run(`CREATE TEMP TABLE csv_malformed AS SELECT line AS rec, min(error_type) AS detail FROM csv_rejects GROUP BY line`);
+      malformed = Number((await conn.runAndReadAll(`SELECT count(*) FROM csv_malformed`)).getRowsJS()[0]![0]);
+      if (byFileLine)
+        malformedPending = malformed > 0; // inserted by the first `settle`, at their lines
+      else await conn.run(`INSERT INTO rejected SELECT rec, 'malformed', NULL, detail, NULL FROM csv_malformed`);
     }
   }
+  /**
+   * Tables that turn CSV rows into the lines they start on (`fileLines`, reading the file as far as the last row to
+   * report, `maxRow`): `nondata`, the records that are not rows (blank and malformed lines), as "rows before the
+   * k-th of them" → k, so that row n is record n + 1 (the header) + the k of the last entry below n; and
+   * `line_breaks`, where a record's line is its number plus the delta of the last break at or before it.
+   */
+  const mapLines = async (maxRow: number) => {
+    const maxRec = malformedPending ? Number((await conn.runAndReadAll(`SELECT max(rec) FROM csv_malformed`)).getRowsJS()[0]![0]) : 0;
+    const { breaks, blanks } = await fileLines(file, { rec: maxRec, rows: maxRow + malformed }, header!.length === 1);
+    await conn.run(`CREATE TEMP TABLE line_breaks (_break BIGINT, _delta BIGINT); CREATE TEMP TABLE blank_recs (rec BIGINT)`);
+    const breaksIn = await conn.createAppender("line_breaks", "main", "temp");
+    for (const [rec, delta] of breaks) {
+      breaksIn.appendBigInt(BigInt(rec));
+      breaksIn.appendBigInt(BigInt(delta));
+      breaksIn.endRow();
+    }
+    breaksIn.closeSync();
+    const blanksIn = await conn.createAppender("blank_recs", "main", "temp");
+    for (const rec of blanks) {
+      blanksIn.appendBigInt(BigInt(rec));
+      blanksIn.endRow();
+    }
+    blanksIn.closeSync();
+    const notRows = malformed > 0 ? `SELECT rec FROM blank_recs UNION ALL SELECT rec FROM csv_malformed` : `SELECT rec FROM blank_recs`;
+    await conn.run(
+      `CREATE TEMP TABLE nondata AS SELECT _before, max(_k) AS _k FROM (
+         SELECT rec - row_number() OVER (ORDER BY rec) - 1 AS _before, row_number() OVER (ORDER BY rec) AS _k FROM (${notRows})
+       ) GROUP BY _before`,
+    );
+  };
   const [problems, valid] = (
     await conn.runAndReadAll(`SELECT count(*) FILTER (WHERE _reason IS NOT NULL), count(*) FILTER (WHERE _reason IS NULL) FROM members`)
   )
@@ -612,24 +880,32 @@ async function load(
     );
     const dupKeys = unique ? 0 : Number((await conn.runAndReadAll(`SELECT count(*) FROM dup_keys`)).getRowsJS()[0]![0]);
 
+    let mapped = false;
     if (problems > 0 || dupKeys > 0) {
       // Pass 2 (only for files with problems): an ordered scan numbers the rows to give line numbers and
       // to tell the first row of a duplicated key from the later ones.
-      const headerLines = format === "csv" && !o.recordNumbers ? 1 : 0;
-      // Records before the k-th malformed line m_k: m_k - k - header; a record numbered rn comes after it when rn > that.
-      await conn.run(
-        `CREATE TEMP TABLE malformed AS SELECT line - row_number() OVER (ORDER BY line) - ${headerLines} AS before FROM rejected WHERE kind = 'malformed'`,
-      );
       await conn.run(
         `CREATE TEMP TABLE located AS SELECT * FROM (SELECT row_number() OVER () AS _rn, * FROM (${body(relation(file, format, read, store === "strict" ? "strict" : "ignore", header))}))
          WHERE _reason IS NOT NULL OR ${key} IN (SELECT k FROM dup_keys)`,
       );
-      const lineOf = `(_rn + ${headerLines} + (SELECT count(*) FROM malformed WHERE before < _rn))`;
-      await conn.run(
-        `CREATE TEMP TABLE located_ranked AS SELECT *, ${lineOf} AS _line,
-           CASE WHEN _reason IS NULL THEN row_number() OVER (PARTITION BY ${key}, _reason IS NULL ORDER BY _rn) END AS _rank
-         FROM located`,
-      );
+      const rank = `CASE WHEN _reason IS NULL THEN row_number() OVER (PARTITION BY ${key}, _reason IS NULL ORDER BY _rn) END AS _rank`;
+      if (byFileLine) {
+        // Row number → record number (past the header, blank and malformed lines) → the line the record starts on.
+        await mapLines(Number((await conn.runAndReadAll(`SELECT COALESCE(max(_rn), 0) FROM located`)).getRowsJS()[0]![0]));
+        mapped = true;
+        await conn.run(
+          `CREATE TEMP TABLE located_ranked AS SELECT l.* EXCLUDE (_rec), l._rec + b._delta AS _line, ${rank} FROM (
+             SELECT located.*, located._rn + 1 + COALESCE(nd._k, 0) AS _rec FROM located ASOF LEFT JOIN nondata nd ON located._rn > nd._before
+           ) l ASOF LEFT JOIN line_breaks b ON l._rec >= b._break`,
+        );
+      } else {
+        // Records (JSON Lines, Parquet, a database's rows) are numbered from 1, each after the malformed ones before
+        // it: records before the k-th malformed one m_k: m_k - k; a record numbered rn comes after it when rn > that.
+        await conn.run(`CREATE TEMP TABLE malformed AS SELECT line - row_number() OVER (ORDER BY line) AS before FROM rejected WHERE kind = 'malformed'`);
+        const lineOf = `(_rn + (SELECT count(*) FROM malformed WHERE before < _rn))`;
+        await conn.run(`CREATE TEMP TABLE located_ranked AS SELECT *, ${lineOf} AS _line, ${rank} FROM located`);
+        await conn.run(`DROP TABLE malformed`);
+      }
       await conn.run(
         `INSERT INTO rejected SELECT _line,
            CASE WHEN _reason IS NULL THEN 'duplicate_key' WHEN _reason LIKE 'bad_value:%' THEN 'bad_value' ELSE _reason END,
@@ -639,8 +915,17 @@ async function load(
       await conn.run(`DELETE FROM members WHERE _reason IS NOT NULL OR ${key} IN (SELECT k FROM dup_keys)`);
       const names = columns.map((c) => ident(c.field)).join(", ");
       await conn.run(`INSERT INTO members (${names}) SELECT ${names} FROM located_ranked WHERE _reason IS NULL AND _rank = 1 ORDER BY _rn`);
-      await conn.run(`DROP TABLE located_ranked; DROP TABLE located; DROP TABLE malformed`);
+      await conn.run(`DROP TABLE located_ranked; DROP TABLE located`);
     }
+    if (malformedPending) {
+      if (!mapped) await mapLines(0);
+      mapped = true;
+      await conn.run(
+        `INSERT INTO rejected SELECT m.rec + b._delta, 'malformed', NULL, m.detail, NULL FROM csv_malformed m ASOF LEFT JOIN line_breaks b ON m.rec >= b._break`,
+      );
+      malformedPending = false;
+    }
+    if (mapped) await conn.run(`DROP TABLE line_breaks; DROP TABLE blank_recs; DROP TABLE nondata`);
     await conn.run(`DROP TABLE dup_keys`);
     await conn.run(`ALTER TABLE members DROP COLUMN _reason`);
 
@@ -741,14 +1026,17 @@ async function distinctAsNumbers(c: DuckDBConnection, key: string, kind: FieldTy
   }
 }
 
-/** Schema types the strict CSV pass lets DuckDB's reader parse (their CSV casts equal TRY_CAST). */
-const FIELD_READ_BY_CSV = new Set<FieldType["kind"]>(["number", "date", "datetime"]);
+/**
+ * Schema types the strict CSV pass lets DuckDB's reader parse (their CSV casts equal TRY_CAST). Not dates and
+ * date-times: the reader would drop a UTC offset (`…Z`, `…+08:00`) where `convert` turns the instant into local time.
+ */
+const FIELD_READ_BY_CSV = new Set<FieldType["kind"]>(["number"]);
 
 /**
  * The load's one projection: raw (r_i) and typed (t_i) values, then fields by name and the reason a row does
  * not fit (NULL when it does).
  */
-function projection(columns: Column[], format: SnapshotFormat, keyCol: Column): (rel: string) => string {
+function projection(columns: Column[], format: SnapshotFormat, keyCol: Column, zone: ZoneSql): (rel: string) => string {
   const inner: string[] = [];
   const outer: string[] = [];
   const reasons: string[] = [];
@@ -759,7 +1047,7 @@ function projection(columns: Column[], format: SnapshotFormat, keyCol: Column): 
       outer.push(`CAST(NULL AS ${sqlType(c.type)}) AS ${ident(c.field)}`);
       return;
     }
-    const { typed, bad } = convert(c, `src.${ident(c.source)}`, t);
+    const { typed, bad } = convert(c, `src.${ident(c.source)}`, t, zone);
     inner.push(`src.${ident(c.source)} AS ${r}`, `${typed} AS ${t}`);
     outer.push(`${t} AS ${ident(c.field)}`);
     if (bad) reasons.push(`WHEN ${bad.replaceAll(`src.${ident(c.source)}`, r)} THEN ${literal(`bad_value:${c.field}`)}`);
