@@ -13,8 +13,8 @@
  * A URL carries a password: it is shown masked (`postgres://crm:***@db:5432/crm`) in every message.
  */
 import { closeSync, constants as fsConstants, createWriteStream, mkdtempSync, openSync, rmSync, type WriteStream } from "node:fs";
+import { Socket } from "node:net";
 import { execFileSync } from "node:child_process";
-import type { Writable } from "node:stream";
 import os from "node:os";
 import path from "node:path";
 import { once } from "node:events";
@@ -149,20 +149,27 @@ interface PreparedExport {
  * are still arriving. A pipe whose reader went away (the read stopped at a bad value) is dropped; the file goes on.
  */
 export class CsvSink {
-  private pipe: Writable | undefined;
+  /** The pipe while rows still go to it. */
+  private pipe: PipeWriter | undefined;
   constructor(
     private readonly file: WriteStream,
-    pipe?: Writable,
+    private readonly writer?: PipeWriter,
   ) {
-    this.pipe = pipe;
-    pipe?.on("error", () => this.dropPipe());
+    this.pipe = writer;
+    writer?.stream.on("error", () => this.abandonPipe());
+  }
+
+  /** The pipe breaks off (the export failed): its reader sees the end, no more rows go to it. */
+  private abandonPipe(): void {
+    const pipe = this.pipe;
+    this.pipe = undefined;
+    pipe?.abandon();
   }
 
   /** No more rows go to the pipe (its reader is done with it); a write waiting for it goes on. */
   dropPipe(): void {
-    const pipe = this.pipe;
     this.pipe = undefined;
-    pipe?.destroy();
+    this.writer?.release();
   }
 
   /** Resolves once what was written so far is in the file (the loader reads the header line from it). */
@@ -173,7 +180,7 @@ export class CsvSink {
   async write(chunk: string | Buffer): Promise<void> {
     const waits: Promise<unknown>[] = [];
     if (!this.file.write(chunk)) waits.push(once(this.file, "drain"));
-    const pipe = this.pipe;
+    const pipe = this.pipe?.stream;
     if (pipe && !pipe.write(chunk))
       waits.push(
         new Promise<void>((resolve) => {
@@ -196,7 +203,7 @@ export class CsvSink {
 
   /** Stops both at once (the export failed): the pipe's reader sees its end. */
   abort(): void {
-    this.dropPipe();
+    this.abandonPipe();
     this.file.destroy();
   }
 }
@@ -513,34 +520,99 @@ async function prepareMySql(src: DatabaseSource, schema: MemberSchema, timezone:
 // ——— loading ———
 
 const liveDirs = new Set<string>();
-/** Pipes being written: closed on exit, so that DuckDB's threads reading them see their end and let the process go. */
-const livePipes = new Set<WriteStream>();
+/** Pipes being written: their descriptors are closed on exit, so that DuckDB's threads reading them see their end. */
+const livePipes = new Set<PipeWriter>();
 let exitHook = false;
 
-/** A named pipe (mkfifo), or undefined where there is none (then the file is read once it is whole). */
-function makePipe(file: string): string | undefined {
-  try {
-    execFileSync("mkfifo", ["-m", "600", file], { stdio: "ignore" });
-    return file;
-  } catch {
-    return undefined;
+/**
+ * The writing end of a named pipe, opened and written without ever blocking a thread. A FIFO opened the usual way
+ * (`createWriteStream`) waits in libuv's thread pool for a reader, and its writes wait there while the pipe is full;
+ * `process.exit` joins that pool, so a signal in either moment left the process hanging for ever.
+ *
+ * Here a reader of our own (non-blocking, never read) lets the writers open at once; the writer is a non-blocking
+ * stream of the event loop, and while our reader is open a write made before the loader opens the pipe waits in it
+ * instead of failing. A second writer, never written, holds the pipe open until the loader has opened it: if the
+ * last writer closed before any reader came, the pipe would lose what it holds and the loader's open would wait for
+ * a writer for ever. It is closed once opening another writer succeeds with our reader closed (the loader is there),
+ * once the pipe is gone, or when the loader says it is done with the pipe.
+ */
+export class PipeWriter {
+  readonly stream: Socket;
+  private readonly fd: number;
+  private ourReader: number | undefined;
+  private holder: number | undefined;
+  private streamOpen = true;
+
+  constructor(readonly path: string) {
+    this.ourReader = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    this.holder = openSync(path, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+    this.fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+    this.stream = new Socket({ fd: this.fd, readable: false, writable: true });
+    livePipes.add(this);
+    this.stream.once("close", () => {
+      this.streamOpen = false;
+      this.ourReader = closeFd(this.ourReader);
+      this.holdUntilRead();
+    });
+  }
+
+  /** No more rows: the pipe ends once what was written is in it (its reader then sees the end after reading it). */
+  end(): void {
+    this.stream.end();
+  }
+
+  /** The export failed: what is not yet in the pipe is dropped, and its reader sees the end. */
+  abandon(): void {
+    this.stream.destroy();
+  }
+
+  /** The loader is done with the pipe (or never opened it and never will): everything is closed now. */
+  release(): void {
+    this.stream.destroy();
+    this.ourReader = closeFd(this.ourReader);
+    this.holder = closeFd(this.holder);
+    livePipes.delete(this);
+  }
+
+  /** Descriptors still open, for the exit hook. */
+  fds(): number[] {
+    return [this.streamOpen ? this.fd : undefined, this.ourReader, this.holder].filter((fd): fd is number => fd !== undefined);
+  }
+
+  private holdUntilRead(): void {
+    if (this.holder === undefined) return;
+    try {
+      closeSync(openSync(this.path, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENXIO") {
+        setTimeout(() => this.holdUntilRead(), 5).unref(); // no reader yet
+        return;
+      }
+      // The pipe is gone: nobody can open it any more.
+    }
+    this.holder = closeFd(this.holder);
+    livePipes.delete(this);
   }
 }
 
-/**
- * A pipe's writer waits, opening it, for a reader. When the loader stopped before reading it, a reader of our own
- * (non-blocking, so it never waits) lets that open finish, and is closed at once: the writer's next write then fails
- * and the sink drops the pipe.
- */
-function releasePipe(writer: WriteStream, file: string): void {
-  if (!writer.pending || writer.destroyed) return;
-  const fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-  let open = true;
-  const release = () => {
-    if (open) closeSync(fd);
-    open = false;
-  };
-  writer.once("open", release).once("close", release).once("error", release);
+function closeFd(fd: number | undefined): undefined {
+  if (fd !== undefined)
+    try {
+      closeSync(fd);
+    } catch {
+      /* closed already (at exit) */
+    }
+  return undefined;
+}
+
+/** A named pipe (mkfifo) with its writer, or undefined where there is none (then the file is read once it is whole). */
+export function makePipe(file: string): PipeWriter | undefined {
+  try {
+    execFileSync("mkfifo", ["-m", "600", file], { stdio: "ignore" });
+  } catch {
+    return undefined;
+  }
+  return new PipeWriter(file);
 }
 
 /**
@@ -553,15 +625,13 @@ export async function openDatabaseSnapshot(src: DatabaseSource, project: Project
   if (!exitHook) {
     exitHook = true;
     process.on("exit", () => {
-      for (const w of livePipes) {
-        const fd = (w as unknown as { fd: number | null }).fd;
-        if (typeof fd === "number")
+      for (const w of livePipes)
+        for (const fd of w.fds())
           try {
             closeSync(fd);
           } catch {
             /* closed already */
           }
-      }
       for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
     });
   }
@@ -579,12 +649,8 @@ export async function openDatabaseSnapshot(src: DatabaseSource, project: Project
     rmSync(dir, { recursive: true, force: true });
   };
   const file = path.join(dir, "members.csv");
-  const pipe = makePipe(path.join(dir, "members.pipe.csv"));
-  const writer = pipe ? createWriteStream(pipe) : undefined;
-  if (writer) {
-    livePipes.add(writer);
-    writer.once("close", () => livePipes.delete(writer));
-  }
+  const writer = makePipe(path.join(dir, "members.pipe.csv"));
+  const pipe = writer?.path;
   const sink = new CsvSink(createWriteStream(file), writer);
   let failure: MembersDatabaseError | undefined;
   const exported = (async () => {
@@ -620,14 +686,12 @@ export async function openDatabaseSnapshot(src: DatabaseSource, project: Project
       });
     } catch (e) {
       // The export is let finish (it must not wait on a pipe nobody reads) before the error goes on.
-      if (writer) releasePipe(writer, pipe!);
       sink.dropPipe();
       await exported.catch(() => undefined);
       cleanup();
       throw e;
     }
-    if (writer) releasePipe(writer, pipe!); // a loader that stopped before reading the pipe
-    sink.dropPipe();
+    sink.dropPipe(); // also a loader that stopped before reading the pipe
     await exported.catch(() => undefined);
   }
   if (failure) {
