@@ -343,3 +343,27 @@ describe.each([sqlite, postgres])("ledger on $name", (backend) => {
     expect((await ledger.unknownSends()).map((r) => r.member)).toEqual(["M2"]);
   });
 });
+
+describe("SQLite runs whose process is gone", () => {
+  it("a run marked running whose process died is stale; its sends in flight are another run's, silent", async () => {
+    const { ledger, other } = freshSqlite("chuda-ledger-stale-");
+    const dead = await ledger.startRun(1, 1);
+    const live = await ledger.startRun(2, 2);
+    // A process that has exited: its pid is free (not reused within this test).
+    const { spawnSync } = await import("node:child_process");
+    const gone = spawnSync(process.execPath, ["-e", "0"]).pid!;
+    other.prepare(`UPDATE runs SET pid = ? WHERE id = ?`).run(gone, dead);
+    await ledger.recordPlan([], [send("M1", 1), send("M2", 2)], dead);
+    const due = await ledger.due("sms", 10, 10, 10);
+    await ledger.markInFlightQueued(
+      due.map((r) => r.id),
+      dead,
+      5,
+    );
+    const runs = await ledger.runs();
+    expect(runs.find((r) => r.id === dead)).toMatchObject({ status: "running", stale: true });
+    expect(runs.find((r) => r.id === live)?.stale).toBeUndefined();
+    expect(await ledger.inFlightElsewhere(live)).toEqual({ live: 0, silent: 2 });
+    expect(await ledger.inFlightElsewhere(dead)).toEqual({ live: 0, silent: 0 });
+  });
+});

@@ -14,6 +14,7 @@ import type {
   Ledger,
   OccurrenceRecord,
   PendingDueSend,
+  InFlightElsewhere,
   RunRow,
   SendInsert,
   SendResult,
@@ -651,7 +652,18 @@ export class SqliteLedger implements Ledger {
   }
 
   async runs(limit = 20): Promise<RunRow[]> {
-    return this.db.prepare(`SELECT id, started_at, finished_at, at, status, summary FROM runs ORDER BY id DESC LIMIT ?`).all(limit) as never;
+    const rows = this.db.prepare(`SELECT id, started_at, finished_at, at, status, summary, pid FROM runs ORDER BY id DESC LIMIT ?`).all(limit) as (RunRow & {
+      pid: number | null;
+    })[];
+    // One host writes this ledger: a run marked running whose process is gone was killed.
+    return rows.map(({ pid, ...r }) => (r.status === "running" && !processAlive(pid) ? { ...r, stale: true } : r));
+  }
+
+  async inFlightElsewhere(runId: number): Promise<InFlightElsewhere> {
+    this.flushNow();
+    // One run at a time holds this ledger: another run's sends in flight are a dead run's.
+    const r = this.db.prepare(`SELECT COUNT(*) AS n FROM sends WHERE state = 'in_flight' AND run_id IS NOT ?`).get(runId) as { n: number };
+    return { live: 0, silent: r.n };
   }
 
   async unknownSends(limit = 50): Promise<SendRow[]> {
@@ -823,4 +835,15 @@ export function checkLedgerIdentity(root: string): LedgerIdentity {
 /** Records the ledger's id in the marker (after a run opened it, or when `--new-ledger` starts a new history). */
 export function writeLedgerMarker(root: string, id: string): void {
   writeFileSync(ledgerMarkerPath(root), id + "\n");
+}
+
+/** Whether a process of this host with that id is running (EPERM: it is, but not ours). */
+function processAlive(pid: number | null): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }

@@ -70,6 +70,7 @@ export async function reconcileInFlight(input: DispatchInput, summary: DispatchS
   }
   await input.ledger.finish(results, input.now(), fallbacks);
   summary.unknown += unknown;
+  summary.reconciled += resolved;
   input.onEvent?.({ type: "reconciled", resolved, unknown });
 }
 

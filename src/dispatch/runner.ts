@@ -23,7 +23,7 @@ import type { BusinessEvent, MemberTable, Plan } from "../plan/types.js";
 import { bindLinks, LINKS_KEY, type BoundLink } from "../content/track.js";
 import type { Project } from "../project/types.js";
 import { NEXT_RUN_MS, sendKey } from "./ledger.js";
-import type { Ledger, SendInsert } from "../ledger/types.js";
+import type { InFlightElsewhere, Ledger, SendInsert } from "../ledger/types.js";
 
 export interface LoadedChannel {
   driver: Driver;
@@ -109,6 +109,10 @@ export interface DispatchSummary {
   staff_tasks?: { sent: number; failed: number; expired: number; waiting: number };
   /** Set when SIGTERM or SIGINT ended the run early. */
   interrupted?: boolean;
+  /** Sends in flight a killed run left that the provider confirmed (sent or failed) at the start of this run. */
+  reconciled: number;
+  /** Sends still in flight with other runs when this one ended (other workers of a shared ledger). */
+  in_flight_elsewhere: InFlightElsewhere;
 }
 
 /**
@@ -318,6 +322,8 @@ function emptySummary(at: number): DispatchSummary {
     by_channel: {},
     failures: {},
     stopped: [],
+    reconciled: 0,
+    in_flight_elsewhere: { live: 0, silent: 0 },
     staff_tasks: { sent: 0, failed: 0, expired: 0, waiting: 0 },
   };
 }
@@ -379,6 +385,7 @@ function plannedEvent(summary: DispatchSummary, rows: SendInsert[]): DispatchEve
 async function endRun(ledger: Ledger, run: RunState, status: "done" | "stopped" | "interrupted"): Promise<DispatchSummary> {
   if (status === "interrupted") run.summary.interrupted = true;
   run.summary.pending = await ledger.plannedCount();
+  run.summary.in_flight_elsewhere = await ledger.inFlightElsewhere(run.id);
   await ledger.finishRun(run.id, run.wall(), status, run.summary);
   return run.summary;
 }

@@ -138,7 +138,20 @@ function send(member: string, channel: string, sendAt: number): SendInsert {
 function emptySummary(at: number): DispatchSummary {
   return {
     ...{ at: new Date(at).toISOString(), occurrences: 0, planned: 0, held_out: 0, sent: 0, queued: 0, failed: 0, unknown: 0, pending: 0 },
-    ...{ expired: 0, retries: 0, fallbacks: 0, missed: [], replanned: 0, replanned_sends: 0, withdrawn: 0, by_channel: {}, failures: {}, stopped: [] },
+    ...{
+      expired: 0,
+      retries: 0,
+      fallbacks: 0,
+      missed: [],
+      replanned: 0,
+      replanned_sends: 0,
+      withdrawn: 0,
+      by_channel: {},
+      failures: {},
+      stopped: [],
+      reconciled: 0,
+      in_flight_elsewhere: { live: 0, silent: 0 },
+    },
   };
 }
 

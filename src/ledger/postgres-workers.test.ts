@@ -188,6 +188,29 @@ describe("several workers on one PostgreSQL ledger", () => {
     expect((await b.due("sms", 100, 100, 5)).map((r) => r.member)).toEqual(["M0003", "M0004"]);
   });
 
+  it("another run's sends in flight are counted live while it beats, silent once it stops; status sees the silent run", async () => {
+    const { ws, sql } = await workers(2);
+    const [a, b] = ws as [PostgresLedger, PostgresLedger];
+    const runA = (await a.runs()).find((r) => r.status === "running")!.id;
+    const runB = await b.startRun(1, 1);
+    await a.insertSends(sends(4));
+    const due = await a.due("sms", 100, 100, 3);
+    await a.markInFlightQueued(
+      due.map((r) => r.id),
+      runA,
+      1,
+    );
+    expect(await b.inFlightElsewhere(runB)).toEqual({ live: 3, silent: 0 });
+    expect(await a.inFlightElsewhere(runA)).toEqual({ live: 0, silent: 0 });
+    expect((await b.runs()).find((r) => r.id === runA)?.stale).toBeUndefined();
+    // Killed: no heartbeat for a while, though its lease still runs and the run is still marked running.
+    await sql.query(`UPDATE runs SET heartbeat_at = (extract(epoch from clock_timestamp()) * 1000)::bigint - 20000 WHERE id = $1`, [runA]);
+    expect(await b.inFlightElsewhere(runB)).toEqual({ live: 0, silent: 3 });
+    const seen = (await b.runs()).find((r) => r.id === runA)!;
+    expect(seen).toMatchObject({ status: "running", stale: true });
+    expect(seen.last_seen).toBeGreaterThan(0);
+  });
+
   it("a run is interrupted only when its heartbeat stopped, not while another worker runs", async () => {
     const { ws, sql } = await workers(2);
     const [a, b] = ws as [PostgresLedger, PostgresLedger];

@@ -11,7 +11,19 @@ import copyStreams from "pg-copy-streams";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { expiredMessage, NEXT_RUN_MS } from "../dispatch/ledger.js";
-import type { DueSend, Ledger, SendInsert, SendResult, SendRow, SendState, StaffConfirmation, StoredEvent, TestSendRecord } from "./types.js";
+import type {
+  DueSend,
+  InFlightElsewhere,
+  Ledger,
+  RunRow,
+  SendInsert,
+  SendResult,
+  SendRow,
+  SendState,
+  StaffConfirmation,
+  StoredEvent,
+  TestSendRecord,
+} from "./types.js";
 import { ASSIGNED_STATES, type LedgerOutcomeRow } from "../outcomes/attribution.js";
 import type { HistorySend } from "../plan/types.js";
 import { migratePostgres, SEND_COLUMN_TYPES } from "./migrations/postgres.js";
@@ -174,16 +186,23 @@ const DB_NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
  * until then; sends it marked in flight are left alone (not reconciled) until then. Far longer than a provider call
  * with its retries, so a live worker never loses its sends; a killed worker's sends wait this long.
  */
-export const LEASE_MS = leaseMs(process.env.CHUDA_LEDGER_LEASE_SECONDS);
+export const LEASE_MS = leaseMs(process.env.CHUDA_LEDGER_LEASE_SECONDS) * 1000;
 
 function leaseMs(seconds: string | undefined): number {
-  const n = Number(seconds);
-  return seconds !== undefined && Number.isFinite(n) && n >= 1 ? n * 1000 : 120_000;
+  return (seconds === undefined ? undefined : leaseSeconds(seconds)) ?? 120;
+}
+
+/** `CHUDA_LEDGER_LEASE_SECONDS` as seconds, or undefined when it is not a number of at least 1 (refused: CH9208). */
+export function leaseSeconds(raw: string): number | undefined {
+  const n = Number(raw.trim());
+  return raw.trim() !== "" && Number.isFinite(n) && n >= 1 ? n : undefined;
 }
 
 /** A run whose heartbeat is older than this is dead (its process was killed); heartbeats come every HEARTBEAT_MS. */
 const HEARTBEAT_MS = 5_000;
 const DEAD_AFTER_MS = 30_000;
+/** A run not heard from for two heartbeats is reported as silent (status, the end of another worker's run). */
+const SILENT_AFTER_MS = 2 * HEARTBEAT_MS + 1_000;
 
 /** Advisory-lock keys (64-bit numbers chuda alone uses): planning, and one per access token. */
 const PLAN_LOCK = 0x6368756401;
@@ -290,6 +309,9 @@ export class PostgresLedger implements Ledger {
     try {
       await client.connect();
     } catch (e) {
+      // A login the client gave up on (no password for SCRAM) leaves its socket open: it would keep the process alive.
+      client.on("error", () => undefined);
+      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
       throw new Error(maskSecretIn(`cannot connect to the ledger: ${(e as Error).message}`, url));
     }
     // A server restart or a dropped connection surfaces at the next call; without a listener it would crash the process.
@@ -975,10 +997,31 @@ export class PostgresLedger implements Ledger {
     );
   }
 
-  async runs(limit = 20): Promise<{ id: number; started_at: number; finished_at: number | null; at: number; status: string; summary: string | null }[]> {
-    return this.exclusive(
-      async () => (await this.q(`SELECT id, started_at, finished_at, at, status, summary FROM runs ORDER BY id DESC LIMIT $1`, [limit])).rows as never,
+  async runs(limit = 20): Promise<RunRow[]> {
+    const rows = await this.exclusive(
+      async () =>
+        (
+          await this.q<RunRow & { silent: boolean; heartbeat_at: number | null }>(
+            `SELECT id, started_at, finished_at, at, status, summary, heartbeat_at,
+                    status = 'running' AND COALESCE(heartbeat_at, 0) < ${DB_NOW} - $2 AS silent
+               FROM runs ORDER BY id DESC LIMIT $1`,
+            [limit, SILENT_AFTER_MS],
+          )
+        ).rows,
     );
+    return rows.map(({ silent, heartbeat_at, ...r }) => (silent ? { ...r, stale: true, last_seen: heartbeat_at } : r));
+  }
+
+  async inFlightElsewhere(runId: number): Promise<InFlightElsewhere> {
+    return this.read(async () => {
+      const r = await this.q<{ live: number; silent: number }>(
+        `SELECT COUNT(*) FILTER (WHERE live)::int AS live, COUNT(*) FILTER (WHERE NOT live)::int AS silent FROM (
+           SELECT EXISTS (SELECT 1 FROM runs r WHERE r.id = s.run_id AND r.status = 'running' AND r.heartbeat_at >= ${DB_NOW} - $2) AS live
+             FROM sends s WHERE s.state = 'in_flight' AND s.run_id IS DISTINCT FROM $1) x`,
+        [runId, SILENT_AFTER_MS],
+      );
+      return { live: r.rows[0]!.live, silent: r.rows[0]!.silent };
+    });
   }
 
   async unknownSends(limit = 50): Promise<SendRow[]> {

@@ -8,7 +8,7 @@ import { MESSAGES } from "../diagnostics/messages/index.js";
 import type { MessageDef } from "../diagnostics/types.js";
 import { UsageError } from "../cli/io.js";
 import { SchemaTooNewError } from "./migrations/postgres.js";
-import { PostgresLedger } from "./postgres.js";
+import { leaseSeconds, PostgresLedger } from "./postgres.js";
 import { maskSecretIn, maskUrl, postgresUrlProblem } from "./url.js";
 
 /** A ledger problem as a one-line usage error: the message, its code, and the help line as the hint. */
@@ -24,12 +24,19 @@ export function ledgerError(def: MessageDef, args: readonly (string | number)[])
 /** The PostgreSQL ledger URL configured for this environment and project, or undefined for the SQLite ledger. */
 export function configuredLedgerUrl(env: Record<string, string | undefined>, project?: { ledger?: { urlEnv: string } }): string | undefined {
   const direct = env.CHUDA_LEDGER_URL;
-  if (direct) return checkUrl(direct, "CHUDA_LEDGER_URL");
+  if (direct) return checkLease(env, checkUrl(direct, "CHUDA_LEDGER_URL"));
   const name = project?.ledger?.urlEnv;
   if (!name) return undefined;
   const url = env[name];
   if (!url) throw ledgerError(MESSAGES.ledgerUrlEnvUnset, [name]);
-  return checkUrl(url, name);
+  return checkLease(env, checkUrl(url, name));
+}
+
+/** The workers' lease, when set, must be a number of seconds (a typo is an error, never the default in silence). */
+function checkLease(env: Record<string, string | undefined>, url: string): string {
+  const raw = env.CHUDA_LEDGER_LEASE_SECONDS;
+  if (raw !== undefined && leaseSeconds(raw) === undefined) throw ledgerError(MESSAGES.ledgerLeaseSeconds, [raw.slice(0, 40)]);
+  return url;
 }
 
 function checkUrl(url: string, source: string): string {
@@ -51,7 +58,10 @@ export async function openPostgresLedger(url: string): Promise<PostgresLedger> {
 export function postgresError(e: unknown, url: string): UsageError {
   if (e instanceof UsageError) return e;
   if (e instanceof SchemaTooNewError) return ledgerError(MESSAGES.ledgerSchemaTooNew, [maskUrl(url), e.found, e.known]);
-  const reason = maskSecretIn(String((e as Error)?.message ?? e).replace(/^cannot connect to the ledger: /, ""), url);
+  let reason = maskSecretIn(String((e as Error)?.message ?? e).replace(/^cannot connect to the ledger: /, ""), url);
+  // node-postgres's words when the server asks for a password (SCRAM) and the URL has none.
+  if (/client password must be a string/.test(reason))
+    reason = "the server asks for a password and the URL gives none (write it after the user name: postgres://USER:…@HOST/DATABASE)";
   return ledgerError(MESSAGES.ledgerConnect, [maskUrl(url), reason]);
 }
 

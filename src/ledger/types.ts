@@ -108,6 +108,21 @@ export interface RunRow {
   at: number;
   status: string;
   summary: string | null;
+  /**
+   * A run still marked `running` whose process shows no sign of life (killed, or its host lost): the SQLite ledger's
+   * process is gone, a PostgreSQL run's heartbeat stopped. The next dispatch marks it `interrupted`.
+   */
+  stale?: boolean;
+  /** For a stale run of a PostgreSQL ledger: its last heartbeat. */
+  last_seen?: number | null;
+}
+
+/** Sends in flight with runs other than the current one, when it ends (a worker's own are finished by then). */
+export interface InFlightElsewhere {
+  /** Held by runs that are alive (their heartbeat is recent): they finish them. */
+  live: number;
+  /** Held by runs not heard from (killed, or lost the database): the next run reconciles them once their lease ends. */
+  silent: number;
 }
 
 export interface OccurrenceRecord {
@@ -138,6 +153,8 @@ export interface Ledger {
   /** The member count of the snapshot the latest run used, if any run recorded one. */
   lastSnapshotSize(): Promise<number | undefined>;
   runs(limit?: number): Promise<RunRow[]>;
+  /** Sends in flight with runs other than `runId`. */
+  inFlightElsewhere(runId: number): Promise<InFlightElsewhere>;
 
   /** Per occurrence planned by an earlier run with its send time in [fromMs, toMs]: `${campaign}|${occurrence}` → members. */
   committed(fromMs: number, toMs: number): Promise<Map<string, Set<string>>>;

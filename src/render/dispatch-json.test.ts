@@ -22,6 +22,8 @@ const summary = (): DispatchSummary => ({
   by_channel: { sms: { sent: 7, queued: 1, failed: 1, unknown: 0 } },
   failures: { "isv.MOBILE_NUMBER_ILLEGAL": 1 },
   stopped: [{ channel: "wecom", code: "auth", message: "token refused for 13812345678", reason: "credentials" }],
+  reconciled: 2,
+  in_flight_elsewhere: { live: 3, silent: 4 },
 });
 
 describe("dispatch --json", () => {
@@ -48,8 +50,11 @@ describe("dispatch --json", () => {
         "unknown",
         "withdrawn",
         "expired",
+        "reconciled",
+        "in_flight_elsewhere",
       ].sort(),
     );
+    expect(json).toMatchObject({ reconciled: 2, in_flight_elsewhere: { live: 3, silent: 4 } });
     expect(json.stopped[0]!.message).not.toContain("13812345678");
     expect(dispatchSummaryJson({ ...summary(), interrupted: true, staff_tasks: { sent: 1, failed: 0, expired: 0, waiting: 2 } })).toMatchObject({
       interrupted: true,
@@ -78,5 +83,21 @@ describe("dispatch --json", () => {
     expect(json).toMatchObject({ dry_run: true, at: "2026-12-24T02:30:00.000Z", pending_from_earlier_runs: 1, waiting: 1 });
     expect(json.sends[0]).toEqual({ campaign: "gift", occurrence: "o1", member: "138****5678", channel: "sms", pending_since_earlier_run: true });
     expect(json.sends[1]).not.toHaveProperty("address");
+  });
+});
+
+describe("dispatch summary in words", () => {
+  it("says what other workers still hold, what a killed run's sends became, and which content a channel refused", async () => {
+    const { renderDispatchSummary } = await import("./dispatch.js");
+    const quiet = renderDispatchSummary({ ...summary(), reconciled: 0, in_flight_elsewhere: { live: 0, silent: 0 }, failures: {} }, { color: false });
+    expect(quiet).not.toMatch(/in flight with|confirmed by the provider|refused before sending/);
+    const text = renderDispatchSummary(
+      { ...summary(), reconciled: 2, in_flight_elsewhere: { live: 3, silent: 4 }, failures: { "sms content_refused": 5, "sms isv.MOBILE_NUMBER_ILLEGAL": 1 } },
+      { color: false },
+    );
+    expect(text).toContain("2 sends a stopped run left in flight were confirmed by the provider");
+    expect(text).toContain("3 sends are in flight with other workers still running");
+    expect(text).toMatch(/4 sends are in flight with a run not heard from .* never sent blind/);
+    expect(text).toMatch(/5 sends were refused before sending: .*\(sms\)/);
   });
 });

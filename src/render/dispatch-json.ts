@@ -29,6 +29,10 @@ export interface DispatchSummaryJson {
   stopped: { channel: string; code: string; message: string; reason: string; failover?: { channel: string; sends: number } }[];
   staff_tasks?: { sent: number; failed: number; expired: number; waiting: number };
   interrupted?: boolean;
+  /** Sends a killed run left in flight that the provider confirmed at the start of this run. */
+  reconciled: number;
+  /** Sends in flight with other runs when this one ended: `live` workers finish theirs; `silent` ones wait for the next run. */
+  in_flight_elsewhere: { live: number; silent: number };
 }
 
 export function dispatchSummaryJson(s: DispatchSummary): DispatchSummaryJson {
@@ -60,6 +64,8 @@ export function dispatchSummaryJson(s: DispatchSummary): DispatchSummaryJson {
       reason: x.reason,
       ...(x.failover ? { failover: { channel: x.failover.channel, sends: x.failover.sends } } : {}),
     })),
+    reconciled: s.reconciled,
+    in_flight_elsewhere: { live: s.in_flight_elsewhere.live, silent: s.in_flight_elsewhere.silent },
   };
   if (s.staff_tasks) out.staff_tasks = { ...s.staff_tasks };
   if (s.interrupted) out.interrupted = true;

@@ -102,5 +102,21 @@ export function renderDispatchSummary(s: DispatchSummary, opts: { color: boolean
   if (s.expired) out.push(st.yellow(`${s.expired} sends expired (not sent within their expiry after the planned time); they are never sent`));
   if (s.unknown)
     out.push(st.yellow(`${s.unknown} sends are unknown: they were in flight when a run stopped and are never re-sent automatically; see \`chuda status\``));
+  if (s.reconciled) out.push(`${n(s.reconciled)} sends a stopped run left in flight were confirmed by the provider and recorded`);
+  const elsewhere = s.in_flight_elsewhere;
+  if (elsewhere.live) out.push(`${n(elsewhere.live)} sends are in flight with other workers still running; they finish and record them`);
+  if (elsewhere.silent)
+    out.push(
+      st.yellow(
+        `${n(elsewhere.silent)} sends are in flight with a run not heard from (killed, or it lost the ledger); the next run asks the provider about them once their lease ends — they are never sent blind; see \`chuda status\``,
+      ),
+    );
+  const refused = Object.entries(s.failures).filter(([k]) => k.endsWith(" content_refused"));
+  if (refused.length)
+    out.push(
+      st.yellow(
+        `${refused.reduce((a, [, v]) => a + v, 0)} sends were refused before sending: their content breaks the channel's rules (${refused.map(([k]) => k.split(" ")[0]).join(", ")}); fix the template — \`chuda validate\` shows why`,
+      ),
+    );
   return out.join("\n") + "\n";
 }

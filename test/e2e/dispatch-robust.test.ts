@@ -58,6 +58,28 @@ function startDispatch(repo: TestRepo, env: Record<string, string> = {}) {
   });
 }
 
+describe("content a channel refuses", () => {
+  it("is recorded failed (content_refused) and never sent; the run exits 1 for the campaign's author", async () => {
+    const members = makeMembers(20, 77).map((m) => ({ ...m, sms_opt_in: true, unsubscribed: false }));
+    // Aliyun refuses a template parameter over 35 characters: this member's name makes the SMS unsendable.
+    members[3] = { ...members[3]!, name: "欧阳".repeat(20) };
+    const fakes = await startFakes(members);
+    open.push(fakes);
+    const repo = makeRepo({ channels: { sms: fakes.channels.sms! }, campaigns: [SMS], members });
+    const r = await dispatch(repo, AT);
+    expect(r.exitCode, r.stderr).toBe(1);
+    const summary = summaryOf(r);
+    expect(summary.failures).toEqual({ "sms content_refused": 1 });
+    expect(summary.sent).toBe(19);
+    expect(fakes.deliveries().map((d) => d.member)).not.toContain(members[3]!.member_id);
+    const refused = ledgerRows(repo).filter((x) => x.state === "failed");
+    expect(refused.map((x) => x.member)).toEqual([members[3]!.member_id]);
+    // The same run in words names the channel and what to do.
+    const text = await run(repo, ["dispatch", "--members", repo.members, "--at", AT]);
+    expect(text.exitCode).toBe(0); // nothing new: the refused send is recorded, not retried
+  });
+});
+
 describe("the dispatch lock", () => {
   it("lets exactly one of three simultaneous runs send: every member gets the SMS once (10 trials)", { timeout: 600_000 }, async () => {
     for (let trial = 0; trial < 10; trial++) {
@@ -111,6 +133,11 @@ describe("the dispatch lock", () => {
     expect(second.stdout).toContain(`another dispatch is running in this repository (pid ${first.pid}, since `);
     first.kill("SIGKILL");
     await first;
+    // Until the next dispatch marks it interrupted, status says the run marked running shows no sign of life.
+    const st = await run(repo, ["status", "--json"]);
+    expect(JSON.parse(st.stdout).runs[0]).toMatchObject({ status: "running", stale: true });
+    const words = await run(repo, ["status"]);
+    expect(words.stdout).toMatch(/running\? no sign of life \(its process is gone\): killed\?/);
     const third = await dispatch(repo, AT);
     expect(third.exitCode, third.stderr).toBe(0);
     expect(fakes.hook.deliveries().length).toBe(expected);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { startPostgres, type PostgresServer } from "../servers/postgres.js";
+import { PASSWORD_ROLE, startPostgres, type PostgresServer } from "../servers/postgres.js";
 import { execa } from "execa";
 import { BIN, hasStackTrace } from "./cli.js";
 import { dispatch, makeMembers, makeRepo, run, startFakes, status, summaryOf, type CampaignSpec, type Fakes, type TestRepo } from "./dispatch-helpers.js";
@@ -200,6 +200,33 @@ describe("chuda ledger copy / migrate", () => {
     const missing = await run(repo, ["ledger", "copy", "--from", "nope.db", "--to", "postgres://x@127.0.0.1:1/y"]);
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toMatch(/^chuda: no SQLite ledger at nope\.db \(CH9204\)\n/);
+  });
+
+  it("a URL without the password the server asks for, and a lease that is not a number of seconds: one line each", async () => {
+    const repo = repoWith(10);
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE ROLE ${PASSWORD_ROLE} LOGIN PASSWORD 'pw-${PASSWORD}'`);
+    } finally {
+      await admin.end();
+    }
+    const noPassword = `postgres://${PASSWORD_ROLE}@127.0.0.1:${server.port}/postgres`;
+    const r = await run({ ...repo, env: { ...repo.env, CHUDA_LEDGER_URL: noPassword } }, ["status"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^chuda: cannot open the ledger .*: the server asks for a password and the URL gives none .*\(CH9202\)\n/);
+    expect(r.stderr).toContain("postgres://USER:…@HOST/DATABASE");
+    expect(hasStackTrace(r.stderr)).toBe(false);
+    // The same login for the members: one line, and the process ends (the refused login's socket is closed).
+    const m = await run(repo, ["simulate", "--members", noPassword, "--from", "2026-12-24", "--to", "2026-12-24"]);
+    expect(m.exitCode).toBe(2);
+    expect(m.stderr).toMatch(/refused the login: the server asks for a password and the URL gives none .*\[CH6021\]/);
+
+    for (const lease of ["2m", "0", ""]) {
+      const bad = await run({ ...repo, env: { ...repo.env, CHUDA_LEDGER_URL: noPassword, CHUDA_LEDGER_LEASE_SECONDS: lease } }, ["status"]);
+      expect(bad.exitCode, lease).toBe(2);
+      expect(bad.stderr).toMatch(/^chuda: CHUDA_LEDGER_LEASE_SECONDS is `.*`: it must be a number of seconds, at least 1 \(CH9208\)\n/);
+    }
   });
 
   it("chuda.yaml: the URL itself is refused, `url_env` must be a variable's name", async () => {

@@ -2,7 +2,7 @@
 // PostgreSQL binaries, a fresh cluster in a temporary folder, stopped (and the folder removed) by stop().
 // initdb refuses to run as root, so as root every server command runs as the `postgres` user.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, waitFor } from "./common.js";
@@ -28,6 +28,9 @@ export interface PostgresOptions {
 
 const isRoot = process.getuid?.() === 0;
 
+/** A role the test server makes give its password (the others are trusted): create it with a password to use it. */
+export const PASSWORD_ROLE = "chuda_pw";
+
 function binDir(): string {
   const base = "/usr/lib/postgresql";
   if (existsSync(base)) {
@@ -48,6 +51,9 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   const data = join(dir, "data");
   const [initCmd, initArgs] = asServerUser(join(bin, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--locale=C"]);
   execFileSync(initCmd, initArgs, { stdio: "pipe" });
+  // Every login is trusted but PASSWORD_ROLE's, which must give its password (SCRAM), as on a real server.
+  const hba = join(data, "pg_hba.conf");
+  writeFileSync(hba, `host all ${PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n` + readFileSync(hba, "utf8"));
   const port = await freePort();
   const durable = options.durable ?? true;
   const settings = [

@@ -195,9 +195,19 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
             return 2;
           }
           // Exit 1 for cron's mail when something is left to retry or to look at: sends pending (an outage, a quota, quiet
-          // hours), unknown or expired, a stopped channel, occurrences missed. A member's own failure (an invalid number)
-          // is listed but is not the run's: exit 0.
-          return summary.unknown || summary.pending || summary.expired || summary.stopped.length || summary.missed.length ? 1 : 0;
+          // hours), unknown or expired, a stopped channel, occurrences missed, sends held by a run not heard from, content
+          // the channel refuses (the campaign's to fix). A member's own failure (an invalid number) is listed but is not
+          // the run's: exit 0.
+          const refused = Object.keys(summary.failures).some((k) => k.endsWith(" content_refused"));
+          return summary.unknown ||
+            summary.pending ||
+            summary.expired ||
+            summary.stopped.length ||
+            summary.missed.length ||
+            summary.in_flight_elsewhere.silent ||
+            refused
+            ? 1
+            : 0;
         } catch (e) {
           if (e instanceof LedgerFileError) throw new UsageError(O.ledgerFileChanged, [e.message]);
           // The shared ledger's server went away mid-run: one line (exit 2); the sends this run left in flight are

@@ -59,6 +59,8 @@ export function registerStatus(program: ChudaProgram, io: Io): void {
           finished_at: r.finished_at ? new Date(r.finished_at).toISOString() : null,
           at: new Date(r.at).toISOString(),
           status: r.status,
+          // Marked running, but its process shows no sign of life: killed (the next dispatch marks it interrupted).
+          ...(r.stale ? { stale: true, last_seen: r.last_seen ? new Date(r.last_seen).toISOString() : null } : {}),
         }));
         const unknown = (await ledger.unknownSends(opts.all ? Number.MAX_SAFE_INTEGER : UNKNOWN_SHOWN)).map((u) => ({
           campaign: u.campaign,
@@ -101,7 +103,12 @@ export function registerStatus(program: ChudaProgram, io: Io): void {
               "\n" +
               table(
                 ["id", "started", "at", "status"],
-                runs.map((r) => [String(r.id), local(r.started_at), local(r.at), r.status]),
+                runs.map((r) => [
+                  String(r.id),
+                  local(r.started_at),
+                  local(r.at),
+                  r.stale ? `running? no sign of life${r.last_seen ? ` since ${local(r.last_seen)}` : " (its process is gone)"}: killed?` : r.status,
+                ]),
               ) +
               "\n",
           );

@@ -61,4 +61,12 @@ export const ledgerMessages = {
     help: "sends marked in flight stay so until the next run reconciles them; none is sent twice",
     description: "The connection to the PostgreSQL ledger failed while a command was using it.",
   },
+  ledgerLeaseSeconds: {
+    code: "CH9208",
+    severity: "error",
+    message: "CHUDA_LEDGER_LEASE_SECONDS is `{0}`: it must be a number of seconds, at least 1",
+    help: "leave it unset for 120 s; it should be far longer than a provider call with its retries",
+    description:
+      "The lease of a PostgreSQL ledger's workers on their sends is not a number of seconds. A wrong value is never replaced by the default silently: too short a lease lets another worker take sends still being sent.",
+  },
 } satisfies Record<string, MessageDef>;

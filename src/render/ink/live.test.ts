@@ -104,6 +104,8 @@ function summary(): DispatchSummary {
     by_channel: { sms: { sent: 30, queued: 0, failed: 6, unknown: 0 }, wecom: { sent: 60, queued: 2, failed: 0, unknown: 0 } },
     failures: { "sms isv.MOBILE_NUMBER_ILLEGAL": 4, "sms content_refused": 2 },
     stopped: [],
+    reconciled: 0,
+    in_flight_elsewhere: { live: 0, silent: 0 },
   };
 }
 
