@@ -20,7 +20,7 @@ import type { Snapshot } from "./snapshot.js";
 import { literal } from "./sql.js";
 
 /** Bumped whenever what an entry holds, or how a snapshot is loaded, changes. */
-const CACHE_FORMAT = 2; // 2: values with a UTC offset converted to the project's zone; physical line numbers
+const CACHE_FORMAT = 3; // 2: values with a UTC offset converted to the project's zone; physical line numbers; 3: inf/NaN rejected
 
 /** The default size limit of the cache folder: 4 GiB (`CHUDA_CACHE_MAX_MB` sets another). */
 export const DEFAULT_CACHE_MAX_BYTES = 4 * 1024 ** 3;

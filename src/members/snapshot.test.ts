@@ -245,6 +245,38 @@ describe("openSnapshot: typed loading", () => {
     expect(seen.at(-1)).toBe(1);
   });
 
+  it("rejects infinity and NaN as numbers, in CSV, JSON lines and Parquet alike", async () => {
+    const schema = schemaOf({ member_id: { kind: "string" }, points: { kind: "number" } });
+    const csv = path.join(tmp, "inf.csv");
+    writeFileSync(csv, "member_id,points\nA,1\nB,inf\nC,NaN\nD,-Infinity\nE,2.5\n");
+    const jsonl = path.join(tmp, "inf.jsonl");
+    writeFileSync(jsonl, ['{"member_id":"A","points":1}', '{"member_id":"B","points":"inf"}', '{"member_id":"E","points":2.5}'].join("\n") + "\n");
+    const { DuckDBInstance } = await import("@duckdb/node-api");
+    const parquet = path.join(tmp, "inf.parquet");
+    const db = await DuckDBInstance.create(":memory:");
+    const conn = await db.connect();
+    await conn.run(
+      `COPY (SELECT * FROM (VALUES ('A', 1.0::DOUBLE), ('B', 'inf'::DOUBLE), ('C', 'nan'::DOUBLE), ('E', 2.5::DOUBLE)) t(member_id, points)) TO '${parquet}' (FORMAT parquet)`,
+    );
+    conn.closeSync();
+    for (const [file, bad] of [
+      [csv, 3],
+      [jsonl, 1],
+      [parquet, 2],
+    ] as const) {
+      const { snapshot } = await openSnapshot(file, projectOf(schema));
+      open.push(snapshot!);
+      expect(await rows(snapshot!, "member_id, points"), file).toEqual([
+        { member_id: "A", points: 1 },
+        { member_id: "E", points: 2.5 },
+      ]);
+      expect(
+        snapshot!.rejected.map((r) => [r.kind, r.field, r.count]),
+        file,
+      ).toEqual([["bad_value", "points", bad]]);
+    }
+  });
+
   it("matches column names case-insensitively", async () => {
     const file = path.join(tmp, "upper.csv");
     writeFileSync(file, "MEMBER_ID,Tier\nM1,Gold\n");

@@ -641,7 +641,9 @@ function utcMicrosSql(r: string): string {
  */
 function convert(c: Column, r: string, t: string, zone: ZoneSql): { typed: string; bad: string | undefined } {
   const type = c.type;
-  if (c.raw === "typed") return { typed: r, bad: undefined };
+  if (c.raw === "typed")
+    // DuckDB's reader takes `inf` and `nan` for numbers: no member has infinite points.
+    return type.kind === "number" ? { typed: finite(r), bad: `${r} IS NOT NULL AND NOT isfinite(${r})` } : { typed: r, bad: undefined };
   if (c.presence) return { typed: `CASE WHEN ${r} IS NULL THEN NULL WHEN CAST(${r} AS VARCHAR) = '' THEN '' ELSE '+' END`, bad: undefined };
   const notBlank = `${r} IS NOT NULL AND ${t} IS NULL AND trim(CAST(${r} AS VARCHAR)) <> ''`;
   if (c.raw === "native") {
@@ -655,6 +657,7 @@ function convert(c: Column, r: string, t: string, zone: ZoneSql): { typed: strin
         }
         return { typed: `TRY_CAST(${r} AS ${sqlType(type)})`, bad: `${r} IS NOT NULL AND ${t} IS NULL` };
       case "number":
+        return { typed: finite(`TRY_CAST(${r} AS DOUBLE)`), bad: `${r} IS NOT NULL AND ${t} IS NULL` };
       case "bool":
         return { typed: `TRY_CAST(${r} AS ${sqlType(type)})`, bad: `${r} IS NOT NULL AND ${t} IS NULL` };
       default:
@@ -666,7 +669,7 @@ function convert(c: Column, r: string, t: string, zone: ZoneSql): { typed: strin
     case "phone":
       return { typed: r, bad: undefined };
     case "number":
-      return { typed: `COALESCE(TRY_CAST(${r} AS DOUBLE), TRY_CAST(replace(trim(${r}), ',', '') AS DOUBLE))`, bad: notBlank };
+      return { typed: finite(`COALESCE(TRY_CAST(${r} AS DOUBLE), TRY_CAST(replace(trim(${r}), ',', '') AS DOUBLE))`), bad: notBlank };
     case "bool": {
       const lowerCases = BOOL_WORDS.map(([w, v]) => `WHEN ${literal(w)} THEN ${v ? "TRUE" : "FALSE"}`).join(" ");
       return { typed: `CASE ${r} WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE ELSE CASE lower(trim(${r})) ${lowerCases} END END`, bad: notBlank };
@@ -707,6 +710,11 @@ function convert(c: Column, r: string, t: string, zone: ZoneSql): { typed: strin
       return { typed: `CASE WHEN ${r} IS NULL THEN NULL WHEN ${cleanListSql(r)} THEN ${r} ELSE ${normalizedListSql(r)} END`, bad: undefined };
     }
   }
+}
+
+/** A number, or NULL for infinity and NaN (which DuckDB's casts accept as `inf`, `Infinity`, `nan`). */
+function finite(x: string): string {
+  return `CASE WHEN isfinite(${x}) THEN ${x} END`;
 }
 
 function reasonText(kind: RejectKind, field: string | undefined, schema: MemberSchema, detail?: string): string {
