@@ -284,6 +284,23 @@ describe("openSnapshot: typed loading", () => {
     open.push(snapshot!);
     expect(await rows(snapshot!, "member_id, tier")).toEqual([{ member_id: "M1", tier: "gold" }]);
   });
+
+  it("refuses a header with one name in two cases with one clear error; the same name twice is read (the first)", async () => {
+    const schema = schemaOf({ member_id: { kind: "string" }, tier: { kind: "enum", values: ["silver", "gold"] } });
+    for (const header of ["member_id,tier,TIER", "member_id,Note,note,tier"]) {
+      const file = path.join(tmp, "twice.csv");
+      writeFileSync(file, `${header}\nM1,gold,silver${header.split(",").length === 4 ? ",gold" : ""}\n`);
+      const { snapshot, diagnostics } = await openSnapshot(file, projectOf(schema));
+      expect(snapshot, header).toBeUndefined();
+      expect(diagnostics.map((d) => d.code)).toEqual(["CH6029"]);
+      expect(diagnostics[0]!.message).toMatch(/has the column `(tier|note)` more than once: `\w+`, `\w+`$/);
+    }
+    const file = path.join(tmp, "notes.csv");
+    writeFileSync(file, "member_id,note,note,tier,tier\nM1,a,b,gold,silver\n");
+    const { snapshot } = await openSnapshot(file, projectOf(schema));
+    open.push(snapshot!);
+    expect(await rows(snapshot!, "member_id, tier")).toEqual([{ member_id: "M1", tier: "gold" }]);
+  });
 });
 
 describe("openSnapshot: rejected rows", () => {

@@ -757,6 +757,14 @@ async function load(
 ): Promise<Loaded | { error: Diagnostic }> {
   const span = (line = 1) => pointSpan(o.label, line);
   const header = format === "csv" ? await csvHeader(file) : undefined;
+  if (header) {
+    // One name in two cases DuckDB refuses with an error of its own (the same name twice it renames, as csvHeader
+    // does: a field reads the first).
+    const seen = new Map<string, string[]>();
+    for (const name of header) seen.set(name.trim().toLowerCase(), [...(seen.get(name.trim().toLowerCase()) ?? []), name]);
+    const twice = [...seen].find(([k, names]) => k !== "" && names.length > 1);
+    if (twice) return { error: diag(MESSAGES.membersDuplicateColumn, span(), [o.label, `\`${twice[0]}\``, twice[1].map((n) => `\`${n}\``).join(", ")]) };
+  }
   const fileCols = await describe(conn, file, format, header);
   const byLower = new Map<string, string>();
   for (const name of fileCols.keys()) {

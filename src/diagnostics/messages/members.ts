@@ -114,4 +114,11 @@ export const membersMessages = {
     help: "first at row(s) {2} of the query's result; rejected rows are left out of every audience",
     description: "Rows read from the members database that do not fit the member schema are rejected and counted by reason, like rows of a file.",
   },
+  membersDuplicateColumn: {
+    code: "CH6029",
+    severity: "error",
+    message: "the member snapshot {0} has the column {1} more than once: {2}",
+    help: "column names are matched to fields without regard to case; rename or remove all but one",
+    description: "Two header cells of a CSV snapshot spell one name in different case, so which one a field reads would be a guess.",
+  },
 } satisfies Record<string, MessageDef>;
