@@ -123,8 +123,8 @@ export async function openMembers(
   if (errors) {
     progress?.finish();
     await snap.close();
-    io.err(`chuda: ${snap.rejectedTotal} snapshot rows were rejected and --strict is set\n`);
-    return undefined;
+    // The command cannot run on these members (exit 2, as for an unreadable snapshot); --json gets the failure too.
+    throw new UsageError(O.strictRejected, [snap.rejectedTotal]);
   }
   let unique: Promise<boolean> | undefined;
   const handle: OpenedMembers = {

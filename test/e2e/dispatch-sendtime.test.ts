@@ -228,7 +228,11 @@ describe("exit codes and the run's moment", () => {
     const strict = await dispatch(repo, "2026-11-25 10:30", ["--strict"]);
     expect(strict.exitCode, strict.stderr).toBe(2);
     expect(hasStackTrace(strict.stderr)).toBe(false);
+    expect(JSON.parse(strict.stdout).diagnostics.map((d: { code: string }) => d.code)).toEqual(["CH9028"]); // --json
     expect(fakes.hook.deliveries()).toEqual([]);
+    // Nothing ran: the lock is free for the next run.
+    const next = await dispatch(repo, "2026-11-25 10:30");
+    expect(next.exitCode, next.stderr).not.toBe(2);
   });
 });
 

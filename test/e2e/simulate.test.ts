@@ -78,8 +78,13 @@ describe("chuda simulate (built CLI)", () => {
     expect(r.stderr).toMatch(/gbk\.csv:5:1 .*duplicate `member_id`/); // duplicate key
     expect(r.stderr).toMatch(/gbk\.csv:6:1 .*`points` is not a number/); // bad number
     const strict = await chuda(["simulate", "--members", gbk, "--from", "2026-12-01", "--to", "2026-12-10", "--strict"], { cwd: dir });
-    expect(strict.exitCode).toBe(1);
+    // The command cannot run on these members: exit 2, as dispatch --strict; --json still gets a JSON answer.
+    expect(strict.exitCode).toBe(2);
+    expect(strict.stderr).toMatch(/^chuda: 4 snapshot rows were rejected and --strict is set$/m);
     expect(hasStackTrace(strict.stderr + strict.stdout)).toBe(false);
+    const json = await chuda(["simulate", "--members", gbk, "--from", "2026-12-01", "--to", "2026-12-10", "--strict", "--json"], { cwd: dir });
+    expect(json.exitCode).toBe(2);
+    expect(JSON.parse(json.stdout).diagnostics.map((d: { code: string }) => d.code)).toEqual(["CH9028"]);
   });
 
   it("a file whose only fault is duplicate keys: the later rows are rejected by line, the plan is the one without them", async () => {

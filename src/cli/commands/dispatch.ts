@@ -93,10 +93,21 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
               tokens,
               where.url,
             );
-        const members = await openMembers(opts, project, io);
-        if (!members) {
+        const giveUp = async () => {
+          for (const c of channels.values()) await c.instance.close().catch(() => undefined);
           if (lock?.ok) lock.release();
           unhook();
+        };
+        let members: Awaited<ReturnType<typeof openMembers>>;
+        try {
+          members = await openMembers(opts, project, io);
+        } catch (e) {
+          // An unreadable snapshot, rejected rows under --strict: nothing ran; the lock and the channels go.
+          await giveUp();
+          throw e;
+        }
+        if (!members) {
+          await giveUp();
           return 2;
         }
         if (signalled) {
