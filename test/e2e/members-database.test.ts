@@ -143,6 +143,46 @@ describe("members from a database (built CLI)", () => {
     }
   });
 
+  it("SIGTERM while a slow PostgreSQL query is still sending rows ends the command at once, and the server stops the query", async () => {
+    // 5 ms a row: the COPY takes about 15 s, and is under way when the signal comes.
+    withSource(`{ url_env: CRM_URL, query: "select m.*, pg_sleep(0.005)::text as slow_pg_marker from members m" }`);
+    const { default: pgLib } = await import("pg");
+    const admin = new pgLib.Client({ connectionString: pgUrl });
+    await admin.connect();
+    const running = async () =>
+      (await admin.query(`select count(*)::int as n from pg_stat_activity where query like '%slow_pg_marker%' and pid <> pg_backend_pid()`)).rows[0].n as number;
+    try {
+      const child = execa(process.execPath, [BIN, "simulate", ...RANGE, "--json"], {
+        cwd: dir,
+        env: { CI: "true", NO_COLOR: "1", CRM_URL: pgUrl },
+        reject: false,
+        timeout: 60_000,
+        forceKillAfterDelay: false,
+      });
+      let reading = false;
+      for (let i = 0; i < 600 && !reading; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        reading = (await running()) > 0;
+      }
+      expect(reading).toBe(true);
+      await new Promise((r) => setTimeout(r, 500));
+      child.kill("SIGTERM");
+      const r = await child;
+      expect(r.timedOut).toBe(false);
+      expect(r.exitCode).toBe(143);
+      // The connection went with the process: the server ends the query (it does not run on for the whole result).
+      let left = 1;
+      for (let i = 0; i < 200 && left > 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        left = await running();
+      }
+      expect(left).toBe(0);
+    } finally {
+      await admin.end();
+      withSource("");
+    }
+  });
+
   it("preview and dispatch --dry-run read the database as they read a file", async () => {
     const member = ["--member", "M0000002"];
     const file = await chuda(["preview", "birthday_gift", "--members", csv, ...member, "--json"], { cwd: dir });
