@@ -18,7 +18,8 @@ export interface OpenedEventLoop {
 export async function openEventLoop(opts: {
   /** The project directory (or chuda.yaml), as `--project` takes it; default: found upward from io.cwd. */
   project?: string;
-  membersFile: string;
+  /** A file or database URL; undefined: the database chuda.yaml names (`members.source`). */
+  membersFile: string | undefined;
   io: Io;
   clock?: () => number;
   intervalMs?: number;
@@ -29,7 +30,7 @@ export async function openEventLoop(opts: {
   const ws = await loadWorkspace(opts.project, io);
   const project = requireValid(ws, io);
   const members = await openMembers({ members: opts.membersFile, quiet: true }, project, io);
-  if (!members) throw new Error(`cannot open the member snapshot ${opts.membersFile}`);
+  if (!members) throw new Error(`cannot open the member snapshot ${opts.membersFile ?? "of members.source"}`);
   const eventCampaigns = ws.check.campaigns.filter((c) => c.trigger.kind === "business_event");
   const channelNames = [...new Set(eventCampaigns.flatMap((c) => c.channels))];
   const channels = await loadChannels(project, ws.root, io, new Set(), channelNames);

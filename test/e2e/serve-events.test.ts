@@ -61,6 +61,18 @@ function eventRows(dir: string): { ident: string; member: string }[] {
 }
 
 describe("chuda serve: event-triggered campaigns", () => {
+  it("without --members, the database chuda.yaml names (members.source) is the members: an unset variable stops serve at start", async () => {
+    const hook = await startWebhookFake({ secret: "whsecret" });
+    fakes.push(hook);
+    const repo = repoWith(hook.url, THANKS);
+    const yaml = path.join(repo.dir, "chuda.yaml");
+    writeFileSync(yaml, readFileSync(yaml, "utf8").replace("\nmembers:\n", "\nmembers:\n  source: { url_env: CRM_URL }\n"));
+    const r = await run(repo, ["serve", "--port", "0"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/`members\.source\.url_env` names CRM_URL, which is not set/);
+    expect(hasStackTrace(r.stderr)).toBe(false);
+  });
+
   it("a purchase reaches the provider once: event.<prop> filters, a repeated post and `at most once per` send nothing more", async () => {
     const hook = await startWebhookFake();
     fakes.push(hook);

@@ -26,7 +26,10 @@ export function registerServe(program: ChudaProgram, io: Io): void {
     .option("--port <port>", "port to listen on (0: any free port)", "8080")
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--new-ledger", "accept a missing or different ledger (.chuda/state.db) and make it this repository's")
-    .option("--members <file>", "member snapshot for event-triggered campaigns: with it, serve plans and sends them as events arrive")
+    .option(
+      "--members <file|url>",
+      "member snapshot or database for event-triggered campaigns (default: chuda.yaml's members.source): with members, serve plans and sends them as events arrive",
+    )
     .run(async (opts: { port: string; host: string; newLedger?: boolean; members?: string }) => {
       const port = parsePort(opts.port);
       const ws = await loadWorkspace(program.opts().project, io);
@@ -50,7 +53,8 @@ export function registerServe(program: ChudaProgram, io: Io): void {
       const eventCampaigns = ws.check.campaigns.filter((c) => c.trigger.kind === "business_event");
       let events: OpenedEventLoop | undefined;
       let logCycleError = (_e: unknown): void => {};
-      if (opts.members && eventCampaigns.length) {
+      // The members: --members (a file or a database URL), else the database chuda.yaml names (`members.source`).
+      if ((opts.members || project.members.source?.urlEnv) && eventCampaigns.length) {
         const { openEventLoop } = await import("../../serve/event-setup.js");
         events = await openEventLoop({
           project: program.opts().project,
