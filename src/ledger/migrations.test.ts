@@ -61,6 +61,28 @@ describe("PostgreSQL migrations", () => {
     }
   });
 
+  it("an up-to-date ledger opens for a login that may only read it (no right to create tables, no writes)", async () => {
+    const url = await server.database("readonly_login");
+    const owner = await PostgresLedger.open(url);
+    await owner.startRun(1, 1);
+    await owner.close();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE ROLE ledger_reader LOGIN`);
+      await admin.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
+      await admin.query(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ledger_reader`);
+    } finally {
+      await admin.end();
+    }
+    const reader = await PostgresLedger.open(url.replace("://postgres@", "://ledger_reader@"));
+    try {
+      expect((await reader.runs()).map((r) => r.status)).toEqual(["running"]);
+    } finally {
+      await reader.close();
+    }
+  });
+
   it("steps apply in order from the version found; a failing step leaves the schema as it was", async () => {
     const url = await server.database("steps");
     const client = new pg.Client({ connectionString: url });

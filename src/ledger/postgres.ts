@@ -318,9 +318,14 @@ export class PostgresLedger implements Ledger {
     client.on("error", () => undefined);
     try {
       await migratePostgres(client);
-      await client.query(`INSERT INTO meta (key, value) VALUES ('ledger_id', $1) ON CONFLICT (key) DO NOTHING`, [randomUUID()]);
-      const r = await client.query<{ value: string }>(`SELECT value FROM meta WHERE key = 'ledger_id'`);
-      return new PostgresLedger(client, r.rows[0]!.value, url);
+      const idOf = async () => (await client.query<{ value: string }>(`SELECT value FROM meta WHERE key = 'ledger_id'`)).rows[0]?.value;
+      // Written once, by the first command on a new ledger (a login that only reads never needs to write it).
+      let id = await idOf();
+      if (id === undefined) {
+        await client.query(`INSERT INTO meta (key, value) VALUES ('ledger_id', $1) ON CONFLICT (key) DO NOTHING`, [randomUUID()]);
+        id = (await idOf())!;
+      }
+      return new PostgresLedger(client, id, url);
     } catch (e) {
       await client.end().catch(() => undefined);
       throw e;

@@ -365,13 +365,21 @@ export class SchemaTooNewError extends Error {
 
 /** Applies the missing steps; returns the versions before and after. */
 export async function migratePostgres(client: pg.ClientBase, steps: PostgresStep[] = POSTGRES_STEPS): Promise<{ from: number; to: number }> {
+  const known = steps[steps.length - 1]?.version ?? 0;
+  // A ledger that is up to date is only read: no lock, and no DDL, which would need the right to create tables in
+  // the schema (PostgreSQL checks it even for CREATE TABLE IF NOT EXISTS) — a login for `status` may lack it.
+  const present = await client.query<{ present: boolean }>(`SELECT to_regclass('schema_version') IS NOT NULL AS present`);
+  if (present.rows[0]?.present) {
+    const current = (await client.query<{ v: number | null }>(`SELECT MAX(version) AS v FROM schema_version`)).rows[0]?.v ?? 0;
+    if (current > known) throw new SchemaTooNewError(current, known);
+    if (current === known) return { from: current, to: current };
+  }
   await client.query("BEGIN");
   try {
     await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
     const r = await client.query<{ v: number | null }>(`SELECT MAX(version) AS v FROM schema_version`);
     const from = r.rows[0]?.v ?? 0;
-    const known = steps[steps.length - 1]?.version ?? 0;
     if (from > known) throw new SchemaTooNewError(from, known);
     for (const s of steps) {
       if (s.version <= from) continue;
