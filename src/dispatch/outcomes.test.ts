@@ -9,7 +9,7 @@ import type { SendOutcome } from "../drivers/types.js";
 import type { DueSend } from "../ledger/types.js";
 import { NEXT_RUN_MS, SqliteLedger, sendKey } from "./ledger.js";
 import { backoffMs, MAX_DEFERS_PER_SEND, MIN_DEFER_MS, OutcomeHandler } from "./outcomes.js";
-import type { DispatchSummary } from "./runner.js";
+import { emptySummary, type DispatchSummary } from "./runner.js";
 
 const YAML = projectYaml(
   { mobile: "phone" },
@@ -30,26 +30,6 @@ let ledger: SqliteLedger;
 let summary: DispatchSummary;
 let wall: number;
 let stops: { channel: string; code: string; reason: string }[];
-
-function emptySummary(): DispatchSummary {
-  return {
-    ...{ at: new Date(T0).toISOString(), occurrences: 0, planned: 0, held_out: 0, sent: 0, queued: 0, failed: 0, unknown: 0, pending: 0 },
-    ...{
-      expired: 0,
-      retries: 0,
-      fallbacks: 0,
-      missed: [],
-      replanned: 0,
-      replanned_sends: 0,
-      withdrawn: 0,
-      by_channel: {},
-      failures: {},
-      stopped: [],
-      reconciled: 0,
-      in_flight_elsewhere: { live: 0, silent: 0 },
-    },
-  };
-}
 
 function handler(maxAttempts = 3) {
   return new OutcomeHandler({
@@ -89,7 +69,7 @@ const fail = (cls: string, code: string, extra: object = {}) => ({ status: "fail
 beforeEach(() => {
   project = testProject(YAML);
   ledger = new SqliteLedger(":memory:");
-  summary = emptySummary();
+  summary = emptySummary(T0);
   wall = T0;
   stops = [];
 });

@@ -301,7 +301,8 @@ async function startRun(input: DispatchInput): Promise<RunState> {
   return { id, summary: emptySummary(input.at), clock, wall, sleep, aborted: () => input.signal?.aborted ?? false };
 }
 
-function emptySummary(at: number): DispatchSummary {
+/** A summary with nothing counted yet (a run's start; tests). */
+export function emptySummary(at: number): DispatchSummary {
   return {
     at: new Date(at).toISOString(),
     occurrences: 0,

@@ -14,7 +14,7 @@ import type { ResolvedCampaign } from "../resolved/types.js";
 import { SqliteLedger, sendKey } from "./ledger.js";
 import { backoffMs } from "./outcomes.js";
 import { rateGate } from "./rate-gate.js";
-import { runClock, type DispatchSummary, type LoadedChannel } from "./runner.js";
+import { emptySummary, runClock, type DispatchSummary, type LoadedChannel } from "./runner.js";
 import { sendDue } from "./send-loop.js";
 import { fakeTime, type FakeTime } from "../../test/fakes/time.js";
 
@@ -133,26 +133,6 @@ function send(member: string, channel: string, sendAt: number): SendInsert {
     content: JSON.stringify({ kind: "sms", sign: "示例广场", template: "SMS_1", params: { n: "1" } }),
     vars: JSON.stringify({ member_id: member, mobile: "13800000000" }),
   });
-}
-
-function emptySummary(at: number): DispatchSummary {
-  return {
-    ...{ at: new Date(at).toISOString(), occurrences: 0, planned: 0, held_out: 0, sent: 0, queued: 0, failed: 0, unknown: 0, pending: 0 },
-    ...{
-      expired: 0,
-      retries: 0,
-      fallbacks: 0,
-      missed: [],
-      replanned: 0,
-      replanned_sends: 0,
-      withdrawn: 0,
-      by_channel: {},
-      failures: {},
-      stopped: [],
-      reconciled: 0,
-      in_flight_elsewhere: { live: 0, silent: 0 },
-    },
-  };
 }
 
 /** Runs the send loop at the run's moment `at` (the fake clock starts there) and commits what it queued. */
