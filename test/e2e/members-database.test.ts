@@ -150,7 +150,8 @@ describe("members from a database (built CLI)", () => {
     const admin = new pgLib.Client({ connectionString: pgUrl });
     await admin.connect();
     const running = async () =>
-      (await admin.query(`select count(*)::int as n from pg_stat_activity where query like '%slow_pg_marker%' and pid <> pg_backend_pid()`)).rows[0].n as number;
+      (await admin.query(`select count(*)::int as n from pg_stat_activity where query like '%slow_pg_marker%' and pid <> pg_backend_pid()`)).rows[0]
+        .n as number;
     try {
       const child = execa(process.execPath, [BIN, "simulate", ...RANGE, "--json"], {
         cwd: dir,
