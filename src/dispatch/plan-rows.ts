@@ -57,12 +57,13 @@ export function sendRowsOf(
       refused.push({
         key: sendKey(d.campaign, d.occurrence, d.member, d.channel),
         state: "failed",
-        error_code: "content_refused",
+        error_code: CONTENT_REFUSED,
         error_message: d.contentErrors.join("; ").slice(0, 500),
       });
       summary.failed++;
       (summary.by_channel[d.channel] ??= { sent: 0, queued: 0, failed: 0, unknown: 0 }).failed++;
-      summary.failures[`${d.channel} content_refused`] = (summary.failures[`${d.channel} content_refused`] ?? 0) + 1;
+      const k = `${d.channel} ${CONTENT_REFUSED}`;
+      summary.failures[k] = (summary.failures[k] ?? 0) + 1;
     } else if (d.channel) {
       rows.push({
         ...row(d, d.channel, "planned"),
@@ -75,4 +76,14 @@ export function sendRowsOf(
     }
   }
   return { rows, refused };
+}
+
+/** The failure code of a send whose content the channel would refuse: recorded failed, never sent. */
+const CONTENT_REFUSED = "content_refused";
+
+/** The sends of a run's summary refused for their content, per channel (`failures` counts them as `<channel> content_refused`). */
+export function contentRefused(failures: Record<string, number>): { channel: string; sends: number }[] {
+  return Object.entries(failures)
+    .filter(([k]) => k.endsWith(` ${CONTENT_REFUSED}`))
+    .map(([k, sends]) => ({ channel: k.slice(0, -CONTENT_REFUSED.length - 1), sends }));
 }

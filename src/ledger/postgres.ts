@@ -27,6 +27,7 @@ import type {
 import { ASSIGNED_STATES, type LedgerOutcomeRow } from "../outcomes/attribution.js";
 import type { HistorySend } from "../plan/types.js";
 import { migratePostgres, SEND_COLUMN_TYPES } from "./migrations/postgres.js";
+import { dropFailedLogin } from "./pg-login.js";
 import { libpqUrl, maskSecretIn } from "./url.js";
 import { GroupCommitQueue, type CommitGroup } from "./group-commit.js";
 import {
@@ -309,9 +310,8 @@ export class PostgresLedger implements Ledger {
     try {
       await client.connect();
     } catch (e) {
-      // A login the client gave up on (no password for SCRAM) leaves its socket open: it would keep the process alive.
       client.on("error", () => undefined);
-      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      dropFailedLogin(client);
       throw new Error(maskSecretIn(`cannot connect to the ledger: ${(e as Error).message}`, url));
     }
     // A server restart or a dropped connection surfaces at the next call; without a listener it would crash the process.

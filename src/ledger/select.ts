@@ -10,6 +10,7 @@ import { UsageError } from "../cli/io.js";
 import { SchemaTooNewError } from "./migrations/postgres.js";
 import { leaseSeconds, PostgresLedger } from "./postgres.js";
 import { maskSecretIn, maskUrl, postgresUrlProblem } from "./url.js";
+import { noPasswordReason } from "./pg-login.js";
 
 /** A ledger problem as a one-line usage error: the message, its code, and the help line as the hint. */
 export function ledgerError(def: MessageDef, args: readonly (string | number)[]): UsageError {
@@ -58,10 +59,8 @@ export async function openPostgresLedger(url: string): Promise<PostgresLedger> {
 export function postgresError(e: unknown, url: string): UsageError {
   if (e instanceof UsageError) return e;
   if (e instanceof SchemaTooNewError) return ledgerError(MESSAGES.ledgerSchemaTooNew, [maskUrl(url), e.found, e.known]);
-  let reason = maskSecretIn(String((e as Error)?.message ?? e).replace(/^cannot connect to the ledger: /, ""), url);
-  // node-postgres's words when the server asks for a password (SCRAM) and the URL has none.
-  if (/client password must be a string/.test(reason))
-    reason = "the server asks for a password and the URL gives none (write it after the user name: postgres://USER:…@HOST/DATABASE)";
+  const said = maskSecretIn(String((e as Error)?.message ?? e).replace(/^cannot connect to the ledger: /, ""), url);
+  const reason = noPasswordReason(said) ?? said;
   return ledgerError(MESSAGES.ledgerConnect, [maskUrl(url), reason]);
 }
 

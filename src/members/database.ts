@@ -27,6 +27,7 @@ import { pointSpan } from "../diagnostics/span.js";
 import { openSnapshot, type OpenSnapshotOptions, type OpenSnapshotResult } from "./snapshot.js";
 import { offsetMinutesAt } from "../calendar/time.js";
 import { libpqUrl } from "../ledger/url.js";
+import { dropFailedLogin, noPasswordReason } from "../ledger/pg-login.js";
 
 export type DatabaseKind = "postgres" | "mysql";
 
@@ -257,12 +258,8 @@ function describeError(src: DatabaseSource, e: unknown, stage: "connect" | "quer
   // Login: PostgreSQL class 28; MySQL access denied.
   if (/^28/.test(code) || code === "ER_ACCESS_DENIED_ERROR" || code === "ER_DBACCESS_DENIED_ERROR" || code === "ER_NOT_SUPPORTED_AUTH_MODE")
     return d(MESSAGES.membersDbLogin, [src.label, text]);
-  // node-postgres's words when the server asks for a password (SCRAM) and the URL has none.
-  if (/client password must be a string/.test(text))
-    return d(MESSAGES.membersDbLogin, [
-      src.label,
-      "the server asks for a password and the URL gives none (write it after the user name: postgres://USER:…@HOST/DATABASE)",
-    ]);
+  const noPassword = noPasswordReason(text);
+  if (noPassword) return d(MESSAGES.membersDbLogin, [src.label, noPassword]);
   if (code === "3D000" || code === "ER_BAD_DB_ERROR") return d(MESSAGES.membersDbNoDatabase, [src.label, text]);
   if ((code === "42P01" || code === "ER_NO_SUCH_TABLE") && src.query === undefined) return d(MESSAGES.membersDbNoTable, [src.table ?? "members", src.label]);
   if (stage === "connect") return d(MESSAGES.membersDbUnreachable, [src.label, text]);
@@ -315,8 +312,7 @@ async function preparePostgres(src: DatabaseSource, schema: MemberSchema, timezo
   try {
     await client.connect();
   } catch (e) {
-    // A login the client gave up on (no password for SCRAM) leaves its socket open: it would keep the process alive.
-    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    dropFailedLogin(client);
     throw new MembersDatabaseError(describeError(src, e, "connect"));
   }
   const close = () => client.end().catch(() => undefined);

@@ -1,5 +1,6 @@
 /** Plain-text views of dispatch: the dry run's list, a run's summary, and `chuda status`. */
 import type { DispatchSummary, DrySend } from "../dispatch/runner.js";
+import { contentRefused } from "../dispatch/plan-rows.js";
 import type { Project } from "../project/types.js";
 import { formatLocalTime } from "../calendar/time.js";
 import { maskPhone, maskPhonesIn } from "./mask.js";
@@ -111,11 +112,11 @@ export function renderDispatchSummary(s: DispatchSummary, opts: { color: boolean
         `${n(elsewhere.silent)} sends are in flight with a run not heard from (killed, or it lost the ledger); the next run asks the provider about them once their lease ends — they are never sent blind; see \`chuda status\``,
       ),
     );
-  const refused = Object.entries(s.failures).filter(([k]) => k.endsWith(" content_refused"));
+  const refused = contentRefused(s.failures);
   if (refused.length)
     out.push(
       st.yellow(
-        `${refused.reduce((a, [, v]) => a + v, 0)} sends were refused before sending: their content breaks the channel's rules (${refused.map(([k]) => k.split(" ")[0]).join(", ")}); fix the template — \`chuda validate\` shows why`,
+        `${refused.reduce((a, r) => a + r.sends, 0)} sends were refused before sending: their content breaks the channel's rules (${refused.map((r) => r.channel).join(", ")}); fix the template — \`chuda validate\` shows why`,
       ),
     );
   return out.join("\n") + "\n";

@@ -25,6 +25,7 @@ import { onInterrupt, type InterruptSignal } from "../signals.js";
 import { membersInput, openMembers, type MembersOptions } from "../members.js";
 import type { Project } from "../../project/types.js";
 import { dispatchTests, type TestSendOptions } from "./test-send.js";
+import { contentRefused } from "../../dispatch/plan-rows.js";
 
 /** How far past the clock `--at` may be (clock skew between machines) before a real run refuses it. */
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
@@ -209,7 +210,7 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
           // hours), unknown or expired, a stopped channel, occurrences missed, sends held by a run not heard from, content
           // the channel refuses (the campaign's to fix). A member's own failure (an invalid number) is listed but is not
           // the run's: exit 0.
-          const refused = Object.keys(summary.failures).some((k) => k.endsWith(" content_refused"));
+          const refused = contentRefused(summary.failures).length > 0;
           return summary.unknown ||
             summary.pending ||
             summary.expired ||
