@@ -100,6 +100,44 @@ describe("PostgreSQL migrations", () => {
     }
   });
 
+  it("a ledger with sends planned, in flight and sent keeps them through step 7 (active sends indexed apart)", async () => {
+    const url = await server.database("step7");
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await migratePostgres(
+        client,
+        POSTGRES_STEPS.filter((s) => s.version < 7),
+      );
+      const states = ["planned", "in_flight", "sent", "planned", "failed"];
+      await client.query(
+        `INSERT INTO sends (key, campaign, occurrence, member, channel, state, send_at, address, updated_at, run_id)
+         SELECT 'c|o|m' || n || '|sms', 'c', 'o', 'm' || n, 'sms', s, 10 * n, '1380000000' || n, 0, 1 FROM unnest($1::text[]) WITH ORDINALITY AS u(s, n)`,
+        [states],
+      );
+      expect(await migratePostgres(client)).toEqual({ from: 6, to: POSTGRES_SCHEMA_VERSION });
+      const rows = await client.query(`SELECT member, state, active FROM sends ORDER BY id`);
+      expect(rows.rows.map((r) => [r.state, r.active])).toEqual(states.map((s) => [s, s === "planned" || s === "in_flight"]));
+      // The state's own indexes are gone: no index of sends names the state, so no change of state rules out a heap-only update.
+      const defs = (await client.query<{ def: string }>(`SELECT indexdef AS def FROM pg_indexes WHERE tablename = 'sends'`)).rows.map((r) => r.def);
+      expect(defs.filter((d) => /\bstate\b/.test(d))).toEqual([]);
+      expect(defs.some((d) => /sends_active\b.*\(channel, send_at, id\) WHERE active/.test(d))).toBe(true);
+    } finally {
+      await client.end();
+    }
+    const ledger = await PostgresLedger.open(url);
+    try {
+      expect((await ledger.due("sms", 100, 100, 10)).map((r) => r.member)).toEqual(["m1", "m4"]);
+      expect((await ledger.inFlight()).map((r) => r.member)).toEqual(["m2"]);
+      // A later mark takes the send out of the planned ones; its result out of the active ones.
+      const [first] = await ledger.due("sms", 100, 100, 1);
+      await ledger.finish([{ id: first!.id, key: first!.key, state: "sent", provider_id: "p1" }], 1);
+      expect((await ledger.due("sms", 100, 100, 10)).map((r) => r.member)).toEqual(["m4"]);
+    } finally {
+      await ledger.close();
+    }
+  });
+
   it("a connection error names the ledger without its password", async () => {
     const url = `postgres://chuda:s3cret-pw@127.0.0.1:${server.port}/no_such_db`;
     const e = await PostgresLedger.open(url).catch((x: Error) => x);

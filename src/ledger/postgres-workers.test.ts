@@ -1,4 +1,4 @@
-/** Several workers on one PostgreSQL ledger: claims, leases, dead runs, the planning lock, the shared rate budget and tokens. */
+/** Several workers on one PostgreSQL ledger: shares of due sends, claims, leases, dead runs, the planning lock, the shared rate budget and tokens. */
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startPostgres, type PostgresServer } from "../../test/servers/postgres.js";
@@ -77,46 +77,58 @@ describe("several workers on one PostgreSQL ledger", () => {
     expect((await sql.query(`SELECT state FROM sends ORDER BY id`)).rows.map((r) => r.state)).toEqual(["planned", "planned", "planned"]);
   });
 
-  it("due leases a batch to its worker: the others take the next sends, and a send is marked in flight by one worker only", async () => {
+  it("due gives each live worker its own share of the due sends; a send is marked in flight by one worker only", async () => {
     const { ws } = await workers(2);
     const [a, b] = ws as [PostgresLedger, PostgresLedger];
     await a.insertSends(sends(10));
     const fromA = await a.due("sms", 100, 100, 4);
     const fromB = await b.due("sms", 100, 100, 4);
-    expect(fromA.map((r) => r.member)).toEqual(["M0000", "M0001", "M0002", "M0003"]);
-    expect(fromB.map((r) => r.member)).toEqual(["M0004", "M0005", "M0006", "M0007"]);
-    // A worker reads its own batch again (a retry within its run).
-    expect((await a.due("sms", 100, 100, 4)).map((r) => r.member)).toEqual(fromA.map((r) => r.member));
+    const members = (rows: { member: string }[]) => rows.map((r) => r.member);
+    // Disjoint shares, each in send order.
+    expect(fromA.length).toBe(4);
+    expect(fromB.length).toBe(4);
+    expect(members(fromA).filter((m) => members(fromB).includes(m))).toEqual([]);
+    for (const rows of [fromA, fromB]) expect(members(rows)).toEqual([...members(rows)].sort());
+    // A worker reads its own share again (a retry within its run).
+    expect(members(await a.due("sms", 100, 100, 4))).toEqual(members(fromA));
     // Even given the same ids, the in-flight mark is the claim: one worker wins each send.
     const ids = fromA.map((r) => r.id);
     const [wonA, wonB] = await Promise.all([a.markInFlightQueued(ids, 1, 1), b.markInFlightQueued(ids, 2, 1)]);
     expect(wonA.size + wonB.size).toBe(4);
     expect([...wonA].filter((id) => wonB.has(id))).toEqual([]);
-    expect(await b.hasDue("sms", 100, 100)).toBe(true);
-    expect((await b.due("sms", 100, 100, 10)).map((r) => r.member)).toEqual(["M0004", "M0005", "M0006", "M0007", "M0008", "M0009"]);
-    expect(await a.hasDue("sms", 100, 100)).toBe(false);
+    // A's share has one send left; once that is marked too, A helps with B's share.
+    const lastOfA = await a.due("sms", 100, 100, 10);
+    expect(lastOfA.length).toBe(1);
+    expect(members(fromB)).not.toContain(lastOfA[0]!.member);
+    expect((await a.markInFlightQueued([lastOfA[0]!.id], 1, 1)).size).toBe(1);
+    expect(members(await a.due("sms", 100, 100, 10))).toEqual(members(await b.due("sms", 100, 100, 10)));
+    expect((await a.due("sms", 100, 100, 10)).length).toBe(5);
+    expect(await a.hasDue("sms", 100, 100)).toBe(true);
   });
 
-  it("a worker alone reads without leasing; once another worker's run is live, it leases what it reads", async () => {
+  it("a worker alone reads every due send; with another worker live it reads its share; reading writes nothing", async () => {
     const { ws, sql } = await workers(2, false);
     const [a, b] = ws as [PostgresLedger, PostgresLedger];
     await a.startRun(0, 0);
     await a.insertSends(sends(6));
-    const leased = async () => (await sql.query(`SELECT COUNT(*)::int AS n FROM sends WHERE lease_owner IS NOT NULL`)).rows[0].n;
-    expect((await a.due("sms", 100, 100, 3)).length).toBe(3);
-    expect(await leased()).toBe(0);
+    const versions = async () => (await sql.query(`SELECT key, xmin::text AS v FROM sends ORDER BY key`)).rows.map((r) => `${r.key}@${r.v}`);
+    const before = await versions();
+    expect((await a.due("sms", 100, 100, 3)).map((r) => r.member)).toEqual(["M0000", "M0001", "M0002"]);
     await b.startRun(0, 0);
-    expect((await a.due("sms", 100, 100, 3)).length).toBe(3);
-    expect(await leased()).toBe(3);
-    expect((await b.due("sms", 100, 100, 6)).map((r) => r.member)).toEqual(["M0003", "M0004", "M0005"]);
+    const shareA = (await a.due("sms", 100, 100, 6)).map((r) => r.member);
+    const shareB = (await b.due("sms", 100, 100, 6)).map((r) => r.member);
+    expect(shareA.length).toBe(3);
+    expect([...shareA, ...shareB].sort()).toEqual(["M0000", "M0001", "M0002", "M0003", "M0004", "M0005"]);
+    // No row has a new version: a read claims nothing (the mark does).
+    expect(await versions()).toEqual(before);
   });
 
   it("a send attempted by another worker since it was read is not marked, though it is planned again for its retry", async () => {
-    const { ws } = await workers(2, false);
+    const { ws, sql } = await workers(2, false);
     const [a, b] = ws as [PostgresLedger, PostgresLedger];
     const runA = await a.startRun(0, 0);
     await a.insertSends(sends(2));
-    // A reads alone (no lease); B starts and takes the same sends before A marks them.
+    // A reads alone; B starts and takes the same sends before A marks them.
     const read = await a.due("sms", 100, 100, 2);
     const runB = await b.startRun(0, 0);
     const taken = await b.markInFlightQueued(
@@ -139,12 +151,14 @@ describe("several workers on one PostgreSQL ledger", () => {
         read.map((r) => r.attempts),
       ),
     ).toEqual(new Set());
-    expect((await b.due("sms", 100, 20_000, 2)).map((r) => r.attempts)).toEqual([1, 1]);
+    expect((await sql.query(`SELECT state, attempts FROM sends ORDER BY id`)).rows).toEqual([
+      { state: "planned", attempts: 1 },
+      { state: "planned", attempts: 1 },
+    ]);
   });
 
-  it("a lease is written beside the row it claims (a heap-only update that touches no index)", async () => {
-    // Leases are taken while another worker is live.
-    const { ws, sql } = await workers(2);
+  it("the in-flight mark is written beside the row it marks, in no index (a heap-only update)", async () => {
+    const { ws, sql } = await workers(1);
     const [a] = ws as [PostgresLedger];
     // Rows as wide as real ones (rendered content), over many pages.
     await a.insertSends(
@@ -154,18 +168,33 @@ describe("several workers on one PostgreSQL ledger", () => {
       new Map((await sql.query(`SELECT key, (ctid::text::point)[0]::int AS page FROM sends`)).rows.map((r: { key: string; page: number }) => [r.key, r.page]));
     const before = await pages();
     expect(new Set(before.values()).size).toBeGreaterThan(10);
-    expect((await a.due("sms", 1_000, 1_000, 400)).length).toBe(400);
-    expect((await sql.query(`SELECT COUNT(*)::int AS n FROM sends WHERE lease_owner IS NOT NULL`)).rows[0].n).toBe(400);
-    // Every new version is on the page of the old one: there was room for it.
+    const due = await a.due("sms", 1_000, 1_000, 400);
+    expect(
+      (
+        await a.markInFlightQueued(
+          due.map((r) => r.id),
+          1,
+          1_000,
+        )
+      ).size,
+    ).toBe(400);
     expect([...(await pages())].filter(([key, page]) => before.get(key) !== page)).toEqual([]);
+    // Each marked row is a heap-only tuple (no index entry points at it): PostgreSQL's own flag, read off the pages.
+    await sql.query(`CREATE EXTENSION IF NOT EXISTS pageinspect`);
+    const heapOnly = await sql.query<{ n: number }>(
+      `SELECT COUNT(*)::int AS n FROM generate_series(0, pg_relation_size('sends') / current_setting('block_size')::int - 1) AS p,
+         LATERAL heap_page_items(get_raw_page('sends', p::int)) AS t WHERE t.t_infomask2 & 32768 <> 0`,
+    );
+    expect(heapOnly.rows[0]!.n).toBe(400);
   });
 
   it("sends in flight of a live worker are not another's to reconcile, even past the lease; once its run is dead they are", async () => {
     const { ws, sql } = await workers(2);
     const [a, b] = ws as [PostgresLedger, PostgresLedger];
     const runA = (await a.runs()).find((r) => r.status === "running")!.id;
-    await a.insertSends(sends(3));
+    await a.insertSends(sends(6));
     const due = await a.due("sms", 100, 100, 3);
+    expect(due.length).toBe(3);
     await a.markInFlightQueued(
       due.map((r) => r.id),
       runA,
@@ -178,14 +207,12 @@ describe("several workers on one PostgreSQL ledger", () => {
     expect(await b.inFlight()).toEqual([]);
     // The worker was killed: its heartbeat stops, and its lease has run out.
     await sql.query(`UPDATE runs SET heartbeat_at = 0 WHERE id = $1`, [runA]);
-    expect((await b.inFlight()).map((r) => r.member)).toEqual(["M0000", "M0001", "M0002"]);
-    await sql.query(`UPDATE runs SET heartbeat_at = (extract(epoch from clock_timestamp()) * 1000)::bigint WHERE id = $1`, [runA]);
-    // A lease left on planned sends (read, never marked) runs out the same way.
-    await b.insertSends(sends(5));
-    await a.due("sms", 100, 100, 5);
+    expect((await b.inFlight()).map((r) => r.member)).toEqual(due.map((r) => r.member));
+    // A lease on planned sends (an earlier chuda leased what it read) is kept until it runs out the same way.
+    await sql.query(`UPDATE sends SET lease_owner = 'an earlier worker', lease_until = 9e15 WHERE state = 'planned'`);
     expect(await b.due("sms", 100, 100, 5)).toEqual([]);
     await sql.query(`UPDATE sends SET lease_until = 0 WHERE state = 'planned'`);
-    expect((await b.due("sms", 100, 100, 5)).map((r) => r.member)).toEqual(["M0003", "M0004"]);
+    expect((await b.due("sms", 100, 100, 5)).length).toBe(3);
   });
 
   it("another run's sends in flight are counted live while it beats, silent once it stops; status sees the silent run", async () => {
@@ -193,8 +220,9 @@ describe("several workers on one PostgreSQL ledger", () => {
     const [a, b] = ws as [PostgresLedger, PostgresLedger];
     const runA = (await a.runs()).find((r) => r.status === "running")!.id;
     const runB = await b.startRun(1, 1);
-    await a.insertSends(sends(4));
+    await a.insertSends(sends(9));
     const due = await a.due("sms", 100, 100, 3);
+    expect(due.length).toBe(3);
     await a.markInFlightQueued(
       due.map((r) => r.id),
       runA,

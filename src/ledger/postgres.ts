@@ -167,9 +167,10 @@ const resultParams = (xs: { r: SendResult; now: number }[]) =>
  * Marks sends in flight for this worker (parameters from `$first` on: ids, the number of the mark each belongs to, run
  * ids, times, the attempts each send had when read (null: not known), then the worker and the lease in ms); returns the
  * ids still planned and not attempted since they were read (by another worker), with their mark. `(state =
- * 'planned') IS TRUE` is that test written so that the planner cannot answer it from the partial index of planned sends
- * (`sends_due`): with the statistics of before a large plan it intersected that whole index with the ids, once per
- * mark (a plan of 100,000 sends spent most of its run there). The ids' own index finds the rows.
+ * 'planned') IS TRUE` is that test written so that the planner never answers it from a partial index of planned sends:
+ * with the statistics of before a large plan it once intersected such an index whole with the ids, once per mark (a
+ * plan of 100,000 sends spent most of its run there). The ids' own index finds the rows. The mark changes no indexed
+ * column (`active` stays true), so each row's new version is written beside the old one, in no index.
  */
 const markSql = (first: number) => `UPDATE sends s SET state = 'in_flight', attempts = s.attempts + 1, run_id = m.run_id,
     first_attempt_at = COALESCE(s.first_attempt_at, m.now), updated_at = m.now, lease_owner = $${first + 5}::text, lease_until = ${DB_NOW} + $${first + 6}::bigint
@@ -414,7 +415,7 @@ export class PostgresLedger implements Ledger {
         (
           await this.q<{ campaign: string; occurrence: string; send_at: number }>(
             `SELECT DISTINCT s.campaign, s.occurrence, o.send_at FROM sends s JOIN occurrences o ON o.campaign = s.campaign AND o.occurrence = s.occurrence
-             WHERE s.state = 'planned' AND o.send_at < $1 ORDER BY o.send_at`,
+             WHERE s.active AND s.state = 'planned' AND o.send_at < $1 ORDER BY o.send_at`,
             [before],
           )
         ).rows,
@@ -552,9 +553,32 @@ export class PostgresLedger implements Ledger {
             fresh.add(`${r.c}|${r.o}`);
         const isNew = (s: SendInsert) => fresh.has(`${s.campaign}|${s.occurrence}`);
         const states = [...(await this.insertNew(sends.filter(isNew))), ...(await this.insertMany(sends.filter((s) => !isNew(s))))];
-        return { heldOut: states.filter((s) => s === "held_out").length };
+        return { heldOut: states.filter((s) => s === "held_out").length, inserted: states.length };
+      }).then(async ({ heldOut, inserted }) => {
+        await this.refreshStatistics(inserted);
+        return { heldOut };
       }),
     );
+  }
+
+  /**
+   * After a plan that grew the table by a fifth or more, PostgreSQL's statistics of sends are refreshed at once (a
+   * small sample, a few tens of ms): planned without them, as on a new ledger, the reads of due sends sorted the whole
+   * plan on every call instead of reading the first rows of the index (65 ms a call for 100,000 sends). Autovacuum
+   * would refresh them too, a minute or so later. Skipped quietly by a login that does not own the table, or when
+   * another session (a VACUUM) holds the table's statistics lock.
+   */
+  private async refreshStatistics(inserted: number): Promise<void> {
+    if (inserted < 1_000) return;
+    const r = await this.q<{ n: number }>(`SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'sends'::regclass`);
+    const known = r.rows[0]?.n ?? -1;
+    if (known >= 0 && inserted < known * 0.2) return;
+    await inTransaction(this.q, async () => {
+      await this.q(`SET LOCAL default_statistics_target = 10`);
+      await this.q(`SET LOCAL lock_timeout = 200`);
+      await this.q(`SET LOCAL client_min_messages = error`);
+      await this.q(`ANALYZE sends`);
+    }).catch(() => undefined);
   }
 
   async insertSends(sends: SendInsert[]): Promise<void> {
@@ -563,42 +587,38 @@ export class PostgresLedger implements Ledger {
 
   async due(channel: string, until: number, now: number, limit: number): Promise<DueSend[]> {
     return this.read(async () => {
-      const due = `state = 'planned' AND channel = $1 AND send_at <= $2 AND (not_before IS NULL OR not_before <= $3) AND ${inScope(4)} AND ${this.free(6)}`;
+      const due = `active AND state = 'planned' AND channel = $1 AND send_at <= $2 AND (not_before IS NULL OR not_before <= $3) AND ${inScope(4)} AND ${this.free(6)}`;
       const columns = "id, key, campaign, occurrence, member, channel, address, sender, content, attempts, first_attempt_at, send_at";
-      // Alone, a plain read: the in-flight mark is the claim (it takes a send only if nobody attempted it since this
-      // read), and a lease would cost every send one more row version. With other workers live, the batch is also
-      // leased to this worker, so that they take the next batch instead of racing for this one (rows another
-      // statement is leasing right now are skipped, not waited for). A worker that starts meanwhile races for at most
-      // the batch read before it came; the marks decide every send of it exactly once.
-      if (!(await this.othersLive()))
-        return (
-          await this.q<DueSend>(`SELECT ${columns} FROM sends WHERE ${due} ORDER BY send_at, id LIMIT $5`, [
-            channel,
-            until,
-            now,
-            this.scope,
-            limit,
-            this.worker,
-          ])
-        ).rows;
-      return (
-        await this.q<DueSend>(
-          `UPDATE sends SET lease_owner = $6, lease_until = ${DB_NOW} + $7 WHERE id IN (
-               SELECT id FROM sends WHERE ${due} ORDER BY send_at, id LIMIT $5 FOR UPDATE SKIP LOCKED)
-             RETURNING ${columns}`,
-          [channel, until, now, this.scope, limit, this.worker, LEASE_MS],
-        )
-      ).rows.sort((a, b) => a.send_at - b.send_at || a.id - b.id);
+      const params = [channel, until, now, this.scope, limit, this.worker];
+      // The in-flight mark is the claim: it takes a send only if nobody attempted it since this read. With other
+      // workers live, each first reads its own share of the due sends (ids whose remainder by the number of live runs
+      // is this run's rank among them), so that workers do not read, and then race to mark, the same rows; a share
+      // read costs no write (a lease per row cost each send one more row version). Once its share is done, a worker
+      // helps with the others' (a worker killed mid-run leaves its share to them); the marks decide every send of it
+      // exactly once, as they do while workers start or stop and the shares shift.
+      const { n, k } = await this.share();
+      if (n > 1) {
+        // int8eq rather than `=`: PostgreSQL guesses a share of 1 in 200 for an equality on an expression, and with that
+        // guess it read the whole table (a share is 1 in n); for a function it guesses 1 in 3.
+        const mine = await this.q<DueSend>(`SELECT ${columns} FROM sends WHERE ${due} AND int8eq(id % $7::bigint, $8::bigint) ORDER BY send_at, id LIMIT $5`, [
+          ...params,
+          n,
+          k,
+        ]);
+        if (mine.rows.length) return mine.rows;
+      }
+      return (await this.q<DueSend>(`SELECT ${columns} FROM sends WHERE ${due} ORDER BY send_at, id LIMIT $5`, params)).rows;
     });
   }
 
-  /** Whether a run of another process is live on this ledger (its heartbeat is recent). */
-  private async othersLive(): Promise<boolean> {
-    const r = await this.q<{ live: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM runs WHERE status = 'running' AND id <> $1 AND heartbeat_at >= ${DB_NOW} - $2) AS live`,
-      [this.runId ?? -1, DEAD_AFTER_MS],
+  /** The live runs on this ledger (heartbeat recent), and this run's rank among them by id: its share of due sends. */
+  private async share(): Promise<{ n: number; k: number }> {
+    if (this.runId === undefined) return { n: 1, k: 0 };
+    const r = await this.q<{ n: number; k: number }>(
+      `SELECT COUNT(*)::int AS n, (COUNT(*) FILTER (WHERE id < $1))::int AS k FROM runs WHERE status = 'running' AND (id = $1 OR heartbeat_at >= ${DB_NOW} - $2)`,
+      [this.runId, DEAD_AFTER_MS],
     );
-    return r.rows[0]!.live;
+    return r.rows[0] ?? { n: 1, k: 0 };
   }
 
   /** The row is not leased to another worker (`$n` is this worker's name). */
@@ -611,7 +631,7 @@ export class PostgresLedger implements Ledger {
       async () =>
         (
           await this.q(
-            `SELECT 1 FROM sends WHERE state = 'planned' AND channel = $1 AND send_at <= $2 AND (not_before IS NULL OR not_before <= $3) AND ${inScope(4)}
+            `SELECT 1 FROM sends WHERE active AND state = 'planned' AND channel = $1 AND send_at <= $2 AND (not_before IS NULL OR not_before <= $3) AND ${inScope(4)}
                AND ${this.free(5)} LIMIT 1`,
             [channel, until, now, this.scope, this.worker],
           )
@@ -625,7 +645,8 @@ export class PostgresLedger implements Ledger {
 
   async releaseForNextRun(): Promise<number> {
     return this.read(
-      async () => (await this.q(`UPDATE sends SET not_before = NULL WHERE state = 'planned' AND not_before = updated_at + $1`, [NEXT_RUN_MS])).rowCount ?? 0,
+      async () =>
+        (await this.q(`UPDATE sends SET not_before = NULL WHERE active AND state = 'planned' AND not_before = updated_at + $1`, [NEXT_RUN_MS])).rowCount ?? 0,
     );
   }
 
@@ -634,7 +655,7 @@ export class PostgresLedger implements Ledger {
     return this.read(
       async () =>
         (
-          await this.q<{ n: number }>(`SELECT COUNT(*) AS n FROM sends WHERE state = 'planned' AND ${inScope(1)} AND ${this.free(2)}`, [
+          await this.q<{ n: number }>(`SELECT COUNT(*) AS n FROM sends WHERE active AND state = 'planned' AND ${inScope(1)} AND ${this.free(2)}`, [
             this.scope,
             this.worker,
           ])
@@ -646,7 +667,7 @@ export class PostgresLedger implements Ledger {
     return this.read(async () =>
       (
         await this.q<{ channel: string }>(
-          `SELECT DISTINCT channel FROM sends WHERE state = 'planned' AND send_at <= $1 AND ${inScope(2)} AND ${this.free(3)}`,
+          `SELECT DISTINCT channel FROM sends WHERE active AND state = 'planned' AND send_at <= $1 AND ${inScope(2)} AND ${this.free(3)}`,
           [now, this.scope, this.worker],
         )
       ).rows.map((r) => r.channel),
@@ -665,7 +686,7 @@ export class PostgresLedger implements Ledger {
           n +=
             (
               await this.q(
-                `UPDATE sends SET state = 'expired', error_code = 'expired', error_message = $1, updated_at = $2 WHERE state = 'planned' AND campaign = $3 AND send_at + $4 <= $2`,
+                `UPDATE sends SET state = 'expired', error_code = 'expired', error_message = $1, updated_at = $2 WHERE active AND state = 'planned' AND campaign = $3 AND send_at <= $2::bigint - $4::bigint`,
                 [expiredMessage(r.afterMs), now, r.campaign, r.afterMs],
               )
             ).rowCount ?? 0;
@@ -673,7 +694,7 @@ export class PostgresLedger implements Ledger {
           (
             await this.q(
               `UPDATE sends SET state = 'expired', error_code = 'expired', error_message = $1, updated_at = $2
-               WHERE state = 'planned' AND NOT (campaign = ANY($3::text[])) AND send_at + $4 <= $2 AND ${inScope(5)}`,
+               WHERE active AND state = 'planned' AND NOT (campaign = ANY($3::text[])) AND send_at <= $2::bigint - $4::bigint AND ${inScope(5)}`,
               [expiredMessage(defaultMs), now, rules.map((r) => r.campaign), defaultMs, this.scope],
             )
           ).rowCount ?? 0;
@@ -695,7 +716,7 @@ export class PostgresLedger implements Ledger {
         (
           await this.q(
             `SELECT key, campaign, occurrence, member, channel, address, send_at, not_before, updated_at FROM sends
-             WHERE state = 'planned' AND send_at <= $1 AND ${inScope(2)} ORDER BY send_at, id`,
+             WHERE active AND state = 'planned' AND send_at <= $1 AND ${inScope(2)} ORDER BY send_at, id`,
             [until, this.scope],
           )
         ).rows as never,
@@ -707,11 +728,11 @@ export class PostgresLedger implements Ledger {
       const r =
         channel === undefined
           ? await this.q<{ t: number | null }>(
-              `SELECT MIN(not_before) AS t FROM sends WHERE state = 'planned' AND send_at <= $1 AND not_before IS NOT NULL AND ${inScope(2)}`,
+              `SELECT MIN(not_before) AS t FROM sends WHERE active AND state = 'planned' AND send_at <= $1 AND not_before IS NOT NULL AND ${inScope(2)}`,
               [until, this.scope],
             )
           : await this.q<{ t: number | null }>(
-              `SELECT MIN(not_before) AS t FROM sends WHERE state = 'planned' AND channel = $3 AND send_at <= $1 AND not_before IS NOT NULL AND ${inScope(2)}`,
+              `SELECT MIN(not_before) AS t FROM sends WHERE active AND state = 'planned' AND channel = $3 AND send_at <= $1 AND not_before IS NOT NULL AND ${inScope(2)}`,
               [until, this.scope, channel],
             );
       return r.rows[0]?.t ?? undefined;
@@ -869,7 +890,7 @@ export class PostgresLedger implements Ledger {
     return this.read(async () =>
       (
         await this.q<SendRow & { id: number }>(
-          `SELECT ${SEND_COLUMNS} FROM sends s WHERE state = 'in_flight' AND (lease_owner = $1 OR (
+          `SELECT ${SEND_COLUMNS} FROM sends s WHERE active AND state = 'in_flight' AND (lease_owner = $1 OR (
              (lease_until IS NULL OR lease_until < ${DB_NOW})
              AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = s.run_id AND r.status = 'running' AND r.heartbeat_at >= ${DB_NOW} - $2)))
            ORDER BY channel, key`,
@@ -1022,7 +1043,7 @@ export class PostgresLedger implements Ledger {
       const r = await this.q<{ live: number; silent: number }>(
         `SELECT COUNT(*) FILTER (WHERE live)::int AS live, COUNT(*) FILTER (WHERE NOT live)::int AS silent FROM (
            SELECT EXISTS (SELECT 1 FROM runs r WHERE r.id = s.run_id AND r.status = 'running' AND r.heartbeat_at >= ${DB_NOW} - $2) AS live
-             FROM sends s WHERE s.state = 'in_flight' AND s.run_id IS DISTINCT FROM $1) x`,
+             FROM sends s WHERE s.active AND s.state = 'in_flight' AND s.run_id IS DISTINCT FROM $1) x`,
         [runId, SILENT_AFTER_MS],
       );
       return { live: r.rows[0]!.live, silent: r.rows[0]!.silent };

@@ -136,9 +136,9 @@ describe("chuda ledger copy / migrate", () => {
     const env = { ...repo.env, CHUDA_LEDGER_URL: url };
     const first = await run({ ...repo, env }, ["ledger", "migrate"]);
     expect(first.exitCode, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/^ledger postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/e2e_\d+_\d+: schema version 0 → 6 \(6 steps applied\)$/);
+    expect(first.stdout).toMatch(/^ledger postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/e2e_\d+_\d+: schema version 0 → 7 \(7 steps applied\)$/);
     const second = await run({ ...repo, env }, ["ledger", "migrate"]);
-    expect(second.stdout).toMatch(/: schema version 6, up to date$/);
+    expect(second.stdout).toMatch(/: schema version 7, up to date$/);
     const sqlite = await run(repo, ["ledger", "migrate"]);
     expect(sqlite.exitCode, sqlite.stderr).toBe(0);
     expect(sqlite.stdout).toMatch(/^ledger .*\.chuda\/state\.db: schema version 0 → 2 \(2 steps applied\)$/);
