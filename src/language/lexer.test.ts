@@ -1,9 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { KEYWORDS, lex } from "./lexer.js";
+import { Lexer } from "chevrotain";
+import { allTokens, KEYWORDS, LEXER_OPTIONS, lex } from "./lexer.js";
 
 const kinds = (src: string): string[] => lex(src).tokens.map((t) => `${t.tokenType.name}:${t.image}`);
 
 describe("lexer", () => {
+  it("has token definitions that pass Chevrotain's own checks (skipped when a command starts)", () => {
+    const checked = new Lexer(allTokens, { ...LEXER_OPTIONS, deferDefinitionErrorsHandling: true });
+    expect(checked.lexerDefinitionErrors).toEqual([]);
+  });
+
   it("tells keywords from identifiers that start with them", () => {
     expect(kinds("once on order or within with days_since day days anniversary and any")).toEqual([
       "Once:once",

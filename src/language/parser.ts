@@ -11,8 +11,19 @@ import * as T from "./lexer.js";
 import { syntaxMessages } from "./syntax-messages.js";
 
 export class ChudaParser extends CstParser {
-  constructor() {
-    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: "onlyOffset", maxLookahead: 3, errorMessageProvider: syntaxMessages });
+  /**
+   * `checkGrammar`: Chevrotain's own checks of the grammar (ambiguities, left recursion), a tenth of a second at every
+   * start of every command. The grammar is fixed when chuda is built, so a test builds a checked parser and the
+   * commands skip the checks.
+   */
+  constructor({ checkGrammar = false }: { checkGrammar?: boolean } = {}) {
+    super(T.allTokens, {
+      recoveryEnabled: true,
+      nodeLocationTracking: "onlyOffset",
+      maxLookahead: 3,
+      errorMessageProvider: syntaxMessages,
+      skipValidations: !checkGrammar,
+    });
     this.performSelfAnalysis();
   }
 

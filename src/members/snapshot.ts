@@ -23,7 +23,8 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { open as openFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { createDuckDB } from "./duckdb.js";
 import type { FieldType, MemberSchema, Project } from "../project/types.js";
 import type { Diagnostic } from "../diagnostics/types.js";
 import { diag } from "../diagnostics/diag.js";
@@ -190,7 +191,7 @@ export async function openSnapshot(file: string, project: Project, opts: OpenSna
   const threads = opts.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
   const config: Record<string, string> = { threads: String(threads), temp_directory: path.join(tmp, "spill") };
   if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
-  const db = await DuckDBInstance.create(":memory:", config);
+  const db = await createDuckDB(":memory:", config);
   const conn = await db.connect();
   let closed = false;
   // Whether the table is final: read from the cache, or loaded with its keys known unique (or repaired).

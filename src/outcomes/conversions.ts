@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import iconv from "iconv-lite";
-import { DuckDBInstance } from "@duckdb/node-api";
+import { createDuckDB } from "../members/duckdb.js";
 import { isValidDate, zonedToEpoch } from "../calendar/time.js";
 import type { ConversionsMapping, Project } from "../project/types.js";
 import { escapeGlob } from "../members/sql.js";
@@ -162,7 +162,7 @@ export async function readConversions(
     columns = [...seen];
     return finish(format, rows, columns, mapping, project.timezone, bad);
   }
-  const instance = await DuckDBInstance.create(":memory:");
+  const instance = await createDuckDB(":memory:");
   const conn = await instance.connect();
   let tmp: string | undefined;
   try {

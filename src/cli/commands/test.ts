@@ -2,7 +2,6 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Option } from "commander";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { listTestFiles, runTestFile, summarizeTests, type FileOutcome } from "../../campaign-tests/index.js";
 import { renderTestsGithub, renderTestsJson, renderTestsPretty, TEST_FORMATS, type TestFormat } from "../../render/tests.js";
 import { UsageError, type Io } from "../io.js";
@@ -10,6 +9,7 @@ import type { ChudaProgram } from "./program.js";
 import { operationsMessages as O } from "../../diagnostics/messages/operations.js";
 import { VERSION } from "../version.js";
 import { loadWorkspace, requireValid } from "../workspace.js";
+import { createDuckDB } from "../../members/duckdb.js";
 
 export function registerTest(program: ChudaProgram, io: Io): void {
   program
@@ -38,7 +38,7 @@ export function registerTest(program: ChudaProgram, io: Io): void {
       if (!files.length) throw new UsageError(O.noTestFiles);
 
       const sources = new Map(ws.sources);
-      const instance = await DuckDBInstance.create(":memory:");
+      const instance = await createDuckDB(":memory:");
       const conn = await instance.connect();
       const outcomes: FileOutcome[] = [];
       try {
