@@ -33,6 +33,63 @@ export const SEND_COLUMN_TYPES: [string, string][] = [
   ["delivery_at", "bigint"],
 ];
 
+/**
+ * `chuda_record_receipts`: records a batch of receipts; one outcome each, in order, with the send it is for. `ok` is
+ * the test that keeps a receipt whose send was not found by message id: a send in flight to its address (the
+ * receipt came before the send's result). Step 3 found those by the state's own index; step 7, which made the mark
+ * a heap-only update, by the address among active sends.
+ */
+const recordReceipts = (
+  create: "CREATE" | "CREATE OR REPLACE",
+  ok: string,
+) => `${create} FUNCTION chuda_record_receipts(p_channel TEXT[], p_provider TEXT[], p_address TEXT[], p_state TEXT[], p_code TEXT[], p_at BIGINT[],
+  p_source TEXT[], p_now BIGINT) RETURNS TABLE (outcome TEXT, send_key TEXT) LANGUAGE sql AS $$
+WITH input AS MATERIALIZED (
+  SELECT n, channel, provider, address AS raw, chuda_normalize_address(address) AS a, state, code, at, source
+  FROM unnest(p_channel, p_provider, p_address, p_state, p_code, p_at, p_source) WITH ORDINALITY AS u(channel, provider, address, state, code, at, source, n)
+), matched AS MATERIALIZED (
+  SELECT i.*, COALESCE(
+    -- A WeCom task's msgid is shared by up to 10 000 sends: the address as stored finds the one without reading them all.
+    (SELECT CASE WHEN COUNT(*) = 1 THEN MIN(x.key) END FROM (SELECT e.key FROM sends e WHERE e.provider_id = i.provider AND e.channel = i.channel
+      AND e.address IN (i.raw, i.a) LIMIT 2) x),
+    (SELECT s.key FROM sends s WHERE s.provider_id = i.provider AND s.channel = i.channel
+      AND (i.a IS NULL OR (chuda_same_address(s.address, i.a))
+        OR (SELECT COUNT(*) FROM sends t WHERE t.provider_id = i.provider AND t.channel = i.channel) <= 1)
+    ORDER BY s.id LIMIT 1)) AS key
+  FROM input i
+), known AS (
+  SELECT m.*, m.channel || '|' || m.provider || '|' || COALESCE(m.a, '') || '|' || m.state || '|' || COALESCE(m.code, '') || '|' || m.at AS dedupe,
+${ok}
+  FROM matched m
+), firsts AS (
+  SELECT DISTINCT ON (dedupe) * FROM known WHERE ok ORDER BY dedupe, n
+), inserted AS (
+  INSERT INTO receipts (channel, provider_id, address, state, code, reported_at, received_at, source, send_key, dedupe)
+  SELECT channel, provider, a, state, code, at, p_now, source, key, dedupe FROM firsts ORDER BY n
+  ON CONFLICT (dedupe) DO NOTHING RETURNING dedupe
+), stored AS (
+  SELECT f.* FROM firsts f JOIN inserted USING (dedupe)
+), applied AS (
+  UPDATE sends SET delivered_at = CASE WHEN w.state = 'delivered' THEN w.at END,
+    delivery_code = CASE WHEN w.state = 'failed' THEN COALESCE(w.code, 'failed') END, delivery_at = w.at
+  FROM (SELECT DISTINCT ON (key) key, state, code, at FROM stored WHERE key IS NOT NULL ORDER BY key, at DESC, n DESC) w
+  WHERE sends.key = w.key AND (sends.delivery_at IS NULL OR sends.delivery_at <= w.at)
+  RETURNING sends.key
+)
+SELECT CASE WHEN NOT k.ok THEN 'unknown' WHEN s.n IS NULL THEN 'duplicate' WHEN k.key IS NULL THEN 'pending' ELSE 'applied' END, k.key
+FROM known k LEFT JOIN stored s ON s.n = k.n ORDER BY k.n
+$$;
+`;
+
+const KNOWN_BY_IN_FLIGHT = `    (m.key IS NOT NULL OR EXISTS (SELECT 1 FROM sends f WHERE f.state = 'in_flight' AND f.channel = m.channel AND f.address IS NOT NULL
+      AND (m.a IS NULL OR chuda_same_address(f.address, m.a)))) AS ok`;
+
+const KNOWN_BY_ACTIVE_ADDRESS = `    (m.key IS NOT NULL OR CASE WHEN m.a IS NULL
+      THEN EXISTS (SELECT 1 FROM sends f WHERE f.active AND f.state = 'in_flight' AND f.channel = m.channel AND f.address IS NOT NULL)
+      -- The address's last 11 characters find the sends in flight to it in an index, not by reading every send in flight.
+      ELSE EXISTS (SELECT 1 FROM sends f WHERE f.active AND f.state = 'in_flight' AND f.channel = m.channel
+        AND right(btrim(f.address, E' \\t\\r\\n'), 11) = right(m.a, 11) AND chuda_same_address(f.address, m.a)) END) AS ok`;
+
 export interface PostgresStep {
   version: number;
   name: string;
@@ -244,45 +301,7 @@ $$;
 -- result commits), duplicate (stored already, or earlier in the batch), or unknown (nothing written). One statement
 -- for the whole batch: of several receipts for one send, the one with the latest report time (the last of equals)
 -- is the send's final state, as if they were applied one by one.
-CREATE FUNCTION chuda_record_receipts(p_channel TEXT[], p_provider TEXT[], p_address TEXT[], p_state TEXT[], p_code TEXT[], p_at BIGINT[],
-  p_source TEXT[], p_now BIGINT) RETURNS TABLE (outcome TEXT, send_key TEXT) LANGUAGE sql AS $$
-WITH input AS MATERIALIZED (
-  SELECT n, channel, provider, address AS raw, chuda_normalize_address(address) AS a, state, code, at, source
-  FROM unnest(p_channel, p_provider, p_address, p_state, p_code, p_at, p_source) WITH ORDINALITY AS u(channel, provider, address, state, code, at, source, n)
-), matched AS MATERIALIZED (
-  SELECT i.*, COALESCE(
-    -- A WeCom task's msgid is shared by up to 10 000 sends: the address as stored finds the one without reading them all.
-    (SELECT CASE WHEN COUNT(*) = 1 THEN MIN(x.key) END FROM (SELECT e.key FROM sends e WHERE e.provider_id = i.provider AND e.channel = i.channel
-      AND e.address IN (i.raw, i.a) LIMIT 2) x),
-    (SELECT s.key FROM sends s WHERE s.provider_id = i.provider AND s.channel = i.channel
-      AND (i.a IS NULL OR (chuda_same_address(s.address, i.a))
-        OR (SELECT COUNT(*) FROM sends t WHERE t.provider_id = i.provider AND t.channel = i.channel) <= 1)
-    ORDER BY s.id LIMIT 1)) AS key
-  FROM input i
-), known AS (
-  SELECT m.*, m.channel || '|' || m.provider || '|' || COALESCE(m.a, '') || '|' || m.state || '|' || COALESCE(m.code, '') || '|' || m.at AS dedupe,
-    (m.key IS NOT NULL OR EXISTS (SELECT 1 FROM sends f WHERE f.state = 'in_flight' AND f.channel = m.channel AND f.address IS NOT NULL
-      AND (m.a IS NULL OR chuda_same_address(f.address, m.a)))) AS ok
-  FROM matched m
-), firsts AS (
-  SELECT DISTINCT ON (dedupe) * FROM known WHERE ok ORDER BY dedupe, n
-), inserted AS (
-  INSERT INTO receipts (channel, provider_id, address, state, code, reported_at, received_at, source, send_key, dedupe)
-  SELECT channel, provider, a, state, code, at, p_now, source, key, dedupe FROM firsts ORDER BY n
-  ON CONFLICT (dedupe) DO NOTHING RETURNING dedupe
-), stored AS (
-  SELECT f.* FROM firsts f JOIN inserted USING (dedupe)
-), applied AS (
-  UPDATE sends SET delivered_at = CASE WHEN w.state = 'delivered' THEN w.at END,
-    delivery_code = CASE WHEN w.state = 'failed' THEN COALESCE(w.code, 'failed') END, delivery_at = w.at
-  FROM (SELECT DISTINCT ON (key) key, state, code, at FROM stored WHERE key IS NOT NULL ORDER BY key, at DESC, n DESC) w
-  WHERE sends.key = w.key AND (sends.delivery_at IS NULL OR sends.delivery_at <= w.at)
-  RETURNING sends.key
-)
-SELECT CASE WHEN NOT k.ok THEN 'unknown' WHEN s.n IS NULL THEN 'duplicate' WHEN k.key IS NULL THEN 'pending' ELSE 'applied' END, k.key
-FROM known k LEFT JOIN stored s ON s.n = k.n ORDER BY k.n
-$$;
-
+${recordReceipts("CREATE", KNOWN_BY_IN_FLIGHT)}
 -- Applies receipts stored before their send's result; returns those that matched now.
 CREATE FUNCTION chuda_match_pending_receipts() RETURNS TABLE (send_key TEXT, state TEXT, code TEXT, reported_at BIGINT) LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -358,48 +377,7 @@ CREATE INDEX sends_active ON sends (channel, send_at, id) WHERE active;
 CREATE INDEX sends_active_address ON sends (right(btrim(address, E' \\t\\r\\n'), 11)) WHERE active;
 DROP INDEX sends_due;
 DROP INDEX sends_in_flight;
-CREATE OR REPLACE FUNCTION chuda_record_receipts(p_channel TEXT[], p_provider TEXT[], p_address TEXT[], p_state TEXT[], p_code TEXT[], p_at BIGINT[],
-  p_source TEXT[], p_now BIGINT) RETURNS TABLE (outcome TEXT, send_key TEXT) LANGUAGE sql AS $$
-WITH input AS MATERIALIZED (
-  SELECT n, channel, provider, address AS raw, chuda_normalize_address(address) AS a, state, code, at, source
-  FROM unnest(p_channel, p_provider, p_address, p_state, p_code, p_at, p_source) WITH ORDINALITY AS u(channel, provider, address, state, code, at, source, n)
-), matched AS MATERIALIZED (
-  SELECT i.*, COALESCE(
-    -- A WeCom task's msgid is shared by up to 10 000 sends: the address as stored finds the one without reading them all.
-    (SELECT CASE WHEN COUNT(*) = 1 THEN MIN(x.key) END FROM (SELECT e.key FROM sends e WHERE e.provider_id = i.provider AND e.channel = i.channel
-      AND e.address IN (i.raw, i.a) LIMIT 2) x),
-    (SELECT s.key FROM sends s WHERE s.provider_id = i.provider AND s.channel = i.channel
-      AND (i.a IS NULL OR (chuda_same_address(s.address, i.a))
-        OR (SELECT COUNT(*) FROM sends t WHERE t.provider_id = i.provider AND t.channel = i.channel) <= 1)
-    ORDER BY s.id LIMIT 1)) AS key
-  FROM input i
-), known AS (
-  SELECT m.*, m.channel || '|' || m.provider || '|' || COALESCE(m.a, '') || '|' || m.state || '|' || COALESCE(m.code, '') || '|' || m.at AS dedupe,
-    (m.key IS NOT NULL OR CASE WHEN m.a IS NULL
-      THEN EXISTS (SELECT 1 FROM sends f WHERE f.active AND f.state = 'in_flight' AND f.channel = m.channel AND f.address IS NOT NULL)
-      -- The address's last 11 characters find the sends in flight to it in an index, not by reading every send in flight.
-      ELSE EXISTS (SELECT 1 FROM sends f WHERE f.active AND f.state = 'in_flight' AND f.channel = m.channel
-        AND right(btrim(f.address, E' \\t\\r\\n'), 11) = right(m.a, 11) AND chuda_same_address(f.address, m.a)) END) AS ok
-  FROM matched m
-), firsts AS (
-  SELECT DISTINCT ON (dedupe) * FROM known WHERE ok ORDER BY dedupe, n
-), inserted AS (
-  INSERT INTO receipts (channel, provider_id, address, state, code, reported_at, received_at, source, send_key, dedupe)
-  SELECT channel, provider, a, state, code, at, p_now, source, key, dedupe FROM firsts ORDER BY n
-  ON CONFLICT (dedupe) DO NOTHING RETURNING dedupe
-), stored AS (
-  SELECT f.* FROM firsts f JOIN inserted USING (dedupe)
-), applied AS (
-  UPDATE sends SET delivered_at = CASE WHEN w.state = 'delivered' THEN w.at END,
-    delivery_code = CASE WHEN w.state = 'failed' THEN COALESCE(w.code, 'failed') END, delivery_at = w.at
-  FROM (SELECT DISTINCT ON (key) key, state, code, at FROM stored WHERE key IS NOT NULL ORDER BY key, at DESC, n DESC) w
-  WHERE sends.key = w.key AND (sends.delivery_at IS NULL OR sends.delivery_at <= w.at)
-  RETURNING sends.key
-)
-SELECT CASE WHEN NOT k.ok THEN 'unknown' WHEN s.n IS NULL THEN 'duplicate' WHEN k.key IS NULL THEN 'pending' ELSE 'applied' END, k.key
-FROM known k LEFT JOIN stored s ON s.n = k.n ORDER BY k.n
-$$;
-`,
+${recordReceipts("CREATE OR REPLACE", KNOWN_BY_ACTIVE_ADDRESS)}`,
   },
 ];
 
