@@ -184,9 +184,10 @@ const SEND_COLUMNS = `id, key, campaign, occurrence, member, channel, state, sen
 const DB_NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
 /**
- * How long a worker's claim on sends lasts (`CHUDA_LEDGER_LEASE_SECONDS`, default 120). Planned sends a worker read to send (`due`) are skipped by other workers
- * until then; sends it marked in flight are left alone (not reconciled) until then. Far longer than a provider call
- * with its retries, so a live worker never loses its sends; a killed worker's sends wait this long.
+ * How long a worker's claim on sends lasts (`CHUDA_LEDGER_LEASE_SECONDS`, default 120): sends it marked in flight are
+ * left alone (not reconciled) until then. Far longer than a provider call with its retries, so a live worker never
+ * loses its sends; a killed worker's sends wait this long. (A lease left on planned sends by an earlier chuda, which
+ * leased what it read, is respected until it ends.)
  */
 export const LEASE_MS = leaseMs(process.env.CHUDA_LEDGER_LEASE_SECONDS) * 1000;
 
