@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import os from "node:os";
-import { openSnapshot, type OpenSnapshotOptions, type OpenSnapshotResult } from "../members/snapshot.js";
+import { openSnapshot, snapshotFileProblem, type OpenSnapshotOptions, type OpenSnapshotResult } from "../members/snapshot.js";
 import { snapshotCache } from "../members/cache.js";
 import { databaseSource, looksLikeUrl, maskUrl, openDatabaseSnapshot } from "../members/database.js";
 import { MESSAGES } from "../diagnostics/messages/index.js";
@@ -16,7 +16,7 @@ import { UsageError, type Io } from "./io.js";
 import { operationsMessages as O } from "../diagnostics/messages/operations.js";
 import { VERSION } from "./version.js";
 import { maskSecrets } from "../project/member-schema.js";
-import { format } from "../diagnostics/types.js";
+import { format, type Diagnostic } from "../diagnostics/types.js";
 
 export interface MembersOptions {
   /** A file, or a postgres:// / mysql:// URL; unset: the database of `members.source.url_env` in chuda.yaml. */
@@ -54,7 +54,7 @@ export async function openMembers(
   io: Io,
   presenceOnly?: readonly string[],
   deferKeyCheck = false,
-): Promise<OpenedMembers | undefined> {
+): Promise<OpenedMembers> {
   const input = membersInput(opts.members, project, io.env);
   // Ink (half a second to import) is loaded only for a terminal.
   const progress = io.interactive && !opts.quiet ? (await import("../render/ink/progress.js")).startProgress("chuda", { color: io.color }) : undefined;
@@ -73,8 +73,7 @@ export async function openMembers(
   let opened: OpenSnapshotResult;
   if (input.kind === "file") {
     const file = path.resolve(io.cwd, input.file);
-    // A path is echoed in messages: a password typed into it (a mangled URL) is masked like a URL's.
-    label = maskSecrets(path.relative(io.cwd, file) || input.file);
+    label = fileLabel(input.file, io);
     opened = await openSnapshot(file, project, { ...options, label, ...(opts.cache === true ? { cache: snapshotCache(project.root, io.env) } : {}) });
   } else {
     label = maskSecrets(maskUrl(input.url));
@@ -95,15 +94,7 @@ export async function openMembers(
   if (!snap) {
     progress?.finish();
     const d = opened.diagnostics[0];
-    // A database's problems carry their code (CH60xx) in the text too, to look up in docs/diagnostics.md.
-    throw d
-      ? new UsageError({
-          code: d.code,
-          severity: "error",
-          message: maskSecrets(input.kind === "database" ? `${d.message} [${d.code}]` : d.message),
-          help: d.help ?? O.snapshotUnreadable.help,
-        })
-      : new UsageError(O.snapshotUnreadable, [label]);
+    throw d ? snapshotError(d, input.kind) : new UsageError(O.snapshotUnreadable, [label]);
   }
   progress?.update("loading members", 1000, 1000, `${snap.count.toLocaleString("en-US")} members${snap.cached ? " (cached)" : ""}`);
   // Diagnostics are printed once each (a key repair adds to them).
@@ -145,6 +136,32 @@ export async function openMembers(
   };
   if (snap.candidates) handle.candidates = snap.candidates;
   return handle;
+}
+
+/**
+ * Refuses at once, as reading it would, a snapshot file that cannot be read at all (missing, not a file, not a format
+ * chuda reads): for a command that reads the snapshot only once it needs it, a mistyped path is still told at the start.
+ */
+export function requireMembersFile(opts: MembersOptions, project: Project, io: Io): void {
+  const input = membersInput(opts.members, project, io.env);
+  if (input.kind !== "file") return;
+  const d = snapshotFileProblem(path.resolve(io.cwd, input.file), fileLabel(input.file, io));
+  if (d) throw snapshotError(d, "file");
+}
+
+/** How messages name a snapshot file: relative to the working directory; a password typed into it (a mangled URL) masked. */
+function fileLabel(file: string, io: Io): string {
+  return maskSecrets(path.relative(io.cwd, path.resolve(io.cwd, file)) || file);
+}
+
+/** A snapshot's problem as the command's error; a database's carries its code (CH60xx) in the text too, to look up in docs/diagnostics.md. */
+function snapshotError(d: Diagnostic, kind: MembersInput["kind"]): UsageError {
+  return new UsageError({
+    code: d.code,
+    severity: "error",
+    message: maskSecrets(kind === "database" ? `${d.message} [${d.code}]` : d.message),
+    help: d.help ?? O.snapshotUnreadable.help,
+  });
 }
 
 export type MembersInput = { kind: "file"; file: string } | { kind: "database"; url: string };

@@ -122,6 +122,34 @@ describe.each([sqlite, postgres])("ledger on $name", (backend) => {
     expect(await ledger.nextNotBefore(500)).toBe(5000);
   });
 
+  it("what is left: the channels with a send due, the next postponed one, the pending count, sends in flight elsewhere; none once all are finished", async () => {
+    const { ledger } = await backend.fresh();
+    const run = await ledger.startRun(100, 10);
+    // sms: one due, one postponed; wecom: only a send in flight (another run's); oa: only a send due later.
+    await ledger.recordPlan([], [send("S1", 100), send("S2", 100), send("W1", 100, "wecom"), send("O1", 900, "oa")], 1);
+    const [w1] = await ledger.due("wecom", 500, 500, 10);
+    await ledger.markInFlightQueued([w1!.id], run + 1, 500);
+    await ledger.finish([{ key: keyOf("S2"), state: "planned", not_before: 7000 }], 500);
+    expect(await ledger.dueChannels(500)).toEqual(["sms"]);
+    expect((await ledger.dueChannels(1000)).sort()).toEqual(["oa", "sms"]);
+    expect(await ledger.nextNotBefore(500, "sms")).toBe(7000);
+    expect(await ledger.nextNotBefore(500, "oa")).toBeUndefined();
+    expect(await ledger.plannedCount()).toBe(3);
+    expect(await ledger.inFlightElsewhere(run)).toEqual({ live: 0, silent: 1 });
+    expect(await ledger.hasDue("wecom", 500, 500)).toBe(false);
+
+    const rows = [keyOf("S1"), keyOf("S2"), keyOf("W1", "wecom"), keyOf("O1", "oa")];
+    await ledger.finish(
+      rows.map((key) => ({ key, state: "sent" as const, provider_id: "p" })),
+      600,
+    );
+    expect(await ledger.dueChannels(1000)).toEqual([]);
+    expect(await ledger.nextNotBefore(10_000)).toBeUndefined();
+    expect(await ledger.plannedCount()).toBe(0);
+    expect(await ledger.inFlightElsewhere(run)).toEqual({ live: 0, silent: 0 });
+    expect(await ledger.hasDue("sms", 10_000, 10_000)).toBe(false);
+  });
+
   it("group commit: marks queued in one turn are written together and resolve only once committed", async () => {
     const { ledger, stateOf, holdWrites } = await backend.fresh();
     await ledger.recordPlan([], [send("M1", 1), send("M2", 2), send("M3", 3)], 1);
@@ -311,6 +339,9 @@ describe.each([sqlite, postgres])("ledger on $name", (backend) => {
     const second = await ledger.startRun(200, 20);
     expect(second).toBeGreaterThan(first);
     expect(await ledger.lastSnapshotSize()).toBe(5000);
+    // A run that read its snapshot after it started records its size then.
+    await ledger.recordRunMembers(second, 7000);
+    expect(await ledger.lastSnapshotSize()).toBe(7000);
     // SQLite: the caller holds the dispatch lock, so any other running run is dead. PostgreSQL: several workers run
     // at once, and a run is dead only when its heartbeat stopped.
     if (backend === postgres) await backend.stopHeartbeat!(first);

@@ -180,6 +180,10 @@ export class SqliteLedger implements Ledger {
     return Number(r.lastInsertRowid);
   }
 
+  async recordRunMembers(id: number, members: number): Promise<void> {
+    this.db.prepare(`UPDATE runs SET members = ? WHERE id = ?`).run(members, id);
+  }
+
   /** The member count of the snapshot the latest run used, if any run recorded one. */
   async lastSnapshotSize(): Promise<number | undefined> {
     const r = this.db.prepare(`SELECT members FROM runs WHERE members IS NOT NULL ORDER BY id DESC LIMIT 1`).get() as { members: number } | undefined;

@@ -10,7 +10,8 @@ import { aliyunSmsChannel, projectYaml, testProject } from "../../test/fixtures/
 import { testCampaign } from "../../test/fixtures/campaign.js";
 import type { Project } from "../project/types.js";
 import { SqliteLedger, sendKey } from "./ledger.js";
-import { runDispatch, type DispatchEvent, type DispatchSummary } from "./runner.js";
+import { runDispatch, type DispatchEvent, type DispatchSummary, type MemberSource } from "./runner.js";
+import type { ResolvedCampaign } from "../resolved/types.js";
 import { fakeTime } from "../../test/fakes/time.js";
 
 const YAML = projectYaml(
@@ -67,18 +68,22 @@ function driver(answer: (r: SendRequest) => SendOutcome, seen: { sent: string[];
   };
 }
 
-async function dispatch(answer: (r: SendRequest) => SendOutcome, opts: { signal?: AbortSignal; held?: boolean } = {}) {
-  const time = fakeTime(AT);
+async function dispatch(
+  answer: (r: SendRequest) => SendOutcome,
+  opts: { signal?: AbortSignal; held?: boolean; members?: MemberSource; campaign?: ResolvedCampaign; at?: number } = {},
+) {
+  const at = opts.at ?? AT;
+  const time = fakeTime(at);
   const seen = { sent: [] as string[], reconciled: [] as string[] };
   const d = driver(answer, seen);
   const events: DispatchEvent[] = [];
   const summary: DispatchSummary = await time.run(
     runDispatch({
       project,
-      campaigns: [CAMPAIGN],
+      campaigns: [opts.campaign ?? CAMPAIGN],
       templates: new Map([["t", TEMPLATE]]),
-      members: { conn, table: "members", count: 2 },
-      at: AT,
+      members: opts.members ?? { conn, table: "members", count: 2 },
+      at,
       ledger,
       channels: new Map([["sms", { driver: d, instance: d.create({ channel: "sms", secrets: {}, options: {}, now: time.now, timeoutMs: 1000, root: "/p" }) }]]),
       now: time.now,
@@ -145,5 +150,36 @@ describe("a dispatch run", () => {
 
   it("refuses to run without the dispatch lock: sends in flight are never settled by a run that does not hold it", async () => {
     await expect(dispatch(sent, { held: false })).rejects.toThrow("the dispatch lock is not held");
+  });
+
+  it("reads a snapshot given as a loader only when a plan needs it, once, and records its size with the run", async () => {
+    let reads = 0;
+    const members: MemberSource = async () => {
+      reads++;
+      return { conn, table: "members", count: 2 };
+    };
+    // Once, on the 30th at 10:00: nothing is due on the 24th, and the snapshot is never read.
+    const once = testCampaign({ trigger: { kind: "once", date: "2026-12-30", time: 600 } });
+    const idle = await dispatch(sent, { members, campaign: once });
+    expect(reads).toBe(0);
+    expect(idle.status).toBe("done");
+    expect(idle.summary).toMatchObject({ occurrences: 0, planned: 0, sent: 0 });
+    expect(await ledger.lastSnapshotSize()).toBeUndefined();
+
+    const due = await dispatch(sent, { members, campaign: once, at: Date.UTC(2026, 11, 30, 2, 0) });
+    expect(reads).toBe(1);
+    expect(due.seen.sent.sort()).toEqual(["A", "B"]);
+    expect(await ledger.lastSnapshotSize()).toBe(2);
+  });
+
+  it("ends failed, and says why, when its snapshot cannot be read", async () => {
+    const members: MemberSource = async () => {
+      throw new Error("the snapshot members.csv cannot be read");
+    };
+    await expect(dispatch(sent, { members })).rejects.toThrow("the snapshot members.csv cannot be read");
+    const [run] = await ledger.runs();
+    expect(run).toMatchObject({ status: "failed" });
+    expect(run!.finished_at).not.toBeNull();
+    expect(await ledger.counts()).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@
 import type { ResolvedCampaign, IR } from "../resolved/types.js";
 import type { Template, RenderedContent } from "../content/types.js";
 import type { Driver, DriverInstance } from "../drivers/types.js";
-import { plan } from "../plan/plan.js";
+import { emptyPlan, hasOccurrencesToPlan, plan } from "../plan/plan.js";
 import { allowedAt, expireAfterMs } from "./send-time.js";
 import { reconcileInFlight, reconcileQueued } from "./reconcile.js";
 import { sendRowsOf } from "./plan-rows.js";
@@ -43,12 +43,18 @@ export type DispatchEvent =
   | { type: "reconciled"; resolved: number; unknown: number }
   | { type: "staff"; sent: number; failed: number; expired: number; waiting: number };
 
+/**
+ * The member snapshot: a table, or how to read it once a plan needs it. A run with nothing to plan never reads it: a
+ * worker of a shared ledger whose due occurrences another worker planned, a scheduled run with nothing due.
+ */
+export type MemberSource = MemberTable | (() => Promise<MemberTable>);
+
 export interface DispatchInput {
   project: Project;
   campaigns: ResolvedCampaign[];
   exclude?: IR;
   templates: Map<string, Template>;
-  members: MemberTable;
+  members: MemberSource;
   /** The run's moment T: occurrences whose sends are due at or before T, within the catch-up window. */
   at: number;
   /** Business events not yet planned (`chuda serve`): the occurrences of event-triggered campaigns. */
@@ -132,21 +138,20 @@ export async function planDue(
     campaigns: input.campaigns,
     exclude: input.exclude,
     templates: input.templates,
-    members: input.members,
     ...occurrenceDays(due, project.timezone),
     due,
     ...(input.events ? { events: input.events } : {}),
     ...(skipOccurrences?.size ? { skipOccurrences } : {}),
   };
-  // Occurrences left out (another worker planned them): when nothing else is due, that is known without the reads a
-  // plan needs (the whole history, the members planned before), which take as long as the plan itself.
-  if (skipOccurrences?.size) {
-    const probe = await plan({ ...common, memberRows: false, render: false });
-    if (!probe.occurrences.length) return { plan: probe, missed: missedOccurrences(input.campaigns, project, due, skip) };
-  }
+  const missed = () => missedOccurrences(input.campaigns, project, due, skip);
+  // Nothing due (or only occurrences another worker planned): known from the calendar alone, without the snapshot
+  // and the reads a plan needs (the whole history, the members planned before), which take as long as the plan itself.
+  if (!hasOccurrencesToPlan(common)) return { plan: emptyPlan(common), missed: missed() };
+  const members = await membersOf(input.members);
   const committed = await ledger.committed(due.fromMs, due.toMs);
   const result = await plan({
     ...common,
+    members,
     committed,
     spent: await committedSpend(ledger, project, input.campaigns, committed),
     history: await ledger.history(),
@@ -154,7 +159,26 @@ export async function planDue(
     memberRows: withMembers,
   });
   // Occurrences that were due in the week before the catch-up window and never planned: reported, not sent.
-  return { plan: result, missed: missedOccurrences(input.campaigns, project, due, skip) };
+  return { plan: result, missed: missed() };
+}
+
+/** The snapshot of a member source, read now if it was not. */
+function membersOf(source: MemberSource): Promise<MemberTable> {
+  return typeof source === "function" ? source() : Promise.resolve(source);
+}
+
+/**
+ * A run's member source, read at most once; a snapshot read during the run is recorded as the run's (the size the
+ * next run's shrink check compares with).
+ */
+function readOnce(source: MemberSource, ledger: Ledger, runId: number): MemberSource {
+  if (typeof source !== "function") return source;
+  let read: Promise<MemberTable> | undefined;
+  return () =>
+    (read ??= source().then(async (table) => {
+      await ledger.recordRunMembers(runId, table.count);
+      return table;
+    }));
 }
 
 /** A run's clock: its moment T, advanced by the run's waits (pinned) or by the wall clock since the run began. */
@@ -243,8 +267,9 @@ interface RunState {
 
 /** Reconcile what earlier runs left, plan and record what is due, send it, and record how the run ended. */
 export async function runDispatch(input: DispatchInput): Promise<DispatchSummary> {
-  const { ledger, project } = input;
   const run = await startRun(input);
+  input = { ...input, members: readOnce(input.members, input.ledger, run.id) };
+  const { ledger, project } = input;
   // 1. Sends a killed run left in flight: ask the provider, else mark unknown (never re-sent automatically). Only
   // under the lock: sends in flight of a run that is still alive must never be settled, let alone sent again.
   if (!input.lock.held()) throw new Error("the dispatch lock is not held: sends in flight are not reconciled");
@@ -254,7 +279,15 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   if (run.aborted()) return endRun(ledger, run, "interrupted");
 
   // 2. Plan what is due and record it before any call.
-  const rows = await recordDuePlan(input, run);
+  let rows: SendInsert[] | undefined;
+  try {
+    rows = await recordDuePlan(input, run);
+  } catch (e) {
+    // A snapshot that cannot be read or used (--strict, shrunk), a plan that failed: the run ends `failed`, not left
+    // `running` for the next run to find.
+    await ledger.finishRun(run.id, run.wall(), "failed", run.summary).catch(() => undefined);
+    throw e;
+  }
   if (!rows) return endRun(ledger, run, "interrupted");
   input.onEvent?.(plannedEvent(run.summary, rows));
   // Pending sends past their expiry (planned by this run or an earlier one) are never sent.
@@ -294,7 +327,7 @@ async function startRun(input: DispatchInput): Promise<RunState> {
   const sleep = input.sleep ?? ((ms) => timerSleep(ms, input.signal));
   // Send times, backoff, deferrals and expiry are read on the run's clock, never mixed with the wall clock.
   const clock = runClock(input.at, wall, input.pinned ?? false, sleep);
-  const id = await ledger.startRun(input.at, wall(), input.members.count);
+  const id = await ledger.startRun(input.at, wall(), typeof input.members === "function" ? null : input.members.count);
   // The caller holds the dispatch lock: a run still marked running is one whose process died (kill -9, power loss).
   await ledger.markDeadRunsInterrupted(id, wall());
   await ledger.releaseForNextRun();
@@ -442,7 +475,7 @@ async function withdrawStale(input: DispatchInput, now: number): Promise<number>
     campaigns: input.campaigns.filter((c) => stale.some((o) => o.campaign === c.name)),
     exclude: input.exclude,
     templates: input.templates,
-    members: input.members,
+    members: await membersOf(input.members),
     ...occurrenceDays(due, project.timezone),
     due,
     committed: await ledger.committed(due.fromMs, due.toMs),

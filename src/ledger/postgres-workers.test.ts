@@ -188,6 +188,43 @@ describe("several workers on one PostgreSQL ledger", () => {
     expect(heapOnly.rows[0]!.n).toBe(400);
   });
 
+  it("what is left at the end of a run is read from the index of active sends, never by reading the whole table", async () => {
+    const { ws, sql } = await workers(1);
+    const [a] = ws as [PostgresLedger];
+    await sql.query(`ALTER TABLE sends SET (autovacuum_enabled = false)`);
+    await a.insertSends(sends(3000));
+    // Statistics as a large plan leaves them (every send active); then every send is sent.
+    await sql.query(`ANALYZE sends`);
+    const due = await a.due("sms", 10_000, 10_000, 3000);
+    await a.finish(
+      due.map((r) => ({ id: r.id, key: r.key, state: "sent" as const, provider_id: "p" })),
+      1,
+    );
+    const url = (await sql.query<{ db: string }>(`SELECT current_database() AS db`)).rows[0]!.db;
+    // A backend's table statistics are complete once it has exited.
+    const others = async () =>
+      (await sql.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`))
+        .rows[0]!.n;
+    const seqScans = async () => {
+      await a.close();
+      while ((await others()) > 0) await new Promise((r) => setTimeout(r, 20));
+      return (await sql.query<{ n: string }>(`SELECT seq_scan AS n FROM pg_stat_user_tables WHERE relname = 'sends'`)).rows[0]!.n;
+    };
+    const before = await seqScans();
+    const b = await PostgresLedger.open(server.url.replace(/\/[^/]*$/, `/${url}`));
+    open.push(b);
+    const run = await b.startRun(0, 0);
+    expect(await b.dueChannels(10_000)).toEqual([]);
+    expect(await b.hasDue("sms", 10_000, 10_000)).toBe(false);
+    expect(await b.nextNotBefore(10_000, "sms")).toBeUndefined();
+    expect(await b.nextNotBefore(10_000)).toBeUndefined();
+    expect(await b.plannedCount()).toBe(0);
+    expect(await b.inFlightElsewhere(run)).toEqual({ live: 0, silent: 0 });
+    await b.close();
+    while ((await others()) > 0) await new Promise((r) => setTimeout(r, 20));
+    expect((await sql.query<{ n: string }>(`SELECT seq_scan AS n FROM pg_stat_user_tables WHERE relname = 'sends'`)).rows[0]!.n).toBe(before);
+  });
+
   it("sends in flight of a live worker are not another's to reconcile, even past the lease; once its run is dead they are", async () => {
     const { ws, sql } = await workers(2);
     const [a, b] = ws as [PostgresLedger, PostgresLedger];

@@ -152,6 +152,8 @@ export interface Ledger {
   markDeadRunsInterrupted(current: number, now: number): Promise<number>;
   /** The member count of the snapshot the latest run used, if any run recorded one. */
   lastSnapshotSize(): Promise<number | undefined>;
+  /** Records the member count of the snapshot a run read after it started (see `lastSnapshotSize`). */
+  recordRunMembers(id: number, members: number): Promise<void>;
   runs(limit?: number): Promise<RunRow[]>;
   /** Sends in flight with runs other than `runId`. */
   inFlightElsewhere(runId: number): Promise<InFlightElsewhere>;

@@ -162,20 +162,28 @@ function removeLiveTempDirs(): void {
   liveTempDirs.clear();
 }
 
-export async function openSnapshot(file: string, project: Project, opts: OpenSnapshotOptions = {}): Promise<OpenSnapshotResult> {
-  const label = opts.label ?? file;
-  const span = (line = 1) => pointSpan(label, line);
-  const format = snapshotFormat(file);
-  if (!format) return { diagnostics: [diag(MESSAGES.membersUnsupportedFormat, span(), [label])] };
+/** Why a snapshot file cannot be read at all (not a format chuda reads, missing, not a file), without reading it. */
+export function snapshotFileProblem(file: string, label = file): Diagnostic | undefined {
+  const span = pointSpan(label, 1);
+  if (!snapshotFormat(file)) return diag(MESSAGES.membersUnsupportedFormat, span, [label]);
   try {
-    if (!statSync(file).isFile()) return { diagnostics: [diag(MESSAGES.membersCannotRead, span(), [label, "not a file"])] };
+    if (!statSync(file).isFile()) return diag(MESSAGES.membersCannotRead, span, [label, "not a file"]);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
     // The path is read as written: a pattern is not expanded, and says so rather than "no such file" alone.
     const why =
       code === "ENOENT" && looksLikeGlob(label) ? "no such file (the path is read as written: `*`, `?` and `[…]` are not expanded; give one file)" : code;
-    return { diagnostics: [diag(MESSAGES.membersCannotRead, span(), [label, why])] };
+    return diag(MESSAGES.membersCannotRead, span, [label, why]);
   }
+  return undefined;
+}
+
+export async function openSnapshot(file: string, project: Project, opts: OpenSnapshotOptions = {}): Promise<OpenSnapshotResult> {
+  const label = opts.label ?? file;
+  const span = (line = 1) => pointSpan(label, line);
+  const problem = snapshotFileProblem(file, label);
+  if (problem) return { diagnostics: [problem] };
+  const format = snapshotFormat(file)!;
 
   if (!exitHook) {
     exitHook = true;

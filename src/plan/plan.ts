@@ -77,7 +77,7 @@ export function eventOccurrences(c: ResolvedCampaign, project: Project, events: 
  * Each campaign's occurrences to plan (calendar ones, or one per business event), those the due window keeps, and
  * the order the walk takes them in: by send time, then priority, then name.
  */
-function scheduleOccurrences(input: PlanInput): { perCampaign: Occurrence[][]; work: OccWork[] } {
+function scheduleOccurrences(input: ScheduleInput): { perCampaign: Occurrence[][]; work: OccWork[] } {
   const { project, campaigns, due } = input;
   const work: OccWork[] = [];
   const perCampaign: Occurrence[][] = campaigns.map((c, ci) => {
@@ -101,6 +101,19 @@ function scheduleOccurrences(input: PlanInput): { perCampaign: Occurrence[][]; w
       a.occurrence.at - b.occurrence.at,
   );
   return { perCampaign, work };
+}
+
+/** What the schedule of occurrences is made of: the calendar and the events, never the members. */
+type ScheduleInput = Pick<PlanInput, "project" | "campaigns" | "from" | "to" | "due" | "events" | "skipOccurrences">;
+
+/** Whether any occurrence is left to plan: known from the calendar and the events alone, without the snapshot. */
+export function hasOccurrencesToPlan(input: ScheduleInput): boolean {
+  return scheduleOccurrences(input).work.length > 0;
+}
+
+/** The plan of a window in which no occurrence is left to plan (`hasOccurrencesToPlan` is false). */
+export function emptyPlan(input: Pick<PlanInput, "from" | "to">): Plan {
+  return { from: input.from, to: input.to, occurrences: [], decisions: [], membersReached: 0, timings: {} };
 }
 
 /** The channel of a held-out member's row in the ledger and in history: no channel, nothing sent. */

@@ -30,7 +30,6 @@ export async function openEventLoop(opts: {
   const ws = await loadWorkspace(opts.project, io);
   const project = requireValid(ws, io);
   const members = await openMembers({ members: opts.membersFile, quiet: true }, project, io);
-  if (!members) throw new Error(`cannot open the member snapshot ${opts.membersFile ?? "of members.source"}`);
   const eventCampaigns = ws.check.campaigns.filter((c) => c.trigger.kind === "business_event");
   const channelNames = [...new Set(eventCampaigns.flatMap((c) => c.channels))];
   const channels = await loadChannels(project, ws.root, io, new Set(), channelNames);

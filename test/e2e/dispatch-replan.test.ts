@@ -217,6 +217,37 @@ describe("chuda dispatch: a snapshot much smaller than the last one", () => {
   });
 });
 
+describe("chuda dispatch: the snapshot is read when a plan needs it", () => {
+  it("a run with nothing due does not read it; the run that plans does, and stops on a snapshot it cannot use", async () => {
+    const { members, fakes, repo } = await setup(30, 29, [PING]);
+    const broken = path.join(repo.dir, "broken.csv");
+    writeFileSync(broken, "customer,phone number\nA,13800000001\n");
+
+    // The 20th: nothing is due, the snapshot is not read, the run is done.
+    const idle = await run(repo, ["dispatch", "--members", broken, "--at", "2026-12-20 10:00", "--json"]);
+    expect(idle.exitCode, idle.stderr).toBe(0);
+    expect(summaryOf(idle)).toMatchObject({ occurrences: 0, planned: 0, sent: 0 });
+
+    // A path that is not there is refused at once, due or not.
+    const missing = await run(repo, ["dispatch", "--members", path.join(repo.dir, "nope.csv"), "--at", "2026-12-20 10:00"]);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read the member snapshot .*nope\.csv/);
+    expect(hasStackTrace(missing.stderr)).toBe(false);
+
+    // The 24th: the plan needs the snapshot, and this one has no member key: exit 2, nothing planned, the run failed.
+    const refused = await run(repo, ["dispatch", "--members", broken, "--at", "2026-12-24 10:05"]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/the member snapshot has no `member_id` column/);
+    expect(hasStackTrace(refused.stderr)).toBe(false);
+    expect(ledgerRows(repo)).toEqual([]);
+    expect((await status(repo)).runs.map((r) => r.status)).toEqual(["failed", "done"]);
+
+    const ok = await dispatch(repo, "2026-12-24 10:05");
+    expect(summaryOf(ok).sent, ok.stderr).toBe(eligible(members).length);
+    expect(deliveredTo(fakes, "ping").sort()).toEqual(eligible(members));
+  });
+});
+
 describe("chuda dispatch --test-to", () => {
   it("sends the campaign's message to the staff for real, recorded apart; the real run still sends to everyone", async () => {
     const { members, fakes, repo } = await setup(80, 24, [PING]);

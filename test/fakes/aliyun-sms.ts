@@ -210,19 +210,23 @@ export async function startAliyunSmsFake(opts: AliyunSmsFakeOptions = {}): Promi
       if (code) return biz(code, `number ${it.phone} rejected`);
     }
     const now = clock();
+    // Each number's sends of the last 24 h (one map lookup per number: a batch of 100,000 is a benchmark's load).
+    const windows: number[][] = [];
     for (const it of items) {
       const k = `${it.sign}|${template}|${it.phone}`;
-      const times = (counters.get(k) ?? []).filter((t) => now - t < DAY_MS);
-      counters.set(k, times);
+      let times = counters.get(k);
+      if (!times) counters.set(k, (times = []));
+      else if (times.some((t) => now - t >= DAY_MS)) counters.set(k, (times = times.filter((t) => now - t < DAY_MS)));
       if (times.length >= perNumberLimit) return biz("isv.BUSINESS_LIMIT_CONTROL", `触发天级流控Permits:${perNumberLimit}`);
+      windows.push(times);
     }
     if (balance < items.length) return biz("isv.AMOUNT_NOT_ENOUGH", "账户余额不足");
     balance -= items.length;
     const bizId = `${bizSeq++}^0`;
-    for (const it of items) {
-      counters.get(`${it.sign}|${template}|${it.phone}`)!.push(now);
+    items.forEach((it, i) => {
+      windows[i]!.push(now);
       ledger.push({ action, phone: it.phone, sign: it.sign, template, params: it.params, outId, bizId, at: now });
-    }
+    });
     return { body: { Code: "OK", Message: "OK", BizId: bizId, RequestId: requestId() } };
   }
 

@@ -22,7 +22,7 @@ import { operationsMessages as O } from "../../diagnostics/messages/operations.j
 import { parseMoment } from "../moment.js";
 import { loadWorkspace, requireValid, selectCampaigns } from "../workspace.js";
 import { onInterrupt, type InterruptSignal } from "../signals.js";
-import { membersInput, openMembers, type MembersOptions } from "../members.js";
+import { openMembers, requireMembersFile, type MembersOptions, type OpenedMembers } from "../members.js";
 import type { Project } from "../../project/types.js";
 import { dispatchTests, type TestSendOptions } from "./test-send.js";
 import { contentRefused } from "../../dispatch/plan-rows.js";
@@ -55,7 +55,8 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
         if (opts.testTo) return await dispatchTests(ws, project, campaignName, opts as TestSendOptions, io);
         if (campaignName) throw new UsageError(O.campaignWithoutTestTo, [campaignName]);
         if (!opts.members && !project.members.source?.urlEnv) throw new UsageError(O.membersRequired);
-        membersInput(opts.members, project, io.env); // an unset url_env is refused before the lock and the channels
+        // An unset url_env, a snapshot file that is not there: refused before the lock and the channels.
+        requireMembersFile(opts, project, io);
         const campaigns = selectCampaigns(ws, opts.only ?? []);
         const at = opts.at !== undefined ? parseMoment(opts.at, project.timezone) : io.now();
         // A real run at a later moment would send what is not due yet (and its sends would never be sent at T again).
@@ -99,27 +100,30 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
           if (lock?.ok) lock.release();
           unhook();
         };
-        let members: Awaited<ReturnType<typeof openMembers>>;
-        try {
-          members = await openMembers(opts, project, io);
-        } catch (e) {
-          // An unreadable snapshot, rejected rows under --strict: nothing ran; the lock and the channels go.
-          await giveUp();
-          throw e;
-        }
-        if (!members) {
-          await giveUp();
-          return 2;
-        }
-        if (signalled) {
-          await members.close();
-          if (lock?.ok) lock.release();
-          throw interruptedBeforeRun();
-        }
-        if (opts.strict && members.rejected > 0) {
-          await members.close();
-          if (lock?.ok) lock.release();
-          throw new UsageError(O.strictRejected, [members.rejected]);
+        // The snapshot is read when the run's plan needs it: a worker whose due occurrences another worker planned, or
+        // a scheduled run with nothing due, never reads it. A dry run, and a run on a terminal (whose progress bars
+        // show the reading before the run's own view starts), read it first.
+        let members: OpenedMembers | undefined;
+        const readMembers = async (): Promise<OpenedMembers> => {
+          const m = (members = await openMembers(opts, project, io));
+          // --strict: any rejected row stops the run before anything is planned.
+          if (opts.strict && m.rejected > 0) throw new UsageError(O.strictRejected, [m.rejected]);
+          return m;
+        };
+        if (opts.dryRun || io.interactive) {
+          try {
+            await readMembers();
+          } catch (e) {
+            // An unreadable snapshot, rejected rows under --strict: nothing ran; the lock and the channels go.
+            await members?.close();
+            await giveUp();
+            throw e;
+          }
+          if (signalled) {
+            await members?.close();
+            if (lock?.ok) lock.release();
+            throw interruptedBeforeRun();
+          }
         }
         // A dry run reads an existing ledger (caps, occurrences already planned) but writes nothing.
         const file = ledgerPath(ws.root);
@@ -130,7 +134,7 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
             requireLedgerIdentityOf(ws.root, ledger.id, !!opts.newLedger);
           } catch (e) {
             await ledger.close();
-            await members.close();
+            await members?.close();
             if (lock?.ok) lock.release();
             throw e;
           }
@@ -138,19 +142,21 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
         // `--only`: the run sends nothing of other campaigns, not even their sends pending since an earlier run.
         if (opts.only?.length) await ledger.restrictTo(campaigns.map((c) => c.name));
         if (!opts.dryRun) writeLedgerMarker(ws.root, ledger.id);
+        // A truncated nightly export must not quietly narrow every campaign: half the last run's members or fewer stops.
+        const checkShrink = async (m: OpenedMembers) => {
+          const last = await ledger.lastSnapshotSize();
+          if (!last || m.count * 2 > last || opts.allowShrink) return;
+          const shrank = new UsageError(O.snapshotShrank, [m.count.toLocaleString("en-US"), last.toLocaleString("en-US")]);
+          if (!opts.dryRun) throw shrank;
+          io.err(`warning: ${shrank.message}; a real run would stop (${shrank.hint})\n`);
+        };
         let view: ReturnType<typeof startDispatchView> | undefined;
         try {
-          // A truncated nightly export must not quietly narrow every campaign: half the last run's members or fewer stops.
-          const last = await ledger.lastSnapshotSize();
-          if (last && members.count * 2 <= last && !opts.allowShrink) {
-            const shrank = new UsageError(O.snapshotShrank, [members.count.toLocaleString("en-US"), last.toLocaleString("en-US")]);
-            if (!opts.dryRun) throw shrank;
-            io.err(`warning: ${shrank.message}; a real run would stop (${shrank.hint})\n`);
-          }
+          if (members) await checkShrink(members);
           if (opts.dryRun) {
-            const input = { project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members.table, at, ledger };
+            const input = { project, campaigns, exclude: ws.check.exclude, templates: ws.templates, members: members!.table, at, ledger };
             const { plan, missed } = await planDue(input);
-            members.progress?.finish();
+            members!.progress?.finish();
             // Sends pending since earlier runs go out too: shown with the new ones.
             const dry = await drySends(input, plan);
             if (opts.json) io.out(JSON.stringify(dispatchDryRunJson(at, dry, missed), null, 2) + "\n");
@@ -158,7 +164,7 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
             return 0;
           }
           // On a TTY: the live Ink view of the run (stderr); otherwise plain log lines.
-          members.progress?.finish();
+          members?.progress?.finish();
           // Ink (half a second to import) is loaded only for a terminal.
           view = io.interactive
             ? (await import("../../render/ink/dispatch.js")).startDispatchView({
@@ -177,7 +183,13 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
             campaigns,
             exclude: ws.check.exclude,
             templates: ws.templates,
-            members: members.table,
+            members:
+              members?.table ??
+              (async () => {
+                const m = await readMembers();
+                await checkShrink(m);
+                return m.table;
+              }),
             at,
             ledger,
             channels,
@@ -227,11 +239,11 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
           if (where.url && isPostgresFailure(e)) throw postgresError(e, where.url);
           throw e;
         } finally {
-          members.progress?.finish();
+          members?.progress?.finish();
           view?.finish();
           for (const c of channels.values()) await c.instance.close().catch(() => undefined);
           await ledger.close();
-          await members.close();
+          await members?.close();
           if (lock?.ok) lock.release();
           unhook();
         }

@@ -48,7 +48,6 @@ export function registerPreview(program: ChudaProgram, io: Io): void {
       if (opts.channel && !campaign!.channels.includes(opts.channel))
         throw new UsageError(O.channelNotUsed, [name, opts.channel, campaign!.channels.join(" > ")]);
       const members = await openMembers({ ...opts, quiet: true }, project, io);
-      if (!members) return 1;
       try {
         const { conn, table } = members.table;
         const key = q(project.members.key);

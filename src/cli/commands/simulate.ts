@@ -63,7 +63,6 @@ export function registerSimulate(program: ChudaProgram, io: Io): void {
       // some, they are removed (and reported) and the plan is made again.
       const members = await openMembers(opts, project, io, presence, true);
       const loadMs = Math.round(performance.now() - t0);
-      if (!members) return 1;
       try {
         return await simulateWith({ ws, project, campaigns, members, loadMs, range, due, planFile, reportFile, opts, io, suppressed });
       } finally {
@@ -225,7 +224,6 @@ async function watchSimulation(program: ChudaProgram, io: Io, names: string[], o
       members = undefined;
       const t0 = performance.now();
       members = await openMembers(opts, project, io, presence, true);
-      if (!members) return;
       membersFor = want;
       members.progress?.finish();
       members.progress = undefined;
