@@ -15,6 +15,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Driver, DriverContext, DriverInstance, OutcomeClass, SendOutcome } from "./types.js";
+import type { SmsContent } from "../content/types.js";
 import { type HttpClient, type HttpResult, createHttpClient, mapLimit, providerUrl, redact } from "./http.js";
 import { aliyunSignature, percentEncode } from "./signing.js";
 import { type Failed, failed, numOpt, strOpt } from "./common.js";
@@ -97,12 +98,23 @@ interface Call {
 
 type CallResult = { ok: true; bizId?: string } | { ok: false; outcome: Failed };
 
+/**
+ * The sign, template and params of a message as text, once per content object: the requests of one message share
+ * theirs, and writing them out for each request cost more than the rest of planning a call.
+ */
+const messageKeys = new WeakMap<SmsContent, string>();
+function messageKey(c: SmsContent): string {
+  let k = messageKeys.get(c);
+  if (k === undefined) messageKeys.set(c, (k = JSON.stringify([c.sign, c.code, c.params])));
+  return k;
+}
+
 /** Plans the calls of one batch (see the module comment). */
 export function planAliyunCalls(items: SmsItem[]): Call[] {
   const calls: Call[] = [];
   const same = new Map<string, SmsItem[]>();
   for (const it of items) {
-    const k = JSON.stringify([it.req.campaign, it.req.occurrence, it.req.channel, it.content.sign, it.content.code, it.content.params]);
+    const k = `${JSON.stringify([it.req.campaign, it.req.occurrence, it.req.channel])}${messageKey(it.content)}`;
     let g = same.get(k);
     if (!g) same.set(k, (g = []));
     g.push(it);

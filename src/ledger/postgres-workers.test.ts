@@ -106,6 +106,41 @@ describe("several workers on one PostgreSQL ledger", () => {
     expect(await a.hasDue("sms", 100, 100)).toBe(true);
   });
 
+  it("two workers marking the same sends in opposite orders never deadlock: one waits, each send is marked once", async () => {
+    // No runs: each reads every due send (no shares).
+    const { ws, sql } = await workers(2, false);
+    const [a, b] = ws as [PostgresLedger, PostgresLedger];
+    await a.insertSends(sends(100));
+    const ids = (await a.due("sms", 10_000, 10_000, 100)).map((r) => r.id);
+    expect(ids.length).toBe(100);
+    // A third session holds the middle send, so that both marks are under way at once when it lets go: a queued its
+    // batches in order and b in reverse, and without a common order each would hold what the other waits for.
+    const db = (await sql.query<{ db: string }>(`SELECT current_database() AS db`)).rows[0]!.db;
+    await sql.query("BEGIN");
+    await sql.query("SELECT 1 FROM sends WHERE id = $1 FOR UPDATE", [ids[50]]);
+    const batches = Array.from({ length: 10 }, (_, i) => ids.slice(i * 10, i * 10 + 10));
+    const marks = (w: PostgresLedger, order: number[][]) => Promise.all(order.map((batch) => w.markInFlightQueued(batch, 1, 1)));
+    const both = Promise.all([
+      marks(a, batches),
+      marks(
+        b,
+        [...batches].reverse().map((x) => [...x].reverse()),
+      ),
+    ]);
+    // Watched from a session of its own (inside a transaction, pg_stat_activity stays as first read).
+    const watch = new pg.Client({ connectionString: server.url });
+    await watch.connect();
+    clients.push(watch);
+    const waiting = async () =>
+      (await watch.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = $1`, [db])).rows[0]!.n;
+    while ((await waiting()) < 2) await new Promise((r) => setTimeout(r, 10));
+    await sql.query("COMMIT");
+    const [fromA, fromB] = await both;
+    const won = (groups: Set<number>[]) => groups.flatMap((g) => [...g]);
+    expect(won(fromA).length + won(fromB).length).toBe(100);
+    expect(won(fromA).filter((id) => won(fromB).includes(id))).toEqual([]);
+  });
+
   it("a worker alone reads every due send; with another worker live it reads its share; reading writes nothing", async () => {
     const { ws, sql } = await workers(2, false);
     const [a, b] = ws as [PostgresLedger, PostgresLedger];

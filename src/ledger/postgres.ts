@@ -219,6 +219,8 @@ const SILENT_AFTER_MS = 2 * HEARTBEAT_MS + 1_000;
 
 /** Advisory-lock keys (64-bit numbers chuda alone uses): planning, and one per access token. */
 const PLAN_LOCK = 0x6368756401;
+/** How often a worker waiting for the planning lock asks for it again (the others wait out the plan's recording). */
+const PLAN_LOCK_POLL_MS = 20;
 
 /** Rows per statement when inserting: parameters are arrays, so only the message size bounds it. */
 const INSERT_CHUNK = 20_000;
@@ -827,16 +829,15 @@ export class PostgresLedger implements Ledger {
    */
   private async commitGroup(sql: Sql, { inserts, results, marks }: CommitGroup): Promise<Set<number>[]> {
     const out = marks.map(() => new Set<number>());
-    const ids: number[] = [];
-    const markOf: number[] = [];
-    const attempts: (number | null)[] = [];
-    marks.forEach((m, i) => {
-      m.ids.forEach((id, j) => {
-        ids.push(id);
-        markOf.push(i);
-        attempts.push(m.attempts?.[j] ?? null);
-      });
-    });
+    const marked: { id: number; mark: number; attempts: number | null }[] = [];
+    marks.forEach((m, i) => m.ids.forEach((id, j) => marked.push({ id, mark: i, attempts: m.attempts?.[j] ?? null })));
+    // In the order of their ids: workers marking the same sends (one helping another with its share) then take the
+    // rows' locks in one order, and one waits for the other instead of both waiting for each other (a deadlock, which
+    // PostgreSQL ends by failing one of the commits).
+    marked.sort((a, b) => a.id - b.id);
+    const ids = marked.map((x) => x.id);
+    const markOf = marked.map((x) => x.mark);
+    const attempts = marked.map((x) => x.attempts);
     // Arrays in PostgreSQL's syntax, built here at once rather than element by element by the driver.
     const markParams = [
       ...[ids, markOf, markOf.map((i) => marks[i]!.runId), markOf.map((i) => marks[i]!.now), attempts].map(arrayLiteral),
@@ -927,7 +928,7 @@ export class PostgresLedger implements Ledger {
     await this.flush();
     // Polled rather than waited for: the connection stays free for this worker's heartbeat meanwhile.
     while (!(await this.exclusive(() => this.q<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1) AS ok`, [PLAN_LOCK]))).rows[0]!.ok)
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, PLAN_LOCK_POLL_MS));
     let released = false;
     return async () => {
       if (released) return;
