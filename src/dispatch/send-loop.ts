@@ -128,10 +128,14 @@ class SendLoop {
     const parsed = new Map<string, RenderedContent>();
     let batches: DueSend[][] = [];
     let cursor = 0;
+    // The first read is one round of batches, so that the first calls leave as soon as it is read; later reads are
+    // four rounds, so that the workers seldom wait for one.
+    let reads = 0;
     const fetchBatches = async (): Promise<boolean> => {
       let rows: DueSend[] = [];
       while (!rows.length) {
-        const due = (await ledger.due(channel, at, clock.now(), batchSize * concurrency * 4)).filter((r) => !held.has(r.id));
+        const limit = batchSize * concurrency * (reads++ ? 4 : 1);
+        const due = (await ledger.due(channel, at, clock.now(), limit)).filter((r) => !held.has(r.id));
         if (!due.length) return false;
         rows = await this.sendableNow(due);
       }

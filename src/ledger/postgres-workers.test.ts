@@ -141,6 +141,34 @@ describe("several workers on one PostgreSQL ledger", () => {
     expect(won(fromA).filter((id) => won(fromB).includes(id))).toEqual([]);
   });
 
+  it("a group commit that PostgreSQL rolls back to end a deadlock is made again, not the end of the run", async () => {
+    const { ws, sql } = await workers(1, false);
+    const [a] = ws as [PostgresLedger];
+    await a.insertSends(sends(20));
+    const ids = (await a.due("sms", 10_000, 10_000, 20)).map((r) => r.id);
+    const db = (await sql.query<{ db: string }>(`SELECT current_database() AS db`)).rows[0]!.db;
+    const watch = new pg.Client({ connectionString: server.url });
+    await watch.connect();
+    clients.push(watch);
+    const waiting = async () =>
+      (await watch.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = $1`, [db])).rows[0]!.n;
+    // Another session holds the last send, then asks for the first one, which the worker's mark holds while it waits
+    // for the last: a deadlock. That session waits longer before it looks for one, so the worker's commit is the one
+    // PostgreSQL rolls back.
+    await sql.query("BEGIN");
+    await sql.query("SET LOCAL deadlock_timeout = '20s'");
+    await sql.query("SELECT 1 FROM sends WHERE id = $1 FOR UPDATE", [ids[19]]);
+    const marked = a.markInFlightQueued(ids, 1, 1);
+    while ((await waiting()) < 1) await new Promise((r) => setTimeout(r, 10));
+    const other = sql.query("SELECT 1 FROM sends WHERE id = $1 FOR UPDATE", [ids[0]]);
+    const gotFirst = await other.then(() => true);
+    await sql.query("COMMIT");
+    expect(gotFirst).toBe(true);
+    // Made again once the other session was done: every send marked, none lost to the rolled-back attempt.
+    expect([...(await marked)].sort((x, y) => x - y)).toEqual(ids);
+    expect((await sql.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM sends WHERE state = 'in_flight'`)).rows[0]!.n).toBe(20);
+  });
+
   it("a worker alone reads every due send; with another worker live it reads its share; reading writes nothing", async () => {
     const { ws, sql } = await workers(2, false);
     const [a, b] = ws as [PostgresLedger, PostgresLedger];

@@ -55,13 +55,16 @@ export async function openPostgresLedger(url: string): Promise<PostgresLedger> {
   }
 }
 
-/** An error of the PostgreSQL ledger at `url` as a one-line usage error, the password masked. */
-export function postgresError(e: unknown, url: string): UsageError {
+/**
+ * An error of the PostgreSQL ledger at `url` as a one-line usage error, the password masked: opening it, or (`midRun`)
+ * once a run was using it.
+ */
+export function postgresError(e: unknown, url: string, midRun = false): UsageError {
   if (e instanceof UsageError) return e;
   if (e instanceof SchemaTooNewError) return ledgerError(MESSAGES.ledgerSchemaTooNew, [maskUrl(url), e.found, e.known]);
   const said = maskSecretIn(String((e as Error)?.message ?? e).replace(/^cannot connect to the ledger: /, ""), url);
   const reason = noPasswordReason(said) ?? said;
-  return ledgerError(MESSAGES.ledgerConnect, [maskUrl(url), reason]);
+  return ledgerError(midRun ? MESSAGES.ledgerLost : MESSAGES.ledgerConnect, [maskUrl(url), reason]);
 }
 
 /**

@@ -169,7 +169,8 @@ describe("chuda ledger copy / migrate", () => {
       await own.stop();
       const r = await child;
       expect(r.exitCode).toBe(2);
-      expect(String(r.stderr)).toMatch(/chuda: cannot open the ledger postgres:\/\/postgres@127\.0\.0\.1:\d+\/lost_mid_run: .+ \(CH9202\)/);
+      expect(String(r.stderr)).toMatch(/chuda: the ledger postgres:\/\/postgres@127\.0\.0\.1:\d+\/lost_mid_run failed during the run: .+ \(CH9207\)/);
+      expect(String(r.stderr)).toMatch(/hint: sends marked in flight stay so until the next run reconciles them; none is sent twice/);
       expect(String(r.stderr)).not.toContain("internal error");
       expect(hasStackTrace(String(r.stderr))).toBe(false);
     } finally {

@@ -236,7 +236,7 @@ export function registerDispatch(program: ChudaProgram, io: Io): void {
           if (e instanceof LedgerFileError) throw new UsageError(O.ledgerFileChanged, [e.message]);
           // The shared ledger's server went away mid-run: one line (exit 2); the sends this run left in flight are
           // reconciled by the next run once this one's heartbeat is seen to have stopped.
-          if (where.url && isPostgresFailure(e)) throw postgresError(e, where.url);
+          if (where.url && isPostgresFailure(e)) throw postgresError(e, where.url, true);
           throw e;
         } finally {
           members?.progress?.finish();
