@@ -668,21 +668,22 @@ export class PostgresLedger implements Ledger {
     return r.rows[0] ?? { n: 1, k: 0 };
   }
 
+  /** Whether a send matches `where` (which names `active`): the first match in the order of `sends_active`. */
+  private async anyActive(where: string, params: unknown[]): Promise<boolean> {
+    return (await this.q(`SELECT 1 FROM sends WHERE ${where} ${FIRST_ACTIVE}`, params)).rows.length > 0;
+  }
+
   /** The row is not leased to another worker (`$n` is this worker's name). */
   private free(n: number): string {
     return `(lease_owner IS NULL OR lease_owner = $${n}::text OR lease_until < ${DB_NOW})`;
   }
 
   async hasDue(channel: string, until: number, now: number): Promise<boolean> {
-    return this.read(
-      async () =>
-        (
-          await this.q(
-            `SELECT 1 FROM sends WHERE active AND state = 'planned' AND channel = $1 AND send_at <= $2 AND (not_before IS NULL OR not_before <= $3) AND ${inScope(4)}
-               AND ${this.free(5)} ${FIRST_ACTIVE}`,
-            [channel, until, now, this.scope, this.worker],
-          )
-        ).rows.length > 0,
+    return this.read(() =>
+      this.anyActive(
+        `active AND state = 'planned' AND channel = $1 AND send_at <= $2 AND (not_before IS NULL OR not_before <= $3) AND ${inScope(4)} AND ${this.free(5)}`,
+        [channel, until, now, this.scope, this.worker],
+      ),
     );
   }
 
@@ -703,7 +704,7 @@ export class PostgresLedger implements Ledger {
       const pending = `active AND state = 'planned' AND ${inScope(1)} AND ${this.free(2)}`;
       const params = [this.scope, this.worker];
       // Usually none is left at the end of a run: known from the index, without counting.
-      if (!(await this.q(`SELECT 1 FROM sends WHERE ${pending} ${FIRST_ACTIVE}`, params)).rows.length) return 0;
+      if (!(await this.anyActive(pending, params))) return 0;
       return (await this.q<{ n: number }>(`SELECT COUNT(*) AS n FROM sends WHERE ${pending}`, params)).rows[0]!.n;
     });
   }
@@ -781,7 +782,7 @@ export class PostgresLedger implements Ledger {
       const params = channel === undefined ? [until, this.scope] : [until, this.scope, channel];
       // Usually no send is planned any more: known from the index before the earliest postponed one is looked for.
       // (The probe leaves not_before out: a condition the statistics call rare would make the planner read the table.)
-      if (!(await this.q(`SELECT 1 FROM sends WHERE ${planned} ${FIRST_ACTIVE}`, params)).rows.length) return undefined;
+      if (!(await this.anyActive(planned, params))) return undefined;
       return (
         (await this.q<{ t: number | null }>(`SELECT MIN(not_before) AS t FROM sends WHERE ${planned} AND not_before IS NOT NULL`, params)).rows[0]?.t ??
         undefined
@@ -1093,7 +1094,7 @@ export class PostgresLedger implements Ledger {
   async inFlightElsewhere(runId: number): Promise<InFlightElsewhere> {
     return this.read(async () => {
       // Usually no send is active any more at the end of a run: known from the index before sends in flight are counted.
-      if (!(await this.q(`SELECT 1 FROM sends WHERE active ${FIRST_ACTIVE}`)).rows.length) return { live: 0, silent: 0 };
+      if (!(await this.anyActive("active", []))) return { live: 0, silent: 0 };
       const r = await this.q<{ live: number; silent: number }>(
         `SELECT COUNT(*) FILTER (WHERE live)::int AS live, COUNT(*) FILTER (WHERE NOT live)::int AS silent FROM (
            SELECT EXISTS (SELECT 1 FROM runs r WHERE r.id = s.run_id AND r.status = 'running' AND r.heartbeat_at >= ${DB_NOW} - $2) AS live
