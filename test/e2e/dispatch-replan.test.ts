@@ -231,13 +231,15 @@ describe("chuda dispatch: the snapshot is read when a plan needs it", () => {
     // A path that is not there is refused at once, due or not.
     const missing = await run(repo, ["dispatch", "--members", path.join(repo.dir, "nope.csv"), "--at", "2026-12-20 10:00"]);
     expect(missing.exitCode).toBe(2);
-    expect(missing.stderr).toMatch(/cannot read the member snapshot .*nope\.csv/);
+    expect(missing.stderr).toBe("chuda: cannot read the member snapshot nope.csv: ENOENT\nhint: check the path given to --members");
     expect(hasStackTrace(missing.stderr)).toBe(false);
 
     // The 24th: the plan needs the snapshot, and this one has no member key: exit 2, nothing planned, the run failed.
     const refused = await run(repo, ["dispatch", "--members", broken, "--at", "2026-12-24 10:05"]);
     expect(refused.exitCode).toBe(2);
-    expect(refused.stderr).toMatch(/the member snapshot has no `member_id` column/);
+    expect(refused.stderr).toBe(
+      "chuda: the member snapshot has no `member_id` column, the member key declared in chuda.yaml\nhint: its columns are: customer, phone number",
+    );
     expect(hasStackTrace(refused.stderr)).toBe(false);
     expect(ledgerRows(repo)).toEqual([]);
     expect((await status(repo)).runs.map((r) => r.status)).toEqual(["failed", "done"]);
