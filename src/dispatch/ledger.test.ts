@@ -122,6 +122,35 @@ describe.each([sqlite, postgres])("ledger on $name", (backend) => {
     expect(await ledger.nextNotBefore(500)).toBe(5000);
   });
 
+  it("due: every send with its own message, also where several in a row share one; with `after`, only the sends after that one", async () => {
+    const { ledger } = await backend.fresh();
+    const a = `{"kind":"sms","text":"A"}`;
+    const b = `{"kind":"sms","text":"B"}`;
+    const contents = [a, a, b, b, null, null, a, b, a];
+    await ledger.recordPlan(
+      [],
+      contents.map((content, i) => send(`M${i}`, 100 + (i % 3), "sms", { content })),
+      1,
+    );
+    const due = await ledger.due("sms", 500, 500, 100);
+    // In send-time order (send_at, then the order planned), each with the message it was planned with.
+    const order = [0, 3, 6, 1, 4, 7, 2, 5, 8];
+    expect(due.map((r) => r.member)).toEqual(order.map((i) => `M${i}`));
+    expect(due.map((r) => r.content)).toEqual(order.map((i) => contents[i]));
+    // Read in pieces, each after the last one read: every send once, in the same order.
+    const pieces: string[] = [];
+    let after: (typeof due)[number] | undefined;
+    // (At most as many reads as there are sends: a read that started from the first again would never end.)
+    for (let read = 0; read < contents.length; read++) {
+      const piece = await ledger.due("sms", 500, 500, 2, after && { send_at: after.send_at, id: after.id });
+      if (!piece.length) break;
+      expect(piece.map((r) => r.content)).toEqual(piece.map((r) => contents[Number(r.member.slice(1))]));
+      pieces.push(...piece.map((r) => r.member));
+      after = piece.at(-1);
+    }
+    expect(pieces).toEqual(due.map((r) => r.member));
+  });
+
   it("what is left: the channels with a send due, the next postponed one, the pending count, sends in flight elsewhere; none once all are finished", async () => {
     const { ledger } = await backend.fresh();
     const run = await ledger.startRun(100, 10);

@@ -10,6 +10,7 @@ import path from "node:path";
 import { migrateSqlite } from "../ledger/migrations/sqlite.js";
 import type { HistorySend } from "../plan/types.js";
 import type {
+  DuePosition,
   DueSend,
   Ledger,
   OccurrenceRecord,
@@ -165,6 +166,13 @@ export class SqliteLedger implements Ledger {
         .prepare(
           `SELECT rowid, key, campaign, occurrence, member, channel, address, sender, content, attempts, first_attempt_at, send_at FROM sends
            WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) AND ${IN_SCOPE} ORDER BY send_at, rowid LIMIT ?`,
+        )
+        .raw(true),
+      dueAfter: db
+        .prepare(
+          `SELECT rowid, key, campaign, occurrence, member, channel, address, sender, content, attempts, first_attempt_at, send_at FROM sends
+           WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) AND ${IN_SCOPE}
+             AND (send_at, rowid) > (?, ?) ORDER BY send_at, rowid LIMIT ?`,
         )
         .raw(true),
       hasDue: db.prepare(
@@ -362,9 +370,13 @@ export class SqliteLedger implements Ledger {
    * backoff (`not_before`) has passed at `now` (the wall clock), in send-time order. Writes still queued are
    * committed first, so what this returns is what the ledger holds.
    */
-  async due(channel: string, until: number, now: number, limit: number): Promise<DueSend[]> {
+  async due(channel: string, until: number, now: number, limit: number, after?: DuePosition): Promise<DueSend[]> {
     this.flushNow();
-    const raw = this.stmts.due.all(channel, until, now, this.scopeJson, this.scopeJson, limit) as unknown[][];
+    const raw = (
+      after
+        ? this.stmts.dueAfter.all(channel, until, now, this.scopeJson, this.scopeJson, after.send_at, after.id, limit)
+        : this.stmts.due.all(channel, until, now, this.scopeJson, this.scopeJson, limit)
+    ) as unknown[][];
     const out: DueSend[] = new Array(raw.length);
     for (let i = 0; i < raw.length; i++) {
       const r = raw[i]!;

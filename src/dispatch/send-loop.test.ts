@@ -314,6 +314,44 @@ describe("the send loop", () => {
     expect((await ledger.counts()).map(({ channel, state, n }) => ({ channel, state, n }))).toEqual([{ channel: "sms", state: "sent", n: 35 }]);
   });
 
+  it("a retry of a send read early in a long pass goes out once its backoff ends, not when the pass is over", async () => {
+    // 1,000 sends at 10 calls a second: a pass of 100 calls, read a few rounds of batches at a time, each read
+    // starting where the last one ended. The first send fails once.
+    const project = projectOf({ sms: "    rate_limit: 10" });
+    const members = Array.from({ length: 1000 }, (_, i) => `M${String(i).padStart(3, "0")}`);
+    await ledger.insertSends(members.map((m) => send(m, "sms", EVENING)));
+    const time = fakeTime(EVENING);
+    const calls: Call[] = [];
+    const driver = recordingDriver(time, calls, (r, n) =>
+      r.member === "M000" && n === 1 ? { status: "failed", class: "retry", code: "http_503", message: "busy" } : sent(r, n),
+    );
+    const summary = await loop(time, project, new Map([["sms", load(driver, "sms")]]));
+    const withFirst = calls.filter((c) => c.members.includes("M000"));
+    expect(withFirst).toHaveLength(2);
+    const retryDue = withFirst[0]!.at + backoffMs(sendKey("c", OCC, "M000", "sms"), 1);
+    // Read again from the first as soon as it is due: within one read's worth of calls (16 at 10 a second).
+    expect(withFirst[1]!.at).toBeGreaterThanOrEqual(retryDue);
+    expect(withFirst[1]!.at - retryDue).toBeLessThan(2_000);
+    expect(calls.at(-1)!.at - withFirst[1]!.at).toBeGreaterThan(5_000);
+    expect(calls.flatMap((c) => c.members).sort()).toEqual([...members, "M000"].sort());
+    expect(summary).toMatchObject({ sent: 1000, retries: 1 });
+  });
+
+  it("a send planned during a pass before where its reads have got to is sent in the same run, once", async () => {
+    const members = Array.from({ length: 300 }, (_, i) => `M${String(i).padStart(3, "0")}`);
+    await ledger.insertSends(members.map((m) => send(m, "sms", EVENING)));
+    const time = fakeTime(EVENING);
+    const calls: Call[] = [];
+    // At the fifth call, a send due earlier than all the others is planned (a fallback, a send another worker let go).
+    const driver = recordingDriver(time, calls, sent, {
+      onCall: () => void (calls.length === 5 && ledger.insertSends([send("EARLY", "sms", EVENING - 60_000)])),
+    });
+    const summary = await loop(time, projectOf(), new Map([["sms", load(driver, "sms")]]));
+    expect(calls.flatMap((c) => c.members).sort()).toEqual([...members, "EARLY"].sort());
+    expect((await stateOf("EARLY", "sms")).state).toBe("sent");
+    expect(summary.sent).toBe(301);
+  });
+
   it("once cancelled, no new provider call leaves: the sends not yet called stay planned", async () => {
     const project = projectOf({ sms: "    concurrency: 1" });
     await ledger.insertSends(["A", "B", "C", "D"].map((m) => send(m, "sms", EVENING)));

@@ -6,7 +6,7 @@
  */
 import type { RenderedContent } from "../content/types.js";
 import type { SendOutcome, SendRequest } from "../drivers/types.js";
-import type { DueSend, SendInsert, SendResult } from "../ledger/types.js";
+import type { DuePosition, DueSend, SendInsert, SendResult } from "../ledger/types.js";
 import { expiredMessage, OutcomeHandler, type OutcomeContext } from "./outcomes.js";
 import { rateGate } from "./rate-gate.js";
 import { makeBatches, nextFallback, toRequest } from "./requests.js";
@@ -39,6 +39,9 @@ export interface SendLoopRun extends Omit<OutcomeContext, "stopChannel" | "isSto
 /** Rounds of channels that fallbacks opened after the first pass (a fallback of a fallback …). */
 const FALLBACK_ROUNDS = 3;
 
+/** How long (run clock) a pass over a channel's due sends goes on from where its last read ended before it starts again from the first. */
+const PASS_MS = 5_000;
+
 /** Sends what is due, channel by channel in parallel, until nothing due remains (or only waits longer than `maxWaitMs`). */
 export async function sendDue(run: SendLoopRun): Promise<void> {
   await new SendLoop(run).sendAll();
@@ -46,6 +49,8 @@ export async function sendDue(run: SendLoopRun): Promise<void> {
 
 class SendLoop {
   private readonly stopped = new Set<string>();
+  /** Per channel, the earliest moment a send this loop put back (a retry, a postponement) is due again. */
+  private readonly putBack = new Map<string, number>();
   private readonly settle: OutcomeHandler;
 
   constructor(private readonly run: SendLoopRun) {
@@ -131,11 +136,28 @@ class SendLoop {
     // The first read is one round of batches, so that the first calls leave as soon as it is read; later reads are
     // four rounds, so that the workers seldom wait for one.
     let reads = 0;
+    // Where the last read ended: the next read starts after it (see `Ledger.due`). A pass over the due sends starts
+    // again from the first when a read after that place finds nothing, once a send this loop put back (a retry, a
+    // postponement) is due, and every few seconds, for sends others put back before it (a fallback, an expired lease).
+    let after: DuePosition | undefined;
+    let passStarted = 0;
     const fetchBatches = async (): Promise<boolean> => {
       let rows: DueSend[] = [];
       while (!rows.length) {
         const limit = batchSize * concurrency * (reads++ ? 4 : 1);
-        const due = (await ledger.due(channel, at, clock.now(), limit)).filter((r) => !held.has(r.id));
+        const now = clock.now();
+        if (after && (now >= (this.putBack.get(channel) ?? Infinity) || now - passStarted >= PASS_MS)) after = undefined;
+        let due = after ? await ledger.due(channel, at, now, limit, after) : [];
+        const fromStart = !due.length;
+        if (fromStart) {
+          passStarted = now;
+          this.putBack.delete(channel);
+          due = await ledger.due(channel, at, now, limit);
+        }
+        const last = due[due.length - 1];
+        after = last && { send_at: last.send_at, id: last.id };
+        due = due.filter((r) => !held.has(r.id));
+        // Nothing but sends in flight here: nothing to fetch until they are done.
         if (!due.length) return false;
         rows = await this.sendableNow(due);
       }
@@ -191,6 +213,11 @@ class SendLoop {
     return { gate, paced, concurrency, batchSize };
   }
 
+  /** A send of `channel` is planned again from `at` on: the channel's next read from then on starts from the first. */
+  private notePutBack(channel: string, at: number): void {
+    this.putBack.set(channel, Math.min(at, this.putBack.get(channel) ?? Infinity));
+  }
+
   /**
    * Every attempt keeps the send-time rules, not only the first: of due sends, those past their expiry become
    * `expired`, those in quiet hours or outside their campaign's window wait for the next allowed moment (a retry, a
@@ -222,7 +249,10 @@ class SendLoop {
       await ledger.finish(expired, t);
       summary.expired += expired.length;
     }
-    for (const [at, ids] of waiting) await ledger.postpone(ids, at);
+    for (const [at, ids] of waiting) {
+      await ledger.postpone(ids, at);
+      this.notePutBack(due[0]!.channel, at);
+    }
     return ready;
   }
 
@@ -243,6 +273,7 @@ class SendLoop {
     );
     const t = this.run.clock.now();
     const { results, fallbacks } = await this.settle.batch(channel, rows, outcomes, t);
+    for (const r of results) if (r.state === "planned") this.notePutBack(channel, r.not_before ?? t);
     const c = (summary.by_channel[channel] ??= { sent: 0, queued: 0, failed: 0, unknown: 0 });
     // Committed with the next group commit; until then the rows stay in flight (never re-sent after a crash).
     await ledger.queueFinish(results, t, fallbacks);

@@ -77,6 +77,9 @@ export interface DueSend {
   send_at: number;
 }
 
+/** A send's place in the order of due sends (send time, then id). */
+export type DuePosition = Pick<DueSend, "send_at" | "id">;
+
 /** The result of one send. Rows are found by `id` when given, else by `key`. */
 export interface SendResult {
   id?: number;
@@ -175,8 +178,12 @@ export interface Ledger {
   insertSends(sends: SendInsert[]): Promise<void>;
   recordTestSend(t: TestSendRecord): Promise<void>;
 
-  /** Planned sends of a channel due by `until` whose backoff has passed at `now`, in send-time order. */
-  due(channel: string, until: number, now: number, limit: number): Promise<DueSend[]>;
+  /**
+   * Planned sends of a channel due by `until` whose backoff has passed at `now`, in send-time order; with `after`
+   * (the last send of the caller's previous read), only those after it in that order, so that a large plan's reads
+   * do not walk again over the sends read before.
+   */
+  due(channel: string, until: number, now: number, limit: number, after?: DuePosition): Promise<DueSend[]>;
   hasDue(channel: string, until: number, now: number): Promise<boolean>;
   /** The whole row of a send, by id. */
   row(id: number): Promise<SendRow | undefined>;
