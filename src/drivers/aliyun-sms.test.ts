@@ -58,7 +58,8 @@ describe("aliyun-sms driver", () => {
     const same = ["13800000001", "13800000002", "+8613800000003"].map((p, i) => req(`S${i}`, p));
     const own = ["13900000001", "13900000002"].map((p, i) => req(`P${i}`, p, sms({ name: `会员${i}` })));
     const lone = req("L0", "13700000001", sms({ coupon: "X" }), "welcome");
-    const out = await inst.send([...same, ...own, lone]);
+    // Interleaved: a message's recipients are one call wherever they are in the batch.
+    const out = await inst.send([same[0]!, own[0]!, same[1]!, lone, own[1]!, same[2]!]);
     expect(out.map((o) => o.status)).toEqual(Array(6).fill("sent"));
     expect(out[0]).toMatchObject({ providerId: expect.stringMatching(/\^0$/) });
     const calls = fake

@@ -113,11 +113,25 @@ function messageKey(c: SmsContent): string {
 export function planAliyunCalls(items: SmsItem[]): Call[] {
   const calls: Call[] = [];
   const same = new Map<string, SmsItem[]>();
+  let prev: SmsItem | undefined;
+  let g: SmsItem[] = [];
   for (const it of items) {
-    const k = `${JSON.stringify([it.req.campaign, it.req.occurrence, it.req.channel])}${messageKey(it.content)}`;
-    let g = same.get(k);
-    if (!g) same.set(k, (g = []));
+    // Usually the item before is of the same group (a batch is mostly one occurrence's message): its key is not
+    // written out again.
+    if (
+      !prev ||
+      it.content !== prev.content ||
+      it.req.campaign !== prev.req.campaign ||
+      it.req.occurrence !== prev.req.occurrence ||
+      it.req.channel !== prev.req.channel
+    ) {
+      const k = `${JSON.stringify([it.req.campaign, it.req.occurrence, it.req.channel])}${messageKey(it.content)}`;
+      const found = same.get(k);
+      if (found) g = found;
+      else same.set(k, (g = []));
+    }
     g.push(it);
+    prev = it;
   }
   const singles: SmsItem[] = [];
   const chunked = (group: SmsItem[], max: number, emit: (chunk: SmsItem[]) => void) => {
