@@ -151,6 +151,41 @@ describe.each([sqlite, postgres])("ledger on $name", (backend) => {
     expect(pieces).toEqual(due.map((r) => r.member));
   });
 
+  it("recordPlan reads the sends once, as they come; a send recorded already in an occurrence planned for the first time stays as it is", async () => {
+    const { ledger, stateOf } = await backend.fresh();
+    // Recorded before the occurrence was (as a send of an event, or copied from another ledger).
+    await ledger.insertSends([send("M1", 100, "sms", { state: "failed" })]);
+    let reads = 0;
+    function* plan() {
+      for (const s of [send("M0", 100), send("M1", 100), send("M2", 100, "-", { state: "held_out", address: null, content: null }), send("M3", 100)]) {
+        reads++;
+        yield s;
+      }
+    }
+    // Many more after them: PostgreSQL's bulk copy takes them in pieces, and the recorded one stops it early on.
+    const more = Array.from({ length: 12_000 }, (_, i) => send(`N${i}`, 200));
+    function* all() {
+      yield* plan();
+      for (const s of more) {
+        reads++;
+        yield s;
+      }
+    }
+    const recorded = await ledger.recordPlan([{ campaign: "c", occurrence: OCC, sendAt: 100, audience: 12_004 }], all(), 1);
+    expect(reads).toBe(12_004);
+    expect(recorded.heldOut).toBe(1);
+    expect([await stateOf(keyOf("M0")), await stateOf(keyOf("M1")), await stateOf(keyOf("M2", "-")), await stateOf(keyOf("M3"))]).toEqual([
+      "planned",
+      "failed",
+      "held_out",
+      "planned",
+    ]);
+    expect(await ledger.plannedOccurrences()).toEqual(new Set([`c|${OCC}`]));
+    expect((await ledger.due("sms", 150, 500, 10)).map((r) => r.member)).toEqual(["M0", "M3"]);
+    expect(await ledger.plannedCount()).toBe(12_002);
+    expect(new Set((await ledger.due("sms", 500, 500, 20_000)).map((r) => r.member))).toEqual(new Set(["M0", "M3", ...more.map((s) => s.member)]));
+  });
+
   it("what is left: the channels with a send due, the next postponed one, the pending count, sends in flight elsewhere; none once all are finished", async () => {
     const { ledger } = await backend.fresh();
     const run = await ledger.startRun(100, 10);

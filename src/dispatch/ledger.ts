@@ -348,7 +348,7 @@ export class SqliteLedger implements Ledger {
    * Records a whole plan (its occurrences and every send and held-out member) in one transaction. Keys recorded
    * already (an occurrence planned again) are left as they are; returns how many held-out members are new.
    */
-  async recordPlan(occurrences: OccurrenceRecord[], sends: SendInsert[], runId: number): Promise<{ heldOut: number }> {
+  async recordPlan(occurrences: OccurrenceRecord[], sends: Iterable<SendInsert>, runId: number): Promise<{ heldOut: number }> {
     this.flushNow();
     let heldOut = 0;
     this.db.transaction(() => {

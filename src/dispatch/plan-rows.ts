@@ -20,8 +20,23 @@ export function sendRowsOf(
   replanned: Set<string>,
   summary: DispatchSummary,
 ): { rows: SendInsert[]; refused: SendResult[] } {
-  const rows: SendInsert[] = [];
   const refused: SendResult[] = [];
+  return { rows: [...sendRows(p, project, runId, t, replanned, summary, refused)], refused };
+}
+
+/**
+ * `sendRowsOf` one row at a time, as a ledger takes them: a large plan's rows are then built while the database
+ * takes the ones before, not all before it starts. The results of refused sends go to `refused` as their rows do.
+ */
+export function* sendRows(
+  p: Plan,
+  project: Project,
+  runId: number,
+  t: number,
+  replanned: Set<string>,
+  summary: DispatchSummary,
+  refused: SendResult[],
+): Generator<SendInsert> {
   // The planner renders each distinct message once and shares the object: serialise each once.
   const json = new Map<object, string>();
   const contentJson = (c: RenderedContent | undefined) => {
@@ -30,6 +45,9 @@ export function sendRowsOf(
     if (j === undefined) json.set(c, (j = JSON.stringify(c)));
     return j;
   };
+  // Whether a decision's occurrence was planned before, asked again only when the occurrence changes.
+  let occ: Plan["decisions"][number] | undefined;
+  let again = false;
   /** A decision's row on `channel`: its message and where it goes, nothing a fallback needs. */
   const row = (d: Plan["decisions"][number], channel: string, state: SendInsert["state"]): SendInsert => ({
     key: sendKey(d.campaign, d.occurrence, d.member, channel),
@@ -39,9 +57,9 @@ export function sendRowsOf(
     channel,
     state,
     send_at: d.sendAt,
-    address: d.address ?? null,
-    sender: d.sender ?? null,
-    content: contentJson(d.content),
+    address: state === "held_out" ? null : (d.address ?? null),
+    sender: state === "held_out" ? null : (d.sender ?? null),
+    content: state === "held_out" ? null : contentJson(d.content),
     fallbacks: null,
     vars: null,
     run_id: runId,
@@ -49,11 +67,10 @@ export function sendRowsOf(
   });
   for (const d of p.decisions) {
     if (d.reason === "held_out") {
-      rows.push({ ...row(d, "-", "held_out"), address: null, sender: null, content: null });
       summary.held_out++;
+      yield row(d, "-", "held_out");
     } else if (d.channel && d.contentErrors) {
       // The provider would refuse this message: record it as failed, never send it.
-      rows.push(row(d, d.channel, "failed"));
       refused.push({
         key: sendKey(d.campaign, d.occurrence, d.member, d.channel),
         state: "failed",
@@ -64,18 +81,21 @@ export function sendRowsOf(
       (summary.by_channel[d.channel] ??= { sent: 0, queued: 0, failed: 0, unknown: 0 }).failed++;
       const k = `${d.channel} ${CONTENT_REFUSED}`;
       summary.failures[k] = (summary.failures[k] ?? 0) + 1;
+      yield row(d, d.channel, "failed");
     } else if (d.channel) {
-      rows.push({
-        ...row(d, d.channel, "planned"),
-        fallbacks: d.fallbacks?.length ? JSON.stringify(d.fallbacks) : null,
-        // Vars serve only to render a fallback (or failover) channel's content.
-        vars: (d.fallbacks?.length || project.channels.get(d.channel)?.failover) && d.vars ? JSON.stringify(d.vars) : null,
-      });
+      const r = row(d, d.channel, "planned");
+      if (d.fallbacks?.length) r.fallbacks = JSON.stringify(d.fallbacks);
+      // Vars serve only to render a fallback (or failover) channel's content.
+      if ((d.fallbacks?.length || project.channels.get(d.channel)?.failover) && d.vars) r.vars = JSON.stringify(d.vars);
       summary.planned++;
-      if (replanned.has(`${d.campaign}|${d.occurrence}`)) summary.replanned_sends++;
+      if (occ?.campaign !== d.campaign || occ.occurrence !== d.occurrence) {
+        occ = d;
+        again = replanned.has(`${d.campaign}|${d.occurrence}`);
+      }
+      if (again) summary.replanned_sends++;
+      yield r;
     }
   }
-  return { rows, refused };
 }
 
 /** The failure code of a send whose content the channel would refuse: recorded failed, never sent. */

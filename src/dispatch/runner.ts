@@ -10,7 +10,7 @@ import type { Driver, DriverInstance } from "../drivers/types.js";
 import { emptyPlan, hasOccurrencesToPlan, plan } from "../plan/plan.js";
 import { allowedAt, expireAfterMs } from "./send-time.js";
 import { reconcileInFlight, reconcileQueued } from "./reconcile.js";
-import { sendRowsOf } from "./plan-rows.js";
+import { sendRows, sendRowsOf } from "./plan-rows.js";
 import { sendDue, type RunClock } from "./send-loop.js";
 import type { RateGate } from "./rate-gate.js";
 
@@ -23,7 +23,7 @@ import type { BusinessEvent, MemberTable, Plan } from "../plan/types.js";
 import { bindLinks, LINKS_KEY, type BoundLink } from "../content/track.js";
 import type { Project } from "../project/types.js";
 import { NEXT_RUN_MS, sendKey } from "./ledger.js";
-import type { InFlightElsewhere, Ledger, SendInsert } from "../ledger/types.js";
+import type { InFlightElsewhere, Ledger, SendInsert, SendResult } from "../ledger/types.js";
 
 export interface LoadedChannel {
   driver: Driver;
@@ -391,13 +391,22 @@ async function recordDuePlan(input: DispatchInput, run: RunState): Promise<SendI
     }
     summary.replanned = replanned.size;
     summary.withdrawn += await withdrawStale(input, t);
-    const { rows, refused } = sendRowsOf(p, project, run.id, t, replanned, summary);
-    await bindTrackedLinks(ledger, rows);
-    const recorded = await ledger.recordPlan(
-      p.occurrences.map((o) => ({ campaign: o.campaign.name, occurrence: o.occurrence.id, sendAt: o.sendAt, audience: o.funnel.audience })),
-      rows,
-      run.id,
-    );
+    const occurrences = p.occurrences.map((o) => ({ campaign: o.campaign.name, occurrence: o.occurrence.id, sendAt: o.sendAt, audience: o.funnel.audience }));
+    let rows: SendInsert[];
+    let refused: SendResult[];
+    let recorded: { heldOut: number };
+    if (hasTrackedLinks(p)) {
+      // Links are bound to each send's key and stored before the plan that sends them.
+      ({ rows, refused } = sendRowsOf(p, project, run.id, t, replanned, summary));
+      await bindTrackedLinks(ledger, rows);
+      recorded = await ledger.recordPlan(occurrences, rows, run.id);
+    } else {
+      // The rows are built as the ledger takes them: a large plan's are built while the database stores the ones before.
+      rows = [];
+      refused = [];
+      const built = sendRows(p, project, run.id, t, replanned, summary, refused);
+      recorded = await ledger.recordPlan(occurrences, collected(built, rows), run.id);
+    }
     // Held-out members of an occurrence planned again were recorded by the run that first planned it.
     summary.held_out = recorded.heldOut;
     if (refused.length) await ledger.finish(refused, t);
@@ -498,6 +507,25 @@ async function withdrawStale(input: DispatchInput, now: number): Promise<number>
  * Sends whose content tracks links (`{{track}}`) get their own link ids before they are recorded; the links are
  * committed first, so a recorded send's links always resolve.
  */
+/** Whether any message of the plan has tracked links (to bind to each send before it is recorded). */
+function hasTrackedLinks(p: Plan): boolean {
+  let last: object | undefined;
+  for (const d of p.decisions) {
+    if (!d.content || d.content === last) continue;
+    last = d.content;
+    if (LINKS_KEY in d.content) return true;
+  }
+  return false;
+}
+
+/** The values of `it`, each also pushed to `into` as it is read. */
+function* collected<T>(it: Iterable<T>, into: T[]): Generator<T> {
+  for (const x of it) {
+    into.push(x);
+    yield x;
+  }
+}
+
 async function bindTrackedLinks(ledger: Ledger, rows: SendInsert[]): Promise<void> {
   let secret: string | undefined;
   const links: BoundLink[] = [];

@@ -107,18 +107,21 @@ function copyField(v: string | number | null | undefined): string {
 }
 
 /** Sends as lines of COPY's text format, a piece at a time. */
-function* copyLines(sends: SendInsert[]): Generator<string> {
+function* copyLines(sends: Iterable<SendInsert>): Generator<string> {
   const columns = INSERT_COLUMNS.map(([c]) => c);
-  for (let i = 0; i < sends.length; i += COPY_CHUNK) {
-    let out = "";
-    for (let j = i; j < Math.min(i + COPY_CHUNK, sends.length); j++) {
-      const s = sends[j]!;
-      // Field by field into the piece (an array and a join per line cost a third of writing it).
-      for (let k = 0; k < columns.length; k++) out += (k ? "\t" : "") + copyField(s[columns[k]!]);
-      out += "\n";
+  let out = "";
+  let n = 0;
+  for (const s of sends) {
+    // Field by field into the piece (an array and a join per line cost a third of writing it).
+    for (let k = 0; k < columns.length; k++) out += (k ? "\t" : "") + copyField(s[columns[k]!]);
+    out += "\n";
+    if (++n === COPY_CHUNK) {
+      yield out;
+      out = "";
+      n = 0;
     }
-    yield out;
   }
+  if (n) yield out;
 }
 
 /**
@@ -565,21 +568,33 @@ export class PostgresLedger implements Ledger {
 
   /**
    * Inserts the sends of occurrences planned for the first time, in the transaction under way: none of their keys can
-   * be recorded, so no conflict is looked for (a third of an insert's cost). Should one be recorded after all, the
-   * insert is undone and made again key by key. Returns the states of the sends that were new.
+   * be recorded, so no conflict is looked for (a third of an insert's cost). They are copied as `sends` yields them
+   * (each also pushed to `copied`), so that a plan's rows are built while the server takes the ones before. Should one
+   * be recorded after all, the insert is undone and made again key by key, with the rest of `sends`. Returns the
+   * states of the sends that were new.
    */
-  private async insertNew(sends: SendInsert[]): Promise<string[]> {
-    if (!sends.length) return [];
+  private async insertNew(sends: Iterator<SendInsert>, copied: SendInsert[]): Promise<string[]> {
+    const first = sends.next();
+    if (first.done) return [];
+    // Read by hand, not by for…of: a copy that fails stops reading, and must not end the iterator it has not finished.
+    function* rows(): Generator<SendInsert> {
+      for (let n = first; !n.done; n = sends.next()) {
+        copied.push(n.value);
+        yield n.value;
+      }
+    }
     await this.q("SAVEPOINT new_sends");
     try {
-      await pipeline(Readable.from(copyLines(sends)), this.client.query(copyFrom(COPY_NEW_SQL)));
+      // Two pieces ahead of the server at most: the rest are built as it takes these.
+      await pipeline(Readable.from(copyLines(rows()), { highWaterMark: 2 }), this.client.query(copyFrom(COPY_NEW_SQL)));
     } catch (e) {
       if ((e as { code?: string }).code !== "23505") throw e;
       await this.q("ROLLBACK TO SAVEPOINT new_sends");
-      return this.insertMany(sends);
+      for (let n = sends.next(); !n.done; n = sends.next()) copied.push(n.value);
+      return this.insertMany(copied);
     }
     await this.q("RELEASE SAVEPOINT new_sends");
-    return sends.map((s) => s.state);
+    return copied.map((s) => s.state);
   }
 
   /** Applies results in two statements (by id, by key); of several results for one row, the last one counts. */
@@ -596,7 +611,7 @@ export class PostgresLedger implements Ledger {
 
   async recordPlan(
     occurrences: { campaign: string; occurrence: string; sendAt: number; audience: number }[],
-    sends: SendInsert[],
+    sends: Iterable<SendInsert>,
     runId: number,
   ): Promise<{ heldOut: number }> {
     return this.read(() =>
@@ -628,7 +643,19 @@ export class PostgresLedger implements Ledger {
           if (v === undefined) byOcc.set(s.occurrence, (v = fresh.has(`${s.campaign}|${s.occurrence}`)));
           return v;
         };
-        const states = [...(await this.insertNew(sends.filter(isNew))), ...(await this.insertMany(sends.filter((s) => !isNew(s))))];
+        // One pass over the sends: those of new occurrences are copied as they come, the others kept for after.
+        const others: SendInsert[] = [];
+        const all = sends[Symbol.iterator]();
+        const ofNew: Iterator<SendInsert> = {
+          next() {
+            for (let n = all.next(); !n.done; n = all.next()) {
+              if (isNew(n.value)) return n;
+              others.push(n.value);
+            }
+            return { done: true, value: undefined };
+          },
+        };
+        const states = [...(await this.insertNew(ofNew, [])), ...(await this.insertMany(others))];
         return { heldOut: states.filter((s) => s === "held_out").length, inserted: states.length };
       }).then(async ({ heldOut, inserted }) => {
         await this.refreshStatistics(inserted);

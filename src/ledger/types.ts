@@ -173,8 +173,11 @@ export interface Ledger {
   plannedOccurrences(): Promise<Set<string>>;
   /** Sends that count against caps, quotas and repeat. */
   history(): Promise<HistorySend[]>;
-  /** Records a whole plan in one transaction; keys recorded already are left as they are. */
-  recordPlan(occurrences: OccurrenceRecord[], sends: SendInsert[], runId: number): Promise<{ heldOut: number }>;
+  /**
+   * Records a whole plan in one transaction; keys recorded already are left as they are. `sends` is read once, as the
+   * ledger takes them (it may be a generator that builds each row as it is asked for).
+   */
+  recordPlan(occurrences: OccurrenceRecord[], sends: Iterable<SendInsert>, runId: number): Promise<{ heldOut: number }>;
   insertSends(sends: SendInsert[]): Promise<void>;
   recordTestSend(t: TestSendRecord): Promise<void>;
 
