@@ -10,7 +10,7 @@ import type { Driver, DriverInstance } from "../drivers/types.js";
 import { emptyPlan, hasOccurrencesToPlan, plan } from "../plan/plan.js";
 import { allowedAt, expireAfterMs } from "./send-time.js";
 import { reconcileInFlight, reconcileQueued } from "./reconcile.js";
-import { sendRows, sendRowsOf } from "./plan-rows.js";
+import { countPlanRows, sendRows, type PlanRowCounts } from "./plan-rows.js";
 import { sendDue, type RunClock } from "./send-loop.js";
 import type { RateGate } from "./rate-gate.js";
 
@@ -23,7 +23,7 @@ import type { BusinessEvent, MemberTable, Plan } from "../plan/types.js";
 import { bindLinks, LINKS_KEY, type BoundLink } from "../content/track.js";
 import type { Project } from "../project/types.js";
 import { NEXT_RUN_MS, sendKey } from "./ledger.js";
-import type { InFlightElsewhere, Ledger, SendInsert, SendResult } from "../ledger/types.js";
+import type { InFlightElsewhere, Ledger, SendInsert } from "../ledger/types.js";
 
 export interface LoadedChannel {
   driver: Driver;
@@ -279,17 +279,17 @@ export async function runDispatch(input: DispatchInput): Promise<DispatchSummary
   if (run.aborted()) return endRun(ledger, run, "interrupted");
 
   // 2. Plan what is due and record it before any call.
-  let rows: SendInsert[] | undefined;
+  let planned: PlanRowCounts | undefined;
   try {
-    rows = await recordDuePlan(input, run);
+    planned = await recordDuePlan(input, run);
   } catch (e) {
     // A snapshot that cannot be read or used (--strict, shrunk), a plan that failed: the run ends `failed`, not left
     // `running` for the next run to find.
     await ledger.finishRun(run.id, run.wall(), "failed", run.summary).catch(() => undefined);
     throw e;
   }
-  if (!rows) return endRun(ledger, run, "interrupted");
-  input.onEvent?.(plannedEvent(run.summary, rows));
+  if (!planned) return endRun(ledger, run, "interrupted");
+  input.onEvent?.(plannedEvent(run.summary, planned));
   // Pending sends past their expiry (planned by this run or an earlier one) are never sent.
   run.summary.expired += await ledger.expire(
     input.campaigns.map((c) => ({ campaign: c.name, afterMs: expireAfterMs(project, c) })),
@@ -363,11 +363,11 @@ export function emptySummary(at: number): DispatchSummary {
 }
 
 /**
- * Plans what is due and records it (withdrawing pending sends of members no longer eligible): the rows recorded, or
- * undefined when the run was cancelled while planning. Several workers on one shared ledger plan one at a time (see
+ * Plans what is due and records it (withdrawing pending sends of members no longer eligible): what its rows come to,
+ * or undefined when the run was cancelled while planning. Several workers on one shared ledger plan one at a time (see
  * `Ledger.lockPlanning`); the lock is released once the plan is recorded.
  */
-async function recordDuePlan(input: DispatchInput, run: RunState): Promise<SendInsert[] | undefined> {
+async function recordDuePlan(input: DispatchInput, run: RunState): Promise<PlanRowCounts | undefined> {
   const { ledger, project } = input;
   const { summary } = run;
   const beforeLock = ledger.lockPlanning ? await ledger.plannedOccurrences() : undefined;
@@ -392,34 +392,29 @@ async function recordDuePlan(input: DispatchInput, run: RunState): Promise<SendI
     summary.replanned = replanned.size;
     summary.withdrawn += await withdrawStale(input, t);
     const occurrences = p.occurrences.map((o) => ({ campaign: o.campaign.name, occurrence: o.occurrence.id, sendAt: o.sendAt, audience: o.funnel.audience }));
-    let rows: SendInsert[];
-    let refused: SendResult[];
-    let recorded: { heldOut: number };
+    const counts = countPlanRows(p, replanned, summary);
+    let rows: Iterable<SendInsert>;
     if (hasTrackedLinks(p)) {
       // Links are bound to each send's key and stored before the plan that sends them.
-      ({ rows, refused } = sendRowsOf(p, project, run.id, t, replanned, summary));
-      await bindTrackedLinks(ledger, rows);
-      recorded = await ledger.recordPlan(occurrences, rows, run.id);
+      const built = [...sendRows(p, project, run.id, t)];
+      await bindTrackedLinks(ledger, built);
+      rows = built;
     } else {
-      // The rows are built as the ledger takes them: a large plan's are built while the database stores the ones before.
-      rows = [];
-      refused = [];
-      const built = sendRows(p, project, run.id, t, replanned, summary, refused);
-      recorded = await ledger.recordPlan(occurrences, collected(built, rows), run.id);
+      // Built as the ledger takes them (and again should it need them again), never all kept at once.
+      rows = { [Symbol.iterator]: () => sendRows(p, project, run.id, t) };
     }
+    const recorded = await ledger.recordPlan(occurrences, rows, run.id);
     // Held-out members of an occurrence planned again were recorded by the run that first planned it.
     summary.held_out = recorded.heldOut;
-    if (refused.length) await ledger.finish(refused, t);
+    if (counts.refused.length) await ledger.finish(counts.refused, t);
     summary.occurrences = p.occurrences.length;
-    return rows;
+    return counts;
   } finally {
     await release?.();
   }
 }
 
-function plannedEvent(summary: DispatchSummary, rows: SendInsert[]): DispatchEvent {
-  const byChannel: Record<string, number> = {};
-  for (const r of rows) if (r.state === "planned") byChannel[r.channel] = (byChannel[r.channel] ?? 0) + 1;
+function plannedEvent(summary: DispatchSummary, { byChannel }: PlanRowCounts): DispatchEvent {
   const { planned: sends, held_out: heldOut, occurrences, replanned, withdrawn } = summary;
   return { type: "planned", sends, heldOut, occurrences, byChannel, replanned, withdrawn };
 }
@@ -516,14 +511,6 @@ function hasTrackedLinks(p: Plan): boolean {
     if (LINKS_KEY in d.content) return true;
   }
   return false;
-}
-
-/** The values of `it`, each also pushed to `into` as it is read. */
-function* collected<T>(it: Iterable<T>, into: T[]): Generator<T> {
-  for (const x of it) {
-    into.push(x);
-    yield x;
-  }
 }
 
 async function bindTrackedLinks(ledger: Ledger, rows: SendInsert[]): Promise<void> {

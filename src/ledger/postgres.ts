@@ -567,34 +567,41 @@ export class PostgresLedger implements Ledger {
   }
 
   /**
-   * Inserts the sends of occurrences planned for the first time, in the transaction under way: none of their keys can
-   * be recorded, so no conflict is looked for (a third of an insert's cost). They are copied as `sends` yields them
-   * (each also pushed to `copied`), so that a plan's rows are built while the server takes the ones before. Should one
-   * be recorded after all, the insert is undone and made again key by key, with the rest of `sends`. Returns the
-   * states of the sends that were new.
+   * Inserts the sends of occurrences planned for the first time (those of `sends` that `isNew` picks), in the
+   * transaction under way: none of their keys can be recorded, so no conflict is looked for (a third of an insert's
+   * cost). They are copied as `sends` yields them, so that a plan's rows are built while the server takes the ones
+   * before, and none is kept. The others are pushed to `others`. Should one be recorded after all, the copy is undone
+   * and `sends` read again, key by key. Returns how many were new, and how many of those held out.
    */
-  private async insertNew(sends: Iterator<SendInsert>, copied: SendInsert[]): Promise<string[]> {
-    const first = sends.next();
-    if (first.done) return [];
-    // Read by hand, not by for…of: a copy that fails stops reading, and must not end the iterator it has not finished.
-    function* rows(): Generator<SendInsert> {
-      for (let n = first; !n.done; n = sends.next()) {
-        copied.push(n.value);
-        yield n.value;
-      }
+  private async insertNew(
+    sends: Iterable<SendInsert>,
+    isNew: (s: SendInsert) => boolean,
+    others: SendInsert[],
+  ): Promise<{ inserted: number; heldOut: number }> {
+    let inserted = 0;
+    let heldOut = 0;
+    function* fresh(): Generator<SendInsert> {
+      for (const s of sends)
+        if (!isNew(s)) others.push(s);
+        else {
+          inserted++;
+          if (s.state === "held_out") heldOut++;
+          yield s;
+        }
     }
     await this.q("SAVEPOINT new_sends");
     try {
       // Two pieces ahead of the server at most: the rest are built as it takes these.
-      await pipeline(Readable.from(copyLines(rows()), { highWaterMark: 2 }), this.client.query(copyFrom(COPY_NEW_SQL)));
+      await pipeline(Readable.from(copyLines(fresh()), { highWaterMark: 2 }), this.client.query(copyFrom(COPY_NEW_SQL)));
     } catch (e) {
       if ((e as { code?: string }).code !== "23505") throw e;
       await this.q("ROLLBACK TO SAVEPOINT new_sends");
-      for (let n = sends.next(); !n.done; n = sends.next()) copied.push(n.value);
-      return this.insertMany(copied);
+      others.length = 0;
+      const states = await this.insertMany([...sends]);
+      return { inserted: states.length, heldOut: states.filter((s) => s === "held_out").length };
     }
     await this.q("RELEASE SAVEPOINT new_sends");
-    return copied.map((s) => s.state);
+    return { inserted, heldOut };
   }
 
   /** Applies results in two statements (by id, by key); of several results for one row, the last one counts. */
@@ -645,18 +652,14 @@ export class PostgresLedger implements Ledger {
         };
         // One pass over the sends: those of new occurrences are copied as they come, the others kept for after.
         const others: SendInsert[] = [];
-        const all = sends[Symbol.iterator]();
-        const ofNew: Iterator<SendInsert> = {
-          next() {
-            for (let n = all.next(); !n.done; n = all.next()) {
-              if (isNew(n.value)) return n;
-              others.push(n.value);
-            }
-            return { done: true, value: undefined };
-          },
+        let copied = { inserted: 0, heldOut: 0 };
+        if (fresh.size) copied = await this.insertNew(sends, isNew, others);
+        else for (const s of sends) others.push(s);
+        const states = await this.insertMany(others);
+        return {
+          heldOut: copied.heldOut + states.filter((s) => s === "held_out").length,
+          inserted: copied.inserted + states.length,
         };
-        const states = [...(await this.insertNew(ofNew, [])), ...(await this.insertMany(others))];
-        return { heldOut: states.filter((s) => s === "held_out").length, inserted: states.length };
       }).then(async ({ heldOut, inserted }) => {
         await this.refreshStatistics(inserted);
         return { heldOut };

@@ -174,8 +174,8 @@ export interface Ledger {
   /** Sends that count against caps, quotas and repeat. */
   history(): Promise<HistorySend[]>;
   /**
-   * Records a whole plan in one transaction; keys recorded already are left as they are. `sends` is read once, as the
-   * ledger takes them (it may be a generator that builds each row as it is asked for).
+   * Records a whole plan in one transaction; keys recorded already are left as they are. `sends` is read as the
+   * ledger takes them (each row may be built only when asked for), and may be read more than once.
    */
   recordPlan(occurrences: OccurrenceRecord[], sends: Iterable<SendInsert>, runId: number): Promise<{ heldOut: number }>;
   insertSends(sends: SendInsert[]): Promise<void>;
