@@ -134,13 +134,15 @@ class SendLoop {
     let batches: DueSend[][] = [];
     let cursor = 0;
     // The first read is one round of batches, so that the first calls leave as soon as it is read; later reads are
-    // four rounds, so that the workers seldom wait for one.
+    // four rounds.
     let reads = 0;
     // Where the last read ended: the next read starts after it (see `Ledger.due`). A pass over the due sends starts
     // again from the first when a read after that place finds nothing, once a send this loop put back (a retry, a
     // postponement) is due, and every few seconds, for sends others put back before it (a fallback, an expired lease).
     let after: DuePosition | undefined;
     let passStarted = 0;
+    // Whether the last read was full (more may be due right after it): the queue is then topped up before it runs dry.
+    let more = false;
     const fetchBatches = async (): Promise<boolean> => {
       let rows: DueSend[] = [];
       while (!rows.length) {
@@ -156,13 +158,15 @@ class SendLoop {
         }
         const last = due[due.length - 1];
         after = last && { send_at: last.send_at, id: last.id };
+        more = due.length === limit;
         due = due.filter((r) => !held.has(r.id));
         // Nothing but sends in flight here: nothing to fetch until they are done.
         if (!due.length) return false;
         rows = await this.sendableNow(due);
       }
       for (const r of rows) held.add(r.id);
-      batches = makeBatches(rows, batchSize, !!loaded.driver.batchSameContent);
+      // After what is still queued (a read ahead comes before the queue is empty).
+      batches = batches.slice(cursor).concat(makeBatches(rows, batchSize, !!loaded.driver.batchSameContent));
       cursor = 0;
       if (parsed.size > 10_000) parsed.clear();
       return true;
@@ -175,6 +179,9 @@ class SendLoop {
         if (done()) return;
         while (cursor >= batches.length) if (!(await refill()) || done()) return;
         const batch = batches[cursor++]!;
+        // Read ahead: the next sends are read while the last round of batches goes out, so that no worker waits for
+        // them. (A read that fails fails again for the worker that next finds the queue empty.)
+        if (more && batches.length - cursor < concurrency) refill().catch(() => undefined);
         try {
           if (!paced()) await gate.take();
           if (this.run.aborted()) return;
