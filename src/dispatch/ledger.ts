@@ -60,6 +60,12 @@ export const NEXT_RUN_MS = 120_000;
 /** A clause of the queries a run sends from: the campaign is in the run's scope (two parameters, both `scopeJson`). */
 const IN_SCOPE = `(? IS NULL OR campaign IN (SELECT value FROM json_each(?)))`;
 
+/** Due sends of a channel in send-time order, raw rows (a third cheaper to read than objects with named columns); `extra`, more conditions. */
+const dueSql = (
+  extra: string,
+) => `SELECT rowid, key, campaign, occurrence, member, channel, address, sender, content, attempts, first_attempt_at, send_at FROM sends
+  WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) AND ${IN_SCOPE} ${extra} ORDER BY send_at, rowid LIMIT ?`;
+
 /** The error message of a send the ledger expires (both ledgers write the same). */
 export const expiredMessage = (ms: number) => `not sent within ${Math.round(ms / 60_000)} minutes of its planned time`;
 
@@ -161,20 +167,9 @@ export class SqliteLedger implements Ledger {
       finishByKey: db.prepare(
         `UPDATE sends SET state = ?, provider_id = COALESCE(?, provider_id), error_code = ?, error_message = ?, not_before = ?, updated_at = ? WHERE key = ?`,
       ),
-      // Raw rows (arrays): a third cheaper to read than objects with named columns.
-      due: db
-        .prepare(
-          `SELECT rowid, key, campaign, occurrence, member, channel, address, sender, content, attempts, first_attempt_at, send_at FROM sends
-           WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) AND ${IN_SCOPE} ORDER BY send_at, rowid LIMIT ?`,
-        )
-        .raw(true),
-      dueAfter: db
-        .prepare(
-          `SELECT rowid, key, campaign, occurrence, member, channel, address, sender, content, attempts, first_attempt_at, send_at FROM sends
-           WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) AND ${IN_SCOPE}
-             AND (send_at, rowid) > (?, ?) ORDER BY send_at, rowid LIMIT ?`,
-        )
-        .raw(true),
+      due: db.prepare(dueSql("")).raw(true),
+      // After a place in that order (the caller's last read).
+      dueAfter: db.prepare(dueSql("AND (send_at, rowid) > (?, ?)")).raw(true),
       hasDue: db.prepare(
         `SELECT 1 FROM sends WHERE state = 'planned' AND channel = ? AND send_at <= ? AND (not_before IS NULL OR not_before <= ?) AND ${IN_SCOPE} LIMIT 1`,
       ),

@@ -498,10 +498,6 @@ async function withdrawStale(input: DispatchInput, now: number): Promise<number>
   return withdrawn;
 }
 
-/**
- * Sends whose content tracks links (`{{track}}`) get their own link ids before they are recorded; the links are
- * committed first, so a recorded send's links always resolve.
- */
 /** Whether any message of the plan has tracked links (to bind to each send before it is recorded). */
 function hasTrackedLinks(p: Plan): boolean {
   let last: object | undefined;
@@ -513,6 +509,10 @@ function hasTrackedLinks(p: Plan): boolean {
   return false;
 }
 
+/**
+ * Sends whose content tracks links (`{{track}}`) get their own link ids before they are recorded; the links are
+ * committed first, so a recorded send's links always resolve.
+ */
 async function bindTrackedLinks(ledger: Ledger, rows: SendInsert[]): Promise<void> {
   let secret: string | undefined;
   const links: BoundLink[] = [];
